@@ -1,0 +1,364 @@
+/*
+ * whirl: a WebAssembly engine for hosts that run untrusted code on demand.
+ *
+ * One public header. Conventions, as in every function below:
+ *  - Handles are opaque. Every fallible call returns `whirl_error_t *`: NULL
+ *    means success; otherwise the caller owns the error and frees it with
+ *    whirl_error_delete(). Traps are errors that carry a trap code.
+ *  - `_delete` functions accept NULL.
+ *  - Ownership is stated on each function. "Borrowed" means the callee keeps
+ *    no reference after returning; "owned by the store" means the object lives
+ *    until its store is deleted and must not be freed by the caller.
+ *  - An engine and a module may be shared between threads. A store and every
+ *    object in it (instances, funcs, memories, tables, globals) belongs to one
+ *    thread at a time.
+ */
+#ifndef WHIRL_H
+#define WHIRL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WHIRL_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------ */
+/* Errors and traps                                                    */
+/* ------------------------------------------------------------------ */
+
+typedef struct whirl_error whirl_error_t;
+
+typedef enum whirl_trap_code {
+    WHIRL_TRAP_UNREACHABLE = 1,          /* `unreachable` executed */
+    WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS,     /* linear memory access out of bounds */
+    WHIRL_TRAP_TABLE_OUT_OF_BOUNDS,      /* table access out of bounds (incl. undefined element) */
+    WHIRL_TRAP_INDIRECT_CALL_NULL,       /* call_indirect to a null entry */
+    WHIRL_TRAP_INDIRECT_CALL_TYPE,       /* call_indirect signature mismatch */
+    WHIRL_TRAP_INTEGER_DIVIDE_BY_ZERO,
+    WHIRL_TRAP_INTEGER_OVERFLOW,
+    WHIRL_TRAP_INVALID_CONVERSION,       /* float -> int conversion of NaN/out of range */
+    WHIRL_TRAP_STACK_EXHAUSTED,          /* call stack exhausted */
+    WHIRL_TRAP_INTERRUPT,                /* deadline reached (epoch interruption) */
+    WHIRL_TRAP_HOST,                     /* a host function returned an error */
+} whirl_trap_code_t;
+
+/* The error's message. Borrowed: valid until the error is deleted. */
+const char *whirl_error_message(const whirl_error_t *error);
+
+/* True if the error is a trap; then *code (if not NULL) receives its code. */
+bool whirl_error_is_trap(const whirl_error_t *error, whirl_trap_code_t *code);
+
+/* Short stable name of a trap code ("unreachable", "out of bounds memory
+ * access", ...). Static string. */
+const char *whirl_trap_code_name(whirl_trap_code_t code);
+
+/* Guest backtrace of a trap, innermost frame first. Returns the number of
+ * frames; `func_index` is the index in the module's function space,
+ * `func_name` comes from the name section (NULL if none; borrowed, valid until
+ * the error is deleted), `offset` is the byte offset of the instruction in the
+ * module binary. Index out of range returns false. */
+size_t whirl_error_frame_count(const whirl_error_t *error);
+bool whirl_error_frame(const whirl_error_t *error, size_t index,
+                       uint32_t *func_index, const char **func_name,
+                       size_t *offset);
+
+/* Create an error carrying `message` (copied). Caller owns the result. Host
+ * functions return such errors to trap the guest (code WHIRL_TRAP_HOST). */
+whirl_error_t *whirl_error_new(const char *message);
+
+/* Frees an error. Accepts NULL. */
+void whirl_error_delete(whirl_error_t *error);
+
+/* ------------------------------------------------------------------ */
+/* Values and types                                                    */
+/* ------------------------------------------------------------------ */
+
+typedef struct whirl_func whirl_func_t;
+typedef struct whirl_memory whirl_memory_t;
+typedef struct whirl_table whirl_table_t;
+typedef struct whirl_global whirl_global_t;
+
+typedef enum whirl_valkind {
+    WHIRL_I32 = 0,
+    WHIRL_I64,
+    WHIRL_F32,
+    WHIRL_F64,
+    WHIRL_V128,
+    WHIRL_FUNCREF,
+    WHIRL_EXTERNREF,
+} whirl_valkind_t;
+
+/* A WebAssembly value. A null funcref is funcref == NULL; a null externref
+ * is externref == NULL, so hosts must not use NULL as a non-null externref. */
+typedef struct whirl_val {
+    whirl_valkind_t kind;
+    union {
+        int32_t i32;
+        int64_t i64;
+        float f32;
+        double f64;
+        uint8_t v128[16];
+        whirl_func_t *funcref;
+        void *externref;
+    } of;
+} whirl_val_t;
+
+/* A function type. Caller owns the result of whirl_functype_new and frees it
+ * with whirl_functype_delete. Types returned by other calls are borrowed. */
+typedef struct whirl_functype whirl_functype_t;
+
+whirl_functype_t *whirl_functype_new(const whirl_valkind_t *params, size_t nparams,
+                                     const whirl_valkind_t *results, size_t nresults);
+void whirl_functype_delete(whirl_functype_t *type);
+size_t whirl_functype_param_count(const whirl_functype_t *type);
+size_t whirl_functype_result_count(const whirl_functype_t *type);
+whirl_valkind_t whirl_functype_param(const whirl_functype_t *type, size_t i);
+whirl_valkind_t whirl_functype_result(const whirl_functype_t *type, size_t i);
+
+typedef enum whirl_externkind {
+    WHIRL_EXTERN_FUNC = 0,
+    WHIRL_EXTERN_TABLE,
+    WHIRL_EXTERN_MEMORY,
+    WHIRL_EXTERN_GLOBAL,
+} whirl_externkind_t;
+
+/* A reference to an extern object; the object itself is owned by its store. */
+typedef struct whirl_extern {
+    whirl_externkind_t kind;
+    union {
+        whirl_func_t *func;
+        whirl_table_t *table;
+        whirl_memory_t *memory;
+        whirl_global_t *global;
+    } of;
+} whirl_extern_t;
+
+/* ------------------------------------------------------------------ */
+/* Config and engine                                                   */
+/* ------------------------------------------------------------------ */
+
+typedef struct whirl_config whirl_config_t;
+typedef struct whirl_engine whirl_engine_t;
+
+/* New config with defaults. Caller owns it until passed to whirl_engine_new. */
+whirl_config_t *whirl_config_new(void);
+void whirl_config_delete(whirl_config_t *config);
+
+/* Bytes of guest stack (frames of locals and operands) a call into wasm may
+ * use before it traps with WHIRL_TRAP_STACK_EXHAUSTED. Default 1 MiB.
+ * Must be at least 4 KiB and at most 1 GiB. */
+whirl_error_t *whirl_config_max_wasm_stack_set(whirl_config_t *config, size_t bytes);
+
+/* Creates an engine. Takes ownership of `config` (NULL = defaults) even on
+ * failure. On success the caller owns *out (free with whirl_engine_delete). */
+whirl_error_t *whirl_engine_new(whirl_config_t *config, whirl_engine_t **out);
+void whirl_engine_delete(whirl_engine_t *engine);
+
+/* ------------------------------------------------------------------ */
+/* Modules                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct whirl_module whirl_module_t;
+
+/* Decodes, validates and compiles a binary module. `wasm` is borrowed (the
+ * module keeps its own copy). On success the caller owns *out. A module is
+ * immutable and may be used from several threads at once. Errors name the
+ * section or function and the byte offset. */
+whirl_error_t *whirl_module_new(whirl_engine_t *engine, const uint8_t *wasm,
+                                size_t len, whirl_module_t **out);
+
+/* Decodes and validates only. */
+whirl_error_t *whirl_module_validate(whirl_engine_t *engine, const uint8_t *wasm,
+                                     size_t len);
+
+/* Drops the caller's reference. Instances keep the module alive as needed. */
+void whirl_module_delete(whirl_module_t *module);
+
+/* Import/export introspection. Strings are borrowed from the module. For
+ * functions, *functype (if not NULL) receives a borrowed type. */
+typedef struct whirl_import_info {
+    const char *module;
+    size_t module_len;
+    const char *name;
+    size_t name_len;
+    whirl_externkind_t kind;
+    const whirl_functype_t *functype; /* WHIRL_EXTERN_FUNC only */
+} whirl_import_info_t;
+
+typedef struct whirl_export_info {
+    const char *name;
+    size_t name_len;
+    whirl_externkind_t kind;
+    const whirl_functype_t *functype; /* WHIRL_EXTERN_FUNC only */
+} whirl_export_info_t;
+
+size_t whirl_module_import_count(const whirl_module_t *module);
+bool whirl_module_import(const whirl_module_t *module, size_t i, whirl_import_info_t *out);
+size_t whirl_module_export_count(const whirl_module_t *module);
+bool whirl_module_export(const whirl_module_t *module, size_t i, whirl_export_info_t *out);
+
+/* ------------------------------------------------------------------ */
+/* Stores                                                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct whirl_store whirl_store_t;
+
+/* Creates a store. `data` is host data returned by whirl_store_data;
+ * `finalizer` (may be NULL) is called on it when the store is deleted.
+ * Caller owns the store; the engine must outlive it. Returns NULL only if
+ * memory is exhausted. */
+whirl_store_t *whirl_store_new(whirl_engine_t *engine, void *data,
+                               void (*finalizer)(void *data));
+void *whirl_store_data(const whirl_store_t *store);
+
+/* Deletes the store and every object in it. */
+void whirl_store_delete(whirl_store_t *store);
+
+/* Epoch interruption. The engine has an epoch counter that any thread may
+ * advance; wasm running in a store traps with WHIRL_TRAP_INTERRUPT once the
+ * counter reaches the store's deadline (checked at function entries and loop
+ * back-edges). A new store has no deadline. */
+void whirl_engine_increment_epoch(whirl_engine_t *engine);
+/* Sets the deadline to the current epoch plus `ticks_beyond_current`. */
+void whirl_store_set_epoch_deadline(whirl_store_t *store, uint64_t ticks_beyond_current);
+/* Removes the deadline. */
+void whirl_store_clear_epoch_deadline(whirl_store_t *store);
+
+/* ------------------------------------------------------------------ */
+/* Functions                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Passed to host callbacks: the calling context. Valid only during the call. */
+typedef struct whirl_caller whirl_caller_t;
+
+/* A host function. `args` holds the parameters (borrowed); the callback writes
+ * `nresults` values into `results`. Returning a non-NULL error traps the
+ * guest; the engine takes ownership of that error. */
+typedef whirl_error_t *(*whirl_host_callback_t)(void *env, whirl_caller_t *caller,
+                                                 const whirl_val_t *args, size_t nargs,
+                                                 whirl_val_t *results, size_t nresults);
+
+/* The store of the calling instance. */
+whirl_store_t *whirl_caller_store(whirl_caller_t *caller);
+
+/* Looks up an export of the calling instance (e.g. "memory"). Returns false
+ * if absent or if the caller is not a wasm instance. */
+bool whirl_caller_export(whirl_caller_t *caller, const char *name, size_t name_len,
+                         whirl_extern_t *out);
+
+/* Creates a host function in `store`. `type` is borrowed (copied). `env` is
+ * passed to the callback; `finalizer` (may be NULL) runs on `env` when the
+ * store is deleted. The function is owned by the store. */
+whirl_error_t *whirl_func_new(whirl_store_t *store, const whirl_functype_t *type,
+                              whirl_host_callback_t callback, void *env,
+                              void (*finalizer)(void *env), whirl_func_t **out);
+
+/* The function's type, borrowed from the function. */
+const whirl_functype_t *whirl_func_type(const whirl_func_t *func);
+
+/* Calls `func`. Argument kinds and counts must match the type, otherwise an
+ * error (not a trap) is returned. Traps are returned as trap errors. */
+whirl_error_t *whirl_func_call(whirl_store_t *store, whirl_func_t *func,
+                               const whirl_val_t *args, size_t nargs,
+                               whirl_val_t *results, size_t nresults);
+
+/* ------------------------------------------------------------------ */
+/* Memories, tables, globals                                           */
+/* ------------------------------------------------------------------ */
+
+#define WHIRL_PAGE_SIZE 65536u
+#define WHIRL_NO_MAX UINT64_MAX
+
+/* A new linear memory of `min` pages, growable to `max` pages (WHIRL_NO_MAX
+ * for the 4 GiB limit). Owned by the store. */
+whirl_error_t *whirl_memory_new(whirl_store_t *store, uint64_t min, uint64_t max,
+                                whirl_memory_t **out);
+/* Base address and current size in bytes. The base never moves. */
+uint8_t *whirl_memory_data(const whirl_memory_t *memory);
+size_t whirl_memory_data_size(const whirl_memory_t *memory);
+uint64_t whirl_memory_pages(const whirl_memory_t *memory);
+/* Grows by `delta` pages; *old_pages (may be NULL) receives the old size.
+ * Fails (error, not trap) past the maximum. */
+whirl_error_t *whirl_memory_grow(whirl_memory_t *memory, uint64_t delta, uint64_t *old_pages);
+
+/* A new table of `elem` (WHIRL_FUNCREF or WHIRL_EXTERNREF) references,
+ * `min` entries initialised to `init`, growable to `max` (WHIRL_NO_MAX: no
+ * limit beyond 2^32-1). Owned by the store. */
+whirl_error_t *whirl_table_new(whirl_store_t *store, whirl_valkind_t elem, uint64_t min,
+                               uint64_t max, const whirl_val_t *init, whirl_table_t **out);
+uint64_t whirl_table_size(const whirl_table_t *table);
+whirl_error_t *whirl_table_get(const whirl_table_t *table, uint64_t index, whirl_val_t *out);
+whirl_error_t *whirl_table_set(whirl_table_t *table, uint64_t index, const whirl_val_t *val);
+whirl_error_t *whirl_table_grow(whirl_table_t *table, uint64_t delta, const whirl_val_t *init,
+                                uint64_t *old_size);
+
+/* A new global holding `val` (its kind is the global's type). Owned by the
+ * store. */
+whirl_error_t *whirl_global_new(whirl_store_t *store, const whirl_val_t *val, bool mutable_,
+                                whirl_global_t **out);
+void whirl_global_get(const whirl_global_t *global, whirl_val_t *out);
+/* Fails on an immutable global or a kind mismatch. */
+whirl_error_t *whirl_global_set(whirl_global_t *global, const whirl_val_t *val);
+whirl_valkind_t whirl_global_kind(const whirl_global_t *global);
+bool whirl_global_mutable(const whirl_global_t *global);
+
+/* ------------------------------------------------------------------ */
+/* Instances                                                           */
+/* ------------------------------------------------------------------ */
+
+typedef struct whirl_instance whirl_instance_t;
+
+/* Instantiates `module` in `store` with `imports` given in the module's import
+ * order (borrowed). Link errors (missing or mismatched imports) are plain
+ * errors; a trap while initialising segments or running the start function is
+ * a trap error. The instance is owned by the store. */
+whirl_error_t *whirl_instance_new(whirl_store_t *store, whirl_module_t *module,
+                                  const whirl_extern_t *imports, size_t nimports,
+                                  whirl_instance_t **out);
+
+/* Looks up an export by name. Returns false if there is none. */
+bool whirl_instance_export(whirl_instance_t *instance, const char *name, size_t name_len,
+                           whirl_extern_t *out);
+
+/* ------------------------------------------------------------------ */
+/* Linker                                                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct whirl_linker whirl_linker_t;
+
+/* A linker resolves imports by (module, name). Caller owns it. */
+whirl_linker_t *whirl_linker_new(whirl_engine_t *engine);
+void whirl_linker_delete(whirl_linker_t *linker);
+
+/* Defines a host function usable from any store: it is created in a store
+ * the first time a module instantiated there imports it. `type` is copied.
+ * `finalizer` runs on `env` when the linker is deleted. Redefining an
+ * existing (module, name) is an error. */
+whirl_error_t *whirl_linker_define_func(whirl_linker_t *linker, const char *module,
+                                        const char *name, const whirl_functype_t *type,
+                                        whirl_host_callback_t callback, void *env,
+                                        void (*finalizer)(void *env));
+
+/* Defines an extern that belongs to one store; using it to instantiate in
+ * another store is an error. */
+whirl_error_t *whirl_linker_define(whirl_linker_t *linker, const char *module,
+                                   const char *name, const whirl_extern_t *item);
+
+/* Defines every export of `instance` under module name `module`. */
+whirl_error_t *whirl_linker_define_instance(whirl_linker_t *linker, const char *module,
+                                            whirl_instance_t *instance);
+
+/* Instantiates `module`, resolving each import through the linker. Errors name
+ * the unresolved or mismatched import. */
+whirl_error_t *whirl_linker_instantiate(whirl_linker_t *linker, whirl_store_t *store,
+                                        whirl_module_t *module, whirl_instance_t **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WHIRL_H */

@@ -1,0 +1,76 @@
+/* whirl's internal code: what a validated function body is compiled into
+ * (compile.c) and what the interpreter (src/exec/interp.c) runs.
+ *
+ * A function's frame is an array of 8-byte slots: parameters first, then
+ * declared locals, then operand temporaries. Instructions name their operands
+ * by slot index, so values are not pushed and popped per instruction. A v128
+ * value takes two adjacent slots.
+ *
+ * Code is an array of 32-bit words. Each instruction starts with its handler
+ * (an offset the interpreter turns into a jump target) followed by its
+ * operands: slot indices, immediates (64-bit ones take two words, low word
+ * first), and branch offsets in words relative to the branch instruction's
+ * first word. The instruction set itself is defined in ops.h. */
+#ifndef WHIRL_COMPILE_CODE_H
+#define WHIRL_COMPILE_CODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wasm/module.h"
+
+typedef uint32_t code_word_t;
+
+/* One frame slot. Integers and floats are stored in their own member; i32
+ * and f32 use the low 4 bytes. References are pointers (NULL is null). */
+typedef union slot {
+    int32_t i32;
+    uint32_t u32;
+    int64_t i64;
+    uint64_t u64;
+    float f32;
+    double f64;
+    void *ref;
+} slot_t;
+
+/* Maps a code position to the byte offset of the Wasm instruction it came
+ * from, for trap messages and backtraces. Sorted by `pc`. */
+typedef struct code_srcmap {
+    uint32_t pc;     /* word index into code */
+    uint32_t offset; /* byte offset in the module binary */
+} code_srcmap_t;
+
+typedef struct compiled_func {
+    uint32_t func_index;          /* index in the module's function space */
+    const wasm_functype_t *type;  /* canonical type of the module */
+    uint32_t param_slots;         /* slots taken by the parameters */
+    uint32_t result_slots;        /* slots taken by the results */
+    uint32_t local_slots;         /* slots of declared locals, zeroed on entry */
+    uint32_t frame_slots;         /* every slot a frame uses */
+    code_word_t *code;
+    uint32_t code_len;
+    code_srcmap_t *srcmap;
+    uint32_t nsrcmap;
+} compiled_func_t;
+
+typedef struct compiled_module {
+    uint32_t nfuncs;              /* = module's defined functions */
+    compiled_func_t *funcs;
+    arena_t arena;                /* owns code, srcmaps */
+} compiled_module_t;
+
+/* Compiles every function of a validated module. `handlers` maps each
+ * internal op (ops.h) to the word the interpreter dispatches on; the
+ * runtime passes exec_handler_table(). On success the caller owns *out and
+ * frees it with compiled_module_free. */
+whirl_error_t *compile_module(const wasm_module_t *module, const code_word_t *handlers,
+                              compiled_module_t **out);
+void compiled_module_free(compiled_module_t *cm);
+
+/* Byte offset in the module of the instruction at word `pc` of `f`. */
+uint32_t compiled_func_offset(const compiled_func_t *f, uint32_t pc);
+
+/* Slots a value of type `t` occupies. */
+static inline uint32_t slots_of(wasm_valtype_t t) { return t == WASM_V128 ? 2 : 1; }
+
+#endif

@@ -1,0 +1,184 @@
+/* Internal layout of the runtime objects behind the public handles, shared
+ * by src/runtime (which creates and manages them) and src/exec (which runs
+ * code against them). */
+#ifndef WHIRL_RUNTIME_H
+#define WHIRL_RUNTIME_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compile/code.h"
+#include "util/vec.h"
+#include "wasm/module.h"
+#include "whirl.h"
+
+/* ---- config and engine ---- */
+
+struct whirl_config {
+    size_t max_wasm_stack; /* bytes of frame slots per call into wasm */
+};
+
+#define WHIRL_DEFAULT_MAX_WASM_STACK (1u << 20)
+
+struct whirl_engine {
+    struct whirl_config config;
+    const code_word_t *handlers; /* exec_handler_table(), passed to the compiler */
+    _Atomic uint64_t epoch;      /* advanced by whirl_engine_increment_epoch */
+};
+
+/* ---- types ---- */
+
+/* The public function type wraps the internal one so that a module's types
+ * can be handed out without copying: (whirl_functype_t *)&wasm_functype. */
+struct whirl_functype {
+    wasm_functype_t type;
+};
+
+static inline const whirl_functype_t *functype_public(const wasm_functype_t *t)
+{
+    return (const whirl_functype_t *)t;
+}
+
+/* Structural equality of function types. */
+bool functype_equal(const wasm_functype_t *a, const wasm_functype_t *b);
+
+whirl_valkind_t valtype_to_kind(wasm_valtype_t t);
+wasm_valtype_t valkind_to_type(whirl_valkind_t k); /* 0 if invalid */
+
+/* ---- modules ---- */
+
+struct whirl_module {
+    atomic_uint refcount;       /* one per handle holder and per instance */
+    whirl_engine_t *engine;
+    wasm_module_t *wasm;        /* decoded, validated */
+    compiled_module_t *code;    /* compiled function bodies */
+};
+
+void module_retain(whirl_module_t *module);
+void module_release(whirl_module_t *module);
+
+/* ---- store objects ---- */
+
+/* Every object of a store is on one of these intrusive lists so the store
+ * can free it. */
+typedef enum object_kind {
+    OBJ_FUNC,
+    OBJ_MEMORY,
+    OBJ_TABLE,
+    OBJ_GLOBAL,
+    OBJ_INSTANCE,
+} object_kind_t;
+
+typedef struct store_object {
+    struct store_object *next;
+    object_kind_t kind;
+} store_object_t;
+
+typedef enum func_kind {
+    FUNC_WASM,
+    FUNC_HOST,
+} func_kind_t;
+
+struct whirl_func {
+    store_object_t obj;
+    whirl_store_t *store;
+    func_kind_t kind;
+    /* For FUNC_WASM, the defining module's canonical type; for FUNC_HOST, a
+     * copy owned by the function (host_type). */
+    const wasm_functype_t *type;
+    /* FUNC_WASM */
+    whirl_instance_t *instance;
+    const compiled_func_t *code;
+    /* FUNC_HOST */
+    whirl_host_callback_t callback;
+    void *env;
+    void (*finalizer)(void *env);
+    whirl_functype_t *host_type;
+};
+
+struct whirl_memory {
+    store_object_t obj;
+    whirl_store_t *store;
+    uint8_t *base;        /* start of the reservation; never moves */
+    uint64_t size;        /* accessible bytes (pages * 64 KiB) */
+    uint64_t max_pages;   /* growth limit (<= 65536) */
+    bool has_max;         /* declared maximum, for import matching */
+    size_t reserved;      /* bytes reserved at base (includes guard) */
+};
+
+struct whirl_table {
+    store_object_t obj;
+    whirl_store_t *store;
+    wasm_valtype_t elem_type;
+    uint32_t size;
+    uint32_t max;         /* growth limit */
+    bool has_max;         /* declared maximum, for import matching */
+    void **elems;         /* funcref: whirl_func_t *, externref: host pointer */
+};
+
+/* A global's value. v128 takes the whole 16 bytes. */
+typedef union global_value {
+    slot_t slot;
+    uint8_t v128[16];
+} global_value_t;
+
+struct whirl_global {
+    store_object_t obj;
+    whirl_store_t *store;
+    wasm_valtype_t type;
+    bool is_mutable;
+    global_value_t value;
+};
+
+struct whirl_instance {
+    store_object_t obj;
+    whirl_store_t *store;
+    whirl_module_t *module;     /* retained */
+    /* Whole index spaces, imports first. */
+    whirl_func_t **funcs;
+    whirl_table_t **tables;
+    whirl_memory_t **memories;
+    whirl_global_t **globals;
+    /* Segments dropped by elem.drop/data.drop or after active init. */
+    bool *elem_dropped;
+    bool *data_dropped;
+};
+
+struct exec_stack; /* private to src/exec */
+
+struct whirl_store {
+    whirl_engine_t *engine;
+    void *data;
+    void (*finalizer)(void *data);
+    store_object_t *objects;    /* everything to free, newest first */
+    struct exec_stack *exec;    /* created on first call into wasm */
+    uint64_t epoch_deadline;    /* UINT64_MAX: none */
+};
+
+/* What a host callback receives as `caller`: the store and, when called from
+ * wasm, the calling instance (NULL when called through whirl_func_call). */
+struct whirl_caller {
+    whirl_store_t *store;
+    whirl_instance_t *instance;
+};
+
+/* Links `obj` into the store's list (the store frees it on deletion). */
+void store_adopt(whirl_store_t *store, store_object_t *obj, object_kind_t kind);
+
+/* ---- operations used by the interpreter and instantiation ---- */
+
+/* Grows memory by `delta` pages. Returns the old size in pages, or -1 if the
+ * growth is refused (past the maximum or the OS refuses). */
+int64_t memory_grow(whirl_memory_t *memory, uint64_t delta);
+
+/* Grows table by `delta` entries set to `init`. Returns the old size, or -1
+ * if refused. */
+int64_t table_grow(whirl_table_t *table, uint64_t delta, void *init);
+
+/* Value conversion between the public form and frame slots. */
+void val_to_slots(const whirl_val_t *val, slot_t *slots);
+void val_from_slots(whirl_val_t *val, wasm_valtype_t type, const slot_t *slots);
+
+#endif

@@ -1,0 +1,247 @@
+/* The decoded form of a WebAssembly module: what the binary says, checked
+ * only for well-formedness (decode.c). Validation (validate.c) checks types;
+ * compilation (src/compile) turns function bodies into internal code.
+ *
+ * Everything here is allocated from `arena` and freed with wasm_module_free;
+ * byte ranges (function bodies, data segments, custom sections) point into
+ * `bytes`, the module's own copy of the binary. */
+#ifndef WHIRL_WASM_MODULE_H
+#define WHIRL_WASM_MODULE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/arena.h"
+#include "whirl.h"
+
+/* Value types, by their binary encoding. */
+typedef uint8_t wasm_valtype_t;
+enum {
+    WASM_I32 = 0x7F,
+    WASM_I64 = 0x7E,
+    WASM_F32 = 0x7D,
+    WASM_F64 = 0x7C,
+    WASM_V128 = 0x7B,
+    WASM_FUNCREF = 0x70,
+    WASM_EXTERNREF = 0x6F,
+};
+
+static inline bool wasm_is_reftype(wasm_valtype_t t)
+{
+    return t == WASM_FUNCREF || t == WASM_EXTERNREF;
+}
+
+typedef struct wasm_functype {
+    uint32_t nparams, nresults;
+    const wasm_valtype_t *params;  /* nparams entries */
+    const wasm_valtype_t *results; /* nresults entries */
+    /* Index of the first structurally equal type in this module: two types
+     * of one module are equal exactly when their `canonical` are equal. */
+    uint32_t canonical;
+} wasm_functype_t;
+
+typedef struct wasm_limits {
+    uint64_t min;
+    uint64_t max;  /* valid if has_max */
+    bool has_max;
+} wasm_limits_t;
+
+typedef struct wasm_tabletype {
+    wasm_valtype_t elem; /* WASM_FUNCREF or WASM_EXTERNREF */
+    wasm_limits_t limits;
+} wasm_tabletype_t;
+
+typedef struct wasm_memtype {
+    wasm_limits_t limits; /* in 64 KiB pages */
+} wasm_memtype_t;
+
+typedef struct wasm_globaltype {
+    wasm_valtype_t type;
+    bool is_mutable;
+} wasm_globaltype_t;
+
+/* Kinds of imports and exports, by their binary encoding. */
+typedef enum wasm_externkind {
+    WASM_EXTERN_FUNC = 0,
+    WASM_EXTERN_TABLE = 1,
+    WASM_EXTERN_MEMORY = 2,
+    WASM_EXTERN_GLOBAL = 3,
+} wasm_externkind_t;
+
+typedef struct wasm_import {
+    const char *module; /* NUL-terminated copy; may contain NUL, use the length */
+    uint32_t module_len;
+    const char *name;
+    uint32_t name_len;
+    wasm_externkind_t kind;
+    union {
+        uint32_t func_type; /* type index */
+        wasm_tabletype_t table;
+        wasm_memtype_t memory;
+        wasm_globaltype_t global;
+    } desc;
+} wasm_import_t;
+
+typedef struct wasm_export {
+    const char *name;
+    uint32_t name_len;
+    wasm_externkind_t kind;
+    uint32_t index; /* in the kind's index space (imports first) */
+} wasm_export_t;
+
+/* One instruction of a constant expression, as decoded. The decoder accepts
+ * any instruction here; the validator rejects the non-constant ones
+ * ("constant expression required"). */
+typedef struct wasm_const_instr {
+    uint16_t op; /* wasm_op_t */
+    union {
+        int32_t i32;
+        int64_t i64;
+        uint32_t f32_bits;
+        uint64_t f64_bits;
+        uint8_t v128[16];
+        uint32_t index;         /* global.get, ref.func */
+        wasm_valtype_t reftype; /* ref.null */
+    } imm;
+} wasm_const_instr_t;
+
+/* A constant expression: the instructions before its `end`. */
+typedef struct wasm_const_expr {
+    uint32_t count;
+    wasm_const_instr_t *instrs;
+    size_t offset; /* byte offset of the first instruction in the module */
+} wasm_const_expr_t;
+
+typedef enum wasm_segment_mode {
+    WASM_SEGMENT_ACTIVE,
+    WASM_SEGMENT_PASSIVE,
+    WASM_SEGMENT_DECLARATIVE, /* element segments only */
+} wasm_segment_mode_t;
+
+typedef struct wasm_elem {
+    wasm_segment_mode_t mode;
+    wasm_valtype_t type;       /* element reference type */
+    uint32_t table;            /* active only */
+    wasm_const_expr_t offset;  /* active only */
+    uint32_t count;
+    /* One constant expression per element. Segments written with function
+     * indices (flags 0-3) are stored as `ref.func i` expressions. */
+    wasm_const_expr_t *items;
+    size_t section_offset;     /* byte offset of the segment */
+} wasm_elem_t;
+
+typedef struct wasm_data {
+    wasm_segment_mode_t mode;  /* ACTIVE or PASSIVE */
+    uint32_t memory;           /* active only */
+    wasm_const_expr_t offset;  /* active only */
+    const uint8_t *bytes;      /* points into wasm_module_t.bytes */
+    uint32_t len;
+    size_t section_offset;
+} wasm_data_t;
+
+/* A run of locals of one type, as declared in a function body. */
+typedef struct wasm_local_run {
+    uint32_t count;
+    wasm_valtype_t type;
+} wasm_local_run_t;
+
+typedef struct wasm_func {
+    uint32_t type;             /* type index */
+    uint32_t nlocal_runs;
+    wasm_local_run_t *local_runs;
+    uint32_t nlocals;          /* total declared locals (params excluded) */
+    const uint8_t *code;       /* instructions, after the local declarations */
+    const uint8_t *code_end;   /* one past the function's final `end` */
+    size_t body_offset;        /* byte offset of the body (its size field) */
+} wasm_func_t;
+
+typedef struct wasm_custom {
+    const char *name;
+    uint32_t name_len;
+    const uint8_t *data;
+    uint32_t len;
+} wasm_custom_t;
+
+typedef struct wasm_module {
+    arena_t arena;
+    uint8_t *bytes; /* owned copy of the binary (malloc'd) */
+    size_t len;
+
+    uint32_t ntypes;
+    wasm_functype_t *types;
+
+    uint32_t nimports;
+    wasm_import_t *imports;
+
+    /* Index spaces: imports come first. `funcs` etc. hold only the
+     * module-defined entries; use the *_type helpers below for the whole
+     * space. */
+    uint32_t nfunc_imports, ntable_imports, nmemory_imports, nglobal_imports;
+    /* Position in `imports` of the k-th import of each kind. */
+    uint32_t *func_import_ids, *table_import_ids, *memory_import_ids, *global_import_ids;
+
+    uint32_t nfuncs;           /* defined functions */
+    wasm_func_t *funcs;
+    uint32_t ntables;          /* defined tables */
+    wasm_tabletype_t *tables;
+    uint32_t nmemories;        /* defined memories */
+    wasm_memtype_t *memories;
+    uint32_t nglobals;         /* defined globals */
+    wasm_globaltype_t *globals;
+    wasm_const_expr_t *global_inits;
+
+    uint32_t nexports;
+    wasm_export_t *exports;
+
+    bool has_start;
+    uint32_t start;            /* function index */
+
+    uint32_t nelems;
+    wasm_elem_t *elems;
+
+    bool has_data_count;
+    uint32_t data_count;
+    uint32_t ndatas;
+    wasm_data_t *datas;
+
+    uint32_t ncustoms;
+    wasm_custom_t *customs;
+
+    /* From the `name` custom section; NULL where absent. Indexed by function
+     * index (imports included); array of total function count, or NULL if
+     * the module has no usable name section. */
+    const char **func_names;
+    const char *module_name;
+} wasm_module_t;
+
+/* Decodes `len` bytes (copied). On success *out owns a module freed with
+ * wasm_module_free. Errors say what is malformed, in which section, at which
+ * byte offset, e.g. "malformed module: section 10 (code) at offset 0x1f:
+ * unexpected end". The reason comes first after the prefix and uses the
+ * spec's wording ("unexpected end", "integer too large", "malformed section
+ * id", ...). */
+whirl_error_t *wasm_decode(const uint8_t *bytes, size_t len, wasm_module_t **out);
+void wasm_module_free(wasm_module_t *module);
+
+/* Whole index spaces (imports first). Indices must be in range. */
+uint32_t wasm_module_func_count(const wasm_module_t *m);
+uint32_t wasm_module_table_count(const wasm_module_t *m);
+uint32_t wasm_module_memory_count(const wasm_module_t *m);
+uint32_t wasm_module_global_count(const wasm_module_t *m);
+/* Type of function `index`, tabletype of table `index`, etc. */
+const wasm_functype_t *wasm_module_func_type(const wasm_module_t *m, uint32_t index);
+const wasm_tabletype_t *wasm_module_table_type(const wasm_module_t *m, uint32_t index);
+const wasm_memtype_t *wasm_module_memory_type(const wasm_module_t *m, uint32_t index);
+const wasm_globaltype_t *wasm_module_global_type(const wasm_module_t *m, uint32_t index);
+
+/* Validates the whole module: types of every function body, constant
+ * expressions, indices, limits, exports, start function (validate.c).
+ * Errors read "invalid module: func 3 at offset 0x4a: type mismatch: ...",
+ * with the spec's wording for the reason. */
+whirl_error_t *wasm_validate(const wasm_module_t *module);
+
+/* Name of a value type ("i32", "funcref", ...). */
+const char *wasm_valtype_name(wasm_valtype_t t);
+
+#endif

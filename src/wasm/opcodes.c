@@ -1,0 +1,115 @@
+#include "opcodes.h"
+
+#include "reader.h"
+
+const wasm_opinfo_t wasm_opinfo[WASM_OP_COUNT] = {
+#define WASM_OP_INFO(id, prefix, code, name, imm, sig, align) {prefix, code, name, imm, sig, align},
+    WASM_OPCODES(WASM_OP_INFO)
+#undef WASM_OP_INFO
+};
+
+/* Opcode byte -> op + 1 (0 = illegal), built from the table on first use. */
+enum { FC_OPS = 18 };
+static int16_t single_byte_ops[256];
+static int16_t fc_ops[FC_OPS];
+
+__attribute__((constructor)) static void opcodes_init(void)
+{
+    for (int op = 0; op < WASM_OP_COUNT; op++) {
+        const wasm_opinfo_t *info = &wasm_opinfo[op];
+        if (info->prefix == 0)
+            single_byte_ops[info->code] = (int16_t)(op + 1);
+        else if (info->prefix == 0xFC && info->code < FC_OPS)
+            fc_ops[info->code] = (int16_t)(op + 1);
+    }
+}
+
+int wasm_read_op(reader_t *r)
+{
+    uint8_t b = read_u8(r);
+    if (!reader_ok(r))
+        return -1;
+    if (b == 0xFC) {
+        uint32_t sub = read_u32(r);
+        if (!reader_ok(r))
+            return -1;
+        if (sub < FC_OPS && fc_ops[sub])
+            return fc_ops[sub] - 1;
+        reader_fail(r, "illegal opcode");
+        return -1;
+    }
+    if (single_byte_ops[b])
+        return single_byte_ops[b] - 1;
+    r->p--; /* report the offset of the opcode itself */
+    reader_fail(r, "illegal opcode");
+    r->p++;
+    return -1;
+}
+
+void wasm_skip_immediates(reader_t *r, wasm_op_t op)
+{
+    switch (wasm_opinfo[op].imm) {
+    case IMM_NONE:
+        break;
+    case IMM_BLOCKTYPE:
+        read_s33(r);
+        break;
+    case IMM_LABEL:
+    case IMM_FUNC:
+    case IMM_LOCAL:
+    case IMM_GLOBAL:
+    case IMM_TABLE:
+    case IMM_DATA:
+    case IMM_ELEM:
+        read_u32(r);
+        break;
+    case IMM_MEMORY:
+        read_u8(r);
+        break;
+    case IMM_BR_TABLE: {
+        uint32_t n = read_u32(r);
+        for (uint32_t i = 0; i <= n && reader_ok(r); i++)
+            read_u32(r);
+        break;
+    }
+    case IMM_CALL_INDIRECT:
+    case IMM_ELEM_TABLE:
+    case IMM_TABLE_TABLE:
+        read_u32(r);
+        read_u32(r);
+        break;
+    case IMM_SELECT_T: {
+        uint32_t n = read_u32(r);
+        for (uint32_t i = 0; i < n && reader_ok(r); i++)
+            read_u8(r);
+        break;
+    }
+    case IMM_MEMARG:
+        read_u32(r);
+        read_u32(r);
+        break;
+    case IMM_I32:
+        read_s32(r);
+        break;
+    case IMM_I64:
+        read_s64(r);
+        break;
+    case IMM_F32:
+        read_fixed32(r);
+        break;
+    case IMM_F64:
+        read_fixed64(r);
+        break;
+    case IMM_REFTYPE:
+        read_u8(r);
+        break;
+    case IMM_DATA_MEMORY:
+        read_u32(r);
+        read_u8(r);
+        break;
+    case IMM_MEMORY_MEMORY:
+        read_u8(r);
+        read_u8(r);
+        break;
+    }
+}
