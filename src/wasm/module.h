@@ -216,11 +216,9 @@ typedef struct wasm_module {
 } wasm_module_t;
 
 /* Decodes `len` bytes (copied). On success *out owns a module freed with
- * wasm_module_free. Errors say what is malformed, in which section, at which
- * byte offset, e.g. "malformed module: section 10 (code) at offset 0x1f:
- * unexpected end". The reason comes first after the prefix and uses the
- * spec's wording ("unexpected end", "integer too large", "malformed section
- * id", ...). */
+ * wasm_module_free. Errors give the reason in the spec's wording first, then
+ * where: "malformed module: unexpected end (section 10 code, at offset
+ * 0x1f)". Function bodies are left undecoded for the validator. */
 whirl_error_t *wasm_decode(const uint8_t *bytes, size_t len, wasm_module_t **out);
 void wasm_module_free(wasm_module_t *module);
 
@@ -229,7 +227,9 @@ uint32_t wasm_module_func_count(const wasm_module_t *m);
 uint32_t wasm_module_table_count(const wasm_module_t *m);
 uint32_t wasm_module_memory_count(const wasm_module_t *m);
 uint32_t wasm_module_global_count(const wasm_module_t *m);
-/* Type of function `index`, tabletype of table `index`, etc. */
+/* Type of function `index`, tabletype of table `index`, etc. Before
+ * validation, wasm_module_func_type returns NULL for a function whose type
+ * index is out of range. */
 const wasm_functype_t *wasm_module_func_type(const wasm_module_t *m, uint32_t index);
 const wasm_tabletype_t *wasm_module_table_type(const wasm_module_t *m, uint32_t index);
 const wasm_memtype_t *wasm_module_memory_type(const wasm_module_t *m, uint32_t index);
