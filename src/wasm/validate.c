@@ -1,0 +1,1357 @@
+/* Validation of a decoded module (WebAssembly 2.0, SIMD not yet supported).
+ *
+ * Function bodies are checked with the spec's single-pass algorithm
+ * (core/appendix/algorithm): an operand stack of value types in which
+ * T_UNKNOWN stands for "any type" below an unconditional branch, and a stack
+ * of control frames recording each block's start types, end types, the
+ * operand-stack height at entry and whether the rest of the block is
+ * unreachable. Both stacks live on the heap and are reused for every function
+ * of the module, so deep nesting costs memory, not C stack, and no instruction
+ * allocates.
+ *
+ * Function bodies are still raw bytes at this point (the decoder skips them),
+ * so this pass is also where their binary-level errors are found: illegal
+ * opcodes, bad LEB128 immediates, non-zero reserved bytes, a missing `end`.
+ * Those are reported as "malformed module: ...", everything else as
+ * "invalid module: ...".
+ *
+ * Adding SIMD: give v128 ops signatures in opcodes.h using 'v' (already
+ * mapped below), handle their lane/memarg immediates in check_sig_imm, and
+ * accept v128.const in constant expressions. select/blocks/locals already
+ * treat v128 as an ordinary value type. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "module.h"
+#include "opcodes.h"
+#include "reader.h"
+#include "util/error.h"
+#include "util/vec.h"
+
+/* The operand type of a value pushed by polymorphic code: matches anything.
+ * 0 is not a valid value type encoding. */
+enum { T_UNKNOWN = 0 };
+
+/* Operand stack heights beyond this are rejected. Only multi-value calls can
+ * push more values than the body has bytes, and without a cap a small module
+ * could make validation use memory quadratic in its size. */
+#define MAX_OPERAND_STACK ((size_t)1 << 22)
+
+/* Spec limit on memory size in 64 KiB pages (4 GiB). */
+#define MAX_MEMORY_PAGES 65536u
+
+typedef enum frame_kind {
+    FRAME_FUNC,
+    FRAME_BLOCK,
+    FRAME_LOOP,
+    FRAME_IF,
+    FRAME_ELSE,
+} frame_kind_t;
+
+typedef struct frame {
+    const wasm_valtype_t *params;  /* start types */
+    const wasm_valtype_t *results; /* end types */
+    uint32_t nparams, nresults;
+    size_t height;                 /* operand stack height at entry */
+    frame_kind_t kind;
+    bool unreachable;
+} frame_t;
+
+/* Where an error was found, for the message prefix. */
+typedef enum loc_kind {
+    LOC_MODULE,
+    LOC_FUNC,
+    LOC_IMPORT,
+    LOC_TABLE,
+    LOC_MEMORY,
+    LOC_GLOBAL,
+    LOC_ELEM,
+    LOC_DATA,
+    LOC_EXPORT,
+    LOC_START,
+} loc_kind_t;
+
+typedef struct vctx {
+    const wasm_module_t *m;
+    /* Sizes of the whole index spaces (imports included). */
+    uint32_t nfuncs, ntables, nmems, nglobals;
+    /* Function indices that may appear in ref.func inside bodies (C.refs). */
+    uint8_t *declared;
+
+    VEC(wasm_valtype_t) vals;
+    VEC(frame_t) ctrls;
+
+    /* Locals of the function being validated: parameters come from its type;
+     * declared locals are looked up either in a flat per-local array (when
+     * that is cheap relative to the body size) or by binary search over the
+     * cumulative run ends. */
+    const wasm_functype_t *ftype;
+    const wasm_local_run_t *runs;
+    uint64_t nlocals;
+    bool flat_locals;
+    VEC(uint64_t) run_ends;
+    VEC(wasm_valtype_t) locals;
+
+    /* Error state. */
+    loc_kind_t loc;
+    uint32_t loc_index;
+    size_t loc_offset;      /* SIZE_MAX: no offset */
+    bool malformed;
+    bool oom;
+    char msg[256];
+} vctx_t;
+
+/* --- Value types ---------------------------------------------------------- */
+
+static const char *type_name(wasm_valtype_t t)
+{
+    switch (t) {
+    case WASM_I32: return "i32";
+    case WASM_I64: return "i64";
+    case WASM_F32: return "f32";
+    case WASM_F64: return "f64";
+    case WASM_V128: return "v128";
+    case WASM_FUNCREF: return "funcref";
+    case WASM_EXTERNREF: return "externref";
+    case T_UNKNOWN: return "unknown";
+    }
+    return "invalid type";
+}
+
+static bool is_valtype(wasm_valtype_t t)
+{
+    switch (t) {
+    case WASM_I32:
+    case WASM_I64:
+    case WASM_F32:
+    case WASM_F64:
+    case WASM_V128:
+    case WASM_FUNCREF:
+    case WASM_EXTERNREF:
+        return true;
+    }
+    return false;
+}
+
+static bool is_num(wasm_valtype_t t)
+{
+    return t == WASM_I32 || t == WASM_I64 || t == WASM_F32 || t == WASM_F64 || t == T_UNKNOWN;
+}
+
+static bool is_vec(wasm_valtype_t t) { return t == WASM_V128 || t == T_UNKNOWN; }
+
+/* One-element type sequences for block types written as a single value type,
+ * so that every frame can point at its types without owning them. */
+static const wasm_valtype_t single_type[0x80] = {
+    [WASM_I32] = WASM_I32,         [WASM_I64] = WASM_I64,   [WASM_F32] = WASM_F32,
+    [WASM_F64] = WASM_F64,         [WASM_V128] = WASM_V128, [WASM_FUNCREF] = WASM_FUNCREF,
+    [WASM_EXTERNREF] = WASM_EXTERNREF,
+};
+
+/* Operand signatures of the table-typed instructions, parsed once from
+ * wasm_opinfo[].sig so the hot path does not re-read strings. */
+typedef struct opsig {
+    uint8_t nparams, nresults;
+    wasm_valtype_t params[3];
+    wasm_valtype_t result;
+} opsig_t;
+
+static opsig_t opsigs[WASM_OP_COUNT];
+
+/* Single-byte opcode -> op + 1 (0: prefix or illegal), so the common case
+ * needs no call into wasm_read_op. */
+static uint8_t byte_ops[256];
+
+static wasm_valtype_t sig_char_type(char ch)
+{
+    switch (ch) {
+    case 'i': return WASM_I32;
+    case 'l': return WASM_I64;
+    case 'f': return WASM_F32;
+    case 'd': return WASM_F64;
+    case 'v': return WASM_V128;
+    }
+    return T_UNKNOWN;
+}
+
+__attribute__((constructor)) static void validate_init(void)
+{
+    for (int op = 0; op < WASM_OP_COUNT; op++) {
+        if (wasm_opinfo[op].prefix == 0)
+            byte_ops[wasm_opinfo[op].code] = (uint8_t)(op + 1);
+        const char *s = wasm_opinfo[op].sig;
+        if (!s)
+            continue;
+        opsig_t *sig = &opsigs[op];
+        for (; *s && *s != ':'; s++)
+            if (sig->nparams < 3)
+                sig->params[sig->nparams++] = sig_char_type(*s);
+        if (*s == ':' && s[1]) {
+            sig->nresults = 1;
+            sig->result = sig_char_type(s[1]);
+        }
+    }
+}
+
+/* --- Module index spaces (bounds are the caller's business) ---------------- */
+
+static uint32_t func_type_index(const wasm_module_t *m, uint32_t f)
+{
+    if (f < m->nfunc_imports)
+        return m->imports[m->func_import_ids[f]].desc.func_type;
+    return m->funcs[f - m->nfunc_imports].type;
+}
+
+static const wasm_tabletype_t *table_type(const wasm_module_t *m, uint32_t t)
+{
+    if (t < m->ntable_imports)
+        return &m->imports[m->table_import_ids[t]].desc.table;
+    return &m->tables[t - m->ntable_imports];
+}
+
+static const wasm_globaltype_t *global_type(const wasm_module_t *m, uint32_t g)
+{
+    if (g < m->nglobal_imports)
+        return &m->imports[m->global_import_ids[g]].desc.global;
+    return &m->globals[g - m->nglobal_imports];
+}
+
+/* --- Errors --------------------------------------------------------------- */
+
+__attribute__((format(printf, 2, 3))) static bool fail(vctx_t *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->msg, sizeof c->msg, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+/* A binary-format error inside a body, at `offset`. */
+static bool fail_malformed(vctx_t *c, size_t offset, const char *what)
+{
+    c->malformed = true;
+    c->loc_offset = offset;
+    return fail(c, "%s", what);
+}
+
+static bool fail_reader(vctx_t *c, const reader_t *r)
+{
+    return fail_malformed(c, r->error_offset, r->error ? r->error : "unexpected end");
+}
+
+static bool fail_oom(vctx_t *c)
+{
+    c->oom = true;
+    return fail(c, "out of memory");
+}
+
+static void set_loc(vctx_t *c, loc_kind_t loc, uint32_t index, size_t offset)
+{
+    c->loc = loc;
+    c->loc_index = index;
+    c->loc_offset = offset;
+}
+
+static whirl_error_t *make_error(const vctx_t *c)
+{
+    if (c->oom)
+        return error_oom();
+    const char *kind = c->malformed ? "malformed module" : "invalid module";
+    static const char *const names[] = {
+        [LOC_MODULE] = "module", [LOC_FUNC] = "func",     [LOC_IMPORT] = "import",
+        [LOC_TABLE] = "table",   [LOC_MEMORY] = "memory", [LOC_GLOBAL] = "global",
+        [LOC_ELEM] = "elem",     [LOC_DATA] = "data",     [LOC_EXPORT] = "export",
+        [LOC_START] = "start",
+    };
+    const char *where = names[c->loc];
+    if (c->loc == LOC_MODULE || c->loc == LOC_START) {
+        if (c->loc_offset != SIZE_MAX)
+            return error_fmt("%s: %s at offset 0x%zx: %s", kind, where, c->loc_offset, c->msg);
+        return error_fmt("%s: %s: %s", kind, where, c->msg);
+    }
+    if (c->loc_offset != SIZE_MAX)
+        return error_fmt("%s: %s %u at offset 0x%zx: %s", kind, where, c->loc_index,
+                         c->loc_offset, c->msg);
+    return error_fmt("%s: %s %u: %s", kind, where, c->loc_index, c->msg);
+}
+
+/* --- Operand and control stacks ------------------------------------------- */
+
+static bool reserve_vals(vctx_t *c, size_t n)
+{
+    if (c->vals.cap - c->vals.len >= n)
+        return true;
+    if (n > MAX_OPERAND_STACK || c->vals.len > MAX_OPERAND_STACK - n)
+        return fail(c, "operand stack exceeds the implementation limit of %zu values",
+                    MAX_OPERAND_STACK);
+    if (!vec_reserve(&c->vals, n))
+        return fail_oom(c);
+    return true;
+}
+
+static inline bool push_val(vctx_t *c, wasm_valtype_t t)
+{
+    if (c->vals.len == c->vals.cap && !reserve_vals(c, 1))
+        return false;
+    c->vals.data[c->vals.len++] = t;
+    return true;
+}
+
+static bool push_vals(vctx_t *c, const wasm_valtype_t *types, uint32_t n)
+{
+    if (!reserve_vals(c, n))
+        return false;
+    if (n)
+        memcpy(c->vals.data + c->vals.len, types, n);
+    c->vals.len += n;
+    return true;
+}
+
+static inline frame_t *top_frame(vctx_t *c) { return &c->ctrls.data[c->ctrls.len - 1]; }
+
+static bool mismatch(vctx_t *c, wasm_valtype_t expected, wasm_valtype_t found)
+{
+    return fail(c, "type mismatch: expected %s, found %s", type_name(expected),
+                type_name(found));
+}
+
+static bool underflow(vctx_t *c, wasm_valtype_t expected)
+{
+    return fail(c, "type mismatch: expected %s, found nothing", type_name(expected));
+}
+
+/* Pops any value into *out (T_UNKNOWN in unreachable code). */
+static inline bool pop_any(vctx_t *c, wasm_valtype_t *out, const char *what)
+{
+    frame_t *f = top_frame(c);
+    if (c->vals.len == f->height) {
+        if (f->unreachable) {
+            *out = T_UNKNOWN;
+            return true;
+        }
+        return fail(c, "type mismatch: expected %s, found nothing", what);
+    }
+    *out = c->vals.data[--c->vals.len];
+    return true;
+}
+
+static inline bool pop_expect(vctx_t *c, wasm_valtype_t expected)
+{
+    frame_t *f = top_frame(c);
+    if (c->vals.len == f->height) {
+        if (f->unreachable)
+            return true;
+        return underflow(c, expected);
+    }
+    wasm_valtype_t got = c->vals.data[--c->vals.len];
+    if (got != expected && got != T_UNKNOWN && expected != T_UNKNOWN)
+        return mismatch(c, expected, got);
+    return true;
+}
+
+/* Pops `types` (last one on top). */
+static bool pop_vals(vctx_t *c, const wasm_valtype_t *types, uint32_t n)
+{
+    frame_t *f = top_frame(c);
+    size_t avail = c->vals.len - f->height;
+    /* Long signatures are matched with one memcmp when no polymorphic
+     * operand is involved. */
+    if (avail >= n && (n == 0 || memcmp(c->vals.data + c->vals.len - n, types, n) == 0)) {
+        c->vals.len -= n;
+        return true;
+    }
+    for (uint32_t i = n; i-- > 0;)
+        if (!pop_expect(c, types[i]))
+            return false;
+    return true;
+}
+
+/* Checks that the top of the stack matches `types` without popping. Values
+ * missing in unreachable code count as T_UNKNOWN, as if popped and pushed
+ * back (br_table, which checks one stack against several labels). */
+static bool peek_vals(vctx_t *c, const wasm_valtype_t *types, uint32_t n)
+{
+    frame_t *f = top_frame(c);
+    size_t avail = c->vals.len - f->height;
+    for (uint32_t i = 0; i < n; i++) {
+        wasm_valtype_t want = types[n - 1 - i];
+        if (i >= avail) {
+            if (f->unreachable)
+                return true;
+            return underflow(c, want);
+        }
+        wasm_valtype_t got = c->vals.data[c->vals.len - 1 - i];
+        if (got != want && got != T_UNKNOWN)
+            return mismatch(c, want, got);
+    }
+    return true;
+}
+
+static bool push_ctrl(vctx_t *c, frame_kind_t kind, const wasm_valtype_t *params,
+                      uint32_t nparams, const wasm_valtype_t *results, uint32_t nresults)
+{
+    frame_t f = {
+        .params = params,
+        .results = results,
+        .nparams = nparams,
+        .nresults = nresults,
+        .height = c->vals.len,
+        .kind = kind,
+        .unreachable = false,
+    };
+    if (!vec_push(&c->ctrls, f))
+        return fail_oom(c);
+    return push_vals(c, params, nparams);
+}
+
+static const char *frame_name(frame_kind_t k)
+{
+    switch (k) {
+    case FRAME_FUNC: return "function";
+    case FRAME_BLOCK: return "block";
+    case FRAME_LOOP: return "loop";
+    case FRAME_IF: return "if";
+    case FRAME_ELSE: return "else";
+    }
+    return "block";
+}
+
+static bool pop_ctrl(vctx_t *c, frame_t *out)
+{
+    frame_t *f = top_frame(c);
+    if (!pop_vals(c, f->results, f->nresults))
+        return false;
+    if (c->vals.len != f->height)
+        return fail(c, "type mismatch: %zu extra value(s) at end of %s",
+                    c->vals.len - f->height, frame_name(f->kind));
+    *out = *f;
+    c->ctrls.len--;
+    return true;
+}
+
+static void set_unreachable(vctx_t *c)
+{
+    frame_t *f = top_frame(c);
+    c->vals.len = f->height;
+    f->unreachable = true;
+}
+
+/* Types a branch to `f` must provide. */
+static inline void label_types(const frame_t *f, const wasm_valtype_t **types, uint32_t *n)
+{
+    if (f->kind == FRAME_LOOP) {
+        *types = f->params;
+        *n = f->nparams;
+    } else {
+        *types = f->results;
+        *n = f->nresults;
+    }
+}
+
+static bool get_label(vctx_t *c, uint32_t depth, const frame_t **out)
+{
+    if (depth >= c->ctrls.len)
+        return fail(c, "unknown label %u", depth);
+    *out = &c->ctrls.data[c->ctrls.len - 1 - depth];
+    return true;
+}
+
+/* --- Locals ---------------------------------------------------------------- */
+
+static bool setup_locals(vctx_t *c, const wasm_func_t *f)
+{
+    c->runs = f->local_runs;
+    c->run_ends.len = 0;
+    if (!vec_reserve(&c->run_ends, (size_t)f->nlocal_runs + 1))
+        return fail_oom(c);
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < f->nlocal_runs; i++) {
+        if (!is_valtype(f->local_runs[i].type))
+            return fail_malformed(c, f->body_offset, "malformed value type");
+        total += f->local_runs[i].count;
+        c->run_ends.data[c->run_ends.len++] = total;
+    }
+    c->nlocals = total;
+
+    /* A flat array costs time proportional to the local count, which a few
+     * bytes can make huge; use it only when that stays proportional to the
+     * body size. */
+    size_t body_len = (size_t)(f->code_end - f->code);
+    c->flat_locals = total <= 64 * (uint64_t)body_len + 64;
+    if (c->flat_locals) {
+        c->locals.len = 0;
+        if (!vec_reserve(&c->locals, (size_t)total + 1))
+            return fail_oom(c);
+        for (uint32_t i = 0; i < f->nlocal_runs; i++) {
+            memset(c->locals.data + c->locals.len, f->local_runs[i].type,
+                   f->local_runs[i].count);
+            c->locals.len += f->local_runs[i].count;
+        }
+    }
+    return true;
+}
+
+/* Type of local `idx`, or T_UNKNOWN if there is no such local. */
+static wasm_valtype_t local_type(const vctx_t *c, uint32_t idx)
+{
+    uint32_t np = c->ftype->nparams;
+    if (idx < np)
+        return c->ftype->params[idx];
+    uint64_t k = (uint64_t)idx - np;
+    if (k >= c->nlocals)
+        return T_UNKNOWN;
+    if (c->flat_locals)
+        return c->locals.data[k];
+    size_t lo = 0, hi = c->run_ends.len - 1; /* first run with end > k */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->run_ends.data[mid] > k)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return c->runs[lo].type;
+}
+
+/* --- Immediates ------------------------------------------------------------ */
+
+/* Reserved memory index byte of 2.0 memory instructions. */
+static bool read_zero_byte(vctx_t *c, reader_t *r)
+{
+    size_t at = reader_offset(r);
+    uint8_t b = read_u8(r);
+    if (!reader_ok(r))
+        return fail_reader(c, r);
+    if (b != 0)
+        return fail_malformed(c, at, "zero byte expected");
+    return true;
+}
+
+static bool need_memory(vctx_t *c, uint32_t index)
+{
+    if (index >= c->nmems)
+        return fail(c, "unknown memory %u", index);
+    return true;
+}
+
+static bool need_table(vctx_t *c, uint32_t index)
+{
+    if (index >= c->ntables)
+        return fail(c, "unknown table %u", index);
+    return true;
+}
+
+static bool need_elem(vctx_t *c, uint32_t index)
+{
+    if (index >= c->m->nelems)
+        return fail(c, "unknown elem segment %u", index);
+    return true;
+}
+
+static bool need_data(vctx_t *c, size_t op_offset, uint32_t index)
+{
+    /* Without the count, a one-pass compiler could not know the segments. */
+    if (!c->m->has_data_count)
+        return fail_malformed(c, op_offset, "data count section required");
+    if (index >= c->m->data_count)
+        return fail(c, "unknown data segment %u", index);
+    return true;
+}
+
+typedef struct blocktype {
+    const wasm_valtype_t *params, *results;
+    uint32_t nparams, nresults;
+} blocktype_t;
+
+static bool read_blocktype(vctx_t *c, reader_t *r, blocktype_t *bt)
+{
+    size_t at = reader_offset(r);
+    int64_t v = read_s33(r);
+    if (!reader_ok(r))
+        return fail_reader(c, r);
+    memset(bt, 0, sizeof *bt);
+    if (v >= 0) {
+        if ((uint64_t)v >= c->m->ntypes)
+            return fail(c, "unknown type %llu", (unsigned long long)v);
+        const wasm_functype_t *t = &c->m->types[v];
+        bt->params = t->params;
+        bt->nparams = t->nparams;
+        bt->results = t->results;
+        bt->nresults = t->nresults;
+        return true;
+    }
+    if (v == -0x40) /* empty: 0x40 */
+        return true;
+    if (v < -0x40)
+        return fail_malformed(c, at, "malformed block type");
+    wasm_valtype_t t = (wasm_valtype_t)(v & 0x7F);
+    if (!is_valtype(t))
+        return fail_malformed(c, at, "malformed value type");
+    bt->results = &single_type[t];
+    bt->nresults = 1;
+    return true;
+}
+
+/* Immediates of the instructions typed by their opcodes.h signature. */
+static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset)
+{
+    const wasm_opinfo_t *info = &wasm_opinfo[op];
+    switch (info->imm) {
+    case IMM_NONE:
+        return true;
+    case IMM_I32:
+        read_s32(r);
+        break;
+    case IMM_I64:
+        read_s64(r);
+        break;
+    case IMM_F32:
+        read_fixed32(r);
+        break;
+    case IMM_F64:
+        read_fixed64(r);
+        break;
+    case IMM_MEMARG: {
+        uint32_t align = read_u32(r);
+        read_u32(r); /* offset: any u32 is valid */
+        if (!reader_ok(r))
+            return fail_reader(c, r);
+        if (!need_memory(c, 0))
+            return false;
+        if (align > info->align)
+            return fail(c, "alignment must not be larger than natural (%u > %u)",
+                        1u << (align < 31 ? align : 31), 1u << info->align);
+        return true;
+    }
+    case IMM_MEMORY:
+        return read_zero_byte(c, r) && need_memory(c, 0);
+    case IMM_MEMORY_MEMORY:
+        return read_zero_byte(c, r) && read_zero_byte(c, r) && need_memory(c, 0);
+    case IMM_DATA_MEMORY: {
+        uint32_t d = read_u32(r);
+        if (!reader_ok(r))
+            return fail_reader(c, r);
+        return read_zero_byte(c, r) && need_memory(c, 0) && need_data(c, op_offset, d);
+    }
+    case IMM_DATA: {
+        uint32_t d = read_u32(r);
+        if (!reader_ok(r))
+            return fail_reader(c, r);
+        return need_data(c, op_offset, d);
+    }
+    case IMM_ELEM: {
+        uint32_t e = read_u32(r);
+        if (!reader_ok(r))
+            return fail_reader(c, r);
+        return need_elem(c, e);
+    }
+    case IMM_TABLE: {
+        uint32_t t = read_u32(r);
+        if (!reader_ok(r))
+            return fail_reader(c, r);
+        return need_table(c, t);
+    }
+    case IMM_ELEM_TABLE: {
+        uint32_t e = read_u32(r);
+        uint32_t t = read_u32(r);
+        if (!reader_ok(r))
+            return fail_reader(c, r);
+        if (!need_table(c, t) || !need_elem(c, e))
+            return false;
+        wasm_valtype_t tt = table_type(c->m, t)->elem, et = c->m->elems[e].type;
+        if (tt != et)
+            return fail(c, "type mismatch: table.init of %s segment %u into %s table %u",
+                        type_name(et), e, type_name(tt), t);
+        return true;
+    }
+    case IMM_TABLE_TABLE: {
+        uint32_t dst = read_u32(r);
+        uint32_t src = read_u32(r);
+        if (!reader_ok(r))
+            return fail_reader(c, r);
+        if (!need_table(c, dst) || !need_table(c, src))
+            return false;
+        wasm_valtype_t dt = table_type(c->m, dst)->elem, st = table_type(c->m, src)->elem;
+        if (dt != st)
+            return fail(c, "type mismatch: table.copy from %s table %u to %s table %u",
+                        type_name(st), src, type_name(dt), dst);
+        return true;
+    }
+    default:
+        return fail(c, "internal error: unexpected immediate kind for %s", info->name);
+    }
+    if (!reader_ok(r))
+        return fail_reader(c, r);
+    return true;
+}
+
+/* --- Function bodies ------------------------------------------------------- */
+
+static bool validate_code(vctx_t *c, reader_t *r)
+{
+    const wasm_module_t *m = c->m;
+    for (;;) {
+        if (reader_at_end(r))
+            return fail_malformed(c, reader_offset(r), "END opcode expected");
+        size_t op_offset = reader_offset(r);
+        c->loc_offset = op_offset;
+        int opi = byte_ops[*r->p] - 1;
+        if (opi >= 0)
+            r->p++;
+        else if ((opi = wasm_read_op(r)) < 0)
+            return fail_reader(c, r);
+        wasm_op_t op = (wasm_op_t)opi;
+
+        if (wasm_opinfo[op].sig) {
+            if (wasm_opinfo[op].imm != IMM_NONE && !check_sig_imm(c, r, op, op_offset))
+                return false;
+            const opsig_t *sig = &opsigs[op];
+            frame_t *f = top_frame(c);
+            size_t n = sig->nparams;
+            if (c->vals.len - f->height >= n) {
+                /* Common case: operands present, check in place. */
+                wasm_valtype_t *top = c->vals.data + c->vals.len - n;
+                for (size_t i = 0; i < n; i++)
+                    if (top[i] != sig->params[i] && top[i] != T_UNKNOWN)
+                        return mismatch(c, sig->params[i], top[i]);
+                c->vals.len -= n;
+            } else {
+                for (size_t i = n; i-- > 0;)
+                    if (!pop_expect(c, sig->params[i]))
+                        return false;
+            }
+            if (sig->nresults && !push_val(c, sig->result))
+                return false;
+            continue;
+        }
+
+        switch (op) {
+        case WASM_OP_UNREACHABLE:
+            set_unreachable(c);
+            break;
+        case WASM_OP_NOP:
+            break;
+
+        case WASM_OP_BLOCK:
+        case WASM_OP_LOOP:
+        case WASM_OP_IF: {
+            blocktype_t bt;
+            if (!read_blocktype(c, r, &bt))
+                return false;
+            if (op == WASM_OP_IF && !pop_expect(c, WASM_I32))
+                return false;
+            if (!pop_vals(c, bt.params, bt.nparams))
+                return false;
+            frame_kind_t kind = op == WASM_OP_BLOCK ? FRAME_BLOCK
+                                : op == WASM_OP_LOOP ? FRAME_LOOP
+                                                     : FRAME_IF;
+            if (!push_ctrl(c, kind, bt.params, bt.nparams, bt.results, bt.nresults))
+                return false;
+            break;
+        }
+
+        case WASM_OP_ELSE: {
+            if (top_frame(c)->kind != FRAME_IF)
+                return fail_malformed(c, op_offset, "else without matching if");
+            frame_t f;
+            if (!pop_ctrl(c, &f))
+                return false;
+            if (!push_ctrl(c, FRAME_ELSE, f.params, f.nparams, f.results, f.nresults))
+                return false;
+            break;
+        }
+
+        case WASM_OP_END: {
+            frame_t f;
+            if (!pop_ctrl(c, &f))
+                return false;
+            /* The missing else branch passes the parameters through. */
+            if (f.kind == FRAME_IF &&
+                (f.nparams != f.nresults ||
+                 (f.nparams && memcmp(f.params, f.results, f.nparams) != 0)))
+                return fail(c, "type mismatch: if without else must have equal parameter "
+                               "and result types");
+            if (c->ctrls.len == 0) {
+                if (!reader_at_end(r))
+                    return fail_malformed(c, reader_offset(r),
+                                          "operators remaining after end of function");
+                return true;
+            }
+            if (!push_vals(c, f.results, f.nresults))
+                return false;
+            break;
+        }
+
+        case WASM_OP_BR:
+        case WASM_OP_BR_IF: {
+            uint32_t depth = read_u32(r);
+            if (!reader_ok(r))
+                return fail_reader(c, r);
+            const frame_t *l = NULL;
+            if (!get_label(c, depth, &l))
+                return false;
+            const wasm_valtype_t *types;
+            uint32_t n;
+            label_types(l, &types, &n);
+            if (op == WASM_OP_BR) {
+                if (!pop_vals(c, types, n))
+                    return false;
+                set_unreachable(c);
+            } else {
+                if (!pop_expect(c, WASM_I32) || !pop_vals(c, types, n) ||
+                    !push_vals(c, types, n))
+                    return false;
+            }
+            break;
+        }
+
+        case WASM_OP_BR_TABLE: {
+            /* The default label comes last but fixes the arity: find it
+             * first, then re-read the targets. */
+            reader_t targets = *r;
+            uint32_t count = read_u32(r);
+            for (uint32_t i = 0; i < count && reader_ok(r); i++)
+                read_u32(r);
+            uint32_t def = read_u32(r);
+            if (!reader_ok(r))
+                return fail_reader(c, r);
+            if (!pop_expect(c, WASM_I32))
+                return false;
+            const frame_t *l = NULL;
+            if (!get_label(c, def, &l))
+                return false;
+            const wasm_valtype_t *def_types;
+            uint32_t arity;
+            label_types(l, &def_types, &arity);
+
+            read_u32(&targets);
+            const wasm_valtype_t *checked = NULL;
+            for (uint32_t i = 0; i < count; i++) {
+                uint32_t depth = read_u32(&targets);
+                if (!get_label(c, depth, &l))
+                    return false;
+                const wasm_valtype_t *types;
+                uint32_t n;
+                label_types(l, &types, &n);
+                if (n != arity)
+                    return fail(c,
+                                "type mismatch: br_table label %u has %u value(s), default "
+                                "label %u has %u",
+                                depth, n, def, arity);
+                /* Labels sharing a type sequence need checking only once. */
+                if (types != checked) {
+                    if (!peek_vals(c, types, n))
+                        return false;
+                    checked = types;
+                }
+            }
+            if (!pop_vals(c, def_types, arity))
+                return false;
+            set_unreachable(c);
+            break;
+        }
+
+        case WASM_OP_RETURN: {
+            const frame_t *fn = &c->ctrls.data[0];
+            if (!pop_vals(c, fn->results, fn->nresults))
+                return false;
+            set_unreachable(c);
+            break;
+        }
+
+        case WASM_OP_CALL: {
+            uint32_t fi = read_u32(r);
+            if (!reader_ok(r))
+                return fail_reader(c, r);
+            if (fi >= c->nfuncs)
+                return fail(c, "unknown function %u", fi);
+            const wasm_functype_t *t = &m->types[func_type_index(m, fi)];
+            if (!pop_vals(c, t->params, t->nparams) || !push_vals(c, t->results, t->nresults))
+                return false;
+            break;
+        }
+
+        case WASM_OP_CALL_INDIRECT: {
+            uint32_t ti = read_u32(r);
+            uint32_t table = read_u32(r);
+            if (!reader_ok(r))
+                return fail_reader(c, r);
+            if (!need_table(c, table))
+                return false;
+            wasm_valtype_t et = table_type(m, table)->elem;
+            if (et != WASM_FUNCREF)
+                return fail(c, "type mismatch: call_indirect through %s table %u",
+                            type_name(et), table);
+            if (ti >= m->ntypes)
+                return fail(c, "unknown type %u", ti);
+            const wasm_functype_t *t = &m->types[ti];
+            if (!pop_expect(c, WASM_I32) || !pop_vals(c, t->params, t->nparams) ||
+                !push_vals(c, t->results, t->nresults))
+                return false;
+            break;
+        }
+
+        case WASM_OP_DROP: {
+            wasm_valtype_t t = T_UNKNOWN;
+            if (!pop_any(c, &t, "a value"))
+                return false;
+            break;
+        }
+
+        case WASM_OP_SELECT: {
+            wasm_valtype_t t1 = T_UNKNOWN, t2 = T_UNKNOWN;
+            if (!pop_expect(c, WASM_I32) || !pop_any(c, &t1, "a value") ||
+                !pop_any(c, &t2, "a value"))
+                return false;
+            /* Untyped select is for numeric and vector operands only, so
+             * that a compiler knows the operand size without types. */
+            if (!(is_num(t1) && is_num(t2)) && !(is_vec(t1) && is_vec(t2))) {
+                wasm_valtype_t bad = (is_num(t1) || is_vec(t1)) ? t2 : t1;
+                if (bad == T_UNKNOWN || is_num(bad) || is_vec(bad))
+                    return mismatch(c, t1, t2);
+                return fail(c, "type mismatch: select without type annotation on %s operand",
+                            type_name(bad));
+            }
+            if (t1 != t2 && t1 != T_UNKNOWN && t2 != T_UNKNOWN)
+                return mismatch(c, t1, t2);
+            if (!push_val(c, t1 == T_UNKNOWN ? t2 : t1))
+                return false;
+            break;
+        }
+
+        case WASM_OP_SELECT_T: {
+            uint32_t n = read_u32(r);
+            if (!reader_ok(r))
+                return fail_reader(c, r);
+            if (n != 1)
+                return fail(c, "invalid result arity: select has %u types, expected 1", n);
+            size_t at = reader_offset(r);
+            wasm_valtype_t t = read_u8(r);
+            if (!reader_ok(r))
+                return fail_reader(c, r);
+            if (!is_valtype(t))
+                return fail_malformed(c, at, "malformed value type");
+            if (!pop_expect(c, WASM_I32) || !pop_expect(c, t) || !pop_expect(c, t) ||
+                !push_val(c, t))
+                return false;
+            break;
+        }
+
+        case WASM_OP_LOCAL_GET:
+        case WASM_OP_LOCAL_SET:
+        case WASM_OP_LOCAL_TEE: {
+            uint32_t idx = read_u32(r);
+            if (!reader_ok(r))
+                return fail_reader(c, r);
+            wasm_valtype_t t = local_type(c, idx);
+            if (t == T_UNKNOWN)
+                return fail(c, "unknown local %u", idx);
+            if (op != WASM_OP_LOCAL_GET && !pop_expect(c, t))
+                return false;
+            if (op != WASM_OP_LOCAL_SET && !push_val(c, t))
+                return false;
+            break;
+        }
+
+        case WASM_OP_GLOBAL_GET:
+        case WASM_OP_GLOBAL_SET: {
+            uint32_t idx = read_u32(r);
+            if (!reader_ok(r))
+                return fail_reader(c, r);
+            if (idx >= c->nglobals)
+                return fail(c, "unknown global %u", idx);
+            const wasm_globaltype_t *g = global_type(m, idx);
+            if (op == WASM_OP_GLOBAL_GET) {
+                if (!push_val(c, g->type))
+                    return false;
+            } else {
+                if (!g->is_mutable)
+                    return fail(c, "global is immutable: global.set of global %u", idx);
+                if (!pop_expect(c, g->type))
+                    return false;
+            }
+            break;
+        }
+
+        case WASM_OP_TABLE_GET:
+        case WASM_OP_TABLE_SET:
+        case WASM_OP_TABLE_GROW:
+        case WASM_OP_TABLE_FILL: {
+            uint32_t table = read_u32(r);
+            if (!reader_ok(r))
+                return fail_reader(c, r);
+            if (!need_table(c, table))
+                return false;
+            wasm_valtype_t et = table_type(m, table)->elem;
+            bool ok;
+            switch (op) {
+            case WASM_OP_TABLE_GET: ok = pop_expect(c, WASM_I32) && push_val(c, et); break;
+            case WASM_OP_TABLE_SET: ok = pop_expect(c, et) && pop_expect(c, WASM_I32); break;
+            case WASM_OP_TABLE_GROW:
+                ok = pop_expect(c, WASM_I32) && pop_expect(c, et) && push_val(c, WASM_I32);
+                break;
+            default: /* table.fill: index, value, count */
+                ok = pop_expect(c, WASM_I32) && pop_expect(c, et) && pop_expect(c, WASM_I32);
+                break;
+            }
+            if (!ok)
+                return false;
+            break;
+        }
+
+        case WASM_OP_REF_NULL: {
+            size_t at = reader_offset(r);
+            wasm_valtype_t t = read_u8(r);
+            if (!reader_ok(r))
+                return fail_reader(c, r);
+            if (!wasm_is_reftype(t))
+                return fail_malformed(c, at, "malformed reference type");
+            if (!push_val(c, t))
+                return false;
+            break;
+        }
+
+        case WASM_OP_REF_IS_NULL: {
+            wasm_valtype_t t = T_UNKNOWN;
+            if (!pop_any(c, &t, "a reference"))
+                return false;
+            if (t != T_UNKNOWN && !wasm_is_reftype(t))
+                return fail(c, "type mismatch: expected a reference, found %s", type_name(t));
+            if (!push_val(c, WASM_I32))
+                return false;
+            break;
+        }
+
+        case WASM_OP_REF_FUNC: {
+            uint32_t fi = read_u32(r);
+            if (!reader_ok(r))
+                return fail_reader(c, r);
+            if (fi >= c->nfuncs)
+                return fail(c, "unknown function %u", fi);
+            if (!(c->declared[fi >> 3] & (1u << (fi & 7))))
+                return fail(c, "undeclared function reference: function %u", fi);
+            if (!push_val(c, WASM_FUNCREF))
+                return false;
+            break;
+        }
+
+        default:
+            /* Every op of opcodes.h without a signature is handled above. */
+            return fail(c, "internal error: no validation rule for %s", wasm_opinfo[op].name);
+        }
+    }
+}
+
+static bool validate_func(vctx_t *c, uint32_t defined_index)
+{
+    const wasm_module_t *m = c->m;
+    const wasm_func_t *f = &m->funcs[defined_index];
+    set_loc(c, LOC_FUNC, m->nfunc_imports + defined_index, f->body_offset);
+    c->ftype = &m->types[f->type];
+    if (!setup_locals(c, f))
+        return false;
+
+    c->vals.len = 0;
+    c->ctrls.len = 0;
+    if (!push_ctrl(c, FRAME_FUNC, NULL, 0, c->ftype->results, c->ftype->nresults))
+        return false;
+    reader_t r;
+    reader_init(&r, m->bytes, f->code, f->code_end);
+    return validate_code(c, &r);
+}
+
+/* --- Module-level rules ------------------------------------------------------ */
+
+static bool check_type_index(vctx_t *c, uint32_t index)
+{
+    if (index >= c->m->ntypes)
+        return fail(c, "unknown type %u", index);
+    return true;
+}
+
+static bool check_table_type(vctx_t *c, const wasm_tabletype_t *t)
+{
+    if (!wasm_is_reftype(t->elem))
+        return fail(c, "malformed reference type");
+    if (t->limits.has_max && t->limits.min > t->limits.max)
+        return fail(c, "size minimum must not be greater than maximum (%llu > %llu)",
+                    (unsigned long long)t->limits.min, (unsigned long long)t->limits.max);
+    return true;
+}
+
+static bool check_memory_type(vctx_t *c, const wasm_memtype_t *t)
+{
+    const wasm_limits_t *l = &t->limits;
+    if (l->min > MAX_MEMORY_PAGES || (l->has_max && l->max > MAX_MEMORY_PAGES))
+        return fail(c, "memory size must be at most 65536 pages (4GiB)");
+    if (l->has_max && l->min > l->max)
+        return fail(c, "size minimum must not be greater than maximum (%llu > %llu)",
+                    (unsigned long long)l->min, (unsigned long long)l->max);
+    return true;
+}
+
+/* A constant expression producing one value of type `want`. In 2.0,
+ * global.get may only read imported immutable globals. */
+static bool validate_const_expr(vctx_t *c, const wasm_const_expr_t *e, wasm_valtype_t want)
+{
+    c->loc_offset = e->offset;
+    wasm_valtype_t t = T_UNKNOWN;
+    for (uint32_t i = 0; i < e->count; i++) {
+        const wasm_const_instr_t *in = &e->instrs[i];
+        switch (in->op) {
+        case WASM_OP_I32_CONST: t = WASM_I32; break;
+        case WASM_OP_I64_CONST: t = WASM_I64; break;
+        case WASM_OP_F32_CONST: t = WASM_F32; break;
+        case WASM_OP_F64_CONST: t = WASM_F64; break;
+        case WASM_OP_REF_NULL:
+            t = in->imm.reftype;
+            if (!wasm_is_reftype(t))
+                return fail(c, "malformed reference type");
+            break;
+        case WASM_OP_REF_FUNC:
+            if (in->imm.index >= c->nfuncs)
+                return fail(c, "unknown function %u", in->imm.index);
+            t = WASM_FUNCREF;
+            break;
+        case WASM_OP_GLOBAL_GET: {
+            uint32_t g = in->imm.index;
+            if (g >= c->m->nglobal_imports)
+                return fail(c, "unknown global %u", g);
+            const wasm_globaltype_t *gt = global_type(c->m, g);
+            if (gt->is_mutable)
+                return fail(c, "constant expression required: global.get of mutable global %u",
+                            g);
+            t = gt->type;
+            break;
+        }
+        default:
+            return fail(c, "constant expression required: %s is not constant",
+                        in->op < WASM_OP_COUNT ? wasm_opinfo[in->op].name : "instruction");
+        }
+    }
+    if (e->count == 0)
+        return fail(c, "type mismatch: expected %s, found nothing", type_name(want));
+    if (e->count > 1)
+        return fail(c, "type mismatch: constant expression leaves %u values, expected 1",
+                    e->count);
+    if (t != want)
+        return mismatch(c, want, t);
+    return true;
+}
+
+static void declare_refs(vctx_t *c, const wasm_const_expr_t *e)
+{
+    for (uint32_t i = 0; i < e->count; i++) {
+        const wasm_const_instr_t *in = &e->instrs[i];
+        if (in->op == WASM_OP_REF_FUNC && in->imm.index < c->nfuncs)
+            c->declared[in->imm.index >> 3] |= (uint8_t)(1u << (in->imm.index & 7));
+    }
+}
+
+/* C.refs: functions referenced outside function bodies (start excluded). */
+static bool collect_declared(vctx_t *c)
+{
+    const wasm_module_t *m = c->m;
+    c->declared = calloc((size_t)c->nfuncs / 8 + 1, 1);
+    if (!c->declared)
+        return fail_oom(c);
+    for (uint32_t i = 0; i < m->nexports; i++) {
+        const wasm_export_t *x = &m->exports[i];
+        if (x->kind == WASM_EXTERN_FUNC && x->index < c->nfuncs)
+            c->declared[x->index >> 3] |= (uint8_t)(1u << (x->index & 7));
+    }
+    for (uint32_t i = 0; i < m->nglobals; i++)
+        declare_refs(c, &m->global_inits[i]);
+    for (uint32_t i = 0; i < m->nelems; i++) {
+        const wasm_elem_t *e = &m->elems[i];
+        if (e->mode == WASM_SEGMENT_ACTIVE)
+            declare_refs(c, &e->offset);
+        for (uint32_t j = 0; j < e->count; j++)
+            declare_refs(c, &e->items[j]);
+    }
+    for (uint32_t i = 0; i < m->ndatas; i++)
+        if (m->datas[i].mode == WASM_SEGMENT_ACTIVE)
+            declare_refs(c, &m->datas[i].offset);
+    return true;
+}
+
+static int compare_export_names(const void *a, const void *b)
+{
+    const wasm_export_t *x = *(const wasm_export_t *const *)a;
+    const wasm_export_t *y = *(const wasm_export_t *const *)b;
+    if (x->name_len != y->name_len)
+        return x->name_len < y->name_len ? -1 : 1;
+    int d = memcmp(x->name, y->name, x->name_len);
+    if (d)
+        return d;
+    /* Tie-break on position so the first duplicate reported is stable. */
+    return x < y ? -1 : x > y;
+}
+
+static bool validate_exports(vctx_t *c)
+{
+    const wasm_module_t *m = c->m;
+    for (uint32_t i = 0; i < m->nexports; i++) {
+        const wasm_export_t *x = &m->exports[i];
+        set_loc(c, LOC_EXPORT, i, SIZE_MAX);
+        bool ok = true;
+        switch (x->kind) {
+        case WASM_EXTERN_FUNC:
+            ok = x->index < c->nfuncs || fail(c, "unknown function %u", x->index);
+            break;
+        case WASM_EXTERN_TABLE: ok = need_table(c, x->index); break;
+        case WASM_EXTERN_MEMORY: ok = need_memory(c, x->index); break;
+        case WASM_EXTERN_GLOBAL:
+            ok = x->index < c->nglobals || fail(c, "unknown global %u", x->index);
+            break;
+        default: ok = fail(c, "malformed export kind"); break;
+        }
+        if (!ok)
+            return false;
+    }
+    if (m->nexports < 2)
+        return true;
+    const wasm_export_t **sorted = malloc(m->nexports * sizeof *sorted);
+    if (!sorted)
+        return fail_oom(c);
+    for (uint32_t i = 0; i < m->nexports; i++)
+        sorted[i] = &m->exports[i];
+    qsort(sorted, m->nexports, sizeof *sorted, compare_export_names);
+    bool ok = true;
+    for (uint32_t i = 1; i < m->nexports; i++) {
+        const wasm_export_t *a = sorted[i - 1], *b = sorted[i];
+        if (a->name_len == b->name_len && memcmp(a->name, b->name, a->name_len) == 0) {
+            set_loc(c, LOC_EXPORT, (uint32_t)(b - m->exports), SIZE_MAX);
+            ok = fail(c, "duplicate export name \"%.*s\"", (int)(b->name_len > 64 ? 64 : b->name_len),
+                      b->name);
+            break;
+        }
+    }
+    free(sorted);
+    return ok;
+}
+
+static bool validate_module_fields(vctx_t *c)
+{
+    const wasm_module_t *m = c->m;
+
+    for (uint32_t i = 0; i < m->nimports; i++) {
+        const wasm_import_t *im = &m->imports[i];
+        set_loc(c, LOC_IMPORT, i, SIZE_MAX);
+        bool ok = true;
+        switch (im->kind) {
+        case WASM_EXTERN_FUNC: ok = check_type_index(c, im->desc.func_type); break;
+        case WASM_EXTERN_TABLE: ok = check_table_type(c, &im->desc.table); break;
+        case WASM_EXTERN_MEMORY: ok = check_memory_type(c, &im->desc.memory); break;
+        case WASM_EXTERN_GLOBAL:
+            ok = is_valtype(im->desc.global.type) || fail(c, "malformed value type");
+            break;
+        default: ok = fail(c, "malformed import kind"); break;
+        }
+        if (!ok)
+            return false;
+    }
+
+    for (uint32_t i = 0; i < m->nfuncs; i++) {
+        set_loc(c, LOC_FUNC, m->nfunc_imports + i, m->funcs[i].body_offset);
+        if (!check_type_index(c, m->funcs[i].type))
+            return false;
+    }
+
+    for (uint32_t i = 0; i < m->ntables; i++) {
+        set_loc(c, LOC_TABLE, m->ntable_imports + i, SIZE_MAX);
+        if (!check_table_type(c, &m->tables[i]))
+            return false;
+    }
+
+    if (c->nmems > 1) {
+        set_loc(c, LOC_MEMORY, 1, SIZE_MAX);
+        return fail(c, "multiple memories (%u); at most one is allowed", c->nmems);
+    }
+    for (uint32_t i = 0; i < m->nmemories; i++) {
+        set_loc(c, LOC_MEMORY, m->nmemory_imports + i, SIZE_MAX);
+        if (!check_memory_type(c, &m->memories[i]))
+            return false;
+    }
+
+    for (uint32_t i = 0; i < m->nglobals; i++) {
+        set_loc(c, LOC_GLOBAL, m->nglobal_imports + i, SIZE_MAX);
+        if (!is_valtype(m->globals[i].type))
+            return fail(c, "malformed value type");
+        if (!validate_const_expr(c, &m->global_inits[i], m->globals[i].type))
+            return false;
+    }
+
+    for (uint32_t i = 0; i < m->nelems; i++) {
+        const wasm_elem_t *e = &m->elems[i];
+        set_loc(c, LOC_ELEM, i, e->section_offset);
+        if (!wasm_is_reftype(e->type))
+            return fail(c, "malformed reference type");
+        if (e->mode == WASM_SEGMENT_ACTIVE) {
+            if (!need_table(c, e->table))
+                return false;
+            wasm_valtype_t tt = table_type(m, e->table)->elem;
+            if (tt != e->type)
+                return fail(c, "type mismatch: %s segment for %s table %u", type_name(e->type),
+                            type_name(tt), e->table);
+            if (!validate_const_expr(c, &e->offset, WASM_I32))
+                return false;
+        }
+        for (uint32_t j = 0; j < e->count; j++)
+            if (!validate_const_expr(c, &e->items[j], e->type))
+                return false;
+    }
+
+    for (uint32_t i = 0; i < m->ndatas; i++) {
+        const wasm_data_t *d = &m->datas[i];
+        set_loc(c, LOC_DATA, i, d->section_offset);
+        if (d->mode == WASM_SEGMENT_ACTIVE) {
+            if (!need_memory(c, d->memory))
+                return false;
+            if (!validate_const_expr(c, &d->offset, WASM_I32))
+                return false;
+        }
+    }
+
+    if (m->has_start) {
+        set_loc(c, LOC_START, 0, SIZE_MAX);
+        if (m->start >= c->nfuncs)
+            return fail(c, "unknown function %u", m->start);
+        const wasm_functype_t *t = &m->types[func_type_index(m, m->start)];
+        if (t->nparams || t->nresults)
+            return fail(c, "start function %u must have type [] -> [], not [%u params] -> "
+                           "[%u results]",
+                        m->start, t->nparams, t->nresults);
+    }
+
+    return validate_exports(c);
+}
+
+whirl_error_t *wasm_validate(const wasm_module_t *m)
+{
+    vctx_t c;
+    memset(&c, 0, sizeof c);
+    c.m = m;
+    c.nfuncs = m->nfunc_imports + m->nfuncs;
+    c.ntables = m->ntable_imports + m->ntables;
+    c.nmems = m->nmemory_imports + m->nmemories;
+    c.nglobals = m->nglobal_imports + m->nglobals;
+    c.loc_offset = SIZE_MAX;
+
+    /* Never NULL from here on, so stack arithmetic needs no special case. */
+    bool ok = (vec_reserve(&c.vals, 256) && vec_reserve(&c.ctrls, 16)) || fail_oom(&c);
+    ok = ok && validate_module_fields(&c) && collect_declared(&c);
+    for (uint32_t i = 0; ok && i < m->nfuncs; i++)
+        ok = validate_func(&c, i);
+
+    whirl_error_t *err = ok ? NULL : make_error(&c);
+    free(c.declared);
+    vec_free(&c.vals);
+    vec_free(&c.ctrls);
+    vec_free(&c.run_ends);
+    vec_free(&c.locals);
+    return err;
+}
