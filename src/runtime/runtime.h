@@ -141,6 +141,8 @@ struct whirl_instance {
     whirl_table_t **tables;
     whirl_memory_t **memories;
     whirl_global_t **globals;
+    /* memories[0], or NULL without memory: what the interpreter caches. */
+    whirl_memory_t *memory0;
     /* Segments dropped by elem.drop/data.drop or after active init. */
     bool *elem_dropped;
     bool *data_dropped;

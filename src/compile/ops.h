@@ -1,0 +1,137 @@
+/* The internal instruction set (see code.h for the encoding).
+ *
+ * IOPS expands IOP_X(NAME, WORDS) for each op, with IOP_X defined by the
+ * user; WORDS is the instruction's length in code words (0: variable, see
+ * the op). Operand order in the
+ * comments: d = destination slot, a/b/c = source slots, k = immediate,
+ * off = branch offset (words, relative to the instruction's first word). */
+#ifndef WHIRL_COMPILE_OPS_H
+#define WHIRL_COMPILE_OPS_H
+
+/* Numeric ops with one operand: d a. Named after the Wasm instruction. */
+#define IOPS_UNARY(X) \
+    X(I32_EQZ) X(I64_EQZ) X(I32_CLZ) X(I32_CTZ) X(I32_POPCNT) X(I64_CLZ) X(I64_CTZ) X(I64_POPCNT) \
+    X(F32_ABS) X(F32_NEG) X(F32_CEIL) X(F32_FLOOR) X(F32_TRUNC) X(F32_NEAREST) X(F32_SQRT) \
+    X(F64_ABS) X(F64_NEG) X(F64_CEIL) X(F64_FLOOR) X(F64_TRUNC) X(F64_NEAREST) X(F64_SQRT) \
+    X(I32_TRUNC_F32_S) X(I32_TRUNC_F32_U) X(I32_TRUNC_F64_S) X(I32_TRUNC_F64_U) \
+    X(I64_EXTEND_I32_S) X(I64_EXTEND_I32_U) \
+    X(I64_TRUNC_F32_S) X(I64_TRUNC_F32_U) X(I64_TRUNC_F64_S) X(I64_TRUNC_F64_U) \
+    X(F32_CONVERT_I32_S) X(F32_CONVERT_I32_U) X(F32_CONVERT_I64_S) X(F32_CONVERT_I64_U) \
+    X(F32_DEMOTE_F64) \
+    X(F64_CONVERT_I32_S) X(F64_CONVERT_I32_U) X(F64_CONVERT_I64_S) X(F64_CONVERT_I64_U) \
+    X(F64_PROMOTE_F32) \
+    X(I32_EXTEND8_S) X(I32_EXTEND16_S) X(I64_EXTEND8_S) X(I64_EXTEND16_S) X(I64_EXTEND32_S) \
+    X(I32_TRUNC_SAT_F32_S) X(I32_TRUNC_SAT_F32_U) X(I32_TRUNC_SAT_F64_S) X(I32_TRUNC_SAT_F64_U) \
+    X(I64_TRUNC_SAT_F32_S) X(I64_TRUNC_SAT_F32_U) X(I64_TRUNC_SAT_F64_S) X(I64_TRUNC_SAT_F64_U)
+
+/* Numeric ops with two operands: d a b. */
+#define IOPS_BINARY(X) \
+    X(I32_EQ) X(I32_NE) X(I32_LT_S) X(I32_LT_U) X(I32_GT_S) X(I32_GT_U) \
+    X(I32_LE_S) X(I32_LE_U) X(I32_GE_S) X(I32_GE_U) \
+    X(I64_EQ) X(I64_NE) X(I64_LT_S) X(I64_LT_U) X(I64_GT_S) X(I64_GT_U) \
+    X(I64_LE_S) X(I64_LE_U) X(I64_GE_S) X(I64_GE_U) \
+    X(F32_EQ) X(F32_NE) X(F32_LT) X(F32_GT) X(F32_LE) X(F32_GE) \
+    X(F64_EQ) X(F64_NE) X(F64_LT) X(F64_GT) X(F64_LE) X(F64_GE) \
+    X(I32_ADD) X(I32_SUB) X(I32_MUL) X(I32_DIV_S) X(I32_DIV_U) X(I32_REM_S) X(I32_REM_U) \
+    X(I32_AND) X(I32_OR) X(I32_XOR) X(I32_SHL) X(I32_SHR_S) X(I32_SHR_U) X(I32_ROTL) X(I32_ROTR) \
+    X(I64_ADD) X(I64_SUB) X(I64_MUL) X(I64_DIV_S) X(I64_DIV_U) X(I64_REM_S) X(I64_REM_U) \
+    X(I64_AND) X(I64_OR) X(I64_XOR) X(I64_SHL) X(I64_SHR_S) X(I64_SHR_U) X(I64_ROTL) X(I64_ROTR) \
+    X(F32_ADD) X(F32_SUB) X(F32_MUL) X(F32_DIV) X(F32_MIN) X(F32_MAX) X(F32_COPYSIGN) \
+    X(F64_ADD) X(F64_SUB) X(F64_MUL) X(F64_DIV) X(F64_MIN) X(F64_MAX) X(F64_COPYSIGN)
+
+/* Integer ops whose second operand is a constant: d a k. i32 forms take a
+ * 32-bit k, i64 forms a 64-bit k (two words). Suffix _K. */
+#define IOPS_I32_K(X) \
+    X(I32_ADD) X(I32_SUB) X(I32_MUL) X(I32_AND) X(I32_OR) X(I32_XOR) \
+    X(I32_SHL) X(I32_SHR_S) X(I32_SHR_U) X(I32_ROTL) X(I32_ROTR) \
+    X(I32_EQ) X(I32_NE) X(I32_LT_S) X(I32_LT_U) X(I32_GT_S) X(I32_GT_U) \
+    X(I32_LE_S) X(I32_LE_U) X(I32_GE_S) X(I32_GE_U)
+#define IOPS_I64_K(X) \
+    X(I64_ADD) X(I64_SUB) X(I64_MUL) X(I64_AND) X(I64_OR) X(I64_XOR) \
+    X(I64_SHL) X(I64_SHR_S) X(I64_SHR_U) X(I64_ROTL) X(I64_ROTR) \
+    X(I64_EQ) X(I64_NE) X(I64_LT_S) X(I64_LT_U) X(I64_GT_S) X(I64_GT_U) \
+    X(I64_LE_S) X(I64_LE_U) X(I64_GE_S) X(I64_GE_U)
+
+/* Compare-and-branch fused from `cmp; br_if`: a b off, or with _K: a k off.
+ * Named after the comparison; the branch is taken when it holds. */
+#define IOPS_BR_CMP(X) \
+    X(I32_EQ) X(I32_NE) X(I32_LT_S) X(I32_LT_U) X(I32_GT_S) X(I32_GT_U) \
+    X(I32_LE_S) X(I32_LE_U) X(I32_GE_S) X(I32_GE_U) \
+    X(I64_EQ) X(I64_NE) X(I64_LT_S) X(I64_LT_U) X(I64_GT_S) X(I64_GT_U) \
+    X(I64_LE_S) X(I64_LE_U) X(I64_GE_S) X(I64_GE_U)
+
+/* Loads: d a offset. Stores: a(address) v(value) offset. */
+#define IOPS_LOAD(X) \
+    X(I32_LOAD) X(I64_LOAD) X(F32_LOAD) X(F64_LOAD) \
+    X(I32_LOAD8_S) X(I32_LOAD8_U) X(I32_LOAD16_S) X(I32_LOAD16_U) \
+    X(I64_LOAD8_S) X(I64_LOAD8_U) X(I64_LOAD16_S) X(I64_LOAD16_U) X(I64_LOAD32_S) X(I64_LOAD32_U)
+#define IOPS_STORE(X) \
+    X(I32_STORE) X(I64_STORE) X(F32_STORE) X(F64_STORE) \
+    X(I32_STORE8) X(I32_STORE16) X(I64_STORE8) X(I64_STORE16) X(I64_STORE32)
+
+#define IOPS \
+    IOP_X(UNREACHABLE, 1)      /* trap */ \
+    IOP_X(BR, 2)               /* off */ \
+    IOP_X(BR_IF, 3)            /* c off: branch if c (i32) != 0 */ \
+    IOP_X(BR_UNLESS, 3)        /* c off: branch if c == 0 */ \
+    IOP_X(BR_IF_EQZ64, 3)      /* c off: branch if c (i64) == 0 */ \
+    IOP_X(BR_IF_NEZ64, 3)      /* c off: branch if c (i64) != 0 */ \
+    IOP_X(BR_TABLE, 0)         /* a n off_0 .. off_n (3 + n + 1 words); index >= n takes off_n */ \
+    IOP_X(LOOP_CHECK, 1)       /* epoch deadline check at a loop header */ \
+    IOP_X(CALL, 4)             /* func(2 words: const compiled_func_t *) base */ \
+    IOP_X(CALL_IMPORT, 3)      /* funcidx base: imported function of the instance */ \
+    IOP_X(CALL_INDIRECT, 6)    /* table type(2 words: const wasm_functype_t *) a(index) base */ \
+    IOP_X(RETURN, 1)           /* results already in slots 0..n-1 */ \
+    IOP_X(COPY, 3)             /* d a */ \
+    IOP_X(COPY128, 3)          /* d a: two slots */ \
+    IOP_X(CONST32, 3)          /* d k */ \
+    IOP_X(CONST64, 4)          /* d k_lo k_hi */ \
+    IOP_X(SELECT, 5)           /* d c a b: d = c ? a : b */ \
+    IOP_X(SELECT128, 5)        /* d c a b: two slots */ \
+    IOP_X(GLOBAL_GET, 3)       /* d idx */ \
+    IOP_X(GLOBAL_SET, 3)       /* a idx */ \
+    IOP_X(GLOBAL_GET128, 3)    /* d idx */ \
+    IOP_X(GLOBAL_SET128, 3)    /* a idx */ \
+    IOP_X(MEMORY_SIZE, 2)      /* d */ \
+    IOP_X(MEMORY_GROW, 3)      /* d a */ \
+    IOP_X(MEMORY_FILL, 4)      /* d(dst) v n */ \
+    IOP_X(MEMORY_COPY, 4)      /* d(dst) s(src) n */ \
+    IOP_X(MEMORY_INIT, 5)      /* seg d s n */ \
+    IOP_X(DATA_DROP, 2)        /* seg */ \
+    IOP_X(TABLE_GET, 4)        /* d table i */ \
+    IOP_X(TABLE_SET, 4)        /* table i v */ \
+    IOP_X(TABLE_SIZE, 3)       /* d table */ \
+    IOP_X(TABLE_GROW, 5)       /* d table init n */ \
+    IOP_X(TABLE_FILL, 5)       /* table i v n */ \
+    IOP_X(TABLE_COPY, 6)       /* dst_table src_table d s n */ \
+    IOP_X(TABLE_INIT, 6)       /* seg table d s n */ \
+    IOP_X(ELEM_DROP, 2)        /* seg */ \
+    IOP_X(REF_IS_NULL, 3)      /* d a */ \
+    IOP_X(REF_FUNC, 3)         /* d funcidx */ \
+    IOPS_UNARY(IOPS_X_UNARY) \
+    IOPS_BINARY(IOPS_X_BINARY) \
+    IOPS_I32_K(IOPS_X_I32_K) \
+    IOPS_I64_K(IOPS_X_I64_K) \
+    IOPS_BR_CMP(IOPS_X_BR_CMP) \
+    IOPS_BR_CMP(IOPS_X_BR_CMP_K) \
+    IOPS_LOAD(IOPS_X_LOAD) \
+    IOPS_STORE(IOPS_X_STORE)
+
+/* Each family's members, with their names and lengths. */
+#define IOPS_X_UNARY(n) IOP_X(n, 3)
+#define IOPS_X_BINARY(n) IOP_X(n, 4)
+#define IOPS_X_I32_K(n) IOP_X(n##_K, 4)
+#define IOPS_X_I64_K(n) IOP_X(n##_K, 5)
+#define IOPS_X_BR_CMP(n) IOP_X(BR_##n, 4)
+#define IOPS_X_BR_CMP_K(n) IOP_X(BR_##n##_K, 0) /* i32: 4 words, i64: 5 words */
+#define IOPS_X_LOAD(n) IOP_X(n, 4)
+#define IOPS_X_STORE(n) IOP_X(n, 4)
+
+typedef enum iop {
+#define IOP_X(name, words) IOP_##name,
+    IOPS
+#undef IOP_X
+    IOP_COUNT
+} iop_t;
+
+#endif

@@ -1,0 +1,796 @@
+/* The interpreter: runs internal code (src/compile/ops.h).
+ *
+ * Dispatch is threaded: each instruction's first word is the offset of its
+ * handler from a base label, and every handler ends by jumping straight to
+ * the next one (computed goto). Built with -DWHIRL_DISPATCH_SWITCH=1, the
+ * same handlers compile as cases of a switch, for debugging.
+ *
+ * Hot state lives in locals the compiler keeps in registers: pc, the frame
+ * pointer fp, and the base and size of memory 0. Wasm-to-wasm calls do not
+ * recurse in C: a call pushes a record (return pc, caller frame, function,
+ * instance) on the store's frame stack, and the callee's frame starts at the
+ * caller's argument slots, so arguments are never copied. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compile/ops.h"
+#include "exec/exec.h"
+#include "exec/numeric.h"
+#include "wasm/opcodes.h"
+#include "util/error.h"
+
+typedef struct exec_frame {
+    const code_word_t *ret_pc; /* NULL: return to the host */
+    slot_t *fp;
+    const compiled_func_t *func;
+    whirl_instance_t *inst;
+} exec_frame_t;
+
+struct exec_stack {
+    slot_t *slots, *end;
+    slot_t *top;           /* where the next activation's frame starts */
+    exec_frame_t *frames;
+    uint32_t max_frames;
+    uint32_t depth;
+    uint32_t activations;  /* nested host -> wasm entries */
+};
+
+enum { MAX_ACTIVATIONS = 200, MAX_BACKTRACE = 64 };
+
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+static code_word_t handler_table[IOP_COUNT];
+static pthread_once_t handler_once = PTHREAD_ONCE_INIT;
+
+static whirl_error_t *interp(whirl_store_t *store, struct exec_stack *st, whirl_func_t *func,
+                             slot_t *fp);
+
+static void init_handlers(void) { interp(NULL, NULL, NULL, NULL); }
+
+const code_word_t *exec_handler_table(void)
+{
+    pthread_once(&handler_once, init_handlers);
+    return handler_table;
+}
+
+void exec_stack_free(struct exec_stack *st)
+{
+    if (!st)
+        return;
+    free(st->slots);
+    free(st->frames);
+    free(st);
+}
+
+static struct exec_stack *exec_stack_get(whirl_store_t *store)
+{
+    if (store->exec)
+        return store->exec;
+    struct exec_stack *st = calloc(1, sizeof *st);
+    if (!st)
+        return NULL;
+    size_t bytes = store->engine->config.max_wasm_stack;
+    size_t nslots = bytes / sizeof(slot_t);
+    st->max_frames = (uint32_t)(bytes / 32 > 64 ? bytes / 32 : 64);
+    st->slots = malloc(nslots * sizeof(slot_t));
+    st->frames = malloc(st->max_frames * sizeof(exec_frame_t));
+    if (!st->slots || !st->frames) {
+        exec_stack_free(st);
+        return NULL;
+    }
+    st->end = st->slots + nslots;
+    st->top = st->slots;
+    store->exec = st;
+    return st;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static const char *func_name(const whirl_instance_t *inst, uint32_t index)
+{
+    const wasm_module_t *m = inst->module->wasm;
+    if (m->func_names && index < wasm_module_func_count(m))
+        return m->func_names[index];
+    return NULL;
+}
+
+/* Builds the trap error: message with the innermost function and offset,
+ * then the backtrace down to the activation's sentinel frame. */
+static whirl_error_t *make_trap(whirl_trap_code_t code, whirl_error_t *cause,
+                                struct exec_stack *st, uint32_t base_depth,
+                                const compiled_func_t *cur, whirl_instance_t *inst,
+                                const code_word_t *pc)
+{
+    uint32_t offset = compiled_func_offset(cur, (uint32_t)(pc - cur->code));
+    const char *name = func_name(inst, cur->func_index);
+    whirl_error_t *e;
+    if (cause) {
+        e = error_as_trap(cause);
+    } else if (name) {
+        e = error_trap(code, "in func %u <%s> at offset 0x%x", cur->func_index, name, offset);
+    } else {
+        e = error_trap(code, "in func %u at offset 0x%x", cur->func_index, offset);
+    }
+    error_add_frame(e, cur->func_index, name, offset);
+    uint32_t n = 1;
+    for (uint32_t d = st->depth; d-- > base_depth + 1 && n < MAX_BACKTRACE; n++) {
+        const exec_frame_t *f = &st->frames[d];
+        uint32_t pcw = (uint32_t)(f->ret_pc - f->func->code) - 1;
+        uint32_t off = compiled_func_offset(f->func, pcw);
+        error_add_frame(e, f->func->func_index, func_name(f->inst, f->func->func_index), off);
+    }
+    st->depth = base_depth;
+    return e;
+}
+
+/* Calls a host function with arguments in `slots`, writing results there. */
+static whirl_error_t *call_host(whirl_store_t *store, whirl_func_t *f, whirl_instance_t *caller_inst,
+                                slot_t *slots)
+{
+    const wasm_functype_t *t = f->type;
+    whirl_val_t small[16];
+    whirl_val_t *vals = small;
+    size_t need = (size_t)t->nparams + t->nresults;
+    if (need > 16) {
+        vals = malloc(need * sizeof *vals);
+        if (!vals)
+            return error_oom();
+    }
+    whirl_val_t *args = vals, *results = vals + t->nparams;
+    uint32_t s = 0;
+    for (uint32_t i = 0; i < t->nparams; i++) {
+        val_from_slots(&args[i], t->params[i], &slots[s]);
+        s += slots_of(t->params[i]);
+    }
+    for (uint32_t i = 0; i < t->nresults; i++) {
+        memset(&results[i], 0, sizeof results[i]);
+        results[i].kind = valtype_to_kind(t->results[i]);
+    }
+    struct whirl_caller caller = {store, caller_inst};
+    whirl_error_t *err = f->callback(f->env, &caller, args, t->nparams, results, t->nresults);
+    if (!err) {
+        s = 0;
+        for (uint32_t i = 0; i < t->nresults; i++) {
+            if (results[i].kind != valtype_to_kind(t->results[i])) {
+                err = error_trap(WHIRL_TRAP_HOST, "host function returned a %s for result %u, "
+                                 "expected %s", wasm_valtype_name(valkind_to_type(results[i].kind)),
+                                 i, wasm_valtype_name(t->results[i]));
+                break;
+            }
+            val_to_slots(&results[i], &slots[s]);
+            s += slots_of(t->results[i]);
+        }
+    }
+    if (vals != small)
+        free(vals);
+    return err ? error_as_trap(err) : NULL;
+}
+
+/* Value of element `i` of segment `seg`: its constant expression evaluated
+ * in `inst` (a function reference, null, or an imported global's value). */
+static void *elem_item(whirl_instance_t *inst, const wasm_elem_t *seg, uint32_t i)
+{
+    const wasm_const_expr_t *e = &seg->items[i];
+    if (e->count == 0)
+        return NULL;
+    const wasm_const_instr_t *in = &e->instrs[0];
+    switch (in->op) {
+    case WASM_OP_REF_FUNC:
+        return inst->funcs[in->imm.index];
+    case WASM_OP_GLOBAL_GET:
+        return inst->globals[in->imm.index]->value.slot.ref;
+    default:
+        return NULL;
+    }
+}
+
+/* ---------------------------------------------------------- dispatch */
+
+#ifdef WHIRL_DISPATCH_SWITCH
+#define VMCASE(name) case IOP_##name:
+#define NEXT() goto dispatch
+#else
+#define VMCASE(name) L_##name:
+#define NEXT() goto *(void *)((char *)&&L_UNREACHABLE + (int32_t)*pc)
+#endif
+
+#define S(i) fp[pc[i]]
+#define K64(i) ((uint64_t)pc[i] | (uint64_t)pc[(i) + 1] << 32)
+
+/* Reloads the cached memory size (the base never moves). */
+#define RELOAD_MEM()                                  \
+    do {                                              \
+        mem_obj = inst->memory0;                      \
+        if (mem_obj) {                                \
+            mem = mem_obj->base;                      \
+            mem_size = mem_obj->size;                 \
+        }                                             \
+    } while (0)
+
+#define TRAP(code)            \
+    do {                      \
+        trap_code = (code);   \
+        goto trap;            \
+    } while (0)
+
+static whirl_error_t *interp(whirl_store_t *store, struct exec_stack *st, whirl_func_t *func,
+                             slot_t *fp)
+{
+#ifndef WHIRL_DISPATCH_SWITCH
+    if (!store) {
+        static const void *const labels[IOP_COUNT] = {
+#define IOP_X(name, words) [IOP_##name] = &&L_##name,
+            IOPS
+#undef IOP_X
+        };
+        for (int i = 0; i < IOP_COUNT; i++)
+            handler_table[i] = (code_word_t)(int32_t)((char *)labels[i] - (char *)&&L_UNREACHABLE);
+        return NULL;
+    }
+#else
+    if (!store) {
+        for (int i = 0; i < IOP_COUNT; i++)
+            handler_table[i] = (code_word_t)i;
+        return NULL;
+    }
+#endif
+
+    whirl_instance_t *inst = func->instance;
+    const compiled_func_t *cur = func->code;
+    const code_word_t *pc = cur->code;
+    whirl_memory_t *mem_obj = NULL;
+    uint8_t *mem = NULL;
+    uint64_t mem_size = 0;
+    const _Atomic uint64_t *epoch = &store->engine->epoch;
+    uint64_t deadline = store->epoch_deadline;
+    whirl_trap_code_t trap_code = WHIRL_TRAP_UNREACHABLE;
+    whirl_error_t *cause = NULL;
+    uint32_t base_depth = st->depth;
+
+    /* Sentinel: returning to it leaves the interpreter. */
+    if (st->depth >= st->max_frames || fp + cur->frame_slots > st->end)
+        return error_trap(WHIRL_TRAP_STACK_EXHAUSTED, "entering func %u", cur->func_index);
+    st->frames[st->depth++] = (exec_frame_t){NULL, NULL, NULL, NULL};
+    memset(fp + cur->param_slots, 0, cur->local_slots * sizeof(slot_t));
+    RELOAD_MEM();
+    if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
+        TRAP(WHIRL_TRAP_INTERRUPT);
+
+    /* Locals used by the call sequence. */
+    whirl_func_t *callee_obj;
+    const compiled_func_t *callee;
+    slot_t *nfp;
+    const code_word_t *ret_pc;
+
+#ifdef WHIRL_DISPATCH_SWITCH
+dispatch:
+    switch ((iop_t)*pc) {
+#else
+    NEXT();
+#endif
+
+    VMCASE(UNREACHABLE) TRAP(WHIRL_TRAP_UNREACHABLE);
+
+    VMCASE(BR) pc += (int32_t)pc[1]; NEXT();
+    VMCASE(BR_IF) pc += S(1).u32 ? (int32_t)pc[2] : 3; NEXT();
+    VMCASE(BR_UNLESS) pc += S(1).u32 ? 3 : (int32_t)pc[2]; NEXT();
+    VMCASE(BR_IF_EQZ64) pc += S(1).u64 ? 3 : (int32_t)pc[2]; NEXT();
+    VMCASE(BR_IF_NEZ64) pc += S(1).u64 ? (int32_t)pc[2] : 3; NEXT();
+    VMCASE(BR_TABLE) {
+        uint32_t i = S(1).u32, n = pc[2];
+        pc += (int32_t)pc[3 + (i < n ? i : n)];
+        NEXT();
+    }
+    VMCASE(LOOP_CHECK)
+        if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
+            TRAP(WHIRL_TRAP_INTERRUPT);
+        pc += 1;
+        NEXT();
+
+    VMCASE(CALL) {
+        memcpy(&callee, pc + 1, sizeof callee);
+        nfp = fp + pc[3];
+        ret_pc = pc + 4;
+    enter_wasm:
+        if (UNLIKELY(st->depth >= st->max_frames || nfp + callee->frame_slots > st->end))
+            TRAP(WHIRL_TRAP_STACK_EXHAUSTED);
+        st->frames[st->depth++] = (exec_frame_t){ret_pc, fp, cur, inst};
+        memset(nfp + callee->param_slots, 0, callee->local_slots * sizeof(slot_t));
+        fp = nfp;
+        cur = callee;
+        pc = callee->code;
+        if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
+            TRAP(WHIRL_TRAP_INTERRUPT);
+        NEXT();
+    }
+    VMCASE(CALL_IMPORT) {
+        callee_obj = inst->funcs[pc[1]];
+        nfp = fp + pc[2];
+        ret_pc = pc + 3;
+    call_object:
+        if (callee_obj->kind == FUNC_WASM) {
+            callee = callee_obj->code;
+            if (callee_obj->instance != inst) {
+                /* Enter the callee's instance; RETURN restores ours. */
+                if (UNLIKELY(st->depth >= st->max_frames ||
+                             nfp + callee->frame_slots > st->end))
+                    TRAP(WHIRL_TRAP_STACK_EXHAUSTED);
+                st->frames[st->depth++] = (exec_frame_t){ret_pc, fp, cur, inst};
+                memset(nfp + callee->param_slots, 0, callee->local_slots * sizeof(slot_t));
+                fp = nfp;
+                cur = callee;
+                inst = callee_obj->instance;
+                pc = callee->code;
+                RELOAD_MEM();
+                if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
+                    TRAP(WHIRL_TRAP_INTERRUPT);
+                NEXT();
+            }
+            goto enter_wasm;
+        }
+        slot_t *saved_top = st->top;
+        st->top = fp + cur->frame_slots;
+        whirl_error_t *err = call_host(store, callee_obj, inst, nfp);
+        st->top = saved_top;
+        if (UNLIKELY(err != NULL)) {
+            cause = err;
+            goto trap;
+        }
+        deadline = store->epoch_deadline;
+        RELOAD_MEM();
+        pc = ret_pc;
+        NEXT();
+    }
+    VMCASE(CALL_INDIRECT) {
+        whirl_table_t *t = inst->tables[pc[1]];
+        const wasm_functype_t *want;
+        memcpy(&want, pc + 2, sizeof want);
+        uint32_t i = S(4).u32;
+        if (UNLIKELY(i >= t->size))
+            TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
+        callee_obj = t->elems[i];
+        if (UNLIKELY(!callee_obj))
+            TRAP(WHIRL_TRAP_INDIRECT_CALL_NULL);
+        if (UNLIKELY(callee_obj->type != want && !functype_equal(callee_obj->type, want)))
+            TRAP(WHIRL_TRAP_INDIRECT_CALL_TYPE);
+        nfp = fp + pc[5];
+        ret_pc = pc + 6;
+        goto call_object;
+    }
+    VMCASE(RETURN) {
+        exec_frame_t *f = &st->frames[--st->depth];
+        if (UNLIKELY(!f->ret_pc))
+            return NULL;
+        pc = f->ret_pc;
+        fp = f->fp;
+        cur = f->func;
+        if (f->inst != inst)
+            inst = f->inst;
+        RELOAD_MEM();
+        NEXT();
+    }
+
+    VMCASE(COPY) S(1) = S(2); pc += 3; NEXT();
+    VMCASE(COPY128) fp[pc[1]] = fp[pc[2]]; fp[pc[1] + 1] = fp[pc[2] + 1]; pc += 3; NEXT();
+    VMCASE(CONST32) S(1).u32 = pc[2]; pc += 3; NEXT();
+    VMCASE(CONST64) S(1).u64 = K64(2); pc += 4; NEXT();
+    VMCASE(SELECT) S(1) = S(2).u32 ? S(3) : S(4); pc += 5; NEXT();
+    VMCASE(SELECT128) {
+        uint32_t src = S(2).u32 ? pc[3] : pc[4];
+        slot_t lo = fp[src], hi = fp[src + 1];
+        fp[pc[1]] = lo;
+        fp[pc[1] + 1] = hi;
+        pc += 5;
+        NEXT();
+    }
+
+    VMCASE(GLOBAL_GET) S(1) = inst->globals[pc[2]]->value.slot; pc += 3; NEXT();
+    VMCASE(GLOBAL_SET) inst->globals[pc[2]]->value.slot = S(1); pc += 3; NEXT();
+    VMCASE(GLOBAL_GET128) memcpy(&fp[pc[1]], inst->globals[pc[2]]->value.v128, 16); pc += 3; NEXT();
+    VMCASE(GLOBAL_SET128) memcpy(inst->globals[pc[2]]->value.v128, &fp[pc[1]], 16); pc += 3; NEXT();
+
+    VMCASE(MEMORY_SIZE) S(1).u32 = (uint32_t)(mem_size / WHIRL_PAGE_SIZE); pc += 2; NEXT();
+    VMCASE(MEMORY_GROW) {
+        int64_t old = memory_grow(mem_obj, S(2).u32);
+        S(1).i32 = (int32_t)old;
+        RELOAD_MEM();
+        pc += 3;
+        NEXT();
+    }
+    VMCASE(MEMORY_FILL) {
+        uint64_t d = S(1).u32, n = S(3).u32;
+        if (UNLIKELY(d + n > mem_size))
+            TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
+        memset(mem + d, (int)(uint8_t)S(2).u32, n);
+        pc += 4;
+        NEXT();
+    }
+    VMCASE(MEMORY_COPY) {
+        uint64_t d = S(1).u32, s = S(2).u32, n = S(3).u32;
+        if (UNLIKELY(d + n > mem_size || s + n > mem_size))
+            TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
+        memmove(mem + d, mem + s, n);
+        pc += 4;
+        NEXT();
+    }
+    VMCASE(MEMORY_INIT) {
+        const wasm_data_t *seg = &inst->module->wasm->datas[pc[1]];
+        uint64_t len = inst->data_dropped[pc[1]] ? 0 : seg->len;
+        uint64_t d = S(2).u32, s = S(3).u32, n = S(4).u32;
+        if (UNLIKELY(s + n > len || d + n > mem_size))
+            TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
+        memcpy(mem + d, seg->bytes + s, n);
+        pc += 5;
+        NEXT();
+    }
+    VMCASE(DATA_DROP) inst->data_dropped[pc[1]] = true; pc += 2; NEXT();
+
+    VMCASE(TABLE_GET) {
+        whirl_table_t *t = inst->tables[pc[2]];
+        uint32_t i = S(3).u32;
+        if (UNLIKELY(i >= t->size))
+            TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
+        S(1).ref = t->elems[i];
+        pc += 4;
+        NEXT();
+    }
+    VMCASE(TABLE_SET) {
+        whirl_table_t *t = inst->tables[pc[1]];
+        uint32_t i = S(2).u32;
+        if (UNLIKELY(i >= t->size))
+            TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
+        t->elems[i] = S(3).ref;
+        pc += 4;
+        NEXT();
+    }
+    VMCASE(TABLE_SIZE) S(1).u32 = inst->tables[pc[2]]->size; pc += 3; NEXT();
+    VMCASE(TABLE_GROW) {
+        int64_t old = table_grow(inst->tables[pc[2]], S(4).u32, S(3).ref);
+        S(1).i32 = (int32_t)old;
+        pc += 5;
+        NEXT();
+    }
+    VMCASE(TABLE_FILL) {
+        whirl_table_t *t = inst->tables[pc[1]];
+        uint64_t i = S(2).u32, n = S(4).u32;
+        void *v = S(3).ref;
+        if (UNLIKELY(i + n > t->size))
+            TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
+        for (uint64_t j = 0; j < n; j++)
+            t->elems[i + j] = v;
+        pc += 5;
+        NEXT();
+    }
+    VMCASE(TABLE_COPY) {
+        whirl_table_t *dt = inst->tables[pc[1]], *stab = inst->tables[pc[2]];
+        uint64_t d = S(3).u32, s = S(4).u32, n = S(5).u32;
+        if (UNLIKELY(d + n > dt->size || s + n > stab->size))
+            TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
+        memmove(dt->elems + d, stab->elems + s, n * sizeof(void *));
+        pc += 6;
+        NEXT();
+    }
+    VMCASE(TABLE_INIT) {
+        const wasm_elem_t *seg = &inst->module->wasm->elems[pc[1]];
+        whirl_table_t *t = inst->tables[pc[2]];
+        uint64_t len = inst->elem_dropped[pc[1]] ? 0 : seg->count;
+        uint64_t d = S(3).u32, s = S(4).u32, n = S(5).u32;
+        if (UNLIKELY(s + n > len || d + n > t->size))
+            TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
+        for (uint64_t j = 0; j < n; j++)
+            t->elems[d + j] = elem_item(inst, seg, (uint32_t)(s + j));
+        pc += 6;
+        NEXT();
+    }
+    VMCASE(ELEM_DROP) inst->elem_dropped[pc[1]] = true; pc += 2; NEXT();
+
+    VMCASE(REF_IS_NULL) S(1).u32 = S(2).ref == NULL; pc += 3; NEXT();
+    VMCASE(REF_FUNC) S(1).ref = inst->funcs[pc[2]]; pc += 3; NEXT();
+
+    /* ---- numeric ---- */
+
+#define UN(name, rf, af, expr) \
+    VMCASE(name) { __auto_type a = S(2).af; S(1).rf = (expr); pc += 3; NEXT(); }
+
+    UN(I32_EQZ, u32, u32, a == 0)
+    UN(I64_EQZ, u32, u64, a == 0)
+    UN(I32_CLZ, u32, u32, clz32(a))
+    UN(I32_CTZ, u32, u32, ctz32(a))
+    UN(I32_POPCNT, u32, u32, (uint32_t)__builtin_popcount(a))
+    UN(I64_CLZ, u64, u64, clz64(a))
+    UN(I64_CTZ, u64, u64, ctz64(a))
+    UN(I64_POPCNT, u64, u64, (uint64_t)__builtin_popcountll(a))
+    UN(F32_ABS, f32, f32, f32_bits_op(a, 0x7fffffffu, 0))
+    UN(F32_NEG, f32, f32, f32_bits_op(a, 0xffffffffu, 0x80000000u))
+    /* glibc's rounding functions return a signalling NaN as is; Wasm wants
+     * it quieted, which a + a does. */
+    UN(F32_CEIL, f32, f32, isnan(a) ? a + a : ceilf(a))
+    UN(F32_FLOOR, f32, f32, isnan(a) ? a + a : floorf(a))
+    UN(F32_TRUNC, f32, f32, isnan(a) ? a + a : truncf(a))
+    UN(F32_NEAREST, f32, f32, isnan(a) ? a + a : nearbyintf(a))
+    UN(F32_SQRT, f32, f32, sqrtf(a))
+    UN(F64_ABS, f64, f64, f64_bits_op(a, 0x7fffffffffffffffull, 0))
+    UN(F64_NEG, f64, f64, f64_bits_op(a, ~0ull, 0x8000000000000000ull))
+    UN(F64_CEIL, f64, f64, isnan(a) ? a + a : ceil(a))
+    UN(F64_FLOOR, f64, f64, isnan(a) ? a + a : floor(a))
+    UN(F64_TRUNC, f64, f64, isnan(a) ? a + a : trunc(a))
+    UN(F64_NEAREST, f64, f64, isnan(a) ? a + a : nearbyint(a))
+    UN(F64_SQRT, f64, f64, sqrt(a))
+    UN(I64_EXTEND_I32_S, i64, i32, (int64_t)a)
+    UN(I64_EXTEND_I32_U, u64, u32, (uint64_t)a)
+    UN(F32_CONVERT_I32_S, f32, i32, (float)a)
+    UN(F32_CONVERT_I32_U, f32, u32, (float)a)
+    UN(F32_CONVERT_I64_S, f32, i64, (float)a)
+    UN(F32_CONVERT_I64_U, f32, u64, (float)a)
+    UN(F32_DEMOTE_F64, f32, f64, (float)a)
+    UN(F64_CONVERT_I32_S, f64, i32, (double)a)
+    UN(F64_CONVERT_I32_U, f64, u32, (double)a)
+    UN(F64_CONVERT_I64_S, f64, i64, (double)a)
+    UN(F64_CONVERT_I64_U, f64, u64, (double)a)
+    UN(F64_PROMOTE_F32, f64, f32, (double)a)
+    UN(I32_EXTEND8_S, i32, i32, (int32_t)(int8_t)a)
+    UN(I32_EXTEND16_S, i32, i32, (int32_t)(int16_t)a)
+    UN(I64_EXTEND8_S, i64, i64, (int64_t)(int8_t)a)
+    UN(I64_EXTEND16_S, i64, i64, (int64_t)(int16_t)a)
+    UN(I64_EXTEND32_S, i64, i64, (int64_t)(int32_t)a)
+    UN(I32_TRUNC_SAT_F32_S, i32, f32, sat_i32_s(a))
+    UN(I32_TRUNC_SAT_F32_U, u32, f32, sat_i32_u(a))
+    UN(I32_TRUNC_SAT_F64_S, i32, f64, sat_i32_s(a))
+    UN(I32_TRUNC_SAT_F64_U, u32, f64, sat_i32_u(a))
+    UN(I64_TRUNC_SAT_F32_S, i64, f32, sat_i64_s(a))
+    UN(I64_TRUNC_SAT_F32_U, u64, f32, sat_i64_u(a))
+    UN(I64_TRUNC_SAT_F64_S, i64, f64, sat_i64_s(a))
+    UN(I64_TRUNC_SAT_F64_U, u64, f64, sat_i64_u(a))
+#undef UN
+
+#define TRUNC(name, rf, T, af, lo, hi)                         \
+    VMCASE(name) {                                             \
+        double a = S(2).af;                                    \
+        int status = trunc_check(a, lo, hi);                   \
+        if (UNLIKELY(status != TRUNC_OK))                      \
+            TRAP(status == TRUNC_NAN ? WHIRL_TRAP_INVALID_CONVERSION \
+                                     : WHIRL_TRAP_INTEGER_OVERFLOW); \
+        S(1).rf = (T)a;                                        \
+        pc += 3;                                               \
+        NEXT();                                                \
+    }
+    TRUNC(I32_TRUNC_F32_S, i32, int32_t, f32, I32_S_LO, I32_S_HI)
+    TRUNC(I32_TRUNC_F32_U, u32, uint32_t, f32, I32_U_LO, I32_U_HI)
+    TRUNC(I32_TRUNC_F64_S, i32, int32_t, f64, I32_S_LO, I32_S_HI)
+    TRUNC(I32_TRUNC_F64_U, u32, uint32_t, f64, I32_U_LO, I32_U_HI)
+    TRUNC(I64_TRUNC_F32_S, i64, int64_t, f32, I64_S_LO, I64_S_HI)
+    TRUNC(I64_TRUNC_F32_U, u64, uint64_t, f32, I64_U_LO, I64_U_HI)
+    TRUNC(I64_TRUNC_F64_S, i64, int64_t, f64, I64_S_LO, I64_S_HI)
+    TRUNC(I64_TRUNC_F64_U, u64, uint64_t, f64, I64_U_LO, I64_U_HI)
+#undef TRUNC
+
+    /* Integer ops with a slot form and an immediate (_K) form. */
+#define BIN_K32(name, rf, af, expr)                                        \
+    VMCASE(name) { __auto_type a = S(2).af; __typeof__(a) b = S(3).af;      \
+                   S(1).rf = (expr); pc += 4; NEXT(); }                     \
+    VMCASE(name##_K) { __auto_type a = S(2).af; __typeof__(a) b = (__typeof__(a))pc[3]; \
+                       S(1).rf = (expr); pc += 4; NEXT(); }
+#define BIN_K64(name, rf, af, expr)                                        \
+    VMCASE(name) { __auto_type a = S(2).af; __typeof__(a) b = S(3).af;      \
+                   S(1).rf = (expr); pc += 4; NEXT(); }                     \
+    VMCASE(name##_K) { __auto_type a = S(2).af; __typeof__(a) b = (__typeof__(a))K64(3); \
+                       S(1).rf = (expr); pc += 5; NEXT(); }
+
+    BIN_K32(I32_ADD, u32, u32, a + b)
+    BIN_K32(I32_SUB, u32, u32, a - b)
+    BIN_K32(I32_MUL, u32, u32, a * b)
+    BIN_K32(I32_AND, u32, u32, a & b)
+    BIN_K32(I32_OR, u32, u32, a | b)
+    BIN_K32(I32_XOR, u32, u32, a ^ b)
+    BIN_K32(I32_SHL, u32, u32, a << (b & 31))
+    BIN_K32(I32_SHR_S, i32, i32, a >> (b & 31))
+    BIN_K32(I32_SHR_U, u32, u32, a >> (b & 31))
+    BIN_K32(I32_ROTL, u32, u32, rotl32(a, b))
+    BIN_K32(I32_ROTR, u32, u32, rotr32(a, b))
+    BIN_K64(I64_ADD, u64, u64, a + b)
+    BIN_K64(I64_SUB, u64, u64, a - b)
+    BIN_K64(I64_MUL, u64, u64, a * b)
+    BIN_K64(I64_AND, u64, u64, a & b)
+    BIN_K64(I64_OR, u64, u64, a | b)
+    BIN_K64(I64_XOR, u64, u64, a ^ b)
+    BIN_K64(I64_SHL, u64, u64, a << (b & 63))
+    BIN_K64(I64_SHR_S, i64, i64, a >> (b & 63))
+    BIN_K64(I64_SHR_U, u64, u64, a >> (b & 63))
+    BIN_K64(I64_ROTL, u64, u64, rotl64(a, b))
+    BIN_K64(I64_ROTR, u64, u64, rotr64(a, b))
+
+    /* Comparisons: slot, immediate, and fused branch forms. */
+#define CMP(name, af, op, KW, KREAD)                                             \
+    VMCASE(name) { S(1).u32 = S(2).af op S(3).af; pc += 4; NEXT(); }              \
+    VMCASE(name##_K) { __auto_type a = S(2).af; S(1).u32 = a op (__typeof__(a))KREAD(3); \
+                       pc += 3 + KW; NEXT(); }                                    \
+    VMCASE(BR_##name) { pc += S(1).af op S(2).af ? (int32_t)pc[3] : 4; NEXT(); }  \
+    VMCASE(BR_##name##_K) { __auto_type a = S(1).af;                              \
+                            pc += a op (__typeof__(a))KREAD(2) ? (int32_t)pc[2 + KW] : 3 + KW; \
+                            NEXT(); }
+#define KREAD32(i) pc[i]
+#define KREAD64(i) K64(i)
+#define CMP32(name, af, op) CMP(name, af, op, 1, KREAD32)
+#define CMP64(name, af, op) CMP(name, af, op, 2, KREAD64)
+    CMP32(I32_EQ, u32, ==)
+    CMP32(I32_NE, u32, !=)
+    CMP32(I32_LT_S, i32, <)
+    CMP32(I32_LT_U, u32, <)
+    CMP32(I32_GT_S, i32, >)
+    CMP32(I32_GT_U, u32, >)
+    CMP32(I32_LE_S, i32, <=)
+    CMP32(I32_LE_U, u32, <=)
+    CMP32(I32_GE_S, i32, >=)
+    CMP32(I32_GE_U, u32, >=)
+    CMP64(I64_EQ, u64, ==)
+    CMP64(I64_NE, u64, !=)
+    CMP64(I64_LT_S, i64, <)
+    CMP64(I64_LT_U, u64, <)
+    CMP64(I64_GT_S, i64, >)
+    CMP64(I64_GT_U, u64, >)
+    CMP64(I64_LE_S, i64, <=)
+    CMP64(I64_LE_U, u64, <=)
+    CMP64(I64_GE_S, i64, >=)
+    CMP64(I64_GE_U, u64, >=)
+#undef CMP
+
+#define BIN(name, rf, af, expr) \
+    VMCASE(name) { __auto_type a = S(2).af; __auto_type b = S(3).af; S(1).rf = (expr); pc += 4; NEXT(); }
+    BIN(F32_EQ, u32, f32, a == b)
+    BIN(F32_NE, u32, f32, a != b)
+    BIN(F32_LT, u32, f32, a < b)
+    BIN(F32_GT, u32, f32, a > b)
+    BIN(F32_LE, u32, f32, a <= b)
+    BIN(F32_GE, u32, f32, a >= b)
+    BIN(F64_EQ, u32, f64, a == b)
+    BIN(F64_NE, u32, f64, a != b)
+    BIN(F64_LT, u32, f64, a < b)
+    BIN(F64_GT, u32, f64, a > b)
+    BIN(F64_LE, u32, f64, a <= b)
+    BIN(F64_GE, u32, f64, a >= b)
+    BIN(F32_ADD, f32, f32, a + b)
+    BIN(F32_SUB, f32, f32, a - b)
+    BIN(F32_MUL, f32, f32, a * b)
+    BIN(F32_DIV, f32, f32, a / b)
+    BIN(F32_MIN, f32, f32, f32_min(a, b))
+    BIN(F32_MAX, f32, f32, f32_max(a, b))
+    BIN(F32_COPYSIGN, f32, f32, f32_copysign(a, b))
+    BIN(F64_ADD, f64, f64, a + b)
+    BIN(F64_SUB, f64, f64, a - b)
+    BIN(F64_MUL, f64, f64, a * b)
+    BIN(F64_DIV, f64, f64, a / b)
+    BIN(F64_MIN, f64, f64, f64_min(a, b))
+    BIN(F64_MAX, f64, f64, f64_max(a, b))
+    BIN(F64_COPYSIGN, f64, f64, f64_copysign(a, b))
+#undef BIN
+
+    /* Division: zero divisors trap, and so does INT_MIN / -1; INT_MIN % -1
+     * is 0 (C leaves both undefined). */
+#define DIV(name, T, af, min, op, signed_)                          \
+    VMCASE(name) {                                                 \
+        T a = S(2).af, b = S(3).af;                                \
+        if (UNLIKELY(b == 0))                                      \
+            TRAP(WHIRL_TRAP_INTEGER_DIVIDE_BY_ZERO);               \
+        if (signed_ && UNLIKELY(b == (T)-1)) {                     \
+            if (op == '/' && a == (T)(min))                        \
+                TRAP(WHIRL_TRAP_INTEGER_OVERFLOW);                 \
+            S(1).af = op == '/' ? (T)(0 - (uint64_t)a) : 0;         \
+        } else {                                                   \
+            S(1).af = op == '/' ? a / b : a % b;                   \
+        }                                                          \
+        pc += 4;                                                   \
+        NEXT();                                                    \
+    }
+    DIV(I32_DIV_S, int32_t, i32, INT32_MIN, '/', 1)
+    DIV(I32_DIV_U, uint32_t, u32, 0, '/', 0)
+    DIV(I32_REM_S, int32_t, i32, INT32_MIN, '%', 1)
+    DIV(I32_REM_U, uint32_t, u32, 0, '%', 0)
+    DIV(I64_DIV_S, int64_t, i64, INT64_MIN, '/', 1)
+    DIV(I64_DIV_U, uint64_t, u64, 0, '/', 0)
+    DIV(I64_REM_S, int64_t, i64, INT64_MIN, '%', 1)
+    DIV(I64_REM_U, uint64_t, u64, 0, '%', 0)
+#undef DIV
+
+    /* Memory: explicit bounds checks against the cached size. */
+#define LOAD(name, rf, T, RT)                                     \
+    VMCASE(name) {                                               \
+        uint64_t ea = (uint64_t)S(2).u32 + pc[3];                \
+        if (UNLIKELY(ea + sizeof(T) > mem_size))                 \
+            TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);               \
+        T v;                                                     \
+        memcpy(&v, mem + ea, sizeof v);                          \
+        S(1).rf = (RT)v;                                         \
+        pc += 4;                                                 \
+        NEXT();                                                  \
+    }
+    LOAD(I32_LOAD, u32, uint32_t, uint32_t)
+    LOAD(I64_LOAD, u64, uint64_t, uint64_t)
+    LOAD(F32_LOAD, u32, uint32_t, uint32_t)
+    LOAD(F64_LOAD, u64, uint64_t, uint64_t)
+    LOAD(I32_LOAD8_S, i32, int8_t, int32_t)
+    LOAD(I32_LOAD8_U, u32, uint8_t, uint32_t)
+    LOAD(I32_LOAD16_S, i32, int16_t, int32_t)
+    LOAD(I32_LOAD16_U, u32, uint16_t, uint32_t)
+    LOAD(I64_LOAD8_S, i64, int8_t, int64_t)
+    LOAD(I64_LOAD8_U, u64, uint8_t, uint64_t)
+    LOAD(I64_LOAD16_S, i64, int16_t, int64_t)
+    LOAD(I64_LOAD16_U, u64, uint16_t, uint64_t)
+    LOAD(I64_LOAD32_S, i64, int32_t, int64_t)
+    LOAD(I64_LOAD32_U, u64, uint32_t, uint64_t)
+#undef LOAD
+
+#define STORE(name, T, vf)                                        \
+    VMCASE(name) {                                               \
+        uint64_t ea = (uint64_t)S(1).u32 + pc[3];                \
+        if (UNLIKELY(ea + sizeof(T) > mem_size))                 \
+            TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);               \
+        T v = (T)S(2).vf;                                        \
+        memcpy(mem + ea, &v, sizeof v);                          \
+        pc += 4;                                                 \
+        NEXT();                                                  \
+    }
+    STORE(I32_STORE, uint32_t, u32)
+    STORE(I64_STORE, uint64_t, u64)
+    STORE(F32_STORE, uint32_t, u32)
+    STORE(F64_STORE, uint64_t, u64)
+    STORE(I32_STORE8, uint8_t, u32)
+    STORE(I32_STORE16, uint16_t, u32)
+    STORE(I64_STORE8, uint8_t, u64)
+    STORE(I64_STORE16, uint16_t, u64)
+    STORE(I64_STORE32, uint32_t, u64)
+#undef STORE
+
+#ifdef WHIRL_DISPATCH_SWITCH
+    default:
+        TRAP(WHIRL_TRAP_UNREACHABLE);
+    }
+#endif
+
+trap:
+    return make_trap(trap_code, cause, st, base_depth, cur, inst, pc);
+}
+
+whirl_error_t *exec_call(whirl_store_t *store, whirl_func_t *func, const whirl_val_t *args,
+                         whirl_val_t *results)
+{
+    struct exec_stack *st = exec_stack_get(store);
+    if (!st)
+        return error_oom();
+    const wasm_functype_t *t = func->type;
+    slot_t *fp = st->top;
+    uint32_t nslots = 0, rslots = 0;
+    for (uint32_t i = 0; i < t->nparams; i++)
+        nslots += slots_of(t->params[i]);
+    for (uint32_t i = 0; i < t->nresults; i++)
+        rslots += slots_of(t->results[i]);
+    if (st->activations >= MAX_ACTIVATIONS || fp + (nslots > rslots ? nslots : rslots) > st->end)
+        return error_trap(WHIRL_TRAP_STACK_EXHAUSTED, "too many nested calls into wasm");
+
+    uint32_t s = 0;
+    for (uint32_t i = 0; i < t->nparams; i++) {
+        val_to_slots(&args[i], &fp[s]);
+        s += slots_of(t->params[i]);
+    }
+    whirl_error_t *err;
+    st->activations++;
+    if (func->kind == FUNC_HOST) {
+        slot_t *saved = st->top;
+        st->top = fp + (nslots > rslots ? nslots : rslots);
+        err = call_host(store, func, NULL, fp);
+        st->top = saved;
+    } else {
+        err = interp(store, st, func, fp);
+    }
+    st->activations--;
+    if (err)
+        return err;
+    s = 0;
+    for (uint32_t i = 0; i < t->nresults; i++) {
+        val_from_slots(&results[i], t->results[i], &fp[s]);
+        s += slots_of(t->results[i]);
+    }
+    return NULL;
+}

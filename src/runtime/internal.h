@@ -1,0 +1,82 @@
+/* Helpers shared by the files of src/runtime only. What the interpreter
+ * needs is in runtime.h; this header is private to the runtime objects. */
+#ifndef WHIRL_RUNTIME_INTERNAL_H
+#define WHIRL_RUNTIME_INTERNAL_H
+
+#include "runtime/runtime.h"
+#include "util/error.h"
+
+/* Wasm 2.0 limit on memory pages (4 GiB). */
+#define MEMORY_MAX_PAGES 65536u
+
+/* Implementation limit on table entries: a table of 2^32 pointers would be
+ * 32 GiB, so growth beyond this is refused like growth past a maximum. */
+#define TABLE_MAX_ENTRIES 10000000u
+
+/* ---- types.c ---- */
+
+/* A heap copy of `t` in one allocation (free with whirl_functype_delete). */
+whirl_functype_t *functype_copy(const wasm_functype_t *t);
+/* "[i32 i64] -> [f32]" into buf (always NUL-terminated). */
+void functype_format(const wasm_functype_t *t, char *buf, size_t size);
+const char *valkind_name(whirl_valkind_t k);
+/* A reference value must belong to `store`: a funcref from another store
+ * would let one store's code run against another's objects. NULL (nothing)
+ * if fine, else a plain error naming `what`. */
+whirl_error_t *check_val_store(const whirl_val_t *val, const whirl_store_t *store,
+                               const char *what);
+
+/* ---- store.c ---- */
+
+/* Host functions that a linker definition created in this store, keyed by
+ * the definition's process-unique id, so that every instantiation in the
+ * store shares one function object per definition. */
+whirl_func_t *store_host_func_lookup(whirl_store_t *store, uint64_t def_id);
+bool store_host_func_remember(whirl_store_t *store, uint64_t def_id, whirl_func_t *func);
+
+/* ---- func.c ---- */
+
+/* A host function owning a copy of `type`, adopted by the store. NULL if
+ * memory is exhausted (nothing is created then). */
+whirl_func_t *func_host_create(whirl_store_t *store, const wasm_functype_t *type,
+                               whirl_host_callback_t callback, void *env,
+                               void (*finalizer)(void *env));
+void func_destroy(whirl_func_t *func);
+
+/* ---- memory.c ---- */
+
+/* Reserves the address space and commits `min` pages; adopted by the store
+ * on success. `max_pages` is the growth limit (<= MEMORY_MAX_PAGES). */
+whirl_error_t *memory_create(whirl_store_t *store, uint64_t min, uint64_t max_pages,
+                             bool has_max, whirl_memory_t **out);
+void memory_destroy(whirl_memory_t *memory);
+
+/* ---- table.c ---- */
+
+/* `min` entries set to `init`; `max` is meaningful only with has_max.
+ * Adopted by the store on success. */
+whirl_error_t *table_create(whirl_store_t *store, wasm_valtype_t elem, uint64_t min,
+                            bool has_max, uint64_t max, void *init, whirl_table_t **out);
+void table_destroy(whirl_table_t *table);
+
+/* ---- global.c ---- */
+
+void global_write(whirl_global_t *global, const whirl_val_t *val);
+void global_read(const whirl_global_t *global, whirl_val_t *out);
+void global_destroy(whirl_global_t *global);
+
+/* ---- module.c ---- */
+
+/* The export called `name` (binary search of an index built at module
+ * creation), or NULL. */
+const wasm_export_t *module_find_export(const whirl_module_t *module, const char *name,
+                                        size_t name_len);
+
+/* ---- instance.c ---- */
+
+/* The extern behind export `e` of `instance`. */
+void instance_export_extern(const whirl_instance_t *instance, const wasm_export_t *e,
+                            whirl_extern_t *out);
+void instance_destroy(whirl_instance_t *instance);
+
+#endif
