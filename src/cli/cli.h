@@ -1,0 +1,68 @@
+/* The `whirl` command-line tool. It uses only the public API (whirl.h), like
+ * any other embedder, so that it doubles as a check that the API suffices. */
+#ifndef WHIRL_CLI_H
+#define WHIRL_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "whirl.h"
+
+/* Process exit codes; the usage text documents them, scripts rely on them. */
+enum {
+    EXIT_OK = 0,
+    EXIT_BAD_MODULE = 1, /* decode, validation or link error */
+    EXIT_USAGE = 2,      /* bad command line */
+    EXIT_TRAP = 3,       /* the guest trapped */
+    EXIT_IO = 4,         /* the module file could not be read */
+};
+
+/* The usage text, which also documents the exit codes. */
+void cli_usage(FILE *f);
+
+/* "error: ..." on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A usage error: the message, then a hint to run `whirl help`. Returns
+ * EXIT_USAGE so callers can `return cli_usage_error(...)`. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Writes `len` bytes of `s` to `f`, escaping control and non-ASCII bytes as
+ * \xNN: names and messages may come from an untrusted module and must not
+ * reach the terminal raw. Newlines and tabs pass through when `keep_newlines`. */
+void cli_put_escaped(FILE *f, const char *s, size_t len, int keep_newlines);
+
+/* Reads a whole file. On failure prints "error: PATH: strerror" and returns
+ * EXIT_IO; on success *data (malloc'd, caller frees) and *len are set. */
+int cli_read_file(const char *path, uint8_t **data, size_t *len);
+
+/* Prints the error of a failed decode/validate/compile: "error: PATH: msg",
+ * plus a hint when the file is WebAssembly text rather than binary. */
+void cli_report_module_error(const char *path, const uint8_t *data, size_t len,
+                             const whirl_error_t *error);
+
+/* Prints a trap and its guest backtrace to stderr. */
+void cli_report_trap(const whirl_error_t *error);
+
+/* ---- values (values.c) ---- */
+
+/* Name of a value kind as in the text format ("i32", "funcref"). */
+const char *cli_kind_name(whirl_valkind_t kind);
+
+/* Parses a command-line argument as a value of `kind`. Returns 0 on success;
+ * otherwise -1 and a short reason in `why` (static string). */
+int cli_parse_val(const char *text, whirl_valkind_t kind, whirl_val_t *out, const char **why);
+
+/* Prints a result value the way `wasmtime run --invoke` does, plus a newline. */
+void cli_print_val(FILE *f, const whirl_val_t *val);
+
+/* Parses a byte count: decimal or 0x hex, optionally followed by k/K, m/M or
+ * g/G (binary multiples). Returns 0 on success. */
+int cli_parse_size(const char *text, size_t *out);
+
+/* ---- commands ---- */
+
+int cli_cmd_run(int argc, char **argv);
+int cli_cmd_validate(int argc, char **argv);
+
+#endif

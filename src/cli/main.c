@@ -1,0 +1,310 @@
+/* whirl: command dispatch, usage text and the reporting helpers shared by the
+ * commands. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char usage_text[] =
+    "whirl " WHIRL_VERSION ": a WebAssembly engine\n"
+    "\n"
+    "Usage:\n"
+    "  whirl run [OPTIONS] FILE.wasm [ARGS...]\n"
+    "      Instantiate FILE.wasm (which must have no imports) and call its\n"
+    "      `_start` export, or with --invoke the named export, passing ARGS\n"
+    "      converted to the function's parameter types: i32/i64 as decimal or\n"
+    "      0x hex (negative allowed), f32/f64 as decimal, inf, -inf or nan,\n"
+    "      v128 as 0x hex, references only as null. Each result is printed\n"
+    "      on its own line. Options may also follow FILE.wasm.\n"
+    "  whirl validate FILE.wasm...\n"
+    "      Decode and validate; print `FILE.wasm: valid` or the error.\n"
+    "  whirl help | --help | -h     Show this text.\n"
+    "  whirl --version              Show the version.\n"
+    "\n"
+    "Options for run:\n"
+    "  --invoke NAME          Call the exported function NAME instead of _start.\n"
+    "  --max-wasm-stack BYTES Guest stack limit per call (default 1M; suffixes\n"
+    "                         k, M, G; 4k..1G).\n"
+    "  --timeout DURATION     Trap (exit 3) if the module runs longer than this:\n"
+    "                         seconds, or with a suffix ms, s, m (e.g. 500ms).\n"
+    "  --                     End of options: what follows is FILE and ARGS.\n"
+    "\n"
+    "Examples:\n"
+    "  whirl run fib.wasm --invoke fib 20\n"
+    "  whirl run --timeout 5s --invoke add calc.wasm -- -1 0x10\n"
+    "  whirl validate module.wasm\n"
+    "\n"
+    "Exit status:\n"
+    "  0  success\n"
+    "  1  invalid module: decode, validation or link error\n"
+    "  2  usage error: unknown command or option, missing or bad argument\n"
+    "  3  the WebAssembly code trapped (message and backtrace on stderr)\n"
+    "  4  the module file could not be read\n";
+
+void cli_usage(FILE *f)
+{
+    fputs(usage_text, f);
+}
+
+__attribute__((format(printf, 2, 0)))
+static void vreport(const char *prefix, const char *fmt, va_list ap)
+{
+    /* Build the line first so that escaping covers names that arguments
+     * (from the command line or a module) carry. */
+    char buf[2048];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    fputs(prefix, stderr);
+    cli_put_escaped(stderr, buf, strlen(buf), 1);
+    fputc('\n', stderr);
+}
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport("error: ", fmt, ap);
+    va_end(ap);
+}
+
+int cli_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport("error: ", fmt, ap);
+    va_end(ap);
+    fputs("Run `whirl help` for usage.\n", stderr);
+    return EXIT_USAGE;
+}
+
+void cli_put_escaped(FILE *f, const char *s, size_t len, int keep_newlines)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c >= 0x20 && c < 0x7f) || (keep_newlines && (c == '\n' || c == '\t')))
+            fputc(c, f);
+        else if (c >= 0x80 && keep_newlines)
+            fputc(c, f); /* UTF-8 in messages is fine on a terminal */
+        else
+            fprintf(f, "\\x%02x", c);
+    }
+}
+
+int cli_read_file(const char *path, uint8_t **data, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        cli_error("%s: %s", path, strerror(errno));
+        return EXIT_IO;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        cli_error("%s: %s", path, strerror(errno));
+        close(fd);
+        return EXIT_IO;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        cli_error("%s: %s", path, strerror(EISDIR));
+        close(fd);
+        return EXIT_IO;
+    }
+    /* st_size is only a hint: pipes and /proc files report 0 or lie. */
+    size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
+    size_t n = 0;
+    uint8_t *buf = malloc(cap);
+    for (;;) {
+        if (buf && n == cap) {
+            size_t ncap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
+            uint8_t *nbuf = ncap > cap ? realloc(buf, ncap) : NULL;
+            if (!nbuf)
+                free(buf);
+            buf = nbuf;
+            cap = ncap;
+        }
+        if (!buf) {
+            cli_error("%s: %s", path, strerror(ENOMEM));
+            close(fd);
+            return EXIT_IO;
+        }
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            cli_error("%s: %s", path, strerror(errno));
+            free(buf);
+            close(fd);
+            return EXIT_IO;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    close(fd);
+    *data = buf;
+    *len = n;
+    return EXIT_OK;
+}
+
+void cli_report_module_error(const char *path, const uint8_t *data, size_t len,
+                             const whirl_error_t *error)
+{
+    cli_error("%s: %s", path, whirl_error_message(error));
+    /* The commonest mistake is handing over the text format. */
+    size_t i = 0;
+    while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r'))
+        i++;
+    bool binary = len >= 4 && memcmp(data, "\0asm", 4) == 0;
+    if (!binary && i < len && (data[i] == '(' || data[i] == ';'))
+        fprintf(stderr, "note: this looks like WebAssembly text; whirl reads binary modules "
+                        "(convert it with `wat2wasm`)\n");
+}
+
+void cli_report_trap(const whirl_error_t *error)
+{
+    whirl_trap_code_t code = 0;
+    whirl_error_is_trap(error, &code);
+    const char *msg = whirl_error_message(error);
+    if (!msg || !*msg)
+        msg = whirl_trap_code_name(code);
+    /* Avoid "trap: trap: ..." if the engine already says it. */
+    if (strncmp(msg, "trap: ", 6) == 0)
+        msg += 6;
+    cli_error("trap: %s", msg);
+    size_t nframes = whirl_error_frame_count(error);
+    if (nframes == 0)
+        return;
+    fputs("wasm backtrace:\n", stderr);
+    uint32_t prev_idx = 0;
+    size_t prev_offset = 0, repeats = 0;
+    for (size_t i = 0; i < nframes; i++) {
+        uint32_t idx = 0;
+        const char *name = NULL;
+        size_t offset = 0;
+        if (!whirl_error_frame(error, i, &idx, &name, &offset))
+            break;
+        /* Deep recursion would bury the rest: fold runs of one frame. */
+        if (i > 0 && idx == prev_idx && offset == prev_offset) {
+            repeats++;
+            continue;
+        }
+        if (repeats)
+            fprintf(stderr, "     (previous frame repeated %zu more time%s)\n", repeats,
+                    repeats == 1 ? "" : "s");
+        repeats = 0;
+        prev_idx = idx;
+        prev_offset = offset;
+        fprintf(stderr, "  %zu: ", i);
+        if (name)
+            cli_put_escaped(stderr, name, strlen(name), 0);
+        else
+            fprintf(stderr, "func[%u]", idx);
+        fprintf(stderr, " @ 0x%zx\n", offset);
+    }
+    if (repeats)
+        fprintf(stderr, "     (previous frame repeated %zu more time%s)\n", repeats,
+                repeats == 1 ? "" : "s");
+}
+
+int cli_cmd_validate(int argc, char **argv)
+{
+    int nfiles = 0, status = EXIT_OK;
+    bool options_done = false;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!options_done && strcmp(arg, "--") == 0) {
+            options_done = true;
+            continue;
+        }
+        if (!options_done && (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)) {
+            cli_usage(stdout);
+            return EXIT_OK;
+        }
+        if (!options_done && arg[0] == '-' && arg[1] != '\0')
+            return cli_usage_error("validate: unknown option '%s'", arg);
+        nfiles++;
+    }
+    if (nfiles == 0)
+        return cli_usage_error("validate: missing FILE.wasm");
+
+    whirl_engine_t *engine;
+    whirl_error_t *err = whirl_engine_new(NULL, &engine);
+    if (err) {
+        cli_error("cannot create engine: %s", whirl_error_message(err));
+        whirl_error_delete(err);
+        return EXIT_BAD_MODULE;
+    }
+    options_done = false;
+    for (int i = 0; i < argc; i++) {
+        const char *path = argv[i];
+        if (!options_done && strcmp(path, "--") == 0) {
+            options_done = true;
+            continue;
+        }
+        uint8_t *data;
+        size_t len;
+        int rc = cli_read_file(path, &data, &len);
+        if (rc == EXIT_OK) {
+            err = whirl_module_validate(engine, data, len);
+            if (err) {
+                cli_report_module_error(path, data, len, err);
+                whirl_error_delete(err);
+                rc = EXIT_BAD_MODULE;
+            } else {
+                printf("%s: valid\n", path);
+            }
+            free(data);
+        }
+        /* Several files: report the most serious failure (I/O over invalid). */
+        if (rc > status)
+            status = rc;
+    }
+    whirl_engine_delete(engine);
+    return status;
+}
+
+static bool is_help(const char *arg)
+{
+    return strcmp(arg, "help") == 0 || strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        cli_usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    int status;
+    if (is_help(cmd)) {
+        cli_usage(stdout);
+        status = EXIT_OK;
+    } else if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 ||
+               strcmp(cmd, "version") == 0) {
+        printf("whirl %s\n", WHIRL_VERSION);
+        status = EXIT_OK;
+    } else if (strcmp(cmd, "run") == 0) {
+        status = cli_cmd_run(argc - 2, argv + 2);
+    } else if (strcmp(cmd, "validate") == 0) {
+        status = cli_cmd_validate(argc - 2, argv + 2);
+    } else if (cmd[0] == '-') {
+        status = cli_usage_error("unknown option '%s'", cmd);
+    } else {
+        size_t n = strlen(cmd);
+        if (n > 5 && strcmp(cmd + n - 5, ".wasm") == 0)
+            status = cli_usage_error("unknown command '%s' (to run a module: whirl run %s)",
+                                     cmd, cmd);
+        else
+            status = cli_usage_error("unknown command '%s'", cmd);
+    }
+    /* A full disk or closed pipe on stdout must not pass for success. */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "error: writing output: %s\n", strerror(errno));
+        if (status == EXIT_OK)
+            status = EXIT_IO;
+    }
+    return status;
+}

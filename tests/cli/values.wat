@@ -1,0 +1,16 @@
+;; Round trips of every value type through `whirl run --invoke`.
+(module
+  (func (export "id_i32") (param i32) (result i32) (local.get 0))
+  (func (export "id_i64") (param i64) (result i64) (local.get 0))
+  (func (export "id_f32") (param f32) (result f32) (local.get 0))
+  (func (export "id_f64") (param f64) (result f64) (local.get 0))
+  (func (export "id_v128") (param v128) (result v128) (local.get 0))
+  (func (export "id_funcref") (param funcref) (result funcref) (local.get 0))
+  (func (export "id_externref") (param externref) (result externref) (local.get 0))
+  (func $self (export "self") (result funcref) (ref.func $self))
+  (elem declare func $self)
+  (func (export "swap") (param i32 f64) (result f64 i32) (local.get 1) (local.get 0))
+  (func (export "add_f64") (param f64 f64) (result f64)
+    (f64.add (local.get 0) (local.get 1)))
+  (func (export "nothing"))
+  (memory (export "mem") 1))
