@@ -70,6 +70,15 @@ bool whirl_error_frame(const whirl_error_t *error, size_t index,
  * functions return such errors to trap the guest (code WHIRL_TRAP_HOST). */
 whirl_error_t *whirl_error_new(const char *message);
 
+/* An error that ends the guest with an exit status (WASI proc_exit). It is
+ * not a trap: it unwinds like one, and the host reads the status with
+ * whirl_error_exit_status. Caller owns the result. */
+whirl_error_t *whirl_error_new_exit(int status);
+
+/* True if the error is an exit request; then *status (if not NULL) receives
+ * the status. */
+bool whirl_error_exit_status(const whirl_error_t *error, int *status);
+
 /* Frees an error. Accepts NULL. */
 void whirl_error_delete(whirl_error_t *error);
 

@@ -13,6 +13,8 @@ typedef struct error_frame {
 struct whirl_error {
     char *message;
     bool is_trap;
+    bool is_exit;
+    int exit_status;
     whirl_trap_code_t code;
     error_frame_t *frames;
     size_t nframes, frames_cap;
@@ -132,9 +134,28 @@ void error_add_frame(whirl_error_t *error, uint32_t func_index, const char *name
     error->nframes++;
 }
 
+whirl_error_t *whirl_error_new_exit(int status)
+{
+    whirl_error_t *e = error_fmt("guest exited with status %d", status);
+    if (e != &oom_error) {
+        e->is_exit = true;
+        e->exit_status = status;
+    }
+    return e;
+}
+
+bool whirl_error_exit_status(const whirl_error_t *error, int *status)
+{
+    if (!error || !error->is_exit)
+        return false;
+    if (status)
+        *status = error->exit_status;
+    return true;
+}
+
 whirl_error_t *error_as_trap(whirl_error_t *error)
 {
-    if (error != &oom_error && !error->is_trap) {
+    if (error != &oom_error && !error->is_trap && !error->is_exit) {
         error->is_trap = true;
         error->code = WHIRL_TRAP_HOST;
     }

@@ -31,7 +31,7 @@ void error_add_frame(whirl_error_t *error, uint32_t func_index, const char *name
                      size_t offset);
 
 /* Turns a host-returned error into a trap with code WHIRL_TRAP_HOST unless it
- * already is a trap. Returns the same object. */
+ * already is a trap or an exit request. Returns the same object. */
 whirl_error_t *error_as_trap(whirl_error_t *error);
 
 #endif
