@@ -884,6 +884,28 @@ static void push_const(compiler_t *c, wasm_valtype_t t, uint64_t k)
     push_entry(c, (entry_t){.kind = ENTRY_CONST, .type = t, .k = k});
 }
 
+/* A SIMD instruction (ops_simd.h): operands from their slots, the result to
+ * its natural slot, immediates last. */
+static bool compile_simd(compiler_t *c, wasm_op_t op)
+{
+    simd_instr_t in;
+    if (!simd_decode(&c->r, op, &in))
+        return false;
+    uint32_t s[3];
+    pop_operands(c, in.nparams, s);
+    uint32_t dest = next_nat(c);
+    emit_op(c, (iop_t)in.op);
+    if (in.has_result)
+        emit_dest(c, dest);
+    for (uint32_t i = 0; i < in.nparams; i++)
+        emit_word(c, s[i]);
+    for (uint32_t i = 0; i < in.nimm; i++)
+        emit_word(c, in.imm[i]);
+    if (in.has_result)
+        push_temp(c, in.result);
+    return true;
+}
+
 /* Compiles one instruction. Returns false when the code after it is dead. */
 static bool compile_instr(compiler_t *c, wasm_op_t op)
 {
@@ -1134,6 +1156,8 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
         break;
     }
 
+    if (info->prefix == 0xFD)
+        return compile_simd(c, op);
     iop_t iop = numeric_iop(op);
     if (iop == IOP_COUNT || !info->sig) {
         reader_fail(r, "instruction not supported by the compiler");

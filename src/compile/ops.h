@@ -8,6 +8,8 @@
 #ifndef WHIRL_COMPILE_OPS_H
 #define WHIRL_COMPILE_OPS_H
 
+#include "compile/ops_simd.h"
+
 /* Numeric ops with one operand: d a. Named after the Wasm instruction. */
 #define IOPS_UNARY(X) \
     X(I32_EQZ) X(I64_EQZ) X(I32_CLZ) X(I32_CTZ) X(I32_POPCNT) X(I64_CLZ) X(I64_CTZ) X(I64_POPCNT) \
@@ -115,7 +117,8 @@
     IOPS_BR_CMP(IOPS_X_BR_CMP) \
     IOPS_BR_CMP(IOPS_X_BR_CMP_K) \
     IOPS_LOAD(IOPS_X_LOAD) \
-    IOPS_STORE(IOPS_X_STORE)
+    IOPS_STORE(IOPS_X_STORE) \
+    IOPS_SIMD /* ops_simd.h */
 
 /* Each family's members, with their names and lengths. */
 #define IOPS_X_UNARY(n) IOP_X(n, 3)

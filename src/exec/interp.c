@@ -18,6 +18,7 @@
 #include "compile/ops.h"
 #include "exec/exec.h"
 #include "exec/numeric.h"
+#include "exec/simd.h"
 #include "wasm/opcodes.h"
 #include "util/error.h"
 
@@ -742,6 +743,8 @@ dispatch:
     STORE(I64_STORE16, uint16_t, u64)
     STORE(I64_STORE32, uint32_t, u64)
 #undef STORE
+
+#include "exec/interp_simd.inc"
 
 #ifdef WHIRL_DISPATCH_SWITCH
     default:

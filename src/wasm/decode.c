@@ -268,6 +268,12 @@ static void read_const_instr(reader_t *r, wasm_op_t op, wasm_const_instr_t *out)
     case WASM_OP_GLOBAL_GET:
         out->imm.index = read_u32(r);
         break;
+    case WASM_OP_V128_CONST: {
+        const uint8_t *bytes = read_bytes(r, 16);
+        if (bytes)
+            memcpy(out->imm.v128, bytes, 16);
+        break;
+    }
     default:
         /* Not constant: kept so the validator can say so. */
         wasm_skip_immediates(r, op);

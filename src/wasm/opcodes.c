@@ -9,9 +9,10 @@ const wasm_opinfo_t wasm_opinfo[WASM_OP_COUNT] = {
 };
 
 /* Opcode byte -> op + 1 (0 = illegal), built from the table on first use. */
-enum { FC_OPS = 18 };
+enum { FC_OPS = 18, FD_OPS = 256 };
 static int16_t single_byte_ops[256];
 static int16_t fc_ops[FC_OPS];
+static int16_t fd_ops[FD_OPS];
 
 __attribute__((constructor)) static void opcodes_init(void)
 {
@@ -21,6 +22,8 @@ __attribute__((constructor)) static void opcodes_init(void)
             single_byte_ops[info->code] = (int16_t)(op + 1);
         else if (info->prefix == 0xFC && info->code < FC_OPS)
             fc_ops[info->code] = (int16_t)(op + 1);
+        else if (info->prefix == 0xFD && info->code < FD_OPS)
+            fd_ops[info->code] = (int16_t)(op + 1);
     }
 }
 
@@ -35,6 +38,15 @@ int wasm_read_op(reader_t *r)
             return -1;
         if (sub < FC_OPS && fc_ops[sub])
             return fc_ops[sub] - 1;
+        reader_fail(r, "illegal opcode");
+        return -1;
+    }
+    if (b == 0xFD) {
+        uint32_t sub = read_u32(r);
+        if (!reader_ok(r))
+            return -1;
+        if (sub < FD_OPS && fd_ops[sub])
+            return fd_ops[sub] - 1;
         reader_fail(r, "illegal opcode");
         return -1;
     }
@@ -109,6 +121,21 @@ void wasm_skip_immediates(reader_t *r, wasm_op_t op)
         break;
     case IMM_MEMORY_MEMORY:
         read_u8(r);
+        read_u8(r);
+        break;
+    case IMM_V128:
+    case IMM_SHUFFLE:
+        read_bytes(r, 16);
+        break;
+    case IMM_LANE2:
+    case IMM_LANE4:
+    case IMM_LANE8:
+    case IMM_LANE16:
+        read_u8(r);
+        break;
+    case IMM_MEMARG_LANE:
+        read_u32(r);
+        read_u32(r);
         read_u8(r);
         break;
     }

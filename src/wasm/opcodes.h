@@ -1,12 +1,12 @@
-/* Every WebAssembly 2.0 instruction (SIMD excepted, for now), as one table.
+/* Every WebAssembly 2.0 instruction, as one table (SIMD in opcodes_simd.h).
  *
  *   WASM_OPCODES(X) expands X(ID, PREFIX, CODE, NAME, IMM, SIG, ALIGN) per op:
  *   ID     enum suffix (WASM_OP_<ID>)
- *   PREFIX 0 for single-byte opcodes, 0xFC for the misc prefix
+ *   PREFIX 0 for single-byte opcodes, 0xFC for the misc prefix, 0xFD for SIMD
  *   CODE   the byte, or the u32 sub-opcode after the prefix
  *   NAME   text-format name
  *   IMM    immediate layout (wasm_imm_t)
- *   SIG    operand types "params:results" with i=i32 l=i64 f=f32 d=f64,
+ *   SIG    operand types "params:results" with i=i32 l=i64 f=f32 d=f64 v=v128,
  *          or NULL for instructions the validator types by hand
  *   ALIGN  natural alignment (log2 bytes) for loads/stores, else 0
  *
@@ -41,7 +41,16 @@ typedef enum wasm_imm {
     IMM_ELEM_TABLE,    /* u32 elem index, u32 table index */
     IMM_ELEM,          /* u32 elem index */
     IMM_TABLE_TABLE,   /* u32 table index (dst), u32 table index (src) */
+    IMM_V128,          /* 16 bytes (v128.const) */
+    IMM_SHUFFLE,       /* 16 lane-index bytes, each < 32 */
+    IMM_LANE2,         /* one lane-index byte, < 2 */
+    IMM_LANE4,         /* one lane-index byte, < 4 */
+    IMM_LANE8,         /* one lane-index byte, < 8 */
+    IMM_LANE16,        /* one lane-index byte, < 16 */
+    IMM_MEMARG_LANE,   /* memarg, then a lane-index byte < 16 >> ALIGN */
 } wasm_imm_t;
+
+#include "opcodes_simd.h"
 
 #define WASM_OPCODES(X) \
     X(UNREACHABLE, 0, 0x00, "unreachable", IMM_NONE, NULL, 0) \
@@ -244,7 +253,8 @@ typedef enum wasm_imm {
     X(TABLE_COPY, 0xFC, 14, "table.copy", IMM_TABLE_TABLE, "iii:", 0) \
     X(TABLE_GROW, 0xFC, 15, "table.grow", IMM_TABLE, NULL, 0) \
     X(TABLE_SIZE, 0xFC, 16, "table.size", IMM_TABLE, ":i", 0) \
-    X(TABLE_FILL, 0xFC, 17, "table.fill", IMM_TABLE, NULL, 0)
+    X(TABLE_FILL, 0xFC, 17, "table.fill", IMM_TABLE, NULL, 0) \
+    WASM_SIMD_OPCODES(X)
 
 typedef enum wasm_op {
 #define WASM_OP_ENUM(id, prefix, code, name, imm, sig, align) WASM_OP_##id,
@@ -263,6 +273,19 @@ typedef struct wasm_opinfo {
 } wasm_opinfo_t;
 
 extern const wasm_opinfo_t wasm_opinfo[WASM_OP_COUNT];
+
+/* Number of lanes a lane-index immediate of `op` selects from (0: none). */
+static inline unsigned wasm_op_lanes(wasm_op_t op)
+{
+    switch (wasm_opinfo[op].imm) {
+    case IMM_LANE2: return 2;
+    case IMM_LANE4: return 4;
+    case IMM_LANE8: return 8;
+    case IMM_LANE16: return 16;
+    case IMM_MEMARG_LANE: return 16u >> wasm_opinfo[op].align;
+    default: return 0;
+    }
+}
 
 struct reader;
 
