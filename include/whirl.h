@@ -70,6 +70,11 @@ bool whirl_error_frame(const whirl_error_t *error, size_t index,
  * functions return such errors to trap the guest (code WHIRL_TRAP_HOST). */
 whirl_error_t *whirl_error_new(const char *message);
 
+/* A trap with `code` and `message` (copied), for host functions that end
+ * the guest the way wasm would (e.g. WHIRL_TRAP_INTERRUPT when a blocking
+ * host call reaches the store's deadline). Caller owns the result. */
+whirl_error_t *whirl_trap_new(whirl_trap_code_t code, const char *message);
+
 /* An error that ends the guest with an exit status (WASI proc_exit). It is
  * not a trap: it unwinds like one, and the host reads the status with
  * whirl_error_exit_status. Caller owns the result. */
@@ -162,10 +167,144 @@ void whirl_config_delete(whirl_config_t *config);
  * Must be at least 4 KiB and at most 1 GiB. */
 whirl_error_t *whirl_config_max_wasm_stack_set(whirl_config_t *config, size_t bytes);
 
+/* ---- Hosting knobs ----
+ *
+ * Every knob has a name (for whirl_config_set), an environment variable
+ * under whirl's name and, for Spin's knobs, under Spin's name too
+ * (WHIRL_TOTAL_MEMORIES and SPIN_WASMTIME_TOTAL_MEMORIES). A value comes,
+ * in order of precedence, from an API call, the environment (whirl's name
+ * before Spin's), or the default. whirl_engine_new reads the environment
+ * unless whirl_config_use_env(config, false) was called; a value that does
+ * not parse or is out of range makes it fail with an error naming the
+ * variable and the value. whirl_config_item lists every knob with its
+ * effective value and where that came from (the `whirl config` command).
+ *
+ * Pooling: when on, the engine reserves (address space only) fixed slots
+ * for linear memories, tables, interpreter stacks and instance state at
+ * creation, and instantiation takes slots instead of mapping memory. The
+ * limits below are the pool's; a store stands for Spin's "component
+ * instance" (the unit one request runs in), so the per-instance limits
+ * (INSTANCE_MEMORIES, CORE_INSTANCE_COUNT, ...) apply per store. Unless set
+ * explicitly, pooling is on when a 2^42-byte address-space reservation
+ * succeeds at first use (it does not under `ulimit -v` or with a small
+ * address space), and off otherwise; every limit then applies only while
+ * pooling is on, except max_memory_size. */
+typedef enum whirl_pool_limit {
+    WHIRL_POOL_MAX_INSTANCE_COUNT = 0,  /* base of the derived defaults; 1000 */
+    WHIRL_POOL_INSTANCE_COUNT,          /* stores holding pooled instances at once; 1x */
+    WHIRL_POOL_TOTAL_MEMORIES,          /* linear memory slots; 1x */
+    WHIRL_POOL_TOTAL_TABLES,            /* table slots; 2x */
+    WHIRL_POOL_TOTAL_STACKS,            /* interpreter stack slots (one per store); 1x */
+    WHIRL_POOL_TOTAL_CORE_INSTANCES,    /* instance state slots; 4x */
+    WHIRL_POOL_INSTANCE_TABLE_ELEMENTS, /* entries per table; 100000 */
+    WHIRL_POOL_INSTANCE_SIZE,           /* instance state bytes per store; 10 MiB */
+    WHIRL_POOL_CORE_INSTANCE_SIZE,      /* instance state bytes per instance; 10 MiB */
+    WHIRL_POOL_CORE_INSTANCE_COUNT,     /* instances per store; 200 */
+    WHIRL_POOL_INSTANCE_TABLES,         /* tables per store; 64 */
+    WHIRL_POOL_INSTANCE_MEMORIES,       /* memories per store; 32 */
+    WHIRL_POOL_MAX_TABLES_PER_MODULE,   /* 2 */
+    WHIRL_POOL_MAX_MEMORIES_PER_MODULE, /* 2 */
+    WHIRL_POOL_LINEAR_MEMORY_KEEP_RESIDENT, /* bytes zeroed in place on reuse; 2 MiB */
+    WHIRL_POOL_TABLE_KEEP_RESIDENT,     /* 512 KiB */
+    WHIRL_POOL_MAX_MEMORY_SIZE,         /* bytes one linear memory may reach; 4 GiB */
+    WHIRL_POOL_LIMIT_COUNT
+} whirl_pool_limit_t;
+
+/* Sets a pool limit. Fails on an invalid limit or an out-of-range value. */
+whirl_error_t *whirl_config_pool_limit_set(whirl_config_t *config, whirl_pool_limit_t limit,
+                                           uint64_t value);
+
+/* Forces pooling on or off (default: decided by the address-space probe).
+ * Forced on, engine creation fails if the pool cannot be reserved. */
+void whirl_config_pooling_set(whirl_config_t *config, bool enable);
+
+/* Epoch ticker interval in microseconds (default 10 ms). The engine runs a
+ * thread that advances the epoch once per interval; 0 runs none (the
+ * embedder calls whirl_engine_increment_epoch itself, and
+ * whirl_store_set_deadline is unavailable). At most 60 s. */
+whirl_error_t *whirl_config_epoch_interval_set(whirl_config_t *config, uint64_t micros);
+
+/* Debug info: compile without optimisations and keep names and offsets for
+ * backtraces. Stored for the compiler; default off. */
+void whirl_config_debug_info_set(whirl_config_t *config, bool enable);
+
+/* Directory of the compilation cache; NULL or "" disables it (default).
+ * Stored only: the cache is not implemented yet. */
+whirl_error_t *whirl_config_cache_set(whirl_config_t *config, const char *path);
+
+/* Sets any knob by name ("total_memories", "pooling", "epoch_interval",
+ * "max_wasm_stack", "debug_info", "cache"; '-' may stand for '_') from text,
+ * parsed as its environment variable would be: counts in decimal; byte sizes
+ * in decimal with an optional K/KiB, M/MiB or G/GiB suffix (binary);
+ * durations with a unit us, ms or s (a bare number is milliseconds);
+ * booleans as 1/0, y/n, yes/no, true/false or on/off. Errors name the knob
+ * and the value. */
+whirl_error_t *whirl_config_set(whirl_config_t *config, const char *name, const char *value);
+
+/* Whether whirl_engine_new reads the environment (default true). */
+void whirl_config_use_env(whirl_config_t *config, bool use);
+
+/* Applies the environment now to every knob not set through the API.
+ * Errors name the variable and its value; the config is then unchanged. */
+whirl_error_t *whirl_config_load_env(whirl_config_t *config);
+
+/* Warnings the engine reports while running: a store limit refused a
+ * growth ("memory_limit_exceeded current=65536 desired=131072 max=100000"),
+ * a deadline that had already passed ("deadline_in_past"), the pool could
+ * not be reserved ("pooling_unavailable"). `event` is the stable first word
+ * of `message`; the rest are key=value fields. Called on the thread that
+ * caused the event, possibly several threads at once. Default (callback
+ * NULL): one line on stderr, "whirl: warning: MESSAGE". */
+typedef enum whirl_log_level {
+    WHIRL_LOG_WARNING = 1,
+    WHIRL_LOG_INFO = 2,
+} whirl_log_level_t;
+typedef void (*whirl_log_callback_t)(void *env, whirl_log_level_t level, const char *event,
+                                     const char *message);
+void whirl_config_log_set(whirl_config_t *config, whirl_log_callback_t callback, void *env);
+
+/* One knob as whirl_config_item reports it. */
+typedef struct whirl_config_item {
+    const char *name;        /* "total_memories" */
+    const char *env;         /* "WHIRL_TOTAL_MEMORIES" */
+    const char *spin_env;    /* "SPIN_WASMTIME_TOTAL_MEMORIES", or NULL */
+    const char *description; /* one line */
+    char value[256];         /* effective value as text ("1000", "2097152", "10ms", "y") */
+    char source[64];         /* "default", "default (2 x max_instance_count)", "api",
+                              * "env WHIRL_...", "env SPIN_...", "probe" */
+} whirl_config_item_t;
+
+/* Number of knobs, and knob `index` with its effective value in `config`
+ * (environment included only if it was loaded, e.g. by
+ * whirl_config_load_env). An undecided pooling knob runs the address-space
+ * probe. False if index is out of range. */
+size_t whirl_config_item_count(void);
+bool whirl_config_item(const whirl_config_t *config, size_t index, whirl_config_item_t *out);
+
 /* Creates an engine. Takes ownership of `config` (NULL = defaults) even on
- * failure. On success the caller owns *out (free with whirl_engine_delete). */
+ * failure. On success the caller owns *out (free with whirl_engine_delete).
+ * Fails on a bad environment value, a pool that cannot be reserved while
+ * pooling is forced on, or a ticker thread that cannot be started. */
 whirl_error_t *whirl_engine_new(whirl_config_t *config, whirl_engine_t **out);
+/* Stops the epoch ticker (joined before returning) and releases the pool.
+ * Every store, module and instance_pre of the engine must be gone. */
 void whirl_engine_delete(whirl_engine_t *engine);
+
+/* The engine's effective configuration (environment and probe applied),
+ * for whirl_config_item. Borrowed from the engine. */
+const whirl_config_t *whirl_engine_config(const whirl_engine_t *engine);
+
+/* Whether the engine allocates from a pool, and the pool's occupancy. */
+typedef struct whirl_pool_stats {
+    bool pooling;
+    uint32_t memories_in_use, memories_total;
+    uint32_t tables_in_use, tables_total;
+    uint32_t stacks_in_use, stacks_total;
+    uint32_t core_instances_in_use, core_instances_total;
+    uint32_t instances_in_use, instances_total; /* stores holding slots */
+} whirl_pool_stats_t;
+bool whirl_engine_pooling(const whirl_engine_t *engine);
+void whirl_engine_pool_stats(const whirl_engine_t *engine, whirl_pool_stats_t *out);
 
 /* ------------------------------------------------------------------ */
 /* Modules                                                             */
@@ -227,15 +366,60 @@ void *whirl_store_data(const whirl_store_t *store);
 /* Deletes the store and every object in it. */
 void whirl_store_delete(whirl_store_t *store);
 
-/* Epoch interruption. The engine has an epoch counter that any thread may
- * advance; wasm running in a store traps with WHIRL_TRAP_INTERRUPT once the
- * counter reaches the store's deadline (checked at function entries and loop
+/* Epoch interruption. The engine has an epoch counter that its ticker thread
+ * (see whirl_config_epoch_interval_set) and any other thread may advance;
+ * wasm running in a store traps with WHIRL_TRAP_INTERRUPT once the counter
+ * reaches the store's deadline (checked at function entries and loop
  * back-edges). A new store has no deadline. */
 void whirl_engine_increment_epoch(whirl_engine_t *engine);
 /* Sets the deadline to the current epoch plus `ticks_beyond_current`. */
 void whirl_store_set_epoch_deadline(whirl_store_t *store, uint64_t ticks_beyond_current);
-/* Removes the deadline. */
+/* Removes the deadline (back to WHIRL_EPOCH_DEADLINE_NEVER). */
 void whirl_store_clear_epoch_deadline(whirl_store_t *store);
+
+/* A store's deadline without one: 2^63 ticks, never reached in practice. */
+#define WHIRL_EPOCH_DEADLINE_NEVER (UINT64_C(1) << 63)
+
+/* Nanoseconds of the monotonic clock (CLOCK_MONOTONIC), the time base of
+ * whirl_store_set_deadline. */
+uint64_t whirl_monotonic_now(void);
+
+/* Sets the deadline to an absolute monotonic time (nanoseconds, see
+ * whirl_monotonic_now), in ticks of the engine's epoch ticker: the current
+ * epoch plus (microseconds from now) / interval + 1, so the trap comes at
+ * most one interval late and never early. A time already past gives an
+ * immediately expired deadline and a "deadline_in_past" warning. Fails if
+ * the engine runs no ticker (epoch interval 0). */
+whirl_error_t *whirl_store_set_deadline(whirl_store_t *store, uint64_t deadline_ns);
+
+/* The store's deadline in epoch ticks, and the engine's current epoch. */
+uint64_t whirl_store_epoch_deadline(const whirl_store_t *store);
+/* The time given to whirl_store_set_deadline (monotonic nanoseconds), or
+ * UINT64_MAX if the deadline was set in ticks or not at all. For host
+ * functions that block (a WASI sleep): waiting past it is pointless, the
+ * guest traps at its next check. */
+uint64_t whirl_store_deadline_ns(const whirl_store_t *store);
+uint64_t whirl_engine_epoch(const whirl_engine_t *engine);
+
+/* ---- Store limits and accounting ---- */
+
+#define WHIRL_NO_LIMIT UINT64_MAX
+
+/* Limits for everything the store holds, wasmtime's StoreLimits as Spin
+ * applies them: `max_memory_size` bytes of linear memory across all the
+ * store's memories, and `max_table_elements` entries in any one table
+ * (WHIRL_NO_LIMIT: none, the default). Growth past a limit fails as the
+ * spec allows (memory.grow and table.grow return -1; whirl_memory_grow and
+ * whirl_table_grow return an error) and reports a "memory_limit_exceeded" or
+ * "table_limit_exceeded" warning; creating a memory or table, or
+ * instantiating a module, that needs more fails with an error naming the
+ * limit. Lowering a limit below what is in use only stops further growth. */
+void whirl_store_limits_set(whirl_store_t *store, uint64_t max_memory_size,
+                            uint64_t max_table_elements);
+
+/* Bytes of linear memory the store's memories hold now (initial sizes
+ * included). */
+uint64_t whirl_store_memory_consumed(const whirl_store_t *store);
 
 /* ------------------------------------------------------------------ */
 /* Functions                                                           */
@@ -366,8 +550,39 @@ whirl_error_t *whirl_linker_define_instance(whirl_linker_t *linker, const char *
 whirl_error_t *whirl_linker_instantiate(whirl_linker_t *linker, whirl_store_t *store,
                                         whirl_module_t *module, whirl_instance_t **out);
 
+/* An instance_pre: a module whose imports the linker resolved once, ready
+ * to be instantiated many times, in many stores, from many threads at once.
+ * Only store-independent definitions (whirl_linker_define_func) can be
+ * resolved ahead of a store; an import the linker satisfies with a store's
+ * extern is an error. It is immutable and reference-counted; it keeps the
+ * module and the host function definitions it uses alive (their
+ * finalizers run when the linker and every instance_pre using them are
+ * gone), so the linker may be deleted first. Stores instantiated from it
+ * must be deleted before the last reference is dropped. */
+typedef struct whirl_instance_pre whirl_instance_pre_t;
+
+/* Resolves and type-checks every import of `module`. On success the caller
+ * owns *out (whirl_instance_pre_delete). */
+whirl_error_t *whirl_linker_instantiate_pre(whirl_linker_t *linker, whirl_module_t *module,
+                                            whirl_instance_pre_t **out);
+
+/* Instantiates in `store` (as whirl_instance_new). Thread-safe for one pre
+ * with distinct stores. */
+whirl_error_t *whirl_instance_pre_instantiate(const whirl_instance_pre_t *pre,
+                                              whirl_store_t *store, whirl_instance_t **out);
+
+/* Another reference to `pre` (returns it). */
+whirl_instance_pre_t *whirl_instance_pre_clone(whirl_instance_pre_t *pre);
+/* Drops a reference. Accepts NULL. */
+void whirl_instance_pre_delete(whirl_instance_pre_t *pre);
+/* The module, borrowed from the pre. */
+whirl_module_t *whirl_instance_pre_module(const whirl_instance_pre_t *pre);
+
 #ifdef __cplusplus
 }
 #endif
+
+/* WASI preview 1 host (src/wasi). */
+#include "whirl/wasi.h"
 
 #endif /* WHIRL_H */

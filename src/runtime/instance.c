@@ -15,18 +15,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc/alloc.h"
 #include "exec/exec.h"
 #include "wasm/opcodes.h"
 #include "runtime/internal.h"
 
-/* Defined functions and globals are allocated in one block each, owned by
- * the instance, rather than one store object apiece: a module may define
- * thousands of them, and they live exactly as long as the instance. */
+/* An instance's state is one block: this struct, the index-space arrays,
+ * the dropped-segment flags, and the defined functions and globals (not one
+ * store object apiece: a module may define thousands of them, and they
+ * live exactly as long as the instance). The block is malloc'd, or with
+ * pooling a slot of the pool, which it then fills from the start. */
 typedef struct instance_impl {
     struct whirl_instance pub;
     whirl_func_t *func_block;
     whirl_global_t *global_block;
+    size_t state_bytes;
+    bool pooled;
+    uint32_t pool_slot;
 } instance_impl_t;
+
+/* Where each part of the state block goes. */
+typedef struct state_layout {
+    size_t funcs, tables, memories, globals, elem_dropped, data_dropped;
+    size_t func_block, global_block, total;
+} state_layout_t;
 
 /* Names are printed with their lengths; one holding a NUL byte is cut short
  * in the message, which is acceptable for a diagnostic. */
@@ -147,13 +159,6 @@ static whirl_error_t *check_import(whirl_store_t *store, const wasm_module_t *w,
 
 /* ---- constant expressions ---- */
 
-static bool is_v128_const(uint16_t op)
-{
-    /* SIMD is not in the opcode table yet; match v128.const (0xFD 12) by
-     * encoding so this keeps working once it is. */
-    return op < WASM_OP_COUNT && wasm_opinfo[op].prefix == 0xFD && wasm_opinfo[op].code == 12;
-}
-
 enum { CONST_STACK = 16 };
 
 /* Evaluates a validated constant expression. Besides Wasm 2.0's single
@@ -224,12 +229,12 @@ static whirl_error_t *eval_const(const whirl_instance_t *inst, const wasm_const_
                 goto bad;
             global_read(inst->globals[in->imm.index], v);
             break;
-        default:
-            if (!is_v128_const(in->op))
-                goto bad;
+        case WASM_OP_V128_CONST:
             v->kind = WHIRL_V128;
             memcpy(v->of.v128, in->imm.v128, 16);
             break;
+        default:
+            goto bad;
         }
     }
     if (sp != 1)
@@ -346,13 +351,24 @@ static whirl_error_t *init_datas(whirl_instance_t *inst)
     return NULL;
 }
 
+/* Pool slots taken for one instantiation before anything is created, so
+ * that running out is an error that leaves nothing behind. */
+typedef struct inst_slots {
+    int64_t *memories; /* per defined memory: slot, or -1 for on demand */
+    int64_t *tables;   /* per defined table */
+    int64_t small[8];
+} inst_slots_t;
+
 /* Creates the defined functions, tables, memories and globals. The instance
- * is already in the store, so anything created stays owned on failure. */
-static whirl_error_t *create_objects(instance_impl_t *impl)
+ * is already in the store, so anything created stays owned on failure;
+ * slots not handed to a memory or table go back to the pool. */
+static whirl_error_t *create_objects(instance_impl_t *impl, inst_slots_t *slots)
 {
     whirl_instance_t *inst = &impl->pub;
     whirl_module_t *module = inst->module;
     const wasm_module_t *w = module->wasm;
+    pool_t *pool = inst->store->engine->pool;
+    whirl_error_t *err = NULL;
     for (uint32_t i = 0; i < w->nfuncs; i++) {
         whirl_func_t *f = &impl->func_block[i];
         uint32_t t = w->funcs[i].type;
@@ -363,54 +379,289 @@ static whirl_error_t *create_objects(instance_impl_t *impl)
         f->code = &module->code->funcs[i];
         inst->funcs[w->nfunc_imports + i] = f;
     }
-    for (uint32_t i = 0; i < w->ntables; i++) {
-        const wasm_tabletype_t *tt = &w->tables[i];
-        whirl_error_t *err =
-            table_create(inst->store, tt->elem, tt->limits.min, tt->limits.has_max,
-                         tt->limits.max, NULL, &inst->tables[w->ntable_imports + i]);
-        if (err)
-            return error_prefix(err, "table %u: ", w->ntable_imports + i);
+    uint32_t ti = 0, mi = 0;
+    for (; ti < w->ntables && !err; ti++) {
+        const wasm_tabletype_t *tt = &w->tables[ti];
+        err = table_create(inst->store, tt->elem, tt->limits.min, tt->limits.has_max,
+                           tt->limits.max, NULL, slots->tables[ti],
+                           &inst->tables[w->ntable_imports + ti]);
+        if (err) {
+            err = error_prefix(err, "table %u: ", w->ntable_imports + ti);
+            break;
+        }
     }
-    for (uint32_t i = 0; i < w->nmemories; i++) {
-        const wasm_limits_t *l = &w->memories[i].limits;
-        whirl_error_t *err = memory_create(inst->store, l->min,
-                                           l->has_max ? l->max : MEMORY_MAX_PAGES, l->has_max,
-                                           &inst->memories[w->nmemory_imports + i]);
-        if (err)
-            return error_prefix(err, "memory %u: ", w->nmemory_imports + i);
+    for (; mi < w->nmemories && !err; mi++) {
+        const wasm_limits_t *l = &w->memories[mi].limits;
+        err = memory_create(inst->store, l->min, l->has_max ? l->max : MEMORY_MAX_PAGES,
+                            l->has_max, slots->memories[mi],
+                            &inst->memories[w->nmemory_imports + mi]);
+        if (err) {
+            err = error_prefix(err, "memory %u: ", w->nmemory_imports + mi);
+            break;
+        }
+    }
+    if (err) {
+        for (; ti < w->ntables; ti++)
+            if (slots->tables[ti] >= 0)
+                pool_release(pool, POOL_TABLE, (uint32_t)slots->tables[ti], 0);
+        for (; mi < w->nmemories; mi++)
+            if (slots->memories[mi] >= 0)
+                pool_release(pool, POOL_MEMORY, (uint32_t)slots->memories[mi], 0);
+        return err;
     }
     inst->memory0 = wasm_module_memory_count(w) ? inst->memories[0] : NULL;
     return init_globals(impl);
 }
 
-/* calloc that treats an empty array as success (NULL is then fine: nothing
- * ever indexes it). */
-static bool alloc_array(void *out, size_t count, size_t size)
+static size_t layout_add(size_t *at, size_t count, size_t size)
 {
-    void **p = out;
-    *p = count ? calloc(count, size) : NULL;
-    return !count || *p;
+    /* 16: the strictest alignment of anything in the block. */
+    size_t here = (*at + 15) & ~(size_t)15;
+    *at = here + count * size;
+    return here;
 }
 
-static void instance_free_arrays(instance_impl_t *impl)
+static void state_layout(const wasm_module_t *w, state_layout_t *l)
 {
+    size_t at = sizeof(instance_impl_t);
+    l->funcs = layout_add(&at, wasm_module_func_count(w), sizeof(whirl_func_t *));
+    l->tables = layout_add(&at, wasm_module_table_count(w), sizeof(whirl_table_t *));
+    l->memories = layout_add(&at, wasm_module_memory_count(w), sizeof(whirl_memory_t *));
+    l->globals = layout_add(&at, wasm_module_global_count(w), sizeof(whirl_global_t *));
+    l->elem_dropped = layout_add(&at, w->nelems, sizeof(bool));
+    l->data_dropped = layout_add(&at, w->ndatas, sizeof(bool));
+    l->func_block = layout_add(&at, w->nfuncs, sizeof(whirl_func_t));
+    l->global_block = layout_add(&at, w->nglobals, sizeof(whirl_global_t));
+    l->total = at;
+}
+
+/* Carves the zeroed block into the instance's arrays. */
+static instance_impl_t *state_place(uint8_t *block, const state_layout_t *l)
+{
+    instance_impl_t *impl = (instance_impl_t *)block;
     whirl_instance_t *inst = &impl->pub;
-    free(inst->funcs);
-    free(inst->tables);
-    free(inst->memories);
-    free(inst->globals);
-    free(inst->elem_dropped);
-    free(inst->data_dropped);
-    free(impl->func_block);
-    free(impl->global_block);
+    inst->funcs = (whirl_func_t **)(block + l->funcs);
+    inst->tables = (whirl_table_t **)(block + l->tables);
+    inst->memories = (whirl_memory_t **)(block + l->memories);
+    inst->globals = (whirl_global_t **)(block + l->globals);
+    inst->elem_dropped = (bool *)(block + l->elem_dropped);
+    inst->data_dropped = (bool *)(block + l->data_dropped);
+    impl->func_block = (whirl_func_t *)(block + l->func_block);
+    impl->global_block = (whirl_global_t *)(block + l->global_block);
+    impl->state_bytes = l->total;
+    return impl;
 }
 
 void instance_destroy(whirl_instance_t *instance)
 {
     instance_impl_t *impl = (instance_impl_t *)instance;
-    instance_free_arrays(impl);
-    module_release(instance->module);
-    free(impl);
+    whirl_module_t *module = instance->module;
+    if (impl->pooled)
+        pool_release(instance->store->engine->pool, POOL_INSTANCE, impl->pool_slot,
+                     impl->state_bytes);
+    else
+        free(impl);
+    module_release(module);
+}
+
+/* Limits that do not depend on pooling: the store's (memory bytes, table
+ * entries) and the engine's max_memory_size. */
+static whirl_error_t *check_store_limits(const whirl_store_t *store, const wasm_module_t *w)
+{
+    for (uint32_t i = 0; i < w->ntables; i++) {
+        whirl_error_t *err = table_check_limits(store, w->tables[i].limits.min,
+                                                store->engine->pool != NULL);
+        if (err)
+            return error_prefix(err, "table %u: ", w->ntable_imports + i);
+    }
+    uint64_t already = 0;
+    for (uint32_t i = 0; i < w->nmemories; i++) {
+        uint64_t pages = w->memories[i].limits.min;
+        whirl_error_t *err = memory_check_limits(store, pages, already);
+        if (err)
+            return error_prefix(err, "memory %u: ", w->nmemory_imports + i);
+        already += pages * WHIRL_PAGE_SIZE;
+    }
+    return NULL;
+}
+
+#define POOL_LIMIT_FMT "the pooling allocator's %s limit of %llu (WHIRL_%s)"
+
+/* The pooling allocator's per-module and per-store limits. */
+static whirl_error_t *check_pool_limits(const whirl_store_t *store, const wasm_module_t *w,
+                                        size_t state_bytes)
+{
+    const whirl_engine_t *e = store->engine;
+    const struct store_hosting *h = &store->hosting;
+#define KNOB(k) (unsigned long long)ENGINE_KNOB(e, k)
+    if (w->nmemories > ENGINE_KNOB(e, WHIRL_POOL_MAX_MEMORIES_PER_MODULE))
+        return error_fmt("module defines %u memories, more than " POOL_LIMIT_FMT, w->nmemories,
+                         "max_memories_per_module", KNOB(WHIRL_POOL_MAX_MEMORIES_PER_MODULE),
+                         "MAX_MEMORIES_PER_MODULE");
+    if (w->ntables > ENGINE_KNOB(e, WHIRL_POOL_MAX_TABLES_PER_MODULE))
+        return error_fmt("module defines %u tables, more than " POOL_LIMIT_FMT, w->ntables,
+                         "max_tables_per_module", KNOB(WHIRL_POOL_MAX_TABLES_PER_MODULE),
+                         "MAX_TABLES_PER_MODULE");
+    if (state_bytes > ENGINE_KNOB(e, WHIRL_POOL_CORE_INSTANCE_SIZE))
+        return error_fmt("instance state of %zu bytes exceeds " POOL_LIMIT_FMT, state_bytes,
+                         "core_instance_size", KNOB(WHIRL_POOL_CORE_INSTANCE_SIZE),
+                         "CORE_INSTANCE_SIZE");
+    if (h->core_instances + 1ull > ENGINE_KNOB(e, WHIRL_POOL_CORE_INSTANCE_COUNT))
+        return error_fmt("store holds %u instances already, " POOL_LIMIT_FMT,
+                         h->core_instances, "core_instance_count",
+                         KNOB(WHIRL_POOL_CORE_INSTANCE_COUNT), "CORE_INSTANCE_COUNT");
+    if (h->memories + (uint64_t)w->nmemories > ENGINE_KNOB(e, WHIRL_POOL_INSTANCE_MEMORIES))
+        return error_fmt("store would hold %llu memories, more than " POOL_LIMIT_FMT,
+                         (unsigned long long)h->memories + w->nmemories, "instance_memories",
+                         KNOB(WHIRL_POOL_INSTANCE_MEMORIES), "INSTANCE_MEMORIES");
+    if (h->tables + (uint64_t)w->ntables > ENGINE_KNOB(e, WHIRL_POOL_INSTANCE_TABLES))
+        return error_fmt("store would hold %llu tables, more than " POOL_LIMIT_FMT,
+                         (unsigned long long)h->tables + w->ntables, "instance_tables",
+                         KNOB(WHIRL_POOL_INSTANCE_TABLES), "INSTANCE_TABLES");
+    if (h->instance_bytes + state_bytes > ENGINE_KNOB(e, WHIRL_POOL_INSTANCE_SIZE))
+        return error_fmt("store would hold %llu bytes of instance state, more than "
+                         POOL_LIMIT_FMT,
+                         (unsigned long long)(h->instance_bytes + state_bytes), "instance_size",
+                         KNOB(WHIRL_POOL_INSTANCE_SIZE), "INSTANCE_SIZE");
+#undef KNOB
+    return NULL;
+}
+
+static const char *const slot_knob[POOL_KIND_COUNT][2] = {
+    [POOL_MEMORY] = {"total_memories", "TOTAL_MEMORIES"},
+    [POOL_TABLE] = {"total_tables", "TOTAL_TABLES"},
+    [POOL_STACK] = {"total_stacks", "TOTAL_STACKS"},
+    [POOL_INSTANCE] = {"total_core_instances", "TOTAL_CORE_INSTANCES"},
+};
+static const char *const slot_name[POOL_KIND_COUNT] = {
+    [POOL_MEMORY] = "linear memory", [POOL_TABLE] = "table",
+    [POOL_STACK] = "stack", [POOL_INSTANCE] = "instance",
+};
+
+static whirl_error_t *exhausted(const pool_t *pool, pool_kind_t kind)
+{
+    return error_fmt("pooling allocator: all %u %s slots are in use (%s limit, WHIRL_%s)",
+                     pool_total(pool, kind), slot_name[kind], slot_knob[kind][0],
+                     slot_knob[kind][1]);
+}
+
+/* Takes `n` slots of `kind` into `out`, all or none. */
+static whirl_error_t *take_slots(pool_t *pool, pool_kind_t kind, uint32_t n, int64_t *out)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        out[i] = pool_take(pool, kind);
+        if (out[i] < 0) {
+            while (i--)
+                pool_release(pool, kind, (uint32_t)out[i], 0);
+            return exhausted(pool, kind);
+        }
+    }
+    return NULL;
+}
+
+static void slots_free(inst_slots_t *s)
+{
+    if (s->memories != s->small)
+        free(s->memories);
+}
+
+/* Allocates the state block and the slots of every defined memory and
+ * table: from the pool if the engine has one (after checking its limits),
+ * else the block from malloc and every slot -1. */
+static whirl_error_t *allocate(whirl_store_t *store, const wasm_module_t *w,
+                               const state_layout_t *layout, instance_impl_t **impl_out,
+                               inst_slots_t *slots)
+{
+    size_t n = (size_t)w->nmemories + w->ntables;
+    slots->memories = n <= 8 ? slots->small : malloc(n * sizeof(int64_t));
+    if (!slots->memories)
+        return error_oom();
+    slots->tables = slots->memories + w->nmemories;
+    pool_t *pool = store->engine->pool;
+    if (!pool) {
+        for (size_t i = 0; i < n; i++)
+            slots->memories[i] = -1;
+        uint8_t *block = calloc(1, layout->total);
+        if (!block) {
+            slots_free(slots);
+            return error_oom();
+        }
+        *impl_out = state_place(block, layout);
+        return NULL;
+    }
+    whirl_error_t *err = check_pool_limits(store, w, layout->total);
+    if (!err)
+        err = store_pool_enter(store);
+    int64_t inst_slot = -1;
+    if (!err && (inst_slot = pool_take(pool, POOL_INSTANCE)) < 0)
+        err = exhausted(pool, POOL_INSTANCE);
+    if (!err && (err = take_slots(pool, POOL_MEMORY, w->nmemories, slots->memories)))
+        pool_release(pool, POOL_INSTANCE, (uint32_t)inst_slot, 0);
+    if (!err && (err = take_slots(pool, POOL_TABLE, w->ntables, slots->tables))) {
+        for (uint32_t i = 0; i < w->nmemories; i++)
+            pool_release(pool, POOL_MEMORY, (uint32_t)slots->memories[i], 0);
+        pool_release(pool, POOL_INSTANCE, (uint32_t)inst_slot, 0);
+    }
+    if (err) {
+        slots_free(slots);
+        return err;
+    }
+    instance_impl_t *impl =
+        state_place(pool_slot_base(pool, POOL_INSTANCE, (uint32_t)inst_slot), layout);
+    impl->pooled = true;
+    impl->pool_slot = (uint32_t)inst_slot;
+    struct store_hosting *h = &store->hosting;
+    h->core_instances++;
+    h->memories += w->nmemories;
+    h->tables += w->ntables;
+    h->instance_bytes += layout->total;
+    *impl_out = impl;
+    return NULL;
+}
+
+whirl_error_t *instance_create(whirl_store_t *store, whirl_module_t *module,
+                               const whirl_extern_t *imports, whirl_instance_t **out)
+{
+    const wasm_module_t *w = module->wasm;
+    /* Limits are refused like link errors, before anything is created. */
+    whirl_error_t *err = check_store_limits(store, w);
+    if (err)
+        return err;
+    state_layout_t layout;
+    state_layout(w, &layout);
+    instance_impl_t *impl = NULL;
+    inst_slots_t slots;
+    if ((err = allocate(store, w, &layout, &impl, &slots)))
+        return err;
+    whirl_instance_t *inst = &impl->pub;
+    inst->store = store;
+    inst->module = module;
+    module_retain(module);
+    store_adopt(store, &inst->obj, OBJ_INSTANCE);
+
+    for (uint32_t k = 0; k < w->nfunc_imports; k++)
+        inst->funcs[k] = imports[w->func_import_ids[k]].of.func;
+    for (uint32_t k = 0; k < w->ntable_imports; k++)
+        inst->tables[k] = imports[w->table_import_ids[k]].of.table;
+    for (uint32_t k = 0; k < w->nmemory_imports; k++)
+        inst->memories[k] = imports[w->memory_import_ids[k]].of.memory;
+    for (uint32_t k = 0; k < w->nglobal_imports; k++)
+        inst->globals[k] = imports[w->global_import_ids[k]].of.global;
+
+    err = create_objects(impl, &slots);
+    slots_free(&slots);
+    if (!err)
+        err = init_elems(inst);
+    if (!err)
+        err = init_datas(inst);
+    if (!err && w->has_start) {
+        whirl_val_t none;
+        err = exec_call(store, inst->funcs[w->start], &none, &none);
+    }
+    if (err)
+        return err;
+    *out = inst;
+    return NULL;
 }
 
 whirl_error_t *whirl_instance_new(whirl_store_t *store, whirl_module_t *module,
@@ -435,60 +686,7 @@ whirl_error_t *whirl_instance_new(whirl_store_t *store, whirl_module_t *module,
         if (err)
             return err;
     }
-    /* An oversized table is refused like a link error, before anything is
-     * created. */
-    for (uint32_t i = 0; i < w->ntables; i++)
-        if (w->tables[i].limits.min > TABLE_MAX_ENTRIES)
-            return error_fmt("table %u: minimum of %llu entries exceeds the implementation "
-                             "limit of %u entries",
-                             w->ntable_imports + i, (unsigned long long)w->tables[i].limits.min,
-                             TABLE_MAX_ENTRIES);
-
-    instance_impl_t *impl = calloc(1, sizeof *impl);
-    if (!impl)
-        return error_oom();
-    whirl_instance_t *inst = &impl->pub;
-    bool ok = alloc_array(&inst->funcs, wasm_module_func_count(w), sizeof *inst->funcs) &&
-              alloc_array(&inst->tables, wasm_module_table_count(w), sizeof *inst->tables) &&
-              alloc_array(&inst->memories, wasm_module_memory_count(w),
-                          sizeof *inst->memories) &&
-              alloc_array(&inst->globals, wasm_module_global_count(w), sizeof *inst->globals) &&
-              alloc_array(&inst->elem_dropped, w->nelems, sizeof *inst->elem_dropped) &&
-              alloc_array(&inst->data_dropped, w->ndatas, sizeof *inst->data_dropped) &&
-              alloc_array(&impl->func_block, w->nfuncs, sizeof *impl->func_block) &&
-              alloc_array(&impl->global_block, w->nglobals, sizeof *impl->global_block);
-    if (!ok) {
-        instance_free_arrays(impl);
-        free(impl);
-        return error_oom();
-    }
-    inst->store = store;
-    inst->module = module;
-    module_retain(module);
-    store_adopt(store, &inst->obj, OBJ_INSTANCE);
-
-    for (uint32_t k = 0; k < w->nfunc_imports; k++)
-        inst->funcs[k] = imports[w->func_import_ids[k]].of.func;
-    for (uint32_t k = 0; k < w->ntable_imports; k++)
-        inst->tables[k] = imports[w->table_import_ids[k]].of.table;
-    for (uint32_t k = 0; k < w->nmemory_imports; k++)
-        inst->memories[k] = imports[w->memory_import_ids[k]].of.memory;
-    for (uint32_t k = 0; k < w->nglobal_imports; k++)
-        inst->globals[k] = imports[w->global_import_ids[k]].of.global;
-
-    whirl_error_t *err = create_objects(impl);
-    if (!err)
-        err = init_elems(inst);
-    if (!err)
-        err = init_datas(inst);
-    if (!err && w->has_start) {
-        whirl_val_t none;
-        err = exec_call(store, inst->funcs[w->start], &none, &none);
-    }
-    if (err)
-        return err;
-    *out = inst;
-    return NULL;
+    return instance_create(store, module, imports, out);
 }
 
 void instance_export_extern(const whirl_instance_t *instance, const wasm_export_t *e,

@@ -7,14 +7,25 @@
  * keeps a cache keyed by the definition's process-unique id, see store.c), so
  * a table or a funcref comparison sees one function, as it would for any
  * other import. The function object's callback and env are the
- * definition's; env is finalised when the linker is deleted, so a linker
- * must outlive the stores that use its host functions. */
+ * definition's; env is finalised when the linker (and every instance_pre
+ * using the definition) is deleted, so they must outlive the stores that
+ * use its host functions.
+ *
+ * An instance_pre is the import resolution of whirl_linker_instantiate
+ * done once: an array of host definitions in import order, each retained
+ * and type-checked. Instantiating from it only looks up (or creates) each
+ * definition's function in the store and skips the name lookups and type
+ * checks. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/internal.h"
 
+/* Shared by the linker and every instance_pre that resolved an import to
+ * it; the last reference runs the finalizer. */
 typedef struct host_def {
+    atomic_uint refs;
     uint64_t id;
     whirl_functype_t *type;
     whirl_host_callback_t callback;
@@ -108,6 +119,10 @@ static bool index_rebuild(whirl_linker_t *linker, size_t cap)
 static void host_def_free(host_def_t *def)
 {
     if (!def)
+        return;
+    /* acq_rel: every user's reads of the definition happen before the
+     * finalizer and the free. */
+    if (atomic_fetch_sub_explicit(&def->refs, 1, memory_order_acq_rel) != 1)
         return;
     if (def->finalizer)
         def->finalizer(def->env);
@@ -218,6 +233,7 @@ whirl_error_t *whirl_linker_define_func(whirl_linker_t *linker, const char *modu
         free(def);
         return error_oom();
     }
+    atomic_init(&def->refs, 1);
     def->id = atomic_fetch_add_explicit(&next_host_def_id, 1, memory_order_relaxed);
     def->callback = callback;
     def->env = env;
@@ -371,4 +387,140 @@ whirl_error_t *whirl_linker_instantiate(whirl_linker_t *linker, whirl_store_t *s
         err = whirl_instance_new(store, module, imports, w->nimports, out);
     free(imports);
     return err;
+}
+
+/* ---- instance_pre ---- */
+
+struct whirl_instance_pre {
+    atomic_uint refs;
+    whirl_module_t *module;   /* retained */
+    uint32_t nimports;
+    host_def_t *defs[];       /* per import, retained */
+};
+
+static const char *import_kind_name(unsigned kind)
+{
+    switch (kind) {
+    case WASM_EXTERN_FUNC: return "func";
+    case WASM_EXTERN_TABLE: return "table";
+    case WASM_EXTERN_MEMORY: return "memory";
+    case WASM_EXTERN_GLOBAL: return "global";
+    }
+    return "extern";
+}
+
+static void pre_free(whirl_instance_pre_t *pre, uint32_t ndefs)
+{
+    for (uint32_t i = 0; i < ndefs; i++)
+        host_def_free(pre->defs[i]);
+    if (pre->module)
+        module_release(pre->module);
+    free(pre);
+}
+
+whirl_error_t *whirl_linker_instantiate_pre(whirl_linker_t *linker, whirl_module_t *module,
+                                            whirl_instance_pre_t **out)
+{
+    if (!out)
+        return error_fmt("whirl_linker_instantiate_pre: out is NULL");
+    *out = NULL;
+    if (!linker || !module)
+        return error_fmt("whirl_linker_instantiate_pre: linker or module is NULL");
+    if (module->engine != linker->engine)
+        return error_fmt("whirl_linker_instantiate_pre: module and linker belong to different "
+                         "engines");
+    const wasm_module_t *w = module->wasm;
+    whirl_instance_pre_t *pre =
+        calloc(1, sizeof *pre + (size_t)w->nimports * sizeof pre->defs[0]);
+    if (!pre)
+        return error_oom();
+    atomic_init(&pre->refs, 1);
+    for (uint32_t i = 0; i < w->nimports; i++) {
+        const wasm_import_t *imp = &w->imports[i];
+        const link_entry_t *e = lookup(linker, imp->module, imp->module_len, imp->name,
+                                       imp->name_len);
+        whirl_error_t *err = NULL;
+        if (!e)
+            err = error_fmt("unknown import: module \"%.*s\" name \"%.*s\"",
+                            (int)imp->module_len, imp->module, (int)imp->name_len, imp->name);
+        else if (!e->is_host)
+            err = error_fmt("import module \"%.*s\" name \"%.*s\": the linker defines it "
+                            "with a %s of one store, which an instance_pre cannot resolve "
+                            "ahead of a store (define a host function with "
+                            "whirl_linker_define_func, or use whirl_linker_instantiate)",
+                            (int)imp->module_len, imp->module, (int)imp->name_len, imp->name,
+                            import_kind_name(e->item.kind));
+        else if (imp->kind != WASM_EXTERN_FUNC)
+            err = error_fmt("incompatible import type: module \"%.*s\" name \"%.*s\": "
+                            "expected %s, got func",
+                            (int)imp->module_len, imp->module, (int)imp->name_len, imp->name,
+                            import_kind_name(imp->kind));
+        else if (!functype_equal(&e->host->type->type, &w->types[imp->desc.func_type])) {
+            char want[200], got[200];
+            functype_format(&w->types[imp->desc.func_type], want, sizeof want);
+            functype_format(&e->host->type->type, got, sizeof got);
+            err = error_fmt("incompatible import type: module \"%.*s\" name \"%.*s\": "
+                            "expected func %s, got func %s",
+                            (int)imp->module_len, imp->module, (int)imp->name_len, imp->name,
+                            want, got);
+        }
+        if (err) {
+            pre_free(pre, i);
+            return err;
+        }
+        atomic_fetch_add_explicit(&e->host->refs, 1, memory_order_relaxed);
+        pre->defs[i] = e->host;
+    }
+    pre->nimports = w->nimports;
+    module_retain(module);
+    pre->module = module;
+    *out = pre;
+    return NULL;
+}
+
+whirl_error_t *whirl_instance_pre_instantiate(const whirl_instance_pre_t *pre,
+                                              whirl_store_t *store, whirl_instance_t **out)
+{
+    if (!out)
+        return error_fmt("whirl_instance_pre_instantiate: out is NULL");
+    *out = NULL;
+    if (!pre || !store)
+        return error_fmt("whirl_instance_pre_instantiate: pre or store is NULL");
+    if (pre->module->engine != store->engine)
+        return error_fmt("whirl_instance_pre_instantiate: the instance_pre and the store "
+                         "belong to different engines");
+    whirl_extern_t small[16];
+    whirl_extern_t *imports = small;
+    if (pre->nimports > 16 && !(imports = malloc(pre->nimports * sizeof *imports)))
+        return error_oom();
+    whirl_error_t *err = NULL;
+    for (uint32_t i = 0; i < pre->nimports && !err; i++) {
+        imports[i].kind = WHIRL_EXTERN_FUNC;
+        imports[i].of.func = host_func_in_store(store, pre->defs[i]);
+        if (!imports[i].of.func)
+            err = error_oom();
+    }
+    if (!err)
+        err = instance_create(store, pre->module, imports, out);
+    if (imports != small)
+        free(imports);
+    return err;
+}
+
+whirl_instance_pre_t *whirl_instance_pre_clone(whirl_instance_pre_t *pre)
+{
+    if (pre)
+        atomic_fetch_add_explicit(&pre->refs, 1, memory_order_relaxed);
+    return pre;
+}
+
+void whirl_instance_pre_delete(whirl_instance_pre_t *pre)
+{
+    if (pre && atomic_fetch_sub_explicit(&pre->refs, 1, memory_order_acq_rel) == 1)
+        pre_free(pre, pre->nimports);
+}
+
+whirl_module_t *whirl_instance_pre_module(const whirl_instance_pre_t *pre)
+{
+    return pre ? pre->module : NULL;
 }

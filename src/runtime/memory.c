@@ -1,54 +1,89 @@
 /* Linear memories.
  *
- * Each memory reserves its whole address range once: 4 GiB that can ever be
- * addressable, plus 4 GiB of inaccessible guard, plus one guard page. A
- * 32-bit address plus a 32-bit static offset plus an access of up to 16 bytes
- * therefore always lands inside the reservation, so an out-of-bounds access
- * can fault instead of touching another mapping, and growth only changes the
- * protection of pages that are already reserved: the base never moves. */
-#include <errno.h>
+ * Each memory sits at the start of its own reservation (see
+ * ALLOC_MEMORY_RESERVATION: 4 GiB that can ever be addressable plus a 4 GiB
+ * guard), either a slot of the engine's pool or a mapping of its own, so
+ * growth only changes the protection of pages already reserved: the base
+ * never moves while the store lives. Every memory counts against its
+ * store's max_memory_size limit and the engine's max_memory_size knob. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
+#include "alloc/alloc.h"
 #include "runtime/internal.h"
 
-#define MEMORY_RESERVATION ((size_t)8 << 30)
-#define MEMORY_GUARD_TAIL ((size_t)WHIRL_PAGE_SIZE)
+/* Bytes a memory of this engine may reach: the max_memory_size knob in
+ * whole pages. */
+static uint64_t engine_memory_cap(const whirl_engine_t *engine)
+{
+    uint64_t cap = ENGINE_KNOB(engine, WHIRL_POOL_MAX_MEMORY_SIZE) & ~(uint64_t)(WHIRL_PAGE_SIZE - 1);
+    return cap < ALLOC_MEMORY_ADDRESSABLE ? cap : ALLOC_MEMORY_ADDRESSABLE;
+}
+
+whirl_error_t *memory_check_limits(const whirl_store_t *store, uint64_t pages,
+                                   uint64_t already)
+{
+    uint64_t bytes = pages * WHIRL_PAGE_SIZE;
+    uint64_t cap = engine_memory_cap(store->engine);
+    if (bytes > cap)
+        return error_fmt("memory of %llu pages (%llu bytes) exceeds the engine's "
+                         "max_memory_size of %llu bytes",
+                         (unsigned long long)pages, (unsigned long long)bytes,
+                         (unsigned long long)ENGINE_KNOB(store->engine,
+                                                         WHIRL_POOL_MAX_MEMORY_SIZE));
+    const struct store_hosting *h = &store->hosting;
+    uint64_t used = h->memory_consumed + already;
+    if (h->max_memory_size != WHIRL_NO_LIMIT &&
+        (used > h->max_memory_size || bytes > h->max_memory_size - used))
+        return error_fmt("memory of %llu bytes exceeds the store's max_memory_size limit of "
+                         "%llu bytes (%llu bytes already in use)",
+                         (unsigned long long)bytes, (unsigned long long)h->max_memory_size,
+                         (unsigned long long)used);
+    return NULL;
+}
 
 whirl_error_t *memory_create(whirl_store_t *store, uint64_t min, uint64_t max_pages,
-                             bool has_max, whirl_memory_t **out)
+                             bool has_max, int64_t pool_slot, whirl_memory_t **out)
 {
     *out = NULL;
     if (min > MEMORY_MAX_PAGES || max_pages > MEMORY_MAX_PAGES || min > max_pages)
         return error_fmt("memory limits out of range: min %llu, max %llu pages",
                          (unsigned long long)min, (unsigned long long)max_pages);
+    whirl_error_t *err = memory_check_limits(store, min, 0);
+    if (err)
+        return err;
     whirl_memory_t *m = calloc(1, sizeof *m);
     if (!m)
         return error_oom();
-    size_t reserved = MEMORY_RESERVATION + MEMORY_GUARD_TAIL;
-    void *base = mmap(NULL, reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                      -1, 0);
-    if (base == MAP_FAILED) {
-        int err = errno;
-        free(m);
-        return error_fmt("cannot reserve %zu bytes of address space for a linear memory: %s",
-                         reserved, strerror(err));
-    }
-    size_t bytes = (size_t)min * WHIRL_PAGE_SIZE;
-    if (bytes && mprotect(base, bytes, PROT_READ | PROT_WRITE) != 0) {
-        int err = errno;
-        munmap(base, reserved);
-        free(m);
-        return error_fmt("cannot commit %llu pages of linear memory: %s",
-                         (unsigned long long)min, strerror(err));
+    uint64_t bytes = min * WHIRL_PAGE_SIZE;
+    uint64_t cap = max_pages * WHIRL_PAGE_SIZE;
+    uint64_t engine_cap = engine_memory_cap(store->engine);
+    if (cap > engine_cap)
+        cap = engine_cap;
+    if (pool_slot >= 0) {
+        pool_t *pool = store->engine->pool;
+        m->base = pool_slot_base(pool, POOL_MEMORY, (uint32_t)pool_slot);
+        if (!pool_memory_prepare(pool, (uint32_t)pool_slot, (size_t)bytes)) {
+            free(m);
+            return error_fmt("cannot commit %llu pages of linear memory in its pool slot",
+                             (unsigned long long)min);
+        }
+        m->reserved = pool_slot_size(pool, POOL_MEMORY);
+        m->pooled = true;
+        m->pool_slot = (uint32_t)pool_slot;
+    } else {
+        err = alloc_memory_map(bytes, cap, &m->base, &m->reserved, &cap);
+        if (err) {
+            free(m);
+            return err;
+        }
     }
     m->store = store;
-    m->base = base;
     m->size = bytes;
     m->max_pages = max_pages;
     m->has_max = has_max;
-    m->reserved = reserved;
+    m->cap_bytes = cap;
+    store->hosting.memory_consumed += bytes;
     store_adopt(store, &m->obj, OBJ_MEMORY);
     *out = m;
     return NULL;
@@ -56,8 +91,13 @@ whirl_error_t *memory_create(whirl_store_t *store, uint64_t min, uint64_t max_pa
 
 void memory_destroy(whirl_memory_t *memory)
 {
-    if (memory->base)
-        munmap(memory->base, memory->reserved);
+    whirl_store_t *store = memory->store;
+    if (store)
+        store->hosting.memory_consumed -= memory->size;
+    if (memory->pooled)
+        pool_release(store->engine->pool, POOL_MEMORY, memory->pool_slot, (size_t)memory->size);
+    else if (memory->base)
+        alloc_unreserve(memory->base, memory->reserved);
     free(memory);
 }
 
@@ -66,14 +106,28 @@ int64_t memory_grow(whirl_memory_t *memory, uint64_t delta)
     uint64_t old_pages = memory->size / WHIRL_PAGE_SIZE;
     if (delta > memory->max_pages - old_pages)
         return -1;
-    if (delta) {
-        /* Pages beyond the current size were never accessible, and pages
-         * never written since mmap are zero, so new pages read as zero. */
-        if (mprotect(memory->base + memory->size, (size_t)delta * WHIRL_PAGE_SIZE,
-                     PROT_READ | PROT_WRITE) != 0)
-            return -1;
-        memory->size += delta * WHIRL_PAGE_SIZE;
+    if (!delta)
+        return (int64_t)old_pages;
+    uint64_t add = delta * WHIRL_PAGE_SIZE;
+    if (add > memory->cap_bytes - memory->size)
+        return -1;
+    struct store_hosting *h = &memory->store->hosting;
+    if (h->max_memory_size != WHIRL_NO_LIMIT &&
+        (h->memory_consumed > h->max_memory_size ||
+         add > h->max_memory_size - h->memory_consumed)) {
+        engine_log(memory->store->engine, WHIRL_LOG_WARNING, "memory_limit_exceeded",
+                   "current=%llu desired=%llu max=%llu consumed=%llu",
+                   (unsigned long long)memory->size, (unsigned long long)(memory->size + add),
+                   (unsigned long long)h->max_memory_size,
+                   (unsigned long long)h->memory_consumed);
+        return -1;
     }
+    /* Pages beyond the current size were never accessible since the memory
+     * was created (or its pool slot reset), so new pages read as zero. */
+    if (!alloc_commit(memory->base + memory->size, (size_t)add))
+        return -1;
+    memory->size += add;
+    h->memory_consumed += add;
     return (int64_t)old_pages;
 }
 
@@ -95,7 +149,9 @@ whirl_error_t *whirl_memory_new(whirl_store_t *store, uint64_t min, uint64_t max
     if (has_max && min > max)
         return error_fmt("memory minimum of %llu pages is greater than its maximum of %llu",
                          (unsigned long long)min, (unsigned long long)max);
-    return memory_create(store, min, has_max ? max : MEMORY_MAX_PAGES, has_max, out);
+    /* Host-created memories are mapped on demand, as in wasmtime: the pool
+     * is for instances. They count against the store's limits all the same. */
+    return memory_create(store, min, has_max ? max : MEMORY_MAX_PAGES, has_max, -1, out);
 }
 
 uint8_t *whirl_memory_data(const whirl_memory_t *memory) { return memory ? memory->base : NULL; }
@@ -116,9 +172,14 @@ whirl_error_t *whirl_memory_grow(whirl_memory_t *memory, uint64_t delta, uint64_
         return error_fmt("whirl_memory_grow: memory is NULL");
     int64_t old = memory_grow(memory, delta);
     if (old < 0)
-        return error_fmt("cannot grow memory of %llu pages by %llu pages (maximum %llu pages)",
+        return error_fmt("cannot grow memory of %llu pages by %llu pages (maximum %llu pages, "
+                         "%llu bytes reachable, store max_memory_size %llu bytes with %llu in "
+                         "use)",
                          (unsigned long long)(memory->size / WHIRL_PAGE_SIZE),
-                         (unsigned long long)delta, (unsigned long long)memory->max_pages);
+                         (unsigned long long)delta, (unsigned long long)memory->max_pages,
+                         (unsigned long long)memory->cap_bytes,
+                         (unsigned long long)memory->store->hosting.max_memory_size,
+                         (unsigned long long)memory->store->hosting.memory_consumed);
     if (old_pages)
         *old_pages = (uint64_t)old;
     return NULL;

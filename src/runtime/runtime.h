@@ -16,17 +16,54 @@
 
 /* ---- config and engine ---- */
 
+/* Knobs: the pool limits first, numbered as whirl_pool_limit_t, then the
+ * rest. config.c describes each (names, environment variables, parsing). */
+enum config_knob {
+    KNOB_POOLING = WHIRL_POOL_LIMIT_COUNT, /* 0 off, 1 on */
+    KNOB_EPOCH_INTERVAL,                   /* microseconds, 0: no ticker */
+    KNOB_MAX_WASM_STACK,                   /* bytes */
+    KNOB_DEBUG_INFO,                       /* 0/1 */
+    KNOB_CACHE,                            /* value unused: see cache_path */
+    KNOB_COUNT
+};
+
+/* Where a knob's value came from. An API call wins over the environment,
+ * whirl's variable over Spin's, and the environment over the default. */
+enum config_source {
+    SRC_DEFAULT = 0,
+    SRC_PROBE,     /* pooling, decided by the address-space probe */
+    SRC_ENV_SPIN,
+    SRC_ENV_WHIRL,
+    SRC_API,
+};
+
 struct whirl_config {
     size_t max_wasm_stack; /* bytes of frame slots per call into wasm */
+    uint64_t values[KNOB_COUNT];
+    uint8_t source[KNOB_COUNT];
+    char *cache_path;      /* NULL: no cache; owned */
+    bool use_env;
+    whirl_log_callback_t log;
+    void *log_env;
 };
 
 #define WHIRL_DEFAULT_MAX_WASM_STACK (1u << 20)
 
+struct pool;          /* src/alloc/pool.c */
+struct epoch_ticker;  /* src/runtime/epoch.c */
+
 struct whirl_engine {
+    /* Resolved: environment applied, derived defaults computed, pooling
+     * decided (values[KNOB_POOLING] says whether `pool` exists). */
     struct whirl_config config;
     const code_word_t *handlers; /* exec_handler_table(), passed to the compiler */
-    _Atomic uint64_t epoch;      /* advanced by whirl_engine_increment_epoch */
+    _Atomic uint64_t epoch;      /* advanced by the ticker and whirl_engine_increment_epoch */
+    struct pool *pool;           /* NULL: on-demand allocation */
+    struct epoch_ticker *ticker; /* NULL: no ticker thread */
 };
+
+/* A resolved knob of the engine. */
+#define ENGINE_KNOB(engine, k) ((engine)->config.values[(k)])
 
 /* ---- types ---- */
 
@@ -106,6 +143,11 @@ struct whirl_memory {
     uint64_t max_pages;   /* growth limit (<= 65536) */
     bool has_max;         /* declared maximum, for import matching */
     size_t reserved;      /* bytes reserved at base (includes guard) */
+    /* Hosting: bytes the memory may ever reach (reservation, pool and
+     * max_memory_size), and where it came from. */
+    uint64_t cap_bytes;
+    bool pooled;          /* base is pool slot `pool_slot`; else mapped on demand */
+    uint32_t pool_slot;
 };
 
 struct whirl_table {
@@ -116,6 +158,11 @@ struct whirl_table {
     uint32_t max;         /* growth limit */
     bool has_max;         /* declared maximum, for import matching */
     void **elems;         /* funcref: whirl_func_t *, externref: host pointer */
+    /* Hosting: a pooled table's elems is its slot and holds at most
+     * `cap` entries; otherwise elems is malloc'd (cap: TABLE_MAX_ENTRIES). */
+    uint32_t cap;
+    bool pooled;
+    uint32_t pool_slot;
 };
 
 /* A global's value. v128 takes the whole 16 bytes. */
@@ -156,7 +203,21 @@ struct whirl_store {
     void (*finalizer)(void *data);
     store_object_t *objects;    /* everything to free, newest first */
     struct exec_stack *exec;    /* created on first call into wasm */
-    uint64_t epoch_deadline;    /* UINT64_MAX: none */
+    uint64_t epoch_deadline;    /* WHIRL_EPOCH_DEADLINE_NEVER: none */
+    struct store_hosting {
+        /* whirl_store_limits_set; WHIRL_NO_LIMIT: none */
+        uint64_t max_memory_size;
+        uint64_t max_table_elements;
+        uint64_t memory_consumed;  /* bytes across the store's memories */
+        uint64_t deadline_ns;      /* whirl_store_set_deadline's time, or UINT64_MAX */
+        /* Pool accounting (pooling only): what the store holds. */
+        bool holds_instance;       /* counts against instance_count */
+        bool holds_stack;          /* stack slot `stack_slot` */
+        bool stack_used;           /* handed to the interpreter */
+        uint32_t stack_slot;
+        uint32_t core_instances, memories, tables;
+        uint64_t instance_bytes;
+    } hosting;
 };
 
 /* What a host callback receives as `caller`: the store and, when called from
@@ -178,6 +239,13 @@ int64_t memory_grow(whirl_memory_t *memory, uint64_t delta);
 /* Grows table by `delta` entries set to `init`. Returns the old size, or -1
  * if refused. */
 int64_t table_grow(whirl_table_t *table, uint64_t delta, void *init);
+
+/* Memory for the interpreter's slot and frame arrays of `store`: `bytes`
+ * from the pool's stack slot the store holds, or NULL without one (pooling
+ * off, or `bytes` larger than a slot), in which case the interpreter
+ * allocates them itself. The memory stays the store's until it is deleted
+ * (whirl_store_delete calls exec_stack_free first); never free it. */
+void *store_exec_stack_memory(whirl_store_t *store, size_t bytes);
 
 /* Value conversion between the public form and frame slots. */
 void val_to_slots(const whirl_val_t *val, slot_t *slots);

@@ -1,6 +1,10 @@
-/* Stores: own every object created in them and free them all at once. */
+/* Stores: own every object created in them and free them all at once;
+ * hold the limits and accounting of what they contain, and the pool slots
+ * shared by all their instances (the count against instance_count and the
+ * interpreter stack). */
 #include <stdlib.h>
 
+#include "alloc/alloc.h"
 #include "exec/exec.h"
 #include "runtime/internal.h"
 
@@ -30,7 +34,10 @@ whirl_store_t *whirl_store_new(whirl_engine_t *engine, void *data,
     s->pub.engine = engine;
     s->pub.data = data;
     s->pub.finalizer = finalizer;
-    s->pub.epoch_deadline = UINT64_MAX;
+    s->pub.epoch_deadline = WHIRL_EPOCH_DEADLINE_NEVER;
+    s->pub.hosting.max_memory_size = WHIRL_NO_LIMIT;
+    s->pub.hosting.max_table_elements = WHIRL_NO_LIMIT;
+    s->pub.hosting.deadline_ns = UINT64_MAX;
     return &s->pub;
 }
 
@@ -62,6 +69,12 @@ void whirl_store_delete(whirl_store_t *store)
     store->objects = NULL;
     exec_stack_free(store->exec);
     store->exec = NULL;
+    pool_t *pool = store->engine->pool;
+    if (store->hosting.holds_stack)
+        pool_release(pool, POOL_STACK, store->hosting.stack_slot,
+                     store->hosting.stack_used ? pool_slot_size(pool, POOL_STACK) : 0);
+    if (store->hosting.holds_instance)
+        pool_store_leave(pool);
     store_impl_t *s = (store_impl_t *)store;
     free(s->host_funcs);
     if (store->finalizer)
@@ -122,4 +135,53 @@ bool store_host_func_remember(whirl_store_t *store, uint64_t def_id, whirl_func_
     host_insert(s->host_funcs, s->host_cap, def_id, func);
     s->host_count++;
     return true;
+}
+
+/* ---- limits, accounting and pool slots ---- */
+
+void whirl_store_limits_set(whirl_store_t *store, uint64_t max_memory_size,
+                            uint64_t max_table_elements)
+{
+    if (!store)
+        return;
+    store->hosting.max_memory_size = max_memory_size;
+    store->hosting.max_table_elements = max_table_elements;
+}
+
+uint64_t whirl_store_memory_consumed(const whirl_store_t *store)
+{
+    return store ? store->hosting.memory_consumed : 0;
+}
+
+whirl_error_t *store_pool_enter(whirl_store_t *store)
+{
+    pool_t *pool = store->engine->pool;
+    struct store_hosting *h = &store->hosting;
+    if (!h->holds_instance) {
+        if (!pool_store_enter(pool))
+            return error_fmt("pooling allocator: instance_count limit of %llu stores holding "
+                             "instances at once reached (WHIRL_INSTANCE_COUNT)",
+                             (unsigned long long)ENGINE_KNOB(store->engine,
+                                                             WHIRL_POOL_INSTANCE_COUNT));
+        h->holds_instance = true;
+    }
+    if (!h->holds_stack) {
+        int64_t slot = pool_take(pool, POOL_STACK);
+        if (slot < 0)
+            return error_fmt("pooling allocator: all %u stack slots are in use (total_stacks "
+                             "limit, WHIRL_TOTAL_STACKS)",
+                             pool_total(pool, POOL_STACK));
+        h->stack_slot = (uint32_t)slot;
+        h->holds_stack = true;
+    }
+    return NULL;
+}
+
+void *store_exec_stack_memory(whirl_store_t *store, size_t bytes)
+{
+    pool_t *pool = store->engine->pool;
+    if (!store->hosting.holds_stack || bytes > pool_slot_size(pool, POOL_STACK))
+        return NULL;
+    store->hosting.stack_used = true;
+    return pool_slot_base(pool, POOL_STACK, store->hosting.stack_slot);
 }

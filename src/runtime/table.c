@@ -1,27 +1,59 @@
-/* Tables of references. */
+/* Tables of references. A table made by instantiation while pooling is on
+ * lives in a pool slot of instance_table_elements entries and never moves;
+ * otherwise its array is malloc'd and reallocated as it grows. Either way
+ * the store's max_table_elements limit applies to each table. */
 #include <stdlib.h>
 
+#include "alloc/alloc.h"
 #include "runtime/internal.h"
 
-whirl_error_t *table_create(whirl_store_t *store, wasm_valtype_t elem, uint64_t min,
-                            bool has_max, uint64_t max, void *init, whirl_table_t **out)
+whirl_error_t *table_check_limits(const whirl_store_t *store, uint64_t min, bool pooled)
 {
-    *out = NULL;
     if (min > TABLE_MAX_ENTRIES)
         return error_fmt("table minimum of %llu entries exceeds the implementation limit "
                          "of %u entries",
                          (unsigned long long)min, TABLE_MAX_ENTRIES);
+    uint64_t limit = store->hosting.max_table_elements;
+    if (limit != WHIRL_NO_LIMIT && min > limit)
+        return error_fmt("table of %llu entries exceeds the store's max_table_elements limit "
+                         "of %llu",
+                         (unsigned long long)min, (unsigned long long)limit);
+    uint64_t cap = ENGINE_KNOB(store->engine, WHIRL_POOL_INSTANCE_TABLE_ELEMENTS);
+    if (pooled && min > cap)
+        return error_fmt("table of %llu entries exceeds the pooling allocator's "
+                         "instance_table_elements limit of %llu (WHIRL_INSTANCE_TABLE_ELEMENTS)",
+                         (unsigned long long)min, (unsigned long long)cap);
+    return NULL;
+}
+
+whirl_error_t *table_create(whirl_store_t *store, wasm_valtype_t elem, uint64_t min,
+                            bool has_max, uint64_t max, void *init, int64_t pool_slot,
+                            whirl_table_t **out)
+{
+    *out = NULL;
+    whirl_error_t *err = table_check_limits(store, min, pool_slot >= 0);
+    if (err)
+        return err;
     if (has_max && (max > UINT32_MAX || max < min))
         return error_fmt("table limits out of range: min %llu, max %llu",
                          (unsigned long long)min, (unsigned long long)max);
     whirl_table_t *t = calloc(1, sizeof *t);
     if (!t)
         return error_oom();
-    /* At least one element so that an empty table still has an array. */
-    t->elems = calloc(min ? (size_t)min : 1, sizeof *t->elems);
-    if (!t->elems) {
-        free(t);
-        return error_oom();
+    if (pool_slot >= 0) {
+        /* The slot reads as zero: every entry starts null. */
+        t->elems = (void **)pool_slot_base(store->engine->pool, POOL_TABLE, (uint32_t)pool_slot);
+        t->cap = (uint32_t)ENGINE_KNOB(store->engine, WHIRL_POOL_INSTANCE_TABLE_ELEMENTS);
+        t->pooled = true;
+        t->pool_slot = (uint32_t)pool_slot;
+    } else {
+        /* At least one element so that an empty table still has an array. */
+        t->elems = calloc(min ? (size_t)min : 1, sizeof *t->elems);
+        if (!t->elems) {
+            free(t);
+            return error_oom();
+        }
+        t->cap = TABLE_MAX_ENTRIES;
     }
     if (init)
         for (uint64_t i = 0; i < min; i++)
@@ -38,26 +70,45 @@ whirl_error_t *table_create(whirl_store_t *store, wasm_valtype_t elem, uint64_t 
 
 void table_destroy(whirl_table_t *table)
 {
-    free(table->elems);
+    if (table->pooled)
+        pool_release(table->store->engine->pool, POOL_TABLE, table->pool_slot,
+                     (size_t)table->size * sizeof *table->elems);
+    else
+        free(table->elems);
     free(table);
+}
+
+/* The most entries the table may reach: its maximum, its capacity. */
+static uint64_t table_limit(const whirl_table_t *table)
+{
+    return table->max < table->cap ? table->max : table->cap;
 }
 
 int64_t table_grow(whirl_table_t *table, uint64_t delta, void *init)
 {
     uint32_t old = table->size;
-    uint64_t limit = table->max < TABLE_MAX_ENTRIES ? table->max : TABLE_MAX_ENTRIES;
+    uint64_t limit = table_limit(table);
     if (old > limit || delta > limit - old)
         return -1;
-    if (delta) {
-        uint64_t size = old + delta;
+    if (!delta)
+        return old;
+    uint64_t size = old + delta;
+    uint64_t store_limit = table->store->hosting.max_table_elements;
+    if (store_limit != WHIRL_NO_LIMIT && size > store_limit) {
+        engine_log(table->store->engine, WHIRL_LOG_WARNING, "table_limit_exceeded",
+                   "current=%u desired=%llu max=%llu", old, (unsigned long long)size,
+                   (unsigned long long)store_limit);
+        return -1;
+    }
+    if (!table->pooled) {
         void **elems = realloc(table->elems, (size_t)size * sizeof *elems);
         if (!elems)
             return -1;
-        for (uint64_t i = old; i < size; i++)
-            elems[i] = init;
         table->elems = elems;
-        table->size = (uint32_t)size;
     }
+    for (uint64_t i = old; i < size; i++)
+        table->elems[i] = init;
+    table->size = (uint32_t)size;
     return old;
 }
 
@@ -106,7 +157,7 @@ whirl_error_t *whirl_table_new(whirl_store_t *store, whirl_valkind_t elem, uint6
             return err;
         ref = ref_of(init);
     }
-    return table_create(store, valkind_to_type(elem), min, has_max, max, ref, out);
+    return table_create(store, valkind_to_type(elem), min, has_max, max, ref, -1, out);
 }
 
 uint64_t whirl_table_size(const whirl_table_t *table) { return table ? table->size : 0; }
@@ -154,11 +205,11 @@ whirl_error_t *whirl_table_grow(whirl_table_t *table, uint64_t delta, const whir
     }
     int64_t old = table_grow(table, delta, ref);
     if (old < 0)
-        return error_fmt("cannot grow table of %u entries by %llu (maximum %llu)", table->size,
-                         (unsigned long long)delta,
-                         (unsigned long long)(table->max < TABLE_MAX_ENTRIES
-                                                  ? table->max
-                                                  : TABLE_MAX_ENTRIES));
+        return error_fmt("cannot grow table of %u entries by %llu (maximum %llu, store "
+                         "max_table_elements %llu)",
+                         table->size, (unsigned long long)delta,
+                         (unsigned long long)table_limit(table),
+                         (unsigned long long)table->store->hosting.max_table_elements);
     if (old_size)
         *old_size = (uint64_t)old;
     return NULL;

@@ -134,6 +134,11 @@ void error_add_frame(whirl_error_t *error, uint32_t func_index, const char *name
     error->nframes++;
 }
 
+whirl_error_t *whirl_trap_new(whirl_trap_code_t code, const char *message)
+{
+    return error_trap(code, "%s", message ? message : "");
+}
+
 whirl_error_t *whirl_error_new_exit(int status)
 {
     whirl_error_t *e = error_fmt("guest exited with status %d", status);
