@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs whirl's main job on a bundled example:
+# Sets up, builds and runs whirl's main job on the bundled examples:
+#   build/whirl run --dir examples::/examples build/examples/hello.wasm World
+#       (a C program built for WASI: greets, reads /examples/hello.c, and
+#       cannot read /etc/passwd because it was given only examples/)
 #   build/whirl run build/examples/fib.wasm --invoke fib 20    (prints 6765)
 #
 # Installs the Debian packages of .ci/packages if some are missing (as root,
@@ -31,7 +34,7 @@ if [ ${#missing[@]} -gt 0 ]; then
         echo "run.sh: missing Debian packages: ${missing[*]}" >&2
         echo "run.sh: install them with: sudo apt-get install ${missing[*]}" >&2
         # Building and running the example needs only these; go on if present.
-        for tool in cmake ninja cc wat2wasm; do
+        for tool in cmake ninja cc wat2wasm clang-19 wasm-ld-19; do
             command -v "$tool" >/dev/null || { echo "run.sh: '$tool' not found" >&2; exit 1; }
         done
     fi
@@ -39,6 +42,8 @@ fi
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 # Only what the example needs, so a half-written test cannot block it.
-cmake --build build -j "$(nproc)" --target whirl-cli example-wasm
+cmake --build build -j "$(nproc)" --target whirl-cli example-wasm example-hello
+echo "+ build/whirl run --dir examples::/examples build/examples/hello.wasm World"
+build/whirl run --dir examples::/examples build/examples/hello.wasm World
 echo "+ build/whirl run build/examples/fib.wasm --invoke fib 20"
 build/whirl run build/examples/fib.wasm --invoke fib 20

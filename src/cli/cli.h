@@ -9,13 +9,17 @@
 
 #include "whirl.h"
 
-/* Process exit codes; the usage text documents them, scripts rely on them. */
+/* Process exit codes; the usage text documents them, scripts rely on them.
+ * A WASI program's own exit status (0-125) passes through unchanged, so the
+ * trap code lies outside that range: 134 = 128 + SIGABRT, as wasmtime exits
+ * on a trap on Unix. */
 enum {
     EXIT_OK = 0,
     EXIT_BAD_MODULE = 1, /* decode, validation or link error */
     EXIT_USAGE = 2,      /* bad command line */
-    EXIT_TRAP = 3,       /* the guest trapped */
-    EXIT_IO = 4,         /* the module file could not be read */
+    EXIT_IO = 4,         /* the module file (or a --dir) could not be opened */
+    EXIT_TRAP = 134,     /* the guest trapped */
+    EXIT_TIMEOUT = 142,  /* the guest trapped at its -W timeout deadline */
 };
 
 /* The usage text, which also documents the exit codes. */
@@ -59,6 +63,31 @@ void cli_print_val(FILE *f, const whirl_val_t *val);
 /* Parses a byte count: decimal or 0x hex, optionally followed by k/K, m/M or
  * g/G (binary multiples). Returns 0 on success. */
 int cli_parse_size(const char *text, size_t *out);
+
+/* ---- WASI (wasi.c) ---- */
+
+#include "whirl/wasi.h"
+
+/* The WASI options of `whirl run`, as given (borrowed from argv). */
+typedef struct cli_wasi_opts {
+    const char **dirs; /* --dir values */
+    size_t ndirs;
+    const char **envs; /* --env values */
+    size_t nenvs;
+    bool inherit_env;
+} cli_wasi_opts_t;
+
+/* True if the module imports anything from "wasi_snapshot_preview1". */
+bool cli_imports_wasi(const whirl_module_t *module);
+
+/* True if the import is WASI preview 1 (which `whirl run` provides). */
+bool cli_is_wasi_import(const whirl_import_info_t *imp);
+
+/* Builds the WASI context of a run: argv is the module's file name (without
+ * its directory, as wasmtime does) followed by `args`; stdio is inherited.
+ * Prints the error and returns EXIT_USAGE or EXIT_IO on failure. */
+int cli_wasi_new(const cli_wasi_opts_t *o, const char *file, const char **args, size_t nargs,
+                 whirl_wasi_t **out);
 
 /* ---- commands ---- */
 

@@ -9,46 +9,74 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "hosting.h"
 
 static const char usage_text[] =
     "whirl " WHIRL_VERSION ": a WebAssembly engine\n"
     "\n"
     "Usage:\n"
     "  whirl run [OPTIONS] FILE.wasm [ARGS...]\n"
-    "      Instantiate FILE.wasm (which must have no imports) and call its\n"
-    "      `_start` export, or with --invoke the named export, passing ARGS\n"
-    "      converted to the function's parameter types: i32/i64 as decimal or\n"
-    "      0x hex (negative allowed), f32/f64 as decimal, inf, -inf or nan,\n"
-    "      v128 as 0x hex, references only as null. Each result is printed\n"
-    "      on its own line. Options may also follow FILE.wasm.\n"
+    "      Run a WASI program: FILE.wasm's `_start` with ARGS as its arguments\n"
+    "      (argv[0] is FILE's name). A module that imports WASI preview 1\n"
+    "      (wasi_snapshot_preview1) gets it, sandboxed: it sees only the\n"
+    "      directories given with --dir and the variables given with --env;\n"
+    "      its exit status becomes whirl's. Other imports are not provided.\n"
+    "      With --invoke, call the named export instead (after `_initialize`,\n"
+    "      if a WASI module has one), passing ARGS converted to its parameter\n"
+    "      types: i32/i64 as decimal or 0x hex (negative allowed), f32/f64 as\n"
+    "      decimal, inf, -inf or nan, v128 as 0x hex, references only as null;\n"
+    "      each result is printed on its own line. whirl's options may also\n"
+    "      follow FILE.wasm; other arguments after it are the program's (use\n"
+    "      `--` before program arguments that look like whirl options).\n"
     "  whirl validate FILE.wasm...\n"
     "      Decode and validate; print `FILE.wasm: valid` or the error.\n"
+    "  whirl config [-W KNOB=VALUE]...\n"
+    "      Print every engine setting's effective value and where it came from\n"
+    "      (default, environment variable, or option).\n"
     "  whirl help | --help | -h     Show this text.\n"
     "  whirl --version              Show the version.\n"
     "\n"
     "Options for run:\n"
     "  --invoke NAME          Call the exported function NAME instead of _start.\n"
+    "  --dir HOST[::GUEST][:ro]\n"
+    "                         Let a WASI program use the host directory HOST,\n"
+    "                         under the name GUEST (default: HOST as given);\n"
+    "                         `..`, absolute paths and symlinks cannot leave it.\n"
+    "                         A final `:ro` makes it read-only (`:rw`, the\n"
+    "                         default, lets a HOST ending in `:ro` be named).\n"
+    "  --env NAME[=VALUE]     Set an environment variable for a WASI program\n"
+    "                         (without =VALUE: the host's value, if set).\n"
+    "  --inherit-env          Give a WASI program all of whirl's environment.\n"
     "  --max-wasm-stack BYTES Guest stack limit per call (default 1M; suffixes\n"
     "                         k, M, G; 4k..1G).\n"
-    "  --timeout DURATION     Trap (exit 3) if the module runs longer than this:\n"
-    "                         seconds, or with a suffix ms, s, m (e.g. 500ms).\n"
+    "  --timeout DURATION     Same as -W timeout=DURATION.\n"
+    "%s"
     "  --                     End of options: what follows is FILE and ARGS.\n"
     "\n"
     "Examples:\n"
+    "  whirl run --dir data::/data hello.wasm World\n"
     "  whirl run fib.wasm --invoke fib 20\n"
-    "  whirl run --timeout 5s --invoke add calc.wasm -- -1 0x10\n"
+    "  whirl run -W timeout=5s -W max-memory-size=64M --invoke add calc.wasm -- -1 0x10\n"
     "  whirl validate module.wasm\n"
     "\n"
     "Exit status:\n"
-    "  0  success\n"
-    "  1  invalid module: decode, validation or link error\n"
-    "  2  usage error: unknown command or option, missing or bad argument\n"
-    "  3  the WebAssembly code trapped (message and backtrace on stderr)\n"
-    "  4  the module file could not be read\n";
+    "  0    success\n"
+    "  1    invalid module: decode, validation or link error (also: a WASI\n"
+    "       program exited with a status outside 0-125)\n"
+    "  2    usage error: unknown command or option, missing or bad argument\n"
+    "  4    the module file or a --dir could not be opened\n"
+    "  134  the WebAssembly code trapped (message and backtrace on stderr);\n"
+    "       128 + SIGABRT, as wasmtime, so that it differs from every status\n"
+    "       a WASI program can exit with\n"
+    "  142  the guest reached its -W timeout deadline (trap `interrupt`;\n"
+    "       128 + SIGALRM)\n"
+    "  A WASI program's own exit status (0-125, from proc_exit or the return\n"
+    "  of main) is whirl's exit status, so 1, 2 and 4 may also come from it:\n"
+    "  whirl's own errors always print `error: ...` on stderr first.\n";
 
 void cli_usage(FILE *f)
 {
-    fputs(usage_text, f);
+    fprintf(f, usage_text, cli_hosting_usage);
 }
 
 __attribute__((format(printf, 2, 0)))
@@ -290,6 +318,8 @@ int main(int argc, char **argv)
         status = cli_cmd_run(argc - 2, argv + 2);
     } else if (strcmp(cmd, "validate") == 0) {
         status = cli_cmd_validate(argc - 2, argv + 2);
+    } else if (strcmp(cmd, "config") == 0) {
+        status = cli_config_command(argc - 2, argv + 2);
     } else if (cmd[0] == '-') {
         status = cli_usage_error("unknown option '%s'", cmd);
     } else {

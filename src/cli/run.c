@@ -1,14 +1,14 @@
-/* `whirl run`: instantiate a module with no imports and call one export. */
+/* `whirl run`: instantiate a module and call one export. A module that
+ * imports WASI (wasi_snapshot_preview1) gets it, with the --dir, --env and
+ * --inherit-env options, and its `_start` runs as a program: its exit status
+ * becomes whirl's. */
 #include <ctype.h>
-#include <errno.h>
-#include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "cli.h"
+#include "hosting.h"
 
 typedef struct run_opts {
     const char *file;
@@ -17,8 +17,12 @@ typedef struct run_opts {
     size_t nargs;
     bool have_stack;
     size_t max_wasm_stack;
-    const char *timeout_text; /* as given, for messages */
-    double timeout_secs;      /* 0: none */
+    const char *timeout_text; /* -W timeout / --timeout as given, for messages */
+    cli_hosting_t hosting;    /* -W options */
+    cli_wasi_opts_t wasi;
+    /* The first unknown option after FILE: an argument for a WASI program,
+     * an error for --invoke. */
+    const char *unknown_after_file;
 } run_opts_t;
 
 /* parse_run_args result for --help: not an error, but nothing to run. */
@@ -54,25 +58,23 @@ static int take_option(int argc, char **argv, int *i, const char *name, const ch
     return 1;
 }
 
-/* Seconds, optionally suffixed ms, s or m. Positive and at most a day. */
-static int parse_duration(const char *text, double *secs)
+/* Hands one -W option (or --timeout, as "timeout=VALUE") to the hosting
+ * options. */
+static int take_hosting_option(run_opts_t *o, const char *arg)
 {
-    char *end;
-    if (!isdigit((unsigned char)text[0]) && text[0] != '.')
-        return -1;
-    double v = strtod(text, &end);
-    if (end == text)
-        return -1;
-    if (strcmp(end, "ms") == 0)
-        v /= 1000;
-    else if (strcmp(end, "m") == 0)
-        v *= 60;
-    else if (strcmp(end, "s") != 0 && *end != '\0')
-        return -1;
-    if (!(v > 0) || v > 86400)
-        return -1;
-    *secs = v;
-    return 0;
+    char why[256];
+    switch (cli_hosting_parse(&o->hosting, arg, why, sizeof why)) {
+    case 1:
+        if (strncmp(arg, "timeout=", 8) == 0)
+            o->timeout_text = arg + 8;
+        return EXIT_OK;
+    case 0:
+        return cli_usage_error("run: unknown -W option '%s' (known: timeout, max-memory-size, "
+                               "max-table-elements, pooling)",
+                               arg);
+    default:
+        return cli_usage_error("run: %s", why);
+    }
 }
 
 static int parse_run_args(int argc, char **argv, run_opts_t *o)
@@ -113,14 +115,43 @@ static int parse_run_args(int argc, char **argv, run_opts_t *o)
             if ((m = take_option(argc, argv, &i, "--timeout", &value)) != 0) {
                 if (m < 0)
                     return EXIT_USAGE;
-                if (parse_duration(value, &o->timeout_secs) != 0)
-                    return cli_usage_error("run: invalid value '%s' for --timeout (expected a "
-                                           "duration such as 10, 2.5s, 500ms or 1m)",
-                                           value);
+                char arg[256];
+                snprintf(arg, sizeof arg, "timeout=%s", value);
+                int rc = take_hosting_option(o, arg);
+                if (rc != EXIT_OK)
+                    return rc;
                 o->timeout_text = value;
                 continue;
             }
-            return cli_usage_error("run: unknown option '%s'", a);
+            if (strncmp(a, "-W", 2) == 0) {
+                if (a[2] == '\0' && i + 1 >= argc)
+                    return cli_usage_error("run: option -W needs a value (e.g. -W timeout=10s)");
+                int rc = take_hosting_option(o, a[2] ? a + 2 : argv[++i]);
+                if (rc != EXIT_OK)
+                    return rc;
+                continue;
+            }
+            if ((m = take_option(argc, argv, &i, "--dir", &value)) != 0) {
+                if (m < 0)
+                    return EXIT_USAGE;
+                o->wasi.dirs[o->wasi.ndirs++] = value;
+                continue;
+            }
+            if ((m = take_option(argc, argv, &i, "--env", &value)) != 0) {
+                if (m < 0)
+                    return EXIT_USAGE;
+                o->wasi.envs[o->wasi.nenvs++] = value;
+                continue;
+            }
+            if (strcmp(a, "--inherit-env") == 0) {
+                o->wasi.inherit_env = true;
+                continue;
+            }
+            if (!o->file)
+                return cli_usage_error("run: unknown option '%s'", a);
+            /* After FILE, an unknown option may be the program's own. */
+            if (!o->unknown_after_file)
+                o->unknown_after_file = a;
         }
         if (!o->file)
             o->file = a;
@@ -200,25 +231,30 @@ static const char *extern_kind_name(whirl_externkind_t k)
     return "?";
 }
 
-/* The CLI provides no imports yet, so any import is a link error; name the
- * first one so the user knows what the module expects. */
-static int check_no_imports(const char *path, const whirl_module_t *m)
+/* The CLI provides WASI preview 1 and nothing else, so any other import is
+ * a link error; name the first one so the user knows what the module
+ * expects. */
+static int check_imports(const char *path, const whirl_module_t *m)
 {
-    size_t n = whirl_module_import_count(m);
+    size_t n = whirl_module_import_count(m), i;
     whirl_import_info_t imp;
-    if (n == 0 || !whirl_module_import(m, 0, &imp))
+    for (i = 0; i < n; i++)
+        if (whirl_module_import(m, i, &imp) && !cli_is_wasi_import(&imp))
+            break;
+    if (i == n)
         return EXIT_OK;
     char sig[256] = "";
     if (imp.kind == WHIRL_EXTERN_FUNC && imp.functype)
         format_functype(sig, sizeof sig, imp.functype);
-    cli_error("%s: unresolved import \"%.*s\".\"%.*s\" (%s%s%s): whirl run provides no "
-              "imports (module has %zu import%s)",
+    cli_error("%s: unresolved import \"%.*s\".\"%.*s\" (%s%s%s): whirl run provides only "
+              "WASI preview 1 (wasi_snapshot_preview1) imports (module has %zu import%s)",
               path, (int)(imp.module_len > 200 ? 200 : imp.module_len), imp.module,
               (int)(imp.name_len > 200 ? 200 : imp.name_len), imp.name,
               extern_kind_name(imp.kind), sig[0] ? " " : "", sig, n, n == 1 ? "" : "s");
-    if ((imp.module_len == 22 && memcmp(imp.module, "wasi_snapshot_preview1", 22) == 0) ||
-        (imp.module_len == 13 && memcmp(imp.module, "wasi_unstable", 13) == 0))
-        fputs("note: this is a WASI program; WASI is not supported yet\n", stderr);
+    if (imp.module_len == 13 && memcmp(imp.module, "wasi_unstable", 13) == 0)
+        fputs("note: this program uses the older WASI snapshot 0 (wasi_unstable); rebuild it "
+              "for wasi_snapshot_preview1\n",
+              stderr);
     return EXIT_BAD_MODULE;
 }
 
@@ -247,75 +283,6 @@ static int convert_args(const run_opts_t *o, const char *fname, const whirl_func
     return EXIT_OK;
 }
 
-/* --timeout: a thread that advances the engine's epoch when time is up,
- * which makes the running guest trap with WHIRL_TRAP_INTERRUPT at its next
- * loop back-edge or call. */
-typedef struct run_timer {
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct timespec deadline; /* CLOCK_MONOTONIC */
-    whirl_engine_t *engine;
-    bool started, done, fired;
-} run_timer_t;
-
-static void *timer_main(void *arg)
-{
-    run_timer_t *t = arg;
-    pthread_mutex_lock(&t->mu);
-    while (!t->done) {
-        if (pthread_cond_timedwait(&t->cv, &t->mu, &t->deadline) == ETIMEDOUT) {
-            t->fired = true;
-            whirl_engine_increment_epoch(t->engine);
-            break;
-        }
-    }
-    pthread_mutex_unlock(&t->mu);
-    return NULL;
-}
-
-static int timer_start(run_timer_t *t, whirl_engine_t *engine, double secs)
-{
-    pthread_condattr_t attr;
-    pthread_mutex_init(&t->mu, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&t->cv, &attr);
-    pthread_condattr_destroy(&attr);
-    clock_gettime(CLOCK_MONOTONIC, &t->deadline);
-    double whole = floor(secs);
-    t->deadline.tv_sec += (time_t)whole;
-    t->deadline.tv_nsec += (long)((secs - whole) * 1e9);
-    if (t->deadline.tv_nsec >= 1000000000L) {
-        t->deadline.tv_sec++;
-        t->deadline.tv_nsec -= 1000000000L;
-    }
-    t->engine = engine;
-    t->done = t->fired = false;
-    int err = pthread_create(&t->thread, NULL, timer_main, t);
-    if (err != 0) {
-        pthread_cond_destroy(&t->cv);
-        pthread_mutex_destroy(&t->mu);
-        return err;
-    }
-    t->started = true;
-    return 0;
-}
-
-static void timer_stop(run_timer_t *t)
-{
-    if (!t->started)
-        return;
-    pthread_mutex_lock(&t->mu);
-    t->done = true;
-    pthread_cond_signal(&t->cv);
-    pthread_mutex_unlock(&t->mu);
-    pthread_join(t->thread, NULL);
-    pthread_cond_destroy(&t->cv);
-    pthread_mutex_destroy(&t->mu);
-    t->started = false;
-}
-
 /* Everything a run owns, so that one function can release it on every path. */
 typedef struct run_state {
     uint8_t *wasm;
@@ -323,22 +290,37 @@ typedef struct run_state {
     whirl_module_t *module;
     whirl_store_t *store;
     whirl_val_t *args, *results;
-    run_timer_t timer;
+    whirl_wasi_t *wasi;     /* a WASI module's context, else NULL */
+    whirl_linker_t *linker; /* defines WASI; must go before `wasi` */
 } run_state_t;
 
 /* Reports a failed instantiation or call and frees `err`. A trap is exit
- * code 3; anything else (link errors, bad arguments) is 1. */
+ * code 134, the deadline of -W timeout 142; a WASI exit request gives the
+ * program's status; anything else (link errors, bad arguments) is 1. */
 static int report_failure(const run_opts_t *o, run_state_t *s, const char *what,
                           whirl_error_t *err)
 {
     whirl_trap_code_t code = 0;
     int rc = EXIT_BAD_MODULE;
-    timer_stop(&s->timer); /* joins the thread, so `fired` is safe to read */
-    if (whirl_error_is_trap(err, &code)) {
+    int status;
+    if (whirl_error_exit_status(err, &status)) {
+        /* WASI keeps 126 and above for the host (126/127: cannot run, 128+n:
+         * signals; wasmtime refuses them the same way). */
+        if (status >= 0 && status < 126) {
+            rc = status;
+        } else {
+            cli_error("the program exited with status %d, outside the 0-125 a WASI program may "
+                      "use",
+                      status);
+            rc = EXIT_BAD_MODULE;
+        }
+    } else if (whirl_error_is_trap(err, &code)) {
         rc = EXIT_TRAP;
         cli_report_trap(err);
-        if (code == WHIRL_TRAP_INTERRUPT && s->timer.fired)
-            fprintf(stderr, "note: the --timeout of %s was reached\n", o->timeout_text);
+        if (code == WHIRL_TRAP_INTERRUPT && cli_hosting_deadline_reached(&o->hosting, err)) {
+            fprintf(stderr, "note: the timeout of %s was reached\n", o->timeout_text);
+            rc = EXIT_TIMEOUT;
+        }
     } else {
         cli_error("%s: %s", what, whirl_error_message(err));
     }
@@ -363,6 +345,12 @@ static int run_module(const run_opts_t *o, run_state_t *s)
         whirl_config_delete(config);
         rc = cli_usage_error("run: invalid value '%zu' for --max-wasm-stack: %s",
                              o->max_wasm_stack, whirl_error_message(err));
+        whirl_error_delete(err);
+        return rc;
+    }
+    if ((err = cli_hosting_configure(&o->hosting, config))) {
+        whirl_config_delete(config);
+        rc = cli_usage_error("run: %s", whirl_error_message(err));
         whirl_error_delete(err);
         return rc;
     }
@@ -394,12 +382,23 @@ static int run_module(const run_opts_t *o, run_state_t *s)
                                fname, o->file, fname, names);
     }
     bool call = found && exp.kind == WHIRL_EXTERN_FUNC;
-    if (!call && o->nargs > 0)
+    bool wasi = cli_imports_wasi(s->module);
+    /* A WASI command: the arguments are the program's, not _start's. */
+    bool program = wasi && !o->invoke;
+    if (o->unknown_after_file && !program)
+        return cli_usage_error("run: unknown option '%s'", o->unknown_after_file);
+    if (!call && o->nargs > 0 && !program)
         return cli_usage_error("run: arguments given ('%s'...) but there is no function to "
                                "pass them to; use --invoke NAME",
                                o->args[0]);
     size_t nresults = 0;
-    if (call) {
+    if (program && call &&
+        (whirl_functype_param_count(exp.functype) || whirl_functype_result_count(exp.functype))) {
+        cli_error("%s: '_start' of a WASI program must take no parameters and return nothing",
+                  o->file);
+        return EXIT_BAD_MODULE;
+    }
+    if (call && !program) {
         size_t np = whirl_functype_param_count(exp.functype);
         nresults = whirl_functype_result_count(exp.functype);
         s->args = calloc(np ? np : 1, sizeof *s->args);
@@ -412,26 +411,40 @@ static int run_module(const run_opts_t *o, run_state_t *s)
             return rc;
     }
 
-    if ((rc = check_no_imports(o->file, s->module)) != EXIT_OK)
+    if ((rc = check_imports(o->file, s->module)) != EXIT_OK)
         return rc;
+    if (wasi) {
+        if ((rc = cli_wasi_new(&o->wasi, o->file, o->args, o->nargs, &s->wasi)) != EXIT_OK)
+            return rc;
+        s->linker = whirl_linker_new(s->engine);
+        if (!s->linker) {
+            cli_error("out of memory");
+            return EXIT_BAD_MODULE;
+        }
+        if ((err = whirl_linker_define_wasi(s->linker, s->wasi))) {
+            cli_error("%s", whirl_error_message(err));
+            whirl_error_delete(err);
+            return EXIT_BAD_MODULE;
+        }
+    }
     s->store = whirl_store_new(s->engine, NULL, NULL);
     if (!s->store) {
         cli_error("out of memory");
         return EXIT_BAD_MODULE;
     }
-    if (o->timeout_secs > 0) {
-        /* Set before instantiation: the start function is guest code too. */
-        whirl_store_set_epoch_deadline(s->store, 1);
-        int terr = timer_start(&s->timer, s->engine, o->timeout_secs);
-        if (terr != 0) {
-            cli_error("--timeout: cannot start a timer thread: %s", strerror(terr));
-            return EXIT_BAD_MODULE;
-        }
+    /* Limits and the deadline go on before instantiation: the start
+     * function is guest code too. */
+    if ((err = cli_hosting_apply(&o->hosting, s->store))) {
+        cli_error("%s", whirl_error_message(err));
+        whirl_error_delete(err);
+        return EXIT_BAD_MODULE;
     }
     whirl_instance_t *instance;
     char what[512];
     snprintf(what, sizeof what, "%s: instantiation failed", o->file);
-    if ((err = whirl_instance_new(s->store, s->module, NULL, 0, &instance)))
+    err = wasi ? whirl_linker_instantiate(s->linker, s->store, s->module, &instance)
+               : whirl_instance_new(s->store, s->module, NULL, 0, &instance);
+    if (err)
         return report_failure(o, s, what, err);
 
     if (!call) {
@@ -447,12 +460,19 @@ static int run_module(const run_opts_t *o, run_state_t *s)
     }
 
     whirl_extern_t ext;
+    /* A WASI reactor is initialised before any of its exports is called. */
+    if (wasi && o->invoke && strcmp(fname, "_initialize") != 0 &&
+        whirl_instance_export(instance, "_initialize", 11, &ext) &&
+        ext.kind == WHIRL_EXTERN_FUNC && whirl_functype_param_count(whirl_func_type(ext.of.func)) == 0 &&
+        whirl_functype_result_count(whirl_func_type(ext.of.func)) == 0 &&
+        (err = whirl_func_call(s->store, ext.of.func, NULL, 0, NULL, 0)))
+        return report_failure(o, s, "calling '_initialize'", err);
     if (!whirl_instance_export(instance, fname, strlen(fname), &ext) ||
         ext.kind != WHIRL_EXTERN_FUNC) {
         cli_error("%s: export '%s' missing from the instance", o->file, fname);
         return EXIT_BAD_MODULE;
     }
-    size_t np = whirl_functype_param_count(exp.functype);
+    size_t np = program ? 0 : whirl_functype_param_count(exp.functype);
     snprintf(what, sizeof what, "calling '%s'", fname);
     if ((err = whirl_func_call(s->store, ext.of.func, s->args, np, s->results, nresults)))
         return report_failure(o, s, what, err);
@@ -464,8 +484,18 @@ static int run_module(const run_opts_t *o, run_state_t *s)
 int cli_cmd_run(int argc, char **argv)
 {
     run_opts_t o = {0};
+    cli_hosting_init(&o.hosting);
     o.args = calloc(argc > 0 ? (size_t)argc : 1, sizeof *o.args);
     if (!o.args) {
+        cli_error("out of memory");
+        return EXIT_USAGE;
+    }
+    o.wasi.dirs = calloc(argc > 0 ? (size_t)argc : 1, sizeof *o.wasi.dirs);
+    o.wasi.envs = calloc(argc > 0 ? (size_t)argc : 1, sizeof *o.wasi.envs);
+    if (!o.wasi.dirs || !o.wasi.envs) {
+        free(o.args);
+        free(o.wasi.dirs);
+        free(o.wasi.envs);
         cli_error("out of memory");
         return EXIT_USAGE;
     }
@@ -475,15 +505,19 @@ int cli_cmd_run(int argc, char **argv)
         rc = run_module(&o, &s);
     else if (rc == RUN_HELP_SHOWN)
         rc = EXIT_OK;
-    /* The timer thread uses the engine: stop it first. The store goes before
-     * the module: it may hold the last references to it. */
-    timer_stop(&s.timer);
+    /* The store goes before the module: it may hold the last references to
+     * it. */
     whirl_store_delete(s.store);
+    /* Host functions live in the linker and use the WASI context. */
+    whirl_linker_delete(s.linker);
+    whirl_wasi_delete(s.wasi);
     whirl_module_delete(s.module);
     whirl_engine_delete(s.engine);
     free(s.args);
     free(s.results);
     free(s.wasm);
     free(o.args);
+    free(o.wasi.dirs);
+    free(o.wasi.envs);
     return rc;
 }

@@ -1,4 +1,4 @@
-;; A WASI-style import: whirl run must name it and refuse (exit code 1).
+;; A WASI command: whirl run links its import and calls _start (exit 0).
 (module
   (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 1)

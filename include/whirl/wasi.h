@@ -1,0 +1,114 @@
+/*
+ * whirl/wasi.h: WASI preview 1 ("wasi_snapshot_preview1") for whirl hosts.
+ *
+ * A whirl_wasi_t is one guest's view of the outside world: its arguments,
+ * environment, standard streams, clocks, randomness and the directories it
+ * may see. whirl_linker_define_wasi() defines all 46 preview-1 functions in a
+ * linker; a module instantiated through that linker then runs as a WASI
+ * program (call its `_start` export).
+ *
+ * Sandbox: the guest reaches the file system only through the directories
+ * pre-opened with whirl_wasi_config_preopen_dir(). Paths are resolved beneath
+ * the pre-opened directory (openat2 RESOLVE_BENEATH, or an equivalent
+ * component-by-component walk on kernels without it), so `..`, absolute paths
+ * and symbolic links can never name anything outside it: such attempts fail
+ * with ERRNO_PERM (63), as in wasmtime. (WHIRL_WASI_RESOLVE=walk in the
+ * environment forces the walk, to test it.) Read-only pre-opens refuse every
+ * change (create, write, truncate, rename, link, unlink, set times) with
+ * ERRNO_PERM. Every pointer and length the guest passes is checked against its
+ * memory: out-of-range ones fail with ERRNO_FAULT (21), never touch the host.
+ *
+ * Conventions are those of whirl.h: fallible calls return whirl_error_t *
+ * (NULL = success, caller frees), `_delete` accepts NULL, ownership is stated
+ * on each function. A whirl_wasi_t belongs to one thread at a time, like the
+ * store that runs the guest; only whirl_wasi_interrupt() may be called from
+ * any thread.
+ *
+ * proc_exit ends the guest with whirl_error_new_exit(status): the call into
+ * the guest returns that error and whirl_error_exit_status() reads the
+ * status back. A guest writing to a closed pipe gets ERRNO_PIPE; the SIGPIPE
+ * that write raises is blocked and consumed, so the host needs no handler.
+ */
+#ifndef WHIRL_WASI_H
+#define WHIRL_WASI_H
+
+#include "../whirl.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct whirl_wasi_config whirl_wasi_config_t;
+typedef struct whirl_wasi whirl_wasi_t;
+
+/* A new, empty configuration: no arguments, no environment, no pre-opened
+ * directories, stdin empty, stdout and stderr discarded. Caller owns it until
+ * it is passed to whirl_wasi_new. Returns NULL only if memory is exhausted. */
+whirl_wasi_config_t *whirl_wasi_config_new(void);
+void whirl_wasi_config_delete(whirl_wasi_config_t *config);
+
+/* Appends an argument (copied). The first one is the program name, argv[0]. */
+whirl_error_t *whirl_wasi_config_push_arg(whirl_wasi_config_t *config, const char *arg);
+
+/* Appends an environment variable KEY=VALUE (both copied). `key` must be
+ * non-empty and contain no '='. A key given twice keeps the last value. */
+whirl_error_t *whirl_wasi_config_push_env(whirl_wasi_config_t *config, const char *key,
+                                          const char *value);
+
+/* Appends every variable of the host process's environment (copied now). */
+whirl_error_t *whirl_wasi_config_inherit_env(whirl_wasi_config_t *config);
+
+/* The guest's fds 0, 1 and 2. Each is a host file descriptor, borrowed: it
+ * is never closed by whirl and must stay open while the guest runs; -1 means
+ * none (reads return end of file, writes are discarded). Host descriptors are
+ * never switched to non-blocking mode; a guest's non-blocking request on them
+ * is emulated. */
+whirl_error_t *whirl_wasi_config_set_stdio(whirl_wasi_config_t *config, int stdin_fd,
+                                           int stdout_fd, int stderr_fd);
+
+/* Same as whirl_wasi_config_set_stdio(config, 0, 1, 2). */
+void whirl_wasi_config_inherit_stdio(whirl_wasi_config_t *config);
+
+/* Flags for whirl_wasi_config_preopen_dir. */
+#define WHIRL_WASI_DIR_READONLY 1u /* the guest may read but change nothing */
+
+/* Gives the guest the host directory `host_path` under the name `guest_path`
+ * (both copied; guest_path NULL means the same as host_path). Pre-opens get
+ * guest fds 3, 4, ... in the order they are added. The directory is opened
+ * now, so a missing or unreadable directory is reported here, naming the path.
+ * `flags` is 0 or WHIRL_WASI_DIR_READONLY; other bits are an error. */
+whirl_error_t *whirl_wasi_config_preopen_dir(whirl_wasi_config_t *config, const char *host_path,
+                                             const char *guest_path, uint32_t flags);
+
+/* Gives the guest a socket, as the next pre-opened fd. `host_fd` is borrowed
+ * (never closed by whirl). A listening socket serves sock_accept; a connected
+ * one serves sock_recv, sock_send and sock_shutdown. Not a socket: error. */
+whirl_error_t *whirl_wasi_config_preopen_socket(whirl_wasi_config_t *config, int host_fd);
+
+/* Creates the WASI context. Takes ownership of `config` (freed even on
+ * failure). On success the caller owns *out and frees it with
+ * whirl_wasi_delete, after the linker it was defined in (see below). */
+whirl_error_t *whirl_wasi_new(whirl_wasi_config_t *config, whirl_wasi_t **out);
+
+/* Closes every descriptor the guest still has open. Accepts NULL. */
+void whirl_wasi_delete(whirl_wasi_t *wasi);
+
+/* Defines every wasi_snapshot_preview1 function in `linker`, bound to `wasi`
+ * (borrowed: it must outlive the linker). All stores instantiating through
+ * this linker share the one context. Fails if one of the names is already
+ * defined. Functions that take pointers trap if the calling module exports no
+ * memory named "memory". */
+whirl_error_t *whirl_linker_define_wasi(whirl_linker_t *linker, whirl_wasi_t *wasi);
+
+/* Makes a guest blocked in a WASI call (poll_oneoff, a sleep, a read from a
+ * pipe or terminal) return now with ERRNO_INTR, and every later blocking call
+ * return ERRNO_INTR at once. Meant to pair with epoch interruption: once the
+ * deadline has passed, the woken guest traps at its next epoch check. Safe
+ * to call from any thread, any number of times. */
+void whirl_wasi_interrupt(whirl_wasi_t *wasi);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WHIRL_WASI_H */

@@ -1,0 +1,613 @@
+/* WASI context: configuration, the guest's descriptor table, and the binding
+ * of the preview-1 functions to a linker. */
+#define _GNU_SOURCE /* O_PATH, ppoll, accept4, utimensat flags */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "wasi/internal.h"
+
+extern char **environ;
+
+__attribute__((format(printf, 1, 2)))
+static whirl_error_t *wasi_error(const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return whirl_error_new(buf);
+}
+
+/* ---- configuration ---- */
+
+typedef struct preopen {
+    int host;
+    bool own;
+    bool socket;
+    bool readonly;
+    char *name;
+} preopen_t;
+
+struct whirl_wasi_config {
+    char **argv;
+    size_t argc, argv_cap;
+    char **envp;
+    size_t envc, env_cap;
+    int stdio[3];
+    preopen_t *pre;
+    size_t npre, pre_cap;
+};
+
+whirl_wasi_config_t *whirl_wasi_config_new(void)
+{
+    whirl_wasi_config_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->stdio[0] = c->stdio[1] = c->stdio[2] = -1;
+    return c;
+}
+
+static void free_strings(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void whirl_wasi_config_delete(whirl_wasi_config_t *c)
+{
+    if (!c)
+        return;
+    free_strings(c->argv, c->argc);
+    free_strings(c->envp, c->envc);
+    for (size_t i = 0; i < c->npre; i++) {
+        if (c->pre[i].own)
+            close(c->pre[i].host);
+        free(c->pre[i].name);
+    }
+    free(c->pre);
+    free(c);
+}
+
+/* Appends `s` (taken) to a string vector. */
+static bool push_string(char ***v, size_t *n, size_t *cap, char *s)
+{
+    if (!s)
+        return false;
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 8;
+        char **nv = realloc(*v, ncap * sizeof *nv);
+        if (!nv) {
+            free(s);
+            return false;
+        }
+        *v = nv;
+        *cap = ncap;
+    }
+    (*v)[(*n)++] = s;
+    return true;
+}
+
+whirl_error_t *whirl_wasi_config_push_arg(whirl_wasi_config_t *c, const char *arg)
+{
+    if (!c || !arg)
+        return wasi_error("WASI: push_arg: NULL argument");
+    if (!push_string(&c->argv, &c->argc, &c->argv_cap, strdup(arg)))
+        return wasi_error("WASI: out of memory");
+    return NULL;
+}
+
+whirl_error_t *whirl_wasi_config_push_env(whirl_wasi_config_t *c, const char *key,
+                                          const char *value)
+{
+    if (!c || !key || !value)
+        return wasi_error("WASI: push_env: NULL argument");
+    size_t klen = strlen(key);
+    if (klen == 0 || strchr(key, '='))
+        return wasi_error("WASI: invalid environment variable name '%.200s' (must be "
+                          "non-empty and contain no '=')",
+                          key);
+    size_t vlen = strlen(value);
+    char *kv = malloc(klen + vlen + 2);
+    if (!kv)
+        return wasi_error("WASI: out of memory");
+    memcpy(kv, key, klen);
+    kv[klen] = '=';
+    memcpy(kv + klen + 1, value, vlen + 1);
+    for (size_t i = 0; i < c->envc; i++) {
+        if (strncmp(c->envp[i], kv, klen + 1) == 0) {
+            free(c->envp[i]);
+            c->envp[i] = kv;
+            return NULL;
+        }
+    }
+    if (!push_string(&c->envp, &c->envc, &c->env_cap, kv))
+        return wasi_error("WASI: out of memory");
+    return NULL;
+}
+
+whirl_error_t *whirl_wasi_config_inherit_env(whirl_wasi_config_t *c)
+{
+    if (!c)
+        return wasi_error("WASI: inherit_env: NULL config");
+    for (char **e = environ; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (!eq || eq == *e)
+            continue;
+        char *key = strndup(*e, (size_t)(eq - *e));
+        if (!key)
+            return wasi_error("WASI: out of memory");
+        whirl_error_t *err = whirl_wasi_config_push_env(c, key, eq + 1);
+        free(key);
+        if (err)
+            return err;
+    }
+    return NULL;
+}
+
+whirl_error_t *whirl_wasi_config_set_stdio(whirl_wasi_config_t *c, int in, int out, int err)
+{
+    if (!c)
+        return wasi_error("WASI: set_stdio: NULL config");
+    int fds[3] = {in, out, err};
+    for (int i = 0; i < 3; i++) {
+        if (fds[i] < -1 || (fds[i] >= 0 && fcntl(fds[i], F_GETFD) < 0))
+            return wasi_error("WASI: stdio stream %d: host descriptor %d is not open", i, fds[i]);
+    }
+    memcpy(c->stdio, fds, sizeof fds);
+    return NULL;
+}
+
+void whirl_wasi_config_inherit_stdio(whirl_wasi_config_t *c)
+{
+    if (c)
+        c->stdio[0] = 0, c->stdio[1] = 1, c->stdio[2] = 2;
+}
+
+static whirl_error_t *add_preopen(whirl_wasi_config_t *c, preopen_t p)
+{
+    if (c->npre == c->pre_cap) {
+        size_t ncap = c->pre_cap ? c->pre_cap * 2 : 4;
+        preopen_t *n = realloc(c->pre, ncap * sizeof *n);
+        if (!n) {
+            if (p.own)
+                close(p.host);
+            free(p.name);
+            return wasi_error("WASI: out of memory");
+        }
+        c->pre = n;
+        c->pre_cap = ncap;
+    }
+    c->pre[c->npre++] = p;
+    return NULL;
+}
+
+whirl_error_t *whirl_wasi_config_preopen_dir(whirl_wasi_config_t *c, const char *host_path,
+                                             const char *guest_path, uint32_t flags)
+{
+    if (!c || !host_path)
+        return wasi_error("WASI: preopen_dir: NULL argument");
+    if (!guest_path)
+        guest_path = host_path;
+    if (flags & ~WHIRL_WASI_DIR_READONLY)
+        return wasi_error("WASI: preopen_dir '%.200s': unknown flags 0x%x", host_path, flags);
+    if (!*guest_path || strlen(guest_path) > WASI_MAX_PATH)
+        return wasi_error("WASI: preopen_dir '%.200s': the guest path must have 1 to %d bytes",
+                          host_path, WASI_MAX_PATH);
+    int fd = open(host_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 && errno == EACCES) /* searchable but not listable: still usable */
+        fd = open(host_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return wasi_error("WASI: cannot pre-open directory '%.1000s': %s", host_path,
+                          strerror(errno));
+    preopen_t p = {.host = fd, .own = true, .readonly = flags & WHIRL_WASI_DIR_READONLY,
+                   .name = strdup(guest_path)};
+    if (!p.name) {
+        close(fd);
+        return wasi_error("WASI: out of memory");
+    }
+    return add_preopen(c, p);
+}
+
+whirl_error_t *whirl_wasi_config_preopen_socket(whirl_wasi_config_t *c, int host_fd)
+{
+    if (!c)
+        return wasi_error("WASI: preopen_socket: NULL config");
+    struct stat st;
+    if (host_fd < 0 || fstat(host_fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+        return wasi_error("WASI: preopen_socket: host descriptor %d is not a socket", host_fd);
+    return add_preopen(c, (preopen_t){.host = host_fd, .socket = true});
+}
+
+/* ---- the context ---- */
+
+uint8_t wasi_filetype(mode_t mode)
+{
+    if (S_ISREG(mode))
+        return WASI_FILETYPE_REGULAR_FILE;
+    if (S_ISDIR(mode))
+        return WASI_FILETYPE_DIRECTORY;
+    if (S_ISLNK(mode))
+        return WASI_FILETYPE_SYMBOLIC_LINK;
+    if (S_ISCHR(mode))
+        return WASI_FILETYPE_CHARACTER_DEVICE;
+    if (S_ISBLK(mode))
+        return WASI_FILETYPE_BLOCK_DEVICE;
+    return WASI_FILETYPE_UNKNOWN; /* fifos have no WASI type */
+}
+
+static uint8_t socket_filetype(int fd)
+{
+    int type = 0;
+    socklen_t len = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_DGRAM)
+        return WASI_FILETYPE_SOCKET_DGRAM;
+    return WASI_FILETYPE_SOCKET_STREAM;
+}
+
+/* What a directory may do. Programs built on wasi-libc compute the rights of
+ * the files they open from a directory's inheriting rights, so these must be
+ * generous; read-only pre-opens are enforced per operation (EPERM). */
+#define DIR_BASE_RIGHTS \
+    (WASI_RIGHT(WASI_RIGHT_PATH_CREATE_DIRECTORY) | WASI_RIGHT(WASI_RIGHT_PATH_CREATE_FILE) | \
+     WASI_RIGHT(WASI_RIGHT_PATH_LINK_SOURCE) | WASI_RIGHT(WASI_RIGHT_PATH_LINK_TARGET) | \
+     WASI_RIGHT(WASI_RIGHT_PATH_OPEN) | WASI_RIGHT(WASI_RIGHT_FD_READDIR) | \
+     WASI_RIGHT(WASI_RIGHT_PATH_READLINK) | WASI_RIGHT(WASI_RIGHT_PATH_RENAME_SOURCE) | \
+     WASI_RIGHT(WASI_RIGHT_PATH_RENAME_TARGET) | WASI_RIGHT(WASI_RIGHT_PATH_SYMLINK) | \
+     WASI_RIGHT(WASI_RIGHT_PATH_REMOVE_DIRECTORY) | WASI_RIGHT(WASI_RIGHT_PATH_UNLINK_FILE) | \
+     WASI_RIGHT(WASI_RIGHT_PATH_FILESTAT_GET) | WASI_RIGHT(WASI_RIGHT_PATH_FILESTAT_SET_TIMES) | \
+     WASI_RIGHT(WASI_RIGHT_FD_FILESTAT_GET) | WASI_RIGHT(WASI_RIGHT_FD_FILESTAT_SET_TIMES))
+#define DIR_INHERITING_RIGHTS \
+    (DIR_BASE_RIGHTS | WASI_RIGHT(WASI_RIGHT_FD_DATASYNC) | WASI_RIGHT(WASI_RIGHT_FD_READ) | \
+     WASI_RIGHT(WASI_RIGHT_FD_SEEK) | WASI_RIGHT(WASI_RIGHT_FD_FDSTAT_SET_FLAGS) | \
+     WASI_RIGHT(WASI_RIGHT_FD_SYNC) | WASI_RIGHT(WASI_RIGHT_FD_TELL) | \
+     WASI_RIGHT(WASI_RIGHT_FD_WRITE) | WASI_RIGHT(WASI_RIGHT_FD_ADVISE) | \
+     WASI_RIGHT(WASI_RIGHT_FD_ALLOCATE) | WASI_RIGHT(WASI_RIGHT_FD_FILESTAT_SET_SIZE) | \
+     WASI_RIGHT(WASI_RIGHT_POLL_FD_READWRITE))
+
+uint64_t wasi_fd_base_rights(const wasi_fd_t *f)
+{
+    uint64_t r;
+    switch (f->kind) {
+    case WASI_FD_DIR:
+        r = DIR_BASE_RIGHTS;
+        break;
+    case WASI_FD_STDIO:
+    case WASI_FD_SOCKET:
+        r = WASI_RIGHT(WASI_RIGHT_FD_READ) | WASI_RIGHT(WASI_RIGHT_FD_WRITE) |
+            WASI_RIGHT(WASI_RIGHT_FD_FDSTAT_SET_FLAGS) | WASI_RIGHT(WASI_RIGHT_FD_FILESTAT_GET) |
+            WASI_RIGHT(WASI_RIGHT_POLL_FD_READWRITE);
+        if (f->kind == WASI_FD_SOCKET)
+            r |= WASI_RIGHT(WASI_RIGHT_SOCK_SHUTDOWN) | WASI_RIGHT(WASI_RIGHT_SOCK_ACCEPT);
+        break;
+    default:
+        r = WASI_RIGHTS_ALL;
+        break;
+    }
+    if (!f->can_read)
+        r &= ~(WASI_RIGHT(WASI_RIGHT_FD_READ) | WASI_RIGHT(WASI_RIGHT_FD_READDIR));
+    if (!f->can_write && f->kind != WASI_FD_DIR)
+        r &= ~WASI_RIGHT(WASI_RIGHT_FD_WRITE);
+    return r & ~f->dropped;
+}
+
+uint64_t wasi_fd_inheriting_rights(const wasi_fd_t *f)
+{
+    if (f->kind == WASI_FD_DIR)
+        return DIR_INHERITING_RIGHTS & ~f->dropped;
+    return wasi_fd_base_rights(f);
+}
+
+wasi_fd_t *wasi_fd_get(whirl_wasi_t *w, uint32_t fd)
+{
+    if (fd >= w->nfds || w->fds[fd].kind == WASI_FD_FREE)
+        return NULL;
+    return &w->fds[fd];
+}
+
+uint32_t wasi_fd_add(whirl_wasi_t *w, const wasi_fd_t *f, uint32_t *out)
+{
+    uint32_t i = 0;
+    while (i < w->nfds && w->fds[i].kind != WASI_FD_FREE)
+        i++;
+    if (i == w->nfds) {
+        if (w->nfds >= WASI_MAX_FDS)
+            return WASI_EMFILE;
+        uint32_t ncap = w->nfds ? w->nfds * 2 : 16;
+        if (ncap > WASI_MAX_FDS)
+            ncap = WASI_MAX_FDS;
+        wasi_fd_t *n = realloc(w->fds, ncap * sizeof *n);
+        if (!n)
+            return WASI_ENOMEM;
+        memset(n + w->nfds, 0, (ncap - w->nfds) * sizeof *n);
+        w->fds = n;
+        w->nfds = ncap;
+    }
+    w->fds[i] = *f;
+    w->open++;
+    *out = i;
+    return 0;
+}
+
+void wasi_fd_release(whirl_wasi_t *w, wasi_fd_t *f)
+{
+    if (f->kind == WASI_FD_FREE)
+        return;
+    if (f->stream) {
+        if (f->stream->dir)
+            closedir(f->stream->dir);
+        free(f->stream);
+    }
+    if (f->own && f->host >= 0)
+        close(f->host);
+    free(f->preopen);
+    memset(f, 0, sizeof *f);
+    f->kind = WASI_FD_FREE;
+    w->open--;
+}
+
+whirl_error_t *whirl_wasi_new(whirl_wasi_config_t *c, whirl_wasi_t **out)
+{
+    if (!out) {
+        whirl_wasi_config_delete(c);
+        return wasi_error("WASI: whirl_wasi_new: NULL out");
+    }
+    *out = NULL;
+    if (!c)
+        return wasi_error("WASI: whirl_wasi_new: NULL config");
+    whirl_wasi_t *w = calloc(1, sizeof *w);
+    if (!w) {
+        whirl_wasi_config_delete(c);
+        return wasi_error("WASI: out of memory");
+    }
+    w->wake_fd = -1;
+    atomic_init(&w->interrupted, false);
+    whirl_error_t *err = NULL;
+
+    /* The sizes the guest reads back are u32: refuse what cannot be told. */
+    size_t bytes = 0;
+    for (size_t i = 0; i < c->argc; i++)
+        bytes += strlen(c->argv[i]) + 1;
+    w->argv_bytes = bytes;
+    bytes = 0;
+    for (size_t i = 0; i < c->envc; i++)
+        bytes += strlen(c->envp[i]) + 1;
+    w->env_bytes = bytes;
+    if (w->argv_bytes > UINT32_MAX / 2 || w->env_bytes > UINT32_MAX / 2 ||
+        c->argc > UINT32_MAX / 8 || c->envc > UINT32_MAX / 8) {
+        err = wasi_error("WASI: arguments or environment too large");
+        goto fail;
+    }
+    w->argv = c->argv, w->argc = c->argc;
+    w->envp = c->envp, w->envc = c->envc;
+    c->argv = NULL, c->argc = 0;
+    c->envp = NULL, c->envc = 0;
+
+    w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (w->wake_fd < 0) {
+        err = wasi_error("WASI: eventfd: %s", strerror(errno));
+        goto fail;
+    }
+    for (int i = 0; i < 3; i++) {
+        wasi_fd_t f = {.kind = WASI_FD_STDIO, .host = c->stdio[i], .can_read = i == 0,
+                       .can_write = i != 0, .filetype = WASI_FILETYPE_UNKNOWN};
+        struct stat st;
+        if (f.host >= 0 && fstat(f.host, &st) == 0) {
+            if (S_ISSOCK(st.st_mode))
+                f.filetype = socket_filetype(f.host);
+            else if (isatty(f.host))
+                f.filetype = WASI_FILETYPE_CHARACTER_DEVICE;
+        }
+        uint32_t got;
+        if (wasi_fd_add(w, &f, &got) != 0) {
+            err = wasi_error("WASI: out of memory");
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < c->npre; i++) {
+        preopen_t *p = &c->pre[i];
+        wasi_fd_t f = {.host = p->host, .own = p->own, .readonly = p->readonly};
+        if (p->socket) {
+            f.kind = WASI_FD_SOCKET;
+            f.filetype = socket_filetype(p->host);
+            f.can_read = f.can_write = true;
+        } else {
+            f.kind = WASI_FD_DIR;
+            f.filetype = WASI_FILETYPE_DIRECTORY;
+            f.can_read = true;
+            f.preopen = p->name;
+            f.preopen_len = strlen(p->name);
+        }
+        uint32_t got;
+        if (wasi_fd_add(w, &f, &got) != 0) {
+            err = wasi_error("WASI: out of memory");
+            goto fail;
+        }
+        p->own = false; /* now the context's */
+        p->name = NULL;
+    }
+    whirl_wasi_config_delete(c);
+    *out = w;
+    return NULL;
+fail:
+    whirl_wasi_config_delete(c);
+    whirl_wasi_delete(w);
+    return err;
+}
+
+void whirl_wasi_delete(whirl_wasi_t *w)
+{
+    if (!w)
+        return;
+    for (uint32_t i = 0; i < w->nfds; i++)
+        wasi_fd_release(w, &w->fds[i]);
+    free(w->fds);
+    free_strings(w->argv, w->argc);
+    free_strings(w->envp, w->envc);
+    if (w->wake_fd >= 0)
+        close(w->wake_fd);
+    free(w);
+}
+
+void whirl_wasi_interrupt(whirl_wasi_t *w)
+{
+    if (!w)
+        return;
+    atomic_store(&w->interrupted, true);
+    uint64_t one = 1;
+    /* Non-blocking eventfd: a full counter already means "woken". */
+    ssize_t n = write(w->wake_fd, &one, sizeof one);
+    (void)n;
+}
+
+/* ---- guest memory ---- */
+
+bool mem_put32(const wasi_mem_t *m, uint32_t ptr, uint32_t v)
+{
+    if (!mem_ok(m, ptr, 4))
+        return false;
+    st32(mem_at(m, ptr), v);
+    return true;
+}
+
+bool mem_put64(const wasi_mem_t *m, uint32_t ptr, uint64_t v)
+{
+    if (!mem_ok(m, ptr, 8))
+        return false;
+    st64(mem_at(m, ptr), v);
+    return true;
+}
+
+/* Strict UTF-8: no overlong forms, surrogates or code points past U+10FFFF. */
+static bool valid_utf8(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        uint32_t cp, min;
+        if ((c & 0xe0) == 0xc0)
+            len = 2, cp = c & 0x1f, min = 0x80;
+        else if ((c & 0xf0) == 0xe0)
+            len = 3, cp = c & 0x0f, min = 0x800;
+        else if ((c & 0xf8) == 0xf0)
+            len = 4, cp = c & 0x07, min = 0x10000;
+        else
+            return false;
+        if (n - i < len)
+            return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+uint32_t mem_path(const wasi_mem_t *m, uint32_t ptr, uint32_t len, char *buf)
+{
+    if (!mem_ok(m, ptr, len))
+        return WASI_EFAULT;
+    if (len > WASI_MAX_PATH)
+        return WASI_ENAMETOOLONG;
+    const uint8_t *p = mem_at(m, ptr);
+    if (memchr(p, 0, len))
+        return WASI_EINVAL;
+    if (!valid_utf8(p, len))
+        return WASI_EILSEQ;
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    return 0;
+}
+
+/* ---- linker binding ---- */
+
+typedef struct wasi_def {
+    const char *name;
+    const char *params; /* 'i' = i32, 'I' = i64 */
+    int nresults;       /* 0 (proc_exit) or 1: the errno */
+    bool needs_memory;
+    wasi_fn_t fn;
+} wasi_def_t;
+
+#define WASI_DEF(n, p, r, m) {#n, p, r, m, wasi_##n},
+static const wasi_def_t wasi_defs[] = {WASI_FUNCS(WASI_DEF)};
+#undef WASI_DEF
+
+typedef struct wasi_binding {
+    whirl_wasi_t *wasi;
+    const wasi_def_t *def;
+} wasi_binding_t;
+
+static whirl_error_t *wasi_trampoline(void *env, whirl_caller_t *caller, const whirl_val_t *args,
+                                      size_t nargs, whirl_val_t *results, size_t nresults)
+{
+    const wasi_binding_t *b = env;
+    const wasi_def_t *d = b->def;
+    if (nargs != strlen(d->params) || nresults != (size_t)d->nresults)
+        return wasi_error("WASI %s: called with %zu arguments and %zu results", d->name, nargs,
+                          nresults);
+    wasi_call_t c = {.w = b->wasi, .args = args, .store = whirl_caller_store(caller)};
+    if (d->needs_memory) {
+        whirl_extern_t ext;
+        if (!whirl_caller_export(caller, "memory", 6, &ext) || ext.kind != WHIRL_EXTERN_MEMORY)
+            return wasi_error("WASI %s: the calling module exports no memory named \"memory\"",
+                              d->name);
+        c.mem.base = whirl_memory_data(ext.of.memory);
+        c.mem.size = whirl_memory_data_size(ext.of.memory);
+    }
+    uint32_t e = d->fn(&c);
+    if (c.exit)
+        return c.exit;
+    if (nresults) {
+        results[0].kind = WHIRL_I32;
+        results[0].of.i32 = (int32_t)e;
+    }
+    return NULL;
+}
+
+whirl_error_t *whirl_linker_define_wasi(whirl_linker_t *linker, whirl_wasi_t *wasi)
+{
+    if (!linker || !wasi)
+        return wasi_error("WASI: whirl_linker_define_wasi: NULL argument");
+    for (size_t i = 0; i < sizeof wasi_defs / sizeof wasi_defs[0]; i++) {
+        const wasi_def_t *d = &wasi_defs[i];
+        whirl_valkind_t params[16];
+        size_t np = strlen(d->params);
+        for (size_t k = 0; k < np; k++)
+            params[k] = d->params[k] == 'I' ? WHIRL_I64 : WHIRL_I32;
+        whirl_valkind_t result = WHIRL_I32;
+        whirl_functype_t *type = whirl_functype_new(params, np, &result, (size_t)d->nresults);
+        wasi_binding_t *b = malloc(sizeof *b);
+        if (!type || !b) {
+            whirl_functype_delete(type);
+            free(b);
+            return wasi_error("WASI: out of memory");
+        }
+        b->wasi = wasi;
+        b->def = d;
+        whirl_error_t *err = whirl_linker_define_func(linker, "wasi_snapshot_preview1", d->name,
+                                                      type, wasi_trampoline, b, free);
+        whirl_functype_delete(type);
+        if (err) {
+            free(b);
+            return err;
+        }
+    }
+    return NULL;
+}

@@ -1,0 +1,402 @@
+/* WASI path_* functions. Every path is resolved by sandbox.c beneath the
+ * directory descriptor it is relative to; the operation itself then acts on
+ * a (parent directory, name) pair with the *at() system calls, never on a
+ * path the kernel would resolve again.
+ *
+ * Trailing slashes: Linux follows a final symlink when the path ends in '/',
+ * which for unlink, readlink or lstat would step outside the component the
+ * guest named. The slash is therefore stripped before the *at() call and its
+ * meaning ("this must be a directory") applied here, with the errors
+ * wasmtime's guests expect. */
+#define _GNU_SOURCE /* O_PATH, ppoll, accept4, utimensat flags */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h> /* renameat */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "wasi/internal.h"
+
+/* The directory descriptor `fd` for a path operation needing `right`. */
+static uint32_t get_dir(wasi_call_t *c, uint32_t fd, int right, wasi_fd_t **out)
+{
+    wasi_fd_t *f = wasi_fd_get(c->w, fd);
+    if (!f)
+        return WASI_EBADF;
+    if (f->kind == WASI_FD_FILE)
+        return WASI_ENOTDIR;
+    if (f->kind != WASI_FD_DIR)
+        return WASI_EBADF;
+    if (f->dropped & WASI_RIGHT(right))
+        return WASI_ENOTCAPABLE;
+    *out = f;
+    return 0;
+}
+
+/* Decodes the (pointer, length) path argument at args[i], args[i+1]. */
+static uint32_t get_path(wasi_call_t *c, int i, char *buf)
+{
+    return mem_path(&c->mem, arg32(c, i), arg32(c, i + 1), buf);
+}
+
+static uint32_t parent(wasi_fd_t *d, const char *path, bool follow, sandbox_parent_t *p)
+{
+    int r = sandbox_parent(d->host, path, follow, p);
+    return r ? wasi_errno(-r) : 0;
+}
+
+/* Errors for a new name given with a trailing slash ("link/"): the name
+ * would have to be an existing directory, so creating it cannot work. */
+static uint32_t trailing_new_name(const sandbox_parent_t *p)
+{
+    struct stat st;
+    if (fstatat(p->dirfd, p->name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return wasi_errno(errno);
+    if (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode))
+        return WASI_EEXIST;
+    return WASI_ENOTDIR;
+}
+
+uint32_t wasi_path_open(wasi_call_t *c)
+{
+    wasi_fd_t *d;
+    uint32_t e = get_dir(c, arg32(c, 0), WASI_RIGHT_PATH_OPEN, &d);
+    if (e)
+        return e;
+    uint32_t dirflags = arg32(c, 1), oflags = arg32(c, 4), fdflags = arg32(c, 7);
+    uint64_t rights = arg64(c, 5);
+    uint32_t out = arg32(c, 8);
+    char path[WASI_MAX_PATH + 1];
+    if ((e = get_path(c, 2, path)) != 0)
+        return e;
+    if (!mem_ok(&c->mem, out, 4))
+        return WASI_EFAULT;
+    if ((oflags & ~0xfu) || (fdflags & ~0x1fu))
+        return WASI_EINVAL;
+    if ((oflags & WASI_OFLAG_DIRECTORY) &&
+        (oflags & (WASI_OFLAG_CREAT | WASI_OFLAG_EXCL | WASI_OFLAG_TRUNC)))
+        return WASI_EINVAL;
+
+    /* The open mode, as wasmtime derives it: creating or truncating implies
+     * writing, and a descriptor that asks for neither right reads. */
+    bool write = (rights & WASI_RIGHT(WASI_RIGHT_FD_WRITE)) ||
+                 (oflags & (WASI_OFLAG_CREAT | WASI_OFLAG_TRUNC));
+    bool read = (rights & (WASI_RIGHT(WASI_RIGHT_FD_READ) | WASI_RIGHT(WASI_RIGHT_FD_READDIR))) ||
+                !(rights & WASI_RIGHT(WASI_RIGHT_FD_WRITE));
+    if (d->readonly && write)
+        return WASI_EPERM;
+    if ((write && (d->dropped_inheriting & WASI_RIGHT(WASI_RIGHT_FD_WRITE))) ||
+        ((rights & WASI_RIGHT(WASI_RIGHT_FD_READ)) &&
+         (d->dropped_inheriting & WASI_RIGHT(WASI_RIGHT_FD_READ))))
+        return WASI_ENOTCAPABLE;
+
+    /* O_NONBLOCK for the open itself: opening a fifo must not hang the host. */
+    int flags = O_NOCTTY | O_NONBLOCK;
+    flags |= read && write ? O_RDWR : write ? O_WRONLY : O_RDONLY;
+    if (oflags & WASI_OFLAG_CREAT)
+        flags |= O_CREAT;
+    if (oflags & WASI_OFLAG_EXCL)
+        flags |= O_EXCL;
+    if (oflags & WASI_OFLAG_TRUNC)
+        flags |= O_TRUNC;
+    if (oflags & WASI_OFLAG_DIRECTORY)
+        flags |= O_DIRECTORY;
+    if (!(dirflags & WASI_LOOKUP_SYMLINK_FOLLOW))
+        flags |= O_NOFOLLOW;
+    if (fdflags & WASI_FDFLAG_APPEND)
+        flags |= O_APPEND;
+    if (fdflags & WASI_FDFLAG_DSYNC)
+        flags |= O_DSYNC;
+    if (fdflags & WASI_FDFLAG_SYNC)
+        flags |= O_SYNC;
+    if (fdflags & WASI_FDFLAG_RSYNC)
+        flags |= O_RSYNC;
+    int fd = sandbox_open(d->host, path, flags, 0666);
+    if (fd < 0)
+        return wasi_errno(-fd);
+    struct stat st;
+    if (fstat(fd, &st) != 0 ||
+        (!(fdflags & WASI_FDFLAG_NONBLOCK) && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)) {
+        e = wasi_errno(errno);
+        close(fd);
+        return e;
+    }
+    bool dir = S_ISDIR(st.st_mode);
+    wasi_fd_t f = {
+        .kind = dir ? WASI_FD_DIR : WASI_FD_FILE,
+        .host = fd,
+        .own = true,
+        .readonly = d->readonly,
+        .can_read = read || dir,
+        .can_write = write && !dir,
+        .filetype = wasi_filetype(st.st_mode),
+        .fdflags = dir ? 0 : (uint16_t)fdflags,
+        .dropped = d->dropped_inheriting,
+        .dropped_inheriting = d->dropped_inheriting,
+    };
+    uint32_t num;
+    if ((e = wasi_fd_add(c->w, &f, &num)) != 0) {
+        close(fd);
+        return e;
+    }
+    mem_put32(&c->mem, out, num);
+    return 0;
+}
+
+uint32_t wasi_path_filestat_get(wasi_call_t *c)
+{
+    wasi_fd_t *d;
+    uint32_t e = get_dir(c, arg32(c, 0), WASI_RIGHT_PATH_FILESTAT_GET, &d);
+    if (e)
+        return e;
+    bool follow = arg32(c, 1) & WASI_LOOKUP_SYMLINK_FOLLOW;
+    uint32_t out = arg32(c, 4);
+    char path[WASI_MAX_PATH + 1];
+    if ((e = get_path(c, 2, path)) != 0)
+        return e;
+    if (!mem_ok(&c->mem, out, WASI_FILESTAT_SIZE))
+        return WASI_EFAULT;
+    /* O_PATH|O_NOFOLLOW opens a final symlink itself: fstat is then lstat. */
+    int fd = sandbox_open(d->host, path, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
+    if (fd < 0)
+        return wasi_errno(-fd);
+    struct stat st;
+    int r = fstat(fd, &st);
+    e = r == 0 ? 0 : wasi_errno(errno);
+    close(fd);
+    if (e == 0)
+        wasi_put_filestat(mem_at(&c->mem, out), &st);
+    return e;
+}
+
+uint32_t wasi_path_filestat_set_times(wasi_call_t *c)
+{
+    wasi_fd_t *d;
+    uint32_t e = get_dir(c, arg32(c, 0), WASI_RIGHT_PATH_FILESTAT_SET_TIMES, &d);
+    if (e)
+        return e;
+    bool follow = arg32(c, 1) & WASI_LOOKUP_SYMLINK_FOLLOW;
+    char path[WASI_MAX_PATH + 1];
+    if ((e = get_path(c, 2, path)) != 0)
+        return e;
+    struct timespec ts[2];
+    if ((e = wasi_times(arg64(c, 4), arg64(c, 5), arg32(c, 6), ts)) != 0)
+        return e;
+    if (d->readonly)
+        return WASI_EPERM;
+    size_t len = strlen(path);
+    if (len && path[len - 1] == '/')
+        follow = true; /* "dir/" names what a link to a directory points at */
+    sandbox_parent_t p;
+    if ((e = parent(d, path, follow, &p)) != 0)
+        return e;
+    struct stat st;
+    if (p.trailing_slash && fstatat(p.dirfd, p.name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        !S_ISDIR(st.st_mode))
+        e = WASI_ENOTDIR;
+    else if (utimensat(p.dirfd, p.name, ts, AT_SYMLINK_NOFOLLOW) != 0)
+        e = wasi_errno(errno);
+    sandbox_parent_close(&p);
+    return e;
+}
+
+uint32_t wasi_path_create_directory(wasi_call_t *c)
+{
+    wasi_fd_t *d;
+    uint32_t e = get_dir(c, arg32(c, 0), WASI_RIGHT_PATH_CREATE_DIRECTORY, &d);
+    if (e)
+        return e;
+    char path[WASI_MAX_PATH + 1];
+    if ((e = get_path(c, 1, path)) != 0)
+        return e;
+    if (d->readonly)
+        return WASI_EPERM;
+    sandbox_parent_t p;
+    if ((e = parent(d, path, false, &p)) != 0)
+        return e;
+    if (mkdirat(p.dirfd, p.name, 0777) != 0)
+        e = wasi_errno(errno);
+    sandbox_parent_close(&p);
+    return e;
+}
+
+uint32_t wasi_path_remove_directory(wasi_call_t *c)
+{
+    wasi_fd_t *d;
+    uint32_t e = get_dir(c, arg32(c, 0), WASI_RIGHT_PATH_REMOVE_DIRECTORY, &d);
+    if (e)
+        return e;
+    char path[WASI_MAX_PATH + 1];
+    if ((e = get_path(c, 1, path)) != 0)
+        return e;
+    if (d->readonly)
+        return WASI_EPERM;
+    sandbox_parent_t p;
+    if ((e = parent(d, path, false, &p)) != 0)
+        return e;
+    if (unlinkat(p.dirfd, p.name, AT_REMOVEDIR) != 0)
+        e = wasi_errno(errno);
+    sandbox_parent_close(&p);
+    return e;
+}
+
+uint32_t wasi_path_unlink_file(wasi_call_t *c)
+{
+    wasi_fd_t *d;
+    uint32_t e = get_dir(c, arg32(c, 0), WASI_RIGHT_PATH_UNLINK_FILE, &d);
+    if (e)
+        return e;
+    char path[WASI_MAX_PATH + 1];
+    if ((e = get_path(c, 1, path)) != 0)
+        return e;
+    if (d->readonly)
+        return WASI_EPERM;
+    sandbox_parent_t p;
+    if ((e = parent(d, path, false, &p)) != 0)
+        return e;
+    struct stat st;
+    if (p.trailing_slash) {
+        /* "x/" asks for a directory, which unlink never removes. */
+        if (fstatat(p.dirfd, p.name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            e = wasi_errno(errno);
+        else
+            e = S_ISDIR(st.st_mode) ? WASI_EISDIR : WASI_ENOTDIR;
+    } else if (unlinkat(p.dirfd, p.name, 0) != 0) {
+        e = wasi_errno(errno);
+    }
+    sandbox_parent_close(&p);
+    return e;
+}
+
+uint32_t wasi_path_rename(wasi_call_t *c)
+{
+    wasi_fd_t *od, *nd;
+    uint32_t e = get_dir(c, arg32(c, 0), WASI_RIGHT_PATH_RENAME_SOURCE, &od);
+    if (e || (e = get_dir(c, arg32(c, 3), WASI_RIGHT_PATH_RENAME_TARGET, &nd)) != 0)
+        return e;
+    char opath[WASI_MAX_PATH + 1], npath[WASI_MAX_PATH + 1];
+    if ((e = get_path(c, 1, opath)) != 0 || (e = get_path(c, 4, npath)) != 0)
+        return e;
+    /* Moving a file out of a read-only directory into a writable one would
+     * make it writable: both sides must allow changes. */
+    if (od->readonly || nd->readonly)
+        return WASI_EPERM;
+    sandbox_parent_t op, np;
+    if ((e = parent(od, opath, false, &op)) != 0)
+        return e;
+    if ((e = parent(nd, npath, false, &np)) != 0) {
+        sandbox_parent_close(&op);
+        return e;
+    }
+    struct stat st;
+    if ((op.trailing_slash || np.trailing_slash) &&
+        fstatat(op.dirfd, op.name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
+        e = WASI_ENOTDIR;
+    else if (renameat(op.dirfd, op.name, np.dirfd, np.name) != 0)
+        e = wasi_errno(errno);
+    sandbox_parent_close(&op);
+    sandbox_parent_close(&np);
+    return e;
+}
+
+uint32_t wasi_path_link(wasi_call_t *c)
+{
+    wasi_fd_t *od, *nd;
+    uint32_t e = get_dir(c, arg32(c, 0), WASI_RIGHT_PATH_LINK_SOURCE, &od);
+    if (e || (e = get_dir(c, arg32(c, 4), WASI_RIGHT_PATH_LINK_TARGET, &nd)) != 0)
+        return e;
+    bool follow = arg32(c, 1) & WASI_LOOKUP_SYMLINK_FOLLOW;
+    char opath[WASI_MAX_PATH + 1], npath[WASI_MAX_PATH + 1];
+    if ((e = get_path(c, 2, opath)) != 0 || (e = get_path(c, 5, npath)) != 0)
+        return e;
+    /* A link from a read-only directory into a writable one would expose the
+     * file for writing (wasmtime refuses it the same way). */
+    if (od->readonly || nd->readonly)
+        return WASI_EPERM;
+    sandbox_parent_t op, np;
+    if ((e = parent(od, opath, follow, &op)) != 0)
+        return e;
+    if ((e = parent(nd, npath, false, &np)) != 0) {
+        sandbox_parent_close(&op);
+        return e;
+    }
+    struct stat st;
+    if (op.trailing_slash) {
+        if (fstatat(op.dirfd, op.name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            e = wasi_errno(errno);
+        else
+            e = S_ISDIR(st.st_mode) ? WASI_EPERM : WASI_ENOTDIR;
+    } else if (np.trailing_slash) {
+        e = trailing_new_name(&np);
+    } else if (linkat(op.dirfd, op.name, np.dirfd, np.name, 0) != 0) {
+        e = wasi_errno(errno);
+    }
+    sandbox_parent_close(&op);
+    sandbox_parent_close(&np);
+    return e;
+}
+
+uint32_t wasi_path_symlink(wasi_call_t *c)
+{
+    wasi_fd_t *d;
+    uint32_t e = get_dir(c, arg32(c, 2), WASI_RIGHT_PATH_SYMLINK, &d);
+    if (e)
+        return e;
+    char target[WASI_MAX_PATH + 1], path[WASI_MAX_PATH + 1];
+    if ((e = get_path(c, 0, target)) != 0 || (e = get_path(c, 3, path)) != 0)
+        return e;
+    if (d->readonly)
+        return WASI_EPERM;
+    /* An absolute target could never be followed inside the sandbox; like
+     * wasmtime, refuse to create it. */
+    if (target[0] == '/')
+        return WASI_EPERM;
+    if (target[0] == '\0')
+        return WASI_ENOENT;
+    sandbox_parent_t p;
+    if ((e = parent(d, path, false, &p)) != 0)
+        return e;
+    if (p.trailing_slash)
+        e = trailing_new_name(&p);
+    else if (symlinkat(target, p.dirfd, p.name) != 0)
+        e = wasi_errno(errno);
+    sandbox_parent_close(&p);
+    return e;
+}
+
+uint32_t wasi_path_readlink(wasi_call_t *c)
+{
+    wasi_fd_t *d;
+    uint32_t e = get_dir(c, arg32(c, 0), WASI_RIGHT_PATH_READLINK, &d);
+    if (e)
+        return e;
+    uint32_t buf = arg32(c, 3), buf_len = arg32(c, 4), out = arg32(c, 5);
+    char path[WASI_MAX_PATH + 1];
+    if ((e = get_path(c, 1, path)) != 0)
+        return e;
+    if (!mem_ok(&c->mem, buf, buf_len) || !mem_ok(&c->mem, out, 4))
+        return WASI_EFAULT;
+    sandbox_parent_t p;
+    if ((e = parent(d, path, false, &p)) != 0)
+        return e;
+    char target[WASI_MAX_PATH + 1];
+    ssize_t n = -1;
+    if (p.trailing_slash) {
+        /* "link/" names the directory the link leads to, which is no link. */
+        int fd = sandbox_open(d->host, path, O_PATH, 0);
+        e = fd < 0 ? wasi_errno(-fd) : WASI_EINVAL;
+        if (fd >= 0)
+            close(fd);
+    } else if ((n = readlinkat(p.dirfd, p.name, target, sizeof target)) < 0) {
+        e = wasi_errno(errno);
+    }
+    sandbox_parent_close(&p);
+    if (e)
+        return e;
+    /* A short buffer receives the start of the target (as wasmtime does);
+     * the guest detects it by bufused == buf_len. */
+    uint32_t copy = (uint64_t)n < buf_len ? (uint32_t)n : buf_len;
+    memcpy(mem_at(&c->mem, buf), target, copy);
+    mem_put32(&c->mem, out, copy);
+    return 0;
+}
