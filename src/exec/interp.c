@@ -36,6 +36,7 @@ struct exec_stack {
     uint32_t max_frames;
     uint32_t depth;
     uint32_t activations;  /* nested host -> wasm entries */
+    bool pooled;           /* slots and frames live in the store's pool slot */
 };
 
 enum { MAX_ACTIVATIONS = 200, MAX_BACKTRACE = 64 };
@@ -61,8 +62,10 @@ void exec_stack_free(struct exec_stack *st)
 {
     if (!st)
         return;
-    free(st->slots);
-    free(st->frames);
+    if (!st->pooled) {
+        free(st->slots);
+        free(st->frames);
+    }
     free(st);
 }
 
@@ -76,8 +79,18 @@ static struct exec_stack *exec_stack_get(whirl_store_t *store)
     size_t bytes = store->engine->config.max_wasm_stack;
     size_t nslots = bytes / sizeof(slot_t);
     st->max_frames = (uint32_t)(bytes / 32 > 64 ? bytes / 32 : 64);
-    st->slots = malloc(nslots * sizeof(slot_t));
-    st->frames = malloc(st->max_frames * sizeof(exec_frame_t));
+    size_t slot_bytes = nslots * sizeof(slot_t);
+    uint8_t *pooled =
+        store_exec_stack_memory(store, slot_bytes + st->max_frames * sizeof(exec_frame_t));
+    if (pooled) {
+        /* Slot bytes are a multiple of 8, which frame records need. */
+        st->slots = (slot_t *)pooled;
+        st->frames = (exec_frame_t *)(pooled + slot_bytes);
+        st->pooled = true;
+    } else {
+        st->slots = malloc(slot_bytes);
+        st->frames = malloc(st->max_frames * sizeof(exec_frame_t));
+    }
     if (!st->slots || !st->frames) {
         exec_stack_free(st);
         return NULL;
