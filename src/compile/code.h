@@ -40,6 +40,19 @@ typedef struct code_srcmap {
     uint32_t offset; /* byte offset in the module binary */
 } code_srcmap_t;
 
+/* A pointer embedded in the code (two words at `pc`), recorded so that a
+ * serialised module can store an index and restore the pointer on load. */
+typedef enum code_reloc_kind {
+    RELOC_FUNC, /* const compiled_func_t *: defined function `index` */
+    RELOC_TYPE, /* const wasm_functype_t *: the module's type `index` */
+} code_reloc_kind_t;
+
+typedef struct code_reloc {
+    uint32_t pc;
+    uint32_t kind;  /* code_reloc_kind_t */
+    uint32_t index;
+} code_reloc_t;
+
 typedef struct compiled_func {
     uint32_t func_index;          /* index in the module's function space */
     const wasm_functype_t *type;  /* canonical type of the module */
@@ -51,6 +64,8 @@ typedef struct compiled_func {
     uint32_t code_len;
     code_srcmap_t *srcmap;
     uint32_t nsrcmap;
+    code_reloc_t *relocs;
+    uint32_t nrelocs;
 } compiled_func_t;
 
 typedef struct compiled_module {
