@@ -1,0 +1,132 @@
+/* Calls across the component boundary: `canon lift` (calling a lifted core
+ * function with component values) and `canon lower` (the core function a
+ * guest imports, which lifts its arguments, calls the component function
+ * and lowers the result). A call from one component to another goes through
+ * both, with the values passing through the host as whirl_cval_t trees. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "component/component.h"
+
+static void release_all(whirl_cval_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        whirl_cval_release(&v[i]);
+}
+
+static const char *fname(const whirl_component_func_t *f)
+{
+    return f->name ? f->name : "(anonymous)";
+}
+
+static whirl_error_t *call_host(whirl_component_func_t *f, cinst_t *caller, whirl_cval_t *args,
+                                size_t nargs, whirl_cval_t *results, size_t nresults)
+{
+    whirl_store_t *store = caller ? caller->store : f->store;
+    whirl_error_t *e =
+        f->host->callback(f->host->env, store, f, args, nargs, results, nresults);
+    if (e) {
+        release_all(results, nresults);
+        return error_as_trap(e);
+    }
+    return NULL;
+}
+
+static whirl_error_t *call_lifted(whirl_component_func_t *f, cinst_t *caller,
+                                  whirl_cval_t *args, size_t nargs, whirl_cval_t *results,
+                                  size_t nresults)
+{
+    cinst_t *ci = f->inst;
+    const ctype_t *ft = f->type;
+    if (!inst_may_enter_from(ci, caller))
+        return canon_trap("cannot enter component instance to call `%s` (it is already "
+                          "running, or a previous call trapped)", fname(f));
+    inst_enter_from(ci, caller);
+    ctask_t task = {.inst = ci};
+    ccx_t cx = {.store = ci->store, .inst = ci, .encoding = f->encoding, .memory = f->memory,
+                .realloc = f->realloc, .task = &task};
+    cflat_sig_t sig;
+    ctype_flatten_func(ft, false, &sig);
+    whirl_val_t flat[CANON_MAX_FLAT_PARAMS + 1], res[CANON_MAX_FLAT_RESULTS + 1];
+    size_t nflat = 0;
+    whirl_error_t *e =
+        canon_lower_values(&cx, CANON_MAX_FLAT_PARAMS, ft->fields, ft->count, args, flat, &nflat,
+                           NULL);
+    if (!e)
+        e = whirl_func_call(ci->store, f->core, flat, nflat, res, sig.nresults);
+    if (!e && ft->result)
+        e = canon_lift_result(&cx, ft->result, res, sig.nresults, &results[0]);
+    if (!e && task.num_borrows)
+        e = canon_trap("`%s` returned with %u borrowed handle(s) not dropped", fname(f),
+                       task.num_borrows);
+    if (!e && f->post_return) {
+        ci->may_leave = false;
+        e = whirl_func_call(ci->store, f->post_return, res, sig.nresults, NULL, 0);
+        ci->may_leave = true;
+    }
+    if (e) {
+        /* The instance stays entered: after a trap it cannot be reentered.
+         * Borrow handles of the call must not outlive it, though. */
+        if (task.num_borrows)
+            handle_scrub_task(&task);
+        release_all(results, nresults);
+        return e;
+    }
+    inst_leave_to(ci, caller);
+    return NULL;
+}
+
+whirl_error_t *cfunc_call(whirl_component_func_t *f, cinst_t *caller, whirl_cval_t *args,
+                          size_t nargs, whirl_cval_t *results, size_t nresults)
+{
+    if (nargs != f->type->count || nresults != (f->type->result ? 1u : 0u))
+        return error_fmt("component function `%s` takes %u argument(s) and %u result(s)",
+                         fname(f), f->type->count, f->type->result ? 1 : 0);
+    return f->kind == CFUNC_HOST ? call_host(f, caller, args, nargs, results, nresults)
+                                 : call_lifted(f, caller, args, nargs, results, nresults);
+}
+
+whirl_error_t *lower_trampoline(void *env, whirl_caller_t *caller, const whirl_val_t *args,
+                                size_t nargs, whirl_val_t *results, size_t nresults)
+{
+    clower_env_t *le = env;
+    cinst_t *inst = le->inst;
+    const ctype_t *ft = le->type;
+    if (!inst->may_leave)
+        return canon_trap("cannot call import `%s` from realloc or post-return",
+                          fname(le->callee));
+    cflat_sig_t sig;
+    ctype_flatten_func(ft, true, &sig);
+    clenders_t lenders = {.inst = inst};
+    ccx_t cx = {.store = whirl_caller_store(caller), .inst = inst, .encoding = le->encoding,
+                .memory = le->memory, .realloc = le->realloc, .lenders = &lenders};
+    whirl_cval_t *vals = calloc(ft->count ? ft->count : 1, sizeof *vals);
+    whirl_cval_t result = {0};
+    if (!vals)
+        return error_oom();
+    size_t nparams = nargs - (sig.results_in_memory ? 1 : 0);
+    whirl_error_t *e =
+        canon_lift_values(&cx, CANON_MAX_FLAT_PARAMS, ft->fields, ft->count, args, nparams, vals);
+    if (!e)
+        e = cfunc_call(le->callee, inst, vals, ft->count, &result, ft->result ? 1 : 0);
+    if (!e && ft->result) {
+        cfield_t rf = {NULL, ft->result};
+        size_t n = 0;
+        if (sig.results_in_memory) {
+            uint32_t retptr = (uint32_t)args[nargs - 1].of.i32;
+            whirl_val_t none[1];
+            e = canon_lower_values(&cx, CANON_MAX_FLAT_RESULTS, &rf, 1, &result, none, &n,
+                                   &retptr);
+        } else {
+            e = canon_lower_values(&cx, CANON_MAX_FLAT_RESULTS, &rf, 1, &result, results, &n,
+                                   NULL);
+        }
+        if (!e && n != nresults)
+            e = canon_trap("internal error: %zu flat results for %zu", n, nresults);
+    }
+    clenders_release(&lenders);
+    release_all(vals, ft->count);
+    free(vals);
+    whirl_cval_release(&result);
+    return e;
+}
