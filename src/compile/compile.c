@@ -152,6 +152,17 @@ static bool last_is_rewritable(const compiler_t *c)
     return c->code.len > 0 && c->last_pc >= c->label_pc && c->last_pc < c->code.len;
 }
 
+/* The words of the last instruction if it is `op` and computed `e` (a
+ * temporary nothing else reads), so that it may be fused into the
+ * instruction consuming `e`; NULL otherwise. */
+static const code_word_t *producer(const compiler_t *c, const entry_t *e, iop_t op)
+{
+    if (e->kind != ENTRY_TEMP || !last_is_rewritable(c) || c->last_dest == NO_PATCH ||
+        c->code.data[c->last_dest] != e->nat || c->last_op != op)
+        return NULL;
+    return &c->code.data[c->last_pc];
+}
+
 /* Removes the last instruction (to replace it by a fused one). */
 static void drop_last(compiler_t *c)
 {
@@ -352,6 +363,23 @@ static void move_values(compiler_t *c, uint32_t n, uint32_t dest, uint32_t prote
 static void emit_return(compiler_t *c)
 {
     const frame_t *f = &c->frames.data[0];
+    if (f->nresults == 1 && f->results[0] != WASM_V128) {
+        entry_t *e = top(c, 0);
+        if (e->kind == ENTRY_TEMP && last_is_rewritable(c) && c->last_dest != NO_PATCH &&
+            c->code.data[c->last_dest] == e->nat) {
+            /* The last instruction computed the result: let it write slot 0. */
+            c->code.data[c->last_dest] = 0;
+            c->last_dest = NO_PATCH;
+            emit_op(c, IOP_RETURN);
+        } else if (e->kind != ENTRY_CONST && (e->kind == ENTRY_LOCAL ? e->slot : e->nat) != 0) {
+            emit_op(c, IOP_RETURN1);
+            emit_word(c, e->kind == ENTRY_LOCAL ? e->slot : e->nat);
+        } else {
+            emit_move(c, 0, e);
+            emit_op(c, IOP_RETURN);
+        }
+        return;
+    }
     uint32_t result_slots = 0;
     for (uint32_t i = 0; i < f->nresults; i++)
         result_slots += slots_of(f->results[i]);
@@ -591,10 +619,8 @@ static void compile_block(compiler_t *c, uint8_t kind)
         push_frame(c, &f);
         return;
     }
-    if (kind == FRAME_LOOP) {
-        f.loop_pc = place_label(c);
-        emit_op(c, IOP_LOOP_CHECK);
-    }
+    if (kind == FRAME_LOOP)
+        f.loop_pc = place_label(c); /* back-edges to it check the epoch */
     push_frame(c, &f);
 }
 
@@ -745,8 +771,47 @@ static iop_t k_form(iop_t op)
     }
 }
 
+/* f.add/f.sub of a product computed by the last instruction becomes one
+ * multiply-add (still two roundings). Returns false if the pattern does not
+ * apply. */
+static bool compile_muladd(compiler_t *c, iop_t op)
+{
+    bool f64 = op == IOP_F64_ADD || op == IOP_F64_SUB;
+    if (!f64 && op != IOP_F32_ADD && op != IOP_F32_SUB)
+        return false;
+    iop_t mul = f64 ? IOP_F64_MUL : IOP_F32_MUL;
+    bool sub = op == IOP_F64_SUB || op == IOP_F32_SUB;
+    entry_t *rhs = top(c, 0), *lhs = top(c, 1);
+    const code_word_t *w;
+    entry_t other;
+    iop_t fused;
+    if (lhs->kind != ENTRY_CONST && (w = producer(c, rhs, mul)) != NULL) {
+        other = *lhs; /* lhs + rhs*?, lhs - rhs*? */
+        fused = sub ? (f64 ? IOP_F64_MULSUB : IOP_F32_MULSUB) : (f64 ? IOP_F64_MULADD : IOP_F32_MULADD);
+    } else if (rhs->kind == ENTRY_LOCAL && (w = producer(c, lhs, mul)) != NULL) {
+        other = *rhs; /* lhs*? + rhs, lhs*? - rhs */
+        fused = sub ? (f64 ? IOP_F64_MULSUBR : IOP_F32_MULSUBR) : (f64 ? IOP_F64_MULADD : IOP_F32_MULADD);
+    } else {
+        return false;
+    }
+    uint32_t mb = w[2], mc = w[3];
+    drop_last(c);
+    pop(c);
+    pop(c);
+    uint32_t dest = next_nat(c);
+    emit_op(c, fused);
+    emit_dest(c, dest);
+    emit_word(c, other.kind == ENTRY_LOCAL ? other.slot : other.nat);
+    emit_word(c, mb);
+    emit_word(c, mc);
+    push_temp(c, f64 ? WASM_F64 : WASM_F32);
+    return true;
+}
+
 static void compile_binary(compiler_t *c, iop_t op, wasm_valtype_t result)
 {
+    if (compile_muladd(c, op))
+        return;
     entry_t b = pop(c);
     entry_t a = pop(c);
     uint32_t dest = next_nat(c);
@@ -873,6 +938,82 @@ static void compile_select(compiler_t *c)
     emit_word(c, s[0]);
     emit_word(c, s[1]);
     push_temp(c, t);
+}
+
+/* The _AK and _AA forms of a load or store (ops.h). */
+static iop_t address_form(iop_t op, bool with_slot)
+{
+    switch (op) {
+#define M(x) case IOP_##x: return with_slot ? IOP_##x##_AA : IOP_##x##_AK;
+        IOPS_LOAD(M)
+        IOPS_STORE(M)
+#undef M
+    default:
+        return IOP_COUNT;
+    }
+}
+
+/* If `addr` was computed by the last instruction, an i32.add (or its _K
+ * form), removes that add and returns its operands for an address-fused
+ * access; the add's inputs stay untouched, as nothing was emitted since. */
+static bool take_address_add(compiler_t *c, const entry_t *addr, bool *with_slot, uint32_t *a,
+                             uint32_t *b)
+{
+    const code_word_t *w;
+    if ((w = producer(c, addr, IOP_I32_ADD_K)) != NULL)
+        *with_slot = false;
+    else if ((w = producer(c, addr, IOP_I32_ADD)) != NULL)
+        *with_slot = true;
+    else
+        return false;
+    *a = w[2];
+    *b = w[3];
+    drop_last(c);
+    return true;
+}
+
+static void compile_load(compiler_t *c, iop_t op, wasm_valtype_t result, uint32_t offset)
+{
+    entry_t addr = pop(c);
+    uint32_t dest = next_nat(c);
+    bool with_slot;
+    uint32_t a, b;
+    if (take_address_add(c, &addr, &with_slot, &a, &b)) {
+        emit_op(c, address_form(op, with_slot));
+        emit_dest(c, dest);
+        emit_word(c, a);
+        emit_word(c, b);
+    } else {
+        uint32_t sa = operand(c, &addr);
+        emit_op(c, op);
+        emit_dest(c, dest);
+        emit_word(c, sa);
+    }
+    emit_word(c, offset);
+    push_temp(c, result);
+}
+
+static void compile_store(compiler_t *c, iop_t op, uint32_t offset)
+{
+    entry_t value = pop(c);
+    entry_t addr = pop(c);
+    bool with_slot;
+    uint32_t a, b;
+    /* Only a local value leaves the add last: a temporary would have been
+     * computed after it, and a constant would need code in between. */
+    if (value.kind == ENTRY_LOCAL && take_address_add(c, &addr, &with_slot, &a, &b)) {
+        emit_op(c, address_form(op, with_slot));
+        emit_word(c, a);
+        emit_word(c, b);
+        emit_word(c, value.slot);
+    } else {
+        uint32_t sa = operand(c, &addr);
+        uint32_t sv = operand(c, &value);
+        emit_op(c, op);
+        emit_word(c, sa);
+        emit_word(c, sv);
+    }
+    emit_word(c, offset);
 }
 
 /* Maps the Wasm op to the internal op of the same name. */
@@ -1177,21 +1318,10 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
     if (info->imm == IMM_MEMARG) {
         read_u32(r); /* alignment is only a hint */
         uint32_t offset = read_u32(r);
-        if (info->sig[1] == ':') { /* load */
-            uint32_t dest = top(c, 0)->nat;
-            pop_operands(c, 1, s);
-            emit_op(c, iop);
-            emit_dest(c, dest);
-            emit_word(c, s[0]);
-            emit_word(c, offset);
-            push_temp(c, sig_type(info->sig[2]));
-        } else {
-            pop_operands(c, 2, s);
-            emit_op(c, iop);
-            emit_word(c, s[0]);
-            emit_word(c, s[1]);
-            emit_word(c, offset);
-        }
+        if (info->sig[1] == ':') /* load */
+            compile_load(c, iop, sig_type(info->sig[2]), offset);
+        else
+            compile_store(c, iop, offset);
         return true;
     }
     const char *colon = strchr(info->sig, ':');

@@ -25,7 +25,7 @@ static uint32_t instr_words(iop_t op, const code_word_t *pc)
         return 3 + pc[2] + 1;
     /* Fused compare-branch with an immediate: i64 forms carry two words. */
     const char *name = op_names[op];
-    return name[3] == '6' ? 5 : 4; /* "BR_I64_..." vs "BR_I32_..." */
+    return name[4] == '6' ? 5 : 4; /* "BR_I64_..." vs "BR_I32_..." */
 }
 
 static int op_of(const code_word_t *handlers, code_word_t w)

@@ -73,17 +73,17 @@
 
 #define IOPS \
     IOP_X(UNREACHABLE, 1)      /* trap */ \
-    IOP_X(BR, 2)               /* off */ \
+    IOP_X(BR, 2)               /* off; backward branches also check the epoch */ \
     IOP_X(BR_IF, 3)            /* c off: branch if c (i32) != 0 */ \
     IOP_X(BR_UNLESS, 3)        /* c off: branch if c == 0 */ \
     IOP_X(BR_IF_EQZ64, 3)      /* c off: branch if c (i64) == 0 */ \
     IOP_X(BR_IF_NEZ64, 3)      /* c off: branch if c (i64) != 0 */ \
     IOP_X(BR_TABLE, 0)         /* a n off_0 .. off_n (3 + n + 1 words); index >= n takes off_n */ \
-    IOP_X(LOOP_CHECK, 1)       /* epoch deadline check at a loop header */ \
     IOP_X(CALL, 4)             /* func(2 words: const compiled_func_t *) base */ \
     IOP_X(CALL_IMPORT, 3)      /* funcidx base: imported function of the instance */ \
     IOP_X(CALL_INDIRECT, 6)    /* table type(2 words: const wasm_functype_t *) a(index) base */ \
     IOP_X(RETURN, 1)           /* results already in slots 0..n-1 */ \
+    IOP_X(RETURN1, 2)          /* a: copy the single (non-v128) result to slot 0, return */ \
     IOP_X(COPY, 3)             /* d a */ \
     IOP_X(COPY128, 3)          /* d a: two slots */ \
     IOP_X(CONST32, 3)          /* d k */ \
@@ -118,6 +118,16 @@
     IOPS_BR_CMP(IOPS_X_BR_CMP_K) \
     IOPS_LOAD(IOPS_X_LOAD) \
     IOPS_STORE(IOPS_X_STORE) \
+    IOPS_LOAD(IOPS_X_LOAD_AK) \
+    IOPS_LOAD(IOPS_X_LOAD_AA) \
+    IOPS_STORE(IOPS_X_STORE_AK) \
+    IOPS_STORE(IOPS_X_STORE_AA) \
+    IOP_X(F32_MULADD, 5)       /* d a b c: d = a + b * c (two roundings, as Wasm) */ \
+    IOP_X(F32_MULSUB, 5)       /* d a b c: d = a - b * c */ \
+    IOP_X(F32_MULSUBR, 5)      /* d a b c: d = b * c - a */ \
+    IOP_X(F64_MULADD, 5)       \
+    IOP_X(F64_MULSUB, 5)       \
+    IOP_X(F64_MULSUBR, 5)      \
     IOPS_SIMD /* ops_simd.h */
 
 /* Each family's members, with their names and lengths. */
@@ -129,6 +139,14 @@
 #define IOPS_X_BR_CMP_K(n) IOP_X(BR_##n##_K, 0) /* i32: 4 words, i64: 5 words */
 #define IOPS_X_LOAD(n) IOP_X(n, 4)
 #define IOPS_X_STORE(n) IOP_X(n, 4)
+/* `i32.add` fused into the load or store that uses the sum only as its
+ * address: _AK adds an immediate (d a k offset | a k v offset), _AA a second
+ * slot (d a b offset | a b v offset). The sum wraps at 32 bits, as the add
+ * would. */
+#define IOPS_X_LOAD_AK(n) IOP_X(n##_AK, 5)
+#define IOPS_X_LOAD_AA(n) IOP_X(n##_AA, 5)
+#define IOPS_X_STORE_AK(n) IOP_X(n##_AK, 5)
+#define IOPS_X_STORE_AA(n) IOP_X(n##_AA, 5)
 
 typedef enum iop {
 #define IOP_X(name, words) IOP_##name,

@@ -224,6 +224,34 @@ static void *elem_item(whirl_instance_t *inst, const wasm_elem_t *seg, uint32_t 
         }                                             \
     } while (0)
 
+/* The epoch check: at function entry and on every backward branch (every
+ * loop iteration passes one). */
+#define EPOCH_CHECK()                                                                  \
+    do {                                                                               \
+        if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))    \
+            TRAP(WHIRL_TRAP_INTERRUPT);                                                \
+    } while (0)
+
+/* Takes a branch of `off` words; backward branches (including a branch to
+ * itself: `loop br 0`) check the epoch. */
+#define JUMP(off)                          \
+    do {                                   \
+        int32_t off_ = (int32_t)(off);     \
+        pc += off_;                        \
+        if (UNLIKELY(off_ <= 0))           \
+            EPOCH_CHECK();                 \
+        NEXT();                            \
+    } while (0)
+
+/* Zeroes a callee's declared locals (a short loop: most functions have
+ * few, and a memset call would cost more). */
+#define ZERO_LOCALS(f, frame)                                         \
+    do {                                                              \
+        slot_t *l_ = (frame) + (f)->param_slots;                      \
+        for (uint32_t i_ = 0, n_ = (f)->local_slots; i_ < n_; i_++)   \
+            l_[i_].u64 = 0;                                           \
+    } while (0)
+
 #define TRAP(code)            \
     do {                      \
         trap_code = (code);   \
@@ -268,7 +296,7 @@ static whirl_error_t *interp(whirl_store_t *store, struct exec_stack *st, whirl_
     if (st->depth >= st->max_frames || fp + cur->frame_slots > st->end)
         return error_trap(WHIRL_TRAP_STACK_EXHAUSTED, "entering func %u", cur->func_index);
     st->frames[st->depth++] = (exec_frame_t){NULL, NULL, NULL, NULL};
-    memset(fp + cur->param_slots, 0, cur->local_slots * sizeof(slot_t));
+    ZERO_LOCALS(cur, fp);
     RELOAD_MEM();
     if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
         TRAP(WHIRL_TRAP_INTERRUPT);
@@ -288,22 +316,15 @@ dispatch:
 
     VMCASE(UNREACHABLE) TRAP(WHIRL_TRAP_UNREACHABLE);
 
-    VMCASE(BR) pc += (int32_t)pc[1]; NEXT();
-    VMCASE(BR_IF) pc += S(1).u32 ? (int32_t)pc[2] : 3; NEXT();
-    VMCASE(BR_UNLESS) pc += S(1).u32 ? 3 : (int32_t)pc[2]; NEXT();
-    VMCASE(BR_IF_EQZ64) pc += S(1).u64 ? 3 : (int32_t)pc[2]; NEXT();
-    VMCASE(BR_IF_NEZ64) pc += S(1).u64 ? (int32_t)pc[2] : 3; NEXT();
+    VMCASE(BR) JUMP(pc[1]);
+    VMCASE(BR_IF) if (S(1).u32) JUMP(pc[2]); pc += 3; NEXT();
+    VMCASE(BR_UNLESS) if (!S(1).u32) JUMP(pc[2]); pc += 3; NEXT();
+    VMCASE(BR_IF_EQZ64) if (!S(1).u64) JUMP(pc[2]); pc += 3; NEXT();
+    VMCASE(BR_IF_NEZ64) if (S(1).u64) JUMP(pc[2]); pc += 3; NEXT();
     VMCASE(BR_TABLE) {
         uint32_t i = S(1).u32, n = pc[2];
-        pc += (int32_t)pc[3 + (i < n ? i : n)];
-        NEXT();
+        JUMP(pc[3 + (i < n ? i : n)]);
     }
-    VMCASE(LOOP_CHECK)
-        if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
-            TRAP(WHIRL_TRAP_INTERRUPT);
-        pc += 1;
-        NEXT();
-
     VMCASE(CALL) {
         memcpy(&callee, pc + 1, sizeof callee);
         nfp = fp + pc[3];
@@ -312,7 +333,7 @@ dispatch:
         if (UNLIKELY(st->depth >= st->max_frames || nfp + callee->frame_slots > st->end))
             TRAP(WHIRL_TRAP_STACK_EXHAUSTED);
         st->frames[st->depth++] = (exec_frame_t){ret_pc, fp, cur, inst};
-        memset(nfp + callee->param_slots, 0, callee->local_slots * sizeof(slot_t));
+        ZERO_LOCALS(callee, nfp);
         fp = nfp;
         cur = callee;
         pc = callee->code;
@@ -333,7 +354,7 @@ dispatch:
                              nfp + callee->frame_slots > st->end))
                     TRAP(WHIRL_TRAP_STACK_EXHAUSTED);
                 st->frames[st->depth++] = (exec_frame_t){ret_pc, fp, cur, inst};
-                memset(nfp + callee->param_slots, 0, callee->local_slots * sizeof(slot_t));
+                ZERO_LOCALS(callee, nfp);
                 fp = nfp;
                 cur = callee;
                 inst = callee_obj->instance;
@@ -374,16 +395,20 @@ dispatch:
         ret_pc = pc + 6;
         goto call_object;
     }
-    VMCASE(RETURN) {
+    VMCASE(RETURN1) fp[0] = S(1); goto do_return;
+    VMCASE(RETURN) do_return: {
         exec_frame_t *f = &st->frames[--st->depth];
         if (UNLIKELY(!f->ret_pc))
             return NULL;
         pc = f->ret_pc;
         fp = f->fp;
         cur = f->func;
-        if (f->inst != inst)
+        /* Within one instance the cached memory size is already current:
+         * memory.grow and host calls reload it where they happen. */
+        if (f->inst != inst) {
             inst = f->inst;
-        RELOAD_MEM();
+            RELOAD_MEM();
+        }
         NEXT();
     }
 
@@ -621,9 +646,10 @@ dispatch:
     VMCASE(name) { S(1).u32 = S(2).af op S(3).af; pc += 4; NEXT(); }              \
     VMCASE(name##_K) { __auto_type a = S(2).af; S(1).u32 = a op (__typeof__(a))KREAD(3); \
                        pc += 3 + KW; NEXT(); }                                    \
-    VMCASE(BR_##name) { pc += S(1).af op S(2).af ? (int32_t)pc[3] : 4; NEXT(); }  \
+    VMCASE(BR_##name) { if (S(1).af op S(2).af) JUMP(pc[3]); pc += 4; NEXT(); }    \
     VMCASE(BR_##name##_K) { __auto_type a = S(1).af;                              \
-                            pc += a op (__typeof__(a))KREAD(2) ? (int32_t)pc[2 + KW] : 3 + KW; \
+                            if (a op (__typeof__(a))KREAD(2)) JUMP(pc[2 + KW]);     \
+                            pc += 3 + KW;                                           \
                             NEXT(); }
 #define KREAD32(i) pc[i]
 #define KREAD64(i) K64(i)
@@ -708,18 +734,24 @@ dispatch:
     DIV(I64_REM_U, uint64_t, u64, 0, '%', 0)
 #undef DIV
 
-    /* Memory: explicit bounds checks against the cached size. */
-#define LOAD(name, rf, T, RT)                                     \
+    /* Memory: explicit bounds checks against the cached size. Each access
+     * comes in three address forms: a slot, slot + immediate, slot + slot
+     * (the last two from a fused i32.add, wrapping at 32 bits). */
+#define LOAD_AT(name, rf, T, RT, ADDR, WORDS)                     \
     VMCASE(name) {                                               \
-        uint64_t ea = (uint64_t)S(2).u32 + pc[3];                \
+        uint64_t ea = (uint64_t)(uint32_t)(ADDR) + pc[WORDS - 1]; \
         if (UNLIKELY(ea + sizeof(T) > mem_size))                 \
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);               \
         T v;                                                     \
         memcpy(&v, mem + ea, sizeof v);                          \
         S(1).rf = (RT)v;                                         \
-        pc += 4;                                                 \
+        pc += WORDS;                                             \
         NEXT();                                                  \
     }
+#define LOAD(name, rf, T, RT)                                    \
+    LOAD_AT(name, rf, T, RT, S(2).u32, 4)                        \
+    LOAD_AT(name##_AK, rf, T, RT, S(2).u32 + pc[3], 5)           \
+    LOAD_AT(name##_AA, rf, T, RT, S(2).u32 + S(3).u32, 5)
     LOAD(I32_LOAD, u32, uint32_t, uint32_t)
     LOAD(I64_LOAD, u64, uint64_t, uint64_t)
     LOAD(F32_LOAD, u32, uint32_t, uint32_t)
@@ -735,17 +767,22 @@ dispatch:
     LOAD(I64_LOAD32_S, i64, int32_t, int64_t)
     LOAD(I64_LOAD32_U, u64, uint32_t, uint64_t)
 #undef LOAD
+#undef LOAD_AT
 
-#define STORE(name, T, vf)                                        \
+#define STORE_AT(name, T, vf, ADDR, VAL, WORDS)                  \
     VMCASE(name) {                                               \
-        uint64_t ea = (uint64_t)S(1).u32 + pc[3];                \
+        uint64_t ea = (uint64_t)(uint32_t)(ADDR) + pc[WORDS - 1]; \
         if (UNLIKELY(ea + sizeof(T) > mem_size))                 \
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);               \
-        T v = (T)S(2).vf;                                        \
+        T v = (T)VAL.vf;                                         \
         memcpy(mem + ea, &v, sizeof v);                          \
-        pc += 4;                                                 \
+        pc += WORDS;                                             \
         NEXT();                                                  \
     }
+#define STORE(name, T, vf)                                       \
+    STORE_AT(name, T, vf, S(1).u32, S(2), 4)                     \
+    STORE_AT(name##_AK, T, vf, S(1).u32 + pc[2], S(3), 5)        \
+    STORE_AT(name##_AA, T, vf, S(1).u32 + S(2).u32, S(3), 5)
     STORE(I32_STORE, uint32_t, u32)
     STORE(I64_STORE, uint64_t, u64)
     STORE(F32_STORE, uint32_t, u32)
@@ -756,6 +793,15 @@ dispatch:
     STORE(I64_STORE16, uint16_t, u64)
     STORE(I64_STORE32, uint32_t, u64)
 #undef STORE
+#undef STORE_AT
+
+    /* Multiply-add fused from f.mul + f.add/f.sub: still two roundings. */
+    VMCASE(F32_MULADD) { float t = S(3).f32 * S(4).f32; S(1).f32 = S(2).f32 + t; pc += 5; NEXT(); }
+    VMCASE(F32_MULSUB) { float t = S(3).f32 * S(4).f32; S(1).f32 = S(2).f32 - t; pc += 5; NEXT(); }
+    VMCASE(F32_MULSUBR) { float t = S(3).f32 * S(4).f32; S(1).f32 = t - S(2).f32; pc += 5; NEXT(); }
+    VMCASE(F64_MULADD) { double t = S(3).f64 * S(4).f64; S(1).f64 = S(2).f64 + t; pc += 5; NEXT(); }
+    VMCASE(F64_MULSUB) { double t = S(3).f64 * S(4).f64; S(1).f64 = S(2).f64 - t; pc += 5; NEXT(); }
+    VMCASE(F64_MULSUBR) { double t = S(3).f64 * S(4).f64; S(1).f64 = t - S(2).f64; pc += 5; NEXT(); }
 
 #include "exec/interp_simd.inc"
 
