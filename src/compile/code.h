@@ -14,6 +14,7 @@
 #ifndef WHIRL_COMPILE_CODE_H
 #define WHIRL_COMPILE_CODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,6 +81,11 @@ typedef struct compiled_module {
  * frees it with compiled_module_free. */
 whirl_error_t *compile_module(const wasm_module_t *module, const code_word_t *handlers,
                               compiled_module_t **out);
+/* The same with the peepholes and fused instructions on or off
+ * (`optimize`); off gives one internal instruction per Wasm instruction
+ * where possible, for debugging and for testing the plain forms. */
+whirl_error_t *compile_module_opts(const wasm_module_t *module, const code_word_t *handlers,
+                                   bool optimize, compiled_module_t **out);
 void compiled_module_free(compiled_module_t *cm);
 
 /* Byte offset in the module of the instruction at word `pc` of `f`. */

@@ -56,6 +56,15 @@ typedef struct frame {
     uint32_t else_patch;   /* FRAME_IF: the branch to the else arm */
 } frame_t;
 
+/* An emitted instruction, as the peepholes see it. */
+typedef struct instr {
+    uint32_t pc;
+    uint32_t dest;  /* index of its destination word, or NO_PATCH */
+    iop_t op;
+} instr_t;
+
+enum { HIST = 4 };
+
 /* A forward branch waiting for its target: code[at] receives target - from. */
 typedef struct patch {
     uint32_t at, from, next;
@@ -83,12 +92,13 @@ typedef struct compiler {
     uint32_t nlocal_refs;  /* ENTRY_LOCAL entries on the stack */
     uint32_t wasm_offset;  /* offset of the instruction being compiled */
 
-    /* Peephole state: the last instruction, if nothing may jump between it
-     * and the end of the code. */
-    uint32_t last_pc;
-    uint32_t last_dest;    /* index of its destination word, or NO_PATCH */
-    iop_t last_op;
+    /* Peephole state: the latest instructions, newest last, so that fusions
+     * can look back two; an entry only counts if no label lies between it
+     * and the end of the code (label_pc). */
+    instr_t hist[HIST];
+    uint32_t nhist;
     uint32_t label_pc;     /* code position of the latest label */
+    bool optimize;         /* peepholes and fused instructions on */
     bool oom;
 } compiler_t;
 
@@ -102,9 +112,11 @@ static void emit_word(compiler_t *c, code_word_t w)
 
 static void emit_op(compiler_t *c, iop_t op)
 {
-    c->last_pc = (uint32_t)c->code.len;
-    c->last_op = op;
-    c->last_dest = NO_PATCH;
+    if (c->nhist == HIST) {
+        memmove(c->hist, c->hist + 1, (HIST - 1) * sizeof *c->hist);
+        c->nhist--;
+    }
+    c->hist[c->nhist++] = (instr_t){(uint32_t)c->code.len, NO_PATCH, op};
     code_srcmap_t m = {(uint32_t)c->code.len, c->wasm_offset};
     if (c->srcmap.len == 0 || c->srcmap.data[c->srcmap.len - 1].offset != m.offset) {
         if (!vec_push(&c->srcmap, m))
@@ -116,7 +128,7 @@ static void emit_op(compiler_t *c, iop_t op)
 /* The destination operand, remembered for the local.set peephole. */
 static void emit_dest(compiler_t *c, uint32_t slot)
 {
-    c->last_dest = (uint32_t)c->code.len;
+    c->hist[c->nhist - 1].dest = (uint32_t)c->code.len;
     emit_word(c, slot);
 }
 
@@ -146,33 +158,44 @@ static uint32_t place_label(compiler_t *c)
     return c->label_pc;
 }
 
-/* Whether the last instruction can still be rewritten. */
-static bool last_is_rewritable(const compiler_t *c)
+/* The last instruction, if peepholes may still rewrite or remove it (no
+ * label after its start), else NULL. */
+static instr_t *last_instr(compiler_t *c)
 {
-    return c->code.len > 0 && c->last_pc >= c->label_pc && c->last_pc < c->code.len;
-}
-
-/* The words of the last instruction if it is `op` and computed `e` (a
- * temporary nothing else reads), so that it may be fused into the
- * instruction consuming `e`; NULL otherwise. */
-static const code_word_t *producer(const compiler_t *c, const entry_t *e, iop_t op)
-{
-    if (e->kind != ENTRY_TEMP || !last_is_rewritable(c) || c->last_dest == NO_PATCH ||
-        c->code.data[c->last_dest] != e->nat || c->last_op != op)
+    if (!c->optimize || c->nhist == 0)
         return NULL;
-    return &c->code.data[c->last_pc];
+    instr_t *in = &c->hist[c->nhist - 1];
+    return in->pc >= c->label_pc ? in : NULL;
 }
 
-/* Removes the last instruction (to replace it by a fused one). */
+/* The last instruction if it wrote `e` (a temporary nothing else reads yet). */
+static instr_t *writer_of(compiler_t *c, const entry_t *e)
+{
+    instr_t *in = last_instr(c);
+    if (!in || e->kind != ENTRY_TEMP || in->dest == NO_PATCH || c->code.data[in->dest] != e->nat)
+        return NULL;
+    return in;
+}
+
+/* The words of the last instruction if it is `op` and computed `e`, so that
+ * it may be fused into the instruction consuming `e`; NULL otherwise. */
+static const code_word_t *producer(compiler_t *c, const entry_t *e, iop_t op)
+{
+    instr_t *in = writer_of(c, e);
+    if (!in || in->op != op)
+        return NULL;
+    return &c->code.data[in->pc];
+}
+
+/* Removes the last instruction (to replace it by a fused one); the one
+ * before becomes the last. The fused instruction keeps the source offset of
+ * the Wasm instruction being compiled. */
 static void drop_last(compiler_t *c)
 {
-    c->code.len = c->last_pc;
-    while (c->srcmap.len && c->srcmap.data[c->srcmap.len - 1].pc >= c->last_pc)
+    uint32_t pc = c->hist[--c->nhist].pc;
+    c->code.len = pc;
+    while (c->srcmap.len && c->srcmap.data[c->srcmap.len - 1].pc >= pc)
         c->srcmap.len--;
-    /* Keep the offset of the dropped instruction's source for the fused
-     * one: it is where a trap would have been reported. */
-    c->last_dest = NO_PATCH;
-    c->last_pc = UINT32_MAX;
 }
 
 static uint32_t new_patch(compiler_t *c, uint32_t at, uint32_t from, uint32_t next)
@@ -243,6 +266,18 @@ static void emit_const_to(compiler_t *c, uint32_t dest, wasm_valtype_t type, uin
 
 static void emit_copy(compiler_t *c, uint32_t dest, uint32_t src, wasm_valtype_t type)
 {
+    instr_t *in = last_instr(c);
+    if (type != WASM_V128 && in && in->op == IOP_COPY) {
+        /* Two copies in a row run as one instruction (in order). */
+        uint32_t d1 = c->code.data[in->pc + 1], s1 = c->code.data[in->pc + 2];
+        drop_last(c);
+        emit_op(c, IOP_COPY2);
+        emit_word(c, d1);
+        emit_word(c, s1);
+        emit_dest(c, dest);
+        emit_word(c, src);
+        return;
+    }
     emit_op(c, type == WASM_V128 ? IOP_COPY128 : IOP_COPY);
     emit_dest(c, dest);
     emit_word(c, src);
@@ -365,11 +400,10 @@ static void emit_return(compiler_t *c)
     const frame_t *f = &c->frames.data[0];
     if (f->nresults == 1 && f->results[0] != WASM_V128) {
         entry_t *e = top(c, 0);
-        if (e->kind == ENTRY_TEMP && last_is_rewritable(c) && c->last_dest != NO_PATCH &&
-            c->code.data[c->last_dest] == e->nat) {
+        instr_t *w = writer_of(c, e);
+        if (w) {
             /* The last instruction computed the result: let it write slot 0. */
-            c->code.data[c->last_dest] = 0;
-            c->last_dest = NO_PATCH;
+            c->code.data[w->dest] = 0;
             emit_op(c, IOP_RETURN);
         } else if (e->kind != ENTRY_CONST && (e->kind == ENTRY_LOCAL ? e->slot : e->nat) != 0) {
             emit_op(c, IOP_RETURN1);
@@ -463,14 +497,14 @@ static cond_t pop_cond(compiler_t *c)
 {
     entry_t e = pop(c);
     cond_t cd = {.op = IOP_BR_IF};
-    if (e.kind == ENTRY_TEMP && last_is_rewritable(c) && c->last_dest != NO_PATCH &&
-        c->code.data[c->last_dest] == e.nat) {
-        iop_t fused = cmp_to_branch(c->last_op);
-        const code_word_t *w = &c->code.data[c->last_pc];
+    instr_t *in = writer_of(c, &e);
+    if (in) {
+        iop_t fused = cmp_to_branch(in->op);
+        const code_word_t *w = &c->code.data[in->pc];
         if (fused != IOP_COUNT) {
             cd.op = fused;
             cd.a = w[2];
-            bool k64 = c->last_op >= IOP_I64_ADD_K && c->last_op <= IOP_I64_GE_U_K;
+            bool k64 = in->op >= IOP_I64_ADD_K && in->op <= IOP_I64_GE_U_K;
             if (k64) {
                 cd.wide_k = true;
                 cd.k = (uint64_t)w[3] | (uint64_t)w[4] << 32;
@@ -480,8 +514,8 @@ static cond_t pop_cond(compiler_t *c)
             drop_last(c);
             return cd;
         }
-        if (c->last_op == IOP_I32_EQZ || c->last_op == IOP_I64_EQZ) {
-            cd.op = c->last_op == IOP_I32_EQZ ? IOP_BR_UNLESS : IOP_BR_IF_EQZ64;
+        if (in->op == IOP_I32_EQZ || in->op == IOP_I64_EQZ) {
+            cd.op = in->op == IOP_I32_EQZ ? IOP_BR_UNLESS : IOP_BR_IF_EQZ64;
             cd.a = w[2];
             drop_last(c);
             return cd;
@@ -491,10 +525,41 @@ static cond_t pop_cond(compiler_t *c)
     return cd;
 }
 
-/* Emits a conditional branch; returns the index of its offset word. */
+/* The add-and-branch form of an i32 compare-and-branch, or IOP_COUNT. */
+static iop_t addk_branch(iop_t op)
+{
+    switch (op) {
+#define M(x) case IOP_BR_##x: return IOP_ADDK_BR_##x; case IOP_BR_##x##_K: return IOP_ADDK_BR_##x##_K;
+        IOPS_CMP32(M)
+#undef M
+    default:
+        return IOP_COUNT;
+    }
+}
+
+/* Emits a conditional branch; returns the index of its offset word. A loop
+ * counter's `i32.add k` right before an i32 compare of its result becomes
+ * part of the branch. */
 static uint32_t emit_cond_branch(compiler_t *c, cond_t cd, bool when_true, uint32_t *from)
 {
     iop_t op = when_true ? cd.op : cmp_negate(cd.op);
+    iop_t addk = addk_branch(op);
+    instr_t *in = last_instr(c);
+    if (addk != IOP_COUNT && in && in->op == IOP_I32_ADD_K && in->dest != NO_PATCH &&
+        c->code.data[in->dest] == cd.a) {
+        const code_word_t *w = &c->code.data[in->pc];
+        uint32_t d = w[1], a = w[2], k = w[3];
+        drop_last(c);
+        *from = (uint32_t)c->code.len;
+        emit_op(c, addk);
+        emit_word(c, d);
+        emit_word(c, a);
+        emit_word(c, k);
+        emit_word(c, cd.b);
+        uint32_t at = (uint32_t)c->code.len;
+        emit_word(c, 0);
+        return at;
+    }
     *from = (uint32_t)c->code.len;
     emit_op(c, op);
     emit_word(c, cd.a);
@@ -716,15 +781,14 @@ static void compile_local_set(compiler_t *c, uint32_t x, bool tee)
     uint32_t slot = c->local_slot.data[x];
     wasm_valtype_t type = c->local_type.data[x];
     entry_t e = pop(c);
+    instr_t *w;
     if (c->nlocal_refs)
         materialize_local_refs(c, slot);
     if (e.kind == ENTRY_LOCAL && e.slot == slot) {
         /* local.set x (local.get x): nothing to do */
-    } else if (e.kind == ENTRY_TEMP && last_is_rewritable(c) && c->last_dest != NO_PATCH &&
-               c->code.data[c->last_dest] == e.nat) {
+    } else if ((w = writer_of(c, &e)) != NULL) {
         /* The last instruction computed the value: let it write the local. */
-        c->code.data[c->last_dest] = slot;
-        c->last_dest = NO_PATCH;
+        c->code.data[w->dest] = slot;
     } else {
         emit_move(c, slot, &e);
     }
@@ -824,7 +888,7 @@ static void compile_binary(compiler_t *c, iop_t op, wasm_valtype_t result)
             op = sw;
         }
     }
-    iop_t kop = k_form(op);
+    iop_t kop = c->optimize ? k_form(op) : IOP_COUNT;
     if (b.kind == ENTRY_CONST && kop != IOP_COUNT) {
         uint32_t sa = operand(c, &a);
         emit_op(c, kop);
@@ -940,11 +1004,19 @@ static void compile_select(compiler_t *c)
     push_temp(c, t);
 }
 
-/* The _AK and _AA forms of a load or store (ops.h). */
-static iop_t address_form(iop_t op, bool with_slot)
+/* How a fused load or store computes its address (ops.h). */
+typedef enum addr_form { ADDR_AK, ADDR_AA, ADDR_AS } addr_form_t;
+
+typedef struct addr {
+    addr_form_t form;
+    uint32_t a, b, k; /* AK: a + k; AA: a + b; AS: a + (b << k) */
+} addr_t;
+
+/* The _AK, _AA and _AS forms of a load or store (ops.h). */
+static iop_t address_form(iop_t op, addr_form_t form)
 {
     switch (op) {
-#define M(x) case IOP_##x: return with_slot ? IOP_##x##_AA : IOP_##x##_AK;
+#define M(x) case IOP_##x: return form == ADDR_AK ? IOP_##x##_AK : form == ADDR_AA ? IOP_##x##_AA : IOP_##x##_AS;
         IOPS_LOAD(M)
         IOPS_STORE(M)
 #undef M
@@ -954,35 +1026,57 @@ static iop_t address_form(iop_t op, bool with_slot)
 }
 
 /* If `addr` was computed by the last instruction, an i32.add (or its _K
- * form), removes that add and returns its operands for an address-fused
- * access; the add's inputs stay untouched, as nothing was emitted since. */
-static bool take_address_add(compiler_t *c, const entry_t *addr, bool *with_slot, uint32_t *a,
-                             uint32_t *b)
+ * form), removes that add (and an i32.shl by a constant feeding it, whose
+ * result nothing else reads) and describes the address for a fused access.
+ * Nothing emitted since could have changed the add's inputs. */
+static bool take_address_add(compiler_t *c, const entry_t *addr, addr_t *out)
 {
     const code_word_t *w;
-    if ((w = producer(c, addr, IOP_I32_ADD_K)) != NULL)
-        *with_slot = false;
-    else if ((w = producer(c, addr, IOP_I32_ADD)) != NULL)
-        *with_slot = true;
-    else
+    if ((w = producer(c, addr, IOP_I32_ADD_K)) != NULL) {
+        *out = (addr_t){ADDR_AK, w[2], 0, w[3]};
+        drop_last(c);
+        return true;
+    }
+    if ((w = producer(c, addr, IOP_I32_ADD)) == NULL)
         return false;
-    *a = w[2];
-    *b = w[3];
+    *out = (addr_t){ADDR_AA, w[2], w[3], 0};
     drop_last(c);
+    /* Slots from the address's own upward are free now: a shift that wrote
+     * one of them fed only this add. */
+    instr_t *in = last_instr(c);
+    if (in && in->op == IOP_I32_SHL_K && in->dest != NO_PATCH) {
+        const code_word_t *sw = &c->code.data[in->pc];
+        uint32_t t = sw[1];
+        if (t >= addr->nat && (t == out->a || t == out->b) && out->a != out->b) {
+            uint32_t base = t == out->a ? out->b : out->a;
+            *out = (addr_t){ADDR_AS, base, sw[2], sw[3] & 31};
+            drop_last(c);
+        }
+    }
     return true;
+}
+
+static void emit_address(compiler_t *c, const addr_t *ad)
+{
+    emit_word(c, ad->a);
+    if (ad->form == ADDR_AK) {
+        emit_word(c, ad->k);
+    } else {
+        emit_word(c, ad->b);
+        if (ad->form == ADDR_AS)
+            emit_word(c, ad->k);
+    }
 }
 
 static void compile_load(compiler_t *c, iop_t op, wasm_valtype_t result, uint32_t offset)
 {
     entry_t addr = pop(c);
     uint32_t dest = next_nat(c);
-    bool with_slot;
-    uint32_t a, b;
-    if (take_address_add(c, &addr, &with_slot, &a, &b)) {
-        emit_op(c, address_form(op, with_slot));
+    addr_t ad;
+    if (take_address_add(c, &addr, &ad)) {
+        emit_op(c, address_form(op, ad.form));
         emit_dest(c, dest);
-        emit_word(c, a);
-        emit_word(c, b);
+        emit_address(c, &ad);
     } else {
         uint32_t sa = operand(c, &addr);
         emit_op(c, op);
@@ -997,14 +1091,12 @@ static void compile_store(compiler_t *c, iop_t op, uint32_t offset)
 {
     entry_t value = pop(c);
     entry_t addr = pop(c);
-    bool with_slot;
-    uint32_t a, b;
+    addr_t ad;
     /* Only a local value leaves the add last: a temporary would have been
      * computed after it, and a constant would need code in between. */
-    if (value.kind == ENTRY_LOCAL && take_address_add(c, &addr, &with_slot, &a, &b)) {
-        emit_op(c, address_form(op, with_slot));
-        emit_word(c, a);
-        emit_word(c, b);
+    if (value.kind == ENTRY_LOCAL && take_address_add(c, &addr, &ad)) {
+        emit_op(c, address_form(op, ad.form));
+        emit_address(c, &ad);
         emit_word(c, value.slot);
     } else {
         uint32_t sa = operand(c, &addr);
@@ -1348,8 +1440,7 @@ static whirl_error_t *compile_func(compiler_t *c, uint32_t defined, compiled_fun
     c->local_slot.len = c->local_type.len = 0;
     c->slot_height = c->max_height = 0;
     c->nlocal_refs = 0;
-    c->last_pc = UINT32_MAX;
-    c->last_dest = NO_PATCH;
+    c->nhist = 0;
     c->label_pc = 0;
 
     uint32_t slot = 0;
@@ -1430,6 +1521,12 @@ static whirl_error_t *compile_func(compiler_t *c, uint32_t defined, compiled_fun
 whirl_error_t *compile_module(const wasm_module_t *module, const code_word_t *handlers,
                               compiled_module_t **out)
 {
+    return compile_module_opts(module, handlers, true, out);
+}
+
+whirl_error_t *compile_module_opts(const wasm_module_t *module, const code_word_t *handlers,
+                                   bool optimize, compiled_module_t **out)
+{
     compiled_module_t *cm = calloc(1, sizeof *cm);
     if (!cm)
         return error_oom();
@@ -1440,7 +1537,8 @@ whirl_error_t *compile_module(const wasm_module_t *module, const code_word_t *ha
         compiled_module_free(cm);
         return error_oom();
     }
-    compiler_t c = {.module = module, .handlers = handlers, .funcs = cm->funcs};
+    compiler_t c = {.module = module, .handlers = handlers, .funcs = cm->funcs,
+                    .optimize = optimize};
     whirl_error_t *err = NULL;
     for (uint32_t i = 0; i < module->nfuncs && !err; i++)
         err = compile_func(&c, i, &cm->funcs[i], &cm->arena);

@@ -62,6 +62,11 @@
     X(I64_EQ) X(I64_NE) X(I64_LT_S) X(I64_LT_U) X(I64_GT_S) X(I64_GT_U) \
     X(I64_LE_S) X(I64_LE_U) X(I64_GE_S) X(I64_GE_U)
 
+/* The i32 comparisons, for the add-and-branch fusion. */
+#define IOPS_CMP32(X) \
+    X(I32_EQ) X(I32_NE) X(I32_LT_S) X(I32_LT_U) X(I32_GT_S) X(I32_GT_U) \
+    X(I32_LE_S) X(I32_LE_U) X(I32_GE_S) X(I32_GE_U)
+
 /* Loads: d a offset. Stores: a(address) v(value) offset. */
 #define IOPS_LOAD(X) \
     X(I32_LOAD) X(I64_LOAD) X(F32_LOAD) X(F64_LOAD) \
@@ -86,6 +91,7 @@
     IOP_X(RETURN1, 2)          /* a: copy the single (non-v128) result to slot 0, return */ \
     IOP_X(COPY, 3)             /* d a */ \
     IOP_X(COPY128, 3)          /* d a: two slots */ \
+    IOP_X(COPY2, 5)            /* d1 a1 d2 a2: two copies, in order */ \
     IOP_X(CONST32, 3)          /* d k */ \
     IOP_X(CONST64, 4)          /* d k_lo k_hi */ \
     IOP_X(SELECT, 5)           /* d c a b: d = c ? a : b */ \
@@ -122,6 +128,10 @@
     IOPS_LOAD(IOPS_X_LOAD_AA) \
     IOPS_STORE(IOPS_X_STORE_AK) \
     IOPS_STORE(IOPS_X_STORE_AA) \
+    IOPS_LOAD(IOPS_X_LOAD_AS) \
+    IOPS_STORE(IOPS_X_STORE_AS) \
+    IOPS_CMP32(IOPS_X_ADDK_BR) \
+    IOPS_CMP32(IOPS_X_ADDK_BR_K) \
     IOP_X(F32_MULADD, 5)       /* d a b c: d = a + b * c (two roundings, as Wasm) */ \
     IOP_X(F32_MULSUB, 5)       /* d a b c: d = a - b * c */ \
     IOP_X(F32_MULSUBR, 5)      /* d a b c: d = b * c - a */ \
@@ -147,6 +157,14 @@
 #define IOPS_X_LOAD_AA(n) IOP_X(n##_AA, 5)
 #define IOPS_X_STORE_AK(n) IOP_X(n##_AK, 5)
 #define IOPS_X_STORE_AA(n) IOP_X(n##_AA, 5)
+/* _AS: a shifted index, a + (b << k): d a b k offset | a b k v offset. */
+#define IOPS_X_LOAD_AS(n) IOP_X(n##_AS, 6)
+#define IOPS_X_STORE_AS(n) IOP_X(n##_AS, 6)
+/* A loop counter's add fused into the compare-and-branch on its result:
+ * d a k b off (compare with slot b) | d a k k2 off (with immediate k2):
+ * d = a + k, then branch if d <cmp> b. */
+#define IOPS_X_ADDK_BR(n) IOP_X(ADDK_BR_##n, 6)
+#define IOPS_X_ADDK_BR_K(n) IOP_X(ADDK_BR_##n##_K, 6)
 
 typedef enum iop {
 #define IOP_X(name, words) IOP_##name,

@@ -103,6 +103,51 @@ static struct exec_stack *exec_stack_get(whirl_store_t *store)
 
 /* ------------------------------------------------------------ helpers */
 
+#ifdef WHIRL_PROFILE_OPS
+/* Developer build (cmake -DWHIRL_DISPATCH=switch -DWHIRL_PROFILE_OPS=ON):
+ * counts executed ops and adjacent op pairs, written at exit to the file
+ * named by $WHIRL_PROFILE_OPS_FILE, to find superinstruction candidates. */
+#include <stdio.h>
+static uint64_t profile_counts[IOP_COUNT];
+static uint64_t profile_pairs[IOP_COUNT][IOP_COUNT];
+static int profile_prev = -1;
+static bool profile_registered;
+static const char *const profile_names[IOP_COUNT] = {
+#define IOP_X(name, words) [IOP_##name] = #name,
+    IOPS
+#undef IOP_X
+};
+
+static void profile_dump(void)
+{
+    const char *path = getenv("WHIRL_PROFILE_OPS_FILE");
+    FILE *f = path ? fopen(path, "w") : NULL;
+    if (!f)
+        return;
+    for (int a = 0; a < IOP_COUNT; a++) {
+        if (profile_counts[a])
+            fprintf(f, "op %s %llu\n", profile_names[a], (unsigned long long)profile_counts[a]);
+        for (int b = 0; b < IOP_COUNT; b++)
+            if (profile_pairs[a][b])
+                fprintf(f, "pair %s %s %llu\n", profile_names[a], profile_names[b],
+                        (unsigned long long)profile_pairs[a][b]);
+    }
+    fclose(f);
+}
+
+static void profile_op(iop_t op)
+{
+    if (!profile_registered) {
+        atexit(profile_dump);
+        profile_registered = true;
+    }
+    profile_counts[op]++;
+    if (profile_prev >= 0)
+        profile_pairs[profile_prev][op]++;
+    profile_prev = (int)op;
+}
+#endif
+
 static const char *func_name(const whirl_instance_t *inst, uint32_t index)
 {
     const wasm_module_t *m = inst->module->wasm;
@@ -309,6 +354,9 @@ static whirl_error_t *interp(whirl_store_t *store, struct exec_stack *st, whirl_
 
 #ifdef WHIRL_DISPATCH_SWITCH
 dispatch:
+#ifdef WHIRL_PROFILE_OPS
+    profile_op((iop_t)*pc);
+#endif
     switch ((iop_t)*pc) {
 #else
     NEXT();
@@ -414,6 +462,7 @@ dispatch:
 
     VMCASE(COPY) S(1) = S(2); pc += 3; NEXT();
     VMCASE(COPY128) fp[pc[1]] = fp[pc[2]]; fp[pc[1] + 1] = fp[pc[2] + 1]; pc += 3; NEXT();
+    VMCASE(COPY2) S(1) = S(2); S(3) = S(4); pc += 5; NEXT();
     VMCASE(CONST32) S(1).u32 = pc[2]; pc += 3; NEXT();
     VMCASE(CONST64) S(1).u64 = K64(2); pc += 4; NEXT();
     VMCASE(SELECT) S(1) = S(2).u32 ? S(3) : S(4); pc += 5; NEXT();
@@ -677,6 +726,34 @@ dispatch:
     CMP64(I64_GE_U, u64, >=)
 #undef CMP
 
+    /* A loop counter's add and the compare-and-branch on its result. */
+#define ADDK_CMP(name, T, op)                                                        \
+    VMCASE(ADDK_BR_##name) {                                                         \
+        uint32_t v = S(2).u32 + pc[3];                                               \
+        S(1).u32 = v;                                                                \
+        if ((T)v op (T)S(4).u32) JUMP(pc[5]);                                        \
+        pc += 6;                                                                     \
+        NEXT();                                                                      \
+    }                                                                                \
+    VMCASE(ADDK_BR_##name##_K) {                                                     \
+        uint32_t v = S(2).u32 + pc[3];                                               \
+        S(1).u32 = v;                                                                \
+        if ((T)v op (T)pc[4]) JUMP(pc[5]);                                           \
+        pc += 6;                                                                     \
+        NEXT();                                                                      \
+    }
+    ADDK_CMP(I32_EQ, uint32_t, ==)
+    ADDK_CMP(I32_NE, uint32_t, !=)
+    ADDK_CMP(I32_LT_S, int32_t, <)
+    ADDK_CMP(I32_LT_U, uint32_t, <)
+    ADDK_CMP(I32_GT_S, int32_t, >)
+    ADDK_CMP(I32_GT_U, uint32_t, >)
+    ADDK_CMP(I32_LE_S, int32_t, <=)
+    ADDK_CMP(I32_LE_U, uint32_t, <=)
+    ADDK_CMP(I32_GE_S, int32_t, >=)
+    ADDK_CMP(I32_GE_U, uint32_t, >=)
+#undef ADDK_CMP
+
 #define BIN(name, rf, af, expr) \
     VMCASE(name) { __auto_type a = S(2).af; __auto_type b = S(3).af; S(1).rf = (expr); pc += 4; NEXT(); }
     BIN(F32_EQ, u32, f32, a == b)
@@ -751,7 +828,8 @@ dispatch:
 #define LOAD(name, rf, T, RT)                                    \
     LOAD_AT(name, rf, T, RT, S(2).u32, 4)                        \
     LOAD_AT(name##_AK, rf, T, RT, S(2).u32 + pc[3], 5)           \
-    LOAD_AT(name##_AA, rf, T, RT, S(2).u32 + S(3).u32, 5)
+    LOAD_AT(name##_AA, rf, T, RT, S(2).u32 + S(3).u32, 5)        \
+    LOAD_AT(name##_AS, rf, T, RT, S(2).u32 + (S(3).u32 << pc[4]), 6)
     LOAD(I32_LOAD, u32, uint32_t, uint32_t)
     LOAD(I64_LOAD, u64, uint64_t, uint64_t)
     LOAD(F32_LOAD, u32, uint32_t, uint32_t)
@@ -782,7 +860,8 @@ dispatch:
 #define STORE(name, T, vf)                                       \
     STORE_AT(name, T, vf, S(1).u32, S(2), 4)                     \
     STORE_AT(name##_AK, T, vf, S(1).u32 + pc[2], S(3), 5)        \
-    STORE_AT(name##_AA, T, vf, S(1).u32 + S(2).u32, S(3), 5)
+    STORE_AT(name##_AA, T, vf, S(1).u32 + S(2).u32, S(3), 5)     \
+    STORE_AT(name##_AS, T, vf, S(1).u32 + (S(2).u32 << pc[3]), S(4), 6)
     STORE(I32_STORE, uint32_t, u32)
     STORE(I64_STORE, uint64_t, u64)
     STORE(F32_STORE, uint32_t, u32)
