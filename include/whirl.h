@@ -229,11 +229,13 @@ whirl_error_t *whirl_config_epoch_interval_set(whirl_config_t *config, uint64_t 
 void whirl_config_debug_info_set(whirl_config_t *config, bool enable);
 
 /* Directory of the compilation cache; NULL or "" disables it (default).
- * Stored only: the cache is not implemented yet. */
+ * See "Compilation cache" below; whirl_config_enable_cache picks the
+ * default directory. Also the "cache" knob (WHIRL_CACHE). */
 whirl_error_t *whirl_config_cache_set(whirl_config_t *config, const char *path);
 
 /* Sets any knob by name ("total_memories", "pooling", "epoch_interval",
- * "max_wasm_stack", "debug_info", "cache"; '-' may stand for '_') from text,
+ * "max_wasm_stack", "debug_info", "cache", "cache_max_size"; '-' may stand
+ * for '_') from text,
  * parsed as its environment variable would be: counts in decimal; byte sizes
  * in decimal with an optional K/KiB, M/MiB or G/GiB suffix (binary);
  * durations with a unit us, ms or s (a bare number is milliseconds);
@@ -348,6 +350,90 @@ size_t whirl_module_import_count(const whirl_module_t *module);
 bool whirl_module_import(const whirl_module_t *module, size_t i, whirl_import_info_t *out);
 size_t whirl_module_export_count(const whirl_module_t *module);
 bool whirl_module_export(const whirl_module_t *module, size_t i, whirl_export_info_t *out);
+
+/* ---- Precompiled modules ----
+ *
+ * A compiled module can be saved and loaded again without decoding,
+ * validating or compiling it: `whirl compile IN.wasm -o OUT.cwasm` and
+ * `whirl run OUT.cwasm` do this, and so does the compilation cache.
+ *
+ * A precompiled module is code: whirl checks its structure but cannot
+ * check its instructions, so load only files made by a whirl you trust
+ * (as with wasmtime's precompiled modules), never files from the guest's
+ * author. Accidents are caught: a file made by another version or build of
+ * whirl, or under a configuration that changes the code (debug_info), is
+ * refused with a message saying so; a truncated or damaged file fails its
+ * checksum; a plain .wasm is refused with a hint. None of these crash. */
+
+/* Serialises `module` into *out (malloc'd; release it with free()). The
+ * same module on the same build gives the same bytes. */
+whirl_error_t *whirl_module_serialize(const whirl_module_t *module, uint8_t **out,
+                                      size_t *out_len);
+
+/* Loads a module serialised by whirl_module_serialize (bytes borrowed).
+ * Fails, never crashes, on anything else. On success the caller owns
+ * *out, which is used like a module from whirl_module_new. */
+whirl_error_t *whirl_module_deserialize(whirl_engine_t *engine, const uint8_t *bytes,
+                                        size_t len, whirl_module_t **out);
+
+/* Same, from the file at `path`. A large file is mapped rather than read,
+ * and the module uses the mapping until it is deleted: replace such a file
+ * by renaming a new one over it (as `whirl compile` and the cache do), not
+ * by truncating and rewriting it in place. */
+whirl_error_t *whirl_module_deserialize_file(whirl_engine_t *engine, const char *path,
+                                             whirl_module_t **out);
+
+/* True if `bytes` start like a serialised module (a cheap check of the
+ * magic, to choose between whirl_module_new and whirl_module_deserialize).
+ * whirl_module_new refuses such bytes. */
+bool whirl_module_is_serialized(const uint8_t *bytes, size_t len);
+
+/* ---- Compilation cache ----
+ *
+ * With a cache directory configured, whirl_module_new first looks for the
+ * module there, under a SHA-256 of its bytes and of this build and
+ * configuration (so another version of whirl or other code-affecting knobs
+ * never share an entry), and loads it instead of compiling; otherwise it
+ * compiles and stores an entry. Entries are written to a temporary file
+ * and renamed, so concurrent processes and threads see whole entries or
+ * none; an entry that fails to load (damaged, truncated) is compiled again
+ * and replaced, with a "cache_entry_invalid" warning. When the entries pass
+ * cache_max_size bytes (default 512 MiB; knob "cache_max_size",
+ * WHIRL_CACHE_MAX_SIZE), the least recently used ones (by modification
+ * time, which a hit refreshes) are removed. A cache that cannot be written
+ * (read-only, disk full) is reported with a "cache_write_failed" warning
+ * and modules are compiled as without it. */
+
+/* Turns the cache on in `dir`, or with NULL in the default directory:
+ * $XDG_CACHE_HOME/whirl, else $HOME/.cache/whirl. Fails if neither variable
+ * is set. The directory is created on first use. */
+whirl_error_t *whirl_config_enable_cache(whirl_config_t *config, const char *dir);
+
+/* The default cache directory, malloc'd into *out (free() it). */
+whirl_error_t *whirl_cache_default_dir(char **out);
+
+/* True if `module` was loaded from the cache rather than compiled. */
+bool whirl_module_from_cache(const whirl_module_t *module);
+
+typedef struct whirl_cache_stats {
+    uint64_t entries;   /* modules stored */
+    uint64_t bytes;     /* their total size */
+    /* Counted by every process using the directory since it was created or
+     * last cleared. */
+    uint64_t hits;      /* modules loaded from an entry */
+    uint64_t misses;    /* modules compiled (and stored) */
+    uint64_t invalid;   /* entries that failed to load and were replaced */
+    uint64_t evictions; /* entries removed to stay under the size bound */
+} whirl_cache_stats_t;
+
+/* Statistics of the cache in `dir`. A directory that does not exist is an
+ * empty cache. */
+whirl_error_t *whirl_cache_stats(const char *dir, whirl_cache_stats_t *out);
+
+/* Removes every entry (and leftover temporary file) of the cache in `dir`
+ * and resets its counters. Safe while other processes use it: they see
+ * misses. */
+whirl_error_t *whirl_cache_clear(const char *dir);
 
 /* ------------------------------------------------------------------ */
 /* Stores                                                              */

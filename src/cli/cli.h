@@ -94,4 +94,15 @@ int cli_wasi_new(const cli_wasi_opts_t *o, const char *file, const char **args, 
 int cli_cmd_run(int argc, char **argv);
 int cli_cmd_validate(int argc, char **argv);
 
+/* ---- precompiled modules and the cache (cache_cmd.c) ---- */
+
+int cli_cmd_compile(int argc, char **argv);
+int cli_cmd_cache(int argc, char **argv);
+/* A module from a .wasm (compiled, through the cache if enabled) or a
+ * .cwasm (deserialised), told apart by the precompiled module's magic. */
+whirl_error_t *cli_module_load(whirl_engine_t *engine, const uint8_t *data, size_t len,
+                               whirl_module_t **out);
+/* Turns the cache on in `dir`, or (NULL) WHIRL_CACHE or the default. */
+whirl_error_t *cli_enable_cache(whirl_config_t *config, const char *dir);
+
 #endif

@@ -17,6 +17,7 @@ static const char usage_text[] =
     "Usage:\n"
     "  whirl run [OPTIONS] FILE.wasm [ARGS...]\n"
     "      Run a WASI program: FILE.wasm's `_start` with ARGS as its arguments\n"
+    "      (FILE may also be a .cwasm made by `whirl compile`)\n"
     "      (argv[0] is FILE's name). A module that imports WASI preview 1\n"
     "      (wasi_snapshot_preview1) gets it, sandboxed: it sees only the\n"
     "      directories given with --dir and the variables given with --env;\n"
@@ -30,6 +31,14 @@ static const char usage_text[] =
     "      `--` before program arguments that look like whirl options).\n"
     "  whirl validate FILE.wasm...\n"
     "      Decode and validate; print `FILE.wasm: valid` or the error.\n"
+    "  whirl compile [--debug-info] IN.wasm [-o OUT.cwasm]\n"
+    "      Compile IN.wasm and save the result (default OUT: IN with .cwasm);\n"
+    "      `whirl run OUT.cwasm` then starts without compiling. Only the same\n"
+    "      whirl build, with the same debug-info setting, loads it, and only\n"
+    "      files you made yourself should be run: a .cwasm is code.\n"
+    "  whirl cache stats|clear [--dir DIR]\n"
+    "      Show or empty the compilation cache (DIR, else $WHIRL_CACHE, else\n"
+    "      $XDG_CACHE_HOME/whirl or ~/.cache/whirl).\n"
     "  whirl config [-W KNOB=VALUE]...\n"
     "      Print every engine setting's effective value and where it came from\n"
     "      (default, environment variable, or option).\n"
@@ -50,6 +59,9 @@ static const char usage_text[] =
     "  --max-wasm-stack BYTES Guest stack limit per call (default 1M; suffixes\n"
     "                         k, M, G; 4k..1G).\n"
     "  --timeout DURATION     Same as -W timeout=DURATION.\n"
+    "  --cache[=DIR]          Use the compilation cache (in DIR, else as for\n"
+    "                         `whirl cache`): a module compiled before loads\n"
+    "                         from it. Setting WHIRL_CACHE=DIR does the same.\n"
     "%s"
     "  --                     End of options: what follows is FILE and ARGS.\n"
     "\n"
@@ -58,6 +70,7 @@ static const char usage_text[] =
     "  whirl run fib.wasm --invoke fib 20\n"
     "  whirl run -W timeout=5s -W max-memory-size=64M --invoke add calc.wasm -- -1 0x10\n"
     "  whirl validate module.wasm\n"
+    "  whirl compile app.wasm -o app.cwasm && whirl run app.cwasm\n"
     "\n"
     "Exit status:\n"
     "  0    success\n"
@@ -318,6 +331,10 @@ int main(int argc, char **argv)
         status = cli_cmd_run(argc - 2, argv + 2);
     } else if (strcmp(cmd, "validate") == 0) {
         status = cli_cmd_validate(argc - 2, argv + 2);
+    } else if (strcmp(cmd, "compile") == 0) {
+        status = cli_cmd_compile(argc - 2, argv + 2);
+    } else if (strcmp(cmd, "cache") == 0) {
+        status = cli_cmd_cache(argc - 2, argv + 2);
     } else if (strcmp(cmd, "config") == 0) {
         status = cli_config_command(argc - 2, argv + 2);
     } else if (cmd[0] == '-') {

@@ -18,6 +18,8 @@ typedef struct run_opts {
     bool have_stack;
     size_t max_wasm_stack;
     const char *timeout_text; /* -W timeout / --timeout as given, for messages */
+    bool cache;               /* --cache */
+    const char *cache_dir;    /* --cache=DIR */
     cli_hosting_t hosting;    /* -W options */
     cli_wasi_opts_t wasi;
     /* The first unknown option after FILE: an argument for a WASI program,
@@ -141,6 +143,11 @@ static int parse_run_args(int argc, char **argv, run_opts_t *o)
                 if (m < 0)
                     return EXIT_USAGE;
                 o->wasi.envs[o->wasi.nenvs++] = value;
+                continue;
+            }
+            if (strcmp(a, "--cache") == 0 || strncmp(a, "--cache=", 8) == 0) {
+                o->cache = true;
+                o->cache_dir = a[7] == '=' ? a + 8 : NULL;
                 continue;
             }
             if (strcmp(a, "--inherit-env") == 0) {
@@ -354,12 +361,18 @@ static int run_module(const run_opts_t *o, run_state_t *s)
         whirl_error_delete(err);
         return rc;
     }
+    if (o->cache && (err = cli_enable_cache(config, o->cache_dir))) {
+        whirl_config_delete(config);
+        rc = cli_usage_error("run: --cache: %s", whirl_error_message(err));
+        whirl_error_delete(err);
+        return rc;
+    }
     if ((err = whirl_engine_new(config, &s->engine))) {
         cli_error("cannot create engine: %s", whirl_error_message(err));
         whirl_error_delete(err);
         return EXIT_BAD_MODULE;
     }
-    if ((err = whirl_module_new(s->engine, s->wasm, len, &s->module))) {
+    if ((err = cli_module_load(s->engine, s->wasm, len, &s->module))) {
         cli_report_module_error(o->file, s->wasm, len, err);
         whirl_error_delete(err);
         return EXIT_BAD_MODULE;

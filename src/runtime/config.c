@@ -107,6 +107,9 @@ static const knob_def_t knobs[KNOB_COUNT] = {
                          "unoptimised code with names and offsets for backtraces"},
     [KNOB_CACHE] = {"cache", "WHIRL_CACHE", NULL, KT_PATH, 0, 0, 0, 0,
                     "compilation cache directory (empty: off)"},
+    [KNOB_CACHE_MAX_SIZE] = {"cache_max_size", "WHIRL_CACHE_MAX_SIZE", NULL, KT_BYTES,
+                             512 * MIB, 0, 0, 1024 * GIB,
+                             "compilation cache bound (least recently used entries go)"},
 };
 
 /* Shortest accepted epoch interval: a ticker waking more often than this

@@ -4,12 +4,18 @@
 #include <string.h>
 
 #include "runtime/internal.h"
+#include "runtime/serialize.h"
 
 /* The public module plus an index of its exports sorted by name, so that
- * export lookup is a binary search even for modules with thousands of them. */
+ * export lookup is a binary search even for modules with thousands of them.
+ * A module loaded from a serialised form also owns the image its code,
+ * strings and segments point into (serialize.c). */
 typedef struct module_impl {
     struct whirl_module pub;
     const wasm_export_t **sorted_exports;
+    module_image_t image;    /* base NULL: compiled here */
+    uint8_t source_hash[32]; /* SHA-256 of the binary; zeros: not computed */
+    bool from_cache;
 } module_impl_t;
 
 static int name_cmp(const char *a, size_t alen, const char *b, size_t blen)
@@ -33,42 +39,33 @@ static void module_free(module_impl_t *m)
         compiled_module_free(m->pub.code);
     if (m->pub.wasm)
         wasm_module_free(m->pub.wasm);
+    /* Last: the code and the decoded module point into it. */
+    module_image_free(&m->image);
     free(m->sorted_exports);
     free(m);
 }
 
-whirl_error_t *whirl_module_new(whirl_engine_t *engine, const uint8_t *wasm, size_t len,
-                                whirl_module_t **out)
+whirl_error_t *module_assemble(whirl_engine_t *engine, wasm_module_t *wasm,
+                               compiled_module_t *code, module_image_t *image,
+                               const uint8_t source_hash[32], whirl_module_t **out)
 {
-    if (!out)
-        return error_fmt("whirl_module_new: out is NULL");
     *out = NULL;
-    if (!engine || (len && !wasm))
-        return error_fmt("whirl_module_new: engine or bytes is NULL");
     module_impl_t *m = calloc(1, sizeof *m);
-    if (!m)
+    if (!m) {
+        compiled_module_free(code);
+        wasm_module_free(wasm);
+        module_image_free(image);
         return error_oom();
+    }
     atomic_init(&m->pub.refcount, 1);
     m->pub.engine = engine;
-    static const uint8_t empty[1];
-    /* Only a successful step's result is kept: a failed one may leave its
-     * out parameter in any state. */
-    wasm_module_t *decoded = NULL;
-    whirl_error_t *err = wasm_decode(len ? wasm : empty, len, &decoded);
-    if (!err)
-        m->pub.wasm = decoded;
-    if (!err)
-        err = wasm_validate(m->pub.wasm);
-    compiled_module_t *code = NULL;
-    if (!err)
-        err = compile_module(m->pub.wasm, engine->handlers, &code);
-    if (!err)
-        m->pub.code = code;
-    if (err) {
-        module_free(m);
-        return err;
-    }
-    const wasm_module_t *w = m->pub.wasm;
+    m->pub.wasm = wasm;
+    m->pub.code = code;
+    if (image)
+        m->image = *image;
+    if (source_hash)
+        memcpy(m->source_hash, source_hash, 32);
+    const wasm_module_t *w = wasm;
     if (w->nexports) {
         m->sorted_exports = malloc(w->nexports * sizeof *m->sorted_exports);
         if (!m->sorted_exports) {
@@ -81,6 +78,67 @@ whirl_error_t *whirl_module_new(whirl_engine_t *engine, const uint8_t *wasm, siz
     }
     *out = &m->pub;
     return NULL;
+}
+
+whirl_error_t *module_compile(whirl_engine_t *engine, const uint8_t *wasm, size_t len,
+                              whirl_module_t **out)
+{
+    static const uint8_t empty[1];
+    /* Only a successful step's result is kept: a failed one may leave its
+     * out parameter in any state. */
+    wasm_module_t *decoded = NULL;
+    whirl_error_t *err = wasm_decode(len ? wasm : empty, len, &decoded);
+    if (err)
+        return err;
+    if ((err = wasm_validate(decoded))) {
+        wasm_module_free(decoded);
+        return err;
+    }
+    compiled_module_t *code = NULL;
+    /* Debug info turns the code optimisations off: one internal instruction
+     * per Wasm instruction where possible, so offsets map one to one. */
+    bool optimize = !ENGINE_KNOB(engine, KNOB_DEBUG_INFO);
+    if ((err = compile_module_opts(decoded, engine->handlers, optimize, &code))) {
+        wasm_module_free(decoded);
+        return err;
+    }
+    return module_assemble(engine, decoded, code, NULL, NULL, out);
+}
+
+whirl_error_t *whirl_module_new(whirl_engine_t *engine, const uint8_t *wasm, size_t len,
+                                whirl_module_t **out)
+{
+    if (!out)
+        return error_fmt("whirl_module_new: out is NULL");
+    *out = NULL;
+    if (!engine || (len && !wasm))
+        return error_fmt("whirl_module_new: engine or bytes is NULL");
+    if (whirl_module_is_serialized(wasm, len))
+        return error_fmt("this is a precompiled module (`whirl compile` output), not a "
+                         "WebAssembly binary: load it with whirl_module_deserialize");
+    if (engine->config.cache_path)
+        return cache_module_new(engine, wasm, len, out);
+    return module_compile(engine, wasm, len, out);
+}
+
+const uint8_t *module_source_hash(const whirl_module_t *module)
+{
+    return ((const module_impl_t *)module)->source_hash;
+}
+
+void module_set_source_hash(whirl_module_t *module, const uint8_t hash[32])
+{
+    memcpy(((module_impl_t *)module)->source_hash, hash, 32);
+}
+
+void module_set_from_cache(whirl_module_t *module)
+{
+    ((module_impl_t *)module)->from_cache = true;
+}
+
+bool whirl_module_from_cache(const whirl_module_t *module)
+{
+    return module && ((const module_impl_t *)module)->from_cache;
 }
 
 whirl_error_t *whirl_module_validate(whirl_engine_t *engine, const uint8_t *wasm, size_t len)

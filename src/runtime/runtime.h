@@ -24,6 +24,7 @@ enum config_knob {
     KNOB_MAX_WASM_STACK,                   /* bytes */
     KNOB_DEBUG_INFO,                       /* 0/1 */
     KNOB_CACHE,                            /* value unused: see cache_path */
+    KNOB_CACHE_MAX_SIZE,                   /* bytes of cache entries kept */
     KNOB_COUNT
 };
 

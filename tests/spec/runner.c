@@ -702,6 +702,37 @@ static void add_module(runner_t *r, whirl_module_t *m)
     r->modules[r->nmodules++] = m;
 }
 
+/* WHIRL_SPEC_ROUNDTRIP=1: every module is serialised and replaced by its
+ * deserialised copy before use, which must serialise to the same bytes
+ * (tests/cache: the whole suite must pass that way too). */
+static bool roundtrip_module(runner_t *r, whirl_module_t **m, whirl_error_t **err, sbuf_t *why)
+{
+    uint8_t *a = NULL, *b = NULL;
+    size_t alen = 0, blen = 0;
+    whirl_module_t *copy = NULL;
+    if ((*err = whirl_module_serialize(*m, &a, &alen)) ||
+        (*err = whirl_module_deserialize(r->engine, a, alen, &copy)) ||
+        (*err = whirl_module_serialize(copy, &b, &blen))) {
+        whirl_module_delete(copy);
+        whirl_module_delete(*m);
+        *m = NULL;
+        free(a);
+        return false;
+    }
+    bool same = alen == blen && memcmp(a, b, alen) == 0;
+    free(a);
+    free(b);
+    whirl_module_delete(*m);
+    *m = copy;
+    if (!same) {
+        sb_printf(why, "round trip: the deserialised module serialises differently");
+        whirl_module_delete(copy);
+        *m = NULL;
+        return false;
+    }
+    return true;
+}
+
 /* Loads and compiles the command's "filename". On failure returns false and
  * *err (if any engine error) or `why` says what went wrong. */
 static bool load_module(runner_t *r, const cJSON *cmd, whirl_module_t **out, whirl_error_t **err,
@@ -731,6 +762,8 @@ static bool load_module(runner_t *r, const cJSON *cmd, whirl_module_t **out, whi
         *out = NULL;
         return false;
     }
+    if (getenv("WHIRL_SPEC_ROUNDTRIP") && !roundtrip_module(r, out, err, why))
+        return false;
     add_module(r, *out);
     return true;
 }

@@ -1,0 +1,1343 @@
+/* Serialised modules: the decoded module and its compiled code written out
+ * (whirl_module_serialize) and read back without decoding, validating or
+ * compiling (whirl_module_deserialize), for `whirl compile` and the
+ * compilation cache. The header is described in serialize.h.
+ *
+ * The payload is read in place: the file is loaded into one image, the
+ * code words are patched there (each relocation's index becomes the
+ * pointer again) and strings, data segments, source maps and relocation
+ * lists point into it, so a load touches each byte about twice (read and
+ * checksum) and allocates little besides the module's small tables.
+ *
+ * Trust: a precompiled module is code. Its instructions are not checked
+ * (that would need the compiler's knowledge), so only files this engine
+ * produced should be loaded, as with wasmtime's precompiled modules. What
+ * is guarded against is accident: a file from another build or config is
+ * refused by its header, any flipped bit by the checksum, and even a file
+ * whose checksum was made to match cannot make the loader read or write
+ * outside the image: every count, length, index and offset is checked
+ * before use.
+ *
+ * Payload, in order (integers little-endian; "str" is u32 length, the
+ * bytes and a NUL; "blob" is u32 length and the bytes; "expr" is a
+ * constant expression: u32 count, u64 offset, then per instruction u16 op
+ * and 16 immediate bytes; "limits" is u64 min, u64 max, u8 has_max):
+ *
+ *   source hash[32]  SHA-256 of the original binary (zeros: unknown)
+ *   types            u32 n; each u32 nparams, u32 nresults, u32 canonical,
+ *                    the param and result value types (one byte each)
+ *   imports          u32 n; each str module, str name, u8 kind, then u32
+ *                    type | u8 elem + limits | limits | u8 type + u8 mutable
+ *   functions        u32 n; each u32 type, u64 body offset, u32 runs, then
+ *                    per run u32 count + u8 type
+ *   tables           u32 n; each u8 elem + limits
+ *   memories         u32 n; each limits
+ *   globals          u32 n; each u8 type, u8 mutable, expr
+ *   exports          u32 n; each str name, u8 kind, u32 index
+ *   start            u8 present, u32 index
+ *   elements         u32 n; each u8 mode, u8 type, u32 table, expr offset,
+ *                    u64 section offset, u32 count, count exprs
+ *   data count       u8 present, u32 count
+ *   data             u32 n; each u8 mode, u32 memory, expr offset, u64
+ *                    section offset, blob
+ *   customs          u32 n; each str name, blob
+ *   names            u8 present + str (module name); u8 present, then per
+ *                    function (imports first) u8 present + str
+ *   code             u32 n; each u32 param, result, local and frame slots,
+ *                    u32 code words, u32 source map entries, u32
+ *                    relocations; then, each aligned to 8 bytes of the
+ *                    file: the code words (a relocation's two words zero),
+ *                    the source map (u32 pc, u32 offset) and the
+ *                    relocations (u32 pc, u32 kind, u32 index)
+ *
+ * Function bodies are not kept: a loaded module's wasm_func_t has no code
+ * and its wasm_module_t no `bytes` (nothing after compilation reads them).
+ *
+ * A file of 1 MiB or more is mapped read-only (MAP_PRIVATE) instead of
+ * read: the module uses the page cache's pages in place, shared between
+ * processes. Truncating such a file while a module uses it would fault on
+ * access (SIGBUS); whirl only ever replaces files by rename. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+#if defined(__x86_64__)
+/* The same hash through the library's AVX2/AVX-512 code where the CPU has
+ * it (chosen at run time): twice as fast on the checksum of a load. */
+#include <xxh_x86dispatch.h>
+#endif
+
+#include "compile/ops.h"
+#include "exec/exec.h"
+#include "runtime/internal.h"
+#include "runtime/serialize.h"
+#include "wasm/opcodes.h"
+
+/* ---- images ---- */
+
+/* Below this, malloc; above, a mapping of its own (returned to the system
+ * on free, unlike heap memory). */
+#define REGION_MAP_THRESHOLD (1u << 20)
+#define HUGE_PAGE (2u << 20)
+
+bool region_alloc(region_t *r, size_t len)
+{
+    r->len = r->cap = len;
+    if (len < REGION_MAP_THRESHOLD) {
+        r->kind = REGION_MALLOC;
+        r->base = malloc(len ? len : 1);
+        return r->base != NULL;
+    }
+    /* Huge pages: faulting in tens of MB 4 KiB at a time would cost more
+     * than the rest of a load. */
+    size_t cap = (len + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+    void *p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        r->base = NULL;
+        return false;
+    }
+    madvise(p, cap, MADV_HUGEPAGE); /* a hint: fine if refused */
+    r->kind = REGION_MAPPED;
+    r->base = p;
+    r->cap = cap;
+    return true;
+}
+
+void region_free(region_t *r)
+{
+    if (!r || !r->base)
+        return;
+    if (r->kind == REGION_MALLOC)
+        free(r->base);
+    else
+        munmap(r->base, r->cap);
+    r->base = NULL;
+    r->len = r->cap = 0;
+}
+
+void module_image_free(module_image_t *image)
+{
+    if (!image)
+        return;
+    region_free(&image->file);
+    region_free(&image->code);
+}
+
+/* ---- fingerprint ---- */
+
+static const char *const iop_names[IOP_COUNT] = {
+#define IOP_X(name, words) [IOP_##name] = #name,
+    IOPS
+#undef IOP_X
+};
+static const uint8_t iop_words[IOP_COUNT] = {
+#define IOP_X(name, words) [IOP_##name] = words,
+    IOPS
+#undef IOP_X
+};
+
+static uint64_t fingerprint;
+static pthread_once_t fingerprint_once = PTHREAD_ONCE_INIT;
+
+static void compute_fingerprint(void)
+{
+    XXH3_state_t *st = XXH3_createState();
+    if (!st)
+        abort(); /* a few hundred bytes at first use: nothing sensible to do */
+    XXH3_64bits_reset(st);
+    static const char tag[] = "whirl build fingerprint " WHIRL_VERSION;
+    XXH3_64bits_update(st, tag, sizeof tag);
+    uint32_t facts[] = {
+        SERIAL_FORMAT_VERSION,
+        0x01020304u, /* byte order, as stored */
+        (uint32_t)sizeof(void *),
+        (uint32_t)sizeof(slot_t),
+        (uint32_t)sizeof(code_word_t),
+        (uint32_t)sizeof(code_srcmap_t),
+        (uint32_t)sizeof(code_reloc_t),
+        (uint32_t)IOP_COUNT,
+        (uint32_t)WASM_OP_COUNT,
+    };
+    XXH3_64bits_update(st, facts, sizeof facts);
+    /* Every engine of a process has this handler table. */
+    XXH3_64bits_update(st, exec_handler_table(), IOP_COUNT * sizeof(code_word_t));
+    for (int i = 0; i < IOP_COUNT; i++) {
+        XXH3_64bits_update(st, iop_names[i], strlen(iop_names[i]) + 1);
+        XXH3_64bits_update(st, &iop_words[i], 1);
+    }
+    fingerprint = XXH3_64bits_digest(st);
+    XXH3_freeState(st);
+}
+
+uint64_t serial_build_fingerprint(const whirl_engine_t *engine)
+{
+    (void)engine;
+    pthread_once(&fingerprint_once, compute_fingerprint);
+    return fingerprint;
+}
+
+uint32_t serial_code_flags(const whirl_engine_t *engine)
+{
+    return ENGINE_KNOB(engine, KNOB_DEBUG_INFO) ? SERIAL_FLAG_DEBUG_INFO : 0;
+}
+
+/* ---- writing ---- */
+
+typedef struct wbuf {
+    uint8_t *p;
+    size_t len, cap;
+    bool oom;
+} wbuf_t;
+
+static uint8_t *w_space(wbuf_t *w, size_t n)
+{
+    if (w->oom)
+        return NULL;
+    if (n > w->cap - w->len) {
+        size_t cap = w->cap ? w->cap : 4096;
+        while (cap - w->len < n) {
+            if (cap > SIZE_MAX / 2) {
+                w->oom = true;
+                return NULL;
+            }
+            cap *= 2;
+        }
+        uint8_t *p = realloc(w->p, cap);
+        if (!p) {
+            w->oom = true;
+            return NULL;
+        }
+        w->p = p;
+        w->cap = cap;
+    }
+    uint8_t *at = w->p + w->len;
+    w->len += n;
+    return at;
+}
+
+static void w_raw(wbuf_t *w, const void *src, size_t n)
+{
+    uint8_t *p = w_space(w, n);
+    if (p && n)
+        memcpy(p, src, n);
+}
+
+static void w_u8(wbuf_t *w, uint8_t v) { w_raw(w, &v, 1); }
+static void w_u16(wbuf_t *w, uint16_t v) { w_raw(w, &v, 2); }
+static void w_u32(wbuf_t *w, uint32_t v) { w_raw(w, &v, 4); }
+static void w_u64(wbuf_t *w, uint64_t v) { w_raw(w, &v, 8); }
+
+static void w_align(wbuf_t *w)
+{
+    static const uint8_t zeros[8];
+    if (w->len % 8)
+        w_raw(w, zeros, 8 - w->len % 8);
+}
+
+static void w_str(wbuf_t *w, const char *s, uint32_t len)
+{
+    w_u32(w, len);
+    w_raw(w, s, len);
+    w_u8(w, 0);
+}
+
+static void w_blob(wbuf_t *w, const uint8_t *data, uint32_t len)
+{
+    w_u32(w, len);
+    w_raw(w, data, len);
+}
+
+static void w_limits(wbuf_t *w, const wasm_limits_t *l)
+{
+    w_u64(w, l->min);
+    w_u64(w, l->max);
+    w_u8(w, l->has_max);
+}
+
+static void w_expr(wbuf_t *w, const wasm_const_expr_t *e)
+{
+    w_u32(w, e->count);
+    w_u64(w, e->offset);
+    for (uint32_t i = 0; i < e->count; i++) {
+        w_u16(w, e->instrs[i].op);
+        /* The whole union: every member fits in 16 bytes, and the decoder's
+         * arena hands out zeroed memory, so unused bytes are zeros. */
+        uint8_t imm[16];
+        memcpy(imm, &e->instrs[i].imm, sizeof imm);
+        w_raw(w, imm, sizeof imm);
+    }
+}
+
+static void w_import(wbuf_t *w, const wasm_import_t *imp)
+{
+    w_str(w, imp->module, imp->module_len);
+    w_str(w, imp->name, imp->name_len);
+    w_u8(w, (uint8_t)imp->kind);
+    switch (imp->kind) {
+    case WASM_EXTERN_FUNC: w_u32(w, imp->desc.func_type); break;
+    case WASM_EXTERN_TABLE:
+        w_u8(w, imp->desc.table.elem);
+        w_limits(w, &imp->desc.table.limits);
+        break;
+    case WASM_EXTERN_MEMORY: w_limits(w, &imp->desc.memory.limits); break;
+    case WASM_EXTERN_GLOBAL:
+        w_u8(w, imp->desc.global.type);
+        w_u8(w, imp->desc.global.is_mutable);
+        break;
+    }
+}
+
+static void w_module(wbuf_t *w, const wasm_module_t *m)
+{
+    w_u32(w, m->ntypes);
+    for (uint32_t i = 0; i < m->ntypes; i++) {
+        const wasm_functype_t *t = &m->types[i];
+        w_u32(w, t->nparams);
+        w_u32(w, t->nresults);
+        w_u32(w, t->canonical);
+        w_raw(w, t->params, t->nparams);
+        w_raw(w, t->results, t->nresults);
+    }
+    w_u32(w, m->nimports);
+    for (uint32_t i = 0; i < m->nimports; i++)
+        w_import(w, &m->imports[i]);
+    w_u32(w, m->nfuncs);
+    for (uint32_t i = 0; i < m->nfuncs; i++) {
+        const wasm_func_t *f = &m->funcs[i];
+        w_u32(w, f->type);
+        w_u64(w, f->body_offset);
+        w_u32(w, f->nlocal_runs);
+        for (uint32_t j = 0; j < f->nlocal_runs; j++) {
+            w_u32(w, f->local_runs[j].count);
+            w_u8(w, f->local_runs[j].type);
+        }
+    }
+    w_u32(w, m->ntables);
+    for (uint32_t i = 0; i < m->ntables; i++) {
+        w_u8(w, m->tables[i].elem);
+        w_limits(w, &m->tables[i].limits);
+    }
+    w_u32(w, m->nmemories);
+    for (uint32_t i = 0; i < m->nmemories; i++)
+        w_limits(w, &m->memories[i].limits);
+    w_u32(w, m->nglobals);
+    for (uint32_t i = 0; i < m->nglobals; i++) {
+        w_u8(w, m->globals[i].type);
+        w_u8(w, m->globals[i].is_mutable);
+        w_expr(w, &m->global_inits[i]);
+    }
+    w_u32(w, m->nexports);
+    for (uint32_t i = 0; i < m->nexports; i++) {
+        const wasm_export_t *e = &m->exports[i];
+        w_str(w, e->name, e->name_len);
+        w_u8(w, (uint8_t)e->kind);
+        w_u32(w, e->index);
+    }
+    w_u8(w, m->has_start);
+    w_u32(w, m->start);
+    w_u32(w, m->nelems);
+    for (uint32_t i = 0; i < m->nelems; i++) {
+        const wasm_elem_t *e = &m->elems[i];
+        w_u8(w, (uint8_t)e->mode);
+        w_u8(w, e->type);
+        w_u32(w, e->table);
+        w_expr(w, &e->offset);
+        w_u64(w, e->section_offset);
+        w_u32(w, e->count);
+        for (uint32_t j = 0; j < e->count; j++)
+            w_expr(w, &e->items[j]);
+    }
+    w_u8(w, m->has_data_count);
+    w_u32(w, m->data_count);
+    w_u32(w, m->ndatas);
+    for (uint32_t i = 0; i < m->ndatas; i++) {
+        const wasm_data_t *d = &m->datas[i];
+        w_u8(w, (uint8_t)d->mode);
+        w_u32(w, d->memory);
+        w_expr(w, &d->offset);
+        w_u64(w, d->section_offset);
+        w_blob(w, d->bytes, d->len);
+    }
+    w_u32(w, m->ncustoms);
+    for (uint32_t i = 0; i < m->ncustoms; i++) {
+        w_str(w, m->customs[i].name, m->customs[i].name_len);
+        w_blob(w, m->customs[i].data, m->customs[i].len);
+    }
+    w_u8(w, m->module_name != NULL);
+    if (m->module_name)
+        w_str(w, m->module_name, (uint32_t)strlen(m->module_name));
+    w_u8(w, m->func_names != NULL);
+    if (m->func_names) {
+        uint32_t n = wasm_module_func_count(m);
+        for (uint32_t i = 0; i < n; i++) {
+            const char *s = m->func_names[i];
+            w_u8(w, s != NULL);
+            if (s)
+                w_str(w, s, (uint32_t)strlen(s));
+        }
+    }
+}
+
+/* The compiled functions: their layouts, then all their code, source maps
+ * and relocations each in one run, so that a load copies and checks each
+ * run in one pass. Relocated words are zeroed: pointers mean nothing in
+ * another process, and zeros make the output the same for the same
+ * module, run after run. */
+static whirl_error_t *w_code(wbuf_t *w, const compiled_module_t *cm)
+{
+    w_u32(w, cm->nfuncs);
+    for (uint32_t i = 0; i < cm->nfuncs; i++) {
+        const compiled_func_t *f = &cm->funcs[i];
+        uint32_t head[7] = {f->param_slots, f->result_slots, f->local_slots, f->frame_slots,
+                            f->code_len, f->nsrcmap, f->nrelocs};
+        w_raw(w, head, sizeof head);
+    }
+    w_align(w);
+    for (uint32_t i = 0; i < cm->nfuncs; i++) {
+        const compiled_func_t *f = &cm->funcs[i];
+        uint8_t *code = w_space(w, (size_t)f->code_len * sizeof(code_word_t));
+        if (!code)
+            return error_oom();
+        memcpy(code, f->code, (size_t)f->code_len * sizeof(code_word_t));
+        for (uint32_t r = 0; r < f->nrelocs; r++) {
+            const code_reloc_t *rel = &f->relocs[r];
+            if (rel->pc >= f->code_len || f->code_len - rel->pc < 2)
+                return error_fmt("serialise: func %u: relocation at %u past its code",
+                                 f->func_index, rel->pc);
+            memset(code + (size_t)rel->pc * sizeof(code_word_t), 0, 2 * sizeof(code_word_t));
+        }
+    }
+    w_align(w);
+    for (uint32_t i = 0; i < cm->nfuncs; i++)
+        w_raw(w, cm->funcs[i].srcmap, (size_t)cm->funcs[i].nsrcmap * sizeof(code_srcmap_t));
+    w_align(w);
+    for (uint32_t i = 0; i < cm->nfuncs; i++)
+        w_raw(w, cm->funcs[i].relocs, (size_t)cm->funcs[i].nrelocs * sizeof(code_reloc_t));
+    return NULL;
+}
+
+whirl_error_t *serial_write(const whirl_module_t *module, uint8_t **out, size_t *out_len)
+{
+    const wasm_module_t *m = module->wasm;
+    wbuf_t w = {0};
+    w_space(&w, SERIAL_HEADER_SIZE); /* filled in last */
+    uint8_t source[32];
+    memcpy(source, module_source_hash(module), 32);
+    static const uint8_t unknown[32];
+    if (memcmp(source, unknown, 32) == 0 && m->bytes)
+        cache_sha256(m->bytes, m->len, source);
+    w_raw(&w, source, 32);
+    w_module(&w, m);
+    w_align(&w);
+    whirl_error_t *err = w_code(&w, module->code);
+    if (!err && w.oom)
+        err = error_oom();
+    if (err) {
+        free(w.p);
+        return err;
+    }
+    uint8_t *h = w.p;
+    uint64_t payload_len = w.len - SERIAL_HEADER_SIZE;
+    memset(h, 0, SERIAL_HEADER_SIZE);
+    memcpy(h, SERIAL_MAGIC, SERIAL_MAGIC_LEN);
+    uint32_t v32 = SERIAL_FORMAT_VERSION;
+    memcpy(h + 8, &v32, 4);
+    v32 = SERIAL_HEADER_SIZE;
+    memcpy(h + 12, &v32, 4);
+    memcpy(h + 16, WHIRL_VERSION, strlen(WHIRL_VERSION) < 16 ? strlen(WHIRL_VERSION) : 15);
+    uint64_t v64 = serial_build_fingerprint(module->engine);
+    memcpy(h + 32, &v64, 8);
+    v32 = serial_code_flags(module->engine);
+    memcpy(h + 40, &v32, 4);
+    memcpy(h + 48, &payload_len, 8);
+    v64 = XXH3_64bits(h + SERIAL_HEADER_SIZE, payload_len);
+    memcpy(h + 56, &v64, 8);
+    *out = w.p;
+    *out_len = w.len;
+    return NULL;
+}
+
+/* ---- header ---- */
+
+static uint32_t rd32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+whirl_error_t *serial_check_header(const whirl_engine_t *engine, const uint8_t *b, size_t len,
+                                   uint64_t *payload_len)
+{
+    if (len >= 4 && memcmp(b, "\0asm", 4) == 0)
+        return error_fmt("not a precompiled module: this is a WebAssembly binary (.wasm); "
+                         "load it with whirl_module_new, or precompile it with `whirl "
+                         "compile`");
+    if (len < SERIAL_MAGIC_LEN || memcmp(b, SERIAL_MAGIC, SERIAL_MAGIC_LEN) != 0)
+        return error_fmt("not a precompiled whirl module (no \\x89WHIRLC magic at the start)");
+    if (len < SERIAL_HEADER_SIZE)
+        return error_fmt("truncated precompiled module: %zu bytes, less than its %u-byte header",
+                         len, SERIAL_HEADER_SIZE);
+    uint32_t format = rd32(b + 8);
+    if (format != SERIAL_FORMAT_VERSION || rd32(b + 12) != SERIAL_HEADER_SIZE)
+        return error_fmt("precompiled module has format version %u, this whirl reads version "
+                         "%u: compile it again",
+                         format, SERIAL_FORMAT_VERSION);
+    char version[17] = {0}, want_version[16] = {0};
+    memcpy(version, b + 16, 16);
+    memcpy(want_version, WHIRL_VERSION, sizeof WHIRL_VERSION < 16 ? sizeof WHIRL_VERSION : 15);
+    for (int i = 0; i < 16; i++)
+        if (version[i] && (version[i] < 0x20 || version[i] > 0x7e))
+            version[i] = '?';
+    /* All 16 bytes, padding included: nothing in the header goes unchecked. */
+    if (memcmp(b + 16, want_version, 16) != 0 && strcmp(version, WHIRL_VERSION) == 0)
+        return error_fmt("corrupted precompiled module: bytes after the version string");
+    if (memcmp(b + 16, want_version, 16) != 0)
+        return error_fmt("precompiled module was made by whirl %s, this is whirl %s: compile "
+                         "it again",
+                         version, WHIRL_VERSION);
+    if (rd64(b + 32) != serial_build_fingerprint(engine))
+        return error_fmt("precompiled module was made by another build of whirl %s (its "
+                         "interpreter or instruction set differs): compile it again",
+                         WHIRL_VERSION);
+    if (rd32(b + 44) != 0)
+        return error_fmt("corrupted precompiled module: reserved header field is not zero");
+    uint32_t flags = rd32(b + 40), want = serial_code_flags(engine);
+    if (flags != want)
+        return error_fmt("precompiled module was compiled with debug_info=%s, this engine has "
+                         "debug_info=%s: compile it again with this configuration",
+                         flags & SERIAL_FLAG_DEBUG_INFO ? "y" : "n",
+                         want & SERIAL_FLAG_DEBUG_INFO ? "y" : "n");
+    uint64_t plen = rd64(b + 48);
+    if (plen > len - SERIAL_HEADER_SIZE)
+        return error_fmt("truncated precompiled module: %zu bytes, its header says %llu",
+                         len, (unsigned long long)plen + SERIAL_HEADER_SIZE);
+    if (plen < len - SERIAL_HEADER_SIZE)
+        return error_fmt("corrupted precompiled module: %zu bytes, its header says %llu",
+                         len, (unsigned long long)plen + SERIAL_HEADER_SIZE);
+    *payload_len = plen;
+    return NULL;
+}
+
+/* ---- reading ---- */
+
+typedef struct rd {
+    uint8_t *base;   /* the file: header, then payload */
+    size_t pos, end; /* offsets in base */
+    bool bad, oom;
+    const char *what;     /* the part being read, for the error */
+    uint32_t index;       /* and which one */
+    char why[160];
+} rd_t;
+
+__attribute__((format(printf, 2, 3)))
+static bool r_fail(rd_t *r, const char *fmt, ...)
+{
+    if (!r->bad) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r->why, sizeof r->why, fmt, ap);
+        va_end(ap);
+        r->bad = true;
+    }
+    return false;
+}
+
+/* `n` bytes at the cursor, or NULL (and the reader failed) past the end. */
+static uint8_t *r_take(rd_t *r, size_t n)
+{
+    if (r->bad)
+        return NULL;
+    if (n > r->end - r->pos) {
+        r_fail(r, "needs %zu bytes at offset %zu, the file ends at %zu", n, r->pos, r->end);
+        return NULL;
+    }
+    uint8_t *p = r->base + r->pos;
+    r->pos += n;
+    return p;
+}
+
+static uint8_t r_u8(rd_t *r)
+{
+    uint8_t *p = r_take(r, 1);
+    return p ? *p : 0;
+}
+static uint16_t r_u16(rd_t *r)
+{
+    uint8_t *p = r_take(r, 2);
+    uint16_t v = 0;
+    if (p)
+        memcpy(&v, p, 2);
+    return v;
+}
+static uint32_t r_u32(rd_t *r)
+{
+    uint8_t *p = r_take(r, 4);
+    return p ? rd32(p) : 0;
+}
+static uint64_t r_u64(rd_t *r)
+{
+    uint8_t *p = r_take(r, 8);
+    return p ? rd64(p) : 0;
+}
+
+static bool r_bool(rd_t *r)
+{
+    uint8_t v = r_u8(r);
+    if (v > 1)
+        r_fail(r, "flag byte %u at offset %zu", v, r->pos - 1);
+    return v == 1;
+}
+
+static void r_align(rd_t *r)
+{
+    if (r->pos % 8)
+        r_take(r, 8 - r->pos % 8);
+}
+
+/* A count of items taking at least `min_size` bytes each: refused if the
+ * rest of the file cannot hold them, so a corrupt count cannot make the
+ * reader allocate gigabytes. */
+static uint32_t r_count(rd_t *r, size_t min_size)
+{
+    uint32_t n = r_u32(r);
+    if (!r->bad && (uint64_t)n * min_size > r->end - r->pos) {
+        r_fail(r, "count %u at offset %zu exceeds the file", n, r->pos - 4);
+        return 0;
+    }
+    return n;
+}
+
+static const char *r_str(rd_t *r, uint32_t *len_out)
+{
+    uint32_t len = r_u32(r);
+    uint8_t *p = r_take(r, (size_t)len + 1);
+    if (!p)
+        return NULL;
+    if (p[len] != 0) {
+        r_fail(r, "string at offset %zu is not terminated", r->pos - len - 1);
+        return NULL;
+    }
+    if (len_out)
+        *len_out = len;
+    return (const char *)p;
+}
+
+static const uint8_t *r_blob(rd_t *r, uint32_t *len_out)
+{
+    uint32_t len = r_u32(r);
+    uint8_t *p = r_take(r, len);
+    *len_out = p ? len : 0;
+    return p;
+}
+
+static bool valtype_ok(uint8_t t)
+{
+    return t == WASM_I32 || t == WASM_I64 || t == WASM_F32 || t == WASM_F64 ||
+           t == WASM_V128 || t == WASM_FUNCREF || t == WASM_EXTERNREF;
+}
+
+static wasm_valtype_t r_valtype(rd_t *r)
+{
+    uint8_t t = r_u8(r);
+    if (!r->bad && !valtype_ok(t))
+        r_fail(r, "value type 0x%02x at offset %zu", t, r->pos - 1);
+    return t;
+}
+
+static wasm_valtype_t r_reftype(rd_t *r)
+{
+    uint8_t t = r_u8(r);
+    if (!r->bad && !wasm_is_reftype(t))
+        r_fail(r, "reference type 0x%02x at offset %zu", t, r->pos - 1);
+    return t;
+}
+
+static void r_limits(rd_t *r, wasm_limits_t *l, uint64_t cap)
+{
+    l->min = r_u64(r);
+    l->max = r_u64(r);
+    l->has_max = r_bool(r);
+    if (!r->bad && (l->min > cap || (l->has_max && (l->max < l->min || l->max > cap))))
+        r_fail(r, "limits %llu..%llu", (unsigned long long)l->min, (unsigned long long)l->max);
+}
+
+/* The index spaces as far as read so far, for checking references. */
+typedef struct spaces {
+    uint32_t funcs, tables, memories, globals;
+} spaces_t;
+
+static bool const_op_ok(uint16_t op)
+{
+    switch (op) {
+    case WASM_OP_I32_CONST: case WASM_OP_I64_CONST: case WASM_OP_F32_CONST:
+    case WASM_OP_F64_CONST: case WASM_OP_V128_CONST: case WASM_OP_REF_NULL:
+    case WASM_OP_REF_FUNC: case WASM_OP_GLOBAL_GET: case WASM_OP_I32_ADD:
+    case WASM_OP_I32_SUB: case WASM_OP_I32_MUL: case WASM_OP_I64_ADD:
+    case WASM_OP_I64_SUB: case WASM_OP_I64_MUL:
+        return true;
+    default:
+        return false;
+    }
+}
+
+#define EXPR_INSTR_SIZE 18 /* u16 op + 16 bytes */
+
+static void r_expr(rd_t *r, arena_t *a, wasm_const_expr_t *e, const spaces_t *sp)
+{
+    e->count = r_count(r, EXPR_INSTR_SIZE);
+    e->offset = (size_t)r_u64(r);
+    if (r->bad)
+        return;
+    e->instrs = arena_array(a, e->count ? e->count : 1, sizeof *e->instrs);
+    if (!e->instrs) {
+        r->oom = true;
+        r_fail(r, "out of memory");
+        return;
+    }
+    for (uint32_t i = 0; i < e->count && !r->bad; i++) {
+        wasm_const_instr_t *in = &e->instrs[i];
+        in->op = r_u16(r);
+        uint8_t *imm = r_take(r, 16);
+        if (!imm)
+            return;
+        memcpy(&in->imm, imm, 16);
+        if (!const_op_ok(in->op))
+            r_fail(r, "constant expression at offset %zu: op %u", r->pos - EXPR_INSTR_SIZE,
+                   in->op);
+        else if (in->op == WASM_OP_REF_FUNC && in->imm.index >= sp->funcs)
+            r_fail(r, "ref.func %u of %u functions", in->imm.index, sp->funcs);
+        else if (in->op == WASM_OP_GLOBAL_GET && in->imm.index >= sp->globals)
+            r_fail(r, "global.get %u of %u globals", in->imm.index, sp->globals);
+        else if (in->op == WASM_OP_REF_NULL && !wasm_is_reftype(in->imm.reftype))
+            r_fail(r, "ref.null of type 0x%02x", in->imm.reftype);
+    }
+}
+
+/* Sums of the slots of `n` value types. */
+static uint32_t slots_sum(const wasm_valtype_t *t, uint32_t n)
+{
+    uint32_t s = 0;
+    for (uint32_t i = 0; i < n; i++)
+        s += slots_of(t[i]);
+    return s;
+}
+
+#define ALLOC_ARRAY(r, a, ptr, n) \
+    do { \
+        (ptr) = arena_array((a), (n) ? (n) : 1, sizeof *(ptr)); \
+        if (!(ptr)) { \
+            (r)->oom = true; \
+            r_fail((r), "out of memory"); \
+        } \
+    } while (0)
+
+static void r_types(rd_t *r, wasm_module_t *m)
+{
+    r->what = "types";
+    m->ntypes = r_count(r, 12);
+    ALLOC_ARRAY(r, &m->arena, m->types, m->ntypes);
+    for (uint32_t i = 0; i < m->ntypes && !r->bad; i++) {
+        r->index = i;
+        wasm_functype_t *t = &m->types[i];
+        t->nparams = r_count(r, 1);
+        t->nresults = r_count(r, 1);
+        t->canonical = r_u32(r);
+        t->params = r_take(r, t->nparams);
+        t->results = r_take(r, t->nresults);
+        if (r->bad)
+            return;
+        for (uint32_t k = 0; k < t->nparams; k++)
+            if (!valtype_ok(t->params[k]))
+                r_fail(r, "param type 0x%02x", t->params[k]);
+        for (uint32_t k = 0; k < t->nresults; k++)
+            if (!valtype_ok(t->results[k]))
+                r_fail(r, "result type 0x%02x", t->results[k]);
+        /* The compiler and call_indirect compare canonical types by
+         * pointer: the canonical index must name an equal, earlier type
+         * that is its own canonical. */
+        if (!r->bad && (t->canonical > i || m->types[t->canonical].canonical != t->canonical ||
+                        !functype_equal(t, &m->types[t->canonical])))
+            r_fail(r, "canonical type %u", t->canonical);
+    }
+}
+
+static void r_imports(rd_t *r, wasm_module_t *m)
+{
+    r->what = "imports";
+    m->nimports = r_count(r, 11);
+    ALLOC_ARRAY(r, &m->arena, m->imports, m->nimports);
+    if (r->bad)
+        return;
+    for (uint32_t i = 0; i < m->nimports && !r->bad; i++) {
+        r->index = i;
+        wasm_import_t *imp = &m->imports[i];
+        imp->module = r_str(r, &imp->module_len);
+        imp->name = r_str(r, &imp->name_len);
+        uint8_t kind = r_u8(r);
+        switch (kind) {
+        case WASM_EXTERN_FUNC:
+            imp->desc.func_type = r_u32(r);
+            if (!r->bad && imp->desc.func_type >= m->ntypes)
+                r_fail(r, "type %u of %u", imp->desc.func_type, m->ntypes);
+            m->nfunc_imports++;
+            break;
+        case WASM_EXTERN_TABLE:
+            imp->desc.table.elem = r_reftype(r);
+            r_limits(r, &imp->desc.table.limits, UINT32_MAX);
+            m->ntable_imports++;
+            break;
+        case WASM_EXTERN_MEMORY:
+            r_limits(r, &imp->desc.memory.limits, MEMORY_MAX_PAGES);
+            m->nmemory_imports++;
+            break;
+        case WASM_EXTERN_GLOBAL:
+            imp->desc.global.type = r_valtype(r);
+            imp->desc.global.is_mutable = r_bool(r);
+            m->nglobal_imports++;
+            break;
+        default:
+            r_fail(r, "import kind %u", kind);
+            return;
+        }
+        imp->kind = (wasm_externkind_t)kind;
+    }
+    if (r->bad)
+        return;
+    ALLOC_ARRAY(r, &m->arena, m->func_import_ids, m->nfunc_imports);
+    ALLOC_ARRAY(r, &m->arena, m->table_import_ids, m->ntable_imports);
+    ALLOC_ARRAY(r, &m->arena, m->memory_import_ids, m->nmemory_imports);
+    ALLOC_ARRAY(r, &m->arena, m->global_import_ids, m->nglobal_imports);
+    if (r->bad)
+        return;
+    uint32_t nf = 0, nt = 0, nm = 0, ng = 0;
+    for (uint32_t i = 0; i < m->nimports; i++) {
+        switch (m->imports[i].kind) {
+        case WASM_EXTERN_FUNC: m->func_import_ids[nf++] = i; break;
+        case WASM_EXTERN_TABLE: m->table_import_ids[nt++] = i; break;
+        case WASM_EXTERN_MEMORY: m->memory_import_ids[nm++] = i; break;
+        case WASM_EXTERN_GLOBAL: m->global_import_ids[ng++] = i; break;
+        }
+    }
+}
+
+static void r_funcs(rd_t *r, wasm_module_t *m)
+{
+    r->what = "functions";
+    m->nfuncs = r_count(r, 16);
+    ALLOC_ARRAY(r, &m->arena, m->funcs, m->nfuncs);
+    if (!r->bad && (uint64_t)m->nfunc_imports + m->nfuncs > UINT32_MAX)
+        r_fail(r, "%u functions", m->nfuncs);
+    for (uint32_t i = 0; i < m->nfuncs && !r->bad; i++) {
+        r->index = i;
+        wasm_func_t *f = &m->funcs[i];
+        f->type = r_u32(r);
+        f->body_offset = (size_t)r_u64(r);
+        f->nlocal_runs = r_count(r, 5);
+        if (!r->bad && f->type >= m->ntypes)
+            r_fail(r, "type %u of %u", f->type, m->ntypes);
+        ALLOC_ARRAY(r, &m->arena, f->local_runs, f->nlocal_runs);
+        uint64_t nlocals = 0;
+        for (uint32_t k = 0; k < f->nlocal_runs && !r->bad; k++) {
+            f->local_runs[k].count = r_u32(r);
+            f->local_runs[k].type = r_valtype(r);
+            nlocals += f->local_runs[k].count;
+        }
+        /* Slots are counted in 32 bits (v128 locals take two). */
+        if (!r->bad && nlocals > UINT32_MAX / 4)
+            r_fail(r, "%llu locals", (unsigned long long)nlocals);
+        f->nlocals = (uint32_t)nlocals;
+    }
+}
+
+static void r_globals_etc(rd_t *r, wasm_module_t *m, spaces_t *sp)
+{
+    r->what = "tables";
+    m->ntables = r_count(r, 18);
+    ALLOC_ARRAY(r, &m->arena, m->tables, m->ntables);
+    for (uint32_t i = 0; i < m->ntables && !r->bad; i++) {
+        m->tables[i].elem = r_reftype(r);
+        r_limits(r, &m->tables[i].limits, UINT32_MAX);
+    }
+    r->what = "memories";
+    m->nmemories = r_count(r, 17);
+    ALLOC_ARRAY(r, &m->arena, m->memories, m->nmemories);
+    for (uint32_t i = 0; i < m->nmemories && !r->bad; i++)
+        r_limits(r, &m->memories[i].limits, MEMORY_MAX_PAGES);
+    if (r->bad)
+        return;
+    sp->funcs = m->nfunc_imports + m->nfuncs;
+    sp->tables = m->ntable_imports + m->ntables;
+    sp->memories = m->nmemory_imports + m->nmemories;
+    if (sp->tables < m->ntables || sp->memories < m->nmemories)
+        r_fail(r, "too many tables or memories");
+    /* A global's initialiser may read only imported globals. */
+    sp->globals = m->nglobal_imports;
+    r->what = "globals";
+    m->nglobals = r_count(r, 14);
+    ALLOC_ARRAY(r, &m->arena, m->globals, m->nglobals);
+    ALLOC_ARRAY(r, &m->arena, m->global_inits, m->nglobals);
+    for (uint32_t i = 0; i < m->nglobals && !r->bad; i++) {
+        r->index = i;
+        m->globals[i].type = r_valtype(r);
+        m->globals[i].is_mutable = r_bool(r);
+        r_expr(r, &m->arena, &m->global_inits[i], sp);
+    }
+    if (!r->bad && (uint64_t)m->nglobal_imports + m->nglobals > UINT32_MAX)
+        r_fail(r, "%u globals", m->nglobals);
+    sp->globals = m->nglobal_imports + m->nglobals;
+}
+
+static void r_exports_segments(rd_t *r, wasm_module_t *m, const spaces_t *sp)
+{
+    r->what = "exports";
+    m->nexports = r_count(r, 10);
+    ALLOC_ARRAY(r, &m->arena, m->exports, m->nexports);
+    for (uint32_t i = 0; i < m->nexports && !r->bad; i++) {
+        r->index = i;
+        wasm_export_t *e = &m->exports[i];
+        e->name = r_str(r, &e->name_len);
+        uint8_t kind = r_u8(r);
+        e->index = r_u32(r);
+        uint32_t limit = kind == WASM_EXTERN_FUNC     ? sp->funcs
+                         : kind == WASM_EXTERN_TABLE  ? sp->tables
+                         : kind == WASM_EXTERN_MEMORY ? sp->memories
+                         : kind == WASM_EXTERN_GLOBAL ? sp->globals
+                                                      : 0;
+        if (!r->bad && e->index >= limit)
+            r_fail(r, "export kind %u index %u", kind, e->index);
+        e->kind = (wasm_externkind_t)kind;
+    }
+    r->what = "start";
+    m->has_start = r_bool(r);
+    m->start = r_u32(r);
+    if (!r->bad && m->has_start) {
+        const wasm_functype_t *t =
+            m->start < sp->funcs ? wasm_module_func_type(m, m->start) : NULL;
+        if (!t || t->nparams || t->nresults)
+            r_fail(r, "start function %u", m->start);
+    }
+    r->what = "element segments";
+    m->nelems = r_count(r, 30);
+    ALLOC_ARRAY(r, &m->arena, m->elems, m->nelems);
+    for (uint32_t i = 0; i < m->nelems && !r->bad; i++) {
+        r->index = i;
+        wasm_elem_t *e = &m->elems[i];
+        uint8_t mode = r_u8(r);
+        e->type = r_reftype(r);
+        e->table = r_u32(r);
+        r_expr(r, &m->arena, &e->offset, sp);
+        e->section_offset = (size_t)r_u64(r);
+        e->count = r_count(r, 12);
+        if (r->bad)
+            return;
+        if (mode > WASM_SEGMENT_DECLARATIVE ||
+            (mode == WASM_SEGMENT_ACTIVE && e->table >= sp->tables)) {
+            r_fail(r, "mode %u, table %u", mode, e->table);
+            return;
+        }
+        e->mode = (wasm_segment_mode_t)mode;
+        ALLOC_ARRAY(r, &m->arena, e->items, e->count);
+        for (uint32_t k = 0; k < e->count && !r->bad; k++)
+            r_expr(r, &m->arena, &e->items[k], sp);
+    }
+    r->what = "data count";
+    m->has_data_count = r_bool(r);
+    m->data_count = r_u32(r);
+    r->what = "data segments";
+    m->ndatas = r_count(r, 29);
+    if (!r->bad && m->has_data_count && m->data_count != m->ndatas)
+        r_fail(r, "data count %u for %u segments", m->data_count, m->ndatas);
+    ALLOC_ARRAY(r, &m->arena, m->datas, m->ndatas);
+    for (uint32_t i = 0; i < m->ndatas && !r->bad; i++) {
+        r->index = i;
+        wasm_data_t *d = &m->datas[i];
+        uint8_t mode = r_u8(r);
+        d->memory = r_u32(r);
+        r_expr(r, &m->arena, &d->offset, sp);
+        d->section_offset = (size_t)r_u64(r);
+        d->bytes = r_blob(r, &d->len);
+        if (!r->bad && (mode > WASM_SEGMENT_PASSIVE ||
+                        (mode == WASM_SEGMENT_ACTIVE && d->memory >= sp->memories)))
+            r_fail(r, "mode %u, memory %u", mode, d->memory);
+        d->mode = (wasm_segment_mode_t)mode;
+    }
+}
+
+static void r_customs_names(rd_t *r, wasm_module_t *m, const spaces_t *sp)
+{
+    r->what = "custom sections";
+    m->ncustoms = r_count(r, 9);
+    ALLOC_ARRAY(r, &m->arena, m->customs, m->ncustoms);
+    for (uint32_t i = 0; i < m->ncustoms && !r->bad; i++) {
+        r->index = i;
+        m->customs[i].name = r_str(r, &m->customs[i].name_len);
+        m->customs[i].data = r_blob(r, &m->customs[i].len);
+    }
+    r->what = "names";
+    if (r_bool(r))
+        m->module_name = r_str(r, NULL);
+    if (r_bool(r) && !r->bad) {
+        if (sp->funcs > r->end - r->pos) {
+            r_fail(r, "%u function names", sp->funcs);
+            return;
+        }
+        const char **names;
+        ALLOC_ARRAY(r, &m->arena, names, sp->funcs);
+        for (uint32_t i = 0; i < sp->funcs && !r->bad; i++)
+            names[i] = r_bool(r) ? r_str(r, NULL) : NULL;
+        m->func_names = names;
+    }
+}
+
+/* The payload checksum, computed while loading so that each byte is
+ * hashed while it is in cache from the pass that reads it. `hashed` is
+ * the offset up to which the payload has been hashed. */
+typedef struct loader {
+    rd_t r;
+    XXH3_state_t *hash;
+    size_t hashed;
+} loader_t;
+
+static void hash_upto(loader_t *l, size_t pos)
+{
+    if (pos > l->hashed) {
+        XXH3_64bits_update(l->hash, l->r.base + l->hashed, pos - l->hashed);
+        l->hashed = pos;
+    }
+}
+
+/* Hashing lags the checks by at most this much, so the bytes just checked
+ * are still in cache. */
+#define HASH_CHUNK (256u << 10)
+
+static void hash_lagging(loader_t *l, size_t pos)
+{
+    if (pos - l->hashed >= HASH_CHUNK)
+        hash_upto(l, pos);
+}
+
+/* The compiled functions, checked against the module: their layout must
+ * follow from their types, and every relocation and source-map entry must
+ * lie inside their code. The code is copied into `code` (the one part of
+ * a module that is written: relocations become pointers again); source
+ * maps and relocation lists are used in place. */
+static void r_code(loader_t *l, const wasm_module_t *m, compiled_module_t *cm, region_t *code)
+{
+    rd_t *r = &l->r;
+    r->what = "code";
+    uint32_t n = r_count(r, 28);
+    if (!r->bad && n != m->nfuncs) {
+        r_fail(r, "%u compiled functions for %u functions", n, m->nfuncs);
+        return;
+    }
+    cm->nfuncs = n;
+    ALLOC_ARRAY(r, &cm->arena, cm->funcs, n);
+    const uint8_t *heads = r_take(r, (size_t)n * 28);
+    if (r->bad)
+        return;
+    uint64_t ncode = 0, nsrcmap = 0, nrelocs = 0;
+    for (uint32_t i = 0; i < n && !r->bad; i++) {
+        r->index = i;
+        compiled_func_t *f = &cm->funcs[i];
+        const wasm_func_t *wf = &m->funcs[i];
+        const wasm_functype_t *t = &m->types[m->types[wf->type].canonical];
+        const uint8_t *h = heads + (size_t)i * 28;
+        f->func_index = m->nfunc_imports + i;
+        f->type = t;
+        f->param_slots = rd32(h);
+        f->result_slots = rd32(h + 4);
+        f->local_slots = rd32(h + 8);
+        f->frame_slots = rd32(h + 12);
+        f->code_len = rd32(h + 16);
+        f->nsrcmap = rd32(h + 20);
+        f->nrelocs = rd32(h + 24);
+        uint64_t local_slots = 0;
+        for (uint32_t k = 0; k < wf->nlocal_runs; k++)
+            local_slots += (uint64_t)wf->local_runs[k].count * slots_of(wf->local_runs[k].type);
+        if (f->param_slots != slots_sum(t->params, t->nparams) ||
+            f->result_slots != slots_sum(t->results, t->nresults) ||
+            f->local_slots != local_slots ||
+            (uint64_t)f->param_slots + f->local_slots > f->frame_slots ||
+            f->result_slots > f->frame_slots || f->code_len == 0)
+            r_fail(r, "frame layout (%u param, %u result, %u local, %u frame slots, %u words) "
+                      "does not fit the function's type",
+                   f->param_slots, f->result_slots, f->local_slots, f->frame_slots,
+                   f->code_len);
+        ncode += f->code_len;
+        nsrcmap += f->nsrcmap;
+        nrelocs += f->nrelocs;
+    }
+    if (r->bad)
+        return;
+    r->what = "code words";
+    r_align(r);
+    size_t avail = r->end - r->pos;
+    if (ncode > avail / sizeof(code_word_t)) {
+        r_fail(r, "%llu code words, %zu bytes left", (unsigned long long)ncode, avail);
+        return;
+    }
+    hash_upto(l, r->pos);
+    const uint8_t *src = r_take(r, (size_t)ncode * sizeof(code_word_t));
+    if (!region_alloc(code, (size_t)ncode * sizeof(code_word_t))) {
+        r->oom = true;
+        r_fail(r, "out of memory");
+        return;
+    }
+    /* Copy and hash in chunks: the hash reads what the copy just read. */
+    for (size_t done = 0, total = code->len; done < total;) {
+        size_t chunk = total - done < HASH_CHUNK ? total - done : HASH_CHUNK;
+        memcpy((uint8_t *)code->base + done, src + done, chunk);
+        done += chunk;
+        hash_upto(l, (size_t)(src - r->base) + done);
+    }
+    code_word_t *words = code->base;
+    for (uint32_t i = 0; i < n; i++) {
+        cm->funcs[i].code = words;
+        words += cm->funcs[i].code_len;
+    }
+
+    r->what = "source maps";
+    r_align(r);
+    avail = r->end - r->pos;
+    if (nsrcmap > avail / sizeof(code_srcmap_t)) {
+        r_fail(r, "%llu entries, %zu bytes left", (unsigned long long)nsrcmap, avail);
+        return;
+    }
+    code_srcmap_t *map = (code_srcmap_t *)r_take(r, (size_t)nsrcmap * sizeof(code_srcmap_t));
+    for (uint32_t i = 0; i < n; i++) {
+        compiled_func_t *f = &cm->funcs[i];
+        f->srcmap = map;
+        map += f->nsrcmap;
+        /* compiled_func_offset searches the map by pc. */
+        for (uint32_t k = 0; k < f->nsrcmap; k++)
+            if (f->srcmap[k].pc >= f->code_len ||
+                (k && f->srcmap[k].pc < f->srcmap[k - 1].pc)) {
+                r->index = i;
+                r_fail(r, "entry %u (pc %u) out of order or past %u code words", k,
+                       f->srcmap[k].pc, f->code_len);
+                return;
+            }
+        hash_lagging(l, (size_t)((uint8_t *)map - r->base));
+    }
+
+    r->what = "relocations";
+    r_align(r);
+    avail = r->end - r->pos;
+    if (nrelocs > avail / sizeof(code_reloc_t)) {
+        r_fail(r, "%llu relocations, %zu bytes left", (unsigned long long)nrelocs, avail);
+        return;
+    }
+    code_reloc_t *rels = (code_reloc_t *)r_take(r, (size_t)nrelocs * sizeof(code_reloc_t));
+    for (uint32_t i = 0; i < n; i++) {
+        compiled_func_t *f = &cm->funcs[i];
+        f->relocs = rels;
+        rels += f->nrelocs;
+        for (uint32_t k = 0; k < f->nrelocs; k++) {
+            const code_reloc_t *rel = &f->relocs[k];
+            const void *p;
+            if (rel->kind == RELOC_FUNC && rel->index < n)
+                p = &cm->funcs[rel->index];
+            else if (rel->kind == RELOC_TYPE && rel->index < m->ntypes)
+                p = &m->types[rel->index];
+            else
+                p = NULL;
+            if (!p || rel->pc >= f->code_len || f->code_len - rel->pc < 2) {
+                r->index = i;
+                r_fail(r, "relocation %u (pc %u, kind %u, index %u) out of range", k, rel->pc,
+                       rel->kind, rel->index);
+                return;
+            }
+            uint64_t v = (uint64_t)(uintptr_t)p;
+            f->code[rel->pc] = (code_word_t)v;
+            f->code[rel->pc + 1] = (code_word_t)(v >> 32);
+        }
+        hash_lagging(l, (size_t)((uint8_t *)rels - r->base));
+    }
+}
+
+whirl_error_t *serial_load(whirl_engine_t *engine, module_image_t *image,
+                           const uint8_t expect_source[32], whirl_module_t **out)
+{
+    *out = NULL;
+    uint8_t *b = image->file.base;
+    size_t len = image->file.len;
+    uint64_t plen;
+    whirl_error_t *err = serial_check_header(engine, b, len, &plen);
+    if (err) {
+        module_image_free(image);
+        return err;
+    }
+    wasm_module_t *m = calloc(1, sizeof *m);
+    compiled_module_t *cm = calloc(1, sizeof *cm);
+    XXH3_state_t *hash = XXH3_createState();
+    if (!m || !cm || !hash) {
+        free(m);
+        free(cm);
+        XXH3_freeState(hash);
+        module_image_free(image);
+        return error_oom();
+    }
+    arena_init(&m->arena);
+    arena_init(&cm->arena);
+    XXH3_64bits_reset(hash);
+    loader_t l = {.r = {.base = b, .pos = SERIAL_HEADER_SIZE, .end = SERIAL_HEADER_SIZE + plen,
+                        .what = "header"},
+                  .hash = hash,
+                  .hashed = SERIAL_HEADER_SIZE};
+    rd_t *r = &l.r;
+    const uint8_t *source = r_take(r, 32);
+    spaces_t sp = {0};
+    r_types(r, m);
+    r_imports(r, m);
+    r_funcs(r, m);
+    r_globals_etc(r, m, &sp);
+    r_exports_segments(r, m, &sp);
+    r_customs_names(r, m, &sp);
+    r_align(r);
+    r_code(&l, m, cm, &image->code);
+    if (!r->bad && r->pos != r->end)
+        r_fail(r, "%zu bytes after the code", r->end - r->pos);
+    /* A damaged file is reported as such even where the damage made the
+     * structure fail first: hash whatever was not hashed yet. */
+    hash_upto(&l, r->end);
+    uint64_t sum = XXH3_64bits_digest(hash);
+    XXH3_freeState(hash);
+    if (sum != rd64(b + 56))
+        err = error_fmt("corrupted precompiled module: payload checksum %016llx, expected "
+                        "%016llx",
+                        (unsigned long long)sum, (unsigned long long)rd64(b + 56));
+    else if (r->bad)
+        err = r->oom ? error_oom()
+                     : error_fmt("corrupted precompiled module: %s %u: %s", r->what, r->index,
+                                 r->why);
+    else if (expect_source && memcmp(source, expect_source, 32) != 0)
+        err = error_fmt("precompiled module was made from another module (source hash "
+                        "differs)");
+    if (err) {
+        compiled_module_free(cm);
+        wasm_module_free(m);
+        module_image_free(image);
+        return err;
+    }
+    return module_assemble(engine, m, cm, image, source, out);
+}
+
+/* ---- public API ---- */
+
+whirl_error_t *whirl_module_serialize(const whirl_module_t *module, uint8_t **out,
+                                      size_t *out_len)
+{
+    if (!module || !out || !out_len)
+        return error_fmt("whirl_module_serialize: module, out or out_len is NULL");
+    *out = NULL;
+    *out_len = 0;
+    return serial_write(module, out, out_len);
+}
+
+bool whirl_module_is_serialized(const uint8_t *bytes, size_t len)
+{
+    return bytes && len >= SERIAL_MAGIC_LEN && memcmp(bytes, SERIAL_MAGIC, SERIAL_MAGIC_LEN) == 0;
+}
+
+whirl_error_t *whirl_module_deserialize(whirl_engine_t *engine, const uint8_t *bytes,
+                                        size_t len, whirl_module_t **out)
+{
+    if (!out)
+        return error_fmt("whirl_module_deserialize: out is NULL");
+    *out = NULL;
+    if (!engine || (len && !bytes))
+        return error_fmt("whirl_module_deserialize: engine or bytes is NULL");
+    /* Refuse a foreign or damaged header before copying anything. */
+    uint64_t plen;
+    whirl_error_t *err = serial_check_header(engine, bytes, len, &plen);
+    if (err)
+        return err;
+    module_image_t image = {0};
+    if (!region_alloc(&image.file, len))
+        return error_oom();
+    memcpy(image.file.base, bytes, len);
+    return serial_load(engine, &image, NULL, out);
+}
+
+whirl_error_t *serial_read_fd(int fd, const char *path, module_image_t *image)
+{
+    memset(image, 0, sizeof *image);
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return error_fmt("%s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return error_fmt("%s: not a regular file", path);
+    if (st.st_size < SERIAL_HEADER_SIZE)
+        return error_fmt("%s: truncated precompiled module: %lld bytes, less than its %u-byte "
+                         "header",
+                         path, (long long)st.st_size, SERIAL_HEADER_SIZE);
+    if ((uint64_t)st.st_size > SIZE_MAX / 2)
+        return error_fmt("%s: %lld bytes is too large", path, (long long)st.st_size);
+    size_t len = (size_t)st.st_size;
+    region_t *file = &image->file;
+    if (len >= REGION_MAP_THRESHOLD) {
+        /* Mapped read-only: no copy, and pages shared with other processes
+         * loading the same file. Only the code is copied (it is patched). */
+        void *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        if (p == MAP_FAILED)
+            return error_fmt("%s: %s", path, strerror(errno));
+        file->base = p;
+        file->len = file->cap = len;
+        file->kind = REGION_FILE;
+        return NULL;
+    }
+    if (!region_alloc(file, len))
+        return error_oom();
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(fd, (uint8_t *)file->base + got, len - got, (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int e = n < 0 ? errno : 0;
+            region_free(file);
+            return e ? error_fmt("%s: %s", path, strerror(e))
+                     : error_fmt("%s: truncated while reading (%zu of %zu bytes)", path, got,
+                                 len);
+        }
+        got += (size_t)n;
+    }
+    return NULL;
+}
+
+whirl_error_t *whirl_module_deserialize_file(whirl_engine_t *engine, const char *path,
+                                             whirl_module_t **out)
+{
+    if (!out)
+        return error_fmt("whirl_module_deserialize_file: out is NULL");
+    *out = NULL;
+    if (!engine || !path)
+        return error_fmt("whirl_module_deserialize_file: engine or path is NULL");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return error_fmt("%s: %s", path, strerror(errno));
+    module_image_t image;
+    whirl_error_t *err = serial_read_fd(fd, path, &image);
+    close(fd);
+    if (err)
+        return err;
+    if ((err = serial_load(engine, &image, NULL, out)))
+        return error_prefix(err, "%s: ", path);
+    return NULL;
+}

@@ -1,0 +1,126 @@
+/* Serialised modules (serialize.c) and the pieces of module.c and the
+ * compilation cache (src/cache) that build on them. Private to the engine.
+ *
+ * A serialised module is a 64-byte header followed by a payload:
+ *
+ *   0  magic "\x89WHIRLC\n"      (never "\0asm": a .wasm is told apart)
+ *   8  u32 format version         (SERIAL_FORMAT_VERSION)
+ *  12  u32 header size            (64)
+ *  16  char[16] whirl version     (WHIRL_VERSION, NUL-padded)
+ *  32  u64 build fingerprint      (serial_build_fingerprint)
+ *  40  u32 code flags             (config knobs that change the code)
+ *  44  u32 reserved, 0
+ *  48  u64 payload length
+ *  56  u64 XXH3-64 of the payload
+ *
+ * Everything is little-endian (the fingerprint covers the byte order, so a
+ * big-endian build refuses the files of a little-endian one). The payload
+ * holds the decoded module and the compiled code with its relocations
+ * turned back into indices; serialize.c describes it. Loading never
+ * decodes, validates or compiles again. */
+#ifndef WHIRL_RUNTIME_SERIALIZE_H
+#define WHIRL_RUNTIME_SERIALIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime/runtime.h"
+
+#define SERIAL_MAGIC "\x89WHIRLC\n"
+#define SERIAL_MAGIC_LEN 8
+#define SERIAL_HEADER_SIZE 64
+#define SERIAL_FORMAT_VERSION 1u
+
+/* Code flags: the knobs of engine->config that change what the compiler
+ * emits. A file compiled under other flags is refused. */
+#define SERIAL_FLAG_DEBUG_INFO 1u
+
+/* Memory a deserialised module lives in: the serialised file, used in
+ * place (strings, data segments, source maps and relocation lists point
+ * into it), and its code, copied out of it because relocating writes to
+ * it. */
+typedef enum region_kind {
+    REGION_MALLOC,
+    REGION_MAPPED, /* anonymous mapping */
+    REGION_FILE,   /* read-only mapping of the file */
+} region_kind_t;
+
+typedef struct region {
+    void *base;
+    size_t len; /* bytes used */
+    size_t cap; /* bytes allocated or mapped */
+    region_kind_t kind;
+} region_t;
+
+typedef struct module_image {
+    region_t file;
+    region_t code;
+} module_image_t;
+
+/* `len` writable bytes (huge pages asked for when large). */
+bool region_alloc(region_t *r, size_t len);
+void region_free(region_t *r);
+/* Frees both regions (either may be empty). */
+void module_image_free(module_image_t *image);
+
+/* ---- serialize.c ---- */
+
+/* Hash of everything about this build that the code words depend on: the
+ * interpreter's handler table, the instruction set (names and lengths),
+ * the layout of the structures and the byte order. Computed once. */
+uint64_t serial_build_fingerprint(const whirl_engine_t *engine);
+/* SERIAL_FLAG_* for the engine's configuration. */
+uint32_t serial_code_flags(const whirl_engine_t *engine);
+
+/* Serialises `module` into a malloc'd buffer. The SHA-256 of the original
+ * binary (module_source_hash, or computed from the module's bytes) is
+ * stored in the payload, for the cache to check an entry against the
+ * module it stands for. */
+whirl_error_t *serial_write(const whirl_module_t *module, uint8_t **out, size_t *out_len);
+
+/* Checks the header of `len` bytes against this build and engine; fills
+ * *payload_len. Errors say what differs. */
+whirl_error_t *serial_check_header(const whirl_engine_t *engine, const uint8_t *bytes,
+                                   size_t len, uint64_t *payload_len);
+
+/* Loads a serialised module whose whole file (header included) is in
+ * image->file (image->code empty), which the module takes over on success
+ * and which is freed on failure. If `expect_source` is not NULL, the payload's source hash must
+ * equal it. */
+whirl_error_t *serial_load(whirl_engine_t *engine, module_image_t *image,
+                           const uint8_t expect_source[32], whirl_module_t **out);
+
+/* Puts the whole regular file open as `fd` into image->file: mapped
+ * read-only if large, else read. */
+whirl_error_t *serial_read_fd(int fd, const char *path, module_image_t *image);
+
+/* ---- module.c ---- */
+
+/* A module from its parts (taking them over, or freeing them on failure):
+ * the decoded module, its compiled code, and the image they point into
+ * (may be NULL). `source_hash` may be NULL. */
+whirl_error_t *module_assemble(whirl_engine_t *engine, wasm_module_t *wasm,
+                               compiled_module_t *code, module_image_t *image,
+                               const uint8_t source_hash[32], whirl_module_t **out);
+/* Decodes, validates and compiles, bypassing the cache. */
+whirl_error_t *module_compile(whirl_engine_t *engine, const uint8_t *wasm, size_t len,
+                              whirl_module_t **out);
+/* SHA-256 of the original binary, if known (all zeros otherwise). */
+const uint8_t *module_source_hash(const whirl_module_t *module);
+void module_set_source_hash(whirl_module_t *module, const uint8_t hash[32]);
+void module_set_from_cache(whirl_module_t *module);
+
+/* ---- src/cache/cache.c ---- */
+
+/* whirl_module_new through the cache directory engine->config.cache_path:
+ * a hit loads the entry, a miss (or an invalid entry) compiles and stores
+ * one. Cache trouble (unwritable directory, full disk) is logged and the
+ * module compiled as if there were no cache. */
+whirl_error_t *cache_module_new(whirl_engine_t *engine, const uint8_t *wasm, size_t len,
+                                whirl_module_t **out);
+
+/* SHA-256 of `len` bytes into `out` (32 bytes). */
+void cache_sha256(const uint8_t *data, size_t len, uint8_t out[32]);
+
+#endif
