@@ -872,9 +872,38 @@ static bool compile_muladd(compiler_t *c, iop_t op)
     return true;
 }
 
+/* i32.add of an index shifted by a constant, computed by the last
+ * instruction, becomes one instruction (address arithmetic: base + i << k). */
+static bool compile_add_shl(compiler_t *c, iop_t op)
+{
+    if (op != IOP_I32_ADD)
+        return false;
+    entry_t *rhs = top(c, 0), *lhs = top(c, 1);
+    const code_word_t *w;
+    entry_t base;
+    if (lhs->kind != ENTRY_CONST && (w = producer(c, rhs, IOP_I32_SHL_K)) != NULL)
+        base = *lhs;
+    else if (rhs->kind == ENTRY_LOCAL && (w = producer(c, lhs, IOP_I32_SHL_K)) != NULL)
+        base = *rhs;
+    else
+        return false;
+    uint32_t index = w[2], shift = w[3] & 31;
+    drop_last(c);
+    pop(c);
+    pop(c);
+    uint32_t dest = next_nat(c);
+    emit_op(c, IOP_I32_ADD_SHL);
+    emit_dest(c, dest);
+    emit_word(c, base.kind == ENTRY_LOCAL ? base.slot : base.nat);
+    emit_word(c, index);
+    emit_word(c, shift);
+    push_temp(c, WASM_I32);
+    return true;
+}
+
 static void compile_binary(compiler_t *c, iop_t op, wasm_valtype_t result)
 {
-    if (compile_muladd(c, op))
+    if (compile_muladd(c, op) || compile_add_shl(c, op))
         return;
     entry_t b = pop(c);
     entry_t a = pop(c);
@@ -1025,10 +1054,10 @@ static iop_t address_form(iop_t op, addr_form_t form)
     }
 }
 
-/* If `addr` was computed by the last instruction, an i32.add (or its _K
- * form), removes that add (and an i32.shl by a constant feeding it, whose
- * result nothing else reads) and describes the address for a fused access.
- * Nothing emitted since could have changed the add's inputs. */
+/* If `addr` was computed by the last instruction, an i32.add (or its _K or
+ * shifted-index form, see compile_add_shl), removes that add and describes
+ * the address for a fused access. Nothing emitted since could have changed
+ * the add's inputs. */
 static bool take_address_add(compiler_t *c, const entry_t *addr, addr_t *out)
 {
     const code_word_t *w;
@@ -1037,22 +1066,15 @@ static bool take_address_add(compiler_t *c, const entry_t *addr, addr_t *out)
         drop_last(c);
         return true;
     }
+    if ((w = producer(c, addr, IOP_I32_ADD_SHL)) != NULL) {
+        *out = (addr_t){ADDR_AS, w[2], w[3], w[4]};
+        drop_last(c);
+        return true;
+    }
     if ((w = producer(c, addr, IOP_I32_ADD)) == NULL)
         return false;
     *out = (addr_t){ADDR_AA, w[2], w[3], 0};
     drop_last(c);
-    /* Slots from the address's own upward are free now: a shift that wrote
-     * one of them fed only this add. */
-    instr_t *in = last_instr(c);
-    if (in && in->op == IOP_I32_SHL_K && in->dest != NO_PATCH) {
-        const code_word_t *sw = &c->code.data[in->pc];
-        uint32_t t = sw[1];
-        if (t >= addr->nat && (t == out->a || t == out->b) && out->a != out->b) {
-            uint32_t base = t == out->a ? out->b : out->a;
-            *out = (addr_t){ADDR_AS, base, sw[2], sw[3] & 31};
-            drop_last(c);
-        }
-    }
     return true;
 }
 

@@ -874,6 +874,8 @@ dispatch:
 #undef STORE
 #undef STORE_AT
 
+    VMCASE(I32_ADD_SHL) S(1).u32 = S(2).u32 + (S(3).u32 << pc[4]); pc += 5; NEXT();
+
     /* Multiply-add fused from f.mul + f.add/f.sub: still two roundings. */
     VMCASE(F32_MULADD) { float t = S(3).f32 * S(4).f32; S(1).f32 = S(2).f32 + t; pc += 5; NEXT(); }
     VMCASE(F32_MULSUB) { float t = S(3).f32 * S(4).f32; S(1).f32 = S(2).f32 - t; pc += 5; NEXT(); }
