@@ -391,9 +391,11 @@ bool whirl_module_is_serialized(const uint8_t *bytes, size_t len);
 /* ---- Compilation cache ----
  *
  * With a cache directory configured, whirl_module_new first looks for the
- * module there, under a SHA-256 of its bytes and of this build and
+ * module there, under a hash of its bytes and of this build and
  * configuration (so another version of whirl or other code-affecting knobs
- * never share an entry), and loads it instead of compiling; otherwise it
+ * never share an entry; each entry keeps the module's bytes and a hit
+ * compares them in full, so no crafted collision can be served another
+ * module's code), and loads it instead of compiling; otherwise it
  * compiles and stores an entry. Entries are written to a temporary file
  * and renamed, so concurrent processes and threads see whole entries or
  * none; an entry that fails to load (damaged, truncated) is compiled again

@@ -3,23 +3,24 @@
  * a host restarting does not compile its modules again.
  *
  * Layout of the directory:
- *   KEY.cwasm       an entry; KEY is 64 hex digits of
- *                   SHA-256("whirl cache key" || format || version ||
- *                           build fingerprint || code flags ||
- *                           SHA-256(module bytes))
+ *   KEY.cwasm       an entry: the serialised module, then a trailer with
+ *                   the module's original bytes, their length (u64) and
+ *                   the magic "WHIRLSRC"; KEY is 32 hex digits of
+ *                   XXH3-128("whirl cache key" || format || version ||
+ *                            build fingerprint || code flags || bytes)
  *   .tmp-*          an entry being written (renamed into place when whole)
  *   stats           counters shared by every process (hits, misses, ...),
  *                   updated under flock
  *   evict.lock      held (flock) by the process evicting, so that two
  *                   processes do not both scan and delete
  *
- * The key is SHA-256 from OpenSSL's libcrypto: a key that an attacker could
- * make collide would let one module's code be served for another's bytes,
- * so it has to be a cryptographic hash, and libcrypto's SHA-256 runs on the
- * CPU's SHA instructions (about 2 GB/s here, faster than libsodium's
- * BLAKE2b in software), which matters because a hit hashes the whole
- * module. The entry also stores SHA-256(module bytes), checked on load, so
- * a file renamed or copied under the wrong key is not used.
+ * Keys and collisions: a hit must never serve one module's code for
+ * another's bytes, even to someone crafting colliding modules. Rather than
+ * a cryptographic hash (SHA-256 would be most of a hit's cost: about
+ * 0.5 ns a byte even with the CPU's SHA instructions), an entry keeps the
+ * module's bytes and a hit compares them in full: no collision can pass a
+ * byte-for-byte comparison, and XXH3 plus memcmp cost a fraction of the
+ * hash. A crafted collision can only make two modules evict each other.
  *
  * Concurrency: writers never modify a visible file; they write a private
  * temporary file in the directory and rename() it over the entry, which is
@@ -47,7 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+#include <xxhash.h>
 
 #include "runtime/internal.h"
 #include "runtime/serialize.h"
@@ -57,59 +58,24 @@
 /* A temporary file this old was left by a process that died. */
 #define STALE_TMP_SECONDS 3600
 
-/* ---- hashing ---- */
+/* ---- keys ---- */
 
-/* Hashing a large module is most of a hit's cost, so it is split across
- * two threads; the result is then SHA-256 of the halves' digests (a
- * two-leaf hash tree), which is exactly as collision resistant. */
-#define PARALLEL_HASH_MIN (1u << 20)
+#define KEY_HEX 32
+#define TRAILER_MAGIC "WHIRLSRC"
+#define TRAILER_SIZE 16 /* u64 source length + magic */
 
-static void sha256_plain(const uint8_t *data, size_t len, uint8_t out[32])
+void cache_source_digest(const uint8_t *data, size_t len, uint8_t out[32])
 {
-    unsigned int n = 32;
-    if (!EVP_Digest(data, len, out, &n, EVP_sha256(), NULL))
-        abort(); /* only fails without memory for a digest context */
+    XXH128_hash_t h = XXH3_128bits(data, len);
+    memset(out, 0, 32);
+    memcpy(out, &h.low64, 8);
+    memcpy(out + 8, &h.high64, 8);
 }
 
-typedef struct hash_job {
-    const uint8_t *data;
-    size_t len;
-    uint8_t digest[32];
-} hash_job_t;
-
-static void *hash_thread(void *arg)
+static void cache_key(const whirl_engine_t *engine, const uint8_t *wasm, size_t len,
+                      char hex[KEY_HEX + 1])
 {
-    hash_job_t *job = arg;
-    sha256_plain(job->data, job->len, job->digest);
-    return NULL;
-}
-
-void cache_sha256(const uint8_t *data, size_t len, uint8_t out[32])
-{
-    if (len < PARALLEL_HASH_MIN) {
-        sha256_plain(data, len, out);
-        return;
-    }
-    size_t half = len / 2;
-    hash_job_t jobs[2] = {{data, half, {0}}, {data + half, len - half, {0}}};
-    pthread_t t;
-    bool threaded = pthread_create(&t, NULL, hash_thread, &jobs[1]) == 0;
-    sha256_plain(jobs[0].data, jobs[0].len, jobs[0].digest);
-    if (threaded)
-        pthread_join(t, NULL);
-    else
-        sha256_plain(jobs[1].data, jobs[1].len, jobs[1].digest);
-    uint8_t tree[8 + 64];
-    uint64_t total = len;
-    memcpy(tree, &total, 8);
-    memcpy(tree + 8, jobs[0].digest, 32);
-    memcpy(tree + 40, jobs[1].digest, 32);
-    sha256_plain(tree, sizeof tree, out);
-}
-
-static void cache_key(const whirl_engine_t *engine, const uint8_t source[32], char hex[65])
-{
-    uint8_t buf[64 + 32];
+    uint8_t buf[64];
     memset(buf, 0, sizeof buf);
     static const char tag[] = "whirl cache key";
     memcpy(buf, tag, sizeof tag);
@@ -119,11 +85,10 @@ static void cache_key(const whirl_engine_t *engine, const uint8_t source[32], ch
     memcpy(buf + 20, &flags, 4);
     memcpy(buf + 24, &fp, 8);
     strncpy((char *)buf + 32, WHIRL_VERSION, 31);
-    memcpy(buf + 64, source, 32);
-    uint8_t key[32];
-    sha256_plain(buf, sizeof buf, key);
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", key[i]);
+    XXH128_hash_t seed = XXH3_128bits(buf, sizeof buf);
+    XXH128_hash_t h = XXH3_128bits_withSeed(wasm, len, seed.low64 ^ seed.high64);
+    snprintf(hex, KEY_HEX + 1, "%016llx%016llx", (unsigned long long)h.high64,
+             (unsigned long long)h.low64);
 }
 
 /* ---- directory helpers ---- */
@@ -160,9 +125,9 @@ static int make_dirs(const char *path)
 static bool is_entry_name(const char *name)
 {
     size_t n = strlen(name);
-    if (n != 64 + strlen(ENTRY_SUFFIX) || strcmp(name + 64, ENTRY_SUFFIX) != 0)
+    if (n != KEY_HEX + strlen(ENTRY_SUFFIX) || strcmp(name + KEY_HEX, ENTRY_SUFFIX) != 0)
         return false;
-    for (int i = 0; i < 64; i++)
+    for (int i = 0; i < KEY_HEX; i++)
         if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
             return false;
     return true;
@@ -362,7 +327,7 @@ static int write_atomically(const char *dir, const char *final, const uint8_t *d
 }
 
 static void store_entry(whirl_engine_t *engine, const char *dir, const char *path,
-                        const whirl_module_t *module)
+                        const whirl_module_t *module, const uint8_t *wasm, size_t wasm_len)
 {
     uint8_t *data;
     size_t len;
@@ -374,14 +339,25 @@ static void store_entry(whirl_engine_t *engine, const char *dir, const char *pat
         return;
     }
     uint64_t max = ENGINE_KNOB(engine, KNOB_CACHE_MAX_SIZE);
-    if (len > max) {
+    size_t total = len + wasm_len + TRAILER_SIZE;
+    if (total > max) {
         engine_log(engine, WHIRL_LOG_INFO, "cache_entry_too_large",
-                   "path=\"%s\" size=%zu max_size=%llu", path, len, (unsigned long long)max);
+                   "path=\"%s\" size=%zu max_size=%llu", path, total, (unsigned long long)max);
         free(data);
         return;
     }
-    int e = write_atomically(dir, path, data, len);
-    free(data);
+    /* The trailer: the source bytes a hit compares with (see the top). */
+    uint8_t *entry = realloc(data, total);
+    if (!entry) {
+        free(data);
+        return;
+    }
+    memcpy(entry + len, wasm, wasm_len);
+    uint64_t n = wasm_len;
+    memcpy(entry + len + wasm_len, &n, 8);
+    memcpy(entry + len + wasm_len + 8, TRAILER_MAGIC, 8);
+    int e = write_atomically(dir, path, entry, total);
+    free(entry);
     if (e) {
         engine_log(engine, WHIRL_LOG_WARNING, "cache_write_failed", "path=\"%s\" reason=\"%s\"",
                    path, strerror(e));
@@ -392,9 +368,10 @@ static void store_entry(whirl_engine_t *engine, const char *dir, const char *pat
 
 /* ---- lookup ---- */
 
-/* 1: loaded; 0: no entry; -1: an entry that does not load (*why set). */
-static int load_entry(whirl_engine_t *engine, const char *path, const uint8_t source[32],
-                      whirl_module_t **out, whirl_error_t **why)
+/* 1: loaded; 0: no entry; -1: an entry that does not load or was made from
+ * other bytes (a misfiled entry or a key collision) (*why set). */
+static int load_entry(whirl_engine_t *engine, const char *path, const uint8_t *wasm,
+                      size_t len, whirl_module_t **out, whirl_error_t **why)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -405,8 +382,25 @@ static int load_entry(whirl_engine_t *engine, const char *path, const uint8_t so
     }
     module_image_t image;
     whirl_error_t *err = serial_read_fd(fd, path, &image);
-    if (!err)
-        err = serial_load(engine, &image, source, out);
+    if (!err) {
+        /* The trailer's source bytes must be exactly the module's. */
+        const uint8_t *b = image.file.base;
+        size_t flen = image.file.len;
+        uint64_t slen;
+        if (flen < TRAILER_SIZE || memcmp(b + flen - 8, TRAILER_MAGIC, 8) != 0 ||
+            (memcpy(&slen, b + flen - TRAILER_SIZE, 8), slen > flen - TRAILER_SIZE)) {
+            err = error_fmt("corrupted cache entry: no source trailer");
+        } else if (slen != len || memcmp(b + flen - TRAILER_SIZE - slen, wasm, len) != 0) {
+            err = error_fmt("entry made from another module (misfiled, or a key collision)");
+        } else {
+            image.file.len = flen - TRAILER_SIZE - (size_t)slen;
+            err = serial_load(engine, &image, NULL, out);
+            /* serial_load freed the image on failure */
+            image.file.base = NULL;
+        }
+        if (err && image.file.base)
+            module_image_free(&image);
+    }
     if (err) {
         close(fd);
         *why = err;
@@ -423,16 +417,15 @@ whirl_error_t *cache_module_new(whirl_engine_t *engine, const uint8_t *wasm, siz
 {
     const char *dir = engine->config.cache_path;
     static const uint8_t empty[1];
-    uint8_t source[32];
-    cache_sha256(len ? wasm : empty, len, source);
-    char key[65];
-    cache_key(engine, source, key);
+    const uint8_t *bytes = len ? wasm : empty;
+    char key[KEY_HEX + 1];
+    cache_key(engine, bytes, len, key);
     char path[4200];
     int n = snprintf(path, sizeof path, "%s/%s" ENTRY_SUFFIX, dir, key);
     bool usable = n > 0 && (size_t)n < sizeof path;
 
     whirl_error_t *why = NULL;
-    int found = usable ? load_entry(engine, path, source, out, &why) : 0;
+    int found = usable ? load_entry(engine, path, bytes, len, out, &why) : 0;
     if (found == 1) {
         module_set_from_cache(*out);
         stats_add(dir, STAT_HITS, 1);
@@ -447,6 +440,8 @@ whirl_error_t *cache_module_new(whirl_engine_t *engine, const uint8_t *wasm, siz
     whirl_error_t *err = module_compile(engine, wasm, len, out);
     if (err)
         return err; /* invalid modules are not cached: the error is cheap */
+    uint8_t source[32];
+    cache_source_digest(bytes, len, source);
     module_set_source_hash(*out, source);
     if (!usable)
         return NULL;
@@ -456,7 +451,7 @@ whirl_error_t *cache_module_new(whirl_engine_t *engine, const uint8_t *wasm, siz
         return NULL;
     }
     stats_add(dir, STAT_MISSES, 1);
-    store_entry(engine, dir, path, *out);
+    store_entry(engine, dir, path, *out, bytes, len);
     return NULL;
 }
 

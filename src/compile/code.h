@@ -10,7 +10,9 @@
  * (an offset the interpreter turns into a jump target) followed by its
  * operands: slot indices, immediates (64-bit ones take two words, low word
  * first), and branch offsets in words relative to the branch instruction's
- * first word. The instruction set itself is defined in ops.h. */
+ * first word. Code holds no pointers (functions and types are named by
+ * index), so it is position-independent: a serialised module's code runs
+ * in place from a read-only mapping. The instruction set is in ops.h. */
 #ifndef WHIRL_COMPILE_CODE_H
 #define WHIRL_COMPILE_CODE_H
 
@@ -41,19 +43,6 @@ typedef struct code_srcmap {
     uint32_t offset; /* byte offset in the module binary */
 } code_srcmap_t;
 
-/* A pointer embedded in the code (two words at `pc`), recorded so that a
- * serialised module can store an index and restore the pointer on load. */
-typedef enum code_reloc_kind {
-    RELOC_FUNC, /* const compiled_func_t *: defined function `index` */
-    RELOC_TYPE, /* const wasm_functype_t *: the module's type `index` */
-} code_reloc_kind_t;
-
-typedef struct code_reloc {
-    uint32_t pc;
-    uint32_t kind;  /* code_reloc_kind_t */
-    uint32_t index;
-} code_reloc_t;
-
 typedef struct compiled_func {
     uint32_t func_index;          /* index in the module's function space */
     const wasm_functype_t *type;  /* canonical type of the module */
@@ -65,8 +54,6 @@ typedef struct compiled_func {
     uint32_t code_len;
     code_srcmap_t *srcmap;
     uint32_t nsrcmap;
-    code_reloc_t *relocs;
-    uint32_t nrelocs;
 } compiled_func_t;
 
 typedef struct compiled_module {

@@ -79,7 +79,6 @@ typedef struct compiler {
 
     VEC(code_word_t) code;
     VEC(code_srcmap_t) srcmap;
-    VEC(code_reloc_t) relocs;
     VEC(entry_t) stack;
     VEC(frame_t) frames;
     VEC(patch_t) patches;
@@ -136,18 +135,6 @@ static void emit_u64(compiler_t *c, uint64_t v)
 {
     emit_word(c, (code_word_t)v);
     emit_word(c, (code_word_t)(v >> 32));
-}
-
-/* Embeds a pointer to defined function `index` or to (canonical) type
- * `index`, recording where it is. */
-static void emit_ref(compiler_t *c, code_reloc_kind_t kind, uint32_t index)
-{
-    const void *p = kind == RELOC_FUNC ? (const void *)&c->funcs[index]
-                                       : (const void *)&c->module->types[index];
-    code_reloc_t r = {(uint32_t)c->code.len, kind, index};
-    if (!vec_push(&c->relocs, r))
-        c->oom = true;
-    emit_u64(c, (uint64_t)(uintptr_t)p);
 }
 
 /* A position that branches may target: later peepholes must not merge
@@ -993,7 +980,7 @@ static void compile_call(compiler_t *c, uint32_t index)
         emit_word(c, index);
     } else {
         emit_op(c, IOP_CALL);
-        emit_ref(c, RELOC_FUNC, index - m->nfunc_imports);
+        emit_word(c, index - m->nfunc_imports);
     }
     emit_word(c, base);
     for (uint32_t i = 0; i < t->nresults; i++)
@@ -1011,7 +998,7 @@ static void compile_call_indirect(compiler_t *c, uint32_t type_index, uint32_t t
     pop_to(c, c->stack.len - t->nparams);
     emit_op(c, IOP_CALL_INDIRECT);
     emit_word(c, table);
-    emit_ref(c, RELOC_TYPE, m->types[type_index].canonical);
+    emit_word(c, m->types[type_index].canonical);
     emit_word(c, a);
     emit_word(c, base);
     for (uint32_t i = 0; i < t->nresults; i++)
@@ -1458,7 +1445,6 @@ static whirl_error_t *compile_func(compiler_t *c, uint32_t defined, compiled_fun
     c->func_index = m->nfunc_imports + defined;
 
     c->code.len = c->srcmap.len = c->stack.len = c->frames.len = c->patches.len = 0;
-    c->relocs.len = 0;
     c->local_slot.len = c->local_type.len = 0;
     c->slot_height = c->max_height = 0;
     c->nlocal_refs = 0;
@@ -1530,13 +1516,6 @@ static whirl_error_t *compile_func(compiler_t *c, uint32_t defined, compiled_fun
         return error_oom();
     memcpy(out->code, c->code.data, c->code.len * sizeof(code_word_t));
     memcpy(out->srcmap, c->srcmap.data, c->srcmap.len * sizeof(code_srcmap_t));
-    out->nrelocs = (uint32_t)c->relocs.len;
-    if (c->relocs.len) {
-        out->relocs = arena_array(arena, c->relocs.len, sizeof(code_reloc_t));
-        if (!out->relocs)
-            return error_oom();
-        memcpy(out->relocs, c->relocs.data, c->relocs.len * sizeof(code_reloc_t));
-    }
     return NULL;
 }
 
@@ -1566,7 +1545,6 @@ whirl_error_t *compile_module_opts(const wasm_module_t *module, const code_word_
         err = compile_func(&c, i, &cm->funcs[i], &cm->arena);
     vec_free(&c.code);
     vec_free(&c.srcmap);
-    vec_free(&c.relocs);
     vec_free(&c.stack);
     vec_free(&c.frames);
     vec_free(&c.patches);

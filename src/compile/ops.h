@@ -84,9 +84,9 @@
     IOP_X(BR_IF_EQZ64, 3)      /* c off: branch if c (i64) == 0 */ \
     IOP_X(BR_IF_NEZ64, 3)      /* c off: branch if c (i64) != 0 */ \
     IOP_X(BR_TABLE, 0)         /* a n off_0 .. off_n (3 + n + 1 words); index >= n takes off_n */ \
-    IOP_X(CALL, 4)             /* func(2 words: const compiled_func_t *) base */ \
+    IOP_X(CALL, 3)             /* func(defined-function index) base */ \
     IOP_X(CALL_IMPORT, 3)      /* funcidx base: imported function of the instance */ \
-    IOP_X(CALL_INDIRECT, 6)    /* table type(2 words: const wasm_functype_t *) a(index) base */ \
+    IOP_X(CALL_INDIRECT, 5)    /* table type(canonical type index) a(element index) base */ \
     IOP_X(RETURN, 1)           /* results already in slots 0..n-1 */ \
     IOP_X(RETURN1, 2)          /* a: copy the single (non-v128) result to slot 0, return */ \
     IOP_X(COPY, 3)             /* d a */ \

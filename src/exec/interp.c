@@ -342,6 +342,8 @@ static whirl_error_t *interp(whirl_store_t *store, struct exec_stack *st, whirl_
         return error_trap(WHIRL_TRAP_STACK_EXHAUSTED, "entering func %u", cur->func_index);
     st->frames[st->depth++] = (exec_frame_t){NULL, NULL, NULL, NULL};
     ZERO_LOCALS(cur, fp);
+    /* The running instance's compiled functions: CALL names them by index. */
+    const compiled_func_t *mfuncs = inst->module->code->funcs;
     RELOAD_MEM();
     if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
         TRAP(WHIRL_TRAP_INTERRUPT);
@@ -374,9 +376,9 @@ dispatch:
         JUMP(pc[3 + (i < n ? i : n)]);
     }
     VMCASE(CALL) {
-        memcpy(&callee, pc + 1, sizeof callee);
-        nfp = fp + pc[3];
-        ret_pc = pc + 4;
+        callee = &mfuncs[pc[1]];
+        nfp = fp + pc[2];
+        ret_pc = pc + 3;
     enter_wasm:
         if (UNLIKELY(st->depth >= st->max_frames || nfp + callee->frame_slots > st->end))
             TRAP(WHIRL_TRAP_STACK_EXHAUSTED);
@@ -406,6 +408,7 @@ dispatch:
                 fp = nfp;
                 cur = callee;
                 inst = callee_obj->instance;
+                mfuncs = inst->module->code->funcs;
                 pc = callee->code;
                 RELOAD_MEM();
                 if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
@@ -429,9 +432,8 @@ dispatch:
     }
     VMCASE(CALL_INDIRECT) {
         whirl_table_t *t = inst->tables[pc[1]];
-        const wasm_functype_t *want;
-        memcpy(&want, pc + 2, sizeof want);
-        uint32_t i = S(4).u32;
+        const wasm_functype_t *want = &inst->module->wasm->types[pc[2]];
+        uint32_t i = S(3).u32;
         if (UNLIKELY(i >= t->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
         callee_obj = t->elems[i];
@@ -439,8 +441,8 @@ dispatch:
             TRAP(WHIRL_TRAP_INDIRECT_CALL_NULL);
         if (UNLIKELY(callee_obj->type != want && !functype_equal(callee_obj->type, want)))
             TRAP(WHIRL_TRAP_INDIRECT_CALL_TYPE);
-        nfp = fp + pc[5];
-        ret_pc = pc + 6;
+        nfp = fp + pc[4];
+        ret_pc = pc + 5;
         goto call_object;
     }
     VMCASE(RETURN1) fp[0] = S(1); goto do_return;
@@ -455,6 +457,7 @@ dispatch:
          * memory.grow and host calls reload it where they happen. */
         if (f->inst != inst) {
             inst = f->inst;
+            mfuncs = inst->module->code->funcs;
             RELOAD_MEM();
         }
         NEXT();

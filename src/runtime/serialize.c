@@ -3,11 +3,11 @@
  * compiling (whirl_module_deserialize), for `whirl compile` and the
  * compilation cache. The header is described in serialize.h.
  *
- * The payload is read in place: the file is loaded into one image, the
- * code words are patched there (each relocation's index becomes the
- * pointer again) and strings, data segments, source maps and relocation
- * lists point into it, so a load touches each byte about twice (read and
- * checksum) and allocates little besides the module's small tables.
+ * The payload is read in place: the file is loaded (or mapped) into one
+ * image and code words, strings, data segments and source maps point into
+ * it, so a load touches each byte about twice (read and checksum) and
+ * allocates little besides the module's small tables. Code holds no
+ * pointers (functions and types are named by index), so it runs as is.
  *
  * Trust: a precompiled module is code. Its instructions are not checked
  * (that would need the compiler's knowledge), so only files this engine
@@ -23,7 +23,7 @@
  * constant expression: u32 count, u64 offset, then per instruction u16 op
  * and 16 immediate bytes; "limits" is u64 min, u64 max, u8 has_max):
  *
- *   source hash[32]  SHA-256 of the original binary (zeros: unknown)
+ *   source hash[32]  XXH3-128 of the original binary, zero-padded (zeros: unknown)
  *   types            u32 n; each u32 nparams, u32 nresults, u32 canonical,
  *                    the param and result value types (one byte each)
  *   imports          u32 n; each str module, str name, u8 kind, then u32
@@ -44,11 +44,9 @@
  *   names            u8 present + str (module name); u8 present, then per
  *                    function (imports first) u8 present + str
  *   code             u32 n; each u32 param, result, local and frame slots,
- *                    u32 code words, u32 source map entries, u32
- *                    relocations; then, each aligned to 8 bytes of the
- *                    file: the code words (a relocation's two words zero),
- *                    the source map (u32 pc, u32 offset) and the
- *                    relocations (u32 pc, u32 kind, u32 index)
+ *                    u32 code words, u32 source map entries; then, each
+ *                    aligned to 8 bytes of the file: the code words and
+ *                    the source map (u32 pc, u32 offset)
  *
  * Function bodies are not kept: a loaded module's wasm_func_t has no code
  * and its wasm_module_t no `bytes` (nothing after compilation reads them).
@@ -128,7 +126,6 @@ void module_image_free(module_image_t *image)
     if (!image)
         return;
     region_free(&image->file);
-    region_free(&image->code);
 }
 
 /* ---- fingerprint ---- */
@@ -149,12 +146,9 @@ static pthread_once_t fingerprint_once = PTHREAD_ONCE_INIT;
 
 static void compute_fingerprint(void)
 {
-    XXH3_state_t *st = XXH3_createState();
-    if (!st)
-        abort(); /* a few hundred bytes at first use: nothing sensible to do */
-    XXH3_64bits_reset(st);
+    /* Chained one-shot hashes: nothing to allocate, so nothing can fail. */
     static const char tag[] = "whirl build fingerprint " WHIRL_VERSION;
-    XXH3_64bits_update(st, tag, sizeof tag);
+    uint64_t h = XXH3_64bits(tag, sizeof tag);
     uint32_t facts[] = {
         SERIAL_FORMAT_VERSION,
         0x01020304u, /* byte order, as stored */
@@ -162,19 +156,17 @@ static void compute_fingerprint(void)
         (uint32_t)sizeof(slot_t),
         (uint32_t)sizeof(code_word_t),
         (uint32_t)sizeof(code_srcmap_t),
-        (uint32_t)sizeof(code_reloc_t),
         (uint32_t)IOP_COUNT,
         (uint32_t)WASM_OP_COUNT,
     };
-    XXH3_64bits_update(st, facts, sizeof facts);
+    h = XXH3_64bits_withSeed(facts, sizeof facts, h);
     /* Every engine of a process has this handler table. */
-    XXH3_64bits_update(st, exec_handler_table(), IOP_COUNT * sizeof(code_word_t));
+    h = XXH3_64bits_withSeed(exec_handler_table(), IOP_COUNT * sizeof(code_word_t), h);
     for (int i = 0; i < IOP_COUNT; i++) {
-        XXH3_64bits_update(st, iop_names[i], strlen(iop_names[i]) + 1);
-        XXH3_64bits_update(st, &iop_words[i], 1);
+        h = XXH3_64bits_withSeed(iop_names[i], strlen(iop_names[i]) + 1, h);
+        h = XXH3_64bits_withSeed(&iop_words[i], 1, h);
     }
-    fingerprint = XXH3_64bits_digest(st);
-    XXH3_freeState(st);
+    fingerprint = h;
 }
 
 uint64_t serial_build_fingerprint(const whirl_engine_t *engine)
@@ -386,41 +378,24 @@ static void w_module(wbuf_t *w, const wasm_module_t *m)
     }
 }
 
-/* The compiled functions: their layouts, then all their code, source maps
- * and relocations each in one run, so that a load copies and checks each
- * run in one pass. Relocated words are zeroed: pointers mean nothing in
- * another process, and zeros make the output the same for the same
- * module, run after run. */
+/* The compiled functions: their layouts, then all their code and source
+ * maps each in one run. Code holds no pointers (code.h), so it is written
+ * and later run as is. */
 static whirl_error_t *w_code(wbuf_t *w, const compiled_module_t *cm)
 {
     w_u32(w, cm->nfuncs);
     for (uint32_t i = 0; i < cm->nfuncs; i++) {
         const compiled_func_t *f = &cm->funcs[i];
-        uint32_t head[7] = {f->param_slots, f->result_slots, f->local_slots, f->frame_slots,
-                            f->code_len, f->nsrcmap, f->nrelocs};
+        uint32_t head[6] = {f->param_slots, f->result_slots, f->local_slots, f->frame_slots,
+                            f->code_len, f->nsrcmap};
         w_raw(w, head, sizeof head);
     }
     w_align(w);
-    for (uint32_t i = 0; i < cm->nfuncs; i++) {
-        const compiled_func_t *f = &cm->funcs[i];
-        uint8_t *code = w_space(w, (size_t)f->code_len * sizeof(code_word_t));
-        if (!code)
-            return error_oom();
-        memcpy(code, f->code, (size_t)f->code_len * sizeof(code_word_t));
-        for (uint32_t r = 0; r < f->nrelocs; r++) {
-            const code_reloc_t *rel = &f->relocs[r];
-            if (rel->pc >= f->code_len || f->code_len - rel->pc < 2)
-                return error_fmt("serialise: func %u: relocation at %u past its code",
-                                 f->func_index, rel->pc);
-            memset(code + (size_t)rel->pc * sizeof(code_word_t), 0, 2 * sizeof(code_word_t));
-        }
-    }
+    for (uint32_t i = 0; i < cm->nfuncs; i++)
+        w_raw(w, cm->funcs[i].code, (size_t)cm->funcs[i].code_len * sizeof(code_word_t));
     w_align(w);
     for (uint32_t i = 0; i < cm->nfuncs; i++)
         w_raw(w, cm->funcs[i].srcmap, (size_t)cm->funcs[i].nsrcmap * sizeof(code_srcmap_t));
-    w_align(w);
-    for (uint32_t i = 0; i < cm->nfuncs; i++)
-        w_raw(w, cm->funcs[i].relocs, (size_t)cm->funcs[i].nrelocs * sizeof(code_reloc_t));
     return NULL;
 }
 
@@ -433,7 +408,7 @@ whirl_error_t *serial_write(const whirl_module_t *module, uint8_t **out, size_t 
     memcpy(source, module_source_hash(module), 32);
     static const uint8_t unknown[32];
     if (memcmp(source, unknown, 32) == 0 && m->bytes)
-        cache_sha256(m->bytes, m->len, source);
+        cache_source_digest(m->bytes, m->len, source);
     w_raw(&w, source, 32);
     w_module(&w, m);
     w_align(&w);
@@ -1033,31 +1008,29 @@ static void hash_lagging(loader_t *l, size_t pos)
 }
 
 /* The compiled functions, checked against the module: their layout must
- * follow from their types, and every relocation and source-map entry must
- * lie inside their code. The code is copied into `code` (the one part of
- * a module that is written: relocations become pointers again); source
- * maps and relocation lists are used in place. */
-static void r_code(loader_t *l, const wasm_module_t *m, compiled_module_t *cm, region_t *code)
+ * follow from their types, and every source-map entry must lie inside
+ * their code. Code and source maps are used in place. */
+static void r_code(loader_t *l, const wasm_module_t *m, compiled_module_t *cm)
 {
     rd_t *r = &l->r;
     r->what = "code";
-    uint32_t n = r_count(r, 28);
+    uint32_t n = r_count(r, 24);
     if (!r->bad && n != m->nfuncs) {
         r_fail(r, "%u compiled functions for %u functions", n, m->nfuncs);
         return;
     }
     cm->nfuncs = n;
     ALLOC_ARRAY(r, &cm->arena, cm->funcs, n);
-    const uint8_t *heads = r_take(r, (size_t)n * 28);
+    const uint8_t *heads = r_take(r, (size_t)n * 24);
     if (r->bad)
         return;
-    uint64_t ncode = 0, nsrcmap = 0, nrelocs = 0;
+    uint64_t ncode = 0, nsrcmap = 0;
     for (uint32_t i = 0; i < n && !r->bad; i++) {
         r->index = i;
         compiled_func_t *f = &cm->funcs[i];
         const wasm_func_t *wf = &m->funcs[i];
         const wasm_functype_t *t = &m->types[m->types[wf->type].canonical];
-        const uint8_t *h = heads + (size_t)i * 28;
+        const uint8_t *h = heads + (size_t)i * 24;
         f->func_index = m->nfunc_imports + i;
         f->type = t;
         f->param_slots = rd32(h);
@@ -1066,7 +1039,6 @@ static void r_code(loader_t *l, const wasm_module_t *m, compiled_module_t *cm, r
         f->frame_slots = rd32(h + 12);
         f->code_len = rd32(h + 16);
         f->nsrcmap = rd32(h + 20);
-        f->nrelocs = rd32(h + 24);
         uint64_t local_slots = 0;
         for (uint32_t k = 0; k < wf->nlocal_runs; k++)
             local_slots += (uint64_t)wf->local_runs[k].count * slots_of(wf->local_runs[k].type);
@@ -1081,7 +1053,6 @@ static void r_code(loader_t *l, const wasm_module_t *m, compiled_module_t *cm, r
                    f->code_len);
         ncode += f->code_len;
         nsrcmap += f->nsrcmap;
-        nrelocs += f->nrelocs;
     }
     if (r->bad)
         return;
@@ -1092,25 +1063,14 @@ static void r_code(loader_t *l, const wasm_module_t *m, compiled_module_t *cm, r
         r_fail(r, "%llu code words, %zu bytes left", (unsigned long long)ncode, avail);
         return;
     }
-    hash_upto(l, r->pos);
-    const uint8_t *src = r_take(r, (size_t)ncode * sizeof(code_word_t));
-    if (!region_alloc(code, (size_t)ncode * sizeof(code_word_t))) {
-        r->oom = true;
-        r_fail(r, "out of memory");
-        return;
-    }
-    /* Copy and hash in chunks: the hash reads what the copy just read. */
-    for (size_t done = 0, total = code->len; done < total;) {
-        size_t chunk = total - done < HASH_CHUNK ? total - done : HASH_CHUNK;
-        memcpy((uint8_t *)code->base + done, src + done, chunk);
-        done += chunk;
-        hash_upto(l, (size_t)(src - r->base) + done);
-    }
-    code_word_t *words = code->base;
+    /* The code runs in place: the interpreter never writes it, so a mapped
+     * file's pages stay shared with the page cache. */
+    code_word_t *words = (code_word_t *)(uintptr_t)r_take(r, (size_t)ncode * sizeof(code_word_t));
     for (uint32_t i = 0; i < n; i++) {
         cm->funcs[i].code = words;
         words += cm->funcs[i].code_len;
     }
+    hash_lagging(l, r->pos);
 
     r->what = "source maps";
     r_align(r);
@@ -1134,40 +1094,6 @@ static void r_code(loader_t *l, const wasm_module_t *m, compiled_module_t *cm, r
                 return;
             }
         hash_lagging(l, (size_t)((uint8_t *)map - r->base));
-    }
-
-    r->what = "relocations";
-    r_align(r);
-    avail = r->end - r->pos;
-    if (nrelocs > avail / sizeof(code_reloc_t)) {
-        r_fail(r, "%llu relocations, %zu bytes left", (unsigned long long)nrelocs, avail);
-        return;
-    }
-    code_reloc_t *rels = (code_reloc_t *)r_take(r, (size_t)nrelocs * sizeof(code_reloc_t));
-    for (uint32_t i = 0; i < n; i++) {
-        compiled_func_t *f = &cm->funcs[i];
-        f->relocs = rels;
-        rels += f->nrelocs;
-        for (uint32_t k = 0; k < f->nrelocs; k++) {
-            const code_reloc_t *rel = &f->relocs[k];
-            const void *p;
-            if (rel->kind == RELOC_FUNC && rel->index < n)
-                p = &cm->funcs[rel->index];
-            else if (rel->kind == RELOC_TYPE && rel->index < m->ntypes)
-                p = &m->types[rel->index];
-            else
-                p = NULL;
-            if (!p || rel->pc >= f->code_len || f->code_len - rel->pc < 2) {
-                r->index = i;
-                r_fail(r, "relocation %u (pc %u, kind %u, index %u) out of range", k, rel->pc,
-                       rel->kind, rel->index);
-                return;
-            }
-            uint64_t v = (uint64_t)(uintptr_t)p;
-            f->code[rel->pc] = (code_word_t)v;
-            f->code[rel->pc + 1] = (code_word_t)(v >> 32);
-        }
-        hash_lagging(l, (size_t)((uint8_t *)rels - r->base));
     }
 }
 
@@ -1210,7 +1136,7 @@ whirl_error_t *serial_load(whirl_engine_t *engine, module_image_t *image,
     r_exports_segments(r, m, &sp);
     r_customs_names(r, m, &sp);
     r_align(r);
-    r_code(&l, m, cm, &image->code);
+    r_code(&l, m, cm);
     if (!r->bad && r->pos != r->end)
         r_fail(r, "%zu bytes after the code", r->end - r->pos);
     /* A damaged file is reported as such even where the damage made the
@@ -1293,7 +1219,7 @@ whirl_error_t *serial_read_fd(int fd, const char *path, module_image_t *image)
     region_t *file = &image->file;
     if (len >= REGION_MAP_THRESHOLD) {
         /* Mapped read-only: no copy, and pages shared with other processes
-         * loading the same file. Only the code is copied (it is patched). */
+         * loading the same file, code included (it runs in place). */
         void *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
         if (p == MAP_FAILED)
             return error_fmt("%s: %s", path, strerror(errno));

@@ -15,8 +15,8 @@
  *
  * Everything is little-endian (the fingerprint covers the byte order, so a
  * big-endian build refuses the files of a little-endian one). The payload
- * holds the decoded module and the compiled code with its relocations
- * turned back into indices; serialize.c describes it. Loading never
+ * holds the decoded module and the compiled code (which names functions
+ * and types by index, so it needs no patching); serialize.c describes it. Loading never
  * decodes, validates or compiles again. */
 #ifndef WHIRL_RUNTIME_SERIALIZE_H
 #define WHIRL_RUNTIME_SERIALIZE_H
@@ -30,16 +30,14 @@
 #define SERIAL_MAGIC "\x89WHIRLC\n"
 #define SERIAL_MAGIC_LEN 8
 #define SERIAL_HEADER_SIZE 64
-#define SERIAL_FORMAT_VERSION 1u
+#define SERIAL_FORMAT_VERSION 2u
 
 /* Code flags: the knobs of engine->config that change what the compiler
  * emits. A file compiled under other flags is refused. */
 #define SERIAL_FLAG_DEBUG_INFO 1u
 
 /* Memory a deserialised module lives in: the serialised file, used in
- * place (strings, data segments, source maps and relocation lists point
- * into it), and its code, copied out of it because relocating writes to
- * it. */
+ * place (code, strings, data segments and source maps point into it). */
 typedef enum region_kind {
     REGION_MALLOC,
     REGION_MAPPED, /* anonymous mapping */
@@ -55,7 +53,6 @@ typedef struct region {
 
 typedef struct module_image {
     region_t file;
-    region_t code;
 } module_image_t;
 
 /* `len` writable bytes (huge pages asked for when large). */
@@ -73,10 +70,9 @@ uint64_t serial_build_fingerprint(const whirl_engine_t *engine);
 /* SERIAL_FLAG_* for the engine's configuration. */
 uint32_t serial_code_flags(const whirl_engine_t *engine);
 
-/* Serialises `module` into a malloc'd buffer. The SHA-256 of the original
+/* Serialises `module` into a malloc'd buffer. A digest of the original
  * binary (module_source_hash, or computed from the module's bytes) is
- * stored in the payload, for the cache to check an entry against the
- * module it stands for. */
+ * stored in the payload to name its source. */
 whirl_error_t *serial_write(const whirl_module_t *module, uint8_t **out, size_t *out_len);
 
 /* Checks the header of `len` bytes against this build and engine; fills
@@ -85,8 +81,8 @@ whirl_error_t *serial_check_header(const whirl_engine_t *engine, const uint8_t *
                                    size_t len, uint64_t *payload_len);
 
 /* Loads a serialised module whose whole file (header included) is in
- * image->file (image->code empty), which the module takes over on success
- * and which is freed on failure. If `expect_source` is not NULL, the payload's source hash must
+ * image->file, which the module takes over on success and which is freed
+ * on failure. If `expect_source` is not NULL, the payload's source hash must
  * equal it. */
 whirl_error_t *serial_load(whirl_engine_t *engine, module_image_t *image,
                            const uint8_t expect_source[32], whirl_module_t **out);
@@ -106,7 +102,8 @@ whirl_error_t *module_assemble(whirl_engine_t *engine, wasm_module_t *wasm,
 /* Decodes, validates and compiles, bypassing the cache. */
 whirl_error_t *module_compile(whirl_engine_t *engine, const uint8_t *wasm, size_t len,
                               whirl_module_t **out);
-/* SHA-256 of the original binary, if known (all zeros otherwise). */
+/* Digest of the original binary (cache_source_digest), if known (all zeros
+ * otherwise). */
 const uint8_t *module_source_hash(const whirl_module_t *module);
 void module_set_source_hash(whirl_module_t *module, const uint8_t hash[32]);
 void module_set_from_cache(whirl_module_t *module);
@@ -120,7 +117,9 @@ void module_set_from_cache(whirl_module_t *module);
 whirl_error_t *cache_module_new(whirl_engine_t *engine, const uint8_t *wasm, size_t len,
                                 whirl_module_t **out);
 
-/* SHA-256 of `len` bytes into `out` (32 bytes). */
-void cache_sha256(const uint8_t *data, size_t len, uint8_t out[32]);
+/* The digest recorded as a serialised module's source (XXH3-128 of the
+ * original bytes in the first 16 bytes of `out`, zeros after). It names the
+ * source; it is not what protects the cache (see src/cache/cache.c). */
+void cache_source_digest(const uint8_t *data, size_t len, uint8_t out[32]);
 
 #endif
