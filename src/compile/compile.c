@@ -1077,12 +1077,39 @@ static void emit_address(compiler_t *c, const addr_t *ad)
     }
 }
 
+/* The write-back forms of a load (ops.h). */
+static iop_t writeback_form(iop_t op, bool with_slot)
+{
+    switch (op) {
+#define M(x) case IOP_##x: return with_slot ? IOP_##x##_AAW : IOP_##x##_AKW;
+        IOPS_LOAD(M)
+#undef M
+    default:
+        return IOP_COUNT;
+    }
+}
+
 static void compile_load(compiler_t *c, iop_t op, wasm_valtype_t result, uint32_t offset)
 {
     entry_t addr = pop(c);
     uint32_t dest = next_nat(c);
     addr_t ad;
-    if (take_address_add(c, &addr, &ad)) {
+    instr_t *in = last_instr(c);
+    if (addr.kind == ENTRY_LOCAL && in && in->dest != NO_PATCH &&
+        c->code.data[in->dest] == addr.slot &&
+        (in->op == IOP_I32_ADD || in->op == IOP_I32_ADD_K)) {
+        /* The address was just computed into a local (p = q + i; *p): one
+         * instruction does both, the local still written. */
+        const code_word_t *w = &c->code.data[in->pc];
+        bool with_slot = in->op == IOP_I32_ADD;
+        uint32_t a = w[2], b = w[3];
+        drop_last(c);
+        emit_op(c, writeback_form(op, with_slot));
+        emit_dest(c, dest);
+        emit_word(c, a);
+        emit_word(c, b);
+        emit_word(c, addr.slot);
+    } else if (take_address_add(c, &addr, &ad)) {
         emit_op(c, address_form(op, ad.form));
         emit_dest(c, dest);
         emit_address(c, &ad);
@@ -1101,6 +1128,24 @@ static void compile_store(compiler_t *c, iop_t op, uint32_t offset)
     entry_t value = pop(c);
     entry_t addr = pop(c);
     addr_t ad;
+    const code_word_t *w;
+    iop_t mulop = op == IOP_F64_STORE ? IOP_F64_MULADD : op == IOP_F32_STORE ? IOP_F32_MULADD
+                                                                             : IOP_COUNT;
+    if (mulop != IOP_COUNT && addr.kind != ENTRY_CONST &&
+        (w = producer(c, &value, mulop)) != NULL) {
+        /* x[i] = a + b * c: the multiply-add stores its result itself. The
+         * address was computed before the product, so its slot is intact. */
+        uint32_t a = w[2], b = w[3], m = w[4];
+        drop_last(c);
+        uint32_t sa = addr.kind == ENTRY_LOCAL ? addr.slot : addr.nat;
+        emit_op(c, op == IOP_F64_STORE ? IOP_F64_MULADD_STORE : IOP_F32_MULADD_STORE);
+        emit_word(c, a);
+        emit_word(c, b);
+        emit_word(c, m);
+        emit_word(c, sa);
+        emit_word(c, offset);
+        return;
+    }
     /* Only a local value leaves the add last: a temporary would have been
      * computed after it, and a constant would need code in between. */
     if (value.kind == ENTRY_LOCAL && take_address_add(c, &addr, &ad)) {

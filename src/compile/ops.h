@@ -129,6 +129,8 @@
     IOPS_STORE(IOPS_X_STORE_AK) \
     IOPS_STORE(IOPS_X_STORE_AA) \
     IOPS_LOAD(IOPS_X_LOAD_AS) \
+    IOPS_LOAD(IOPS_X_LOAD_AKW) \
+    IOPS_LOAD(IOPS_X_LOAD_AAW) \
     IOPS_STORE(IOPS_X_STORE_AS) \
     IOPS_CMP32(IOPS_X_ADDK_BR) \
     IOPS_CMP32(IOPS_X_ADDK_BR_K) \
@@ -139,6 +141,8 @@
     IOP_X(F64_MULADD, 5)       \
     IOP_X(F64_MULSUB, 5)       \
     IOP_X(F64_MULSUBR, 5)      \
+    IOP_X(F32_MULADD_STORE, 6) /* a b c addr offset: store a + b * c (f32) at addr + offset */ \
+    IOP_X(F64_MULADD_STORE, 6) \
     IOPS_SIMD /* ops_simd.h */
 
 /* Each family's members, with their names and lengths. */
@@ -160,6 +164,10 @@
 #define IOPS_X_STORE_AA(n) IOP_X(n##_AA, 5)
 /* _AS: a shifted index, a + (b << k): d a b k offset | a b k v offset. */
 #define IOPS_X_LOAD_AS(n) IOP_X(n##_AS, 6)
+/* _AKW/_AAW: an i32.add into a local, then a load from that local (pointer
+ * bumps, p = base + i; *p): d a k|b w offset: w = a + k|b, d = load(w). */
+#define IOPS_X_LOAD_AKW(n) IOP_X(n##_AKW, 6)
+#define IOPS_X_LOAD_AAW(n) IOP_X(n##_AAW, 6)
 #define IOPS_X_STORE_AS(n) IOP_X(n##_AS, 6)
 /* A loop counter's add fused into the compare-and-branch on its result:
  * d a k b off (compare with slot b) | d a k k2 off (with immediate k2):

@@ -832,7 +832,9 @@ dispatch:
     LOAD_AT(name, rf, T, RT, S(2).u32, 4)                        \
     LOAD_AT(name##_AK, rf, T, RT, S(2).u32 + pc[3], 5)           \
     LOAD_AT(name##_AA, rf, T, RT, S(2).u32 + S(3).u32, 5)        \
-    LOAD_AT(name##_AS, rf, T, RT, S(2).u32 + (S(3).u32 << pc[4]), 6)
+    LOAD_AT(name##_AS, rf, T, RT, S(2).u32 + (S(3).u32 << pc[4]), 6)  \
+    LOAD_AT(name##_AKW, rf, T, RT, (S(4).u32 = S(2).u32 + pc[3]), 6) \
+    LOAD_AT(name##_AAW, rf, T, RT, (S(4).u32 = S(2).u32 + S(3).u32), 6)
     LOAD(I32_LOAD, u32, uint32_t, uint32_t)
     LOAD(I64_LOAD, u64, uint64_t, uint64_t)
     LOAD(F32_LOAD, u32, uint32_t, uint32_t)
@@ -886,6 +888,20 @@ dispatch:
     VMCASE(F64_MULADD) { double t = S(3).f64 * S(4).f64; S(1).f64 = S(2).f64 + t; pc += 5; NEXT(); }
     VMCASE(F64_MULSUB) { double t = S(3).f64 * S(4).f64; S(1).f64 = S(2).f64 - t; pc += 5; NEXT(); }
     VMCASE(F64_MULSUBR) { double t = S(3).f64 * S(4).f64; S(1).f64 = t - S(2).f64; pc += 5; NEXT(); }
+#define MULADD_STORE(name, T, f)                                        \
+    VMCASE(name) {                                                      \
+        T t = S(2).f * S(3).f;                                          \
+        T v = S(1).f + t;                                               \
+        uint64_t ea = (uint64_t)S(4).u32 + pc[5];                       \
+        if (UNLIKELY(ea + sizeof(T) > mem_size))                        \
+            TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);                      \
+        memcpy(mem + ea, &v, sizeof v);                                 \
+        pc += 6;                                                        \
+        NEXT();                                                         \
+    }
+    MULADD_STORE(F32_MULADD_STORE, float, f32)
+    MULADD_STORE(F64_MULADD_STORE, double, f64)
+#undef MULADD_STORE
 
 #include "exec/interp_simd.inc"
 
