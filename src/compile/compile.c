@@ -48,7 +48,6 @@ typedef struct frame {
     bool branched;    /* some branch targets the end label */
     uint32_t nparams, nresults;
     const wasm_valtype_t *params, *results;
-    wasm_valtype_t single; /* storage for a one-value block type */
     uint32_t height;       /* stack entries below the block's parameters */
     uint32_t base_slot;    /* natural slot of the first parameter/result */
     uint32_t loop_pc;      /* FRAME_LOOP: the loop header */
@@ -631,9 +630,16 @@ static void read_blocktype(compiler_t *c, frame_t *f)
     if (bt == -0x40)
         return;
     if (bt < 0) {
-        f->single = (wasm_valtype_t)(bt & 0x7f);
-        f->results = &f->single;
-        f->nresults = 1;
+        /* A one-value block type: point at a static copy of the type (the
+         * frame record is copied, so it cannot hold the type itself). */
+        static const wasm_valtype_t value_types[] = {WASM_I32,  WASM_I64,     WASM_F32,
+                                                     WASM_F64,  WASM_V128,    WASM_FUNCREF,
+                                                     WASM_EXTERNREF};
+        wasm_valtype_t t = (wasm_valtype_t)(bt & 0x7f);
+        for (size_t i = 0; i < sizeof value_types; i++)
+            if (value_types[i] == t)
+                f->results = &value_types[i];
+        f->nresults = f->results ? 1 : 0;
         return;
     }
     const wasm_functype_t *t = &c->module->types[bt];
