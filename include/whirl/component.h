@@ -192,6 +192,12 @@ size_t whirl_component_export_count(const whirl_component_t *component);
 bool whirl_component_export(const whirl_component_t *component, size_t i, const char **name,
                             whirl_component_item_kind_t *kind);
 
+/* The component's imports and exports as WIT-like text (a `world` with one
+ * `import`/`export` line or block per item: interface functions and types,
+ * resources with their methods). *out is malloc'd, NUL-terminated; the
+ * caller frees it. Names come from the binary and are not escaped. */
+whirl_error_t *whirl_component_describe(const whirl_component_t *component, char **out);
+
 /* ------------------------------------------------------------------ */
 /* Resources                                                           */
 /* ------------------------------------------------------------------ */

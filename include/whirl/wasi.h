@@ -69,6 +69,22 @@ whirl_error_t *whirl_wasi_config_set_stdio(whirl_wasi_config_t *config, int stdi
 /* Same as whirl_wasi_config_set_stdio(config, 0, 1, 2). */
 void whirl_wasi_config_inherit_stdio(whirl_wasi_config_t *config);
 
+/* A standard stream served by the host in memory instead of a descriptor
+ * (an HTTP request body as stdin, a response as stdout). For fd 0 the
+ * callback fills up to `len` bytes of `buf` and returns how many (0: end of
+ * stream); for fds 1 and 2 it consumes `len` bytes of `buf` and returns how
+ * many it took (at least 1 when len > 0). A negative return is a host errno
+ * negated (-EPIPE, -EIO, -EINTR, -EAGAIN), which the guest receives as the
+ * WASI errno. It runs on the guest's thread and may block; a blocking
+ * callback should give up at the store's deadline (whirl_store_deadline_ns)
+ * with -EINTR. poll_oneoff reports such a stream as always ready. */
+typedef int64_t (*whirl_wasi_stream_fn_t)(void *env, void *buf, size_t len);
+
+/* Serves guest fd `fd` (0, 1 or 2) with `fn` and `env` (borrowed: it must
+ * stay valid while the guest runs), replacing what set_stdio gave it. */
+whirl_error_t *whirl_wasi_config_stdio_callback(whirl_wasi_config_t *config, int fd,
+                                                whirl_wasi_stream_fn_t fn, void *env);
+
 /* Flags for whirl_wasi_config_preopen_dir. */
 #define WHIRL_WASI_DIR_READONLY 1u /* the guest may read but change nothing */
 
@@ -99,6 +115,15 @@ void whirl_wasi_delete(whirl_wasi_t *wasi);
  * defined. Functions that take pointers trap if the calling module exports no
  * memory named "memory". */
 whirl_error_t *whirl_linker_define_wasi(whirl_linker_t *linker, whirl_wasi_t *wasi);
+
+/* Like whirl_linker_define_wasi, but each call finds its context through
+ * `lookup(env, store)` with the calling store, so one linker (and one
+ * instance_pre) serves many stores with a context each: a server running
+ * a fresh instance per request. `env` is borrowed and must outlive the
+ * linker. A lookup returning NULL makes the call trap with a host error. */
+typedef whirl_wasi_t *(*whirl_wasi_lookup_t)(void *env, whirl_store_t *store);
+whirl_error_t *whirl_linker_define_wasi_lookup(whirl_linker_t *linker,
+                                               whirl_wasi_lookup_t lookup, void *env);
 
 /* Makes a guest blocked in a WASI call (poll_oneoff, a sleep, a read from a
  * pipe or terminal) return now with ERRNO_INTR, and every later blocking call

@@ -89,6 +89,53 @@ bool cli_is_wasi_import(const whirl_import_info_t *imp);
 int cli_wasi_new(const cli_wasi_opts_t *o, const char *file, const char **args, size_t nargs,
                  whirl_wasi_t **out);
 
+/* --dir HOST[::GUEST][:ro|:rw] split into its parts: *host and *guest
+ * (NULL: same as host) point into *buf, which the caller frees. --env
+ * NAME[=VALUE]: *name (malloc'd) and *value (without =VALUE: the host's,
+ * NULL if unset). Both print the error and return EXIT_USAGE if the value
+ * is malformed, else 0. */
+int cli_dir_spec(const char *spec, char **buf, const char **host, const char **guest,
+                 bool *readonly);
+int cli_env_spec(const char *spec, char **name, const char **value);
+
+/* ---- `whirl run` options (run.c), shared with the component runner ---- */
+
+#include "hosting.h"
+
+typedef struct run_opts {
+    const char *file;
+    const char *invoke; /* NULL: run _start */
+    const char **args;  /* borrowed from argv */
+    size_t nargs;
+    bool have_stack;
+    size_t max_wasm_stack;
+    const char *timeout_text; /* -W timeout / --timeout as given, for messages */
+    bool cache;               /* --cache */
+    const char *cache_dir;    /* --cache=DIR */
+    cli_hosting_t hosting;    /* -W options */
+    cli_wasi_opts_t wasi;
+    /* The first unknown option after FILE: an argument for a WASI program,
+     * an error for --invoke. */
+    const char *unknown_after_file;
+} run_opts_t;
+
+/* Reports a failed instantiation or call and frees `err`; returns the exit
+ * status: the program's own for an exit request (1 outside 0-125), 134 for
+ * a trap, 142 for the -W timeout deadline, 1 for anything else. */
+int cli_report_run_failure(const run_opts_t *o, const char *what, whirl_error_t *err);
+
+/* ---- components (component.c) ---- */
+
+/* `whirl run` of a component (`bytes` starts with the component preamble):
+ * a wasi:cli command gets WASI 0.2 with the --dir / --env options and its
+ * wasi:cli/run export runs; returns the exit status. */
+int cli_run_component(const run_opts_t *o, whirl_engine_t *engine, const uint8_t *bytes,
+                      size_t len);
+
+/* `whirl inspect FILE...`: a component's imports and exports as WIT-like
+ * text, a module's as a list. */
+int cli_cmd_inspect(int argc, char **argv);
+
 /* ---- commands ---- */
 
 int cli_cmd_run(int argc, char **argv);

@@ -10,6 +10,11 @@
 
 #include "cli.h"
 #include "hosting.h"
+#include "whirl/component.h"
+
+/* `whirl serve` (serve.c; src/serve/ when built with libmicrohttpd). */
+int cli_cmd_serve(int argc, char **argv);
+extern const char serve_usage[];
 
 static const char usage_text[] =
     "whirl " WHIRL_VERSION ": a WebAssembly engine\n"
@@ -17,6 +22,8 @@ static const char usage_text[] =
     "Usage:\n"
     "  whirl run [OPTIONS] FILE.wasm [ARGS...]\n"
     "      Run a WASI program: FILE.wasm's `_start` with ARGS as its arguments\n"
+    "      (or, for a component, its wasi:cli/run export under WASI 0.2, with\n"
+    "      the same options; a failing run exits with 1)\n"
     "      (FILE may also be a .cwasm made by `whirl compile`)\n"
     "      (argv[0] is FILE's name). A module that imports WASI preview 1\n"
     "      (wasi_snapshot_preview1) gets it, sandboxed: it sees only the\n"
@@ -29,8 +36,18 @@ static const char usage_text[] =
     "      each result is printed on its own line. whirl's options may also\n"
     "      follow FILE.wasm; other arguments after it are the program's (use\n"
     "      `--` before program arguments that look like whirl options).\n"
+    "  whirl serve [OPTIONS] APP\n"
+    "      Serve HTTP, answering each request with a fresh instance of APP\n"
+    "      under a deadline and a memory limit. APP is a component exporting\n"
+    "      wasi:http/incoming-handler@0.2.x, a WASI preview 1 module answering\n"
+    "      as a CGI program (--wagi), or a spin.toml (manifest version 2)\n"
+    "      routing to several of them. Stops on SIGINT/SIGTERM (exit 0).\n"
     "  whirl validate FILE.wasm...\n"
-    "      Decode and validate; print `FILE.wasm: valid` or the error.\n"
+    "      Decode and validate (a module or a component); print\n"
+    "      `FILE.wasm: valid` or the error.\n"
+    "  whirl inspect FILE.wasm...\n"
+    "      Print a component's imports and exports as WIT-like text (a core\n"
+    "      module's as a list).\n"
     "  whirl compile [--debug-info] IN.wasm [-o OUT.cwasm]\n"
     "      Compile IN.wasm and save the result (default OUT: IN with .cwasm);\n"
     "      `whirl run OUT.cwasm` then starts without compiling. Only the same\n"
@@ -65,12 +82,15 @@ static const char usage_text[] =
     "%s"
     "  --                     End of options: what follows is FILE and ARGS.\n"
     "\n"
+    "%s"
+    "\n"
     "Examples:\n"
     "  whirl run --dir data::/data hello.wasm World\n"
     "  whirl run fib.wasm --invoke fib 20\n"
     "  whirl run -W timeout=5s -W max-memory-size=64M --invoke add calc.wasm -- -1 0x10\n"
     "  whirl validate module.wasm\n"
     "  whirl compile app.wasm -o app.cwasm && whirl run app.cwasm\n"
+    "  whirl serve --wagi --listen 127.0.0.1:8080 --timeout 5s handler.wasm\n"
     "\n"
     "Exit status:\n"
     "  0    success\n"
@@ -89,7 +109,7 @@ static const char usage_text[] =
 
 void cli_usage(FILE *f)
 {
-    fprintf(f, usage_text, cli_hosting_usage);
+    fprintf(f, usage_text, cli_hosting_usage, serve_usage);
 }
 
 __attribute__((format(printf, 2, 0)))
@@ -289,7 +309,9 @@ int cli_cmd_validate(int argc, char **argv)
         size_t len;
         int rc = cli_read_file(path, &data, &len);
         if (rc == EXIT_OK) {
-            err = whirl_module_validate(engine, data, len);
+            err = whirl_component_is_component(data, len)
+                      ? whirl_component_validate(engine, data, len)
+                      : whirl_module_validate(engine, data, len);
             if (err) {
                 cli_report_module_error(path, data, len, err);
                 whirl_error_delete(err);
@@ -329,8 +351,12 @@ int main(int argc, char **argv)
         status = EXIT_OK;
     } else if (strcmp(cmd, "run") == 0) {
         status = cli_cmd_run(argc - 2, argv + 2);
+    } else if (strcmp(cmd, "serve") == 0) {
+        status = cli_cmd_serve(argc - 2, argv + 2);
     } else if (strcmp(cmd, "validate") == 0) {
         status = cli_cmd_validate(argc - 2, argv + 2);
+    } else if (strcmp(cmd, "inspect") == 0) {
+        status = cli_cmd_inspect(argc - 2, argv + 2);
     } else if (strcmp(cmd, "compile") == 0) {
         status = cli_cmd_compile(argc - 2, argv + 2);
     } else if (strcmp(cmd, "cache") == 0) {

@@ -1,7 +1,7 @@
 /* `whirl run`: instantiate a module and call one export. A module that
  * imports WASI (wasi_snapshot_preview1) gets it, with the --dir, --env and
  * --inherit-env options, and its `_start` runs as a program: its exit status
- * becomes whirl's. */
+ * becomes whirl's. Components go to component.c. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,23 +9,7 @@
 
 #include "cli.h"
 #include "hosting.h"
-
-typedef struct run_opts {
-    const char *file;
-    const char *invoke; /* NULL: run _start */
-    const char **args;  /* borrowed from argv */
-    size_t nargs;
-    bool have_stack;
-    size_t max_wasm_stack;
-    const char *timeout_text; /* -W timeout / --timeout as given, for messages */
-    bool cache;               /* --cache */
-    const char *cache_dir;    /* --cache=DIR */
-    cli_hosting_t hosting;    /* -W options */
-    cli_wasi_opts_t wasi;
-    /* The first unknown option after FILE: an argument for a WASI program,
-     * an error for --invoke. */
-    const char *unknown_after_file;
-} run_opts_t;
+#include "whirl/component.h"
 
 /* parse_run_args result for --help: not an error, but nothing to run. */
 #define RUN_HELP_SHOWN (-1)
@@ -304,8 +288,7 @@ typedef struct run_state {
 /* Reports a failed instantiation or call and frees `err`. A trap is exit
  * code 134, the deadline of -W timeout 142; a WASI exit request gives the
  * program's status; anything else (link errors, bad arguments) is 1. */
-static int report_failure(const run_opts_t *o, run_state_t *s, const char *what,
-                          whirl_error_t *err)
+int cli_report_run_failure(const run_opts_t *o, const char *what, whirl_error_t *err)
 {
     whirl_trap_code_t code = 0;
     int rc = EXIT_BAD_MODULE;
@@ -372,6 +355,9 @@ static int run_module(const run_opts_t *o, run_state_t *s)
         whirl_error_delete(err);
         return EXIT_BAD_MODULE;
     }
+    /* A component (layer 1 in the preamble) runs as a WASI 0.2 command. */
+    if (whirl_component_is_component(s->wasm, len))
+        return cli_run_component(o, s->engine, s->wasm, len);
     if ((err = cli_module_load(s->engine, s->wasm, len, &s->module))) {
         cli_report_module_error(o->file, s->wasm, len, err);
         whirl_error_delete(err);
@@ -458,7 +444,7 @@ static int run_module(const run_opts_t *o, run_state_t *s)
     err = wasi ? whirl_linker_instantiate(s->linker, s->store, s->module, &instance)
                : whirl_instance_new(s->store, s->module, NULL, 0, &instance);
     if (err)
-        return report_failure(o, s, what, err);
+        return cli_report_run_failure(o, what, err);
 
     if (!call) {
         list_func_exports(s->module, names, sizeof names);
@@ -479,7 +465,7 @@ static int run_module(const run_opts_t *o, run_state_t *s)
         ext.kind == WHIRL_EXTERN_FUNC && whirl_functype_param_count(whirl_func_type(ext.of.func)) == 0 &&
         whirl_functype_result_count(whirl_func_type(ext.of.func)) == 0 &&
         (err = whirl_func_call(s->store, ext.of.func, NULL, 0, NULL, 0)))
-        return report_failure(o, s, "calling '_initialize'", err);
+        return cli_report_run_failure(o, "calling '_initialize'", err);
     if (!whirl_instance_export(instance, fname, strlen(fname), &ext) ||
         ext.kind != WHIRL_EXTERN_FUNC) {
         cli_error("%s: export '%s' missing from the instance", o->file, fname);
@@ -488,7 +474,7 @@ static int run_module(const run_opts_t *o, run_state_t *s)
     size_t np = program ? 0 : whirl_functype_param_count(exp.functype);
     snprintf(what, sizeof what, "calling '%s'", fname);
     if ((err = whirl_func_call(s->store, ext.of.func, s->args, np, s->results, nresults)))
-        return report_failure(o, s, what, err);
+        return cli_report_run_failure(o, what, err);
     for (size_t i = 0; i < nresults; i++)
         cli_print_val(stdout, &s->results[i]);
     return EXIT_OK;

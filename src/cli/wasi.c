@@ -23,36 +23,52 @@ bool cli_imports_wasi(const whirl_module_t *m)
     return false;
 }
 
+int cli_dir_spec(const char *spec, char **buf, const char **host, const char **guest,
+                 bool *readonly)
+{
+    size_t len = strlen(spec);
+    *buf = NULL;
+    *readonly = false;
+    if (len > 3 && (strcmp(spec + len - 3, ":ro") == 0 || strcmp(spec + len - 3, ":rw") == 0)) {
+        *readonly = spec[len - 1] == 'o';
+        len -= 3;
+    }
+    char *h = strndup(spec, len);
+    if (!h) {
+        cli_error("out of memory");
+        return EXIT_USAGE;
+    }
+    char *g = NULL;
+    char *sep = strstr(h, "::");
+    if (sep) {
+        *sep = '\0';
+        g = sep + 2;
+    }
+    if (!*h || (g && !*g)) {
+        free(h);
+        return cli_usage_error("run: invalid value '%s' for --dir (expected HOST[::GUEST][:ro])",
+                               spec);
+    }
+    *buf = h;
+    *host = h;
+    *guest = g;
+    return 0;
+}
+
 /* --dir HOST[::GUEST][:ro|:rw]. A trailing ":ro" makes the directory
  * read-only; ":rw" (the default) only lets a path that itself ends in ":ro"
  * be given unambiguously. Returns 0 or EXIT_USAGE / EXIT_IO. */
 static int add_dir(whirl_wasi_config_t *cfg, const char *spec)
 {
-    size_t len = strlen(spec);
-    uint32_t flags = 0;
-    if (len > 3 && (strcmp(spec + len - 3, ":ro") == 0 || strcmp(spec + len - 3, ":rw") == 0)) {
-        if (spec[len - 1] == 'o')
-            flags = WHIRL_WASI_DIR_READONLY;
-        len -= 3;
-    }
-    char *host = strndup(spec, len);
-    if (!host) {
-        cli_error("out of memory");
-        return EXIT_USAGE;
-    }
-    char *guest = NULL;
-    char *sep = strstr(host, "::");
-    if (sep) {
-        *sep = '\0';
-        guest = sep + 2;
-    }
-    if (!*host || (guest && !*guest)) {
-        free(host);
-        return cli_usage_error("run: invalid value '%s' for --dir (expected HOST[::GUEST][:ro])",
-                               spec);
-    }
-    whirl_error_t *err = whirl_wasi_config_preopen_dir(cfg, host, guest, flags);
-    free(host);
+    char *buf;
+    const char *host, *guest;
+    bool ro;
+    int rc = cli_dir_spec(spec, &buf, &host, &guest, &ro);
+    if (rc)
+        return rc;
+    whirl_error_t *err =
+        whirl_wasi_config_preopen_dir(cfg, host, guest, ro ? WHIRL_WASI_DIR_READONLY : 0);
+    free(buf);
     if (err) {
         cli_error("--dir %s: %s", spec, whirl_error_message(err));
         whirl_error_delete(err);
@@ -61,26 +77,37 @@ static int add_dir(whirl_wasi_config_t *cfg, const char *spec)
     return 0;
 }
 
-/* --env NAME=VALUE, or --env NAME to pass the host's value (if set). */
-static int add_env(whirl_wasi_config_t *cfg, const char *spec)
+int cli_env_spec(const char *spec, char **name, const char **value)
 {
     const char *eq = strchr(spec, '=');
-    char *name = eq ? strndup(spec, (size_t)(eq - spec)) : strdup(spec);
-    if (!name) {
+    *name = eq ? strndup(spec, (size_t)(eq - spec)) : strdup(spec);
+    if (!*name) {
         cli_error("out of memory");
         return EXIT_USAGE;
     }
-    const char *value = eq ? eq + 1 : getenv(name);
-    whirl_error_t *err = NULL;
-    if (!*name) {
-        free(name);
+    if (!**name) {
+        free(*name);
+        *name = NULL;
         return cli_usage_error("run: invalid value '%s' for --env (expected NAME=VALUE)", spec);
     }
+    *value = eq ? eq + 1 : getenv(*name);
+    return 0;
+}
+
+/* --env NAME=VALUE, or --env NAME to pass the host's value (if set). */
+static int add_env(whirl_wasi_config_t *cfg, const char *spec)
+{
+    char *name;
+    const char *value;
+    int rc = cli_env_spec(spec, &name, &value);
+    if (rc)
+        return rc;
+    whirl_error_t *err = NULL;
     if (value)
         err = whirl_wasi_config_push_env(cfg, name, value);
     free(name);
     if (err) {
-        int rc = cli_usage_error("run: --env %s: %s", spec, whirl_error_message(err));
+        rc = cli_usage_error("run: --env %s: %s", spec, whirl_error_message(err));
         whirl_error_delete(err);
         return rc;
     }

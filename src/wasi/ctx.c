@@ -41,6 +41,8 @@ struct whirl_wasi_config {
     char **envp;
     size_t envc, env_cap;
     int stdio[3];
+    whirl_wasi_stream_fn_t io[3];
+    void *io_env[3];
     preopen_t *pre;
     size_t npre, pre_cap;
 };
@@ -162,6 +164,21 @@ whirl_error_t *whirl_wasi_config_set_stdio(whirl_wasi_config_t *c, int in, int o
             return wasi_error("WASI: stdio stream %d: host descriptor %d is not open", i, fds[i]);
     }
     memcpy(c->stdio, fds, sizeof fds);
+    memset(c->io, 0, sizeof c->io);
+    return NULL;
+}
+
+whirl_error_t *whirl_wasi_config_stdio_callback(whirl_wasi_config_t *c, int fd,
+                                                whirl_wasi_stream_fn_t fn, void *env)
+{
+    if (!c || !fn)
+        return wasi_error("WASI: stdio_callback: NULL argument");
+    if (fd < 0 || fd > 2)
+        return wasi_error("WASI: stdio_callback: fd %d is not a standard stream (0, 1 or 2)",
+                          fd);
+    c->stdio[fd] = -1;
+    c->io[fd] = fn;
+    c->io_env[fd] = env;
     return NULL;
 }
 
@@ -397,7 +414,8 @@ whirl_error_t *whirl_wasi_new(whirl_wasi_config_t *c, whirl_wasi_t **out)
     }
     for (int i = 0; i < 3; i++) {
         wasi_fd_t f = {.kind = WASI_FD_STDIO, .host = c->stdio[i], .can_read = i == 0,
-                       .can_write = i != 0, .filetype = WASI_FILETYPE_UNKNOWN};
+                       .can_write = i != 0, .filetype = WASI_FILETYPE_UNKNOWN,
+                       .io = c->io[i], .io_env = c->io_env[i]};
         struct stat st;
         if (f.host >= 0 && fstat(f.host, &st) == 0) {
             if (S_ISSOCK(st.st_mode))
@@ -550,7 +568,9 @@ static const wasi_def_t wasi_defs[] = {WASI_FUNCS(WASI_DEF)};
 #undef WASI_DEF
 
 typedef struct wasi_binding {
-    whirl_wasi_t *wasi;
+    whirl_wasi_t *wasi;         /* NULL: found per call through lookup */
+    whirl_wasi_lookup_t lookup;
+    void *lookup_env;
     const wasi_def_t *def;
 } wasi_binding_t;
 
@@ -563,6 +583,8 @@ static whirl_error_t *wasi_trampoline(void *env, whirl_caller_t *caller, const w
         return wasi_error("WASI %s: called with %zu arguments and %zu results", d->name, nargs,
                           nresults);
     wasi_call_t c = {.w = b->wasi, .args = args, .store = whirl_caller_store(caller)};
+    if (!c.w && !(c.w = b->lookup(b->lookup_env, c.store)))
+        return wasi_error("WASI %s: the calling store has no WASI context", d->name);
     if (d->needs_memory) {
         whirl_extern_t ext;
         if (!whirl_caller_export(caller, "memory", 6, &ext) || ext.kind != WHIRL_EXTERN_MEMORY)
@@ -581,10 +603,9 @@ static whirl_error_t *wasi_trampoline(void *env, whirl_caller_t *caller, const w
     return NULL;
 }
 
-whirl_error_t *whirl_linker_define_wasi(whirl_linker_t *linker, whirl_wasi_t *wasi)
+static whirl_error_t *define_wasi(whirl_linker_t *linker, whirl_wasi_t *wasi,
+                                  whirl_wasi_lookup_t lookup, void *lookup_env)
 {
-    if (!linker || !wasi)
-        return wasi_error("WASI: whirl_linker_define_wasi: NULL argument");
     for (size_t i = 0; i < sizeof wasi_defs / sizeof wasi_defs[0]; i++) {
         const wasi_def_t *d = &wasi_defs[i];
         whirl_valkind_t params[16];
@@ -600,6 +621,8 @@ whirl_error_t *whirl_linker_define_wasi(whirl_linker_t *linker, whirl_wasi_t *wa
             return wasi_error("WASI: out of memory");
         }
         b->wasi = wasi;
+        b->lookup = lookup;
+        b->lookup_env = lookup_env;
         b->def = d;
         whirl_error_t *err = whirl_linker_define_func(linker, "wasi_snapshot_preview1", d->name,
                                                       type, wasi_trampoline, b, free);
@@ -610,4 +633,19 @@ whirl_error_t *whirl_linker_define_wasi(whirl_linker_t *linker, whirl_wasi_t *wa
         }
     }
     return NULL;
+}
+
+whirl_error_t *whirl_linker_define_wasi(whirl_linker_t *linker, whirl_wasi_t *wasi)
+{
+    if (!linker || !wasi)
+        return wasi_error("WASI: whirl_linker_define_wasi: NULL argument");
+    return define_wasi(linker, wasi, NULL, NULL);
+}
+
+whirl_error_t *whirl_linker_define_wasi_lookup(whirl_linker_t *linker,
+                                               whirl_wasi_lookup_t lookup, void *env)
+{
+    if (!linker || !lookup)
+        return wasi_error("WASI: whirl_linker_define_wasi_lookup: NULL argument");
+    return define_wasi(linker, NULL, lookup, env);
 }

@@ -101,6 +101,58 @@ static bool may_block(const wasi_fd_t *f)
 
 /* ---- read and write ---- */
 
+/* A callback stream: one call per buffer, stopping at the first short
+ * transfer so that a read never waits for more than the host has. An error
+ * after some bytes moved reports the bytes; the next call meets it again. */
+static uint32_t stream_read(wasi_fd_t *f, const struct iovec *iov, int n, uint32_t *nread)
+{
+    uint64_t done = 0;
+    for (int i = 0; i < n; i++) {
+        size_t len = iov[i].iov_len;
+        if (len > UINT32_MAX - done)
+            len = UINT32_MAX - done;
+        if (len == 0)
+            continue;
+        int64_t r = f->io(f->io_env, iov[i].iov_base, len);
+        if (r < 0) {
+            if (done)
+                break;
+            return wasi_errno((int)-r);
+        }
+        done += (uint64_t)r > len ? len : (uint64_t)r;
+        if ((uint64_t)r < len)
+            break;
+    }
+    *nread = (uint32_t)done;
+    return 0;
+}
+
+static uint32_t stream_write(wasi_fd_t *f, const struct iovec *iov, int n, uint32_t *nwritten)
+{
+    uint64_t done = 0;
+    for (int i = 0; i < n; i++) {
+        size_t len = iov[i].iov_len;
+        if (len > UINT32_MAX - done)
+            len = UINT32_MAX - done;
+        size_t off = 0;
+        while (off < len) {
+            int64_t r = f->io(f->io_env, (uint8_t *)iov[i].iov_base + off, len - off);
+            if (r <= 0) {
+                if (done + off) {
+                    done += off;
+                    goto out;
+                }
+                return r < 0 ? wasi_errno((int)-r) : WASI_EIO;
+            }
+            off += (uint64_t)r > len - off ? len - off : (size_t)r;
+        }
+        done += off;
+    }
+out:
+    *nwritten = (uint32_t)done;
+    return 0;
+}
+
 static uint32_t do_read(wasi_call_t *c, wasi_fd_t *f, uint32_t iovs, uint32_t niovs,
                         bool positional, uint64_t offset, uint32_t *nread)
 {
@@ -121,6 +173,8 @@ static uint32_t do_read(wasi_call_t *c, wasi_fd_t *f, uint32_t iovs, uint32_t ni
     if (e)
         return e;
     *nread = 0;
+    if (f->io)
+        return stream_read(f, iov, n, nread);
     if (f->host < 0 || total == 0)
         return 0; /* an absent stdin is always at end of file */
     bool nonblock = f->fdflags & WASI_FDFLAG_NONBLOCK;
@@ -184,6 +238,8 @@ static uint32_t do_write(wasi_call_t *c, wasi_fd_t *f, uint32_t iovs, uint32_t n
     if (e)
         return e;
     *nwritten = 0;
+    if (f->io)
+        return stream_write(f, iov, n, nwritten);
     if (f->host < 0) {
         /* An absent stdout or stderr swallows everything. */
         *nwritten = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;

@@ -101,10 +101,9 @@ enum {
 /* Limits that bound host work and memory per call. */
 enum {
     WASI_MAX_IOVS = 1024,          /* iovecs used per read/write; the rest are ignored */
-    WASI_MAX_PATH = 4096,          /* bytes in a guest path, like Linux PATH_MAX */
+    WASI_MAX_PATH = 4096,          /* bytes in a guest path (= SANDBOX_MAX_PATH) */
     WASI_MAX_SUBSCRIPTIONS = 4096, /* poll_oneoff subscriptions; more: ERRNO_NOMEM */
     WASI_MAX_FDS = 16384,          /* open guest descriptors; more: ERRNO_MFILE */
-    WASI_MAX_SYMLINKS = 40,        /* symbolic links followed in one path, like Linux */
 };
 
 /* ---- the context ---- */
@@ -148,6 +147,8 @@ typedef struct wasi_fd {
     char *preopen;      /* guest name of a pre-opened directory, else NULL */
     size_t preopen_len;
     wasi_dir_stream_t *stream; /* fd_readdir state, created on first use */
+    whirl_wasi_stream_fn_t io; /* stdio served by a host callback (host is -1) */
+    void *io_env;
 } wasi_fd_t;
 
 struct whirl_wasi {
@@ -249,33 +250,11 @@ uint32_t wasi_times(uint64_t atim, uint64_t mtim, uint32_t fst_flags, struct tim
 /* WASI errno for a host errno value. */
 uint32_t wasi_errno(int host_errno);
 
-/* ---- sandbox.c: path resolution beneath a directory ----
- * Every function returns 0 or a negative host errno; escapes (absolute
- * paths, `..` above the base, symlinks leading out) are -EPERM. */
+/* ---- sandbox.c, sandbox_ops.c: path resolution beneath a directory ---- */
 
-/* openat(base, path, flags, mode), confined beneath `base`. O_NOFOLLOW in
- * `flags` applies to the last component, as for openat. Returns the new
- * host fd (>= 0) or a negative errno. */
-int sandbox_open(int base, const char *path, int flags, mode_t mode);
+#include "wasi/sandbox.h"
 
-/* The directory holding the last component of `path` and that component's
- * name, for the *at() calls that act on a name (mkdirat, unlinkat, ...). */
-typedef struct sandbox_parent {
-    int dirfd;          /* parent directory; owned unless equal to the base */
-    bool owned;
-    bool trailing_slash; /* `path` ended in '/' (stripped from `name`) */
-    char name[256];     /* last component; "." when the path names the base */
-} sandbox_parent_t;
-
-/* Resolves the parent of `path`. With `follow`, a last component that is a
- * symbolic link is replaced by its target (repeatedly, confined), so `name`
- * never is a link that leads elsewhere. */
-int sandbox_parent(int base, const char *path, bool follow, sandbox_parent_t *out);
-void sandbox_parent_close(sandbox_parent_t *p);
-
-/* Forces the component-by-component resolver even where openat2 exists
- * (tests; also set by WHIRL_WASI_RESOLVE=walk in the environment). */
-void sandbox_force_walk(bool on);
+_Static_assert((int)WASI_MAX_PATH == (int)SANDBOX_MAX_PATH, "guest paths are sandbox paths");
 
 /* ---- blocking with interruption (poll.c) ---- */
 

@@ -1,17 +1,11 @@
-/* WASI path_* functions. Every path is resolved by sandbox.c beneath the
- * directory descriptor it is relative to; the operation itself then acts on
- * a (parent directory, name) pair with the *at() system calls, never on a
- * path the kernel would resolve again.
- *
- * Trailing slashes: Linux follows a final symlink when the path ends in '/',
- * which for unlink, readlink or lstat would step outside the component the
- * guest named. The slash is therefore stripped before the *at() call and its
- * meaning ("this must be a directory") applied here, with the errors
- * wasmtime's guests expect. */
+/* WASI path_* functions. Every path is resolved beneath the directory
+ * descriptor it is relative to by the sandbox shared with the WASI 0.2 host
+ * (sandbox.h: sandbox.c resolves, sandbox_ops.c acts on the result, with
+ * the trailing-slash rules); this file checks rights, read-only pre-opens
+ * and guest memory, and maps host errors to WASI errnos. */
 #define _GNU_SOURCE /* O_PATH, ppoll, accept4, utimensat flags */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h> /* renameat */
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -39,22 +33,10 @@ static uint32_t get_path(wasi_call_t *c, int i, char *buf)
     return mem_path(&c->mem, arg32(c, i), arg32(c, i + 1), buf);
 }
 
-static uint32_t parent(wasi_fd_t *d, const char *path, bool follow, sandbox_parent_t *p)
+/* 0, or the WASI errno of a sandbox result (a negative host errno). */
+static uint32_t result(long r)
 {
-    int r = sandbox_parent(d->host, path, follow, p);
-    return r ? wasi_errno(-r) : 0;
-}
-
-/* Errors for a new name given with a trailing slash ("link/"): the name
- * would have to be an existing directory, so creating it cannot work. */
-static uint32_t trailing_new_name(const sandbox_parent_t *p)
-{
-    struct stat st;
-    if (fstatat(p->dirfd, p->name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-        return wasi_errno(errno);
-    if (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode))
-        return WASI_EEXIST;
-    return WASI_ENOTDIR;
+    return r < 0 ? wasi_errno((int)-r) : 0;
 }
 
 uint32_t wasi_path_open(wasi_call_t *c)
@@ -156,15 +138,8 @@ uint32_t wasi_path_filestat_get(wasi_call_t *c)
         return e;
     if (!mem_ok(&c->mem, out, WASI_FILESTAT_SIZE))
         return WASI_EFAULT;
-    /* O_PATH|O_NOFOLLOW opens a final symlink itself: fstat is then lstat. */
-    int fd = sandbox_open(d->host, path, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
-    if (fd < 0)
-        return wasi_errno(-fd);
     struct stat st;
-    int r = fstat(fd, &st);
-    e = r == 0 ? 0 : wasi_errno(errno);
-    close(fd);
-    if (e == 0)
+    if ((e = result(sandbox_stat(d->host, path, follow, &st))) == 0)
         wasi_put_filestat(mem_at(&c->mem, out), &st);
     return e;
 }
@@ -184,20 +159,7 @@ uint32_t wasi_path_filestat_set_times(wasi_call_t *c)
         return e;
     if (d->readonly)
         return WASI_EPERM;
-    size_t len = strlen(path);
-    if (len && path[len - 1] == '/')
-        follow = true; /* "dir/" names what a link to a directory points at */
-    sandbox_parent_t p;
-    if ((e = parent(d, path, follow, &p)) != 0)
-        return e;
-    struct stat st;
-    if (p.trailing_slash && fstatat(p.dirfd, p.name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-        !S_ISDIR(st.st_mode))
-        e = WASI_ENOTDIR;
-    else if (utimensat(p.dirfd, p.name, ts, AT_SYMLINK_NOFOLLOW) != 0)
-        e = wasi_errno(errno);
-    sandbox_parent_close(&p);
-    return e;
+    return result(sandbox_utimens(d->host, path, follow, ts));
 }
 
 uint32_t wasi_path_create_directory(wasi_call_t *c)
@@ -211,13 +173,7 @@ uint32_t wasi_path_create_directory(wasi_call_t *c)
         return e;
     if (d->readonly)
         return WASI_EPERM;
-    sandbox_parent_t p;
-    if ((e = parent(d, path, false, &p)) != 0)
-        return e;
-    if (mkdirat(p.dirfd, p.name, 0777) != 0)
-        e = wasi_errno(errno);
-    sandbox_parent_close(&p);
-    return e;
+    return result(sandbox_mkdir(d->host, path));
 }
 
 uint32_t wasi_path_remove_directory(wasi_call_t *c)
@@ -231,13 +187,7 @@ uint32_t wasi_path_remove_directory(wasi_call_t *c)
         return e;
     if (d->readonly)
         return WASI_EPERM;
-    sandbox_parent_t p;
-    if ((e = parent(d, path, false, &p)) != 0)
-        return e;
-    if (unlinkat(p.dirfd, p.name, AT_REMOVEDIR) != 0)
-        e = wasi_errno(errno);
-    sandbox_parent_close(&p);
-    return e;
+    return result(sandbox_rmdir(d->host, path));
 }
 
 uint32_t wasi_path_unlink_file(wasi_call_t *c)
@@ -251,21 +201,7 @@ uint32_t wasi_path_unlink_file(wasi_call_t *c)
         return e;
     if (d->readonly)
         return WASI_EPERM;
-    sandbox_parent_t p;
-    if ((e = parent(d, path, false, &p)) != 0)
-        return e;
-    struct stat st;
-    if (p.trailing_slash) {
-        /* "x/" asks for a directory, which unlink never removes. */
-        if (fstatat(p.dirfd, p.name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-            e = wasi_errno(errno);
-        else
-            e = S_ISDIR(st.st_mode) ? WASI_EISDIR : WASI_ENOTDIR;
-    } else if (unlinkat(p.dirfd, p.name, 0) != 0) {
-        e = wasi_errno(errno);
-    }
-    sandbox_parent_close(&p);
-    return e;
+    return result(sandbox_unlink(d->host, path));
 }
 
 uint32_t wasi_path_rename(wasi_call_t *c)
@@ -281,22 +217,7 @@ uint32_t wasi_path_rename(wasi_call_t *c)
      * make it writable: both sides must allow changes. */
     if (od->readonly || nd->readonly)
         return WASI_EPERM;
-    sandbox_parent_t op, np;
-    if ((e = parent(od, opath, false, &op)) != 0)
-        return e;
-    if ((e = parent(nd, npath, false, &np)) != 0) {
-        sandbox_parent_close(&op);
-        return e;
-    }
-    struct stat st;
-    if ((op.trailing_slash || np.trailing_slash) &&
-        fstatat(op.dirfd, op.name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
-        e = WASI_ENOTDIR;
-    else if (renameat(op.dirfd, op.name, np.dirfd, np.name) != 0)
-        e = wasi_errno(errno);
-    sandbox_parent_close(&op);
-    sandbox_parent_close(&np);
-    return e;
+    return result(sandbox_rename(od->host, opath, nd->host, npath));
 }
 
 uint32_t wasi_path_link(wasi_call_t *c)
@@ -313,27 +234,7 @@ uint32_t wasi_path_link(wasi_call_t *c)
      * file for writing (wasmtime refuses it the same way). */
     if (od->readonly || nd->readonly)
         return WASI_EPERM;
-    sandbox_parent_t op, np;
-    if ((e = parent(od, opath, follow, &op)) != 0)
-        return e;
-    if ((e = parent(nd, npath, false, &np)) != 0) {
-        sandbox_parent_close(&op);
-        return e;
-    }
-    struct stat st;
-    if (op.trailing_slash) {
-        if (fstatat(op.dirfd, op.name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-            e = wasi_errno(errno);
-        else
-            e = S_ISDIR(st.st_mode) ? WASI_EPERM : WASI_ENOTDIR;
-    } else if (np.trailing_slash) {
-        e = trailing_new_name(&np);
-    } else if (linkat(op.dirfd, op.name, np.dirfd, np.name, 0) != 0) {
-        e = wasi_errno(errno);
-    }
-    sandbox_parent_close(&op);
-    sandbox_parent_close(&np);
-    return e;
+    return result(sandbox_link(od->host, opath, follow, nd->host, npath));
 }
 
 uint32_t wasi_path_symlink(wasi_call_t *c)
@@ -347,21 +248,7 @@ uint32_t wasi_path_symlink(wasi_call_t *c)
         return e;
     if (d->readonly)
         return WASI_EPERM;
-    /* An absolute target could never be followed inside the sandbox; like
-     * wasmtime, refuse to create it. */
-    if (target[0] == '/')
-        return WASI_EPERM;
-    if (target[0] == '\0')
-        return WASI_ENOENT;
-    sandbox_parent_t p;
-    if ((e = parent(d, path, false, &p)) != 0)
-        return e;
-    if (p.trailing_slash)
-        e = trailing_new_name(&p);
-    else if (symlinkat(target, p.dirfd, p.name) != 0)
-        e = wasi_errno(errno);
-    sandbox_parent_close(&p);
-    return e;
+    return result(sandbox_symlink(target, d->host, path));
 }
 
 uint32_t wasi_path_readlink(wasi_call_t *c)
@@ -376,23 +263,10 @@ uint32_t wasi_path_readlink(wasi_call_t *c)
         return e;
     if (!mem_ok(&c->mem, buf, buf_len) || !mem_ok(&c->mem, out, 4))
         return WASI_EFAULT;
-    sandbox_parent_t p;
-    if ((e = parent(d, path, false, &p)) != 0)
-        return e;
     char target[WASI_MAX_PATH + 1];
-    ssize_t n = -1;
-    if (p.trailing_slash) {
-        /* "link/" names the directory the link leads to, which is no link. */
-        int fd = sandbox_open(d->host, path, O_PATH, 0);
-        e = fd < 0 ? wasi_errno(-fd) : WASI_EINVAL;
-        if (fd >= 0)
-            close(fd);
-    } else if ((n = readlinkat(p.dirfd, p.name, target, sizeof target)) < 0) {
-        e = wasi_errno(errno);
-    }
-    sandbox_parent_close(&p);
-    if (e)
-        return e;
+    long n = sandbox_readlink(d->host, path, target, sizeof target);
+    if (n < 0)
+        return result(n);
     /* A short buffer receives the start of the target (as wasmtime does);
      * the guest detects it by bufused == buf_len. */
     uint32_t copy = (uint64_t)n < buf_len ? (uint32_t)n : buf_len;

@@ -146,6 +146,12 @@ static uint32_t fd_sub(whirl_wasi_t *w, const uint8_t *p, bool write, struct pol
         s->error = WASI_EBADF;
         return 0;
     }
+    if (f->io) {
+        /* A host callback stream: the read or write itself waits. */
+        s->ready = true;
+        s->nbytes = 1;
+        return 0;
+    }
     if (f->host < 0) {
         /* Absent stdio: stdin is at end of file, output is a sink. */
         s->ready = true;

@@ -21,7 +21,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "wasi/internal.h"
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "wasi/sandbox.h"
 
 /* -1: not decided yet; 0: use openat2; 1: use the walk. */
 static atomic_int resolver = -1;
@@ -101,9 +105,9 @@ static int walk_push(walk_t *w, int fd)
  * after the link is kept, so it still asks for a directory. */
 static int walk_splice(walk_t *w, const char *name, const char *rest, bool slash_after)
 {
-    if (++w->links > WASI_MAX_SYMLINKS)
+    if (++w->links > SANDBOX_MAX_SYMLINKS)
         return -ELOOP;
-    char target[WASI_MAX_PATH + 1];
+    char target[SANDBOX_MAX_PATH + 1];
     ssize_t n = readlinkat(walk_cur(w), name, target, sizeof target);
     if (n < 0)
         return -errno;
@@ -115,7 +119,7 @@ static int walk_splice(walk_t *w, const char *name, const char *rest, bool slash
         return -EPERM;
     size_t rlen = strlen(rest);
     size_t need = (size_t)n + 1 + rlen + 1;
-    if (need > 2 * WASI_MAX_PATH + 2)
+    if (need > 2 * SANDBOX_MAX_PATH + 2)
         return -ENAMETOOLONG;
     char *np = malloc(need);
     if (!np)
@@ -334,11 +338,11 @@ int sandbox_parent(int base, const char *path, bool follow, sandbox_parent_t *ou
         if (fstatat(out->dirfd, out->name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
             !S_ISLNK(st.st_mode))
             break;
-        if (links == WASI_MAX_SYMLINKS) {
+        if (links == SANDBOX_MAX_SYMLINKS) {
             r = -ELOOP;
             break;
         }
-        char target[WASI_MAX_PATH + 1];
+        char target[SANDBOX_MAX_PATH + 1];
         ssize_t n = readlinkat(out->dirfd, out->name, target, sizeof target);
         if (n < 0 || (size_t)n >= sizeof target) {
             r = n < 0 ? -errno : -ENAMETOOLONG;
@@ -355,7 +359,7 @@ int sandbox_parent(int base, const char *path, bool follow, sandbox_parent_t *ou
             plen--;
         while (plen > 0 && prev[plen - 1] != '/')
             plen--;
-        if (plen + (size_t)n > WASI_MAX_PATH) {
+        if (plen + (size_t)n > SANDBOX_MAX_PATH) {
             r = -ENAMETOOLONG;
             break;
         }

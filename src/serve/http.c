@@ -1,0 +1,1292 @@
+/* The HTTP side of `whirl serve`, on libmicrohttpd (MHD).
+ *
+ * One request is a serve_req_t shared by two threads: MHD's thread parses
+ * the request, feeds the body in and sends the response out; a worker runs
+ * the guest, which reads the body and writes the response. They meet under
+ * the request's mutex. The MHD thread never waits: when it has nothing to do
+ * for a request (the body buffer is full, the guest has not answered, the
+ * response buffer is empty) it suspends the connection, and the worker
+ * resumes it when that changes. The worker waits on the request's condition
+ * variable instead.
+ *
+ * MHD only accepts a response at two points: right after the headers
+ * (used for errors decided from them: 413, 503) and once the whole request
+ * has arrived. So a guest's answer is queued at the final access-handler
+ * call, and until then its output is buffered (a guest echoing a large body
+ * must not deadlock against a client still uploading it). A response the
+ * guest completes before that goes out with Content-Length; one that is
+ * still being written (more than a window of bytes, or for longer than a
+ * moment) goes out chunked, streamed through a content reader. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "serve/internal.h"
+
+enum {
+    IN_WINDOW = 256 * 1024,       /* request body bytes buffered ahead of the guest */
+    OUT_WINDOW = 64 * 1024,       /* response bytes buffered once sending */
+    OUT_PENDING_CAP = 16 << 20,   /* ... before the request has fully arrived */
+    DISCARD_LIMIT = 4 << 20,      /* body bytes read past the limit before closing */
+    LOG_FLUSH_BYTES = 16 * 1024,
+};
+#define STREAM_AFTER_NS 20000000ull /* output older than this is sent as it comes */
+
+/* ---- small helpers ---- */
+
+static uint64_t now_ns(void)
+{
+    return whirl_monotonic_now();
+}
+
+void serve_log(const char *fmt, ...)
+{
+    char line[2048];
+    int n = snprintf(line, sizeof line, "whirl serve: ");
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    if (m < 0)
+        m = 0;
+    size_t len = (size_t)n + (size_t)m;
+    if (len > sizeof line - 2)
+        len = sizeof line - 2;
+    /* Names and messages may come from a guest: no raw control bytes. */
+    for (size_t i = (size_t)n; i < len; i++)
+        if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+            line[i] = '?';
+    line[len++] = '\n';
+    ssize_t w = write(2, line, len);
+    (void)w;
+}
+
+bool sbuf_append(sbuf_t *b, const void *p, size_t n)
+{
+    if (n == 0)
+        return true;
+    if (b->off + b->len + n > b->cap) {
+        if (b->off) {
+            memmove(b->data, b->data + b->off, b->len);
+            b->off = 0;
+        }
+        if (b->len + n > b->cap) {
+            size_t cap = b->cap ? b->cap : 1024;
+            while (cap < b->len + n)
+                cap *= 2;
+            uint8_t *d = realloc(b->data, cap);
+            if (!d)
+                return false;
+            b->data = d;
+            b->cap = cap;
+        }
+    }
+    memcpy(b->data + b->off + b->len, p, n);
+    b->len += n;
+    return true;
+}
+
+size_t sbuf_take(sbuf_t *b, void *out, size_t n)
+{
+    if (n > b->len)
+        n = b->len;
+    memcpy(out, b->data + b->off, n);
+    b->off += n;
+    b->len -= n;
+    if (b->len == 0)
+        b->off = 0;
+    return n;
+}
+
+void sbuf_free(sbuf_t *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+static int cv_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, uint64_t deadline_ns)
+{
+    if (deadline_ns == UINT64_MAX)
+        return pthread_cond_wait(cv, mu);
+    struct timespec ts = {.tv_sec = (time_t)(deadline_ns / 1000000000u),
+                          .tv_nsec = (long)(deadline_ns % 1000000000u)};
+    return pthread_cond_timedwait(cv, mu, &ts);
+}
+
+void serve_count(serve_server_t *srv, size_t offset)
+{
+    pthread_mutex_lock(&srv->mu);
+    (*(uint64_t *)((char *)&srv->counters + offset))++;
+    pthread_mutex_unlock(&srv->mu);
+}
+
+/* ---- request objects ---- */
+
+static serve_req_t *req_new(serve_server_t *srv, struct MHD_Connection *conn, const char *uri)
+{
+    serve_req_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->raw_uri = strdup(uri ? uri : "/");
+    if (!r->raw_uri) {
+        free(r);
+        return NULL;
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&r->mu, NULL);
+    r->srv = srv;
+    r->conn = conn;
+    r->refs = 1;
+    r->start_ns = now_ns();
+    r->info.content_length = -1;
+    return r;
+}
+
+static void free_headers(serve_header_t *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free((char *)h[i].name);
+        free((char *)h[i].value);
+    }
+    free(h);
+}
+
+static void req_unref(serve_req_t *r)
+{
+    pthread_mutex_lock(&r->mu);
+    bool last = --r->refs == 0;
+    pthread_mutex_unlock(&r->mu);
+    if (!last)
+        return;
+    free_headers(r->hdrs, r->nhdrs);
+    free_headers(r->rhdrs, r->nrhdrs);
+    sbuf_free(&r->in);
+    sbuf_free(&r->out);
+    sbuf_free(&r->strings);
+    free(r->raw_uri);
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+/* The request's fixed strings live in one block so that the info pointers
+ * stay valid: each is appended with its NUL and addressed by offset until
+ * the block is complete. */
+static size_t str_add(serve_req_t *r, const char *s, size_t n)
+{
+    size_t at = r->strings.len;
+    if (!sbuf_append(&r->strings, s, n) || !sbuf_append(&r->strings, "", 1))
+        return SIZE_MAX;
+    return at;
+}
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      size_t key_size, const char *value, size_t value_size)
+{
+    serve_req_t *r = cls;
+    (void)kind;
+    if (!key || !value)
+        return MHD_YES;
+    if (r->nhdrs == r->hdr_cap) {
+        size_t cap = r->hdr_cap ? r->hdr_cap * 2 : 16;
+        serve_header_t *h = realloc(r->hdrs, cap * sizeof *h);
+        if (!h)
+            return MHD_NO;
+        r->hdrs = h;
+        r->hdr_cap = cap;
+    }
+    char *k = strndup(key, key_size), *v = strndup(value, value_size);
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return MHD_NO;
+    }
+    r->hdrs[r->nhdrs++] = (serve_header_t){k, v};
+    return MHD_YES;
+}
+
+static const char *find_header(const serve_req_t *r, const char *name)
+{
+    for (size_t i = 0; i < r->nhdrs; i++)
+        if (strcasecmp(r->hdrs[i].name, name) == 0)
+            return r->hdrs[i].value;
+    return NULL;
+}
+
+/* Fills r->info from the connection. False if memory ran out. */
+static bool req_describe(serve_req_t *r, const char *url, const char *method,
+                         const char *version)
+{
+    serve_server_t *srv = r->srv;
+    MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, collect_header, r);
+
+    char client_ip[INET6_ADDRSTRLEN + 2] = "-", client[INET6_ADDRSTRLEN + 16] = "-";
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET) {
+            const struct sockaddr_in *in = (const void *)sa;
+            inet_ntop(AF_INET, &in->sin_addr, client_ip, sizeof client_ip);
+            snprintf(client, sizeof client, "%s:%u", client_ip, ntohs(in->sin_port));
+        } else if (sa->sa_family == AF_INET6) {
+            const struct sockaddr_in6 *in6 = (const void *)sa;
+            inet_ntop(AF_INET6, &in6->sin6_addr, client_ip, sizeof client_ip);
+            snprintf(client, sizeof client, "[%s]:%u", client_ip, ntohs(in6->sin6_port));
+        }
+    }
+
+    const char *raw = r->raw_uri;
+    const char *q = strchr(raw, '?');
+    size_t raw_path_len = q ? (size_t)(q - raw) : strlen(raw);
+    const char *query = q ? q + 1 : "";
+
+    const char *host = find_header(r, "Host");
+    char hostbuf[300];
+    if (!host || !*host) {
+        snprintf(hostbuf, sizeof hostbuf, "%s:%s", srv->listen_host, srv->listen_port);
+        host = hostbuf;
+    }
+    /* SERVER_NAME is the Host header without its port ("[::1]:80" keeps
+     * the brackets). */
+    const char *name_end = host + strlen(host);
+    const char *colon = strrchr(host, ':');
+    if (colon && (host[0] != '[' || colon > strchr(host, ']')))
+        name_end = colon;
+
+    size_t o_method = str_add(r, method, strlen(method));
+    size_t o_path = str_add(r, url, strlen(url));
+    size_t o_raw = str_add(r, raw, raw_path_len);
+    size_t o_query = str_add(r, query, strlen(query));
+    size_t o_version = str_add(r, version, strlen(version));
+    size_t o_client = str_add(r, client, strlen(client));
+    size_t o_ip = str_add(r, client_ip, strlen(client_ip));
+    size_t o_host = str_add(r, host, strlen(host));
+    size_t o_name = str_add(r, host, (size_t)(name_end - host));
+    size_t o_port = str_add(r, srv->listen_port, strlen(srv->listen_port));
+    if (o_port == SIZE_MAX || o_method == SIZE_MAX || o_path == SIZE_MAX || o_raw == SIZE_MAX ||
+        o_query == SIZE_MAX || o_version == SIZE_MAX || o_client == SIZE_MAX ||
+        o_ip == SIZE_MAX || o_host == SIZE_MAX || o_name == SIZE_MAX)
+        return false;
+    const char *base = (const char *)r->strings.data;
+    r->info.method = base + o_method;
+    r->info.path = base + o_path;
+    r->info.raw_path = base + o_raw;
+    r->info.query = base + o_query;
+    r->info.version = base + o_version;
+    r->info.client = base + o_client;
+    r->info.client_ip = base + o_ip;
+    r->info.host = base + o_host;
+    r->info.server_name = base + o_name;
+    r->info.server_port = base + o_port;
+    r->info.headers = r->hdrs;
+    r->info.nheaders = r->nhdrs;
+    const char *cl = find_header(r, "Content-Length");
+    if (cl) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(cl, &end, 10);
+        if (!errno && end != cl && !*end && v <= INT64_MAX)
+            r->info.content_length = (int64_t)v;
+    }
+    return true;
+}
+
+const serve_req_info_t *serve_req_info(const serve_req_t *r)
+{
+    return &r->info;
+}
+
+/* ---- waking the HTTP thread and the worker (r->mu held) ---- */
+
+/* The worker waits on the condition variable (WAGI: blocking stdio) or,
+ * for a wasi:http guest, in the WASI 0.2 host's poll, which the notify
+ * hook wakes. */
+static void wake_worker(serve_req_t *r)
+{
+    if (r->waiting_in || r->waiting_out)
+        pthread_cond_signal(&r->cv);
+    if (r->notify)
+        r->notify(r->notify_env);
+}
+
+static void wake_http(serve_req_t *r)
+{
+    if (r->suspended && !r->gone) {
+        r->suspended = false;
+        MHD_resume_connection(r->conn);
+    }
+}
+
+/* ---- responses built on the HTTP thread ---- */
+
+static bool header_allowed(const char *name)
+{
+    static const char *const hop[] = {
+        "connection", "content-length", "transfer-encoding", "keep-alive", "upgrade",
+        "proxy-connection", "te", "trailer", "date",
+    };
+    for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
+        if (strcasecmp(name, hop[i]) == 0)
+            return false;
+    return true;
+}
+
+static enum MHD_Result queue_plain(serve_req_t *r, struct MHD_Connection *conn, int status,
+                                   const char *body, bool retry_after)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
+    if (retry_after)
+        MHD_add_response_header(resp, "Retry-After", "1");
+    if (r && atomic_load(&r->srv->stopping))
+        MHD_add_response_header(resp, "Connection", "close");
+    enum MHD_Result ok = MHD_queue_response(conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    if (r) {
+        r->queued = true;
+        r->status = status;
+        r->bytes_out = strlen(body);
+    }
+    return ok;
+}
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    serve_req_t *r = cls;
+    (void)pos;
+    pthread_mutex_lock(&r->mu);
+    ssize_t n;
+    if (r->out.len) {
+        n = (ssize_t)sbuf_take(&r->out, buf, max);
+        r->bytes_out += (uint64_t)n;
+        wake_worker(r);
+    } else if (r->out_done) {
+        n = r->out_error ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
+    } else {
+        /* Nothing yet: sleep until the worker writes (0 without suspending
+         * would spin). */
+        r->suspended = true;
+        MHD_suspend_connection(r->conn);
+        n = 0;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+static void stream_free(void *cls)
+{
+    req_unref(cls);
+}
+
+static void free_body(void *p)
+{
+    free(p);
+}
+
+/* Queues the guest's response (r->mu held; mode is FIXED or STREAM). */
+static enum MHD_Result queue_guest_response(serve_req_t *r)
+{
+    if (r->in_too_large)
+        return queue_plain(r, r->conn, 413, "Payload Too Large\n", false);
+    struct MHD_Response *resp;
+    if (r->mode == RESP_FIXED) {
+        if (r->out.off) {
+            memmove(r->out.data, r->out.data + r->out.off, r->out.len);
+            r->out.off = 0;
+        }
+        if (r->out.len)
+            resp = MHD_create_response_from_buffer_with_free_callback(r->out.len, r->out.data,
+                                                                      free_body);
+        else
+            resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (!resp)
+            return MHD_NO;
+        r->bytes_out = r->out.len;
+        if (r->out.len)
+            memset(&r->out, 0, sizeof r->out); /* the response frees it */
+        else
+            sbuf_free(&r->out);
+    } else {
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, stream_reader, r,
+                                                 stream_free);
+        if (!resp)
+            return MHD_NO;
+        r->refs++;
+    }
+    for (size_t i = 0; i < r->nrhdrs; i++)
+        MHD_add_response_header(resp, r->rhdrs[i].name, r->rhdrs[i].value);
+    if (atomic_load(&r->srv->stopping))
+        MHD_add_response_header(resp, "Connection", "close");
+    enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    r->queued = true;
+    return ok;
+}
+
+/* ---- metrics ---- */
+
+static int format_metrics(serve_server_t *srv, char *buf, size_t len)
+{
+    unsigned queued = 0, maxq = 0, busy = 0, workers = 0;
+    serve_pool_figures(srv->pool, &queued, &maxq, &busy, &workers);
+    pthread_mutex_lock(&srv->mu);
+    serve_counters_t c = srv->counters;
+    unsigned inflight = srv->inflight;
+    pthread_mutex_unlock(&srv->mu);
+    whirl_pool_stats_t ps;
+    whirl_engine_pool_stats(srv->engine, &ps);
+    return snprintf(buf, len,
+                    "requests_total %llu\nrequests_completed %llu\nrequests_in_flight %u\n"
+                    "queue_length %u\nqueue_capacity %u\nworkers_busy %u\nworkers_total %u\n"
+                    "rejected_busy_total %llu\nrejected_limits_total %llu\n"
+                    "guest_timeouts_total %llu\nguest_traps_total %llu\n"
+                    "guest_errors_total %llu\npooling %d\npool_instances_in_use %u\n"
+                    "pool_instances_total %u\npool_memories_in_use %u\n",
+                    (unsigned long long)c.requests, (unsigned long long)c.completed, inflight,
+                    queued, maxq, busy, workers, (unsigned long long)c.rejected_busy,
+                    (unsigned long long)c.rejected_limits, (unsigned long long)c.timeouts,
+                    (unsigned long long)c.traps, (unsigned long long)c.errors, ps.pooling ? 1 : 0,
+                    ps.instances_in_use, ps.instances_total, ps.memories_in_use);
+}
+
+void serve_http_log_metrics(serve_server_t *srv)
+{
+    char buf[1024];
+    format_metrics(srv, buf, sizeof buf);
+    size_t n = strlen(buf);
+    while (n && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    for (char *p = buf; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+    serve_log("metrics: %s", buf);
+}
+
+static enum MHD_Result answer_metrics(serve_req_t *r, struct MHD_Connection *conn)
+{
+    char *buf = malloc(1024);
+    if (!buf)
+        return MHD_NO;
+    int n = format_metrics(r->srv, buf, 1024);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer((size_t)(n > 0 ? n : 0), buf, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(buf);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
+    enum MHD_Result ok = MHD_queue_response(conn, 200, resp);
+    MHD_destroy_response(resp);
+    r->queued = true;
+    r->status = 200;
+    r->bytes_out = (uint64_t)(n > 0 ? n : 0);
+    return ok;
+}
+
+/* ---- MHD callbacks (HTTP thread) ---- */
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    return req_new(cls, conn, uri);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    serve_server_t *srv = cls;
+    serve_req_t *r = *con_cls;
+    if (!r)
+        return MHD_NO; /* out of memory at the URI: drop the connection */
+
+    if (!r->started) {
+        r->started = true;
+        SERVE_COUNT(srv, requests);
+        if (!req_describe(r, url, method, version))
+            return queue_plain(r, conn, 500, "Internal Server Error\n", false);
+        if (atomic_load(&srv->stopping)) {
+            SERVE_COUNT(srv, rejected_busy);
+            return queue_plain(r, conn, 503, "Service Unavailable: shutting down\n", true);
+        }
+        if (srv->opts->metrics && strcmp(url, "/.well-known/whirl/metrics") == 0)
+            return answer_metrics(r, conn);
+        if (r->info.content_length >= 0 &&
+            (uint64_t)r->info.content_length > srv->opts->max_body) {
+            SERVE_COUNT(srv, rejected_limits);
+            return queue_plain(r, conn, 413, "Payload Too Large\n", false);
+        }
+        pthread_mutex_lock(&srv->mu);
+        r->anext = srv->active;
+        if (srv->active)
+            srv->active->aprev = r;
+        srv->active = r;
+        srv->inflight++;
+        pthread_mutex_unlock(&srv->mu);
+        r->refs++; /* the worker's; nobody else sees r yet */
+        r->dispatched = true;
+        if (!serve_pool_submit(srv->pool, r)) {
+            r->refs--;
+            r->dispatched = false;
+            pthread_mutex_lock(&srv->mu);
+            if (r->aprev)
+                r->aprev->anext = r->anext;
+            else
+                srv->active = r->anext;
+            if (r->anext)
+                r->anext->aprev = r->aprev;
+            srv->inflight--;
+            srv->counters.rejected_busy++;
+            pthread_mutex_unlock(&srv->mu);
+            return queue_plain(r, conn, 503, "Service Unavailable: server busy\n", true);
+        }
+        return MHD_YES;
+    }
+
+    if (!r->dispatched)
+        return MHD_YES; /* answered from the headers; MHD discards the rest */
+
+    pthread_mutex_lock(&r->mu);
+    if (*upload_size) {
+        size_t n = *upload_size;
+        if (r->in_too_large || r->in_discard) {
+            r->discarded += n;
+            *upload_size = 0;
+            bool close = r->in_too_large && r->discarded > DISCARD_LIMIT;
+            pthread_mutex_unlock(&r->mu);
+            return close ? MHD_NO : MHD_YES;
+        }
+        if (r->in_total + n > srv->opts->max_body) {
+            r->in_too_large = true;
+            r->discarded += n;
+            *upload_size = 0;
+            wake_worker(r);
+            pthread_mutex_unlock(&r->mu);
+            SERVE_COUNT(srv, rejected_limits);
+            return MHD_YES;
+        }
+        size_t room = r->in.len < IN_WINDOW ? IN_WINDOW - r->in.len : 0;
+        if (room > n)
+            room = n;
+        if (room && !sbuf_append(&r->in, upload_data, room)) {
+            pthread_mutex_unlock(&r->mu);
+            return MHD_NO;
+        }
+        r->in_total += room;
+        *upload_size = n - room;
+        if (room)
+            wake_worker(r);
+        if (*upload_size) {
+            /* Full: MHD offers the rest again after the worker resumes us. */
+            r->suspended = true;
+            MHD_suspend_connection(conn);
+        }
+        pthread_mutex_unlock(&r->mu);
+        return MHD_YES;
+    }
+
+    /* The whole request is in. */
+    if (!r->in_done) {
+        r->in_done = true;
+        wake_worker(r);
+    }
+    enum MHD_Result ok = MHD_YES;
+    if (r->queued) {
+        /* Already answered (cannot happen with MHD's call order; harmless). */
+    } else if (r->mode != RESP_PENDING || r->in_too_large) {
+        ok = queue_guest_response(r);
+    } else {
+        r->suspended = true;
+        MHD_suspend_connection(conn);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return ok;
+}
+
+static void access_log(serve_server_t *srv, serve_req_t *r, enum MHD_RequestTerminationCode toe)
+{
+    if (!srv->opts->access_log)
+        return;
+    char line[1200];
+    double ms = (double)(now_ns() - r->start_ns) / 1e6;
+    const char *how = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
+                      : toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT ? " (client closed)"
+                      : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " (timed out)"
+                      : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? " (shutdown)"
+                      : toe == MHD_REQUEST_TERMINATED_READ_ERROR ? " (read error)"
+                      : " (error)";
+    char status[8];
+    if (r->queued)
+        snprintf(status, sizeof status, "%d", r->status);
+    else
+        snprintf(status, sizeof status, "-");
+    int n;
+    if (r->started)
+        n = snprintf(line, sizeof line, "%s %s %.400s%s%.300s %s %s %llu %.3fms%s\n",
+                     r->info.client, r->info.method, r->info.raw_path, *r->info.query ? "?" : "",
+                     r->info.query, r->info.version, status, (unsigned long long)r->bytes_out,
+                     ms, how);
+    else
+        n = snprintf(line, sizeof line, "- - %.400s - - 0 %.3fms (refused by the HTTP layer: "
+                     "malformed or too large request head)%s\n", r->raw_uri, ms, how);
+    if (n < 0)
+        return;
+    size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    for (size_t i = 0; i + 1 < len; i++)
+        if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+            line[i] = '?';
+    bool flush = false;
+    pthread_mutex_lock(&srv->mu);
+    if (srv->loglen + len > srv->logcap) {
+        size_t cap = srv->logcap ? srv->logcap * 2 : 32 * 1024;
+        while (cap < srv->loglen + len)
+            cap *= 2;
+        char *b = realloc(srv->logbuf, cap);
+        if (b) {
+            srv->logbuf = b;
+            srv->logcap = cap;
+        }
+    }
+    if (srv->loglen + len <= srv->logcap) {
+        memcpy(srv->logbuf + srv->loglen, line, len);
+        srv->loglen += len;
+    }
+    flush = srv->loglen >= LOG_FLUSH_BYTES;
+    pthread_mutex_unlock(&srv->mu);
+    if (flush)
+        serve_http_flush_log(srv);
+}
+
+void serve_http_flush_log(serve_server_t *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+    if (srv->loglen) {
+        size_t off = 0;
+        while (off < srv->loglen) {
+            ssize_t w = write(2, srv->logbuf + off, srv->loglen - off);
+            if (w <= 0 && errno != EINTR)
+                break;
+            if (w > 0)
+                off += (size_t)w;
+        }
+        srv->loglen = 0;
+    }
+    pthread_mutex_unlock(&srv->mu);
+}
+
+static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
+                    enum MHD_RequestTerminationCode toe)
+{
+    serve_server_t *srv = cls;
+    serve_req_t *r = *con_cls;
+    (void)conn;
+    if (!r)
+        return;
+    *con_cls = NULL;
+    pthread_mutex_lock(&r->mu);
+    r->gone = true;
+    r->suspended = false;
+    pthread_cond_broadcast(&r->cv);
+    if (r->notify)
+        r->notify(r->notify_env);
+    pthread_mutex_unlock(&r->mu);
+    if (r->started)
+        SERVE_COUNT(srv, completed);
+    access_log(srv, r, toe);
+    req_unref(r);
+}
+
+/* ---- the worker's side ---- */
+
+int64_t serve_req_read(serve_req_t *r, void *buf, size_t len, uint64_t deadline_ns)
+{
+    if (len == 0)
+        return 0;
+    pthread_mutex_lock(&r->mu);
+    int64_t res;
+    for (;;) {
+        if (r->in_too_large) {
+            res = -EFBIG;
+            break;
+        }
+        if (r->in.len) {
+            res = (int64_t)sbuf_take(&r->in, buf, len);
+            /* Resume the upload once half the window is free, not on every
+             * byte: fewer wake-ups. */
+            if (r->in.len <= IN_WINDOW / 2)
+                wake_http(r);
+            break;
+        }
+        if (r->in_done) {
+            res = 0;
+            break;
+        }
+        if (r->gone) {
+            res = -ECONNRESET;
+            break;
+        }
+        if (atomic_load(&r->srv->aborting)) {
+            res = -EINTR;
+            break;
+        }
+        wake_http(r);
+        r->waiting_in = true;
+        int e = cv_wait_until(&r->cv, &r->mu, deadline_ns);
+        r->waiting_in = false;
+        if (e == ETIMEDOUT) {
+            res = -EINTR;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    return res;
+}
+
+static bool valid_token(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c <= 0x20 || c >= 0x7f || strchr("()<>@,;:\\\"/[]?={}", c))
+            return false;
+    }
+    return true;
+}
+
+static bool valid_value(const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+int serve_resp_start(serve_req_t *r, int status, const serve_header_t *headers,
+                     size_t nheaders)
+{
+    if (status < 100 || status > 599 || (status >= 100 && status < 200))
+        return -EINVAL;
+    for (size_t i = 0; i < nheaders; i++)
+        if (!valid_token(headers[i].name) || !valid_value(headers[i].value))
+            return -EINVAL;
+    serve_header_t *h = nheaders ? calloc(nheaders, sizeof *h) : NULL;
+    if (nheaders && !h)
+        return -ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < nheaders; i++) {
+        if (!header_allowed(headers[i].name))
+            continue;
+        h[n].name = strdup(headers[i].name);
+        h[n].value = strdup(headers[i].value);
+        if (!h[n].name || !h[n].value) {
+            free_headers(h, n + 1);
+            return -ENOMEM;
+        }
+        n++;
+    }
+    pthread_mutex_lock(&r->mu);
+    if (r->resp_started) {
+        pthread_mutex_unlock(&r->mu);
+        free_headers(h, n);
+        return -EALREADY;
+    }
+    r->resp_started = true;
+    r->status = status;
+    r->rhdrs = h;
+    r->nrhdrs = n;
+    pthread_mutex_unlock(&r->mu);
+    return 0;
+}
+
+bool serve_resp_started(const serve_req_t *r)
+{
+    return r->resp_started;
+}
+
+int64_t serve_resp_write(serve_req_t *r, const void *buf, size_t len, uint64_t deadline_ns)
+{
+    const uint8_t *p = buf;
+    size_t done = 0;
+    pthread_mutex_lock(&r->mu);
+    int64_t res = 0;
+    while (done < len) {
+        if (r->gone || r->in_too_large || r->out_done) {
+            res = -EPIPE;
+            break;
+        }
+        if (!r->resp_started) {
+            res = -EINVAL;
+            break;
+        }
+        if (r->mode == RESP_PENDING) {
+            uint64_t t = now_ns();
+            if (!r->first_out_ns)
+                r->first_out_ns = t;
+            if (r->out.len + (len - done) >= OUT_WINDOW || t - r->first_out_ns >= STREAM_AFTER_NS) {
+                r->mode = RESP_STREAM;
+                if (r->in_done)
+                    wake_http(r);
+            }
+        }
+        size_t limit = r->queued ? OUT_WINDOW : OUT_PENDING_CAP;
+        if (r->out.len >= limit) {
+            if (atomic_load(&r->srv->aborting)) {
+                res = -EINTR;
+                break;
+            }
+            r->waiting_out = true;
+            int e = cv_wait_until(&r->cv, &r->mu, deadline_ns);
+            r->waiting_out = false;
+            if (e == ETIMEDOUT) {
+                res = -EINTR;
+                break;
+            }
+            continue;
+        }
+        size_t n = len - done;
+        if (n > limit - r->out.len)
+            n = limit - r->out.len;
+        if (!sbuf_append(&r->out, p + done, n)) {
+            res = -ENOMEM;
+            break;
+        }
+        done += n;
+        if (r->mode == RESP_STREAM && r->queued)
+            wake_http(r);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return done ? (int64_t)done : res;
+}
+
+void serve_resp_finish(serve_req_t *r)
+{
+    pthread_mutex_lock(&r->mu);
+    if (!r->out_done) {
+        if (!r->resp_started) {
+            r->resp_started = true;
+            r->status = 200;
+        }
+        r->out_done = true;
+        if (r->mode == RESP_PENDING)
+            r->mode = RESP_FIXED;
+        wake_http(r);
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+void serve_resp_fail(serve_req_t *r, int status, const char *message)
+{
+    pthread_mutex_lock(&r->mu);
+    if (r->out_done) {
+        pthread_mutex_unlock(&r->mu);
+        return;
+    }
+    if (!r->queued) {
+        /* Nothing has left: replace whatever the guest began. */
+        free_headers(r->rhdrs, r->nrhdrs);
+        r->rhdrs = NULL;
+        r->nrhdrs = 0;
+        sbuf_free(&r->out);
+        r->resp_started = true;
+        r->status = status;
+        serve_header_t ct = {strdup("Content-Type"), strdup("text/plain; charset=utf-8")};
+        if (ct.name && ct.value && (r->rhdrs = malloc(sizeof *r->rhdrs))) {
+            r->rhdrs[0] = ct;
+            r->nrhdrs = 1;
+        } else {
+            free((char *)ct.name);
+            free((char *)ct.value);
+        }
+        if (status == 503) {
+            serve_header_t ra = {strdup("Retry-After"), strdup("1")};
+            serve_header_t *h = ra.name && ra.value
+                                    ? realloc(r->rhdrs, (r->nrhdrs + 1) * sizeof *h) : NULL;
+            if (h) {
+                h[r->nrhdrs++] = ra;
+                r->rhdrs = h;
+            } else {
+                free((char *)ra.name);
+                free((char *)ra.value);
+            }
+        }
+        sbuf_append(&r->out, message, strlen(message));
+        sbuf_append(&r->out, "\n", 1);
+        r->mode = RESP_FIXED;
+    } else {
+        r->out_error = true;
+    }
+    r->out_done = true;
+    wake_http(r);
+    pthread_mutex_unlock(&r->mu);
+}
+
+void serve_req_set_notify(serve_req_t *r, void (*fn)(void *env), void *env)
+{
+    pthread_mutex_lock(&r->mu);
+    r->notify = fn;
+    r->notify_env = env;
+    pthread_mutex_unlock(&r->mu);
+}
+
+int64_t serve_req_try_read(serve_req_t *r, void *buf, size_t len)
+{
+    pthread_mutex_lock(&r->mu);
+    int64_t res;
+    if (r->in_too_large)
+        res = -EFBIG;
+    else if (r->in.len && len) {
+        res = (int64_t)sbuf_take(&r->in, buf, len);
+        if (r->in.len <= IN_WINDOW / 2)
+            wake_http(r);
+    } else if (r->in_done)
+        res = 0;
+    else if (r->gone)
+        res = -ECONNRESET;
+    else {
+        wake_http(r);
+        res = -EAGAIN;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return res;
+}
+
+bool serve_req_readable(serve_req_t *r)
+{
+    pthread_mutex_lock(&r->mu);
+    bool ready = r->in.len || r->in_done || r->gone || r->in_too_large ||
+                 atomic_load(&r->srv->aborting);
+    pthread_mutex_unlock(&r->mu);
+    return ready;
+}
+
+int64_t serve_resp_room(serve_req_t *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int64_t room;
+    if (r->gone || r->in_too_large || r->out_done)
+        room = -EPIPE;
+    else if (atomic_load(&r->srv->aborting))
+        room = -EINTR;
+    else {
+        size_t limit = r->queued ? OUT_WINDOW : OUT_PENDING_CAP;
+        room = r->out.len < limit ? (int64_t)(limit - r->out.len) : 0;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return room;
+}
+
+/* After the worker (or the queue's expiry) is done with a request. */
+static void worker_release(serve_server_t *srv, serve_req_t *r)
+{
+    pthread_mutex_lock(&r->mu);
+    if (!r->out_done) {
+        pthread_mutex_unlock(&r->mu);
+        serve_resp_fail(r, 500, "Internal Server Error");
+        pthread_mutex_lock(&r->mu);
+    }
+    r->worker_done = true;
+    if (!r->in_done)
+        r->in_discard = true;
+    wake_http(r);
+    pthread_mutex_unlock(&r->mu);
+
+    pthread_mutex_lock(&srv->mu);
+    if (r->aprev)
+        r->aprev->anext = r->anext;
+    else
+        srv->active = r->anext;
+    if (r->anext)
+        r->anext->aprev = r->aprev;
+    r->anext = r->aprev = NULL;
+    if (--srv->inflight == 0)
+        pthread_cond_broadcast(&srv->idle_cv);
+    pthread_mutex_unlock(&srv->mu);
+    req_unref(r);
+}
+
+void serve_http_run(serve_server_t *srv, serve_req_t *r)
+{
+    serve_app_handle(srv->app, r);
+    worker_release(srv, r);
+}
+
+void serve_http_reject(serve_req_t *r)
+{
+    SERVE_COUNT(r->srv, rejected_busy);
+    serve_resp_fail(r, 503, "Service Unavailable: server busy");
+    worker_release(r->srv, r);
+}
+
+/* ---- listening, running, stopping ---- */
+
+/* HOST:PORT, [V6]:PORT or PORT. */
+static int open_listener(serve_server_t *srv, const char *spec)
+{
+    char host[256] = "127.0.0.1", port[16];
+    const char *colon = strrchr(spec, ':');
+    if (spec[0] == '[') {
+        const char *close = strchr(spec, ']');
+        if (!close || close[1] != ':' || (size_t)(close - spec - 1) >= sizeof host) {
+            serve_log("error: invalid --listen '%s' (expected HOST:PORT)", spec);
+            return -1;
+        }
+        memcpy(host, spec + 1, (size_t)(close - spec - 1));
+        host[close - spec - 1] = '\0';
+        colon = close + 1;
+    } else if (colon) {
+        if ((size_t)(colon - spec) >= sizeof host || colon == spec) {
+            serve_log("error: invalid --listen '%s' (expected HOST:PORT)", spec);
+            return -1;
+        }
+        memcpy(host, spec, (size_t)(colon - spec));
+        host[colon - spec] = '\0';
+    }
+    const char *p = colon ? colon + 1 : spec;
+    if (!*p || strlen(p) >= sizeof port || strspn(p, "0123456789") != strlen(p) ||
+        atol(p) > 65535) {
+        serve_log("error: invalid port in --listen '%s'", spec);
+        return -1;
+    }
+    snprintf(port, sizeof port, "%s", p);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res;
+    int e = getaddrinfo(host, port, &hints, &res);
+    if (e) {
+        serve_log("error: --listen %s: %s", spec, gai_strerror(e));
+        return -1;
+    }
+    int fd = -1, err = 0;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0)
+            break;
+        err = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        serve_log("error: cannot listen on %s: %s", spec, strerror(err));
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    unsigned bound = 0;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        bound = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                         : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    snprintf(srv->listen_host, sizeof srv->listen_host, "%s", host);
+    snprintf(srv->listen_port, sizeof srv->listen_port, "%u", bound);
+    return fd;
+}
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char buf[512];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    size_t n = strlen(buf);
+    while (n && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    serve_log("http: %s", buf);
+}
+
+/* The engine's warnings (a request's memory limit refusing growth, ...)
+ * in the server's log format. */
+static void engine_log(void *env, whirl_log_level_t level, const char *event, const char *msg)
+{
+    (void)env;
+    (void)event;
+    serve_log("%s: %s", level == WHIRL_LOG_WARNING ? "warning" : "info", msg);
+}
+
+/* Ends guests still running when the grace period is over: their deadline
+ * is in epoch ticks, so moving the epoch past any deadline a request can
+ * have makes each trap at its next check, and blocked host calls see
+ * `aborting`. */
+static void abort_guests(serve_server_t *srv)
+{
+    atomic_store(&srv->aborting, true);
+    uint64_t interval_us = 10000;
+    const whirl_config_t *cfg = whirl_engine_config(srv->engine);
+    for (size_t i = 0, n = whirl_config_item_count(); i < n; i++) {
+        whirl_config_item_t it;
+        if (whirl_config_item(cfg, i, &it) && strcmp(it.name, "epoch_interval") == 0) {
+            uint64_t v = strtoull(it.value, NULL, 10);
+            if (strstr(it.value, "us"))
+                interval_us = v;
+            else if (strstr(it.value, "ms"))
+                interval_us = v * 1000;
+            else if (strchr(it.value, 's'))
+                interval_us = v * 1000000;
+        }
+    }
+    if (interval_us == 0)
+        interval_us = 1;
+    uint64_t ticks = srv->opts->timeout_ns / 1000 / interval_us + 2;
+    for (uint64_t i = 0; i < ticks; i++)
+        whirl_engine_increment_epoch(srv->engine);
+    pthread_mutex_lock(&srv->mu);
+    for (serve_req_t *r = srv->active; r; r = r->anext) {
+        pthread_mutex_lock(&r->mu);
+        pthread_cond_broadcast(&r->cv);
+        if (r->notify)
+            r->notify(r->notify_env);
+        pthread_mutex_unlock(&r->mu);
+    }
+    pthread_mutex_unlock(&srv->mu);
+}
+
+/* Waits until no request is with a worker, or `deadline`. */
+static bool wait_idle(serve_server_t *srv, uint64_t deadline_ns)
+{
+    pthread_mutex_lock(&srv->mu);
+    while (srv->inflight && cv_wait_until(&srv->idle_cv, &srv->mu, deadline_ns) != ETIMEDOUT) {
+    }
+    bool idle = srv->inflight == 0;
+    pthread_mutex_unlock(&srv->mu);
+    return idle;
+}
+
+int serve_run(const serve_opts_t *o, whirl_config_t *config)
+{
+    serve_server_t srv_, *srv = &srv_;
+    memset(srv, 0, sizeof *srv);
+    srv->opts = o;
+    srv->listen_fd = -1;
+    pthread_mutex_init(&srv->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&srv->idle_cv, &ca);
+    pthread_condattr_destroy(&ca);
+
+    /* Every thread inherits this mask; the main thread takes the signals
+     * with sigwait, so no handler runs in the middle of anything. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    int status = 1;
+    whirl_config_log_set(config, engine_log, NULL);
+    whirl_error_t *err = whirl_engine_new(config, &srv->engine);
+    if (err) {
+        serve_log("error: cannot create the engine: %s", whirl_error_message(err));
+        whirl_error_delete(err);
+        return 1;
+    }
+    if ((err = serve_app_load(srv, o, &srv->app))) {
+        serve_log("error: %s", whirl_error_message(err));
+        whirl_error_delete(err);
+        goto out;
+    }
+    srv->listen_fd = open_listener(srv, o->listen);
+    if (srv->listen_fd < 0) {
+        status = 4;
+        goto out;
+    }
+    unsigned workers = o->workers;
+    if (!workers) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        workers = n > 0 ? (unsigned)n : 1;
+    }
+    srv->pool = serve_pool_new(srv, workers, o->max_queue, o->queue_timeout_ns);
+    if (!srv->pool) {
+        serve_log("error: cannot start %u worker threads", workers);
+        goto out;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    size_t mem = o->max_header < 4096 ? 4096 : o->max_header;
+    /* The logger must come first, or MHD's own messages bypass it. */
+    struct MHD_OptionItem ops[] = {
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL},
+        {MHD_OPTION_LISTEN_SOCKET, srv->listen_fd, NULL},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, srv},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_done, srv},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)mem, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)o->io_timeout_s, NULL},
+        {MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)o->io_threads, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    if (o->io_threads <= 1)
+        ops[6].option = MHD_OPTION_END;
+    srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_ARRAY, ops,
+                                   MHD_OPTION_END);
+    if (!srv->daemon) {
+        serve_log("error: libmicrohttpd could not start on %s", o->listen);
+        serve_pool_stop(srv->pool);
+        goto out;
+    }
+    char desc[256];
+    serve_app_describe(srv->app, desc, sizeof desc);
+    const char *h = srv->listen_host;
+    serve_log("listening on http://%s%s%s:%s (%s; %u workers, pooling %s)",
+              strchr(h, ':') ? "[" : "", h, strchr(h, ':') ? "]" : "", srv->listen_port, desc,
+              workers, whirl_engine_pooling(srv->engine) ? "on" : "off");
+
+    int sig = 0;
+    while (sigwait(&sigs, &sig) == 0 && sig == SIGPIPE) {
+    }
+    serve_log("%s: shutting down (grace period %.1fs)", sig == SIGINT ? "SIGINT" : "SIGTERM",
+              (double)o->grace_ns / 1e9);
+    atomic_store(&srv->stopping, true);
+    int lfd = MHD_quiesce_daemon(srv->daemon);
+    if (lfd >= 0)
+        close(lfd);
+    srv->listen_fd = -1;
+    if (!wait_idle(srv, now_ns() + o->grace_ns)) {
+        serve_log("grace period over: ending %u request(s) still running", srv->inflight);
+        abort_guests(srv);
+        wait_idle(srv, now_ns() + 5000000000ull);
+    }
+    serve_pool_stop(srv->pool);
+    MHD_stop_daemon(srv->daemon);
+    serve_http_flush_log(srv);
+    serve_log("stopped");
+    status = 0;
+out:
+    if (srv->pool)
+        serve_pool_delete(srv->pool);
+    if (srv->listen_fd >= 0)
+        close(srv->listen_fd);
+    serve_app_delete(srv->app);
+    whirl_engine_delete(srv->engine);
+    serve_http_flush_log(srv);
+    free(srv->logbuf);
+    pthread_cond_destroy(&srv->idle_cv);
+    pthread_mutex_destroy(&srv->mu);
+    return status;
+}

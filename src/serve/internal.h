@@ -1,0 +1,145 @@
+/* Shared definitions of src/serve/: the server, the request state and the
+ * worker pool. See serve.h for the layering. */
+#ifndef WHIRL_SERVE_INTERNAL_H
+#define WHIRL_SERVE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "serve/serve.h"
+
+struct MHD_Daemon;
+struct MHD_Connection;
+
+/* A growable byte buffer read from the front. */
+typedef struct sbuf {
+    uint8_t *data;
+    size_t off, len, cap; /* bytes [off, off+len) are live */
+} sbuf_t;
+
+bool sbuf_append(sbuf_t *b, const void *p, size_t n);
+size_t sbuf_take(sbuf_t *b, void *out, size_t n);
+void sbuf_free(sbuf_t *b);
+
+typedef enum resp_mode {
+    RESP_PENDING = 0, /* the guest has not decided yet */
+    RESP_FIXED,       /* complete: sent with Content-Length */
+    RESP_STREAM,      /* being produced: sent chunked as it comes */
+} resp_mode_t;
+
+typedef struct serve_server serve_server_t;
+
+struct serve_req {
+    serve_server_t *srv;
+    struct MHD_Connection *conn;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;      /* the worker waits here for body bytes or output room */
+    int refs;               /* HTTP side, worker, streaming response; under mu */
+
+    /* Request line and headers, fixed once dispatched. */
+    serve_req_info_t info;
+    char *raw_uri;
+    sbuf_t strings;          /* backing store of info's strings: one block */
+    serve_header_t *hdrs;
+    size_t nhdrs, hdr_cap;
+    uint64_t start_ns;
+    bool started;            /* the access handler has seen the headers */
+    bool dispatched;         /* handed to the pool */
+
+    /* Request body, filled by the HTTP thread, drained by the worker. */
+    sbuf_t in;
+    uint64_t in_total;
+    bool in_done;            /* all of it has arrived */
+    bool in_too_large;       /* past max_body: the answer is 413 */
+    bool in_discard;         /* the worker is done: drop what still comes */
+    uint64_t discarded;
+    bool waiting_in, waiting_out;
+    void (*notify)(void *env); /* also woken when the worker may proceed */
+    void *notify_env;
+
+    /* Response, filled by the worker, drained by the HTTP thread. */
+    int status;
+    serve_header_t *rhdrs;
+    size_t nrhdrs;
+    sbuf_t rstrings;
+    bool resp_started;       /* serve_resp_start was called */
+    resp_mode_t mode;
+    sbuf_t out;
+    uint64_t first_out_ns;   /* when the first body byte came */
+    bool out_done;           /* the worker finished the body */
+    bool out_error;          /* ... by failing after bytes left: cut the connection */
+    bool queued;             /* an MHD response is queued */
+    uint64_t bytes_out;      /* body bytes handed to MHD */
+
+    bool suspended;          /* the connection is suspended, waiting for us */
+    bool gone;               /* MHD finished with the request (done or client lost) */
+    bool worker_done;
+
+    serve_req_t *qnext;      /* pool queue */
+    uint64_t enqueued_ns;
+    serve_req_t *anext, *aprev; /* the server's list of requests in flight */
+};
+
+/* ---- pool.c ---- */
+
+typedef struct serve_pool serve_pool_t;
+
+serve_pool_t *serve_pool_new(serve_server_t *srv, unsigned workers, unsigned max_queue,
+                             uint64_t queue_timeout_ns);
+/* Queues a request for a worker; false if the queue is full. */
+bool serve_pool_submit(serve_pool_t *p, serve_req_t *r);
+/* Fails every queued request with 503, lets the workers finish what they
+ * run and joins them. */
+void serve_pool_stop(serve_pool_t *p);
+void serve_pool_delete(serve_pool_t *p);
+void serve_pool_figures(serve_pool_t *p, unsigned *queued, unsigned *max_queue,
+                        unsigned *busy, unsigned *workers);
+
+/* ---- http.c ---- */
+
+struct serve_server {
+    const serve_opts_t *opts;
+    serve_app_t *app;
+    whirl_engine_t *engine;
+    serve_pool_t *pool;
+    struct MHD_Daemon *daemon;
+    int listen_fd;
+    char listen_host[256];
+    char listen_port[16];
+    atomic_bool stopping;   /* shutting down: new requests get 503 */
+    atomic_bool aborting;   /* grace period over: blocked guests give up */
+
+    pthread_mutex_t mu;     /* the in-flight list, counters, log buffer */
+    pthread_cond_t idle_cv; /* signalled when `inflight` drops to 0 */
+    serve_req_t *active;
+    unsigned inflight;      /* dispatched and not finished by their worker */
+    serve_counters_t counters;
+    char *logbuf;           /* access log lines waiting for a flush */
+    size_t loglen, logcap;
+};
+
+/* The pool's per-request entry point (worker thread). */
+void serve_http_run(serve_server_t *srv, serve_req_t *r);
+/* Answers a request that waited too long (or was queued at shutdown) with
+ * 503 and Retry-After, without running it. */
+void serve_http_reject(serve_req_t *r);
+/* Writes buffered access log lines to stderr. */
+void serve_http_flush_log(serve_server_t *srv);
+/* One metrics line on stderr. */
+void serve_http_log_metrics(serve_server_t *srv);
+/* Counts an event. */
+void serve_count(serve_server_t *srv, size_t offset);
+#define SERVE_COUNT(srv, field) serve_count((srv), offsetof(serve_counters_t, field))
+
+/* ---- app.c ---- */
+
+whirl_error_t *serve_app_load(serve_server_t *srv, const serve_opts_t *opts,
+                              serve_app_t **out);
+void serve_app_delete(serve_app_t *app);
+/* "N components, M routes" for the start-up line. */
+void serve_app_describe(const serve_app_t *app, char *buf, size_t len);
+
+/* A line on stderr, written at once ("whirl serve: ..."). */
+void serve_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,29 @@
+# `whirl serve` (src/serve): the HTTP server on libmicrohttpd, linked into
+# the whirl command. spin.toml is read by tomlplusplus (C++17) behind a C
+# shim, the only C++ in the tree: CXX is enabled for that one file.
+find_package(PkgConfig QUIET)
+if(PkgConfig_FOUND)
+  pkg_check_modules(MHD QUIET IMPORTED_TARGET libmicrohttpd)
+endif()
+if(NOT MHD_FOUND OR NOT TARGET whirl-cli)
+  message(WARNING "libmicrohttpd (libmicrohttpd-dev) not found: `whirl serve` is not built")
+  return()
+endif()
+pkg_check_modules(TOMLPP QUIET IMPORTED_TARGET tomlplusplus)
+if(NOT TOMLPP_FOUND)
+  message(WARNING "tomlplusplus (libtomlplusplus-dev) not found: `whirl serve` is not built")
+  return()
+endif()
+enable_language(CXX)
+set(CMAKE_CXX_STANDARD 17)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
+
+file(GLOB WHIRL_SERVE_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/serve/*.c)
+add_library(whirl-serve STATIC ${WHIRL_SERVE_SOURCES} ${CMAKE_SOURCE_DIR}/src/serve/toml_shim.cpp)
+target_include_directories(whirl-serve PRIVATE ${CMAKE_SOURCE_DIR}/src)
+# The shim keeps exceptions inside (toml++ reports parse errors with them).
+set_source_files_properties(${CMAKE_SOURCE_DIR}/src/serve/toml_shim.cpp PROPERTIES
+  COMPILE_OPTIONS "-fexceptions")
+target_link_libraries(whirl-serve PUBLIC whirl PkgConfig::MHD PkgConfig::TOMLPP)
+target_compile_definitions(whirl-cli PRIVATE WHIRL_HAVE_SERVE=1)
+target_link_libraries(whirl-cli PRIVATE whirl-serve)

@@ -1,0 +1,141 @@
+/* `whirl serve`: an HTTP server that answers each request with a fresh
+ * instance of a WebAssembly app, under a deadline and a memory limit.
+ *
+ * Layers, one file each:
+ *   http.c   libmicrohttpd glue: the request state shared between the HTTP
+ *            thread and a worker, request bodies in, responses out (fixed or
+ *            chunked), access log, metrics endpoint, shutdown
+ *   pool.c   worker threads, the bounded queue with its bounded wait (503 +
+ *            Retry-After), the once-a-second tick (queue expiry, log flush)
+ *   app.c    the app: its components, routes (Spin's rules), one store per
+ *            request with limits and deadline, trap reporting
+ *   wagi.c   the WAGI executor (CGI over WASI preview 1 stdio)
+ *   spin.c   spin.toml (manifest version 2) through toml_shim.cpp
+ *
+ * The HTTP thread never runs guest code and never blocks; workers never
+ * touch a connection except through MHD_resume_connection. */
+#ifndef WHIRL_SERVE_H
+#define WHIRL_SERVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "whirl.h"
+
+typedef struct serve_opts {
+    const char *app;        /* a .wasm (component or core module) or a spin.toml */
+    bool wagi;              /* a core module is a WAGI program */
+    const char *listen;     /* HOST:PORT; port 0 picks a free one */
+    unsigned workers;       /* guest threads; 0: one per core */
+    unsigned io_threads;    /* HTTP threads (default 1) */
+    unsigned max_queue;     /* requests waiting for a worker; more: 503 at once */
+    uint64_t queue_timeout_ns; /* longest wait for a worker, then 503 */
+    uint64_t timeout_ns;    /* guest deadline per request (0: none) */
+    uint64_t max_memory;    /* linear memory per request (WHIRL_NO_LIMIT: none) */
+    uint64_t max_table_elements;
+    uint64_t max_body;      /* request body bytes; more: 413 */
+    size_t max_header;      /* bytes of request line and headers; more: 431 */
+    unsigned io_timeout_s;  /* idle connection (read or write) timeout, seconds */
+    uint64_t grace_ns;      /* shutdown: time given to requests in flight */
+    bool metrics;           /* /.well-known/whirl/metrics */
+    bool metrics_log;       /* a metrics line on stderr every second */
+    bool access_log;        /* one line per request on stderr */
+    const char **envs;      /* --env NAME=VALUE for a single-module app */
+    size_t nenvs;
+    const char **dirs;      /* --dir HOST[::GUEST][:ro] for a single-module app */
+    size_t ndirs;
+} serve_opts_t;
+
+/* Runs the server until SIGINT or SIGTERM. Takes ownership of `config`
+ * (the engine's, with the CLI's knobs applied). Returns the process exit
+ * status: 0 after a graceful shutdown, 1 if the app cannot be loaded, 4 if
+ * the address cannot be bound. */
+int serve_run(const serve_opts_t *opts, whirl_config_t *config);
+
+/* The usage lines of `whirl serve`'s options. */
+extern const char serve_usage[];
+
+/* ---- the request, as handlers see it (http.c) ---- */
+
+typedef struct serve_req serve_req_t;
+
+typedef struct serve_header {
+    const char *name;
+    const char *value;
+} serve_header_t;
+
+typedef struct serve_req_info {
+    const char *method;
+    const char *path;       /* decoded path, without the query */
+    const char *raw_path;   /* as sent, without the query */
+    const char *query;      /* after '?', "" if none */
+    const char *version;    /* "HTTP/1.1" */
+    const char *client;     /* "127.0.0.1:54321" */
+    const char *client_ip;  /* "127.0.0.1" */
+    const char *host;       /* the Host header, else the listen address */
+    const char *server_name; /* host without port */
+    const char *server_port;
+    int64_t content_length; /* -1: not given (chunked or none) */
+    const serve_header_t *headers; /* in arrival order */
+    size_t nheaders;
+} serve_req_info_t;
+
+const serve_req_info_t *serve_req_info(const serve_req_t *r);
+
+/* Reads request body bytes, waiting for them until `deadline_ns`
+ * (monotonic; UINT64_MAX: none). Returns the count, 0 at the end of the
+ * body, or a negative errno: -EINTR at the deadline or shutdown, -EFBIG
+ * past the body size limit, -ECONNRESET if the client went away. */
+int64_t serve_req_read(serve_req_t *r, void *buf, size_t len, uint64_t deadline_ns);
+
+/* Starts the response. `headers` are copied; hop-by-hop and framing
+ * headers (Connection, Content-Length, Transfer-Encoding, ...) are
+ * dropped, since the server frames the body. Returns 0, or -EINVAL for a
+ * status outside 100-599 or a header with bytes HTTP forbids, -EALREADY
+ * if started before. */
+int serve_resp_start(serve_req_t *r, int status, const serve_header_t *headers,
+                     size_t nheaders);
+
+/* Appends body bytes, waiting while the client is slower than the guest.
+ * Returns `len`, or a negative errno: -EPIPE when the client is gone (or
+ * the response was replaced by an error), -EINTR at the deadline. */
+int64_t serve_resp_write(serve_req_t *r, const void *buf, size_t len, uint64_t deadline_ns);
+
+/* Ends the response normally (starting it with 200 and no headers if the
+ * guest never did). */
+void serve_resp_finish(serve_req_t *r);
+
+/* Ends the request with an error: if no byte of the response has left,
+ * `status` with a short plain-text body (`message`, no guest details);
+ * otherwise the connection is cut so the client sees a truncated body. */
+void serve_resp_fail(serve_req_t *r, int status, const char *message);
+
+/* Non-blocking forms, for hosts that wait in their own poll (WASI 0.2):
+ * `notify(env)` is called, on any thread and with the request's lock held
+ * (it must only wake), whenever body bytes arrive, output room frees up or
+ * the client goes. try_read returns bytes, 0 at the end, -EAGAIN if none
+ * yet, or the errors of serve_req_read; resp_room the bytes
+ * serve_resp_write takes without waiting, or -EPIPE / -EINTR. */
+void serve_req_set_notify(serve_req_t *r, void (*notify)(void *env), void *env);
+int64_t serve_req_try_read(serve_req_t *r, void *buf, size_t len);
+bool serve_req_readable(serve_req_t *r);
+int64_t serve_resp_room(serve_req_t *r);
+
+/* True once the response has been started. */
+bool serve_resp_started(const serve_req_t *r);
+
+/* ---- what app.c gives http.c and pool.c ---- */
+
+typedef struct serve_app serve_app_t;
+
+/* Runs one request on the calling worker thread; ends it with
+ * serve_resp_finish or serve_resp_fail. */
+void serve_app_handle(serve_app_t *app, serve_req_t *r);
+
+/* Counters, for the metrics endpoint and log line. */
+typedef struct serve_counters {
+    uint64_t requests, completed, rejected_busy, rejected_limits, timeouts, traps, errors;
+} serve_counters_t;
+
+#endif

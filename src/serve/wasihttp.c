@@ -1,0 +1,1487 @@
+/* The wasi:http host (wasi:http/types and outgoing-handler, 0.2.x) for
+ * components exporting wasi:http/incoming-handler, on the WASI 0.2 host
+ * (whirl/wasi2.h) for streams, pollables and the rest of WASI.
+ *
+ * Each request's store has an http_ctx_t: a table of this request's
+ * wasi:http resources (rep = index + 1). Bodies are wasi:io streams served
+ * by callbacks over the request (serve.h's non-blocking calls); the WASI
+ * 0.2 host waits in its own poll, which the request wakes through its
+ * notify hook when body bytes arrive or output room frees up.
+ *
+ * The response starts when response-outparam.set is called: body bytes
+ * written before that are held, then sent. It ends when the outgoing-body
+ * is finished (or, with no body asked for, when the handler returns); a body
+ * dropped unfinished is an error: a truncated chunked response, as the
+ * spec asks. Trailers are accepted and not sent. outgoing-handler.handle
+ * answers HTTP-request-denied: outbound HTTP is not offered yet. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "serve/app.h"
+#include "whirl/wasi2.h"
+
+enum {
+    MAX_OBJECTS = 10000,          /* wasi:http resources of one request */
+    MAX_FIELDS = 1000,            /* entries in one fields */
+    MAX_FIELD_BYTES = 256 * 1024, /* bytes of names and values in one fields */
+    MAX_PENDING = 16 << 20,       /* body bytes written before the response is set */
+    ERR_HTTP_REQUEST_DENIED = 15, /* error-code cases */
+    ERR_HTTP_PROTOCOL = 36,
+    ERR_INTERNAL = 38,
+};
+
+typedef enum hkind {
+    H_FIELDS = 0, H_INCOMING_REQUEST, H_OUTGOING_REQUEST, H_REQUEST_OPTIONS,
+    H_RESPONSE_OUTPARAM, H_INCOMING_RESPONSE, H_INCOMING_BODY, H_FUTURE_TRAILERS,
+    H_OUTGOING_RESPONSE, H_OUTGOING_BODY, H_FUTURE_INCOMING_RESPONSE, H_KINDS
+} hkind_t;
+
+static const char *const kind_names[H_KINDS] = {
+    "fields", "incoming-request", "outgoing-request", "request-options", "response-outparam",
+    "incoming-response", "incoming-body", "future-trailers", "outgoing-response",
+    "outgoing-body", "future-incoming-response",
+};
+
+/* Header lists are shared between a fields resource and the request or
+ * response it belongs to (the `headers` child handles). */
+typedef struct flist {
+    int refs;
+    size_t n, cap, bytes;
+    char **names;   /* lower case */
+    uint8_t **vals;
+    size_t *vlens;
+} flist_t;
+
+typedef struct hobj {
+    uint8_t kind; /* H_KINDS: free */
+    bool immutable;
+    bool taken;   /* body()/consume()/stream()/write() already handed out */
+    flist_t *fl;  /* fields, outgoing-request/response headers */
+    uint16_t status;
+    bool is_response_body; /* outgoing-body of the response (not of a request) */
+    int method;   /* outgoing-request */
+    bool got_trailers;
+} hobj_t;
+
+typedef struct http_ctx {
+    serve_inst_t *in;
+    whirl_wasi2_t *wasi;
+    hobj_t *objs;
+    uint32_t nobjs, cap;
+    /* The response. */
+    bool resp_set, resp_error, body_created, body_finished, body_dropped;
+    int status;
+    flist_t *resp_headers;
+    sbuf_t pending;
+    bool denied_logged;
+} http_ctx_t;
+
+struct serve_http_host {
+    whirl_resource_type_t *types[H_KINDS];
+    whirl_wasi2_host_t *w2;
+};
+typedef struct serve_http_host serve_http_host_t;
+
+static serve_http_host_t *g_host; /* one per process: set by serve_wasihttp_link */
+
+/* ---- header lists ---- */
+
+static flist_t *fl_new(void)
+{
+    flist_t *f = calloc(1, sizeof *f);
+    if (f)
+        f->refs = 1;
+    return f;
+}
+
+static void fl_unref(flist_t *f)
+{
+    if (!f || --f->refs > 0)
+        return;
+    for (size_t i = 0; i < f->n; i++) {
+        free(f->names[i]);
+        free(f->vals[i]);
+    }
+    free(f->names);
+    free(f->vals);
+    free(f->vlens);
+    free(f);
+}
+
+static bool valid_name(const char *s, size_t n)
+{
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr("!#$%&'*+-.^_`|~", s[i]))
+            return false;
+    return true;
+}
+
+static bool valid_value(const uint8_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == '\r' || v[i] == '\n' || v[i] == 0)
+            return false;
+    return true;
+}
+
+static bool forbidden(const char *name)
+{
+    static const char *const hop[] = {"connection", "keep-alive", "proxy-connection",
+                                      "transfer-encoding", "upgrade", "http2-settings"};
+    for (size_t i = 0; i < sizeof hop / sizeof *hop; i++)
+        if (strcmp(name, hop[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Appends; returns 0, or the header-error case (0 invalid-syntax, 1 forbidden). */
+static int fl_append(flist_t *f, const char *name, size_t nlen, const uint8_t *v, size_t vlen,
+                     bool check_forbidden)
+{
+    if (!valid_name(name, nlen) || !valid_value(v, vlen))
+        return 0;
+    if (f->n >= MAX_FIELDS || f->bytes + nlen + vlen > MAX_FIELD_BYTES)
+        return 0;
+    char *lname = malloc(nlen + 1);
+    uint8_t *val = malloc(vlen ? vlen : 1);
+    if (!lname || !val) {
+        free(lname);
+        free(val);
+        return 0;
+    }
+    for (size_t i = 0; i < nlen; i++)
+        lname[i] = (char)tolower((unsigned char)name[i]);
+    lname[nlen] = '\0';
+    if (check_forbidden && forbidden(lname)) {
+        free(lname);
+        free(val);
+        return 1;
+    }
+    memcpy(val, v, vlen);
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 8;
+        char **nn = realloc(f->names, cap * sizeof *nn);
+        if (nn)
+            f->names = nn;
+        uint8_t **nv = realloc(f->vals, cap * sizeof *nv);
+        if (nv)
+            f->vals = nv;
+        size_t *nl = realloc(f->vlens, cap * sizeof *nl);
+        if (nl)
+            f->vlens = nl;
+        if (!nn || !nv || !nl) {
+            free(lname);
+            free(val);
+            return 0;
+        }
+        f->cap = cap;
+    }
+    f->names[f->n] = lname;
+    f->vals[f->n] = val;
+    f->vlens[f->n] = vlen;
+    f->n++;
+    f->bytes += nlen + vlen;
+    return -1; /* appended */
+}
+
+static bool name_is(const flist_t *f, size_t i, const char *name, size_t nlen)
+{
+    return strlen(f->names[i]) == nlen && strncasecmp(f->names[i], name, nlen) == 0;
+}
+
+static void fl_delete(flist_t *f, const char *name, size_t nlen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        if (name_is(f, i, name, nlen)) {
+            f->bytes -= strlen(f->names[i]) + f->vlens[i];
+            free(f->names[i]);
+            free(f->vals[i]);
+            continue;
+        }
+        f->names[o] = f->names[i];
+        f->vals[o] = f->vals[i];
+        f->vlens[o] = f->vlens[i];
+        o++;
+    }
+    f->n = o;
+}
+
+static flist_t *fl_clone(const flist_t *src)
+{
+    flist_t *f = fl_new();
+    for (size_t i = 0; f && i < src->n; i++)
+        if (fl_append(f, src->names[i], strlen(src->names[i]), src->vals[i], src->vlens[i],
+                      false) != -1) {
+            fl_unref(f);
+            return NULL;
+        }
+    return f;
+}
+
+/* ---- the per-request table ---- */
+
+static http_ctx_t *ctx_of(whirl_store_t *store)
+{
+    serve_inst_t *in = whirl_store_data(store);
+    return in ? in->http : NULL;
+}
+
+static whirl_error_t *trap(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static whirl_error_t *trap(const char *fmt, ...)
+{
+    char buf[512];
+    int n = snprintf(buf, sizeof buf, "wasi:http: ");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
+    va_end(ap);
+    return whirl_error_new(buf);
+}
+
+static whirl_error_t *obj_add(http_ctx_t *c, hkind_t kind, hobj_t **out, uint32_t *rep)
+{
+    uint32_t i = 0;
+    while (i < c->nobjs && c->objs[i].kind != H_KINDS)
+        i++;
+    if (i == c->nobjs) {
+        if (c->nobjs >= MAX_OBJECTS)
+            return trap("more than %d resources in one request", MAX_OBJECTS);
+        if (c->nobjs == c->cap) {
+            uint32_t cap = c->cap ? c->cap * 2 : 16;
+            hobj_t *o = realloc(c->objs, cap * sizeof *o);
+            if (!o)
+                return trap("out of memory");
+            c->objs = o;
+            c->cap = cap;
+        }
+        c->nobjs++;
+    }
+    memset(&c->objs[i], 0, sizeof c->objs[i]);
+    c->objs[i].kind = (uint8_t)kind;
+    *out = &c->objs[i];
+    *rep = i + 1;
+    return NULL;
+}
+
+static void obj_free(http_ctx_t *c, hobj_t *o)
+{
+    if (o->kind == H_OUTGOING_BODY && o->is_response_body && !c->body_finished)
+        c->body_dropped = true;
+    fl_unref(o->fl);
+    memset(o, 0, sizeof *o);
+    o->kind = H_KINDS;
+    (void)c;
+}
+
+static hobj_t *obj_get(http_ctx_t *c, uint32_t rep, hkind_t kind)
+{
+    if (rep == 0 || rep > c->nobjs || c->objs[rep - 1].kind != kind)
+        return NULL;
+    return &c->objs[rep - 1];
+}
+
+static whirl_error_t *res_dtor(void *env, whirl_store_t *store, uint32_t rep)
+{
+    hkind_t kind = (hkind_t)(uintptr_t)env;
+    http_ctx_t *c = ctx_of(store);
+    hobj_t *o = c ? obj_get(c, rep, kind) : NULL;
+    if (o)
+        obj_free(c, o);
+    return NULL;
+}
+
+/* ---- arguments and results ---- */
+
+typedef struct hcall {
+    http_ctx_t *c;
+    const whirl_cval_t *args;
+    size_t nargs;
+    whirl_cval_t *res;
+} hcall_t;
+
+static whirl_error_t *arg_obj(const hcall_t *h, size_t i, hkind_t kind, hobj_t **out,
+                              uint32_t *rep_out)
+{
+    if (i >= h->nargs)
+        return trap("missing argument");
+    const whirl_cval_t *v = &h->args[i];
+    if ((v->kind != WHIRL_CVAL_BORROW && v->kind != WHIRL_CVAL_OWN) ||
+        v->of.resource.type != g_host->types[kind])
+        return trap("expected a %s handle", kind_names[kind]);
+    hobj_t *o = obj_get(h->c, v->of.resource.rep, kind);
+    if (!o)
+        return trap("invalid %s handle", kind_names[kind]);
+    *out = o;
+    if (rep_out)
+        *rep_out = v->of.resource.rep;
+    return NULL;
+}
+
+static whirl_error_t *arg_string(const hcall_t *h, size_t i, const char **s, size_t *n)
+{
+    if (i >= h->nargs || h->args[i].kind != WHIRL_CVAL_STRING)
+        return trap("expected a string argument");
+    *s = h->args[i].of.string.data;
+    *n = h->args[i].of.string.len;
+    return NULL;
+}
+
+/* list<u8> arrives as BYTES; a LIST of U8 is accepted too. */
+static bool bytes_of(const whirl_cval_t *v, const uint8_t **p, size_t *n, uint8_t **tmp)
+{
+    *tmp = NULL;
+    if (v->kind == WHIRL_CVAL_BYTES) {
+        *p = (const uint8_t *)v->of.string.data;
+        *n = v->of.string.len;
+        return true;
+    }
+    if (v->kind != WHIRL_CVAL_LIST)
+        return false;
+    *tmp = malloc(v->of.list.len ? v->of.list.len : 1);
+    if (!*tmp)
+        return false;
+    for (size_t i = 0; i < v->of.list.len; i++) {
+        if (v->of.list.items[i].kind != WHIRL_CVAL_U8) {
+            free(*tmp);
+            *tmp = NULL;
+            return false;
+        }
+        (*tmp)[i] = (uint8_t)v->of.list.items[i].of.u;
+    }
+    *p = *tmp;
+    *n = v->of.list.len;
+    return true;
+}
+
+static void set_own(whirl_cval_t *v, hkind_t kind, uint32_t rep)
+{
+    v->kind = WHIRL_CVAL_OWN;
+    v->of.resource.type = g_host->types[kind];
+    v->of.resource.rep = rep;
+}
+
+/* result<_, E> / result<T, E> builders; *payload: the node to fill. */
+static whirl_error_t *ok(whirl_cval_t *v, whirl_cval_t **payload)
+{
+    whirl_error_t *e = whirl_cval_set_case(v, WHIRL_CVAL_RESULT, 0, payload != NULL);
+    if (!e && payload)
+        *payload = v->of.variant.payload;
+    return e;
+}
+
+static whirl_error_t *err_case(whirl_cval_t *v, uint32_t index)
+{
+    whirl_error_t *e = whirl_cval_set_case(v, WHIRL_CVAL_RESULT, 1, true);
+    if (!e)
+        e = whirl_cval_set_case(v->of.variant.payload, WHIRL_CVAL_VARIANT, index, false);
+    return e;
+}
+
+/* err(error-code::internal-error(none)) and friends with an option payload. */
+static whirl_error_t *err_code_none(whirl_cval_t *v, uint32_t index)
+{
+    whirl_error_t *e = whirl_cval_set_case(v, WHIRL_CVAL_RESULT, 1, true);
+    if (!e)
+        e = whirl_cval_set_case(v->of.variant.payload, WHIRL_CVAL_VARIANT, index, true);
+    if (!e)
+        e = whirl_cval_set_case(v->of.variant.payload->of.variant.payload, WHIRL_CVAL_OPTION, 0,
+                                false);
+    return e;
+}
+
+static whirl_error_t *some_string(whirl_cval_t *v, const char *s, size_t n)
+{
+    whirl_error_t *e = whirl_cval_set_case(v, WHIRL_CVAL_OPTION, 1, true);
+    if (!e)
+        e = whirl_cval_set_string(v->of.variant.payload, s, n);
+    return e;
+}
+
+static whirl_error_t *none(whirl_cval_t *v)
+{
+    return whirl_cval_set_case(v, WHIRL_CVAL_OPTION, 0, false);
+}
+
+static whirl_error_t *new_fields(http_ctx_t *c, flist_t *fl, bool immutable, whirl_cval_t *out)
+{
+    hobj_t *o;
+    uint32_t rep;
+    whirl_error_t *e = obj_add(c, H_FIELDS, &o, &rep);
+    if (e) {
+        fl_unref(fl);
+        return e;
+    }
+    o->fl = fl;
+    o->immutable = immutable;
+    set_own(out, H_FIELDS, rep);
+    return NULL;
+}
+
+/* ---- fields ---- */
+
+static whirl_error_t *fields_new(hcall_t *h)
+{
+    flist_t *fl = fl_new();
+    return fl ? new_fields(h->c, fl, false, h->res) : trap("out of memory");
+}
+
+static whirl_error_t *fields_from_list(hcall_t *h)
+{
+    if (h->nargs != 1 || h->args[0].kind != WHIRL_CVAL_LIST)
+        return trap("fields.from-list: expected a list");
+    flist_t *fl = fl_new();
+    if (!fl)
+        return trap("out of memory");
+    const whirl_cval_t *l = &h->args[0];
+    for (size_t i = 0; i < l->of.list.len; i++) {
+        const whirl_cval_t *t = &l->of.list.items[i];
+        if (t->kind != WHIRL_CVAL_TUPLE || t->of.list.len != 2 ||
+            t->of.list.items[0].kind != WHIRL_CVAL_STRING) {
+            fl_unref(fl);
+            return trap("fields.from-list: malformed entry");
+        }
+        const uint8_t *v;
+        size_t vn;
+        uint8_t *tmp;
+        int r = bytes_of(&t->of.list.items[1], &v, &vn, &tmp)
+                    ? fl_append(fl, t->of.list.items[0].of.string.data,
+                                t->of.list.items[0].of.string.len, v, vn, true)
+                    : 0;
+        free(tmp);
+        if (r >= 0) {
+            fl_unref(fl);
+            return err_case(h->res, (uint32_t)r);
+        }
+    }
+    whirl_cval_t *p;
+    whirl_error_t *e = ok(h->res, &p);
+    if (e) {
+        fl_unref(fl);
+        return e;
+    }
+    return new_fields(h->c, fl, false, p);
+}
+
+static whirl_error_t *fields_get(hcall_t *h)
+{
+    hobj_t *o;
+    const char *name = NULL;
+    size_t n = 0;
+    whirl_error_t *e = arg_obj(h, 0, H_FIELDS, &o, NULL);
+    if (!e)
+        e = arg_string(h, 1, &name, &n);
+    if (e)
+        return e;
+    size_t count = 0;
+    for (size_t i = 0; i < o->fl->n; i++)
+        count += name_is(o->fl, i, name, n);
+    if ((e = whirl_cval_set_items(h->res, WHIRL_CVAL_LIST, count)))
+        return e;
+    for (size_t i = 0, k = 0; i < o->fl->n && !e; i++)
+        if (name_is(o->fl, i, name, n))
+            e = whirl_cval_set_bytes(&h->res->of.list.items[k++], o->fl->vals[i],
+                                     o->fl->vlens[i]);
+    return e;
+}
+
+static whirl_error_t *fields_has(hcall_t *h)
+{
+    hobj_t *o;
+    const char *name = NULL;
+    size_t n = 0;
+    whirl_error_t *e = arg_obj(h, 0, H_FIELDS, &o, NULL);
+    if (!e)
+        e = arg_string(h, 1, &name, &n);
+    if (e)
+        return e;
+    bool has = false;
+    for (size_t i = 0; i < o->fl->n && !has; i++)
+        has = name_is(o->fl, i, name, n);
+    h->res->kind = WHIRL_CVAL_BOOL;
+    h->res->of.b = has;
+    return NULL;
+}
+
+/* set / append / delete: the mutations. */
+static whirl_error_t *fields_mutate(hcall_t *h, int op)
+{
+    hobj_t *o;
+    const char *name = NULL;
+    size_t n = 0;
+    whirl_error_t *e = arg_obj(h, 0, H_FIELDS, &o, NULL);
+    if (!e)
+        e = arg_string(h, 1, &name, &n);
+    if (e)
+        return e;
+    if (o->immutable)
+        return err_case(h->res, 2);
+    if (!valid_name(name, n))
+        return err_case(h->res, 0);
+    char lname[256];
+    if (n < sizeof lname) {
+        for (size_t i = 0; i < n; i++)
+            lname[i] = (char)tolower((unsigned char)name[i]);
+        lname[n] = '\0';
+        if (forbidden(lname))
+            return err_case(h->res, 1);
+    }
+    if (op == 0 || op == 2) { /* set: check every value first, then replace */
+        const whirl_cval_t *vals = op == 0 && h->nargs > 2 ? &h->args[2] : NULL;
+        if (op == 0 && (!vals || vals->kind != WHIRL_CVAL_LIST))
+            return trap("fields.set: expected a list of values");
+        flist_t *tmp = fl_new();
+        if (!tmp)
+            return trap("out of memory");
+        for (size_t i = 0; vals && i < vals->of.list.len; i++) {
+            const uint8_t *v;
+            size_t vn;
+            uint8_t *t;
+            int r = bytes_of(&vals->of.list.items[i], &v, &vn, &t)
+                        ? fl_append(tmp, name, n, v, vn, false) : 0;
+            free(t);
+            if (r >= 0) {
+                fl_unref(tmp);
+                return err_case(h->res, (uint32_t)r);
+            }
+        }
+        fl_delete(o->fl, name, n);
+        for (size_t i = 0; i < tmp->n; i++)
+            if (fl_append(o->fl, tmp->names[i], strlen(tmp->names[i]), tmp->vals[i],
+                          tmp->vlens[i], false) != -1) {
+                fl_unref(tmp);
+                return err_case(h->res, 0);
+            }
+        fl_unref(tmp);
+        return ok(h->res, NULL);
+    }
+    /* append */
+    if (h->nargs < 3)
+        return trap("fields.append: missing value");
+    const uint8_t *v;
+    size_t vn;
+    uint8_t *t;
+    int r = bytes_of(&h->args[2], &v, &vn, &t) ? fl_append(o->fl, name, n, v, vn, true) : 0;
+    free(t);
+    return r >= 0 ? err_case(h->res, (uint32_t)r) : ok(h->res, NULL);
+}
+
+static whirl_error_t *fields_set(hcall_t *h) { return fields_mutate(h, 0); }
+static whirl_error_t *fields_append(hcall_t *h) { return fields_mutate(h, 1); }
+static whirl_error_t *fields_del(hcall_t *h)
+{
+    hobj_t *o;
+    const char *name = NULL;
+    size_t n = 0;
+    whirl_error_t *e = arg_obj(h, 0, H_FIELDS, &o, NULL);
+    if (!e)
+        e = arg_string(h, 1, &name, &n);
+    if (e)
+        return e;
+    if (o->immutable)
+        return err_case(h->res, 2);
+    if (!valid_name(name, n))
+        return err_case(h->res, 0);
+    fl_delete(o->fl, name, n);
+    return ok(h->res, NULL);
+}
+
+static whirl_error_t *fields_entries(hcall_t *h)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, 0, H_FIELDS, &o, NULL);
+    if (!e)
+        e = whirl_cval_set_items(h->res, WHIRL_CVAL_LIST, o->fl->n);
+    for (size_t i = 0; !e && i < o->fl->n; i++) {
+        whirl_cval_t *t = &h->res->of.list.items[i];
+        e = whirl_cval_set_items(t, WHIRL_CVAL_TUPLE, 2);
+        if (!e)
+            e = whirl_cval_set_string(&t->of.list.items[0], o->fl->names[i],
+                                      strlen(o->fl->names[i]));
+        if (!e)
+            e = whirl_cval_set_bytes(&t->of.list.items[1], o->fl->vals[i], o->fl->vlens[i]);
+    }
+    return e;
+}
+
+static whirl_error_t *fields_clone(hcall_t *h)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, 0, H_FIELDS, &o, NULL);
+    if (e)
+        return e;
+    flist_t *fl = fl_clone(o->fl);
+    return fl ? new_fields(h->c, fl, false, h->res) : trap("out of memory");
+}
+
+/* Takes the list of an own<fields> argument (the guest gave it up). */
+static whirl_error_t *take_fields(hcall_t *h, size_t i, flist_t **out)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, i, H_FIELDS, &o, NULL);
+    if (e)
+        return e;
+    /* A child handle (request headers) is copied: its list stays shared. */
+    *out = o->immutable ? fl_clone(o->fl) : (o->fl->refs++, o->fl);
+    obj_free(h->c, o);
+    return *out ? NULL : trap("out of memory");
+}
+
+/* ---- incoming-request ---- */
+
+static whirl_error_t *inreq_method(hcall_t *h)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, 0, H_INCOMING_REQUEST, &o, NULL);
+    if (e)
+        return e;
+    static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "DELETE",
+                                          "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+    const char *m = serve_req_info(h->c->in->req)->method;
+    for (uint32_t i = 0; i < 9; i++)
+        if (strcmp(m, methods[i]) == 0)
+            return whirl_cval_set_case(h->res, WHIRL_CVAL_VARIANT, i, false);
+    e = whirl_cval_set_case(h->res, WHIRL_CVAL_VARIANT, 9, true);
+    return e ? e : whirl_cval_set_string(h->res->of.variant.payload, m, strlen(m));
+}
+
+static whirl_error_t *inreq_path(hcall_t *h)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, 0, H_INCOMING_REQUEST, &o, NULL);
+    if (e)
+        return e;
+    const serve_req_info_t *info = serve_req_info(h->c->in->req);
+    size_t pn = strlen(info->raw_path), qn = strlen(info->query);
+    char *s = malloc(pn + qn + 2);
+    if (!s)
+        return trap("out of memory");
+    memcpy(s, info->raw_path, pn);
+    size_t n = pn;
+    if (qn) {
+        s[n++] = '?';
+        memcpy(s + n, info->query, qn);
+        n += qn;
+    }
+    e = some_string(h->res, s, n);
+    free(s);
+    return e;
+}
+
+static whirl_error_t *inreq_scheme(hcall_t *h)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, 0, H_INCOMING_REQUEST, &o, NULL);
+    if (!e)
+        e = whirl_cval_set_case(h->res, WHIRL_CVAL_OPTION, 1, true);
+    if (!e)
+        e = whirl_cval_set_case(h->res->of.variant.payload, WHIRL_CVAL_VARIANT, 0, false);
+    return e;
+}
+
+static whirl_error_t *inreq_authority(hcall_t *h)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, 0, H_INCOMING_REQUEST, &o, NULL);
+    if (e)
+        return e;
+    const char *host = serve_req_info(h->c->in->req)->host;
+    return some_string(h->res, host, strlen(host));
+}
+
+static whirl_error_t *inreq_headers(hcall_t *h)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, 0, H_INCOMING_REQUEST, &o, NULL);
+    if (e)
+        return e;
+    o->fl->refs++;
+    return new_fields(h->c, o->fl, true, h->res);
+}
+
+static whirl_error_t *inreq_consume(hcall_t *h)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, 0, H_INCOMING_REQUEST, &o, NULL);
+    if (e)
+        return e;
+    if (o->taken)
+        return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
+    hobj_t *b;
+    uint32_t rep;
+    if ((e = obj_add(h->c, H_INCOMING_BODY, &b, &rep)))
+        return e;
+    o = obj_get(h->c, h->args[0].of.resource.rep, H_INCOMING_REQUEST); /* table may move */
+    o->taken = true;
+    whirl_cval_t *p;
+    if ((e = ok(h->res, &p)))
+        return e;
+    set_own(p, H_INCOMING_BODY, rep);
+    return NULL;
+}
+
+/* ---- bodies as wasi:io streams ---- */
+
+static int64_t body_read(void *env, uint8_t *buf, size_t len, char **error)
+{
+    http_ctx_t *c = env;
+    int64_t r = serve_req_try_read(c->in->req, buf, len);
+    if (r > 0)
+        return r;
+    if (r == 0)
+        return WHIRL_WASI2_CLOSED;
+    if (r == -EAGAIN)
+        return 0;
+    *error = strdup(r == -EFBIG ? "request body too large" : "request body lost");
+    return WHIRL_WASI2_FAILED;
+}
+
+static bool body_readable(void *env)
+{
+    http_ctx_t *c = env;
+    return serve_req_readable(c->in->req);
+}
+
+static int64_t out_check(void *env, char **error)
+{
+    http_ctx_t *c = env;
+    if (c->body_finished)
+        return WHIRL_WASI2_CLOSED;
+    if (!c->resp_set)
+        return c->pending.len < MAX_PENDING ? (int64_t)(MAX_PENDING - c->pending.len) : 0;
+    int64_t room = serve_resp_room(c->in->req);
+    if (room >= 0)
+        return room;
+    *error = strdup("the client is gone");
+    return WHIRL_WASI2_FAILED;
+}
+
+static int64_t out_write(void *env, const uint8_t *buf, size_t len, char **error)
+{
+    http_ctx_t *c = env;
+    if (c->body_finished)
+        return WHIRL_WASI2_CLOSED;
+    if (!c->resp_set) {
+        if (!sbuf_append(&c->pending, buf, len)) {
+            *error = strdup("out of memory");
+            return WHIRL_WASI2_FAILED;
+        }
+        return 0;
+    }
+    int64_t r = serve_resp_write(c->in->req, buf, len, 0);
+    if (r == (int64_t)len)
+        return 0;
+    *error = strdup("the client is gone");
+    return WHIRL_WASI2_FAILED;
+}
+
+static bool out_ready(void *env)
+{
+    http_ctx_t *c = env;
+    char *e = NULL;
+    int64_t r = out_check(env, &e);
+    free(e);
+    (void)c;
+    return r != 0;
+}
+
+static const whirl_wasi2_stream_ops_t in_ops = {.read = body_read, .ready = body_readable};
+static const whirl_wasi2_stream_ops_t out_ops = {.check_write = out_check, .write = out_write,
+                                                 .ready = out_ready};
+
+static int64_t sink_check(void *env, char **error)
+{
+    (void)env;
+    (void)error;
+    return 65536;
+}
+
+static int64_t sink_write(void *env, const uint8_t *buf, size_t len, char **error)
+{
+    (void)env, (void)buf, (void)len, (void)error;
+    return 0;
+}
+
+/* The body of an outgoing request nobody will send. */
+static const whirl_wasi2_stream_ops_t sink_ops = {.check_write = sink_check, .write = sink_write};
+
+static whirl_error_t *inbody_stream(hcall_t *h)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, 0, H_INCOMING_BODY, &o, NULL);
+    if (e)
+        return e;
+    if (o->taken)
+        return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
+    uint32_t rep;
+    if ((e = whirl_wasi2_input_stream_new(h->c->wasi, &in_ops, h->c, &rep)))
+        return e;
+    o->taken = true;
+    whirl_cval_t *p;
+    if ((e = ok(h->res, &p)))
+        return e;
+    p->kind = WHIRL_CVAL_OWN;
+    p->of.resource.type = whirl_wasi2_host_resource_type(g_host->w2, WHIRL_WASI2_INPUT_STREAM);
+    p->of.resource.rep = rep;
+    return NULL;
+}
+
+static whirl_error_t *inbody_finish(hcall_t *h)
+{
+    hobj_t *o, *t;
+    whirl_error_t *e = arg_obj(h, 0, H_INCOMING_BODY, &o, NULL);
+    if (e)
+        return e;
+    obj_free(h->c, o);
+    uint32_t rep;
+    if ((e = obj_add(h->c, H_FUTURE_TRAILERS, &t, &rep)))
+        return e;
+    set_own(h->res, H_FUTURE_TRAILERS, rep);
+    return NULL;
+}
+
+static bool always_ready(void *env)
+{
+    (void)env;
+    return true;
+}
+
+static const whirl_wasi2_pollable_ops_t ready_ops = {.ready = always_ready};
+
+static whirl_error_t *subscribe_ready(hcall_t *h, hkind_t kind)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, 0, kind, &o, NULL);
+    uint32_t rep;
+    if (!e)
+        e = whirl_wasi2_pollable_new(h->c->wasi, &ready_ops, NULL, &rep);
+    if (e)
+        return e;
+    h->res->kind = WHIRL_CVAL_OWN;
+    h->res->of.resource.type = whirl_wasi2_host_resource_type(g_host->w2, WHIRL_WASI2_POLLABLE);
+    h->res->of.resource.rep = rep;
+    return NULL;
+}
+
+static whirl_error_t *trailers_subscribe(hcall_t *h) { return subscribe_ready(h, H_FUTURE_TRAILERS); }
+
+static whirl_error_t *trailers_get(hcall_t *h)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, 0, H_FUTURE_TRAILERS, &o, NULL);
+    if (e)
+        return e;
+    /* some(ok(ok(none))) the first time, some(err) after. */
+    if ((e = whirl_cval_set_case(h->res, WHIRL_CVAL_OPTION, 1, true)))
+        return e;
+    whirl_cval_t *r = h->res->of.variant.payload;
+    if (o->got_trailers)
+        return whirl_cval_set_case(r, WHIRL_CVAL_RESULT, 1, false);
+    o->got_trailers = true;
+    if ((e = whirl_cval_set_case(r, WHIRL_CVAL_RESULT, 0, true)) ||
+        (e = whirl_cval_set_case(r->of.variant.payload, WHIRL_CVAL_RESULT, 0, true)))
+        return e;
+    return none(r->of.variant.payload->of.variant.payload);
+}
+
+/* ---- outgoing-response and its body ---- */
+
+static whirl_error_t *outresp_new(hcall_t *h)
+{
+    flist_t *fl;
+    whirl_error_t *e = take_fields(h, 0, &fl);
+    if (e)
+        return e;
+    hobj_t *o;
+    uint32_t rep;
+    if ((e = obj_add(h->c, H_OUTGOING_RESPONSE, &o, &rep))) {
+        fl_unref(fl);
+        return e;
+    }
+    o->fl = fl;
+    o->status = 200;
+    set_own(h->res, H_OUTGOING_RESPONSE, rep);
+    return NULL;
+}
+
+static whirl_error_t *outresp_status(hcall_t *h)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, 0, H_OUTGOING_RESPONSE, &o, NULL);
+    if (e)
+        return e;
+    h->res->kind = WHIRL_CVAL_U16;
+    h->res->of.u = o->status;
+    return NULL;
+}
+
+static whirl_error_t *outresp_set_status(hcall_t *h)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, 0, H_OUTGOING_RESPONSE, &o, NULL);
+    if (e)
+        return e;
+    if (h->nargs < 2 || h->args[1].kind != WHIRL_CVAL_U16)
+        return trap("set-status-code: expected a u16");
+    uint64_t s = h->args[1].of.u;
+    if (s < 200 || s > 599)
+        return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
+    o->status = (uint16_t)s;
+    return ok(h->res, NULL);
+}
+
+static whirl_error_t *headers_child(hcall_t *h, hkind_t kind)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, 0, kind, &o, NULL);
+    if (e)
+        return e;
+    o->fl->refs++;
+    return new_fields(h->c, o->fl, true, h->res);
+}
+
+static whirl_error_t *outresp_headers(hcall_t *h) { return headers_child(h, H_OUTGOING_RESPONSE); }
+
+static whirl_error_t *body_of(hcall_t *h, hkind_t kind)
+{
+    hobj_t *o;
+    uint32_t orep;
+    whirl_error_t *e = arg_obj(h, 0, kind, &o, &orep);
+    if (e)
+        return e;
+    if (o->taken)
+        return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
+    hobj_t *b;
+    uint32_t rep;
+    if ((e = obj_add(h->c, H_OUTGOING_BODY, &b, &rep)))
+        return e;
+    o = obj_get(h->c, orep, kind);
+    o->taken = true;
+    b->is_response_body = kind == H_OUTGOING_RESPONSE;
+    if (b->is_response_body)
+        h->c->body_created = true;
+    whirl_cval_t *p;
+    if ((e = ok(h->res, &p)))
+        return e;
+    set_own(p, H_OUTGOING_BODY, rep);
+    return NULL;
+}
+
+static whirl_error_t *outresp_body(hcall_t *h) { return body_of(h, H_OUTGOING_RESPONSE); }
+
+static whirl_error_t *outbody_write(hcall_t *h)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, 0, H_OUTGOING_BODY, &o, NULL);
+    if (e)
+        return e;
+    if (o->taken)
+        return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
+    uint32_t rep;
+    e = o->is_response_body ? whirl_wasi2_output_stream_new(h->c->wasi, &out_ops, h->c, &rep)
+                            : whirl_wasi2_output_stream_new(h->c->wasi, &sink_ops, NULL, &rep);
+    if (e)
+        return e;
+    o->taken = true;
+    whirl_cval_t *p;
+    if ((e = ok(h->res, &p)))
+        return e;
+    p->kind = WHIRL_CVAL_OWN;
+    p->of.resource.type = whirl_wasi2_host_resource_type(g_host->w2, WHIRL_WASI2_OUTPUT_STREAM);
+    p->of.resource.rep = rep;
+    return NULL;
+}
+
+static whirl_error_t *outbody_finish(hcall_t *h)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, 0, H_OUTGOING_BODY, &o, NULL);
+    if (e)
+        return e;
+    bool response = o->is_response_body;
+    if (response)
+        h->c->body_finished = true;
+    obj_free(h->c, o);
+    /* option<own<trailers>>: taken and dropped (not sent). */
+    if (h->nargs > 1 && h->args[1].kind == WHIRL_CVAL_OPTION && h->args[1].of.variant.index == 1) {
+        hobj_t *t;
+        const whirl_cval_t *p = h->args[1].of.variant.payload;
+        if (p && (p->kind == WHIRL_CVAL_OWN) && (t = obj_get(h->c, p->of.resource.rep, H_FIELDS)))
+            obj_free(h->c, t);
+    }
+    if (response && h->c->resp_set && !h->c->resp_error)
+        serve_resp_finish(h->c->in->req);
+    return ok(h->res, NULL);
+}
+
+/* ---- response-outparam ---- */
+
+static void start_response(http_ctx_t *c, hobj_t *resp)
+{
+    flist_t *fl = resp->fl;
+    serve_header_t *hs = calloc(fl->n ? fl->n : 1, sizeof *hs);
+    char **vals = calloc(fl->n ? fl->n : 1, sizeof *vals);
+    int rc = hs && vals ? 0 : -ENOMEM;
+    for (size_t i = 0; !rc && i < fl->n; i++) {
+        vals[i] = strndup((const char *)fl->vals[i], fl->vlens[i]);
+        if (!vals[i])
+            rc = -ENOMEM;
+        hs[i].name = fl->names[i];
+        hs[i].value = vals[i];
+    }
+    if (!rc)
+        rc = serve_resp_start(c->in->req, resp->status, hs, fl->n);
+    for (size_t i = 0; vals && i < fl->n; i++)
+        free(vals[i]);
+    free(vals);
+    free(hs);
+    if (rc) {
+        c->resp_error = true;
+        SERVE_COUNT(c->in->app->srv, errors);
+        serve_log("error: component '%s' (%s %s): response with status %u and headers "
+                  "HTTP cannot carry",
+                  c->in->comp->id, serve_req_info(c->in->req)->method,
+                  serve_req_info(c->in->req)->path, resp->status);
+        serve_resp_fail(c->in->req, 500, "Internal Server Error");
+        return;
+    }
+    if (c->pending.len &&
+        serve_resp_write(c->in->req, c->pending.data + c->pending.off, c->pending.len,
+                         c->in->deadline_ns) < 0)
+        c->resp_error = true;
+    sbuf_free(&c->pending);
+    /* A finished body ends the response now; one never asked for ends it
+     * when the handler returns. */
+    if (c->body_finished && !c->resp_error)
+        serve_resp_finish(c->in->req);
+}
+
+static whirl_error_t *outparam_set(hcall_t *h)
+{
+    hobj_t *param;
+    whirl_error_t *e = arg_obj(h, 0, H_RESPONSE_OUTPARAM, &param, NULL);
+    if (e)
+        return e;
+    obj_free(h->c, param);
+    if (h->c->resp_set)
+        return trap("response-outparam.set called twice");
+    h->c->resp_set = true;
+    if (h->nargs < 2 || h->args[1].kind != WHIRL_CVAL_RESULT)
+        return trap("response-outparam.set: expected a result");
+    const whirl_cval_t *r = &h->args[1];
+    if (r->of.variant.index == 0) {
+        const whirl_cval_t *p = r->of.variant.payload;
+        hobj_t *resp = p && p->kind == WHIRL_CVAL_OWN
+                           ? obj_get(h->c, p->of.resource.rep, H_OUTGOING_RESPONSE) : NULL;
+        if (!resp)
+            return trap("response-outparam.set: invalid outgoing-response");
+        start_response(h->c, resp);
+        obj_free(h->c, resp);
+    } else {
+        h->c->resp_error = true;
+        uint32_t code = r->of.variant.payload ? r->of.variant.payload->of.variant.index : 0;
+        SERVE_COUNT(h->c->in->app->srv, errors);
+        serve_log("error: component '%s' (%s %s) answered with error-code case %u",
+                  h->c->in->comp->id, serve_req_info(h->c->in->req)->method,
+                  serve_req_info(h->c->in->req)->path, code);
+        serve_resp_fail(h->c->in->req, 500, "Internal Server Error");
+    }
+    return NULL;
+}
+
+static whirl_error_t *outparam_informational(hcall_t *h)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, 0, H_RESPONSE_OUTPARAM, &o, NULL);
+    return e ? e : err_code_none(h->res, ERR_INTERNAL);
+}
+
+/* ---- outgoing requests: built, never sent ---- */
+
+static whirl_error_t *outreq_new(hcall_t *h)
+{
+    flist_t *fl;
+    whirl_error_t *e = take_fields(h, 0, &fl);
+    if (e)
+        return e;
+    hobj_t *o;
+    uint32_t rep;
+    if ((e = obj_add(h->c, H_OUTGOING_REQUEST, &o, &rep))) {
+        fl_unref(fl);
+        return e;
+    }
+    o->fl = fl;
+    set_own(h->res, H_OUTGOING_REQUEST, rep);
+    return NULL;
+}
+
+static whirl_error_t *outreq_body(hcall_t *h) { return body_of(h, H_OUTGOING_REQUEST); }
+static whirl_error_t *outreq_headers(hcall_t *h) { return headers_child(h, H_OUTGOING_REQUEST); }
+
+static whirl_error_t *outreq_method(hcall_t *h)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, 0, H_OUTGOING_REQUEST, &o, NULL);
+    return e ? e : whirl_cval_set_case(h->res, WHIRL_CVAL_VARIANT, 0, false);
+}
+
+/* The optional getters (path, scheme, authority): none. */
+static whirl_error_t *outreq_none(hcall_t *h)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, 0, H_OUTGOING_REQUEST, &o, NULL);
+    return e ? e : none(h->res);
+}
+
+/* The setters: accepted. */
+static whirl_error_t *outreq_set(hcall_t *h)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, 0, H_OUTGOING_REQUEST, &o, NULL);
+    return e ? e : ok(h->res, NULL);
+}
+
+static whirl_error_t *options_new(hcall_t *h)
+{
+    hobj_t *o;
+    uint32_t rep;
+    whirl_error_t *e = obj_add(h->c, H_REQUEST_OPTIONS, &o, &rep);
+    if (!e)
+        set_own(h->res, H_REQUEST_OPTIONS, rep);
+    return e;
+}
+
+static whirl_error_t *options_get(hcall_t *h)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, 0, H_REQUEST_OPTIONS, &o, NULL);
+    return e ? e : none(h->res);
+}
+
+static whirl_error_t *options_set(hcall_t *h)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, 0, H_REQUEST_OPTIONS, &o, NULL);
+    return e ? e : ok(h->res, NULL);
+}
+
+static whirl_error_t *outgoing_handle(hcall_t *h)
+{
+    hobj_t *o;
+    whirl_error_t *e = arg_obj(h, 0, H_OUTGOING_REQUEST, &o, NULL);
+    if (e)
+        return e;
+    obj_free(h->c, o);
+    if (h->nargs > 1 && h->args[1].kind == WHIRL_CVAL_OPTION && h->args[1].of.variant.index == 1) {
+        const whirl_cval_t *p = h->args[1].of.variant.payload;
+        hobj_t *opt = p ? obj_get(h->c, p->of.resource.rep, H_REQUEST_OPTIONS) : NULL;
+        if (opt)
+            obj_free(h->c, opt);
+    }
+    if (!h->c->denied_logged) {
+        h->c->denied_logged = true;
+        serve_log("component '%s' made an outbound HTTP request: denied (not supported)",
+                  h->c->in->comp->id);
+    }
+    return err_case(h->res, ERR_HTTP_REQUEST_DENIED);
+}
+
+/* Resources that can never exist here (no outbound HTTP): their methods
+ * trap if a guest forges a call. */
+static whirl_error_t *never(hcall_t *h)
+{
+    (void)h;
+    return trap("no such resource: outbound HTTP responses do not exist in whirl serve");
+}
+
+static whirl_error_t *http_error_code(hcall_t *h)
+{
+    return none(h->res);
+}
+
+/* ---- the linker ---- */
+
+typedef struct hdef {
+    const char *iface; /* "types" or "outgoing-handler" */
+    const char *name;
+    whirl_error_t *(*fn)(hcall_t *h);
+} hdef_t;
+
+static const hdef_t defs[] = {
+    {"types", "[constructor]fields", fields_new},
+    {"types", "[static]fields.from-list", fields_from_list},
+    {"types", "[method]fields.get", fields_get},
+    {"types", "[method]fields.has", fields_has},
+    {"types", "[method]fields.set", fields_set},
+    {"types", "[method]fields.delete", fields_del},
+    {"types", "[method]fields.append", fields_append},
+    {"types", "[method]fields.entries", fields_entries},
+    {"types", "[method]fields.clone", fields_clone},
+    {"types", "[method]incoming-request.method", inreq_method},
+    {"types", "[method]incoming-request.path-with-query", inreq_path},
+    {"types", "[method]incoming-request.scheme", inreq_scheme},
+    {"types", "[method]incoming-request.authority", inreq_authority},
+    {"types", "[method]incoming-request.headers", inreq_headers},
+    {"types", "[method]incoming-request.consume", inreq_consume},
+    {"types", "[constructor]outgoing-request", outreq_new},
+    {"types", "[method]outgoing-request.body", outreq_body},
+    {"types", "[method]outgoing-request.method", outreq_method},
+    {"types", "[method]outgoing-request.set-method", outreq_set},
+    {"types", "[method]outgoing-request.path-with-query", outreq_none},
+    {"types", "[method]outgoing-request.set-path-with-query", outreq_set},
+    {"types", "[method]outgoing-request.scheme", outreq_none},
+    {"types", "[method]outgoing-request.set-scheme", outreq_set},
+    {"types", "[method]outgoing-request.authority", outreq_none},
+    {"types", "[method]outgoing-request.set-authority", outreq_set},
+    {"types", "[method]outgoing-request.headers", outreq_headers},
+    {"types", "[constructor]request-options", options_new},
+    {"types", "[method]request-options.connect-timeout", options_get},
+    {"types", "[method]request-options.set-connect-timeout", options_set},
+    {"types", "[method]request-options.first-byte-timeout", options_get},
+    {"types", "[method]request-options.set-first-byte-timeout", options_set},
+    {"types", "[method]request-options.between-bytes-timeout", options_get},
+    {"types", "[method]request-options.set-between-bytes-timeout", options_set},
+    {"types", "[static]response-outparam.set", outparam_set},
+    {"types", "[method]response-outparam.send-informational", outparam_informational},
+    {"types", "[method]incoming-response.status", never},
+    {"types", "[method]incoming-response.headers", never},
+    {"types", "[method]incoming-response.consume", never},
+    {"types", "[method]incoming-body.stream", inbody_stream},
+    {"types", "[static]incoming-body.finish", inbody_finish},
+    {"types", "[method]future-trailers.subscribe", trailers_subscribe},
+    {"types", "[method]future-trailers.get", trailers_get},
+    {"types", "[constructor]outgoing-response", outresp_new},
+    {"types", "[method]outgoing-response.status-code", outresp_status},
+    {"types", "[method]outgoing-response.set-status-code", outresp_set_status},
+    {"types", "[method]outgoing-response.headers", outresp_headers},
+    {"types", "[method]outgoing-response.body", outresp_body},
+    {"types", "[method]outgoing-body.write", outbody_write},
+    {"types", "[static]outgoing-body.finish", outbody_finish},
+    {"types", "[method]future-incoming-response.subscribe", never},
+    {"types", "[method]future-incoming-response.get", never},
+    {"types", "http-error-code", http_error_code},
+    {"outgoing-handler", "handle", outgoing_handle},
+};
+
+static whirl_error_t *trampoline(void *env, whirl_store_t *store,
+                                 const whirl_component_func_t *type, const whirl_cval_t *args,
+                                 size_t nargs, whirl_cval_t *results, size_t nresults)
+{
+    const hdef_t *d = env;
+    (void)type;
+    hcall_t h = {.c = ctx_of(store), .args = args, .nargs = nargs,
+                 .res = nresults ? results : NULL};
+    if (!h.c)
+        return trap("%s: the calling store serves no HTTP request", d->name);
+    whirl_cval_t scratch = {0};
+    if (!h.res)
+        h.res = &scratch; /* functions without a result never set it */
+    whirl_error_t *e = d->fn(&h);
+    whirl_cval_release(&scratch);
+    return e;
+}
+
+#define HTTP_VERSION "0.2.12"
+
+static whirl_wasi2_t *lookup_wasi2(void *env, whirl_store_t *store)
+{
+    (void)env;
+    serve_inst_t *in = whirl_store_data(store);
+    http_ctx_t *c = in ? in->http : NULL;
+    return c ? c->wasi : NULL;
+}
+
+whirl_error_t *serve_wasihttp_link(serve_app_t *app)
+{
+    app->clinker = whirl_component_linker_new(app->engine);
+    if (!app->clinker)
+        return whirl_error_new("out of memory");
+    if (!g_host) {
+        g_host = calloc(1, sizeof *g_host);
+        if (!g_host)
+            return whirl_error_new("out of memory");
+        for (int k = 0; k < H_KINDS; k++) {
+            g_host->types[k] = whirl_resource_type_new(kind_names[k], res_dtor,
+                                                       (void *)(uintptr_t)k, NULL);
+            if (!g_host->types[k])
+                return whirl_error_new("out of memory");
+        }
+    }
+    whirl_wasi2_host_t *w2 = NULL;
+    whirl_error_t *e = whirl_wasi2_add_to_linker(app->clinker, WHIRL_WASI2_ALL, lookup_wasi2,
+                                                 NULL, &w2);
+    if (e)
+        return e;
+    whirl_wasi2_host_delete(g_host->w2);
+    g_host->w2 = w2;
+    for (int k = 0; !e && k < H_KINDS; k++)
+        e = whirl_component_linker_define_resource(app->clinker, "wasi:http/types@" HTTP_VERSION,
+                                                   kind_names[k], g_host->types[k]);
+    for (size_t i = 0; !e && i < sizeof defs / sizeof *defs; i++) {
+        char iface[64];
+        snprintf(iface, sizeof iface, "wasi:http/%s@" HTTP_VERSION, defs[i].iface);
+        e = whirl_component_linker_define_func(app->clinker, iface, defs[i].name, trampoline,
+                                               (void *)&defs[i], NULL);
+    }
+    return e;
+}
+
+whirl_error_t *serve_wasihttp_check(serve_comp_t *c)
+{
+    for (size_t i = 0, n = whirl_component_export_count(c->component); i < n; i++) {
+        const char *name;
+        whirl_component_item_kind_t kind;
+        if (whirl_component_export(c->component, i, &name, &kind) &&
+            kind == WHIRL_COMPONENT_ITEM_INSTANCE &&
+            strncmp(name, "wasi:http/incoming-handler@0.2.", 31) == 0)
+            return NULL;
+    }
+    char buf[512];
+    snprintf(buf, sizeof buf, "component '%s' (%s) exports no wasi:http/incoming-handler@0.2.x",
+             c->id, c->source);
+    return whirl_error_new(buf);
+}
+
+/* ---- one request ---- */
+
+/* The request changed (body bytes, output room, client gone) or, at the
+ * end of a shutdown's grace period, the guest must give up its waits. */
+static void notify_wasi(void *env)
+{
+    http_ctx_t *c = env;
+    if (atomic_load(&c->in->app->srv->aborting))
+        whirl_wasi2_interrupt(c->wasi);
+    else
+        whirl_wasi2_notify(c->wasi);
+}
+
+void serve_wasihttp_handle(serve_inst_t *in)
+{
+    http_ctx_t c = {.in = in};
+    const serve_req_info_t *info = serve_req_info(in->req);
+    whirl_wasi2_config_t *cfg = whirl_wasi2_config_new();
+    whirl_error_t *err = cfg ? NULL : whirl_error_new("out of memory");
+    if (!err)
+        err = whirl_wasi2_config_push_arg(cfg, in->comp->id);
+    for (size_t i = 0; !err && i < in->comp->nenv; i++)
+        err = whirl_wasi2_config_push_env(cfg, in->comp->env_keys[i], in->comp->env_values[i]);
+    /* console.log and friends: the server's log. */
+    if (!err)
+        err = whirl_wasi2_config_set_stdio(cfg, -1, 2, 2);
+    for (size_t i = 0; !err && i < in->comp->ndirs; i++)
+        err = whirl_wasi2_config_preopen_dir(cfg, in->comp->dirs[i].host, in->comp->dirs[i].guest,
+                                             in->comp->dirs[i].flags & WHIRL_WASI_DIR_READONLY
+                                                 ? WHIRL_WASI2_DIR_READONLY : 0);
+    if (err) {
+        whirl_wasi2_config_delete(cfg);
+        serve_inst_fail(in, err, "preparing its WASI context");
+        return;
+    }
+    if ((err = whirl_wasi2_new(cfg, &c.wasi))) {
+        serve_inst_fail(in, err, "preparing its WASI context");
+        return;
+    }
+    in->http = &c;
+    serve_req_set_notify(in->req, notify_wasi, &c);
+
+    /* The request's headers (Spin's added), shared by every headers()
+     * handle; the request and the outparam for the call. */
+    flist_t *hdrs = fl_new();
+    for (size_t i = 0; hdrs && i < info->nheaders; i++)
+        fl_append(hdrs, info->headers[i].name, strlen(info->headers[i].name),
+                  (const uint8_t *)info->headers[i].value, strlen(info->headers[i].value), false);
+    serve_header_t sh[8];
+    char sbuf[9000];
+    size_t nsh = serve_spin_headers(in, sh, sbuf, sizeof sbuf);
+    for (size_t i = 0; hdrs && i < nsh; i++)
+        fl_append(hdrs, sh[i].name, strlen(sh[i].name), (const uint8_t *)sh[i].value,
+                  strlen(sh[i].value), false);
+    hobj_t *reqo, *outp;
+    uint32_t req_rep = 0, out_rep = 0;
+    if (!hdrs)
+        err = whirl_error_new("out of memory");
+    if (!err && !(err = obj_add(&c, H_INCOMING_REQUEST, &reqo, &req_rep))) {
+        reqo->fl = hdrs;
+        hdrs = NULL;
+    }
+    fl_unref(hdrs);
+    if (!err)
+        err = obj_add(&c, H_RESPONSE_OUTPARAM, &outp, &out_rep);
+    whirl_component_instance_t *inst = NULL;
+    if (!err)
+        err = whirl_component_instance_pre_instantiate(in->comp->cpre, in->store, &inst);
+    if (err) {
+        serve_inst_fail(in, err, "instantiating");
+    } else {
+        whirl_component_func_t *f = NULL;
+        if (!whirl_component_instance_func(inst, "wasi:http/incoming-handler@0.2.0", "handle",
+                                           &f)) {
+            serve_inst_fail(in, whirl_error_new("no wasi:http/incoming-handler.handle export"),
+                            "starting");
+        } else {
+            whirl_cval_t args[2] = {{0}, {0}};
+            set_own(&args[0], H_INCOMING_REQUEST, req_rep);
+            set_own(&args[1], H_RESPONSE_OUTPARAM, out_rep);
+            err = whirl_component_func_call(in->store, f, args, 2, NULL, 0);
+            int status = 0;
+            if (err && whirl_error_exit_status(err, &status) && status == 0) {
+                whirl_error_delete(err);
+                err = NULL;
+            }
+            if (serve_inst_fail(in, err, "handling the request")) {
+                /* answered */
+            } else if (!c.resp_set) {
+                SERVE_COUNT(in->app->srv, errors);
+                serve_log("error: component '%s' (%s %s) returned without setting a response",
+                          in->comp->id, info->method, info->path);
+                serve_resp_fail(in->req, 500, "Internal Server Error");
+            } else if (!c.resp_error) {
+                if (c.body_dropped && !c.body_finished) {
+                    serve_log("error: component '%s' (%s %s) dropped its response body "
+                              "unfinished: the response is cut",
+                              in->comp->id, info->method, info->path);
+                    serve_resp_fail(in->req, 500, "Internal Server Error");
+                } else if (!c.body_created || c.body_finished) {
+                    serve_resp_finish(in->req);
+                } else {
+                    /* Still held by the guest as the instance ends: it never
+                     * said the body was complete. */
+                    serve_log("error: component '%s' (%s %s) returned with its response body "
+                              "neither finished nor dropped",
+                              in->comp->id, info->method, info->path);
+                    serve_resp_fail(in->req, 500, "Internal Server Error");
+                }
+            }
+        }
+    }
+    serve_req_set_notify(in->req, NULL, NULL);
+    /* Guest resources first: the store's handles refer to this table. */
+    whirl_store_delete(in->store);
+    in->store = NULL;
+    for (uint32_t i = 0; i < c.nobjs; i++)
+        if (c.objs[i].kind != H_KINDS)
+            fl_unref(c.objs[i].fl);
+    free(c.objs);
+    sbuf_free(&c.pending);
+    in->http = NULL;
+    whirl_wasi2_delete(c.wasi);
+}
+
+void serve_wasihttp_unlink(void)
+{
+    if (!g_host)
+        return;
+    for (int k = 0; k < H_KINDS; k++)
+        whirl_resource_type_delete(g_host->types[k]);
+    whirl_wasi2_host_delete(g_host->w2);
+    free(g_host);
+    g_host = NULL;
+}
