@@ -474,8 +474,10 @@ uint64_t whirl_monotonic_now(void);
 
 /* Sets the deadline to an absolute monotonic time (nanoseconds, see
  * whirl_monotonic_now), in ticks of the engine's epoch ticker: the current
- * epoch plus (microseconds from now) / interval + 1, so the trap comes at
- * most one interval late and never early. A time already past gives an
+ * epoch plus (microseconds from now) / interval + 1 (Spin's rule). The
+ * ticker runs freely, so the trap comes within one interval of the deadline:
+ * at most one interval late, and early by less than one interval when the
+ * time left is not a whole number of intervals. A time already past gives an
  * immediately expired deadline and a "deadline_in_past" warning. Fails if
  * the engine runs no ticker (epoch interval 0). */
 whirl_error_t *whirl_store_set_deadline(whirl_store_t *store, uint64_t deadline_ns);
