@@ -1031,9 +1031,14 @@ static void start_response(http_ctx_t *c, hobj_t *resp)
     char **vals = calloc(fl->n ? fl->n : 1, sizeof *vals);
     int rc = hs && vals ? 0 : -ENOMEM;
     for (size_t i = 0; !rc && i < fl->n; i++) {
-        vals[i] = strndup((const char *)fl->vals[i], fl->vlens[i]);
-        if (!vals[i])
+        /* Guest bytes, not NUL-terminated: no strndup, which may read on. */
+        vals[i] = malloc(fl->vlens[i] + 1);
+        if (!vals[i]) {
             rc = -ENOMEM;
+            break;
+        }
+        memcpy(vals[i], fl->vals[i], fl->vlens[i]);
+        vals[i][fl->vlens[i]] = '\0';
         hs[i].name = fl->names[i];
         hs[i].value = vals[i];
     }

@@ -61,6 +61,8 @@ stop_server() {
     wait "$SERVER_PID" || rc=$?
     SERVER_PID=
     check "graceful exit status" eq "$rc" 0
+    # A server that died says why in its log (a sanitizer report, say).
+    [ "$rc" = 0 ] || { echo "--- last lines of $LOG:"; tail -n 40 "$LOG"; } >&2
 }
 
 # req OUT ARGS... : curl with the status code on stdout and the body in OUT.
