@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -197,10 +198,11 @@ static uint8_t *read_file(const char *path, size_t *len)
     return buf;
 }
 
-/* Per-op CPU time: batches sized to take >= batch_sec each, median of nbatch. */
+/* Per-op CPU time: batches sized to take >= batch_sec each, median of
+ * nbatch (and their minimum in *min_out, if given: the least disturbed). */
 typedef bool (*op_fn)(void *ctx);
 
-static double time_per_op(op_fn op, void *ctx, double batch_sec, int nbatch)
+static double time_per_op(op_fn op, void *ctx, double batch_sec, int nbatch, double *min_out)
 {
     uint64_t iters = 1;
     for (;;) { /* calibrate */
@@ -230,7 +232,10 @@ static double time_per_op(op_fn op, void *ctx, double batch_sec, int nbatch)
                 return NAN;
         samples[b] = (cpu_sec() - t0) / (double)iters;
     }
-    return median(samples, (size_t)nbatch);
+    double med = median(samples, (size_t)nbatch); /* sorts */
+    if (min_out)
+        *min_out = samples[0];
+    return med;
 }
 
 /* ------------------------------------------------------------------ */
@@ -408,14 +413,14 @@ static void bench_instantiate(const char *modules_dir)
             }
             progress("%s...\n", name);
             inst_ctx_t c;
-            double per = NAN;
+            double per = NAN, min = NAN;
             if (inst_prepare(&c, engine, wasm, len)) {
-                per = time_per_op(inst_op, &c, batch, nbatch);
+                per = time_per_op(inst_op, &c, batch, nbatch, &min);
                 inst_release(&c);
             }
-            add_result(name, per * 1e6, "us", "lower", "%s%s",
+            add_result(name, per * 1e6, "us", "lower", "%s%s; min %.3f us",
                        use_pre ? "instance_pre" : "whirl_instance_new",
-                       engine_pooling(engine) ? ", pooled" : "");
+                       engine_pooling(engine) ? ", pooled" : "", min * 1e6);
             whirl_engine_delete(engine);
             free(wasm);
         }
@@ -511,7 +516,7 @@ static void bench_compile(const char *wasm_dir)
     if (engine) {
         progress("compile.throughput...\n");
         compile_ctx_t c = {engine, best, best_len};
-        per = time_per_op(compile_op, &c, quick ? 0.05 : 0.2, quick ? 3 : 7);
+        per = time_per_op(compile_op, &c, quick ? 0.05 : 0.2, quick ? 3 : 7, NULL);
         whirl_engine_delete(engine);
     }
     add_result("compile.throughput", best_code / 1e6 / per, "MB/s", "higher",
@@ -723,20 +728,39 @@ typedef struct thread_arg {
     uint64_t ops;
     bool ok;
     pthread_barrier_t *start;
+    double cpu;   /* the thread's CPU seconds for its ops */
+    long waits;   /* voluntary context switches meanwhile (blocking) */
 } thread_arg_t;
+
+static long voluntary_switches(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nvcsw : 0;
+}
 
 static void *thread_main(void *p)
 {
     thread_arg_t *a = p;
     pthread_barrier_wait(a->start);
+    double t0 = cpu_sec();
+    long w0 = voluntary_switches();
     a->ok = true;
     for (uint64_t i = 0; i < a->ops && a->ok; i++)
         a->ok = inst_op(a->ctx);
+    a->cpu = cpu_sec() - t0;
+    a->waits = voluntary_switches() - w0;
     return NULL;
 }
 
-/* Ops per second with `nthreads` threads each doing `ops` operations. */
-static double throughput(inst_ctx_t *c, int nthreads, uint64_t ops)
+/* One run of `nthreads` threads each doing `ops` operations. */
+typedef struct run_stats {
+    double ops_per_sec;   /* wall-clock throughput of all threads */
+    double cpu_per_op;    /* CPU seconds per operation, all threads */
+    double busy;          /* CPU seconds / wall seconds: 2 if both ran all along */
+    double waits_per_op;  /* voluntary context switches per operation */
+} run_stats_t;
+
+static bool throughput(inst_ctx_t *c, int nthreads, uint64_t ops, run_stats_t *out)
 {
     pthread_t th[2];
     thread_arg_t args[2];
@@ -744,7 +768,7 @@ static double throughput(inst_ctx_t *c, int nthreads, uint64_t ops)
     pthread_barrier_init(&start, NULL, (unsigned)nthreads + 1);
     int started = 0;
     for (int i = 0; i < nthreads; i++) {
-        args[i] = (thread_arg_t){c, ops, false, &start};
+        args[i] = (thread_arg_t){c, ops, false, &start, 0, 0};
         if (pthread_create(&th[i], NULL, thread_main, &args[i]) != 0)
             break;
         started++;
@@ -757,13 +781,21 @@ static double throughput(inst_ctx_t *c, int nthreads, uint64_t ops)
     double t0 = now_sec();
     pthread_barrier_wait(&start);
     bool ok = true;
+    double cpu = 0;
+    long waits = 0;
     for (int i = 0; i < nthreads; i++) {
         pthread_join(th[i], NULL);
         ok = ok && args[i].ok;
+        cpu += args[i].cpu;
+        waits += args[i].waits;
     }
     double dt = now_sec() - t0;
     pthread_barrier_destroy(&start);
-    return ok ? (double)ops * nthreads / dt : NAN;
+    out->ops_per_sec = (double)ops * nthreads / dt;
+    out->cpu_per_op = cpu / ((double)ops * nthreads);
+    out->busy = cpu / dt;
+    out->waits_per_op = (double)waits / ((double)ops * nthreads);
+    return ok;
 }
 
 /* Host-only CPU work: the scaling the machine itself offers right now (near
@@ -844,32 +876,52 @@ static void bench_threads(const char *modules_dir)
         progress("%s...\n", name);
         c.work_n = kinds[k].work;
         /* Size the run so one thread takes about 0.3 s (quick: 0.05 s). */
-        double per = time_per_op(inst_op, &c, 0.02, 1);
+        double per = time_per_op(inst_op, &c, 0.02, 1, NULL);
         uint64_t ops = isnan(per) ? 0 : (uint64_t)((quick ? 0.05 : 0.3) / per) + 1;
-        double one[5], two[5];
+        run_stats_t one[5], two[5];
         int rounds = quick ? 1 : 5;
         bool ok = ops > 0;
-        for (int r = 0; r < rounds && ok; r++) {
-            one[r] = throughput(&c, 1, ops);
-            two[r] = throughput(&c, 2, ops);
-            ok = !isnan(one[r]) && !isnan(two[r]);
-        }
-        char n1[80], n2[80], ns[80];
+        for (int r = 0; r < rounds && ok; r++)
+            ok = throughput(&c, 1, ops, &one[r]) && throughput(&c, 2, ops, &two[r]);
+        char n1[80], n2[80], ns[80], nc[80];
         snprintf(n1, sizeof n1, "%s.1thread", name);
         snprintf(n2, sizeof n2, "%s.2threads", name);
         snprintf(ns, sizeof ns, "%s.scaling", name);
+        snprintf(nc, sizeof nc, "%s.cpu_scaling", name);
         if (!ok) {
             add_result(ns, NAN, "x", "higher", "run failed");
             continue;
         }
-        double a = median(one, (size_t)rounds), b = median(two, (size_t)rounds);
+        double w1[5], w2[5], c1[5], c2[5], b1[5], b2[5], v2[5];
+        for (int r = 0; r < rounds; r++) {
+            w1[r] = one[r].ops_per_sec;
+            w2[r] = two[r].ops_per_sec;
+            c1[r] = one[r].cpu_per_op;
+            c2[r] = two[r].cpu_per_op;
+            b1[r] = one[r].busy;
+            b2[r] = two[r].busy;
+            v2[r] = two[r].waits_per_op;
+        }
+        double a = median(w1, (size_t)rounds), b = median(w2, (size_t)rounds);
+        double ca = median(c1, (size_t)rounds), cb = median(c2, (size_t)rounds);
+        double busy1 = median(b1, (size_t)rounds), busy2 = median(b2, (size_t)rounds);
+        double waits = median(v2, (size_t)rounds);
         char note[64] = "";
         if (kinds[k].work)
             snprintf(note, sizeof note, "work(%d) per op", (int)kinds[k].work);
         add_result(n1, a, "ops/s", "higher", "%s%s%s", note,
                    engine_pooling(engine) && *note ? ", " : "", engine_pooling(engine) ? "pooled" : "");
         add_result(n2, b, "ops/s", "higher", NULL);
-        add_result(ns, b / a, "x", "higher", "2-thread / 1-thread throughput");
+        add_result(ns, b / a, "x", "higher", "2-thread / 1-thread throughput (wall clock)");
+        /* What two free cores would give if nothing but the engine's own
+         * sharing slowed the threads down: contention for cache lines shows
+         * as more CPU per operation, blocking (locks, mmap_lock) as
+         * voluntary context switches. Meaningful only if the threads did
+         * run at once: CPU/wall near 1 alone and near 2 together. */
+        add_result(nc, 2 * ca / cb, "x", "higher",
+                   "2 x CPU/op alone / CPU/op together: %.3f / %.3f us; CPU/wall %.2f alone, "
+                   "%.2f together; %.3f blocking waits/op",
+                   ca * 1e6, cb * 1e6, busy1, busy2, waits);
     }
     c.work_n = 0;
     inst_release(&c);

@@ -37,10 +37,62 @@ bool alloc_protect_none(void *base, size_t bytes);
  * kernel refused and the range could not be cleared. */
 bool alloc_reset(void *base, size_t used, size_t keep);
 
+/* Replaces [base, base+bytes) with fresh zero pages (private anonymous,
+ * readable and writable if `accessible`, else PROT_NONE), whatever was
+ * mapped there. False on failure, when the range may be left unmapped. */
+bool alloc_map_zero(void *base, size_t bytes, bool accessible);
+
+/* Calls fn(ctx, start, end) for each run [start, end) of byte offsets from
+ * `base` (page multiples, ascending) in [base, base+bytes) whose pages hold
+ * data of this process's own: written anonymous pages and private copies
+ * of file pages, resident or swapped. Pages never touched, the shared zero
+ * page and file pages only read are left out. False if the kernel cannot
+ * tell (PAGEMAP_SCAN is Linux 6.7+; it is also checked once against a
+ * probe mapping) or fn returned false; fn may then have seen some runs. */
+typedef bool (*alloc_range_fn)(void *ctx, size_t start, size_t end);
+bool alloc_scan_private(void *base, size_t bytes, alloc_range_fn fn, void *ctx);
+
 /* Tells the kernel it may take back [base, base+bytes) whenever it needs
  * the memory (MADV_FREE; MADV_DONTNEED where that is unsupported); until
  * then the contents stay. For memory whose old contents do not matter. */
 void alloc_release_lazily(void *base, size_t bytes);
+
+/* ---- image.c: copy-on-write memory images ---- */
+
+/* The initial contents of a linear memory from `offset` on, in a sealed
+ * memfd that memories map privately (see image.c). */
+typedef struct alloc_image {
+    uint64_t id;     /* process-unique, never reused */
+    int fd;
+    size_t offset;   /* where the image starts in the memory (page multiple) */
+    size_t len;      /* bytes (page multiple) */
+    uint8_t *src;    /* a read-only view of the bytes (restoring pages) */
+} alloc_image_t;
+
+/* A zero-filled image of `len` bytes placed at `offset` (both page
+ * multiples); *fill is a writable view for the caller to fill before
+ * alloc_image_seal. NULL if the kernel refuses (no memfd, no fds left). */
+alloc_image_t *alloc_image_new(size_t offset, size_t len, uint8_t **fill);
+/* Ends filling: the view becomes read-only and the memfd is sealed.
+ * False on failure (free the image). */
+bool alloc_image_seal(alloc_image_t *img);
+void alloc_image_free(alloc_image_t *img);
+/* Maps the image copy-on-write at memory_base + offset, over whatever is
+ * there (readable and writable). False on failure, when the range may be
+ * left unmapped (alloc_map_zero it). */
+bool alloc_image_map(const alloc_image_t *img, uint8_t *memory_base);
+
+/* ---- sharding counters and free lists between threads ---- */
+
+/* Things every instantiation updates (free lists, counts) are split into
+ * this many cache-line-sized shards; a thread works on its home shard, so
+ * threads instantiating at once do not fight over one cache line. */
+#define ALLOC_SHARDS 16
+/* What a shard is aligned to: two cache lines, since the prefetcher of
+ * x86 cores fetches lines in pairs and would share neighbouring shards. */
+#define ALLOC_SHARD_ALIGN 128
+/* The calling thread's home shard (< ALLOC_SHARDS), given out in turn. */
+unsigned alloc_thread_shard(void);
 
 /* ---- probe.c ---- */
 
@@ -93,11 +145,23 @@ typedef enum pool_kind {
  * contents. Lock-free; thread-safe. */
 int64_t pool_take(pool_t *pool, pool_kind_t kind);
 /* Makes exactly the first `bytes` of a taken memory slot accessible (the
- * memory then grows with alloc_commit from there). */
-bool pool_memory_prepare(pool_t *pool, uint32_t slot, size_t bytes);
+ * memory then grows with alloc_commit from there). With `image` (which
+ * must fit in `bytes`), the slot then reads as the image where it lies:
+ * *imaged says so, or false if it could not be mapped and the slot reads
+ * as zero (the caller copies the data instead). A slot keeps its last
+ * image mapped while free, so the next tenant from the same module finds
+ * it in place. False on failure (release the slot). */
+bool pool_memory_prepare(pool_t *pool, uint32_t slot, size_t bytes, const alloc_image_t *image,
+                         bool *imaged);
+/* Resets a memory slot and frees it: `used` is the memory's size (what is
+ * accessible), `image` the image pool_memory_prepare mapped for it (or
+ * NULL): pages the tenant wrote in the keep-resident prefix are restored
+ * in place from it, the rest revert to the image or to zero. */
+void pool_memory_release(pool_t *pool, uint32_t slot, size_t used, const alloc_image_t *image);
 /* Resets the slot and frees it. `used`: bytes at its start that may hold
  * the tenant's data (for a memory, its size: exactly what is accessible;
- * for a stack, 0 if it was never handed out). */
+ * for a stack, 0 if it was never handed out). For a memory slot this is
+ * pool_memory_release without an image to restore from. */
 void pool_release(pool_t *pool, pool_kind_t kind, uint32_t slot, size_t used);
 uint8_t *pool_slot_base(const pool_t *pool, pool_kind_t kind, uint32_t slot);
 size_t pool_slot_size(const pool_t *pool, pool_kind_t kind);

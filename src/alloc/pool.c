@@ -17,12 +17,18 @@
  * accessible on their first use and stay so (adjacent accessible slots
  * merge into one kernel mapping, so they cost no extra mappings).
  *
- * Free slots of each kind are a lock-free stack of indices (a Treiber
- * stack). The head packs the top index with a counter bumped on every
- * change, so a pop that read a stale `next` (the top was popped and pushed
- * back meanwhile) fails its compare-and-swap instead of corrupting the
- * list. Releases push and takes pop the same end, so the most recently
- * freed, still resident slot is reused first.
+ * Free slots of each kind are lock-free stacks of indices (Treiber
+ * stacks), ALLOC_SHARDS of them, each on cache lines of its own. A thread
+ * pushes the slots it releases onto its home shard (alloc_thread_shard)
+ * and takes from there first, so threads that instantiate at the same time
+ * do not bounce one cache line between their cores on every take and
+ * release; when its home is empty it takes from the others, so no free
+ * slot is out of reach. Each head packs the top index with a counter bumped on
+ * every change, so a pop that read a stale `next` (the top was popped and
+ * pushed back meanwhile) fails its compare-and-swap instead of corrupting
+ * the list. Releases push and takes pop the same end, so the most recently
+ * freed, still resident (and, for memories, still imaged) slot is reused
+ * first. The in-use counts are kept per shard too and summed when read.
  *
  * Release resets the slot before it goes back on the list: whatever a
  * tenant wrote is zeroed in place up to the keep-resident size and handed
@@ -30,17 +36,39 @@
  * touch), so the next tenant never sees it. A slot that cannot be reset
  * (the kernel refused) is never reused.
  *
+ * Memory slots and images: a memory created from a module's copy-on-write
+ * image (image.c) has the image mapped privately over the start of its
+ * slot, and the slot keeps it mapped while free, so that the next tenant
+ * from the same module (the usual case: the free list hands back the most
+ * recently freed slot) finds its initial contents in place. On release the
+ * pages the tenant wrote are found with a page-table scan
+ * (alloc_scan_private; without it every page counts as written): those in
+ * the keep-resident prefix are restored in place (copied back from the
+ * image, or zeroed outside it) and stay resident, those beyond it are
+ * dropped with MADV_DONTNEED, which makes image pages read the image again
+ * and others zero. Image pages the tenant only read stay mapped to the
+ * shared image, so the next tenant reads them without a page fault. The
+ * image stays accessible after release (it is part of the next tenant's
+ * minimum size); a tenant from another module gets zero pages mapped in
+ * its place first. So keep-resident bounds the private memory a free slot
+ * holds; shared image pages are not counted against it.
+ *
  * Stacks are the exception: nothing a tenant leaves on its interpreter
  * stack is observable by the next one (the interpreter zeroes a function's
  * locals on entry, and validated code writes every operand slot and the
  * interpreter every frame record before reading it), so a stack is not
- * zeroed; its pages are released with MADV_FREE, which lets the kernel
- * take them back under memory pressure but costs no page faults when the
- * next tenant reuses them first. */
+ * zeroed. Its pages stay resident for the next tenant, who would fault
+ * them in again otherwise; every STACK_TRIM_EVERY releases of a slot they
+ * are released with MADV_FREE (the kernel takes them back only under
+ * memory pressure), so a slot once used deeply does not pin memory for
+ * ever. Releasing them on every reuse cost a third of an instantiation,
+ * and more with threads: each madvise of touched pages interrupts every
+ * other core running the process to flush its TLB. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "alloc/alloc.h"
 #include "util/error.h"
@@ -49,23 +77,63 @@
  * back the rest. */
 #define INSTANCE_KEEP_RESIDENT ((size_t)1 << 20)
 
+/* A stack slot's pages are given back (lazily) every this many releases. */
+#define STACK_TRIM_EVERY 1024
+
+/* Below this many keep-resident bytes to restore, restoring them all costs
+ * less than the page-table scan that would find the written ones (about a
+ * microsecond, the time of a 64 KiB copy). */
+#define BLIND_RESET_MAX ((size_t)64 << 10)
+
+/* Consecutive free slots at the start are this many indices apart (128
+ * bytes of the uint32_t per-slot arrays). */
+#define SPREAD 32
+
+/* A memory slot's state, changed only by the thread holding the slot. */
+typedef struct mem_slot {
+    size_t accessible;       /* readable and writable bytes from its start */
+    uint64_t image_id;       /* image mapped at [image_off, image_end); 0: none */
+    size_t image_off, image_end;
+    bool broken;             /* a failed mapping may have left a hole: never reuse */
+} mem_slot_t;
+
+typedef struct shard {
+    _Atomic uint64_t head;   /* counter << 32 | (top index + 1); 0: empty */
+    _Atomic int64_t in_use;  /* takes minus releases by threads at home here */
+} __attribute__((aligned(ALLOC_SHARD_ALIGN))) shard_t;
+
 typedef struct slot_region {
+    shard_t shards[ALLOC_SHARDS];
     uint8_t *base;
     size_t stride;           /* bytes per slot, a multiple of the page size */
     size_t mapped;           /* bytes reserved at base */
     uint32_t count;
     size_t keep;             /* keep-resident bytes per slot */
-    _Atomic uint64_t head;   /* counter << 32 | (top index + 1); 0: empty */
     _Atomic uint32_t *next;  /* per slot: index + 1 of the slot below it */
     bool *committed;         /* per slot: made accessible (non-memory kinds) */
-    size_t *accessible;      /* per memory slot: accessible bytes from its start */
-    _Atomic uint32_t in_use;
+    mem_slot_t *mem;         /* per memory slot */
+    uint32_t *releases;      /* per stack slot: releases since its last trim */
 } slot_region_t;
+
+/* The instance_count limit: tokens, one per store holding instances.
+ * Those not taken are in `free_stores` or in the shards' allowances, which
+ * a thread takes from and returns to at home (moving STORE_BATCH at a time
+ * between its allowance and `free_stores`), taking from the other shards
+ * only when both are empty: so the limit holds exactly (a store can be
+ * refused spuriously only while another thread is between taking a batch
+ * and adding it to its allowance), but a shared cache line is touched only
+ * once every few stores. */
+#define STORE_BATCH 8
+
+typedef struct store_shard {
+    _Atomic uint32_t allowance;
+} __attribute__((aligned(ALLOC_SHARD_ALIGN))) store_shard_t;
 
 struct pool {
     slot_region_t regions[POOL_KIND_COUNT];
+    store_shard_t store_shards[ALLOC_SHARDS];
     uint32_t max_stores;
-    _Atomic uint32_t stores;
+    _Atomic uint32_t free_stores __attribute__((aligned(ALLOC_SHARD_ALIGN)));
 };
 
 static const char *const kind_names[POOL_KIND_COUNT] = {
@@ -105,8 +173,10 @@ static whirl_error_t *region_init(slot_region_t *r, pool_kind_t kind, uint64_t c
     r->mapped = r->stride * (size_t)count;
     r->next = calloc(count, sizeof *r->next);
     r->committed = calloc(count, sizeof *r->committed);
-    r->accessible = kind == POOL_MEMORY ? calloc(count, sizeof *r->accessible) : NULL;
-    if (!r->next || !r->committed || (kind == POOL_MEMORY && !r->accessible))
+    r->mem = kind == POOL_MEMORY ? calloc(count, sizeof *r->mem) : NULL;
+    r->releases = kind == POOL_STACK ? calloc(count, sizeof *r->releases) : NULL;
+    if (!r->next || !r->committed || (kind == POOL_MEMORY && !r->mem) ||
+        (kind == POOL_STACK && !r->releases))
         return error_oom();
     r->base = alloc_reserve(r->mapped);
     if (!r->base) {
@@ -117,11 +187,27 @@ static whirl_error_t *region_init(slot_region_t *r, pool_kind_t kind, uint64_t c
                          (size_t)(r->stride * (size_t)count), (unsigned long long)count,
                          kind_names[kind], r->stride, kind_knobs[kind], strerror(err));
     }
-    /* Slot 0 on top, then 1, 2, ... */
-    for (uint32_t i = 0; i < r->count; i++)
-        atomic_init(&r->next[i], i + 1 < r->count ? i + 2 : 0);
-    atomic_init(&r->head, 1);
-    atomic_init(&r->in_use, 0);
+    /* All in shard 0 at first, slot 0 on top. Slots taken one after the
+     * other are SPREAD apart, so that threads taking them in turn at the
+     * start do not share the cache lines of the per-slot arrays (next,
+     * mem, releases; see ALLOC_SHARD_ALIGN) for ever after. */
+    uint32_t rows = (r->count + SPREAD - 1) / SPREAD, prev = 0;
+    for (uint32_t k = 0, n = 0; k < rows * SPREAD; k++) {
+        uint32_t i = (k % rows) * SPREAD + k / rows;
+        if (i >= r->count)
+            continue;
+        if (n++ == 0)
+            atomic_init(&r->shards[0].head, i + 1);
+        else
+            atomic_init(&r->next[prev], i + 1);
+        prev = i;
+    }
+    atomic_init(&r->next[prev], 0);
+    for (int k = 0; k < ALLOC_SHARDS; k++) {
+        if (k)
+            atomic_init(&r->shards[k].head, 0);
+        atomic_init(&r->shards[k].in_use, 0);
+    }
     return NULL;
 }
 
@@ -130,22 +216,26 @@ static void region_free(slot_region_t *r)
     alloc_unreserve(r->base, r->mapped);
     free((void *)r->next);
     free(r->committed);
-    free(r->accessible);
+    free(r->mem);
+    free(r->releases);
 }
 
 whirl_error_t *pool_new(const pool_limits_t *l, pool_t **out)
 {
     *out = NULL;
-    pool_t *pool = calloc(1, sizeof *pool);
+    /* The shards are aligned (ALLOC_SHARD_ALIGN). */
+    size_t size = alloc_round_up(sizeof(pool_t), ALLOC_SHARD_ALIGN);
+    pool_t *pool = aligned_alloc(ALLOC_SHARD_ALIGN, size);
     if (!pool)
         return error_oom();
+    memset(pool, 0, size);
     if (l->instance_count > UINT32_MAX - 1) {
         free(pool);
         return error_fmt("pooling allocator: instance_count %llu is too large",
                          (unsigned long long)l->instance_count);
     }
     pool->max_stores = (uint32_t)l->instance_count;
-    atomic_init(&pool->stores, 0);
+    atomic_init(&pool->free_stores, pool->max_stores);
     if (l->table_elements > SIZE_MAX / sizeof(void *)) {
         free(pool);
         return error_fmt("pooling allocator: table_elements %llu is too large",
@@ -185,30 +275,42 @@ void pool_delete(pool_t *pool)
     free(pool);
 }
 
-static int64_t region_pop(slot_region_t *r)
+static int64_t shard_pop(slot_region_t *r, shard_t *sh)
 {
     /* acquire: pairs with the release of the push that put the top there,
      * so its `next` and the slot's reset contents are visible. */
-    uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+    uint64_t head = atomic_load_explicit(&sh->head, memory_order_acquire);
     for (;;) {
         uint32_t top = (uint32_t)head;
         if (!top)
             return -1;
         uint32_t below = atomic_load_explicit(&r->next[top - 1], memory_order_relaxed);
         uint64_t want = (((head >> 32) + 1) << 32) | below;
-        if (atomic_compare_exchange_weak_explicit(&r->head, &head, want, memory_order_acquire,
+        if (atomic_compare_exchange_weak_explicit(&sh->head, &head, want, memory_order_acquire,
                                                   memory_order_acquire))
             return (int64_t)top - 1;
     }
 }
 
-static void region_push(slot_region_t *r, uint32_t slot)
+/* A free slot from the home shard, else from any other. */
+static int64_t region_pop(slot_region_t *r, unsigned home)
 {
-    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    for (unsigned k = 0; k < ALLOC_SHARDS; k++) {
+        int64_t slot = shard_pop(r, &r->shards[(home + k) % ALLOC_SHARDS]);
+        if (slot >= 0)
+            return slot;
+    }
+    return -1;
+}
+
+static void region_push(slot_region_t *r, unsigned home, uint32_t slot)
+{
+    shard_t *sh = &r->shards[home];
+    uint64_t head = atomic_load_explicit(&sh->head, memory_order_relaxed);
     for (;;) {
         atomic_store_explicit(&r->next[slot], (uint32_t)head, memory_order_relaxed);
         uint64_t want = (((head >> 32) + 1) << 32) | (slot + 1);
-        if (atomic_compare_exchange_weak_explicit(&r->head, &head, want, memory_order_release,
+        if (atomic_compare_exchange_weak_explicit(&sh->head, &head, want, memory_order_release,
                                                   memory_order_relaxed))
             return;
     }
@@ -217,62 +319,173 @@ static void region_push(slot_region_t *r, uint32_t slot)
 int64_t pool_take(pool_t *pool, pool_kind_t kind)
 {
     slot_region_t *r = &pool->regions[kind];
-    int64_t slot = region_pop(r);
+    unsigned home = alloc_thread_shard();
+    int64_t slot = region_pop(r, home);
     if (slot < 0)
         return -1;
     if (kind != POOL_MEMORY && !r->committed[slot]) {
         if (!alloc_commit(r->base + (size_t)slot * r->stride, r->stride)) {
-            region_push(r, (uint32_t)slot);
+            region_push(r, home, (uint32_t)slot);
             return -1;
         }
         r->committed[slot] = true;
     }
-    atomic_fetch_add_explicit(&r->in_use, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&r->shards[home].in_use, 1, memory_order_relaxed);
     return slot;
 }
 
-bool pool_memory_prepare(pool_t *pool, uint32_t slot, size_t bytes)
+/* Counts the release and puts the slot back, unless it could not be reset
+ * and may still hold a tenant's data: then it is retired for good. */
+static void region_release(slot_region_t *r, uint32_t slot, bool reset)
+{
+    unsigned home = alloc_thread_shard();
+    atomic_fetch_sub_explicit(&r->shards[home].in_use, 1, memory_order_relaxed);
+    if (reset)
+        region_push(r, home, slot);
+}
+
+bool pool_memory_prepare(pool_t *pool, uint32_t slot, size_t bytes, const alloc_image_t *image,
+                         bool *imaged)
 {
     slot_region_t *r = &pool->regions[POOL_MEMORY];
     uint8_t *base = r->base + (size_t)slot * r->stride;
-    size_t have = r->accessible[slot];
+    mem_slot_t *ms = &r->mem[slot];
+    *imaged = false;
+    if (ms->broken)
+        return false;
+    if (image && image->offset + image->len > bytes)
+        image = NULL;
+    if (ms->image_id && (!image || ms->image_id != image->id)) {
+        /* Another module's image: zero pages in its place. Release keeps an
+         * image inside the accessible prefix, so they are accessible. */
+        if (!alloc_map_zero(base + ms->image_off, ms->image_end - ms->image_off, true)) {
+            ms->broken = true;
+            return false;
+        }
+        ms->image_id = 0;
+    }
+    size_t have = ms->accessible;
     bool ok = bytes >= have ? alloc_commit(base + have, bytes - have)
                             : alloc_protect_none(base + bytes, have - bytes);
-    if (ok)
-        r->accessible[slot] = bytes;
-    return ok;
+    if (!ok)
+        return false;
+    ms->accessible = bytes;
+    if (image) {
+        if (ms->image_id != image->id) {
+            if (alloc_image_map(image, base)) {
+                ms->image_id = image->id;
+                ms->image_off = image->offset;
+                ms->image_end = image->offset + image->len;
+            } else if (!alloc_map_zero(base + image->offset, image->len, true)) {
+                ms->broken = true;
+                return false;
+            }
+        }
+        *imaged = ms->image_id == image->id;
+    }
+    return true;
+}
+
+/* Restores runs of a memory slot's pages to the state the next tenant
+ * expects (see the comment at the top). */
+typedef struct mem_reset {
+    uint8_t *base;
+    size_t keep;                 /* bytes restored in place */
+    size_t image_off, image_end; /* the image in place; equal: none */
+    const uint8_t *src;          /* its bytes, or NULL: revert them with madvise */
+} mem_reset_t;
+
+static bool drop_pages(uint8_t *p, size_t bytes)
+{
+    return !bytes || madvise(p, bytes, MADV_DONTNEED) == 0;
+}
+
+static bool reset_run(void *ctx, size_t start, size_t end)
+{
+    const mem_reset_t *m = ctx;
+    size_t in_end = end < m->keep ? end : m->keep;
+    for (size_t at = start; at < in_end;) {
+        size_t stop;
+        if (at < m->image_off) {
+            stop = in_end < m->image_off ? in_end : m->image_off;
+            memset(m->base + at, 0, stop - at);
+        } else if (at < m->image_end) {
+            stop = in_end < m->image_end ? in_end : m->image_end;
+            if (m->src)
+                memcpy(m->base + at, m->src + (at - m->image_off), stop - at);
+            else if (!drop_pages(m->base + at, stop - at))
+                return false;
+        } else {
+            stop = in_end;
+            memset(m->base + at, 0, stop - at);
+        }
+        at = stop;
+    }
+    size_t out = start > m->keep ? start : m->keep;
+    return out >= end || drop_pages(m->base + out, end - out);
+}
+
+void pool_memory_release(pool_t *pool, uint32_t slot, size_t used, const alloc_image_t *image)
+{
+    slot_region_t *r = &pool->regions[POOL_MEMORY];
+    uint8_t *base = r->base + (size_t)slot * r->stride;
+    mem_slot_t *ms = &r->mem[slot];
+    size_t page = alloc_page_size();
+    bool ok = !ms->broken;
+    if (ok) {
+        /* A memory grows by committing from what pool_memory_prepare made
+         * accessible, so its size is what is accessible now; a slot given
+         * back unprepared still has what its last release left. */
+        if (used > r->stride)
+            used = r->stride;
+        used = alloc_round_up(used, page);
+        if (used < ms->accessible)
+            used = ms->accessible;
+        size_t keep = r->keep & ~(page - 1);
+        if (keep > used)
+            keep = used;
+        mem_reset_t m = {.base = base, .keep = keep};
+        if (ms->image_id) {
+            m.image_off = ms->image_off;
+            m.image_end = ms->image_end;
+            m.src = image && image->id == ms->image_id ? image->src : NULL;
+        }
+        /* Without the scan every page counts as written: all of the
+         * keep-resident prefix is restored, everything past it dropped
+         * (and image pages dropped past it fault in again next time). */
+        bool scanned = (keep > BLIND_RESET_MAX || (used > keep && m.image_end > keep)) &&
+                       alloc_scan_private(base, used, reset_run, &m);
+        if (!scanned)
+            ok = reset_run(&m, 0, used);
+        /* The next tenant from the same module needs the image accessible. */
+        size_t hold = keep > m.image_end ? keep : m.image_end;
+        ok = ok && alloc_protect_none(base + hold, used - hold);
+        if (ok)
+            ms->accessible = hold;
+    }
+    region_release(r, slot, ok);
 }
 
 void pool_release(pool_t *pool, pool_kind_t kind, uint32_t slot, size_t used)
 {
+    if (kind == POOL_MEMORY) {
+        pool_memory_release(pool, slot, used, NULL);
+        return;
+    }
     slot_region_t *r = &pool->regions[kind];
     uint8_t *base = r->base + (size_t)slot * r->stride;
-    size_t page = alloc_page_size();
     if (used > r->stride)
         used = r->stride;
     bool ok = true;
     if (kind == POOL_STACK) {
-        if (used)
-            alloc_release_lazily(base, alloc_round_up(used, page));
-    } else if (kind == POOL_MEMORY) {
-        /* A memory grows by committing from what pool_memory_prepare made
-         * accessible, so its size is what is accessible now; a slot given
-         * back unprepared still has its last keep-resident prefix. */
-        used = alloc_round_up(used, page);
-        if (used < r->accessible[slot])
-            used = r->accessible[slot];
-        size_t keep = r->keep & ~(page - 1);
-        if (keep > used)
-            keep = used;
-        ok = alloc_reset(base, used, keep) && alloc_protect_none(base + keep, used - keep);
-        r->accessible[slot] = keep;
+        if (used && ++r->releases[slot] >= STACK_TRIM_EVERY) {
+            r->releases[slot] = 0;
+            alloc_release_lazily(base, alloc_round_up(used, alloc_page_size()));
+        }
     } else {
         ok = alloc_reset(base, used, r->keep);
     }
-    atomic_fetch_sub_explicit(&r->in_use, 1, memory_order_relaxed);
-    /* A slot that may still hold a tenant's data is retired for good. */
-    if (ok)
-        region_push(r, slot);
+    region_release(r, slot, ok);
 }
 
 uint8_t *pool_slot_base(const pool_t *pool, pool_kind_t kind, uint32_t slot)
@@ -290,26 +503,61 @@ uint32_t pool_total(const pool_t *pool, pool_kind_t kind) { return pool->regions
 
 uint32_t pool_in_use(const pool_t *pool, pool_kind_t kind)
 {
-    return atomic_load_explicit(&((pool_t *)pool)->regions[kind].in_use, memory_order_relaxed);
+    slot_region_t *r = &((pool_t *)pool)->regions[kind];
+    int64_t n = 0;
+    for (int k = 0; k < ALLOC_SHARDS; k++)
+        n += atomic_load_explicit(&r->shards[k].in_use, memory_order_relaxed);
+    return n > 0 ? (uint32_t)n : 0;
+}
+
+static bool take_token(_Atomic uint32_t *from)
+{
+    uint32_t n = atomic_load_explicit(from, memory_order_relaxed);
+    while (n)
+        if (atomic_compare_exchange_weak_explicit(from, &n, n - 1, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            return true;
+    return false;
 }
 
 bool pool_store_enter(pool_t *pool)
 {
-    uint32_t n = atomic_load_explicit(&pool->stores, memory_order_relaxed);
-    do {
-        if (n >= pool->max_stores)
-            return false;
-    } while (!atomic_compare_exchange_weak_explicit(&pool->stores, &n, n + 1,
-                                                    memory_order_relaxed, memory_order_relaxed));
-    return true;
+    unsigned home = alloc_thread_shard();
+    if (take_token(&pool->store_shards[home].allowance))
+        return true;
+    uint32_t n = atomic_load_explicit(&pool->free_stores, memory_order_relaxed);
+    while (n) {
+        uint32_t take = n < STORE_BATCH ? n : STORE_BATCH;
+        if (atomic_compare_exchange_weak_explicit(&pool->free_stores, &n, n - take,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+            atomic_fetch_add_explicit(&pool->store_shards[home].allowance, take - 1,
+                                      memory_order_relaxed);
+            return true;
+        }
+    }
+    for (unsigned k = 1; k < ALLOC_SHARDS; k++)
+        if (take_token(&pool->store_shards[(home + k) % ALLOC_SHARDS].allowance))
+            return true;
+    return false;
 }
 
 void pool_store_leave(pool_t *pool)
 {
-    atomic_fetch_sub_explicit(&pool->stores, 1, memory_order_relaxed);
+    _Atomic uint32_t *a = &pool->store_shards[alloc_thread_shard()].allowance;
+    uint32_t n = atomic_fetch_add_explicit(a, 1, memory_order_relaxed) + 1;
+    while (n > 2 * STORE_BATCH)
+        if (atomic_compare_exchange_weak_explicit(a, &n, n - STORE_BATCH, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+            atomic_fetch_add_explicit(&pool->free_stores, STORE_BATCH, memory_order_relaxed);
+            break;
+        }
 }
 
 uint32_t pool_stores_in_use(const pool_t *pool)
 {
-    return atomic_load_explicit(&((pool_t *)pool)->stores, memory_order_relaxed);
+    pool_t *p = (pool_t *)pool;
+    uint64_t idle = atomic_load_explicit(&p->free_stores, memory_order_relaxed);
+    for (int k = 0; k < ALLOC_SHARDS; k++)
+        idle += atomic_load_explicit(&p->store_shards[k].allowance, memory_order_relaxed);
+    return idle < p->max_stores ? p->max_stores - (uint32_t)idle : 0;
 }

@@ -19,6 +19,7 @@
 #include "exec/exec.h"
 #include "wasm/opcodes.h"
 #include "runtime/internal.h"
+#include "runtime/plan.h"
 
 /* An instance's state is one block: this struct, the index-space arrays,
  * the dropped-segment flags, and the defined functions and globals (not one
@@ -32,6 +33,7 @@ typedef struct instance_impl {
     size_t state_bytes;
     bool pooled;
     uint32_t pool_slot;
+    unsigned module_ref; /* the shard of its reference to the module */
 } instance_impl_t;
 
 /* Where each part of the state block goes. */
@@ -252,23 +254,32 @@ static void *ref_of(const whirl_val_t *v)
 
 /* ---- instantiation steps ---- */
 
-static whirl_error_t *init_globals(instance_impl_t *impl)
+static whirl_error_t *init_globals(instance_impl_t *impl, const module_plan_t *plan)
 {
     whirl_instance_t *inst = &impl->pub;
     const wasm_module_t *w = inst->module->wasm;
     for (uint32_t i = 0; i < w->nglobals; i++) {
         whirl_global_t *g = &impl->global_block[i];
-        whirl_val_t v;
-        whirl_error_t *err = eval_const(inst, &w->global_inits[i], &v);
-        if (err)
-            return error_prefix(err, "global %u: ", w->nglobal_imports + i);
-        if (v.kind != valtype_to_kind(w->globals[i].type))
-            return error_fmt("global %u: initialiser has the wrong type",
-                             w->nglobal_imports + i);
         g->store = inst->store;
         g->type = w->globals[i].type;
         g->is_mutable = w->globals[i].is_mutable;
-        global_write(g, &v);
+        const plan_global_t *pg = plan ? &plan->globals[i] : NULL;
+        if (pg && pg->kind == PLAN_GLOBAL_CONST) {
+            g->value = pg->value;
+        } else {
+            whirl_val_t v = {.kind = WHIRL_FUNCREF};
+            whirl_error_t *err = NULL;
+            if (pg && pg->kind == PLAN_GLOBAL_FUNC)
+                v.of.funcref = inst->funcs[pg->func];
+            else
+                err = eval_const(inst, &w->global_inits[i], &v);
+            if (err)
+                return error_prefix(err, "global %u: ", w->nglobal_imports + i);
+            if (v.kind != valtype_to_kind(w->globals[i].type))
+                return error_fmt("global %u: initialiser has the wrong type",
+                                 w->nglobal_imports + i);
+            global_write(g, &v);
+        }
         inst->globals[w->nglobal_imports + i] = g;
     }
     return NULL;
@@ -324,7 +335,9 @@ static whirl_error_t *init_elems(whirl_instance_t *inst)
     return NULL;
 }
 
-static whirl_error_t *init_datas(whirl_instance_t *inst)
+/* `imaged`: per defined memory, whether it started as its image, which
+ * holds its segments already (NULL: none did). */
+static whirl_error_t *init_datas(whirl_instance_t *inst, const bool *imaged)
 {
     const wasm_module_t *w = inst->module->wasm;
     for (uint32_t i = 0; i < w->ndatas; i++) {
@@ -333,6 +346,11 @@ static whirl_error_t *init_datas(whirl_instance_t *inst)
             continue;
         if (seg->memory >= wasm_module_memory_count(w))
             return error_fmt("data segment %u: memory %u out of range", i, seg->memory);
+        if (imaged && seg->memory >= w->nmemory_imports &&
+            imaged[seg->memory - w->nmemory_imports]) {
+            inst->data_dropped[i] = true;
+            continue;
+        }
         whirl_memory_t *mem = inst->memories[seg->memory];
         uint32_t offset = 0;
         whirl_error_t *err = eval_offset(inst, &seg->offset, &offset);
@@ -351,18 +369,52 @@ static whirl_error_t *init_datas(whirl_instance_t *inst)
     return NULL;
 }
 
+/* Initialisation when the plan shows it cannot trap: tables filled from
+ * the plan's entries (or their segments evaluated), data copied only into
+ * memories that did not start as their image, the dropped flags set. */
+static whirl_error_t *init_static(whirl_instance_t *inst, const module_plan_t *plan,
+                                  const bool *imaged)
+{
+    const wasm_module_t *w = inst->module->wasm;
+    whirl_error_t *err = NULL;
+    if (plan->tables) {
+        for (uint32_t k = 0; k < w->ntables; k++) {
+            const plan_table_t *pt = &plan->tables[k];
+            whirl_table_t *t = inst->tables[w->ntable_imports + k];
+            /* segments_static checked hi against the table's minimum */
+            for (uint32_t j = pt->lo; j < pt->hi; j++) {
+                uint32_t f = pt->funcs[j - pt->lo];
+                t->elems[j] = f ? inst->funcs[f - 1] : NULL;
+            }
+        }
+    } else if ((err = init_elems(inst))) {
+        return err;
+    }
+    if ((err = init_datas(inst, imaged)))
+        return err;
+    if (w->nelems)
+        memcpy(inst->elem_dropped, plan->elem_dropped, w->nelems);
+    if (w->ndatas)
+        memcpy(inst->data_dropped, plan->data_dropped, w->ndatas);
+    return NULL;
+}
+
 /* Pool slots taken for one instantiation before anything is created, so
- * that running out is an error that leaves nothing behind. */
+ * that running out is an error that leaves nothing behind; and which
+ * memories started as their image. */
 typedef struct inst_slots {
     int64_t *memories; /* per defined memory: slot, or -1 for on demand */
     int64_t *tables;   /* per defined table */
+    bool *imaged;      /* per defined memory */
     int64_t small[8];
+    bool small_imaged[8];
 } inst_slots_t;
 
 /* Creates the defined functions, tables, memories and globals. The instance
  * is already in the store, so anything created stays owned on failure;
  * slots not handed to a memory or table go back to the pool. */
-static whirl_error_t *create_objects(instance_impl_t *impl, inst_slots_t *slots)
+static whirl_error_t *create_objects(instance_impl_t *impl, inst_slots_t *slots,
+                                     const module_plan_t *plan)
 {
     whirl_instance_t *inst = &impl->pub;
     whirl_module_t *module = inst->module;
@@ -392,9 +444,10 @@ static whirl_error_t *create_objects(instance_impl_t *impl, inst_slots_t *slots)
     }
     for (; mi < w->nmemories && !err; mi++) {
         const wasm_limits_t *l = &w->memories[mi].limits;
-        err = memory_create(inst->store, l->min, l->has_max ? l->max : MEMORY_MAX_PAGES,
-                            l->has_max, slots->memories[mi],
-                            &inst->memories[w->nmemory_imports + mi]);
+        const alloc_image_t *image = plan && plan->images ? plan->images[mi] : NULL;
+        err = memory_create_from(inst->store, l->min, l->has_max ? l->max : MEMORY_MAX_PAGES,
+                                 l->has_max, slots->memories[mi], image, &slots->imaged[mi],
+                                 &inst->memories[w->nmemory_imports + mi]);
         if (err) {
             err = error_prefix(err, "memory %u: ", w->nmemory_imports + mi);
             break;
@@ -410,7 +463,7 @@ static whirl_error_t *create_objects(instance_impl_t *impl, inst_slots_t *slots)
         return err;
     }
     inst->memory0 = wasm_module_memory_count(w) ? inst->memories[0] : NULL;
-    return init_globals(impl);
+    return init_globals(impl, plan);
 }
 
 static size_t layout_add(size_t *at, size_t count, size_t size)
@@ -456,12 +509,13 @@ void instance_destroy(whirl_instance_t *instance)
 {
     instance_impl_t *impl = (instance_impl_t *)instance;
     whirl_module_t *module = instance->module;
+    unsigned ref = impl->module_ref;
     if (impl->pooled)
         pool_release(instance->store->engine->pool, POOL_INSTANCE, impl->pool_slot,
                      impl->state_bytes);
     else
         free(impl);
-    module_release(module);
+    module_release_instance(module, ref);
 }
 
 /* Limits that do not depend on pooling: the store's (memory bytes, table
@@ -561,8 +615,10 @@ static whirl_error_t *take_slots(pool_t *pool, pool_kind_t kind, uint32_t n, int
 
 static void slots_free(inst_slots_t *s)
 {
-    if (s->memories != s->small)
+    if (s->memories != s->small) {
         free(s->memories);
+        free(s->imaged);
+    }
 }
 
 /* Allocates the state block and the slots of every defined memory and
@@ -573,9 +629,18 @@ static whirl_error_t *allocate(whirl_store_t *store, const wasm_module_t *w,
                                inst_slots_t *slots)
 {
     size_t n = (size_t)w->nmemories + w->ntables;
-    slots->memories = n <= 8 ? slots->small : malloc(n * sizeof(int64_t));
-    if (!slots->memories)
-        return error_oom();
+    slots->memories = slots->small;
+    slots->imaged = slots->small_imaged;
+    memset(slots->small_imaged, 0, sizeof slots->small_imaged);
+    if (n > 8) {
+        slots->memories = malloc(n * sizeof(int64_t));
+        slots->imaged = calloc(w->nmemories ? w->nmemories : 1, sizeof(bool));
+        if (!slots->memories || !slots->imaged) {
+            free(slots->memories);
+            free(slots->imaged);
+            return error_oom();
+        }
+    }
     slots->tables = slots->memories + w->nmemories;
     pool_t *pool = store->engine->pool;
     if (!pool) {
@@ -627,6 +692,7 @@ whirl_error_t *instance_create(whirl_store_t *store, whirl_module_t *module,
     whirl_error_t *err = check_store_limits(store, w);
     if (err)
         return err;
+    const module_plan_t *plan = module_plan(module);
     state_layout_t layout;
     state_layout(w, &layout);
     instance_impl_t *impl = NULL;
@@ -636,7 +702,7 @@ whirl_error_t *instance_create(whirl_store_t *store, whirl_module_t *module,
     whirl_instance_t *inst = &impl->pub;
     inst->store = store;
     inst->module = module;
-    module_retain(module);
+    impl->module_ref = module_retain_instance(module);
     store_adopt(store, &inst->obj, OBJ_INSTANCE);
 
     for (uint32_t k = 0; k < w->nfunc_imports; k++)
@@ -648,12 +714,15 @@ whirl_error_t *instance_create(whirl_store_t *store, whirl_module_t *module,
     for (uint32_t k = 0; k < w->nglobal_imports; k++)
         inst->globals[k] = imports[w->global_import_ids[k]].of.global;
 
-    err = create_objects(impl, &slots);
-    slots_free(&slots);
-    if (!err)
+    err = create_objects(impl, &slots, plan);
+    if (!err && plan && plan->static_segments) {
+        err = init_static(inst, plan, slots.imaged);
+    } else if (!err) {
         err = init_elems(inst);
-    if (!err)
-        err = init_datas(inst);
+        if (!err)
+            err = init_datas(inst, slots.imaged);
+    }
+    slots_free(&slots);
     if (!err && w->has_start) {
         whirl_val_t none;
         err = exec_call(store, inst->funcs[w->start], &none, &none);

@@ -5,12 +5,25 @@
  * guard), either a slot of the engine's pool or a mapping of its own, so
  * growth only changes the protection of pages already reserved: the base
  * never moves while the store lives. Every memory counts against its
- * store's max_memory_size limit and the engine's max_memory_size knob. */
+ * store's max_memory_size limit and the engine's max_memory_size knob.
+ *
+ * A memory made by instantiation may start as its module's copy-on-write
+ * image (alloc/image.c) instead of zero: the image is mapped over the start
+ * of the reservation and the data segments are never copied. The image
+ * belongs to the module, which outlives the memory: the instance holding
+ * the module is adopted by the store before its memories, so the store
+ * frees them first. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc/alloc.h"
 #include "runtime/internal.h"
+#include "runtime/plan.h"
+
+typedef struct memory_impl {
+    struct whirl_memory pub;
+    const alloc_image_t *image; /* mapped at creation, or NULL */
+} memory_impl_t;
 
 /* Bytes a memory of this engine may reach: the max_memory_size knob in
  * whole pages. */
@@ -45,26 +58,38 @@ whirl_error_t *memory_check_limits(const whirl_store_t *store, uint64_t pages,
 whirl_error_t *memory_create(whirl_store_t *store, uint64_t min, uint64_t max_pages,
                              bool has_max, int64_t pool_slot, whirl_memory_t **out)
 {
+    bool imaged;
+    return memory_create_from(store, min, max_pages, has_max, pool_slot, NULL, &imaged, out);
+}
+
+whirl_error_t *memory_create_from(whirl_store_t *store, uint64_t min, uint64_t max_pages,
+                                  bool has_max, int64_t pool_slot, const alloc_image_t *image,
+                                  bool *imaged, whirl_memory_t **out)
+{
     *out = NULL;
+    *imaged = false;
     if (min > MEMORY_MAX_PAGES || max_pages > MEMORY_MAX_PAGES || min > max_pages)
         return error_fmt("memory limits out of range: min %llu, max %llu pages",
                          (unsigned long long)min, (unsigned long long)max_pages);
     whirl_error_t *err = memory_check_limits(store, min, 0);
     if (err)
         return err;
-    whirl_memory_t *m = calloc(1, sizeof *m);
-    if (!m)
+    memory_impl_t *impl = calloc(1, sizeof *impl);
+    if (!impl)
         return error_oom();
+    whirl_memory_t *m = &impl->pub;
     uint64_t bytes = min * WHIRL_PAGE_SIZE;
     uint64_t cap = max_pages * WHIRL_PAGE_SIZE;
     uint64_t engine_cap = engine_memory_cap(store->engine);
     if (cap > engine_cap)
         cap = engine_cap;
+    if (image && image->offset + image->len > bytes)
+        image = NULL; /* the module's plan never makes such an image */
     if (pool_slot >= 0) {
         pool_t *pool = store->engine->pool;
         m->base = pool_slot_base(pool, POOL_MEMORY, (uint32_t)pool_slot);
-        if (!pool_memory_prepare(pool, (uint32_t)pool_slot, (size_t)bytes)) {
-            free(m);
+        if (!pool_memory_prepare(pool, (uint32_t)pool_slot, (size_t)bytes, image, imaged)) {
+            free(impl);
             return error_fmt("cannot commit %llu pages of linear memory in its pool slot",
                              (unsigned long long)min);
         }
@@ -74,10 +99,21 @@ whirl_error_t *memory_create(whirl_store_t *store, uint64_t min, uint64_t max_pa
     } else {
         err = alloc_memory_map(bytes, cap, &m->base, &m->reserved, &cap);
         if (err) {
-            free(m);
+            free(impl);
             return err;
         }
+        /* On failure the range may be unmapped: the reservation would have
+         * a hole another mapping could take, so the memory is given up. */
+        if (image && !(*imaged = alloc_image_map(image, m->base)) &&
+            !alloc_map_zero(m->base + image->offset, image->len, true)) {
+            alloc_unreserve(m->base, m->reserved);
+            free(impl);
+            return error_fmt("cannot map the initial contents of a linear memory of %llu pages",
+                             (unsigned long long)min);
+        }
     }
+    if (*imaged)
+        impl->image = image;
     m->store = store;
     m->size = bytes;
     m->max_pages = max_pages;
@@ -95,7 +131,8 @@ void memory_destroy(whirl_memory_t *memory)
     if (store)
         store->hosting.memory_consumed -= memory->size;
     if (memory->pooled)
-        pool_release(store->engine->pool, POOL_MEMORY, memory->pool_slot, (size_t)memory->size);
+        pool_memory_release(store->engine->pool, memory->pool_slot, (size_t)memory->size,
+                            ((memory_impl_t *)memory)->image);
     else if (memory->base)
         alloc_unreserve(memory->base, memory->reserved);
     free(memory);

@@ -1,22 +1,54 @@
 /* Modules: decode, validate and compile once; share between instances and
  * threads by reference counting. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/internal.h"
+#include "runtime/plan.h"
 #include "runtime/serialize.h"
+#include "wasm/opcodes.h"
+
+/* References held by instances are counted per thread shard: every
+ * instantiation takes one and every store deletion gives it back, and one
+ * counter shared by threads instantiating at once would move its cache
+ * line between their cores each time. Each shard's word holds the count of
+ * instances that took their reference there (and give it back there) and
+ * two flags: STICKY, the shard holds one of the module's `holds` (taken on
+ * its first instance, kept while handles exist, so that a shard's count
+ * going 0 -> 1 -> 0 with each short-lived instance touches nothing shared),
+ * and DYING, set by the release of the last handle (module_release), after
+ * which instances take no shard references. That release drops the holds of shards
+ * with no instances left; a shard with instances left drops its hold when
+ * its last instance goes (the release that takes its count from 1 to 0
+ * and finds DYING set). A release touches the module after its decrement
+ * only in that case, and then its shard's hold still keeps it alive. */
+#define REF_STICKY ((uint64_t)1 << 62)
+#define REF_DYING ((uint64_t)1 << 63)
+#define REF_COUNT (REF_STICKY - 1)
+
+typedef struct ref_shard {
+    _Atomic uint64_t word;
+} __attribute__((aligned(ALLOC_SHARD_ALIGN))) ref_shard_t;
 
 /* The public module plus an index of its exports sorted by name, so that
  * export lookup is a binary search even for modules with thousands of them.
  * A module loaded from a serialised form also owns the image its code,
  * strings and segments point into (serialize.c). */
 typedef struct module_impl {
-    struct whirl_module pub;
+    struct whirl_module pub; /* first: handles are cast to the impl */
+    ref_shard_t instance_refs[ALLOC_SHARDS];
+    /* What keeps the module's memory: 1 while handles exist (pub.refcount
+     * counts them) and 1 per STICKY shard. */
+    _Atomic uint32_t holds __attribute__((aligned(ALLOC_SHARD_ALIGN)));
     const wasm_export_t **sorted_exports;
     module_image_t image;    /* base NULL: compiled here */
-    uint8_t source_hash[32]; /* SHA-256 of the binary; zeros: not computed */
+    uint8_t source_hash[32]; /* cache_source_digest of the binary; zeros: not computed */
     bool from_cache;
+    _Atomic(module_plan_t *) plan; /* built on first instantiation */
 } module_impl_t;
+
+static void plan_free(const wasm_module_t *w, module_plan_t *plan);
 
 static int name_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
@@ -35,6 +67,7 @@ static int export_cmp(const void *pa, const void *pb)
 
 static void module_free(module_impl_t *m)
 {
+    plan_free(m->pub.wasm, atomic_load_explicit(&m->plan, memory_order_acquire));
     if (m->pub.code)
         compiled_module_free(m->pub.code);
     if (m->pub.wasm)
@@ -50,7 +83,10 @@ whirl_error_t *module_assemble(whirl_engine_t *engine, wasm_module_t *wasm,
                                const uint8_t source_hash[32], whirl_module_t **out)
 {
     *out = NULL;
-    module_impl_t *m = calloc(1, sizeof *m);
+    size_t size = alloc_round_up(sizeof(module_impl_t), ALLOC_SHARD_ALIGN);
+    module_impl_t *m = aligned_alloc(ALLOC_SHARD_ALIGN, size);
+    if (m)
+        memset(m, 0, size);
     if (!m) {
         compiled_module_free(code);
         wasm_module_free(wasm);
@@ -58,6 +94,7 @@ whirl_error_t *module_assemble(whirl_engine_t *engine, wasm_module_t *wasm,
         return error_oom();
     }
     atomic_init(&m->pub.refcount, 1);
+    atomic_init(&m->holds, 1);
     m->pub.engine = engine;
     m->pub.wasm = wasm;
     m->pub.code = code;
@@ -157,14 +194,80 @@ whirl_error_t *whirl_module_validate(whirl_engine_t *engine, const uint8_t *wasm
 
 void module_retain(whirl_module_t *module)
 {
-    atomic_fetch_add_explicit(&module->refcount, 1, memory_order_relaxed);
+    /* From zero only through an instance's module (internal code): handles
+     * exist again, and so does their hold. */
+    if (atomic_fetch_add_explicit(&module->refcount, 1, memory_order_relaxed) == 0)
+        atomic_fetch_add_explicit(&((module_impl_t *)module)->holds, 1, memory_order_relaxed);
+}
+
+static void drop_hold(module_impl_t *m)
+{
+    /* acq_rel: every holder's use of the module happens before the free. */
+    if (atomic_fetch_sub_explicit(&m->holds, 1, memory_order_acq_rel) == 1)
+        module_free(m);
 }
 
 void module_release(whirl_module_t *module)
 {
-    /* acq_rel: every holder's use of the module happens before the free. */
-    if (atomic_fetch_sub_explicit(&module->refcount, 1, memory_order_acq_rel) == 1)
-        module_free((module_impl_t *)module);
+    module_impl_t *m = (module_impl_t *)module;
+    if (atomic_fetch_sub_explicit(&module->refcount, 1, memory_order_acq_rel) != 1)
+        return;
+    /* The last handle: no instance can be created any more. */
+    for (int k = 0; k < ALLOC_SHARDS; k++) {
+        _Atomic uint64_t *w = &m->instance_refs[k].word;
+        uint64_t old = atomic_load_explicit(w, memory_order_acquire), want;
+        bool drop;
+        do {
+            drop = (old & REF_STICKY) && !(old & REF_COUNT);
+            want = drop ? REF_DYING : old | REF_DYING;
+        } while (!atomic_compare_exchange_weak_explicit(w, &old, want, memory_order_acq_rel,
+                                                        memory_order_acquire));
+        if (drop)
+            drop_hold(m);
+    }
+    drop_hold(m);
+}
+
+/* Gives back one instance reference counted in shard word `w`. */
+static void shard_release(module_impl_t *m, _Atomic uint64_t *w)
+{
+    uint64_t old = atomic_fetch_sub_explicit(w, 1, memory_order_acq_rel);
+    /* The last instance of a shard the last handle's release passed with
+     * instances left: its hold is this release's to drop. */
+    if ((old & REF_COUNT) == 1 && (old & REF_DYING) && (old & REF_STICKY)) {
+        atomic_fetch_and_explicit(w, ~REF_STICKY, memory_order_relaxed);
+        drop_hold(m);
+    }
+}
+
+unsigned module_retain_instance(whirl_module_t *module)
+{
+    module_impl_t *m = (module_impl_t *)module;
+    unsigned k = alloc_thread_shard();
+    _Atomic uint64_t *w = &m->instance_refs[k].word;
+    /* The caller holds a handle, so the module is alive. */
+    uint64_t old = atomic_fetch_add_explicit(w, 1, memory_order_acq_rel);
+    if (old & REF_DYING) {
+        /* Handles came back after the last one had gone (module_retain
+         * from zero): this instance takes a hold of its own rather than
+         * join a shard whose hold may be on its way out. */
+        atomic_fetch_add_explicit(&m->holds, 1, memory_order_relaxed);
+        shard_release(m, w);
+        return ALLOC_SHARDS;
+    }
+    if (!(old & REF_STICKY) &&
+        !(atomic_fetch_or_explicit(w, REF_STICKY, memory_order_relaxed) & REF_STICKY))
+        atomic_fetch_add_explicit(&m->holds, 1, memory_order_relaxed);
+    return k;
+}
+
+void module_release_instance(whirl_module_t *module, unsigned shard)
+{
+    module_impl_t *m = (module_impl_t *)module;
+    if (shard >= ALLOC_SHARDS)
+        drop_hold(m);
+    else
+        shard_release(m, &m->instance_refs[shard].word);
 }
 
 void whirl_module_delete(whirl_module_t *module)
@@ -232,4 +335,273 @@ bool whirl_module_export(const whirl_module_t *module, size_t i, whirl_export_in
                         ? functype_public(wasm_module_func_type(w, e->index))
                         : NULL;
     return true;
+}
+
+/* ---- the instantiation plan (plan.h) ---- */
+
+/* Plans are built once per module; a process-wide lock is enough. */
+static pthread_mutex_t plan_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void plan_free(const wasm_module_t *w, module_plan_t *plan)
+{
+    if (!plan)
+        return;
+    if (plan->tables)
+        for (uint32_t i = 0; i < w->ntables; i++)
+            free(plan->tables[i].funcs);
+    if (plan->images)
+        for (uint32_t i = 0; i < w->nmemories; i++)
+            alloc_image_free(plan->images[i]);
+    free(plan->tables);
+    free(plan->images);
+    free(plan->globals);
+    free(plan->elem_dropped);
+    free(plan->data_dropped);
+    free(plan);
+}
+
+/* A segment offset that is a single i32.const (the common case; anything
+ * reading a global depends on the imports). */
+static bool const_offset(const wasm_const_expr_t *e, uint64_t *out)
+{
+    if (e->count != 1 || e->instrs[0].op != WASM_OP_I32_CONST)
+        return false;
+    *out = (uint32_t)e->instrs[0].imm.i32;
+    return true;
+}
+
+/* Whether every active segment has a constant offset and fits in the
+ * declared minimum of its target. */
+static bool segments_static(const wasm_module_t *w)
+{
+    for (uint32_t i = 0; i < w->nelems; i++) {
+        const wasm_elem_t *seg = &w->elems[i];
+        uint64_t off;
+        if (seg->mode != WASM_SEGMENT_ACTIVE)
+            continue;
+        if (seg->table >= wasm_module_table_count(w) || !const_offset(&seg->offset, &off) ||
+            off + seg->count > wasm_module_table_type(w, seg->table)->limits.min)
+            return false;
+    }
+    for (uint32_t i = 0; i < w->ndatas; i++) {
+        const wasm_data_t *seg = &w->datas[i];
+        uint64_t off;
+        if (seg->mode != WASM_SEGMENT_ACTIVE)
+            continue;
+        if (seg->memory >= wasm_module_memory_count(w) || !const_offset(&seg->offset, &off) ||
+            off + seg->len > wasm_module_memory_type(w, seg->memory)->limits.min * WHIRL_PAGE_SIZE)
+            return false;
+    }
+    return true;
+}
+
+static void plan_globals(const wasm_module_t *w, plan_global_t *out)
+{
+    for (uint32_t i = 0; i < w->nglobals; i++) {
+        const wasm_const_expr_t *e = &w->global_inits[i];
+        plan_global_t *g = &out[i];
+        g->kind = PLAN_GLOBAL_EVAL;
+        if (e->count != 1)
+            continue;
+        const wasm_const_instr_t *in = &e->instrs[0];
+        whirl_val_t v = {0};
+        switch (in->op) {
+        case WASM_OP_I32_CONST: v.kind = WHIRL_I32; v.of.i32 = in->imm.i32; break;
+        case WASM_OP_I64_CONST: v.kind = WHIRL_I64; v.of.i64 = in->imm.i64; break;
+        case WASM_OP_F32_CONST:
+            v.kind = WHIRL_F32;
+            memcpy(&v.of.f32, &in->imm.f32_bits, 4);
+            break;
+        case WASM_OP_F64_CONST:
+            v.kind = WHIRL_F64;
+            memcpy(&v.of.f64, &in->imm.f64_bits, 8);
+            break;
+        case WASM_OP_V128_CONST:
+            v.kind = WHIRL_V128;
+            memcpy(v.of.v128, in->imm.v128, 16);
+            break;
+        case WASM_OP_REF_NULL:
+            if (!wasm_is_reftype(in->imm.reftype))
+                continue;
+            v.kind = valtype_to_kind(in->imm.reftype);
+            break;
+        case WASM_OP_REF_FUNC:
+            if (in->imm.index >= wasm_module_func_count(w))
+                continue;
+            g->kind = PLAN_GLOBAL_FUNC;
+            g->func = in->imm.index;
+            continue;
+        default:
+            continue;
+        }
+        /* The instance checks the kind against the global's type. */
+        if (v.kind != valtype_to_kind(w->globals[i].type))
+            continue;
+        whirl_global_t tmp = {.type = w->globals[i].type};
+        global_write(&tmp, &v);
+        g->value = tmp.value;
+        g->kind = PLAN_GLOBAL_CONST;
+    }
+}
+
+/* Entry j of an element segment as function index + 1 (0: null), or -1 if
+ * it is anything else. */
+static int64_t elem_item(const wasm_module_t *w, const wasm_const_expr_t *e)
+{
+    if (e->count != 1)
+        return -1;
+    if (e->instrs[0].op == WASM_OP_REF_NULL)
+        return 0;
+    if (e->instrs[0].op == WASM_OP_REF_FUNC && e->instrs[0].imm.index < wasm_module_func_count(w))
+        return (int64_t)e->instrs[0].imm.index + 1;
+    return -1;
+}
+
+/* Per defined table, its entries after the element segments, applied in
+ * order; false (nothing built) if a segment targets an imported table or
+ * holds other items, true with *out NULL on exhaustion. */
+static bool plan_tables(const wasm_module_t *w, plan_table_t **out)
+{
+    *out = NULL;
+    for (uint32_t i = 0; i < w->nelems; i++) {
+        const wasm_elem_t *seg = &w->elems[i];
+        if (seg->mode != WASM_SEGMENT_ACTIVE)
+            continue;
+        if (seg->table < w->ntable_imports)
+            return false;
+        for (uint32_t j = 0; j < seg->count; j++)
+            if (elem_item(w, &seg->items[j]) < 0)
+                return false;
+    }
+    plan_table_t *t = calloc(w->ntables ? w->ntables : 1, sizeof *t);
+    if (!t)
+        return true;
+    for (uint32_t k = 0; k < w->ntables; k++)
+        t[k].lo = UINT32_MAX;
+    for (uint32_t i = 0; i < w->nelems; i++) {
+        const wasm_elem_t *seg = &w->elems[i];
+        uint64_t off = 0;
+        if (seg->mode != WASM_SEGMENT_ACTIVE || !seg->count)
+            continue;
+        const_offset(&seg->offset, &off);
+        plan_table_t *pt = &t[seg->table - w->ntable_imports];
+        if (off < pt->lo)
+            pt->lo = (uint32_t)off;
+        if (off + seg->count > pt->hi)
+            pt->hi = (uint32_t)(off + seg->count);
+    }
+    for (uint32_t k = 0; k < w->ntables; k++) {
+        if (t[k].hi <= t[k].lo) {
+            t[k].lo = t[k].hi = 0;
+            continue;
+        }
+        t[k].funcs = calloc(t[k].hi - t[k].lo, sizeof *t[k].funcs);
+        if (!t[k].funcs) {
+            for (uint32_t m = 0; m < k; m++)
+                free(t[m].funcs);
+            free(t);
+            return true;
+        }
+    }
+    for (uint32_t i = 0; i < w->nelems; i++) {
+        const wasm_elem_t *seg = &w->elems[i];
+        uint64_t off = 0;
+        if (seg->mode != WASM_SEGMENT_ACTIVE)
+            continue;
+        const_offset(&seg->offset, &off);
+        plan_table_t *pt = &t[seg->table - w->ntable_imports];
+        for (uint32_t j = 0; j < seg->count; j++)
+            pt->funcs[off + j - pt->lo] = (uint32_t)elem_item(w, &seg->items[j]);
+    }
+    *out = t;
+    return true;
+}
+
+/* The image of defined memory `mi`: its active data segments applied in
+ * order to the pages they cover. NULL without data or if the kernel
+ * refuses a memfd (instances then copy the segments). */
+static alloc_image_t *plan_image(const wasm_module_t *w, uint32_t mi)
+{
+    uint32_t index = w->nmemory_imports + mi;
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (uint32_t i = 0; i < w->ndatas; i++) {
+        const wasm_data_t *seg = &w->datas[i];
+        uint64_t off = 0;
+        if (seg->mode != WASM_SEGMENT_ACTIVE || seg->memory != index || !seg->len)
+            continue;
+        const_offset(&seg->offset, &off);
+        if (off < lo)
+            lo = off;
+        if (off + seg->len > hi)
+            hi = off + seg->len;
+    }
+    if (hi == 0)
+        return NULL;
+    size_t page = alloc_page_size();
+    lo &= ~(uint64_t)(page - 1);
+    hi = alloc_round_up((size_t)hi, page);
+    uint8_t *fill;
+    alloc_image_t *img = alloc_image_new((size_t)lo, (size_t)(hi - lo), &fill);
+    if (!img)
+        return NULL;
+    for (uint32_t i = 0; i < w->ndatas; i++) {
+        const wasm_data_t *seg = &w->datas[i];
+        uint64_t off = 0;
+        if (seg->mode != WASM_SEGMENT_ACTIVE || seg->memory != index || !seg->len)
+            continue;
+        const_offset(&seg->offset, &off);
+        memcpy(fill + (off - lo), seg->bytes, seg->len);
+    }
+    if (!alloc_image_seal(img)) {
+        alloc_image_free(img);
+        return NULL;
+    }
+    return img;
+}
+
+static module_plan_t *plan_build(const wasm_module_t *w)
+{
+    module_plan_t *plan = calloc(1, sizeof *plan);
+    if (!plan)
+        return NULL;
+    plan->globals = calloc(w->nglobals ? w->nglobals : 1, sizeof *plan->globals);
+    if (!plan->globals)
+        goto oom;
+    plan_globals(w, plan->globals);
+    plan->static_segments = segments_static(w);
+    if (!plan->static_segments)
+        return plan;
+    plan->elem_dropped = calloc(w->nelems ? w->nelems : 1, sizeof(bool));
+    plan->data_dropped = calloc(w->ndatas ? w->ndatas : 1, sizeof(bool));
+    plan->images = calloc(w->nmemories ? w->nmemories : 1, sizeof *plan->images);
+    if (!plan->elem_dropped || !plan->data_dropped || !plan->images)
+        goto oom;
+    for (uint32_t i = 0; i < w->nelems; i++)
+        plan->elem_dropped[i] = w->elems[i].mode != WASM_SEGMENT_PASSIVE;
+    for (uint32_t i = 0; i < w->ndatas; i++)
+        plan->data_dropped[i] = w->datas[i].mode == WASM_SEGMENT_ACTIVE;
+    if (plan_tables(w, &plan->tables) && !plan->tables)
+        goto oom;
+    for (uint32_t i = 0; i < w->nmemories; i++)
+        plan->images[i] = plan_image(w, i);
+    return plan;
+oom:
+    plan_free(w, plan);
+    return NULL;
+}
+
+const module_plan_t *module_plan(whirl_module_t *module)
+{
+    module_impl_t *m = (module_impl_t *)module;
+    module_plan_t *plan = atomic_load_explicit(&m->plan, memory_order_acquire);
+    if (plan)
+        return plan;
+    pthread_mutex_lock(&plan_lock);
+    plan = atomic_load_explicit(&m->plan, memory_order_relaxed);
+    if (!plan) {
+        plan = plan_build(module->wasm);
+        atomic_store_explicit(&m->plan, plan, memory_order_release);
+    }
+    pthread_mutex_unlock(&plan_lock);
+    return plan;
 }

@@ -2,7 +2,9 @@
  * hold the limits and accounting of what they contain, and the pool slots
  * shared by all their instances (the count against instance_count and the
  * interpreter stack). */
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "alloc/alloc.h"
 #include "exec/exec.h"
@@ -21,7 +23,67 @@ typedef struct store_impl {
     struct whirl_store pub;
     host_func_slot_t *host_funcs;
     size_t host_cap, host_count;
+    /* Without a pool slot: the interpreter stack this store handed out. */
+    void *stack;
+    size_t stack_bytes;
 } store_impl_t;
+
+/* ---- interpreter stacks without a pool ----
+ *
+ * Each store's interpreter needs a stack of max_wasm_stack bytes and as
+ * much again for frame records (2 MiB by default). Allocating and freeing
+ * that for every short-lived store cost more than the rest of an
+ * instantiation (malloc grows and trims the heap each time, and the pages
+ * fault in again), so a deleted store's stack is kept for the next store
+ * created on the same thread, one per thread. Like a pooled stack its old
+ * contents are unobservable (see alloc/pool.c), so it is not cleared. */
+
+typedef struct stack_cache {
+    void *mem;
+    size_t bytes;
+} stack_cache_t;
+
+static __thread stack_cache_t stack_cache;
+static pthread_key_t stack_cache_key;
+static pthread_once_t stack_cache_once = PTHREAD_ONCE_INIT;
+static bool stack_cache_ok;
+
+static void stack_cache_exit(void *value)
+{
+    stack_cache_t *c = value;
+    if (c->mem)
+        munmap(c->mem, c->bytes);
+    c->mem = NULL;
+}
+
+static void stack_cache_init(void)
+{
+    stack_cache_ok = pthread_key_create(&stack_cache_key, stack_cache_exit) == 0;
+}
+
+static void *stack_get(size_t bytes)
+{
+    stack_cache_t *c = &stack_cache;
+    if (c->mem && c->bytes == bytes) {
+        void *p = c->mem;
+        c->mem = NULL;
+        return p;
+    }
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void stack_put(void *mem, size_t bytes)
+{
+    stack_cache_t *c = &stack_cache;
+    pthread_once(&stack_cache_once, stack_cache_init);
+    if (c->mem || !stack_cache_ok || pthread_setspecific(stack_cache_key, c) != 0) {
+        munmap(mem, bytes);
+        return;
+    }
+    c->mem = mem;
+    c->bytes = bytes;
+}
 
 whirl_store_t *whirl_store_new(whirl_engine_t *engine, void *data,
                                void (*finalizer)(void *data))
@@ -69,6 +131,9 @@ void whirl_store_delete(whirl_store_t *store)
     store->objects = NULL;
     exec_stack_free(store->exec);
     store->exec = NULL;
+    store_impl_t *si = (store_impl_t *)store;
+    if (si->stack)
+        stack_put(si->stack, si->stack_bytes);
     pool_t *pool = store->engine->pool;
     if (store->hosting.holds_stack)
         pool_release(pool, POOL_STACK, store->hosting.stack_slot,
@@ -180,8 +245,20 @@ whirl_error_t *store_pool_enter(whirl_store_t *store)
 void *store_exec_stack_memory(whirl_store_t *store, size_t bytes)
 {
     pool_t *pool = store->engine->pool;
-    if (!store->hosting.holds_stack || bytes > pool_slot_size(pool, POOL_STACK))
+    if (store->hosting.holds_stack) {
+        if (bytes > pool_slot_size(pool, POOL_STACK))
+            return NULL;
+        store->hosting.stack_used = true;
+        return pool_slot_base(pool, POOL_STACK, store->hosting.stack_slot);
+    }
+    /* A store of a pooled engine without instances (only host objects)
+     * holds no slot: the interpreter allocates for it. */
+    store_impl_t *s = (store_impl_t *)store;
+    if (s->stack)
+        return bytes <= s->stack_bytes ? s->stack : NULL;
+    if (pool || !bytes)
         return NULL;
-    store->hosting.stack_used = true;
-    return pool_slot_base(pool, POOL_STACK, store->hosting.stack_slot);
+    s->stack = stack_get(bytes);
+    s->stack_bytes = bytes;
+    return s->stack;
 }
