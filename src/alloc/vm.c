@@ -26,7 +26,7 @@ size_t alloc_round_up(size_t n, size_t align) { return (n + align - 1) & ~(align
 
 unsigned alloc_thread_shard(void)
 {
-    static _Atomic unsigned next_home;
+    static unsigned next_home; /* only through __atomic builtins */
     static __thread int home = -1;
     if (home < 0)
         home = (int)(__atomic_fetch_add(&next_home, 1, __ATOMIC_RELAXED) % ALLOC_SHARDS);
