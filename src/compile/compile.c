@@ -865,38 +865,54 @@ static bool compile_muladd(compiler_t *c, iop_t op)
     return true;
 }
 
-/* i32.add of an index shifted by a constant, computed by the last
- * instruction, becomes one instruction (address arithmetic: base + i << k). */
-static bool compile_add_shl(compiler_t *c, iop_t op)
+/* A binary i32 op one of whose operands is a shift or rotate by a constant
+ * computed by the last instruction becomes one instruction: address
+ * arithmetic (base + i << k) and the shift/rotate-xor chains of hashes and
+ * PRNGs (x ^ rotl(y, k), x ^ (y >> k), x ^ (y << k)). */
+static const struct {
+    iop_t op, shift, fused;
+} shift_fusions[] = {
+    {IOP_I32_ADD, IOP_I32_SHL_K, IOP_I32_ADD_SHL},
+    {IOP_I32_XOR, IOP_I32_ROTL_K, IOP_I32_XOR_ROTL},
+    {IOP_I32_XOR, IOP_I32_SHR_U_K, IOP_I32_XOR_SHRU},
+    {IOP_I32_XOR, IOP_I32_SHL_K, IOP_I32_XOR_SHL},
+};
+
+static bool compile_shift_fusion(compiler_t *c, iop_t op)
 {
-    if (op != IOP_I32_ADD)
+    if (op != IOP_I32_ADD && op != IOP_I32_XOR)
         return false;
     entry_t *rhs = top(c, 0), *lhs = top(c, 1);
-    const code_word_t *w;
-    entry_t base;
-    if (lhs->kind != ENTRY_CONST && (w = producer(c, rhs, IOP_I32_SHL_K)) != NULL)
-        base = *lhs;
-    else if (rhs->kind == ENTRY_LOCAL && (w = producer(c, lhs, IOP_I32_SHL_K)) != NULL)
-        base = *rhs;
-    else
-        return false;
-    uint32_t index = w[2], shift = w[3] & 31;
-    drop_last(c);
-    pop(c);
-    pop(c);
-    uint32_t dest = next_nat(c);
-    emit_op(c, IOP_I32_ADD_SHL);
-    emit_dest(c, dest);
-    emit_word(c, base.kind == ENTRY_LOCAL ? base.slot : base.nat);
-    emit_word(c, index);
-    emit_word(c, shift);
-    push_temp(c, WASM_I32);
-    return true;
+    for (size_t i = 0; i < sizeof shift_fusions / sizeof shift_fusions[0]; i++) {
+        if (shift_fusions[i].op != op)
+            continue;
+        const code_word_t *w;
+        entry_t other;
+        if (lhs->kind != ENTRY_CONST && (w = producer(c, rhs, shift_fusions[i].shift)) != NULL)
+            other = *lhs;
+        else if (rhs->kind == ENTRY_LOCAL && (w = producer(c, lhs, shift_fusions[i].shift)) != NULL)
+            other = *rhs; /* both ops commute */
+        else
+            continue;
+        uint32_t shifted = w[2], amount = w[3] & 31;
+        drop_last(c);
+        pop(c);
+        pop(c);
+        uint32_t dest = next_nat(c);
+        emit_op(c, shift_fusions[i].fused);
+        emit_dest(c, dest);
+        emit_word(c, other.kind == ENTRY_LOCAL ? other.slot : other.nat);
+        emit_word(c, shifted);
+        emit_word(c, amount);
+        push_temp(c, WASM_I32);
+        return true;
+    }
+    return false;
 }
 
 static void compile_binary(compiler_t *c, iop_t op, wasm_valtype_t result)
 {
-    if (compile_muladd(c, op) || compile_add_shl(c, op))
+    if (compile_muladd(c, op) || compile_shift_fusion(c, op))
         return;
     entry_t b = pop(c);
     entry_t a = pop(c);

@@ -135,6 +135,9 @@
     IOPS_CMP32(IOPS_X_ADDK_BR) \
     IOPS_CMP32(IOPS_X_ADDK_BR_K) \
     IOP_X(I32_ADD_SHL, 5)      /* d a b k: d = a + (b << k), from i32.shl by k + i32.add */ \
+    IOP_X(I32_XOR_ROTL, 5)     /* d a b k: d = a ^ rotl(b, k), from i32.rotl by k + i32.xor */ \
+    IOP_X(I32_XOR_SHRU, 5)     /* d a b k: d = a ^ (b >> k) (unsigned) */ \
+    IOP_X(I32_XOR_SHL, 5)      /* d a b k: d = a ^ (b << k) */ \
     IOP_X(F32_MULADD, 5)       /* d a b c: d = a + b * c (two roundings, as Wasm) */ \
     IOP_X(F32_MULSUB, 5)       /* d a b c: d = a - b * c */ \
     IOP_X(F32_MULSUBR, 5)      /* d a b c: d = b * c - a */ \

@@ -880,6 +880,9 @@ dispatch:
 #undef STORE_AT
 
     VMCASE(I32_ADD_SHL) S(1).u32 = S(2).u32 + (S(3).u32 << pc[4]); pc += 5; NEXT();
+    VMCASE(I32_XOR_ROTL) S(1).u32 = S(2).u32 ^ rotl32(S(3).u32, pc[4]); pc += 5; NEXT();
+    VMCASE(I32_XOR_SHRU) S(1).u32 = S(2).u32 ^ (S(3).u32 >> pc[4]); pc += 5; NEXT();
+    VMCASE(I32_XOR_SHL) S(1).u32 = S(2).u32 ^ (S(3).u32 << pc[4]); pc += 5; NEXT();
 
     /* Multiply-add fused from f.mul + f.add/f.sub: still two roundings. */
     VMCASE(F32_MULADD) { float t = S(3).f32 * S(4).f32; S(1).f32 = S(2).f32 + t; pc += 5; NEXT(); }
