@@ -87,19 +87,6 @@ static whirl_error_t *stub(void *env, whirl_caller_t *caller, const whirl_val_t 
     return NULL;
 }
 
-static whirl_valkind_t kind_of(wasm_valtype_t t)
-{
-    switch (t) {
-    case WASM_I32: return WHIRL_I32;
-    case WASM_I64: return WHIRL_I64;
-    case WASM_F32: return WHIRL_F32;
-    case WASM_F64: return WHIRL_F64;
-    case WASM_V128: return WHIRL_V128;
-    case WASM_FUNCREF: return WHIRL_FUNCREF;
-    default: return WHIRL_EXTERNREF;
-    }
-}
-
 /* An object matching import `imp`, created in `store`. */
 static whirl_error_t *make_import(whirl_store_t *store, const whirl_module_t *module,
                                   size_t index, const wasm_import_t *imp, whirl_extern_t *out)
@@ -116,7 +103,7 @@ static whirl_error_t *make_import(whirl_store_t *store, const whirl_module_t *mo
     case WASM_EXTERN_TABLE: {
         const wasm_limits_t *l = &imp->desc.table.limits;
         uint64_t max = l->has_max ? l->max : WHIRL_NO_MAX;
-        whirl_val_t init = fz_zero(kind_of(imp->desc.table.elem));
+        whirl_val_t init = fz_zero(valtype_to_kind(imp->desc.table.elem));
         return whirl_table_new(store, init.kind, l->min, max, &init, &out->of.table);
     }
     case WASM_EXTERN_MEMORY: {
@@ -125,7 +112,7 @@ static whirl_error_t *make_import(whirl_store_t *store, const whirl_module_t *mo
                                 &out->of.memory);
     }
     case WASM_EXTERN_GLOBAL: {
-        whirl_val_t v = fz_zero(kind_of(imp->desc.global.type));
+        whirl_val_t v = fz_zero(valtype_to_kind(imp->desc.global.type));
         return whirl_global_new(store, &v, imp->desc.global.is_mutable, &out->of.global);
     }
     }
