@@ -590,10 +590,24 @@ static void compile_br_table(compiler_t *c)
         return;
     }
     entry_t idx = pop(c);
-    uint32_t a = operand(c, &idx);
-    uint32_t from = (uint32_t)c->code.len;
-    emit_op(c, IOP_BR_TABLE);
-    emit_word(c, a);
+    const code_word_t *w = producer(c, &idx, IOP_I32_LOAD_AS);
+    uint32_t from;
+    if (w) {
+        /* switch (code[pc]): the load of the index is part of the branch. */
+        uint32_t a = w[2], b = w[3], k = w[4], offset = w[5];
+        drop_last(c);
+        from = (uint32_t)c->code.len;
+        emit_op(c, IOP_BR_TABLE_LOAD_AS);
+        emit_word(c, a);
+        emit_word(c, b);
+        emit_word(c, k);
+        emit_word(c, offset);
+    } else {
+        uint32_t a = operand(c, &idx);
+        from = (uint32_t)c->code.len;
+        emit_op(c, IOP_BR_TABLE);
+        emit_word(c, a);
+    }
     emit_word(c, n);
     uint32_t table = (uint32_t)c->code.len;
     for (uint32_t i = 0; i <= n; i++)
@@ -1165,6 +1179,29 @@ static void compile_store(compiler_t *c, iop_t op, uint32_t offset)
         emit_word(c, b);
         emit_word(c, m);
         emit_word(c, sa);
+        emit_word(c, offset);
+        return;
+    }
+    instr_t *in = last_instr(c);
+    iop_t addk = op == IOP_I32_STORE ? IOP_I32_ADD_K : op == IOP_I64_STORE ? IOP_I64_ADD_K
+                                                                            : IOP_COUNT;
+    if (addk != IOP_COUNT && in && in->op == addk && in->dest != NO_PATCH &&
+        value.kind == ENTRY_LOCAL && c->code.data[in->dest] == value.slot &&
+        addr.kind != ENTRY_CONST &&
+        (addr.kind == ENTRY_LOCAL ? addr.slot : addr.nat) != value.slot) {
+        /* n += k stored through (a counter kept in memory): one instruction
+         * adds, writes the local and stores it. The address was computed
+         * before the add, which wrote only the local. */
+        const code_word_t *w = &c->code.data[in->pc];
+        uint32_t a = w[2], k0 = w[3], k1 = op == IOP_I64_STORE ? w[4] : 0;
+        drop_last(c);
+        emit_op(c, op == IOP_I64_STORE ? IOP_I64_ADDK_STORE : IOP_I32_ADDK_STORE);
+        emit_word(c, value.slot);
+        emit_word(c, a);
+        emit_word(c, k0);
+        if (op == IOP_I64_STORE)
+            emit_word(c, k1);
+        emit_word(c, addr.kind == ENTRY_LOCAL ? addr.slot : addr.nat);
         emit_word(c, offset);
         return;
     }

@@ -23,6 +23,8 @@ static uint32_t instr_words(iop_t op, const code_word_t *pc)
         return op_words[op];
     if (op == IOP_BR_TABLE)
         return 3 + pc[2] + 1;
+    if (op == IOP_BR_TABLE_LOAD_AS)
+        return 6 + pc[5] + 1;
     /* Fused compare-branch with an immediate: i64 forms carry two words. */
     const char *name = op_names[op];
     return name[4] == '6' ? 5 : 4; /* "BR_I64_..." vs "BR_I32_..." */

@@ -84,6 +84,8 @@
     IOP_X(BR_IF_EQZ64, 3)      /* c off: branch if c (i64) == 0 */ \
     IOP_X(BR_IF_NEZ64, 3)      /* c off: branch if c (i64) != 0 */ \
     IOP_X(BR_TABLE, 0)         /* a n off_0 .. off_n (3 + n + 1 words); index >= n takes off_n */ \
+    IOP_X(BR_TABLE_LOAD_AS, 0) /* a b k offset n off_0 .. off_n (6 + n + 1 words): br_table on \
+                                  the i32 loaded from a + (b << k) + offset */ \
     IOP_X(CALL, 3)             /* func(defined-function index) base */ \
     IOP_X(CALL_IMPORT, 3)      /* funcidx base: imported function of the instance */ \
     IOP_X(CALL_INDIRECT, 5)    /* table type(canonical type index) a(element index) base */ \
@@ -138,6 +140,8 @@
     IOP_X(I32_XOR_ROTL, 5)     /* d a b k: d = a ^ rotl(b, k), from i32.rotl by k + i32.xor */ \
     IOP_X(I32_XOR_SHRU, 5)     /* d a b k: d = a ^ (b >> k) (unsigned) */ \
     IOP_X(I32_XOR_SHL, 5)      /* d a b k: d = a ^ (b << k) */ \
+    IOP_X(I32_ADDK_STORE, 6)   /* d a k addr offset: d = a + k, stored at addr + offset */ \
+    IOP_X(I64_ADDK_STORE, 7)   /* d a k_lo k_hi addr offset: the same for i64 */ \
     IOP_X(F32_MULADD, 5)       /* d a b c: d = a + b * c (two roundings, as Wasm) */ \
     IOP_X(F32_MULSUB, 5)       /* d a b c: d = a - b * c */ \
     IOP_X(F32_MULSUBR, 5)      /* d a b c: d = b * c - a */ \

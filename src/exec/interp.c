@@ -375,6 +375,14 @@ dispatch:
         uint32_t i = S(1).u32, n = pc[2];
         JUMP(pc[3 + (i < n ? i : n)]);
     }
+    VMCASE(BR_TABLE_LOAD_AS) {
+        uint64_t ea = (uint64_t)(uint32_t)(S(1).u32 + (S(2).u32 << pc[3])) + pc[4];
+        if (UNLIKELY(ea + 4 > mem_size))
+            TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
+        uint32_t i, n = pc[5];
+        memcpy(&i, mem + ea, 4);
+        JUMP(pc[6 + (i < n ? i : n)]);
+    }
     VMCASE(CALL) {
         callee = &mfuncs[pc[1]];
         nfp = fp + pc[2];
@@ -883,6 +891,26 @@ dispatch:
     VMCASE(I32_XOR_ROTL) S(1).u32 = S(2).u32 ^ rotl32(S(3).u32, pc[4]); pc += 5; NEXT();
     VMCASE(I32_XOR_SHRU) S(1).u32 = S(2).u32 ^ (S(3).u32 >> pc[4]); pc += 5; NEXT();
     VMCASE(I32_XOR_SHL) S(1).u32 = S(2).u32 ^ (S(3).u32 << pc[4]); pc += 5; NEXT();
+    VMCASE(I32_ADDK_STORE) {
+        uint32_t v = S(2).u32 + pc[3];
+        S(1).u32 = v;
+        uint64_t ea = (uint64_t)S(4).u32 + pc[5];
+        if (UNLIKELY(ea + sizeof v > mem_size))
+            TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
+        memcpy(mem + ea, &v, sizeof v);
+        pc += 6;
+        NEXT();
+    }
+    VMCASE(I64_ADDK_STORE) {
+        uint64_t v = S(2).u64 + (uint64_t)K64(3);
+        S(1).u64 = v;
+        uint64_t ea = (uint64_t)S(5).u32 + pc[6];
+        if (UNLIKELY(ea + sizeof v > mem_size))
+            TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
+        memcpy(mem + ea, &v, sizeof v);
+        pc += 7;
+        NEXT();
+    }
 
     /* Multiply-add fused from f.mul + f.add/f.sub: still two roundings. */
     VMCASE(F32_MULADD) { float t = S(3).f32 * S(4).f32; S(1).f32 = S(2).f32 + t; pc += 5; NEXT(); }
