@@ -1159,6 +1159,51 @@ static void compile_load(compiler_t *c, iop_t op, wasm_valtype_t result, uint32_
     push_temp(c, result);
 }
 
+/* x[j] = a + b * y[j]: when the multiply-add's last operand `m` was loaded
+ * by the instruction before it (still the last one), the load joins the
+ * multiply-add-store. The fused instruction loads first (writing its
+ * address back, for those forms) and then reads a, b and the store
+ * address, the order the two instructions had. */
+static bool muladd_load_store(compiler_t *c, iop_t op, uint32_t a, uint32_t b, uint32_t m,
+                              uint32_t store_addr, uint32_t offset)
+{
+    instr_t *in = last_instr(c);
+    bool f64 = op == IOP_F64_STORE;
+    /* m must be a temporary: a load into a local (local.set) stays. */
+    if (!in || m < c->temp_base || in->dest == NO_PATCH || c->code.data[in->dest] != m)
+        return false;
+    static const struct {
+        iop_t f32, f64;
+        uint32_t mode, words; /* words before the load offset, op included */
+    } forms[] = {
+        {IOP_F32_LOAD, IOP_F64_LOAD, LOAD_MODE_SLOT, 3},
+        {IOP_F32_LOAD_AK, IOP_F64_LOAD_AK, LOAD_MODE_AK, 4},
+        {IOP_F32_LOAD_AA, IOP_F64_LOAD_AA, LOAD_MODE_AA, 4},
+        {IOP_F32_LOAD_AKW, IOP_F64_LOAD_AKW, LOAD_MODE_AKW, 5},
+        {IOP_F32_LOAD_AAW, IOP_F64_LOAD_AAW, LOAD_MODE_AAW, 5},
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        if (in->op != (f64 ? forms[i].f64 : forms[i].f32))
+            continue;
+        const code_word_t *w = &c->code.data[in->pc];
+        uint32_t p = w[2], q = forms[i].words > 3 ? w[3] : 0, wb = forms[i].words > 4 ? w[4] : 0;
+        uint32_t load_offset = w[forms[i].words];
+        drop_last(c);
+        emit_op(c, f64 ? IOP_F64_MULADD_LOAD_STORE : IOP_F32_MULADD_LOAD_STORE);
+        emit_word(c, a);
+        emit_word(c, b);
+        emit_word(c, store_addr);
+        emit_word(c, offset);
+        emit_word(c, forms[i].mode);
+        emit_word(c, p);
+        emit_word(c, q);
+        emit_word(c, wb);
+        emit_word(c, load_offset);
+        return true;
+    }
+    return false;
+}
+
 static void compile_store(compiler_t *c, iop_t op, uint32_t offset)
 {
     entry_t value = pop(c);
@@ -1174,6 +1219,8 @@ static void compile_store(compiler_t *c, iop_t op, uint32_t offset)
         uint32_t a = w[2], b = w[3], m = w[4];
         drop_last(c);
         uint32_t sa = addr.kind == ENTRY_LOCAL ? addr.slot : addr.nat;
+        if (muladd_load_store(c, op, a, b, m, sa, offset))
+            return;
         emit_op(c, op == IOP_F64_STORE ? IOP_F64_MULADD_STORE : IOP_F32_MULADD_STORE);
         emit_word(c, a);
         emit_word(c, b);

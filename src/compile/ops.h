@@ -150,6 +150,11 @@
     IOP_X(F64_MULSUBR, 5)      \
     IOP_X(F32_MULADD_STORE, 6) /* a b c addr offset: store a + b * c (f32) at addr + offset */ \
     IOP_X(F64_MULADD_STORE, 6) \
+    /* a b addr offset mode p q w load_offset: store a + b * c at addr + offset, where c is \
+     * loaded from an address given by `mode` (LOAD_MODE_*: p; p + q (a constant); p + q \
+     * (a slot); and those two writing the address to slot w first) + load_offset */ \
+    IOP_X(F32_MULADD_LOAD_STORE, 10) \
+    IOP_X(F64_MULADD_LOAD_STORE, 10) \
     IOPS_SIMD /* ops_simd.h */
 
 /* Each family's members, with their names and lengths. */
@@ -181,6 +186,15 @@
  * d = a + k, then branch if d <cmp> b. */
 #define IOPS_X_ADDK_BR(n) IOP_X(ADDK_BR_##n, 6)
 #define IOPS_X_ADDK_BR_K(n) IOP_X(ADDK_BR_##n##_K, 6)
+
+/* How *_MULADD_LOAD_STORE computes its load address (the load forms). */
+enum {
+    LOAD_MODE_SLOT,    /* p */
+    LOAD_MODE_AK,      /* p + q, q a constant */
+    LOAD_MODE_AA,      /* p + q, both slots */
+    LOAD_MODE_AKW,     /* w = p + q (constant) */
+    LOAD_MODE_AAW,     /* w = p + q (slots) */
+};
 
 typedef enum iop {
 #define IOP_X(name, words) IOP_##name,

@@ -933,6 +933,33 @@ dispatch:
     MULADD_STORE(F32_MULADD_STORE, float, f32)
     MULADD_STORE(F64_MULADD_STORE, double, f64)
 #undef MULADD_STORE
+#define MULADD_LOAD_STORE(name, T, f)                                   \
+    VMCASE(name) {                                                      \
+        uint32_t la;                                                    \
+        switch (pc[5]) {                                                \
+        case LOAD_MODE_AK: la = S(6).u32 + pc[7]; break;                \
+        case LOAD_MODE_AA: la = S(6).u32 + S(7).u32; break;             \
+        case LOAD_MODE_AKW: la = S(8).u32 = S(6).u32 + pc[7]; break;    \
+        case LOAD_MODE_AAW: la = S(8).u32 = S(6).u32 + S(7).u32; break; \
+        default: la = S(6).u32; break;                                  \
+        }                                                               \
+        uint64_t lea = (uint64_t)la + pc[9];                            \
+        if (UNLIKELY(lea + sizeof(T) > mem_size))                       \
+            TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);                      \
+        T c;                                                            \
+        memcpy(&c, mem + lea, sizeof c);                                \
+        T t = S(2).f * c;                                               \
+        T v = S(1).f + t;                                               \
+        uint64_t ea = (uint64_t)S(3).u32 + pc[4];                       \
+        if (UNLIKELY(ea + sizeof(T) > mem_size))                        \
+            TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);                      \
+        memcpy(mem + ea, &v, sizeof v);                                 \
+        pc += 10;                                                       \
+        NEXT();                                                         \
+    }
+    MULADD_LOAD_STORE(F32_MULADD_LOAD_STORE, float, f32)
+    MULADD_LOAD_STORE(F64_MULADD_LOAD_STORE, double, f64)
+#undef MULADD_LOAD_STORE
 
 #include "exec/interp_simd.inc"
 
