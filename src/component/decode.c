@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "component/decode.h"
+#include "util/utf8.h"
 
 #define MAX_NAME_LEN 100000
 
@@ -44,39 +45,6 @@ bool dfail_err(dctx_t *cx, reader_t *r, whirl_error_t *e)
     }
     cx->err = error_prefix(e, "%s, offset %zu: ", cx->section, reader_offset(r));
     return false;
-}
-
-static bool utf8_valid(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        uint32_t cp, need;
-        if ((c & 0xe0) == 0xc0)
-            cp = c & 0x1f, need = 1;
-        else if ((c & 0xf0) == 0xe0)
-            cp = c & 0x0f, need = 2;
-        else if ((c & 0xf8) == 0xf0)
-            cp = c & 0x07, need = 3;
-        else
-            return false;
-        if (n - i <= need)
-            return false;
-        for (uint32_t k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((need == 1 && cp < 0x80) || (need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += need + 1;
-    }
-    return true;
 }
 
 const char *dread_name(dctx_t *cx, reader_t *r)

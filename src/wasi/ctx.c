@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "wasi/internal.h"
+#include "util/utf8.h"
 
 extern char **environ;
 
@@ -503,40 +504,6 @@ bool mem_put64(const wasi_mem_t *m, uint32_t ptr, uint64_t v)
     return true;
 }
 
-/* Strict UTF-8: no overlong forms, surrogates or code points past U+10FFFF. */
-static bool valid_utf8(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp, min;
-        if ((c & 0xe0) == 0xc0)
-            len = 2, cp = c & 0x1f, min = 0x80;
-        else if ((c & 0xf0) == 0xe0)
-            len = 3, cp = c & 0x0f, min = 0x800;
-        else if ((c & 0xf8) == 0xf0)
-            len = 4, cp = c & 0x07, min = 0x10000;
-        else
-            return false;
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 uint32_t mem_path(const wasi_mem_t *m, uint32_t ptr, uint32_t len, char *buf)
 {
     if (!mem_ok(m, ptr, len))
@@ -546,7 +513,7 @@ uint32_t mem_path(const wasi_mem_t *m, uint32_t ptr, uint32_t len, char *buf)
     const uint8_t *p = mem_at(m, ptr);
     if (memchr(p, 0, len))
         return WASI_EINVAL;
-    if (!valid_utf8(p, len))
+    if (!utf8_valid(p, len))
         return WASI_EILSEQ;
     memcpy(buf, p, len);
     buf[len] = '\0';

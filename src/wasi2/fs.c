@@ -13,6 +13,7 @@
 
 #include "wasi/sandbox.h"
 #include "wasi2/internal.h"
+#include "util/utf8.h"
 
 _Static_assert((int)W2_MAX_PATH == (int)SANDBOX_MAX_PATH, "guest paths are sandbox paths");
 
@@ -42,38 +43,6 @@ static uint32_t type_of_mode(mode_t m)
     if (S_ISSOCK(m))
         return DT_SOCKET;
     return DT_UNKNOWN_;
-}
-
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        unsigned char b = s[i];
-        size_t len;
-        uint32_t cp, min;
-        if (b < 0x80) {
-            i++;
-            continue;
-        } else if ((b & 0xe0) == 0xc0) {
-            len = 2, cp = b & 0x1f, min = 0x80;
-        } else if ((b & 0xf0) == 0xe0) {
-            len = 3, cp = b & 0x0f, min = 0x800;
-        } else if ((b & 0xf8) == 0xf0) {
-            len = 4, cp = b & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
-    return true;
 }
 
 /* ------------------------------------------------------------------ */

@@ -17,6 +17,7 @@
 #include "reader.h"
 #include "util/error.h"
 #include "util/vec.h"
+#include "util/utf8.h"
 
 /* Implementation limit on declared locals per function (params excluded). */
 enum { WASM_MAX_LOCALS = 50000 };
@@ -123,48 +124,6 @@ static uint32_t read_count(decoder_t *d, reader_t *r)
 /* ------------------------------------------------------------------ */
 /* Names, types                                                        */
 /* ------------------------------------------------------------------ */
-
-/* Well-formed UTF-8 per the Unicode standard: shortest form only, no
- * surrogates, nothing above U+10FFFF, no truncated sequences. */
-static bool utf8_valid(const uint8_t *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        uint8_t lo = 0x80, hi = 0xBF; /* range of the second byte */
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 2;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 3;
-            if (c == 0xE0)
-                lo = 0xA0; /* overlong below U+0800 */
-            else if (c == 0xED)
-                hi = 0x9F; /* surrogates D800-DFFF */
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 4;
-            if (c == 0xF0)
-                lo = 0x90; /* overlong below U+10000 */
-            else if (c == 0xF4)
-                hi = 0x8F; /* above U+10FFFF */
-        } else {
-            return false; /* continuation byte, C0/C1 overlong, F5-FF */
-        }
-        if (len - i < n)
-            return false;
-        if (s[i + 1] < lo || s[i + 1] > hi)
-            return false;
-        for (size_t k = 2; k < n; k++)
-            if ((s[i + k] & 0xC0) != 0x80)
-                return false;
-        i += n;
-    }
-    return true;
-}
 
 /* Reads a name: its bytes stay in the module's copy of the binary; the
  * returned string is a NUL-terminated arena copy. */
