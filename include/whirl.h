@@ -24,6 +24,11 @@
 extern "C" {
 #endif
 
+/* Every declaration between this push and its pop is part of libwhirl's ABI:
+ * the library is compiled with -fvisibility=hidden, so only these names are
+ * exported from libwhirl.so and kept global in libwhirl.a (cmake/WhirlLibrary.cmake). */
+#pragma GCC visibility push(default)
+
 #define WHIRL_VERSION "0.1.0"
 
 /* ------------------------------------------------------------------ */
@@ -667,6 +672,8 @@ whirl_instance_pre_t *whirl_instance_pre_clone(whirl_instance_pre_t *pre);
 void whirl_instance_pre_delete(whirl_instance_pre_t *pre);
 /* The module, borrowed from the pre. */
 whirl_module_t *whirl_instance_pre_module(const whirl_instance_pre_t *pre);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -31,6 +31,8 @@
 extern "C" {
 #endif
 
+#pragma GCC visibility push(default) /* exported from libwhirl: see whirl.h */
+
 typedef struct whirl_component whirl_component_t;
 typedef struct whirl_component_linker whirl_component_linker_t;
 typedef struct whirl_component_instance_pre whirl_component_instance_pre_t;
@@ -318,6 +320,8 @@ bool whirl_component_instance_func(whirl_component_instance_t *instance, const c
 
 /* The store of the instance. */
 whirl_store_t *whirl_component_instance_store(const whirl_component_instance_t *instance);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

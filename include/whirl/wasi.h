@@ -38,6 +38,8 @@
 extern "C" {
 #endif
 
+#pragma GCC visibility push(default) /* exported from libwhirl: see whirl.h */
+
 typedef struct whirl_wasi_config whirl_wasi_config_t;
 typedef struct whirl_wasi whirl_wasi_t;
 
@@ -131,6 +133,8 @@ whirl_error_t *whirl_linker_define_wasi_lookup(whirl_linker_t *linker,
  * deadline has passed, the woken guest traps at its next epoch check. Safe
  * to call from any thread, any number of times. */
 void whirl_wasi_interrupt(whirl_wasi_t *wasi);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -46,6 +46,8 @@
 extern "C" {
 #endif
 
+#pragma GCC visibility push(default) /* exported from libwhirl: see whirl.h */
+
 #define WHIRL_WASI2_VERSION "0.2.12"
 
 typedef struct whirl_wasi2_config whirl_wasi2_config_t;
@@ -233,6 +235,8 @@ const char *whirl_wasi2_error_message(whirl_wasi2_t *wasi, uint32_t rep);
  * and never handed out, or an own handle a guest gave it). Pollables must
  * go before the stream they watch. */
 whirl_error_t *whirl_wasi2_drop(whirl_wasi2_t *wasi, whirl_wasi2_resource_t kind, uint32_t rep);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }
