@@ -16,6 +16,7 @@
 #ifndef WHIRL_H
 #define WHIRL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,14 @@ extern "C" {
 #pragma GCC visibility push(default)
 
 #define WHIRL_VERSION "0.1.0"
+
+/* Lets the compiler check the arguments of printf-style functions. */
+#if defined(__GNUC__)
+#define WHIRL_PRINTF(format_index, first_arg) \
+    __attribute__((format(printf, format_index, first_arg)))
+#else
+#define WHIRL_PRINTF(format_index, first_arg)
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Errors and traps                                                    */
@@ -74,6 +83,16 @@ bool whirl_error_frame(const whirl_error_t *error, size_t index,
 /* Create an error carrying `message` (copied). Caller owns the result. Host
  * functions return such errors to trap the guest (code WHIRL_TRAP_HOST). */
 whirl_error_t *whirl_error_new(const char *message);
+
+/* whirl_error_new with a printf-style message:
+ * whirl_error_newf("%s: no such file", path). The text is formatted into
+ * memory the error owns (no length limit). Caller owns the result. Never
+ * returns NULL: if memory runs out, it returns an "out of memory" error,
+ * which whirl_error_delete accepts like any other. A NULL `format` gives an
+ * empty message. whirl_error_vnewf takes a va_list, for hosts that wrap it
+ * in their own variadic function (`args` is consumed, as by vprintf). */
+whirl_error_t *whirl_error_newf(const char *format, ...) WHIRL_PRINTF(1, 2);
+whirl_error_t *whirl_error_vnewf(const char *format, va_list args) WHIRL_PRINTF(1, 0);
 
 /* A trap with `code` and `message` (copied), for host functions that end
  * the guest the way wasm would (e.g. WHIRL_TRAP_INTERRUPT when a blocking

@@ -11,16 +11,7 @@
 
 #include "serve/app.h"
 
-static whirl_error_t *errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static whirl_error_t *errorf(const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    return whirl_error_new(buf);
-}
+#define errorf whirl_error_newf
 
 /* The WASI context of the store's request (NULL for stores of other
  * executors, which then trap on a WASI call). */

@@ -39,16 +39,7 @@ typedef struct spin_ctx {
     char dir[PATH_MAX]; /* its directory: sources and files are relative to it */
 } spin_ctx_t;
 
-static whirl_error_t *errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static whirl_error_t *errorf(const char *fmt, ...)
-{
-    char buf[1536];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    return whirl_error_new(buf);
-}
+#define errorf whirl_error_newf
 
 /* Warns about every key of `table` not in `known` (NULL-terminated). */
 static void warn_unknown(const spin_ctx_t *s, const toml_shim_node_t *table, const char *where,

@@ -235,17 +235,7 @@ static http_ctx_t *ctx_of(whirl_store_t *store)
     return in ? in->http : NULL;
 }
 
-static whirl_error_t *trap(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static whirl_error_t *trap(const char *fmt, ...)
-{
-    char buf[512];
-    int n = snprintf(buf, sizeof buf, "wasi:http: ");
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
-    va_end(ap);
-    return whirl_error_new(buf);
-}
+#define trap(...) whirl_error_newf("wasi:http: " __VA_ARGS__)
 
 static whirl_error_t *obj_add(http_ctx_t *c, hkind_t kind, hobj_t **out, uint32_t *rep)
 {

@@ -76,6 +76,20 @@ whirl_error_t *whirl_error_new(const char *message)
     return error_fmt("%s", message ? message : "");
 }
 
+whirl_error_t *whirl_error_vnewf(const char *format, va_list args)
+{
+    return format ? error_vfmt(format, args) : error_fmt("%s", "");
+}
+
+whirl_error_t *whirl_error_newf(const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    whirl_error_t *e = whirl_error_vnewf(format, ap);
+    va_end(ap);
+    return e;
+}
+
 whirl_error_t *error_trap(whirl_trap_code_t code, const char *fmt, ...)
 {
     char detail[512];

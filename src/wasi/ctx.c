@@ -15,16 +15,7 @@
 
 extern char **environ;
 
-__attribute__((format(printf, 1, 2)))
-static whirl_error_t *wasi_error(const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    return whirl_error_new(buf);
-}
+#define wasi_error whirl_error_newf
 
 /* ---- configuration ---- */
 

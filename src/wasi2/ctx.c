@@ -16,16 +16,7 @@
 
 extern char **environ;
 
-__attribute__((format(printf, 1, 2)))
-static whirl_error_t *cfg_error(const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    return whirl_error_new(buf);
-}
+#define cfg_error whirl_error_newf
 
 whirl_error_t *w2_oom(void)
 {

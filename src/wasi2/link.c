@@ -192,13 +192,12 @@ whirl_error_t *whirl_component_linker_define_wasi2(whirl_component_linker_t *lin
 
 whirl_error_t *w2_trap(const w2_call_t *c, const char *fmt, ...)
 {
-    char msg[768], buf[1024];
+    char msg[768];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    snprintf(buf, sizeof buf, "WASI `%s#%s`: %s", c->iface, c->name, msg);
-    return whirl_error_new(buf);
+    return whirl_error_newf("WASI `%s#%s`: %s", c->iface, c->name, msg);
 }
 
 static whirl_error_t *arg_kind(const w2_call_t *c, size_t i, whirl_cval_kind_t kind)
