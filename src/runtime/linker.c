@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "runtime/internal.h"
 
@@ -58,15 +59,8 @@ static _Atomic uint64_t next_host_def_id = 1;
 static size_t hash_key(const char *module, size_t module_len, const char *name,
                        size_t name_len)
 {
-    /* FNV-1a over module, a separator no length can fake, then name. */
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < module_len; i++)
-        h = (h ^ (uint8_t)module[i]) * 0x100000001b3ull;
-    h = (h ^ 0xff) * 0x100000001b3ull;
-    h = (h ^ module_len) * 0x100000001b3ull;
-    for (size_t i = 0; i < name_len; i++)
-        h = (h ^ (uint8_t)name[i]) * 0x100000001b3ull;
-    return (size_t)(h ^ (h >> 29));
+    /* The module's hash seeds the name's: ("ab", "c") and ("a", "bc") differ. */
+    return (size_t)XXH3_64bits_withSeed(name, name_len, XXH3_64bits(module, module_len));
 }
 
 static bool key_equal(const link_entry_t *e, const char *module, size_t module_len,

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "opcodes.h"
 #include "reader.h"
@@ -279,15 +280,10 @@ static void read_const_expr(decoder_t *d, reader_t *r, wasm_const_expr_t *out)
 
 static uint32_t hash_functype(const wasm_functype_t *t)
 {
-    uint32_t h = 2166136261u;
-    h = (h ^ t->nparams) * 16777619u;
-    for (uint32_t i = 0; i < t->nparams; i++)
-        h = (h ^ t->params[i]) * 16777619u;
-    h = (h ^ 0xFFu) * 16777619u;
-    h = (h ^ t->nresults) * 16777619u;
-    for (uint32_t i = 0; i < t->nresults; i++)
-        h = (h ^ t->results[i]) * 16777619u;
-    return h;
+    /* The parameters' hash seeds the results': (i32) -> () and () -> (i32) differ. */
+    _Static_assert(sizeof *t->params == 1, "value types are hashed as bytes");
+    return (uint32_t)XXH3_64bits_withSeed(t->results, t->nresults,
+                                          XXH3_64bits(t->params, t->nparams));
 }
 
 static bool functype_equal(const wasm_functype_t *a, const wasm_functype_t *b)
