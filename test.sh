@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Builds whirl and runs all its tests with ctest.
+# Sets up, builds whirl and runs all its tests with ctest.
 #
 #   ./test.sh                  build/ (RelWithDebInfo)
 #   ./test.sh --sanitize       build-asan/ with AddressSanitizer + UBSan
 #                              (same as WHIRL_SANITIZE=1 ./test.sh)
 #   ./test.sh -- -R cli        extra arguments after -- go to ctest
 #
-# Exits non-zero if the configure, the build or any test fails. Writes the
-# counts to BUILD_DIR/test-summary.txt for .ci/run.
+# First installs what the tests need (.ci/setup.sh): the missing Debian
+# packages of .ci/packages, and the npm packages of the component and
+# wasi:http fixtures from their lock files, where node_modules is missing or
+# stale. Exits non-zero if that, the configure, the build or any test fails.
+# Writes the counts to BUILD_DIR/test-summary.txt for .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -17,7 +20,7 @@ while [ $# -gt 0 ]; do
     case $1 in
     --sanitize | --asan) sanitize=1 ;;
     --) shift; ctest_extra=("$@"); break ;;
-    -h | --help) sed -n '2,11s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,15s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -38,6 +41,18 @@ jobs=${WHIRL_TEST_JOBS:-2}
 
 now() { date +%s; }
 t0=$(now)
+source .ci/setup.sh
+# Without rights to install, go on if the tools the tests call are there
+# (the rest of .ci/packages serves benchmarks and fuzzing).
+if ! whirl_install_packages test.sh cmake ninja cc c++ wat2wasm wast2json clang-19 wasm-ld-19 \
+    node npm curl pkg-config; then
+    echo "test.sh: FAILED: Debian packages missing (see above)"
+    exit 1
+fi
+if ! whirl_install_npm test.sh; then
+    echo "test.sh: FAILED: npm packages for the test fixtures"
+    exit 1
+fi
 echo "== test.sh: $mode in $dir/"
 if ! cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${cmake_flags[@]}"; then
     echo "test.sh: FAILED: cmake configure ($dir)"
