@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by run.sh, test.sh and .ci/run (sourced, from the repository root):
 # installs what building and testing whirl needs on a Debian 12 machine.
 #
