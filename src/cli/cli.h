@@ -60,8 +60,8 @@ int cli_parse_val(const char *text, whirl_valkind_t kind, whirl_val_t *out, cons
 /* Prints a result value the way `wasmtime run --invoke` does, plus a newline. */
 void cli_print_val(FILE *f, const whirl_val_t *val);
 
-/* Parses a byte count: decimal or 0x hex, optionally followed by k/K, m/M or
- * g/G (binary multiples). Returns 0 on success. */
+/* Parses a byte count as whirl_parse_size does. Returns 0 on success, -1 if
+ * it does not parse or does not fit a size_t. */
 int cli_parse_size(const char *text, size_t *out);
 
 /* ---- WASI (wasi.c) ---- */

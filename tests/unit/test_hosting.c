@@ -186,8 +186,11 @@ static void test_config_api(void)
     CHECK(item_named(c, "table_keep_resident", &it) && strcmp(it.value, "4096") == 0);
     CHECK_OK(whirl_config_set(c, "epoch_interval", "2s"));
     CHECK(item_named(c, "epoch_interval", &it) && strcmp(it.value, "2s") == 0);
+    /* A bare number is seconds, as on the command line (whirl_parse_duration). */
     CHECK_OK(whirl_config_set(c, "epoch_interval", "20"));
-    CHECK(item_named(c, "epoch_interval", &it) && strcmp(it.value, "20ms") == 0);
+    CHECK(item_named(c, "epoch_interval", &it) && strcmp(it.value, "20s") == 0);
+    CHECK_OK(whirl_config_set(c, "epoch_interval", "0m1.5s"));
+    CHECK(item_named(c, "epoch_interval", &it) && strcmp(it.value, "1500ms") == 0);
     CHECK_OK(whirl_config_set(c, "epoch_interval", "0"));
     CHECK(item_named(c, "epoch_interval", &it) && strcmp(it.value, "0") == 0);
     CHECK_OK(whirl_config_set(c, "pooling", "on"));
@@ -207,7 +210,8 @@ static void test_config_api(void)
     CHECK_ERR(whirl_config_set(c, "max_memory_size", "1T"), false, "byte count");
     CHECK_ERR(whirl_config_set(c, "pooling", "maybe"), false, "boolean");
     CHECK_ERR(whirl_config_set(c, "epoch_interval", "10 ms"), false, "duration");
-    CHECK_ERR(whirl_config_set(c, "epoch_interval", "10us"), false, "duration");
+    CHECK_ERR(whirl_config_set(c, "epoch_interval", "10us"), false, "out of range");
+    CHECK_ERR(whirl_config_set(c, "epoch_interval", "61"), false, "out of range", "60s");
     CHECK_ERR(whirl_config_set(c, "max_wasm_stack", "1k"), false, "out of range");
     CHECK_ERR(whirl_config_set(c, "total_memories", ""), false, "total_memories");
     CHECK_ERR(whirl_config_set(NULL, "pooling", "y"), false, "NULL");
