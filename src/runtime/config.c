@@ -15,6 +15,7 @@
 
 #include "alloc/alloc.h"
 #include "runtime/internal.h"
+#include "util/units.h"
 
 typedef enum knob_type {
     KT_COUNT,    /* decimal integer */
@@ -210,11 +211,10 @@ static bool parse_knob(int k, const char *text, uint64_t *out, char *why, size_t
     case KT_DURATION: {
         /* The public parsers, so that the CLI's options and the
          * environment read a value the same way. */
-        whirl_error_t *err = d->type == KT_BYTES ? whirl_parse_size(text, &v)
-                                                 : whirl_parse_duration(text, &v);
-        if (err) {
-            snprintf(why, why_len, "%s", whirl_error_message(err));
-            whirl_error_delete(err);
+        const char *reason;
+        if (!(d->type == KT_BYTES ? units_parse_size(text, &v, &reason)
+                                  : units_parse_duration(text, &v, &reason))) {
+            snprintf(why, why_len, "%s", reason);
             return false;
         }
         if (d->type == KT_BYTES)

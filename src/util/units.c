@@ -8,7 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <stdio.h>
+
 #include "util/error.h"
+#include "util/units.h"
 
 #define NS_PER_S 1000000000ull
 
@@ -57,17 +60,14 @@ static const struct {
     {"h", 3600 * NS_PER_S},
 };
 
-static whirl_error_t *bad_duration(const char *text)
-{
-    return error_fmt("invalid duration \"%s\": expected a number with a unit ns, us, ms, s, "
-                     "m or h (e.g. 50ms, 1.5s, 1m30s); a number alone is seconds",
-                     text);
-}
+static const char duration_syntax[] = "expected a duration with a unit ns, us, ms, s, m or h "
+                                      "(e.g. 50ms, 1.5s, 1m30s); a number alone is seconds";
+static const char size_syntax[] = "expected a byte count with an optional suffix K, M or G "
+                                  "(also KiB, MiB, GiB; binary multiples: 1K = 1024), e.g. "
+                                  "65536, 64K, 16MiB; a number alone is bytes";
 
-whirl_error_t *whirl_parse_duration(const char *text, uint64_t *nanos)
+bool units_parse_duration(const char *text, uint64_t *nanos, const char **why)
 {
-    if (!text || !nanos)
-        return error_fmt("whirl_parse_duration: text or nanos is NULL");
     unsigned __int128 total = 0;
     const char *s = text;
     bool bare = false;
@@ -75,7 +75,7 @@ whirl_error_t *whirl_parse_duration(const char *text, uint64_t *nanos)
         uint64_t whole, frac;
         const char *unit = parse_decimal(s, &whole, &frac);
         if (!unit)
-            return bad_duration(text);
+            return *why = duration_syntax, false;
         uint64_t ns_per = 0;
         size_t ulen = 0;
         for (size_t i = 0; i < sizeof duration_units / sizeof duration_units[0]; i++) {
@@ -90,23 +90,31 @@ whirl_error_t *whirl_parse_duration(const char *text, uint64_t *nanos)
         if (!ns_per) {
             /* Only a whole text of one number may go without a unit. */
             if (*unit || s != text)
-                return bad_duration(text);
+                return *why = duration_syntax, false;
             ns_per = NS_PER_S;
             bare = true;
         }
         total += (unsigned __int128)whole * ns_per + (unsigned __int128)frac * ns_per / NS_PER_S;
         if (total > UINT64_MAX)
-            return error_fmt("duration \"%s\" is too large", text);
+            return *why = "too large", false;
         s = unit + ulen;
     } while (*s && !bare);
     *nanos = (uint64_t)total;
+    return true;
+}
+
+whirl_error_t *whirl_parse_duration(const char *text, uint64_t *nanos)
+{
+    const char *why;
+    if (!text || !nanos)
+        return error_fmt("whirl_parse_duration: text or nanos is NULL");
+    if (!units_parse_duration(text, nanos, &why))
+        return error_fmt("invalid duration \"%s\": %s", text, why);
     return NULL;
 }
 
-whirl_error_t *whirl_parse_size(const char *text, uint64_t *bytes)
+bool units_parse_size(const char *text, uint64_t *bytes, const char **why)
 {
-    if (!text || !bytes)
-        return error_fmt("whirl_parse_size: text or bytes is NULL");
     const char *s = text;
     uint64_t v = 0;
     bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
@@ -119,7 +127,7 @@ whirl_error_t *whirl_parse_size(const char *text, uint64_t *bytes)
                                                 : (unsigned)(tolower((unsigned char)*s) - 'a' + 10);
         unsigned base = hex ? 16 : 10;
         if (v > (UINT64_MAX - d) / base)
-            return error_fmt("size \"%s\" is too large", text);
+            return *why = "too large", false;
         v = v * base + d;
     }
     uint64_t mult = 1;
@@ -134,12 +142,20 @@ whirl_error_t *whirl_parse_size(const char *text, uint64_t *bytes)
     else
         goto bad;
     if (v > UINT64_MAX / mult)
-        return error_fmt("size \"%s\" is too large", text);
+        return *why = "too large", false;
     *bytes = v * mult;
-    return NULL;
+    return true;
 bad:
-    return error_fmt("invalid size \"%s\": expected a byte count with an optional suffix K, "
-                     "M or G (also KiB, MiB, GiB; binary multiples: 1K = 1024), e.g. 65536, "
-                     "64K, 16MiB; a number alone is bytes",
-                     text);
+    *why = size_syntax;
+    return false;
+}
+
+whirl_error_t *whirl_parse_size(const char *text, uint64_t *bytes)
+{
+    const char *why;
+    if (!text || !bytes)
+        return error_fmt("whirl_parse_size: text or bytes is NULL");
+    if (!units_parse_size(text, bytes, &why))
+        return error_fmt("invalid size \"%s\": %s", text, why);
+    return NULL;
 }
