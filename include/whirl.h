@@ -366,7 +366,8 @@ bool whirl_module_export(const whirl_module_t *module, size_t i, whirl_export_in
  *
  * A compiled module can be saved and loaded again without decoding,
  * validating or compiling it: `whirl compile IN.wasm -o OUT.cwasm` and
- * `whirl run OUT.cwasm` do this, and so does the compilation cache.
+ * `whirl run --allow-precompiled OUT.cwasm` do this, and so does the
+ * compilation cache.
  *
  * A precompiled module is code: whirl checks its structure but cannot
  * check its instructions, so load only files made by a whirl you trust

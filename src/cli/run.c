@@ -99,7 +99,8 @@ static const char run_synopsis[] =
     "whirl's options go before FILE: everything after FILE is the program's\n"
     "(or --invoke's arguments), as with wasmtime, so `whirl run app.wasm --env\n"
     "X=1` passes \"--env\" and \"X=1\" to app.wasm. Use `--` before a FILE\n"
-    "that starts with '-'.\n"
+    "that starts with '-'. FILE may be a pipe (`whirl run /dev/stdin` reads\n"
+    "stdin); devices are refused, and so is anything over 1 GiB.\n"
     "\n"
     "Options:\n";
 
