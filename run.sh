@@ -3,7 +3,7 @@
 #   build/whirl run --dir examples::/examples build/examples/hello.wasm World
 #       (a C program built for WASI: greets, reads /examples/hello.c, and
 #       cannot read /etc/passwd because it was given only examples/)
-#   build/whirl run build/examples/fib.wasm --invoke fib 20    (prints 6765)
+#   build/whirl run --invoke fib build/examples/fib.wasm 20    (prints 6765)
 #
 # Installs the Debian packages of .ci/packages if some are missing (as root,
 # or through sudo if it works without a password; .ci/setup.sh); otherwise
@@ -20,5 +20,5 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$(nproc)" --target whirl-cli example-wasm example-hello
 echo "+ build/whirl run --dir examples::/examples build/examples/hello.wasm World"
 build/whirl run --dir examples::/examples build/examples/hello.wasm World
-echo "+ build/whirl run build/examples/fib.wasm --invoke fib 20"
-build/whirl run build/examples/fib.wasm --invoke fib 20
+echo "+ build/whirl run --invoke fib build/examples/fib.wasm 20"
+build/whirl run --invoke fib build/examples/fib.wasm 20

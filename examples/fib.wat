@@ -1,4 +1,4 @@
-;; The bundled example module: `whirl run fib.wasm --invoke fib 20` prints 6765.
+;; The bundled example module: `whirl run --invoke fib fib.wasm 20` prints 6765.
 (module
   ;; Iterative Fibonacci: fib(0) = 0, fib(1) = 1, wrapping on i64 overflow.
   (func $fib (export "fib") (param $n i64) (result i64)

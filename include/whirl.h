@@ -261,11 +261,22 @@ whirl_error_t *whirl_config_cache_set(whirl_config_t *config, const char *path);
  * "max_wasm_stack", "debug_info", "cache", "cache_max_size"; '-' may stand
  * for '_') from text,
  * parsed as its environment variable would be: counts in decimal; byte sizes
- * in decimal with an optional K/KiB, M/MiB or G/GiB suffix (binary);
- * durations with a unit us, ms or s (a bare number is milliseconds);
+ * and durations as whirl_parse_size and whirl_parse_duration read them;
  * booleans as 1/0, y/n, yes/no, true/false or on/off. Errors name the knob
  * and the value. */
 whirl_error_t *whirl_config_set(whirl_config_t *config, const char *name, const char *value);
+
+/* The syntax of every duration and byte size whirl reads from text (knobs,
+ * environment variables, the `whirl` command's options), for hosts to read
+ * their own the same way. A duration is one or more terms of a decimal
+ * number and a unit ns, us, ms, s, m (or min) or h, with no spaces ("50ms",
+ * "1.5s", "1m30s"); a number alone is seconds, as in wasmtime's
+ * `-W timeout`. A size is a decimal (or 0x hex) byte count with an optional
+ * binary suffix K, M or G (or KiB, MiB, GiB; any case): "65536", "64K",
+ * "16MiB". On success sets *nanos / *bytes; on failure returns an error
+ * naming the text and the accepted forms (callers check ranges). */
+whirl_error_t *whirl_parse_duration(const char *text, uint64_t *nanos);
+whirl_error_t *whirl_parse_size(const char *text, uint64_t *bytes);
 
 /* Whether whirl_engine_new reads the environment (default true). */
 void whirl_config_use_env(whirl_config_t *config, bool use);
@@ -379,7 +390,8 @@ bool whirl_module_export(const whirl_module_t *module, size_t i, whirl_export_in
  *
  * A compiled module can be saved and loaded again without decoding,
  * validating or compiling it: `whirl compile IN.wasm -o OUT.cwasm` and
- * `whirl run OUT.cwasm` do this, and so does the compilation cache.
+ * `whirl run --allow-precompiled OUT.cwasm` do this, and so does the
+ * compilation cache.
  *
  * A precompiled module is code: whirl checks its structure but cannot
  * check its instructions, so load only files made by a whirl you trust

@@ -60,8 +60,8 @@ int cli_parse_val(const char *text, whirl_valkind_t kind, whirl_val_t *out, cons
 /* Prints a result value the way `wasmtime run --invoke` does, plus a newline. */
 void cli_print_val(FILE *f, const whirl_val_t *val);
 
-/* Parses a byte count: decimal or 0x hex, optionally followed by k/K, m/M or
- * g/G (binary multiples). Returns 0 on success. */
+/* Parses a byte count as whirl_parse_size does. Returns 0 on success, -1 if
+ * it does not parse or does not fit a size_t. */
 int cli_parse_size(const char *text, size_t *out);
 
 /* ---- WASI (wasi.c) ---- */
@@ -105,19 +105,19 @@ int cli_env_spec(const char *spec, char **name, const char **value);
 typedef struct run_opts {
     const char *file;
     const char *invoke; /* NULL: run _start */
-    const char **args;  /* borrowed from argv */
+    const char **args;  /* everything after FILE, borrowed from argv */
     size_t nargs;
-    bool have_stack;
-    size_t max_wasm_stack;
-    const char *timeout_text; /* -W timeout / --timeout as given, for messages */
-    bool cache;               /* --cache */
-    const char *cache_dir;    /* --cache=DIR */
-    cli_hosting_t hosting;    /* -W options */
+    bool cache;               /* -C cache, --cache */
+    const char *cache_dir;    /* -C cache-dir=DIR, --cache=DIR (copied into cache_dir_buf) */
+    char cache_dir_buf[4096];
+    int debug_info;           /* -D debug-info; -1: the engine's default */
+    bool allow_precompiled;   /* --allow-precompiled: FILE may be a .cwasm */
+    cli_hosting_t hosting;    /* -W and -O options */
     cli_wasi_opts_t wasi;
-    /* The first unknown option after FILE: an argument for a WASI program,
-     * an error for --invoke. */
-    const char *unknown_after_file;
 } run_opts_t;
+
+/* "50ms", "2s": the -W timeout for messages. */
+void cli_format_duration(uint64_t ns, char *buf, size_t len);
 
 /* Reports a failed instantiation or call and frees `err`; returns the exit
  * status: the program's own for an exit request (1 outside 0-125), 134 for
@@ -149,6 +149,10 @@ int cli_cmd_cache(int argc, char **argv);
  * .cwasm (deserialised), told apart by the precompiled module's magic. */
 whirl_error_t *cli_module_load(whirl_engine_t *engine, const uint8_t *data, size_t len,
                                whirl_module_t **out);
+/* After a .cwasm failed to load in `engine`: if it loads with the other
+ * debug-info setting, says how to run it ("note: ... -D debug-info"). */
+void cli_explain_precompiled(const whirl_engine_t *engine, const char *path,
+                             const uint8_t *data, size_t len);
 /* Turns the cache on in `dir`, or (NULL) WHIRL_CACHE or the default. */
 whirl_error_t *cli_enable_cache(whirl_config_t *config, const char *dir);
 

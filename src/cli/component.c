@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "options.h"
 #include "whirl/component.h"
 #include "whirl/wasi2.h"
 
@@ -276,40 +277,50 @@ static int inspect_file(whirl_engine_t *engine, const char *path, bool heading)
 
 int cli_cmd_inspect(int argc, char **argv)
 {
-    int nfiles = 0, status = EXIT_OK;
-    bool options_done = false;
-    for (int i = 0; i < argc; i++) {
-        if (!options_done && strcmp(argv[i], "--") == 0) {
-            options_done = true;
+    static const cli_option_t options[] = {
+        {0, 'h', "help", CLI_NO_ARG, NULL, "Show this help."},
+    };
+    int status = EXIT_OK;
+    const char **files = calloc((size_t)argc + 1, sizeof *files);
+    size_t nfiles = 0;
+    if (!files) {
+        cli_error("out of memory");
+        return EXIT_IO;
+    }
+    cli_args_t a;
+    cli_args_init(&a, "inspect", options, CLI_COUNT(options), argc, argv);
+    for (int id; (id = cli_args_next(&a)) != CLI_ARGS_END;) {
+        if (id == CLI_ARGS_POSITIONAL) {
+            files[nfiles++] = a.value;
             continue;
         }
-        if (!options_done && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)) {
-            cli_usage(stdout);
-            return EXIT_OK;
-        }
-        if (!options_done && argv[i][0] == '-' && argv[i][1] != '\0')
-            return cli_usage_error("inspect: unknown option '%s'", argv[i]);
-        nfiles++;
+        free(files);
+        if (id == CLI_ARGS_ERROR)
+            return EXIT_USAGE;
+        fputs("Usage: whirl inspect FILE...\n\n"
+              "Print a component's imports and exports as WIT-like text (a core module's as\n"
+              "a list).\n",
+              stdout);
+        return EXIT_OK;
     }
-    if (nfiles == 0)
+    if (nfiles == 0) {
+        free(files);
         return cli_usage_error("inspect: missing FILE.wasm");
+    }
     whirl_engine_t *engine;
     whirl_error_t *err = whirl_engine_new(NULL, &engine);
     if (err) {
         cli_error("cannot create engine: %s", whirl_error_message(err));
         whirl_error_delete(err);
+        free(files);
         return EXIT_BAD_MODULE;
     }
-    options_done = false;
-    for (int i = 0; i < argc; i++) {
-        if (!options_done && strcmp(argv[i], "--") == 0) {
-            options_done = true;
-            continue;
-        }
-        int rc = inspect_file(engine, argv[i], nfiles > 1);
+    for (size_t i = 0; i < nfiles; i++) {
+        int rc = inspect_file(engine, files[i], nfiles > 1);
         if (rc > status)
             status = rc;
     }
     whirl_engine_delete(engine);
+    free(files);
     return status;
 }

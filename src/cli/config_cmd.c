@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hosting.h"
+#include "options.h"
 
 static const char config_usage[] =
     "Usage: whirl config [-W KNOB=VALUE]...\n"
@@ -51,27 +52,30 @@ int cli_config_command(int argc, char **argv)
         whirl_config_delete(config);
         return 2;
     }
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *opt = NULL;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+    static const cli_option_t options[] = {
+        {0, 'W', NULL, CLI_REQUIRED_ARG, "KNOB=VALUE", "Set a knob."},
+        {1, 'h', "help", CLI_NO_ARG, NULL, "Show this help."},
+    };
+    cli_args_t a;
+    cli_args_init(&a, "config", options, CLI_COUNT(options), argc, argv);
+    for (int id; (id = cli_args_next(&a)) != CLI_ARGS_END;) {
+        if (id == 1) {
             fputs(config_usage, stdout);
             whirl_config_delete(config);
             return 0;
         }
-        if (strcmp(a, "-W") == 0 && i + 1 < argc)
-            opt = argv[++i];
-        else if (strncmp(a, "-W", 2) == 0 && a[2])
-            opt = a + 2;
-        const char *eq = opt ? strchr(opt, '=') : NULL;
+        const char *eq = id == 0 ? strchr(a.value, '=') : NULL;
         if (!eq) {
-            fputs("error: config: expected -W KNOB=VALUE, got '", stderr);
-            put_escaped(stderr, opt ? opt : a);
-            fputs("'\nRun `whirl config --help` for usage.\n", stderr);
+            if (id != CLI_ARGS_ERROR) {
+                fputs("error: config: expected -W KNOB=VALUE, got '", stderr);
+                put_escaped(stderr, a.value);
+                fputs("'\nRun `whirl config --help` for usage.\n", stderr);
+            }
             whirl_config_delete(config);
             return 2;
         }
         char name[128];
-        snprintf(name, sizeof name, "%.*s", (int)(eq - opt), opt);
+        snprintf(name, sizeof name, "%.*s", (int)(eq - a.value), a.value);
         if ((err = whirl_config_set(config, name, eq + 1))) {
             print_error("config", err);
             whirl_error_delete(err);

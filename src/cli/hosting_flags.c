@@ -1,185 +1,296 @@
-/* -W hosting options of `whirl run`: timeout, max-memory-size,
- * max-table-elements, pooling (see hosting.h). */
+/* The hosting option groups of the `whirl` command, in wasmtime's spelling:
+ * -W (limits of the guest and every engine knob by whirl's name, as
+ * `whirl config -W` takes them) and -O (wasmtime's pooling-* names for the
+ * same knobs). See hosting.h. */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "hosting.h"
+#include "options.h"
 
 const char cli_hosting_usage[] =
     "  -W timeout=DURATION    Trap with `interrupt` once the guest has run this long\n"
-    "                         (e.g. 50ms, 10s, 1m; a bare number is seconds).\n"
+    "                         (e.g. 50ms, 10s, 1m30s; a number alone is seconds).\n"
     "  -W max-memory-size=BYTES\n"
     "                         Linear memory the guest may use across its memories\n"
-    "                         (suffixes K, M, G); memory.grow past it returns -1.\n"
-    "  -W max-table-elements=N\n"
-    "                         Entries any one table may hold; table.grow past it\n"
-    "                         returns -1.\n"
-    "  -W pooling=y|n         Use the pooling allocator (default: when the address\n"
-    "                         space allows it).\n";
+    "                         (e.g. 65536, 64K, 16M); memory.grow past it returns -1.\n"
+    "  -W max-table-elements=N, -W max-wasm-stack=BYTES, -W pooling=y|n, and every\n"
+    "                         engine knob: `whirl run -W help` lists them.\n";
+
+/* Where a hosting key goes: a field of cli_hosting_t, or an engine knob. */
+enum {
+    KEY_TIMEOUT = 1,
+    KEY_MAX_MEMORY_SIZE,
+    KEY_MAX_TABLE_ELEMENTS,
+    KEY_POOLING,
+    KEY_KNOB, /* engine knob named by `knob_of` */
+};
+
+static const cli_group_key_t w_keys[] = {
+    {KEY_TIMEOUT, "timeout", "DURATION",
+     "Trap with `interrupt` once the guest has run this long\n"
+     "(e.g. 50ms, 10s, 1m30s; a number alone is seconds; at most 24h)."},
+    {KEY_MAX_MEMORY_SIZE, "max-memory-size", "BYTES",
+     "Linear memory the guest may use across its memories\n"
+     "(e.g. 65536, 64K, 16MiB); memory.grow past it returns -1."},
+    {KEY_MAX_TABLE_ELEMENTS, "max-table-elements", "N",
+     "Entries any one table may hold; table.grow past it returns -1."},
+    {KEY_KNOB, "max-wasm-stack", "BYTES",
+     "Guest stack per call into wasm (default 1M; 4K to 1G)."},
+    {KEY_POOLING, "pooling", "[=y|n]",
+     "Use the pooling allocator (default: when the address space\n"
+     "allows it). Same as -O pooling-allocator."},
+};
+
+/* -O: wasmtime's names for the pool's knobs. */
+static const struct {
+    const char *name, *knob, *value_name;
+} o_knobs[] = {
+    {"pooling-total-component-instances", "instance_count", "N"},
+    {"pooling-total-core-instances", "total_core_instances", "N"},
+    {"pooling-total-memories", "total_memories", "N"},
+    {"pooling-total-tables", "total_tables", "N"},
+    {"pooling-total-stacks", "total_stacks", "N"},
+    {"pooling-table-elements", "instance_table_elements", "N"},
+    {"pooling-max-memory-size", "max_memory_size", "BYTES"},
+    {"pooling-memory-keep-resident", "linear_memory_keep_resident", "BYTES"},
+    {"pooling-table-keep-resident", "table_keep_resident", "BYTES"},
+    {"pooling-max-core-instance-size", "core_instance_size", "BYTES"},
+    {"pooling-max-component-instance-size", "instance_size", "BYTES"},
+    {"pooling-max-core-instances-per-component", "core_instance_count", "N"},
+    {"pooling-max-memories-per-component", "instance_memories", "N"},
+    {"pooling-max-tables-per-component", "instance_tables", "N"},
+    {"pooling-max-memories-per-module", "max_memories_per_module", "N"},
+    {"pooling-max-tables-per-module", "max_tables_per_module", "N"},
+};
+
+/* Engine knobs -W does not take by their own name: another option of the
+ * command stands for them (max_memory_size would clash with the store
+ * limit -W max-memory-size; -C, -D and -W pooling set the others). */
+static bool knob_excluded_from_w(const char *knob)
+{
+    return !strcmp(knob, "max_memory_size") || !strcmp(knob, "cache") ||
+           !strcmp(knob, "debug_info") || !strcmp(knob, "pooling") ||
+           !strcmp(knob, "max_wasm_stack");
+}
 
 void cli_hosting_init(cli_hosting_t *h)
 {
+    memset(h, 0, sizeof *h);
     h->timeout_ns = 0;
     h->max_memory_size = WHIRL_NO_LIMIT;
     h->max_table_elements = WHIRL_NO_LIMIT;
     h->pooling = -1;
 }
 
-/* Decimal digits with an optional fraction: the whole part, and the
- * fraction in billionths (digits past the ninth are ignored). Returns the
- * rest of the text, or NULL. */
-static const char *parse_decimal(const char *s, uint64_t *whole, uint64_t *frac_e9)
+/* The engine knob called `name` ('-' for '_'), or NULL. The names are the
+ * engine's own (static strings). */
+static const char *engine_knob(const char *name)
 {
-    if (!isdigit((unsigned char)*s))
-        return NULL;
-    uint64_t w = 0;
-    for (; isdigit((unsigned char)*s); s++) {
-        if (w > (UINT64_MAX - 9) / 10)
-            return NULL;
-        w = w * 10 + (uint64_t)(*s - '0');
+    whirl_config_t *c = whirl_config_new();
+    const char *found = NULL;
+    for (size_t i = 0; c && !found && i < whirl_config_item_count(); i++) {
+        whirl_config_item_t it;
+        if (!whirl_config_item(c, i, &it))
+            continue;
+        size_t j = 0;
+        while (it.name[j] && (name[j] == it.name[j] || (name[j] == '-' && it.name[j] == '_')))
+            j++;
+        if (!it.name[j] && !name[j])
+            found = it.name;
     }
-    uint64_t f = 0, scale = 100000000;
-    if (*s == '.') {
-        s++;
-        if (!isdigit((unsigned char)*s))
-            return NULL;
-        for (; isdigit((unsigned char)*s); s++) {
-            f += (uint64_t)(*s - '0') * scale;
-            scale /= 10;
+    whirl_config_delete(c);
+    return found;
+}
+
+/* Checks `value` for `knob` as the engine will read it, then records it. */
+static int set_knob(cli_hosting_t *h, char group, const char *name, const char *knob,
+                    const char *value, char *why, size_t why_len)
+{
+    if (!value) {
+        snprintf(why, why_len, "-%c %s needs a value (-%c %s=VALUE)", group, name, group, name);
+        return -1;
+    }
+    whirl_config_t *c = whirl_config_new();
+    whirl_error_t *err = c ? whirl_config_set(c, knob, value) : whirl_error_new("out of memory");
+    whirl_config_delete(c);
+    if (err) {
+        /* The engine's message names the value and the knob. */
+        snprintf(why, why_len, "-%c %s: %s", group, name, whirl_error_message(err));
+        whirl_error_delete(err);
+        return -1;
+    }
+    size_t i = 0;
+    while (i < h->nknobs && strcmp(h->knobs[i].knob, knob) != 0)
+        i++;
+    if (i == CLI_HOSTING_MAX_KNOBS || strlen(value) >= sizeof h->knobs[i].value) {
+        snprintf(why, why_len, "-%c %s: too many knobs or too long a value", group, name);
+        return -1;
+    }
+    h->knobs[i].knob = knob;
+    snprintf(h->knobs[i].value, sizeof h->knobs[i].value, "%s", value);
+    if (i == h->nknobs)
+        h->nknobs++;
+    return 1;
+}
+
+static int parse_item(cli_hosting_t *h, char group, char *item, char *why, size_t why_len)
+{
+    const char *value;
+    char name[256];
+    snprintf(name, sizeof name, "%s", item);
+    if (strchr(name, '='))
+        *strchr(name, '=') = '\0';
+    if (group == 'O') {
+        (void)cli_group_find(NULL, 0, item, &value);
+        if (!strcmp(item, "pooling-allocator")) {
+            int b = cli_parse_switch(value);
+            if (b < 0) {
+                snprintf(why, why_len, "invalid value '%s' for -O pooling-allocator: expected "
+                                       "y or n", value);
+                return -1;
+            }
+            h->pooling = b;
+            return 1;
         }
+        for (size_t i = 0; i < CLI_COUNT(o_knobs); i++)
+            if (!strcmp(item, o_knobs[i].name))
+                return set_knob(h, 'O', item, o_knobs[i].knob, value, why, why_len);
+        snprintf(why, why_len, "unknown -O option '%s' (`-O help` lists them)", name);
+        return 0;
     }
-    *whole = w;
-    *frac_e9 = f;
-    return s;
-}
-
-static bool parse_duration_ns(const char *text, uint64_t *out)
-{
-    uint64_t whole, frac;
-    const char *unit = parse_decimal(text, &whole, &frac);
-    if (!unit)
-        return false;
-    uint64_t ns_per;
-    if (!*unit || strcmp(unit, "s") == 0)
-        ns_per = 1000000000ull;
-    else if (strcmp(unit, "ms") == 0)
-        ns_per = 1000000ull;
-    else if (strcmp(unit, "us") == 0)
-        ns_per = 1000ull;
-    else if (strcmp(unit, "ns") == 0)
-        ns_per = 1;
-    else if (strcmp(unit, "m") == 0)
-        ns_per = 60000000000ull;
-    else if (strcmp(unit, "h") == 0)
-        ns_per = 3600000000000ull;
-    else
-        return false;
-    /* Up to a day; the fraction in 128 bits, as it may overflow 64. */
-    if (whole > 86400000000000ull / ns_per)
-        return false;
-    unsigned __int128 ns = (unsigned __int128)whole * ns_per +
-                           (unsigned __int128)frac * ns_per / 1000000000u;
-    if (ns == 0 || ns > 86400000000000ull)
-        return false;
-    *out = (uint64_t)ns;
-    return true;
-}
-
-static bool parse_bytes(const char *text, uint64_t *out)
-{
-    const char *s = text;
-    if (!isdigit((unsigned char)*s))
-        return false;
-    uint64_t v = 0;
-    for (; isdigit((unsigned char)*s); s++) {
-        if (v > (UINT64_MAX - 9) / 10)
-            return false;
-        v = v * 10 + (uint64_t)(*s - '0');
-    }
-    uint64_t mult = 1;
-    if (!*s)
-        mult = 1;
-    else if (!strcasecmp(s, "k") || !strcasecmp(s, "kib"))
-        mult = 1ull << 10;
-    else if (!strcasecmp(s, "m") || !strcasecmp(s, "mib"))
-        mult = 1ull << 20;
-    else if (!strcasecmp(s, "g") || !strcasecmp(s, "gib"))
-        mult = 1ull << 30;
-    else
-        return false;
-    if (v > UINT64_MAX / mult)
-        return false;
-    *out = v * mult;
-    return true;
-}
-
-static int parse_bool(const char *text)
-{
-    static const char *const yes[] = {"y", "yes", "true", "on", "1"};
-    static const char *const no[] = {"n", "no", "false", "off", "0"};
-    for (size_t i = 0; i < 5; i++) {
-        if (!strcasecmp(text, yes[i]))
+    const cli_group_key_t *key = cli_group_find(w_keys, CLI_COUNT(w_keys), item, &value);
+    const char *v = value ? value : "";
+    uint64_t n;
+    whirl_error_t *err = NULL;
+    switch (key ? key->id : KEY_KNOB) {
+    case KEY_TIMEOUT:
+        if (value && !(err = whirl_parse_duration(value, &n)) && n > 0 &&
+            n <= 86400000000000ull) {
+            h->timeout_ns = n;
             return 1;
-        if (!strcasecmp(text, no[i]))
-            return 0;
-    }
-    return -1;
-}
-
-int cli_hosting_parse(cli_hosting_t *h, const char *arg, char *why, size_t why_len)
-{
-    const char *eq = strchr(arg, '=');
-    size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
-    const char *value = eq ? eq + 1 : NULL;
-#define IS(name) (name_len == strlen(name) && strncmp(arg, name, name_len) == 0)
-    if (IS("timeout")) {
-        if (value && parse_duration_ns(value, &h->timeout_ns))
-            return 1;
-        snprintf(why, why_len,
-                 "invalid value '%s' for -W timeout: expected a duration such as 50ms, 10s "
-                 "or 1m (at most 1 day)",
-                 value ? value : "");
+        }
+        snprintf(why, why_len, "invalid value '%s' for -W timeout: %s", v,
+                 err ? whirl_error_message(err) : "expected a duration from 1ns to 24h");
+        whirl_error_delete(err);
         return -1;
-    }
-    if (IS("max-memory-size")) {
-        if (value && parse_bytes(value, &h->max_memory_size))
+    case KEY_MAX_MEMORY_SIZE:
+        if (value && !(err = whirl_parse_size(value, &n))) {
+            h->max_memory_size = n;
             return 1;
-        snprintf(why, why_len,
-                 "invalid value '%s' for -W max-memory-size: expected a byte count such as "
-                 "10485760 or 10M",
-                 value ? value : "");
+        }
+        snprintf(why, why_len, "invalid value '%s' for -W max-memory-size: %s", v,
+                 err ? whirl_error_message(err) : "expected a byte count such as 16M");
+        whirl_error_delete(err);
         return -1;
-    }
-    if (IS("max-table-elements")) {
-        uint64_t n;
-        if (value && parse_bytes(value, &n) && strspn(value, "0123456789") == strlen(value)) {
-            h->max_table_elements = n;
+    case KEY_MAX_TABLE_ELEMENTS:
+        if (value && *value && strspn(value, "0123456789") == strlen(value) &&
+            strlen(value) < 20) {
+            h->max_table_elements = strtoull(value, NULL, 10);
             return 1;
         }
         snprintf(why, why_len,
-                 "invalid value '%s' for -W max-table-elements: expected a decimal count",
-                 value ? value : "");
+                 "invalid value '%s' for -W max-table-elements: expected a decimal count", v);
         return -1;
-    }
-    if (IS("pooling")) {
-        int b = value ? parse_bool(value) : 1;
+    case KEY_POOLING: {
+        int b = cli_parse_switch(value);
         if (b >= 0) {
             h->pooling = b;
             return 1;
         }
-        snprintf(why, why_len, "invalid value '%s' for -W pooling: expected y or n", value);
+        snprintf(why, why_len, "invalid value '%s' for -W pooling: expected y or n", v);
         return -1;
     }
-#undef IS
-    return 0;
+    default: {
+        const char *knob = engine_knob(item);
+        if (key)
+            knob = "max_wasm_stack";
+        else if (!knob || knob_excluded_from_w(knob)) {
+            snprintf(why, why_len, "unknown -W option '%s' (`-W help` lists them)", name);
+            return 0;
+        }
+        return set_knob(h, 'W', item, knob, value, why, why_len);
+    }
+    }
+}
+
+int cli_hosting_parse_group(cli_hosting_t *h, char group, const char *arg, char *why,
+                            size_t why_len)
+{
+    const char *cursor = arg;
+    char item[256];
+    int rc = 0;
+    while (cli_group_next(&cursor, item, sizeof item))
+        if ((rc = parse_item(h, group, item, why, why_len)) != 1)
+            return rc;
+    if (rc == 0)
+        snprintf(why, why_len, "-%c needs NAME[=VALUE] (`-%c help` lists them)", group, group);
+    return rc == 0 ? -1 : rc;
+}
+
+int cli_hosting_parse(cli_hosting_t *h, const char *arg, char *why, size_t why_len)
+{
+    return cli_hosting_parse_group(h, 'W', arg, why, why_len);
+}
+
+void cli_hosting_help(FILE *f, char group)
+{
+    if (group == 'O') {
+        fputs("-O: the pooling allocator, in wasmtime's names (each also an engine knob:\n"
+              "`whirl config` shows its value and environment variable):\n",
+              f);
+        static const cli_group_key_t pooling = {
+            0, "pooling-allocator", "[=y|n]", "Use the pooling allocator (same as -W pooling)."};
+        cli_group_help(f, 'O', &pooling, 1);
+        whirl_config_t *c = whirl_config_new();
+        for (size_t i = 0; i < CLI_COUNT(o_knobs); i++) {
+            const char *help = o_knobs[i].knob;
+            for (size_t k = 0; c && k < whirl_config_item_count(); k++) {
+                whirl_config_item_t it;
+                if (whirl_config_item(c, k, &it) && !strcmp(it.name, o_knobs[i].knob))
+                    help = it.description;
+            }
+            cli_group_key_t key = {0, o_knobs[i].name, o_knobs[i].value_name, help};
+            cli_group_help(f, 'O', &key, 1);
+        }
+        whirl_config_delete(c);
+        return;
+    }
+    fputs("-W: limits of the guest and the engine's knobs, as -W NAME=VALUE (several\n"
+          "may be given at once: -W timeout=1s,max-memory-size=16M):\n",
+          f);
+    cli_group_help(f, 'W', w_keys, CLI_COUNT(w_keys));
+    fputs("Engine knobs (as `whirl config` lists them, '-' for '_'; durations and sizes\n"
+          "as above; the environment variable WHIRL_<NAME> sets the same):\n",
+          f);
+    whirl_config_t *c = whirl_config_new();
+    for (size_t k = 0; c && k < whirl_config_item_count(); k++) {
+        whirl_config_item_t it;
+        if (!whirl_config_item(c, k, &it) || knob_excluded_from_w(it.name))
+            continue;
+        char name[64];
+        snprintf(name, sizeof name, "%s", it.name);
+        for (char *p = name; *p; p++)
+            if (*p == '_')
+                *p = '-';
+        cli_group_key_t key = {0, name, "VALUE", it.description};
+        cli_group_help(f, 'W', &key, 1);
+    }
+    whirl_config_delete(c);
 }
 
 whirl_error_t *cli_hosting_configure(const cli_hosting_t *h, whirl_config_t *config)
 {
     if (h->pooling >= 0)
         whirl_config_pooling_set(config, h->pooling == 1);
+    for (size_t i = 0; i < h->nknobs; i++) {
+        whirl_error_t *err = whirl_config_set(config, h->knobs[i].knob, h->knobs[i].value);
+        if (err)
+            return err;
+    }
     return NULL;
 }
 

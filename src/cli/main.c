@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "hosting.h"
+#include "options.h"
 #include "whirl/component.h"
 
 /* `whirl serve` (serve.c; src/serve/ when built with libmicrohttpd). */
@@ -22,20 +23,14 @@ static const char usage_text[] =
     "Usage:\n"
     "  whirl run [OPTIONS] FILE.wasm [ARGS...]\n"
     "      Run a WASI program: FILE.wasm's `_start` with ARGS as its arguments\n"
-    "      (or, for a component, its wasi:cli/run export under WASI 0.2, with\n"
-    "      the same options; a failing run exits with 1)\n"
-    "      (FILE may also be a .cwasm made by `whirl compile`)\n"
-    "      (argv[0] is FILE's name). A module that imports WASI preview 1\n"
-    "      (wasi_snapshot_preview1) gets it, sandboxed: it sees only the\n"
-    "      directories given with --dir and the variables given with --env;\n"
-    "      its exit status becomes whirl's. Other imports are not provided.\n"
-    "      With --invoke, call the named export instead (after `_initialize`,\n"
-    "      if a WASI module has one), passing ARGS converted to its parameter\n"
-    "      types: i32/i64 as decimal or 0x hex (negative allowed), f32/f64 as\n"
-    "      decimal, inf, -inf or nan, v128 as 0x hex, references only as null;\n"
-    "      each result is printed on its own line. whirl's options may also\n"
-    "      follow FILE.wasm; other arguments after it are the program's (use\n"
-    "      `--` before program arguments that look like whirl options).\n"
+    "      (or, for a component, its wasi:cli/run export under WASI 0.2). A\n"
+    "      module that imports WASI preview 1 gets it, sandboxed: it sees only\n"
+    "      the directories given with --dir and the variables given with --env;\n"
+    "      its exit status becomes whirl's. With --invoke NAME, call that export\n"
+    "      with ARGS as its parameters and print its results. whirl's options\n"
+    "      go before FILE: everything after FILE is the program's, as with\n"
+    "      wasmtime. A .cwasm (from `whirl compile`) runs only with\n"
+    "      --allow-precompiled. `whirl run --help` lists every option.\n"
     "  whirl serve [OPTIONS] APP\n"
     "      Serve HTTP, answering each request with a fresh instance of APP\n"
     "      under a deadline and a memory limit. APP is a component exporting\n"
@@ -49,10 +44,11 @@ static const char usage_text[] =
     "      Print a component's imports and exports as WIT-like text (a core\n"
     "      module's as a list).\n"
     "  whirl compile [--debug-info] IN.wasm [-o OUT.cwasm]\n"
-    "      Compile IN.wasm and save the result (default OUT: IN with .cwasm);\n"
-    "      `whirl run OUT.cwasm` then starts without compiling. Only the same\n"
-    "      whirl build, with the same debug-info setting, loads it, and only\n"
-    "      files you made yourself should be run: a .cwasm is code.\n"
+    "      Compile IN.wasm (a core module) and save the result (default OUT: IN\n"
+    "      with .cwasm); `whirl run --allow-precompiled OUT.cwasm` then starts\n"
+    "      without compiling. Only the same whirl build, with the same\n"
+    "      debug-info setting, loads it, and only files you made yourself\n"
+    "      should be run: a .cwasm is code.\n"
     "  whirl cache stats|clear [--dir DIR]\n"
     "      Show or empty the compilation cache (DIR, else $WHIRL_CACHE, else\n"
     "      $XDG_CACHE_HOME/whirl or ~/.cache/whirl).\n"
@@ -60,36 +56,32 @@ static const char usage_text[] =
     "      Print every engine setting's effective value and where it came from\n"
     "      (default, environment variable, or option).\n"
     "  whirl help | --help | -h     Show this text.\n"
+    "  whirl help COMMAND           A command's own help (also COMMAND --help).\n"
     "  whirl --version              Show the version.\n"
     "\n"
-    "Options for run:\n"
+    "Options for run (before FILE; `whirl run --help` has them all):\n"
     "  --invoke NAME          Call the exported function NAME instead of _start.\n"
-    "  --dir HOST[::GUEST][:ro]\n"
-    "                         Let a WASI program use the host directory HOST,\n"
-    "                         under the name GUEST (default: HOST as given);\n"
-    "                         `..`, absolute paths and symlinks cannot leave it.\n"
-    "                         A final `:ro` makes it read-only (`:rw`, the\n"
-    "                         default, lets a HOST ending in `:ro` be named).\n"
-    "  --env NAME[=VALUE]     Set an environment variable for a WASI program\n"
-    "                         (without =VALUE: the host's value, if set).\n"
-    "  --inherit-env          Give a WASI program all of whirl's environment.\n"
-    "  --max-wasm-stack BYTES Guest stack limit per call (default 1M; suffixes\n"
-    "                         k, M, G; 4k..1G).\n"
-    "  --timeout DURATION     Same as -W timeout=DURATION.\n"
-    "  --cache[=DIR]          Use the compilation cache (in DIR, else as for\n"
-    "                         `whirl cache`): a module compiled before loads\n"
-    "                         from it. Setting WHIRL_CACHE=DIR does the same.\n"
+    "  --dir HOST[::GUEST][:ro], --env NAME[=VALUE], -S inherit-env\n"
+    "                         What a WASI program may see.\n"
     "%s"
-    "  --                     End of options: what follows is FILE and ARGS.\n"
+    "  -C cache[=y|n], -C cache-dir=DIR (also --cache[=DIR])\n"
+    "                         Use the compilation cache (also WHIRL_CACHE=DIR).\n"
+    "  -D debug-info          Keep names and offsets for backtraces.\n"
+    "  --allow-precompiled    Let FILE be a .cwasm.\n"
+    "  -W help, -O help, -S help, -C help, -D help\n"
+    "                         List an option group's names.\n"
+    "Durations take a unit ns, us, ms, s, m or h (50ms, 1m30s; a number alone is\n"
+    "seconds); sizes a suffix K, M or G (binary; a number alone is bytes). The\n"
+    "environment knobs (WHIRL_*, SPIN_*) read them the same way.\n"
     "\n"
     "%s"
     "\n"
     "Examples:\n"
     "  whirl run --dir data::/data hello.wasm World\n"
-    "  whirl run fib.wasm --invoke fib 20\n"
-    "  whirl run -W timeout=5s -W max-memory-size=64M --invoke add calc.wasm -- -1 0x10\n"
+    "  whirl run --invoke fib fib.wasm 20\n"
+    "  whirl run -W timeout=5s,max-memory-size=64M --invoke add calc.wasm -1 0x10\n"
     "  whirl validate module.wasm\n"
-    "  whirl compile app.wasm -o app.cwasm && whirl run app.cwasm\n"
+    "  whirl compile app.wasm -o app.cwasm && whirl run --allow-precompiled app.cwasm\n"
     "  whirl serve --wagi --listen 127.0.0.1:8080 --timeout 5s handler.wasm\n"
     "\n"
     "Exit status:\n"
@@ -155,6 +147,11 @@ void cli_put_escaped(FILE *f, const char *s, size_t len, int keep_newlines)
     }
 }
 
+/* The largest input whirl reads: far above any real module (the largest
+ * components are tens of MiB), and a bound on what an endless input (a
+ * pipe that never ends) can make whirl allocate. */
+#define CLI_MAX_INPUT ((size_t)1 << 30)
+
 int cli_read_file(const char *path, uint8_t **data, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -173,14 +170,37 @@ int cli_read_file(const char *path, uint8_t **data, size_t *len)
         close(fd);
         return EXIT_IO;
     }
+    /* Regular files and pipes (`whirl run /dev/stdin` with a pipe on
+     * stdin) are read; devices such as /dev/zero never end and sockets
+     * are no files. */
+    if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+        cli_error("%s: %s, not a regular file or a pipe", path,
+                  S_ISCHR(st.st_mode)   ? "a character device"
+                  : S_ISBLK(st.st_mode) ? "a block device"
+                  : S_ISSOCK(st.st_mode) ? "a socket"
+                                         : "a special file");
+        close(fd);
+        return EXIT_IO;
+    }
+    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > CLI_MAX_INPUT) {
+        cli_error("%s: larger than the %zu MiB whirl reads", path, CLI_MAX_INPUT >> 20);
+        close(fd);
+        return EXIT_IO;
+    }
     /* st_size is only a hint: pipes and /proc files report 0 or lie. */
     size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
     size_t n = 0;
     uint8_t *buf = malloc(cap);
     for (;;) {
         if (buf && n == cap) {
-            size_t ncap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
-            uint8_t *nbuf = ncap > cap ? realloc(buf, ncap) : NULL;
+            if (cap > CLI_MAX_INPUT) {
+                cli_error("%s: more than the %zu MiB whirl reads", path, CLI_MAX_INPUT >> 20);
+                free(buf);
+                close(fd);
+                return EXIT_IO;
+            }
+            size_t ncap = cap * 2 > CLI_MAX_INPUT + 1 ? CLI_MAX_INPUT + 1 : cap * 2;
+            uint8_t *nbuf = realloc(buf, ncap);
             if (!nbuf)
                 free(buf);
             buf = nbuf;
@@ -270,45 +290,85 @@ void cli_report_trap(const whirl_error_t *error)
                 repeats == 1 ? "" : "s");
 }
 
+static const cli_option_t help_only[] = {
+    {0, 'h', "help", CLI_NO_ARG, NULL, "Show this help."},
+};
+
+static const char validate_help[] =
+    "Usage: whirl validate FILE...\n"
+    "\n"
+    "Decode and validate each module or component and print `FILE: valid`, or\n"
+    "the error. A precompiled module (.cwasm) is checked as `whirl run\n"
+    "--allow-precompiled` would load it, and said to be one.\n";
+
+/* A .cwasm: loads it, which checks its structure and checksum and that
+ * this whirl build made it. */
+static int validate_precompiled(whirl_engine_t *engine, const char *path, const uint8_t *data,
+                                size_t len)
+{
+    whirl_module_t *m = NULL;
+    whirl_error_t *err = whirl_module_deserialize(engine, data, len, &m);
+    if (err) {
+        cli_error("%s: a precompiled module (.cwasm) that this whirl cannot load: %s", path,
+                  whirl_error_message(err));
+        whirl_error_delete(err);
+        cli_explain_precompiled(engine, path, data, len);
+        return EXIT_BAD_MODULE;
+    }
+    whirl_module_delete(m);
+    printf("%s: valid: a precompiled module (.cwasm) made by `whirl compile` for this whirl "
+           "build; it is code: run it with `whirl run --allow-precompiled` only if you made "
+           "it\n",
+           path);
+    return EXIT_OK;
+}
+
 int cli_cmd_validate(int argc, char **argv)
 {
-    int nfiles = 0, status = EXIT_OK;
-    bool options_done = false;
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i];
-        if (!options_done && strcmp(arg, "--") == 0) {
-            options_done = true;
+    cli_args_t a;
+    cli_args_init(&a, "validate", help_only, CLI_COUNT(help_only), argc, argv);
+    const char **files = calloc((size_t)argc + 1, sizeof *files);
+    size_t nfiles = 0;
+    if (!files) {
+        cli_error("out of memory");
+        return EXIT_IO;
+    }
+    for (int id; (id = cli_args_next(&a)) != CLI_ARGS_END;) {
+        if (id == CLI_ARGS_ERROR) {
+            free(files);
+            return EXIT_USAGE;
+        }
+        if (id == CLI_ARGS_POSITIONAL) {
+            files[nfiles++] = a.value;
             continue;
         }
-        if (!options_done && (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)) {
-            cli_usage(stdout);
-            return EXIT_OK;
-        }
-        if (!options_done && arg[0] == '-' && arg[1] != '\0')
-            return cli_usage_error("validate: unknown option '%s'", arg);
-        nfiles++;
+        fputs(validate_help, stdout);
+        free(files);
+        return EXIT_OK;
     }
-    if (nfiles == 0)
+    if (nfiles == 0) {
+        free(files);
         return cli_usage_error("validate: missing FILE.wasm");
+    }
 
     whirl_engine_t *engine;
     whirl_error_t *err = whirl_engine_new(NULL, &engine);
     if (err) {
         cli_error("cannot create engine: %s", whirl_error_message(err));
         whirl_error_delete(err);
+        free(files);
         return EXIT_BAD_MODULE;
     }
-    options_done = false;
-    for (int i = 0; i < argc; i++) {
-        const char *path = argv[i];
-        if (!options_done && strcmp(path, "--") == 0) {
-            options_done = true;
-            continue;
-        }
+    int status = EXIT_OK;
+    for (size_t i = 0; i < nfiles; i++) {
+        const char *path = files[i];
         uint8_t *data;
         size_t len;
         int rc = cli_read_file(path, &data, &len);
-        if (rc == EXIT_OK) {
+        if (rc == EXIT_OK && whirl_module_is_serialized(data, len)) {
+            rc = validate_precompiled(engine, path, data, len);
+            free(data);
+        } else if (rc == EXIT_OK) {
             err = whirl_component_is_component(data, len)
                       ? whirl_component_validate(engine, data, len)
                       : whirl_module_validate(engine, data, len);
@@ -326,12 +386,38 @@ int cli_cmd_validate(int argc, char **argv)
             status = rc;
     }
     whirl_engine_delete(engine);
+    free(files);
     return status;
 }
 
 static bool is_help(const char *arg)
 {
     return strcmp(arg, "help") == 0 || strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+} commands[] = {
+    {"run", cli_cmd_run},         {"serve", cli_cmd_serve},     {"validate", cli_cmd_validate},
+    {"inspect", cli_cmd_inspect}, {"compile", cli_cmd_compile}, {"cache", cli_cmd_cache},
+    {"config", cli_config_command},
+};
+
+static int find_command(const char *name)
+{
+    for (size_t i = 0; i < CLI_COUNT(commands); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int unknown_command(const char *cmd)
+{
+    size_t n = strlen(cmd);
+    if (n > 5 && strcmp(cmd + n - 5, ".wasm") == 0)
+        return cli_usage_error("unknown command '%s' (to run a module: whirl run %s)", cmd, cmd);
+    return cli_usage_error("unknown command '%s'", cmd);
 }
 
 int main(int argc, char **argv)
@@ -341,37 +427,28 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    int status;
-    if (is_help(cmd)) {
+    int status, k;
+    if (is_help(cmd) && argc > 2 && strcmp(cmd, "help") == 0) {
+        /* `whirl help CMD`: the command's own help. */
+        static char help_flag[] = "--help";
+        char *args[] = {help_flag, NULL};
+        if ((k = find_command(argv[2])) < 0)
+            status = unknown_command(argv[2]);
+        else
+            status = commands[k].fn(1, args);
+    } else if (is_help(cmd)) {
         cli_usage(stdout);
         status = EXIT_OK;
     } else if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 ||
                strcmp(cmd, "version") == 0) {
         printf("whirl %s\n", WHIRL_VERSION);
         status = EXIT_OK;
-    } else if (strcmp(cmd, "run") == 0) {
-        status = cli_cmd_run(argc - 2, argv + 2);
-    } else if (strcmp(cmd, "serve") == 0) {
-        status = cli_cmd_serve(argc - 2, argv + 2);
-    } else if (strcmp(cmd, "validate") == 0) {
-        status = cli_cmd_validate(argc - 2, argv + 2);
-    } else if (strcmp(cmd, "inspect") == 0) {
-        status = cli_cmd_inspect(argc - 2, argv + 2);
-    } else if (strcmp(cmd, "compile") == 0) {
-        status = cli_cmd_compile(argc - 2, argv + 2);
-    } else if (strcmp(cmd, "cache") == 0) {
-        status = cli_cmd_cache(argc - 2, argv + 2);
-    } else if (strcmp(cmd, "config") == 0) {
-        status = cli_config_command(argc - 2, argv + 2);
+    } else if ((k = find_command(cmd)) >= 0) {
+        status = commands[k].fn(argc - 2, argv + 2);
     } else if (cmd[0] == '-') {
         status = cli_usage_error("unknown option '%s'", cmd);
     } else {
-        size_t n = strlen(cmd);
-        if (n > 5 && strcmp(cmd + n - 5, ".wasm") == 0)
-            status = cli_usage_error("unknown command '%s' (to run a module: whirl run %s)",
-                                     cmd, cmd);
-        else
-            status = cli_usage_error("unknown command '%s'", cmd);
+        status = unknown_command(cmd);
     }
     /* A full disk or closed pipe on stdout must not pass for success. */
     if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -9,149 +9,290 @@
 
 #include "cli.h"
 #include "hosting.h"
+#include "options.h"
 #include "whirl/component.h"
 
 /* parse_run_args result for --help: not an error, but nothing to run. */
 #define RUN_HELP_SHOWN (-1)
 
-/* Negative numbers and -inf/-nan are arguments, not options. */
-static bool looks_like_number(const char *a)
+enum {
+    OPT_HELP,
+    OPT_INVOKE,
+    OPT_DIR,
+    OPT_ENV,
+    OPT_ALLOW_PRECOMPILED,
+    OPT_W,
+    OPT_O,
+    OPT_S,
+    OPT_C,
+    OPT_D,
+    OPT_INHERIT_ENV,
+    OPT_MAX_WASM_STACK,
+    OPT_TIMEOUT,
+    OPT_CACHE,
+};
+
+static const cli_option_t run_options[] = {
+    {OPT_INVOKE, 0, "invoke", CLI_REQUIRED_ARG, "NAME",
+     "Call the exported function NAME instead of _start (after\n"
+     "`_initialize`, if a WASI module has one), with ARGS converted\n"
+     "to its parameter types: i32/i64 as decimal or 0x hex (negative\n"
+     "allowed), f32/f64 as decimal, inf, -inf or nan, v128 as 0x hex,\n"
+     "references only as null; each result is printed on its own line."},
+    {OPT_DIR, 0, "dir", CLI_REQUIRED_ARG, "HOST[::GUEST][:ro]",
+     "Let a WASI program use the host directory HOST, under the name\n"
+     "GUEST (default: HOST as given); `..`, absolute paths and\n"
+     "symlinks cannot leave it. A final `:ro` makes it read-only\n"
+     "(`:rw`, the default, lets a HOST ending in `:ro` be named)."},
+    {OPT_ENV, 0, "env", CLI_REQUIRED_ARG, "NAME[=VALUE]",
+     "Set an environment variable for a WASI program (without\n"
+     "=VALUE: the host's value, if set)."},
+    {OPT_ALLOW_PRECOMPILED, 0, "allow-precompiled", CLI_NO_ARG, NULL,
+     "Let FILE be a .cwasm made by `whirl compile`. A precompiled\n"
+     "module is code whirl cannot check: run only files you made."},
+    {OPT_W, 'W', NULL, CLI_REQUIRED_ARG, "NAME=VALUE",
+     "Limits and engine knobs: timeout, max-memory-size,\n"
+     "max-table-elements, max-wasm-stack, pooling, ... (`-W help`)."},
+    {OPT_O, 'O', NULL, CLI_REQUIRED_ARG, "NAME=VALUE",
+     "The pooling allocator in wasmtime's names (`-O help`)."},
+    {OPT_S, 'S', NULL, CLI_REQUIRED_ARG, "NAME[=VALUE]", "WASI: inherit-env (`-S help`)."},
+    {OPT_C, 'C', NULL, CLI_REQUIRED_ARG, "NAME[=VALUE]",
+     "Compilation: cache, cache-dir=DIR (`-C help`)."},
+    {OPT_D, 'D', NULL, CLI_REQUIRED_ARG, "NAME[=VALUE]", "Debugging: debug-info (`-D help`)."},
+    {OPT_INHERIT_ENV, 0, "inherit-env", CLI_NO_ARG, NULL, "Same as -S inherit-env."},
+    {OPT_MAX_WASM_STACK, 0, "max-wasm-stack", CLI_REQUIRED_ARG, "BYTES",
+     "Same as -W max-wasm-stack=BYTES."},
+    {OPT_TIMEOUT, 0, "timeout", CLI_REQUIRED_ARG, "DURATION", "Same as -W timeout=DURATION."},
+    {OPT_CACHE, 0, "cache", CLI_OPTIONAL_ARG, "DIR",
+     "Same as -C cache (with DIR: -C cache-dir=DIR)."},
+    {OPT_HELP, 'h', "help", CLI_NO_ARG, NULL, "Show this help."},
+};
+
+enum { KEY_INHERIT_ENV = 1, KEY_CACHE, KEY_CACHE_DIR, KEY_DEBUG_INFO };
+
+static const cli_group_key_t s_keys[] = {
+    {KEY_INHERIT_ENV, "inherit-env", "[=y|n]", "Give a WASI program all of whirl's environment."},
+};
+static const cli_group_key_t c_keys[] = {
+    {KEY_CACHE, "cache", "[=y|n]",
+     "Use the compilation cache: a module compiled before loads from\n"
+     "it ($WHIRL_CACHE, else $XDG_CACHE_HOME/whirl or ~/.cache/whirl)."},
+    {KEY_CACHE_DIR, "cache-dir", "DIR", "Use the compilation cache in DIR."},
+};
+static const cli_group_key_t d_keys[] = {
+    {KEY_DEBUG_INFO, "debug-info", "[=y|n]",
+     "Compile without optimisations, keeping names and offsets for\n"
+     "backtraces (needed to run a .cwasm compiled with --debug-info)."},
+};
+
+static const char run_synopsis[] =
+    "Usage: whirl run [OPTIONS] FILE [ARGS...]\n"
+    "\n"
+    "Run a WASI program: FILE's `_start` with ARGS as its arguments (argv[0] is\n"
+    "FILE's name), or with --invoke, call one export. FILE is a module, a\n"
+    "component (a wasi:cli command: its wasi:cli/run export runs under WASI 0.2;\n"
+    "a failing run exits with 1) or, with --allow-precompiled, a .cwasm made by\n"
+    "`whirl compile`. A module importing WASI preview 1 gets it, sandboxed: it\n"
+    "sees only the directories given with --dir and the variables given with\n"
+    "--env; its exit status becomes whirl's. Other imports are not provided.\n"
+    "\n"
+    "whirl's options go before FILE: everything after FILE is the program's\n"
+    "(or --invoke's arguments), as with wasmtime, so `whirl run app.wasm --env\n"
+    "X=1` passes \"--env\" and \"X=1\" to app.wasm. Use `--` before a FILE\n"
+    "that starts with '-'. FILE may be a pipe (`whirl run /dev/stdin` reads\n"
+    "stdin); devices are refused, and so is anything over 1 GiB.\n"
+    "\n"
+    "Options:\n";
+
+static void run_help(FILE *f)
 {
-    return a[0] == '-' && (isdigit((unsigned char)a[1]) || a[1] == '.' ||
-                           strncasecmp(a + 1, "inf", 3) == 0 || strncasecmp(a + 1, "nan", 3) == 0);
+    fputs(run_synopsis, f);
+    cli_options_help(f, run_options, CLI_COUNT(run_options));
+    fputs("\nDurations take a unit ns, us, ms, s, m or h (50ms, 1m30s; a number alone is\n"
+          "seconds); sizes a suffix K, M or G (binary; a number alone is bytes).\n"
+          "Exit status: the program's own, 134 on a trap, 142 at the -W timeout,\n"
+          "1 for an invalid module, 2 for a usage error, 4 if FILE cannot be read\n"
+          "(`whirl help` explains them).\n"
+          "\n"
+          "Examples:\n"
+          "  whirl run --dir data::/data hello.wasm World\n"
+          "  whirl run --invoke fib fib.wasm 20\n"
+          "  whirl run -W timeout=5s,max-memory-size=64M --invoke add calc.wasm -1 0x10\n"
+          "  whirl run --allow-precompiled app.cwasm\n",
+          f);
 }
 
-/* Matches `--name VALUE` and `--name=VALUE`; advances *i past the value.
- * Returns 1 if matched (value in *value), 0 if not this option, -1 if the
- * value is missing (error printed). */
-static int take_option(int argc, char **argv, int *i, const char *name, const char **value)
+/* Prints the listing of a group for `-X help`. */
+static void group_help(char group)
 {
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0)
-        return 0;
-    if (a[n] == '=') {
-        *value = a + n + 1;
-        return 1;
+    switch (group) {
+    case 'W':
+    case 'O': cli_hosting_help(stdout, group); break;
+    case 'S':
+        puts("-S: WASI options:");
+        cli_group_help(stdout, 'S', s_keys, CLI_COUNT(s_keys));
+        break;
+    case 'C':
+        puts("-C: compilation options:");
+        cli_group_help(stdout, 'C', c_keys, CLI_COUNT(c_keys));
+        break;
+    case 'D':
+        puts("-D: debugging options:");
+        cli_group_help(stdout, 'D', d_keys, CLI_COUNT(d_keys));
+        break;
     }
-    if (a[n] != '\0')
-        return 0;
-    if (*i + 1 >= argc) {
-        cli_usage_error("run: option %s needs a value", name);
-        return -1;
-    }
-    *value = argv[++*i];
-    return 1;
 }
 
-/* Hands one -W option (or --timeout, as "timeout=VALUE") to the hosting
- * options. */
-static int take_hosting_option(run_opts_t *o, const char *arg)
+/* One -S, -C or -D option (all items of its comma list). */
+static int take_run_group(run_opts_t *o, char group, const char *arg)
 {
-    char why[256];
-    switch (cli_hosting_parse(&o->hosting, arg, why, sizeof why)) {
-    case 1:
-        if (strncmp(arg, "timeout=", 8) == 0)
-            o->timeout_text = arg + 8;
+    const cli_group_key_t *keys = group == 'S' ? s_keys : group == 'C' ? c_keys : d_keys;
+    size_t nkeys = group == 'S'   ? CLI_COUNT(s_keys)
+                   : group == 'C' ? CLI_COUNT(c_keys)
+                                  : CLI_COUNT(d_keys);
+    const char *cursor = arg;
+    char item[4096];
+    bool any = false;
+    while (cli_group_next(&cursor, item, sizeof item)) {
+        const char *value;
+        const cli_group_key_t *key = cli_group_find(keys, nkeys, item, &value);
+        any = true;
+        if (!key)
+            return cli_usage_error("run: unknown -%c option '%s' (`whirl run -%c help` lists "
+                                   "them)",
+                                   group, item, group);
+        if (key->id == KEY_CACHE_DIR) {
+            if (!value || !*value)
+                return cli_usage_error("run: -C cache-dir needs a directory (-C cache-dir=DIR)");
+            o->cache = true;
+            snprintf(o->cache_dir_buf, sizeof o->cache_dir_buf, "%s", value);
+            o->cache_dir = o->cache_dir_buf;
+            continue;
+        }
+        int b = cli_parse_switch(value);
+        if (b < 0)
+            return cli_usage_error("run: invalid value '%s' for -%c %s: expected y or n", value,
+                                   group, key->name);
+        if (key->id == KEY_INHERIT_ENV)
+            o->wasi.inherit_env = b;
+        else if (key->id == KEY_CACHE)
+            o->cache = b;
+        else
+            o->debug_info = b;
+    }
+    if (!any)
+        return cli_usage_error("run: -%c needs NAME[=VALUE] (`whirl run -%c help` lists them)",
+                               group, group);
+    return EXIT_OK;
+}
+
+/* One -W or -O option, or an alias of one ("--timeout 1s" is given as
+ * "-W timeout=1s"; the message names the -W option). */
+static int take_hosting(run_opts_t *o, char group, const char *arg)
+{
+    char why[1024];
+    if (cli_hosting_parse_group(&o->hosting, group, arg, why, sizeof why) == 1)
         return EXIT_OK;
-    case 0:
-        return cli_usage_error("run: unknown -W option '%s' (known: timeout, max-memory-size, "
-                               "max-table-elements, pooling)",
-                               arg);
-    default:
-        return cli_usage_error("run: %s", why);
-    }
+    return cli_usage_error("run: %s", why);
 }
 
 static int parse_run_args(int argc, char **argv, run_opts_t *o)
 {
-    bool options_done = false;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!options_done && a[0] == '-' && a[1] != '\0' && !looks_like_number(a)) {
-            const char *value;
-            int m;
-            if (strcmp(a, "--") == 0) {
-                options_done = true;
-                continue;
+    cli_args_t a;
+    cli_args_init(&a, "run", run_options, CLI_COUNT(run_options), argc, argv);
+    a.stop_at_positional = true;
+    char alias[4200];
+    int id, rc = EXIT_OK;
+    while (rc == EXIT_OK && (id = cli_args_next(&a)) != CLI_ARGS_END) {
+        switch (id) {
+        case CLI_ARGS_ERROR: return EXIT_USAGE;
+        case CLI_ARGS_POSITIONAL:
+            if (!o->file)
+                o->file = a.value;
+            else
+                o->args[o->nargs++] = a.value;
+            break;
+        case OPT_HELP: run_help(stdout); return RUN_HELP_SHOWN;
+        case OPT_INVOKE:
+            if (o->invoke)
+                return cli_usage_error("run: --invoke given twice ('%s' and '%s')", o->invoke,
+                                       a.value);
+            o->invoke = a.value;
+            break;
+        case OPT_DIR: o->wasi.dirs[o->wasi.ndirs++] = a.value; break;
+        case OPT_ENV: o->wasi.envs[o->wasi.nenvs++] = a.value; break;
+        case OPT_ALLOW_PRECOMPILED: o->allow_precompiled = true; break;
+        case OPT_INHERIT_ENV: o->wasi.inherit_env = true; break;
+        case OPT_CACHE:
+            o->cache = true;
+            if (a.value) {
+                snprintf(o->cache_dir_buf, sizeof o->cache_dir_buf, "%s", a.value);
+                o->cache_dir = o->cache_dir_buf;
             }
-            if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-                cli_usage(stdout);
+            break;
+        case OPT_MAX_WASM_STACK:
+        case OPT_TIMEOUT:
+            snprintf(alias, sizeof alias, "%s=%s",
+                     id == OPT_TIMEOUT ? "timeout" : "max-wasm-stack", a.value);
+            rc = take_hosting(o, 'W', alias);
+            break;
+        case OPT_W:
+        case OPT_O:
+        case OPT_S:
+        case OPT_C:
+        case OPT_D: {
+            char group = a.option->short_name;
+            if (strcmp(a.value, "help") == 0 || strcmp(a.value, "help-long") == 0) {
+                group_help(group);
                 return RUN_HELP_SHOWN;
             }
-            if ((m = take_option(argc, argv, &i, "--invoke", &value)) != 0) {
-                if (m < 0)
-                    return EXIT_USAGE;
-                if (o->invoke)
-                    return cli_usage_error("run: --invoke given twice ('%s' and '%s')",
-                                           o->invoke, value);
-                o->invoke = value;
-                continue;
-            }
-            if ((m = take_option(argc, argv, &i, "--max-wasm-stack", &value)) != 0) {
-                if (m < 0)
-                    return EXIT_USAGE;
-                if (cli_parse_size(value, &o->max_wasm_stack) != 0)
-                    return cli_usage_error("run: invalid value '%s' for --max-wasm-stack "
-                                           "(expected a byte count such as 65536 or 8M)",
-                                           value);
-                o->have_stack = true;
-                continue;
-            }
-            if ((m = take_option(argc, argv, &i, "--timeout", &value)) != 0) {
-                if (m < 0)
-                    return EXIT_USAGE;
-                char arg[256];
-                snprintf(arg, sizeof arg, "timeout=%s", value);
-                int rc = take_hosting_option(o, arg);
-                if (rc != EXIT_OK)
-                    return rc;
-                o->timeout_text = value;
-                continue;
-            }
-            if (strncmp(a, "-W", 2) == 0) {
-                if (a[2] == '\0' && i + 1 >= argc)
-                    return cli_usage_error("run: option -W needs a value (e.g. -W timeout=10s)");
-                int rc = take_hosting_option(o, a[2] ? a + 2 : argv[++i]);
-                if (rc != EXIT_OK)
-                    return rc;
-                continue;
-            }
-            if ((m = take_option(argc, argv, &i, "--dir", &value)) != 0) {
-                if (m < 0)
-                    return EXIT_USAGE;
-                o->wasi.dirs[o->wasi.ndirs++] = value;
-                continue;
-            }
-            if ((m = take_option(argc, argv, &i, "--env", &value)) != 0) {
-                if (m < 0)
-                    return EXIT_USAGE;
-                o->wasi.envs[o->wasi.nenvs++] = value;
-                continue;
-            }
-            if (strcmp(a, "--cache") == 0 || strncmp(a, "--cache=", 8) == 0) {
-                o->cache = true;
-                o->cache_dir = a[7] == '=' ? a + 8 : NULL;
-                continue;
-            }
-            if (strcmp(a, "--inherit-env") == 0) {
-                o->wasi.inherit_env = true;
-                continue;
-            }
-            if (!o->file)
-                return cli_usage_error("run: unknown option '%s'", a);
-            /* After FILE, an unknown option may be the program's own. */
-            if (!o->unknown_after_file)
-                o->unknown_after_file = a;
+            rc = group == 'W' || group == 'O' ? take_hosting(o, group, a.value)
+                                              : take_run_group(o, group, a.value);
+            break;
         }
-        if (!o->file)
-            o->file = a;
-        else
-            o->args[o->nargs++] = a;
+        }
     }
+    if (rc != EXIT_OK)
+        return rc;
     if (!o->file)
         return cli_usage_error("run: missing FILE.wasm");
     return EXIT_OK;
+}
+
+/* After a usage error about ARGS: if they look like whirl's own options,
+ * say where those go now (they used to be accepted after FILE). */
+static void hint_options_after_file(const run_opts_t *o)
+{
+    for (size_t i = 0; i < o->nargs; i++) {
+        const char *a = o->args[i];
+        for (size_t k = 0; a[0] == '-' && k < CLI_COUNT(run_options); k++) {
+            const cli_option_t *opt = &run_options[k];
+            size_t n = opt->long_name ? strlen(opt->long_name) : 0;
+            bool is_long = n && a[1] == '-' && strncmp(a + 2, opt->long_name, n) == 0 &&
+                           (a[2 + n] == '\0' || a[2 + n] == '=');
+            bool is_short = opt->short_name && a[1] == opt->short_name;
+            if (is_long || is_short) {
+                fprintf(stderr, "note: '%s' follows FILE, so it is an argument of the program, "
+                                "not an option of whirl: put whirl's options before FILE\n",
+                        a);
+                return;
+            }
+        }
+    }
+}
+
+void cli_format_duration(uint64_t ns, char *buf, size_t len)
+{
+    static const struct {
+        uint64_t ns;
+        const char *unit;
+    } units[] = {{3600000000000ull, "h"}, {60000000000ull, "m"}, {1000000000ull, "s"},
+                 {1000000ull, "ms"},      {1000ull, "us"},       {1, "ns"}};
+    for (size_t i = 0; i < CLI_COUNT(units); i++)
+        if (ns % units[i].ns == 0) {
+            snprintf(buf, len, "%llu%s", (unsigned long long)(ns / units[i].ns), units[i].unit);
+            return;
+        }
 }
 
 /* "(param i32 i64) (result f32)" into buf. */
@@ -308,7 +449,9 @@ int cli_report_run_failure(const run_opts_t *o, const char *what, whirl_error_t 
         rc = EXIT_TRAP;
         cli_report_trap(err);
         if (code == WHIRL_TRAP_INTERRUPT && cli_hosting_deadline_reached(&o->hosting, err)) {
-            fprintf(stderr, "note: the timeout of %s was reached\n", o->timeout_text);
+            char limit[64];
+            cli_format_duration(o->hosting.timeout_ns, limit, sizeof limit);
+            fprintf(stderr, "note: the timeout of %s was reached\n", limit);
             rc = EXIT_TIMEOUT;
         }
     } else {
@@ -325,19 +468,22 @@ static int run_module(const run_opts_t *o, run_state_t *s)
     if (rc != EXIT_OK)
         return rc;
 
+    /* A .cwasm is code: wasmtime runs one only when told to, and so does
+     * whirl. */
+    if (whirl_module_is_serialized(s->wasm, len) && !o->allow_precompiled)
+        return cli_usage_error("run: %s is a precompiled module (made by `whirl compile`): a "
+                               ".cwasm is code whirl cannot check, so running it needs "
+                               "--allow-precompiled (run only files you made yourself)",
+                               o->file);
+
     whirl_config_t *config = whirl_config_new();
     if (!config) {
         cli_error("out of memory");
         return EXIT_BAD_MODULE;
     }
     whirl_error_t *err;
-    if (o->have_stack && (err = whirl_config_max_wasm_stack_set(config, o->max_wasm_stack))) {
-        whirl_config_delete(config);
-        rc = cli_usage_error("run: invalid value '%zu' for --max-wasm-stack: %s",
-                             o->max_wasm_stack, whirl_error_message(err));
-        whirl_error_delete(err);
-        return rc;
-    }
+    if (o->debug_info >= 0)
+        whirl_config_debug_info_set(config, o->debug_info == 1);
     if ((err = cli_hosting_configure(&o->hosting, config))) {
         whirl_config_delete(config);
         rc = cli_usage_error("run: %s", whirl_error_message(err));
@@ -346,7 +492,7 @@ static int run_module(const run_opts_t *o, run_state_t *s)
     }
     if (o->cache && (err = cli_enable_cache(config, o->cache_dir))) {
         whirl_config_delete(config);
-        rc = cli_usage_error("run: --cache: %s", whirl_error_message(err));
+        rc = cli_usage_error("run: -C cache: %s", whirl_error_message(err));
         whirl_error_delete(err);
         return rc;
     }
@@ -361,6 +507,7 @@ static int run_module(const run_opts_t *o, run_state_t *s)
     if ((err = cli_module_load(s->engine, s->wasm, len, &s->module))) {
         cli_report_module_error(o->file, s->wasm, len, err);
         whirl_error_delete(err);
+        cli_explain_precompiled(s->engine, o->file, s->wasm, len);
         return EXIT_BAD_MODULE;
     }
 
@@ -384,12 +531,13 @@ static int run_module(const run_opts_t *o, run_state_t *s)
     bool wasi = cli_imports_wasi(s->module);
     /* A WASI command: the arguments are the program's, not _start's. */
     bool program = wasi && !o->invoke;
-    if (o->unknown_after_file && !program)
-        return cli_usage_error("run: unknown option '%s'", o->unknown_after_file);
-    if (!call && o->nargs > 0 && !program)
-        return cli_usage_error("run: arguments given ('%s'...) but there is no function to "
-                               "pass them to; use --invoke NAME",
-                               o->args[0]);
+    if (!call && o->nargs > 0 && !program) {
+        rc = cli_usage_error("run: arguments given ('%s'...) but there is no function to "
+                             "pass them to; use --invoke NAME",
+                             o->args[0]);
+        hint_options_after_file(o);
+        return rc;
+    }
     size_t nresults = 0;
     if (program && call &&
         (whirl_functype_param_count(exp.functype) || whirl_functype_result_count(exp.functype))) {
@@ -406,8 +554,10 @@ static int run_module(const run_opts_t *o, run_state_t *s)
             cli_error("out of memory");
             return EXIT_BAD_MODULE;
         }
-        if ((rc = convert_args(o, fname, exp.functype, s->args)) != EXIT_OK)
+        if ((rc = convert_args(o, fname, exp.functype, s->args)) != EXIT_OK) {
+            hint_options_after_file(o);
             return rc;
+        }
     }
 
     if ((rc = check_imports(o->file, s->module)) != EXIT_OK)
@@ -498,6 +648,7 @@ int cli_cmd_run(int argc, char **argv)
         cli_error("out of memory");
         return EXIT_USAGE;
     }
+    o.debug_info = -1;
     int rc = parse_run_args(argc, argv, &o);
     run_state_t s = {0};
     if (rc == EXIT_OK)

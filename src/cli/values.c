@@ -345,29 +345,12 @@ void cli_print_val(FILE *f, const whirl_val_t *val)
 
 int cli_parse_size(const char *text, size_t *out)
 {
-    char digits[64];
-    size_t len = strlen(text);
-    if (len == 0 || len >= sizeof digits)
-        return -1;
-    memcpy(digits, text, len + 1);
-    uint64_t mult = 1;
-    /* A trailing k/m/g is a suffix, except as a hex digit... which k/m/g
-     * never are, so no ambiguity. */
-    switch (digits[len - 1]) {
-    case 'k': case 'K': mult = UINT64_C(1) << 10; break;
-    case 'm': case 'M': mult = UINT64_C(1) << 20; break;
-    case 'g': case 'G': mult = UINT64_C(1) << 30; break;
-    default: break;
-    }
-    if (mult != 1)
-        digits[--len] = '\0';
     uint64_t v;
-    const char *why;
-    if (parse_magnitude(digits, &v, &why) != 0 || v > UINT64_MAX / mult)
+    whirl_error_t *err = whirl_parse_size(text, &v);
+    if (err || v > SIZE_MAX) {
+        whirl_error_delete(err);
         return -1;
-    v *= mult;
-    if (v > SIZE_MAX)
-        return -1;
+    }
     *out = (size_t)v;
     return 0;
 }

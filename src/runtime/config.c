@@ -15,6 +15,7 @@
 
 #include "alloc/alloc.h"
 #include "runtime/internal.h"
+#include "util/units.h"
 
 typedef enum knob_type {
     KT_COUNT,    /* decimal integer */
@@ -183,7 +184,7 @@ static bool parse_knob(int k, const char *text, uint64_t *out, char *why, size_t
 {
     const knob_def_t *d = &knobs[k];
     const char *p = text;
-    uint64_t v = 0, mult = 1;
+    uint64_t v = 0;
     switch (d->type) {
     case KT_PATH:
         *out = 0;
@@ -207,51 +208,25 @@ static bool parse_knob(int k, const char *text, uint64_t *out, char *why, size_t
         }
         break;
     case KT_BYTES:
-        if (!parse_u64(&p, &v))
-            goto bad_bytes;
-        if (*p) {
-            if (suffix_is(p, "k", "kib", NULL))
-                mult = KIB;
-            else if (suffix_is(p, "m", "mib", NULL))
-                mult = MIB;
-            else if (suffix_is(p, "g", "gib", NULL))
-                mult = GIB;
-            else
-                goto bad_bytes;
-            if (v > UINT64_MAX / mult)
-                goto bad_bytes;
-            v *= mult;
+    case KT_DURATION: {
+        /* The public parsers, so that the CLI's options and the
+         * environment read a value the same way. */
+        const char *reason;
+        if (!(d->type == KT_BYTES ? units_parse_size(text, &v, &reason)
+                                  : units_parse_duration(text, &v, &reason))) {
+            snprintf(why, why_len, "%s", reason);
+            return false;
+        }
+        if (d->type == KT_BYTES)
+            break;
+        v /= 1000; /* stored in microseconds */
+        if ((v && v < MIN_EPOCH_INTERVAL_US) || v > d->max) {
+            snprintf(why, why_len, "out of range: 0 (no ticker) or from %uus to %llus",
+                     MIN_EPOCH_INTERVAL_US, (unsigned long long)(d->max / 1000000));
+            return false;
         }
         break;
-    bad_bytes:
-        snprintf(why, why_len,
-                 "expected a byte count from %llu to %llu (decimal, optional suffix K, M or "
-                 "G: binary multiples)",
-                 (unsigned long long)d->min, (unsigned long long)d->max);
-        return false;
-    case KT_DURATION:
-        if (!parse_u64(&p, &v))
-            goto bad_duration;
-        if (!*p || suffix_is(p, "ms", NULL, NULL))
-            mult = 1000;
-        else if (suffix_is(p, "us", NULL, NULL))
-            mult = 1;
-        else if (suffix_is(p, "s", NULL, NULL))
-            mult = 1000000;
-        else
-            goto bad_duration;
-        if (v > UINT64_MAX / mult)
-            goto bad_duration;
-        v *= mult;
-        if (v && v < MIN_EPOCH_INTERVAL_US)
-            goto bad_duration;
-        break;
-    bad_duration:
-        snprintf(why, why_len,
-                 "expected a duration with a unit us, ms or s (a bare number is ms): 0 or "
-                 "from %uus to %llus",
-                 MIN_EPOCH_INTERVAL_US, (unsigned long long)(d->max / 1000000));
-        return false;
+    }
     }
     if (v < d->min || v > d->max) {
         snprintf(why, why_len, "out of range (%llu to %llu)", (unsigned long long)d->min,
@@ -304,7 +279,7 @@ whirl_error_t *whirl_config_set(whirl_config_t *config, const char *name, const 
     if (k < 0)
         return error_fmt("unknown config knob \"%s\"", name);
     uint64_t v;
-    char why[160];
+    char why[320];
     if (!parse_knob(k, value, &v, why, sizeof why))
         return error_fmt("invalid value \"%s\" for %s: %s", value, knobs[k].name, why);
     return store_value(config, k, v, value, SRC_API) ? NULL : error_oom();
@@ -407,7 +382,7 @@ whirl_error_t *whirl_config_load_env(whirl_config_t *config)
         }
         if (!text)
             continue;
-        char why[160];
+        char why[320];
         if (!parse_knob(k, text, &found[k].value, why, sizeof why))
             return error_fmt("invalid value \"%s\" in environment variable %s: %s", text, var,
                              why);

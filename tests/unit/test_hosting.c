@@ -186,8 +186,11 @@ static void test_config_api(void)
     CHECK(item_named(c, "table_keep_resident", &it) && strcmp(it.value, "4096") == 0);
     CHECK_OK(whirl_config_set(c, "epoch_interval", "2s"));
     CHECK(item_named(c, "epoch_interval", &it) && strcmp(it.value, "2s") == 0);
+    /* A bare number is seconds, as on the command line (whirl_parse_duration). */
     CHECK_OK(whirl_config_set(c, "epoch_interval", "20"));
-    CHECK(item_named(c, "epoch_interval", &it) && strcmp(it.value, "20ms") == 0);
+    CHECK(item_named(c, "epoch_interval", &it) && strcmp(it.value, "20s") == 0);
+    CHECK_OK(whirl_config_set(c, "epoch_interval", "0m1.5s"));
+    CHECK(item_named(c, "epoch_interval", &it) && strcmp(it.value, "1500ms") == 0);
     CHECK_OK(whirl_config_set(c, "epoch_interval", "0"));
     CHECK(item_named(c, "epoch_interval", &it) && strcmp(it.value, "0") == 0);
     CHECK_OK(whirl_config_set(c, "pooling", "on"));
@@ -207,7 +210,8 @@ static void test_config_api(void)
     CHECK_ERR(whirl_config_set(c, "max_memory_size", "1T"), false, "byte count");
     CHECK_ERR(whirl_config_set(c, "pooling", "maybe"), false, "boolean");
     CHECK_ERR(whirl_config_set(c, "epoch_interval", "10 ms"), false, "duration");
-    CHECK_ERR(whirl_config_set(c, "epoch_interval", "10us"), false, "duration");
+    CHECK_ERR(whirl_config_set(c, "epoch_interval", "10us"), false, "out of range");
+    CHECK_ERR(whirl_config_set(c, "epoch_interval", "61"), false, "out of range", "60s");
     CHECK_ERR(whirl_config_set(c, "max_wasm_stack", "1k"), false, "out of range");
     CHECK_ERR(whirl_config_set(c, "total_memories", ""), false, "total_memories");
     CHECK_ERR(whirl_config_set(NULL, "pooling", "y"), false, "NULL");
@@ -987,9 +991,71 @@ static void test_instance_pre(void)
     whirl_engine_delete(e);
 }
 
+/* whirl_parse_duration and whirl_parse_size: the one syntax of the knobs,
+ * the environment and the command line. */
+static void test_parse_units(void)
+{
+    static const struct {
+        const char *text;
+        uint64_t ns;
+    } durations[] = {
+        {"0", 0},
+        {"3", 3000000000ull},          /* a number alone is seconds */
+        {"1.5", 1500000000ull},
+        {"50ms", 50000000ull},
+        {"250us", 250000ull},
+        {"250\xc2\xb5s", 250000ull},
+        {"7ns", 7},
+        {"1m30s", 90000000000ull},
+        {"2min", 120000000000ull},
+        {"1h0m0.5s", 3600500000000ull},
+        {"0.0000000019s", 1},        /* digits past nanoseconds are dropped */
+        {"18446744073s", 18446744073000000000ull},
+    };
+    for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
+        uint64_t ns = 1;
+        CHECK_OK(whirl_parse_duration(durations[i].text, &ns));
+        CHECK(ns == durations[i].ns);
+    }
+    const char *bad_durations[] = {"", "s", "10 s", " 1s", "1s ", "-1s", "1.s", ".5s",
+                                   "1m30", "1d", "5x", "1sm", "1e3s", "ms"};
+    for (size_t i = 0; i < sizeof bad_durations / sizeof bad_durations[0]; i++) {
+        uint64_t ns = 0;
+        CHECK_ERR(whirl_parse_duration(bad_durations[i], &ns), false, "invalid duration",
+                  "ns, us, ms, s, m or h", "a number alone is seconds");
+    }
+    uint64_t v;
+    CHECK_ERR(whirl_parse_duration("18446744074s", &v), false, "too large");
+    CHECK_ERR(whirl_parse_duration("99999999999999999999999", &v), false, "invalid duration");
+    CHECK_ERR(whirl_parse_duration(NULL, &v), false, "NULL");
+
+    static const struct {
+        const char *text;
+        uint64_t bytes;
+    } sizes[] = {
+        {"0", 0},          {"65536", 65536},          {"0x10000", 65536},  {"64k", 65536},
+        {"64K", 65536},    {"64KiB", 65536},          {"64kib", 65536},    {"16M", 16u << 20},
+        {"16MiB", 16u << 20}, {"2g", 2ull << 30},     {"2GiB", 2ull << 30},
+        {"18446744073709551615", UINT64_MAX},
+    };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        v = 1;
+        CHECK_OK(whirl_parse_size(sizes[i].text, &v));
+        CHECK(v == sizes[i].bytes);
+    }
+    const char *bad_sizes[] = {"", "K", "64KB", "64 K", "1T", "-5", "1.5M", "0x", "12x", "0xg"};
+    for (size_t i = 0; i < sizeof bad_sizes / sizeof bad_sizes[0]; i++)
+        CHECK_ERR(whirl_parse_size(bad_sizes[i], &v), false, "invalid size", "K, M or G",
+                  "a number alone is bytes");
+    CHECK_ERR(whirl_parse_size("18446744073709551616", &v), false, "too large");
+    CHECK_ERR(whirl_parse_size("17179869184G", &v), false, "too large");
+    CHECK_ERR(whirl_parse_size(NULL, &v), false, "NULL");
+}
+
 int main(void)
 {
     clear_env();
+    test_parse_units();
     test_config_api();
     test_env_bad_values();
     test_env_names();

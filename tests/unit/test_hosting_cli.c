@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/config_cmd.c"
+#include "cli/options.c"
 #include "cli/hosting_flags.c"
 #include "hosting_common.h"
 
