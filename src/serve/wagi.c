@@ -198,16 +198,6 @@ static int64_t wagi_stdout(void *env, void *buf, size_t len)
 
 /* ---- the environment ---- */
 
-static bool is_token(const char *s)
-{
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && !strchr("!#$%&'*+-.^_`|~", *s))
-            return false;
-    return true;
-}
-
 /* Decodes %XX and '+' of a query word in place. */
 static void url_decode(char *s)
 {
@@ -279,7 +269,7 @@ static whirl_error_t *build_env(serve_inst_t *in, whirl_wasi_config_t *cfg)
     char key[256];
     for (size_t i = 0; !err && i < info->nheaders; i++) {
         const char *name = info->headers[i].name;
-        if (!is_token(name) || strlen(name) > sizeof key - 6 || !strcasecmp(name, "Proxy") ||
+        if (!serve_http_token(name, strlen(name)) || strlen(name) > sizeof key - 6 || !strcasecmp(name, "Proxy") ||
             !strcasecmp(name, "Content-Type") || !strcasecmp(name, "Content-Length"))
             continue;
         bool seen = false;
