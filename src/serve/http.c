@@ -44,6 +44,7 @@ enum {
     LOG_FLUSH_BYTES = 16 * 1024,
 };
 #define STREAM_AFTER_NS 20000000ull /* output older than this is sent as it comes */
+#define DRAIN_NS 5000000000ull      /* shutdown: longest wait for answers to go out */
 
 /* ---- small helpers ---- */
 
@@ -408,7 +409,7 @@ static enum MHD_Result queue_plain(serve_req_t *r, struct MHD_Connection *conn, 
  * r->mu held. */
 static void answer_now(serve_req_t *r)
 {
-    if (r->answered || r->queued || r->fd < 0)
+    if (r->answered || r->queued || r->gone || r->fd < 0)
         return;
     char head[2048];
     const char *reason = MHD_get_reason_phrase_for((unsigned)r->status);
@@ -533,6 +534,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         return NULL;
     r->http_thread = pthread_self();
     pthread_mutex_lock(&srv->mu);
+    srv->open_requests++;
     r->pnext = srv->pending;
     if (srv->pending)
         srv->pending->pprev = r;
@@ -599,6 +601,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->fd = fdi ? fdi->connect_fd : -1;
         const char *expect = find_header(r, "Expect");
         r->expect_continue = expect && strcasecmp(expect, "100-continue") == 0;
+        r->has_body = r->info.content_length > 0 || find_header(r, "Transfer-Encoding");
         const char *why;
         int refuse = serve_http_check_head(&r->info, r->folded, &why);
         if (refuse) {
@@ -804,6 +807,10 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     *con_cls = NULL;
     pending_remove(srv, r);
+    pthread_mutex_lock(&srv->mu);
+    if (--srv->open_requests == 0)
+        pthread_cond_broadcast(&srv->idle_cv);
+    pthread_mutex_unlock(&srv->mu);
     pthread_mutex_lock(&r->mu);
     r->gone = true;
     r->suspended = false;
@@ -1101,10 +1108,12 @@ static void worker_release(serve_server_t *srv, serve_req_t *r)
         r->in_discard = true;
         /* Failed (504 at the deadline, say) while the client is still
          * uploading: answer now, not when the upload ends or the idle
-         * timeout closes the connection. Unless no body byte has come and a
-         * 100 Continue is owed, when MHD may be writing it this instant:
-         * then the HTTP thread answers at the first body byte. */
-        if (r->failed && !r->gone && (r->in_total || r->discarded || !r->expect_continue))
+         * timeout closes the connection. Not for a request without a body,
+         * whose final MHD call is imminent (the answer then goes out the
+         * normal way, keeping the connection). Not either if no body byte
+         * has come and a 100 Continue is owed, as MHD may be writing it
+         * this instant: then the HTTP thread answers at the first byte. */
+        if (r->failed && r->has_body && (r->in_total || r->discarded || !r->expect_continue))
             answer_now(r);
     }
     wake_http(r);
@@ -1197,6 +1206,17 @@ static void abort_guests(serve_server_t *srv)
         if (r->notify)
             r->notify(r->notify_env);
         pthread_mutex_unlock(&r->mu);
+    }
+    pthread_mutex_unlock(&srv->mu);
+}
+
+/* Waits until every request MHD has begun has ended (answered or its
+ * client gone), or `deadline`. */
+static void wait_drained(serve_server_t *srv, uint64_t deadline_ns)
+{
+    pthread_mutex_lock(&srv->mu);
+    while (srv->open_requests &&
+           cv_wait_until(&srv->idle_cv, &srv->mu, deadline_ns) != ETIMEDOUT) {
     }
     pthread_mutex_unlock(&srv->mu);
 }
@@ -1302,11 +1322,18 @@ int serve_run(const serve_opts_t *o, whirl_config_t *config)
     if (lfd >= 0)
         close(lfd);
     srv->listen_fd = -1;
-    if (!wait_idle(srv, now_ns() + o->grace_ns)) {
+    uint64_t grace_end = now_ns() + o->grace_ns;
+    if (!wait_idle(srv, grace_end)) {
         serve_log("grace period over: ending %u request(s) still running", srv->inflight);
         abort_guests(srv);
         wait_idle(srv, now_ns() + 5000000000ull);
     }
+    /* A worker's answer is still to be sent by the MHD thread: stopping the
+     * daemon now would cut it (the client saw an empty reply when the MHD
+     * thread was slow to run). Wait for the requests to end, within the
+     * grace period or DRAIN_NS after the workers, whichever is later. */
+    uint64_t drain_end = now_ns() + DRAIN_NS;
+    wait_drained(srv, drain_end > grace_end ? drain_end : grace_end);
     serve_pool_stop(srv->pool);
     MHD_stop_daemon(srv->daemon);
     serve_http_flush_log(srv);

@@ -73,6 +73,7 @@ struct serve_req {
 
     int fd;                  /* the connection's socket, for answer_now (http.c) */
     bool expect_continue;    /* MHD owes the client "100 Continue" before any body */
+    bool has_body;           /* a Content-Length above 0 or a chunked body */
     bool answered;           /* answered straight on the socket mid-upload: no more
                                 output, MHD drains what comes and closes */
     bool failed;             /* the response is serve_resp_fail's */
@@ -131,10 +132,11 @@ struct serve_server {
     atomic_bool aborting;   /* grace period over: blocked guests give up */
 
     pthread_mutex_t mu;     /* the in-flight list, counters, log buffer */
-    pthread_cond_t idle_cv; /* signalled when `inflight` drops to 0 */
+    pthread_cond_t idle_cv; /* signalled when `inflight` or `open_requests` drops to 0 */
     serve_req_t *active;
     serve_req_t *pending;   /* requests between the request line and on_request */
     unsigned inflight;      /* dispatched and not finished by their worker */
+    unsigned open_requests; /* begun by MHD (on_uri) and not ended (on_done) */
     serve_counters_t counters;
     char *logbuf;           /* access log lines waiting for a flush */
     size_t loglen, logcap;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # End-to-end tests of `whirl serve`: start the server on a free loopback
 # port, talk to it with curl, check statuses, headers, bodies and the log.
-#   run.sh wagi|spin|http|strict WHIRL BUILD_DIR
+#   run.sh wagi|spin|http|strict|shutdown WHIRL BUILD_DIR
 # Prints "N passed, M failed" and exits non-zero if anything failed.
 set -u
 MODE=$1
@@ -96,6 +96,32 @@ if [ "$MODE" = strict ]; then
 fi
 : >"$WORK/empty"
 
+# Graceful shutdown of the running server (SIGTERM once the guest has said
+# it started), then a guest past the grace period. Also run alone, as
+# `run.sh shutdown`, to repeat it under load.
+shutdown_tests() {
+    # Graceful shutdown: a request in flight still gets its answer. The
+    # signal goes once the guest has said it started.
+    req "$WORK/slow" "$URL/sleep?700" >"$WORK/slow.status" &
+    local cpid=$! G=$BUILD/wagi_test.wasm
+    check "slow request started" wait_for_log "\[wagi_test\] started sleep 700"
+    stop_server
+    wait $cpid
+    check "in-flight request finished at shutdown" eq "$(cat "$WORK/slow.status")" 200
+    check "in-flight body" contains "$WORK/slow" "slept 700 ms"
+    check "shutdown logged" contains "$LOG" "SIGTERM: shutting down"
+
+    # Past the grace period a sleeping guest is ended: 504, exit status 0.
+    start_server grace --wagi --grace 300ms --metrics "$G" || return
+    req "$WORK/slow" "$URL/sleep?20000" >"$WORK/slow.status" &
+    cpid=$!
+    check "sleeping request started" wait_for_log "\[wagi_test\] started sleep 20000"
+    stop_server
+    wait $cpid
+    check "request past the grace period ended" eq "$(cat "$WORK/slow.status")" 504
+    check "grace period logged" contains "$LOG" "grace period over"
+}
+
 wagi_tests() {
     local G=$BUILD/wagi_test.wasm
     start_server wagi --wagi --max-body 1536K --metrics -W max-memory-size=16M "$G" || return
@@ -162,6 +188,10 @@ wagi_tests() {
     check "trap logged with backtrace" wait_for_log "trap: component 'wagi_test' (GET /trap).*backtrace: #0 main"
     check "exit 3 before headers" eq "$(req "$WORK/b" "$URL/exit3")" 500
     check "malformed CGI headers" eq "$(req "$WORK/b" "$URL/badhead")" 500
+    # A request without a body that fails is answered the normal way,
+    # keeping its connection (only a failure mid-upload closes it).
+    curl -sS -o /dev/null -o /dev/null -w '%{http_code} %{num_connects}\n' "$URL/exit3" "$URL/hello" >"$WORK/nc" 2>/dev/null
+    check "failed GET keeps the connection" eq "$(tr '\n' ' ' <"$WORK/nc")" "500 1 200 0 "
     check "memory limit refuses" eq "$(req "$WORK/b" "$URL/grow?64")" 200
     check "memory limit refused body" contains "$WORK/b" "refused"
     check "memory under limit" eq "$(req "$WORK/b" "$URL/grow?4")" 200
@@ -188,26 +218,7 @@ wagi_tests() {
     check "access log" wait_for_log "GET /hello HTTP/1.1 200 33 "
     check "access log POST" wait_for_log "POST /echo HTTP/1.1 200 1048576 "
 
-    # Graceful shutdown: a request in flight still gets its answer. The
-    # signal goes once the guest has said it started.
-    req "$WORK/slow" "$URL/sleep?700" >"$WORK/slow.status" &
-    local cpid=$!
-    check "slow request started" wait_for_log "\[wagi_test\] started sleep 700"
-    stop_server
-    wait $cpid
-    check "in-flight request finished at shutdown" eq "$(cat "$WORK/slow.status")" 200
-    check "in-flight body" contains "$WORK/slow" "slept 700 ms"
-    check "shutdown logged" contains "$LOG" "SIGTERM: shutting down"
-
-    # Past the grace period a sleeping guest is ended: 504, exit status 0.
-    start_server grace --wagi --grace 300ms --metrics "$G" || return
-    req "$WORK/slow" "$URL/sleep?20000" >"$WORK/slow.status" &
-    cpid=$!
-    check "sleeping request started" wait_for_log "\[wagi_test\] started sleep 20000"
-    stop_server
-    wait $cpid
-    check "request past the grace period ended" eq "$(cat "$WORK/slow.status")" 504
-    check "grace period logged" contains "$LOG" "grace period over"
+    shutdown_tests || return
 
     # Deadlines: an endless handler gets 504 while others are served.
     start_server timeout --wagi --timeout 2s "$G" || return
@@ -591,7 +602,8 @@ wagi) wagi_tests ;;
 spin) spin_tests ;;
 http) http_tests ;;
 strict) strict_tests ;;
-*) echo "usage: run.sh wagi|spin|http|strict WHIRL BUILD_DIR" >&2; exit 2 ;;
+shutdown) start_server shutdown --wagi "$BUILD/wagi_test.wasm" && shutdown_tests ;;
+*) echo "usage: run.sh wagi|spin|http|strict|shutdown WHIRL BUILD_DIR" >&2; exit 2 ;;
 esac
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
