@@ -108,6 +108,13 @@ whirl_error_t *whirl_error_new_exit(int status);
  * the status. */
 bool whirl_error_exit_status(const whirl_error_t *error, int *status);
 
+/* True if the error reports a shared engine resource in use up to its limit
+ * right now: the pooling allocator's instance_count, total_memories,
+ * total_tables, total_stacks or total_core_instances slots. The same call
+ * can succeed once other stores are deleted, so a server answers "busy,
+ * retry later" (HTTP 503), not a fault of the module. Accepts NULL (false). */
+bool whirl_error_is_resource_exhausted(const whirl_error_t *error);
+
 /* Frees an error. Accepts NULL. */
 void whirl_error_delete(whirl_error_t *error);
 

@@ -1,8 +1,11 @@
 /* `whirl serve`: option parsing; the server itself is src/serve/. */
 #include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "hosting.h"
@@ -11,9 +14,14 @@
 #include "serve/serve.h"
 
 const char serve_usage[] =
-    "Options for serve:\n"
+    "Options for serve (APP: a .wasm, or a spin.toml; as with `spin up`, no APP\n"
+    "means ./spin.toml):\n"
+    "  -f, --from FILE|DIR    The app: a spin.toml (or a .wasm); a directory means\n"
+    "                         its spin.toml.\n"
     "  --listen HOST:PORT     Address to listen on (default 127.0.0.1:3000; port 0\n"
     "                         picks a free one, printed on stderr).\n"
+    "  --reuse-port           Share the port with other servers (SO_REUSEPORT): the\n"
+    "                         kernel spreads connections among them.\n"
     "  --wagi                 APP is a WASI preview 1 command answering as a CGI\n"
     "                         program (WAGI): request in its environment and stdin,\n"
     "                         response (headers, blank line, body) on its stdout.\n"
@@ -127,6 +135,15 @@ int cli_cmd_serve(int argc, char **argv)
             }
             o.app = a;
             continue;
+        } else if (OPT("-f") || (!m && OPT("--from"))) {
+            if (m > 0 && o.app) {
+                rc = cli_usage_error("serve: more than one APP ('%s' and '%s')", o.app, v);
+                break;
+            }
+            if (m > 0)
+                o.app = v;
+        } else if (strcmp(a, "--reuse-port") == 0) {
+            o.reuse_port = true;
         } else if (strcmp(a, "--wagi") == 0) {
             o.wagi = true;
         } else if (strcmp(a, "--metrics") == 0) {
@@ -139,7 +156,10 @@ int cli_cmd_serve(int argc, char **argv)
             cache = true;
             cache_dir = a[7] == '=' ? a + 8 : NULL;
         } else if (OPT("--listen")) {
-            if (m > 0)
+            char host[256], port[16], why[300];
+            if (m > 0 && !serve_listen_parse(v, host, port, why, sizeof why))
+                rc = cli_usage_error("serve: %s", why);
+            else if (m > 0)
                 o.listen = v;
         } else if (OPT("--timeout")) {
             if (m > 0) {
@@ -212,9 +232,25 @@ int cli_cmd_serve(int argc, char **argv)
     }
     if (rc != EXIT_OK)
         goto done;
-    if (!o.app) {
-        rc = cli_usage_error("serve: missing APP (a .wasm component, a WAGI module with "
-                             "--wagi, or a spin.toml)");
+    /* As `spin up`: no APP is ./spin.toml, a directory its spin.toml. */
+    char manifest[4096];
+    struct stat st;
+    bool defaulted = !o.app;
+    if (defaulted)
+        o.app = "spin.toml";
+    else if (stat(o.app, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if ((size_t)snprintf(manifest, sizeof manifest, "%s/spin.toml", o.app) >=
+            sizeof manifest) {
+            rc = cli_usage_error("serve: path too long: %s", o.app);
+            goto done;
+        }
+        o.app = manifest;
+    }
+    int found = stat(o.app, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
+    if (found) {
+        cli_error("serve: %s: %s%s", o.app, strerror(found),
+                  defaulted ? " (no APP given: name a .wasm or a spin.toml, or -f DIR)" : "");
+        rc = EXIT_IO;
         goto done;
     }
     o.timeout_ns = hosting.timeout_ns;

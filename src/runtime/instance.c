@@ -594,9 +594,10 @@ static const char *const slot_name[POOL_KIND_COUNT] = {
 
 static whirl_error_t *exhausted(const pool_t *pool, pool_kind_t kind)
 {
-    return error_fmt("pooling allocator: all %u %s slots are in use (%s limit, WHIRL_%s)",
-                     pool_total(pool, kind), slot_name[kind], slot_knob[kind][0],
-                     slot_knob[kind][1]);
+    return error_mark_exhausted(
+        error_fmt("pooling allocator: all %u %s slots are in use (%s limit, WHIRL_%s)",
+                  pool_total(pool, kind), slot_name[kind], slot_knob[kind][0],
+                  slot_knob[kind][1]));
 }
 
 /* Takes `n` slots of `kind` into `out`, all or none. */

@@ -224,18 +224,19 @@ whirl_error_t *store_pool_enter(whirl_store_t *store)
     struct store_hosting *h = &store->hosting;
     if (!h->holds_instance) {
         if (!pool_store_enter(pool))
-            return error_fmt("pooling allocator: instance_count limit of %llu stores holding "
-                             "instances at once reached (WHIRL_INSTANCE_COUNT)",
-                             (unsigned long long)ENGINE_KNOB(store->engine,
-                                                             WHIRL_POOL_INSTANCE_COUNT));
+            return error_mark_exhausted(error_fmt(
+                "pooling allocator: instance_count limit of %llu stores holding instances at "
+                "once reached (WHIRL_INSTANCE_COUNT)",
+                (unsigned long long)ENGINE_KNOB(store->engine, WHIRL_POOL_INSTANCE_COUNT)));
         h->holds_instance = true;
     }
     if (!h->holds_stack) {
         int64_t slot = pool_take(pool, POOL_STACK);
         if (slot < 0)
-            return error_fmt("pooling allocator: all %u stack slots are in use (total_stacks "
-                             "limit, WHIRL_TOTAL_STACKS)",
-                             pool_total(pool, POOL_STACK));
+            return error_mark_exhausted(error_fmt(
+                "pooling allocator: all %u stack slots are in use (total_stacks limit, "
+                "WHIRL_TOTAL_STACKS)",
+                pool_total(pool, POOL_STACK)));
         h->stack_slot = (uint32_t)slot;
         h->holds_stack = true;
     }

@@ -313,7 +313,7 @@ bool serve_inst_fail(serve_inst_t *in, whirl_error_t *err, const char *what)
         serve_log("trap: component '%s' (%s %s) %s: %s%s%s", in->comp->id, info->method,
                   info->path, what, msg, *bt ? "; backtrace: " : "", bt);
         serve_resp_fail(in->req, 500, "Internal Server Error");
-    } else if (strstr(msg, "pooling allocator: all ")) {
+    } else if (whirl_error_is_resource_exhausted(err)) {
         SERVE_COUNT(srv, rejected_busy);
         serve_log("busy: component '%s' (%s %s): %s", in->comp->id, info->method, info->path,
                   msg);

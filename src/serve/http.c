@@ -30,6 +30,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +44,7 @@ enum {
     LOG_FLUSH_BYTES = 16 * 1024,
 };
 #define STREAM_AFTER_NS 20000000ull /* output older than this is sent as it comes */
+#define DRAIN_NS 5000000000ull      /* shutdown: longest wait for answers to go out */
 
 /* ---- small helpers ---- */
 
@@ -132,6 +134,8 @@ void serve_count(serve_server_t *srv, size_t offset)
     pthread_mutex_unlock(&srv->mu);
 }
 
+static void replace_response(serve_req_t *r, int status, const char *message);
+
 /* ---- request objects ---- */
 
 static serve_req_t *req_new(serve_server_t *srv, struct MHD_Connection *conn, const char *uri)
@@ -155,6 +159,7 @@ static serve_req_t *req_new(serve_server_t *srv, struct MHD_Connection *conn, co
     r->refs = 1;
     r->start_ns = now_ns();
     r->info.content_length = -1;
+    r->fd = -1;
     return r;
 }
 
@@ -203,6 +208,18 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     (void)kind;
     if (!key || !value)
         return MHD_YES;
+    /* MHD 0.9.75 parses the head in place, so a value follows its name, a
+     * colon and optional whitespace in memory. It handles an obs-fold
+     * continuation line by appending it to the header's name, copied
+     * elsewhere for that; a value that does not follow its name therefore
+     * marks a folded header, which RFC 9112 5.2 lets a server refuse (and
+     * whirl does: the joined name is not what the client sent). */
+    const char *after = key + key_size;
+    bool adjacent = value > after && value - after <= 256 && *after == '\0';
+    for (const char *p = after + 1; adjacent && p < value; p++)
+        adjacent = *p == ' ' || *p == '\t';
+    if (!adjacent)
+        r->folded = true;
     if (r->nhdrs == r->hdr_cap) {
         size_t cap = r->hdr_cap ? r->hdr_cap * 2 : 16;
         serve_header_t *h = realloc(r->hdrs, cap * sizeof *h);
@@ -348,8 +365,9 @@ static bool header_allowed(const char *name)
     return true;
 }
 
-static enum MHD_Result queue_plain(serve_req_t *r, struct MHD_Connection *conn, int status,
-                                   const char *body, bool retry_after)
+static enum MHD_Result queue_plain_close(serve_req_t *r, struct MHD_Connection *conn,
+                                         int status, const char *body, bool retry_after,
+                                         bool close)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
@@ -358,7 +376,7 @@ static enum MHD_Result queue_plain(serve_req_t *r, struct MHD_Connection *conn, 
     MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
     if (retry_after)
         MHD_add_response_header(resp, "Retry-After", "1");
-    if (r && atomic_load(&r->srv->stopping))
+    if (close || (r && atomic_load(&r->srv->stopping)))
         MHD_add_response_header(resp, "Connection", "close");
     enum MHD_Result ok = MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
@@ -368,6 +386,54 @@ static enum MHD_Result queue_plain(serve_req_t *r, struct MHD_Connection *conn, 
         r->bytes_out = strlen(body);
     }
     return ok;
+}
+
+static enum MHD_Result queue_plain(serve_req_t *r, struct MHD_Connection *conn, int status,
+                                   const char *body, bool retry_after)
+{
+    return queue_plain_close(r, conn, status, body, retry_after, false);
+}
+
+/* MHD takes a response only right after the request head or once the whole
+ * body is in. An answer decided in between (413 past --max-body in a
+ * chunked body, the guest's 504 at its deadline while the client is still
+ * uploading) would wait for the rest of an upload that may never come, so
+ * it is written straight to the socket with Connection: close and the
+ * socket's sending side is shut. MHD is then only reading this connection:
+ * it has sent any 100 Continue (callers make sure of that: a body byte has
+ * arrived, or none was asked for) and sends nothing until a response is
+ * queued, which never happens after this; it drains what the client still
+ * sends (up to DISCARD_LIMIT) and closes when the client does. Draining
+ * rather than closing at once matters: closing a socket with unread bytes
+ * sends a reset, which can destroy the answer before the client reads it.
+ * r->mu held. */
+static void answer_now(serve_req_t *r)
+{
+    if (r->answered || r->queued || r->gone || r->fd < 0)
+        return;
+    char head[2048];
+    const char *reason = MHD_get_reason_phrase_for((unsigned)r->status);
+    int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nConnection: close\r\n"
+                     "Content-Length: %zu\r\n", r->status, reason && *reason ? reason : "Error",
+                     r->out.len);
+    for (size_t i = 0; i < r->nrhdrs && n > 0 && (size_t)n < sizeof head; i++)
+        n += snprintf(head + n, sizeof head - (size_t)n, "%s: %s\r\n", r->rhdrs[i].name,
+                      r->rhdrs[i].value);
+    if (n < 0 || (size_t)n + 2 >= sizeof head)
+        return; /* cannot happen with the short error answers that come here */
+    memcpy(head + n, "\r\n", 2);
+    n += 2;
+    struct iovec iov[2] = {{head, (size_t)n}, {r->out.data + r->out.off, r->out.len}};
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = r->out.len ? 2 : 1};
+    /* Non-blocking, and a few hundred bytes: a client that does not read
+     * even that much gets the close alone. */
+    ssize_t w = sendmsg(r->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    r->answered = true;
+    r->bytes_out = w > n ? (uint64_t)(w - n) : 0;
+    shutdown(r->fd, SHUT_WR);
+    if (!r->in_done)
+        r->in_discard = true;
+    wake_http(r);
 }
 
 static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
@@ -443,71 +509,76 @@ static enum MHD_Result queue_guest_response(serve_req_t *r)
     return ok;
 }
 
-/* ---- metrics ---- */
-
-static int format_metrics(serve_server_t *srv, char *buf, size_t len)
-{
-    unsigned queued = 0, maxq = 0, busy = 0, workers = 0;
-    serve_pool_figures(srv->pool, &queued, &maxq, &busy, &workers);
-    pthread_mutex_lock(&srv->mu);
-    serve_counters_t c = srv->counters;
-    unsigned inflight = srv->inflight;
-    pthread_mutex_unlock(&srv->mu);
-    whirl_pool_stats_t ps;
-    whirl_engine_pool_stats(srv->engine, &ps);
-    return snprintf(buf, len,
-                    "requests_total %llu\nrequests_completed %llu\nrequests_in_flight %u\n"
-                    "queue_length %u\nqueue_capacity %u\nworkers_busy %u\nworkers_total %u\n"
-                    "rejected_busy_total %llu\nrejected_limits_total %llu\n"
-                    "guest_timeouts_total %llu\nguest_traps_total %llu\n"
-                    "guest_errors_total %llu\npooling %d\npool_instances_in_use %u\n"
-                    "pool_instances_total %u\npool_memories_in_use %u\n",
-                    (unsigned long long)c.requests, (unsigned long long)c.completed, inflight,
-                    queued, maxq, busy, workers, (unsigned long long)c.rejected_busy,
-                    (unsigned long long)c.rejected_limits, (unsigned long long)c.timeouts,
-                    (unsigned long long)c.traps, (unsigned long long)c.errors, ps.pooling ? 1 : 0,
-                    ps.instances_in_use, ps.instances_total, ps.memories_in_use);
-}
-
-void serve_http_log_metrics(serve_server_t *srv)
-{
-    char buf[1024];
-    format_metrics(srv, buf, sizeof buf);
-    size_t n = strlen(buf);
-    while (n && buf[n - 1] == '\n')
-        buf[--n] = '\0';
-    for (char *p = buf; *p; p++)
-        if (*p == '\n')
-            *p = ' ';
-    serve_log("metrics: %s", buf);
-}
-
-static enum MHD_Result answer_metrics(serve_req_t *r, struct MHD_Connection *conn)
-{
-    char *buf = malloc(1024);
-    if (!buf)
-        return MHD_NO;
-    int n = format_metrics(r->srv, buf, 1024);
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer((size_t)(n > 0 ? n : 0), buf, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(buf);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
-    enum MHD_Result ok = MHD_queue_response(conn, 200, resp);
-    MHD_destroy_response(resp);
-    r->queued = true;
-    r->status = 200;
-    r->bytes_out = (uint64_t)(n > 0 ? n : 0);
-    return ok;
-}
-
 /* ---- MHD callbacks (HTTP thread) ---- */
+
+static void pending_remove(serve_server_t *srv, serve_req_t *r)
+{
+    pthread_mutex_lock(&srv->mu);
+    if (r->pprev || srv->pending == r) {
+        if (r->pprev)
+            r->pprev->pnext = r->pnext;
+        else
+            srv->pending = r->pnext;
+        if (r->pnext)
+            r->pnext->pprev = r->pprev;
+        r->pnext = r->pprev = NULL;
+    }
+    pthread_mutex_unlock(&srv->mu);
+}
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-    return req_new(cls, conn, uri);
+    serve_server_t *srv = cls;
+    serve_req_t *r = req_new(srv, conn, uri);
+    if (!r)
+        return NULL;
+    r->http_thread = pthread_self();
+    pthread_mutex_lock(&srv->mu);
+    srv->open_requests++;
+    r->pnext = srv->pending;
+    if (srv->pending)
+        srv->pending->pprev = r;
+    srv->pending = r;
+    pthread_mutex_unlock(&srv->mu);
+    return r;
+}
+
+/* libmicrohttpd 0.9.75 answers a malformed Content-Length itself (400, or
+ * 413 for one past 2^64), before whirl sees the request, and sends that
+ * answer's header block twice: its error path is followed by the normal
+ * reply path. Its log line is the only sign, and it comes first, on the
+ * thread processing that connection. The connection is the one of this
+ * thread whose head has been parsed (MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE
+ * is set), that has no response yet and that whirl has not been handed:
+ * MHD moves a parsed head on to whirl within the same pass, so at most one
+ * can be in that state. Whirl writes the answer once itself and shuts the
+ * socket's sending side, so MHD's doubled copy goes nowhere and it closes. */
+static void answer_refused_head(serve_server_t *srv, unsigned status)
+{
+    serve_req_t *found = NULL;
+    int candidates = 0;
+    pthread_mutex_lock(&srv->mu);
+    for (serve_req_t *r = srv->pending; r; r = r->pnext) {
+        if (r->answered || !pthread_equal(r->http_thread, pthread_self()) ||
+            !MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE) ||
+            MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_HTTP_STATUS))
+            continue;
+        found = r;
+        candidates++;
+    }
+    pthread_mutex_unlock(&srv->mu);
+    if (candidates != 1)
+        return;
+    const union MHD_ConnectionInfo *fdi =
+        MHD_get_connection_info(found->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    pthread_mutex_lock(&found->mu);
+    found->fd = fdi ? fdi->connect_fd : -1;
+    replace_response(found, (int)status, status == 413 ? "Payload Too Large"
+                                                       : "Bad Request: invalid Content-Length");
+    found->in_done = true; /* no body is read after this */
+    answer_now(found);
+    pthread_mutex_unlock(&found->mu);
+    SERVE_COUNT(srv, rejected_malformed);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -521,15 +592,34 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
     if (!r->started) {
         r->started = true;
+        pending_remove(srv, r);
         SERVE_COUNT(srv, requests);
         if (!req_describe(r, url, method, version))
             return queue_plain(r, conn, 500, "Internal Server Error\n", false);
+        const union MHD_ConnectionInfo *fdi =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        r->fd = fdi ? fdi->connect_fd : -1;
+        const char *expect = find_header(r, "Expect");
+        r->expect_continue = expect && strcasecmp(expect, "100-continue") == 0;
+        r->has_body = r->info.content_length > 0 || find_header(r, "Transfer-Encoding");
+        const char *why;
+        int refuse = serve_http_check_head(&r->info, r->folded, &why);
+        if (refuse) {
+            /* The connection closes: where this request ends is unknown. */
+            SERVE_COUNT(srv, rejected_malformed);
+            if (srv->opts->access_log)
+                serve_log("refused %s %.200s from %s: %s", r->info.method, r->info.raw_path,
+                          r->info.client, why);
+            return queue_plain_close(r, conn, refuse,
+                                     refuse == 501 ? "Not Implemented\n" : "Bad Request\n",
+                                     false, true);
+        }
         if (atomic_load(&srv->stopping)) {
             SERVE_COUNT(srv, rejected_busy);
             return queue_plain(r, conn, 503, "Service Unavailable: shutting down\n", true);
         }
         if (srv->opts->metrics && strcmp(url, "/.well-known/whirl/metrics") == 0)
-            return answer_metrics(r, conn);
+            return serve_metrics_answer(r, conn) ? MHD_YES : MHD_NO;
         if (r->info.content_length >= 0 &&
             (uint64_t)r->info.content_length > srv->opts->max_body) {
             SERVE_COUNT(srv, rejected_limits);
@@ -571,7 +661,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (r->in_too_large || r->in_discard) {
             r->discarded += n;
             *upload_size = 0;
-            bool close = r->in_too_large && r->discarded > DISCARD_LIMIT;
+            /* The worker failed before the body was in: answer now (a body
+             * byte is here, so any 100 Continue has gone out). */
+            if (r->worker_done && r->failed)
+                answer_now(r);
+            bool close = (r->in_too_large || r->answered) && r->discarded > DISCARD_LIMIT;
             pthread_mutex_unlock(&r->mu);
             return close ? MHD_NO : MHD_YES;
         }
@@ -580,6 +674,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             r->discarded += n;
             *upload_size = 0;
             wake_worker(r);
+            /* A chunked body announced no length: the limit is found here,
+             * mid-body, and answered at once. */
+            if (!r->queued && !r->answered) {
+                replace_response(r, 413, "Payload Too Large");
+                r->out_done = true;
+                r->failed = true;
+                answer_now(r);
+            }
             pthread_mutex_unlock(&r->mu);
             SERVE_COUNT(srv, rejected_limits);
             return MHD_YES;
@@ -610,7 +712,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         wake_worker(r);
     }
     enum MHD_Result ok = MHD_YES;
-    if (r->queued) {
+    if (r->answered) {
+        ok = MHD_NO; /* answered on the socket already: close */
+    } else if (r->queued) {
         /* Already answered (cannot happen with MHD's call order; harmless). */
     } else if (r->mode != RESP_PENDING || r->in_too_large) {
         ok = queue_guest_response(r);
@@ -635,7 +739,7 @@ static void access_log(serve_server_t *srv, serve_req_t *r, enum MHD_RequestTerm
                       : toe == MHD_REQUEST_TERMINATED_READ_ERROR ? " (read error)"
                       : " (error)";
     char status[8];
-    if (r->queued)
+    if (r->queued || r->answered)
         snprintf(status, sizeof status, "%d", r->status);
     else
         snprintf(status, sizeof status, "-");
@@ -646,8 +750,8 @@ static void access_log(serve_server_t *srv, serve_req_t *r, enum MHD_RequestTerm
                      r->info.query, r->info.version, status, (unsigned long long)r->bytes_out,
                      ms, how);
     else
-        n = snprintf(line, sizeof line, "- - %.400s - - 0 %.3fms (refused by the HTTP layer: "
-                     "malformed or too large request head)%s\n", r->raw_uri, ms, how);
+        n = snprintf(line, sizeof line, "- - %.400s - %s 0 %.3fms (refused by the HTTP layer: "
+                     "malformed or too large request head)%s\n", r->raw_uri, status, ms, how);
     if (n < 0)
         return;
     size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
@@ -702,6 +806,11 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!r)
         return;
     *con_cls = NULL;
+    pending_remove(srv, r);
+    pthread_mutex_lock(&srv->mu);
+    if (--srv->open_requests == 0)
+        pthread_cond_broadcast(&srv->idle_cv);
+    pthread_mutex_unlock(&srv->mu);
     pthread_mutex_lock(&r->mu);
     r->gone = true;
     r->suspended = false;
@@ -761,35 +870,15 @@ int64_t serve_req_read(serve_req_t *r, void *buf, size_t len, uint64_t deadline_
     return res;
 }
 
-static bool valid_token(const char *s)
-{
-    if (!*s)
-        return false;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c <= 0x20 || c >= 0x7f || strchr("()<>@,;:\\\"/[]?={}", c))
-            return false;
-    }
-    return true;
-}
-
-static bool valid_value(const char *s)
-{
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c < 0x20 && c != '\t') || c == 0x7f)
-            return false;
-    }
-    return true;
-}
-
 int serve_resp_start(serve_req_t *r, int status, const serve_header_t *headers,
                      size_t nheaders)
 {
     if (status < 100 || status > 599 || (status >= 100 && status < 200))
         return -EINVAL;
     for (size_t i = 0; i < nheaders; i++)
-        if (!valid_token(headers[i].name) || !valid_value(headers[i].value))
+        if (!serve_http_token(headers[i].name, strlen(headers[i].name)) ||
+            !serve_http_field_value((const uint8_t *)headers[i].value,
+                                    strlen(headers[i].value)))
             return -EINVAL;
     serve_header_t *h = nheaders ? calloc(nheaders, sizeof *h) : NULL;
     if (nheaders && !h)
@@ -896,6 +985,41 @@ void serve_resp_finish(serve_req_t *r)
     pthread_mutex_unlock(&r->mu);
 }
 
+/* Replaces whatever response the guest began with `status` and a short
+ * plain-text `message` (r->mu held; nothing has been queued). */
+static void replace_response(serve_req_t *r, int status, const char *message)
+{
+    free_headers(r->rhdrs, r->nrhdrs);
+    r->rhdrs = NULL;
+    r->nrhdrs = 0;
+    sbuf_free(&r->out);
+    r->resp_started = true;
+    r->status = status;
+    serve_header_t ct = {strdup("Content-Type"), strdup("text/plain; charset=utf-8")};
+    if (ct.name && ct.value && (r->rhdrs = malloc(sizeof *r->rhdrs))) {
+        r->rhdrs[0] = ct;
+        r->nrhdrs = 1;
+    } else {
+        free((char *)ct.name);
+        free((char *)ct.value);
+    }
+    if (status == 503) {
+        serve_header_t ra = {strdup("Retry-After"), strdup("1")};
+        serve_header_t *h = ra.name && ra.value
+                                ? realloc(r->rhdrs, (r->nrhdrs + 1) * sizeof *h) : NULL;
+        if (h) {
+            h[r->nrhdrs++] = ra;
+            r->rhdrs = h;
+        } else {
+            free((char *)ra.name);
+            free((char *)ra.value);
+        }
+    }
+    sbuf_append(&r->out, message, strlen(message));
+    sbuf_append(&r->out, "\n", 1);
+    r->mode = RESP_FIXED;
+}
+
 void serve_resp_fail(serve_req_t *r, int status, const char *message)
 {
     pthread_mutex_lock(&r->mu);
@@ -905,35 +1029,8 @@ void serve_resp_fail(serve_req_t *r, int status, const char *message)
     }
     if (!r->queued) {
         /* Nothing has left: replace whatever the guest began. */
-        free_headers(r->rhdrs, r->nrhdrs);
-        r->rhdrs = NULL;
-        r->nrhdrs = 0;
-        sbuf_free(&r->out);
-        r->resp_started = true;
-        r->status = status;
-        serve_header_t ct = {strdup("Content-Type"), strdup("text/plain; charset=utf-8")};
-        if (ct.name && ct.value && (r->rhdrs = malloc(sizeof *r->rhdrs))) {
-            r->rhdrs[0] = ct;
-            r->nrhdrs = 1;
-        } else {
-            free((char *)ct.name);
-            free((char *)ct.value);
-        }
-        if (status == 503) {
-            serve_header_t ra = {strdup("Retry-After"), strdup("1")};
-            serve_header_t *h = ra.name && ra.value
-                                    ? realloc(r->rhdrs, (r->nrhdrs + 1) * sizeof *h) : NULL;
-            if (h) {
-                h[r->nrhdrs++] = ra;
-                r->rhdrs = h;
-            } else {
-                free((char *)ra.name);
-                free((char *)ra.value);
-            }
-        }
-        sbuf_append(&r->out, message, strlen(message));
-        sbuf_append(&r->out, "\n", 1);
-        r->mode = RESP_FIXED;
+        replace_response(r, status, message);
+        r->failed = true;
     } else {
         r->out_error = true;
     }
@@ -1007,8 +1104,18 @@ static void worker_release(serve_server_t *srv, serve_req_t *r)
         pthread_mutex_lock(&r->mu);
     }
     r->worker_done = true;
-    if (!r->in_done)
+    if (!r->in_done) {
         r->in_discard = true;
+        /* Failed (504 at the deadline, say) while the client is still
+         * uploading: answer now, not when the upload ends or the idle
+         * timeout closes the connection. Not for a request without a body,
+         * whose final MHD call is imminent (the answer then goes out the
+         * normal way, keeping the connection). Not either if no body byte
+         * has come and a 100 Continue is owed, as MHD may be writing it
+         * this instant: then the HTTP thread answers at the first byte. */
+        if (r->failed && r->has_body && (r->in_total || r->discarded || !r->expect_continue))
+            answer_now(r);
+    }
     wake_http(r);
     pthread_mutex_unlock(&r->mu);
 
@@ -1041,79 +1148,16 @@ void serve_http_reject(serve_req_t *r)
 
 /* ---- listening, running, stopping ---- */
 
-/* HOST:PORT, [V6]:PORT or PORT. */
-static int open_listener(serve_server_t *srv, const char *spec)
-{
-    char host[256] = "127.0.0.1", port[16];
-    const char *colon = strrchr(spec, ':');
-    if (spec[0] == '[') {
-        const char *close = strchr(spec, ']');
-        if (!close || close[1] != ':' || (size_t)(close - spec - 1) >= sizeof host) {
-            serve_log("error: invalid --listen '%s' (expected HOST:PORT)", spec);
-            return -1;
-        }
-        memcpy(host, spec + 1, (size_t)(close - spec - 1));
-        host[close - spec - 1] = '\0';
-        colon = close + 1;
-    } else if (colon) {
-        if ((size_t)(colon - spec) >= sizeof host || colon == spec) {
-            serve_log("error: invalid --listen '%s' (expected HOST:PORT)", spec);
-            return -1;
-        }
-        memcpy(host, spec, (size_t)(colon - spec));
-        host[colon - spec] = '\0';
-    }
-    const char *p = colon ? colon + 1 : spec;
-    if (!*p || strlen(p) >= sizeof port || strspn(p, "0123456789") != strlen(p) ||
-        atol(p) > 65535) {
-        serve_log("error: invalid port in --listen '%s'", spec);
-        return -1;
-    }
-    snprintf(port, sizeof port, "%s", p);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *res;
-    int e = getaddrinfo(host, port, &hints, &res);
-    if (e) {
-        serve_log("error: --listen %s: %s", spec, gai_strerror(e));
-        return -1;
-    }
-    int fd = -1, err = 0;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0)
-            break;
-        err = errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0) {
-        serve_log("error: cannot listen on %s: %s", spec, strerror(err));
-        return -1;
-    }
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    unsigned bound = 0;
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-        bound = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                         : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    snprintf(srv->listen_host, sizeof srv->listen_host, "%s", host);
-    snprintf(srv->listen_port, sizeof srv->listen_port, "%u", bound);
-    return fd;
-}
-
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
+    serve_server_t *srv = cls;
     char buf[512];
     vsnprintf(buf, sizeof buf, fmt, ap);
+    const char *code = strstr(buf, "(HTTP response code is ");
+    unsigned status;
+    if (code && sscanf(code + 23, "%u", &status) == 1 && status >= 400 && status < 600 &&
+        strstr(buf, "Content-Length"))
+        answer_refused_head(srv, status);
     size_t n = strlen(buf);
     while (n && buf[n - 1] == '\n')
         buf[--n] = '\0';
@@ -1166,6 +1210,17 @@ static void abort_guests(serve_server_t *srv)
     pthread_mutex_unlock(&srv->mu);
 }
 
+/* Waits until every request MHD has begun has ended (answered or its
+ * client gone), or `deadline`. */
+static void wait_drained(serve_server_t *srv, uint64_t deadline_ns)
+{
+    pthread_mutex_lock(&srv->mu);
+    while (srv->open_requests &&
+           cv_wait_until(&srv->idle_cv, &srv->mu, deadline_ns) != ETIMEDOUT) {
+    }
+    pthread_mutex_unlock(&srv->mu);
+}
+
 /* Waits until no request is with a worker, or `deadline`. */
 static bool wait_idle(serve_server_t *srv, uint64_t deadline_ns)
 {
@@ -1212,7 +1267,7 @@ int serve_run(const serve_opts_t *o, whirl_config_t *config)
         whirl_error_delete(err);
         goto out;
     }
-    srv->listen_fd = open_listener(srv, o->listen);
+    srv->listen_fd = serve_listen_open(srv, o->listen);
     if (srv->listen_fd < 0) {
         status = 4;
         goto out;
@@ -1232,7 +1287,7 @@ int serve_run(const serve_opts_t *o, whirl_config_t *config)
     size_t mem = o->max_header < 4096 ? 4096 : o->max_header;
     /* The logger must come first, or MHD's own messages bypass it. */
     struct MHD_OptionItem ops[] = {
-        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL},
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, srv},
         {MHD_OPTION_LISTEN_SOCKET, srv->listen_fd, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, srv},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_done, srv},
@@ -1267,11 +1322,18 @@ int serve_run(const serve_opts_t *o, whirl_config_t *config)
     if (lfd >= 0)
         close(lfd);
     srv->listen_fd = -1;
-    if (!wait_idle(srv, now_ns() + o->grace_ns)) {
+    uint64_t grace_end = now_ns() + o->grace_ns;
+    if (!wait_idle(srv, grace_end)) {
         serve_log("grace period over: ending %u request(s) still running", srv->inflight);
         abort_guests(srv);
         wait_idle(srv, now_ns() + 5000000000ull);
     }
+    /* A worker's answer is still to be sent by the MHD thread: stopping the
+     * daemon now would cut it (the client saw an empty reply when the MHD
+     * thread was slow to run). Wait for the requests to end, within the
+     * grace period or DRAIN_NS after the workers, whichever is later. */
+    uint64_t drain_end = now_ns() + DRAIN_NS;
+    wait_drained(srv, drain_end > grace_end ? drain_end : grace_end);
     serve_pool_stop(srv->pool);
     MHD_stop_daemon(srv->daemon);
     serve_http_flush_log(srv);

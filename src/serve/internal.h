@@ -71,6 +71,13 @@ struct serve_req {
     bool queued;             /* an MHD response is queued */
     uint64_t bytes_out;      /* body bytes handed to MHD */
 
+    int fd;                  /* the connection's socket, for answer_now (http.c) */
+    bool expect_continue;    /* MHD owes the client "100 Continue" before any body */
+    bool has_body;           /* a Content-Length above 0 or a chunked body */
+    bool answered;           /* answered straight on the socket mid-upload: no more
+                                output, MHD drains what comes and closes */
+    bool failed;             /* the response is serve_resp_fail's */
+
     bool suspended;          /* the connection is suspended, waiting for us */
     bool gone;               /* MHD finished with the request (done or client lost) */
     bool worker_done;
@@ -78,7 +85,22 @@ struct serve_req {
     serve_req_t *qnext;      /* pool queue */
     uint64_t enqueued_ns;
     serve_req_t *anext, *aprev; /* the server's list of requests in flight */
+    serve_req_t *pnext, *pprev; /* ... of heads MHD has not handed over yet */
+    pthread_t http_thread;      /* the MHD thread that owns the connection */
+    bool folded;                /* a header came with obs-fold (http.c) */
 };
+
+/* ---- fields.c ---- */
+
+/* An RFC 9110 token (header names, methods): one or more tchars. */
+bool serve_http_token(const char *s, size_t n);
+/* An RFC 9110 field value: no control bytes but HTAB, no DEL. */
+bool serve_http_field_value(const uint8_t *v, size_t n);
+/* Checks a request head for ambiguous framing or invalid syntax (`folded`:
+ * a header came with obs-fold): 0 if it may go on, else the status to
+ * refuse it with (400, or 501 for a transfer coding other than chunked)
+ * and *why, a static reason. */
+int serve_http_check_head(const serve_req_info_t *info, bool folded, const char **why);
 
 /* ---- pool.c ---- */
 
@@ -110,13 +132,23 @@ struct serve_server {
     atomic_bool aborting;   /* grace period over: blocked guests give up */
 
     pthread_mutex_t mu;     /* the in-flight list, counters, log buffer */
-    pthread_cond_t idle_cv; /* signalled when `inflight` drops to 0 */
+    pthread_cond_t idle_cv; /* signalled when `inflight` or `open_requests` drops to 0 */
     serve_req_t *active;
+    serve_req_t *pending;   /* requests between the request line and on_request */
     unsigned inflight;      /* dispatched and not finished by their worker */
+    unsigned open_requests; /* begun by MHD (on_uri) and not ended (on_done) */
     serve_counters_t counters;
     char *logbuf;           /* access log lines waiting for a flush */
     size_t loglen, logcap;
 };
+
+/* listen.c: binds --listen (and SO_REUSEPORT under --reuse-port), fills
+ * srv->listen_host and listen_port; -1 after logging why. */
+int serve_listen_open(serve_server_t *srv, const char *spec);
+
+/* metrics.c: answers /.well-known/whirl/metrics on the HTTP thread; false
+ * if the response could not be queued (the connection is then closed). */
+bool serve_metrics_answer(serve_req_t *r, struct MHD_Connection *conn);
 
 /* The pool's per-request entry point (worker thread). */
 void serve_http_run(serve_server_t *srv, serve_req_t *r);

@@ -5,6 +5,10 @@
  *   http.c   libmicrohttpd glue: the request state shared between the HTTP
  *            thread and a worker, request bodies in, responses out (fixed or
  *            chunked), access log, metrics endpoint, shutdown
+ *   fields.c HTTP tokens and field values (one validator for all of serve),
+ *            and the request-head checks against ambiguous framing
+ *   listen.c --listen parsing and the listening socket (--reuse-port)
+ *   metrics.c the counters, in Prometheus text format
  *   pool.c   worker threads, the bounded queue with its bounded wait (503 +
  *            Retry-After), the once-a-second tick (queue expiry, log flush)
  *   app.c    the app: its components, routes (Spin's rules), one store per
@@ -38,6 +42,7 @@ typedef struct serve_opts {
     size_t max_header;      /* bytes of request line and headers; more: 431 */
     unsigned io_timeout_s;  /* idle connection (read or write) timeout, seconds */
     uint64_t grace_ns;      /* shutdown: time given to requests in flight */
+    bool reuse_port;        /* SO_REUSEPORT: several servers share the port */
     bool metrics;           /* /.well-known/whirl/metrics */
     bool metrics_log;       /* a metrics line on stderr every second */
     bool access_log;        /* one line per request on stderr */
@@ -52,6 +57,12 @@ typedef struct serve_opts {
  * status: 0 after a graceful shutdown, 1 if the app cannot be loaded, 4 if
  * the address cannot be bound. */
 int serve_run(const serve_opts_t *opts, whirl_config_t *config);
+
+/* Splits a --listen value (HOST:PORT, [V6]:PORT or PORT; the host defaults
+ * to 127.0.0.1) into `host` and `port`. False, with the reason in `why`, if
+ * it is malformed; whether the host resolves is found when binding. */
+bool serve_listen_parse(const char *spec, char host[256], char port[16], char *why,
+                        size_t why_len);
 
 /* The usage lines of `whirl serve`'s options. */
 extern const char serve_usage[];
@@ -135,7 +146,8 @@ void serve_app_handle(serve_app_t *app, serve_req_t *r);
 
 /* Counters, for the metrics endpoint and log line. */
 typedef struct serve_counters {
-    uint64_t requests, completed, rejected_busy, rejected_limits, timeouts, traps, errors;
+    uint64_t requests, completed, rejected_busy, rejected_limits, rejected_malformed, timeouts,
+        traps, errors;
 } serve_counters_t;
 
 #endif

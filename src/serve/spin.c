@@ -57,6 +57,24 @@ static void warn_unknown(const spin_ctx_t *s, const toml_shim_node_t *table, con
     }
 }
 
+/* Spin keys whirl knows but does not implement yet: each present one gets a
+ * warning saying what whirl does instead, so an app that depends on one is
+ * not silently served without it. */
+typedef struct unsupported_key {
+    const char *key, *instead;
+} unsupported_key_t;
+
+static void warn_unsupported(const spin_ctx_t *s, const toml_shim_node_t *table,
+                             const char *where, const unsupported_key_t *keys)
+{
+    for (const unsupported_key_t *k = keys; k->key; k++) {
+        const toml_shim_node_t *v = toml_shim_get(table, k->key);
+        if (v)
+            serve_log("warning: %s:%u: '%s' in %s is not implemented by whirl yet (%s)",
+                      s->path, toml_shim_line(v), k->key, where, k->instead);
+    }
+}
+
 static const char *get_string(const toml_shim_node_t *t, const char *key)
 {
     return toml_shim_string(toml_shim_get(t, key));
@@ -339,12 +357,18 @@ static whirl_error_t *load_component(spin_ctx_t *s, const char *id, const toml_s
     char where[300];
     snprintf(where, sizeof where, "[component.%s]", id);
     warn_unknown(s, t, where, known);
-    static const char *const unsupported[] = {"key_value_stores", "sqlite_databases",
-                                              "ai_models", "dependencies", NULL};
-    for (const char *const *k = unsupported; *k; k++)
-        if (toml_shim_get(t, *k))
-            serve_log("warning: %s: component '%s': %s is not supported by whirl (ignored)",
-                      s->path, id, *k);
+    static const unsupported_key_t unsupported[] = {
+        {"variables", "ignored: the component gets no variables"},
+        {"allowed_outbound_hosts", "ignored: every outbound request is denied"},
+        {"allowed_http_hosts", "ignored: every outbound request is denied"},
+        {"key_value_stores", "ignored: no key-value store is provided"},
+        {"sqlite_databases", "ignored: no database is provided"},
+        {"ai_models", "ignored: no model is provided"},
+        {"exclude_files", "ignored: every file `files` names is mounted"},
+        {"dependencies", "ignored: imports must be met by whirl's host"},
+        {"dependencies_inherit_configuration", "ignored"},
+        {NULL, NULL}};
+    warn_unsupported(s, t, where, unsupported);
     const toml_shim_node_t *src = toml_shim_get(t, "source");
     const char *source = toml_shim_string(src);
     if (!source) {
@@ -504,6 +528,9 @@ whirl_error_t *serve_spin_load(serve_app_t *app, const char *manifest_path)
     static const char *const known[] = {"spin_manifest_version", "application", "variables",
                                         "trigger", "component", NULL};
     warn_unknown(&s, root, "the manifest", known);
+    static const unsupported_key_t root_unsupported[] = {
+        {"variables", "ignored: components get no variables"}, {NULL, NULL}};
+    warn_unsupported(&s, root, "the manifest", root_unsupported);
     const toml_shim_node_t *appt = toml_shim_get(root, "application");
     if (appt) {
         static const char *const app_known[] = {"name", "version", "description", "authors",

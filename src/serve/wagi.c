@@ -34,6 +34,7 @@ typedef struct wagi {
     char err_line[STDERR_LINE_MAX + 1];
     size_t err_len;
     size_t err_total;
+    bool interrupted;     /* a read or write gave up at the deadline (or shutdown) */
 } wagi_t;
 
 /* ---- stdin and stderr ---- */
@@ -41,7 +42,10 @@ typedef struct wagi {
 static int64_t wagi_stdin(void *env, void *buf, size_t len)
 {
     wagi_t *w = env;
-    return serve_req_read(w->in->req, buf, len, w->in->deadline_ns);
+    int64_t r = serve_req_read(w->in->req, buf, len, w->in->deadline_ns);
+    if (r == -EINTR)
+        w->interrupted = true;
+    return r;
 }
 
 static void flush_err_line(wagi_t *w)
@@ -159,8 +163,12 @@ static int64_t wagi_stdout(void *env, void *buf, size_t len)
     wagi_t *w = env;
     if (w->bad)
         return -EPIPE;
-    if (w->in_body)
-        return serve_resp_write(w->in->req, buf, len, w->in->deadline_ns);
+    if (w->in_body) {
+        int64_t r = serve_resp_write(w->in->req, buf, len, w->in->deadline_ns);
+        if (r == -EINTR)
+            w->interrupted = true;
+        return r;
+    }
     /* Only look at what is new (plus 2 bytes of overlap for "\r\n"). */
     size_t before = w->head.len;
     size_t keep = len;
@@ -188,6 +196,8 @@ static int64_t wagi_stdout(void *env, void *buf, size_t len)
     size_t body_in_head = w->head.len - end;
     if (body_in_head) {
         int64_t r = serve_resp_write(w->in->req, h + end, body_in_head, w->in->deadline_ns);
+        if (r == -EINTR)
+            w->interrupted = true;
         if (r < 0)
             return r;
     }
@@ -197,16 +207,6 @@ static int64_t wagi_stdout(void *env, void *buf, size_t len)
 }
 
 /* ---- the environment ---- */
-
-static bool is_token(const char *s)
-{
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && !strchr("!#$%&'*+-.^_`|~", *s))
-            return false;
-    return true;
-}
 
 /* Decodes %XX and '+' of a query word in place. */
 static void url_decode(char *s)
@@ -279,7 +279,7 @@ static whirl_error_t *build_env(serve_inst_t *in, whirl_wasi_config_t *cfg)
     char key[256];
     for (size_t i = 0; !err && i < info->nheaders; i++) {
         const char *name = info->headers[i].name;
-        if (!is_token(name) || strlen(name) > sizeof key - 6 || !strcasecmp(name, "Proxy") ||
+        if (!serve_http_token(name, strlen(name)) || strlen(name) > sizeof key - 6 || !strcasecmp(name, "Proxy") ||
             !strcasecmp(name, "Content-Type") || !strcasecmp(name, "Content-Length"))
             continue;
         bool seen = false;
@@ -394,6 +394,14 @@ void serve_wagi_handle(serve_inst_t *in)
                 err = NULL;
             }
             flush_err_line(&w);
+            /* A read or write that gave up at the deadline handed the guest
+             * EINTR. If the guest then ends normally before the epoch
+             * deadline traps it (on a loaded machine the epoch ticker runs
+             * late), its answer was made from half a body: it ran out of
+             * time all the same, so the answer is 504. */
+            if (!err && w.interrupted)
+                err = whirl_trap_new(WHIRL_TRAP_INTERRUPT,
+                                     "deadline reached while waiting for the client");
             if (serve_inst_fail(in, err, "running")) {
                 /* answered */
             } else if (w.bad) {

@@ -114,24 +114,6 @@ static void fl_unref(flist_t *f)
     free(f);
 }
 
-static bool valid_name(const char *s, size_t n)
-{
-    if (n == 0)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && !strchr("!#$%&'*+-.^_`|~", s[i]))
-            return false;
-    return true;
-}
-
-static bool valid_value(const uint8_t *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (v[i] == '\r' || v[i] == '\n' || v[i] == 0)
-            return false;
-    return true;
-}
-
 static bool forbidden(const char *name)
 {
     static const char *const hop[] = {"connection", "keep-alive", "proxy-connection",
@@ -146,7 +128,7 @@ static bool forbidden(const char *name)
 static int fl_append(flist_t *f, const char *name, size_t nlen, const uint8_t *v, size_t vlen,
                      bool check_forbidden)
 {
-    if (!valid_name(name, nlen) || !valid_value(v, vlen))
+    if (!serve_http_token(name, nlen) || !serve_http_field_value(v, vlen))
         return 0;
     if (f->n >= MAX_FIELDS || f->bytes + nlen + vlen > MAX_FIELD_BYTES)
         return 0;
@@ -514,7 +496,7 @@ static whirl_error_t *fields_mutate(hcall_t *h, int op)
         return e;
     if (o->immutable)
         return err_case(h->res, 2);
-    if (!valid_name(name, n))
+    if (!serve_http_token(name, n))
         return err_case(h->res, 0);
     char lname[256];
     if (n < sizeof lname) {
@@ -578,7 +560,7 @@ static whirl_error_t *fields_del(hcall_t *h)
         return e;
     if (o->immutable)
         return err_case(h->res, 2);
-    if (!valid_name(name, n))
+    if (!serve_http_token(name, n))
         return err_case(h->res, 0);
     fl_delete(o->fl, name, n);
     return ok(h->res, NULL);

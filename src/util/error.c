@@ -14,6 +14,7 @@ struct whirl_error {
     char *message;
     bool is_trap;
     bool is_exit;
+    bool is_exhausted; /* a pool limit reached for now (whirl_error_is_resource_exhausted) */
     int exit_status;
     whirl_trap_code_t code;
     error_frame_t *frames;
@@ -184,6 +185,18 @@ whirl_error_t *error_as_trap(whirl_error_t *error)
 const char *whirl_error_message(const whirl_error_t *error)
 {
     return error ? error->message : "";
+}
+
+whirl_error_t *error_mark_exhausted(whirl_error_t *error)
+{
+    if (error && error != &oom_error)
+        error->is_exhausted = true;
+    return error;
+}
+
+bool whirl_error_is_resource_exhausted(const whirl_error_t *error)
+{
+    return error && error->is_exhausted;
 }
 
 bool whirl_error_is_trap(const whirl_error_t *error, whirl_trap_code_t *code)

@@ -17,6 +17,10 @@ whirl_error_t *error_vfmt(const char *fmt, va_list ap);
 whirl_error_t *error_trap(whirl_trap_code_t code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Marks `error` as a resource-exhaustion error (a pool limit reached for
+ * now; see whirl_error_is_resource_exhausted). Returns `error`. */
+whirl_error_t *error_mark_exhausted(whirl_error_t *error);
+
 /* The static out-of-memory error. */
 whirl_error_t *error_oom(void);
 

@@ -9,6 +9,8 @@
  *   /trap      traps (unreachable)
  *   /loop      never returns (the deadline must end it)
  *   /sleep     sleeps QUERY_STRING milliseconds, then answers
+ *   (/echo?mark, /loop and /sleep say "started ..." on stderr first, which
+ *   the server logs at once: tests wait for that line, not for a while)
  *   /exit3     exits with status 3 before writing anything
  *   /badhead   a header line without a colon
  *   /grow      allocates QUERY_STRING MiB and says whether it could
@@ -30,6 +32,8 @@ static const char *env(const char *k)
 
 static void echo(void)
 {
+    if (strcmp(env("QUERY_STRING"), "mark") == 0)
+        fprintf(stderr, "started echo\n");
     printf("Content-Type: application/octet-stream\n");
     printf("X-Method: %s\n", env("REQUEST_METHOD"));
     printf("X-Path-Info: %s\n", env("PATH_INFO"));
@@ -85,10 +89,12 @@ int main(int argc, char **argv)
         __builtin_trap();
     } else if (strcmp(p, "/loop") == 0) {
         volatile unsigned long n = 0;
+        fprintf(stderr, "started loop\n");
         for (;;)
             n++;
     } else if (strcmp(p, "/sleep") == 0) {
         long ms = atol(q);
+        fprintf(stderr, "started sleep %ld\n", ms);
         struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
         printf("Content-Type: text/plain\n\nslept %ld ms\n", ms);

@@ -56,6 +56,7 @@ async function handle(req) {
     throw new Error('boom from test.js');
   }
   if (path.endsWith('/loop')) {
+    console.error('started loop'); // the test waits for this line in the log
     for (;;) {}
   }
   return new Response(`hello from test.js at ${path}\n`);
