@@ -24,6 +24,13 @@
  * store that runs the guest; only whirl_wasi_interrupt() may be called from
  * any thread.
  *
+ * Blocking calls (a read or write on a pipe, fifo, terminal or socket,
+ * poll_oneoff, sock_accept) wait at most until the store's deadline
+ * (whirl_store_set_deadline), then end the guest with the `interrupt` trap:
+ * a guest asleep in the host reaches no epoch check. A deadline set in
+ * ticks only (whirl_store_set_epoch_deadline) cannot be seen from here:
+ * pair it with whirl_wasi_interrupt.
+ *
  * proc_exit ends the guest with whirl_error_new_exit(status): the call into
  * the guest returns that error and whirl_error_exit_status() reads the
  * status back. A guest writing to a closed pipe gets ERRNO_PIPE; the SIGPIPE

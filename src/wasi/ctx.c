@@ -416,7 +416,8 @@ whirl_error_t *whirl_wasi_new(whirl_wasi_config_t *c, whirl_wasi_t **out)
     for (int i = 0; i < 3; i++) {
         wasi_fd_t f = {.kind = WASI_FD_STDIO, .host = c->stdio[i], .can_read = i == 0,
                        .can_write = i != 0, .filetype = WASI_FILETYPE_UNKNOWN,
-                       .io = c->io[i], .io_env = c->io_env[i]};
+                       .io = c->io[i], .io_env = c->io_env[i],
+                       .host_kind = wasi_host_kind(c->stdio[i])};
         struct stat st;
         if (f.host >= 0 && fstat(f.host, &st) == 0) {
             if (S_ISSOCK(st.st_mode))
@@ -435,6 +436,7 @@ whirl_error_t *whirl_wasi_new(whirl_wasi_config_t *c, whirl_wasi_t **out)
         wasi_fd_t f = {.host = p->host, .own = p->own, .readonly = p->readonly};
         if (p->socket) {
             f.kind = WASI_FD_SOCKET;
+            f.host_kind = WASI_HOST_SOCKET;
             f.filetype = socket_filetype(p->host);
             f.can_read = f.can_write = true;
         } else {

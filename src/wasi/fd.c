@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -94,17 +95,18 @@ uint32_t wasi_times(uint64_t atim, uint64_t mtim, uint32_t flags, struct timespe
 /* Streams and devices may block; regular files never do. */
 static bool may_block(const wasi_fd_t *f)
 {
-    if (f->kind == WASI_FD_STDIO || f->kind == WASI_FD_SOCKET)
-        return true;
-    return f->kind == WASI_FD_FILE && f->filetype != WASI_FILETYPE_REGULAR_FILE;
+    return f->host_kind != WASI_HOST_FILE;
 }
 
 /* ---- read and write ---- */
 
 /* A callback stream: one call per buffer, stopping at the first short
  * transfer so that a read never waits for more than the host has. An error
- * after some bytes moved reports the bytes; the next call meets it again. */
-static uint32_t stream_read(wasi_fd_t *f, const struct iovec *iov, int n, uint32_t *nread)
+ * after some bytes moved reports the bytes; the next call meets it again.
+ * A callback that gave up with EINTR at the store's deadline ends the guest
+ * with the `interrupt` trap. */
+static uint32_t stream_read(wasi_call_t *c, wasi_fd_t *f, const struct iovec *iov, int n,
+                            uint32_t *nread)
 {
     uint64_t done = 0;
     for (int i = 0; i < n; i++) {
@@ -115,6 +117,8 @@ static uint32_t stream_read(wasi_fd_t *f, const struct iovec *iov, int n, uint32
             continue;
         int64_t r = f->io(f->io_env, iov[i].iov_base, len);
         if (r < 0) {
+            if (r == -EINTR && wasi_deadline_passed(c, "a read"))
+                return WASI_EINTR;
             if (done)
                 break;
             return wasi_errno((int)-r);
@@ -127,7 +131,8 @@ static uint32_t stream_read(wasi_fd_t *f, const struct iovec *iov, int n, uint32
     return 0;
 }
 
-static uint32_t stream_write(wasi_fd_t *f, const struct iovec *iov, int n, uint32_t *nwritten)
+static uint32_t stream_write(wasi_call_t *c, wasi_fd_t *f, const struct iovec *iov, int n,
+                             uint32_t *nwritten)
 {
     uint64_t done = 0;
     for (int i = 0; i < n; i++) {
@@ -138,6 +143,8 @@ static uint32_t stream_write(wasi_fd_t *f, const struct iovec *iov, int n, uint3
         while (off < len) {
             int64_t r = f->io(f->io_env, (uint8_t *)iov[i].iov_base + off, len - off);
             if (r <= 0) {
+                if (r == -EINTR && wasi_deadline_passed(c, "a write"))
+                    return WASI_EINTR;
                 if (done + off) {
                     done += off;
                     goto out;
@@ -151,6 +158,94 @@ static uint32_t stream_write(wasi_fd_t *f, const struct iovec *iov, int n, uint3
 out:
     *nwritten = (uint32_t)done;
     return 0;
+}
+
+/* SIGPIPE blocked around a write, so that a closed pipe gives EPIPE to the
+ * guest instead of killing the host; a SIGPIPE the write raised is
+ * consumed. */
+typedef struct sigpipe_guard {
+    sigset_t set, old;
+    bool was_pending;
+} sigpipe_guard_t;
+
+static void sigpipe_block(sigpipe_guard_t *g)
+{
+    sigset_t pending;
+    sigemptyset(&g->set);
+    sigaddset(&g->set, SIGPIPE);
+    sigemptyset(&pending);
+    sigpending(&pending);
+    g->was_pending = sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &g->set, &g->old);
+}
+
+static void sigpipe_restore(sigpipe_guard_t *g, ssize_t r)
+{
+    int e = errno;
+    if (r < 0 && e == EPIPE && !g->was_pending) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&g->set, NULL, &zero) < 0 && errno == EINTR) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+    errno = e;
+}
+
+/* Caps a write at `max` bytes by shortening the iovec array in place
+ * (*n updated). */
+static void clamp_iov(struct iovec *iov, int *n, size_t max)
+{
+    size_t sum = 0;
+    for (int i = 0; i < *n; i++) {
+        if (iov[i].iov_len >= max - sum) {
+            iov[i].iov_len = max - sum;
+            *n = i + 1;
+            return;
+        }
+        sum += iov[i].iov_len;
+    }
+}
+
+/* One read or write on a host descriptor that never makes the thread wait
+ * on a stream, whoever else shares it: the caller has waited for readiness
+ * (bounded by the deadline), and a reader or writer racing us on the same
+ * pipe cannot turn that into a wait without end. Returns the bytes moved or
+ * -1 with errno (EAGAIN: not ready after all). */
+static ssize_t try_io(wasi_fd_t *f, bool write, struct iovec *iov, int n, bool positional,
+                      off_t offset)
+{
+    if (f->host_kind == WASI_HOST_FILE || f->host_nonblock) {
+        if (write)
+            return positional ? pwritev(f->host, iov, n, offset) : writev(f->host, iov, n);
+        return positional ? preadv(f->host, iov, n, offset) : readv(f->host, iov, n);
+    }
+    if (f->host_kind == WASI_HOST_SOCKET && !positional) {
+        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        return write ? sendmsg(f->host, &msg, MSG_DONTWAIT | MSG_NOSIGNAL)
+                     : recvmsg(f->host, &msg, MSG_DONTWAIT);
+    }
+    off_t pos = positional ? offset : -1;
+    if (!f->no_rwf_nowait) {
+        ssize_t r = write ? pwritev2(f->host, iov, n, pos, RWF_NOWAIT)
+                          : preadv2(f->host, iov, n, pos, RWF_NOWAIT);
+        if (r >= 0 || (errno != EOPNOTSUPP && errno != ENOSYS))
+            return r;
+        f->no_rwf_nowait = true; /* a terminal, say, or an older kernel */
+    }
+    struct pollfd p = {.fd = f->host, .events = write ? POLLOUT : POLLIN};
+    int ready;
+    while ((ready = poll(&p, 1, 0)) < 0 && errno == EINTR) {
+    }
+    if (ready == 0) {
+        errno = EAGAIN;
+        return -1;
+    }
+    if (!write)
+        return positional ? preadv(f->host, iov, n, offset) : readv(f->host, iov, n);
+    /* A pipe ready for writing has room for PIPE_BUF bytes at least: a
+     * longer write could wait for the reader. */
+    clamp_iov(iov, &n, PIPE_BUF);
+    return positional ? pwritev(f->host, iov, n, offset) : writev(f->host, iov, n);
 }
 
 static uint32_t do_read(wasi_call_t *c, wasi_fd_t *f, uint32_t iovs, uint32_t niovs,
@@ -174,48 +269,29 @@ static uint32_t do_read(wasi_call_t *c, wasi_fd_t *f, uint32_t iovs, uint32_t ni
         return e;
     *nread = 0;
     if (f->io)
-        return stream_read(f, iov, n, nread);
+        return stream_read(c, f, iov, n, nread);
     if (f->host < 0 || total == 0)
         return 0; /* an absent stdin is always at end of file */
     bool nonblock = f->fdflags & WASI_FDFLAG_NONBLOCK;
     for (;;) {
-        if (may_block(f) && (e = wasi_wait_fd(c->w, f->host, POLLIN, nonblock)) != 0)
+        /* Waiting first keeps the meaning of a fifo nobody has opened for
+         * writing yet: it waits for a writer instead of reading end of file. */
+        if (may_block(f) && (e = wasi_wait_fd(c, f->host, POLLIN, nonblock)) != 0)
             return e;
-        ssize_t r = positional ? preadv(f->host, iov, n, (off_t)offset) : readv(f->host, iov, n);
+        ssize_t r = try_io(f, false, iov, n, positional, (off_t)offset);
         if (r >= 0) {
             *nread = r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
             return 0;
         }
-        /* A host descriptor another process made non-blocking: wait again. */
-        if (errno == EINTR || ((errno == EAGAIN || errno == EWOULDBLOCK) && !nonblock &&
-                               may_block(f)))
+        if (errno == EINTR)
             continue;
+        if ((errno == EAGAIN || errno == EWOULDBLOCK) && may_block(f)) {
+            if (nonblock)
+                return WASI_EAGAIN;
+            continue;
+        }
         return wasi_errno(errno);
     }
-}
-
-/* Writes with SIGPIPE blocked, so that a closed pipe gives EPIPE to the guest
- * instead of killing the host; a SIGPIPE this write raised is consumed. */
-static ssize_t write_no_sigpipe(int fd, const struct iovec *iov, int n, bool positional,
-                                off_t offset)
-{
-    sigset_t pipe_set, old, pending;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    sigemptyset(&pending);
-    sigpending(&pending);
-    bool was_pending = sigismember(&pending, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-    ssize_t r = positional ? pwritev(fd, iov, n, offset) : writev(fd, iov, n);
-    int e = errno;
-    if (r < 0 && e == EPIPE && !was_pending) {
-        struct timespec zero = {0, 0};
-        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {
-        }
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    errno = e;
-    return r;
 }
 
 static uint32_t do_write(wasi_call_t *c, wasi_fd_t *f, uint32_t iovs, uint32_t niovs,
@@ -239,7 +315,7 @@ static uint32_t do_write(wasi_call_t *c, wasi_fd_t *f, uint32_t iovs, uint32_t n
         return e;
     *nwritten = 0;
     if (f->io)
-        return stream_write(f, iov, n, nwritten);
+        return stream_write(c, f, iov, n, nwritten);
     if (f->host < 0) {
         /* An absent stdout or stderr swallows everything. */
         *nwritten = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
@@ -249,18 +325,25 @@ static uint32_t do_write(wasi_call_t *c, wasi_fd_t *f, uint32_t iovs, uint32_t n
         return 0;
     bool nonblock = f->fdflags & WASI_FDFLAG_NONBLOCK;
     for (;;) {
-        if (may_block(f) && (e = wasi_wait_fd(c->w, f->host, POLLOUT, nonblock)) != 0)
+        if (may_block(f) && (e = wasi_wait_fd(c, f->host, POLLOUT, nonblock)) != 0)
             return e;
-        ssize_t r = may_block(f) ? write_no_sigpipe(f->host, iov, n, positional, (off_t)offset)
-                    : positional ? pwritev(f->host, iov, n, (off_t)offset)
-                                 : writev(f->host, iov, n);
+        sigpipe_guard_t g;
+        if (may_block(f))
+            sigpipe_block(&g);
+        ssize_t r = try_io(f, true, iov, n, positional, (off_t)offset);
+        if (may_block(f))
+            sigpipe_restore(&g, r);
         if (r >= 0) {
             *nwritten = r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
             return 0;
         }
-        if (errno == EINTR || ((errno == EAGAIN || errno == EWOULDBLOCK) && !nonblock &&
-                               may_block(f)))
+        if (errno == EINTR)
             continue;
+        if ((errno == EAGAIN || errno == EWOULDBLOCK) && may_block(f)) {
+            if (nonblock)
+                return WASI_EAGAIN;
+            continue;
+        }
         return wasi_errno(errno);
     }
 }
@@ -505,7 +588,9 @@ uint32_t wasi_fd_fdstat_set_flags(wasi_call_t *c)
         if (fl < 0)
             return wasi_errno(errno);
         fl = (flags & WASI_FDFLAG_APPEND) ? fl | O_APPEND : fl & ~O_APPEND;
-        fl = (flags & WASI_FDFLAG_NONBLOCK) ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
+        /* Our fifos and devices stay non-blocking: the mode is emulated. */
+        fl = (flags & WASI_FDFLAG_NONBLOCK) || f->host_nonblock ? fl | O_NONBLOCK
+                                                                 : fl & ~O_NONBLOCK;
         if (fcntl(f->host, F_SETFL, fl) != 0)
             return wasi_errno(errno);
     } else if (flags & WASI_FDFLAG_APPEND) {

@@ -134,10 +134,24 @@ typedef struct wasi_dir_stream {
     wasi_dirent_t pending;
 } wasi_dir_stream_t;
 
+/* What the host descriptor is, for the blocking rules of fd.c: files
+ * (regular files, directories, block devices) never wait; sockets take
+ * MSG_DONTWAIT per call; other streams (pipes, fifos, terminals, character
+ * devices) take RWF_NOWAIT per call, or a readiness check and a write of at
+ * most PIPE_BUF bytes where the kernel refuses RWF_NOWAIT. */
+typedef enum wasi_host_kind {
+    WASI_HOST_FILE = 0,
+    WASI_HOST_SOCKET,
+    WASI_HOST_STREAM,
+} wasi_host_kind_t;
+
 typedef struct wasi_fd {
     wasi_fd_kind_t kind;
     int host;           /* host descriptor; -1 for an absent stdio stream */
     bool own;           /* close `host` when the guest closes the fd */
+    uint8_t host_kind;  /* wasi_host_kind_t */
+    bool host_nonblock; /* our own descriptor, kept O_NONBLOCK: I/O never blocks */
+    bool no_rwf_nowait; /* the kernel refused RWF_NOWAIT on it once */
     bool readonly;      /* derived from a read-only pre-open: changes are EPERM */
     bool can_read, can_write; /* the open mode */
     uint8_t filetype;   /* WASI filetype */
@@ -258,10 +272,19 @@ _Static_assert((int)WASI_MAX_PATH == (int)SANDBOX_MAX_PATH, "guest paths are san
 
 /* ---- blocking with interruption (poll.c) ---- */
 
-/* Waits until host fd `fd` is ready for `events` (POLLIN/POLLOUT) or the
- * context is interrupted. Returns 0 when ready, WASI_EINTR when interrupted,
- * WASI_EAGAIN if `nonblock` and not ready now. */
-uint32_t wasi_wait_fd(whirl_wasi_t *w, int fd, short events, bool nonblock);
+/* Waits until host fd `fd` is ready for `events` (POLLIN/POLLOUT), the
+ * context is interrupted or the store's deadline passes. Returns 0 when
+ * ready, WASI_EINTR when interrupted, WASI_EAGAIN if `nonblock` and not
+ * ready now. At the deadline it sets c->exit to the `interrupt` trap (which
+ * ends the guest) and returns WASI_EINTR. */
+uint32_t wasi_wait_fd(wasi_call_t *c, int fd, short events, bool nonblock);
+
+/* True (and c->exit set to the `interrupt` trap) if the store's deadline
+ * has passed: for host callbacks that gave up with EINTR. */
+bool wasi_deadline_passed(wasi_call_t *c, const char *where);
+
+/* The wasi_host_kind_t of a host descriptor. */
+uint8_t wasi_host_kind(int fd);
 
 /* ---- the preview-1 functions ---- */
 

@@ -97,8 +97,17 @@ uint32_t wasi_path_open(wasi_call_t *c)
     if (fd < 0)
         return wasi_errno(-fd);
     struct stat st;
-    if (fstat(fd, &st) != 0 ||
-        (!(fdflags & WASI_FDFLAG_NONBLOCK) && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)) {
+    if (fstat(fd, &st) != 0) {
+        e = wasi_errno(errno);
+        close(fd);
+        return e;
+    }
+    /* A fifo or device stays O_NONBLOCK on the host (the descriptor is ours
+     * alone): a blocking guest waits in wasi_wait_fd, which ends at the
+     * store's deadline, never in read or write. */
+    uint8_t host_kind = wasi_host_kind(fd);
+    if (host_kind == WASI_HOST_FILE && !(fdflags & WASI_FDFLAG_NONBLOCK) &&
+        fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
         e = wasi_errno(errno);
         close(fd);
         return e;
@@ -108,6 +117,8 @@ uint32_t wasi_path_open(wasi_call_t *c)
         .kind = dir ? WASI_FD_DIR : WASI_FD_FILE,
         .host = fd,
         .own = true,
+        .host_kind = host_kind,
+        .host_nonblock = host_kind != WASI_HOST_FILE,
         .readonly = d->readonly,
         .can_read = read || dir,
         .can_write = write && !dir,
