@@ -108,6 +108,20 @@ whirl_error_t *whirl_wasi_config_preopen_dir(whirl_wasi_config_t *config, const 
  * one serves sock_recv, sock_send and sock_shutdown. Not a socket: error. */
 whirl_error_t *whirl_wasi_config_preopen_socket(whirl_wasi_config_t *config, int host_fd);
 
+/* Caps the descriptors the guest may hold at once: files and directories it
+ * opens, connections it accepts (its pre-opens and stdio do not count).
+ * Past the cap, path_open and sock_accept fail with ERRNO_MFILE (33); the
+ * host is never the one to run out. 0 (the default) means the value of the
+ * environment variable WHIRL_MAX_OPEN_FILES when set (a decimal count, read
+ * by whirl_wasi_new, which fails on a bad value naming the variable), else
+ * a quarter of the process's RLIMIT_NOFILE soft limit, between 16 and 4096.
+ * Besides, all the WASI guests of the process together (preview 1 and 0.2)
+ * hold at most the soft limit less an eighth of it (at least 64 are kept for
+ * the host): past that their opens fail the same way. Each descriptor costs
+ * the host a fixed ~100 bytes besides the kernel's file (directory listings
+ * included). More than 1,000,000 is an error. */
+whirl_error_t *whirl_wasi_config_set_max_open_files(whirl_wasi_config_t *config, uint32_t max);
+
 /* Creates the WASI context. Takes ownership of `config` (freed even on
  * failure). On success the caller owns *out and frees it with
  * whirl_wasi_delete, after the linker it was defined in (see below). */

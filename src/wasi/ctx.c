@@ -46,6 +46,7 @@ struct whirl_wasi_config {
     void *io_env[3];
     preopen_t *pre;
     size_t npre, pre_cap;
+    uint32_t max_open_files; /* 0: WHIRL_MAX_OPEN_FILES or the default */
 };
 
 whirl_wasi_config_t *whirl_wasi_config_new(void)
@@ -187,6 +188,16 @@ void whirl_wasi_config_inherit_stdio(whirl_wasi_config_t *c)
 {
     if (c)
         c->stdio[0] = 0, c->stdio[1] = 1, c->stdio[2] = 2;
+}
+
+whirl_error_t *whirl_wasi_config_set_max_open_files(whirl_wasi_config_t *c, uint32_t max)
+{
+    if (!c)
+        return wasi_error("WASI: set_max_open_files: NULL config");
+    if (max > WASI_OPEN_FILES_LIMIT)
+        return wasi_error("WASI: max_open_files %u is more than %d", max, WASI_OPEN_FILES_LIMIT);
+    c->max_open_files = max;
+    return NULL;
 }
 
 static whirl_error_t *add_preopen(whirl_wasi_config_t *c, preopen_t p)
@@ -350,21 +361,35 @@ uint32_t wasi_fd_add(whirl_wasi_t *w, const wasi_fd_t *f, uint32_t *out)
     }
     w->fds[i] = *f;
     w->open++;
+    if (f->counted)
+        w->guest_open++;
     *out = i;
     return 0;
+}
+
+uint32_t wasi_fd_reserve(whirl_wasi_t *w)
+{
+    if (w->guest_open >= w->max_open || !wasi_fd_budget_take())
+        return WASI_EMFILE;
+    return 0;
+}
+
+void wasi_fd_unreserve(whirl_wasi_t *w)
+{
+    (void)w;
+    wasi_fd_budget_give();
 }
 
 void wasi_fd_release(whirl_wasi_t *w, wasi_fd_t *f)
 {
     if (f->kind == WASI_FD_FREE)
         return;
-    if (f->stream) {
-        if (f->stream->dir)
-            closedir(f->stream->dir);
-        free(f->stream);
-    }
     if (f->own && f->host >= 0)
         close(f->host);
+    if (f->counted) {
+        w->guest_open--;
+        wasi_fd_budget_give();
+    }
     free(f->preopen);
     memset(f, 0, sizeof *f);
     f->kind = WASI_FD_FREE;
@@ -408,6 +433,8 @@ whirl_error_t *whirl_wasi_new(whirl_wasi_config_t *c, whirl_wasi_t **out)
     c->argv = NULL, c->argc = 0;
     c->envp = NULL, c->envc = 0;
 
+    if ((err = wasi_resolve_max_open_files(c->max_open_files, &w->max_open)))
+        goto fail;
     w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (w->wake_fd < 0) {
         err = wasi_error("WASI: eventfd: %s", strerror(errno));

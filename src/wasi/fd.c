@@ -705,9 +705,9 @@ uint32_t wasi_fd_renumber(wasi_call_t *c)
 
 /* ---- fd_readdir ---- */
 
-static uint8_t dirent_type(int dirfd, const struct dirent *d)
+static uint8_t dirent_type(int dirfd, unsigned char d_type, const char *name)
 {
-    switch (d->d_type) {
+    switch (d_type) {
     case DT_REG: return WASI_FILETYPE_REGULAR_FILE;
     case DT_DIR: return WASI_FILETYPE_DIRECTORY;
     case DT_LNK: return WASI_FILETYPE_SYMBOLIC_LINK;
@@ -717,87 +717,36 @@ static uint8_t dirent_type(int dirfd, const struct dirent *d)
     case DT_FIFO: return WASI_FILETYPE_UNKNOWN;
     default: {
         struct stat st;
-        if (fstatat(dirfd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
             return wasi_filetype(st.st_mode);
         return WASI_FILETYPE_UNKNOWN;
     }
     }
 }
 
-/* The entry with cookie `s->next`: "." and ".." first (the host's own are
- * skipped: at a pre-open, the real ".." is outside the sandbox), then the
- * host's entries. Returns 1 with *out, 0 at the end, or a negative errno. */
-static int next_entry(int host, wasi_dir_stream_t *s, wasi_dirent_t *out)
+/* Writes the dirent record of an entry with cookie `next` at dst + *used
+ * (at most `len` bytes in all). A record that does not fit is cut off at
+ * the end of the buffer: a full buffer tells the guest to call again from
+ * the last whole record's d_next, which delivers this entry again. Returns
+ * false when the buffer is full. */
+static bool put_dirent(uint8_t *dst, uint32_t len, uint32_t *used, uint64_t next, uint64_t ino,
+                       uint8_t type, const char *name, uint32_t namelen)
 {
-    if (s->have_pending) {
-        *out = s->pending;
-        return 1;
+    uint8_t rec[WASI_DIRENT_SIZE + 256];
+    memset(rec, 0, WASI_DIRENT_SIZE);
+    st64(rec, next);
+    st64(rec + 8, ino);
+    st32(rec + 16, namelen);
+    st8(rec + 20, type);
+    memcpy(rec + WASI_DIRENT_SIZE, name, namelen);
+    uint32_t size = WASI_DIRENT_SIZE + namelen, room = len - *used;
+    memcpy(dst + *used, rec, size < room ? size : room);
+    if (size > room) {
+        *used = len;
+        return false;
     }
-    if (s->next < 2) {
-        struct stat st;
-        if (fstat(host, &st) != 0)
-            return -errno;
-        out->ino = (uint64_t)st.st_ino;
-        out->type = WASI_FILETYPE_DIRECTORY;
-        out->namelen = (uint32_t)s->next + 1;
-        memcpy(out->name, "..", 2);
-        return 1;
-    }
-    for (;;) {
-        errno = 0;
-        struct dirent *d = readdir(s->dir);
-        if (!d)
-            return errno ? -errno : 0;
-        if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
-            continue;
-        size_t len = strlen(d->d_name);
-        if (len >= sizeof out->name)
-            continue;
-        out->ino = (uint64_t)d->d_ino;
-        out->type = dirent_type(dirfd(s->dir), d);
-        out->namelen = (uint32_t)len;
-        memcpy(out->name, d->d_name, len);
-        return 1;
-    }
-}
-
-/* Positions the stream so that its next entry has cookie `cookie`. Cookie 0
- * always starts afresh, so a new listing sees the directory's changes. */
-static int seek_stream(wasi_fd_t *f, uint64_t cookie)
-{
-    wasi_dir_stream_t *s = f->stream;
-    if (!s) {
-        s = calloc(1, sizeof *s);
-        if (!s)
-            return -ENOMEM;
-        int fd = openat(f->host, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) {
-            int e = errno;
-            free(s);
-            return -e;
-        }
-        s->dir = fdopendir(fd);
-        if (!s->dir) {
-            int e = errno;
-            close(fd);
-            free(s);
-            return -e;
-        }
-        f->stream = s;
-    } else if (cookie == 0 || cookie < s->next) {
-        rewinddir(s->dir);
-        s->next = 0;
-        s->have_pending = false;
-    }
-    while (s->next < cookie) {
-        wasi_dirent_t d;
-        int r = next_entry(f->host, s, &d);
-        if (r <= 0)
-            return r; /* past the end: the listing is simply empty */
-        s->have_pending = false;
-        s->next++;
-    }
-    return 0;
+    *used += size;
+    return true;
 }
 
 uint32_t wasi_fd_readdir(wasi_call_t *c)
@@ -811,43 +760,52 @@ uint32_t wasi_fd_readdir(wasi_call_t *c)
         return WASI_ENOTCAPABLE;
     if (!mem_ok(&c->mem, buf, len) || !mem_ok(&c->mem, out, 4))
         return WASI_EFAULT;
-    int r = seek_stream(f, cookie);
-    if (r < 0)
-        return wasi_errno(-r);
-    wasi_dir_stream_t *s = f->stream;
+    /* Cookie 0 always starts afresh, so a new listing sees the directory's
+     * changes; an earlier cookie starts afresh and skips ahead. */
+    if (cookie == 0 || cookie < f->dir_next) {
+        f->dir_next = 0;
+        f->dir_off = 0;
+    }
     uint8_t *dst = mem_at(&c->mem, buf);
     uint32_t used = 0;
+    /* "." and ".." come first (the host's own are skipped: at a pre-open,
+     * the real ".." is outside the sandbox). */
+    while (f->dir_next < 2 && used < len) {
+        struct stat st;
+        if (fstat(f->host, &st) != 0)
+            return wasi_errno(errno);
+        if (f->dir_next >= cookie &&
+            !put_dirent(dst, len, &used, f->dir_next + 1, (uint64_t)st.st_ino,
+                        WASI_FILETYPE_DIRECTORY, "..", (uint32_t)f->dir_next + 1))
+            break;
+        f->dir_next++;
+    }
+    char batch[8192] __attribute__((aligned(8)));
     while (used < len) {
-        wasi_dirent_t d;
-        if (s->next < cookie)
-            break; /* the cookie was past the end */
-        r = next_entry(f->host, s, &d);
-        if (r < 0)
-            return wasi_errno(-r);
-        if (r == 0)
+        if (lseek(f->host, f->dir_off, SEEK_SET) < 0)
+            return wasi_errno(errno == EBADF ? EACCES : errno);
+        ssize_t n = getdents64(f->host, batch, sizeof batch);
+        if (n < 0) /* EBADF: a pre-open the host may search but not list */
+            return wasi_errno(errno == EBADF ? EACCES : errno);
+        if (n == 0)
             break;
-        uint8_t rec[WASI_DIRENT_SIZE + sizeof d.name];
-        memset(rec, 0, WASI_DIRENT_SIZE);
-        st64(rec, s->next + 1);
-        st64(rec + 8, d.ino);
-        st32(rec + 16, d.namelen);
-        st8(rec + 20, d.type);
-        memcpy(rec + WASI_DIRENT_SIZE, d.name, d.namelen);
-        uint32_t size = WASI_DIRENT_SIZE + d.namelen;
-        uint32_t room = len - used;
-        /* A record that does not fit is cut off at the end of the buffer:
-         * a full buffer tells the guest to call again from the last whole
-         * record's d_next, which delivers this entry again. */
-        memcpy(dst + used, rec, size < room ? size : room);
-        if (size > room) {
-            s->pending = d;
-            s->have_pending = true;
-            used = len;
-            break;
+        for (ssize_t at = 0; at < n && used < len;) {
+            const struct dirent64 *d = (const struct dirent64 *)(batch + at);
+            at += d->d_reclen;
+            size_t namelen = strlen(d->d_name);
+            if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, "..") || namelen > 255) {
+                f->dir_off = d->d_off;
+                continue;
+            }
+            if (f->dir_next >= cookie) {
+                uint8_t type = dirent_type(f->host, d->d_type, d->d_name);
+                if (!put_dirent(dst, len, &used, f->dir_next + 1, (uint64_t)d->d_ino, type,
+                                d->d_name, (uint32_t)namelen))
+                    break;
+            }
+            f->dir_off = d->d_off;
+            f->dir_next++;
         }
-        s->have_pending = false;
-        s->next++;
-        used += size;
     }
     mem_put32(&c->mem, out, used);
     return 0;

@@ -136,23 +136,29 @@ uint32_t wasi_sock_accept(wasi_call_t *c)
         return WASI_EFAULT;
     bool nonblock = f->fdflags & WASI_FDFLAG_NONBLOCK;
     int fd;
+    if ((e = wasi_fd_reserve(c->w)) != 0)
+        return e;
     for (;;) {
-        if ((e = wasi_wait_fd(c, f->host, POLLIN, nonblock)) != 0)
+        if ((e = wasi_wait_fd(c, f->host, POLLIN, nonblock)) != 0) {
+            wasi_fd_unreserve(c->w);
             return e;
+        }
         fd = accept4(f->host, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd >= 0)
             break;
         if (errno == EINTR || ((errno == EAGAIN || errno == EWOULDBLOCK) && !nonblock))
             continue;
+        wasi_fd_unreserve(c->w);
         return wasi_errno(errno);
     }
     wasi_fd_t nf = {.kind = WASI_FD_SOCKET, .host = fd, .own = true, .host_kind = WASI_HOST_SOCKET,
-                    .host_nonblock = true, .can_read = true,
+                    .host_nonblock = true, .counted = true, .can_read = true,
                     .can_write = true, .filetype = WASI_FILETYPE_SOCKET_STREAM,
                     .fdflags = (uint16_t)flags};
     uint32_t num;
     if ((e = wasi_fd_add(c->w, &nf, &num)) != 0) {
         close(fd);
+        wasi_fd_unreserve(c->w);
         return e;
     }
     mem_put32(&c->mem, out, num);

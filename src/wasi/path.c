@@ -93,13 +93,18 @@ uint32_t wasi_path_open(wasi_call_t *c)
         flags |= O_SYNC;
     if (fdflags & WASI_FDFLAG_RSYNC)
         flags |= O_RSYNC;
+    if ((e = wasi_fd_reserve(c->w)) != 0)
+        return e;
     int fd = sandbox_open(d->host, path, flags, 0666);
-    if (fd < 0)
+    if (fd < 0) {
+        wasi_fd_unreserve(c->w);
         return wasi_errno(-fd);
+    }
     struct stat st;
     if (fstat(fd, &st) != 0) {
         e = wasi_errno(errno);
         close(fd);
+        wasi_fd_unreserve(c->w);
         return e;
     }
     /* A fifo or device stays O_NONBLOCK on the host (the descriptor is ours
@@ -110,6 +115,7 @@ uint32_t wasi_path_open(wasi_call_t *c)
         fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
         e = wasi_errno(errno);
         close(fd);
+        wasi_fd_unreserve(c->w);
         return e;
     }
     bool dir = S_ISDIR(st.st_mode);
@@ -117,6 +123,7 @@ uint32_t wasi_path_open(wasi_call_t *c)
         .kind = dir ? WASI_FD_DIR : WASI_FD_FILE,
         .host = fd,
         .own = true,
+        .counted = true,
         .host_kind = host_kind,
         .host_nonblock = host_kind != WASI_HOST_FILE,
         .readonly = d->readonly,
@@ -130,6 +137,7 @@ uint32_t wasi_path_open(wasi_call_t *c)
     uint32_t num;
     if ((e = wasi_fd_add(c->w, &f, &num)) != 0) {
         close(fd);
+        wasi_fd_unreserve(c->w);
         return e;
     }
     mem_put32(&c->mem, out, num);

@@ -44,6 +44,7 @@ typedef struct strv {
 struct whirl_wasi2_config {
     strv_t args, env;
     int stdio[3];
+    uint32_t max_open_files; /* 0: WHIRL_MAX_OPEN_FILES or the default */
     w2_preopen_t *pre;
     size_t npre, pre_cap;
 };
@@ -172,6 +173,16 @@ void whirl_wasi2_config_inherit_stdio(whirl_wasi2_config_t *c)
         c->stdio[0] = 0, c->stdio[1] = 1, c->stdio[2] = 2;
 }
 
+whirl_error_t *whirl_wasi2_config_set_max_open_files(whirl_wasi2_config_t *c, uint32_t max)
+{
+    if (!c)
+        return cfg_error("WASI: set_max_open_files: NULL config");
+    if (max > WASI_OPEN_FILES_LIMIT)
+        return cfg_error("WASI: max_open_files %u is more than %d", max, WASI_OPEN_FILES_LIMIT);
+    c->max_open_files = max;
+    return NULL;
+}
+
 whirl_error_t *whirl_wasi2_config_preopen_dir(whirl_wasi2_config_t *c, const char *host_path,
                                               const char *guest_path, uint32_t flags)
 {
@@ -226,6 +237,12 @@ whirl_error_t *whirl_wasi2_new(whirl_wasi2_config_t *c, whirl_wasi2_t **out)
         whirl_wasi2_config_delete(c);
         return w2_oom();
     }
+    whirl_error_t *limit_err = wasi_resolve_max_open_files(c->max_open_files, &w->max_fds);
+    if (limit_err) {
+        free(w);
+        whirl_wasi2_config_delete(c);
+        return limit_err;
+    }
     w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (w->wake_fd < 0) {
         whirl_error_t *e = cfg_error("WASI: eventfd: %s", strerror(errno));
@@ -262,7 +279,7 @@ static void obj_release(whirl_wasi2_t *w, w2_obj_t *o)
         break;
     case W2_ERROR: free(o->u.err.message); break;
     case W2_DESCRIPTOR: close(o->u.desc.fd); break;
-    case W2_DIRSTREAM: closedir(o->u.dir); break;
+    case W2_DIRSTREAM: close(o->u.dir.fd); break;
     default: break;
     }
 }
@@ -270,8 +287,10 @@ static void obj_release(whirl_wasi2_t *w, w2_obj_t *o)
 static void obj_free_slot(whirl_wasi2_t *w, uint32_t rep)
 {
     w2_obj_t *o = &w->objs[rep - 1];
-    if (o->holds_fd)
+    if (o->holds_fd) {
         w->nfds--;
+        wasi_fd_budget_give();
+    }
     memset(o, 0, sizeof *o);
     o->next_free = w->free_head;
     w->free_head = rep;
@@ -288,6 +307,8 @@ void whirl_wasi2_delete(whirl_wasi2_t *w)
             w2_obj_t *o = &w->objs[i];
             if (o->kind != W2_FREE && (o->kind == W2_POLLABLE) == (pass == 0)) {
                 obj_release(w, o);
+                if (o->holds_fd)
+                    wasi_fd_budget_give();
                 o->kind = W2_FREE;
             }
         }
@@ -330,7 +351,7 @@ void whirl_wasi2_notify(whirl_wasi2_t *w)
 
 bool w2_fd_room(const whirl_wasi2_t *w)
 {
-    return w->nfds < W2_MAX_FDS;
+    return w->nfds < w->max_fds && wasi_fd_budget_room();
 }
 
 whirl_error_t *w2_obj_add(whirl_wasi2_t *w, const w2_obj_t *o, uint32_t *rep)
@@ -339,7 +360,9 @@ whirl_error_t *w2_obj_add(whirl_wasi2_t *w, const w2_obj_t *o, uint32_t *rep)
         return cfg_error("WASI: too many resources (%u) held by the guest", W2_MAX_OBJECTS);
     if (o->holds_fd && !w2_fd_room(w))
         return cfg_error("WASI: too many open files and directories (%u) held by the guest",
-                         W2_MAX_FDS);
+                         w->max_fds);
+    if (o->holds_fd && !wasi_fd_budget_take())
+        return cfg_error("WASI: the guests of this process hold every descriptor they may");
     uint32_t r = w->free_head;
     if (r) {
         w->free_head = w->objs[r - 1].next_free;
@@ -347,8 +370,11 @@ whirl_error_t *w2_obj_add(whirl_wasi2_t *w, const w2_obj_t *o, uint32_t *rep)
         if (w->nobjs == w->cap) {
             uint32_t ncap = w->cap ? w->cap * 2 : 16;
             w2_obj_t *n = realloc(w->objs, (size_t)ncap * sizeof *n);
-            if (!n)
+            if (!n) {
+                if (o->holds_fd)
+                    wasi_fd_budget_give();
                 return w2_oom();
+            }
             w->objs = n;
             w->cap = ncap;
         }
