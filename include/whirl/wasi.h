@@ -24,6 +24,16 @@
  * store that runs the guest; only whirl_wasi_interrupt() may be called from
  * any thread.
  *
+ * Rights: a descriptor from path_open holds the rights it asked for that the
+ * directory passes on (its inheriting rights), as fd_fdstat_get reports;
+ * an operation needing a right it lacks fails with ERRNO_NOTCAPABLE (76),
+ * while one its open mode excludes (writing a file opened read-only) fails
+ * with ERRNO_BADF as POSIX programs expect. Asking to write, or to read,
+ * where the directory does not pass that right on, and O_CREAT / O_TRUNC
+ * without the directory's PATH_CREATE_FILE / PATH_FILESTAT_SET_SIZE, are
+ * ERRNO_NOTCAPABLE at the open. wasi-libc asks for every right its open mode
+ * does not exclude, so ordinary programs are unaffected.
+ *
  * Blocking calls (a read or write on a pipe, fifo, terminal or socket,
  * poll_oneoff, sock_accept) wait at most until the store's deadline
  * (whirl_store_set_deadline), then end the guest with the `interrupt` trap:

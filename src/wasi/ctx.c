@@ -281,9 +281,10 @@ static uint8_t socket_filetype(int fd)
     return WASI_FILETYPE_SOCKET_STREAM;
 }
 
-/* What a directory may do. Programs built on wasi-libc compute the rights of
- * the files they open from a directory's inheriting rights, so these must be
- * generous; read-only pre-opens are enforced per operation (EPERM). */
+/* What a directory may do. Programs built on wasi-libc ask for the rights of
+ * the files they open from a directory's inheriting rights (every right but
+ * those the open mode excludes), so these must be generous; read-only
+ * pre-opens are enforced per operation (EPERM). */
 #define DIR_BASE_RIGHTS \
     (WASI_RIGHT(WASI_RIGHT_PATH_CREATE_DIRECTORY) | WASI_RIGHT(WASI_RIGHT_PATH_CREATE_FILE) | \
      WASI_RIGHT(WASI_RIGHT_PATH_LINK_SOURCE) | WASI_RIGHT(WASI_RIGHT_PATH_LINK_TARGET) | \
@@ -292,6 +293,7 @@ static uint8_t socket_filetype(int fd)
      WASI_RIGHT(WASI_RIGHT_PATH_RENAME_TARGET) | WASI_RIGHT(WASI_RIGHT_PATH_SYMLINK) | \
      WASI_RIGHT(WASI_RIGHT_PATH_REMOVE_DIRECTORY) | WASI_RIGHT(WASI_RIGHT_PATH_UNLINK_FILE) | \
      WASI_RIGHT(WASI_RIGHT_PATH_FILESTAT_GET) | WASI_RIGHT(WASI_RIGHT_PATH_FILESTAT_SET_TIMES) | \
+     WASI_RIGHT(WASI_RIGHT_PATH_FILESTAT_SET_SIZE) | \
      WASI_RIGHT(WASI_RIGHT_FD_FILESTAT_GET) | WASI_RIGHT(WASI_RIGHT_FD_FILESTAT_SET_TIMES))
 #define DIR_INHERITING_RIGHTS \
     (DIR_BASE_RIGHTS | WASI_RIGHT(WASI_RIGHT_FD_DATASYNC) | WASI_RIGHT(WASI_RIGHT_FD_READ) | \
@@ -330,8 +332,8 @@ uint64_t wasi_fd_base_rights(const wasi_fd_t *f)
 uint64_t wasi_fd_inheriting_rights(const wasi_fd_t *f)
 {
     if (f->kind == WASI_FD_DIR)
-        return DIR_INHERITING_RIGHTS & ~f->dropped;
-    return wasi_fd_base_rights(f);
+        return DIR_INHERITING_RIGHTS & ~f->dropped_inheriting;
+    return wasi_fd_base_rights(f) & ~f->dropped_inheriting;
 }
 
 wasi_fd_t *wasi_fd_get(whirl_wasi_t *w, uint32_t fd)

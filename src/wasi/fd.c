@@ -251,12 +251,12 @@ static ssize_t try_io(wasi_fd_t *f, bool write, struct iovec *iov, int n, bool p
 static uint32_t do_read(wasi_call_t *c, wasi_fd_t *f, uint32_t iovs, uint32_t niovs,
                         bool positional, uint64_t offset, uint32_t *nread)
 {
-    if (f->kind == WASI_FD_DIR)
+    /* The open mode first (EBADF, as POSIX programs expect), then the
+     * rights (ENOTCAPABLE). */
+    if (f->kind == WASI_FD_DIR || !f->can_read)
         return WASI_EBADF;
-    if (HAS_DROPPED(f, WASI_RIGHT_FD_READ))
+    if (HAS_DROPPED(f, WASI_RIGHT_FD_READ) || (positional && HAS_DROPPED(f, WASI_RIGHT_FD_SEEK)))
         return WASI_ENOTCAPABLE;
-    if (!f->can_read)
-        return WASI_EBADF;
     if (positional && (f->kind == WASI_FD_STDIO || f->kind == WASI_FD_SOCKET))
         return WASI_ESPIPE;
     if (positional && offset > INT64_MAX)
@@ -297,12 +297,10 @@ static uint32_t do_read(wasi_call_t *c, wasi_fd_t *f, uint32_t iovs, uint32_t ni
 static uint32_t do_write(wasi_call_t *c, wasi_fd_t *f, uint32_t iovs, uint32_t niovs,
                          bool positional, uint64_t offset, uint32_t *nwritten)
 {
-    if (f->kind == WASI_FD_DIR)
+    if (f->kind == WASI_FD_DIR || !f->can_write)
         return WASI_EBADF;
-    if (HAS_DROPPED(f, WASI_RIGHT_FD_WRITE))
+    if (HAS_DROPPED(f, WASI_RIGHT_FD_WRITE) || (positional && HAS_DROPPED(f, WASI_RIGHT_FD_SEEK)))
         return WASI_ENOTCAPABLE;
-    if (!f->can_write)
-        return WASI_EBADF;
     if (positional && (f->kind == WASI_FD_STDIO || f->kind == WASI_FD_SOCKET))
         return WASI_ESPIPE;
     if (positional && offset > INT64_MAX)

@@ -46,7 +46,7 @@ uint32_t wasi_path_open(wasi_call_t *c)
     if (e)
         return e;
     uint32_t dirflags = arg32(c, 1), oflags = arg32(c, 4), fdflags = arg32(c, 7);
-    uint64_t rights = arg64(c, 5);
+    uint64_t rights = arg64(c, 5), inheriting = arg64(c, 6);
     uint32_t out = arg32(c, 8);
     char path[WASI_MAX_PATH + 1];
     if ((e = get_path(c, 2, path)) != 0)
@@ -67,9 +67,15 @@ uint32_t wasi_path_open(wasi_call_t *c)
                 !(rights & WASI_RIGHT(WASI_RIGHT_FD_WRITE));
     if (d->readonly && write)
         return WASI_EPERM;
-    if ((write && (d->dropped_inheriting & WASI_RIGHT(WASI_RIGHT_FD_WRITE))) ||
-        ((rights & WASI_RIGHT(WASI_RIGHT_FD_READ)) &&
-         (d->dropped_inheriting & WASI_RIGHT(WASI_RIGHT_FD_READ))))
+    /* The rights held are those asked for that the directory passes on;
+     * an open mode the directory cannot pass on is refused, as are
+     * creating and truncating without the directory's right to. */
+    uint64_t dir_inh = wasi_fd_inheriting_rights(d);
+    if ((write && !(dir_inh & WASI_RIGHT(WASI_RIGHT_FD_WRITE))) ||
+        ((rights & WASI_RIGHT(WASI_RIGHT_FD_READ)) && !(dir_inh & WASI_RIGHT(WASI_RIGHT_FD_READ))) ||
+        ((oflags & WASI_OFLAG_CREAT) && (d->dropped & WASI_RIGHT(WASI_RIGHT_PATH_CREATE_FILE))) ||
+        ((oflags & WASI_OFLAG_TRUNC) &&
+         (d->dropped & WASI_RIGHT(WASI_RIGHT_PATH_FILESTAT_SET_SIZE))))
         return WASI_ENOTCAPABLE;
 
     /* O_NONBLOCK for the open itself: opening a fifo must not hang the host. */
@@ -131,8 +137,8 @@ uint32_t wasi_path_open(wasi_call_t *c)
         .can_write = write && !dir,
         .filetype = wasi_filetype(st.st_mode),
         .fdflags = dir ? 0 : (uint16_t)fdflags,
-        .dropped = d->dropped_inheriting,
-        .dropped_inheriting = d->dropped_inheriting,
+        .dropped = WASI_RIGHTS_ALL & ~(rights & dir_inh),
+        .dropped_inheriting = WASI_RIGHTS_ALL & ~(inheriting & dir_inh),
     };
     uint32_t num;
     if ((e = wasi_fd_add(c->w, &f, &num)) != 0) {

@@ -476,7 +476,8 @@ static void test_files(void)
 {
     uint32_t n = gstr(A_STR, "file.txt");
     uint64_t rw = WASI_RIGHT(WASI_RIGHT_FD_READ) | WASI_RIGHT(WASI_RIGHT_FD_WRITE);
-    CHECK_EQ(CALL("path_open", 3, 0, A_STR, n, WASI_OFLAG_CREAT, rw, rw, 0, A_OUT), 0);
+    CHECK_EQ(CALL("path_open", 3, 0, A_STR, n, WASI_OFLAG_CREAT, WASI_RIGHTS_ALL, rw, 0, A_OUT),
+             0);
     uint32_t fd = ld32_(A_OUT);
     CHECK_EQ(fd, 6);
     gstr(A_BUF, "hello");
