@@ -26,6 +26,7 @@
 #include "whirl.h"
 #include "whirl/component.h"
 #include "whirl/wasi2.h"
+#include "wasi/common_config.h"
 
 /* Bounds on host work and memory per context and per call. */
 enum {
@@ -112,11 +113,8 @@ typedef struct w2_obj {
     } u;
 } w2_obj_t;
 
-typedef struct w2_preopen {
-    int fd;
-    char *name;
-    bool readonly;
-} w2_preopen_t;
+/* A pre-opened directory (common_config.h: fd, name, readonly). */
+typedef wasi_preopen_t w2_preopen_t;
 
 struct whirl_wasi2 {
     w2_obj_t *objs; /* slot i holds rep i + 1 */
