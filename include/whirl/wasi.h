@@ -24,6 +24,23 @@
  * store that runs the guest; only whirl_wasi_interrupt() may be called from
  * any thread.
  *
+ * Rights: a descriptor from path_open holds the rights it asked for that the
+ * directory passes on (its inheriting rights), as fd_fdstat_get reports;
+ * an operation needing a right it lacks fails with ERRNO_NOTCAPABLE (76),
+ * while one its open mode excludes (writing a file opened read-only) fails
+ * with ERRNO_BADF as POSIX programs expect. Asking to write, or to read,
+ * where the directory does not pass that right on, and O_CREAT / O_TRUNC
+ * without the directory's PATH_CREATE_FILE / PATH_FILESTAT_SET_SIZE, are
+ * ERRNO_NOTCAPABLE at the open. wasi-libc asks for every right its open mode
+ * does not exclude, so ordinary programs are unaffected.
+ *
+ * Blocking calls (a read or write on a pipe, fifo, terminal or socket,
+ * poll_oneoff, sock_accept) wait at most until the store's deadline
+ * (whirl_store_set_deadline), then end the guest with the `interrupt` trap:
+ * a guest asleep in the host reaches no epoch check. A deadline set in
+ * ticks only (whirl_store_set_epoch_deadline) cannot be seen from here:
+ * pair it with whirl_wasi_interrupt.
+ *
  * proc_exit ends the guest with whirl_error_new_exit(status): the call into
  * the guest returns that error and whirl_error_exit_status() reads the
  * status back. A guest writing to a closed pipe gets ERRNO_PIPE; the SIGPIPE
@@ -102,6 +119,20 @@ whirl_error_t *whirl_wasi_config_preopen_dir(whirl_wasi_config_t *config, const 
  * (never closed by whirl). A listening socket serves sock_accept; a connected
  * one serves sock_recv, sock_send and sock_shutdown. Not a socket: error. */
 whirl_error_t *whirl_wasi_config_preopen_socket(whirl_wasi_config_t *config, int host_fd);
+
+/* Caps the descriptors the guest may hold at once: files and directories it
+ * opens, connections it accepts (its pre-opens and stdio do not count).
+ * Past the cap, path_open and sock_accept fail with ERRNO_MFILE (33); the
+ * host is never the one to run out. 0 (the default) means the value of the
+ * environment variable WHIRL_MAX_OPEN_FILES when set (a decimal count, read
+ * by whirl_wasi_new, which fails on a bad value naming the variable), else
+ * a quarter of the process's RLIMIT_NOFILE soft limit, between 16 and 4096.
+ * Besides, all the WASI guests of the process together (preview 1 and 0.2)
+ * hold at most the soft limit less an eighth of it (at least 64 are kept for
+ * the host): past that their opens fail the same way. Each descriptor costs
+ * the host a fixed ~100 bytes besides the kernel's file (directory listings
+ * included). More than 1,000,000 is an error. */
+whirl_error_t *whirl_wasi_config_set_max_open_files(whirl_wasi_config_t *config, uint32_t max);
 
 /* Creates the WASI context. Takes ownership of `config` (freed even on
  * failure). On success the caller owns *out and frees it with

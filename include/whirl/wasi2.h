@@ -87,7 +87,18 @@ whirl_error_t *whirl_wasi2_config_preopen_dir(whirl_wasi2_config_t *config,
                                               const char *host_path, const char *guest_path,
                                               uint32_t flags);
 
-/* Creates a context. Takes `config` (freed even on failure). */
+/* Caps the host descriptors the guest may hold at once (descriptors from
+ * get-directories and open-at, the streams read-via-stream and friends
+ * duplicate, directory-entry streams): past it those calls fail with
+ * error-code insufficient-memory (wasi:filesystem 0.2 has no "too many open
+ * files"). 0 (the default): WHIRL_MAX_OPEN_FILES from the environment, else
+ * the default and the process-wide budget of whirl_wasi_config_set_max_open_files
+ * (whirl/wasi.h), shared with preview-1 guests. More than 1,000,000 is an
+ * error. */
+whirl_error_t *whirl_wasi2_config_set_max_open_files(whirl_wasi2_config_t *config, uint32_t max);
+
+/* Creates a context. Takes `config` (freed even on failure); fails on a bad
+ * WHIRL_MAX_OPEN_FILES, naming it. */
 whirl_error_t *whirl_wasi2_new(whirl_wasi2_config_t *config, whirl_wasi2_t **out);
 /* Frees the context and every resource still in it (running the `drop` of
  * host streams and pollables). Delete the store using it first. */

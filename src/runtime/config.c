@@ -111,6 +111,12 @@ static const knob_def_t knobs[KNOB_COUNT] = {
     [KNOB_CACHE_MAX_SIZE] = {"cache_max_size", "WHIRL_CACHE_MAX_SIZE", NULL, KT_BYTES,
                              512 * MIB, 0, 0, 1024 * GIB,
                              "compilation cache bound (least recently used entries go)"},
+    /* Not the engine's: the WASI hosts read the variable for each context
+     * the embedder gives no value (src/wasi/limits.c); listed here so that
+     * `whirl config` shows it and a bad value fails engine creation. */
+    [KNOB_MAX_OPEN_FILES] = {"max_open_files", "WHIRL_MAX_OPEN_FILES", NULL, KT_COUNT, 0, 0, 0,
+                             1000000, "descriptors one WASI guest may hold (0: a quarter of "
+                             "RLIMIT_NOFILE, 16 to 4096)"},
 };
 
 /* Shortest accepted epoch interval: a ticker waking more often than this

@@ -25,6 +25,7 @@ enum config_knob {
     KNOB_DEBUG_INFO,                       /* 0/1 */
     KNOB_CACHE,                            /* value unused: see cache_path */
     KNOB_CACHE_MAX_SIZE,                   /* bytes of cache entries kept */
+    KNOB_MAX_OPEN_FILES,                   /* listed only: the WASI hosts read it */
     KNOB_COUNT
 };
 

@@ -10,154 +10,58 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "wasi/common_config.h"
 #include "wasi/internal.h"
 #include "util/utf8.h"
 
-extern char **environ;
-
 #define wasi_error whirl_error_newf
 
-/* ---- configuration ---- */
-
-typedef struct preopen {
-    int host;
-    bool own;
-    bool socket;
-    bool readonly;
-    char *name;
-} preopen_t;
+/* ---- configuration: common_config.c, plus the stdio callbacks ---- */
 
 struct whirl_wasi_config {
-    char **argv;
-    size_t argc, argv_cap;
-    char **envp;
-    size_t envc, env_cap;
-    int stdio[3];
+    wasi_common_config_t common;
     whirl_wasi_stream_fn_t io[3];
     void *io_env[3];
-    preopen_t *pre;
-    size_t npre, pre_cap;
 };
 
 whirl_wasi_config_t *whirl_wasi_config_new(void)
 {
     whirl_wasi_config_t *c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
-    c->stdio[0] = c->stdio[1] = c->stdio[2] = -1;
+    if (c)
+        wasi_common_init(&c->common);
     return c;
-}
-
-static void free_strings(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
 }
 
 void whirl_wasi_config_delete(whirl_wasi_config_t *c)
 {
     if (!c)
         return;
-    free_strings(c->argv, c->argc);
-    free_strings(c->envp, c->envc);
-    for (size_t i = 0; i < c->npre; i++) {
-        if (c->pre[i].own)
-            close(c->pre[i].host);
-        free(c->pre[i].name);
-    }
-    free(c->pre);
+    wasi_common_free(&c->common);
     free(c);
-}
-
-/* Appends `s` (taken) to a string vector. */
-static bool push_string(char ***v, size_t *n, size_t *cap, char *s)
-{
-    if (!s)
-        return false;
-    if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 8;
-        char **nv = realloc(*v, ncap * sizeof *nv);
-        if (!nv) {
-            free(s);
-            return false;
-        }
-        *v = nv;
-        *cap = ncap;
-    }
-    (*v)[(*n)++] = s;
-    return true;
 }
 
 whirl_error_t *whirl_wasi_config_push_arg(whirl_wasi_config_t *c, const char *arg)
 {
-    if (!c || !arg)
-        return wasi_error("WASI: push_arg: NULL argument");
-    if (!push_string(&c->argv, &c->argc, &c->argv_cap, strdup(arg)))
-        return wasi_error("WASI: out of memory");
-    return NULL;
+    return wasi_common_push_arg(c ? &c->common : NULL, arg);
 }
 
 whirl_error_t *whirl_wasi_config_push_env(whirl_wasi_config_t *c, const char *key,
                                           const char *value)
 {
-    if (!c || !key || !value)
-        return wasi_error("WASI: push_env: NULL argument");
-    size_t klen = strlen(key);
-    if (klen == 0 || strchr(key, '='))
-        return wasi_error("WASI: invalid environment variable name '%.200s' (must be "
-                          "non-empty and contain no '=')",
-                          key);
-    size_t vlen = strlen(value);
-    char *kv = malloc(klen + vlen + 2);
-    if (!kv)
-        return wasi_error("WASI: out of memory");
-    memcpy(kv, key, klen);
-    kv[klen] = '=';
-    memcpy(kv + klen + 1, value, vlen + 1);
-    for (size_t i = 0; i < c->envc; i++) {
-        if (strncmp(c->envp[i], kv, klen + 1) == 0) {
-            free(c->envp[i]);
-            c->envp[i] = kv;
-            return NULL;
-        }
-    }
-    if (!push_string(&c->envp, &c->envc, &c->env_cap, kv))
-        return wasi_error("WASI: out of memory");
-    return NULL;
+    return wasi_common_push_env(c ? &c->common : NULL, key, value);
 }
 
 whirl_error_t *whirl_wasi_config_inherit_env(whirl_wasi_config_t *c)
 {
-    if (!c)
-        return wasi_error("WASI: inherit_env: NULL config");
-    for (char **e = environ; e && *e; e++) {
-        const char *eq = strchr(*e, '=');
-        if (!eq || eq == *e)
-            continue;
-        char *key = strndup(*e, (size_t)(eq - *e));
-        if (!key)
-            return wasi_error("WASI: out of memory");
-        whirl_error_t *err = whirl_wasi_config_push_env(c, key, eq + 1);
-        free(key);
-        if (err)
-            return err;
-    }
-    return NULL;
+    return wasi_common_inherit_env(c ? &c->common : NULL);
 }
 
 whirl_error_t *whirl_wasi_config_set_stdio(whirl_wasi_config_t *c, int in, int out, int err)
 {
-    if (!c)
-        return wasi_error("WASI: set_stdio: NULL config");
-    int fds[3] = {in, out, err};
-    for (int i = 0; i < 3; i++) {
-        if (fds[i] < -1 || (fds[i] >= 0 && fcntl(fds[i], F_GETFD) < 0))
-            return wasi_error("WASI: stdio stream %d: host descriptor %d is not open", i, fds[i]);
-    }
-    memcpy(c->stdio, fds, sizeof fds);
-    memset(c->io, 0, sizeof c->io);
-    return NULL;
+    whirl_error_t *e = wasi_common_set_stdio(c ? &c->common : NULL, in, out, err);
+    if (!e)
+        memset(c->io, 0, sizeof c->io);
+    return e;
 }
 
 whirl_error_t *whirl_wasi_config_stdio_callback(whirl_wasi_config_t *c, int fd,
@@ -168,7 +72,7 @@ whirl_error_t *whirl_wasi_config_stdio_callback(whirl_wasi_config_t *c, int fd,
     if (fd < 0 || fd > 2)
         return wasi_error("WASI: stdio_callback: fd %d is not a standard stream (0, 1 or 2)",
                           fd);
-    c->stdio[fd] = -1;
+    c->common.stdio[fd] = -1;
     c->io[fd] = fn;
     c->io_env[fd] = env;
     return NULL;
@@ -177,52 +81,16 @@ whirl_error_t *whirl_wasi_config_stdio_callback(whirl_wasi_config_t *c, int fd,
 void whirl_wasi_config_inherit_stdio(whirl_wasi_config_t *c)
 {
     if (c)
-        c->stdio[0] = 0, c->stdio[1] = 1, c->stdio[2] = 2;
-}
-
-static whirl_error_t *add_preopen(whirl_wasi_config_t *c, preopen_t p)
-{
-    if (c->npre == c->pre_cap) {
-        size_t ncap = c->pre_cap ? c->pre_cap * 2 : 4;
-        preopen_t *n = realloc(c->pre, ncap * sizeof *n);
-        if (!n) {
-            if (p.own)
-                close(p.host);
-            free(p.name);
-            return wasi_error("WASI: out of memory");
-        }
-        c->pre = n;
-        c->pre_cap = ncap;
-    }
-    c->pre[c->npre++] = p;
-    return NULL;
+        c->common.stdio[0] = 0, c->common.stdio[1] = 1, c->common.stdio[2] = 2;
 }
 
 whirl_error_t *whirl_wasi_config_preopen_dir(whirl_wasi_config_t *c, const char *host_path,
                                              const char *guest_path, uint32_t flags)
 {
-    if (!c || !host_path)
-        return wasi_error("WASI: preopen_dir: NULL argument");
-    if (!guest_path)
-        guest_path = host_path;
-    if (flags & ~WHIRL_WASI_DIR_READONLY)
+    if (c && host_path && (flags & ~WHIRL_WASI_DIR_READONLY))
         return wasi_error("WASI: preopen_dir '%.200s': unknown flags 0x%x", host_path, flags);
-    if (!*guest_path || strlen(guest_path) > WASI_MAX_PATH)
-        return wasi_error("WASI: preopen_dir '%.200s': the guest path must have 1 to %d bytes",
-                          host_path, WASI_MAX_PATH);
-    int fd = open(host_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 && errno == EACCES) /* searchable but not listable: still usable */
-        fd = open(host_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return wasi_error("WASI: cannot pre-open directory '%.1000s': %s", host_path,
-                          strerror(errno));
-    preopen_t p = {.host = fd, .own = true, .readonly = flags & WHIRL_WASI_DIR_READONLY,
-                   .name = strdup(guest_path)};
-    if (!p.name) {
-        close(fd);
-        return wasi_error("WASI: out of memory");
-    }
-    return add_preopen(c, p);
+    return wasi_common_preopen_dir(c ? &c->common : NULL, host_path, guest_path,
+                                   flags & WHIRL_WASI_DIR_READONLY);
 }
 
 whirl_error_t *whirl_wasi_config_preopen_socket(whirl_wasi_config_t *c, int host_fd)
@@ -232,7 +100,12 @@ whirl_error_t *whirl_wasi_config_preopen_socket(whirl_wasi_config_t *c, int host
     struct stat st;
     if (host_fd < 0 || fstat(host_fd, &st) != 0 || !S_ISSOCK(st.st_mode))
         return wasi_error("WASI: preopen_socket: host descriptor %d is not a socket", host_fd);
-    return add_preopen(c, (preopen_t){.host = host_fd, .socket = true});
+    return wasi_common_add_preopen(&c->common, (wasi_preopen_t){.fd = host_fd, .socket = true});
+}
+
+whirl_error_t *whirl_wasi_config_set_max_open_files(whirl_wasi_config_t *c, uint32_t max)
+{
+    return wasi_common_set_max_open_files(c ? &c->common : NULL, max);
 }
 
 /* ---- the context ---- */
@@ -261,9 +134,10 @@ static uint8_t socket_filetype(int fd)
     return WASI_FILETYPE_SOCKET_STREAM;
 }
 
-/* What a directory may do. Programs built on wasi-libc compute the rights of
- * the files they open from a directory's inheriting rights, so these must be
- * generous; read-only pre-opens are enforced per operation (EPERM). */
+/* What a directory may do. Programs built on wasi-libc ask for the rights of
+ * the files they open from a directory's inheriting rights (every right but
+ * those the open mode excludes), so these must be generous; read-only
+ * pre-opens are enforced per operation (EPERM). */
 #define DIR_BASE_RIGHTS \
     (WASI_RIGHT(WASI_RIGHT_PATH_CREATE_DIRECTORY) | WASI_RIGHT(WASI_RIGHT_PATH_CREATE_FILE) | \
      WASI_RIGHT(WASI_RIGHT_PATH_LINK_SOURCE) | WASI_RIGHT(WASI_RIGHT_PATH_LINK_TARGET) | \
@@ -272,6 +146,7 @@ static uint8_t socket_filetype(int fd)
      WASI_RIGHT(WASI_RIGHT_PATH_RENAME_TARGET) | WASI_RIGHT(WASI_RIGHT_PATH_SYMLINK) | \
      WASI_RIGHT(WASI_RIGHT_PATH_REMOVE_DIRECTORY) | WASI_RIGHT(WASI_RIGHT_PATH_UNLINK_FILE) | \
      WASI_RIGHT(WASI_RIGHT_PATH_FILESTAT_GET) | WASI_RIGHT(WASI_RIGHT_PATH_FILESTAT_SET_TIMES) | \
+     WASI_RIGHT(WASI_RIGHT_PATH_FILESTAT_SET_SIZE) | \
      WASI_RIGHT(WASI_RIGHT_FD_FILESTAT_GET) | WASI_RIGHT(WASI_RIGHT_FD_FILESTAT_SET_TIMES))
 #define DIR_INHERITING_RIGHTS \
     (DIR_BASE_RIGHTS | WASI_RIGHT(WASI_RIGHT_FD_DATASYNC) | WASI_RIGHT(WASI_RIGHT_FD_READ) | \
@@ -310,8 +185,8 @@ uint64_t wasi_fd_base_rights(const wasi_fd_t *f)
 uint64_t wasi_fd_inheriting_rights(const wasi_fd_t *f)
 {
     if (f->kind == WASI_FD_DIR)
-        return DIR_INHERITING_RIGHTS & ~f->dropped;
-    return wasi_fd_base_rights(f);
+        return DIR_INHERITING_RIGHTS & ~f->dropped_inheriting;
+    return wasi_fd_base_rights(f) & ~f->dropped_inheriting;
 }
 
 wasi_fd_t *wasi_fd_get(whirl_wasi_t *w, uint32_t fd)
@@ -341,21 +216,35 @@ uint32_t wasi_fd_add(whirl_wasi_t *w, const wasi_fd_t *f, uint32_t *out)
     }
     w->fds[i] = *f;
     w->open++;
+    if (f->counted)
+        w->guest_open++;
     *out = i;
     return 0;
+}
+
+uint32_t wasi_fd_reserve(whirl_wasi_t *w)
+{
+    if (w->guest_open >= w->max_open || !wasi_fd_budget_take())
+        return WASI_EMFILE;
+    return 0;
+}
+
+void wasi_fd_unreserve(whirl_wasi_t *w)
+{
+    (void)w;
+    wasi_fd_budget_give();
 }
 
 void wasi_fd_release(whirl_wasi_t *w, wasi_fd_t *f)
 {
     if (f->kind == WASI_FD_FREE)
         return;
-    if (f->stream) {
-        if (f->stream->dir)
-            closedir(f->stream->dir);
-        free(f->stream);
-    }
     if (f->own && f->host >= 0)
         close(f->host);
+    if (f->counted) {
+        w->guest_open--;
+        wasi_fd_budget_give();
+    }
     free(f->preopen);
     memset(f, 0, sizeof *f);
     f->kind = WASI_FD_FREE;
@@ -382,32 +271,35 @@ whirl_error_t *whirl_wasi_new(whirl_wasi_config_t *c, whirl_wasi_t **out)
 
     /* The sizes the guest reads back are u32: refuse what cannot be told. */
     size_t bytes = 0;
-    for (size_t i = 0; i < c->argc; i++)
-        bytes += strlen(c->argv[i]) + 1;
+    for (size_t i = 0; i < c->common.argc; i++)
+        bytes += strlen(c->common.argv[i]) + 1;
     w->argv_bytes = bytes;
     bytes = 0;
-    for (size_t i = 0; i < c->envc; i++)
-        bytes += strlen(c->envp[i]) + 1;
+    for (size_t i = 0; i < c->common.envc; i++)
+        bytes += strlen(c->common.envp[i]) + 1;
     w->env_bytes = bytes;
     if (w->argv_bytes > UINT32_MAX / 2 || w->env_bytes > UINT32_MAX / 2 ||
-        c->argc > UINT32_MAX / 8 || c->envc > UINT32_MAX / 8) {
+        c->common.argc > UINT32_MAX / 8 || c->common.envc > UINT32_MAX / 8) {
         err = wasi_error("WASI: arguments or environment too large");
         goto fail;
     }
-    w->argv = c->argv, w->argc = c->argc;
-    w->envp = c->envp, w->envc = c->envc;
-    c->argv = NULL, c->argc = 0;
-    c->envp = NULL, c->envc = 0;
+    w->argv = c->common.argv, w->argc = c->common.argc;
+    w->envp = c->common.envp, w->envc = c->common.envc;
+    c->common.argv = NULL, c->common.argc = 0;
+    c->common.envp = NULL, c->common.envc = 0;
 
+    if ((err = wasi_resolve_max_open_files(c->common.max_open_files, &w->max_open)))
+        goto fail;
     w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (w->wake_fd < 0) {
         err = wasi_error("WASI: eventfd: %s", strerror(errno));
         goto fail;
     }
     for (int i = 0; i < 3; i++) {
-        wasi_fd_t f = {.kind = WASI_FD_STDIO, .host = c->stdio[i], .can_read = i == 0,
+        wasi_fd_t f = {.kind = WASI_FD_STDIO, .host = c->common.stdio[i], .can_read = i == 0,
                        .can_write = i != 0, .filetype = WASI_FILETYPE_UNKNOWN,
-                       .io = c->io[i], .io_env = c->io_env[i]};
+                       .io = c->io[i], .io_env = c->io_env[i],
+                       .host_kind = wasi_host_kind(c->common.stdio[i])};
         struct stat st;
         if (f.host >= 0 && fstat(f.host, &st) == 0) {
             if (S_ISSOCK(st.st_mode))
@@ -421,12 +313,13 @@ whirl_error_t *whirl_wasi_new(whirl_wasi_config_t *c, whirl_wasi_t **out)
             goto fail;
         }
     }
-    for (size_t i = 0; i < c->npre; i++) {
-        preopen_t *p = &c->pre[i];
-        wasi_fd_t f = {.host = p->host, .own = p->own, .readonly = p->readonly};
+    for (size_t i = 0; i < c->common.npre; i++) {
+        wasi_preopen_t *p = &c->common.pre[i];
+        wasi_fd_t f = {.host = p->fd, .own = p->own, .readonly = p->readonly};
         if (p->socket) {
             f.kind = WASI_FD_SOCKET;
-            f.filetype = socket_filetype(p->host);
+            f.host_kind = WASI_HOST_SOCKET;
+            f.filetype = socket_filetype(p->fd);
             f.can_read = f.can_write = true;
         } else {
             f.kind = WASI_FD_DIR;
@@ -459,8 +352,8 @@ void whirl_wasi_delete(whirl_wasi_t *w)
     for (uint32_t i = 0; i < w->nfds; i++)
         wasi_fd_release(w, &w->fds[i]);
     free(w->fds);
-    free_strings(w->argv, w->argc);
-    free_strings(w->envp, w->envc);
+    wasi_strings_free(w->argv, w->argc);
+    wasi_strings_free(w->envp, w->envc);
     if (w->wake_fd >= 0)
         close(w->wake_fd);
     free(w);

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -94,17 +95,18 @@ uint32_t wasi_times(uint64_t atim, uint64_t mtim, uint32_t flags, struct timespe
 /* Streams and devices may block; regular files never do. */
 static bool may_block(const wasi_fd_t *f)
 {
-    if (f->kind == WASI_FD_STDIO || f->kind == WASI_FD_SOCKET)
-        return true;
-    return f->kind == WASI_FD_FILE && f->filetype != WASI_FILETYPE_REGULAR_FILE;
+    return f->host_kind != WASI_HOST_FILE;
 }
 
 /* ---- read and write ---- */
 
 /* A callback stream: one call per buffer, stopping at the first short
  * transfer so that a read never waits for more than the host has. An error
- * after some bytes moved reports the bytes; the next call meets it again. */
-static uint32_t stream_read(wasi_fd_t *f, const struct iovec *iov, int n, uint32_t *nread)
+ * after some bytes moved reports the bytes; the next call meets it again.
+ * A callback that gave up with EINTR at the store's deadline ends the guest
+ * with the `interrupt` trap. */
+static uint32_t stream_read(wasi_call_t *c, wasi_fd_t *f, const struct iovec *iov, int n,
+                            uint32_t *nread)
 {
     uint64_t done = 0;
     for (int i = 0; i < n; i++) {
@@ -115,6 +117,8 @@ static uint32_t stream_read(wasi_fd_t *f, const struct iovec *iov, int n, uint32
             continue;
         int64_t r = f->io(f->io_env, iov[i].iov_base, len);
         if (r < 0) {
+            if (r == -EINTR && wasi_deadline_passed(c, "a read"))
+                return WASI_EINTR;
             if (done)
                 break;
             return wasi_errno((int)-r);
@@ -127,7 +131,8 @@ static uint32_t stream_read(wasi_fd_t *f, const struct iovec *iov, int n, uint32
     return 0;
 }
 
-static uint32_t stream_write(wasi_fd_t *f, const struct iovec *iov, int n, uint32_t *nwritten)
+static uint32_t stream_write(wasi_call_t *c, wasi_fd_t *f, const struct iovec *iov, int n,
+                             uint32_t *nwritten)
 {
     uint64_t done = 0;
     for (int i = 0; i < n; i++) {
@@ -138,6 +143,8 @@ static uint32_t stream_write(wasi_fd_t *f, const struct iovec *iov, int n, uint3
         while (off < len) {
             int64_t r = f->io(f->io_env, (uint8_t *)iov[i].iov_base + off, len - off);
             if (r <= 0) {
+                if (r == -EINTR && wasi_deadline_passed(c, "a write"))
+                    return WASI_EINTR;
                 if (done + off) {
                     done += off;
                     goto out;
@@ -153,15 +160,103 @@ out:
     return 0;
 }
 
+/* SIGPIPE blocked around a write, so that a closed pipe gives EPIPE to the
+ * guest instead of killing the host; a SIGPIPE the write raised is
+ * consumed. */
+typedef struct sigpipe_guard {
+    sigset_t set, old;
+    bool was_pending;
+} sigpipe_guard_t;
+
+static void sigpipe_block(sigpipe_guard_t *g)
+{
+    sigset_t pending;
+    sigemptyset(&g->set);
+    sigaddset(&g->set, SIGPIPE);
+    sigemptyset(&pending);
+    sigpending(&pending);
+    g->was_pending = sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &g->set, &g->old);
+}
+
+static void sigpipe_restore(sigpipe_guard_t *g, ssize_t r)
+{
+    int e = errno;
+    if (r < 0 && e == EPIPE && !g->was_pending) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&g->set, NULL, &zero) < 0 && errno == EINTR) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+    errno = e;
+}
+
+/* Caps a write at `max` bytes by shortening the iovec array in place
+ * (*n updated). */
+static void clamp_iov(struct iovec *iov, int *n, size_t max)
+{
+    size_t sum = 0;
+    for (int i = 0; i < *n; i++) {
+        if (iov[i].iov_len >= max - sum) {
+            iov[i].iov_len = max - sum;
+            *n = i + 1;
+            return;
+        }
+        sum += iov[i].iov_len;
+    }
+}
+
+/* One read or write on a host descriptor that never makes the thread wait
+ * on a stream, whoever else shares it: the caller has waited for readiness
+ * (bounded by the deadline), and a reader or writer racing us on the same
+ * pipe cannot turn that into a wait without end. Returns the bytes moved or
+ * -1 with errno (EAGAIN: not ready after all). */
+static ssize_t try_io(wasi_fd_t *f, bool write, struct iovec *iov, int n, bool positional,
+                      off_t offset)
+{
+    if (f->host_kind == WASI_HOST_FILE || f->host_nonblock) {
+        if (write)
+            return positional ? pwritev(f->host, iov, n, offset) : writev(f->host, iov, n);
+        return positional ? preadv(f->host, iov, n, offset) : readv(f->host, iov, n);
+    }
+    if (f->host_kind == WASI_HOST_SOCKET && !positional) {
+        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        return write ? sendmsg(f->host, &msg, MSG_DONTWAIT | MSG_NOSIGNAL)
+                     : recvmsg(f->host, &msg, MSG_DONTWAIT);
+    }
+    off_t pos = positional ? offset : -1;
+    if (!f->no_rwf_nowait) {
+        ssize_t r = write ? pwritev2(f->host, iov, n, pos, RWF_NOWAIT)
+                          : preadv2(f->host, iov, n, pos, RWF_NOWAIT);
+        if (r >= 0 || (errno != EOPNOTSUPP && errno != ENOSYS))
+            return r;
+        f->no_rwf_nowait = true; /* a terminal, say, or an older kernel */
+    }
+    struct pollfd p = {.fd = f->host, .events = write ? POLLOUT : POLLIN};
+    int ready;
+    while ((ready = poll(&p, 1, 0)) < 0 && errno == EINTR) {
+    }
+    if (ready == 0) {
+        errno = EAGAIN;
+        return -1;
+    }
+    if (!write)
+        return positional ? preadv(f->host, iov, n, offset) : readv(f->host, iov, n);
+    /* A pipe ready for writing has room for PIPE_BUF bytes at least: a
+     * longer write could wait for the reader. */
+    clamp_iov(iov, &n, PIPE_BUF);
+    return positional ? pwritev(f->host, iov, n, offset) : writev(f->host, iov, n);
+}
+
 static uint32_t do_read(wasi_call_t *c, wasi_fd_t *f, uint32_t iovs, uint32_t niovs,
                         bool positional, uint64_t offset, uint32_t *nread)
 {
-    if (f->kind == WASI_FD_DIR)
+    /* The open mode first (EBADF, as POSIX programs expect), then the
+     * rights (ENOTCAPABLE). */
+    if (f->kind == WASI_FD_DIR || !f->can_read)
         return WASI_EBADF;
-    if (HAS_DROPPED(f, WASI_RIGHT_FD_READ))
+    if (HAS_DROPPED(f, WASI_RIGHT_FD_READ) || (positional && HAS_DROPPED(f, WASI_RIGHT_FD_SEEK)))
         return WASI_ENOTCAPABLE;
-    if (!f->can_read)
-        return WASI_EBADF;
     if (positional && (f->kind == WASI_FD_STDIO || f->kind == WASI_FD_SOCKET))
         return WASI_ESPIPE;
     if (positional && offset > INT64_MAX)
@@ -174,59 +269,38 @@ static uint32_t do_read(wasi_call_t *c, wasi_fd_t *f, uint32_t iovs, uint32_t ni
         return e;
     *nread = 0;
     if (f->io)
-        return stream_read(f, iov, n, nread);
+        return stream_read(c, f, iov, n, nread);
     if (f->host < 0 || total == 0)
         return 0; /* an absent stdin is always at end of file */
     bool nonblock = f->fdflags & WASI_FDFLAG_NONBLOCK;
     for (;;) {
-        if (may_block(f) && (e = wasi_wait_fd(c->w, f->host, POLLIN, nonblock)) != 0)
+        /* Waiting first keeps the meaning of a fifo nobody has opened for
+         * writing yet: it waits for a writer instead of reading end of file. */
+        if (may_block(f) && (e = wasi_wait_fd(c, f->host, POLLIN, nonblock)) != 0)
             return e;
-        ssize_t r = positional ? preadv(f->host, iov, n, (off_t)offset) : readv(f->host, iov, n);
+        ssize_t r = try_io(f, false, iov, n, positional, (off_t)offset);
         if (r >= 0) {
             *nread = r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
             return 0;
         }
-        /* A host descriptor another process made non-blocking: wait again. */
-        if (errno == EINTR || ((errno == EAGAIN || errno == EWOULDBLOCK) && !nonblock &&
-                               may_block(f)))
+        if (errno == EINTR)
             continue;
+        if ((errno == EAGAIN || errno == EWOULDBLOCK) && may_block(f)) {
+            if (nonblock)
+                return WASI_EAGAIN;
+            continue;
+        }
         return wasi_errno(errno);
     }
-}
-
-/* Writes with SIGPIPE blocked, so that a closed pipe gives EPIPE to the guest
- * instead of killing the host; a SIGPIPE this write raised is consumed. */
-static ssize_t write_no_sigpipe(int fd, const struct iovec *iov, int n, bool positional,
-                                off_t offset)
-{
-    sigset_t pipe_set, old, pending;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    sigemptyset(&pending);
-    sigpending(&pending);
-    bool was_pending = sigismember(&pending, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-    ssize_t r = positional ? pwritev(fd, iov, n, offset) : writev(fd, iov, n);
-    int e = errno;
-    if (r < 0 && e == EPIPE && !was_pending) {
-        struct timespec zero = {0, 0};
-        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {
-        }
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    errno = e;
-    return r;
 }
 
 static uint32_t do_write(wasi_call_t *c, wasi_fd_t *f, uint32_t iovs, uint32_t niovs,
                          bool positional, uint64_t offset, uint32_t *nwritten)
 {
-    if (f->kind == WASI_FD_DIR)
+    if (f->kind == WASI_FD_DIR || !f->can_write)
         return WASI_EBADF;
-    if (HAS_DROPPED(f, WASI_RIGHT_FD_WRITE))
+    if (HAS_DROPPED(f, WASI_RIGHT_FD_WRITE) || (positional && HAS_DROPPED(f, WASI_RIGHT_FD_SEEK)))
         return WASI_ENOTCAPABLE;
-    if (!f->can_write)
-        return WASI_EBADF;
     if (positional && (f->kind == WASI_FD_STDIO || f->kind == WASI_FD_SOCKET))
         return WASI_ESPIPE;
     if (positional && offset > INT64_MAX)
@@ -239,7 +313,7 @@ static uint32_t do_write(wasi_call_t *c, wasi_fd_t *f, uint32_t iovs, uint32_t n
         return e;
     *nwritten = 0;
     if (f->io)
-        return stream_write(f, iov, n, nwritten);
+        return stream_write(c, f, iov, n, nwritten);
     if (f->host < 0) {
         /* An absent stdout or stderr swallows everything. */
         *nwritten = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
@@ -249,18 +323,25 @@ static uint32_t do_write(wasi_call_t *c, wasi_fd_t *f, uint32_t iovs, uint32_t n
         return 0;
     bool nonblock = f->fdflags & WASI_FDFLAG_NONBLOCK;
     for (;;) {
-        if (may_block(f) && (e = wasi_wait_fd(c->w, f->host, POLLOUT, nonblock)) != 0)
+        if (may_block(f) && (e = wasi_wait_fd(c, f->host, POLLOUT, nonblock)) != 0)
             return e;
-        ssize_t r = may_block(f) ? write_no_sigpipe(f->host, iov, n, positional, (off_t)offset)
-                    : positional ? pwritev(f->host, iov, n, (off_t)offset)
-                                 : writev(f->host, iov, n);
+        sigpipe_guard_t g;
+        if (may_block(f))
+            sigpipe_block(&g);
+        ssize_t r = try_io(f, true, iov, n, positional, (off_t)offset);
+        if (may_block(f))
+            sigpipe_restore(&g, r);
         if (r >= 0) {
             *nwritten = r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
             return 0;
         }
-        if (errno == EINTR || ((errno == EAGAIN || errno == EWOULDBLOCK) && !nonblock &&
-                               may_block(f)))
+        if (errno == EINTR)
             continue;
+        if ((errno == EAGAIN || errno == EWOULDBLOCK) && may_block(f)) {
+            if (nonblock)
+                return WASI_EAGAIN;
+            continue;
+        }
         return wasi_errno(errno);
     }
 }
@@ -505,7 +586,9 @@ uint32_t wasi_fd_fdstat_set_flags(wasi_call_t *c)
         if (fl < 0)
             return wasi_errno(errno);
         fl = (flags & WASI_FDFLAG_APPEND) ? fl | O_APPEND : fl & ~O_APPEND;
-        fl = (flags & WASI_FDFLAG_NONBLOCK) ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
+        /* Our fifos and devices stay non-blocking: the mode is emulated. */
+        fl = (flags & WASI_FDFLAG_NONBLOCK) || f->host_nonblock ? fl | O_NONBLOCK
+                                                                 : fl & ~O_NONBLOCK;
         if (fcntl(f->host, F_SETFL, fl) != 0)
             return wasi_errno(errno);
     } else if (flags & WASI_FDFLAG_APPEND) {
@@ -620,9 +703,9 @@ uint32_t wasi_fd_renumber(wasi_call_t *c)
 
 /* ---- fd_readdir ---- */
 
-static uint8_t dirent_type(int dirfd, const struct dirent *d)
+static uint8_t dirent_type(int dirfd, unsigned char d_type, const char *name)
 {
-    switch (d->d_type) {
+    switch (d_type) {
     case DT_REG: return WASI_FILETYPE_REGULAR_FILE;
     case DT_DIR: return WASI_FILETYPE_DIRECTORY;
     case DT_LNK: return WASI_FILETYPE_SYMBOLIC_LINK;
@@ -632,87 +715,36 @@ static uint8_t dirent_type(int dirfd, const struct dirent *d)
     case DT_FIFO: return WASI_FILETYPE_UNKNOWN;
     default: {
         struct stat st;
-        if (fstatat(dirfd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
             return wasi_filetype(st.st_mode);
         return WASI_FILETYPE_UNKNOWN;
     }
     }
 }
 
-/* The entry with cookie `s->next`: "." and ".." first (the host's own are
- * skipped: at a pre-open, the real ".." is outside the sandbox), then the
- * host's entries. Returns 1 with *out, 0 at the end, or a negative errno. */
-static int next_entry(int host, wasi_dir_stream_t *s, wasi_dirent_t *out)
+/* Writes the dirent record of an entry with cookie `next` at dst + *used
+ * (at most `len` bytes in all). A record that does not fit is cut off at
+ * the end of the buffer: a full buffer tells the guest to call again from
+ * the last whole record's d_next, which delivers this entry again. Returns
+ * false when the buffer is full. */
+static bool put_dirent(uint8_t *dst, uint32_t len, uint32_t *used, uint64_t next, uint64_t ino,
+                       uint8_t type, const char *name, uint32_t namelen)
 {
-    if (s->have_pending) {
-        *out = s->pending;
-        return 1;
+    uint8_t rec[WASI_DIRENT_SIZE + 256];
+    memset(rec, 0, WASI_DIRENT_SIZE);
+    st64(rec, next);
+    st64(rec + 8, ino);
+    st32(rec + 16, namelen);
+    st8(rec + 20, type);
+    memcpy(rec + WASI_DIRENT_SIZE, name, namelen);
+    uint32_t size = WASI_DIRENT_SIZE + namelen, room = len - *used;
+    memcpy(dst + *used, rec, size < room ? size : room);
+    if (size > room) {
+        *used = len;
+        return false;
     }
-    if (s->next < 2) {
-        struct stat st;
-        if (fstat(host, &st) != 0)
-            return -errno;
-        out->ino = (uint64_t)st.st_ino;
-        out->type = WASI_FILETYPE_DIRECTORY;
-        out->namelen = (uint32_t)s->next + 1;
-        memcpy(out->name, "..", 2);
-        return 1;
-    }
-    for (;;) {
-        errno = 0;
-        struct dirent *d = readdir(s->dir);
-        if (!d)
-            return errno ? -errno : 0;
-        if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
-            continue;
-        size_t len = strlen(d->d_name);
-        if (len >= sizeof out->name)
-            continue;
-        out->ino = (uint64_t)d->d_ino;
-        out->type = dirent_type(dirfd(s->dir), d);
-        out->namelen = (uint32_t)len;
-        memcpy(out->name, d->d_name, len);
-        return 1;
-    }
-}
-
-/* Positions the stream so that its next entry has cookie `cookie`. Cookie 0
- * always starts afresh, so a new listing sees the directory's changes. */
-static int seek_stream(wasi_fd_t *f, uint64_t cookie)
-{
-    wasi_dir_stream_t *s = f->stream;
-    if (!s) {
-        s = calloc(1, sizeof *s);
-        if (!s)
-            return -ENOMEM;
-        int fd = openat(f->host, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) {
-            int e = errno;
-            free(s);
-            return -e;
-        }
-        s->dir = fdopendir(fd);
-        if (!s->dir) {
-            int e = errno;
-            close(fd);
-            free(s);
-            return -e;
-        }
-        f->stream = s;
-    } else if (cookie == 0 || cookie < s->next) {
-        rewinddir(s->dir);
-        s->next = 0;
-        s->have_pending = false;
-    }
-    while (s->next < cookie) {
-        wasi_dirent_t d;
-        int r = next_entry(f->host, s, &d);
-        if (r <= 0)
-            return r; /* past the end: the listing is simply empty */
-        s->have_pending = false;
-        s->next++;
-    }
-    return 0;
+    *used += size;
+    return true;
 }
 
 uint32_t wasi_fd_readdir(wasi_call_t *c)
@@ -726,43 +758,52 @@ uint32_t wasi_fd_readdir(wasi_call_t *c)
         return WASI_ENOTCAPABLE;
     if (!mem_ok(&c->mem, buf, len) || !mem_ok(&c->mem, out, 4))
         return WASI_EFAULT;
-    int r = seek_stream(f, cookie);
-    if (r < 0)
-        return wasi_errno(-r);
-    wasi_dir_stream_t *s = f->stream;
+    /* Cookie 0 always starts afresh, so a new listing sees the directory's
+     * changes; an earlier cookie starts afresh and skips ahead. */
+    if (cookie == 0 || cookie < f->dir_next) {
+        f->dir_next = 0;
+        f->dir_off = 0;
+    }
     uint8_t *dst = mem_at(&c->mem, buf);
     uint32_t used = 0;
+    /* "." and ".." come first (the host's own are skipped: at a pre-open,
+     * the real ".." is outside the sandbox). */
+    while (f->dir_next < 2 && used < len) {
+        struct stat st;
+        if (fstat(f->host, &st) != 0)
+            return wasi_errno(errno);
+        if (f->dir_next >= cookie &&
+            !put_dirent(dst, len, &used, f->dir_next + 1, (uint64_t)st.st_ino,
+                        WASI_FILETYPE_DIRECTORY, "..", (uint32_t)f->dir_next + 1))
+            break;
+        f->dir_next++;
+    }
+    char batch[8192] __attribute__((aligned(8)));
     while (used < len) {
-        wasi_dirent_t d;
-        if (s->next < cookie)
-            break; /* the cookie was past the end */
-        r = next_entry(f->host, s, &d);
-        if (r < 0)
-            return wasi_errno(-r);
-        if (r == 0)
+        if (lseek(f->host, f->dir_off, SEEK_SET) < 0)
+            return wasi_errno(errno == EBADF ? EACCES : errno);
+        ssize_t n = getdents64(f->host, batch, sizeof batch);
+        if (n < 0) /* EBADF: a pre-open the host may search but not list */
+            return wasi_errno(errno == EBADF ? EACCES : errno);
+        if (n == 0)
             break;
-        uint8_t rec[WASI_DIRENT_SIZE + sizeof d.name];
-        memset(rec, 0, WASI_DIRENT_SIZE);
-        st64(rec, s->next + 1);
-        st64(rec + 8, d.ino);
-        st32(rec + 16, d.namelen);
-        st8(rec + 20, d.type);
-        memcpy(rec + WASI_DIRENT_SIZE, d.name, d.namelen);
-        uint32_t size = WASI_DIRENT_SIZE + d.namelen;
-        uint32_t room = len - used;
-        /* A record that does not fit is cut off at the end of the buffer:
-         * a full buffer tells the guest to call again from the last whole
-         * record's d_next, which delivers this entry again. */
-        memcpy(dst + used, rec, size < room ? size : room);
-        if (size > room) {
-            s->pending = d;
-            s->have_pending = true;
-            used = len;
-            break;
+        for (ssize_t at = 0; at < n && used < len;) {
+            const struct dirent64 *d = (const struct dirent64 *)(batch + at);
+            at += d->d_reclen;
+            size_t namelen = strlen(d->d_name);
+            if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, "..") || namelen > 255) {
+                f->dir_off = d->d_off;
+                continue;
+            }
+            if (f->dir_next >= cookie) {
+                uint8_t type = dirent_type(f->host, d->d_type, d->d_name);
+                if (!put_dirent(dst, len, &used, f->dir_next + 1, (uint64_t)d->d_ino, type,
+                                d->d_name, (uint32_t)namelen))
+                    break;
+            }
+            f->dir_off = d->d_off;
+            f->dir_next++;
         }
-        s->have_pending = false;
-        s->next++;
-        used += size;
     }
     mem_put32(&c->mem, out, used);
     return 0;

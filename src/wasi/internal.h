@@ -103,7 +103,7 @@ enum {
     WASI_MAX_IOVS = 1024,          /* iovecs used per read/write; the rest are ignored */
     WASI_MAX_PATH = 4096,          /* bytes in a guest path (= SANDBOX_MAX_PATH) */
     WASI_MAX_SUBSCRIPTIONS = 4096, /* poll_oneoff subscriptions; more: ERRNO_NOMEM */
-    WASI_MAX_FDS = 16384,          /* open guest descriptors; more: ERRNO_MFILE */
+    WASI_MAX_FDS = 1u << 20,       /* descriptor table slots; more: ERRNO_MFILE */
 };
 
 /* ---- the context ---- */
@@ -116,37 +116,40 @@ typedef enum wasi_fd_kind {
     WASI_FD_SOCKET, /* pre-opened by the embedder, or accepted */
 } wasi_fd_kind_t;
 
-/* fd_readdir state: the host stream and how far into it the guest has read,
- * so that consecutive calls with the returned cookie continue without
- * rereading. Cookies are entry indexes: 0 is the start, 1 follows ".", 2
- * follows "..", then one per host entry. */
-typedef struct wasi_dirent {
-    uint64_t ino;
-    uint8_t type;
-    uint32_t namelen;
-    char name[256];
-} wasi_dirent_t;
-
-typedef struct wasi_dir_stream {
-    DIR *dir;
-    uint64_t next;       /* cookie of the entry the next read returns */
-    bool have_pending;   /* an entry read from the host but not yet delivered */
-    wasi_dirent_t pending;
-} wasi_dir_stream_t;
+/* fd_readdir state: cookies are entry indexes (0 is the start, 1 follows
+ * ".", 2 follows "..", then one per host entry); the host entries are read
+ * with getdents64 from `dir_off`, the host offset of the entry with cookie
+ * `dir_next`, so that consecutive calls continue without rereading, and a
+ * listing costs the host neither memory nor another descriptor. */
+/* What the host descriptor is, for the blocking rules of fd.c: files
+ * (regular files, directories, block devices) never wait; sockets take
+ * MSG_DONTWAIT per call; other streams (pipes, fifos, terminals, character
+ * devices) take RWF_NOWAIT per call, or a readiness check and a write of at
+ * most PIPE_BUF bytes where the kernel refuses RWF_NOWAIT. */
+typedef enum wasi_host_kind {
+    WASI_HOST_FILE = 0,
+    WASI_HOST_SOCKET,
+    WASI_HOST_STREAM,
+} wasi_host_kind_t;
 
 typedef struct wasi_fd {
     wasi_fd_kind_t kind;
     int host;           /* host descriptor; -1 for an absent stdio stream */
     bool own;           /* close `host` when the guest closes the fd */
+    uint8_t host_kind;  /* wasi_host_kind_t */
+    bool host_nonblock; /* our own descriptor, kept O_NONBLOCK: I/O never blocks */
+    bool no_rwf_nowait; /* the kernel refused RWF_NOWAIT on it once */
     bool readonly;      /* derived from a read-only pre-open: changes are EPERM */
     bool can_read, can_write; /* the open mode */
     uint8_t filetype;   /* WASI filetype */
     uint16_t fdflags;   /* WASI fdflags as the guest last set them */
     uint64_t dropped;   /* base rights removed with fd_fdstat_set_rights */
     uint64_t dropped_inheriting; /* inheriting rights removed likewise */
+    bool counted;       /* opened by the guest: counts against its cap and the budget */
     char *preopen;      /* guest name of a pre-opened directory, else NULL */
     size_t preopen_len;
-    wasi_dir_stream_t *stream; /* fd_readdir state, created on first use */
+    uint64_t dir_next;  /* fd_readdir: cookie of the next entry */
+    int64_t dir_off;    /* fd_readdir: its host offset (when dir_next >= 2) */
     whirl_wasi_stream_fn_t io; /* stdio served by a host callback (host is -1) */
     void *io_env;
 } wasi_fd_t;
@@ -159,6 +162,8 @@ struct whirl_wasi {
     size_t argc, argv_bytes; /* argv_bytes: total with NULs */
     char **envp;             /* "KEY=VALUE" */
     size_t envc, env_bytes;
+    uint32_t max_open;       /* descriptors the guest may open (limits.h) */
+    uint32_t guest_open;     /* descriptors it holds now */
     int wake_fd;             /* eventfd that whirl_wasi_interrupt signals */
     atomic_bool interrupted;
 };
@@ -217,6 +222,13 @@ wasi_fd_t *wasi_fd_get(whirl_wasi_t *w, uint32_t fd);
  * WASI_EMFILE or WASI_ENOMEM. On failure the caller still owns f->host. */
 uint32_t wasi_fd_add(whirl_wasi_t *w, const wasi_fd_t *f, uint32_t *out);
 
+/* Before a guest opens a descriptor: room under its cap, and one taken from
+ * the process budget. Returns 0 or WASI_EMFILE. A reservation is used by
+ * wasi_fd_add of a descriptor with `counted` set, or given back with
+ * wasi_fd_unreserve. */
+uint32_t wasi_fd_reserve(whirl_wasi_t *w);
+void wasi_fd_unreserve(whirl_wasi_t *w);
+
 /* Releases what `f` holds (host fd if owned, directory stream, name) and
  * marks it free. */
 void wasi_fd_release(whirl_wasi_t *w, wasi_fd_t *f);
@@ -252,16 +264,26 @@ uint32_t wasi_errno(int host_errno);
 
 /* ---- sandbox.c, sandbox_ops.c: path resolution beneath a directory ---- */
 
+#include "wasi/limits.h"
 #include "wasi/sandbox.h"
 
 _Static_assert((int)WASI_MAX_PATH == (int)SANDBOX_MAX_PATH, "guest paths are sandbox paths");
 
 /* ---- blocking with interruption (poll.c) ---- */
 
-/* Waits until host fd `fd` is ready for `events` (POLLIN/POLLOUT) or the
- * context is interrupted. Returns 0 when ready, WASI_EINTR when interrupted,
- * WASI_EAGAIN if `nonblock` and not ready now. */
-uint32_t wasi_wait_fd(whirl_wasi_t *w, int fd, short events, bool nonblock);
+/* Waits until host fd `fd` is ready for `events` (POLLIN/POLLOUT), the
+ * context is interrupted or the store's deadline passes. Returns 0 when
+ * ready, WASI_EINTR when interrupted, WASI_EAGAIN if `nonblock` and not
+ * ready now. At the deadline it sets c->exit to the `interrupt` trap (which
+ * ends the guest) and returns WASI_EINTR. */
+uint32_t wasi_wait_fd(wasi_call_t *c, int fd, short events, bool nonblock);
+
+/* True (and c->exit set to the `interrupt` trap) if the store's deadline
+ * has passed: for host callbacks that gave up with EINTR. */
+bool wasi_deadline_passed(wasi_call_t *c, const char *where);
+
+/* The wasi_host_kind_t of a host descriptor. */
+uint8_t wasi_host_kind(int fd);
 
 /* ---- the preview-1 functions ---- */
 

@@ -136,22 +136,29 @@ uint32_t wasi_sock_accept(wasi_call_t *c)
         return WASI_EFAULT;
     bool nonblock = f->fdflags & WASI_FDFLAG_NONBLOCK;
     int fd;
+    if ((e = wasi_fd_reserve(c->w)) != 0)
+        return e;
     for (;;) {
-        if ((e = wasi_wait_fd(c->w, f->host, POLLIN, nonblock)) != 0)
+        if ((e = wasi_wait_fd(c, f->host, POLLIN, nonblock)) != 0) {
+            wasi_fd_unreserve(c->w);
             return e;
-        fd = accept4(f->host, NULL, NULL, SOCK_CLOEXEC);
+        }
+        fd = accept4(f->host, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd >= 0)
             break;
         if (errno == EINTR || ((errno == EAGAIN || errno == EWOULDBLOCK) && !nonblock))
             continue;
+        wasi_fd_unreserve(c->w);
         return wasi_errno(errno);
     }
-    wasi_fd_t nf = {.kind = WASI_FD_SOCKET, .host = fd, .own = true, .can_read = true,
+    wasi_fd_t nf = {.kind = WASI_FD_SOCKET, .host = fd, .own = true, .host_kind = WASI_HOST_SOCKET,
+                    .host_nonblock = true, .counted = true, .can_read = true,
                     .can_write = true, .filetype = WASI_FILETYPE_SOCKET_STREAM,
                     .fdflags = (uint16_t)flags};
     uint32_t num;
     if ((e = wasi_fd_add(c->w, &nf, &num)) != 0) {
         close(fd);
+        wasi_fd_unreserve(c->w);
         return e;
     }
     mem_put32(&c->mem, out, num);
@@ -178,20 +185,48 @@ uint32_t wasi_sock_recv(wasi_call_t *c)
     if ((e = wasi_iovecs(&c->mem, iovs, niovs, iov, &n, &total)) != 0)
         return e;
     struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-    int flags = (riflags & WASI_RIFLAG_PEEK ? MSG_PEEK : 0) |
-                (riflags & WASI_RIFLAG_WAITALL ? MSG_WAITALL : 0);
+    /* Every call is MSG_DONTWAIT, so that only the wait (bounded by the
+     * deadline) can block; MSG_WAITALL is then a loop of ours. */
+    int flags = (riflags & WASI_RIFLAG_PEEK ? MSG_PEEK : 0) | MSG_DONTWAIT;
+    bool waitall = (riflags & WASI_RIFLAG_WAITALL) && !(riflags & WASI_RIFLAG_PEEK);
     bool nonblock = f->fdflags & WASI_FDFLAG_NONBLOCK;
-    ssize_t r;
+    ssize_t r = 0, got = 0;
+    int truncated = 0;
     for (;;) {
-        if ((e = wasi_wait_fd(c->w, f->host, POLLIN, nonblock)) != 0)
+        if ((e = wasi_wait_fd(c, f->host, POLLIN, nonblock)) != 0) {
+            if (got && !c->exit)
+                break; /* what came before the interruption */
             return e;
+        }
         r = recvmsg(f->host, &msg, flags);
-        if (r >= 0)
+        if (r > 0) {
+            got += r;
+            truncated |= msg.msg_flags & MSG_TRUNC;
+            if (!waitall || (uint64_t)got >= total || nonblock)
+                break;
+            /* Move on past what arrived. */
+            size_t skip = (size_t)r;
+            while (msg.msg_iovlen && skip >= msg.msg_iov->iov_len) {
+                skip -= msg.msg_iov->iov_len;
+                msg.msg_iov++;
+                msg.msg_iovlen--;
+            }
+            if (!msg.msg_iovlen)
+                break;
+            msg.msg_iov->iov_base = (uint8_t *)msg.msg_iov->iov_base + skip;
+            msg.msg_iov->iov_len -= skip;
+            continue;
+        }
+        if (r == 0)
             break;
         if (errno == EINTR || ((errno == EAGAIN || errno == EWOULDBLOCK) && !nonblock))
             continue;
+        if (got && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
         return wasi_errno(errno);
     }
+    r = got;
+    msg.msg_flags = truncated;
     mem_put32(&c->mem, out_len, r > UINT32_MAX ? UINT32_MAX : (uint32_t)r);
     st16(mem_at(&c->mem, out_flags), (msg.msg_flags & MSG_TRUNC) ? WASI_ROFLAG_DATA_TRUNCATED : 0);
     return 0;
@@ -220,9 +255,9 @@ uint32_t wasi_sock_send(wasi_call_t *c)
     bool nonblock = f->fdflags & WASI_FDFLAG_NONBLOCK;
     ssize_t r;
     for (;;) {
-        if ((e = wasi_wait_fd(c->w, f->host, POLLOUT, nonblock)) != 0)
+        if ((e = wasi_wait_fd(c, f->host, POLLOUT, nonblock)) != 0)
             return e;
-        r = sendmsg(f->host, &msg, MSG_NOSIGNAL);
+        r = sendmsg(f->host, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (r >= 0)
             break;
         if (errno == EINTR || ((errno == EAGAIN || errno == EWOULDBLOCK) && !nonblock))

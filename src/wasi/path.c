@@ -46,7 +46,7 @@ uint32_t wasi_path_open(wasi_call_t *c)
     if (e)
         return e;
     uint32_t dirflags = arg32(c, 1), oflags = arg32(c, 4), fdflags = arg32(c, 7);
-    uint64_t rights = arg64(c, 5);
+    uint64_t rights = arg64(c, 5), inheriting = arg64(c, 6);
     uint32_t out = arg32(c, 8);
     char path[WASI_MAX_PATH + 1];
     if ((e = get_path(c, 2, path)) != 0)
@@ -67,9 +67,15 @@ uint32_t wasi_path_open(wasi_call_t *c)
                 !(rights & WASI_RIGHT(WASI_RIGHT_FD_WRITE));
     if (d->readonly && write)
         return WASI_EPERM;
-    if ((write && (d->dropped_inheriting & WASI_RIGHT(WASI_RIGHT_FD_WRITE))) ||
-        ((rights & WASI_RIGHT(WASI_RIGHT_FD_READ)) &&
-         (d->dropped_inheriting & WASI_RIGHT(WASI_RIGHT_FD_READ))))
+    /* The rights held are those asked for that the directory passes on;
+     * an open mode the directory cannot pass on is refused, as are
+     * creating and truncating without the directory's right to. */
+    uint64_t dir_inh = wasi_fd_inheriting_rights(d);
+    if ((write && !(dir_inh & WASI_RIGHT(WASI_RIGHT_FD_WRITE))) ||
+        ((rights & WASI_RIGHT(WASI_RIGHT_FD_READ)) && !(dir_inh & WASI_RIGHT(WASI_RIGHT_FD_READ))) ||
+        ((oflags & WASI_OFLAG_CREAT) && (d->dropped & WASI_RIGHT(WASI_RIGHT_PATH_CREATE_FILE))) ||
+        ((oflags & WASI_OFLAG_TRUNC) &&
+         (d->dropped & WASI_RIGHT(WASI_RIGHT_PATH_FILESTAT_SET_SIZE))))
         return WASI_ENOTCAPABLE;
 
     /* O_NONBLOCK for the open itself: opening a fifo must not hang the host. */
@@ -93,14 +99,29 @@ uint32_t wasi_path_open(wasi_call_t *c)
         flags |= O_SYNC;
     if (fdflags & WASI_FDFLAG_RSYNC)
         flags |= O_RSYNC;
+    if ((e = wasi_fd_reserve(c->w)) != 0)
+        return e;
     int fd = sandbox_open(d->host, path, flags, 0666);
-    if (fd < 0)
+    if (fd < 0) {
+        wasi_fd_unreserve(c->w);
         return wasi_errno(-fd);
+    }
     struct stat st;
-    if (fstat(fd, &st) != 0 ||
-        (!(fdflags & WASI_FDFLAG_NONBLOCK) && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)) {
+    if (fstat(fd, &st) != 0) {
         e = wasi_errno(errno);
         close(fd);
+        wasi_fd_unreserve(c->w);
+        return e;
+    }
+    /* A fifo or device stays O_NONBLOCK on the host (the descriptor is ours
+     * alone): a blocking guest waits in wasi_wait_fd, which ends at the
+     * store's deadline, never in read or write. */
+    uint8_t host_kind = wasi_host_kind(fd);
+    if (host_kind == WASI_HOST_FILE && !(fdflags & WASI_FDFLAG_NONBLOCK) &&
+        fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        e = wasi_errno(errno);
+        close(fd);
+        wasi_fd_unreserve(c->w);
         return e;
     }
     bool dir = S_ISDIR(st.st_mode);
@@ -108,17 +129,21 @@ uint32_t wasi_path_open(wasi_call_t *c)
         .kind = dir ? WASI_FD_DIR : WASI_FD_FILE,
         .host = fd,
         .own = true,
+        .counted = true,
+        .host_kind = host_kind,
+        .host_nonblock = host_kind != WASI_HOST_FILE,
         .readonly = d->readonly,
         .can_read = read || dir,
         .can_write = write && !dir,
         .filetype = wasi_filetype(st.st_mode),
         .fdflags = dir ? 0 : (uint16_t)fdflags,
-        .dropped = d->dropped_inheriting,
-        .dropped_inheriting = d->dropped_inheriting,
+        .dropped = WASI_RIGHTS_ALL & ~(rights & dir_inh),
+        .dropped_inheriting = WASI_RIGHTS_ALL & ~(inheriting & dir_inh),
     };
     uint32_t num;
     if ((e = wasi_fd_add(c->w, &f, &num)) != 0) {
         close(fd);
+        wasi_fd_unreserve(c->w);
         return e;
     }
     mem_put32(&c->mem, out, num);

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE /* O_PATH, ppoll, accept4, utimensat flags */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -71,13 +72,48 @@ uint32_t wasi_clock_time_get(wasi_call_t *c)
     return 0;
 }
 
-uint32_t wasi_wait_fd(whirl_wasi_t *w, int fd, short events, bool nonblock)
+static whirl_error_t *deadline_trap(const char *where)
 {
+    char msg[128];
+    snprintf(msg, sizeof msg, "deadline reached while the guest waited in %s", where);
+    return whirl_trap_new(WHIRL_TRAP_INTERRUPT, msg);
+}
+
+bool wasi_deadline_passed(wasi_call_t *c, const char *where)
+{
+    uint64_t deadline = c->store ? whirl_store_deadline_ns(c->store) : UINT64_MAX;
+    if (deadline == UINT64_MAX || now_ns(CLOCK_MONOTONIC) < deadline)
+        return false;
+    if (!c->exit)
+        c->exit = deadline_trap(where);
+    return true;
+}
+
+uint32_t wasi_wait_fd(wasi_call_t *c, int fd, short events, bool nonblock)
+{
+    whirl_wasi_t *w = c->w;
     if (atomic_load(&w->interrupted))
         return WASI_EINTR;
+    /* A guest waiting here reaches no epoch check: the wait itself ends at
+     * the store's deadline, with the trap the guest would have met. */
+    uint64_t deadline = c->store ? whirl_store_deadline_ns(c->store) : UINT64_MAX;
     struct pollfd p[2] = {{.fd = fd, .events = events}, {.fd = w->wake_fd, .events = POLLIN}};
     for (;;) {
-        int r = poll(p, 2, nonblock ? 0 : -1);
+        struct timespec ts = {0, 0}, *tsp = &ts;
+        if (!nonblock) {
+            if (deadline == UINT64_MAX) {
+                tsp = NULL;
+            } else {
+                uint64_t now = now_ns(CLOCK_MONOTONIC);
+                if (now >= deadline) {
+                    c->exit = deadline_trap(events & POLLOUT ? "a write" : "a read");
+                    return WASI_EINTR;
+                }
+                ts.tv_sec = (time_t)((deadline - now) / 1000000000u);
+                ts.tv_nsec = (long)((deadline - now) % 1000000000u);
+            }
+        }
+        int r = ppoll(p, 2, tsp, NULL);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
@@ -85,10 +121,25 @@ uint32_t wasi_wait_fd(whirl_wasi_t *w, int fd, short events, bool nonblock)
         }
         if (p[1].revents)
             return WASI_EINTR;
-        if (r == 0)
-            return WASI_EAGAIN;
+        if (r == 0) {
+            if (nonblock)
+                return WASI_EAGAIN;
+            continue; /* the deadline: checked above */
+        }
         return 0; /* ready, or in error: the I/O call that follows reports it */
     }
+}
+
+uint8_t wasi_host_kind(int fd)
+{
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0)
+        return WASI_HOST_STREAM;
+    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode))
+        return WASI_HOST_FILE;
+    if (S_ISSOCK(st.st_mode))
+        return WASI_HOST_SOCKET;
+    return WASI_HOST_STREAM;
 }
 
 /* ---- poll_oneoff ---- */

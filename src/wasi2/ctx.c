@@ -14,8 +14,6 @@
 
 #include "wasi2/internal.h"
 
-extern char **environ;
-
 #define cfg_error whirl_error_newf
 
 whirl_error_t *w2_oom(void)
@@ -27,176 +25,65 @@ whirl_error_t *w2_oom(void)
 /* Configuration                                                       */
 /* ------------------------------------------------------------------ */
 
-typedef struct strv {
-    char **v;
-    size_t n, cap;
-} strv_t;
-
 struct whirl_wasi2_config {
-    strv_t args, env;
-    int stdio[3];
-    w2_preopen_t *pre;
-    size_t npre, pre_cap;
+    wasi_common_config_t common;
 };
-
-static void strv_free(strv_t *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
-    s->v = NULL;
-    s->n = s->cap = 0;
-}
-
-/* Appends `str` (taken; NULL means allocation failed). */
-static bool strv_push(strv_t *s, char *str)
-{
-    if (!str)
-        return false;
-    if (s->n == s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 8;
-        char **nv = realloc(s->v, ncap * sizeof *nv);
-        if (!nv) {
-            free(str);
-            return false;
-        }
-        s->v = nv;
-        s->cap = ncap;
-    }
-    s->v[s->n++] = str;
-    return true;
-}
 
 whirl_wasi2_config_t *whirl_wasi2_config_new(void)
 {
     whirl_wasi2_config_t *c = calloc(1, sizeof *c);
     if (c)
-        c->stdio[0] = c->stdio[1] = c->stdio[2] = -1;
+        wasi_common_init(&c->common);
     return c;
-}
-
-static void preopens_free(w2_preopen_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        close(p[i].fd);
-        free(p[i].name);
-    }
-    free(p);
 }
 
 void whirl_wasi2_config_delete(whirl_wasi2_config_t *c)
 {
     if (!c)
         return;
-    strv_free(&c->args);
-    strv_free(&c->env);
-    preopens_free(c->pre, c->npre);
+    wasi_common_free(&c->common);
     free(c);
 }
 
 whirl_error_t *whirl_wasi2_config_push_arg(whirl_wasi2_config_t *c, const char *arg)
 {
-    if (!c || !arg)
-        return cfg_error("WASI: push_arg: NULL argument");
-    return strv_push(&c->args, strdup(arg)) ? NULL : w2_oom();
+    return wasi_common_push_arg(c ? &c->common : NULL, arg);
 }
 
 whirl_error_t *whirl_wasi2_config_push_env(whirl_wasi2_config_t *c, const char *key,
                                            const char *value)
 {
-    if (!c || !key || !value)
-        return cfg_error("WASI: push_env: NULL argument");
-    size_t klen = strlen(key), vlen = strlen(value);
-    if (klen == 0 || strchr(key, '='))
-        return cfg_error("WASI: invalid environment variable name '%.200s' (must be non-empty "
-                         "and contain no '=')", key);
-    char *kv = malloc(klen + vlen + 2);
-    if (!kv)
-        return w2_oom();
-    memcpy(kv, key, klen);
-    kv[klen] = '=';
-    memcpy(kv + klen + 1, value, vlen + 1);
-    for (size_t i = 0; i < c->env.n; i++) {
-        if (strncmp(c->env.v[i], kv, klen + 1) == 0) {
-            free(c->env.v[i]);
-            c->env.v[i] = kv;
-            return NULL;
-        }
-    }
-    return strv_push(&c->env, kv) ? NULL : w2_oom();
+    return wasi_common_push_env(c ? &c->common : NULL, key, value);
 }
 
 whirl_error_t *whirl_wasi2_config_inherit_env(whirl_wasi2_config_t *c)
 {
-    if (!c)
-        return cfg_error("WASI: inherit_env: NULL config");
-    for (char **e = environ; e && *e; e++) {
-        const char *eq = strchr(*e, '=');
-        if (!eq || eq == *e)
-            continue;
-        char *key = strndup(*e, (size_t)(eq - *e));
-        if (!key)
-            return w2_oom();
-        whirl_error_t *err = whirl_wasi2_config_push_env(c, key, eq + 1);
-        free(key);
-        if (err)
-            return err;
-    }
-    return NULL;
+    return wasi_common_inherit_env(c ? &c->common : NULL);
 }
 
 whirl_error_t *whirl_wasi2_config_set_stdio(whirl_wasi2_config_t *c, int in, int out, int err)
 {
-    if (!c)
-        return cfg_error("WASI: set_stdio: NULL config");
-    int fds[3] = {in, out, err};
-    for (int i = 0; i < 3; i++)
-        if (fds[i] < -1 || (fds[i] >= 0 && fcntl(fds[i], F_GETFD) < 0))
-            return cfg_error("WASI: stdio stream %d: host descriptor %d is not open", i, fds[i]);
-    memcpy(c->stdio, fds, sizeof fds);
-    return NULL;
+    return wasi_common_set_stdio(c ? &c->common : NULL, in, out, err);
 }
 
 void whirl_wasi2_config_inherit_stdio(whirl_wasi2_config_t *c)
 {
     if (c)
-        c->stdio[0] = 0, c->stdio[1] = 1, c->stdio[2] = 2;
+        c->common.stdio[0] = 0, c->common.stdio[1] = 1, c->common.stdio[2] = 2;
+}
+
+whirl_error_t *whirl_wasi2_config_set_max_open_files(whirl_wasi2_config_t *c, uint32_t max)
+{
+    return wasi_common_set_max_open_files(c ? &c->common : NULL, max);
 }
 
 whirl_error_t *whirl_wasi2_config_preopen_dir(whirl_wasi2_config_t *c, const char *host_path,
                                               const char *guest_path, uint32_t flags)
 {
-    if (!c || !host_path)
-        return cfg_error("WASI: preopen_dir: NULL argument");
-    if (!guest_path)
-        guest_path = host_path;
-    if (flags & ~WHIRL_WASI2_DIR_READONLY)
+    if (c && host_path && (flags & ~WHIRL_WASI2_DIR_READONLY))
         return cfg_error("WASI: preopen_dir '%.200s': unknown flags 0x%x", host_path, flags);
-    if (!*guest_path || strlen(guest_path) > W2_MAX_PATH)
-        return cfg_error("WASI: preopen_dir '%.200s': the guest path must have 1 to %d bytes",
-                         host_path, W2_MAX_PATH);
-    if (c->npre == c->pre_cap) {
-        size_t ncap = c->pre_cap ? c->pre_cap * 2 : 4;
-        w2_preopen_t *n = realloc(c->pre, ncap * sizeof *n);
-        if (!n)
-            return w2_oom();
-        c->pre = n;
-        c->pre_cap = ncap;
-    }
-    int fd = open(host_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 && errno == EACCES) /* searchable but not listable: still usable */
-        fd = open(host_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return cfg_error("WASI: cannot pre-open directory '%.1000s': %s", host_path,
-                         strerror(errno));
-    char *name = strdup(guest_path);
-    if (!name) {
-        close(fd);
-        return w2_oom();
-    }
-    c->pre[c->npre++] = (w2_preopen_t){.fd = fd, .name = name,
-                                       .readonly = flags & WHIRL_WASI2_DIR_READONLY};
-    return NULL;
+    return wasi_common_preopen_dir(c ? &c->common : NULL, host_path, guest_path,
+                                   flags & WHIRL_WASI2_DIR_READONLY);
 }
 
 /* ------------------------------------------------------------------ */
@@ -217,6 +104,12 @@ whirl_error_t *whirl_wasi2_new(whirl_wasi2_config_t *c, whirl_wasi2_t **out)
         whirl_wasi2_config_delete(c);
         return w2_oom();
     }
+    whirl_error_t *limit_err = wasi_resolve_max_open_files(c->common.max_open_files, &w->max_fds);
+    if (limit_err) {
+        free(w);
+        whirl_wasi2_config_delete(c);
+        return limit_err;
+    }
     w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (w->wake_fd < 0) {
         whirl_error_t *e = cfg_error("WASI: eventfd: %s", strerror(errno));
@@ -225,11 +118,11 @@ whirl_error_t *whirl_wasi2_new(whirl_wasi2_config_t *c, whirl_wasi2_t **out)
         return e;
     }
     atomic_init(&w->interrupted, false);
-    w->argv = c->args.v, w->argc = c->args.n;
-    w->envp = c->env.v, w->envc = c->env.n;
-    memcpy(w->stdio, c->stdio, sizeof w->stdio);
-    w->pre = c->pre, w->npre = c->npre;
-    free(c);
+    w->argv = c->common.argv, w->argc = c->common.argc;
+    w->envp = c->common.envp, w->envc = c->common.envc;
+    memcpy(w->stdio, c->common.stdio, sizeof w->stdio);
+    w->pre = c->common.pre, w->npre = c->common.npre;
+    free(c); /* what it held is the context's now */
     *out = w;
     return NULL;
 }
@@ -253,7 +146,7 @@ static void obj_release(whirl_wasi2_t *w, w2_obj_t *o)
         break;
     case W2_ERROR: free(o->u.err.message); break;
     case W2_DESCRIPTOR: close(o->u.desc.fd); break;
-    case W2_DIRSTREAM: closedir(o->u.dir); break;
+    case W2_DIRSTREAM: close(o->u.dir.fd); break;
     default: break;
     }
 }
@@ -261,8 +154,10 @@ static void obj_release(whirl_wasi2_t *w, w2_obj_t *o)
 static void obj_free_slot(whirl_wasi2_t *w, uint32_t rep)
 {
     w2_obj_t *o = &w->objs[rep - 1];
-    if (o->holds_fd)
+    if (o->holds_fd) {
         w->nfds--;
+        wasi_fd_budget_give();
+    }
     memset(o, 0, sizeof *o);
     o->next_free = w->free_head;
     w->free_head = rep;
@@ -279,17 +174,15 @@ void whirl_wasi2_delete(whirl_wasi2_t *w)
             w2_obj_t *o = &w->objs[i];
             if (o->kind != W2_FREE && (o->kind == W2_POLLABLE) == (pass == 0)) {
                 obj_release(w, o);
+                if (o->holds_fd)
+                    wasi_fd_budget_give();
                 o->kind = W2_FREE;
             }
         }
     free(w->objs);
-    for (size_t i = 0; i < w->argc; i++)
-        free(w->argv[i]);
-    free(w->argv);
-    for (size_t i = 0; i < w->envc; i++)
-        free(w->envp[i]);
-    free(w->envp);
-    preopens_free(w->pre, w->npre);
+    wasi_strings_free(w->argv, w->argc);
+    wasi_strings_free(w->envp, w->envc);
+    wasi_preopens_free(w->pre, w->npre);
     close(w->wake_fd);
     free(w);
 }
@@ -321,7 +214,7 @@ void whirl_wasi2_notify(whirl_wasi2_t *w)
 
 bool w2_fd_room(const whirl_wasi2_t *w)
 {
-    return w->nfds < W2_MAX_FDS;
+    return w->nfds < w->max_fds && wasi_fd_budget_room();
 }
 
 whirl_error_t *w2_obj_add(whirl_wasi2_t *w, const w2_obj_t *o, uint32_t *rep)
@@ -330,7 +223,9 @@ whirl_error_t *w2_obj_add(whirl_wasi2_t *w, const w2_obj_t *o, uint32_t *rep)
         return cfg_error("WASI: too many resources (%u) held by the guest", W2_MAX_OBJECTS);
     if (o->holds_fd && !w2_fd_room(w))
         return cfg_error("WASI: too many open files and directories (%u) held by the guest",
-                         W2_MAX_FDS);
+                         w->max_fds);
+    if (o->holds_fd && !wasi_fd_budget_take())
+        return cfg_error("WASI: the guests of this process hold every descriptor they may");
     uint32_t r = w->free_head;
     if (r) {
         w->free_head = w->objs[r - 1].next_free;
@@ -338,8 +233,11 @@ whirl_error_t *w2_obj_add(whirl_wasi2_t *w, const w2_obj_t *o, uint32_t *rep)
         if (w->nobjs == w->cap) {
             uint32_t ncap = w->cap ? w->cap * 2 : 16;
             w2_obj_t *n = realloc(w->objs, (size_t)ncap * sizeof *n);
-            if (!n)
+            if (!n) {
+                if (o->holds_fd)
+                    wasi_fd_budget_give();
                 return w2_oom();
+            }
             w->objs = n;
             w->cap = ncap;
         }

@@ -341,18 +341,17 @@ static whirl_error_t *read_directory(w2_call_t *c)
         return w2_err_code(c->res, EMFILE);
     /* A stream of its own, from the start, whatever other streams did. */
     int fd = openat(d.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-    if (!dir) {
-        int err = errno;
-        if (fd >= 0)
-            close(fd);
-        return w2_err_code(c->res, err);
-    }
+    if (fd < 0)
+        return w2_err_code(c->res, errno);
+    /* No DIR stream: its buffer (32 KiB) per open listing would let a guest
+     * make the host allocate without bound; entries are read with
+     * getdents64 from the saved offset instead. */
     w2_obj_t o = {.kind = W2_DIRSTREAM, .holds_fd = true};
-    o.u.dir = dir;
+    o.u.dir.fd = fd;
+    o.u.dir.off = 0;
     uint32_t rep;
     if ((e = w2_obj_add(c->w, &o, &rep))) {
-        closedir(dir);
+        close(fd);
         return e;
     }
     whirl_cval_t *p;
@@ -646,7 +645,7 @@ static whirl_error_t *open_at(w2_call_t *c)
 /* Directory entries, errors, pre-opens                                */
 /* ------------------------------------------------------------------ */
 
-static uint32_t type_of_dirent(DIR *dir, const struct dirent *de)
+static uint32_t type_of_dirent(int dirfd, const struct dirent64 *de)
 {
     switch (de->d_type) {
     case DT_REG: return DT_REGULAR;
@@ -658,7 +657,7 @@ static uint32_t type_of_dirent(DIR *dir, const struct dirent *de)
     case DT_SOCK: return DT_SOCKET;
     default: {
         struct stat st;
-        if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+        if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
             return type_of_mode(st.st_mode);
         return DT_UNKNOWN_;
     }
@@ -672,16 +671,25 @@ static whirl_error_t *read_directory_entry(w2_call_t *c)
     whirl_error_t *e = w2_arg_obj(c, 0, WHIRL_WASI2_DIRECTORY_ENTRY_STREAM, &rep, &o);
     if (e)
         return e;
-    DIR *dir = o->u.dir;
-    struct dirent *de;
-    for (;;) {
-        errno = 0;
-        de = readdir(dir);
-        if (!de || (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0))
+    int fd = o->u.dir.fd;
+    char batch[4096] __attribute__((aligned(8)));
+    const struct dirent64 *de = NULL;
+    while (!de) {
+        ssize_t n = -1;
+        if (lseek(fd, o->u.dir.off, SEEK_SET) >= 0)
+            n = getdents64(fd, batch, sizeof batch);
+        if (n < 0)
+            return w2_err_code(c->res, errno);
+        if (n == 0)
             break;
+        for (ssize_t at = 0; at < n && !de;) {
+            const struct dirent64 *d = (const struct dirent64 *)(batch + at);
+            at += d->d_reclen;
+            o->u.dir.off = d->d_off;
+            if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
+                de = d;
+        }
     }
-    if (!de && errno)
-        return w2_err_code(c->res, errno);
     whirl_cval_t *p;
     if ((e = w2_ok(c->res, &p)))
         return e;
@@ -696,7 +704,7 @@ static whirl_error_t *read_directory_entry(w2_call_t *c)
     if ((e = whirl_cval_set_items(ent, WHIRL_CVAL_RECORD, 2)))
         return e;
     ent->of.list.items[0].kind = WHIRL_CVAL_ENUM;
-    ent->of.list.items[0].of.variant.index = type_of_dirent(dir, de);
+    ent->of.list.items[0].of.variant.index = type_of_dirent(fd, de);
     return whirl_cval_set_string(&ent->of.list.items[1], de->d_name, len);
 }
 
@@ -724,7 +732,7 @@ static whirl_error_t *get_directories(w2_call_t *c)
     for (size_t i = 0; i < w->npre && !e; i++) {
         const w2_preopen_t *p = &w->pre[i];
         if (!w2_fd_room(w))
-            return w2_trap(c, "too many open files and directories (%u)", W2_MAX_FDS);
+            return w2_trap(c, "too many open files and directories (%u)", w->max_fds);
         int fd = fcntl(p->fd, F_DUPFD_CLOEXEC, 0);
         if (fd < 0)
             return w2_trap(c, "cannot duplicate pre-opened directory `%s`: %s", p->name,

@@ -26,12 +26,11 @@
 #include "whirl.h"
 #include "whirl/component.h"
 #include "whirl/wasi2.h"
+#include "wasi/common_config.h"
 
 /* Bounds on host work and memory per context and per call. */
 enum {
     W2_MAX_OBJECTS = 1u << 16,  /* live resources in one context */
-    W2_MAX_FDS = 4096,          /* of which holding a host descriptor (files,
-                                 * directories, their streams) */
     W2_MAX_IO = 4u << 20,       /* bytes moved by one read, write or splice */
     W2_MAX_BLOCKING_WRITE = 4096, /* contents of blocking-write-and-flush (the WIT limit) */
     W2_MAX_PATH = 4096,         /* bytes of a guest path (= SANDBOX_MAX_PATH) */
@@ -99,7 +98,7 @@ typedef struct w2_desc {
 
 typedef struct w2_obj {
     uint8_t kind;
-    bool holds_fd;     /* counts against W2_MAX_FDS */
+    bool holds_fd;     /* counts against max_fds and the process budget */
     uint32_t children; /* pollables watching this stream */
     uint32_t next_free;
     union {
@@ -107,20 +106,21 @@ typedef struct w2_obj {
         w2_pollable_t poll;
         w2_err_t err;
         w2_desc_t desc;
-        DIR *dir;
+        struct {
+            int fd;      /* our own descriptor of the directory */
+            int64_t off; /* host offset of the next entry (getdents64) */
+        } dir;
     } u;
 } w2_obj_t;
 
-typedef struct w2_preopen {
-    int fd;
-    char *name;
-    bool readonly;
-} w2_preopen_t;
+/* A pre-opened directory (common_config.h: fd, name, readonly). */
+typedef wasi_preopen_t w2_preopen_t;
 
 struct whirl_wasi2 {
     w2_obj_t *objs; /* slot i holds rep i + 1 */
     uint32_t nobjs, cap, live;
     uint32_t nfds; /* live objects holding a host descriptor */
+    uint32_t max_fds; /* how many may (wasi/limits.h) */
     uint32_t free_head; /* rep of the first free slot, 0: none */
     char **argv;
     size_t argc;
@@ -139,6 +139,8 @@ whirl_error_t *w2_obj_add(whirl_wasi2_t *w, const w2_obj_t *o, uint32_t *rep);
 /* Whether another object holding a host descriptor fits (callers that can
  * answer EMFILE ask first). */
 bool w2_fd_room(const whirl_wasi2_t *w);
+/* The per-guest cap and the process budget of wasi/limits.h. */
+#include "wasi/limits.h"
 /* The live object `rep` of `kind`, or NULL. */
 w2_obj_t *w2_obj_get(whirl_wasi2_t *w, uint32_t rep, uint8_t kind);
 /* Drops object `rep` of `kind`, releasing what it holds. Errors (a trap for

@@ -343,6 +343,10 @@ uint32_t w2_error_code(int e)
     case ENOENT: return 20;
     case ENOLCK: return 21;
     case ENOMEM: return 22;
+    /* wasi:filesystem has no "too many open files": the guest's descriptor
+     * cap (wasi/limits.h) is a resource running out, like memory. */
+    case EMFILE: return 22;
+    case ENFILE: return 22;
     case ENOSPC: return 23;
     case ENOTDIR: return 24;
     case ENOTEMPTY: return 25;

@@ -3,7 +3,10 @@
  * slashes, O_NOFOLLOW on symlinks, dangling links, readdir cookies and
  * truncated buffers, readlink into a short buffer, rights, operations a
  * directory descriptor does not support, renumbering. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "guest.h"
@@ -181,7 +184,7 @@ int main(void)
     raw_fd_close(file);
 
     /* --- rights and modes --- */
-    CHECK(op(D, 0, "file", 0, R_FD_READ, 0) == 0, "open read-only");
+    CHECK(op(D, 0, "file", 0, R_ALL & ~R_FD_WRITE, 0) == 0, "open read-only");
     int32_t ro = fd_;
     CHECK_ERRNO(r_write(ro, "x", 1, &n), E_BADF);
     CHECK_ERRNO(raw_fd_filestat_set_size(ro, 0), E_INVAL); /* ftruncate of a read-only fd */
@@ -201,8 +204,70 @@ int main(void)
     CHECK_ERRNO(r_read(fd_, buf, 1, &n), E_BADF);
     raw_fd_close(fd_);
 
+    /* --- the rights asked for are the rights held (issue 14) --- */
+    /* O_CREAT asking for FD_READ only: that is all fdstat reports, writing
+     * and seeking are ENOTCAPABLE (the file is open for writing on the
+     * host, to create it; the rights decide), reading works. */
+    CHECK(op(D, 0, "rights", O_CREAT_, R_FD_READ, 0) == 0, "create with FD_READ only");
+    int32_t rf = fd_;
+    CHECK(raw_fd_fdstat_get(rf, P(&fs)) == 0 && fs.base == R_FD_READ && fs.inh == R_FD_READ,
+          "held: FD_READ only (base %llx, inheriting %llx)", (unsigned long long)fs.base,
+          (unsigned long long)fs.inh);
+    CHECK_ERRNO(r_write(rf, "x", 1, &n), E_NOTCAPABLE);
+    CHECK_ERRNO(raw_fd_seek(rf, 0, 0, P(&pos)), E_NOTCAPABLE);
+    CHECK_ERRNO(raw_fd_tell(rf, P(&pos)), E_NOTCAPABLE);
+    CHECK_ERRNO(raw_fd_filestat_get(rf, P(&st)), E_NOTCAPABLE);
+    CHECK_ERRNO(raw_fd_filestat_set_size(rf, 0), E_NOTCAPABLE);
+    CHECK_ERRNO(r_read(rf, buf, 1, &n), 0);
+    raw_fd_close(rf);
+    /* Without O_CREAT, asking for FD_WRITE only: nothing else is held. */
+    CHECK(op(D, 0, "rights", 0, R_FD_WRITE, 0) == 0, "open with FD_WRITE only");
+    rf = fd_;
+    CHECK(raw_fd_fdstat_get(rf, P(&fs)) == 0 && fs.base == R_FD_WRITE,
+          "held: FD_WRITE only (base %llx)", (unsigned long long)fs.base);
+    CHECK_ERRNO(r_read(rf, buf, 1, &n), E_BADF); /* the open mode: write-only */
+    CHECK_ERRNO(raw_fd_seek(rf, 0, 1, P(&pos)), E_NOTCAPABLE);
+    CHECK(r_write(rf, "w", 1, &n) == 0 && n == 1, "write with FD_WRITE");
+    raw_fd_close(rf);
+    /* A directory passing on FD_READ and FD_SEEK only: files opened in it
+     * hold at most those, whatever they ask for; asking to write is
+     * refused. */
+    CHECK_ERRNO(r_mkdir(D, "rsub"), 0);
+    int32_t rsub = -1;
+    CHECK(raw_path_open(D, 0, P("rsub"), 4, O_DIR_, (int64_t)(R_ALL & ~R_FD_WRITE),
+                        (int64_t)(R_FD_READ | R_FD_SEEK), 0, P(&rsub)) == 0, "open rsub");
+    CHECK(raw_fd_fdstat_get(rsub, P(&fs)) == 0 && fs.inh == (R_FD_READ | R_FD_SEEK),
+          "rsub passes on FD_READ | FD_SEEK (inheriting %llx)", (unsigned long long)fs.inh);
+    CHECK(op(rsub, 0, "f", O_CREAT_, R_FD_WRITE, 0) == E_NOTCAPABLE, "no FD_WRITE to pass on");
+    CHECK(op(D, 0, "rsub/f", O_CREAT_, R_FD_WRITE, 0) == 0, "create rsub/f from D");
+    raw_fd_close(fd_);
+    CHECK(op(rsub, 0, "f", 0, R_ALL & ~R_FD_WRITE, 0) == 0, "open rsub/f asking for all");
+    CHECK(raw_fd_fdstat_get(fd_, P(&fs)) == 0 && fs.base == (R_FD_READ | R_FD_SEEK) &&
+              fs.inh == (R_FD_READ | R_FD_SEEK),
+          "held: what rsub passes on (base %llx)", (unsigned long long)fs.base);
+    CHECK_ERRNO(raw_fd_tell(fd_, P(&pos)), E_NOTCAPABLE);
+    CHECK_ERRNO(raw_fd_seek(fd_, 0, 0, P(&pos)), 0);
+    raw_fd_close(fd_);
+    raw_fd_close(rsub);
+    CHECK_ERRNO(r_unlink(D, "rsub/f"), 0);
+    CHECK_ERRNO(r_rmdir(D, "rsub"), 0);
+    /* What wasi-libc asks for (every right its open mode does not exclude)
+     * keeps ordinary programs working. */
+    int lfd = open("/scratch/rights", O_RDWR);
+    CHECK(lfd >= 0 && raw_fd_fdstat_get(lfd, P(&fs)) == 0 &&
+              (fs.base & (R_FD_READ | R_FD_WRITE | R_FD_SEEK | R_FD_TELL | R_FD_FILESTAT_GET)) ==
+                  (R_FD_READ | R_FD_WRITE | R_FD_SEEK | R_FD_TELL | R_FD_FILESTAT_GET),
+          "open(O_RDWR) through wasi-libc holds what it needs (base %llx)",
+          (unsigned long long)fs.base);
+    CHECK(lfd >= 0 && write(lfd, "ok", 2) == 2 && lseek(lfd, 0, SEEK_SET) == 0, "libc I/O");
+    close(lfd);
+    lfd = open("/scratch/rights", O_RDONLY);
+    CHECK(lfd >= 0 && write(lfd, "x", 1) < 0 && errno == EBADF, "libc O_RDONLY: write is EBADF");
+    close(lfd);
+    CHECK_ERRNO(r_unlink(D, "rights"), 0);
+
     /* --- I/O positions, append, truncation, allocation --- */
-    CHECK(op(D, 0, "io", O_CREAT_ | O_TRUNC_, R_FD_READ | R_FD_WRITE, 0) == 0, "create io");
+    CHECK(op(D, 0, "io", O_CREAT_ | O_TRUNC_, R_ALL, 0) == 0, "create io");
     int32_t io = fd_;
     CHECK(r_write(io, "0123456789", 10, &n) == 0 && n == 10, "write 10");
     CHECK(raw_fd_tell(io, P(&pos)) == 0 && pos == 10, "tell 10");
@@ -237,10 +302,10 @@ int main(void)
     CHECK_ERRNO(raw_fd_fdstat_set_flags(io, 16 /* SYNC */), E_INVAL);
     CHECK_ERRNO(raw_fd_fdstat_set_flags(io, 0), 0);
     raw_fd_close(io);
-    CHECK(op(D, 0, "io", O_TRUNC_, R_FD_READ, 0) == 0, "open with O_TRUNC");
+    CHECK(op(D, 0, "io", O_TRUNC_, R_FD_READ | R_FD_FILESTAT_GET, 0) == 0, "open with O_TRUNC");
     CHECK(raw_fd_filestat_get(fd_, P(&st)) == 0 && st.size == 0, "truncated");
     raw_fd_close(fd_);
-    CHECK(op(D, 0, "app", O_CREAT_, R_FD_WRITE, FD_APPEND) == 0, "open append");
+    CHECK(op(D, 0, "app", O_CREAT_, R_ALL & ~R_FD_READ, FD_APPEND) == 0, "open append");
     iov.buf = P("xy");
     iov.len = 2;
     raw_fd_pwrite(fd_, P(&iov), 1, 0, P(&n));

@@ -106,6 +106,10 @@ enum {
 #define R_FD_TELL (1ull << 5)
 #define R_FD_WRITE (1ull << 6)
 #define R_FD_READDIR (1ull << 14)
+#define R_FD_FILESTAT_GET (1ull << 21)
+/* Every right: what a test that is not about rights asks for (wasi-libc
+ * asks for every right its open mode does not exclude). */
+#define R_ALL ((1ull << 30) - 1)
 enum { O_CREAT_ = 1, O_DIR_ = 2, O_EXCL_ = 4, O_TRUNC_ = 8 };
 enum { FOLLOW = 1 };
 enum { FD_APPEND = 1, FD_NONBLOCK = 4 };

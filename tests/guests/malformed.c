@@ -50,7 +50,7 @@ int main(void)
 
     /* A file: a write whose result cannot be stored does not happen. */
     int32_t fd = -1;
-    CHECK(r_open(D, 0, "m", O_CREAT_ | O_TRUNC_, R_FD_READ | R_FD_WRITE, 0, &fd) == 0, "open m");
+    CHECK(r_open(D, 0, "m", O_CREAT_ | O_TRUNC_, R_ALL, 0, &fd) == 0, "open m");
     struct { int32_t buf, len; } data = {P("abcdef"), 6};
     CHECK_ERRNO(raw_fd_write(fd, P(&data), 1, past), E_FAULT);
     fstat_t st;

@@ -62,7 +62,7 @@ int main(void)
 
     /* A regular file is always ready; reading reports what is left. */
     int32_t fd = -1;
-    CHECK(r_open(3, 0, "pollfile", O_CREAT_ | O_TRUNC_, R_FD_READ | R_FD_WRITE, 0, &fd) == 0,
+    CHECK(r_open(3, 0, "pollfile", O_CREAT_ | O_TRUNC_, R_ALL, 0, &fd) == 0,
           "create pollfile");
     uint32_t w;
     r_write(fd, "0123456789", 10, &w);

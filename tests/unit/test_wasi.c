@@ -263,7 +263,7 @@ static uint64_t ld64_(uint32_t at) { uint64_t v; memcpy(&v, F.mem + at, 8); retu
 static void st32_(uint32_t at, uint32_t v) { memcpy(F.mem + at, &v, 4); }
 static void st64_(uint32_t at, uint64_t v) { memcpy(F.mem + at, &v, 8); }
 
-static bool setup(bool interrupted)
+static bool setup(bool interrupted, uint32_t max_open_files)
 {
     memset(&F, 0, sizeof F);
     snprintf(F.dir, sizeof F.dir, "/tmp/whirl-wasi-test-XXXXXX");
@@ -295,6 +295,7 @@ static bool setup(bool interrupted)
     CHECK(whirl_wasi_config_preopen_dir(cfg, F.dir, "/d", 0) == NULL);
     CHECK(whirl_wasi_config_preopen_dir(cfg, F.rodir, "/ro", WHIRL_WASI_DIR_READONLY) == NULL);
     CHECK(whirl_wasi_config_preopen_socket(cfg, F.listener) == NULL);
+    CHECK(whirl_wasi_config_set_max_open_files(cfg, max_open_files) == NULL);
     whirl_error_t *err = whirl_wasi_new(cfg, &F.wasi);
     CHECK(err == NULL);
     if (err)
@@ -475,7 +476,8 @@ static void test_files(void)
 {
     uint32_t n = gstr(A_STR, "file.txt");
     uint64_t rw = WASI_RIGHT(WASI_RIGHT_FD_READ) | WASI_RIGHT(WASI_RIGHT_FD_WRITE);
-    CHECK_EQ(CALL("path_open", 3, 0, A_STR, n, WASI_OFLAG_CREAT, rw, rw, 0, A_OUT), 0);
+    CHECK_EQ(CALL("path_open", 3, 0, A_STR, n, WASI_OFLAG_CREAT, WASI_RIGHTS_ALL, rw, 0, A_OUT),
+             0);
     uint32_t fd = ld32_(A_OUT);
     CHECK_EQ(fd, 6);
     gstr(A_BUF, "hello");
@@ -504,6 +506,56 @@ static void test_files(void)
     CHECK_EQ(CALL("path_create_directory", 3, A_STR, n), WASI_EPERM);
     n = gstr(A_STR, "/etc");
     CHECK_EQ(CALL("path_filestat_get", 3, 1, A_STR, n, A_BUF), WASI_EPERM);
+}
+
+/* The per-guest descriptor cap: the API's value wins over the
+ * environment's; reaching it is EMFILE for the guest (path_open and
+ * sock_accept alike); closing one makes room again. */
+static void test_open_files_cap(void)
+{
+    setenv("WHIRL_MAX_OPEN_FILES", "100", 1);
+    bool ok = setup(false, 3);
+    unsetenv("WHIRL_MAX_OPEN_FILES");
+    CHECK(ok);
+    if (!ok) {
+        teardown();
+        return;
+    }
+    uint32_t n = gstr(A_STR, "f");
+    uint64_t rw = WASI_RIGHT(WASI_RIGHT_FD_READ) | WASI_RIGHT(WASI_RIGHT_FD_WRITE);
+    uint32_t fds[3];
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(CALL("path_open", 3, 0, A_STR, n, WASI_OFLAG_CREAT, rw, rw, 0, A_OUT), 0);
+        fds[i] = ld32_(A_OUT);
+    }
+    CHECK_EQ(CALL("path_open", 3, 0, A_STR, n, 0, rw, rw, 0, A_OUT), WASI_EMFILE);
+    CHECK_EQ(CALL("path_open", 3, 0, A_STR, 0, WASI_OFLAG_DIRECTORY, 0, 0, 0, A_OUT), WASI_EMFILE);
+    int client = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%.100s", F.sock_path);
+    CHECK(client >= 0 && connect(client, (struct sockaddr *)&sa, sizeof sa) == 0);
+    CHECK_EQ(CALL("sock_accept", 5, 0, A_OUT), WASI_EMFILE);
+    CHECK_EQ(CALL("fd_close", fds[1]), 0);
+    CHECK_EQ(CALL("sock_accept", 5, 0, A_OUT), 0);
+    CHECK_EQ(CALL("path_open", 3, 0, A_STR, n, 0, rw, rw, 0, A_OUT), WASI_EMFILE);
+    CHECK_EQ(CALL("fd_close", fds[0]), 0);
+    CHECK_EQ(CALL("path_open", 3, 0, A_STR, n, 0, rw, rw, 0, A_OUT), 0);
+    if (client >= 0)
+        close(client);
+    teardown();
+    /* A bad environment value is an error naming the variable. */
+    setenv("WHIRL_MAX_OPEN_FILES", "lots", 1);
+    whirl_wasi_t *w = NULL;
+    whirl_error_t *err = whirl_wasi_new(whirl_wasi_config_new(), &w);
+    unsetenv("WHIRL_MAX_OPEN_FILES");
+    CHECK(err && strstr(whirl_error_message(err), "WHIRL_MAX_OPEN_FILES") && !w);
+    whirl_error_delete(err);
+    whirl_wasi_delete(w);
+    whirl_wasi_config_t *cfg = whirl_wasi_config_new();
+    err = whirl_wasi_config_set_max_open_files(cfg, 2000000);
+    CHECK(err != NULL);
+    whirl_error_delete(err);
+    whirl_wasi_config_delete(cfg);
 }
 
 static void test_proc_exit_and_trap(void)
@@ -729,7 +781,7 @@ static void test_fuzz(int batches, int rounds)
 {
     int bad_errno = 0, exits = 0, traps = 0, successes = 0;
     for (int b = 0; b < batches; b++) {
-        if (!setup(true)) {
+        if (!setup(true, 0)) {
             CHECK(0);
             teardown();
             return;
@@ -896,7 +948,7 @@ int main(void)
 {
     test_config_errors();
     test_resolvers();
-    if (!setup(false)) {
+    if (!setup(false, 0)) {
         fprintf(stderr, "setup failed\n");
         teardown();
         printf("%d passed, %d failed\n", passed, failed + 1);
@@ -909,6 +961,7 @@ int main(void)
     test_sockets();
     test_interrupt();
     teardown();
+    test_open_files_cap();
 
     test_fuzz(30, 2000);
     printf("wasi: %d passed, %d failed\n", passed, failed);
