@@ -75,6 +75,7 @@ typedef struct cli_wasi_opts {
     const char **envs; /* --env values */
     size_t nenvs;
     bool inherit_env;
+    uint32_t max_open_files; /* -W max-open-files; 0: the host's default */
 } cli_wasi_opts_t;
 
 /* True if the module imports anything from "wasi_snapshot_preview1". */

@@ -35,6 +35,8 @@ static int make_wasi2(const run_opts_t *o, whirl_wasi2_t **out)
         err = whirl_wasi2_config_push_arg(cfg, o->args[i]);
     if (!err && o->wasi.inherit_env)
         err = whirl_wasi2_config_inherit_env(cfg);
+    if (!err && o->hosting.max_open_files)
+        err = whirl_wasi2_config_set_max_open_files(cfg, o->hosting.max_open_files);
     int rc = 0;
     for (size_t i = 0; !err && !rc && i < o->wasi.nenvs; i++) {
         char *name;

@@ -27,6 +27,7 @@ typedef struct cli_hosting {
     uint64_t max_memory_size;    /* -W max-memory-size; WHIRL_NO_LIMIT: none */
     uint64_t max_table_elements; /* -W max-table-elements; WHIRL_NO_LIMIT: none */
     int pooling;                 /* -W pooling, -O pooling-allocator; -1: engine default */
+    uint32_t max_open_files;     /* -W max-open-files, for the WASI hosts; 0: their default */
     /* Engine knobs set by name (-W max-wasm-stack, -W total-memories,
      * -O pooling-total-memories, ...), applied with whirl_config_set. The
      * value is copied: `arg` may be a temporary. */

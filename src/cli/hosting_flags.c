@@ -26,6 +26,7 @@ enum {
     KEY_MAX_MEMORY_SIZE,
     KEY_MAX_TABLE_ELEMENTS,
     KEY_POOLING,
+    KEY_MAX_OPEN_FILES,
     KEY_KNOB, /* engine knob named by `knob_of` */
 };
 
@@ -40,6 +41,10 @@ static const cli_group_key_t w_keys[] = {
      "Entries any one table may hold; table.grow past it returns -1."},
     {KEY_KNOB, "max-wasm-stack", "BYTES",
      "Guest stack per call into wasm (default 1M; 4K to 1G)."},
+    {KEY_MAX_OPEN_FILES, "max-open-files", "N",
+     "Descriptors the guest may hold at once (files, directories,\n"
+     "accepted sockets; 1 to 1000000). Default: WHIRL_MAX_OPEN_FILES,\n"
+     "else a quarter of the process's open-file limit (16 to 4096)."},
     {KEY_POOLING, "pooling", "[=y|n]",
      "Use the pooling allocator (default: when the address space\n"
      "allows it). Same as -O pooling-allocator."},
@@ -74,7 +79,8 @@ static bool knob_excluded_from_w(const char *knob)
 {
     return !strcmp(knob, "max_memory_size") || !strcmp(knob, "cache") ||
            !strcmp(knob, "debug_info") || !strcmp(knob, "pooling") ||
-           !strcmp(knob, "max_wasm_stack");
+           !strcmp(knob, "max_wasm_stack") ||
+           !strcmp(knob, "max_open_files");
 }
 
 void cli_hosting_init(cli_hosting_t *h)
@@ -194,6 +200,16 @@ static int parse_item(cli_hosting_t *h, char group, char *item, char *why, size_
         }
         snprintf(why, why_len,
                  "invalid value '%s' for -W max-table-elements: expected a decimal count", v);
+        return -1;
+    case KEY_MAX_OPEN_FILES:
+        if (value && *value && strspn(value, "0123456789") == strlen(value) &&
+            strlen(value) <= 7 && strtoul(value, NULL, 10) >= 1 &&
+            strtoul(value, NULL, 10) <= 1000000) {
+            h->max_open_files = (uint32_t)strtoul(value, NULL, 10);
+            return 1;
+        }
+        snprintf(why, why_len,
+                 "invalid value '%s' for -W max-open-files: expected a count from 1 to 1000000", v);
         return -1;
     case KEY_POOLING: {
         int b = cli_parse_switch(value);

@@ -563,7 +563,9 @@ static int run_module(const run_opts_t *o, run_state_t *s)
     if ((rc = check_imports(o->file, s->module)) != EXIT_OK)
         return rc;
     if (wasi) {
-        if ((rc = cli_wasi_new(&o->wasi, o->file, o->args, o->nargs, &s->wasi)) != EXIT_OK)
+        cli_wasi_opts_t wasi_opts = o->wasi;
+        wasi_opts.max_open_files = o->hosting.max_open_files;
+        if ((rc = cli_wasi_new(&wasi_opts, o->file, o->args, o->nargs, &s->wasi)) != EXIT_OK)
             return rc;
         s->linker = whirl_linker_new(s->engine);
         if (!s->linker) {

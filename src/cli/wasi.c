@@ -133,6 +133,8 @@ int cli_wasi_new(const cli_wasi_opts_t *o, const char *file, const char **args, 
         err = whirl_wasi_config_push_arg(cfg, args[i]);
     if (!err && o->inherit_env)
         err = whirl_wasi_config_inherit_env(cfg);
+    if (!err && o->max_open_files)
+        err = whirl_wasi_config_set_max_open_files(cfg, o->max_open_files);
     int rc = 0;
     for (size_t i = 0; !err && !rc && i < o->nenvs; i++)
         rc = add_env(cfg, o->envs[i]);
