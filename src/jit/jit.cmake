@@ -1,0 +1,34 @@
+# The LLVM tier (src/jit, issue 15). WHIRL_JIT defaults to ON when LLVM 19
+# is found through llvm-config-19 (Debian: llvm-19-dev); -DWHIRL_JIT=OFF
+# builds the interpreter only.
+find_program(WHIRL_LLVM_CONFIG NAMES llvm-config-19)
+if(WHIRL_LLVM_CONFIG)
+  set(WHIRL_JIT_DEFAULT ON)
+else()
+  set(WHIRL_JIT_DEFAULT OFF)
+endif()
+option(WHIRL_JIT "Build the LLVM compiler tier (needs llvm-19-dev)" ${WHIRL_JIT_DEFAULT})
+
+if(WHIRL_JIT)
+  if(NOT WHIRL_LLVM_CONFIG)
+    message(FATAL_ERROR "WHIRL_JIT=ON needs llvm-config-19 (Debian: llvm-19-dev); "
+                        "configure with -DWHIRL_JIT=OFF for an interpreter-only build")
+  endif()
+  execute_process(COMMAND ${WHIRL_LLVM_CONFIG} --includedir
+                  OUTPUT_VARIABLE WHIRL_LLVM_INCLUDE_DIR OUTPUT_STRIP_TRAILING_WHITESPACE)
+  execute_process(COMMAND ${WHIRL_LLVM_CONFIG} --libdir
+                  OUTPUT_VARIABLE WHIRL_LLVM_LIB_DIR OUTPUT_STRIP_TRAILING_WHITESPACE)
+  find_library(WHIRL_LLVM_LIBRARY NAMES LLVM-19 LLVM PATHS ${WHIRL_LLVM_LIB_DIR} NO_DEFAULT_PATH)
+  if(NOT WHIRL_LLVM_LIBRARY)
+    message(FATAL_ERROR "libLLVM-19 not found in ${WHIRL_LLVM_LIB_DIR}")
+  endif()
+  file(GLOB WHIRL_JIT_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/*.c)
+  target_sources(whirl PRIVATE ${WHIRL_JIT_SOURCES})
+  # LLVM's headers are needed only by src/jit and its tests, not by users
+  # of whirl.h: consumers that include src/jit add WHIRL_LLVM_INCLUDE_DIR.
+  target_include_directories(whirl SYSTEM PRIVATE ${WHIRL_LLVM_INCLUDE_DIR})
+  target_link_libraries(whirl PUBLIC ${WHIRL_LLVM_LIBRARY})
+  message(STATUS "whirl: LLVM tier on (${WHIRL_LLVM_LIBRARY})")
+else()
+  message(STATUS "whirl: LLVM tier off (interpreter only)")
+endif()
