@@ -801,6 +801,8 @@ static void translate_body(jt_func_t *f, const wasm_func_t *fn, uint32_t scratch
                                                  : jt_zero(jm, f->local_types[i]);
         LLVMBuildStore(f->b, init, f->locals[i]);
     }
+    /* Entry checks report the body's first instruction, as the interpreter does. */
+    f->op_offset = (uint32_t)(fn->code - m->bytes);
     if (scratch)
         f->results_alloca = LLVMBuildArrayAlloca(f->b, jm->i64, jt_const_i32(f, scratch), "slots");
     jb_entry_checks(f);
