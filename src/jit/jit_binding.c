@@ -16,7 +16,7 @@
 
 /* ================================================================ IR */
 
-/* Runtime functions: name and signature (result ':' params; v void, i i32,
+/* Runtime functions (the rt_* below): symbol name and signature (result ':' params; v void, i i32,
  * p pointer). */
 static const struct {
     const char *name;
@@ -204,7 +204,7 @@ __attribute__((noreturn)) static void trap_at(jit_ctx_t *ctx, int code, uint32_t
     unwind(ctx, e);
 }
 
-void whirl_jit_trap(jit_ctx_t *ctx, uint32_t code, uint32_t func, uint32_t offset)
+static void rt_trap(jit_ctx_t *ctx, uint32_t code, uint32_t func, uint32_t offset)
 {
     trap_at(ctx, (int)code, func, offset);
 }
@@ -251,7 +251,7 @@ static void call_slots(jit_ctx_t *ctx, whirl_func_t *fn, slot_t *slots)
         unwind(ctx, err);
 }
 
-void whirl_jit_call(jit_ctx_t *ctx, uint32_t func_index, slot_t *slots)
+static void rt_call(jit_ctx_t *ctx, uint32_t func_index, slot_t *slots)
 {
     call_slots(ctx, ctx->instance->funcs[func_index], slots);
 }
@@ -271,7 +271,7 @@ static whirl_func_t *indirect_target(jit_ctx_t *ctx, uint32_t table, uint32_t ty
     return callee;
 }
 
-void *whirl_jit_indirect(jit_ctx_t *ctx, uint32_t table, uint32_t type, uint32_t elem,
+static void *rt_indirect(jit_ctx_t *ctx, uint32_t table, uint32_t type, uint32_t elem,
                          uint32_t func, uint32_t offset)
 {
     whirl_func_t *callee = indirect_target(ctx, table, type, elem, func, offset);
@@ -280,20 +280,20 @@ void *whirl_jit_indirect(jit_ctx_t *ctx, uint32_t table, uint32_t type, uint32_t
     return jit_code_native(ctx->code, callee->code->func_index);
 }
 
-void whirl_jit_call_indirect(jit_ctx_t *ctx, uint32_t table, uint32_t elem, slot_t *slots)
+static void rt_call_indirect(jit_ctx_t *ctx, uint32_t table, uint32_t elem, slot_t *slots)
 {
-    /* whirl_jit_indirect checked the entry just before. */
+    /* rt_indirect checked the entry just before. */
     call_slots(ctx, ctx->instance->tables[table]->elems[elem], slots);
 }
 
-int32_t whirl_jit_memory_grow(jit_ctx_t *ctx, uint32_t delta)
+static int32_t rt_memory_grow(jit_ctx_t *ctx, uint32_t delta)
 {
     int64_t old = memory_grow(ctx->instance->memory0, delta);
     ctx_refresh(ctx);
     return (int32_t)old;
 }
 
-void whirl_jit_memory_fill(jit_ctx_t *ctx, uint32_t d, uint32_t value, uint32_t n, uint32_t func,
+static void rt_memory_fill(jit_ctx_t *ctx, uint32_t d, uint32_t value, uint32_t n, uint32_t func,
                            uint32_t offset)
 {
     if ((uint64_t)d + n > ctx->mem_size)
@@ -301,7 +301,7 @@ void whirl_jit_memory_fill(jit_ctx_t *ctx, uint32_t d, uint32_t value, uint32_t 
     memset(ctx->mem_base + d, (int)(uint8_t)value, n);
 }
 
-void whirl_jit_memory_copy(jit_ctx_t *ctx, uint32_t d, uint32_t s, uint32_t n, uint32_t func,
+static void rt_memory_copy(jit_ctx_t *ctx, uint32_t d, uint32_t s, uint32_t n, uint32_t func,
                            uint32_t offset)
 {
     if ((uint64_t)d + n > ctx->mem_size || (uint64_t)s + n > ctx->mem_size)
@@ -309,7 +309,7 @@ void whirl_jit_memory_copy(jit_ctx_t *ctx, uint32_t d, uint32_t s, uint32_t n, u
     memmove(ctx->mem_base + d, ctx->mem_base + s, n);
 }
 
-void whirl_jit_memory_init(jit_ctx_t *ctx, uint32_t seg, uint32_t d, uint32_t s, uint32_t n,
+static void rt_memory_init(jit_ctx_t *ctx, uint32_t seg, uint32_t d, uint32_t s, uint32_t n,
                            uint32_t func, uint32_t offset)
 {
     const wasm_data_t *data = &ctx->instance->module->wasm->datas[seg];
@@ -320,9 +320,9 @@ void whirl_jit_memory_init(jit_ctx_t *ctx, uint32_t seg, uint32_t d, uint32_t s,
         memcpy(ctx->mem_base + d, data->bytes + s, n);
 }
 
-void whirl_jit_data_drop(jit_ctx_t *ctx, uint32_t seg) { ctx->instance->data_dropped[seg] = true; }
+static void rt_data_drop(jit_ctx_t *ctx, uint32_t seg) { ctx->instance->data_dropped[seg] = true; }
 
-void *whirl_jit_table_get(jit_ctx_t *ctx, uint32_t table, uint32_t i, uint32_t func, uint32_t offset)
+static void *rt_table_get(jit_ctx_t *ctx, uint32_t table, uint32_t i, uint32_t func, uint32_t offset)
 {
     whirl_table_t *t = ctx->instance->tables[table];
     if (i >= t->size)
@@ -330,7 +330,7 @@ void *whirl_jit_table_get(jit_ctx_t *ctx, uint32_t table, uint32_t i, uint32_t f
     return t->elems[i];
 }
 
-void whirl_jit_table_set(jit_ctx_t *ctx, uint32_t table, uint32_t i, void *ref, uint32_t func,
+static void rt_table_set(jit_ctx_t *ctx, uint32_t table, uint32_t i, void *ref, uint32_t func,
                          uint32_t offset)
 {
     whirl_table_t *t = ctx->instance->tables[table];
@@ -339,17 +339,17 @@ void whirl_jit_table_set(jit_ctx_t *ctx, uint32_t table, uint32_t i, void *ref, 
     t->elems[i] = ref;
 }
 
-int32_t whirl_jit_table_size(jit_ctx_t *ctx, uint32_t table)
+static int32_t rt_table_size(jit_ctx_t *ctx, uint32_t table)
 {
     return (int32_t)ctx->instance->tables[table]->size;
 }
 
-int32_t whirl_jit_table_grow(jit_ctx_t *ctx, uint32_t table, void *init, uint32_t n)
+static int32_t rt_table_grow(jit_ctx_t *ctx, uint32_t table, void *init, uint32_t n)
 {
     return (int32_t)table_grow(ctx->instance->tables[table], n, init);
 }
 
-void whirl_jit_table_fill(jit_ctx_t *ctx, uint32_t table, uint32_t i, void *ref, uint32_t n,
+static void rt_table_fill(jit_ctx_t *ctx, uint32_t table, uint32_t i, void *ref, uint32_t n,
                           uint32_t func, uint32_t offset)
 {
     whirl_table_t *t = ctx->instance->tables[table];
@@ -359,7 +359,7 @@ void whirl_jit_table_fill(jit_ctx_t *ctx, uint32_t table, uint32_t i, void *ref,
         t->elems[i + j] = ref;
 }
 
-void whirl_jit_table_copy(jit_ctx_t *ctx, uint32_t dst_table, uint32_t src_table, uint32_t d,
+static void rt_table_copy(jit_ctx_t *ctx, uint32_t dst_table, uint32_t src_table, uint32_t d,
                           uint32_t s, uint32_t n, uint32_t func, uint32_t offset)
 {
     whirl_table_t *dt = ctx->instance->tables[dst_table], *st = ctx->instance->tables[src_table];
@@ -387,7 +387,7 @@ static void *elem_value(whirl_instance_t *inst, const wasm_elem_t *seg, uint32_t
     }
 }
 
-void whirl_jit_table_init(jit_ctx_t *ctx, uint32_t seg, uint32_t table, uint32_t d, uint32_t s,
+static void rt_table_init(jit_ctx_t *ctx, uint32_t seg, uint32_t table, uint32_t d, uint32_t s,
                           uint32_t n, uint32_t func, uint32_t offset)
 {
     whirl_instance_t *inst = ctx->instance;
@@ -400,28 +400,28 @@ void whirl_jit_table_init(jit_ctx_t *ctx, uint32_t seg, uint32_t table, uint32_t
         t->elems[d + j] = elem_value(inst, e, s + j);
 }
 
-void whirl_jit_elem_drop(jit_ctx_t *ctx, uint32_t seg) { ctx->instance->elem_dropped[seg] = true; }
+static void rt_elem_drop(jit_ctx_t *ctx, uint32_t seg) { ctx->instance->elem_dropped[seg] = true; }
 
 void *jb_runtime_address(int i)
 {
     static void *const addrs[JB_RT_COUNT] = {
-        [JB_RT_TRAP] = (void *)whirl_jit_trap,
-        [JB_RT_CALL] = (void *)whirl_jit_call,
-        [JB_RT_INDIRECT] = (void *)whirl_jit_indirect,
-        [JB_RT_CALL_INDIRECT] = (void *)whirl_jit_call_indirect,
-        [JB_RT_MEMORY_GROW] = (void *)whirl_jit_memory_grow,
-        [JB_RT_MEMORY_FILL] = (void *)whirl_jit_memory_fill,
-        [JB_RT_MEMORY_COPY] = (void *)whirl_jit_memory_copy,
-        [JB_RT_MEMORY_INIT] = (void *)whirl_jit_memory_init,
-        [JB_RT_DATA_DROP] = (void *)whirl_jit_data_drop,
-        [JB_RT_TABLE_GET] = (void *)whirl_jit_table_get,
-        [JB_RT_TABLE_SET] = (void *)whirl_jit_table_set,
-        [JB_RT_TABLE_SIZE] = (void *)whirl_jit_table_size,
-        [JB_RT_TABLE_GROW] = (void *)whirl_jit_table_grow,
-        [JB_RT_TABLE_FILL] = (void *)whirl_jit_table_fill,
-        [JB_RT_TABLE_COPY] = (void *)whirl_jit_table_copy,
-        [JB_RT_TABLE_INIT] = (void *)whirl_jit_table_init,
-        [JB_RT_ELEM_DROP] = (void *)whirl_jit_elem_drop,
+        [JB_RT_TRAP] = (void *)rt_trap,
+        [JB_RT_CALL] = (void *)rt_call,
+        [JB_RT_INDIRECT] = (void *)rt_indirect,
+        [JB_RT_CALL_INDIRECT] = (void *)rt_call_indirect,
+        [JB_RT_MEMORY_GROW] = (void *)rt_memory_grow,
+        [JB_RT_MEMORY_FILL] = (void *)rt_memory_fill,
+        [JB_RT_MEMORY_COPY] = (void *)rt_memory_copy,
+        [JB_RT_MEMORY_INIT] = (void *)rt_memory_init,
+        [JB_RT_DATA_DROP] = (void *)rt_data_drop,
+        [JB_RT_TABLE_GET] = (void *)rt_table_get,
+        [JB_RT_TABLE_SET] = (void *)rt_table_set,
+        [JB_RT_TABLE_SIZE] = (void *)rt_table_size,
+        [JB_RT_TABLE_GROW] = (void *)rt_table_grow,
+        [JB_RT_TABLE_FILL] = (void *)rt_table_fill,
+        [JB_RT_TABLE_COPY] = (void *)rt_table_copy,
+        [JB_RT_TABLE_INIT] = (void *)rt_table_init,
+        [JB_RT_ELEM_DROP] = (void *)rt_elem_drop,
     };
     return addrs[i];
 }
