@@ -1,0 +1,332 @@
+/* The LLVM tier's driver: LLVM initialisation and its fatal-error handler,
+ * IR verification, the O2 pipeline, and native code through ORC LLJIT.
+ *
+ * LLVM never sees unvalidated input: jit_compile is only given modules the
+ * validator accepted, the translator trusts nothing else, and tests verify
+ * the IR (jit_options_t.verify). Should LLVM still hit a fatal error, the
+ * handler jumps back to jit_compile, which reports an error: LLVM would
+ * otherwise end the process after the handler returns. What LLVM leaked on
+ * the way is lost, but the host lives. */
+#include "jit/jit.h"
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/Error.h>
+#include <llvm-c/ErrorHandling.h>
+#include <llvm-c/LLJIT.h>
+#include <llvm-c/Orc.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "jit/jit_binding.h"
+#include "jit/translate.h"
+#include "util/error.h"
+
+struct jit_code {
+    const wasm_module_t *wasm;
+    LLVMOrcLLJITRef jit;
+    uint32_t nfuncs;
+    void **native;        /* per function index; NULL: not compiled */
+    void **entry;
+    const char **why_not;
+    jit_stats_t stats;
+};
+
+/* ---------------------------------------------------------- LLVM setup */
+
+static pthread_once_t llvm_once = PTHREAD_ONCE_INIT;
+static bool llvm_ready;
+static __thread jmp_buf *fatal_jmp;
+static __thread char fatal_reason[256];
+
+static void on_fatal_error(const char *reason)
+{
+    snprintf(fatal_reason, sizeof fatal_reason, "%s", reason ? reason : "(no reason)");
+    if (fatal_jmp)
+        longjmp(*fatal_jmp, 1);
+    /* Outside jit_compile there is nowhere to go back to; LLVM exits. */
+}
+
+static void llvm_init(void)
+{
+    if (LLVMInitializeNativeTarget() || LLVMInitializeNativeAsmPrinter())
+        return;
+    LLVMInstallFatalErrorHandler(on_fatal_error);
+    llvm_ready = true;
+}
+
+/* CPU time of the compiling thread: the figures stay meaningful on a
+ * loaded machine (LLJIT compiles on the calling thread). */
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static whirl_error_t *llvm_error(const char *what, LLVMErrorRef e)
+{
+    char *msg = LLVMGetErrorMessage(e);
+    whirl_error_t *err = error_fmt("jit: %s: %s", what, msg ? msg : "?");
+    LLVMDisposeErrorMessage(msg);
+    return err;
+}
+
+static LLVMTargetMachineRef host_machine(void)
+{
+    char *triple = LLVMGetDefaultTargetTriple();
+    char *cpu = LLVMGetHostCPUName();
+    char *features = LLVMGetHostCPUFeatures();
+    LLVMTargetRef target = NULL;
+    char *msg = NULL;
+    LLVMTargetMachineRef tm = NULL;
+    if (!LLVMGetTargetFromTriple(triple, &target, &msg))
+        tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelDefault,
+                                     LLVMRelocDefault, LLVMCodeModelJITDefault);
+    LLVMDisposeMessage(msg);
+    LLVMDisposeMessage(triple);
+    LLVMDisposeMessage(cpu);
+    LLVMDisposeMessage(features);
+    return tm;
+}
+
+/* ---------------------------------------------------------- compile */
+
+typedef struct compile_state {
+    LLVMOrcThreadSafeContextRef tsctx;
+    LLVMModuleRef mod;
+    LLVMTargetMachineRef tm;
+    jt_module_t jm;
+} compile_state_t;
+
+static void compile_state_free(compile_state_t *s)
+{
+    if (s->mod)
+        LLVMDisposeModule(s->mod);
+    if (s->tm)
+        LLVMDisposeTargetMachine(s->tm);
+    if (s->tsctx)
+        LLVMOrcDisposeThreadSafeContext(s->tsctx);
+    free(s->jm.fns);
+    free(s->jm.fn_types);
+    free(s->jm.supported);
+    free(s->jm.why_not);
+}
+
+static whirl_error_t *add_runtime_symbols(LLVMOrcLLJITRef jit)
+{
+    LLVMOrcCSymbolMapPair pairs[JB_RT_COUNT];
+    for (int i = 0; i < JB_RT_COUNT; i++) {
+        pairs[i].Name = LLVMOrcLLJITMangleAndIntern(jit, jb_runtime_name(i));
+        pairs[i].Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)jb_runtime_address(i);
+        pairs[i].Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported |
+                                          LLVMJITSymbolGenericFlagsCallable;
+        pairs[i].Sym.Flags.TargetFlags = 0;
+    }
+    LLVMOrcMaterializationUnitRef mu = LLVMOrcAbsoluteSymbols(pairs, JB_RT_COUNT);
+    LLVMErrorRef e = LLVMOrcJITDylibDefine(LLVMOrcLLJITGetMainJITDylib(jit), mu);
+    return e ? llvm_error("defining the runtime symbols", e) : NULL;
+}
+
+/* Everything that may reach LLVM's fatal-error handler. */
+static whirl_error_t *compile_steps(compile_state_t *s, const jit_options_t *opt, jit_code_t *code)
+{
+    const wasm_module_t *m = code->wasm;
+    uint32_t nfuncs = code->nfuncs;
+    double t0 = now_ms();
+
+    s->tsctx = LLVMOrcCreateNewThreadSafeContext();
+    jt_module_t *jm = &s->jm;
+    jm->wasm = m;
+    jm->llctx = LLVMOrcThreadSafeContextGetContext(s->tsctx);
+    s->mod = jm->mod = LLVMModuleCreateWithNameInContext("wasm", jm->llctx);
+    s->tm = host_machine();
+    if (!s->tm)
+        return error_fmt("jit: no LLVM target for this host");
+    char *triple = LLVMGetTargetMachineTriple(s->tm);
+    LLVMSetTarget(s->mod, triple);
+    LLVMDisposeMessage(triple);
+    LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(s->tm);
+    LLVMSetModuleDataLayout(s->mod, layout);
+    LLVMDisposeTargetData(layout);
+
+    jm->i1 = LLVMInt1TypeInContext(jm->llctx);
+    jm->i8 = LLVMInt8TypeInContext(jm->llctx);
+    jm->i16 = LLVMInt16TypeInContext(jm->llctx);
+    jm->i32 = LLVMInt32TypeInContext(jm->llctx);
+    jm->i64 = LLVMInt64TypeInContext(jm->llctx);
+    jm->f32 = LLVMFloatTypeInContext(jm->llctx);
+    jm->f64 = LLVMDoubleTypeInContext(jm->llctx);
+    jm->ptr = LLVMPointerTypeInContext(jm->llctx, 0);
+    jm->void_t = LLVMVoidTypeInContext(jm->llctx);
+    jm->fns = calloc(nfuncs + 1, sizeof *jm->fns);
+    jm->fn_types = calloc(m->ntypes + 1, sizeof *jm->fn_types);
+    jm->supported = calloc(nfuncs + 1, sizeof *jm->supported);
+    jm->why_not = calloc(nfuncs + 1, sizeof *jm->why_not);
+    if (!jm->fns || !jm->fn_types || !jm->supported || !jm->why_not)
+        return error_oom();
+
+    whirl_error_t *err = jt_translate_module(jm);
+    if (err)
+        return err;
+    for (uint32_t i = m->nfunc_imports; i < nfuncs; i++) {
+        code->why_not[i] = jm->why_not[i];
+        if (jm->supported[i]) {
+            const wasm_func_t *fn = &m->funcs[i - m->nfunc_imports];
+            code->stats.compiled++;
+            code->stats.code_bytes += (uint64_t)(fn->code_end - fn->code);
+        } else {
+            code->stats.unsupported++;
+        }
+    }
+    if (opt && opt->verify) {
+        char *msg = NULL;
+        if (LLVMVerifyModule(s->mod, LLVMReturnStatusAction, &msg)) {
+            err = error_fmt("jit: invalid IR (translator bug): %.2000s", msg ? msg : "?");
+            LLVMDisposeMessage(msg);
+            return err;
+        }
+        LLVMDisposeMessage(msg);
+    }
+    double t1 = now_ms();
+    code->stats.translate_ms = t1 - t0;
+
+    if (!opt || !opt->no_optimize) {
+        LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+        LLVMErrorRef e = LLVMRunPasses(s->mod, "default<O2>", s->tm, po);
+        LLVMDisposePassBuilderOptions(po);
+        if (e)
+            return llvm_error("optimising", e);
+    }
+    if (opt && opt->dump_ir)
+        LLVMPrintModuleToFile(s->mod, opt->dump_ir, NULL);
+    double t2 = now_ms();
+    code->stats.optimize_ms = t2 - t1;
+
+    /* The JIT gets a target machine of its own, at the same level. */
+    LLVMTargetMachineRef jit_tm = host_machine();
+    if (!jit_tm)
+        return error_fmt("jit: no LLVM target for this host");
+    LLVMOrcJITTargetMachineBuilderRef jtmb = LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(jit_tm);
+    LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
+    LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb);
+    LLVMErrorRef e = LLVMOrcCreateLLJIT(&code->jit, builder);
+    if (e) {
+        code->jit = NULL;
+        return llvm_error("creating the JIT", e);
+    }
+    if ((err = add_runtime_symbols(code->jit)))
+        return err;
+    LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(s->mod, s->tsctx);
+    s->mod = NULL; /* owned by tsm */
+    e = LLVMOrcLLJITAddLLVMIRModule(code->jit, LLVMOrcLLJITGetMainJITDylib(code->jit), tsm);
+    if (e) {
+        LLVMOrcDisposeThreadSafeModule(tsm);
+        return llvm_error("adding the module", e);
+    }
+    for (uint32_t i = m->nfunc_imports; i < nfuncs; i++) {
+        if (!jm->supported[i])
+            continue;
+        char name[24];
+        LLVMOrcExecutorAddress addr = 0;
+        snprintf(name, sizeof name, "w%u", i);
+        if ((e = LLVMOrcLLJITLookup(code->jit, &addr, name)))
+            return llvm_error("looking up a function", e);
+        code->native[i] = (void *)(uintptr_t)addr;
+        snprintf(name, sizeof name, "e%u", i);
+        if ((e = LLVMOrcLLJITLookup(code->jit, &addr, name)))
+            return llvm_error("looking up an entry", e);
+        code->entry[i] = (void *)(uintptr_t)addr;
+    }
+    code->stats.codegen_ms = now_ms() - t2;
+    return NULL;
+}
+
+whirl_error_t *jit_compile(const wasm_module_t *module, const jit_options_t *options,
+                           jit_code_t **out)
+{
+    *out = NULL;
+    pthread_once(&llvm_once, llvm_init);
+    if (!llvm_ready)
+        return error_fmt("jit: LLVM has no native target on this host");
+    jit_code_t *code = calloc(1, sizeof *code);
+    if (!code)
+        return error_oom();
+    code->wasm = module;
+    code->nfuncs = wasm_module_func_count(module);
+    code->native = calloc(code->nfuncs + 1, sizeof *code->native);
+    code->entry = calloc(code->nfuncs + 1, sizeof *code->entry);
+    code->why_not = calloc(code->nfuncs + 1, sizeof *code->why_not);
+    if (!code->native || !code->entry || !code->why_not) {
+        jit_code_free(code);
+        return error_oom();
+    }
+
+    compile_state_t s = {0};
+    whirl_error_t *err;
+    jmp_buf jb;
+    jmp_buf *volatile saved = fatal_jmp;
+    if (setjmp(jb)) {
+        fatal_jmp = saved;
+        /* LLVM's state is abandoned as it was: freeing it could fault. */
+        code->jit = NULL;
+        jit_code_free(code);
+        return error_fmt("jit: LLVM fatal error: %s", fatal_reason);
+    }
+    fatal_jmp = &jb;
+    err = compile_steps(&s, options, code);
+    fatal_jmp = saved;
+    compile_state_free(&s);
+    if (err) {
+        jit_code_free(code);
+        return err;
+    }
+    *out = code;
+    return NULL;
+}
+
+void jit_code_free(jit_code_t *code)
+{
+    if (!code)
+        return;
+    if (code->jit) {
+        LLVMErrorRef e = LLVMOrcDisposeLLJIT(code->jit);
+        if (e)
+            LLVMConsumeError(e);
+    }
+    free(code->native);
+    free(code->entry);
+    free(code->why_not);
+    free(code);
+}
+
+const jit_stats_t *jit_code_stats(const jit_code_t *code) { return &code->stats; }
+const wasm_module_t *jit_code_module(const jit_code_t *code) { return code->wasm; }
+
+bool jit_code_compiled(const jit_code_t *code, uint32_t func_index, const char **why)
+{
+    if (func_index >= code->nfuncs)
+        return false;
+    if (why)
+        *why = code->native[func_index] ? NULL
+               : func_index < code->wasm->nfunc_imports ? "imported"
+               : code->why_not[func_index] ? code->why_not[func_index] : "not compiled";
+    return code->native[func_index] != NULL;
+}
+
+void *jit_code_native(const jit_code_t *code, uint32_t func_index)
+{
+    return func_index < code->nfuncs ? code->native[func_index] : NULL;
+}
+
+void *jit_code_entry(const jit_code_t *code, uint32_t func_index)
+{
+    return func_index < code->nfuncs ? code->entry[func_index] : NULL;
+}

@@ -1,0 +1,56 @@
+/* The LLVM tier: compiles a validated module's functions to native code
+ * (translate*.c builds LLVM IR, jit.c optimises it at O2 and compiles it
+ * with ORC LLJIT). jit_binding.h runs the code against an instance.
+ *
+ * Functions the tier cannot compile yet (today: those touching v128) are
+ * reported per function and stay interpreted; calls to them from compiled
+ * code go through the runtime. */
+#ifndef WHIRL_JIT_H
+#define WHIRL_JIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "wasm/module.h"
+#include "whirl.h"
+
+typedef struct jit_code jit_code_t;
+
+typedef struct jit_options {
+    bool verify;       /* LLVMVerifyModule before optimising (tests, debug builds) */
+    bool no_optimize;  /* skip the O2 pipeline (debugging) */
+    const char *dump_ir; /* write the optimised IR to this file (NULL: no) */
+} jit_options_t;
+
+typedef struct jit_stats {
+    uint32_t compiled;      /* defined functions compiled */
+    uint32_t unsupported;   /* defined functions left to the interpreter */
+    uint64_t code_bytes;    /* Wasm body bytes of the compiled functions */
+    double translate_ms, optimize_ms, codegen_ms; /* CPU time of the compiling thread */
+} jit_stats_t;
+
+/* Compiles every supported function of `module` (decoded and validated:
+ * the translator trusts validation). On success *out is owned by the caller
+ * (jit_code_free). An error names what failed; LLVM's fatal errors are
+ * reported as errors where LLVM lets us, never by ending the process on
+ * behalf of a guest. */
+whirl_error_t *jit_compile(const wasm_module_t *module, const jit_options_t *options,
+                           jit_code_t **out);
+void jit_code_free(jit_code_t *code);
+
+const jit_stats_t *jit_code_stats(const jit_code_t *code);
+/* Whether function `func_index` (imports included) was compiled; if not and
+ * it is a defined function, *why (if not NULL) receives a static reason. */
+bool jit_code_compiled(const jit_code_t *code, uint32_t func_index, const char **why);
+/* Native code of a compiled function: `native` has the Wasm ABI
+ * (ctx, params...) -> results; `entry` is void (ctx, slot_t *args_results). */
+void *jit_code_native(const jit_code_t *code, uint32_t func_index);
+void *jit_code_entry(const jit_code_t *code, uint32_t func_index);
+const wasm_module_t *jit_code_module(const jit_code_t *code);
+
+/* Translator entry (translate.c): builds IR for every supported function
+ * into `mod`, marking jm->supported. Returns NULL or an error. */
+struct jt_module;
+whirl_error_t *jt_translate_module(struct jt_module *jm);
+
+#endif

@@ -1,0 +1,924 @@
+/* Wasm -> LLVM IR: the per-function driver, locals, control flow and calls.
+ * Numeric instructions are in translate_numeric.c, memory, table and
+ * global access in translate_memory.c; instance state only through
+ * jit_binding.h.
+ *
+ * Control flow maps onto basic blocks: each Wasm block has an `end` block
+ * whose phi nodes receive the block's results from every branch to it (a
+ * loop's branch target is its header, whose phis receive the loop's
+ * params). Code after an unconditional branch is skipped (the validator
+ * already type-checked it), so the operand stack never has to invent
+ * values for the polymorphic stack. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jit/jit.h"
+#include "jit/jit_binding.h"
+#include "util/error.h"
+
+/* ---------------------------------------------------------- helpers */
+
+LLVMTypeRef jt_type(jt_module_t *jm, wasm_valtype_t t)
+{
+    switch (t) {
+    case WASM_I32: return jm->i32;
+    case WASM_I64: return jm->i64;
+    case WASM_F32: return jm->f32;
+    case WASM_F64: return jm->f64;
+    default: return jm->ptr; /* funcref, externref (v128 never gets here) */
+    }
+}
+
+LLVMValueRef jt_zero(jt_module_t *jm, wasm_valtype_t t)
+{
+    return LLVMConstNull(jt_type(jm, t));
+}
+
+LLVMValueRef jt_const_i32(jt_func_t *f, uint32_t v) { return LLVMConstInt(f->jm->i32, v, false); }
+LLVMValueRef jt_const_i64(jt_func_t *f, uint64_t v) { return LLVMConstInt(f->jm->i64, v, false); }
+
+void jt_push(jt_func_t *f, LLVMValueRef v)
+{
+    if (f->sp == f->stack_cap) {
+        size_t cap = f->stack_cap ? 2 * f->stack_cap : 64;
+        LLVMValueRef *s = realloc(f->stack, cap * sizeof *s);
+        if (!s) {
+            f->error = "out of memory";
+            return;
+        }
+        f->stack = s;
+        f->stack_cap = cap;
+    }
+    f->stack[f->sp++] = v;
+}
+
+LLVMValueRef jt_pop(jt_func_t *f)
+{
+    /* Validation guarantees an operand here; the check only keeps a bug in
+     * the translator from reading out of bounds. */
+    if (f->sp == 0 || (f->nctrl && f->sp <= f->ctrl[f->nctrl - 1].height)) {
+        f->error = "operand stack underflow (translator bug)";
+        return LLVMGetUndef(f->jm->i32);
+    }
+    return f->stack[--f->sp];
+}
+
+LLVMValueRef jt_intrinsic(jt_func_t *f, const char *name, LLVMTypeRef *overload, unsigned noverload,
+                          LLVMValueRef *args, unsigned nargs)
+{
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    LLVMValueRef decl = LLVMGetIntrinsicDeclaration(f->jm->mod, id, overload, noverload);
+    LLVMTypeRef ty = LLVMIntrinsicGetType(f->jm->llctx, id, overload, noverload);
+    return LLVMBuildCall2(f->b, ty, decl, args, nargs, "");
+}
+
+void jt_trap_if(jt_func_t *f, LLVMValueRef cond, int code)
+{
+    LLVMContextRef cx = f->jm->llctx;
+    LLVMBasicBlockRef here = LLVMGetInsertBlock(f->b);
+    if (!f->trap_bb[code]) {
+        f->trap_bb[code] = LLVMAppendBasicBlockInContext(cx, f->fn, "trap");
+        LLVMPositionBuilderAtEnd(f->b, f->trap_bb[code]);
+        f->trap_offset[code] = LLVMBuildPhi(f->b, f->jm->i32, "offset");
+        jb_trap_at(f, code, f->trap_offset[code]);
+        LLVMPositionBuilderAtEnd(f->b, here);
+    }
+    LLVMValueRef off = jt_const_i32(f, f->op_offset);
+    LLVMAddIncoming(f->trap_offset[code], &off, &here, 1);
+    LLVMBasicBlockRef cont = LLVMAppendBasicBlockInContext(cx, f->fn, "ok");
+    LLVMBuildCondBr(f->b, cond, f->trap_bb[code], cont);
+    LLVMPositionBuilderAtEnd(f->b, cont);
+}
+
+void jt_tbaa(jt_func_t *f, LLVMValueRef access, LLVMValueRef tag)
+{
+    LLVMSetMetadata(access, f->jm->tbaa_kind, tag);
+}
+
+/* The three TBAA access tags under one root. */
+static void make_tbaa(jt_module_t *jm)
+{
+    LLVMContextRef cx = jm->llctx;
+    LLVMMetadataRef root_name = LLVMMDStringInContext2(cx, "whirl jit", 9);
+    LLVMMetadataRef root = LLVMMDNodeInContext2(cx, &root_name, 1);
+    LLVMMetadataRef zero = LLVMValueAsMetadata(LLVMConstInt(jm->i64, 0, false));
+    const char *names[] = {"wasm memory", "runtime", "global value"};
+    LLVMValueRef *tags[] = {&jm->tbaa_memory, &jm->tbaa_runtime, &jm->tbaa_global};
+    for (int i = 0; i < 3; i++) {
+        LLVMMetadataRef type_ops[] = {LLVMMDStringInContext2(cx, names[i], strlen(names[i])), root,
+                                      zero};
+        LLVMMetadataRef type = LLVMMDNodeInContext2(cx, type_ops, 3);
+        LLVMMetadataRef tag_ops[] = {type, type, zero};
+        *tags[i] = LLVMMetadataAsValue(cx, LLVMMDNodeInContext2(cx, tag_ops, 3));
+    }
+    jm->tbaa_kind = LLVMGetMDKindIDInContext(cx, "tbaa", 4);
+}
+
+LLVMValueRef jt_scratch(jt_func_t *f, uint32_t n)
+{
+    (void)n; /* sized for the function's largest call by the pre-scan */
+    return f->results_alloca;
+}
+
+static const wasm_valtype_t *single_type(wasm_valtype_t t)
+{
+    static const wasm_valtype_t types[] = {WASM_I32, WASM_I64, WASM_F32, WASM_F64,
+                                           WASM_V128, WASM_FUNCREF, WASM_EXTERNREF};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (types[i] == t)
+            return &types[i];
+    return &types[0];
+}
+
+/* A block type's params and results. */
+static void block_type(const wasm_module_t *m, int64_t bt, uint32_t *np, const wasm_valtype_t **p,
+                       uint32_t *nr, const wasm_valtype_t **r)
+{
+    *np = 0;
+    *p = NULL;
+    *nr = 0;
+    *r = NULL;
+    if (bt == -64)
+        return;
+    if (bt < 0) {
+        *nr = 1;
+        *r = single_type((wasm_valtype_t)(bt & 0x7f));
+        return;
+    }
+    const wasm_functype_t *t = &m->types[bt];
+    *np = t->nparams;
+    *p = t->params;
+    *nr = t->nresults;
+    *r = t->results;
+}
+
+/* The Wasm-ABI LLVM type of a function type: (ptr ctx, params...) -> void,
+ * the single result, or a struct of the results. */
+static LLVMTypeRef make_fn_type(jt_module_t *jm, const wasm_functype_t *t)
+{
+    LLVMTypeRef params[t->nparams + 1];
+    params[0] = jm->ptr;
+    for (uint32_t i = 0; i < t->nparams; i++)
+        params[i + 1] = jt_type(jm, t->params[i]);
+    LLVMTypeRef ret;
+    if (t->nresults == 0) {
+        ret = jm->void_t;
+    } else if (t->nresults == 1) {
+        ret = jt_type(jm, t->results[0]);
+    } else {
+        LLVMTypeRef fields[t->nresults];
+        for (uint32_t i = 0; i < t->nresults; i++)
+            fields[i] = jt_type(jm, t->results[i]);
+        ret = LLVMStructTypeInContext(jm->llctx, fields, t->nresults, false);
+    }
+    return LLVMFunctionType(ret, params, t->nparams + 1, false);
+}
+
+static bool has_v128(const wasm_valtype_t *v, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (v[i] == WASM_V128)
+            return true;
+    return false;
+}
+
+static bool type_has_v128(const wasm_functype_t *t)
+{
+    return has_v128(t->params, t->nparams) || has_v128(t->results, t->nresults);
+}
+
+/* Pre-scan of a validated body: whether the tier can compile it (NULL) or
+ * why not, and the slots its calls through the runtime need. */
+static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint32_t *scratch)
+{
+    static const char simd[] = "uses SIMD (v128): not supported by the jit yet";
+    *scratch = 0;
+    if (type_has_v128(&m->types[fn->type]))
+        return simd;
+    for (uint32_t i = 0; i < fn->nlocal_runs; i++)
+        if (fn->local_runs[i].type == WASM_V128)
+            return simd;
+    reader_t r;
+    reader_init(&r, m->bytes, fn->code, fn->code_end);
+    while (!reader_at_end(&r) && reader_ok(&r)) {
+        int op = wasm_read_op(&r);
+        if (op < 0)
+            return "unreadable instruction";
+        if (wasm_opinfo[op].prefix == 0xFD)
+            return simd;
+        switch (op) {
+        case WASM_OP_BLOCK:
+        case WASM_OP_LOOP:
+        case WASM_OP_IF: {
+            int64_t bt = read_s33(&r);
+            if (bt == -5 || (bt >= 0 && type_has_v128(&m->types[bt])))
+                return simd;
+            break;
+        }
+        case WASM_OP_CALL: {
+            const wasm_functype_t *t = wasm_module_func_type(m, read_u32(&r));
+            if (type_has_v128(t))
+                return simd;
+            uint32_t n = t->nparams > t->nresults ? t->nparams : t->nresults;
+            if (n < 1)
+                n = 1; /* the runtime still gets a valid pointer */
+            if (n > *scratch)
+                *scratch = n;
+            break;
+        }
+        case WASM_OP_CALL_INDIRECT: {
+            const wasm_functype_t *t = &m->types[read_u32(&r)];
+            read_u32(&r);
+            if (type_has_v128(t))
+                return simd;
+            uint32_t n = t->nparams > t->nresults ? t->nparams : t->nresults;
+            if (n < 1)
+                n = 1; /* the runtime still gets a valid pointer */
+            if (n > *scratch)
+                *scratch = n;
+            break;
+        }
+        case WASM_OP_GLOBAL_GET:
+        case WASM_OP_GLOBAL_SET:
+            if (wasm_module_global_type(m, read_u32(&r))->type == WASM_V128)
+                return simd;
+            break;
+        case WASM_OP_SELECT_T: {
+            uint32_t n = read_u32(&r);
+            for (uint32_t i = 0; i < n; i++)
+                if (read_u8(&r) == WASM_V128)
+                    return simd;
+            break;
+        }
+        default:
+            wasm_skip_immediates(&r, (wasm_op_t)op);
+        }
+    }
+    return reader_ok(&r) ? NULL : "unreadable instruction";
+}
+
+/* ---------------------------------------------------------- control */
+
+static jt_ctrl_t *push_ctrl(jt_func_t *f, enum jt_ctrl_kind kind, uint32_t np,
+                            const wasm_valtype_t *p, uint32_t nr, const wasm_valtype_t *r)
+{
+    if (f->nctrl == f->ctrl_cap) {
+        size_t cap = f->ctrl_cap ? 2 * f->ctrl_cap : 16;
+        jt_ctrl_t *c = realloc(f->ctrl, cap * sizeof *c);
+        if (!c) {
+            f->error = "out of memory";
+            return NULL;
+        }
+        f->ctrl = c;
+        f->ctrl_cap = cap;
+    }
+    jt_ctrl_t *c = &f->ctrl[f->nctrl++];
+    memset(c, 0, sizeof *c);
+    c->kind = kind;
+    c->nparams = np;
+    c->params = p;
+    c->nresults = nr;
+    c->results = r;
+    c->height = f->sp >= np ? f->sp - np : 0;
+    return c;
+}
+
+static LLVMValueRef *make_phis(jt_func_t *f, LLVMBasicBlockRef bb, uint32_t n,
+                               const wasm_valtype_t *types)
+{
+    if (!n)
+        return NULL;
+    LLVMValueRef *phis = calloc(n, sizeof *phis);
+    if (!phis) {
+        f->error = "out of memory";
+        return NULL;
+    }
+    LLVMBasicBlockRef saved = LLVMGetInsertBlock(f->b);
+    LLVMPositionBuilderAtEnd(f->b, bb);
+    for (uint32_t i = 0; i < n; i++)
+        phis[i] = LLVMBuildPhi(f->b, jt_type(f->jm, types[i]), "");
+    LLVMPositionBuilderAtEnd(f->b, saved);
+    return phis;
+}
+
+static void free_ctrl(jt_ctrl_t *c)
+{
+    if (c->target_phis != c->end_phis)
+        free(c->target_phis);
+    free(c->end_phis);
+    free(c->if_params);
+    c->target_phis = c->end_phis = c->if_params = NULL;
+}
+
+/* Adds the top `n` operands (not popped) as incoming values of `phis` from
+ * the current block. */
+static void add_incoming(jt_func_t *f, LLVMValueRef *phis, uint32_t n)
+{
+    LLVMBasicBlockRef from = LLVMGetInsertBlock(f->b);
+    if (f->sp < n) {
+        f->error = "operand stack underflow at a branch (translator bug)";
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        LLVMValueRef v = f->stack[f->sp - n + i];
+        LLVMAddIncoming(phis[i], &v, &from, 1);
+    }
+}
+
+/* Records that control leaves the current block for label `depth`'s target
+ * (the caller emits the branch instruction). Returns the target block. */
+static LLVMBasicBlockRef branch_edge(jt_func_t *f, uint32_t depth)
+{
+    jt_ctrl_t *c = &f->ctrl[f->nctrl - 1 - depth];
+    if (c->kind == JT_LOOP) {
+        add_incoming(f, c->target_phis, c->nparams);
+    } else {
+        add_incoming(f, c->target_phis, c->nresults);
+        c->end_reached = true;
+    }
+    return c->target;
+}
+
+static void mark_dead(jt_func_t *f)
+{
+    f->ctrl[f->nctrl - 1].dead = true;
+}
+
+static void op_block(jt_func_t *f, enum jt_ctrl_kind kind)
+{
+    uint32_t np, nr;
+    const wasm_valtype_t *p, *r;
+    block_type(f->jm->wasm, read_s33(&f->r), &np, &p, &nr, &r);
+    LLVMContextRef cx = f->jm->llctx;
+    LLVMValueRef cond = NULL;
+    if (kind == JT_IF)
+        cond = jt_pop(f);
+    jt_ctrl_t *c = push_ctrl(f, kind, np, p, nr, r);
+    if (!c)
+        return;
+    c->end = LLVMAppendBasicBlockInContext(cx, f->fn, "end");
+    c->end_phis = make_phis(f, c->end, nr, r);
+    c->target = c->end;
+    c->target_phis = c->end_phis;
+    if (kind == JT_LOOP) {
+        LLVMBasicBlockRef header = LLVMAppendBasicBlockInContext(cx, f->fn, "loop");
+        c->target = header;
+        c->target_phis = make_phis(f, header, np, p);
+        add_incoming(f, c->target_phis, np);
+        LLVMBuildBr(f->b, header);
+        LLVMPositionBuilderAtEnd(f->b, header);
+        for (uint32_t i = 0; i < np; i++)
+            f->stack[c->height + i] = c->target_phis[i];
+        jb_loop_check(f);
+    } else if (kind == JT_IF) {
+        if (np) {
+            c->if_params = malloc(np * sizeof *c->if_params);
+            if (!c->if_params) {
+                f->error = "out of memory";
+                return;
+            }
+            memcpy(c->if_params, &f->stack[c->height], np * sizeof *c->if_params);
+        }
+        LLVMBasicBlockRef then_bb = LLVMAppendBasicBlockInContext(cx, f->fn, "then");
+        c->else_bb = LLVMAppendBasicBlockInContext(cx, f->fn, "else");
+        LLVMValueRef nz = LLVMBuildICmp(f->b, LLVMIntNE, cond, jt_const_i32(f, 0), "");
+        LLVMBuildCondBr(f->b, nz, then_bb, c->else_bb);
+        LLVMPositionBuilderAtEnd(f->b, then_bb);
+    }
+}
+
+/* Leaves the current arm: falls through to `end` if reachable. */
+static void fall_to_end(jt_func_t *f, jt_ctrl_t *c)
+{
+    if (!c->dead) {
+        add_incoming(f, c->end_phis, c->nresults);
+        LLVMBuildBr(f->b, c->end);
+        c->end_reached = true;
+    }
+}
+
+static void op_else(jt_func_t *f)
+{
+    jt_ctrl_t *c = &f->ctrl[f->nctrl - 1];
+    fall_to_end(f, c);
+    f->sp = c->height;
+    for (uint32_t i = 0; i < c->nparams; i++)
+        jt_push(f, c->if_params[i]);
+    LLVMPositionBuilderAtEnd(f->b, c->else_bb);
+    c->else_bb = NULL;
+    c->dead = false;
+}
+
+static void op_end(jt_func_t *f)
+{
+    jt_ctrl_t *c = &f->ctrl[f->nctrl - 1];
+    fall_to_end(f, c);
+    if (c->else_bb) { /* an `if` without `else`: params pass through as results */
+        LLVMPositionBuilderAtEnd(f->b, c->else_bb);
+        LLVMBasicBlockRef from = c->else_bb;
+        for (uint32_t i = 0; i < c->nresults; i++)
+            LLVMAddIncoming(c->end_phis[i], &c->if_params[i], &from, 1);
+        LLVMBuildBr(f->b, c->end);
+        c->end_reached = true;
+    }
+    f->sp = c->height;
+    bool reached = c->end_reached;
+    LLVMPositionBuilderAtEnd(f->b, c->end);
+    if (reached) {
+        for (uint32_t i = 0; i < c->nresults; i++)
+            jt_push(f, c->end_phis[i]);
+    } else {
+        /* Nothing reaches the end: drop its phis; LLVM deletes the block. */
+        for (uint32_t i = 0; i < c->nresults; i++)
+            LLVMInstructionEraseFromParent(c->end_phis[i]);
+    }
+    if (c->kind == JT_LOOP) {
+        /* A loop header that no branch targets keeps its phis with one
+         * incoming edge: valid, and folded away by the optimiser. */
+    }
+    enum jt_ctrl_kind kind = c->kind;
+    free_ctrl(c);
+    f->nctrl--;
+    if (kind == JT_FUNC) {
+        if (reached) {
+            const wasm_functype_t *t = f->type;
+            if (t->nresults == 0) {
+                LLVMBuildRetVoid(f->b);
+            } else if (t->nresults == 1) {
+                LLVMBuildRet(f->b, f->stack[f->sp - 1]);
+            } else {
+                LLVMTypeRef st = LLVMGetReturnType(LLVMGlobalGetValueType(f->fn));
+                LLVMValueRef agg = LLVMGetUndef(st);
+                for (uint32_t i = 0; i < t->nresults; i++)
+                    agg = LLVMBuildInsertValue(f->b, agg, f->stack[f->sp - t->nresults + i], i, "");
+                LLVMBuildRet(f->b, agg);
+            }
+        } else {
+            LLVMBuildUnreachable(f->b);
+        }
+        return;
+    }
+    if (!reached) {
+        LLVMBuildUnreachable(f->b);
+        mark_dead(f);
+    }
+}
+
+static void op_br(jt_func_t *f)
+{
+    uint32_t depth = read_u32(&f->r);
+    LLVMBasicBlockRef target = branch_edge(f, depth);
+    LLVMBuildBr(f->b, target);
+    mark_dead(f);
+}
+
+static void op_br_if(jt_func_t *f)
+{
+    uint32_t depth = read_u32(&f->r);
+    LLVMValueRef cond = jt_pop(f);
+    LLVMBasicBlockRef target = branch_edge(f, depth);
+    LLVMBasicBlockRef cont = LLVMAppendBasicBlockInContext(f->jm->llctx, f->fn, "brif");
+    LLVMValueRef nz = LLVMBuildICmp(f->b, LLVMIntNE, cond, jt_const_i32(f, 0), "");
+    LLVMBuildCondBr(f->b, nz, target, cont);
+    LLVMPositionBuilderAtEnd(f->b, cont);
+}
+
+static void op_br_table(jt_func_t *f)
+{
+    uint32_t n = read_u32(&f->r);
+    if (!reader_ok(&f->r))
+        return;
+    uint32_t *labels = malloc(((size_t)n + 1) * sizeof *labels);
+    if (!labels) {
+        f->error = "out of memory";
+        return;
+    }
+    for (uint32_t i = 0; i <= n; i++)
+        labels[i] = read_u32(&f->r);
+    LLVMValueRef index = jt_pop(f);
+    /* One phi entry per edge, duplicates included, as LLVM requires. */
+    LLVMBasicBlockRef def = branch_edge(f, labels[n]);
+    LLVMValueRef sw = LLVMBuildSwitch(f->b, index, def, n);
+    for (uint32_t i = 0; i < n; i++)
+        LLVMAddCase(sw, jt_const_i32(f, i), branch_edge(f, labels[i]));
+    free(labels);
+    mark_dead(f);
+}
+
+/* ---------------------------------------------------------- calls */
+
+static void spill_args(jt_func_t *f, LLVMValueRef slots, LLVMValueRef *args, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        LLVMValueRef idx = jt_const_i64(f, i);
+        LLVMValueRef p = LLVMBuildGEP2(f->b, f->jm->i64, slots, &idx, 1, "");
+        LLVMBuildStore(f->b, args[i], p);
+    }
+}
+
+static void load_results(jt_func_t *f, LLVMValueRef slots, const wasm_functype_t *t,
+                         LLVMValueRef *out)
+{
+    for (uint32_t i = 0; i < t->nresults; i++) {
+        LLVMValueRef idx = jt_const_i64(f, i);
+        LLVMValueRef p = LLVMBuildGEP2(f->b, f->jm->i64, slots, &idx, 1, "");
+        out[i] = LLVMBuildLoad2(f->b, jt_type(f->jm, t->results[i]), p, "");
+    }
+}
+
+static void unpack_results(jt_func_t *f, LLVMValueRef call, const wasm_functype_t *t,
+                           LLVMValueRef *out)
+{
+    if (t->nresults == 1)
+        out[0] = call;
+    for (uint32_t i = 0; t->nresults > 1 && i < t->nresults; i++)
+        out[i] = LLVMBuildExtractValue(f->b, call, i, "");
+}
+
+static void op_call(jt_func_t *f)
+{
+    jt_module_t *jm = f->jm;
+    uint32_t callee = read_u32(&f->r);
+    const wasm_functype_t *t = wasm_module_func_type(jm->wasm, callee);
+    LLVMValueRef args[t->nparams + 1];
+    for (uint32_t i = t->nparams; i-- > 0;)
+        args[i + 1] = jt_pop(f);
+    args[0] = f->ctx;
+    LLVMValueRef res[t->nresults + 1];
+    if (jm->fns[callee]) {
+        LLVMValueRef call = LLVMBuildCall2(f->b, LLVMGlobalGetValueType(jm->fns[callee]),
+                                           jm->fns[callee], args, t->nparams + 1, "");
+        /* No tail-recursion elimination: a recursion that runs out of
+         * stack in the interpreter must run out here too. */
+        LLVMSetTailCallKind(call, LLVMTailCallKindNoTail);
+        unpack_results(f, call, t, res);
+    } else {
+        LLVMValueRef slots = jt_scratch(f, t->nparams);
+        spill_args(f, slots, args + 1, t->nparams);
+        LLVMValueRef rt_args[] = {f->ctx, jt_const_i32(f, callee), slots};
+        jb_call(f, JB_RT_CALL, rt_args, 3);
+        load_results(f, slots, t, res);
+    }
+    for (uint32_t i = 0; i < t->nresults; i++)
+        jt_push(f, res[i]);
+}
+
+static void op_call_indirect(jt_func_t *f)
+{
+    jt_module_t *jm = f->jm;
+    uint32_t type_index = read_u32(&f->r);
+    uint32_t table = read_u32(&f->r);
+    const wasm_functype_t *t = &jm->wasm->types[type_index];
+    LLVMValueRef elem = jt_pop(f);
+    LLVMValueRef args[t->nparams + 1];
+    for (uint32_t i = t->nparams; i-- > 0;)
+        args[i + 1] = jt_pop(f);
+    args[0] = f->ctx;
+
+    LLVMValueRef rargs[] = {f->ctx, jt_const_i32(f, table), jt_const_i32(f, type_index), elem,
+                            jb_site_func(f), jb_site_offset(f)};
+    LLVMValueRef code = jb_call(f, JB_RT_INDIRECT, rargs, 6);
+    LLVMContextRef cx = jm->llctx;
+    LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(cx, f->fn, "native");
+    LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(cx, f->fn, "runtime");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(cx, f->fn, "joined");
+    LLVMValueRef isnull = LLVMBuildIsNull(f->b, code, "");
+    LLVMBuildCondBr(f->b, isnull, slow, fast);
+
+    LLVMPositionBuilderAtEnd(f->b, fast);
+    LLVMValueRef call = LLVMBuildCall2(f->b, jm->fn_types[type_index], code, args, t->nparams + 1, "");
+    LLVMSetTailCallKind(call, LLVMTailCallKindNoTail);
+    LLVMValueRef fast_res[t->nresults + 1];
+    unpack_results(f, call, t, fast_res);
+    LLVMBuildBr(f->b, join);
+    LLVMBasicBlockRef fast_end = LLVMGetInsertBlock(f->b);
+
+    LLVMPositionBuilderAtEnd(f->b, slow);
+    LLVMValueRef slots = jt_scratch(f, t->nparams);
+    spill_args(f, slots, args + 1, t->nparams);
+    LLVMValueRef cargs[] = {f->ctx, jt_const_i32(f, table), elem, slots};
+    jb_call(f, JB_RT_CALL_INDIRECT, cargs, 4);
+    LLVMValueRef slow_res[t->nresults + 1];
+    load_results(f, slots, t, slow_res);
+    LLVMBuildBr(f->b, join);
+    LLVMBasicBlockRef slow_end = LLVMGetInsertBlock(f->b);
+
+    LLVMPositionBuilderAtEnd(f->b, join);
+    for (uint32_t i = 0; i < t->nresults; i++) {
+        LLVMValueRef phi = LLVMBuildPhi(f->b, jt_type(jm, t->results[i]), "");
+        LLVMValueRef vals[] = {fast_res[i], slow_res[i]};
+        LLVMBasicBlockRef bbs[] = {fast_end, slow_end};
+        LLVMAddIncoming(phi, vals, bbs, 2);
+        jt_push(f, phi);
+    }
+}
+
+/* ---------------------------------------------------------- the rest */
+
+static void op_local(jt_func_t *f, wasm_op_t op)
+{
+    uint32_t i = read_u32(&f->r);
+    LLVMTypeRef ty = jt_type(f->jm, f->local_types[i]);
+    if (op == WASM_OP_LOCAL_GET) {
+        jt_push(f, LLVMBuildLoad2(f->b, ty, f->locals[i], ""));
+        return;
+    }
+    LLVMValueRef v = jt_pop(f);
+    LLVMBuildStore(f->b, v, f->locals[i]);
+    if (op == WASM_OP_LOCAL_TEE)
+        jt_push(f, v);
+}
+
+static void op_select(jt_func_t *f, wasm_op_t op)
+{
+    if (op == WASM_OP_SELECT_T) {
+        uint32_t n = read_u32(&f->r);
+        for (uint32_t i = 0; i < n; i++)
+            read_u8(&f->r);
+    }
+    LLVMValueRef c = jt_pop(f), b = jt_pop(f), a = jt_pop(f);
+    LLVMValueRef nz = LLVMBuildICmp(f->b, LLVMIntNE, c, jt_const_i32(f, 0), "");
+    jt_push(f, LLVMBuildSelect(f->b, nz, a, b, ""));
+}
+
+LLVMValueRef jt_opaque(jt_func_t *f, LLVMValueRef v)
+{
+#if defined(__x86_64__)
+    static const char constraint[] = "=x,0";
+#elif defined(__aarch64__)
+    static const char constraint[] = "=w,0";
+#else
+    static const char constraint[] = "";
+#endif
+    if (!constraint[0])
+        return v;
+    LLVMTypeRef ty = LLVMTypeOf(v);
+    LLVMTypeRef fty = LLVMFunctionType(ty, &ty, 1, false);
+    LLVMValueRef asm_fn = LLVMGetInlineAsm(fty, "", 0, constraint, sizeof constraint - 1, false, false,
+                                           LLVMInlineAsmDialectATT, false);
+    return LLVMBuildCall2(f->b, fty, asm_fn, &v, 1, "");
+}
+
+/* LLVM may fold x - 0, x * 1, x / 1, -1 * x, -0 - x and the like to x or
+ * -x (its IR lets operations return a signalling NaN unquieted), where Wasm
+ * requires a quiet NaN from a signalling one. The constants that make those
+ * folds possible are hidden from the optimiser; others fold as usual. */
+static bool identity_like_f32(uint32_t bits)
+{
+    bits &= 0x7fffffffu;
+    return bits == 0 || bits == 0x3f800000u;
+}
+
+static bool identity_like_f64(uint64_t bits)
+{
+    bits &= UINT64_C(0x7fffffffffffffff);
+    return bits == 0 || bits == UINT64_C(0x3ff0000000000000);
+}
+
+static void op_const(jt_func_t *f, wasm_op_t op)
+{
+    switch (op) {
+    case WASM_OP_I32_CONST:
+        jt_push(f, jt_const_i32(f, (uint32_t)read_s32(&f->r)));
+        break;
+    case WASM_OP_I64_CONST:
+        jt_push(f, jt_const_i64(f, (uint64_t)read_s64(&f->r)));
+        break;
+    case WASM_OP_F32_CONST: {
+        uint32_t bits = read_fixed32(&f->r);
+        LLVMValueRef v = LLVMBuildBitCast(f->b, jt_const_i32(f, bits), f->jm->f32, "");
+        jt_push(f, identity_like_f32(bits) ? jt_opaque(f, v) : v);
+        break;
+    }
+    default: {
+        uint64_t bits = read_fixed64(&f->r);
+        LLVMValueRef v = LLVMBuildBitCast(f->b, jt_const_i64(f, bits), f->jm->f64, "");
+        jt_push(f, identity_like_f64(bits) ? jt_opaque(f, v) : v);
+        break;
+    }
+    }
+}
+
+/* Skips an unreachable stretch up to the `else` or `end` that closes the
+ * innermost block. Returns the op that ends it (-1 at the end of input). */
+static int skip_dead(jt_func_t *f)
+{
+    unsigned depth = 0;
+    while (!reader_at_end(&f->r) && reader_ok(&f->r)) {
+        f->op_offset = (uint32_t)reader_offset(&f->r);
+        int op = wasm_read_op(&f->r);
+        if (op < 0)
+            return -1;
+        switch (op) {
+        case WASM_OP_BLOCK:
+        case WASM_OP_LOOP:
+        case WASM_OP_IF:
+            read_s33(&f->r);
+            depth++;
+            break;
+        case WASM_OP_ELSE:
+            if (depth == 0)
+                return op;
+            break;
+        case WASM_OP_END:
+            if (depth == 0)
+                return op;
+            depth--;
+            break;
+        default:
+            wasm_skip_immediates(&f->r, (wasm_op_t)op);
+        }
+    }
+    return -1;
+}
+
+static bool translate_op(jt_func_t *f, wasm_op_t op)
+{
+    switch (op) {
+    case WASM_OP_UNREACHABLE:
+        jb_trap(f, WHIRL_TRAP_UNREACHABLE);
+        mark_dead(f);
+        return true;
+    case WASM_OP_NOP:
+        return true;
+    case WASM_OP_BLOCK: op_block(f, JT_BLOCK); return true;
+    case WASM_OP_LOOP: op_block(f, JT_LOOP); return true;
+    case WASM_OP_IF: op_block(f, JT_IF); return true;
+    case WASM_OP_ELSE: op_else(f); return true;
+    case WASM_OP_END: op_end(f); return true;
+    case WASM_OP_BR: op_br(f); return true;
+    case WASM_OP_BR_IF: op_br_if(f); return true;
+    case WASM_OP_BR_TABLE: op_br_table(f); return true;
+    case WASM_OP_RETURN:
+        LLVMBuildBr(f->b, branch_edge(f, (uint32_t)f->nctrl - 1));
+        mark_dead(f);
+        return true;
+    case WASM_OP_CALL: op_call(f); return true;
+    case WASM_OP_CALL_INDIRECT: op_call_indirect(f); return true;
+    case WASM_OP_DROP: jt_pop(f); return true;
+    case WASM_OP_SELECT:
+    case WASM_OP_SELECT_T: op_select(f, op); return true;
+    case WASM_OP_LOCAL_GET:
+    case WASM_OP_LOCAL_SET:
+    case WASM_OP_LOCAL_TEE: op_local(f, op); return true;
+    case WASM_OP_I32_CONST:
+    case WASM_OP_I64_CONST:
+    case WASM_OP_F32_CONST:
+    case WASM_OP_F64_CONST: op_const(f, op); return true;
+    default:
+        return jt_numeric(f, op) || jt_memory(f, op);
+    }
+}
+
+/* ---------------------------------------------------------- functions */
+
+static void translate_body(jt_func_t *f, const wasm_func_t *fn, uint32_t scratch)
+{
+    jt_module_t *jm = f->jm;
+    const wasm_module_t *m = jm->wasm;
+    LLVMContextRef cx = jm->llctx;
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(cx, f->fn, "entry");
+    LLVMPositionBuilderAtEnd(f->b, entry);
+    f->ctx = LLVMGetParam(f->fn, 0);
+
+    f->nlocals = f->type->nparams + fn->nlocals;
+    f->local_types = malloc((f->nlocals + 1) * sizeof *f->local_types);
+    f->locals = malloc((f->nlocals + 1) * sizeof *f->locals);
+    if (!f->local_types || !f->locals) {
+        f->error = "out of memory";
+        return;
+    }
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < f->type->nparams; i++)
+        f->local_types[k++] = f->type->params[i];
+    for (uint32_t r = 0; r < fn->nlocal_runs; r++)
+        for (uint32_t i = 0; i < fn->local_runs[r].count; i++)
+            f->local_types[k++] = fn->local_runs[r].type;
+    for (uint32_t i = 0; i < f->nlocals; i++) {
+        f->locals[i] = LLVMBuildAlloca(f->b, jt_type(jm, f->local_types[i]), "");
+        LLVMValueRef init = i < f->type->nparams ? LLVMGetParam(f->fn, i + 1)
+                                                 : jt_zero(jm, f->local_types[i]);
+        LLVMBuildStore(f->b, init, f->locals[i]);
+    }
+    /* Entry checks report the body's first instruction, as the interpreter does. */
+    f->op_offset = (uint32_t)(fn->code - m->bytes);
+    if (scratch)
+        f->results_alloca = LLVMBuildArrayAlloca(f->b, jm->i64, jt_const_i32(f, scratch), "slots");
+    jb_entry_checks(f);
+
+    jt_ctrl_t *c = push_ctrl(f, JT_FUNC, 0, NULL, f->type->nresults, f->type->results);
+    if (!c)
+        return;
+    c->end = LLVMAppendBasicBlockInContext(cx, f->fn, "return");
+    c->end_phis = c->target_phis = make_phis(f, c->end, c->nresults, c->results);
+    c->target = c->end;
+
+    reader_init(&f->r, m->bytes, fn->code, fn->code_end);
+    while (f->nctrl && !f->error) {
+        if (f->ctrl[f->nctrl - 1].dead) {
+            int op = skip_dead(f);
+            if (op < 0)
+                break;
+            translate_op(f, (wasm_op_t)op);
+            continue;
+        }
+        if (reader_at_end(&f->r) || !reader_ok(&f->r))
+            break;
+        f->op_offset = (uint32_t)reader_offset(&f->r);
+        int op = wasm_read_op(&f->r);
+        if (op < 0 || !translate_op(f, (wasm_op_t)op)) {
+            if (!f->error)
+                f->error = op < 0 ? "unreadable instruction" : "instruction not supported by the jit";
+            break;
+        }
+    }
+    if (!f->error && (f->nctrl || !reader_ok(&f->r)))
+        f->error = "body does not end where validation said (translator bug)";
+}
+
+/* The entry trampoline e<index>(ctx, slots): arguments from slots, results
+ * back into them, so C can call any signature. */
+static void build_entry(jt_module_t *jm, uint32_t index, LLVMBuilderRef b)
+{
+    const wasm_functype_t *t = wasm_module_func_type(jm->wasm, index);
+    char name[24];
+    snprintf(name, sizeof name, "e%u", index);
+    LLVMTypeRef params[] = {jm->ptr, jm->ptr};
+    LLVMTypeRef ty = LLVMFunctionType(jm->void_t, params, 2, false);
+    LLVMValueRef fn = LLVMAddFunction(jm->mod, name, ty);
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(jm->llctx, fn, "entry"));
+    LLVMValueRef slots = LLVMGetParam(fn, 1);
+    LLVMValueRef args[t->nparams + 1];
+    args[0] = LLVMGetParam(fn, 0);
+    for (uint32_t i = 0; i < t->nparams; i++) {
+        LLVMValueRef idx = LLVMConstInt(jm->i64, i, false);
+        LLVMValueRef p = LLVMBuildGEP2(b, jm->i64, slots, &idx, 1, "");
+        args[i + 1] = LLVMBuildLoad2(b, jt_type(jm, t->params[i]), p, "");
+    }
+    LLVMValueRef call = LLVMBuildCall2(b, LLVMGlobalGetValueType(jm->fns[index]), jm->fns[index],
+                                       args, t->nparams + 1, "");
+    /* A copy of the body in every trampoline would double the code. */
+    unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
+    LLVMAddCallSiteAttribute(call, LLVMAttributeFunctionIndex,
+                             LLVMCreateEnumAttribute(jm->llctx, noinline, 0));
+    for (uint32_t i = 0; i < t->nresults; i++) {
+        LLVMValueRef v = t->nresults == 1 ? call : LLVMBuildExtractValue(b, call, i, "");
+        LLVMValueRef idx = LLVMConstInt(jm->i64, i, false);
+        LLVMValueRef p = LLVMBuildGEP2(b, jm->i64, slots, &idx, 1, "");
+        LLVMBuildStore(b, v, p);
+    }
+    LLVMBuildRetVoid(b);
+}
+
+whirl_error_t *jt_translate_module(jt_module_t *jm)
+{
+    const wasm_module_t *m = jm->wasm;
+    uint32_t nfuncs = wasm_module_func_count(m);
+    uint32_t *scratch = calloc(nfuncs + 1, sizeof *scratch);
+    if (!scratch)
+        return error_oom();
+    for (uint32_t t = 0; t < m->ntypes; t++)
+        jm->fn_types[t] = type_has_v128(&m->types[t]) ? NULL : make_fn_type(jm, &m->types[t]);
+    jb_declare_runtime(jm);
+    make_tbaa(jm);
+
+    unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+    for (uint32_t i = m->nfunc_imports; i < nfuncs; i++) {
+        const wasm_func_t *fn = &m->funcs[i - m->nfunc_imports];
+        jm->why_not[i] = scan_func(m, fn, &scratch[i]);
+        if (jm->why_not[i])
+            continue;
+        char name[24];
+        snprintf(name, sizeof name, "w%u", i);
+        jm->fns[i] = LLVMAddFunction(jm->mod, name, jm->fn_types[fn->type]);
+        LLVMAddAttributeAtIndex(jm->fns[i], LLVMAttributeFunctionIndex,
+                                LLVMCreateEnumAttribute(jm->llctx, nounwind, 0));
+    }
+
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(jm->llctx);
+    whirl_error_t *err = NULL;
+    for (uint32_t i = m->nfunc_imports; i < nfuncs && !err; i++) {
+        if (!jm->fns[i])
+            continue;
+        const wasm_func_t *fn = &m->funcs[i - m->nfunc_imports];
+        jt_func_t f = {.jm = jm, .b = b, .fn = jm->fns[i], .func_index = i,
+                       .type = &m->types[fn->type]};
+        translate_body(&f, fn, scratch[i]);
+        if (f.error)
+            err = error_fmt("jit: func %u at offset 0x%x: %s", i, f.op_offset, f.error);
+        for (size_t c = 0; c < f.nctrl; c++)
+            free_ctrl(&f.ctrl[c]);
+        free(f.ctrl);
+        free(f.stack);
+        free(f.locals);
+        free(f.local_types);
+        if (!err) {
+            build_entry(jm, i, b);
+            jm->supported[i] = true;
+        }
+    }
+    LLVMDisposeBuilder(b);
+    free(scratch);
+    return err;
+}

@@ -1,0 +1,113 @@
+/* Shared state of the Wasm -> LLVM IR translator (translate*.c).
+ *
+ * One jt_module_t per Wasm module being compiled (an LLVM context, module
+ * and the declarations of every function), one jt_func_t per function while
+ * its body is translated. The operand stack exists only at translation time:
+ * it holds the LLVMValueRef of each Wasm operand, so a Wasm value never
+ * lives in memory unless LLVM decides to spill it. Locals are allocas that
+ * mem2reg promotes. Everything that touches instance state goes through
+ * jit_binding.h. */
+#ifndef WHIRL_JIT_TRANSLATE_H
+#define WHIRL_JIT_TRANSLATE_H
+
+#include <llvm-c/Core.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wasm/module.h"
+#include "wasm/opcodes.h"
+#include "wasm/reader.h"
+
+typedef struct jt_module {
+    const wasm_module_t *wasm;
+    LLVMContextRef llctx;
+    LLVMModuleRef mod;
+    LLVMTypeRef i1, i8, i16, i32, i64, f32, f64, ptr, void_t;
+    /* One per function index (imports included): the native function of a
+     * defined, translated function ("w<index>"), NULL where the function
+     * is imported or not supported (calls to it go through the runtime). */
+    LLVMValueRef *fns;
+    LLVMTypeRef *fn_types;   /* the Wasm-ABI type of each function's type index */
+    bool *supported;         /* per function index */
+    const char **why_not;    /* per function index: reason when not supported */
+    /* Type-based alias analysis tags: linear memory, the runtime's
+     * structures (context, instance, tables of pointers) and global values
+     * never overlap, which lets LLVM keep the memory size and base in
+     * registers across guest stores. */
+    unsigned tbaa_kind;
+    LLVMValueRef tbaa_memory, tbaa_runtime, tbaa_global;
+    /* Runtime functions of the binding, declared once (jit_binding.c). */
+    LLVMValueRef rt[24];
+    LLVMTypeRef rt_types[24];
+} jt_module_t;
+
+enum jt_ctrl_kind { JT_BLOCK, JT_LOOP, JT_IF, JT_FUNC };
+
+typedef struct jt_ctrl {
+    enum jt_ctrl_kind kind;
+    uint32_t nparams, nresults;
+    const wasm_valtype_t *params, *results;
+    size_t height;                 /* operand stack height below the params */
+    LLVMBasicBlockRef target;      /* where `br` goes: the loop header or `end` */
+    LLVMBasicBlockRef end;         /* continuation after `end` */
+    LLVMBasicBlockRef else_bb;     /* JT_IF until `else` is seen, else NULL */
+    LLVMValueRef *target_phis;     /* loop: params at the header; else results at `end` */
+    LLVMValueRef *end_phis;        /* results at `end` (same array as target_phis except loops) */
+    LLVMValueRef *if_params;       /* JT_IF: the params, for the else arm */
+    bool end_reached;              /* some edge reaches `end` */
+    bool dead;                     /* rest of this block is unreachable */
+} jt_ctrl_t;
+
+typedef struct jt_func {
+    jt_module_t *jm;
+    LLVMBuilderRef b;
+    LLVMValueRef fn, ctx;
+    uint32_t func_index;
+    const wasm_functype_t *type;
+    uint32_t nlocals;              /* params + declared locals */
+    wasm_valtype_t *local_types;
+    LLVMValueRef *locals;          /* allocas */
+    LLVMValueRef *stack;
+    size_t sp, stack_cap;
+    jt_ctrl_t *ctrl;
+    size_t nctrl, ctrl_cap;
+    reader_t r;
+    uint32_t op_offset;            /* byte offset of the current instruction */
+    LLVMValueRef results_alloca;   /* scratch slots for runtime calls (lazily made) */
+    uint32_t scratch_slots;
+    const char *error;             /* set when translation fails */
+    /* One trap block per trap code, its phi receiving the byte offset of
+     * each instruction that branches there (one call per code, not per
+     * check). */
+    LLVMBasicBlockRef trap_bb[16];
+    LLVMValueRef trap_offset[16];
+} jt_func_t;
+
+/* Helpers shared by the translator files. */
+LLVMTypeRef jt_type(jt_module_t *jm, wasm_valtype_t t);
+void jt_push(jt_func_t *f, LLVMValueRef v);
+LLVMValueRef jt_pop(jt_func_t *f);
+LLVMValueRef jt_const_i32(jt_func_t *f, uint32_t v);
+LLVMValueRef jt_const_i64(jt_func_t *f, uint64_t v);
+LLVMValueRef jt_zero(jt_module_t *jm, wasm_valtype_t t);
+/* Calls intrinsic `name` overloaded on `type` (NULL: not overloaded). */
+LLVMValueRef jt_intrinsic(jt_func_t *f, const char *name, LLVMTypeRef *overload, unsigned noverload,
+                          LLVMValueRef *args, unsigned nargs);
+/* `v` through an empty inline asm: the same value, unknown to the
+ * optimiser, so no fold can use it. */
+LLVMValueRef jt_opaque(jt_func_t *f, LLVMValueRef v);
+/* Branches to a trap with `code` when `cond` (i1) holds, else continues. */
+void jt_trap_if(jt_func_t *f, LLVMValueRef cond, int code);
+/* A slot array of at least `n` slots in the entry block, reused by every
+ * runtime call of the function. */
+LLVMValueRef jt_scratch(jt_func_t *f, uint32_t n);
+
+/* Tags an access with one of jm's TBAA tags. */
+void jt_tbaa(jt_func_t *f, LLVMValueRef access, LLVMValueRef tag);
+
+/* Instruction families. Each returns false if `op` is not in its family. */
+bool jt_numeric(jt_func_t *f, wasm_op_t op);
+bool jt_memory(jt_func_t *f, wasm_op_t op);
+
+#endif

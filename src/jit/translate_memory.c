@@ -1,0 +1,213 @@
+/* Memory, global, table and reference instructions. Loads and stores check
+ * the effective address against the memory's current size explicitly
+ * (guard-page elimination comes with the runtime's reservations); the rest
+ * calls the binding's runtime functions. */
+#include "jit/jit_binding.h"
+
+/* The address of an access of `bytes` at (i32 operand + offset), after the
+ * bounds check. The sum is formed in 64 bits, so it cannot wrap. */
+static LLVMValueRef checked_addr(jt_func_t *f, LLVMValueRef addr, uint32_t offset, unsigned bytes)
+{
+    LLVMValueRef ea = LLVMBuildZExt(f->b, addr, f->jm->i64, "");
+    LLVMValueRef end = LLVMBuildAdd(f->b, ea, jt_const_i64(f, (uint64_t)offset + bytes), "");
+    jt_trap_if(f, LLVMBuildICmp(f->b, LLVMIntUGT, end, jb_mem_size(f), ""),
+               WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
+    LLVMValueRef at = LLVMBuildAdd(f->b, ea, jt_const_i64(f, offset), "");
+    return LLVMBuildGEP2(f->b, f->jm->i8, jb_mem_base(f), &at, 1, "");
+}
+
+/* A load of `mem_ty`, widened to `ty` (sign- or zero-extended). */
+static void load(jt_func_t *f, LLVMTypeRef mem_ty, unsigned bytes, LLVMTypeRef ty, bool is_signed)
+{
+    read_u32(&f->r); /* alignment: a hint only */
+    uint32_t offset = read_u32(&f->r);
+    LLVMValueRef p = checked_addr(f, jt_pop(f), offset, bytes);
+    LLVMValueRef v = LLVMBuildLoad2(f->b, mem_ty, p, "");
+    LLVMSetAlignment(v, 1);
+    jt_tbaa(f, v, f->jm->tbaa_memory);
+    if (mem_ty != ty)
+        v = is_signed ? LLVMBuildSExt(f->b, v, ty, "") : LLVMBuildZExt(f->b, v, ty, "");
+    jt_push(f, v);
+}
+
+static void store(jt_func_t *f, LLVMTypeRef mem_ty, unsigned bytes)
+{
+    read_u32(&f->r);
+    uint32_t offset = read_u32(&f->r);
+    LLVMValueRef v = jt_pop(f);
+    LLVMValueRef p = checked_addr(f, jt_pop(f), offset, bytes);
+    if (LLVMTypeOf(v) != mem_ty)
+        v = LLVMBuildTrunc(f->b, v, mem_ty, "");
+    LLVMValueRef st = LLVMBuildStore(f->b, v, p);
+    LLVMSetAlignment(st, 1);
+    jt_tbaa(f, st, f->jm->tbaa_memory);
+}
+
+/* Pops `n` operands into args[first..first+n) in stack order. */
+static void pop_args(jt_func_t *f, LLVMValueRef *args, unsigned first, unsigned n)
+{
+    for (unsigned i = n; i-- > 0;)
+        args[first + i] = jt_pop(f);
+}
+
+static LLVMValueRef imm(jt_func_t *f) { return jt_const_i32(f, read_u32(&f->r)); }
+
+bool jt_memory(jt_func_t *f, wasm_op_t op)
+{
+    jt_module_t *jm = f->jm;
+    LLVMValueRef a[8];
+    switch (op) {
+    case WASM_OP_I32_LOAD: load(f, jm->i32, 4, jm->i32, false); break;
+    case WASM_OP_I64_LOAD: load(f, jm->i64, 8, jm->i64, false); break;
+    case WASM_OP_F32_LOAD: load(f, jm->f32, 4, jm->f32, false); break;
+    case WASM_OP_F64_LOAD: load(f, jm->f64, 8, jm->f64, false); break;
+    case WASM_OP_I32_LOAD8_S: load(f, jm->i8, 1, jm->i32, true); break;
+    case WASM_OP_I32_LOAD8_U: load(f, jm->i8, 1, jm->i32, false); break;
+    case WASM_OP_I32_LOAD16_S: load(f, jm->i16, 2, jm->i32, true); break;
+    case WASM_OP_I32_LOAD16_U: load(f, jm->i16, 2, jm->i32, false); break;
+    case WASM_OP_I64_LOAD8_S: load(f, jm->i8, 1, jm->i64, true); break;
+    case WASM_OP_I64_LOAD8_U: load(f, jm->i8, 1, jm->i64, false); break;
+    case WASM_OP_I64_LOAD16_S: load(f, jm->i16, 2, jm->i64, true); break;
+    case WASM_OP_I64_LOAD16_U: load(f, jm->i16, 2, jm->i64, false); break;
+    case WASM_OP_I64_LOAD32_S: load(f, jm->i32, 4, jm->i64, true); break;
+    case WASM_OP_I64_LOAD32_U: load(f, jm->i32, 4, jm->i64, false); break;
+    case WASM_OP_I32_STORE: store(f, jm->i32, 4); break;
+    case WASM_OP_I64_STORE: store(f, jm->i64, 8); break;
+    case WASM_OP_F32_STORE: store(f, jm->f32, 4); break;
+    case WASM_OP_F64_STORE: store(f, jm->f64, 8); break;
+    case WASM_OP_I32_STORE8: case WASM_OP_I64_STORE8: store(f, jm->i8, 1); break;
+    case WASM_OP_I32_STORE16: case WASM_OP_I64_STORE16: store(f, jm->i16, 2); break;
+    case WASM_OP_I64_STORE32: store(f, jm->i32, 4); break;
+
+    case WASM_OP_MEMORY_SIZE:
+        read_u8(&f->r);
+        jt_push(f, LLVMBuildTrunc(f->b, LLVMBuildLShr(f->b, jb_mem_size(f), jt_const_i64(f, 16), ""),
+                                  jm->i32, ""));
+        break;
+    case WASM_OP_MEMORY_GROW:
+        read_u8(&f->r);
+        a[0] = f->ctx;
+        a[1] = jt_pop(f);
+        jt_push(f, jb_call(f, JB_RT_MEMORY_GROW, a, 2));
+        break;
+    case WASM_OP_MEMORY_FILL:
+        read_u8(&f->r);
+        a[0] = f->ctx;
+        pop_args(f, a, 1, 3);
+        a[4] = jb_site_func(f);
+        a[5] = jb_site_offset(f);
+        jb_call(f, JB_RT_MEMORY_FILL, a, 6);
+        break;
+    case WASM_OP_MEMORY_COPY:
+        read_u8(&f->r);
+        read_u8(&f->r);
+        a[0] = f->ctx;
+        pop_args(f, a, 1, 3);
+        a[4] = jb_site_func(f);
+        a[5] = jb_site_offset(f);
+        jb_call(f, JB_RT_MEMORY_COPY, a, 6);
+        break;
+    case WASM_OP_MEMORY_INIT:
+        a[0] = f->ctx;
+        a[1] = imm(f);
+        read_u8(&f->r);
+        pop_args(f, a, 2, 3);
+        a[5] = jb_site_func(f);
+        a[6] = jb_site_offset(f);
+        jb_call(f, JB_RT_MEMORY_INIT, a, 7);
+        break;
+    case WASM_OP_DATA_DROP:
+        a[0] = f->ctx;
+        a[1] = imm(f);
+        jb_call(f, JB_RT_DATA_DROP, a, 2);
+        break;
+
+    case WASM_OP_GLOBAL_GET: {
+        uint32_t i = read_u32(&f->r);
+        LLVMTypeRef ty = jt_type(jm, wasm_module_global_type(jm->wasm, i)->type);
+        LLVMValueRef v = LLVMBuildLoad2(f->b, ty, jb_global_ptr(f, i), "");
+        jt_tbaa(f, v, jm->tbaa_global);
+        jt_push(f, v);
+        break;
+    }
+    case WASM_OP_GLOBAL_SET: {
+        uint32_t i = read_u32(&f->r);
+        LLVMValueRef v = jt_pop(f);
+        jt_tbaa(f, LLVMBuildStore(f->b, v, jb_global_ptr(f, i)), jm->tbaa_global);
+        break;
+    }
+
+    case WASM_OP_TABLE_GET:
+        a[0] = f->ctx;
+        a[1] = imm(f);
+        a[2] = jt_pop(f);
+        a[3] = jb_site_func(f);
+        a[4] = jb_site_offset(f);
+        jt_push(f, jb_call(f, JB_RT_TABLE_GET, a, 5));
+        break;
+    case WASM_OP_TABLE_SET:
+        a[0] = f->ctx;
+        a[1] = imm(f);
+        pop_args(f, a, 2, 2);
+        a[4] = jb_site_func(f);
+        a[5] = jb_site_offset(f);
+        jb_call(f, JB_RT_TABLE_SET, a, 6);
+        break;
+    case WASM_OP_TABLE_SIZE:
+        a[0] = f->ctx;
+        a[1] = imm(f);
+        jt_push(f, jb_call(f, JB_RT_TABLE_SIZE, a, 2));
+        break;
+    case WASM_OP_TABLE_GROW:
+        a[0] = f->ctx;
+        a[1] = imm(f);
+        pop_args(f, a, 2, 2);
+        jt_push(f, jb_call(f, JB_RT_TABLE_GROW, a, 4));
+        break;
+    case WASM_OP_TABLE_FILL:
+        a[0] = f->ctx;
+        a[1] = imm(f);
+        pop_args(f, a, 2, 3);
+        a[5] = jb_site_func(f);
+        a[6] = jb_site_offset(f);
+        jb_call(f, JB_RT_TABLE_FILL, a, 7);
+        break;
+    case WASM_OP_TABLE_COPY:
+        a[0] = f->ctx;
+        a[1] = imm(f);
+        a[2] = imm(f);
+        pop_args(f, a, 3, 3);
+        a[6] = jb_site_func(f);
+        a[7] = jb_site_offset(f);
+        jb_call(f, JB_RT_TABLE_COPY, a, 8);
+        break;
+    case WASM_OP_TABLE_INIT:
+        a[0] = f->ctx;
+        a[1] = imm(f); /* segment */
+        a[2] = imm(f); /* table */
+        pop_args(f, a, 3, 3);
+        a[6] = jb_site_func(f);
+        a[7] = jb_site_offset(f);
+        jb_call(f, JB_RT_TABLE_INIT, a, 8);
+        break;
+    case WASM_OP_ELEM_DROP:
+        a[0] = f->ctx;
+        a[1] = imm(f);
+        jb_call(f, JB_RT_ELEM_DROP, a, 2);
+        break;
+
+    case WASM_OP_REF_NULL:
+        read_u8(&f->r);
+        jt_push(f, LLVMConstNull(jm->ptr));
+        break;
+    case WASM_OP_REF_IS_NULL:
+        jt_push(f, LLVMBuildZExt(f->b, LLVMBuildIsNull(f->b, jt_pop(f), ""), jm->i32, ""));
+        break;
+    case WASM_OP_REF_FUNC:
+        jt_push(f, jb_func_ref(f, read_u32(&f->r)));
+        break;
+    default:
+        return false;
+    }
+    return true;
+}

@@ -1,0 +1,158 @@
+/*
+ * whirl-jit-bench: compile times and run times of the LLVM tier (a
+ * measuring tool, not a test).
+ *
+ *   whirl-jit-bench FILE.wasm                     compile with the JIT, print the figures
+ *   whirl-jit-bench --run jit|interp FILE.wasm [ARGS...]
+ *                                                 run a WASI command's _start in one tier
+ *
+ * Compile figures: functions compiled and left to the interpreter, bytes of
+ * function bodies, and milliseconds spent translating to IR, optimising
+ * (O2) and generating machine code, with the throughput in MB of Wasm code
+ * per second. With --run, the program's exit status is whirl-jit-bench's.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "jit/jit.h"
+#include "jit/jit_binding.h"
+#include "runtime/runtime.h"
+#include "whirl.h"
+#include "whirl/wasi.h"
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static double cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static int fail(whirl_error_t *err, const char *what)
+{
+    fprintf(stderr, "whirl-jit-bench: %s: %s\n", what, whirl_error_message(err));
+    whirl_error_delete(err);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    const char *tier = NULL;
+    int argi = 1;
+    if (argi + 1 < argc && strcmp(argv[argi], "--run") == 0) {
+        tier = argv[argi + 1];
+        argi += 2;
+    }
+    if (argi >= argc || (tier && strcmp(tier, "jit") != 0 && strcmp(tier, "interp") != 0)) {
+        fprintf(stderr, "usage: whirl-jit-bench [--run jit|interp] FILE.wasm [ARGS...]\n");
+        return 2;
+    }
+    size_t len;
+    uint8_t *bytes = slurp(argv[argi], &len);
+    if (!bytes) {
+        perror(argv[argi]);
+        return 2;
+    }
+    whirl_engine_t *engine;
+    whirl_error_t *err = whirl_engine_new(NULL, &engine);
+    if (err)
+        return fail(err, "engine");
+    whirl_module_t *module;
+    double t0 = cpu_ms();
+    err = whirl_module_new(engine, bytes, len, &module);
+    double t1 = cpu_ms();
+    free(bytes);
+    if (err)
+        return fail(err, "module");
+
+    jit_code_t *code = NULL;
+    if (!tier || strcmp(tier, "jit") == 0) {
+        jit_options_t opt = {.verify = getenv("WHIRL_JIT_VERIFY") != NULL,
+                             .no_optimize = getenv("WHIRL_JIT_NO_OPT") != NULL,
+                             .dump_ir = getenv("WHIRL_JIT_DUMP_IR")};
+        double c0 = cpu_ms();
+        err = jit_compile(module->wasm, &opt, &code);
+        double c1 = cpu_ms();
+        if (err)
+            return fail(err, "jit compile");
+        const jit_stats_t *s = jit_code_stats(code);
+        double mb = (double)s->code_bytes / 1e6;
+        fprintf(stderr,
+                "%s: %u functions compiled, %u left to the interpreter; %.3f MB of code\n"
+                "  interpreter tier (decode+validate+compile, CPU): %.1f ms\n"
+                "  jit (CPU time): translate %.1f ms, optimise (O2) %.1f ms, codegen %.1f ms; total %.1f ms"
+                " = %.2f s/MB (%.3f MB/s)\n",
+                argv[argi], s->compiled, s->unsupported, mb, t1 - t0, s->translate_ms,
+                s->optimize_ms, s->codegen_ms, c1 - c0, mb > 0 ? (c1 - c0) / 1e3 / mb : 0.0,
+                (c1 - c0) > 0 ? mb / ((c1 - c0) / 1e3) : 0.0);
+    }
+    int status = 0;
+    if (tier) {
+        whirl_wasi_config_t *wc = whirl_wasi_config_new();
+        for (int i = argi; i < argc; i++)
+            whirl_wasi_config_push_arg(wc, argv[i]);
+        whirl_wasi_config_inherit_stdio(wc);
+        whirl_wasi_t *wasi;
+        if ((err = whirl_wasi_new(wc, &wasi)))
+            return fail(err, "wasi");
+        whirl_linker_t *linker = whirl_linker_new(engine);
+        whirl_store_t *store = whirl_store_new(engine, NULL, NULL);
+        whirl_instance_t *inst;
+        if ((err = whirl_linker_define_wasi(linker, wasi)) ||
+            (err = whirl_linker_instantiate(linker, store, module, &inst)))
+            return fail(err, "instantiate");
+        whirl_extern_t ext;
+        if (!whirl_instance_export(inst, "_start", 6, &ext) || ext.kind != WHIRL_EXTERN_FUNC) {
+            fprintf(stderr, "whirl-jit-bench: no _start export\n");
+            return 2;
+        }
+        double r0 = now_ms(), u0 = cpu_ms();
+        if (code) {
+            jit_ctx_t ctx;
+            jit_ctx_init(&ctx, inst, code);
+            err = jit_call(&ctx, ext.of.func->code->func_index, NULL, NULL);
+        } else {
+            err = whirl_func_call(store, ext.of.func, NULL, 0, NULL, 0);
+        }
+        double r1 = now_ms(), u1 = cpu_ms();
+        if (err && !whirl_error_exit_status(err, &status)) {
+            fprintf(stderr, "whirl-jit-bench: %s\n", whirl_error_message(err));
+            status = 134;
+        }
+        whirl_error_delete(err);
+        fprintf(stderr, "  run (%s): %.1f ms CPU, %.1f ms wall\n", tier, u1 - u0, r1 - r0);
+        whirl_linker_delete(linker);
+        whirl_store_delete(store);
+        whirl_wasi_delete(wasi);
+    }
+    jit_code_free(code);
+    whirl_module_delete(module);
+    whirl_engine_delete(engine);
+    return status;
+}
