@@ -249,7 +249,7 @@ int64_t memory_grow(whirl_memory_t *memory, uint64_t delta);
  * check. An interrupted operation has done its first chunks: bounds were
  * checked before any of them, and the instance is trapped. */
 #define BULK_SMALL_BYTES 256u
-#define BULK_CHUNK_BYTES ((uint64_t)1 << 20)
+#define BULK_CHUNK_BYTES ((uint64_t)1 << 18)
 
 /* True once the epoch has reached `deadline` (the interpreter's check). */
 static inline bool epoch_reached(const _Atomic uint64_t *epoch, uint64_t deadline)
