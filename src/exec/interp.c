@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "compile/ops.h"
+#include "exec/bulk.h"
 #include "exec/exec.h"
 #include "exec/numeric.h"
 #include "exec/simd.h"
@@ -503,7 +504,8 @@ dispatch:
         uint64_t d = S(1).u32, n = S(3).u32;
         if (UNLIKELY(d + n > mem_size))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        memset(mem + d, (int)(uint8_t)S(2).u32, n);
+        if (UNLIKELY(!exec_bulk_fill(mem + d, (uint8_t)S(2).u32, n, epoch, deadline)))
+            TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 4;
         NEXT();
     }
@@ -511,7 +513,8 @@ dispatch:
         uint64_t d = S(1).u32, s = S(2).u32, n = S(3).u32;
         if (UNLIKELY(d + n > mem_size || s + n > mem_size))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        memmove(mem + d, mem + s, n);
+        if (UNLIKELY(!exec_bulk_move(mem + d, mem + s, n, epoch, deadline)))
+            TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 4;
         NEXT();
     }
@@ -521,7 +524,8 @@ dispatch:
         uint64_t d = S(2).u32, s = S(3).u32, n = S(4).u32;
         if (UNLIKELY(s + n > len || d + n > mem_size))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        memcpy(mem + d, seg->bytes + s, n);
+        if (UNLIKELY(!exec_bulk_move(mem + d, seg->bytes + s, n, epoch, deadline)))
+            TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 5;
         NEXT();
     }
@@ -547,7 +551,9 @@ dispatch:
     }
     VMCASE(TABLE_SIZE) S(1).u32 = inst->tables[pc[2]]->size; pc += 3; NEXT();
     VMCASE(TABLE_GROW) {
-        int64_t old = table_grow(inst->tables[pc[2]], S(4).u32, S(3).ref);
+        int64_t old = table_grow_until(inst->tables[pc[2]], S(4).u32, S(3).ref, epoch, deadline);
+        if (UNLIKELY(old == TABLE_GROW_INTERRUPTED))
+            TRAP(WHIRL_TRAP_INTERRUPT);
         S(1).i32 = (int32_t)old;
         pc += 5;
         NEXT();
@@ -558,8 +564,8 @@ dispatch:
         void *v = S(3).ref;
         if (UNLIKELY(i + n > t->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
-        for (uint64_t j = 0; j < n; j++)
-            t->elems[i + j] = v;
+        if (UNLIKELY(!exec_bulk_fill_refs(t->elems + i, v, n, epoch, deadline)))
+            TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 5;
         NEXT();
     }
@@ -568,7 +574,9 @@ dispatch:
         uint64_t d = S(3).u32, s = S(4).u32, n = S(5).u32;
         if (UNLIKELY(d + n > dt->size || s + n > stab->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
-        memmove(dt->elems + d, stab->elems + s, n * sizeof(void *));
+        if (UNLIKELY(!exec_bulk_move(dt->elems + d, stab->elems + s, n * sizeof(void *), epoch,
+                                     deadline)))
+            TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 6;
         NEXT();
     }
@@ -579,8 +587,14 @@ dispatch:
         uint64_t d = S(3).u32, s = S(4).u32, n = S(5).u32;
         if (UNLIKELY(s + n > len || d + n > t->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
-        for (uint64_t j = 0; j < n; j++)
+        /* Each item is evaluated: the epoch is checked per chunk of items. */
+        const uint64_t chunk = BULK_CHUNK_BYTES / sizeof(void *);
+        for (uint64_t j = 0; j < n; j++) {
+            if (UNLIKELY(j % chunk == 0) && n > BULK_SMALL_BYTES / sizeof(void *) &&
+                epoch_reached(epoch, deadline))
+                TRAP(WHIRL_TRAP_INTERRUPT);
             t->elems[d + j] = elem_item(inst, seg, (uint32_t)(s + j));
+        }
         pc += 6;
         NEXT();
     }

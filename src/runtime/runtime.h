@@ -238,9 +238,36 @@ void store_adopt(whirl_store_t *store, store_object_t *obj, object_kind_t kind);
  * growth is refused (past the maximum or the OS refuses). */
 int64_t memory_grow(whirl_memory_t *memory, uint64_t delta);
 
+/* ---- bulk work and the epoch deadline ----
+ *
+ * Instructions whose cost grows with an operand (memory.fill/copy/init,
+ * table.fill/copy/init/grow) must not count as one step towards the
+ * deadline, or a straight-line run of them outruns it by seconds. Those
+ * above BULK_SMALL_BYTES of work check the epoch before each chunk of
+ * BULK_CHUNK_BYTES (table entries count as pointer-sized bytes), so a
+ * deadline is late by at most one chunk beyond the instruction checks;
+ * smaller ones cost no more than a few ordinary instructions and skip the
+ * check. An interrupted operation has done its first chunks: bounds were
+ * checked before any of them, and the instance is trapped. */
+#define BULK_SMALL_BYTES 256u
+#define BULK_CHUNK_BYTES ((uint64_t)1 << 18)
+
+/* True once the epoch has reached `deadline` (the interpreter's check). */
+static inline bool epoch_reached(const _Atomic uint64_t *epoch, uint64_t deadline)
+{
+    return atomic_load_explicit(epoch, memory_order_relaxed) >= deadline;
+}
+
 /* Grows table by `delta` entries set to `init`. Returns the old size, or -1
  * if refused. */
 int64_t table_grow(whirl_table_t *table, uint64_t delta, void *init);
+/* table_grow for wasm code: a large growth fills its entries in chunks and
+ * checks `deadline` before each; reaching it returns TABLE_GROW_INTERRUPTED
+ * with only the entries filled so far added to the table, so every entry
+ * below its size is initialised. */
+#define TABLE_GROW_INTERRUPTED (-2)
+int64_t table_grow_until(whirl_table_t *table, uint64_t delta, void *init,
+                         const _Atomic uint64_t *epoch, uint64_t deadline);
 
 /* Memory for the interpreter's slot and frame arrays of `store`: `bytes`
  * from the pool's stack slot the store holds, or NULL without one (pooling

@@ -86,6 +86,12 @@ static uint64_t table_limit(const whirl_table_t *table)
 
 int64_t table_grow(whirl_table_t *table, uint64_t delta, void *init)
 {
+    return table_grow_until(table, delta, init, NULL, 0);
+}
+
+int64_t table_grow_until(whirl_table_t *table, uint64_t delta, void *init,
+                         const _Atomic uint64_t *epoch, uint64_t deadline)
+{
     uint32_t old = table->size;
     uint64_t limit = table_limit(table);
     if (old > limit || delta > limit - old)
@@ -106,9 +112,19 @@ int64_t table_grow(whirl_table_t *table, uint64_t delta, void *init)
             return -1;
         table->elems = elems;
     }
-    for (uint64_t i = old; i < size; i++)
-        table->elems[i] = init;
-    table->size = (uint32_t)size;
+    /* The size advances chunk by chunk, so an interrupted growth leaves
+     * no uninitialised entry inside the table (nor, in a pool slot, a
+     * written entry past its size that the slot's reset would miss). */
+    const uint64_t chunk = BULK_CHUNK_BYTES / sizeof *table->elems;
+    bool check = epoch && delta * sizeof *table->elems > BULK_SMALL_BYTES;
+    for (uint64_t at = old; at < size;) {
+        if (check && epoch_reached(epoch, deadline))
+            return TABLE_GROW_INTERRUPTED;
+        uint64_t end = size - at > chunk ? at + chunk : size;
+        for (uint64_t i = at; i < end; i++)
+            table->elems[i] = init;
+        table->size = (uint32_t)(at = end);
+    }
     return old;
 }
 

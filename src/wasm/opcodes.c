@@ -1,5 +1,6 @@
 #include "opcodes.h"
 
+#include "proposals.h"
 #include "reader.h"
 
 const wasm_opinfo_t wasm_opinfo[WASM_OP_COUNT] = {
@@ -38,7 +39,8 @@ int wasm_read_op(reader_t *r)
             return -1;
         if (sub < FC_OPS && fc_ops[sub])
             return fc_ops[sub] - 1;
-        reader_fail(r, "illegal opcode");
+        const char *proposal = wasm_proposal_opcode(0xFC, sub);
+        reader_fail(r, proposal ? proposal : "illegal opcode");
         return -1;
     }
     if (b == 0xFD) {
@@ -47,13 +49,16 @@ int wasm_read_op(reader_t *r)
             return -1;
         if (sub < FD_OPS && fd_ops[sub])
             return fd_ops[sub] - 1;
-        reader_fail(r, "illegal opcode");
+        const char *proposal = wasm_proposal_opcode(0xFD, sub);
+        reader_fail(r, proposal ? proposal : "illegal opcode");
         return -1;
     }
     if (single_byte_ops[b])
         return single_byte_ops[b] - 1;
+    /* 0xFB (GC) and 0xFE (atomics) are prefixes whirl does not decode. */
+    const char *proposal = wasm_proposal_opcode(b == 0xFB || b == 0xFE ? b : 0, b);
     r->p--; /* report the offset of the opcode itself */
-    reader_fail(r, "illegal opcode");
+    reader_fail(r, proposal ? proposal : "illegal opcode");
     r->p++;
     return -1;
 }

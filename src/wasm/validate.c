@@ -25,6 +25,7 @@
 
 #include "module.h"
 #include "opcodes.h"
+#include "proposals.h"
 #include "reader.h"
 #include "util/error.h"
 #include "util/vec.h"
@@ -226,6 +227,14 @@ __attribute__((format(printf, 2, 3))) static bool fail(vctx_t *c, const char *fm
     vsnprintf(c->msg, sizeof c->msg, fmt, ap);
     va_end(ap);
     return false;
+}
+
+/* The message for a type byte whirl does not know: the proposal's, or the
+ * 2.0 one. */
+static const char *unknown_valtype(uint8_t byte, const char *otherwise)
+{
+    const char *proposal = wasm_proposal_valtype(byte);
+    return proposal ? proposal : otherwise;
 }
 
 /* A binary-format error inside a body, at `offset`. */
@@ -524,15 +533,19 @@ static bool read_zero_byte(vctx_t *c, reader_t *r)
     uint8_t b = read_u8(r);
     if (!reader_ok(r))
         return fail_reader(c, r);
+    /* multi-memory makes this byte a memory index: the 2.0 message first,
+     * as the spec tests expect it, then the proposal. */
     if (b != 0)
-        return fail_malformed(c, at, "zero byte expected");
+        return fail_malformed(c, at, "zero byte expected (" WASM_PROPOSAL_MULTI_MEMORY_HINT ")");
     return true;
 }
 
 static bool need_memory(vctx_t *c, uint32_t index)
 {
     if (index >= c->nmems)
-        return fail(c, "unknown memory %u", index);
+        return fail(c, index ? "unknown memory %u (" WASM_PROPOSAL_MULTI_MEMORY_HINT ")"
+                             : "unknown memory %u",
+                    index);
     return true;
 }
 
@@ -588,7 +601,7 @@ static bool read_blocktype(vctx_t *c, reader_t *r, blocktype_t *bt)
         return fail_malformed(c, at, "malformed block type");
     wasm_valtype_t t = (wasm_valtype_t)(v & 0x7F);
     if (!is_valtype(t))
-        return fail_malformed(c, at, "malformed value type");
+        return fail_malformed(c, at, unknown_valtype(t, "malformed value type"));
     bt->results = &single_type[t];
     bt->nresults = 1;
     return true;
@@ -614,10 +627,13 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
         read_fixed64(r);
         break;
     case IMM_MEMARG: {
+        size_t align_at = reader_offset(r);
         uint32_t align = read_u32(r);
         read_u32(r); /* offset: any u32 is valid */
         if (!reader_ok(r))
             return fail_reader(c, r);
+        if (align & 0x40) /* multi-memory: a memory index follows */
+            return fail_malformed(c, align_at, WASM_PROPOSAL_MEMARG_INDEX);
         if (!need_memory(c, 0))
             return false;
         if (align > info->align)
@@ -626,11 +642,14 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
         return true;
     }
     case IMM_MEMARG_LANE: {
+        size_t align_at = reader_offset(r);
         uint32_t align = read_u32(r);
         read_u32(r);
         uint8_t lane = read_u8(r);
         if (!reader_ok(r))
             return fail_reader(c, r);
+        if (align & 0x40)
+            return fail_malformed(c, align_at, WASM_PROPOSAL_MEMARG_INDEX);
         if (!need_memory(c, 0))
             return false;
         if (align > info->align)
@@ -970,7 +989,7 @@ static bool validate_code(vctx_t *c, reader_t *r)
             if (!reader_ok(r))
                 return fail_reader(c, r);
             if (!is_valtype(t))
-                return fail_malformed(c, at, "malformed value type");
+                return fail_malformed(c, at, unknown_valtype(t, "malformed value type"));
             if (!pop_expect(c, WASM_I32) || !pop_expect(c, t) || !pop_expect(c, t) ||
                 !push_val(c, t))
                 return false;
@@ -1045,7 +1064,7 @@ static bool validate_code(vctx_t *c, reader_t *r)
             if (!reader_ok(r))
                 return fail_reader(c, r);
             if (!wasm_is_reftype(t))
-                return fail_malformed(c, at, "malformed reference type");
+                return fail_malformed(c, at, unknown_valtype(t, "malformed reference type"));
             if (!push_val(c, t))
                 return false;
             break;
@@ -1165,6 +1184,14 @@ static bool validate_const_expr(vctx_t *c, const wasm_const_expr_t *e, wasm_valt
             t = gt->type;
             break;
         }
+        case WASM_OP_I32_ADD:
+        case WASM_OP_I32_SUB:
+        case WASM_OP_I32_MUL:
+        case WASM_OP_I64_ADD:
+        case WASM_OP_I64_SUB:
+        case WASM_OP_I64_MUL:
+            return fail(c, "constant expression required: %s is not constant (%s)",
+                        wasm_opinfo[in->op].name, WASM_PROPOSAL_EXTENDED_CONST_HINT);
         default:
             return fail(c, "constant expression required: %s is not constant",
                         in->op < WASM_OP_COUNT ? wasm_opinfo[in->op].name : "instruction");
@@ -1307,7 +1334,8 @@ static bool validate_module_fields(vctx_t *c)
 
     if (c->nmems > 1) {
         set_loc(c, LOC_MEMORY, 1, SIZE_MAX);
-        return fail(c, "multiple memories (%u); at most one is allowed", c->nmems);
+        return fail(c, "multiple memories (%u); at most one is allowed (%s)", c->nmems,
+                    WASM_PROPOSAL_MULTI_MEMORY_HINT);
     }
     for (uint32_t i = 0; i < m->nmemories; i++) {
         set_loc(c, LOC_MEMORY, m->nmemory_imports + i, SIZE_MAX);

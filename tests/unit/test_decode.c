@@ -526,7 +526,11 @@ static void test_sections_misc(void)
     LIT_ERR(HEADER "\x04\x05\x01\x70\x81\x00\x00", "integer representation too long");
     LIT_ERR(HEADER "\x05\x02\x01\x02", "integer too large");
     LIT_ERR(HEADER "\x05\x01\x01", "unexpected end");
-    LIT_ERR(HEADER "\x07\x05\x01\x01" "a" "\x04\x00", "malformed export kind");
+    LIT_ERR(HEADER "\x07\x05\x01\x01" "a" "\x05\x00", "malformed export kind");
+    LIT_ERR(HEADER "\x07\x04\x01\x01" "a" "\x04", "malformed export kind");
+    /* Kind 4 with an index is a tag (exception handling): named as such. */
+    LIT_ERR(HEADER "\x07\x05\x01\x01" "a" "\x04\x00",
+            "exception handling (tag export) is not supported");
     LIT_ERR(HEADER "\x08\x00", "unexpected end");
     LIT_ERR(HEADER "\x08\x02\x00\x00", "section size mismatch");
     LIT_ERR(HEADER "\x0c\x00", "unexpected end");
