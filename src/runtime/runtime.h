@@ -57,7 +57,6 @@ struct whirl_engine {
     /* Resolved: environment applied, derived defaults computed, pooling
      * decided (values[KNOB_POOLING] says whether `pool` exists). */
     struct whirl_config config;
-    const code_word_t *handlers; /* exec_handler_table(), passed to the compiler */
     _Atomic uint64_t epoch;      /* advanced by the ticker and whirl_engine_increment_epoch */
     struct pool *pool;           /* NULL: on-demand allocation */
     struct epoch_ticker *ticker; /* NULL: no ticker thread */

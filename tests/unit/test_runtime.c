@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compile/ops.h"
+#include "exec/exec.h"
 #include "runtime/internal.h"
 #include "whirl.h"
 
@@ -420,7 +422,6 @@ static void test_config_and_types(void)
     whirl_engine_t *engine = NULL;
     CHECK_OK(whirl_engine_new(config, &engine));
     CHECK(engine && engine->config.max_wasm_stack == 64 * 1024);
-    CHECK(engine && engine->handlers != NULL);
     whirl_engine_delete(engine);
     whirl_config_delete(NULL);
     whirl_engine_delete(NULL);
@@ -729,6 +730,27 @@ static void test_module(whirl_engine_t *engine)
     CHECK(module_find_export(m, "call", 4) == NULL);
     CHECK(module_find_export(m, "zzz", 3) == NULL);
     CHECK(module_find_export(m, "", 0) == NULL);
+    /* The interpreter's form of code converts back to op numbers, which is
+     * what serialised modules hold: $inc is `d = a + 1` into the result
+     * slot, then return. */
+    const compiled_func_t *inc = &m->code->funcs[0];
+    code_word_t ops[5];
+    CHECK(inc->code_len == 5);
+    if (inc->code_len == 5) {
+        memcpy(ops, inc->code, sizeof ops);
+        exec_code_to_ops(ops, 5);
+        CHECK(ops[0] == IOP_I32_ADD_K && ops[1] == 0 && ops[2] == 0 && ops[3] == 1 &&
+              ops[4] == IOP_RETURN);
+        code_word_t copy[5];
+        CHECK(exec_code_from_ops(copy, ops, 5) && memcmp(copy, inc->code, sizeof ops) == 0);
+        CHECK(exec_code_from_ops(ops, ops, 5) && memcmp(ops, inc->code, sizeof ops) == 0);
+        /* Not an op, and an instruction running past the end. */
+        memcpy(ops, (code_word_t[]){IOP_COUNT, 0, 0, 1, IOP_RETURN}, sizeof ops);
+        CHECK(!exec_code_from_ops(copy, ops, 5));
+        memcpy(ops, (code_word_t[]){IOP_RETURN, IOP_I32_ADD_K, 0, 0, 1}, sizeof ops);
+        CHECK(!exec_code_from_ops(copy, ops, 3));
+        CHECK(exec_code_from_ops(copy, ops, 5));
+    }
     whirl_module_delete(m);
 
     static const uint8_t garbage[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0xff};
