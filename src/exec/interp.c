@@ -231,9 +231,9 @@ static void *elem_item(whirl_instance_t *inst, const wasm_elem_t *seg, uint32_t 
     const wasm_const_instr_t *in = &e->instrs[0];
     switch (in->op) {
     case WASM_OP_REF_FUNC:
-        return inst->funcs[in->imm.index];
+        return inst->vm.funcs[in->imm.index];
     case WASM_OP_GLOBAL_GET:
-        return inst->globals[in->imm.index]->value.slot.ref;
+        return inst->vm.globals[in->imm.index]->value.slot.ref;
     default:
         return NULL;
     }
@@ -252,10 +252,12 @@ static void *elem_item(whirl_instance_t *inst, const wasm_elem_t *seg, uint32_t 
 #define S(i) fp[pc[i]]
 #define K64(i) ((uint64_t)pc[i] | (uint64_t)pc[(i) + 1] << 32)
 
-/* Reloads the cached memory size (the base never moves). */
+/* Reloads memory 0 from the instance context: its base never moves (the
+ * same as vm.memory0_base), its size lives in the (possibly shared) memory
+ * object. */
 #define RELOAD_MEM()                                  \
     do {                                              \
-        mem_obj = inst->memory0;                      \
+        mem_obj = inst->vm.memory0;                   \
         if (mem_obj) {                                \
             mem = mem_obj->base;                      \
             mem_size = mem_obj->size;                 \
@@ -327,6 +329,10 @@ static whirl_error_t *interp_body(interp_mode_t mode, int32_t *offsets, whirl_st
     whirl_memory_t *mem_obj = NULL;
     uint8_t *mem = NULL;
     uint64_t mem_size = 0;
+    /* The engine's counter and the store's deadline (what vm.epoch and
+     * vm.epoch_deadline point to), read from the store: read through the
+     * context, GCC kept one more value live across the loop and spilled
+     * the memory base (+1-3% instructions on bench/ programs). */
     const _Atomic uint64_t *epoch = &store->engine->epoch;
     uint64_t deadline = store->epoch_deadline;
     whirl_trap_code_t trap_code = WHIRL_TRAP_UNREACHABLE;
@@ -339,7 +345,7 @@ static whirl_error_t *interp_body(interp_mode_t mode, int32_t *offsets, whirl_st
     st->frames[st->depth++] = (exec_frame_t){NULL, NULL, NULL, NULL};
     ZERO_LOCALS(cur, fp);
     /* The running instance's compiled functions: CALL names them by index. */
-    const compiled_func_t *mfuncs = inst->module->code->funcs;
+    const compiled_func_t *mfuncs = inst->vm.code;
     RELOAD_MEM();
     if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
         TRAP(WHIRL_TRAP_INTERRUPT);
@@ -396,7 +402,7 @@ dispatch:
         NEXT();
     }
     VMCASE(CALL_IMPORT) {
-        callee_obj = inst->funcs[pc[1]];
+        callee_obj = inst->vm.funcs[pc[1]];
         nfp = fp + pc[2];
         ret_pc = pc + 3;
     call_object:
@@ -412,7 +418,7 @@ dispatch:
                 fp = nfp;
                 cur = callee;
                 inst = callee_obj->instance;
-                mfuncs = inst->module->code->funcs;
+                mfuncs = inst->vm.code;
                 pc = callee->code;
                 RELOAD_MEM();
                 if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
@@ -435,8 +441,8 @@ dispatch:
         NEXT();
     }
     VMCASE(CALL_INDIRECT) {
-        whirl_table_t *t = inst->tables[pc[1]];
-        const wasm_functype_t *want = &inst->module->wasm->types[pc[2]];
+        whirl_table_t *t = inst->vm.tables[pc[1]];
+        const wasm_functype_t *want = &inst->vm.types[pc[2]];
         uint32_t i = S(3).u32;
         if (UNLIKELY(i >= t->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
@@ -461,7 +467,7 @@ dispatch:
          * memory.grow and host calls reload it where they happen. */
         if (f->inst != inst) {
             inst = f->inst;
-            mfuncs = inst->module->code->funcs;
+            mfuncs = inst->vm.code;
             RELOAD_MEM();
         }
         NEXT();
@@ -482,10 +488,10 @@ dispatch:
         NEXT();
     }
 
-    VMCASE(GLOBAL_GET) S(1) = inst->globals[pc[2]]->value.slot; pc += 3; NEXT();
-    VMCASE(GLOBAL_SET) inst->globals[pc[2]]->value.slot = S(1); pc += 3; NEXT();
-    VMCASE(GLOBAL_GET128) memcpy(&fp[pc[1]], inst->globals[pc[2]]->value.v128, 16); pc += 3; NEXT();
-    VMCASE(GLOBAL_SET128) memcpy(inst->globals[pc[2]]->value.v128, &fp[pc[1]], 16); pc += 3; NEXT();
+    VMCASE(GLOBAL_GET) S(1) = inst->vm.globals[pc[2]]->value.slot; pc += 3; NEXT();
+    VMCASE(GLOBAL_SET) inst->vm.globals[pc[2]]->value.slot = S(1); pc += 3; NEXT();
+    VMCASE(GLOBAL_GET128) memcpy(&fp[pc[1]], inst->vm.globals[pc[2]]->value.v128, 16); pc += 3; NEXT();
+    VMCASE(GLOBAL_SET128) memcpy(inst->vm.globals[pc[2]]->value.v128, &fp[pc[1]], 16); pc += 3; NEXT();
 
     VMCASE(MEMORY_SIZE) S(1).u32 = (uint32_t)(mem_size / WHIRL_PAGE_SIZE); pc += 2; NEXT();
     VMCASE(MEMORY_GROW) {
@@ -524,7 +530,7 @@ dispatch:
     VMCASE(DATA_DROP) inst->data_dropped[pc[1]] = true; pc += 2; NEXT();
 
     VMCASE(TABLE_GET) {
-        whirl_table_t *t = inst->tables[pc[2]];
+        whirl_table_t *t = inst->vm.tables[pc[2]];
         uint32_t i = S(3).u32;
         if (UNLIKELY(i >= t->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
@@ -533,7 +539,7 @@ dispatch:
         NEXT();
     }
     VMCASE(TABLE_SET) {
-        whirl_table_t *t = inst->tables[pc[1]];
+        whirl_table_t *t = inst->vm.tables[pc[1]];
         uint32_t i = S(2).u32;
         if (UNLIKELY(i >= t->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
@@ -541,15 +547,15 @@ dispatch:
         pc += 4;
         NEXT();
     }
-    VMCASE(TABLE_SIZE) S(1).u32 = inst->tables[pc[2]]->size; pc += 3; NEXT();
+    VMCASE(TABLE_SIZE) S(1).u32 = inst->vm.tables[pc[2]]->size; pc += 3; NEXT();
     VMCASE(TABLE_GROW) {
-        int64_t old = table_grow(inst->tables[pc[2]], S(4).u32, S(3).ref);
+        int64_t old = table_grow(inst->vm.tables[pc[2]], S(4).u32, S(3).ref);
         S(1).i32 = (int32_t)old;
         pc += 5;
         NEXT();
     }
     VMCASE(TABLE_FILL) {
-        whirl_table_t *t = inst->tables[pc[1]];
+        whirl_table_t *t = inst->vm.tables[pc[1]];
         uint64_t i = S(2).u32, n = S(4).u32;
         void *v = S(3).ref;
         if (UNLIKELY(i + n > t->size))
@@ -560,7 +566,7 @@ dispatch:
         NEXT();
     }
     VMCASE(TABLE_COPY) {
-        whirl_table_t *dt = inst->tables[pc[1]], *stab = inst->tables[pc[2]];
+        whirl_table_t *dt = inst->vm.tables[pc[1]], *stab = inst->vm.tables[pc[2]];
         uint64_t d = S(3).u32, s = S(4).u32, n = S(5).u32;
         if (UNLIKELY(d + n > dt->size || s + n > stab->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
@@ -570,7 +576,7 @@ dispatch:
     }
     VMCASE(TABLE_INIT) {
         const wasm_elem_t *seg = &inst->module->wasm->elems[pc[1]];
-        whirl_table_t *t = inst->tables[pc[2]];
+        whirl_table_t *t = inst->vm.tables[pc[2]];
         uint64_t len = inst->elem_dropped[pc[1]] ? 0 : seg->count;
         uint64_t d = S(3).u32, s = S(4).u32, n = S(5).u32;
         if (UNLIKELY(s + n > len || d + n > t->size))
@@ -583,7 +589,7 @@ dispatch:
     VMCASE(ELEM_DROP) inst->elem_dropped[pc[1]] = true; pc += 2; NEXT();
 
     VMCASE(REF_IS_NULL) S(1).u32 = S(2).ref == NULL; pc += 3; NEXT();
-    VMCASE(REF_FUNC) S(1).ref = inst->funcs[pc[2]]; pc += 3; NEXT();
+    VMCASE(REF_FUNC) S(1).ref = inst->vm.funcs[pc[2]]; pc += 3; NEXT();
 
     /* ---- numeric ---- */
 

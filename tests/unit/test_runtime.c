@@ -836,7 +836,7 @@ static void test_instantiate(whirl_engine_t *engine)
     CHECK(v.kind == WHIRL_FUNCREF && v.of.funcref == inc);
     CHECK(export_of(inst, "t").of.table == im.t);
     CHECK(export_of(inst, "m").of.memory == im.m);
-    CHECK(inst->memory0 == im.m);
+    CHECK(inst->vm.memory0 == im.m);
     CHECK(export_of(inst, "g").of.global == im.g);
     CHECK(!whirl_instance_export(inst, "nope", 4, &e));
     CHECK(!whirl_instance_export(inst, "in", 2, &e));
@@ -1018,8 +1018,8 @@ static void test_segment_traps(whirl_engine_t *engine)
     CHECK_OK(whirl_instance_new(store, m8, NULL, 0, &inst));
     CHECK(inst->elem_dropped[0] && !inst->elem_dropped[1] && inst->elem_dropped[2]);
     CHECK(inst->data_dropped[0] && !inst->data_dropped[1]);
-    CHECK(inst->memories[0]->base[0] == 'a' && inst->tables[0]->elems[0] == inst->funcs[0]);
-    CHECK(inst->memory0 == inst->memories[0]);
+    CHECK(inst->vm.memories[0]->base[0] == 'a' && inst->vm.tables[0]->elems[0] == inst->vm.funcs[0]);
+    CHECK(inst->vm.memory0 == inst->vm.memories[0]);
     whirl_module_delete(m8);
 
     /* Start function: runs after segments; a trap keeps the instance. */
