@@ -2,8 +2,10 @@
  * each function into. A developer tool: it reads engine internals. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "compile/dump.h"
+#include "exec/exec.h"
 #include "runtime/runtime.h"
 
 int main(int argc, char **argv)
@@ -40,8 +42,18 @@ int main(int argc, char **argv)
     long only = argc > 2 ? strtol(argv[2], NULL, 0) : -1;
     const compiled_module_t *cm = module->code;
     for (uint32_t i = 0; i < cm->nfuncs; i++) {
-        if (only < 0 || (uint32_t)only == cm->funcs[i].func_index)
-            compiled_func_dump(stdout, &cm->funcs[i], engine->handlers);
+        if (only < 0 || (uint32_t)only == cm->funcs[i].func_index) {
+            /* The module holds the interpreter's form; the dump reads ops. */
+            compiled_func_t f = cm->funcs[i];
+            code_word_t *ops = malloc((size_t)f.code_len * sizeof *ops);
+            if (!ops)
+                return 4;
+            memcpy(ops, f.code, (size_t)f.code_len * sizeof *ops);
+            exec_code_to_ops(ops, f.code_len);
+            f.code = ops;
+            compiled_func_dump(stdout, &f);
+            free(ops);
+        }
     }
     whirl_module_delete(module);
     whirl_engine_delete(engine);

@@ -6,13 +6,15 @@
  * by slot index, so values are not pushed and popped per instruction. A v128
  * value takes two adjacent slots.
  *
- * Code is an array of 32-bit words. Each instruction starts with its handler
- * (an offset the interpreter turns into a jump target) followed by its
- * operands: slot indices, immediates (64-bit ones take two words, low word
- * first), and branch offsets in words relative to the branch instruction's
- * first word. Code holds no pointers (functions and types are named by
- * index), so it is position-independent: a serialised module's code runs
- * in place from a read-only mapping. The instruction set is in ops.h. */
+ * Code is an array of 32-bit words. Each instruction starts with its op
+ * number (iop_t, ops.h), followed by its operands: slot indices,
+ * immediates (64-bit ones take two words, low word first), and branch
+ * offsets in words relative to the branch instruction's first word. Code
+ * holds no pointers (functions and types are named by index), so it is
+ * position-independent. The interpreter rewrites the first word of each
+ * instruction into its dispatch form (exec_code_from_ops) before running
+ * it; serialised modules store op numbers, which do not change when the
+ * interpreter is rebuilt. The instruction set is in ops.h. */
 #ifndef WHIRL_COMPILE_CODE_H
 #define WHIRL_COMPILE_CODE_H
 
@@ -62,18 +64,20 @@ typedef struct compiled_module {
     arena_t arena;                /* owns code, srcmaps */
 } compiled_module_t;
 
-/* Compiles every function of a validated module. `handlers` maps each
- * internal op (ops.h) to the word the interpreter dispatches on; the
- * runtime passes exec_handler_table(). On success the caller owns *out and
- * frees it with compiled_module_free. */
-whirl_error_t *compile_module(const wasm_module_t *module, const code_word_t *handlers,
-                              compiled_module_t **out);
+/* Compiles every function of a validated module. On success the caller
+ * owns *out and frees it with compiled_module_free. */
+whirl_error_t *compile_module(const wasm_module_t *module, compiled_module_t **out);
 /* The same with the peepholes and fused instructions on or off
  * (`optimize`); off gives one internal instruction per Wasm instruction
  * where possible, for debugging and for testing the plain forms. */
-whirl_error_t *compile_module_opts(const wasm_module_t *module, const code_word_t *handlers,
-                                   bool optimize, compiled_module_t **out);
+whirl_error_t *compile_module_opts(const wasm_module_t *module, bool optimize,
+                                   compiled_module_t **out);
 void compiled_module_free(compiled_module_t *cm);
+
+/* Words of the instruction starting at `pc` (its first word an op number),
+ * of which `avail` are readable; 0 if `pc[0]` is not an op or the
+ * instruction does not fit. */
+uint32_t code_instr_words(const code_word_t *pc, size_t avail);
 
 /* Byte offset in the module of the instruction at word `pc` of `f`. */
 uint32_t compiled_func_offset(const compiled_func_t *f, uint32_t pc);

@@ -71,7 +71,6 @@ typedef struct patch {
 
 typedef struct compiler {
     const wasm_module_t *module;
-    const code_word_t *handlers;
     reader_t r;
     uint32_t func_index;
     const compiled_func_t *funcs; /* the module's compiled functions, by defined index */
@@ -120,7 +119,7 @@ static void emit_op(compiler_t *c, iop_t op)
         if (!vec_push(&c->srcmap, m))
             c->oom = true;
     }
-    emit_word(c, c->handlers[op]);
+    emit_word(c, (code_word_t)op);
 }
 
 /* The destination operand, remembered for the local.set peephole. */
@@ -1670,14 +1669,13 @@ static whirl_error_t *compile_func(compiler_t *c, uint32_t defined, compiled_fun
     return NULL;
 }
 
-whirl_error_t *compile_module(const wasm_module_t *module, const code_word_t *handlers,
-                              compiled_module_t **out)
+whirl_error_t *compile_module(const wasm_module_t *module, compiled_module_t **out)
 {
-    return compile_module_opts(module, handlers, true, out);
+    return compile_module_opts(module, true, out);
 }
 
-whirl_error_t *compile_module_opts(const wasm_module_t *module, const code_word_t *handlers,
-                                   bool optimize, compiled_module_t **out)
+whirl_error_t *compile_module_opts(const wasm_module_t *module, bool optimize,
+                                   compiled_module_t **out)
 {
     compiled_module_t *cm = calloc(1, sizeof *cm);
     if (!cm)
@@ -1689,7 +1687,7 @@ whirl_error_t *compile_module_opts(const wasm_module_t *module, const code_word_
         compiled_module_free(cm);
         return error_oom();
     }
-    compiler_t c = {.module = module, .handlers = handlers, .funcs = cm->funcs,
+    compiler_t c = {.module = module, .funcs = cm->funcs,
                     .optimize = optimize};
     whirl_error_t *err = NULL;
     for (uint32_t i = 0; i < module->nfuncs && !err; i++)

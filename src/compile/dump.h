@@ -8,7 +8,7 @@
 #include "compile/code.h"
 
 /* Prints `f`'s code to `out`, one instruction per line: word index, op name,
- * operand words. `handlers` is the table the code was compiled with. */
-void compiled_func_dump(FILE *out, const compiled_func_t *f, const code_word_t *handlers);
+ * operand words. */
+void compiled_func_dump(FILE *out, const compiled_func_t *f);
 
 #endif

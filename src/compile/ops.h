@@ -8,6 +8,9 @@
 #ifndef WHIRL_COMPILE_OPS_H
 #define WHIRL_COMPILE_OPS_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "compile/ops_simd.h"
 
 /* Numeric ops with one operand: d a. Named after the Wasm instruction. */
@@ -202,5 +205,32 @@ typedef enum iop {
 #undef IOP_X
     IOP_COUNT
 } iop_t;
+
+/* Each op's length in words, 0 for the variable ones (code.c). */
+extern const uint8_t iop_words[IOP_COUNT];
+
+/* Words of the instruction at `pc` (its first word an op number), of which
+ * `avail` are readable; 0 if pc[0] is not an op or the instruction does
+ * not fit. Inline: loading a serialised module walks all its code. */
+static inline uint32_t iop_instr_words(const uint32_t *pc, size_t avail)
+{
+    if (avail == 0 || pc[0] >= IOP_COUNT)
+        return 0;
+    uint32_t n = iop_words[pc[0]];
+    if (__builtin_expect(n == 0, 0)) {
+        /* br_table carries its count; the fused compare-branches with an
+         * immediate take two words for an i64 one (IOPS_BR_CMP lists the
+         * i32 comparisons before the i64 ones). */
+        if (pc[0] == IOP_BR_TABLE || pc[0] == IOP_BR_TABLE_LOAD_AS) {
+            size_t at = pc[0] == IOP_BR_TABLE ? 2 : 5;
+            if (avail <= at || pc[at] > UINT32_MAX - at - 2)
+                return 0;
+            n = (uint32_t)at + 1 + pc[at] + 1;
+        } else {
+            n = pc[0] >= IOP_BR_I64_EQ_K && pc[0] <= IOP_BR_I64_GE_U_K ? 5 : 4;
+        }
+    }
+    return n <= avail ? n : 0;
+}
 
 #endif

@@ -4,8 +4,15 @@
 
 #include "runtime/runtime.h"
 
-/* The handler word of each internal op (ops.h), for the compiler. */
-const code_word_t *exec_handler_table(void);
+/* Writes `len` words of code as the compiler writes it (op numbers,
+ * code.h) from `src` to `dst` (which may be `src`) in the form the
+ * interpreter runs (handler offsets). False if an instruction is not an op
+ * or runs past the end; `dst` is then partly written and unusable. */
+bool exec_code_from_ops(code_word_t *dst, const code_word_t *src, uint32_t len);
+/* The reverse, for code that exec_code_from_ops produced: what serialised
+ * modules store, since handler offsets change with every build of the
+ * interpreter and op numbers do not. */
+void exec_code_to_ops(code_word_t *code, uint32_t len);
 
 /* Calls `func` (wasm or host) with `args`, writing `results`. Counts and
  * kinds have been checked by the caller. Traps come back as trap errors

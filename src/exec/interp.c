@@ -1,9 +1,16 @@
 /* The interpreter: runs internal code (src/compile/ops.h).
  *
- * Dispatch is threaded: each instruction's first word is the offset of its
- * handler from a base label, and every handler ends by jumping straight to
- * the next one (computed goto). Built with -DWHIRL_DISPATCH_SWITCH=1, the
- * same handlers compile as cases of a switch, for debugging.
+ * Dispatch is threaded: the interpreter runs code in its own form, where
+ * each instruction's first word is the offset of its handler from a base
+ * label instead of the op number the compiler wrote (exec_code_from_ops
+ * rewrites one into the other), and every handler ends by jumping straight
+ * to the next one (computed goto). Offsets rather than a table of handler
+ * addresses indexed by op number: the table costs a second dependent load
+ * on every dispatch (measured 3-16% slower on bench/ programs despite one
+ * instruction less). Serialised modules store op numbers
+ * (exec_code_to_ops), so they survive a rebuilt interp.c. Built with
+ * -DWHIRL_DISPATCH_SWITCH=1, the same handlers compile as cases of a
+ * switch, for debugging (the offsets are then the op numbers).
  *
  * Hot state lives in locals the compiler keeps in registers: pc, the frame
  * pointer fp, and the base and size of memory 0. Wasm-to-wasm calls do not
@@ -44,20 +51,6 @@ enum { MAX_ACTIVATIONS = 200, MAX_BACKTRACE = 64 };
 
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
-
-static code_word_t handler_table[IOP_COUNT];
-static pthread_once_t handler_once = PTHREAD_ONCE_INIT;
-
-static whirl_error_t *interp(whirl_store_t *store, struct exec_stack *st, whirl_func_t *func,
-                             slot_t *fp);
-
-static void init_handlers(void) { interp(NULL, NULL, NULL, NULL); }
-
-const code_word_t *exec_handler_table(void)
-{
-    pthread_once(&handler_once, init_handlers);
-    return handler_table;
-}
 
 void exec_stack_free(struct exec_stack *st)
 {
@@ -239,9 +232,9 @@ static void *elem_item(whirl_instance_t *inst, const wasm_elem_t *seg, uint32_t 
     const wasm_const_instr_t *in = &e->instrs[0];
     switch (in->op) {
     case WASM_OP_REF_FUNC:
-        return inst->funcs[in->imm.index];
+        return inst->vm.funcs[in->imm.index];
     case WASM_OP_GLOBAL_GET:
-        return inst->globals[in->imm.index]->value.slot.ref;
+        return inst->vm.globals[in->imm.index]->value.slot.ref;
     default:
         return NULL;
     }
@@ -260,10 +253,12 @@ static void *elem_item(whirl_instance_t *inst, const wasm_elem_t *seg, uint32_t 
 #define S(i) fp[pc[i]]
 #define K64(i) ((uint64_t)pc[i] | (uint64_t)pc[(i) + 1] << 32)
 
-/* Reloads the cached memory size (the base never moves). */
+/* Reloads memory 0 from the instance context: its base never moves (the
+ * same as vm.memory0_base), its size lives in the (possibly shared) memory
+ * object. */
 #define RELOAD_MEM()                                  \
     do {                                              \
-        mem_obj = inst->memory0;                      \
+        mem_obj = inst->vm.memory0;                   \
         if (mem_obj) {                                \
             mem = mem_obj->base;                      \
             mem_size = mem_obj->size;                 \
@@ -304,27 +299,30 @@ static void *elem_item(whirl_instance_t *inst, const wasm_elem_t *seg, uint32_t 
         goto trap;            \
     } while (0)
 
-static whirl_error_t *interp(whirl_store_t *store, struct exec_stack *st, whirl_func_t *func,
-                             slot_t *fp)
+/* Labels are visible only inside their function, so the function that
+ * holds the handlers is also the one that can say where they are: with
+ * INTERP_LIST_HANDLERS it writes each op's handler offset to `offsets`
+ * and returns. */
+typedef enum interp_mode { INTERP_RUN, INTERP_LIST_HANDLERS } interp_mode_t;
+
+static whirl_error_t *interp_body(interp_mode_t mode, int32_t *offsets, whirl_store_t *store,
+                                  struct exec_stack *st, whirl_func_t *func, slot_t *fp)
 {
+    if (UNLIKELY(mode == INTERP_LIST_HANDLERS)) {
 #ifndef WHIRL_DISPATCH_SWITCH
-    if (!store) {
         static const void *const labels[IOP_COUNT] = {
 #define IOP_X(name, words) [IOP_##name] = &&L_##name,
             IOPS
 #undef IOP_X
         };
         for (int i = 0; i < IOP_COUNT; i++)
-            handler_table[i] = (code_word_t)(int32_t)((char *)labels[i] - (char *)&&L_UNREACHABLE);
-        return NULL;
-    }
+            offsets[i] = (int32_t)((const char *)labels[i] - (const char *)&&L_UNREACHABLE);
 #else
-    if (!store) {
         for (int i = 0; i < IOP_COUNT; i++)
-            handler_table[i] = (code_word_t)i;
+            offsets[i] = i;
+#endif
         return NULL;
     }
-#endif
 
     whirl_instance_t *inst = func->instance;
     const compiled_func_t *cur = func->code;
@@ -332,6 +330,10 @@ static whirl_error_t *interp(whirl_store_t *store, struct exec_stack *st, whirl_
     whirl_memory_t *mem_obj = NULL;
     uint8_t *mem = NULL;
     uint64_t mem_size = 0;
+    /* The engine's counter and the store's deadline (what vm.epoch and
+     * vm.epoch_deadline point to), read from the store: read through the
+     * context, GCC kept one more value live across the loop and spilled
+     * the memory base (+1-3% instructions on bench/ programs). */
     const _Atomic uint64_t *epoch = &store->engine->epoch;
     uint64_t deadline = store->epoch_deadline;
     whirl_trap_code_t trap_code = WHIRL_TRAP_UNREACHABLE;
@@ -344,7 +346,7 @@ static whirl_error_t *interp(whirl_store_t *store, struct exec_stack *st, whirl_
     st->frames[st->depth++] = (exec_frame_t){NULL, NULL, NULL, NULL};
     ZERO_LOCALS(cur, fp);
     /* The running instance's compiled functions: CALL names them by index. */
-    const compiled_func_t *mfuncs = inst->module->code->funcs;
+    const compiled_func_t *mfuncs = inst->vm.code;
     RELOAD_MEM();
     if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
         TRAP(WHIRL_TRAP_INTERRUPT);
@@ -401,7 +403,7 @@ dispatch:
         NEXT();
     }
     VMCASE(CALL_IMPORT) {
-        callee_obj = inst->funcs[pc[1]];
+        callee_obj = inst->vm.funcs[pc[1]];
         nfp = fp + pc[2];
         ret_pc = pc + 3;
     call_object:
@@ -417,7 +419,7 @@ dispatch:
                 fp = nfp;
                 cur = callee;
                 inst = callee_obj->instance;
-                mfuncs = inst->module->code->funcs;
+                mfuncs = inst->vm.code;
                 pc = callee->code;
                 RELOAD_MEM();
                 if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
@@ -440,8 +442,8 @@ dispatch:
         NEXT();
     }
     VMCASE(CALL_INDIRECT) {
-        whirl_table_t *t = inst->tables[pc[1]];
-        const wasm_functype_t *want = &inst->module->wasm->types[pc[2]];
+        whirl_table_t *t = inst->vm.tables[pc[1]];
+        const wasm_functype_t *want = &inst->vm.types[pc[2]];
         uint32_t i = S(3).u32;
         if (UNLIKELY(i >= t->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
@@ -466,7 +468,7 @@ dispatch:
          * memory.grow and host calls reload it where they happen. */
         if (f->inst != inst) {
             inst = f->inst;
-            mfuncs = inst->module->code->funcs;
+            mfuncs = inst->vm.code;
             RELOAD_MEM();
         }
         NEXT();
@@ -487,10 +489,10 @@ dispatch:
         NEXT();
     }
 
-    VMCASE(GLOBAL_GET) S(1) = inst->globals[pc[2]]->value.slot; pc += 3; NEXT();
-    VMCASE(GLOBAL_SET) inst->globals[pc[2]]->value.slot = S(1); pc += 3; NEXT();
-    VMCASE(GLOBAL_GET128) memcpy(&fp[pc[1]], inst->globals[pc[2]]->value.v128, 16); pc += 3; NEXT();
-    VMCASE(GLOBAL_SET128) memcpy(inst->globals[pc[2]]->value.v128, &fp[pc[1]], 16); pc += 3; NEXT();
+    VMCASE(GLOBAL_GET) S(1) = inst->vm.globals[pc[2]]->value.slot; pc += 3; NEXT();
+    VMCASE(GLOBAL_SET) inst->vm.globals[pc[2]]->value.slot = S(1); pc += 3; NEXT();
+    VMCASE(GLOBAL_GET128) memcpy(&fp[pc[1]], inst->vm.globals[pc[2]]->value.v128, 16); pc += 3; NEXT();
+    VMCASE(GLOBAL_SET128) memcpy(inst->vm.globals[pc[2]]->value.v128, &fp[pc[1]], 16); pc += 3; NEXT();
 
     VMCASE(MEMORY_SIZE) S(1).u32 = (uint32_t)(mem_size / WHIRL_PAGE_SIZE); pc += 2; NEXT();
     VMCASE(MEMORY_GROW) {
@@ -532,7 +534,7 @@ dispatch:
     VMCASE(DATA_DROP) inst->data_dropped[pc[1]] = true; pc += 2; NEXT();
 
     VMCASE(TABLE_GET) {
-        whirl_table_t *t = inst->tables[pc[2]];
+        whirl_table_t *t = inst->vm.tables[pc[2]];
         uint32_t i = S(3).u32;
         if (UNLIKELY(i >= t->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
@@ -541,7 +543,7 @@ dispatch:
         NEXT();
     }
     VMCASE(TABLE_SET) {
-        whirl_table_t *t = inst->tables[pc[1]];
+        whirl_table_t *t = inst->vm.tables[pc[1]];
         uint32_t i = S(2).u32;
         if (UNLIKELY(i >= t->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
@@ -549,9 +551,9 @@ dispatch:
         pc += 4;
         NEXT();
     }
-    VMCASE(TABLE_SIZE) S(1).u32 = inst->tables[pc[2]]->size; pc += 3; NEXT();
+    VMCASE(TABLE_SIZE) S(1).u32 = inst->vm.tables[pc[2]]->size; pc += 3; NEXT();
     VMCASE(TABLE_GROW) {
-        int64_t old = table_grow_until(inst->tables[pc[2]], S(4).u32, S(3).ref, epoch, deadline);
+        int64_t old = table_grow_until(inst->vm.tables[pc[2]], S(4).u32, S(3).ref, epoch, deadline);
         if (UNLIKELY(old == TABLE_GROW_INTERRUPTED))
             TRAP(WHIRL_TRAP_INTERRUPT);
         S(1).i32 = (int32_t)old;
@@ -559,7 +561,7 @@ dispatch:
         NEXT();
     }
     VMCASE(TABLE_FILL) {
-        whirl_table_t *t = inst->tables[pc[1]];
+        whirl_table_t *t = inst->vm.tables[pc[1]];
         uint64_t i = S(2).u32, n = S(4).u32;
         void *v = S(3).ref;
         if (UNLIKELY(i + n > t->size))
@@ -570,7 +572,7 @@ dispatch:
         NEXT();
     }
     VMCASE(TABLE_COPY) {
-        whirl_table_t *dt = inst->tables[pc[1]], *stab = inst->tables[pc[2]];
+        whirl_table_t *dt = inst->vm.tables[pc[1]], *stab = inst->vm.tables[pc[2]];
         uint64_t d = S(3).u32, s = S(4).u32, n = S(5).u32;
         if (UNLIKELY(d + n > dt->size || s + n > stab->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
@@ -582,7 +584,7 @@ dispatch:
     }
     VMCASE(TABLE_INIT) {
         const wasm_elem_t *seg = &inst->module->wasm->elems[pc[1]];
-        whirl_table_t *t = inst->tables[pc[2]];
+        whirl_table_t *t = inst->vm.tables[pc[2]];
         uint64_t len = inst->elem_dropped[pc[1]] ? 0 : seg->count;
         uint64_t d = S(3).u32, s = S(4).u32, n = S(5).u32;
         if (UNLIKELY(s + n > len || d + n > t->size))
@@ -601,7 +603,7 @@ dispatch:
     VMCASE(ELEM_DROP) inst->elem_dropped[pc[1]] = true; pc += 2; NEXT();
 
     VMCASE(REF_IS_NULL) S(1).u32 = S(2).ref == NULL; pc += 3; NEXT();
-    VMCASE(REF_FUNC) S(1).ref = inst->funcs[pc[2]]; pc += 3; NEXT();
+    VMCASE(REF_FUNC) S(1).ref = inst->vm.funcs[pc[2]]; pc += 3; NEXT();
 
     /* ---- numeric ---- */
 
@@ -985,6 +987,73 @@ dispatch:
 
 trap:
     return make_trap(trap_code, cause, st, base_depth, cur, inst, pc);
+}
+
+static whirl_error_t *interp(whirl_store_t *store, struct exec_stack *st, whirl_func_t *func,
+                             slot_t *fp)
+{
+    return interp_body(INTERP_RUN, NULL, store, st, func, fp);
+}
+
+/* ------------------------------------------------ the dispatch form */
+
+/* Each op's handler offset, and the same pairs sorted by offset for the
+ * way back. Filled once per process. */
+typedef struct handler_op {
+    int32_t offset;
+    uint32_t op;
+} handler_op_t;
+
+static int32_t handler_offset[IOP_COUNT];
+static handler_op_t handler_by_offset[IOP_COUNT];
+static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
+
+static int handler_op_cmp(const void *a, const void *b)
+{
+    const handler_op_t *x = a, *y = b;
+    return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+static void handlers_init(void)
+{
+    interp_body(INTERP_LIST_HANDLERS, handler_offset, NULL, NULL, NULL, NULL);
+    for (uint32_t i = 0; i < IOP_COUNT; i++)
+        handler_by_offset[i] = (handler_op_t){handler_offset[i], i};
+    qsort(handler_by_offset, IOP_COUNT, sizeof *handler_by_offset, handler_op_cmp);
+}
+
+bool exec_code_from_ops(code_word_t *dst, const code_word_t *src, uint32_t len)
+{
+    pthread_once(&handlers_once, handlers_init);
+    /* One pass that copies as it rewrites: a load reads the file's words
+     * once, and writes fresh memory once. */
+    for (uint32_t pc = 0; pc < len;) {
+        uint32_t n = iop_instr_words(&src[pc], len - pc);
+        if (UNLIKELY(n == 0))
+            return false;
+        code_word_t op = src[pc];
+        for (uint32_t k = 1; k < n; k++)
+            dst[pc + k] = src[pc + k];
+        dst[pc] = (code_word_t)handler_offset[op];
+        pc += n;
+    }
+    return true;
+}
+
+void exec_code_to_ops(code_word_t *code, uint32_t len)
+{
+    pthread_once(&handlers_once, handlers_init);
+    for (uint32_t pc = 0; pc < len;) {
+        handler_op_t key = {(int32_t)code[pc], 0};
+        const handler_op_t *h =
+            bsearch(&key, handler_by_offset, IOP_COUNT, sizeof key, handler_op_cmp);
+        /* Code in the dispatch form came from exec_code_from_ops. */
+        code[pc] = h ? h->op : IOP_COUNT;
+        uint32_t n = iop_instr_words(&code[pc], len - pc);
+        if (n == 0)
+            return;
+        pc += n;
+    }
 }
 
 whirl_error_t *exec_call(whirl_store_t *store, whirl_func_t *func, const whirl_val_t *args,

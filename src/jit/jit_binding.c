@@ -129,7 +129,7 @@ LLVMValueRef jb_global_ptr(jt_func_t *f, uint32_t index)
 LLVMValueRef jb_func_ref(jt_func_t *f, uint32_t index)
 {
     LLVMValueRef inst = load_at(f, f->ctx, offsetof(jit_ctx_t, instance), f->jm->ptr, true);
-    LLVMValueRef funcs = load_at(f, inst, offsetof(whirl_instance_t, funcs), f->jm->ptr, true);
+    LLVMValueRef funcs = load_at(f, inst, offsetof(whirl_instance_t, vm.funcs), f->jm->ptr, true);
     return load_at(f, funcs, (size_t)index * sizeof(void *), f->jm->ptr, true);
 }
 
@@ -165,7 +165,7 @@ static whirl_store_t *ctx_store(const jit_ctx_t *ctx) { return ctx->instance->st
  * size (grown by a callee or the host) and the store's deadline. */
 static void ctx_refresh(jit_ctx_t *ctx)
 {
-    whirl_memory_t *mem = ctx->instance->memory0;
+    whirl_memory_t *mem = ctx->instance->vm.memory0;
     ctx->mem_size = mem ? mem->size : 0;
     ctx->epoch_deadline = ctx_store(ctx)->epoch_deadline;
 }
@@ -175,8 +175,8 @@ void jit_ctx_init(jit_ctx_t *ctx, whirl_instance_t *instance, const struct jit_c
     memset(ctx, 0, sizeof *ctx);
     ctx->instance = instance;
     ctx->code = code;
-    ctx->mem_base = instance->memory0 ? instance->memory0->base : NULL;
-    ctx->globals = instance->globals;
+    ctx->mem_base = instance->vm.memory0 ? instance->vm.memory0->base : NULL;
+    ctx->globals = instance->vm.globals;
     ctx->epoch = &instance->store->engine->epoch;
     ctx_refresh(ctx);
 }
@@ -253,13 +253,13 @@ static void call_slots(jit_ctx_t *ctx, whirl_func_t *fn, slot_t *slots)
 
 static void rt_call(jit_ctx_t *ctx, uint32_t func_index, slot_t *slots)
 {
-    call_slots(ctx, ctx->instance->funcs[func_index], slots);
+    call_slots(ctx, ctx->instance->vm.funcs[func_index], slots);
 }
 
 static whirl_func_t *indirect_target(jit_ctx_t *ctx, uint32_t table, uint32_t type, uint32_t elem,
                                      uint32_t func, uint32_t offset)
 {
-    whirl_table_t *t = ctx->instance->tables[table];
+    whirl_table_t *t = ctx->instance->vm.tables[table];
     if (elem >= t->size)
         trap_at(ctx, WHIRL_TRAP_TABLE_OUT_OF_BOUNDS, func, offset);
     whirl_func_t *callee = t->elems[elem];
@@ -283,12 +283,12 @@ static void *rt_indirect(jit_ctx_t *ctx, uint32_t table, uint32_t type, uint32_t
 static void rt_call_indirect(jit_ctx_t *ctx, uint32_t table, uint32_t elem, slot_t *slots)
 {
     /* rt_indirect checked the entry just before. */
-    call_slots(ctx, ctx->instance->tables[table]->elems[elem], slots);
+    call_slots(ctx, ctx->instance->vm.tables[table]->elems[elem], slots);
 }
 
 static int32_t rt_memory_grow(jit_ctx_t *ctx, uint32_t delta)
 {
-    int64_t old = memory_grow(ctx->instance->memory0, delta);
+    int64_t old = memory_grow(ctx->instance->vm.memory0, delta);
     ctx_refresh(ctx);
     return (int32_t)old;
 }
@@ -324,7 +324,7 @@ static void rt_data_drop(jit_ctx_t *ctx, uint32_t seg) { ctx->instance->data_dro
 
 static void *rt_table_get(jit_ctx_t *ctx, uint32_t table, uint32_t i, uint32_t func, uint32_t offset)
 {
-    whirl_table_t *t = ctx->instance->tables[table];
+    whirl_table_t *t = ctx->instance->vm.tables[table];
     if (i >= t->size)
         trap_at(ctx, WHIRL_TRAP_TABLE_OUT_OF_BOUNDS, func, offset);
     return t->elems[i];
@@ -333,7 +333,7 @@ static void *rt_table_get(jit_ctx_t *ctx, uint32_t table, uint32_t i, uint32_t f
 static void rt_table_set(jit_ctx_t *ctx, uint32_t table, uint32_t i, void *ref, uint32_t func,
                          uint32_t offset)
 {
-    whirl_table_t *t = ctx->instance->tables[table];
+    whirl_table_t *t = ctx->instance->vm.tables[table];
     if (i >= t->size)
         trap_at(ctx, WHIRL_TRAP_TABLE_OUT_OF_BOUNDS, func, offset);
     t->elems[i] = ref;
@@ -341,18 +341,18 @@ static void rt_table_set(jit_ctx_t *ctx, uint32_t table, uint32_t i, void *ref, 
 
 static int32_t rt_table_size(jit_ctx_t *ctx, uint32_t table)
 {
-    return (int32_t)ctx->instance->tables[table]->size;
+    return (int32_t)ctx->instance->vm.tables[table]->size;
 }
 
 static int32_t rt_table_grow(jit_ctx_t *ctx, uint32_t table, void *init, uint32_t n)
 {
-    return (int32_t)table_grow(ctx->instance->tables[table], n, init);
+    return (int32_t)table_grow(ctx->instance->vm.tables[table], n, init);
 }
 
 static void rt_table_fill(jit_ctx_t *ctx, uint32_t table, uint32_t i, void *ref, uint32_t n,
                           uint32_t func, uint32_t offset)
 {
-    whirl_table_t *t = ctx->instance->tables[table];
+    whirl_table_t *t = ctx->instance->vm.tables[table];
     if ((uint64_t)i + n > t->size)
         trap_at(ctx, WHIRL_TRAP_TABLE_OUT_OF_BOUNDS, func, offset);
     for (uint32_t j = 0; j < n; j++)
@@ -362,7 +362,7 @@ static void rt_table_fill(jit_ctx_t *ctx, uint32_t table, uint32_t i, void *ref,
 static void rt_table_copy(jit_ctx_t *ctx, uint32_t dst_table, uint32_t src_table, uint32_t d,
                           uint32_t s, uint32_t n, uint32_t func, uint32_t offset)
 {
-    whirl_table_t *dt = ctx->instance->tables[dst_table], *st = ctx->instance->tables[src_table];
+    whirl_table_t *dt = ctx->instance->vm.tables[dst_table], *st = ctx->instance->vm.tables[src_table];
     if ((uint64_t)d + n > dt->size || (uint64_t)s + n > st->size)
         trap_at(ctx, WHIRL_TRAP_TABLE_OUT_OF_BOUNDS, func, offset);
     if (n)
@@ -379,9 +379,9 @@ static void *elem_value(whirl_instance_t *inst, const wasm_elem_t *seg, uint32_t
         return NULL;
     switch (e->instrs[0].op) {
     case WASM_OP_REF_FUNC:
-        return inst->funcs[e->instrs[0].imm.index];
+        return inst->vm.funcs[e->instrs[0].imm.index];
     case WASM_OP_GLOBAL_GET:
-        return inst->globals[e->instrs[0].imm.index]->value.slot.ref;
+        return inst->vm.globals[e->instrs[0].imm.index]->value.slot.ref;
     default:
         return NULL;
     }
@@ -392,7 +392,7 @@ static void rt_table_init(jit_ctx_t *ctx, uint32_t seg, uint32_t table, uint32_t
 {
     whirl_instance_t *inst = ctx->instance;
     const wasm_elem_t *e = &inst->module->wasm->elems[seg];
-    whirl_table_t *t = inst->tables[table];
+    whirl_table_t *t = inst->vm.tables[table];
     uint64_t len = inst->elem_dropped[seg] ? 0 : e->count;
     if ((uint64_t)s + n > len || (uint64_t)d + n > t->size)
         trap_at(ctx, WHIRL_TRAP_TABLE_OUT_OF_BOUNDS, func, offset);
@@ -458,7 +458,7 @@ typedef void (*entry_fn_t)(jit_ctx_t *ctx, slot_t *slots);
 whirl_error_t *jit_call(jit_ctx_t *ctx, uint32_t func_index, const whirl_val_t *args,
                         whirl_val_t *results)
 {
-    whirl_func_t *fn = ctx->instance->funcs[func_index];
+    whirl_func_t *fn = ctx->instance->vm.funcs[func_index];
     entry_fn_t entry = (entry_fn_t)jit_code_entry(ctx->code, func_index);
     if (!entry || fn->instance != ctx->instance)
         return exec_call(ctx_store(ctx), fn, args, results);

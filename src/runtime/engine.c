@@ -6,7 +6,6 @@
 #include <stdlib.h>
 
 #include "alloc/alloc.h"
-#include "exec/exec.h"
 #include "runtime/internal.h"
 
 /* One interpreter stack slot: the slot array (max_wasm_stack bytes) plus
@@ -59,7 +58,6 @@ whirl_error_t *whirl_engine_new(whirl_config_t *config, whirl_engine_t **out)
     config_resolve(config);
     config_move(&engine->config, config);
     whirl_config_delete(config);
-    engine->handlers = exec_handler_table();
     atomic_init(&engine->epoch, 0);
 
     uint64_t *v = engine->config.values;

@@ -221,15 +221,15 @@ static whirl_error_t *eval_const(const whirl_instance_t *inst, const wasm_const_
             v->kind = valtype_to_kind(in->imm.reftype);
             break;
         case WASM_OP_REF_FUNC:
-            if (in->imm.index >= wasm_module_func_count(w) || !inst->funcs[in->imm.index])
+            if (in->imm.index >= wasm_module_func_count(w) || !inst->vm.funcs[in->imm.index])
                 goto bad;
             v->kind = WHIRL_FUNCREF;
-            v->of.funcref = inst->funcs[in->imm.index];
+            v->of.funcref = inst->vm.funcs[in->imm.index];
             break;
         case WASM_OP_GLOBAL_GET:
-            if (in->imm.index >= wasm_module_global_count(w) || !inst->globals[in->imm.index])
+            if (in->imm.index >= wasm_module_global_count(w) || !inst->vm.globals[in->imm.index])
                 goto bad;
-            global_read(inst->globals[in->imm.index], v);
+            global_read(inst->vm.globals[in->imm.index], v);
             break;
         case WASM_OP_V128_CONST:
             v->kind = WHIRL_V128;
@@ -270,7 +270,7 @@ static whirl_error_t *init_globals(instance_impl_t *impl, const module_plan_t *p
             whirl_val_t v = {.kind = WHIRL_FUNCREF};
             whirl_error_t *err = NULL;
             if (pg && pg->kind == PLAN_GLOBAL_FUNC)
-                v.of.funcref = inst->funcs[pg->func];
+                v.of.funcref = inst->vm.funcs[pg->func];
             else
                 err = eval_const(inst, &w->global_inits[i], &v);
             if (err)
@@ -280,7 +280,7 @@ static whirl_error_t *init_globals(instance_impl_t *impl, const module_plan_t *p
                                  w->nglobal_imports + i);
             global_write(g, &v);
         }
-        inst->globals[w->nglobal_imports + i] = g;
+        inst->vm.globals[w->nglobal_imports + i] = g;
     }
     return NULL;
 }
@@ -311,7 +311,7 @@ static whirl_error_t *init_elems(whirl_instance_t *inst)
         }
         if (seg->table >= wasm_module_table_count(w))
             return error_fmt("element segment %u: table %u out of range", i, seg->table);
-        whirl_table_t *table = inst->tables[seg->table];
+        whirl_table_t *table = inst->vm.tables[seg->table];
         uint32_t offset = 0;
         whirl_error_t *err = eval_offset(inst, &seg->offset, &offset);
         if (err)
@@ -351,7 +351,7 @@ static whirl_error_t *init_datas(whirl_instance_t *inst, const bool *imaged)
             inst->data_dropped[i] = true;
             continue;
         }
-        whirl_memory_t *mem = inst->memories[seg->memory];
+        whirl_memory_t *mem = inst->vm.memories[seg->memory];
         uint32_t offset = 0;
         whirl_error_t *err = eval_offset(inst, &seg->offset, &offset);
         if (err)
@@ -380,11 +380,11 @@ static whirl_error_t *init_static(whirl_instance_t *inst, const module_plan_t *p
     if (plan->tables) {
         for (uint32_t k = 0; k < w->ntables; k++) {
             const plan_table_t *pt = &plan->tables[k];
-            whirl_table_t *t = inst->tables[w->ntable_imports + k];
+            whirl_table_t *t = inst->vm.tables[w->ntable_imports + k];
             /* segments_static checked hi against the table's minimum */
             for (uint32_t j = pt->lo; j < pt->hi; j++) {
                 uint32_t f = pt->funcs[j - pt->lo];
-                t->elems[j] = f ? inst->funcs[f - 1] : NULL;
+                t->elems[j] = f ? inst->vm.funcs[f - 1] : NULL;
             }
         }
     } else if ((err = init_elems(inst))) {
@@ -429,14 +429,14 @@ static whirl_error_t *create_objects(instance_impl_t *impl, inst_slots_t *slots,
         f->type = &w->types[w->types[t].canonical];
         f->instance = inst;
         f->code = &module->code->funcs[i];
-        inst->funcs[w->nfunc_imports + i] = f;
+        inst->vm.funcs[w->nfunc_imports + i] = f;
     }
     uint32_t ti = 0, mi = 0;
     for (; ti < w->ntables && !err; ti++) {
         const wasm_tabletype_t *tt = &w->tables[ti];
         err = table_create(inst->store, tt->elem, tt->limits.min, tt->limits.has_max,
                            tt->limits.max, NULL, slots->tables[ti],
-                           &inst->tables[w->ntable_imports + ti]);
+                           &inst->vm.tables[w->ntable_imports + ti]);
         if (err) {
             err = error_prefix(err, "table %u: ", w->ntable_imports + ti);
             break;
@@ -447,7 +447,7 @@ static whirl_error_t *create_objects(instance_impl_t *impl, inst_slots_t *slots,
         const alloc_image_t *image = plan && plan->images ? plan->images[mi] : NULL;
         err = memory_create_from(inst->store, l->min, l->has_max ? l->max : MEMORY_MAX_PAGES,
                                  l->has_max, slots->memories[mi], image, &slots->imaged[mi],
-                                 &inst->memories[w->nmemory_imports + mi]);
+                                 &inst->vm.memories[w->nmemory_imports + mi]);
         if (err) {
             err = error_prefix(err, "memory %u: ", w->nmemory_imports + mi);
             break;
@@ -462,7 +462,8 @@ static whirl_error_t *create_objects(instance_impl_t *impl, inst_slots_t *slots,
                 pool_release(pool, POOL_MEMORY, (uint32_t)slots->memories[mi], 0);
         return err;
     }
-    inst->memory0 = wasm_module_memory_count(w) ? inst->memories[0] : NULL;
+    inst->vm.memory0 = wasm_module_memory_count(w) ? inst->vm.memories[0] : NULL;
+    inst->vm.memory0_base = inst->vm.memory0 ? inst->vm.memory0->base : NULL;
     return init_globals(impl, plan);
 }
 
@@ -493,10 +494,10 @@ static instance_impl_t *state_place(uint8_t *block, const state_layout_t *l)
 {
     instance_impl_t *impl = (instance_impl_t *)block;
     whirl_instance_t *inst = &impl->pub;
-    inst->funcs = (whirl_func_t **)(block + l->funcs);
-    inst->tables = (whirl_table_t **)(block + l->tables);
-    inst->memories = (whirl_memory_t **)(block + l->memories);
-    inst->globals = (whirl_global_t **)(block + l->globals);
+    inst->vm.funcs = (whirl_func_t **)(block + l->funcs);
+    inst->vm.tables = (whirl_table_t **)(block + l->tables);
+    inst->vm.memories = (whirl_memory_t **)(block + l->memories);
+    inst->vm.globals = (whirl_global_t **)(block + l->globals);
     inst->elem_dropped = (bool *)(block + l->elem_dropped);
     inst->data_dropped = (bool *)(block + l->data_dropped);
     impl->func_block = (whirl_func_t *)(block + l->func_block);
@@ -703,17 +704,25 @@ whirl_error_t *instance_create(whirl_store_t *store, whirl_module_t *module,
     whirl_instance_t *inst = &impl->pub;
     inst->store = store;
     inst->module = module;
+    vmctx_t *vm = &inst->vm;
+    vm->epoch = &store->engine->epoch;
+    vm->epoch_deadline = &store->epoch_deadline;
+    vm->limits = &store->hosting;
+    vm->types = w->types;
+    vm->code = module->code->funcs;
+    vm->instance = inst;
+    vm->store = store;
     impl->module_ref = module_retain_instance(module);
     store_adopt(store, &inst->obj, OBJ_INSTANCE);
 
     for (uint32_t k = 0; k < w->nfunc_imports; k++)
-        inst->funcs[k] = imports[w->func_import_ids[k]].of.func;
+        inst->vm.funcs[k] = imports[w->func_import_ids[k]].of.func;
     for (uint32_t k = 0; k < w->ntable_imports; k++)
-        inst->tables[k] = imports[w->table_import_ids[k]].of.table;
+        inst->vm.tables[k] = imports[w->table_import_ids[k]].of.table;
     for (uint32_t k = 0; k < w->nmemory_imports; k++)
-        inst->memories[k] = imports[w->memory_import_ids[k]].of.memory;
+        inst->vm.memories[k] = imports[w->memory_import_ids[k]].of.memory;
     for (uint32_t k = 0; k < w->nglobal_imports; k++)
-        inst->globals[k] = imports[w->global_import_ids[k]].of.global;
+        inst->vm.globals[k] = imports[w->global_import_ids[k]].of.global;
 
     err = create_objects(impl, &slots, plan);
     if (!err && plan && plan->static_segments) {
@@ -726,7 +735,7 @@ whirl_error_t *instance_create(whirl_store_t *store, whirl_module_t *module,
     slots_free(&slots);
     if (!err && w->has_start) {
         whirl_val_t none;
-        err = exec_call(store, inst->funcs[w->start], &none, &none);
+        err = exec_call(store, inst->vm.funcs[w->start], &none, &none);
     }
     if (err)
         return err;
@@ -764,10 +773,10 @@ void instance_export_extern(const whirl_instance_t *instance, const wasm_export_
 {
     out->kind = (whirl_externkind_t)e->kind;
     switch (e->kind) {
-    case WASM_EXTERN_FUNC: out->of.func = instance->funcs[e->index]; break;
-    case WASM_EXTERN_TABLE: out->of.table = instance->tables[e->index]; break;
-    case WASM_EXTERN_MEMORY: out->of.memory = instance->memories[e->index]; break;
-    case WASM_EXTERN_GLOBAL: out->of.global = instance->globals[e->index]; break;
+    case WASM_EXTERN_FUNC: out->of.func = instance->vm.funcs[e->index]; break;
+    case WASM_EXTERN_TABLE: out->of.table = instance->vm.tables[e->index]; break;
+    case WASM_EXTERN_MEMORY: out->of.memory = instance->vm.memories[e->index]; break;
+    case WASM_EXTERN_GLOBAL: out->of.global = instance->vm.globals[e->index]; break;
     }
 }
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec/exec.h"
 #include "runtime/internal.h"
 #include "runtime/plan.h"
 #include "runtime/serialize.h"
@@ -135,9 +136,20 @@ whirl_error_t *module_compile(whirl_engine_t *engine, const uint8_t *wasm, size_
     /* Debug info turns the code optimisations off: one internal instruction
      * per Wasm instruction where possible, so offsets map one to one. */
     bool optimize = !ENGINE_KNOB(engine, KNOB_DEBUG_INFO);
-    if ((err = compile_module_opts(decoded, engine->handlers, optimize, &code))) {
+    if ((err = compile_module_opts(decoded, optimize, &code))) {
         wasm_module_free(decoded);
         return err;
+    }
+    /* The compiler writes op numbers; the interpreter runs handler offsets. */
+    for (uint32_t i = 0; i < code->nfuncs; i++) {
+        compiled_func_t *f = &code->funcs[i];
+        if (!exec_code_from_ops(f->code, f->code, f->code_len)) {
+            err = error_fmt("internal error: compiled code of function %u is malformed",
+                            f->func_index);
+            compiled_module_free(code);
+            wasm_module_free(decoded);
+            return err;
+        }
     }
     return module_assemble(engine, decoded, code, NULL, NULL, out);
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "compile/code.h"
+#include "runtime/vmctx.h"
 #include "util/vec.h"
 #include "wasm/module.h"
 #include "whirl.h"
@@ -58,7 +59,6 @@ struct whirl_engine {
     /* Resolved: environment applied, derived defaults computed, pooling
      * decided (values[KNOB_POOLING] says whether `pool` exists). */
     struct whirl_config config;
-    const code_word_t *handlers; /* exec_handler_table(), passed to the compiler */
     _Atomic uint64_t epoch;      /* advanced by the ticker and whirl_engine_increment_epoch */
     struct pool *pool;           /* NULL: on-demand allocation */
     struct epoch_ticker *ticker; /* NULL: no ticker thread */
@@ -185,13 +185,10 @@ struct whirl_instance {
     store_object_t obj;
     whirl_store_t *store;
     whirl_module_t *module;     /* retained */
-    /* Whole index spaces, imports first. */
-    whirl_func_t **funcs;
-    whirl_table_t **tables;
-    whirl_memory_t **memories;
-    whirl_global_t **globals;
-    /* memories[0], or NULL without memory: what the interpreter caches. */
-    whirl_memory_t *memory0;
+    /* What code of every tier reads (vmctx.h): memory 0, the index spaces
+     * (vm.funcs, vm.tables, vm.memories, vm.globals: whole, imports
+     * first), the epoch and its deadline. */
+    vmctx_t vm;
     /* Segments dropped by elem.drop/data.drop or after active init. */
     bool *elem_dropped;
     bool *data_dropped;
@@ -221,6 +218,23 @@ struct whirl_store {
         uint64_t instance_bytes;
     } hosting;
 };
+
+/* The offsets native code reads the objects at (vmctx.h). */
+_Static_assert(offsetof(struct whirl_memory, base) == VM_MEMORY_BASE, "vm offsets");
+_Static_assert(offsetof(struct whirl_memory, size) == VM_MEMORY_SIZE, "vm offsets");
+_Static_assert(offsetof(struct whirl_table, size) == VM_TABLE_SIZE, "vm offsets");
+_Static_assert(offsetof(struct whirl_table, elems) == VM_TABLE_ELEMS, "vm offsets");
+_Static_assert(offsetof(struct whirl_global, value) == VM_GLOBAL_VALUE, "vm offsets");
+_Static_assert(offsetof(struct whirl_func, kind) == VM_FUNC_KIND, "vm offsets");
+_Static_assert(offsetof(struct whirl_func, type) == VM_FUNC_TYPE, "vm offsets");
+_Static_assert(offsetof(struct whirl_func, instance) == VM_FUNC_INSTANCE, "vm offsets");
+_Static_assert(offsetof(struct whirl_func, code) == VM_FUNC_CODE, "vm offsets");
+_Static_assert(FUNC_WASM == 0 && FUNC_HOST == 1, "vm offsets");
+_Static_assert(offsetof(struct store_hosting, max_memory_size) == VM_LIMITS_MAX_MEMORY_SIZE,
+               "vm offsets");
+_Static_assert(offsetof(struct store_hosting, max_table_elements) ==
+                   VM_LIMITS_MAX_TABLE_ELEMENTS,
+               "vm offsets");
 
 /* What a host callback receives as `caller`: the store and, when called from
  * wasm, the calling instance (NULL when called through whirl_func_call). */

@@ -4,12 +4,16 @@
  * compilation cache. The header is described in serialize.h.
  *
  * The payload is read in place: the file is loaded (or mapped) into one
- * image and code words, strings, data segments and source maps point into
- * it, so a load touches each byte about twice (read and checksum) and
- * allocates little besides the module's small tables. Code holds no
- * pointers (functions and types are named by index), so it runs as is.
+ * image and strings, data segments and source maps point into it, so a
+ * load touches each byte about twice (read and checksum) and allocates
+ * little besides the module's small tables and its code. Code holds no
+ * pointers (functions and types are named by index), but the file stores
+ * op numbers and the interpreter runs handler offsets, so the code words
+ * are copied out and rewritten once (exec_code_from_ops: one more pass
+ * over them, and the reason a rebuilt interpreter still reads the file).
  *
  * Trust: a precompiled module is code. Its instructions are not checked
+ * beyond each one starting with a valid op and fitting in its function
  * (that would need the compiler's knowledge), so only files this engine
  * produced should be loaded, as with wasmtime's precompiled modules. What
  * is guarded against is accident: a file from another build or config is
@@ -126,17 +130,13 @@ void module_image_free(module_image_t *image)
     if (!image)
         return;
     region_free(&image->file);
+    region_free(&image->code);
 }
 
 /* ---- fingerprint ---- */
 
 static const char *const iop_names[IOP_COUNT] = {
 #define IOP_X(name, words) [IOP_##name] = #name,
-    IOPS
-#undef IOP_X
-};
-static const uint8_t iop_words[IOP_COUNT] = {
-#define IOP_X(name, words) [IOP_##name] = words,
     IOPS
 #undef IOP_X
 };
@@ -160,8 +160,10 @@ static void compute_fingerprint(void)
         (uint32_t)WASM_OP_COUNT,
     };
     h = XXH3_64bits_withSeed(facts, sizeof facts, h);
-    /* Every engine of a process has this handler table. */
-    h = XXH3_64bits_withSeed(exec_handler_table(), IOP_COUNT * sizeof(code_word_t), h);
+    /* Code words start with op numbers: the numbering (names in order) and
+     * each op's length are what a file and this build must agree on. The
+     * interpreter's handler addresses are not in the code, so a rebuilt
+     * interpreter reads the same files. */
     for (int i = 0; i < IOP_COUNT; i++) {
         h = XXH3_64bits_withSeed(iop_names[i], strlen(iop_names[i]) + 1, h);
         h = XXH3_64bits_withSeed(&iop_words[i], 1, h);
@@ -379,8 +381,9 @@ static void w_module(wbuf_t *w, const wasm_module_t *m)
 }
 
 /* The compiled functions: their layouts, then all their code and source
- * maps each in one run. Code holds no pointers (code.h), so it is written
- * and later run as is. */
+ * maps each in one run. Code holds no pointers (code.h); it is written with
+ * op numbers, as the compiler made it, not in the interpreter's dispatch
+ * form, which depends on the build. */
 static whirl_error_t *w_code(wbuf_t *w, const compiled_module_t *cm)
 {
     w_u32(w, cm->nfuncs);
@@ -391,8 +394,14 @@ static whirl_error_t *w_code(wbuf_t *w, const compiled_module_t *cm)
         w_raw(w, head, sizeof head);
     }
     w_align(w);
-    for (uint32_t i = 0; i < cm->nfuncs; i++)
-        w_raw(w, cm->funcs[i].code, (size_t)cm->funcs[i].code_len * sizeof(code_word_t));
+    for (uint32_t i = 0; i < cm->nfuncs; i++) {
+        const compiled_func_t *f = &cm->funcs[i];
+        code_word_t *words = (code_word_t *)w_space(w, (size_t)f->code_len * sizeof(code_word_t));
+        if (words) {
+            memcpy(words, f->code, (size_t)f->code_len * sizeof(code_word_t));
+            exec_code_to_ops(words, f->code_len);
+        }
+    }
     w_align(w);
     for (uint32_t i = 0; i < cm->nfuncs; i++)
         w_raw(w, cm->funcs[i].srcmap, (size_t)cm->funcs[i].nsrcmap * sizeof(code_srcmap_t));
@@ -488,7 +497,7 @@ whirl_error_t *serial_check_header(const whirl_engine_t *engine, const uint8_t *
                          version, WHIRL_VERSION);
     if (rd64(b + 32) != serial_build_fingerprint(engine))
         return error_fmt("precompiled module was made by another build of whirl %s (its "
-                         "interpreter or instruction set differs): compile it again",
+                         "instruction set or data layout differs): compile it again",
                          WHIRL_VERSION);
     if (rd32(b + 44) != 0)
         return error_fmt("corrupted precompiled module: reserved header field is not zero");
@@ -987,6 +996,7 @@ typedef struct loader {
     rd_t r;
     XXH3_state_t *hash;
     size_t hashed;
+    region_t *code; /* where the code words go (the image's) */
 } loader_t;
 
 static void hash_upto(loader_t *l, size_t pos)
@@ -1009,7 +1019,7 @@ static void hash_lagging(loader_t *l, size_t pos)
 
 /* The compiled functions, checked against the module: their layout must
  * follow from their types, and every source-map entry must lie inside
- * their code. Code and source maps are used in place. */
+ * their code. Source maps are used in place, code is copied out. */
 static void r_code(loader_t *l, const wasm_module_t *m, compiled_module_t *cm)
 {
     rd_t *r = &l->r;
@@ -1063,12 +1073,27 @@ static void r_code(loader_t *l, const wasm_module_t *m, compiled_module_t *cm)
         r_fail(r, "%llu code words, %zu bytes left", (unsigned long long)ncode, avail);
         return;
     }
-    /* The code runs in place: the interpreter never writes it, so a mapped
-     * file's pages stay shared with the page cache. */
-    code_word_t *words = (code_word_t *)(uintptr_t)r_take(r, (size_t)ncode * sizeof(code_word_t));
+    /* The file holds op numbers; the interpreter runs its dispatch form, so
+     * the code is copied out of the file and rewritten once, here. */
+    const uint8_t *file_words = r_take(r, (size_t)ncode * sizeof(code_word_t));
+    if (r->bad)
+        return;
+    if (!region_alloc(l->code, (size_t)ncode * sizeof(code_word_t))) {
+        r->oom = true;
+        r_fail(r, "out of memory");
+        return;
+    }
+    code_word_t *words = l->code->base;
     for (uint32_t i = 0; i < n; i++) {
-        cm->funcs[i].code = words;
-        words += cm->funcs[i].code_len;
+        compiled_func_t *f = &cm->funcs[i];
+        f->code = words;
+        if (!exec_code_from_ops(f->code, (const code_word_t *)file_words, f->code_len)) {
+            r->index = i;
+            r_fail(r, "not a valid instruction sequence");
+            return;
+        }
+        words += f->code_len;
+        file_words += (size_t)f->code_len * sizeof(code_word_t);
     }
     hash_lagging(l, r->pos);
 
@@ -1125,7 +1150,8 @@ whirl_error_t *serial_load(whirl_engine_t *engine, module_image_t *image,
     loader_t l = {.r = {.base = b, .pos = SERIAL_HEADER_SIZE, .end = SERIAL_HEADER_SIZE + plen,
                         .what = "header"},
                   .hash = hash,
-                  .hashed = SERIAL_HEADER_SIZE};
+                  .hashed = SERIAL_HEADER_SIZE,
+                  .code = &image->code};
     rd_t *r = &l.r;
     const uint8_t *source = r_take(r, 32);
     spaces_t sp = {0};
@@ -1219,7 +1245,7 @@ whirl_error_t *serial_read_fd(int fd, const char *path, module_image_t *image)
     region_t *file = &image->file;
     if (len >= REGION_MAP_THRESHOLD) {
         /* Mapped read-only: no copy, and pages shared with other processes
-         * loading the same file, code included (it runs in place). */
+         * loading the same file (all but the code, which is rewritten). */
         void *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
         if (p == MAP_FAILED)
             return error_fmt("%s: %s", path, strerror(errno));

@@ -30,14 +30,16 @@
 #define SERIAL_MAGIC "\x89WHIRLC\n"
 #define SERIAL_MAGIC_LEN 8
 #define SERIAL_HEADER_SIZE 64
-#define SERIAL_FORMAT_VERSION 2u
+/* 3: code words start with op numbers (2: interpreter handler offsets). */
+#define SERIAL_FORMAT_VERSION 3u
 
 /* Code flags: the knobs of engine->config that change what the compiler
  * emits. A file compiled under other flags is refused. */
 #define SERIAL_FLAG_DEBUG_INFO 1u
 
 /* Memory a deserialised module lives in: the serialised file, used in
- * place (code, strings, data segments and source maps point into it). */
+ * place (strings, data segments and source maps point into it), and its
+ * code, copied out of it into the interpreter's form. */
 typedef enum region_kind {
     REGION_MALLOC,
     REGION_MAPPED, /* anonymous mapping */
@@ -53,6 +55,7 @@ typedef struct region {
 
 typedef struct module_image {
     region_t file;
+    region_t code; /* code words in the interpreter's form (exec_code_from_ops) */
 } module_image_t;
 
 /* `len` writable bytes (huge pages asked for when large). */
@@ -64,8 +67,9 @@ void module_image_free(module_image_t *image);
 /* ---- serialize.c ---- */
 
 /* Hash of everything about this build that the code words depend on: the
- * interpreter's handler table, the instruction set (names and lengths),
- * the layout of the structures and the byte order. Computed once. */
+ * instruction set (op numbers, names and lengths), the layout of the
+ * structures and the byte order. Not the interpreter's machine code: code
+ * holds op numbers. Computed once. */
 uint64_t serial_build_fingerprint(const whirl_engine_t *engine);
 /* SERIAL_FLAG_* for the engine's configuration. */
 uint32_t serial_code_flags(const whirl_engine_t *engine);

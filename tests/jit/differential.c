@@ -156,18 +156,18 @@ static void state_take(whirl_instance_t *inst, state_t *s)
     s->mem = xmalloc(s->nmem * sizeof *s->mem);
     s->mem_size = xmalloc(s->nmem * sizeof *s->mem_size);
     for (uint32_t i = 0; i < s->nmem; i++) {
-        whirl_memory_t *mem = inst->memories[i];
+        whirl_memory_t *mem = inst->vm.memories[i];
         s->mem_size[i] = mem->size;
         s->mem[i] = xmalloc(mem->size);
         memcpy(s->mem[i], mem->base, mem->size);
     }
     s->glob = xmalloc(s->nglob * sizeof *s->glob);
     for (uint32_t i = 0; i < s->nglob; i++)
-        s->glob[i] = inst->globals[i]->value;
+        s->glob[i] = inst->vm.globals[i]->value;
     s->tab_size = xmalloc(s->ntab * sizeof *s->tab_size);
     s->tab = xmalloc(s->ntab * sizeof *s->tab);
     for (uint32_t i = 0; i < s->ntab; i++) {
-        whirl_table_t *t = inst->tables[i];
+        whirl_table_t *t = inst->vm.tables[i];
         s->tab_size[i] = t->size;
         s->tab[i] = xmalloc(t->size * sizeof(void *));
         memcpy(s->tab[i], t->elems, t->size * sizeof(void *));
@@ -183,7 +183,7 @@ static void state_take(whirl_instance_t *inst, state_t *s)
 static void state_restore(whirl_instance_t *inst, const state_t *s)
 {
     for (uint32_t i = 0; i < s->nmem; i++) {
-        whirl_memory_t *mem = inst->memories[i];
+        whirl_memory_t *mem = inst->vm.memories[i];
         if (mem->size > s->mem_size[i]) {
             memset(mem->base + s->mem_size[i], 0, mem->size - s->mem_size[i]);
             mem->store->hosting.memory_consumed -= mem->size - s->mem_size[i];
@@ -192,9 +192,9 @@ static void state_restore(whirl_instance_t *inst, const state_t *s)
         memcpy(mem->base, s->mem[i], s->mem_size[i]);
     }
     for (uint32_t i = 0; i < s->nglob; i++)
-        inst->globals[i]->value = s->glob[i];
+        inst->vm.globals[i]->value = s->glob[i];
     for (uint32_t i = 0; i < s->ntab; i++) {
-        whirl_table_t *t = inst->tables[i];
+        whirl_table_t *t = inst->vm.tables[i];
         t->size = s->tab_size[i];
         memcpy(t->elems, s->tab[i], t->size * sizeof(void *));
     }

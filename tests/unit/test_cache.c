@@ -135,6 +135,10 @@ static void test_refusals(void)
     memcpy(b, a, len);
     b[8] = 99;
     CHECK_ERR(whirl_module_deserialize(e, b, len, &x), "format version 99");
+    /* Version 2 files carry interpreter handler offsets: refused by name. */
+    b[8] = 2;
+    CHECK_ERR(whirl_module_deserialize(e, b, len, &x), "format version 2, this whirl reads "
+                                                       "version 3: compile it again");
     CHECK_ERR(whirl_module_deserialize(dbg, a, len, &x), "debug_info=n");
     memcpy(b, a, len);
     b[len] = 0;

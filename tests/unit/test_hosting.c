@@ -947,7 +947,7 @@ static void test_instance_pre(void)
         CHECK_OK(whirl_instance_pre_instantiate(pre2, s, &b));
         CHECK(call_i32(s, a, "run", 1, 41, 0) == 42);
         CHECK(call_i32(s, b, "run", 1, k, 0) == k + 1);
-        CHECK(a && b && a->funcs[0] == b->funcs[0]); /* one host function per store */
+        CHECK(a && b && a->vm.funcs[0] == b->vm.funcs[0]); /* one host function per store */
         CHECK(whirl_store_memory_consumed(s) == 2 * 65536);
         whirl_store_delete(s);
     }

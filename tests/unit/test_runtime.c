@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compile/ops.h"
+#include "exec/exec.h"
 #include "runtime/internal.h"
 #include "whirl.h"
 
@@ -420,7 +422,6 @@ static void test_config_and_types(void)
     whirl_engine_t *engine = NULL;
     CHECK_OK(whirl_engine_new(config, &engine));
     CHECK(engine && engine->config.max_wasm_stack == 64 * 1024);
-    CHECK(engine && engine->handlers != NULL);
     whirl_engine_delete(engine);
     whirl_config_delete(NULL);
     whirl_engine_delete(NULL);
@@ -729,6 +730,27 @@ static void test_module(whirl_engine_t *engine)
     CHECK(module_find_export(m, "call", 4) == NULL);
     CHECK(module_find_export(m, "zzz", 3) == NULL);
     CHECK(module_find_export(m, "", 0) == NULL);
+    /* The interpreter's form of code converts back to op numbers, which is
+     * what serialised modules hold: $inc is `d = a + 1` into the result
+     * slot, then return. */
+    const compiled_func_t *inc = &m->code->funcs[0];
+    code_word_t ops[5];
+    CHECK(inc->code_len == 5);
+    if (inc->code_len == 5) {
+        memcpy(ops, inc->code, sizeof ops);
+        exec_code_to_ops(ops, 5);
+        CHECK(ops[0] == IOP_I32_ADD_K && ops[1] == 0 && ops[2] == 0 && ops[3] == 1 &&
+              ops[4] == IOP_RETURN);
+        code_word_t copy[5];
+        CHECK(exec_code_from_ops(copy, ops, 5) && memcmp(copy, inc->code, sizeof ops) == 0);
+        CHECK(exec_code_from_ops(ops, ops, 5) && memcmp(ops, inc->code, sizeof ops) == 0);
+        /* Not an op, and an instruction running past the end. */
+        memcpy(ops, (code_word_t[]){IOP_COUNT, 0, 0, 1, IOP_RETURN}, sizeof ops);
+        CHECK(!exec_code_from_ops(copy, ops, 5));
+        memcpy(ops, (code_word_t[]){IOP_RETURN, IOP_I32_ADD_K, 0, 0, 1}, sizeof ops);
+        CHECK(!exec_code_from_ops(copy, ops, 3));
+        CHECK(exec_code_from_ops(copy, ops, 5));
+    }
     whirl_module_delete(m);
 
     static const uint8_t garbage[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0xff};
@@ -814,7 +836,7 @@ static void test_instantiate(whirl_engine_t *engine)
     CHECK(v.kind == WHIRL_FUNCREF && v.of.funcref == inc);
     CHECK(export_of(inst, "t").of.table == im.t);
     CHECK(export_of(inst, "m").of.memory == im.m);
-    CHECK(inst->memory0 == im.m);
+    CHECK(inst->vm.memory0 == im.m);
     CHECK(export_of(inst, "g").of.global == im.g);
     CHECK(!whirl_instance_export(inst, "nope", 4, &e));
     CHECK(!whirl_instance_export(inst, "in", 2, &e));
@@ -996,8 +1018,8 @@ static void test_segment_traps(whirl_engine_t *engine)
     CHECK_OK(whirl_instance_new(store, m8, NULL, 0, &inst));
     CHECK(inst->elem_dropped[0] && !inst->elem_dropped[1] && inst->elem_dropped[2]);
     CHECK(inst->data_dropped[0] && !inst->data_dropped[1]);
-    CHECK(inst->memories[0]->base[0] == 'a' && inst->tables[0]->elems[0] == inst->funcs[0]);
-    CHECK(inst->memory0 == inst->memories[0]);
+    CHECK(inst->vm.memories[0]->base[0] == 'a' && inst->vm.tables[0]->elems[0] == inst->vm.funcs[0]);
+    CHECK(inst->vm.memory0 == inst->vm.memories[0]);
     whirl_module_delete(m8);
 
     /* Start function: runs after segments; a trap keeps the instance. */
