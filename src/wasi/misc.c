@@ -63,6 +63,8 @@ uint32_t wasi_environ_sizes_get(wasi_call_t *c)
     return put_sizes(c, c->w->envc, c->w->env_bytes);
 }
 
+enum { RANDOM_CHUNK = 256u << 10 };
+
 uint32_t wasi_random_get(wasi_call_t *c)
 {
     uint32_t buf = arg32(c, 0), len = arg32(c, 1);
@@ -71,7 +73,12 @@ uint32_t wasi_random_get(wasi_call_t *c)
     uint8_t *p = mem_at(&c->mem, buf);
     size_t done = 0;
     while (done < len) {
-        ssize_t r = getrandom(p + done, len - done, 0);
+        /* Up to 4 GiB in one call: the deadline is checked per chunk, as
+         * the bulk memory instructions do (a chunk takes well under 1 ms). */
+        if (wasi_deadline_passed(c, "random_get"))
+            return WASI_EINTR;
+        size_t chunk = len - done < RANDOM_CHUNK ? len - done : RANDOM_CHUNK;
+        ssize_t r = getrandom(p + done, chunk, 0);
         if (r < 0) {
             if (errno == EINTR)
                 continue;

@@ -558,6 +558,52 @@ static void test_open_files_cap(void)
     whirl_wasi_config_delete(cfg);
 }
 
+/* random_get fills up to 4 GiB in one call: it checks the store's deadline
+ * as it goes (issue 13, item 2: a host call whose cost grows with an
+ * operand). The engine ticks once a minute, so only the host's own check
+ * can end the call: the deadline is passed by the time random_get runs,
+ * and the epoch check at the wrapper's entry has not fired yet. */
+static void test_random_get_deadline(void)
+{
+    whirl_config_t *cfg = whirl_config_new();
+    CHECK(whirl_config_epoch_interval_set(cfg, 60u * 1000 * 1000) == NULL);
+    whirl_engine_t *engine = NULL;
+    CHECK(whirl_engine_new(cfg, &engine) == NULL);
+    whirl_wasi_t *wasi = NULL;
+    CHECK(whirl_wasi_new(whirl_wasi_config_new(), &wasi) == NULL);
+    buf_t m = build_module(true);
+    whirl_module_t *mod = NULL;
+    CHECK(engine && whirl_module_new(engine, m.p, m.n, &mod) == NULL);
+    free(m.p);
+    whirl_store_t *store = engine ? whirl_store_new(engine, NULL, NULL) : NULL;
+    whirl_linker_t *linker = engine ? whirl_linker_new(engine) : NULL;
+    whirl_instance_t *inst = NULL;
+    CHECK(linker && whirl_linker_define_wasi(linker, wasi) == NULL);
+    CHECK(mod && store && whirl_linker_instantiate(linker, store, mod, &inst) == NULL);
+    whirl_extern_t ext;
+    if (inst && whirl_instance_export(inst, "random_get", 10, &ext)) {
+        whirl_val_t args[2] = {{.kind = WHIRL_I32, .of.i32 = 0},
+                               {.kind = WHIRL_I32, .of.i32 = 4096}};
+        whirl_val_t res[1];
+        /* Without a deadline the call fills the range. */
+        CHECK(whirl_func_call(store, ext.of.func, args, 2, res, 1) == NULL && res[0].of.i32 == 0);
+        uint64_t deadline = whirl_monotonic_now() + 1000000;
+        CHECK(whirl_store_set_deadline(store, deadline) == NULL);
+        while (whirl_monotonic_now() <= deadline)
+            ; /* a millisecond: the clock is what the host compares */
+        whirl_error_t *err = whirl_func_call(store, ext.of.func, args, 2, res, 1);
+        whirl_trap_code_t code = WHIRL_TRAP_UNREACHABLE;
+        CHECK(err && whirl_error_is_trap(err, &code) && code == WHIRL_TRAP_INTERRUPT);
+        CHECK(err && strstr(whirl_error_message(err), "random_get"));
+        whirl_error_delete(err);
+    }
+    whirl_linker_delete(linker);
+    whirl_store_delete(store);
+    whirl_module_delete(mod);
+    whirl_wasi_delete(wasi);
+    whirl_engine_delete(engine);
+}
+
 static void test_proc_exit_and_trap(void)
 {
     whirl_error_t *err = NULL;
@@ -958,6 +1004,7 @@ int main(void)
     test_malformed();
     test_files();
     test_proc_exit_and_trap();
+    test_random_get_deadline();
     test_sockets();
     test_interrupt();
     teardown();
