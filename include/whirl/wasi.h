@@ -117,7 +117,10 @@ whirl_error_t *whirl_wasi_config_preopen_dir(whirl_wasi_config_t *config, const 
 
 /* Gives the guest a socket, as the next pre-opened fd. `host_fd` is borrowed
  * (never closed by whirl). A listening socket serves sock_accept; a connected
- * one serves sock_recv, sock_send and sock_shutdown. Not a socket: error. */
+ * one serves sock_recv, sock_send and sock_shutdown. Not a socket: error.
+ * A listening socket is switched to non-blocking mode (O_NONBLOCK on its
+ * open file description, shared with the host's copies), so that no accept
+ * can wait past the guest's deadline when other acceptors share it. */
 whirl_error_t *whirl_wasi_config_preopen_socket(whirl_wasi_config_t *config, int host_fd);
 
 /* Caps the descriptors the guest may hold at once: files and directories it

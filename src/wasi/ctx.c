@@ -100,6 +100,17 @@ whirl_error_t *whirl_wasi_config_preopen_socket(whirl_wasi_config_t *c, int host
     struct stat st;
     if (host_fd < 0 || fstat(host_fd, &st) != 0 || !S_ISSOCK(st.st_mode))
         return wasi_error("WASI: preopen_socket: host descriptor %d is not a socket", host_fd);
+    /* accept4 on a blocking listener waits without bound when another
+     * acceptor takes the connection between poll and accept: a guest would
+     * outlive its deadline. Non-blocking, sock_accept waits in poll only. */
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (getsockopt(host_fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0)
+        listening = 0;
+    int fl = listening ? fcntl(host_fd, F_GETFL) : 0;
+    if (fl < 0 || (listening && !(fl & O_NONBLOCK) &&
+                   fcntl(host_fd, F_SETFL, fl | O_NONBLOCK) != 0))
+        return wasi_error("WASI: preopen_socket: descriptor %d: %s", host_fd, strerror(errno));
     return wasi_common_add_preopen(&c->common, (wasi_preopen_t){.fd = host_fd, .socket = true});
 }
 

@@ -638,6 +638,8 @@ static void test_proc_exit_and_trap(void)
 
 static void test_sockets(void)
 {
+    /* A lent listener is made non-blocking: an accept never waits outside poll. */
+    CHECK(fcntl(F.listener, F_GETFL) & O_NONBLOCK);
     int client = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     snprintf(sa.sun_path, sizeof sa.sun_path, "%.100s", F.sock_path);
