@@ -91,7 +91,10 @@ whirl_error_t *whirl_wasi2_config_preopen_dir(whirl_wasi2_config_t *config,
  * get-directories and open-at, the streams read-via-stream and friends
  * duplicate, directory-entry streams): past it those calls fail with
  * error-code insufficient-memory (wasi:filesystem 0.2 has no "too many open
- * files"). 0 (the default): WHIRL_MAX_OPEN_FILES from the environment, else
+ * files"), except get-directories, which has no error result and traps.
+ * Rarely, when guests of other threads take the last descriptors of the
+ * process-wide budget at the same moment, an open traps instead of failing.
+ * 0 (the default): WHIRL_MAX_OPEN_FILES from the environment, else
  * the default and the process-wide budget of whirl_wasi_config_set_max_open_files
  * (whirl/wasi.h), shared with preview-1 guests. More than 1,000,000 is an
  * error. */
