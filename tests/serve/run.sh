@@ -290,6 +290,38 @@ wagi_tests() {
     check "--listen unclosed bracket" eq "$?" 2
     "$WHIRL" serve --wagi --workers 0 "$G" 2>"$WORK/err"
     check "bad --workers" eq "$?" 2
+
+    # The command line goes through the shared option table (options.h).
+    "$WHIRL" serve --help >"$WORK/out" 2>"$WORK/err"
+    check "serve --help exits 0" eq "$?" 0
+    check "serve --help is serve's own" contains "$WORK/out" "^Usage: whirl serve \[OPTIONS\] \[APP\]$"
+    check "serve --help lists --workers" contains "$WORK/out" "^  --workers N "
+    check "serve --help is not the general usage" lacks "$WORK/out" "whirl validate"
+    "$WHIRL" help serve >"$WORK/out2" 2>&1
+    check "whirl help serve = serve --help" cmp -s "$WORK/out" "$WORK/out2"
+    "$WHIRL" serve -W help >"$WORK/out" 2>"$WORK/err"
+    check "serve -W help exits 0" eq "$?" 0
+    check "serve -W help lists the -W names" contains "$WORK/out" "^  -W max-memory-size="
+    "$WHIRL" serve --no-such-option "$G" 2>"$WORK/err"
+    check "unknown option exits 2" eq "$?" 2
+    check "unknown option named" contains "$WORK/err" "serve: unknown option '--no-such-option'"
+    "$WHIRL" serve -W no-such-knob=1 "$G" 2>"$WORK/err"
+    check "unknown -W name exits 2" eq "$?" 2
+    "$WHIRL" serve --wagi=yes "$G" 2>"$WORK/err"
+    check "value for a switch exits 2" eq "$?" 2
+    "$WHIRL" serve --wagi --listen 2>"$WORK/err"
+    check "--listen without its value exits 2" eq "$?" 2
+    "$WHIRL" serve --wagi "$G" "$G" 2>"$WORK/err"
+    check "two APPs exit 2" eq "$?" 2
+    # Every form of a value reaches the server: --opt=V, --opt V, -WV, -W V,
+    # a -W list, -f, -q, the APP before the options.
+    start_server forms "$G" -q -Wmax-memory-size=64M -W timeout=5s,pooling=n --workers=2 \
+        --max-body 1M --io-timeout=30s --wagi || return
+    check "all option forms: served" eq "$(req "$WORK/b" "$URL/hello")" 200
+    stop_server
+    start_server from --wagi -f "$G" || return
+    check "-f FILE: served" eq "$(req "$WORK/b" "$URL/hello")" 200
+    stop_server
 }
 
 spin_tests() {
