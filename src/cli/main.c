@@ -31,7 +31,7 @@ static const char usage_text[] =
     "      go before FILE: everything after FILE is the program's, as with\n"
     "      wasmtime. A .cwasm (from `whirl compile`) runs only with\n"
     "      --allow-precompiled. `whirl run --help` lists every option.\n"
-    "  whirl serve [OPTIONS] APP\n"
+    "  whirl serve [OPTIONS] [APP]\n"
     "      Serve HTTP, answering each request with a fresh instance of APP\n"
     "      under a deadline and a memory limit. APP is a component exporting\n"
     "      wasi:http/incoming-handler@0.2.x, a WASI preview 1 module answering\n"

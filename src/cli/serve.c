@@ -1,49 +1,132 @@
 /* `whirl serve`: option parsing; the server itself is src/serve/. */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #include "cli.h"
 #include "hosting.h"
+#include "options.h"
 
 #ifdef WHIRL_HAVE_SERVE
 #include "serve/serve.h"
 
+enum {
+    OPT_HELP,
+    OPT_FROM,
+    OPT_LISTEN,
+    OPT_REUSE_PORT,
+    OPT_WAGI,
+    OPT_TIMEOUT,
+    OPT_W,
+    OPT_WORKERS,
+    OPT_MAX_QUEUE,
+    OPT_QUEUE_TIMEOUT,
+    OPT_MAX_BODY,
+    OPT_MAX_HEADER,
+    OPT_IO_TIMEOUT,
+    OPT_GRACE,
+    OPT_IO_THREADS,
+    OPT_METRICS,
+    OPT_METRICS_LOG,
+    OPT_QUIET,
+    OPT_ENV,
+    OPT_DIR,
+    OPT_CACHE,
+};
+
+static const cli_option_t serve_options[] = {
+    {OPT_FROM, 'f', "from", CLI_REQUIRED_ARG, "FILE|DIR",
+     "The app: a spin.toml (or a .wasm); a directory means its spin.toml."},
+    {OPT_LISTEN, 0, "listen", CLI_REQUIRED_ARG, "HOST:PORT",
+     "Address to listen on (default 127.0.0.1:3000; port 0 picks a free one,\n"
+     "printed on stderr)."},
+    {OPT_REUSE_PORT, 0, "reuse-port", CLI_NO_ARG, NULL,
+     "Share the port with other servers (SO_REUSEPORT): the kernel spreads\n"
+     "connections among them."},
+    {OPT_WAGI, 0, "wagi", CLI_NO_ARG, NULL,
+     "APP is a WASI preview 1 command answering as a CGI program (WAGI):\n"
+     "request in its environment and stdin, response (headers, blank line,\n"
+     "body) on its stdout."},
+    {OPT_TIMEOUT, 0, "timeout", CLI_REQUIRED_ARG, "DURATION",
+     "Deadline of each request's guest (default 30s); past it the client\n"
+     "gets 504. Same as -W timeout=DURATION."},
+    {OPT_W, 'W', NULL, CLI_REQUIRED_ARG, "NAME=VALUE",
+     "Limits and engine knobs, as for run: max-memory-size (default 128M\n"
+     "per request), max-table-elements, pooling, ... (`-W help`)."},
+    {OPT_WORKERS, 0, "workers", CLI_REQUIRED_ARG, "N",
+     "Threads running guests (default: one per core)."},
+    {OPT_MAX_QUEUE, 0, "max-queue", CLI_REQUIRED_ARG, "N",
+     "Requests that may wait for a worker (default 256) ..."},
+    {OPT_QUEUE_TIMEOUT, 0, "queue-timeout", CLI_REQUIRED_ARG, "DURATION",
+     "... for at most this long (default 1s); then 503 with Retry-After."},
+    {OPT_MAX_BODY, 0, "max-body", CLI_REQUIRED_ARG, "BYTES",
+     "Request body limit (default 16M); more gets 413."},
+    {OPT_MAX_HEADER, 0, "max-header", CLI_REQUIRED_ARG, "BYTES",
+     "Request line and headers limit (default 32K); more gets 431 (414 for\n"
+     "the URL alone)."},
+    {OPT_IO_TIMEOUT, 0, "io-timeout", CLI_REQUIRED_ARG, "DURATION",
+     "Idle connection timeout, reading or writing (default 60s)."},
+    {OPT_GRACE, 0, "grace", CLI_REQUIRED_ARG, "DURATION",
+     "On SIGINT/SIGTERM, time requests in flight get to finish (default\n"
+     "10s)."},
+    {OPT_IO_THREADS, 0, "io-threads", CLI_REQUIRED_ARG, "N", "HTTP threads (default 1)."},
+    {OPT_METRICS, 0, "metrics", CLI_NO_ARG, NULL,
+     "Serve counters at /.well-known/whirl/metrics."},
+    {OPT_METRICS_LOG, 0, "metrics-log", CLI_NO_ARG, NULL,
+     "Print the counters on stderr every second."},
+    {OPT_QUIET, 'q', "quiet", CLI_NO_ARG, NULL,
+     "No access log (default: one line per request on stderr)."},
+    {OPT_ENV, 0, "env", CLI_REQUIRED_ARG, "NAME[=VALUE]",
+     "As for run (a single module only)."},
+    {OPT_DIR, 0, "dir", CLI_REQUIRED_ARG, "HOST[::GUEST][:ro]",
+     "As for run (a single module only)."},
+    {OPT_CACHE, 0, "cache", CLI_OPTIONAL_ARG, "DIR",
+     "Use the compilation cache (in DIR), as for run."},
+    {OPT_HELP, 'h', "help", CLI_NO_ARG, NULL, "Show this help."},
+};
+
+/* The serve part of `whirl help` (main.c's usage text). */
 const char serve_usage[] =
-    "Options for serve (APP: a .wasm, or a spin.toml; as with `spin up`, no APP\n"
-    "means ./spin.toml):\n"
+    "Options for serve (`whirl serve --help` has them all; APP: a .wasm, or a\n"
+    "spin.toml; as with `spin up`, no APP means ./spin.toml):\n"
     "  -f, --from FILE|DIR    The app: a spin.toml (or a .wasm); a directory means\n"
     "                         its spin.toml.\n"
     "  --listen HOST:PORT     Address to listen on (default 127.0.0.1:3000; port 0\n"
     "                         picks a free one, printed on stderr).\n"
-    "  --reuse-port           Share the port with other servers (SO_REUSEPORT): the\n"
-    "                         kernel spreads connections among them.\n"
     "  --wagi                 APP is a WASI preview 1 command answering as a CGI\n"
-    "                         program (WAGI): request in its environment and stdin,\n"
-    "                         response (headers, blank line, body) on its stdout.\n"
+    "                         program (WAGI).\n"
     "  --timeout DURATION     Deadline of each request's guest (default 30s); past\n"
     "                         it the client gets 504. Same as -W timeout=DURATION.\n"
-    "  -W max-memory-size=BYTES  Linear memory per request (default 128M).\n"
     "  --workers N            Threads running guests (default: one per core).\n"
-    "  --max-queue N          Requests that may wait for a worker (default 256);\n"
-    "  --queue-timeout DURATION  ... for at most this long (default 1s); then 503\n"
-    "                         with Retry-After.\n"
-    "  --max-body BYTES       Request body limit (default 16M); more gets 413.\n"
-    "  --max-header BYTES     Request line and headers limit (default 32K); more\n"
-    "                         gets 431 (414 for the URL alone).\n"
-    "  --io-timeout DURATION  Idle connection timeout, reading or writing (default 60s).\n"
-    "  --grace DURATION       On SIGINT/SIGTERM, time requests in flight get to finish\n"
-    "                         (default 10s).\n"
-    "  --io-threads N         HTTP threads (default 1).\n"
-    "  --metrics              Serve counters at /.well-known/whirl/metrics.\n"
-    "  --metrics-log          Print the counters on stderr every second.\n"
-    "  --quiet                No access log (default: one line per request on stderr).\n"
-    "  --env NAME[=VALUE], --dir HOST[::GUEST][:ro], --cache[=DIR], -W ...\n"
-    "                         As for run (--env and --dir for a single module).\n";
+    "  --max-body BYTES, --max-header BYTES, --max-queue N, --io-timeout DURATION,\n"
+    "  --reuse-port, --metrics, --quiet, ...  (`whirl serve --help`).\n";
+
+static void serve_help(FILE *f)
+{
+    fputs("Usage: whirl serve [OPTIONS] [APP]\n"
+          "\n"
+          "Serve HTTP, answering each request with a fresh instance of APP under a\n"
+          "deadline and a memory limit. APP is a component exporting\n"
+          "wasi:http/incoming-handler@0.2.x, a WASI preview 1 module answering as a CGI\n"
+          "program (--wagi), or a spin.toml (manifest version 2) routing to several of\n"
+          "them; as with `spin up`, no APP means ./spin.toml and a directory its\n"
+          "spin.toml. Stops on SIGINT/SIGTERM (exit 0) after the requests in flight.\n"
+          "\n"
+          "Options:\n",
+          f);
+    cli_options_help(f, serve_options, CLI_COUNT(serve_options));
+    fputs("\nDurations take a unit ns, us, ms, s, m or h (50ms, 1m30s; a number alone is\n"
+          "seconds); sizes a suffix K, M or G (binary; a number alone is bytes).\n"
+          "Exit status: 0 after SIGINT/SIGTERM, 1 for an invalid app, 2 for a usage\n"
+          "error, 4 if APP cannot be read or the address cannot be bound.\n"
+          "\n"
+          "Examples:\n"
+          "  whirl serve --wagi --listen 127.0.0.1:8080 --timeout 5s handler.wasm\n"
+          "  whirl serve -f ./my-spin-app --workers 8 -W max-memory-size=64M\n",
+          f);
+}
 
 /* Durations as -W timeout takes them: through the hosting parser. */
 static bool parse_duration(const char *text, uint64_t *ns)
@@ -71,24 +154,121 @@ static bool parse_count(const char *text, unsigned max, unsigned *out)
     return true;
 }
 
-static int take(int argc, char **argv, int *i, const char *name, const char **value)
+enum { SERVE_HELP_SHOWN = -100 };
+
+static int set_app(serve_opts_t *o, const char *app)
 {
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0)
-        return 0;
-    if (a[n] == '=') {
-        *value = a + n + 1;
-        return 1;
+    if (o->app)
+        return cli_usage_error("serve: more than one APP ('%s' and '%s')", o->app, app);
+    o->app = app;
+    return EXIT_OK;
+}
+
+/* One option's value into o/hosting; EXIT_OK or a usage error (printed). */
+static int take_option(int id, const char *v, serve_opts_t *o, cli_hosting_t *hosting,
+                       const char **envs, const char **dirs)
+{
+    char why[1024];
+    switch (id) {
+    case OPT_FROM: return set_app(o, v);
+    case OPT_REUSE_PORT: o->reuse_port = true; break;
+    case OPT_WAGI: o->wagi = true; break;
+    case OPT_METRICS: o->metrics = true; break;
+    case OPT_METRICS_LOG: o->metrics_log = true; break;
+    case OPT_QUIET: o->access_log = false; break;
+    case OPT_ENV: envs[o->nenvs++] = v; break;
+    case OPT_DIR: dirs[o->ndirs++] = v; break;
+    case OPT_LISTEN: {
+        char host[256], port[16];
+        if (!serve_listen_parse(v, host, port, why, sizeof why))
+            return cli_usage_error("serve: %s", why);
+        o->listen = v;
+        break;
     }
-    if (a[n] != '\0')
-        return 0;
-    if (*i + 1 >= argc) {
-        cli_usage_error("serve: option %s needs a value", name);
-        return -1;
+    case OPT_TIMEOUT:
+    case OPT_W: {
+        char arg[4200];
+        snprintf(arg, sizeof arg, "%s%s", id == OPT_TIMEOUT ? "timeout=" : "", v);
+        if (cli_hosting_parse_group(hosting, 'W', arg, why, sizeof why) != 1)
+            return cli_usage_error("serve: %s", why);
+        break;
     }
-    *value = argv[++*i];
-    return 1;
+    case OPT_WORKERS:
+        if (!parse_count(v, 4096, &o->workers) || !o->workers)
+            return cli_usage_error("serve: invalid --workers '%s' (1 to 4096)", v);
+        break;
+    case OPT_IO_THREADS:
+        if (!parse_count(v, 256, &o->io_threads) || !o->io_threads)
+            return cli_usage_error("serve: invalid --io-threads '%s' (1 to 256)", v);
+        break;
+    case OPT_MAX_QUEUE:
+        if (!parse_count(v, 1000000, &o->max_queue))
+            return cli_usage_error("serve: invalid --max-queue '%s' (0 to 1000000)", v);
+        break;
+    case OPT_QUEUE_TIMEOUT:
+        if (!parse_duration(v, &o->queue_timeout_ns))
+            return cli_usage_error("serve: invalid --queue-timeout '%s' (a duration such as "
+                                   "500ms)", v);
+        break;
+    case OPT_GRACE:
+        if (!parse_duration(v, &o->grace_ns))
+            return cli_usage_error("serve: invalid --grace '%s' (a duration such as 10s)", v);
+        break;
+    case OPT_IO_TIMEOUT: {
+        uint64_t ns;
+        if (!parse_duration(v, &ns))
+            return cli_usage_error("serve: invalid --io-timeout '%s' (a duration such as "
+                                   "60s)", v);
+        o->io_timeout_s = ns < 1000000000ull ? 1 : (unsigned)(ns / 1000000000ull);
+        break;
+    }
+    case OPT_MAX_BODY: {
+        size_t n;
+        if (cli_parse_size(v, &n) != 0)
+            return cli_usage_error("serve: invalid --max-body '%s' (a byte count such as "
+                                   "16M)", v);
+        o->max_body = n;
+        break;
+    }
+    case OPT_MAX_HEADER: {
+        size_t n;
+        if (cli_parse_size(v, &n) != 0 || n < 1024 || n > (64u << 20))
+            return cli_usage_error("serve: invalid --max-header '%s' (1K to 64M)", v);
+        o->max_header = n;
+        break;
+    }
+    }
+    return EXIT_OK;
+}
+
+/* Parses serve's arguments with the shared table (options.h); options and
+ * APP may come in any order. SERVE_HELP_SHOWN after --help or -W help. */
+static int parse_serve_args(int argc, char **argv, serve_opts_t *o, cli_hosting_t *hosting,
+                            const char **envs, const char **dirs, bool *cache,
+                            const char **cache_dir)
+{
+    cli_args_t a;
+    cli_args_init(&a, "serve", serve_options, CLI_COUNT(serve_options), argc, argv);
+    int id, rc = EXIT_OK;
+    while (rc == EXIT_OK && (id = cli_args_next(&a)) != CLI_ARGS_END) {
+        switch (id) {
+        case CLI_ARGS_ERROR: return EXIT_USAGE;
+        case CLI_ARGS_POSITIONAL: rc = set_app(o, a.value); break;
+        case OPT_HELP: serve_help(stdout); return SERVE_HELP_SHOWN;
+        case OPT_CACHE:
+            *cache = true;
+            *cache_dir = a.value;
+            break;
+        case OPT_W:
+            if (strcmp(a.value, "help") == 0 || strcmp(a.value, "help-long") == 0) {
+                cli_hosting_help(stdout, 'W');
+                return SERVE_HELP_SHOWN;
+            }
+            /* fall through */
+        default: rc = take_option(id, a.value, o, hosting, envs, dirs); break;
+        }
+    }
+    return rc;
 }
 
 int cli_cmd_serve(int argc, char **argv)
@@ -121,114 +301,10 @@ int cli_cmd_serve(int argc, char **argv)
     }
     o.envs = envs;
     o.dirs = dirs;
-    for (int i = 0; i < argc && rc == EXIT_OK; i++) {
-        const char *a = argv[i], *v;
-        int m = 0;
-#define OPT(NAME) ((m = take(argc, argv, &i, NAME, &v)) != 0)
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            cli_usage(stdout);
-            goto done;
-        } else if (a[0] != '-' || strcmp(a, "-") == 0) {
-            if (o.app) {
-                rc = cli_usage_error("serve: more than one APP ('%s' and '%s')", o.app, a);
-                break;
-            }
-            o.app = a;
-            continue;
-        } else if (OPT("-f") || (!m && OPT("--from"))) {
-            if (m > 0 && o.app) {
-                rc = cli_usage_error("serve: more than one APP ('%s' and '%s')", o.app, v);
-                break;
-            }
-            if (m > 0)
-                o.app = v;
-        } else if (strcmp(a, "--reuse-port") == 0) {
-            o.reuse_port = true;
-        } else if (strcmp(a, "--wagi") == 0) {
-            o.wagi = true;
-        } else if (strcmp(a, "--metrics") == 0) {
-            o.metrics = true;
-        } else if (strcmp(a, "--metrics-log") == 0) {
-            o.metrics_log = true;
-        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
-            o.access_log = false;
-        } else if (strcmp(a, "--cache") == 0 || strncmp(a, "--cache=", 8) == 0) {
-            cache = true;
-            cache_dir = a[7] == '=' ? a + 8 : NULL;
-        } else if (OPT("--listen")) {
-            char host[256], port[16], why[300];
-            if (m > 0 && !serve_listen_parse(v, host, port, why, sizeof why))
-                rc = cli_usage_error("serve: %s", why);
-            else if (m > 0)
-                o.listen = v;
-        } else if (OPT("--timeout")) {
-            if (m > 0) {
-                char arg[256], why[256];
-                snprintf(arg, sizeof arg, "timeout=%s", v);
-                if (cli_hosting_parse(&hosting, arg, why, sizeof why) != 1)
-                    rc = cli_usage_error("serve: %s", why);
-            }
-        } else if (OPT("--workers")) {
-            if (m > 0 && (!parse_count(v, 4096, &o.workers) || !o.workers))
-                rc = cli_usage_error("serve: invalid --workers '%s' (1 to 4096)", v);
-        } else if (OPT("--io-threads")) {
-            if (m > 0 && (!parse_count(v, 256, &o.io_threads) || !o.io_threads))
-                rc = cli_usage_error("serve: invalid --io-threads '%s' (1 to 256)", v);
-        } else if (OPT("--max-queue")) {
-            if (m > 0 && !parse_count(v, 1000000, &o.max_queue))
-                rc = cli_usage_error("serve: invalid --max-queue '%s' (0 to 1000000)", v);
-        } else if (OPT("--queue-timeout")) {
-            if (m > 0 && !parse_duration(v, &o.queue_timeout_ns))
-                rc = cli_usage_error("serve: invalid --queue-timeout '%s' (a duration such as "
-                                     "500ms)", v);
-        } else if (OPT("--grace")) {
-            if (m > 0 && !parse_duration(v, &o.grace_ns))
-                rc = cli_usage_error("serve: invalid --grace '%s' (a duration such as 10s)", v);
-        } else if (OPT("--io-timeout")) {
-            uint64_t ns;
-            if (m > 0 && !parse_duration(v, &ns))
-                rc = cli_usage_error("serve: invalid --io-timeout '%s' (a duration such as "
-                                     "60s)", v);
-            else if (m > 0)
-                o.io_timeout_s = ns < 1000000000ull ? 1 : (unsigned)(ns / 1000000000ull);
-        } else if (OPT("--max-body")) {
-            size_t n;
-            if (m > 0 && cli_parse_size(v, &n) != 0)
-                rc = cli_usage_error("serve: invalid --max-body '%s' (a byte count such as "
-                                     "16M)", v);
-            else if (m > 0)
-                o.max_body = n;
-        } else if (OPT("--max-header")) {
-            size_t n;
-            if (m > 0 && (cli_parse_size(v, &n) != 0 || n < 1024 || n > (64u << 20)))
-                rc = cli_usage_error("serve: invalid --max-header '%s' (1K to 64M)", v);
-            else if (m > 0)
-                o.max_header = n;
-        } else if (OPT("--env")) {
-            if (m > 0)
-                envs[o.nenvs++] = v;
-        } else if (OPT("--dir")) {
-            if (m > 0)
-                dirs[o.ndirs++] = v;
-        } else if (strncmp(a, "-W", 2) == 0) {
-            const char *w = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
-            char why[256];
-            if (!w) {
-                rc = cli_usage_error("serve: option -W needs a value (e.g. -W timeout=10s)");
-                break;
-            }
-            int r = cli_hosting_parse(&hosting, w, why, sizeof why);
-            if (r == 0)
-                rc = cli_usage_error("serve: unknown -W option '%s' (known: timeout, "
-                                     "max-memory-size, max-table-elements, pooling)", w);
-            else if (r < 0)
-                rc = cli_usage_error("serve: %s", why);
-        } else {
-            rc = cli_usage_error("serve: unknown option '%s'", a);
-        }
-        if (m < 0)
-            rc = EXIT_USAGE;
-#undef OPT
+    rc = parse_serve_args(argc, argv, &o, &hosting, envs, dirs, &cache, &cache_dir);
+    if (rc == SERVE_HELP_SHOWN) {
+        rc = EXIT_OK;
+        goto done;
     }
     if (rc != EXIT_OK)
         goto done;

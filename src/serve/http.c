@@ -1282,13 +1282,14 @@ int serve_run(const serve_opts_t *o, whirl_config_t *config)
         serve_log("error: cannot start %u worker threads", workers);
         goto out;
     }
+    /* whirl accepts the connections itself, to answer a malformed request
+     * line with 400 before libmicrohttpd sees it (gate.c). */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG;
+                     MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
     size_t mem = o->max_header < 4096 ? 4096 : o->max_header;
     /* The logger must come first, or MHD's own messages bypass it. */
     struct MHD_OptionItem ops[] = {
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, srv},
-        {MHD_OPTION_LISTEN_SOCKET, srv->listen_fd, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, srv},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_done, srv},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)mem, NULL},
@@ -1297,11 +1298,16 @@ int serve_run(const serve_opts_t *o, whirl_config_t *config)
         {MHD_OPTION_END, 0, NULL},
     };
     if (o->io_threads <= 1)
-        ops[6].option = MHD_OPTION_END;
+        ops[5].option = MHD_OPTION_END;
     srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_ARRAY, ops,
                                    MHD_OPTION_END);
     if (!srv->daemon) {
         serve_log("error: libmicrohttpd could not start on %s", o->listen);
+        serve_pool_stop(srv->pool);
+        goto out;
+    }
+    if (!(srv->gate = serve_gate_start(srv))) {
+        MHD_stop_daemon(srv->daemon);
         serve_pool_stop(srv->pool);
         goto out;
     }
@@ -1318,9 +1324,9 @@ int serve_run(const serve_opts_t *o, whirl_config_t *config)
     serve_log("%s: shutting down (grace period %.1fs)", sig == SIGINT ? "SIGINT" : "SIGTERM",
               (double)o->grace_ns / 1e9);
     atomic_store(&srv->stopping, true);
-    int lfd = MHD_quiesce_daemon(srv->daemon);
-    if (lfd >= 0)
-        close(lfd);
+    serve_gate_stop(srv->gate);
+    srv->gate = NULL;
+    close(srv->listen_fd);
     srv->listen_fd = -1;
     uint64_t grace_end = now_ns() + o->grace_ns;
     if (!wait_idle(srv, grace_end)) {

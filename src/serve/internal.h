@@ -28,6 +28,7 @@ typedef enum resp_mode {
 } resp_mode_t;
 
 typedef struct serve_server serve_server_t;
+typedef struct serve_gate serve_gate_t;
 
 struct serve_req {
     serve_server_t *srv;
@@ -126,6 +127,7 @@ struct serve_server {
     serve_pool_t *pool;
     struct MHD_Daemon *daemon;
     int listen_fd;
+    serve_gate_t *gate;     /* accepts on listen_fd (gate.c) */
     char listen_host[256];
     char listen_port[16];
     atomic_bool stopping;   /* shutting down: new requests get 503 */
@@ -141,6 +143,25 @@ struct serve_server {
     char *logbuf;           /* access log lines waiting for a flush */
     size_t loglen, logcap;
 };
+
+/* gate.c: accepts connections on srv->listen_fd and checks each one's
+ * first request line before handing it to srv->daemon (which runs with
+ * MHD_USE_NO_LISTEN_SOCKET): a malformed line gets 400 and a close, which
+ * libmicrohttpd 0.9.75 does not give (gate.c says why). */
+
+serve_gate_t *serve_gate_start(serve_server_t *srv);
+/* Stops accepting and closes the connections still without a request
+ * line; the listening socket stays the caller's. */
+void serve_gate_stop(serve_gate_t *g);
+
+typedef enum serve_line_verdict {
+    SERVE_LINE_INCOMPLETE, /* no full line yet: wait for more */
+    SERVE_LINE_VALID,      /* METHOD SP TARGET SP HTTP/d.d CRLF, or too long to judge */
+    SERVE_LINE_MALFORMED,  /* 400 */
+} serve_line_verdict_t;
+/* Judges the first n bytes a client sent (full: the gate will not look
+ * at more). Leading empty lines are skipped. */
+serve_line_verdict_t serve_gate_check_line(const uint8_t *p, size_t n, bool full);
 
 /* listen.c: binds --listen (and SO_REUSEPORT under --reuse-port), fills
  * srv->listen_host and listen_port; -1 after logging why. */

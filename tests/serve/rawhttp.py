@@ -6,6 +6,8 @@ cannot express (malformed heads, uploads left unfinished).
       Sends REQUEST (Python string escapes: \\r\\n, \\x01), reads until the
       server closes or WAIT seconds (default 30) pass, and prints one line:
       "<first status line> | <number of status lines> | closed|open".
+  rawhttp.py head PORT REQUEST
+      As send, but prints the whole response head, one line per line.
   rawhttp.py hold PORT LOG MARKER HEAD REST OTHER
       Sends HEAD on connection 1 (a request whose body is not all there),
       waits until MARKER appears in the server's LOG (the guest has
@@ -22,7 +24,7 @@ def unescape(s):
     return s.encode("latin-1").decode("unicode_escape").encode("latin-1")
 
 
-def answer(sock, wait):
+def read_all(sock, wait):
     """Reads until the peer closes or `wait` seconds pass."""
     sock.settimeout(wait)
     data, closed = b"", False
@@ -38,6 +40,11 @@ def answer(sock, wait):
         pass
     except ConnectionResetError:
         closed = True
+    return data, closed
+
+
+def answer(sock, wait):
+    data, closed = read_all(sock, wait)
     lines = data.split(b"\r\n")
     status = [l for l in lines if l.startswith(b"HTTP/1.")]
     first = status[0].decode("latin-1") if status else "(none)"
@@ -57,6 +64,12 @@ def main(argv):
         with connect(port) as s:
             s.sendall(request)
             print(answer(s, wait))
+        return 0
+    if len(argv) == 3 and argv[0] == "head":
+        with connect(int(argv[1])) as s:
+            s.sendall(unescape(argv[2]))
+            data, _ = read_all(s, 30.0)
+        print(data.split(b"\r\n\r\n")[0].decode("latin-1").replace("\r\n", "\n"))
         return 0
     if len(argv) == 7 and argv[0] == "hold":
         port, log, marker = int(argv[1]), argv[2], argv[3]

@@ -290,6 +290,38 @@ wagi_tests() {
     check "--listen unclosed bracket" eq "$?" 2
     "$WHIRL" serve --wagi --workers 0 "$G" 2>"$WORK/err"
     check "bad --workers" eq "$?" 2
+
+    # The command line goes through the shared option table (options.h).
+    "$WHIRL" serve --help >"$WORK/out" 2>"$WORK/err"
+    check "serve --help exits 0" eq "$?" 0
+    check "serve --help is serve's own" contains "$WORK/out" "^Usage: whirl serve \[OPTIONS\] \[APP\]$"
+    check "serve --help lists --workers" contains "$WORK/out" "^  --workers N "
+    check "serve --help is not the general usage" lacks "$WORK/out" "whirl validate"
+    "$WHIRL" help serve >"$WORK/out2" 2>&1
+    check "whirl help serve = serve --help" cmp -s "$WORK/out" "$WORK/out2"
+    "$WHIRL" serve -W help >"$WORK/out" 2>"$WORK/err"
+    check "serve -W help exits 0" eq "$?" 0
+    check "serve -W help lists the -W names" contains "$WORK/out" "^  -W max-memory-size="
+    "$WHIRL" serve --no-such-option "$G" 2>"$WORK/err"
+    check "unknown option exits 2" eq "$?" 2
+    check "unknown option named" contains "$WORK/err" "serve: unknown option '--no-such-option'"
+    "$WHIRL" serve -W no-such-knob=1 "$G" 2>"$WORK/err"
+    check "unknown -W name exits 2" eq "$?" 2
+    "$WHIRL" serve --wagi=yes "$G" 2>"$WORK/err"
+    check "value for a switch exits 2" eq "$?" 2
+    "$WHIRL" serve --wagi --listen 2>"$WORK/err"
+    check "--listen without its value exits 2" eq "$?" 2
+    "$WHIRL" serve --wagi "$G" "$G" 2>"$WORK/err"
+    check "two APPs exit 2" eq "$?" 2
+    # Every form of a value reaches the server: --opt=V, --opt V, -WV, -W V,
+    # a -W list, -f, -q, the APP before the options.
+    start_server forms "$G" -q -Wmax-memory-size=64M -W timeout=5s,pooling=n --workers=2 \
+        --max-body 1M --io-timeout=30s --wagi || return
+    check "all option forms: served" eq "$(req "$WORK/b" "$URL/hello")" 200
+    stop_server
+    start_server from --wagi -f "$G" || return
+    check "-f FILE: served" eq "$(req "$WORK/b" "$URL/hello")" 200
+    stop_server
 }
 
 spin_tests() {
@@ -463,16 +495,29 @@ strict_tests() {
     expect_refused "two Hosts" "$B400" "GET /echo?mark HTTP/1.1\r\n${H}Host: y\r\n\r\n"
     expect_refused "no Host in HTTP/1.1" "$B400" "GET /echo?mark HTTP/1.1\r\n\r\n"
     expect_refused "three-word garbage request line" "$B400" "NOT A REQUEST\r\n\r\n"
-    # A line libmicrohttpd cannot split at all is closed without an answer
-    # (README: no hook in 0.9.75 to answer it); it must not hang.
-    check "one-word garbage request line closed" eq "$(raw send "$PORT" 'GARBAGE\r\n\r\n')" "(none) | 0 | closed"
+    # Request lines libmicrohttpd would close without a word: whirl's
+    # connection gate (gate.c) answers them with 400 and closes.
+    expect_refused "one-word request line" "$B400" "GARBAGE\r\n\r\n"
+    expect_refused "binary junk (a TLS ClientHello)" "$B400" "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n"
+    expect_refused "binary junk without a line end" "$B400" "\x00\xff\xfe\x01"
+    expect_refused "two spaces after the method" "$B400" "GET  /echo HTTP/1.1\r\n${H}\r\n"
+    expect_refused "a space in the target" "$B400" "GET /echo x HTTP/1.1\r\n${H}\r\n"
+    expect_refused "missing version" "$B400" "GET /echo\r\n${H}\r\n"
+    expect_refused "space before the method" "$B400" " GET /echo HTTP/1.1\r\n${H}\r\n"
+    expect_refused "lower-case version" "$B400" "GET /echo http/1.1\r\n${H}\r\n"
+    raw head "$PORT" 'GARBAGE\r\n\r\n' >"$WORK/head"
+    check "gate's 400: exact status line" eq "$(sed -n 1p "$WORK/head")" "$B400"
+    check "gate's 400 says Connection: close" contains "$WORK/head" "^Connection: close$"
+    check "gate's refusal logged" contains "$LOG" "refused a connection from 127.0.0.1: malformed request line (400)"
+    check "empty lines before a request tolerated" eq "$(raw send "$PORT" "\r\nGET /hello HTTP/1.1\r\n${H}Connection: close\r\n\r\n")" "HTTP/1.1 200 OK | 1 | closed"
     check "no guest ran for a refused request" lacks "$LOG" "started echo"
     check "refusal logged with its reason" contains "$LOG" "refused POST /echo from 127.0.0.1:[0-9]*: more than one Content-Length"
     check "valid request still served" eq "$(raw send "$PORT" "GET /hello HTTP/1.1\r\n${H}Connection: close\r\n\r\n")" "HTTP/1.1 200 OK | 1 | closed"
     check "HTTP/1.0 without Host served" eq "$(raw send "$PORT" "GET /hello HTTP/1.0\r\n\r\n")" "HTTP/1.1 200 OK | 1 | closed"
     req "$WORK/b" "$URL/.well-known/whirl/metrics" >/dev/null
-    # 19 of the refusals above are whirl's (the three-word line is MHD's).
-    check "refusals counted" contains "$WORK/b" "^whirl_rejected_malformed_total 19$"
+    # 19 of the refusals above are whirl's request heads, 10 its gate's
+    # request lines (the three-word one included).
+    check "refusals counted" contains "$WORK/b" "^whirl_rejected_malformed_total 29$"
 
     # A chunked body several times over --max-body: 413 as soon as the limit
     # is passed, not silence (1M limit here).
@@ -487,6 +532,19 @@ strict_tests() {
     check "504 during an unfinished upload" eq "$(raw send "$PORT" "POST /echo HTTP/1.1\r\n${H}Content-Length: 100\r\n\r\n0123456789")" "HTTP/1.1 504 Gateway Timeout | 1 | closed"
     check "504 during an unfinished chunked upload" eq "$(raw send "$PORT" "POST /echo HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")" "HTTP/1.1 504 Gateway Timeout | 1 | closed"
     check "alive after the unfinished uploads" eq "$(req "$WORK/b" "$URL/hello")" 200
+    stop_server
+
+    # A client that connects and goes, or says nothing (or half a line)
+    # until --io-timeout, gets no 400: closed without an answer.
+    start_server gate --wagi --io-timeout 1s --metrics "$G" || return
+    python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1]))).close()' "$PORT"
+    check "silent client at --io-timeout: no answer" eq "$(raw send "$PORT" "")" "(none) | 0 | closed"
+    check "half a request line at --io-timeout: no answer" eq "$(raw send "$PORT" "GET /hel")" "(none) | 0 | closed"
+    check "request line then silence: MHD's timeout, no 400" eq "$(raw send "$PORT" "GET /hello HTTP/1.1\r\n")" "(none) | 0 | closed"
+    check "served after them" eq "$(req "$WORK/b" "$URL/hello")" 200
+    req "$WORK/b" "$URL/.well-known/whirl/metrics" >/dev/null
+    check "none of them counted as malformed" contains "$WORK/b" "^whirl_rejected_malformed_total 0$"
+    check "no 400 logged for them" lacks "$LOG" "malformed request line"
     stop_server
 
     # Pool exhaustion (instance_count) is "busy": 503 + Retry-After, like
