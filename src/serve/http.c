@@ -661,12 +661,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (r->in_too_large || r->in_discard) {
             r->discarded += n;
             *upload_size = 0;
+            /* The guest finished without reading the whole body: what the
+             * client still sends counts against --max-body all the same. */
+            bool over = !r->in_too_large && r->in_total + r->discarded > srv->opts->max_body;
+            if (over) {
+                r->in_too_large = true;
+                if (!r->queued && !r->answered) {
+                    replace_response(r, 413, "Payload Too Large");
+                    r->out_done = true;
+                    r->failed = true;
+                }
+            }
             /* The worker failed before the body was in: answer now (a body
              * byte is here, so any 100 Continue has gone out). */
             if (r->worker_done && r->failed)
                 answer_now(r);
             bool close = (r->in_too_large || r->answered) && r->discarded > DISCARD_LIMIT;
             pthread_mutex_unlock(&r->mu);
+            if (over)
+                SERVE_COUNT(srv, rejected_limits);
             return close ? MHD_NO : MHD_YES;
         }
         if (r->in_total + n > srv->opts->max_body) {

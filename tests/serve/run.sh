@@ -525,6 +525,9 @@ strict_tests() {
     check "chunked 8 MiB gets 413" eq "$(req "$WORK/b" -H 'Transfer-Encoding: chunked' --data-binary @"$WORK/8m.bin" "$URL/echo")" 413
     check "chunked 32 MiB gets 413" eq "$(req "$WORK/b" -H 'Transfer-Encoding: chunked' --data-binary @"$WORK/32m.bin" "$URL/echo")" 413
     check "413 body" contains "$WORK/b" "Payload Too Large"
+    # The guest answers without reading the body: the rest of the upload
+    # still counts against --max-body (it was read and dropped without end).
+    check "chunked 8 MiB to a guest that reads none gets 413" eq "$(req "$WORK/b" -H 'Transfer-Encoding: chunked' --data-binary @"$WORK/8m.bin" "$URL/hello")" 413
 
     # The deadline passes while the client is still uploading (it stalls
     # after 10 of 100 bytes): 504 at the deadline, not at --io-timeout (60 s
