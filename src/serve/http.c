@@ -1197,14 +1197,12 @@ static void abort_guests(serve_server_t *srv)
     const whirl_config_t *cfg = whirl_engine_config(srv->engine);
     for (size_t i = 0, n = whirl_config_item_count(); i < n; i++) {
         whirl_config_item_t it;
+        uint64_t ns;
         if (whirl_config_item(cfg, i, &it) && strcmp(it.name, "epoch_interval") == 0) {
-            uint64_t v = strtoull(it.value, NULL, 10);
-            if (strstr(it.value, "us"))
-                interval_us = v;
-            else if (strstr(it.value, "ms"))
-                interval_us = v * 1000;
-            else if (strchr(it.value, 's'))
-                interval_us = v * 1000000;
+            whirl_error_t *err = whirl_parse_duration(it.value, &ns);
+            if (!err)
+                interval_us = ns / 1000;
+            whirl_error_delete(err);
         }
     }
     if (interval_us == 0)
