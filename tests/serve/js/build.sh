@@ -13,7 +13,7 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 cd "$HERE"
 if [ ! -x node_modules/.bin/componentize-js ] || [ ! -x node_modules/.bin/jco ]; then
-    npm install --no-audit --no-fund --loglevel=error >&2
+    npm install --no-save --no-audit --no-fund --loglevel=error >&2 # keeps the lock file as it is
 fi
 WIT=$OUT/wit
 if [ ! -f "$WIT/world.wit" ]; then
