@@ -34,6 +34,7 @@ enum {
     OPT_ENV,
     OPT_DIR,
     OPT_CACHE,
+    OPT_S,
 };
 
 static const cli_option_t serve_options[] = {
@@ -84,6 +85,11 @@ static const cli_option_t serve_options[] = {
      "As for run (a single module only)."},
     {OPT_CACHE, 0, "cache", CLI_OPTIONAL_ARG, "DIR",
      "Use the compilation cache (in DIR), as for run."},
+    {OPT_S, 'S', NULL, CLI_REQUIRED_ARG, "NAME=VALUE",
+     "allow-http=RULE: outbound HTTP every component may make, in Spin's\n"
+     "allowed_outbound_hosts syntax (https://*.example.com, http://127.0.0.1:*,\n"
+     "self; repeatable). http-ca=FILE: a PEM CA trusted besides the system\n"
+     "store."},
     {OPT_HELP, 'h', "help", CLI_NO_ARG, NULL, "Show this help."},
 };
 
@@ -177,6 +183,15 @@ static int take_option(int id, const char *v, serve_opts_t *o, cli_hosting_t *ho
     case OPT_METRICS_LOG: o->metrics_log = true; break;
     case OPT_QUIET: o->access_log = false; break;
     case OPT_ENV: envs[o->nenvs++] = v; break;
+    case OPT_S:
+        if (strncmp(v, "allow-http=", 11) == 0 && v[11])
+            o->allow_http[o->nallow_http++] = v + 11;
+        else if (strncmp(v, "http-ca=", 8) == 0 && v[8])
+            o->http_ca = v + 8;
+        else
+            return cli_usage_error("serve: unknown -S option '%s' (allow-http=RULE, "
+                                   "http-ca=FILE)", v);
+        break;
     case OPT_DIR: dirs[o->ndirs++] = v; break;
     case OPT_LISTEN: {
         char host[256], port[16];
@@ -291,10 +306,11 @@ int cli_cmd_serve(int argc, char **argv)
     hosting.timeout_ns = o.timeout_ns;
     const char **envs = calloc((size_t)argc + 1, sizeof *envs);
     const char **dirs = calloc((size_t)argc + 1, sizeof *dirs);
+    o.allow_http = calloc((size_t)argc + 1, sizeof *o.allow_http);
     bool cache = false;
     const char *cache_dir = NULL;
     int rc = EXIT_OK;
-    if (!envs || !dirs) {
+    if (!envs || !dirs || !o.allow_http) {
         cli_error("out of memory");
         rc = EXIT_USAGE;
         goto done;
@@ -349,6 +365,7 @@ int cli_cmd_serve(int argc, char **argv)
 done:
     free(envs);
     free(dirs);
+    free(o.allow_http);
     return rc;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "serve/app.h"
+#include "serve/wasihttp.h"
 
 #define errorf whirl_error_newf
 
@@ -41,6 +42,7 @@ void serve_comp_free(serve_comp_t *c)
         free(c->dirs[i].guest);
     }
     free(c->dirs);
+    ob_policy_free(c->outbound);
     free(c->id);
     free(c->source);
     free(c);
@@ -494,10 +496,24 @@ whirl_error_t *serve_app_load(serve_server_t *srv, const serve_opts_t *o, serve_
             err = load_single(app, o);
         }
     }
+    /* Outbound HTTP: -S allow-http rules and the extra CA file. */
+    if (!err && o->nallow_http && !(app->outbound = ob_policy_new()))
+        err = errorf("out of memory");
+    for (size_t i = 0; !err && i < o->nallow_http; i++) {
+        char why[600];
+        if (!ob_policy_add(app->outbound, o->allow_http[i], why, sizeof why))
+            err = errorf("-S allow-http: %s", why);
+    }
+    if (!err && o->http_ca) {
+        char why[600];
+        if (!ob_client_set_extra_ca(o->http_ca, why, sizeof why))
+            err = errorf("-S http-ca: %s", why);
+    }
     if (err) {
         serve_app_delete(app);
         return err;
     }
+    wh_out_set_global_policy(app->outbound);
     *out = app;
     return NULL;
 }
@@ -519,6 +535,8 @@ void serve_app_delete(serve_app_t *app)
     whirl_component_linker_delete(app->clinker);
     if (http)
         serve_wasihttp_unlink();
+    wh_out_set_global_policy(NULL);
+    ob_policy_free(app->outbound);
     free(app->base_path);
     free(app);
 }

@@ -50,6 +50,9 @@ typedef struct serve_opts {
     size_t nenvs;
     const char **dirs;      /* --dir HOST[::GUEST][:ro] for a single-module app */
     size_t ndirs;
+    const char **allow_http; /* -S allow-http=RULE: outbound hosts every component may reach */
+    size_t nallow_http;
+    const char *http_ca;    /* -S http-ca=FILE: a CA trusted besides the system store */
 } serve_opts_t;
 
 /* Runs the server until SIGINT or SIGTERM. Takes ownership of `config`

@@ -2,7 +2,7 @@
 # Builds the JS wasi:http components of tests/serve and bench/serve with
 # componentize-js (npm; installed here on first use):
 #   build.sh [OUT_DIR]     (default: out/ beside this script)
-# Outputs OUT_DIR/hello.component.wasm and OUT_DIR/test.component.wasm,
+# Outputs OUT_DIR/hello, test and outbound .component.wasm,
 # rebuilt only when their source is newer. componentize-js's engine expects
 # the wasi:http WIT at 0.2.10; jco ships 0.2.12, so a copy is rewritten
 # (and wasi:sockets' network-error-code gate opened, which 0.2.10 lacks).
@@ -31,7 +31,7 @@ if [ ! -f "$WIT/world.wit" ]; then
     printf 'package whirl:serve-test;\n\nworld proxy {\n  include wasi:http/proxy@0.2.10;\n}\n' \
         >"$WIT/world.wit"
 fi
-for name in hello test; do
+for name in hello test outbound; do
     src=$HERE/$name.js
     out=$OUT/$name.component.wasm
     if [ ! -f "$out" ] || [ "$src" -nt "$out" ]; then
