@@ -385,7 +385,7 @@ EOF
     start_server spin "$D/spin.toml" || return
     check "unknown key warned" contains "$LOG" "warning: .*mystery"
     check "unknown component key warned" contains "$LOG" "warning: .*strange_key"
-    check "allowed_outbound_hosts warned" contains "$LOG" "warning: .*:[0-9]*: 'allowed_outbound_hosts' in \[component.api\] is not implemented by whirl yet (ignored: every outbound request is denied)"
+    check "allowed_outbound_hosts accepted" lacks "$LOG" "'allowed_outbound_hosts' in"
     check "key_value_stores warned" contains "$LOG" "warning: .*'key_value_stores' in \[component.api\] is not implemented"
     check "component variables warned" contains "$LOG" "warning: .*'variables' in \[component.api\] is not implemented"
     check "manifest variables warned" contains "$LOG" "warning: .*'variables' in the manifest is not implemented"

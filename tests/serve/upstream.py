@@ -14,6 +14,8 @@ test with openssl) on free loopback ports, and prints one line
                      x-checksum when &trailers=1
     /slow?ms=N       answers after N ms
     /hang            never answers (until the client goes)
+    /stall           sends its head and one chunk, then nothing (until the
+                     client goes)
     /redirect        302 to /hello
     /reset           closes the connection abruptly (RST) after the request
     /count           how many requests were seen so far (this one excluded)
@@ -97,6 +99,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply(200, b"slow answer")
         elif p == "/hang":
             # Until the client goes: a read returns when it closes.
+            self.connection.settimeout(None)
+            try:
+                self.connection.recv(1)
+            except OSError:
+                pass
+            self.close_connection = True
+        elif p == "/stall":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"5\r\nfirst\r\n")
+            self.wfile.flush()
             self.connection.settimeout(None)
             try:
                 self.connection.recv(1)
