@@ -150,6 +150,12 @@ check "denial of self logged" wait_for_log "request to self (the app itself): de
 req "$WORK/b" "$URL/marker-after-denials" >/dev/null
 wait_for_log "GET /marker-after-denials" >/dev/null
 check "denial logged once per host" eq "$(grep -c "request to http://127.0.0.1:$T: denied" "$LOG")" 1
+# Many requests at once: served by the one I/O thread, at most 64 held by
+# one instance (the others fail with connection-limit-reached).
+check "20 fetches at once" eq "$(req "$WORK/b" "$URL/many?n=20&u=$UP/hello")" 200
+check "20 fetches at once: all answered" contains "$WORK/b" "^ok=20 failed=0$"
+check "100 fetches at once" eq "$(req "$WORK/b" "$URL/many?n=100&u=$UP/hello")" 200
+check "100 fetches at once: 64 held, the rest refused" contains "$WORK/b" "^ok=64 failed=36$"
 # A slow upstream cannot outlive the guest's deadline: 504 at 3 s.
 check "hanging upstream: 504 at the deadline" eq "$(req "$WORK/b" "$URL/get?u=$UP/hang")" 504
 check "hanging upstream: timeout logged" wait_for_log "ran past its 3.000s deadline"

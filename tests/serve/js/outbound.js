@@ -4,6 +4,7 @@
 //   .../get     GET it: "status=N", its x-* headers and its body, as text
 //   .../pipe    GET it and stream its body straight back (same status)
 //   .../post    POST the request body to it (streamed), answer as .../get
+//   .../many    ?n=N fetches of it at once, none read: "ok=A failed=B"
 //   .../hello   no outbound request: "hello from outbound.js" (for self)
 // A failed fetch is a 502 whose body names the error.
 addEventListener('fetch', (event) => event.respondWith(handle(event.request)));
@@ -28,6 +29,12 @@ async function handle(req) {
     if (path.endsWith('/pipe')) {
       const r = await fetch(target);
       return new Response(r.body, { status: r.status, headers: { 'x-up-status': String(r.status) } });
+    }
+    if (path.endsWith('/many')) {
+      const n = Number(url.searchParams.get('n'));
+      const all = await Promise.allSettled(Array.from({ length: n }, () => fetch(target)));
+      const ok = all.filter((r) => r.status === 'fulfilled' && r.value.status === 200).length;
+      return new Response(`ok=${ok} failed=${n - ok}\n`);
     }
     if (path.endsWith('/post')) {
       const r = await fetch(target, {
