@@ -115,6 +115,9 @@ typedef struct run_opts {
     bool allow_precompiled;   /* --allow-precompiled: FILE may be a .cwasm */
     cli_hosting_t hosting;    /* -W and -O options */
     cli_wasi_opts_t wasi;
+    char *allow_http[64];     /* -S allow-http=RULE (a component's outbound HTTP), malloc'd */
+    size_t nallow_http;
+    char *http_ca;            /* -S http-ca=FILE, malloc'd */
 } run_opts_t;
 
 /* "50ms", "2s": the -W timeout for messages. */

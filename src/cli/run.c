@@ -68,10 +68,16 @@ static const cli_option_t run_options[] = {
     {OPT_HELP, 'h', "help", CLI_NO_ARG, NULL, "Show this help."},
 };
 
-enum { KEY_INHERIT_ENV = 1, KEY_CACHE, KEY_CACHE_DIR, KEY_DEBUG_INFO };
+enum { KEY_INHERIT_ENV = 1, KEY_CACHE, KEY_CACHE_DIR, KEY_DEBUG_INFO, KEY_ALLOW_HTTP,
+       KEY_HTTP_CA };
 
 static const cli_group_key_t s_keys[] = {
     {KEY_INHERIT_ENV, "inherit-env", "[=y|n]", "Give a WASI program all of whirl's environment."},
+    {KEY_ALLOW_HTTP, "allow-http", "=RULE",
+     "Outbound HTTP a component may make (wasi:http/outgoing-handler), in\n"
+     "Spin's allowed_outbound_hosts syntax: https://*.example.com,\n"
+     "http://127.0.0.1:* (repeatable; default: none)."},
+    {KEY_HTTP_CA, "http-ca", "=FILE", "A PEM CA trusted besides the system store (outbound HTTPS)."},
 };
 static const cli_group_key_t c_keys[] = {
     {KEY_CACHE, "cache", "[=y|n]",
@@ -161,6 +167,23 @@ static int take_run_group(run_opts_t *o, char group, const char *arg)
             return cli_usage_error("run: unknown -%c option '%s' (`whirl run -%c help` lists "
                                    "them)",
                                    group, item, group);
+        if (key->id == KEY_ALLOW_HTTP || key->id == KEY_HTTP_CA) {
+            if (!value || !*value)
+                return cli_usage_error("run: -S %s needs a value", key->name);
+            if (key->id == KEY_ALLOW_HTTP &&
+                o->nallow_http == sizeof o->allow_http / sizeof *o->allow_http)
+                return cli_usage_error("run: too many -S allow-http rules");
+            char *copy = strdup(value);
+            if (!copy)
+                return cli_usage_error("out of memory");
+            if (key->id == KEY_ALLOW_HTTP) {
+                o->allow_http[o->nallow_http++] = copy;
+            } else {
+                free(o->http_ca);
+                o->http_ca = copy;
+            }
+            continue;
+        }
         if (key->id == KEY_CACHE_DIR) {
             if (!value || !*value)
                 return cli_usage_error("run: -C cache-dir needs a directory (-C cache-dir=DIR)");
@@ -671,5 +694,8 @@ int cli_cmd_run(int argc, char **argv)
     free(o.args);
     free(o.wasi.dirs);
     free(o.wasi.envs);
+    for (size_t i = 0; i < o.nallow_http; i++)
+        free(o.allow_http[i]);
+    free(o.http_ca);
     return rc;
 }

@@ -34,13 +34,18 @@
 
 enum {
     BODY_CAP = 64 * 1024,        /* request body bytes buffered once sending */
-    UNSENT_CAP = 1024 * 1024,    /* ... before the request starts */
+    UNSENT_CAP = 64 * 1024,      /* ... before the request starts */
     RESP_CAP = 64 * 1024,        /* response body bytes buffered (plus one curl chunk) */
     HEAD_CAP = 256 * 1024,       /* response header (or trailer) section bytes */
     MAX_FIELDS = 1000,
 };
 
 typedef enum { ST_NEW, ST_RUNNING, ST_DONE } state_t;
+
+/* The deadline ends a transfer this long after it passed: the guest's own
+ * deadline (its `interrupt` trap, then the instance's end, which cancels
+ * the transfer) comes first; this only frees a connection nobody waits on. */
+#define DEADLINE_SLACK_NS 1000000000ull
 
 struct ob_req {
     pthread_mutex_t mu;
@@ -236,6 +241,14 @@ void ob_unuse(ob_req_t *r)
     pthread_mutex_unlock(&r->mu);
     if (last)
         ob_cancel(r);
+}
+
+bool ob_in_use(ob_req_t *r)
+{
+    pthread_mutex_lock(&r->mu);
+    bool used = r->users > 0;
+    pthread_mutex_unlock(&r->mu);
+    return used;
 }
 
 void ob_detach(ob_req_t *r)
@@ -1008,7 +1021,7 @@ int ob_start(ob_req_t *r, const ob_spec_t *s, char *why, size_t whylen)
     r->start_ns = r->last_byte_ns = now_ns();
     r->first_byte_ns = s->first_byte_timeout_ns;
     r->between_ns = s->between_bytes_timeout_ns;
-    r->deadline_ns = s->deadline_ns;
+    r->deadline_ns = s->deadline_ns ? s->deadline_ns + DEADLINE_SLACK_NS : 0;
     pthread_mutex_unlock(&r->mu);
     ob_ref(r); /* the thread's */
     r->next = L.queue;

@@ -84,6 +84,7 @@ void ob_cancel(ob_req_t *r);
  * is cancelled. Guest thread. */
 void ob_use(ob_req_t *r);
 void ob_unuse(ob_req_t *r);
+bool ob_in_use(ob_req_t *r);
 
 typedef struct ob_spec {
     const char *method;
@@ -93,7 +94,8 @@ typedef struct ob_spec {
     uint64_t connect_timeout_ns; /* 0: none */
     uint64_t first_byte_timeout_ns;
     uint64_t between_bytes_timeout_ns;
-    uint64_t deadline_ns;        /* monotonic; 0: none. Past it the transfer ends */
+    uint64_t deadline_ns;        /* monotonic; 0: none. The transfer ends a second after
+                                  * it (the guest's own deadline trap comes first) */
 } ob_spec_t;
 
 /* Hands the request to the I/O thread. 0, or an error-code case (with a

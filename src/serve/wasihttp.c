@@ -156,10 +156,14 @@ flist_t *wh_fl_clone(const flist_t *src)
 
 /* ---- the per-request table ---- */
 
+/* whirl run's one context (its store has no data); whirl serve's are the
+ * stores' serve_inst_t. */
+static http_ctx_t *g_run_ctx;
+
 static http_ctx_t *ctx_of(whirl_store_t *store)
 {
     serve_inst_t *in = whirl_store_data(store);
-    return in ? in->http : NULL;
+    return in ? in->http : g_run_ctx;
 }
 
 whirl_error_t *wh_obj_add(http_ctx_t *c, hkind_t kind, hobj_t **out, uint32_t *rep)
@@ -1103,11 +1107,10 @@ static whirl_wasi2_t *lookup_wasi2(void *env, whirl_store_t *store)
     return c ? c->wasi : NULL;
 }
 
-whirl_error_t *serve_wasihttp_link(serve_app_t *app)
+/* The resource types (once per process) and the wasi:http definitions in
+ * `linker`, over the WASI 0.2 host `w2` (a reference is taken). */
+static whirl_error_t *define_http(whirl_component_linker_t *linker, whirl_wasi2_host_t *w2)
 {
-    app->clinker = whirl_component_linker_new(app->engine);
-    if (!app->clinker)
-        return whirl_error_new("out of memory");
     if (!g_host) {
         g_host = calloc(1, sizeof *g_host);
         if (!g_host)
@@ -1119,25 +1122,92 @@ whirl_error_t *serve_wasihttp_link(serve_app_t *app)
                 return whirl_error_new("out of memory");
         }
     }
-    whirl_wasi2_host_t *w2 = NULL;
-    whirl_error_t *e = whirl_wasi2_add_to_linker(app->clinker, WHIRL_WASI2_ALL, lookup_wasi2,
-                                                 NULL, &w2);
-    if (e)
-        return e;
     whirl_wasi2_host_delete(g_host->w2);
     g_host->w2 = w2;
+    whirl_error_t *e = NULL;
     for (int k = 0; !e && k < H_KINDS; k++)
-        e = whirl_component_linker_define_resource(app->clinker, "wasi:http/types@" HTTP_VERSION,
+        e = whirl_component_linker_define_resource(linker, "wasi:http/types@" HTTP_VERSION,
                                                    kind_names[k], g_host->types[k]);
     for (size_t i = 0; !e && i < sizeof defs / sizeof *defs + wh_out_ndefs; i++) {
         const wh_def_t *d = i < sizeof defs / sizeof *defs ? &defs[i]
                                                             : &wh_out_defs[i - sizeof defs / sizeof *defs];
         char iface[64];
         snprintf(iface, sizeof iface, "wasi:http/%s@" HTTP_VERSION, d->iface);
-        e = whirl_component_linker_define_func(app->clinker, iface, d->name, trampoline,
-                                               (void *)d, NULL);
+        e = whirl_component_linker_define_func(linker, iface, d->name, trampoline, (void *)d,
+                                               NULL);
     }
     return e;
+}
+
+whirl_error_t *serve_wasihttp_link(serve_app_t *app)
+{
+    app->clinker = whirl_component_linker_new(app->engine);
+    if (!app->clinker)
+        return whirl_error_new("out of memory");
+    whirl_wasi2_host_t *w2 = NULL;
+    whirl_error_t *e = whirl_wasi2_add_to_linker(app->clinker, WHIRL_WASI2_ALL, lookup_wasi2,
+                                                 NULL, &w2);
+    return e ? e : define_http(app->clinker, w2);
+}
+
+/* ---- whirl run: one component, one store, one context ---- */
+
+static ob_policy_t *g_run_policy;
+
+whirl_error_t *serve_http_run_setup(whirl_component_linker_t *linker, whirl_wasi2_host_t *w2,
+                                    whirl_wasi2_t *wasi, const char *who,
+                                    const char *const *allow, size_t nallow, const char *ca_file)
+{
+    char why[600];
+    whirl_error_t *e = NULL;
+    if (!(g_run_ctx = calloc(1, sizeof *g_run_ctx)) || !(g_run_policy = ob_policy_new()))
+        e = whirl_error_new("out of memory");
+    for (size_t i = 0; !e && i < nallow; i++)
+        if (!ob_policy_add(g_run_policy, allow[i], why, sizeof why))
+            e = whirl_error_newf("-S allow-http: %s", why);
+    if (!e && ca_file && !ob_client_set_extra_ca(ca_file, why, sizeof why))
+        e = whirl_error_newf("-S http-ca: %s", why);
+    if (e) {
+        whirl_wasi2_host_delete(w2);
+        return e;
+    }
+    g_run_ctx->wasi = wasi;
+    g_run_ctx->who = who;
+    g_run_ctx->policy = g_run_policy;
+    g_run_ctx->deadline_ns = UINT64_MAX;
+    return define_http(linker, w2);
+}
+
+void serve_http_run_set_deadline(uint64_t deadline_ns)
+{
+    if (g_run_ctx)
+        g_run_ctx->deadline_ns = deadline_ns;
+}
+
+void serve_http_run_end(void)
+{
+    http_ctx_t *c = g_run_ctx;
+    if (!c)
+        return;
+    for (uint32_t i = 0; i < c->nobjs; i++)
+        if (c->objs[i].kind != H_KINDS)
+            wh_obj_free(c, &c->objs[i]);
+    free(c->objs);
+    c->objs = NULL;
+    c->nobjs = c->cap = 0;
+    wh_out_detach_all(c);
+}
+
+void serve_http_run_free(void)
+{
+    if (g_run_ctx) {
+        wh_out_release_all(g_run_ctx);
+        free(g_run_ctx);
+        g_run_ctx = NULL;
+    }
+    ob_policy_free(g_run_policy);
+    g_run_policy = NULL;
+    serve_wasihttp_unlink();
 }
 
 whirl_error_t *serve_wasihttp_check(serve_comp_t *c)
@@ -1171,7 +1241,8 @@ static void notify_wasi(void *env)
 
 void serve_wasihttp_handle(serve_inst_t *in)
 {
-    http_ctx_t c = {.in = in};
+    http_ctx_t c = {.in = in, .policy = in->comp->outbound, .who = in->comp->id,
+                    .deadline_ns = in->deadline_ns, .srv = in->app->srv};
     const serve_req_info_t *info = serve_req_info(in->req);
     whirl_wasi2_config_t *cfg = whirl_wasi2_config_new();
     whirl_error_t *err = cfg ? NULL : whirl_error_new("out of memory");

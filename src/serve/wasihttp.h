@@ -74,6 +74,10 @@ typedef struct http_ctx {
     /* Outbound requests of this instance, each with a reference. */
     ob_req_t **obs;
     size_t nobs, obcap;
+    const ob_policy_t *policy; /* the component's allowed_outbound_hosts */
+    const char *who;           /* the component, for messages */
+    uint64_t deadline_ns;      /* UINT64_MAX: none */
+    const serve_server_t *srv; /* whirl serve (self requests, its log); NULL: whirl run */
 } http_ctx_t;
 
 struct serve_http_host {

@@ -32,6 +32,8 @@ static const char *const method_names[9] = {"GET",     "HEAD",    "POST",  "PUT"
 
 static const ob_policy_t *g_policy; /* -S allow-http */
 
+enum { ERR_CONNECTION_LIMIT_REACHED = 11 };
+
 void wh_out_set_global_policy(const ob_policy_t *p)
 {
     g_policy = p;
@@ -44,9 +46,28 @@ static void notify_wasi(void *env)
     whirl_wasi2_notify(env);
 }
 
-/* A new request, registered with the instance (which keeps a reference). */
-static ob_req_t *new_req(http_ctx_t *c)
+/* Outbound requests one instance may hold at once: each buffers up to
+ * ~400 KiB (request and response bodies, header sections). */
+enum { MAX_LIVE_REQUESTS = 64 };
+
+/* A new request, registered with the instance (which keeps a reference);
+ * requests no handle can see any more are let go first. NULL: out of
+ * memory, or MAX_LIVE_REQUESTS reached (*limit). */
+static ob_req_t *new_req(http_ctx_t *c, bool *limit)
 {
+    size_t live = 0;
+    for (size_t i = 0; i < c->nobs; i++) {
+        if (ob_in_use(c->obs[i])) {
+            c->obs[live++] = c->obs[i];
+        } else {
+            ob_detach(c->obs[i]);
+            ob_unref(c->obs[i]);
+        }
+    }
+    c->nobs = live;
+    *limit = live >= MAX_LIVE_REQUESTS;
+    if (*limit)
+        return NULL;
     if (c->nobs == c->obcap) {
         size_t cap = c->obcap ? c->obcap * 2 : 4;
         ob_req_t **n = realloc(c->obs, cap * sizeof *n);
@@ -175,8 +196,12 @@ static whirl_error_t *outreq_body(hcall_t *h)
     if (o->taken)
         return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
     if (!o->ob) {
-        if (!(o->ob = new_req(h->c)))
+        bool limit;
+        if (!(o->ob = new_req(h->c, &limit))) {
+            if (limit) /* result<outgoing-body>: err */
+                return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
             return trap("out of memory");
+        }
         ob_use(o->ob);
     }
     uint32_t rep;
@@ -411,15 +436,20 @@ static void log_denied(http_ctx_t *c, const char *what)
     if (!seen && ndenied_seen < sizeof denied_seen / sizeof *denied_seen)
         denied_seen[ndenied_seen++] = strdup(what);
     pthread_mutex_unlock(&denied_mu);
-    if (!seen)
+    if (seen)
+        return;
+    if (c->srv)
         serve_log("component '%s' made an outbound HTTP request to %s: denied (not in its "
                   "allowed_outbound_hosts nor -S allow-http; logged once per host)",
-                  c->in->comp->id, what);
+                  c->who, what);
+    else
+        fprintf(stderr, "whirl: %s made an outbound HTTP request to %s: denied (not allowed "
+                "by -S allow-http; logged once per host)\n", c->who, what);
 }
 
 static bool allowed(http_ctx_t *c, const char *scheme, const char *host, unsigned port)
 {
-    return ob_policy_allows(c->in->comp->outbound, scheme, host, port) ||
+    return ob_policy_allows(c->policy, scheme, host, port) ||
            ob_policy_allows(g_policy, scheme, host, port);
 }
 
@@ -469,12 +499,12 @@ static int target(http_ctx_t *c, const outreq_t *rq, char **url, char *why, size
     bool self = !rq->authority || strcasecmp(rq->authority, "self") == 0 ||
                 strncasecmp(rq->authority, "self:", 5) == 0;
     if (self) {
-        if (!ob_policy_allows_self(c->in->comp->outbound) && !ob_policy_allows_self(g_policy)) {
+        if (!c->srv || (!ob_policy_allows_self(c->policy) && !ob_policy_allows_self(g_policy))) {
             log_denied(c, "self (the app itself)");
             snprintf(why, whylen, "self requests are not allowed");
             return ERR_HTTP_REQUEST_DENIED;
         }
-        const serve_server_t *srv = c->in->app->srv;
+        const serve_server_t *srv = c->srv;
         const char *host = srv->listen_host;
         if (!*host || strcmp(host, "0.0.0.0") == 0)
             host = "127.0.0.1";
@@ -554,9 +584,12 @@ static whirl_error_t *outgoing_handle(hcall_t *h)
         return err_code(h->res, rc, why);
     }
     if (!o->ob) {
-        if (!(o->ob = new_req(h->c))) {
+        bool limit;
+        if (!(o->ob = new_req(h->c, &limit))) {
             free(url);
             wh_obj_free(h->c, o);
+            if (limit)
+                return err_code(h->res, ERR_CONNECTION_LIMIT_REACHED, NULL);
             return trap("out of memory");
         }
         ob_use(o->ob);
@@ -565,7 +598,7 @@ static whirl_error_t *outgoing_handle(hcall_t *h)
     bool oom = false;
     ob_fields_t hdrs = to_ob_fields(o->fl, &oom);
     const char *method = o->rq->method < 9 ? method_names[o->rq->method] : o->rq->method_other;
-    uint64_t deadline = h->c->in->deadline_ns == UINT64_MAX ? 0 : h->c->in->deadline_ns;
+    uint64_t deadline = h->c->deadline_ns == UINT64_MAX ? 0 : h->c->deadline_ns;
     ob_spec_t spec = {.method = method, .url = url, .headers = &hdrs, .has_body = o->taken,
                       .connect_timeout_ns = t[0], .first_byte_timeout_ns = t[1],
                       .between_bytes_timeout_ns = t[2], .deadline_ns = deadline};

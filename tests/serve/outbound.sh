@@ -157,7 +157,8 @@ check "20 fetches at once: all answered" contains "$WORK/b" "^ok=20 failed=0$"
 check "100 fetches at once" eq "$(req "$WORK/b" "$URL/many?n=100&u=$UP/hello")" 200
 check "100 fetches at once: 64 held, the rest refused" contains "$WORK/b" "^ok=64 failed=36$"
 # A slow upstream cannot outlive the guest's deadline: 504 at 3 s.
-check "hanging upstream: 504 at the deadline" eq "$(req "$WORK/b" "$URL/get?u=$UP/hang")" 504
+check "hanging upstream: 504 at the deadline" eq "$(req "$WORK/b" "$URL/get?u=$UP/hang")" 504 ||
+    cat "$WORK/b" >&2
 check "hanging upstream: timeout logged" wait_for_log "ran past its 3.000s deadline"
 check "after the deadline" eq "$(req "$WORK/b" "$URL/get?u=$UP/hello")" 200
 stop_server
@@ -208,6 +209,24 @@ wait_for_log "GET /api/marker" >/dev/null
 check "spin: the refused port was not a denial" lacks "$LOG" "request to http://127.0.0.1:$CLOSED: denied"
 check "spin: the wildcard name was not denied" lacks "$LOG" "api.localhost:$P: denied"
 stop_server
+
+# ---- whirl run: a wasi:cli command component fetch()ing ----
+R=$BUILD/js/run_fetch.component.wasm
+"$WHIRL" run -S "allow-http=$UP" "$R" "$UP/hello" >"$WORK/run.out" 2>"$WORK/run.err"
+check "run: exit status 0" eq "$?" 0
+check "run: allowed GET" contains "$WORK/run.out" "^status=200$"
+check "run: body" contains "$WORK/run.out" "^body=hello from upstream$"
+"$WHIRL" run -S "allow-http=https://localhost:$T,http-ca=$WORK/cert.pem" "$R" \
+    "https://localhost:$T/hello" >"$WORK/run.out" 2>"$WORK/run.err"
+check "run: TLS with the extra CA" contains "$WORK/run.out" "^body=hello from upstream$"
+"$WHIRL" run "$R" "$UP/hello" >"$WORK/run.out" 2>"$WORK/run.err"
+check "run: denied by default" contains "$WORK/run.out" "^fetch failed"
+check "run: denial logged" contains "$WORK/run.err" "request to http://127.0.0.1:$P: denied"
+"$WHIRL" run -W timeout=1s -S "allow-http=$UP" "$R" "$UP/hang" >"$WORK/run.out" 2>"$WORK/run.err"
+check "run: hanging upstream ends at the deadline (142)" eq "$?" 142
+"$WHIRL" run -S allow-http=ftp://x "$R" "$UP/hello" >"$WORK/run.out" 2>"$WORK/run.err"
+check "run: bad rule is a usage error" eq "$?" 2
+check "run: bad rule named" contains "$WORK/run.err" "outbound host rule 'ftp://x'"
 
 # ---- a bad rule is refused at load, naming it ----
 sed -i 's|"self"\]|"self", "ftp://x"]|' "$D/spin.toml"
