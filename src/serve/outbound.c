@@ -1,9 +1,13 @@
 /* The outbound HTTP client: libcurl's multi interface on one I/O thread.
  *
- * The thread owns the multi handle and every easy handle; it sleeps in
- * curl_multi_poll (curl's sockets and timers) and is woken by
- * curl_multi_wakeup when a guest starts, feeds, drains or gives up a
- * request. Guests touch only the request's shared state, under its lock:
+ * The thread owns the multi handle and every easy handle. It is an event
+ * loop in the form any loop can host: curl tells it which sockets to watch
+ * and when its timer is due (CURLMOPT_SOCKETFUNCTION / TIMERFUNCTION), the
+ * loop waits in epoll for those sockets, an eventfd and the nearest timer,
+ * and hands each event to curl_multi_socket_action. Guests write the
+ * eventfd when they start, feed, drain or give up a request. (An epoll or
+ * libuv loop of the server's can take the same callbacks instead.) Guests
+ * touch only the request's shared state, under its lock:
  *  - the request body: a bounded buffer the guest fills and curl's read
  *    callback drains; an empty buffer pauses the upload until the guest
  *    writes or finishes;
@@ -27,6 +31,10 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -88,12 +96,14 @@ static struct {
     bool stop;
     pthread_t thread;
     CURLM *multi;
+    int epfd, wakefd;        /* the loop's epoll and its wake-up eventfd */
+    uint64_t curl_due_ns;    /* curl's timer (I/O thread); UINT64_MAX: none */
     ob_req_t *queue;         /* started, not yet added to the multi handle */
     ob_req_t *active;        /* I/O thread only */
     char *extra_ca;          /* the extra CA file's path */
     struct curl_blob ca_blob; /* system store + extra CA (PEM), built once */
     bool ca_built;
-} L = {.mu = PTHREAD_MUTEX_INITIALIZER};
+} L = {.mu = PTHREAD_MUTEX_INITIALIZER, .epfd = -1, .wakefd = -1};
 
 static uint64_t now_ns(void)
 {
@@ -195,11 +205,19 @@ void ob_unref(ob_req_t *r)
     free(r);
 }
 
+static void wake_locked(void)
+{
+    uint64_t one = 1;
+    if (L.wakefd >= 0) {
+        ssize_t w = write(L.wakefd, &one, sizeof one);
+        (void)w; /* a full counter wakes the loop as well */
+    }
+}
+
 static void wake_loop(void)
 {
     pthread_mutex_lock(&L.mu);
-    if (L.multi)
-        curl_multi_wakeup(L.multi);
+    wake_locked();
     pthread_mutex_unlock(&L.mu);
 }
 
@@ -631,6 +649,51 @@ static void finish(ob_req_t *r, CURLcode rc, int err, const char *msg)
 
 /* ---- the I/O thread ---- */
 
+/* curl's socket callback: watch `s` for what curl asks. */
+static int socket_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    (void)e, (void)userp, (void)socketp;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(L.epfd, EPOLL_CTL_DEL, s, NULL); /* may be closed already: fine */
+        return 0;
+    }
+    struct epoll_event ev = {.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) |
+                                       (what & CURL_POLL_OUT ? EPOLLOUT : 0u),
+                             .data.fd = s};
+    if (epoll_ctl(L.epfd, EPOLL_CTL_MOD, s, &ev) != 0 &&
+        epoll_ctl(L.epfd, EPOLL_CTL_ADD, s, &ev) != 0)
+        return -1;
+    return 0;
+}
+
+/* curl's timer callback: when to call it back with CURL_SOCKET_TIMEOUT. */
+static int timer_cb(CURLM *m, long timeout_ms, void *userp)
+{
+    (void)m, (void)userp;
+    L.curl_due_ns = timeout_ms < 0 ? UINT64_MAX : now_ns() + (uint64_t)timeout_ms * 1000000u;
+    return 0;
+}
+
+/* Publishes the transfers curl has finished. */
+static void reap_done(void)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(L.multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        ob_req_t *r = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+        CURLcode rc = m->data.result;
+        for (ob_req_t **pp = &L.active; *pp; pp = &(*pp)->next)
+            if (*pp == r) {
+                *pp = r->next;
+                break;
+            }
+        finish(r, rc, -1, NULL);
+    }
+}
+
 static void *loop_main(void *arg)
 {
     (void)arg;
@@ -710,30 +773,35 @@ static void *loop_main(void *arg)
         if (stop && !L.active)
             break;
         int running = 0;
-        curl_multi_perform(L.multi, &running);
-        CURLMsg *m;
-        int left;
-        while ((m = curl_multi_info_read(L.multi, &left))) {
-            if (m->msg != CURLMSG_DONE)
-                continue;
-            ob_req_t *r = NULL;
-            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-            CURLcode rc = m->data.result;
-            for (ob_req_t **pp = &L.active; *pp; pp = &(*pp)->next)
-                if (*pp == r) {
-                    *pp = r->next;
-                    break;
-                }
-            finish(r, rc, -1, NULL);
+        if (L.curl_due_ns <= now_ns()) {
+            L.curl_due_ns = UINT64_MAX;
+            curl_multi_socket_action(L.multi, CURL_SOCKET_TIMEOUT, 0, &running);
         }
+        reap_done();
+        /* Sleep until a socket, a wake-up or the nearest timer. */
+        uint64_t due = next_timer < L.curl_due_ns ? next_timer : L.curl_due_ns;
         int timeout_ms = 1000;
-        if (next_timer != UINT64_MAX) {
+        if (due != UINT64_MAX) {
             uint64_t now2 = now_ns();
-            uint64_t ms = next_timer > now2 ? (next_timer - now2) / 1000000 + 1 : 0;
+            uint64_t ms = due > now2 ? (due - now2 + 999999) / 1000000 : 0;
             if (ms < (uint64_t)timeout_ms)
                 timeout_ms = (int)ms;
         }
-        curl_multi_poll(L.multi, NULL, 0, timeout_ms, NULL);
+        struct epoll_event ev[64];
+        int n = epoll_wait(L.epfd, ev, 64, timeout_ms);
+        for (int i = 0; i < n; i++) {
+            if (ev[i].data.fd == L.wakefd) {
+                uint64_t v;
+                ssize_t rd = read(L.wakefd, &v, sizeof v);
+                (void)rd;
+                continue;
+            }
+            int mask = (ev[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+                       (ev[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                       (ev[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+            curl_multi_socket_action(L.multi, ev[i].data.fd, mask, &running);
+        }
+        reap_done();
     }
     return NULL;
 }
@@ -751,17 +819,31 @@ static bool ensure_loop(void)
     if (L.running)
         return true;
     L.multi = curl_multi_init();
-    if (!L.multi)
-        return false;
+    L.epfd = epoll_create1(EPOLL_CLOEXEC);
+    L.wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = L.wakefd};
+    if (!L.multi || L.epfd < 0 || L.wakefd < 0 ||
+        epoll_ctl(L.epfd, EPOLL_CTL_ADD, L.wakefd, &ev) != 0)
+        goto fail;
     curl_multi_setopt(L.multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(L.multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+    curl_multi_setopt(L.multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    L.curl_due_ns = UINT64_MAX;
     L.stop = false;
-    if (pthread_create(&L.thread, NULL, loop_main, NULL) != 0) {
-        curl_multi_cleanup(L.multi);
-        L.multi = NULL;
-        return false;
-    }
+    if (pthread_create(&L.thread, NULL, loop_main, NULL) != 0)
+        goto fail;
     L.running = true;
     return true;
+fail:
+    if (L.multi)
+        curl_multi_cleanup(L.multi);
+    L.multi = NULL;
+    if (L.epfd >= 0)
+        close(L.epfd);
+    if (L.wakefd >= 0)
+        close(L.wakefd);
+    L.epfd = L.wakefd = -1;
+    return false;
 }
 
 void ob_client_shutdown(void)
@@ -772,12 +854,15 @@ void ob_client_shutdown(void)
         return;
     }
     L.stop = true;
-    curl_multi_wakeup(L.multi);
+    wake_locked();
     pthread_mutex_unlock(&L.mu);
     pthread_join(L.thread, NULL);
     pthread_mutex_lock(&L.mu);
-    curl_multi_cleanup(L.multi);
+    curl_multi_cleanup(L.multi); /* its socket callbacks still need epfd */
     L.multi = NULL;
+    close(L.epfd);
+    close(L.wakefd);
+    L.epfd = L.wakefd = -1;
     L.running = false;
     pthread_mutex_unlock(&L.mu);
 }
@@ -1026,7 +1111,7 @@ int ob_start(ob_req_t *r, const ob_spec_t *s, char *why, size_t whylen)
     ob_ref(r); /* the thread's */
     r->next = L.queue;
     L.queue = r;
-    curl_multi_wakeup(L.multi);
+    wake_locked();
     pthread_mutex_unlock(&L.mu);
     return 0;
 }

@@ -52,7 +52,7 @@ start_server() { # start_server NAME ARGS...
     SERVER_PID=$!
     PORT=
     for _ in $(seq 1 $EVENT_POLLS); do
-        PORT=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$LOG")
+        PORT=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$LOG" 2>/dev/null)
         [ -n "$PORT" ] && break
         kill -0 "$SERVER_PID" 2>/dev/null || break
         sleep 0.05
