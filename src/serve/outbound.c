@@ -73,7 +73,7 @@ struct ob_req {
     void (*notify)(void *env);
     void *notify_env;
     /* request body */
-    bool has_body, body_done, send_paused, send_closed;
+    bool has_body, body_done, send_paused, send_closed, body_written;
     uint8_t *sb;
     size_t slen, soff;
     ob_fields_t req_trailers;
@@ -336,6 +336,7 @@ int64_t ob_body_write(ob_req_t *r, const uint8_t *buf, size_t len)
     memcpy(r->sb + r->slen, buf, len);
     r->slen += len;
     r->has_body = true;
+    r->body_written = true;
     bool kick = r->state == ST_RUNNING && r->send_paused;
     pthread_mutex_unlock(&r->mu);
     if (kick)
@@ -350,6 +351,24 @@ void ob_body_finish(ob_req_t *r, ob_fields_t *trailers)
     if (trailers)
         fields_move(&r->req_trailers, trailers);
     bool kick = r->state == ST_RUNNING && r->send_paused;
+    pthread_mutex_unlock(&r->mu);
+    if (kick)
+        wake_loop();
+}
+
+void ob_body_abandon(ob_req_t *r)
+{
+    pthread_mutex_lock(&r->mu);
+    bool kick = false;
+    if (!r->body_done && !r->body_written) {
+        r->body_done = true;
+        kick = r->state == ST_RUNNING && r->send_paused;
+    } else if (!r->body_done && r->state != ST_DONE && r->err < 0) {
+        r->err = OB_ERR_INTERNAL;
+        snprintf(r->errmsg, sizeof r->errmsg, "the request body was dropped unfinished");
+        kick = r->state == ST_RUNNING && !r->cancelled;
+        r->cancelled = true;
+    }
     pthread_mutex_unlock(&r->mu);
     if (kick)
         wake_loop();

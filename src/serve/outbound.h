@@ -111,6 +111,9 @@ int64_t ob_body_write(ob_req_t *r, const uint8_t *buf, size_t len);
  * chunked body. */
 void ob_body_finish(ob_req_t *r, ob_fields_t *trailers);
 bool ob_body_ready(ob_req_t *r);
+/* The guest dropped the body without finishing it: with nothing written,
+ * an empty body; otherwise the request fails (internal-error naming it). */
+void ob_body_abandon(ob_req_t *r);
 
 /* The response head: false until it arrived or the request failed. */
 bool ob_head_ready(ob_req_t *r);

@@ -58,6 +58,7 @@ typedef struct hobj {
     outreq_t *rq;          /* outgoing-request */
     uint64_t timeouts[3];  /* request-options: connect, first byte, between bytes */
     uint8_t timeouts_set;  /* bit i: timeouts[i] given */
+    bool finished;         /* a request's outgoing-body: finish was called */
 } hobj_t;
 
 typedef struct http_ctx {

@@ -87,6 +87,8 @@ static ob_req_t *new_req(http_ctx_t *c, bool *limit)
 void wh_out_obj_free(http_ctx_t *c, hobj_t *o)
 {
     (void)c;
+    if (o->ob && o->kind == H_OUTGOING_BODY && !o->finished)
+        ob_body_abandon(o->ob);
     if (o->ob)
         ob_unuse(o->ob);
     o->ob = NULL;
@@ -711,6 +713,7 @@ whirl_error_t *wh_out_body_finish(hcall_t *h, hobj_t *body)
         }
     }
     ob_use(ob);
+    body->finished = true;
     body = NULL;
     ob_body_finish(ob, &tr);
     ob_fields_free(&tr);

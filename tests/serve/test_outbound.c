@@ -272,6 +272,34 @@ static void test_post(void)
     ob_unref(r);
 }
 
+static void test_abandoned_body(void)
+{
+    char url[256], v[64], msg[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%s/echo", http_port);
+    /* Bytes written, then the body dropped unfinished: the request fails. */
+    int rc, err = 0;
+    ob_req_t *r = start("POST", url, true, 0, 0, 0, &rc);
+    ob_body_write(r, (const uint8_t *)"abc", 3);
+    ob_body_abandon(r);
+    ob_fields_t h = {0};
+    CHECK(rc == 0 && wait_until(ob_head_ready, r), "abandoned body: an outcome");
+    int status = ob_head(r, &h, &err, msg, sizeof msg);
+    CHECK(status == 0 && err == OB_ERR_INTERNAL && strstr(msg, "dropped unfinished"),
+          "abandoned body: the request fails (status %d, error-code %d, %s)", status, err, msg);
+    ob_detach(r);
+    ob_unref(r);
+    /* Nothing written: an empty body. */
+    r = start("POST", url, true, 0, 0, 0, &rc);
+    ob_body_abandon(r);
+    CHECK(rc == 0 && wait_until(ob_head_ready, r), "abandoned empty body: an outcome");
+    status = ob_head(r, &h, &err, msg, sizeof msg);
+    CHECK(status == 200 && header(&h, "x-got-length", v, sizeof v) && strcmp(v, "0") == 0,
+          "abandoned empty body: sent empty (status %d)", status);
+    ob_fields_free(&h);
+    ob_detach(r);
+    ob_unref(r);
+}
+
 static void expect_error(const char *what, const char *url, int want, uint64_t first_byte,
                          uint64_t between, uint64_t deadline, bool after_head)
 {
@@ -386,6 +414,7 @@ int main(int argc, char **argv)
     test_stream_trailers_backpressure();
     test_redirect();
     test_post();
+    test_abandoned_body();
     test_errors();
     test_tls();
     ob_client_shutdown();
