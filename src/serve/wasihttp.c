@@ -300,7 +300,7 @@ whirl_error_t *wh_err_case(whirl_cval_t *v, uint32_t index)
     return e;
 }
 
-/* err(error-code::internal-error(wh_none)) and friends with an option payload. */
+/* err(error-code::internal-error(none)) and friends with an option payload. */
 whirl_error_t *wh_err_code_none(whirl_cval_t *v, uint32_t index)
 {
     whirl_error_t *e = whirl_cval_set_case(v, WHIRL_CVAL_RESULT, 1, true);
@@ -806,7 +806,7 @@ static whirl_error_t *trailers_get(hcall_t *h)
         return e;
     if (o->ob)
         return wh_out_trailers_get(h, o);
-    /* some(wh_ok(wh_ok(wh_none))) the first time, some(err) after. */
+    /* some(ok(ok(none))) the first time, some(err) after. */
     if ((e = whirl_cval_set_case(h->res, WHIRL_CVAL_OPTION, 1, true)))
         return e;
     whirl_cval_t *r = h->res->of.variant.payload;
