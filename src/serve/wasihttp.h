@@ -14,7 +14,7 @@ enum {
     MAX_FIELD_BYTES = 256 * 1024, /* bytes of names and values in one fields */
     MAX_PENDING = 16 << 20,       /* body bytes written before the response is set */
     ERR_HTTP_REQUEST_DENIED = 15, /* error-code cases */
-    ERR_HTTP_PROTOCOL = 36,
+    ERR_HTTP_PROTOCOL = 35,
     ERR_INTERNAL = 38,
 };
 

@@ -123,6 +123,14 @@ if [ "$MODE" = client ]; then
     exit
 fi
 
+# ---- the error-code case numbers the host uses, against the WIT ----
+ROOT=$(cd "$SRC/../.." && pwd)
+if python3 "$SRC/error_codes.py" \
+    "$SRC/js/node_modules/@bytecodealliance/jco/lib/wit/builtin/0.2.12/wasi-http/package.wit" \
+    "$ROOT/src/serve/outbound.h" "$ROOT/src/serve/wasihttp.h" "$ROOT/src/serve/wasihttp_out.c" \
+    >"$WORK/codes.out" 2>&1; then ok; else bad "error-code numbers"; fi
+cat "$WORK/codes.out"
+
 # ---- -S allow-http rules ----
 start_server cli --timeout 3s -S "allow-http=$UP" -S "allow-http=https://localhost:$T" \
     -S "http-ca=$WORK/cert.pem" "$C" || exit 1
