@@ -157,6 +157,10 @@ check "slow upstream within the deadline" eq "$(req "$WORK/b" "$URL/get?u=$UP/sl
 check "slow upstream body" contains "$WORK/b" "^body=slow answer$"
 check "reset by upstream: 502" eq "$(req "$WORK/b" "$URL/get?u=$UP/reset")" 502
 check "reset by upstream: fetch failed" contains "$WORK/b" "fetch failed"
+# Error codes with payloads reach the guest (DNS-error's record, the header
+# section size's option): fetch fails, nothing traps.
+check "huge response head: 502" eq "$(req "$WORK/b" "$URL/get?u=$UP/bigheaders")" 502
+check "huge response head: fetch failed" contains "$WORK/b" "fetch failed"
 before=$(count)
 check "denied: other port" eq "$(req "$WORK/b" "$URL/get?u=http://127.0.0.1:$T/hello")" 502
 check "denied: other scheme" eq "$(req "$WORK/b" "$URL/get?u=https://127.0.0.1:$P/hello")" 502
@@ -179,6 +183,7 @@ check "hanging upstream: 504 at the deadline" eq "$(req "$WORK/b" "$URL/get?u=$U
     cat "$WORK/b" >&2
 check "hanging upstream: timeout logged" wait_for_log "ran past its 3.000s deadline"
 check "after the deadline" eq "$(req "$WORK/b" "$URL/get?u=$UP/hello")" 200
+check "no guest trapped" lacks "$LOG" "trap:"
 stop_server
 
 # ---- TLS without the extra CA: the certificate is refused ----
@@ -204,7 +209,7 @@ route = "/closed/..."
 component = "closed"
 [component.api]
 source = "$C"
-allowed_outbound_hosts = ["http://127.0.0.1:*", "http://*.localhost:$P", "self"]
+allowed_outbound_hosts = ["http://127.0.0.1:*", "http://*.localhost:$P", "http://*.invalid", "self"]
 [component.closed]
 source = "$C"
 TOML
@@ -214,6 +219,8 @@ check "spin: body" contains "$WORK/b" "^body=hello from upstream$"
 check "spin: self" eq "$(req "$WORK/b" "$URL/api/get?u=http://self/hello")" 200
 check "spin: self answered by the app" contains "$WORK/b" "^body=hello from outbound.js at /hello$"
 check "spin: self header" contains "$WORK/b" "^x-self=yes$"
+check "spin: DNS failure" eq "$(req "$WORK/b" "$URL/api/get?u=http://nowhere.invalid/")" 502
+check "spin: DNS failure: fetch failed" contains "$WORK/b" "fetch failed"
 check "spin: refused port (allowed, nobody listens)" eq "$(req "$WORK/b" "$URL/api/get?u=http://127.0.0.1:$CLOSED/")" 502
 # curl resolves *.localhost to the loopback address itself.
 check "spin: host wildcard allows" eq "$(req "$WORK/b" "$URL/api/get?u=http://api.localhost:$P/headers")" 200
@@ -226,6 +233,7 @@ req "$WORK/b" "$URL/api/marker" >/dev/null
 wait_for_log "GET /api/marker" >/dev/null
 check "spin: the refused port was not a denial" lacks "$LOG" "request to http://127.0.0.1:$CLOSED: denied"
 check "spin: the wildcard name was not denied" lacks "$LOG" "api.localhost:$P: denied"
+check "spin: no guest trapped" lacks "$LOG" "trap:"
 stop_server
 
 # ---- whirl run: a wasi:cli command component fetch()ing ----

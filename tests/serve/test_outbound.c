@@ -346,6 +346,9 @@ static void test_errors(void)
     snprintf(url, sizeof url, "http://127.0.0.1:%s/hang", http_port);
     expect_error("deadline", url, OB_ERR_HTTP_RESPONSE_TIMEOUT, 0, 0, now_ns() + 300000000,
                  false);
+    snprintf(url, sizeof url, "http://127.0.0.1:%s/bigheaders", http_port);
+    expect_error("300 KiB of response headers", url, OB_ERR_HTTP_RESPONSE_HEADER_SECTION_SIZE, 0,
+                 0, 0, false);
     expect_error("scheme refused", "ftp://127.0.0.1/", OB_ERR_HTTP_REQUEST_URI_INVALID, 0, 0, 0,
                  false);
 }

@@ -17,6 +17,7 @@ test with openssl) on free loopback ports, and prints one line
     /stall           sends its head and one chunk, then nothing (until the
                      client goes)
     /redirect        302 to /hello
+    /bigheaders      300 headers of 1 KiB each
     /reset           closes the connection abruptly (RST) after the request
     /count           how many requests were seen so far (this one excluded)
 Ends when stdin closes (the test's end)."""
@@ -117,6 +118,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except OSError:
                 pass
             self.close_connection = True
+        elif p == "/bigheaders":
+            self.reply(200, b"big", [("x-big-%d" % i, "b" * 1024) for i in range(300)])
         elif p == "/redirect":
             self.reply(302, b"moved", [("Location", "/hello")])
         elif p == "/reset":
