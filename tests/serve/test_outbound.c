@@ -251,6 +251,8 @@ static void test_post(void)
     CHECK(status == 200, "POST: status %d (%d %s)", status, err, msg);
     CHECK(header(&h, "x-got-length", v, sizeof v) && strcmp(v, "300000") == 0,
           "POST: upstream got 300000 bytes (%s)", header(&h, "x-got-length", v, sizeof v));
+    CHECK(header(&h, "x-got-trailers", v, sizeof v) && strcmp(v, "x-sum=300000") == 0,
+          "POST: the request trailer arrived (%s)", header(&h, "x-got-trailers", v, sizeof v));
     CHECK(read_all(r, NULL, 0, &err, false) == 300000, "POST: echoed");
     ob_fields_free(&h);
     ob_detach(r);

@@ -9,7 +9,7 @@ test with openssl) on free loopback ports, and prints one line
     /hello           200 "hello from upstream", header x-upstream: yes
     /headers         200, the request's x-test header and Host echoed
     /echo            the request body back (Content-Length or chunked),
-                     x-got-length: its size
+                     x-got-length: its size, x-got-trailers: name=value;...
     /stream?n=N      N KiB in 1 KiB chunks (chunked), with a trailer
                      x-checksum when &trailers=1
     /slow?ms=N       answers after N ms
@@ -41,14 +41,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def body(self):
+        self.trailers = []
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             data = b""
             while True:
                 size = int(self.rfile.readline().split(b";")[0], 16)
                 if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return data
+                    while True:
+                        line = self.rfile.readline()
+                        if line in (b"\r\n", b"\n", b""):
+                            return data
+                        self.trailers.append(line.decode().strip().replace(": ", "="))
                 data += self.rfile.read(size)
                 self.rfile.readline()
         n = int(self.headers.get("Content-Length") or 0)
@@ -79,6 +82,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply(200, text.encode(), [("x-upstream", "yes")])
         elif p == "/echo":
             self.reply(200, data, [("x-got-length", str(len(data))),
+                                   ("x-got-trailers", ";".join(self.trailers) or "none"),
                                    ("x-got-test", self.headers.get("x-test", "none"))])
         elif p == "/stream":
             n = int(q.get("n", ["1"])[0])
