@@ -275,6 +275,8 @@ static whirl_error_t *get_opt(hcall_t *h, bool authority)
 
 static bool valid_text(const char *s, size_t n, bool authority)
 {
+    if (n > (authority ? 1024u : 65536u)) /* no HTTP server takes more */
+        return false;
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
         if (ch <= 0x20 || ch >= 0x7f || ch == '#')
