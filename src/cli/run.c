@@ -73,11 +73,11 @@ enum { KEY_INHERIT_ENV = 1, KEY_CACHE, KEY_CACHE_DIR, KEY_DEBUG_INFO, KEY_ALLOW_
 
 static const cli_group_key_t s_keys[] = {
     {KEY_INHERIT_ENV, "inherit-env", "[=y|n]", "Give a WASI program all of whirl's environment."},
-    {KEY_ALLOW_HTTP, "allow-http", "=RULE",
+    {KEY_ALLOW_HTTP, "allow-http", "RULE",
      "Outbound HTTP a component may make (wasi:http/outgoing-handler), in\n"
      "Spin's allowed_outbound_hosts syntax: https://*.example.com,\n"
      "http://127.0.0.1:* (repeatable; default: none)."},
-    {KEY_HTTP_CA, "http-ca", "=FILE", "A PEM CA trusted besides the system store (outbound HTTPS)."},
+    {KEY_HTTP_CA, "http-ca", "FILE", "A PEM CA trusted besides the system store (outbound HTTPS)."},
 };
 static const cli_group_key_t c_keys[] = {
     {KEY_CACHE, "cache", "[=y|n]",
