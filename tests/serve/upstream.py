@@ -36,6 +36,7 @@ stop = threading.Event()
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall per response
 
     def log_message(self, fmt, *args):
         pass
