@@ -88,6 +88,7 @@ struct ob_req {
     char errmsg[256];
     /* timers (monotonic ns; 0: none) */
     uint64_t first_byte_ns, between_ns, deadline_ns, last_byte_ns, start_ns;
+    uint64_t sent_ns;        /* the request was all handed over (body finished) */
 };
 
 static struct {
@@ -348,6 +349,7 @@ void ob_body_finish(ob_req_t *r, ob_fields_t *trailers)
 {
     pthread_mutex_lock(&r->mu);
     r->body_done = true;
+    r->sent_ns = now_ns();
     if (trailers)
         fields_move(&r->req_trailers, trailers);
     bool kick = r->state == ST_RUNNING && r->send_paused;
@@ -362,6 +364,7 @@ void ob_body_abandon(ob_req_t *r)
     bool kick = false;
     if (!r->body_done && !r->body_written) {
         r->body_done = true;
+        r->sent_ns = now_ns();
         kick = r->state == ST_RUNNING && r->send_paused;
     } else if (!r->body_done && r->state != ST_DONE && r->err < 0) {
         r->err = OB_ERR_INTERNAL;
@@ -668,6 +671,15 @@ static void finish(ob_req_t *r, CURLcode rc, int err, const char *msg)
 
 /* ---- the I/O thread ---- */
 
+/* When the first-byte timeout starts (lock held): once the request is all
+ * handed over (the guest may stream its body for long); 0: not yet. */
+static uint64_t first_byte_from(const ob_req_t *r)
+{
+    if (!r->has_body)
+        return r->start_ns;
+    return !r->body_done ? 0 : r->sent_ns > r->start_ns ? r->sent_ns : r->start_ns;
+}
+
 /* curl's socket callback: watch `s` for what curl asks. */
 static int socket_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 {
@@ -751,8 +763,8 @@ static void *loop_main(void *arg)
             } else if (r->deadline_ns && now >= r->deadline_ns) {
                 err = OB_ERR_HTTP_RESPONSE_TIMEOUT;
                 msg = "the guest's deadline passed";
-            } else if (!r->head_ready && r->first_byte_ns &&
-                       now >= r->start_ns + r->first_byte_ns) {
+            } else if (!r->head_ready && r->first_byte_ns && first_byte_from(r) &&
+                       now >= first_byte_from(r) + r->first_byte_ns) {
                 err = OB_ERR_CONNECTION_READ_TIMEOUT;
                 msg = "no response within the first-byte timeout";
             } else if (r->head_ready && r->between_ns && !r->recv_paused &&
@@ -766,11 +778,12 @@ static void *loop_main(void *arg)
                 }
                 if (r->recv_paused_io && r->rlen - r->roff < RESP_CAP) {
                     r->recv_paused = r->recv_paused_io = false;
+                    r->last_byte_ns = now; /* the guest's pause is not the server's */
                     unpause |= CURLPAUSE_RECV;
                 }
                 uint64_t t[3] = {r->deadline_ns,
-                                 !r->head_ready && r->first_byte_ns
-                                     ? r->start_ns + r->first_byte_ns : 0,
+                                 !r->head_ready && r->first_byte_ns && first_byte_from(r)
+                                     ? first_byte_from(r) + r->first_byte_ns : 0,
                                  r->head_ready && r->between_ns && !r->recv_paused
                                      ? r->last_byte_ns + r->between_ns : 0};
                 for (int i = 0; i < 3; i++)
