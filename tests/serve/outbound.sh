@@ -186,6 +186,19 @@ check "after the deadline" eq "$(req "$WORK/b" "$URL/get?u=$UP/hello")" 200
 check "no guest trapped" lacks "$LOG" "trap:"
 stop_server
 
+# ---- shutdown: a guest waiting on an upstream gives up after the grace ----
+start_server grace --timeout 60s --grace 300ms -S "allow-http=$UP" "$C" || exit 1
+hangs=$(grep -c "hang started" "$WORK/up.out")
+req "$WORK/hang" "$URL/get?u=$UP/hang" >"$WORK/hang.status" &
+cpid=$!
+more_hangs() { [ "$(grep -c "hang started" "$WORK/up.out")" -gt "$hangs" ]; }
+reached=1
+for _ in $(seq 1 $EVENT_POLLS); do more_hangs && { reached=0; break; }; sleep 0.05; done
+check "shutdown: the hanging request reached upstream" eq "$reached" 0
+stop_server
+wait $cpid
+check "shutdown: the waiting guest ended (504)" eq "$(cat "$WORK/hang.status")" 504
+
 # ---- TLS without the extra CA: the certificate is refused ----
 start_server noca --timeout 5s -S "allow-http=https://localhost:$T" "$C" || exit 1
 check "TLS without the CA: 502" eq "$(req "$WORK/b" "$URL/get?u=https://localhost:$T/hello")" 502

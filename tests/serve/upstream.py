@@ -13,7 +13,8 @@ test with openssl) on free loopback ports, and prints one line
     /stream?n=N      N KiB in 1 KiB chunks (chunked), with a trailer
                      x-checksum when &trailers=1
     /slow?ms=N       answers after N ms
-    /hang            never answers (until the client goes)
+    /hang            never answers (until the client goes); prints
+                     "hang started"
     /stall           sends its head and one chunk, then nothing (until the
                      client goes)
     /redirect        302 to /hello
@@ -105,6 +106,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply(200, b"slow answer")
         elif p == "/hang":
             # Until the client goes: a read returns when it closes.
+            print("hang started", flush=True)
             self.connection.settimeout(None)
             try:
                 self.connection.recv(1)
