@@ -300,8 +300,8 @@ int64_t ob_body_room(ob_req_t *r)
     else if (r->state == ST_DONE)
         room = OB_CLOSED; /* the server answered without reading it all */
     else {
-        size_t cap = r->state == ST_NEW ? UNSENT_CAP : BODY_CAP;
-        room = r->slen < cap ? (int64_t)(cap - r->slen) : 0;
+        size_t cap = r->state == ST_NEW ? UNSENT_CAP : BODY_CAP, held = r->slen - r->soff;
+        room = held < cap ? (int64_t)(cap - held) : 0;
     }
     pthread_mutex_unlock(&r->mu);
     return room;
