@@ -80,6 +80,28 @@ bool whirl_error_frame(const whirl_error_t *error, size_t index,
                        uint32_t *func_index, const char **func_name,
                        size_t *offset);
 
+/* A place in the guest's source, from its DWARF (clang -g). Any field may
+ * be unknown: NULL or 0. `function` is the linkage (possibly mangled) name
+ * where the DWARF has one, else the plain name. */
+typedef struct whirl_source_location {
+    const char *function;
+    const char *file;
+    uint32_t line;
+    uint32_t column;
+} whirl_source_location_t;
+
+/* Source locations of backtrace frame `index`, when its module carries
+ * DWARF: out[0] is the innermost (possibly inlined) function at the
+ * frame's instruction, each next entry the function that one was inlined
+ * into, at the call site, ending with the function the frame runs (as
+ * addr2line -i prints them). Writes up to `max` entries and returns how
+ * many there are: 0 without DWARF, for an index out of range, or when the
+ * DWARF is malformed or says nothing of the offset. The DWARF is read on
+ * the first call for a module (never at load). Strings are borrowed: valid
+ * until the error is deleted. Thread-safe. */
+size_t whirl_error_frame_source(const whirl_error_t *error, size_t index,
+                                whirl_source_location_t *out, size_t max);
+
 /* Create an error carrying `message` (copied). Caller owns the result. Host
  * functions return such errors to trap the guest (code WHIRL_TRAP_HOST). */
 whirl_error_t *whirl_error_new(const char *message);
@@ -355,6 +377,11 @@ void whirl_engine_pool_stats(const whirl_engine_t *engine, whirl_pool_stats_t *o
 /* ------------------------------------------------------------------ */
 
 typedef struct whirl_module whirl_module_t;
+
+/* whirl_error_frame_source for the instruction at byte `offset` of
+ * `module`'s binary; strings valid while the module lives. Thread-safe. */
+size_t whirl_module_source_locations(const whirl_module_t *module, size_t offset,
+                                     whirl_source_location_t *out, size_t max);
 
 /* Decodes, validates and compiles a binary module. `wasm` is borrowed (the
  * module keeps its own copy). On success the caller owns *out. A module is

@@ -167,13 +167,14 @@ static whirl_error_t *make_trap(whirl_trap_code_t code, whirl_error_t *cause,
     } else {
         e = error_trap(code, "in func %u at offset 0x%x", cur->func_index, offset);
     }
-    error_add_frame(e, cur->func_index, name, offset);
+    error_add_frame_in(e, inst->module, cur->func_index, name, offset);
     uint32_t n = 1;
     for (uint32_t d = st->depth; d-- > base_depth + 1 && n < MAX_BACKTRACE; n++) {
         const exec_frame_t *f = &st->frames[d];
         uint32_t pcw = (uint32_t)(f->ret_pc - f->func->code) - 1;
         uint32_t off = compiled_func_offset(f->func, pcw);
-        error_add_frame(e, f->func->func_index, func_name(f->inst, f->func->func_index), off);
+        error_add_frame_in(e, f->inst->module, f->func->func_index,
+                           func_name(f->inst, f->func->func_index), off);
     }
     st->depth = base_depth;
     return e;

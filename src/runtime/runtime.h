@@ -93,7 +93,14 @@ struct whirl_module {
     whirl_engine_t *engine;
     wasm_module_t *wasm;        /* decoded, validated */
     compiled_module_t *code;    /* compiled function bodies */
+    /* Its DWARF (src/debug/dwarf.c), looked for on the first trap that
+     * needs it: state DEBUG_INFO_UNKNOWN until then, `debug` set with
+     * READY. */
+    _Atomic int debug_state;
+    struct debug_info *debug;
 };
+
+enum { DEBUG_INFO_UNKNOWN, DEBUG_INFO_NONE, DEBUG_INFO_READY };
 
 void module_retain(whirl_module_t *module);
 void module_release(whirl_module_t *module);
