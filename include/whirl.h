@@ -539,6 +539,29 @@ void whirl_store_set_epoch_deadline(whirl_store_t *store, uint64_t ticks_beyond_
 /* Removes the deadline (back to WHIRL_EPOCH_DEADLINE_NEVER). */
 void whirl_store_clear_epoch_deadline(whirl_store_t *store);
 
+/* Guest stack sampling, for profilers. While wasm runs in `store`, every
+ * `period_ticks` ticks of the engine's epoch (see
+ * whirl_config_epoch_interval_set; its ticker is the clock) the interpreter
+ * stops at its next epoch check (a function entry or loop back-edge) and
+ * calls `fn` with the guest's call stack, innermost frame first (the
+ * frames of the current call into wasm; at most 1024, innermost kept).
+ * `fn` runs on the thread running the guest, inside the call into wasm:
+ * it must not use the store. Frames and their strings are borrowed for
+ * the call; `module` stays valid while the module lives (instances keep
+ * theirs). The deadline keeps working: sampling borrows the epoch check,
+ * so when sampling is off nothing is checked more often than before.
+ * `fn` NULL stops sampling; a zero period with a callback is an error. */
+typedef struct whirl_sample_frame {
+    const whirl_module_t *module;
+    uint32_t func_index;      /* in the module's function space */
+    const char *func_name;    /* from the name section; NULL if none */
+    size_t offset;            /* byte offset of the instruction in the module */
+} whirl_sample_frame_t;
+typedef void (*whirl_sampler_fn_t)(void *env, const whirl_sample_frame_t *frames,
+                                   size_t nframes);
+whirl_error_t *whirl_store_set_sampler(whirl_store_t *store, uint64_t period_ticks,
+                                       whirl_sampler_fn_t fn, void *env);
+
 /* A store's deadline without one: 2^63 ticks, never reached in practice. */
 #define WHIRL_EPOCH_DEADLINE_NEVER (UINT64_C(1) << 63)
 

@@ -128,6 +128,8 @@ typedef struct run_opts {
     bool allow_precompiled;   /* --allow-precompiled: FILE may be a .cwasm */
     cli_hosting_t hosting;    /* -W and -O options */
     cli_wasi_opts_t wasi;
+    struct cli_profile *profile; /* --profile=guest: samples the guest (profile.h) */
+    uint64_t profile_interval_us;
 } run_opts_t;
 
 /* "50ms", "2s": the -W timeout for messages. */

@@ -209,7 +209,9 @@ struct whirl_store {
     void (*finalizer)(void *data);
     store_object_t *objects;    /* everything to free, newest first */
     struct exec_stack *exec;    /* created on first call into wasm */
-    uint64_t epoch_deadline;    /* WHIRL_EPOCH_DEADLINE_NEVER: none */
+    uint64_t epoch_deadline;    /* WHIRL_EPOCH_DEADLINE_NEVER: none; with a sampler,
+                                   the earlier of its deadline and next sample */
+    struct store_sampler *sampler; /* whirl_store_set_sampler; NULL: none */
     struct store_hosting {
         /* whirl_store_limits_set; WHIRL_NO_LIMIT: none */
         uint64_t max_memory_size;
@@ -242,6 +244,39 @@ _Static_assert(offsetof(struct store_hosting, max_memory_size) == VM_LIMITS_MAX_
 _Static_assert(offsetof(struct store_hosting, max_table_elements) ==
                    VM_LIMITS_MAX_TABLE_ELEMENTS,
                "vm offsets");
+
+/* ---- stack sampling (sampler.c) ----
+ * A sampler shares the epoch check with the deadline: store->epoch_deadline
+ * is the earlier of the real deadline (kept here) and the next sample's
+ * epoch, so the interpreter's loop checks nothing more. A tier whose epoch
+ * check fires calls store_epoch_reached: false is the real deadline (trap
+ * `interrupt`), true means a sample was due (the tier fills the frames with
+ * store_sample_frames and calls store_sample_taken) and it runs on. */
+#define SAMPLE_MAX_FRAMES 1024
+typedef struct store_sampler {
+    whirl_sampler_fn_t fn;
+    void *env;
+    uint64_t period;
+    uint64_t deadline;  /* the store's real deadline */
+    uint64_t next;      /* epoch of the next sample */
+    whirl_sample_frame_t frames[SAMPLE_MAX_FRAMES];
+} store_sampler_t;
+
+/* Sets the store's real deadline (every deadline setter goes through it). */
+void store_deadline_set(whirl_store_t *store, uint64_t deadline);
+/* The real deadline. */
+uint64_t store_deadline_get(const whirl_store_t *store);
+/* See above; `now` is the epoch the tier read. */
+bool store_epoch_reached(whirl_store_t *store, uint64_t now);
+/* Hands frames[0..n) to the callback and schedules the next sample. */
+void store_sample_taken(whirl_store_t *store, size_t nframes);
+/* The real deadline for work that checks the epoch as it goes (bulk
+ * operations): the interpreter passes this instead of its register copy. */
+static inline uint64_t store_bulk_deadline(const whirl_store_t *store, uint64_t deadline)
+{
+    return __builtin_expect(store->sampler != NULL, 0) ? store->sampler->deadline : deadline;
+}
+void store_sampler_free(whirl_store_t *store);
 
 /* What a host callback receives as `caller`: the store and, when called from
  * wasm, the calling instance (NULL when called through whirl_func_call). */

@@ -130,6 +130,7 @@ void whirl_store_delete(whirl_store_t *store)
     }
     store->objects = NULL;
     exec_stack_free(store->exec);
+    store_sampler_free(store);
     store->exec = NULL;
     store_impl_t *si = (store_impl_t *)store;
     if (si->stack)
