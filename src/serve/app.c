@@ -351,6 +351,8 @@ void serve_app_handle(serve_app_t *app, serve_req_t *r)
         return;
     }
     whirl_store_limits_set(in.store, srv->opts->max_memory, srv->opts->max_table_elements);
+    if (srv->opts->on_store)
+        srv->opts->on_store(srv->opts->on_store_env, in.store);
     if (srv->opts->timeout_ns) {
         in.deadline_ns = whirl_monotonic_now() + srv->opts->timeout_ns;
         whirl_error_t *err = whirl_store_set_deadline(in.store, in.deadline_ns);

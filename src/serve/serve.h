@@ -50,6 +50,10 @@ typedef struct serve_opts {
     size_t nenvs;
     const char **dirs;      /* --dir HOST[::GUEST][:ro] for a single-module app */
     size_t ndirs;
+    /* Called on the worker with each request's store before its guest runs
+     * (the CLI's --profile attaches its sampler); NULL: none. */
+    void (*on_store)(void *env, whirl_store_t *store);
+    void *on_store_env;
 } serve_opts_t;
 
 /* Runs the server until SIGINT or SIGTERM. Takes ownership of `config`

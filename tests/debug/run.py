@@ -331,5 +331,55 @@ with tempfile.TemporaryDirectory() as tmp:
     ru = run("--profile=guest,x,1h", hot)
     check("--profile with a bad interval is a usage error", ru.returncode == 2, ru.stderr)
 
+# ---- whirl serve --profile: every request's guest, one profile ----
+wagi = os.path.join(build, "wagi_hot.wasm")
+serve_help = subprocess.run([whirl, "serve", "--help"], capture_output=True, text=True)
+if "--profile-for" not in serve_help.stdout:
+    print("skip whirl serve --profile: whirl was built without serve (libmicrohttpd)")
+with tempfile.TemporaryDirectory() as tmp:
+    if "--profile-for" not in serve_help.stdout:
+        raise SystemExit(print(f"{passed} passed, {failed} failed") or (1 if failed else 0))
+    base = os.path.join(tmp, "serve")
+    srv = subprocess.Popen([whirl, "serve", "--wagi", "--listen", "127.0.0.1:0", "--workers",
+                            "2", f"--profile=guest,{base}", "--profile-for", "10m", wagi],
+                           stderr=subprocess.PIPE, text=True)
+    port, bodies = None, []
+    try:
+        for line in srv.stderr:  # waits for the event, no sleeping
+            m = re.search(r"listening on http://[^ ]*:(\d+)", line)
+            if m:
+                port = m.group(1)
+                break
+        check("whirl serve --profile starts", port is not None)
+        if port:
+            import urllib.request
+            for _ in range(3):
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=120) as resp:
+                    bodies.append(resp.read().decode().strip())
+        check("it answers requests while profiling",
+              len(bodies) == 3 and all(b.isdigit() for b in bodies), bodies)
+    finally:
+        srv.send_signal(2)  # SIGINT: a graceful shutdown writes the profile
+        try:
+            rest = srv.communicate(timeout=120)[1]
+        except subprocess.TimeoutExpired:
+            srv.kill()
+            rest = srv.communicate()[1]
+    check("at shutdown it writes the profile", srv.returncode == 0 and
+          os.path.exists(base + ".folded") and "profile:" in rest, rest)
+    if os.path.exists(base + ".folded"):
+        lines = open(base + ".folded").read().splitlines()
+        total = sum(int(l.rsplit(" ", 1)[1]) for l in lines)
+        hot_n = sum(int(l.rsplit(" ", 1)[1]) for l in lines
+                    if l.rsplit(" ", 1)[0].endswith(";hot_inner"))
+        check(f"the requests' samples are mostly hot_inner ({hot_n}/{total})",
+              total >= 5 and hot_n * 2 > total, lines)
+        try:
+            json.load(open(base + ".json"))
+            ET.parse(base + ".svg")
+            check("its JSON and SVG parse", True)
+        except Exception as e:  # noqa: BLE001
+            check("its JSON and SVG parse", False, e)
+
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
