@@ -246,10 +246,10 @@ static void *elem_item(whirl_instance_t *inst, const wasm_elem_t *seg, uint32_t 
  * returns false for the deadline. Cold: reached once per sample period. */
 static __attribute__((noinline, cold)) bool
 sample_stack(whirl_store_t *store, const struct exec_stack *st, uint32_t base_depth,
-             const compiled_func_t *cur, const whirl_instance_t *inst, const code_word_t *pc,
-             uint64_t now)
+             const compiled_func_t *cur, const whirl_instance_t *inst, const code_word_t *pc)
 {
-    if (!store_epoch_reached(store, now))
+    if (!store_epoch_reached(store, atomic_load_explicit(&store->engine->epoch,
+                                                         memory_order_relaxed)))
         return false;
     whirl_sample_frame_t *out = store->sampler->frames;
     size_t n = 0;
@@ -279,7 +279,7 @@ sample_stack(whirl_store_t *store, const struct exec_stack *st, uint32_t base_de
 
 /* Bulk operations check the epoch as they go against the real deadline,
  * not a sample's (they cannot stop for one and resume). */
-#define BULK_DEADLINE store_bulk_deadline(store, deadline)
+#define BULK_DEADLINE (store->real_deadline)
 
 #define S(i) fp[pc[i]]
 #define K64(i) ((uint64_t)pc[i] | (uint64_t)pc[(i) + 1] << 32)
@@ -1015,9 +1015,7 @@ dispatch:
 
 epoch_reached:
     /* The deadline, or a sample due (whirl_store_set_sampler). */
-    if (UNLIKELY(store->sampler != NULL) &&
-        sample_stack(store, st, base_depth, cur, inst, pc,
-                     atomic_load_explicit(epoch, memory_order_relaxed))) {
+    if (UNLIKELY(store->sampler != NULL) && sample_stack(store, st, base_depth, cur, inst, pc)) {
         deadline = store->epoch_deadline;
         NEXT();
     }

@@ -211,6 +211,7 @@ struct whirl_store {
     struct exec_stack *exec;    /* created on first call into wasm */
     uint64_t epoch_deadline;    /* WHIRL_EPOCH_DEADLINE_NEVER: none; with a sampler,
                                    the earlier of its deadline and next sample */
+    uint64_t real_deadline;     /* the deadline itself, sampler or not (bulk work checks it) */
     struct store_sampler *sampler; /* whirl_store_set_sampler; NULL: none */
     struct store_hosting {
         /* whirl_store_limits_set; WHIRL_NO_LIMIT: none */
@@ -257,12 +258,13 @@ typedef struct store_sampler {
     whirl_sampler_fn_t fn;
     void *env;
     uint64_t period;
-    uint64_t deadline;  /* the store's real deadline */
     uint64_t next;      /* epoch of the next sample */
     whirl_sample_frame_t frames[SAMPLE_MAX_FRAMES];
 } store_sampler_t;
 
-/* Sets the store's real deadline (every deadline setter goes through it). */
+/* Sets the store's real deadline (every deadline setter goes through it);
+ * store->real_deadline holds it, for work that checks the epoch as it goes
+ * (bulk operations cannot stop for a sample and resume). */
 void store_deadline_set(whirl_store_t *store, uint64_t deadline);
 /* The real deadline. */
 uint64_t store_deadline_get(const whirl_store_t *store);
@@ -270,12 +272,6 @@ uint64_t store_deadline_get(const whirl_store_t *store);
 bool store_epoch_reached(whirl_store_t *store, uint64_t now);
 /* Hands frames[0..n) to the callback and schedules the next sample. */
 void store_sample_taken(whirl_store_t *store, size_t nframes);
-/* The real deadline for work that checks the epoch as it goes (bulk
- * operations): the interpreter passes this instead of its register copy. */
-static inline uint64_t store_bulk_deadline(const whirl_store_t *store, uint64_t deadline)
-{
-    return __builtin_expect(store->sampler != NULL, 0) ? store->sampler->deadline : deadline;
-}
 void store_sampler_free(whirl_store_t *store);
 
 /* What a host callback receives as `caller`: the store and, when called from

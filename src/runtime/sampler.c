@@ -13,28 +13,27 @@ static uint64_t now_epoch(const whirl_store_t *store)
 static void publish(whirl_store_t *store)
 {
     store_sampler_t *s = store->sampler;
-    store->epoch_deadline = s->next < s->deadline ? s->next : s->deadline;
+    store->epoch_deadline = s->next < store->real_deadline ? s->next : store->real_deadline;
 }
 
 void store_deadline_set(whirl_store_t *store, uint64_t deadline)
 {
-    if (store->sampler) {
-        store->sampler->deadline = deadline;
+    store->real_deadline = deadline;
+    if (store->sampler)
         publish(store);
-    } else {
+    else
         store->epoch_deadline = deadline;
-    }
 }
 
 uint64_t store_deadline_get(const whirl_store_t *store)
 {
-    return store->sampler ? store->sampler->deadline : store->epoch_deadline;
+    return store->real_deadline;
 }
 
 bool store_epoch_reached(whirl_store_t *store, uint64_t now)
 {
     store_sampler_t *s = store->sampler;
-    return s && now < s->deadline;
+    return s && now < store->real_deadline;
 }
 
 void store_sample_taken(whirl_store_t *store, size_t nframes)
@@ -65,7 +64,6 @@ whirl_error_t *whirl_store_set_sampler(whirl_store_t *store, uint64_t period_tic
         s = malloc(sizeof *s);
         if (!s)
             return error_oom();
-        s->deadline = store->epoch_deadline;
         store->sampler = s;
     }
     s->fn = fn;
@@ -83,6 +81,6 @@ void store_sampler_free(whirl_store_t *store)
     if (!s)
         return;
     store->sampler = NULL;
-    store->epoch_deadline = s->deadline;
+    store->epoch_deadline = store->real_deadline;
     free(s);
 }
