@@ -444,6 +444,21 @@ void cli_profile_delete(cli_profile_t *p)
     free(p);
 }
 
+void cli_profile_set_title(cli_profile_t *p, const char *what)
+{
+    size_t n = strlen(p->product) + strlen(what) + 2;
+    char *raw = malloc(n);
+    if (!raw)
+        return;
+    snprintf(raw, n, "%s %s", p->product, what);
+    char *clean = clean_text(raw);
+    free(raw);
+    if (clean) {
+        free(p->product);
+        p->product = clean;
+    }
+}
+
 whirl_error_t *cli_profile_attach(cli_profile_t *p, whirl_store_t *store)
 {
     return whirl_store_set_sampler(store, 1, on_sample, p);

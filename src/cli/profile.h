@@ -31,6 +31,10 @@ bool cli_profile_parse(const char *arg, char *base, size_t base_len, uint64_t *i
 cli_profile_t *cli_profile_new(const char *base, uint64_t interval_us, const char *product);
 void cli_profile_delete(cli_profile_t *p);
 
+/* What the profile is of (the flame graph's title, the JSON's product):
+ * "whirl run app.wasm". Ignored if out of memory. */
+void cli_profile_set_title(cli_profile_t *p, const char *what);
+
 /* Samples wasm running in `store` from now on (every epoch tick). */
 whirl_error_t *cli_profile_attach(cli_profile_t *p, whirl_store_t *store);
 

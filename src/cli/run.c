@@ -244,7 +244,7 @@ static int parse_run_args(int argc, char **argv, run_opts_t *o)
             if (!cli_profile_parse(a.value, base, sizeof base, &o->profile_interval_us, why,
                                    sizeof why))
                 return cli_usage_error("run: %s", why);
-            if (!(o->profile = cli_profile_new(base, o->profile_interval_us, o->file ? o->file : "whirl run"))) {
+            if (!(o->profile = cli_profile_new(base, o->profile_interval_us, "whirl run"))) {
                 cli_error("out of memory");
                 return EXIT_USAGE;
             }
@@ -530,8 +530,12 @@ static int run_module(const run_opts_t *o, run_state_t *s)
         return EXIT_BAD_MODULE;
     }
     /* A component (layer 1 in the preamble) runs as a WASI 0.2 command. */
-    if (whirl_component_is_component(s->wasm, len))
+    if (whirl_component_is_component(s->wasm, len)) {
+        if (o->profile)
+            fprintf(stderr, "whirl: warning: --profile samples core modules only; "
+                            "this component runs unprofiled\n");
         return cli_run_component(o, s->engine, s->wasm, len);
+    }
     if ((err = cli_module_load(s->engine, s->wasm, len, &s->module))) {
         cli_report_module_error(o->file, s->wasm, len, err);
         whirl_error_delete(err);
@@ -682,6 +686,8 @@ int cli_cmd_run(int argc, char **argv)
     o.debug_info = -1;
     int rc = parse_run_args(argc, argv, &o);
     run_state_t s = {0};
+    if (o.profile && o.file)
+        cli_profile_set_title(o.profile, o.file);
     if (rc == EXIT_OK)
         rc = run_module(&o, &s);
     else if (rc == RUN_HELP_SHOWN)

@@ -49,12 +49,6 @@ struct debug_info {
 
 static pthread_mutex_t create_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static bool is_debug_section(const wasm_custom_t *c)
-{
-    return c->name_len > 7 && memcmp(c->name, ".debug_", 7) == 0 &&
-           !memchr(c->name, '\0', c->name_len);
-}
-
 /* Length of `v` as an unsigned LEB128. */
 static size_t uleb_len(uint64_t v)
 {
@@ -104,6 +98,12 @@ static size_t code_section_start(const wasm_module_t *w)
 }
 
 #ifdef WHIRL_DWARF
+static bool is_debug_section(const wasm_custom_t *c)
+{
+    return c->name_len > 7 && memcmp(c->name, ".debug_", 7) == 0 &&
+           !memchr(c->name, '\0', c->name_len);
+}
+
 /* The sections as an ELF32 little-endian relocatable object (wasm32's
  * DWARF has 4-byte addresses). */
 static bool build_image(debug_info_t *d, const wasm_module_t *w)
@@ -139,8 +139,8 @@ static bool build_image(debug_info_t *d, const wasm_module_t *w)
     eh->e_shentsize = sizeof(Elf32_Shdr);
     eh->e_shnum = (Elf32_Half)shnum;
     eh->e_shstrndx = (Elf32_Half)(shnum - 1);
-    Elf32_Shdr sh[shnum];
-    memset(sh, 0, sizeof sh);
+    /* The section headers go straight into the image (calloc'd: zeros). */
+    Elf32_Shdr *sh = (Elf32_Shdr *)(img + headers_at);
     size_t at = data_at, name_at = 1, k = 1;
     for (uint32_t i = 0; i < w->ncustoms; i++) {
         const wasm_custom_t *c = &w->customs[i];
@@ -163,7 +163,6 @@ static bool build_image(debug_info_t *d, const wasm_module_t *w)
     sh[k].sh_offset = (Elf32_Off)names_at;
     sh[k].sh_size = (Elf32_Word)names;
     sh[k].sh_addralign = 1;
-    memcpy(img + headers_at, sh, sizeof sh);
     d->image = img;
     d->image_len = len;
     return true;

@@ -126,6 +126,15 @@ check("the backtrace still has its shape: message, header, numbered frames",
       "\nwasm backtrace:\n  0: check_depth @ 0x" in r2.stderr, r2.stderr)
 
 
+# ---- a precompiled module keeps its DWARF (custom sections are serialised) ----
+with tempfile.TemporaryDirectory() as tmp:
+    cwasm = os.path.join(tmp, "chain.cwasm")
+    rc = subprocess.run([whirl, "compile", dwarf_wasm, "-o", cwasm], capture_output=True,
+                        text=True)
+    rp = run("--allow-precompiled", cwasm) if rc.returncode == 0 else rc
+    check("a .cwasm of chain.wasm prints the same source lines",
+          rp.returncode == 134 and rp.stderr == r.stderr, rp.stderr)
+
 # ---- malformed DWARF: never a crash, the plain backtrace at worst ----
 def sections(data):
     """(name or id, content start, content end) of each section."""
@@ -380,6 +389,36 @@ with tempfile.TemporaryDirectory() as tmp:
             check("its JSON and SVG parse", True)
         except Exception as e:  # noqa: BLE001
             check("its JSON and SVG parse", False, e)
+
+# ---- whirl serve's trap log names the source lines too ----
+with tempfile.TemporaryDirectory() as tmp:
+    srv = subprocess.Popen([whirl, "serve", "--wagi", "--listen", "127.0.0.1:0", dwarf_wasm],
+                           stderr=subprocess.PIPE, text=True)
+    port, status = None, None
+    try:
+        for line in srv.stderr:
+            m = re.search(r"listening on http://[^ ]*:(\d+)", line)
+            if m:
+                port = m.group(1)
+                break
+        if port:
+            import urllib.error
+            import urllib.request
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=60)
+            except urllib.error.HTTPError as e:
+                status = e.code
+    finally:
+        srv.send_signal(2)
+        try:
+            log = srv.communicate(timeout=60)[1]
+        except subprocess.TimeoutExpired:
+            srv.kill()
+            log = srv.communicate()[1]
+    check("a trapping request is a 500", status == 500, status)
+    check("serve's trap log line names each frame's source line",
+          f"#0 check_depth @0x{bt[0][1]:x} (chain.c:{chain_c['trap']})" in log and
+          f"(chain.h:{chain_h['scale-call']})" in log, log)
 
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
