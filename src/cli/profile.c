@@ -127,7 +127,8 @@ struct cli_profile {
     char *base;
     char *product;
     uint64_t interval_us;
-    struct timespec start;
+    struct timespec start;      /* CLOCK_MONOTONIC: sample times count from it */
+    double start_unix_ms;       /* the same moment on the wall clock (meta.startTime) */
     bool stopped, out_of_memory;
 
     char **strings;
@@ -416,6 +417,9 @@ cli_profile_t *cli_profile_new(const char *base, uint64_t interval_us, const cha
     pthread_mutex_init(&p->lock, NULL);
     p->interval_us = interval_us;
     clock_gettime(CLOCK_MONOTONIC, &p->start);
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    p->start_unix_ms = (double)wall.tv_sec * 1e3 + (double)wall.tv_nsec / 1e6;
     return p;
 }
 
@@ -520,7 +524,7 @@ static void write_firefox(cli_profile_t *p, FILE *f)
             ",\"sampleUnits\":{\"time\":\"ms\",\"eventDelay\":\"ms\",\"threadCPUDelta\":\"\\u00b5s\"},"
             "\"startTime\":%.3f,\"symbolicated\":true,\"pausedRanges\":[],\"version\":24,"
             "\"markerSchema\":[]},",
-            (double)p->start.tv_sec * 1e3 + (double)p->start.tv_nsec / 1e6);
+            p->start_unix_ms);
     fputs("\"libs\":[],\"pages\":[],\"profilerOverhead\":[],\"counters\":[],\"threads\":[{", f);
     fputs("\"processType\":\"default\",\"processName\":\"whirl\",\"processStartupTime\":0,"
           "\"processShutdownTime\":null,\"registerTime\":0,\"unregisterTime\":null,"

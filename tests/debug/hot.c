@@ -18,6 +18,9 @@ __attribute__((noinline)) unsigned hot_outer(unsigned x, int n)
     return x;
 }
 
+/* Named as C++ would mangle cold::path(unsigned, int): profiles show names
+ * demangled. */
+__attribute__((noinline)) unsigned cold_path(unsigned x, int n) __asm__("_ZN4cold4pathEji");
 __attribute__((noinline)) unsigned cold_path(unsigned x, int n)
 {
     for (int i = 0; i < n * 40; i++)
