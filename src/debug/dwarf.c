@@ -257,18 +257,34 @@ static bool open_dwarf(debug_info_t *d)
     return !d->failed;
 }
 
+/* dwarf_haspc with a step budget shared by one lookup: a crafted file can
+ * point many DIEs at one huge range list, so every range visited counts,
+ * and a lookup stops (finding nothing more) when the budget is spent. */
+static bool die_has_pc(Dwarf_Die *die, Dwarf_Addr addr, unsigned *budget)
+{
+    Dwarf_Addr base, start, end;
+    ptrdiff_t off = 0;
+    while (*budget > 0 && (off = dwarf_ranges(die, off, &base, &start, &end)) > 0) {
+        (*budget)--;
+        if (addr >= start && addr < end)
+            return true;
+    }
+    return false;
+}
+
 /* The compilation unit whose ranges hold `addr`. */
-static bool find_cu(Dwarf *dw, Dwarf_Addr addr, Dwarf_Die *cudie)
+static bool find_cu(Dwarf *dw, Dwarf_Addr addr, Dwarf_Die *cudie, unsigned *budget)
 {
     Dwarf_CU *cu = NULL;
     Dwarf_Half version;
     uint8_t unit_type;
     Dwarf_Die die;
     /* Unit offsets only grow, so this ends; the cap bounds a crafted file. */
-    for (unsigned n = 0; n < 1000000; n++) {
+    while (*budget > 0) {
+        (*budget)--;
         if (dwarf_get_units(dw, cu, &cu, &version, &unit_type, &die, NULL) != 0)
             return false;
-        if (dwarf_tag(&die) == DW_TAG_compile_unit && dwarf_haspc(&die, addr) == 1) {
+        if (dwarf_tag(&die) == DW_TAG_compile_unit && die_has_pc(&die, addr, budget)) {
             *cudie = die;
             return true;
         }
@@ -355,7 +371,7 @@ static size_t descend(Dwarf_Die *parent, Dwarf_Addr addr, Dwarf_Die *path, size_
         switch (dwarf_tag(&child)) {
         case DW_TAG_subprogram:
         case DW_TAG_inlined_subroutine:
-            if (dwarf_haspc(&child, addr) == 1) {
+            if (die_has_pc(&child, addr, budget)) {
                 path[len] = child;
                 return descend(&child, addr, path, len + 1, nest + 1, budget);
             }
@@ -363,7 +379,7 @@ static size_t descend(Dwarf_Die *parent, Dwarf_Addr addr, Dwarf_Die *path, size_
         case DW_TAG_lexical_block:
         case DW_TAG_try_block:
         case DW_TAG_catch_block:
-            if (dwarf_haspc(&child, addr) == 1)
+            if (die_has_pc(&child, addr, budget))
                 return descend(&child, addr, path, len, nest + 1, budget);
             break;
         case DW_TAG_namespace:
@@ -389,7 +405,10 @@ static size_t locate(debug_info_t *d, size_t offset, whirl_source_location_t *ou
         return 0;
     Dwarf_Addr addr = offset - d->code_start;
     Dwarf_Die cudie;
-    if (!find_cu(d->dwarf, addr, &cudie))
+    /* Steps (units, DIEs, ranges) one lookup may take: far more than real
+     * DWARF needs (its CUs' children are mostly one range each). */
+    unsigned budget = 1u << 21;
+    if (!find_cu(d->dwarf, addr, &cudie, &budget))
         return 0;
     whirl_source_location_t cur = {0};
     Dwarf_Line *row = find_line(&cudie, addr);
@@ -402,7 +421,6 @@ static size_t locate(debug_info_t *d, size_t offset, whirl_source_location_t *ou
             cur.column = (uint32_t)col;
     }
     Dwarf_Die path[MAX_INLINE_DEPTH];
-    unsigned budget = 1u << 20;
     size_t depth = descend(&cudie, addr, path, 0, 0, &budget);
     Dwarf_Files *files = NULL;
     size_t nfiles = 0;
