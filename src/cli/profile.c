@@ -203,12 +203,13 @@ static int64_t string_id(cli_profile_t *p, const char *s)
                 return slot;
             continue;
         }
-        /* Slot indices and string indices advance together. */
+        /* Slot indices and string indices advance together. A failure
+         * leaves the table one key ahead of the strings: harmless, since
+         * running out of memory ends the sampling (on_sample) and writing
+         * reads only the strings. */
         char *copy = strdup(s);
         if (!copy || !GROW(p->strings, p->nstrings, p->strings_cap)) {
             free(copy);
-            p->string_ids.n--; /* forget the half-added key */
-            intern_rehash(&p->string_ids, p->string_ids.nslots);
             return -1;
         }
         p->strings[p->nstrings++] = copy;
@@ -509,8 +510,6 @@ static void json_string(FILE *f, const char *s)
  * the source file and whose frame carries the line. */
 static void write_firefox(cli_profile_t *p, FILE *f)
 {
-    /* Sample strings are the profile's; these few are appended. */
-    size_t s_thread = p->nstrings;
     fputs("{\"meta\":{", f);
     fputs("\"categories\":[{\"name\":\"Other\",\"color\":\"grey\",\"subcategories\":[\"Other\"]},"
           "{\"name\":\"Wasm\",\"color\":\"blue\",\"subcategories\":[\"Other\"]}],",
@@ -603,7 +602,6 @@ static void write_firefox(cli_profile_t *p, FILE *f)
           "\"functionSize\":[]},",
           f);
     JSON_COLUMN(f, "stringArray", p->nstrings, json_string(f, p->strings[i_]));
-    (void)s_thread;
     fputs("}]}\n", f);
 }
 
