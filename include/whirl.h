@@ -724,5 +724,7 @@ whirl_module_t *whirl_instance_pre_module(const whirl_instance_pre_t *pre);
 
 /* WASI preview 1 host (src/wasi). */
 #include "whirl/wasi.h"
+/* Resumable calls and async host functions. */
+#include "whirl/async.h"
 
 #endif /* WHIRL_H */

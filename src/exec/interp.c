@@ -270,7 +270,19 @@ static void *elem_item(whirl_instance_t *inst, const wasm_elem_t *seg, uint32_t 
 #define EPOCH_CHECK()                                                                  \
     do {                                                                               \
         if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))    \
-            TRAP(WHIRL_TRAP_INTERRUPT);                                                \
+            EPOCH_EXPIRED();                                                           \
+    } while (0)
+
+/* The deadline was reached: trap, or run on to the next deadline
+ * (store_epoch_expired yields first when the store's resumable call asked
+ * to yield at the end of each epoch slice; the host may have grown memory
+ * meanwhile). Off the hot path: only taken when the epoch check fires. */
+#define EPOCH_EXPIRED()                                     \
+    do {                                                    \
+        deadline = store_epoch_expired(store);              \
+        if (!deadline)                                      \
+            TRAP(WHIRL_TRAP_INTERRUPT);                     \
+        RELOAD_MEM();                                       \
     } while (0)
 
 /* Takes a branch of `off` words; backward branches (including a branch to
@@ -349,7 +361,7 @@ static whirl_error_t *interp_body(interp_mode_t mode, int32_t *offsets, whirl_st
     const compiled_func_t *mfuncs = inst->vm.code;
     RELOAD_MEM();
     if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
-        TRAP(WHIRL_TRAP_INTERRUPT);
+        EPOCH_EXPIRED();
 
     /* Locals used by the call sequence. */
     whirl_func_t *callee_obj;
@@ -399,7 +411,7 @@ dispatch:
         cur = callee;
         pc = callee->code;
         if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
-            TRAP(WHIRL_TRAP_INTERRUPT);
+            EPOCH_EXPIRED();
         NEXT();
     }
     VMCASE(CALL_IMPORT) {
@@ -423,7 +435,7 @@ dispatch:
                 pc = callee->code;
                 RELOAD_MEM();
                 if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
-                    TRAP(WHIRL_TRAP_INTERRUPT);
+                    EPOCH_EXPIRED();
                 NEXT();
             }
             goto enter_wasm;
@@ -506,7 +518,7 @@ dispatch:
         uint64_t d = S(1).u32, n = S(3).u32;
         if (UNLIKELY(d + n > mem_size))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_fill(mem + d, (uint8_t)S(2).u32, n, epoch, deadline)))
+        if (UNLIKELY(!exec_bulk_fill(mem + d, (uint8_t)S(2).u32, n, epoch, store->epoch_hard_deadline)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 4;
         NEXT();
@@ -515,7 +527,7 @@ dispatch:
         uint64_t d = S(1).u32, s = S(2).u32, n = S(3).u32;
         if (UNLIKELY(d + n > mem_size || s + n > mem_size))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_move(mem + d, mem + s, n, epoch, deadline)))
+        if (UNLIKELY(!exec_bulk_move(mem + d, mem + s, n, epoch, store->epoch_hard_deadline)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 4;
         NEXT();
@@ -526,7 +538,7 @@ dispatch:
         uint64_t d = S(2).u32, s = S(3).u32, n = S(4).u32;
         if (UNLIKELY(s + n > len || d + n > mem_size))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_move(mem + d, seg->bytes + s, n, epoch, deadline)))
+        if (UNLIKELY(!exec_bulk_move(mem + d, seg->bytes + s, n, epoch, store->epoch_hard_deadline)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 5;
         NEXT();
@@ -553,7 +565,7 @@ dispatch:
     }
     VMCASE(TABLE_SIZE) S(1).u32 = inst->vm.tables[pc[2]]->size; pc += 3; NEXT();
     VMCASE(TABLE_GROW) {
-        int64_t old = table_grow_until(inst->vm.tables[pc[2]], S(4).u32, S(3).ref, epoch, deadline);
+        int64_t old = table_grow_until(inst->vm.tables[pc[2]], S(4).u32, S(3).ref, epoch, store->epoch_hard_deadline);
         if (UNLIKELY(old == TABLE_GROW_INTERRUPTED))
             TRAP(WHIRL_TRAP_INTERRUPT);
         S(1).i32 = (int32_t)old;
@@ -566,7 +578,7 @@ dispatch:
         void *v = S(3).ref;
         if (UNLIKELY(i + n > t->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_fill_refs(t->elems + i, v, n, epoch, deadline)))
+        if (UNLIKELY(!exec_bulk_fill_refs(t->elems + i, v, n, epoch, store->epoch_hard_deadline)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 5;
         NEXT();
@@ -577,7 +589,7 @@ dispatch:
         if (UNLIKELY(d + n > dt->size || s + n > stab->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
         if (UNLIKELY(!exec_bulk_move(dt->elems + d, stab->elems + s, n * sizeof(void *), epoch,
-                                     deadline)))
+                                     store->epoch_hard_deadline)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 6;
         NEXT();
@@ -593,7 +605,7 @@ dispatch:
         const uint64_t chunk = BULK_CHUNK_BYTES / sizeof(void *);
         for (uint64_t j = 0; j < n; j++) {
             if (UNLIKELY(j % chunk == 0) && n > BULK_SMALL_BYTES / sizeof(void *) &&
-                epoch_reached(epoch, deadline))
+                epoch_reached(epoch, store->epoch_hard_deadline))
                 TRAP(WHIRL_TRAP_INTERRUPT);
             t->elems[d + j] = elem_item(inst, seg, (uint32_t)(s + j));
         }
@@ -1071,6 +1083,13 @@ whirl_error_t *exec_call(whirl_store_t *store, whirl_func_t *func, const whirl_v
         rslots += slots_of(t->results[i]);
     if (st->activations >= MAX_ACTIVATIONS || fp + (nslots > rslots ? nslots : rslots) > st->end)
         return error_trap(WHIRL_TRAP_STACK_EXHAUSTED, "too many nested calls into wasm");
+    /* On a fiber (a resumable call), host-to-wasm recursion is bounded by
+     * its stack too: the guard page must never be reached. */
+    uintptr_t native_low = fiber_stack_low();
+    if (UNLIKELY(native_low) &&
+        (uintptr_t)__builtin_frame_address(0) - native_low < FIBER_STACK_RESERVE)
+        return error_trap(WHIRL_TRAP_STACK_EXHAUSTED, "the fiber's native stack is exhausted "
+                          "(async_stack_size)");
 
     uint32_t s = 0;
     for (uint32_t i = 0; i < t->nparams; i++) {

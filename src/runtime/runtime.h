@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "compile/code.h"
+#include "runtime/fiber.h"
 #include "runtime/vmctx.h"
 #include "util/vec.h"
 #include "wasm/module.h"
@@ -27,6 +28,7 @@ enum config_knob {
     KNOB_CACHE,                            /* value unused: see cache_path */
     KNOB_CACHE_MAX_SIZE,                   /* bytes of cache entries kept */
     KNOB_MAX_OPEN_FILES,                   /* listed only: the WASI hosts read it */
+    KNOB_ASYNC_STACK_SIZE,                 /* bytes of a resumable call's fiber stack */
     KNOB_COUNT
 };
 
@@ -203,6 +205,15 @@ struct whirl_store {
     store_object_t *objects;    /* everything to free, newest first */
     struct exec_stack *exec;    /* created on first call into wasm */
     uint64_t epoch_deadline;    /* WHIRL_EPOCH_DEADLINE_NEVER: none */
+    /* The deadline that traps; epoch_deadline (what code checks) is the
+     * earlier of it and the end of an epoch-yield slice (async.c). */
+    uint64_t epoch_hard_deadline;
+    struct store_async {
+        struct whirl_call *call;   /* the resumable call not yet done, or NULL */
+        uint64_t yield_ticks;      /* whirl_store_epoch_yield_set; 0: none */
+        bool pool_stack_used;      /* pool_stack (in the stack slot) ran a call */
+        fiber_stack_t pool_stack;
+    } async;
     struct store_hosting {
         /* whirl_store_limits_set; WHIRL_NO_LIMIT: none */
         uint64_t max_memory_size;
@@ -271,6 +282,17 @@ static inline bool epoch_reached(const _Atomic uint64_t *epoch, uint64_t deadlin
 {
     return atomic_load_explicit(epoch, memory_order_relaxed) >= deadline;
 }
+
+/* The epoch reached store->epoch_deadline: the new deadline to run to
+ * (the store yields first if it runs a resumable call that asked to yield
+ * at the end of each slice), or 0 if the hard deadline is reached (trap
+ * `interrupt`). Defined in async.c. */
+uint64_t store_epoch_expired(whirl_store_t *store);
+/* Recomputes store->epoch_deadline from the hard deadline and the slice. */
+void store_deadline_apply(whirl_store_t *store);
+/* Cancels the store's resumable call, if any (whirl_store_delete), and
+ * scrubs the fiber stack of its pool slot. */
+void store_async_release(whirl_store_t *store);
 
 /* Grows table by `delta` entries set to `init`. Returns the old size, or -1
  * if refused. */
