@@ -369,10 +369,10 @@ static whirl_error_t *call_alloc(whirl_store_t *store, const char *what, whirl_c
     return NULL;
 }
 
+/* What only the run needed (args and results share one block, which
+ * whirl_call_delete frees). */
 static void call_free_work(whirl_call_t *c)
 {
-    free(c->args);
-    c->args = NULL;
     free(c->imports);
     c->imports = NULL;
     if (c->module)

@@ -187,6 +187,11 @@ static void fiber_entry(void *arg, void *start_arg)
 void fiber_init(fiber_t *f, const fiber_stack_t *stack, void (*fn)(void *arg), void *arg)
 {
     memset(f, 0, sizeof *f);
+#ifdef FIBER_ASAN
+    /* A reused stack keeps the redzones of frames its last fiber never
+     * returned from. */
+    __asan_unpoison_memory_region(stack->lo, (size_t)(stack->hi - stack->lo));
+#endif
     f->stack = *stack;
     f->fn = fn;
     f->arg = arg;
