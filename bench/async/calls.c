@@ -1,6 +1,10 @@
 /* whirl-async-bench: what a call costs, synchronous and resumable.
  *
- *   whirl-async-bench [iterations]
+ *   whirl-async-bench [iterations [row]]
+ *
+ * With a row name ("sync call", ...) only that row runs, once: for
+ * instruction counts under callgrind, which a loaded machine leaves
+ * comparable where times are not.
  *
  * Rows (ns per call, best of 5 runs):
  *   sync call        whirl_func_call of a one-instruction wasm function
@@ -51,6 +55,14 @@ static void wait_cb(void *env, whirl_caller_t *caller, const whirl_val_t *args, 
 #endif
 
 static double best = 0;
+static const char *only;
+static int reps = 5;
+
+/* Whether to run `row`. */
+static int want(const char *row)
+{
+    return !only || strcmp(only, row) == 0;
+}
 static void report(const char *row, uint64_t t0, uint64_t t1, long n)
 {
     double ns = (double)(t1 - t0) / (double)n;
@@ -61,6 +73,8 @@ static void report(const char *row, uint64_t t0, uint64_t t1, long n)
 
 static void print_row(const char *row)
 {
+    if (!want(row))
+        return;
     printf("%-18s %8.1f ns\n", row, best);
     best = 0;
 }
@@ -68,6 +82,10 @@ static void print_row(const char *row)
 int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 2000000;
+    if (argc > 2) {
+        only = argv[2];
+        reps = 1;
+    }
     whirl_config_t *config = whirl_config_new();
     whirl_config_use_env(config, false);
     whirl_engine_t *engine;
@@ -94,14 +112,14 @@ int main(int argc, char **argv)
     whirl_instance_export(inst, "call_wait", 9, &call_wait);
 
     whirl_val_t arg = {.kind = WHIRL_I32, .of.i32 = 1}, r;
-    for (int rep = 0; rep < 5; rep++) {
+    for (int rep = 0; want("sync call") && rep < reps; rep++) {
         uint64_t t0 = whirl_monotonic_now();
         for (long i = 0; i < n; i++)
             whirl_func_call(store, add1.of.func, &arg, 1, &r, 1);
         report("sync call", t0, whirl_monotonic_now(), n);
     }
     print_row("sync call");
-    for (int rep = 0; rep < 5; rep++) {
+    for (int rep = 0; want("sync host call") && rep < reps; rep++) {
         whirl_val_t count = {.kind = WHIRL_I32, .of.i32 = (int32_t)n};
         uint64_t t0 = whirl_monotonic_now();
         must(whirl_func_call(store, host_loop.of.func, &count, 1, &r, 1), "host_loop");
@@ -110,7 +128,7 @@ int main(int argc, char **argv)
     print_row("sync host call");
 #ifdef WHIRL_ASYNC_H
     long m = n / 10;
-    for (int rep = 0; rep < 5; rep++) {
+    for (int rep = 0; want("async call") && rep < reps; rep++) {
         uint64_t t0 = whirl_monotonic_now();
         for (long i = 0; i < m; i++) {
             whirl_call_t *call;
@@ -123,7 +141,7 @@ int main(int argc, char **argv)
     }
     print_row("async call");
     finish_now = 1;
-    for (int rep = 0; rep < 5; rep++) {
+    for (int rep = 0; want("async host, now") && rep < reps; rep++) {
         uint64_t t0 = whirl_monotonic_now();
         for (long i = 0; i < m; i++)
             must(whirl_func_call(store, call_wait.of.func, &arg, 1, &r, 1), "call_wait");
@@ -131,7 +149,7 @@ int main(int argc, char **argv)
     }
     print_row("async host, now");
     finish_now = 0;
-    for (int rep = 0; rep < 5; rep++) {
+    for (int rep = 0; want("suspend/resume") && rep < reps; rep++) {
         whirl_call_t *call;
         whirl_val_t args[2] = {{.kind = WHIRL_I32, .of.i32 = 0},
                                {.kind = WHIRL_I32, .of.i32 = (int32_t)m}};

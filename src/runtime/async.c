@@ -37,7 +37,8 @@ struct whirl_completion {
     _Atomic int refs;       /* the waiting side and the host */
     _Atomic int state;
     whirl_call_t *call;     /* PARKED: the call to wake (a reference) */
-    pthread_mutex_t lock;   /* a synchronous caller sleeping on `wake` */
+    _Atomic bool sleeping;  /* a synchronous caller may sleep on `wake` */
+    pthread_mutex_t lock;
     pthread_cond_t wake;
     whirl_error_t *error;
     size_t nresults;
@@ -125,12 +126,14 @@ void whirl_completion_finish(whirl_completion_t *w, const whirl_val_t *results,
     if (!error && nresults)
         memcpy(w->results, results, nresults * sizeof *results);
     w->error = error;
-    int old = atomic_exchange_explicit(&w->state, C_DONE, memory_order_acq_rel);
+    int old = atomic_exchange(&w->state, C_DONE);
     if (old == C_PARKED) {
         whirl_call_t *c = w->call;
         call_wake(c);
         call_release(c);
-    } else if (old == C_WAITING) {
+    } else if (old == C_WAITING && atomic_load(&w->sleeping)) {
+        /* Sequentially consistent with the sleeper's store of `sleeping`
+         * and load of `state`: one of the two sees the other. */
         pthread_mutex_lock(&w->lock);
         pthread_cond_broadcast(&w->wake);
         pthread_mutex_unlock(&w->lock);
@@ -153,13 +156,19 @@ static bool hard_deadline_passed(const whirl_store_t *store)
 
 /* A synchronous caller waits on the thread: until the completion is
  * finished, or the deadline passes (false: the completion is abandoned).
- * The epoch is looked at every millisecond at least, and the wait ends no
- * later than the store's deadline in time when there is one. */
+ * With a deadline the epoch is looked at every 10 ms (the default tick;
+ * the host may also move the epoch itself), and the wait ends no later
+ * than the deadline's time when it has one. */
 static bool completion_wait(whirl_store_t *store, whirl_completion_t *w)
 {
     bool done = true;
     pthread_mutex_lock(&w->lock);
-    while (atomic_load_explicit(&w->state, memory_order_acquire) != C_DONE) {
+    atomic_store(&w->sleeping, true);
+    while (atomic_load(&w->state) != C_DONE) {
+        if (store->epoch_hard_deadline == WHIRL_EPOCH_DEADLINE_NEVER) {
+            pthread_cond_wait(&w->wake, &w->lock);
+            continue;
+        }
         if (hard_deadline_passed(store)) {
             int expect = C_WAITING;
             if (atomic_compare_exchange_strong_explicit(&w->state, &expect, C_ABANDONED,
@@ -170,7 +179,7 @@ static bool completion_wait(whirl_store_t *store, whirl_completion_t *w)
             }
             continue;
         }
-        uint64_t now = whirl_monotonic_now(), until = now + 1000000;
+        uint64_t now = whirl_monotonic_now(), until = now + 10 * 1000 * 1000;
         uint64_t dl = store->hosting.deadline_ns;
         if (dl > now && dl < until)
             until = dl;

@@ -150,17 +150,16 @@ void fiber_stack_scrub(const fiber_stack_t *stack)
 /* ---- fibers ---- */
 
 static __thread fiber_t *current;
+__thread uintptr_t fiber_tls_stack_low __attribute__((tls_model("initial-exec")));
 
 /* Thread-local accesses go through these, never inlined: a fiber may
  * resume on another thread, and a compiler may otherwise keep a
  * thread-local's address from before a switch. */
 __attribute__((noinline)) fiber_t *fiber_current(void) { return current; }
-__attribute__((noinline)) static void set_current(fiber_t *f) { current = f; }
-
-uintptr_t fiber_stack_low(void)
+__attribute__((noinline)) static void set_current(fiber_t *f)
 {
-    fiber_t *f = fiber_current();
-    return f ? (uintptr_t)f->stack.lo : 0;
+    current = f;
+    fiber_tls_stack_low = f ? (uintptr_t)f->stack.lo : 0;
 }
 
 static void fiber_entry(void *arg, void *start_arg)

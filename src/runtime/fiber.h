@@ -95,7 +95,11 @@ void fiber_destroy(fiber_t *f);
 /* The fiber running on this thread, or NULL on the thread's own stack. */
 fiber_t *fiber_current(void);
 /* Lowest usable stack address of the running context: the current fiber's
- * stack low end, or 0 on a thread's own stack. */
-uintptr_t fiber_stack_low(void);
+ * stack low end, or 0 on a thread's own stack. Inline, for exec_call's
+ * check on every call (initial-exec: one load, no __tls_get_addr). Read
+ * it afresh after anything that may suspend: a fiber may resume on
+ * another thread. */
+extern __thread uintptr_t fiber_tls_stack_low __attribute__((tls_model("initial-exec")));
+static inline uintptr_t fiber_stack_low(void) { return fiber_tls_stack_low; }
 
 #endif

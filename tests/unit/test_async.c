@@ -370,6 +370,19 @@ static uint64_t next_random(void)
 
 enum { NCALLS = 1000, WAITS_PER_CALL = 3 };
 
+/* Resident bytes of the process (/proc/self/statm). */
+static long resident_bytes(void)
+{
+    long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &size, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return resident * 4096;
+}
+
 static void test_thousand(void)
 {
     whirl_engine_t *engine = engine_with("off", "0", "256K");
@@ -379,6 +392,7 @@ static void test_thousand(void)
     whirl_ready_queue_t *q;
     die_on(whirl_ready_queue_new(&q), "queue");
     int pending = 0;
+    long rss_before = resident_bytes();
     for (int i = 0; i < NCALLS; i++) {
         g[i] = guest_new(engine);
         whirl_val_t args[2] = {{.kind = WHIRL_I32, .of.i32 = i * 100},
@@ -389,6 +403,7 @@ static void test_thousand(void)
         pending += whirl_call_resume(calls[i]) == WHIRL_CALL_PENDING;
     }
     CHECK(pending == NCALLS && nlater == NCALLS, "%d pending, %zu waits", pending, nlater);
+    long per_call = (resident_bytes() - rss_before) / NCALLS;
     /* Finish the waits in random order, resuming whatever became ready. */
     int done = 0, resumes = 0;
     while (nlater) {
@@ -415,7 +430,8 @@ static void test_thousand(void)
         whirl_store_delete(g[i].store);
     }
     CHECK(right == NCALLS, "%d of %d results right", right, NCALLS);
-    printf("  %d calls suspended on one thread, %d resumes in random order\n", NCALLS, resumes);
+    printf("  %d calls suspended on one thread, %d resumes in random order; %ld KiB resident per "
+           "suspended call (store, instance and stacks)\n", NCALLS, resumes, per_call / 1024);
     whirl_ready_queue_delete(q);
     free(g);
     free(calls);
@@ -659,21 +675,21 @@ int main(void)
         whirl_error_delete(err);
         whirl_store_delete(store);
     } else {
-        printf("%s\n", "test_other_thread();");
+        printf("%s\n", "test_other_thread");
         test_other_thread();
-        printf("%s\n", "test_thousand();");
+        printf("%s\n", "test_thousand");
         test_thousand();
-        printf("%s\n", "test_instantiate();");
+        printf("%s\n", "test_instantiate");
         test_instantiate();
-        printf("%s\n", "test_deadlines();");
+        printf("%s\n", "test_deadlines");
         test_deadlines();
-        printf("%s\n", "test_stack_exhausted(\"off\");");
+        printf("%s\n", "test_stack_exhausted (off)");
         test_stack_exhausted("off");
-        printf("%s\n", "test_stack_exhausted(\"on\");");
+        printf("%s\n", "test_stack_exhausted (on)");
         test_stack_exhausted("on");
-        printf("%s\n", "test_scrub(\"off\");");
+        printf("%s\n", "test_scrub (off)");
         test_scrub("off");
-        printf("%s\n", "test_scrub(\"on\");");
+        printf("%s\n", "test_scrub (on)");
         test_scrub("on");
     }
     free(later);
