@@ -8,8 +8,9 @@
  *    of a results array. It may finish it before returning (then it behaves
  *    like any host function) or later, from any thread, when the awaited
  *    work is done (a response arrived, a timer fired).
- *  - A resumable call (whirl_call_t: a function call or an instantiation,
- *    start function included) runs the guest on a fiber, a stack of its
+ *  - A resumable call (whirl_call_t: a function call, an instantiation,
+ *    start function included, or any host code using the synchronous API,
+ *    such as a component call) runs the guest on a fiber, a stack of its
  *    own. whirl_call_resume runs it on the calling thread until it is done
  *    or until the guest waits on an unfinished completion (status
  *    WHIRL_CALL_PENDING) or ends an epoch slice (WHIRL_CALL_YIELDED; see
@@ -134,6 +135,14 @@ whirl_error_t *whirl_call_new_instantiate(whirl_store_t *store, whirl_module_t *
  * retained by the call). The caller owns *out. */
 whirl_error_t *whirl_call_new_instantiate_pre(const whirl_instance_pre_t *pre,
                                               whirl_store_t *store, whirl_call_t **out);
+
+/* A call of host code: fn(env) runs on the call's fiber, and may use any
+ * synchronous API on `store` (a component call, several calls in a row):
+ * async host functions reached from it suspend the whole call. Its return
+ * value is the call's outcome (ownership passes to the call). `env` is
+ * borrowed until the call is done. The caller owns *out. */
+whirl_error_t *whirl_call_new_host(whirl_store_t *store, whirl_error_t *(*fn)(void *env),
+                                   void *env, whirl_call_t **out);
 
 /* Runs the call on the calling thread until it is done or suspended. On a
  * pending call that is not ready yet this returns WHIRL_CALL_PENDING at once

@@ -45,7 +45,12 @@ struct whirl_completion {
     whirl_val_t results[];
 };
 
-typedef enum call_kind { CALL_FUNC, CALL_INSTANTIATE, CALL_INSTANTIATE_PRE } call_kind_t;
+typedef enum call_kind {
+    CALL_FUNC,
+    CALL_INSTANTIATE,
+    CALL_INSTANTIATE_PRE,
+    CALL_HOST,
+} call_kind_t;
 typedef enum call_state { CALL_NEW, CALL_RUNNING, CALL_SUSPENDED, CALL_DONE } call_state_t;
 typedef enum suspend_why { SUSPEND_NONE, SUSPEND_AWAIT, SUSPEND_YIELD } suspend_why_t;
 
@@ -73,6 +78,8 @@ struct whirl_call {
     whirl_extern_t *imports;
     size_t nimports;
     whirl_instance_pre_t *pre;
+    whirl_error_t *(*host_fn)(void *env);
+    void *host_env;
     whirl_instance_t *instance;
     whirl_error_t *error;
 };
@@ -353,6 +360,9 @@ static void call_body(void *arg)
     case CALL_INSTANTIATE_PRE:
         c->error = whirl_instance_pre_instantiate(c->pre, c->store, &c->instance);
         break;
+    case CALL_HOST:
+        c->error = c->host_fn(c->host_env);
+        break;
     }
 }
 
@@ -490,6 +500,25 @@ whirl_error_t *whirl_call_new_instantiate_pre(const whirl_instance_pre_t *pre,
     }
     c->kind = CALL_INSTANTIATE_PRE;
     c->pre = whirl_instance_pre_clone((whirl_instance_pre_t *)pre);
+    store->async.call = c;
+    *out = c;
+    return NULL;
+}
+
+whirl_error_t *whirl_call_new_host(whirl_store_t *store, whirl_error_t *(*fn)(void *env),
+                                   void *env, whirl_call_t **out)
+{
+    whirl_call_t *c;
+    whirl_error_t *err = call_alloc(store, "whirl_call_new_host", &c);
+    if (err)
+        return err;
+    if (!fn) {
+        free(c);
+        return error_fmt("whirl_call_new_host: fn is NULL");
+    }
+    c->kind = CALL_HOST;
+    c->host_fn = fn;
+    c->host_env = env;
     store->async.call = c;
     *out = c;
     return NULL;

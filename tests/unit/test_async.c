@@ -490,6 +490,60 @@ static void test_instantiate(void)
     whirl_instance_pre_delete(pre);
 }
 
+/* whirl_call_new_host: host code calling the guest twice, each call
+ * waiting, suspends as a whole. */
+typedef struct two_calls {
+    guest_t *g;
+    int32_t sum;
+} two_calls_t;
+
+static whirl_error_t *two_calls(void *p)
+{
+    two_calls_t *t = p;
+    for (int32_t x = 1; x <= 2; x++) {
+        whirl_val_t arg = {.kind = WHIRL_I32, .of.i32 = x}, r;
+        whirl_error_t *err =
+            whirl_func_call(t->g->store, export_func(t->g, "call_wait"), &arg, 1, &r, 1);
+        if (err)
+            return err;
+        t->sum += r.of.i32;
+    }
+    return NULL;
+}
+
+static void test_host_code(void)
+{
+    wait_mode = WAIT_LATER;
+    guest_t g = guest_new(env.engine);
+    two_calls_t t = {&g, 0};
+    whirl_call_t *call;
+    die_on(whirl_call_new_host(g.store, two_calls, &t, &call), "host call");
+    CHECK(whirl_call_resume(call) == WHIRL_CALL_PENDING && nlater == 1, "first wait");
+    finish_later(0, 5);
+    CHECK(whirl_call_resume(call) == WHIRL_CALL_PENDING && nlater == 1, "second wait");
+    finish_later(0, 6);
+    CHECK(whirl_call_resume(call) == WHIRL_CALL_DONE, "done");
+    whirl_error_t *err = whirl_call_results(call, NULL, 0);
+    CHECK(!err && t.sum == 11 + 13, "sum %d", t.sum);
+    whirl_error_delete(err);
+    err = whirl_call_results(call, NULL, 0);
+    CHECK(err != NULL, "the outcome is read once");
+    whirl_error_delete(err);
+    CHECK(whirl_call_resume(call) == WHIRL_CALL_DONE, "a done call stays done");
+    whirl_call_delete(call);
+
+    /* Bad arguments are errors, not calls. */
+    whirl_val_t wrong = {.kind = WHIRL_I64, .of.i64 = 1};
+    err = whirl_call_new(g.store, export_func(&g, "call_wait"), &wrong, 1, 1, &call);
+    CHECK(err && strstr(whirl_error_message(err), "argument 0"), "wrong kind: %s",
+          err ? whirl_error_message(err) : "accepted");
+    whirl_error_delete(err);
+    err = whirl_call_new(g.store, export_func(&g, "call_wait"), NULL, 0, 1, &call);
+    CHECK(err != NULL, "wrong count");
+    whirl_error_delete(err);
+    whirl_store_delete(g.store);
+}
+
 static void test_deadlines(void)
 {
     /* A pending call whose deadline passes while it waits traps. */
@@ -681,6 +735,8 @@ int main(void)
         test_thousand();
         printf("%s\n", "test_instantiate");
         test_instantiate();
+        printf("%s\n", "test_host_code");
+        test_host_code();
         printf("%s\n", "test_deadlines");
         test_deadlines();
         printf("%s\n", "test_stack_exhausted (off)");
