@@ -65,7 +65,6 @@ struct whirl_call {
     bool cancel;                 /* end every wait with a trap */
     bool interrupted;            /* the await was abandoned */
     bool results_taken;
-    bool pooled_stack;
     fiber_t fiber;
     whirl_completion_t *awaiting;
     whirl_call_notify_t notify;
@@ -524,35 +523,36 @@ whirl_error_t *whirl_call_new_host(whirl_store_t *store, whirl_error_t *(*fn)(vo
     return NULL;
 }
 
-/* A fiber stack for the call's first run: the end of the store's pool
+/* The store's fiber stack, for the call's first run: the end of its pool
  * stack slot (taken now if the store holds none yet), or one mapped on
- * demand. */
+ * demand. The store keeps it for its later calls (one runs at a time) and
+ * scrubs it when deleted, so that a store's calls do not pay a scrub
+ * each. */
 static whirl_error_t *call_stack(whirl_call_t *c, fiber_stack_t *out)
 {
     whirl_store_t *store = c->store;
     whirl_engine_t *engine = store->engine;
+    if (store->async.stack_used) {
+        *out = store->async.stack;
+        return NULL;
+    }
     size_t bytes = alloc_round_up((size_t)ENGINE_KNOB(engine, KNOB_ASYNC_STACK_SIZE),
                                   alloc_page_size());
     if (engine->pool) {
-        if (!store->async.pool_stack_used) {
-            whirl_error_t *err = store_pool_enter(store);
-            if (err)
-                return err;
-            pool_t *pool = engine->pool;
-            if (!fiber_stack_in_region(pool_slot_base(pool, POOL_STACK, store->hosting.stack_slot),
-                                       pool_slot_size(pool, POOL_STACK), bytes,
-                                       &store->async.pool_stack))
-                return error_fmt("resumable call: cannot set up the fiber stack in the pool's "
-                                 "stack slot (%s)", strerror(errno));
-            store->async.pool_stack_used = true;
-        }
-        *out = store->async.pool_stack;
-        c->pooled_stack = true;
-        return NULL;
-    }
-    if (!fiber_stack_map(bytes, out))
+        whirl_error_t *err = store_pool_enter(store);
+        if (err)
+            return err;
+        pool_t *pool = engine->pool;
+        if (!fiber_stack_in_region(pool_slot_base(pool, POOL_STACK, store->hosting.stack_slot),
+                                   pool_slot_size(pool, POOL_STACK), bytes, &store->async.stack))
+            return error_fmt("resumable call: cannot set up the fiber stack in the pool's "
+                             "stack slot (%s)", strerror(errno));
+    } else if (!fiber_stack_map(bytes, &store->async.stack)) {
         return error_mark_exhausted(error_fmt("resumable call: cannot map a fiber stack of %zu "
                                               "bytes (%s)", bytes, strerror(errno)));
+    }
+    store->async.stack_used = true;
+    *out = store->async.stack;
     return NULL;
 }
 
@@ -560,8 +560,6 @@ static whirl_error_t *call_stack(whirl_call_t *c, fiber_stack_t *out)
 static void call_done(whirl_call_t *c)
 {
     c->state = CALL_DONE;
-    if (!c->pooled_stack)
-        fiber_stack_unmap(&c->fiber.stack);
     fiber_destroy(&c->fiber);
     if (c->store && c->store->async.call == c)
         c->store->async.call = NULL;
@@ -716,9 +714,12 @@ void store_async_release(whirl_store_t *store)
 {
     if (store->async.call)
         call_cancel(store->async.call);
-    if (store->async.pool_stack_used) {
-        fiber_stack_scrub(&store->async.pool_stack);
-        store->async.pool_stack_used = false;
+    if (store->async.stack_used) {
+        if (store->async.stack.map)
+            fiber_stack_unmap(&store->async.stack); /* scrubbed, then cached */
+        else
+            fiber_stack_scrub(&store->async.stack);
+        store->async.stack_used = false;
     }
 }
 

@@ -211,8 +211,8 @@ struct whirl_store {
     struct store_async {
         struct whirl_call *call;   /* the resumable call not yet done, or NULL */
         uint64_t yield_ticks;      /* whirl_store_epoch_yield_set; 0: none */
-        bool pool_stack_used;      /* pool_stack (in the stack slot) ran a call */
-        fiber_stack_t pool_stack;
+        bool stack_used;           /* `stack` ran a call: scrub it on deletion */
+        fiber_stack_t stack;       /* the end of the pool stack slot, or mapped */
     } async;
     struct store_hosting {
         /* whirl_store_limits_set; WHIRL_NO_LIMIT: none */
