@@ -317,6 +317,12 @@ static whirl_call_t *wait_ready(whirl_ready_queue_t *q)
 
 /* ---- tests ---- */
 
+/* Resumes a call on a thread of its own. */
+static void *resume_main(void *call)
+{
+    return (void *)(uintptr_t)whirl_call_resume(call);
+}
+
 static void test_other_thread(void)
 {
     pthread_t worker;
@@ -340,6 +346,30 @@ static void test_other_thread(void)
     whirl_val_t r;
     whirl_error_t *err = whirl_call_results(call, &r, 1);
     CHECK(!err && r.of.i32 == 81, "result %d (%s)", r.of.i32, err ? whirl_error_message(err) : "");
+    whirl_error_delete(err);
+    whirl_call_delete(call);
+
+    /* A call started here, resumed on another thread until its second
+     * wait, and finished here: its fiber moves between threads. */
+    whirl_val_t args2[2] = {{.kind = WHIRL_I32, .of.i32 = 10}, {.kind = WHIRL_I32, .of.i32 = 2}};
+    die_on(whirl_call_new(g.store, export_func(&g, "wait_n"), args2, 2, 1, &call), "wait_n");
+    whirl_ready_queue_watch(q, call);
+    st = whirl_call_resume(call);
+    CHECK(st == WHIRL_CALL_PENDING, "pending");
+    CHECK(wait_ready(q) == call, "ready");
+    pthread_t other;
+    void *other_st;
+    pthread_create(&other, NULL, resume_main, call);
+    pthread_join(other, &other_st);
+    st = (whirl_call_status_t)(uintptr_t)other_st;
+    if (st == WHIRL_CALL_PENDING) {
+        CHECK(wait_ready(q) == call, "ready again");
+        st = whirl_call_resume(call);
+    }
+    CHECK(st == WHIRL_CALL_DONE, "status %d", st);
+    err = whirl_call_results(call, &r, 1);
+    /* wait(12) + wait(11) answered 10x */
+    CHECK(!err && r.of.i32 == 230, "moved call: %d", r.of.i32);
     whirl_error_delete(err);
     whirl_call_delete(call);
 
