@@ -691,6 +691,8 @@ static void call_cancel(whirl_call_t *c)
         call_done(c);
         return;
     }
+    if (c->state == CALL_RUNNING)
+        return; /* deleted from inside itself: nothing can unwind it */
     c->cancel = true;
     while (c->state != CALL_DONE)
         whirl_call_resume(c);
