@@ -40,8 +40,10 @@
  * stack slots (total_stacks) or are mapped on demand; their size is the
  * "async_stack_size" knob (whirl_config_set, WHIRL_ASYNC_STACK_SIZE,
  * default 2 MiB, at least 128 KiB). Host code on a fiber may use up to
- * 48 KiB of stack between two calls into wasm; deeper host-to-wasm
- * recursion than the stack holds traps with `call stack exhausted`. A
+ * 48 KiB of stack between two calls into wasm (more reaches the guard
+ * page, a crash, as overflowing a thread's stack would be); deeper
+ * host-to-wasm recursion than the stack holds traps with `call stack
+ * exhausted`, and compiled code checks its frames against the fiber. A
  * stack is scrubbed (zeroed or given back to the kernel) before another
  * store uses it. Fibers exist on x86-64; elsewhere whirl_call_new* fail
  * with an error saying so (the synchronous API works everywhere).

@@ -373,6 +373,19 @@ static void test_other_thread(void)
     whirl_error_delete(err);
     whirl_call_delete(call);
 
+    /* A call deleted while it sits in the queue is never popped. */
+    wait_mode = WAIT_LATER;
+    call = call_i32(&g, "call_wait", 6);
+    whirl_ready_queue_watch(q, call);
+    CHECK(whirl_call_resume(call) == WHIRL_CALL_PENDING && nlater == 1, "pending");
+    finish_later(0, 1);
+    CHECK(whirl_call_ready(call), "ready");
+    whirl_call_delete(call);
+    CHECK(whirl_ready_queue_pop(q) == NULL, "deleted calls are skipped");
+    struct pollfd p = {whirl_ready_queue_fd(q), POLLIN, 0};
+    CHECK(poll(&p, 1, 0) == 0, "the descriptor is quiet once the queue is empty");
+    wait_mode = WAIT_THREAD;
+
     /* The same function through the synchronous API blocks this thread
      * until the worker finishes. */
     whirl_val_t arg = {.kind = WHIRL_I32, .of.i32 = 5};
