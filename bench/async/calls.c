@@ -9,6 +9,8 @@
  * Rows (ns per call, best of 5 runs):
  *   sync call        whirl_func_call of a one-instruction wasm function
  *   sync host call   a wasm loop calling a host function (per host call)
+ *   loop             a wasm loop, per iteration (the interpreter's epoch
+ *                    check on every back edge)
  * and, where include/whirl/async.h exists:
  *   async call       whirl_call_new + resume + results + delete of the same
  *                    function (a fiber per call)
@@ -126,6 +128,15 @@ int main(int argc, char **argv)
         report("sync host call", t0, whirl_monotonic_now(), n);
     }
     print_row("sync host call");
+    whirl_extern_t spin;
+    whirl_instance_export(inst, "spin", 4, &spin);
+    for (int rep = 0; want("loop") && rep < reps; rep++) {
+        whirl_val_t count = {.kind = WHIRL_I64, .of.i64 = 10 * n}, sum;
+        uint64_t t0 = whirl_monotonic_now();
+        must(whirl_func_call(store, spin.of.func, &count, 1, &sum, 1), "spin");
+        report("loop", t0, whirl_monotonic_now(), 10 * n);
+    }
+    print_row("loop");
 #ifdef WHIRL_ASYNC_H
     long m = n / 10;
     for (int rep = 0; want("async call") && rep < reps; rep++) {

@@ -709,7 +709,8 @@ static void test_stack_exhausted(const char *pooling)
         call = call_i32(&g, "down", 1);
         CHECK(whirl_call_resume(call) == WHIRL_CALL_DONE, "done");
         err = whirl_call_results(call, &r, 1);
-        CHECK(!err && r.of.i32 == 1, "down(1) = %d: %s", r.of.i32, err ? whirl_error_message(err) : "");
+        CHECK(!err && r.of.i32 == 1, "down(1) = %d: %s", r.of.i32,
+              err ? whirl_error_message(err) : "");
         whirl_error_delete(err);
         whirl_call_delete(call);
         whirl_store_delete(g.store);
