@@ -26,7 +26,7 @@
  *    it is finished or the store's deadline passes (trap `interrupt`).
  *
  * Stores: a store runs at most one resumable call at a time (another is an
- * error until the first is done and deleted); synchronous calls on the
+ * error until the first is done); synchronous calls on the
  * store are allowed while it is suspended. Deleting a store cancels its
  * call (see whirl_call_delete), whose handle stays valid until deleted.
  *
