@@ -287,7 +287,8 @@ void whirl_config_debug_info_set(whirl_config_t *config, bool enable);
 whirl_error_t *whirl_config_cache_set(whirl_config_t *config, const char *path);
 
 /* Sets any knob by name ("total_memories", "pooling", "epoch_interval",
- * "max_wasm_stack", "debug_info", "cache", "cache_max_size"; '-' may stand
+ * "max_wasm_stack", "debug_info", "cache", "cache_max_size",
+ * "async_stack_size" (whirl/async.h); '-' may stand
  * for '_') from text,
  * parsed as its environment variable would be: counts in decimal; byte sizes
  * and durations as whirl_parse_size and whirl_parse_duration read them;
@@ -774,5 +775,7 @@ whirl_module_t *whirl_instance_pre_module(const whirl_instance_pre_t *pre);
 
 /* WASI preview 1 host (src/wasi). */
 #include "whirl/wasi.h"
+/* Resumable calls and async host functions. */
+#include "whirl/async.h"
 
 #endif /* WHIRL_H */

@@ -277,9 +277,6 @@ sample_stack(whirl_store_t *store, const struct exec_stack *st, uint32_t base_de
 #define NEXT() goto *(void *)((char *)&&L_UNREACHABLE + (int32_t)*pc)
 #endif
 
-/* Bulk operations check the epoch as they go against the real deadline,
- * not a sample's (they cannot stop for one and resume). */
-#define BULK_DEADLINE (store->real_deadline)
 
 #define S(i) fp[pc[i]]
 #define K64(i) ((uint64_t)pc[i] | (uint64_t)pc[(i) + 1] << 32)
@@ -303,6 +300,22 @@ sample_stack(whirl_store_t *store, const struct exec_stack *st, uint32_t base_de
         if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))    \
             goto epoch_reached;                                                        \
     } while (0)
+
+/* The deadline was reached: trap, or run on to the next deadline
+ * (store_epoch_expired yields first when the store's resumable call asked
+ * to yield at the end of each epoch slice; the host may have grown memory
+ * meanwhile). Off the hot path: only taken when the epoch check fires. */
+#define EPOCH_EXPIRED()                                     \
+    do {                                                    \
+        deadline = store_epoch_expired(store);              \
+        if (!deadline)                                      \
+            TRAP(WHIRL_TRAP_INTERRUPT);                     \
+        RELOAD_MEM();                                       \
+    } while (0)
+
+/* Bulk operations cannot stop midway for a sample or to yield at the end
+ * of an epoch slice, so they run on to the store's hard deadline. */
+#define HARD_DEADLINE (store->epoch_hard_deadline)
 
 /* Takes a branch of `off` words; backward branches (including a branch to
  * itself: `loop br 0`) check the epoch. */
@@ -534,7 +547,7 @@ dispatch:
         uint64_t d = S(1).u32, n = S(3).u32;
         if (UNLIKELY(d + n > mem_size))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_fill(mem + d, (uint8_t)S(2).u32, n, epoch, BULK_DEADLINE)))
+        if (UNLIKELY(!exec_bulk_fill(mem + d, (uint8_t)S(2).u32, n, epoch, HARD_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 4;
         NEXT();
@@ -543,7 +556,7 @@ dispatch:
         uint64_t d = S(1).u32, s = S(2).u32, n = S(3).u32;
         if (UNLIKELY(d + n > mem_size || s + n > mem_size))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_move(mem + d, mem + s, n, epoch, BULK_DEADLINE)))
+        if (UNLIKELY(!exec_bulk_move(mem + d, mem + s, n, epoch, HARD_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 4;
         NEXT();
@@ -554,7 +567,7 @@ dispatch:
         uint64_t d = S(2).u32, s = S(3).u32, n = S(4).u32;
         if (UNLIKELY(s + n > len || d + n > mem_size))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_move(mem + d, seg->bytes + s, n, epoch, BULK_DEADLINE)))
+        if (UNLIKELY(!exec_bulk_move(mem + d, seg->bytes + s, n, epoch, HARD_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 5;
         NEXT();
@@ -581,7 +594,7 @@ dispatch:
     }
     VMCASE(TABLE_SIZE) S(1).u32 = inst->vm.tables[pc[2]]->size; pc += 3; NEXT();
     VMCASE(TABLE_GROW) {
-        int64_t old = table_grow_until(inst->vm.tables[pc[2]], S(4).u32, S(3).ref, epoch, BULK_DEADLINE);
+        int64_t old = table_grow_until(inst->vm.tables[pc[2]], S(4).u32, S(3).ref, epoch, HARD_DEADLINE);
         if (UNLIKELY(old == TABLE_GROW_INTERRUPTED))
             TRAP(WHIRL_TRAP_INTERRUPT);
         S(1).i32 = (int32_t)old;
@@ -594,7 +607,7 @@ dispatch:
         void *v = S(3).ref;
         if (UNLIKELY(i + n > t->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_fill_refs(t->elems + i, v, n, epoch, BULK_DEADLINE)))
+        if (UNLIKELY(!exec_bulk_fill_refs(t->elems + i, v, n, epoch, HARD_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 5;
         NEXT();
@@ -605,7 +618,7 @@ dispatch:
         if (UNLIKELY(d + n > dt->size || s + n > stab->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
         if (UNLIKELY(!exec_bulk_move(dt->elems + d, stab->elems + s, n * sizeof(void *), epoch,
-                                     BULK_DEADLINE)))
+                                     HARD_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 6;
         NEXT();
@@ -621,7 +634,7 @@ dispatch:
         const uint64_t chunk = BULK_CHUNK_BYTES / sizeof(void *);
         for (uint64_t j = 0; j < n; j++) {
             if (UNLIKELY(j % chunk == 0) && n > BULK_SMALL_BYTES / sizeof(void *) &&
-                epoch_reached(epoch, BULK_DEADLINE))
+                epoch_reached(epoch, HARD_DEADLINE))
                 TRAP(WHIRL_TRAP_INTERRUPT);
             t->elems[d + j] = elem_item(inst, seg, (uint32_t)(s + j));
         }
@@ -1014,12 +1027,15 @@ dispatch:
 #endif
 
 epoch_reached:
-    /* The deadline, or a sample due (whirl_store_set_sampler). */
+    /* A sample due (whirl_store_set_sampler), the end of an epoch-yield
+     * slice, or the deadline. */
     if (UNLIKELY(store->sampler != NULL) && sample_stack(store, st, base_depth, cur, inst, pc)) {
         deadline = store->epoch_deadline;
-        NEXT();
+        if (atomic_load_explicit(epoch, memory_order_relaxed) < deadline)
+            NEXT();
     }
-    TRAP(WHIRL_TRAP_INTERRUPT);
+    EPOCH_EXPIRED();
+    NEXT();
 trap:
     return make_trap(trap_code, cause, st, base_depth, cur, inst, pc);
 }
@@ -1106,6 +1122,13 @@ whirl_error_t *exec_call(whirl_store_t *store, whirl_func_t *func, const whirl_v
         rslots += slots_of(t->results[i]);
     if (st->activations >= MAX_ACTIVATIONS || fp + (nslots > rslots ? nslots : rslots) > st->end)
         return error_trap(WHIRL_TRAP_STACK_EXHAUSTED, "too many nested calls into wasm");
+    /* On a fiber (a resumable call), host-to-wasm recursion is bounded by
+     * its stack too: the guard page must never be reached. */
+    uintptr_t native_low = fiber_stack_low();
+    if (UNLIKELY(native_low) &&
+        (uintptr_t)__builtin_frame_address(0) - native_low < FIBER_STACK_RESERVE)
+        return error_trap(WHIRL_TRAP_STACK_EXHAUSTED, "the fiber's native stack is exhausted "
+                          "(async_stack_size)");
 
     uint32_t s = 0;
     for (uint32_t i = 0; i < t->nparams; i++) {
