@@ -4,9 +4,8 @@
  * A v128 travels as <2 x i64> (jt_v128_type); each instruction bitcasts
  * its operands to its lane shape and its result back, which costs nothing.
  * Generic vector IR and target-independent intrinsics do the work, so that
- * LLVM picks the SSE instructions; the one x86 intrinsic is pshufb for
- * i8x16.swizzle (there is no generic variable shuffle), with a portable
- * lane loop where the host lacks SSSE3.
+ * LLVM picks the SSE instructions (no target intrinsics: the translation
+ * does not depend on the CPU the code is compiled for).
  *
  * Where LLVM's rules would give other bits than the interpreter:
  * - Float lanes must never come out of x*1, x-0, x/1, -1*x, -0-x and the
@@ -31,8 +30,6 @@
  * arithmetic lane are NaNs, which of the two payloads survives (x86 keeps
  * the first operand's, and LLVM may commute the operands). */
 #include <string.h>
-
-#include <llvm-c/TargetMachine.h>
 
 #include "jit/jit_binding.h"
 
@@ -225,45 +222,23 @@ static void op_shuffle(jt_func_t *f)
     push_v(f, LLVMBuildShuffleVector(f->b, a, b, mask(f, idx, 16), ""));
 }
 
-/* Whether the host (the code's target) has SSSE3's pshufb. */
-static bool host_has_ssse3(void)
-{
-#if defined(__x86_64__)
-    static int cached = -1;
-    if (cached < 0) {
-        char *features = LLVMGetHostCPUFeatures();
-        cached = features && strstr(features, "+ssse3") != NULL;
-        LLVMDisposeMessage(features);
-    }
-    return cached == 1;
-#else
-    return false;
-#endif
-}
-
-/* Lanes of a selected by the lanes of b; an index >= 16 gives 0. */
+/* Lanes of a selected by the lanes of b; an index >= 16 gives 0. Written
+ * as a vector of lanes a[b[i] & 15], which LLVM's x86 backend turns into
+ * one pshufb where the target has SSSE3 (a portable lane loop elsewhere),
+ * then the out-of-range lanes cleared. Generic IR keeps the translation
+ * independent of the CPU the code is compiled for. */
 static void op_swizzle(jt_func_t *f)
 {
     LLVMValueRef b = pop_as(f, I8), a = pop_as(f, I8);
-    if (host_has_ssse3()) {
-        /* pshufb zeroes a lane whose index has the top bit set; adding 0x70
-         * with unsigned saturation sets it for every index >= 16 and keeps
-         * the low four bits of the others. */
-        LLVMValueRef idx = intrinsic2(f, "llvm.uadd.sat", b, shape_const(f, I8, 0x70));
-        LLVMValueRef args[] = {a, idx};
-        push_v(f, jt_intrinsic(f, "llvm.x86.ssse3.pshuf.b.128", NULL, 0, args, 2));
-        return;
-    }
-    LLVMValueRef r = LLVMConstNull(shape_type(f, I8));
+    LLVMValueRef idx = LLVMBuildAnd(f->b, b, shape_const(f, I8, 15), "");
+    LLVMValueRef r = LLVMGetPoison(shape_type(f, I8));
     for (unsigned i = 0; i < 16; i++) {
-        LLVMValueRef k = LLVMBuildExtractElement(f->b, b, jt_const_i32(f, i), "");
-        LLVMValueRef in = LLVMBuildICmp(f->b, LLVMIntULT, k, LLVMConstInt(f->jm->i8, 16, false), "");
-        LLVMValueRef at = LLVMBuildAnd(f->b, k, LLVMConstInt(f->jm->i8, 15, false), "");
-        LLVMValueRef x = LLVMBuildExtractElement(f->b, a, at, "");
-        x = LLVMBuildSelect(f->b, in, x, LLVMConstInt(f->jm->i8, 0, false), "");
+        LLVMValueRef k = LLVMBuildExtractElement(f->b, idx, jt_const_i32(f, i), "");
+        LLVMValueRef x = LLVMBuildExtractElement(f->b, a, k, "");
         r = LLVMBuildInsertElement(f->b, r, x, jt_const_i32(f, i), "");
     }
-    push_v(f, r);
+    LLVMValueRef in = LLVMBuildICmp(f->b, LLVMIntULT, b, shape_const(f, I8, 16), "");
+    push_v(f, LLVMBuildSelect(f->b, in, r, LLVMConstNull(shape_type(f, I8)), ""));
 }
 
 /* ------------------------------------------------------------ memory */
@@ -731,10 +706,36 @@ static void float_pminmax(jt_func_t *f, enum shape s, bool is_max)
 
 /* ------------------------------------------------------------ conversions */
 
+/* Saturating float -> i32 lanes. LLVM's fpto[su]i.sat are Wasm's, but x86
+ * lowers them lane by lane; instead, lanes outside the open interval
+ * (lo, hi) (exact bounds, as numeric.h) convert a 0 and then take their
+ * bound, NaN lanes stay 0, and the plain conversion (cvttps2dq and the
+ * like) sees only values it defines. */
 static LLVMValueRef sat_convert(jt_func_t *f, LLVMValueRef v, LLVMTypeRef to, bool is_signed)
 {
-    LLVMTypeRef tys[] = {to, LLVMTypeOf(v)};
-    return jt_intrinsic(f, is_signed ? "llvm.fptosi.sat" : "llvm.fptoui.sat", tys, 2, &v, 1);
+    LLVMTypeRef fty = LLVMTypeOf(v);
+    unsigned n = LLVMGetVectorSize(fty);
+    LLVMTypeRef lane = LLVMGetElementType(fty);
+    LLVMValueRef lo = LLVMConstReal(lane, is_signed ? -2147483649.0 : -1.0);
+    LLVMValueRef hi = LLVMConstReal(lane, is_signed ? 2147483648.0 : 4294967296.0);
+    LLVMValueRef c[4];
+    for (unsigned i = 0; i < n; i++)
+        c[i] = lo;
+    lo = LLVMConstVector(c, n);
+    for (unsigned i = 0; i < n; i++)
+        c[i] = hi;
+    hi = LLVMConstVector(c, n);
+    LLVMValueRef above = LLVMBuildFCmp(f->b, LLVMRealOGE, v, hi, "");
+    LLVMValueRef below = LLVMBuildFCmp(f->b, LLVMRealOLE, v, lo, "");
+    LLVMValueRef in = LLVMBuildAnd(f->b, LLVMBuildFCmp(f->b, LLVMRealOGT, v, lo, ""),
+                                   LLVMBuildFCmp(f->b, LLVMRealOLT, v, hi, ""), "");
+    LLVMValueRef safe = LLVMBuildSelect(f->b, in, v, LLVMConstNull(fty), "");
+    LLVMValueRef r = is_signed ? LLVMBuildFPToSI(f->b, safe, to, "") : LLVMBuildFPToUI(f->b, safe, to, "");
+    LLVMTypeRef i32 = f->jm->i32;
+    r = LLVMBuildSelect(f->b, above, splat_const(i32, n, is_signed ? INT32_MAX : UINT32_MAX), r, "");
+    if (is_signed)
+        r = LLVMBuildSelect(f->b, below, splat_const(i32, n, (uint32_t)INT32_MIN), r, "");
+    return r;
 }
 
 /* Two lanes, then two zero lanes. */
