@@ -5,7 +5,8 @@
 
 Writes a spec script of NFUNCS functions, each a random chain of 3-10 SIMD
 instructions over three v128 parameters (the first may hold NaNs of every
-kind; the others hold none) and an i32 shift count, ending in a lane test,
+kind; the others hold none), constants and an i32 shift count, ending in a
+lane test,
 and three `invoke` actions per function with inputs drawn from the edges
 (NaN payloads, signalling NaNs, +-0, +-inf, integer limits). Run through
 whirl-jit-diff (tests/jit/run), each action must give the same bits in the
@@ -94,13 +95,19 @@ def gen_func():
         body.append(f"(local.set {nlocals} {expr})")
         vals.append(nlocals)
         nlocals += 1
+    def operand():
+        # Constants too: LLVM folds what it can, and must fold as the
+        # interpreter computes.
+        if rng.random() < 0.2:
+            return rand_v128(True)
+        return f"(local.get {rng.choice(vals)})"
     for _ in range(rng.randrange(3, 10)):
         r = rng.random()
-        a, b = f"(local.get {rng.choice(vals)})", f"(local.get {rng.choice(vals)})"
+        a, b = operand(), operand()
         if r < 0.35:
             fresh(f"({rng.choice(VV)} {a} {b})")
         elif r < 0.5:
-            safe = f"(local.get {rng.choice([2, 3])})"
+            safe = rand_v128(False) if rng.random() < 0.2 else f"(local.get {rng.choice([2, 3])})"
             x, y = (a, safe) if rng.random() < 0.5 else (safe, a)
             fresh(f"({rng.choice(ARITH)} {x} {y})")
         elif r < 0.7:
@@ -111,7 +118,7 @@ def gen_func():
             idx = " ".join(str(rng.randrange(32)) for _ in range(16))
             fresh(f"(i8x16.shuffle {idx} {a} {b})")
         elif r < 0.88:
-            c = f"(local.get {rng.choice(vals)})"
+            c = operand()
             fresh(f"(v128.bitselect {a} {b} {c})")
         elif r < 0.94:
             shape = rng.choice(list(LANES))
