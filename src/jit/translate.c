@@ -638,7 +638,17 @@ LLVMValueRef jt_opaque(jt_func_t *f, LLVMValueRef v)
     LLVMTypeRef fty = LLVMFunctionType(ty, &ty, 1, false);
     LLVMValueRef asm_fn = LLVMGetInlineAsm(fty, "", 0, constraint, sizeof constraint - 1, false, false,
                                            LLVMInlineAsmDialectATT, false);
-    return LLVMBuildCall2(f->b, fty, asm_fn, &v, 1, "");
+    LLVMValueRef call = LLVMBuildCall2(f->b, fty, asm_fn, &v, 1, "");
+    /* Touches no memory and always returns (memory(none) is MemoryEffects
+     * 0): without these, LLVM treats the call as a store to anything, which
+     * would pin it inside loops and reload memory around it. */
+    static const char *const attrs[] = {"memory", "nounwind", "willreturn"};
+    for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++) {
+        unsigned kind = LLVMGetEnumAttributeKindForName(attrs[i], strlen(attrs[i]));
+        LLVMAddCallSiteAttribute(call, LLVMAttributeFunctionIndex,
+                                 LLVMCreateEnumAttribute(f->jm->llctx, kind, 0));
+    }
+    return call;
 }
 
 /* LLVM may fold x - 0, x * 1, x / 1, -1 * x, -0 - x and the like to x or
