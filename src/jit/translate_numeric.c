@@ -163,6 +163,16 @@ static void cast(jt_func_t *f, LLVMOpcode opc, LLVMTypeRef to)
     jt_push(f, LLVMBuildCast(f->b, opc, a, to, ""));
 }
 
+/* A float made from an integer, hidden: once LLVM has folded the integer
+ * to a constant (a local holding one, say), 1.0 or 0.0 made this way would
+ * let it fold x * 1 or x - 0 to x, a signalling NaN unquieted (literal
+ * constants are hidden in op_const). */
+static void cast_to_float(jt_func_t *f, LLVMOpcode opc, LLVMTypeRef to)
+{
+    cast(f, opc, to);
+    jt_push(f, jt_opaque(f, jt_pop(f)));
+}
+
 /* Sign-extends the low `bits` of an integer in place. */
 static void extend_low(jt_func_t *f, unsigned bits)
 {
@@ -227,7 +237,12 @@ bool jt_numeric(jt_func_t *f, wasm_op_t op)
     case WASM_OP_I32_ROTR: case WASM_OP_I64_ROTR: rotate(f, "llvm.fshr"); break;
 
     case WASM_OP_F32_ABS: case WASM_OP_F64_ABS: float_intrinsic(f, "llvm.fabs"); break;
-    case WASM_OP_F32_NEG: case WASM_OP_F64_NEG: jt_push(f, LLVMBuildFNeg(f->b, jt_pop(f), "")); break;
+    case WASM_OP_F32_NEG: case WASM_OP_F64_NEG:
+        /* Hidden on both sides: LLVM would move the sign flip into the
+         * arithmetic around it (-(a*b) to (-a)*b, a - -b to a + b), which
+         * changes the bits of a NaN result. */
+        jt_push(f, jt_opaque(f, LLVMBuildFNeg(f->b, jt_opaque(f, jt_pop(f)), "")));
+        break;
     case WASM_OP_F32_CEIL: case WASM_OP_F64_CEIL: float_round(f, "llvm.ceil"); break;
     case WASM_OP_F32_FLOOR: case WASM_OP_F64_FLOOR: float_round(f, "llvm.floor"); break;
     case WASM_OP_F32_TRUNC: case WASM_OP_F64_TRUNC: float_round(f, "llvm.trunc"); break;
@@ -256,10 +271,10 @@ bool jt_numeric(jt_func_t *f, wasm_op_t op)
     case WASM_OP_I64_TRUNC_F64_U: trunc_trap(f, true, false, -1.0, 18446744073709551616.0); break;
     case WASM_OP_I64_EXTEND_I32_S: cast(f, LLVMSExt, jm->i64); break;
     case WASM_OP_I64_EXTEND_I32_U: cast(f, LLVMZExt, jm->i64); break;
-    case WASM_OP_F32_CONVERT_I32_S: case WASM_OP_F32_CONVERT_I64_S: cast(f, LLVMSIToFP, jm->f32); break;
-    case WASM_OP_F32_CONVERT_I32_U: case WASM_OP_F32_CONVERT_I64_U: cast(f, LLVMUIToFP, jm->f32); break;
-    case WASM_OP_F64_CONVERT_I32_S: case WASM_OP_F64_CONVERT_I64_S: cast(f, LLVMSIToFP, jm->f64); break;
-    case WASM_OP_F64_CONVERT_I32_U: case WASM_OP_F64_CONVERT_I64_U: cast(f, LLVMUIToFP, jm->f64); break;
+    case WASM_OP_F32_CONVERT_I32_S: case WASM_OP_F32_CONVERT_I64_S: cast_to_float(f, LLVMSIToFP, jm->f32); break;
+    case WASM_OP_F32_CONVERT_I32_U: case WASM_OP_F32_CONVERT_I64_U: cast_to_float(f, LLVMUIToFP, jm->f32); break;
+    case WASM_OP_F64_CONVERT_I32_S: case WASM_OP_F64_CONVERT_I64_S: cast_to_float(f, LLVMSIToFP, jm->f64); break;
+    case WASM_OP_F64_CONVERT_I32_U: case WASM_OP_F64_CONVERT_I64_U: cast_to_float(f, LLVMUIToFP, jm->f64); break;
     case WASM_OP_F32_DEMOTE_F64: cast(f, LLVMFPTrunc, jm->f32); break;
     case WASM_OP_F64_PROMOTE_F32:
         /* Opaque, so that demote(promote(x)) is not folded to x: it must
@@ -269,8 +284,8 @@ bool jt_numeric(jt_func_t *f, wasm_op_t op)
         break;
     case WASM_OP_I32_REINTERPRET_F32: cast(f, LLVMBitCast, jm->i32); break;
     case WASM_OP_I64_REINTERPRET_F64: cast(f, LLVMBitCast, jm->i64); break;
-    case WASM_OP_F32_REINTERPRET_I32: cast(f, LLVMBitCast, jm->f32); break;
-    case WASM_OP_F64_REINTERPRET_I64: cast(f, LLVMBitCast, jm->f64); break;
+    case WASM_OP_F32_REINTERPRET_I32: cast_to_float(f, LLVMBitCast, jm->f32); break;
+    case WASM_OP_F64_REINTERPRET_I64: cast_to_float(f, LLVMBitCast, jm->f64); break;
     case WASM_OP_I32_EXTEND8_S: case WASM_OP_I64_EXTEND8_S: extend_low(f, 8); break;
     case WASM_OP_I32_EXTEND16_S: case WASM_OP_I64_EXTEND16_S: extend_low(f, 16); break;
     case WASM_OP_I64_EXTEND32_S: extend_low(f, 32); break;
