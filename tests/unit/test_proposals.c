@@ -53,8 +53,10 @@ static const case_t cases[] = {
          "garbage collection (`ref.eq`)", NULL, true, true),
     CASE("atomics", HEADER TYPE_FUNC "\x0a\x07\x01\x05\x00\xfe\x03\x00\x0b",
          "atomic instructions (threads, 0xfe prefix) are not supported", NULL, true, true),
-    CASE("relaxed SIMD", HEADER TYPE_FUNC "\x0a\x07\x01\x05\x00\xfd\x80\x02\x0b",
-         "relaxed SIMD", NULL, true, true),
+    /* Relaxed SIMD is implemented (0xfd 0x100-0x113): the code after it is
+     * no proposal's. */
+    CASE("past relaxed SIMD", HEADER TYPE_FUNC "\x0a\x07\x01\x05\x00\xfd\x94\x02\x0b",
+         "illegal opcode", NULL, true, false),
     CASE("wide arithmetic", HEADER TYPE_FUNC "\x0a\x06\x01\x04\x00\xfc\x13\x0b",
          "wide arithmetic", NULL, true, true),
     /* Types. */
