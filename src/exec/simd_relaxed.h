@@ -11,7 +11,9 @@
  *   fix-ups those already do).
  * - relaxed_madd is unfused, a * b rounded, then + c rounded; relaxed_nmadd
  *   is (-a) * b + c the same way. x86-64 does not guarantee FMA, and a fused
- *   result without it costs a libm call per lane.
+ *   result without it costs a libm call per lane. -ffp-contract=off (the
+ *   top CMakeLists.txt) keeps C compilers from fusing the portable lanes,
+ *   jt_opaque keeps LLVM from fusing the tier's.
  * - relaxed_dot_i8x16_i7x16_s treats both operands as signed and saturates
  *   each pair's sum to i16 (only -128*-128 twice overflows); the _add_s form
  *   widens those i16 sums pairwise to i32 and adds c (wrapping). */
