@@ -170,7 +170,11 @@ static whirl_error_t *eval_const(const whirl_instance_t *inst, const wasm_const_
                                  whirl_val_t *out)
 {
     const wasm_module_t *w = inst->module->wasm;
-    whirl_val_t stack[CONST_STACK];
+    whirl_val_t small[CONST_STACK];
+    /* Never deeper than the instruction count. */
+    whirl_val_t *stack = e->count <= CONST_STACK ? small : malloc(e->count * sizeof *stack);
+    if (!stack)
+        return error_oom();
     uint32_t sp = 0;
     for (uint32_t i = 0; i < e->count; i++) {
         const wasm_const_instr_t *in = &e->instrs[i];
@@ -194,8 +198,6 @@ static whirl_error_t *eval_const(const whirl_instance_t *inst, const wasm_const_
             }
             continue;
         }
-        if (sp == CONST_STACK)
-            goto bad;
         whirl_val_t *v = &stack[sp++];
         memset(v, 0, sizeof *v);
         switch (in->op) {
@@ -242,8 +244,12 @@ static whirl_error_t *eval_const(const whirl_instance_t *inst, const wasm_const_
     if (sp != 1)
         goto bad;
     *out = stack[0];
+    if (stack != small)
+        free(stack);
     return NULL;
 bad:
+    if (stack != small)
+        free(stack);
     return error_fmt("constant expression at offset 0x%zx cannot be evaluated", e->offset);
 }
 

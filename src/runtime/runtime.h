@@ -27,7 +27,8 @@ enum config_knob {
     KNOB_CACHE,                            /* value unused: see cache_path */
     KNOB_CACHE_MAX_SIZE,                   /* bytes of cache entries kept */
     KNOB_MAX_OPEN_FILES,                   /* listed only: the WASI hosts read it */
-    KNOB_COUNT
+    KNOB_FEATURE_FIRST,                    /* 0/1 per whirl_feature_t, in its order */
+    KNOB_COUNT = KNOB_FEATURE_FIRST + WHIRL_FEATURE_COUNT
 };
 
 /* Where a knob's value came from. An API call wins over the environment,
@@ -66,6 +67,9 @@ struct whirl_engine {
 
 /* A resolved knob of the engine. */
 #define ENGINE_KNOB(engine, k) ((engine)->config.values[(k)])
+
+/* The WASM_FEATURE_* mask the engine decodes and validates with. */
+uint32_t engine_wasm_features(const whirl_engine_t *engine);
 
 /* ---- types ---- */
 

@@ -180,7 +180,11 @@ uint64_t serial_build_fingerprint(const whirl_engine_t *engine)
 
 uint32_t serial_code_flags(const whirl_engine_t *engine)
 {
-    return ENGINE_KNOB(engine, KNOB_DEBUG_INFO) ? SERIAL_FLAG_DEBUG_INFO : 0;
+    /* A switched-off feature refuses modules a full engine accepts, so the
+     * features shape the result as debug info does. */
+    uint32_t off = WASM_FEATURES_ALL & ~engine_wasm_features(engine);
+    return (ENGINE_KNOB(engine, KNOB_DEBUG_INFO) ? SERIAL_FLAG_DEBUG_INFO : 0) |
+           off << SERIAL_FLAG_FEATURES_OFF_SHIFT;
 }
 
 /* ---- writing ---- */
@@ -502,6 +506,12 @@ whirl_error_t *serial_check_header(const whirl_engine_t *engine, const uint8_t *
     if (rd32(b + 44) != 0)
         return error_fmt("corrupted precompiled module: reserved header field is not zero");
     uint32_t flags = rd32(b + 40), want = serial_code_flags(engine);
+    if ((flags ^ want) >> SERIAL_FLAG_FEATURES_OFF_SHIFT)
+        return error_fmt("precompiled module was compiled with other WebAssembly features "
+                         "switched off (mask 0x%x, this engine 0x%x): compile it again with "
+                         "this configuration",
+                         flags >> SERIAL_FLAG_FEATURES_OFF_SHIFT,
+                         want >> SERIAL_FLAG_FEATURES_OFF_SHIFT);
     if (flags != want)
         return error_fmt("precompiled module was compiled with debug_info=%s, this engine has "
                          "debug_info=%s: compile it again with this configuration",

@@ -903,6 +903,12 @@ static void decode_module(decoder_t *d, reader_t *r)
 
 whirl_error_t *wasm_decode(const uint8_t *bytes, size_t len, wasm_module_t **out)
 {
+    return wasm_decode_features(bytes, len, WASM_FEATURES_ALL, out);
+}
+
+whirl_error_t *wasm_decode_features(const uint8_t *bytes, size_t len, uint32_t features,
+                                    wasm_module_t **out)
+{
     *out = NULL;
     wasm_module_t *m = calloc(1, sizeof *m);
     if (!m)
@@ -916,6 +922,7 @@ whirl_error_t *wasm_decode(const uint8_t *bytes, size_t len, wasm_module_t **out
     if (len)
         memcpy(m->bytes, bytes, len);
     m->len = len;
+    m->features = features;
 
     decoder_t d = {.m = m, .section = -1, .func = -1};
     reader_t r;

@@ -1149,14 +1149,28 @@ static bool check_memory_type(vctx_t *c, const wasm_memtype_t *t)
     return true;
 }
 
-/* A constant expression producing one value of type `want`. In 2.0,
- * global.get may only read imported immutable globals. */
-static bool validate_const_expr(vctx_t *c, const wasm_const_expr_t *e, wasm_valtype_t want)
+/* A constant expression producing one value of type `want`. global.get
+ * reads an immutable global among the first `nglobals` (2.0: imports only;
+ * typed function references: any earlier one); extended constants add
+ * i32/i64 add, sub and mul. The operand stack is typed as it goes, since
+ * arithmetic makes expressions of any depth. */
+static bool validate_const_expr_in(vctx_t *c, const wasm_const_expr_t *e, wasm_valtype_t want,
+                                   uint32_t nglobals)
 {
     c->loc_offset = e->offset;
-    wasm_valtype_t t = T_UNKNOWN;
-    for (uint32_t i = 0; i < e->count; i++) {
+    bool extended = c->m->features & WASM_FEATURE_EXTENDED_CONST;
+    if (!(c->m->features & WASM_FEATURE_FUNCTION_REFERENCES))
+        nglobals = c->m->nglobal_imports;
+    /* The operand stack: never deeper than the instruction count. */
+    wasm_valtype_t small[16];
+    wasm_valtype_t *stack = e->count <= 16 ? small : malloc(e->count * sizeof *stack);
+    if (!stack)
+        return fail_oom(c);
+    bool ok = true;
+    uint32_t depth = 0;
+    for (uint32_t i = 0; ok && i < e->count; i++) {
         const wasm_const_instr_t *in = &e->instrs[i];
+        wasm_valtype_t t = T_UNKNOWN;
         switch (in->op) {
         case WASM_OP_I32_CONST: t = WASM_I32; break;
         case WASM_OP_I64_CONST: t = WASM_I64; break;
@@ -1166,21 +1180,23 @@ static bool validate_const_expr(vctx_t *c, const wasm_const_expr_t *e, wasm_valt
         case WASM_OP_REF_NULL:
             t = in->imm.reftype;
             if (!wasm_is_reftype(t))
-                return fail(c, "malformed reference type");
+                ok = fail(c, "malformed reference type");
             break;
         case WASM_OP_REF_FUNC:
             if (in->imm.index >= c->nfuncs)
-                return fail(c, "unknown function %u", in->imm.index);
+                ok = fail(c, "unknown function %u", in->imm.index);
             t = WASM_FUNCREF;
             break;
         case WASM_OP_GLOBAL_GET: {
             uint32_t g = in->imm.index;
-            if (g >= c->m->nglobal_imports)
-                return fail(c, "unknown global %u", g);
+            if (g >= nglobals) {
+                ok = fail(c, "unknown global %u", g);
+                break;
+            }
             const wasm_globaltype_t *gt = global_type(c->m, g);
             if (gt->is_mutable)
-                return fail(c, "constant expression required: global.get of mutable global %u",
-                            g);
+                ok = fail(c, "constant expression required: global.get of mutable global %u",
+                          g);
             t = gt->type;
             break;
         }
@@ -1190,21 +1206,42 @@ static bool validate_const_expr(vctx_t *c, const wasm_const_expr_t *e, wasm_valt
         case WASM_OP_I64_ADD:
         case WASM_OP_I64_SUB:
         case WASM_OP_I64_MUL:
-            return fail(c, "constant expression required: %s is not constant (%s)",
-                        wasm_opinfo[in->op].name, WASM_PROPOSAL_EXTENDED_CONST_HINT);
+            if (!extended) {
+                ok = fail(c, "constant expression required: %s is not constant (%s)",
+                          wasm_opinfo[in->op].name, WASM_PROPOSAL_EXTENDED_CONST_HINT);
+                break;
+            }
+            t = in->op >= WASM_OP_I32_ADD && in->op <= WASM_OP_I32_MUL ? WASM_I32 : WASM_I64;
+            if (depth < 2)
+                ok = fail(c, "type mismatch: %s expects two %s operands, found %u",
+                          wasm_opinfo[in->op].name, type_name(t), depth);
+            else if (stack[depth - 1] != t)
+                ok = mismatch(c, t, stack[depth - 1]);
+            else if (stack[depth - 2] != t)
+                ok = mismatch(c, t, stack[depth - 2]);
+            depth -= 2;
+            break;
         default:
-            return fail(c, "constant expression required: %s is not constant",
-                        in->op < WASM_OP_COUNT ? wasm_opinfo[in->op].name : "instruction");
+            ok = fail(c, "constant expression required: %s is not constant",
+                      in->op < WASM_OP_COUNT ? wasm_opinfo[in->op].name : "instruction");
         }
+        if (ok)
+            stack[depth++] = t;
     }
-    if (e->count == 0)
-        return fail(c, "type mismatch: expected %s, found nothing", type_name(want));
-    if (e->count > 1)
-        return fail(c, "type mismatch: constant expression leaves %u values, expected 1",
-                    e->count);
-    if (t != want)
-        return mismatch(c, want, t);
-    return true;
+    if (ok && depth == 0)
+        ok = fail(c, "type mismatch: expected %s, found nothing", type_name(want));
+    else if (ok && depth > 1)
+        ok = fail(c, "type mismatch: constant expression leaves %u values, expected 1", depth);
+    else if (ok && stack[0] != want)
+        ok = mismatch(c, want, stack[0]);
+    if (stack != small)
+        free(stack);
+    return ok;
+}
+
+static bool validate_const_expr(vctx_t *c, const wasm_const_expr_t *e, wasm_valtype_t want)
+{
+    return validate_const_expr_in(c, e, want, c->nglobals);
 }
 
 static void declare_refs(vctx_t *c, const wasm_const_expr_t *e)
@@ -1347,7 +1384,8 @@ static bool validate_module_fields(vctx_t *c)
         set_loc(c, LOC_GLOBAL, m->nglobal_imports + i, SIZE_MAX);
         if (!is_valtype(m->globals[i].type))
             return fail(c, "malformed value type");
-        if (!validate_const_expr(c, &m->global_inits[i], m->globals[i].type))
+        if (!validate_const_expr_in(c, &m->global_inits[i], m->globals[i].type,
+                                    m->nglobal_imports + i))
             return false;
     }
 

@@ -1220,7 +1220,13 @@ static void run_command(runner_t *r, const cJSON *cmd)
         cmd_assert_instantiate_fails(r, cmd, false);
     else if (strcmp(type, "assert_uninstantiable") == 0)
         cmd_assert_instantiate_fails(r, cmd, true);
-    else {
+    else if (strcmp(type, "skip") == 0) {
+        /* A command the converter could not give us (wast3json.py). */
+        const char *what = json_str(cmd, "command"), *why = json_str(cmd, "reason");
+        r->skipped++;
+        printf("  skip line %d: %s: %s\n", r->line, what ? what : "command",
+               why ? why : "dropped by the converter");
+    } else {
         note(r, "unsupported command type %s", type);
         skip(r, "unsupported command");
     }
