@@ -1040,6 +1040,52 @@ static void compile_call_indirect(compiler_t *c, uint32_t type_index, uint32_t t
         push_temp(c, t->results[i]);
 }
 
+/* Tail calls: the arguments go where a call would put them, and the
+ * interpreter moves them down to slot 0 and runs the callee in this frame,
+ * so a chain of tail calls runs in constant stack space. */
+static uint32_t param_slots(const wasm_functype_t *t)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < t->nparams; i++)
+        n += slots_of(t->params[i]);
+    return n;
+}
+
+static void compile_return_call(compiler_t *c, uint32_t index)
+{
+    const wasm_module_t *m = c->module;
+    const wasm_functype_t *t = wasm_module_func_type(m, index);
+    materialize_top(c, t->nparams);
+    uint32_t base = t->nparams ? top(c, t->nparams - 1)->nat : next_nat(c);
+    pop_to(c, c->stack.len - t->nparams);
+    if (index < m->nfunc_imports) {
+        emit_op(c, IOP_RETURN_CALL_IMPORT);
+        emit_word(c, index);
+    } else {
+        emit_op(c, IOP_RETURN_CALL);
+        emit_word(c, index - m->nfunc_imports);
+    }
+    emit_word(c, base);
+    emit_word(c, param_slots(t));
+}
+
+static void compile_return_call_indirect(compiler_t *c, uint32_t type_index, uint32_t table)
+{
+    const wasm_module_t *m = c->module;
+    const wasm_functype_t *t = &m->types[m->types[type_index].canonical];
+    entry_t idx = pop(c);
+    materialize_top(c, t->nparams);
+    uint32_t a = operand(c, &idx);
+    uint32_t base = t->nparams ? top(c, t->nparams - 1)->nat : next_nat(c);
+    pop_to(c, c->stack.len - t->nparams);
+    emit_op(c, IOP_RETURN_CALL_INDIRECT);
+    emit_word(c, table);
+    emit_word(c, m->types[type_index].canonical);
+    emit_word(c, a);
+    emit_word(c, base);
+    emit_word(c, param_slots(t));
+}
+
 static void compile_select(compiler_t *c)
 {
     uint32_t s[3];
@@ -1355,6 +1401,15 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
         uint32_t table = read_u32(r);
         compile_call_indirect(c, type_index, table);
         return true;
+    }
+    case WASM_OP_RETURN_CALL:
+        compile_return_call(c, read_u32(r));
+        return false;
+    case WASM_OP_RETURN_CALL_INDIRECT: {
+        uint32_t type_index = read_u32(r);
+        uint32_t table = read_u32(r);
+        compile_return_call_indirect(c, type_index, table);
+        return false;
     }
     case WASM_OP_DROP:
         pop(c);

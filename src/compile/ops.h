@@ -93,6 +93,10 @@
     IOP_X(CALL_IMPORT, 3)      /* funcidx base: imported function of the instance */ \
     IOP_X(CALL_INDIRECT, 5)    /* table type(canonical type index) a(element index) base */ \
     IOP_X(RETURN, 1)           /* results already in slots 0..n-1 */ \
+    IOP_X(RETURN_CALL, 4)      /* func base n: tail call, the n argument slots at base \
+                                  moved to slot 0 and the frame reused */ \
+    IOP_X(RETURN_CALL_IMPORT, 4) /* funcidx base n */ \
+    IOP_X(RETURN_CALL_INDIRECT, 6) /* table type a base n */ \
     IOP_X(RETURN1, 2)          /* a: copy the single (non-v128) result to slot 0, return */ \
     IOP_X(COPY, 3)             /* d a */ \
     IOP_X(COPY128, 3)          /* d a: two slots */ \

@@ -356,6 +356,7 @@ static whirl_error_t *interp_body(interp_mode_t mode, int32_t *offsets, whirl_st
     const compiled_func_t *callee;
     slot_t *nfp;
     const code_word_t *ret_pc;
+    uint32_t tail_slots;
 
 #ifdef WHIRL_DISPATCH_SWITCH
 dispatch:
@@ -472,6 +473,71 @@ dispatch:
             RELOAD_MEM();
         }
         NEXT();
+    }
+
+    /* Tail calls: the callee takes over this frame (same fp, same frame
+     * record, so the same return), its arguments moved down to slot 0; the
+     * frame stack does not grow and the slot stack only by the difference
+     * of the frames' sizes. */
+    VMCASE(RETURN_CALL) {
+        callee = &mfuncs[pc[1]];
+        if (UNLIKELY(fp + callee->frame_slots > st->end))
+            TRAP(WHIRL_TRAP_STACK_EXHAUSTED);
+        memmove(fp, fp + pc[2], pc[3] * sizeof *fp);
+    tail_enter_wasm:
+        ZERO_LOCALS(callee, fp);
+        cur = callee;
+        pc = callee->code;
+        if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
+            TRAP(WHIRL_TRAP_INTERRUPT);
+        NEXT();
+    }
+    VMCASE(RETURN_CALL_IMPORT) {
+        callee_obj = inst->vm.funcs[pc[1]];
+        nfp = fp + pc[2];
+        tail_slots = pc[3];
+    tail_call_object:
+        if (callee_obj->kind == FUNC_WASM) {
+            callee = callee_obj->code;
+            if (UNLIKELY(fp + callee->frame_slots > st->end))
+                TRAP(WHIRL_TRAP_STACK_EXHAUSTED);
+            memmove(fp, nfp, tail_slots * sizeof *fp);
+            if (callee_obj->instance != inst) {
+                /* The frame record keeps the caller's instance for RETURN. */
+                inst = callee_obj->instance;
+                mfuncs = inst->vm.code;
+                RELOAD_MEM();
+            }
+            goto tail_enter_wasm;
+        }
+        /* A host callee: called on this frame, then this frame returns. */
+        memmove(fp, nfp, tail_slots * sizeof *fp);
+        slot_t *saved_top = st->top;
+        st->top = fp + cur->frame_slots;
+        whirl_error_t *err = call_host(store, callee_obj, inst, fp);
+        st->top = saved_top;
+        if (UNLIKELY(err != NULL)) {
+            cause = err;
+            goto trap;
+        }
+        deadline = store->epoch_deadline;
+        RELOAD_MEM();
+        goto do_return;
+    }
+    VMCASE(RETURN_CALL_INDIRECT) {
+        whirl_table_t *t = inst->vm.tables[pc[1]];
+        const wasm_functype_t *want = &inst->vm.types[pc[2]];
+        uint32_t i = S(3).u32;
+        if (UNLIKELY(i >= t->size))
+            TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
+        callee_obj = t->elems[i];
+        if (UNLIKELY(!callee_obj))
+            TRAP(WHIRL_TRAP_INDIRECT_CALL_NULL);
+        if (UNLIKELY(callee_obj->type != want && !functype_equal(callee_obj->type, want)))
+            TRAP(WHIRL_TRAP_INDIRECT_CALL_TYPE);
+        nfp = fp + pc[4];
+        tail_slots = pc[5];
+        goto tail_call_object;
     }
 
     VMCASE(COPY) S(1) = S(2); pc += 3; NEXT();

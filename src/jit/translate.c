@@ -239,6 +239,9 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
                 *scratch = n;
             break;
         }
+        case WASM_OP_RETURN_CALL:
+        case WASM_OP_RETURN_CALL_INDIRECT:
+            return "uses tail calls: not supported by the jit yet";
         case WASM_OP_GLOBAL_GET:
         case WASM_OP_GLOBAL_SET:
             if (wasm_module_global_type(m, read_u32(&r))->type == WASM_V128)

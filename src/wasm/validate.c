@@ -930,6 +930,48 @@ static bool validate_code(vctx_t *c, reader_t *r)
             break;
         }
 
+        case WASM_OP_RETURN_CALL:
+        case WASM_OP_RETURN_CALL_INDIRECT: {
+            if (!(m->features & WASM_FEATURE_TAIL_CALL))
+                return fail(c, "%s", wasm_proposal_opcode(0, wasm_opinfo[op].code));
+            uint32_t ti, table = 0;
+            const wasm_functype_t *t;
+            if (op == WASM_OP_RETURN_CALL) {
+                uint32_t fi = read_u32(r);
+                if (!reader_ok(r))
+                    return fail_reader(c, r);
+                if (fi >= c->nfuncs)
+                    return fail(c, "unknown function %u", fi);
+                t = &m->types[func_type_index(m, fi)];
+            } else {
+                ti = read_u32(r);
+                table = read_u32(r);
+                if (!reader_ok(r))
+                    return fail_reader(c, r);
+                if (!need_table(c, table))
+                    return false;
+                wasm_valtype_t et = table_type(m, table)->elem;
+                if (et != WASM_FUNCREF)
+                    return fail(c, "type mismatch: return_call_indirect through %s table %u",
+                                type_name(et), table);
+                if (ti >= m->ntypes)
+                    return fail(c, "unknown type %u", ti);
+                t = &m->types[ti];
+                if (!pop_expect(c, WASM_I32))
+                    return false;
+            }
+            /* The callee's results are this function's. */
+            const frame_t *fn = &c->ctrls.data[0];
+            if (t->nresults != fn->nresults ||
+                memcmp(t->results, fn->results, t->nresults * sizeof *t->results) != 0)
+                return fail(c, "type mismatch: %s callee's results differ from the function's",
+                            wasm_opinfo[op].name);
+            if (!pop_vals(c, t->params, t->nparams))
+                return false;
+            set_unreachable(c);
+            break;
+        }
+
         case WASM_OP_CALL_INDIRECT: {
             uint32_t ti = read_u32(r);
             uint32_t table = read_u32(r);

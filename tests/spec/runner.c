@@ -622,7 +622,12 @@ static void report(runner_t *r, bool ok, const char *fmt, ...)
 static void skip(runner_t *r, const char *why)
 {
     r->skipped++;
-    if (r->verbose)
+    /* WHIRL_SPEC_SHOW_SKIPS: every skip with its reason, without -v's
+     * passes (tests/spec/run-wasm3 sets it: no silent skips). */
+    static int show = -1;
+    if (show < 0)
+        show = getenv("WHIRL_SPEC_SHOW_SKIPS") != NULL;
+    if (r->verbose || show)
         printf("  skip line %d: %s: %s\n", r->line, r->what.buf, why);
 }
 
