@@ -880,7 +880,8 @@ static void r_globals_etc(rd_t *r, wasm_module_t *m, spaces_t *sp)
     sp->memories = m->nmemory_imports + m->nmemories;
     if (sp->tables < m->ntables || sp->memories < m->nmemories)
         r_fail(r, "too many tables or memories");
-    /* A global's initialiser may read only imported globals. */
+    /* A global's initialiser may read only the globals before it (2.0:
+     * imported ones; typed function references: defined ones too). */
     sp->globals = m->nglobal_imports;
     r->what = "globals";
     m->nglobals = r_count(r, 14);
@@ -890,6 +891,7 @@ static void r_globals_etc(rd_t *r, wasm_module_t *m, spaces_t *sp)
         r->index = i;
         m->globals[i].type = r_valtype(r);
         m->globals[i].is_mutable = r_bool(r);
+        sp->globals = m->nglobal_imports + i;
         r_expr(r, &m->arena, &m->global_inits[i], sp);
     }
     if (!r->bad && (uint64_t)m->nglobal_imports + m->nglobals > UINT32_MAX)
