@@ -143,6 +143,28 @@ static uint32_t place_label(compiler_t *c)
     return c->label_pc;
 }
 
+/* Multi-memory: an instruction on memory N > 0 runs between USE_MEMORY N
+ * and USE_MEMORY0, which point the interpreter's cached memory (base, size,
+ * object) at memory N and back to memory 0. Every memory handler then
+ * serves every memory, and code on memory 0 is what it was. Nothing fuses
+ * across the two: each acts as a label. */
+static void use_memory(compiler_t *c, uint32_t memory)
+{
+    if (!memory)
+        return;
+    emit_op(c, IOP_USE_MEMORY);
+    emit_word(c, memory);
+    place_label(c);
+}
+
+static void use_memory0(compiler_t *c, uint32_t memory)
+{
+    if (!memory)
+        return;
+    emit_op(c, IOP_USE_MEMORY0);
+    place_label(c);
+}
+
 /* The last instruction, if peepholes may still rewrite or remove it (no
  * label after its start), else NULL. */
 static instr_t *last_instr(compiler_t *c)
@@ -1333,6 +1355,8 @@ static void push_const(compiler_t *c, wasm_valtype_t t, uint64_t k)
     push_entry(c, (entry_t){.kind = ENTRY_CONST, .type = t, .k = k});
 }
 
+static bool compile_simd_instr(compiler_t *c, simd_instr_t *inp);
+
 /* A SIMD instruction (ops_simd.h): operands from their slots, the result to
  * its natural slot, immediates last. */
 static bool compile_simd(compiler_t *c, wasm_op_t op)
@@ -1340,6 +1364,19 @@ static bool compile_simd(compiler_t *c, wasm_op_t op)
     simd_instr_t in;
     if (!simd_decode(&c->r, op, &in))
         return false;
+    if (in.memory) {
+        use_memory(c, in.memory);
+        in.memory = 0;
+        bool ok = compile_simd_instr(c, &in);
+        use_memory0(c, 1);
+        return ok;
+    }
+    return compile_simd_instr(c, &in);
+}
+
+static bool compile_simd_instr(compiler_t *c, simd_instr_t *inp)
+{
+    simd_instr_t in = *inp;
     uint32_t s[3];
     pop_operands(c, in.nparams, s);
     uint32_t dest = next_nat(c);
@@ -1469,20 +1506,25 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
         emit_word(c, s[1]);
         return true;
     }
-    case WASM_OP_MEMORY_SIZE:
-        read_u8(r);
+    case WASM_OP_MEMORY_SIZE: {
+        uint32_t memory = read_u32(r);
+        use_memory(c, memory);
         emit_op(c, IOP_MEMORY_SIZE);
         emit_dest(c, next_nat(c));
         push_temp(c, WASM_I32);
+        use_memory0(c, memory);
         return true;
+    }
     case WASM_OP_MEMORY_GROW: {
-        read_u8(r);
+        uint32_t memory = read_u32(r);
         uint32_t dest = top(c, 0)->nat;
         pop_operands(c, 1, s);
+        use_memory(c, memory);
         emit_op(c, IOP_MEMORY_GROW);
         emit_dest(c, dest);
         emit_word(c, s[0]);
         push_temp(c, WASM_I32);
+        use_memory0(c, memory);
         return true;
     }
     case WASM_OP_I32_CONST:
@@ -1532,28 +1574,50 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
         return true;
     case WASM_OP_MEMORY_INIT: {
         uint32_t seg = read_u32(r);
-        read_u8(r);
+        uint32_t memory = read_u32(r);
         pop_operands(c, 3, s);
+        use_memory(c, memory);
         emit_op(c, IOP_MEMORY_INIT);
         emit_word(c, seg);
         emit_word(c, s[0]);
         emit_word(c, s[1]);
         emit_word(c, s[2]);
+        use_memory0(c, memory);
         return true;
     }
     case WASM_OP_DATA_DROP:
         emit_op(c, IOP_DATA_DROP);
         emit_word(c, read_u32(r));
         return true;
-    case WASM_OP_MEMORY_COPY:
-    case WASM_OP_MEMORY_FILL:
-        wasm_skip_immediates(r, op);
+    case WASM_OP_MEMORY_COPY: {
+        uint32_t dst = read_u32(r), src = read_u32(r);
         pop_operands(c, 3, s);
-        emit_op(c, op == WASM_OP_MEMORY_COPY ? IOP_MEMORY_COPY : IOP_MEMORY_FILL);
+        if (dst || src) {
+            emit_op(c, IOP_MEMORY_COPY_BETWEEN);
+            emit_word(c, s[0]);
+            emit_word(c, s[1]);
+            emit_word(c, s[2]);
+            emit_word(c, dst);
+            emit_word(c, src);
+            return true;
+        }
+        emit_op(c, IOP_MEMORY_COPY);
         emit_word(c, s[0]);
         emit_word(c, s[1]);
         emit_word(c, s[2]);
         return true;
+    }
+    case WASM_OP_MEMORY_FILL: {
+        uint32_t memory = read_u32(r);
+        pop_operands(c, 3, s);
+        use_memory(c, memory);
+        emit_op(c, IOP_MEMORY_FILL);
+        emit_word(c, s[0]);
+        emit_word(c, s[1]);
+        emit_word(c, s[2]);
+        use_memory0(c, memory);
+        return true;
+    }
     case WASM_OP_TABLE_INIT: {
         uint32_t seg = read_u32(r);
         uint32_t table = read_u32(r);
@@ -1622,12 +1686,17 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
         return false;
     }
     if (info->imm == IMM_MEMARG) {
-        read_u32(r); /* alignment is only a hint */
+        uint32_t memory = 0;
+        /* alignment is only a hint */
+        if (read_u32(r) & WASM_MEMARG_HAS_MEMORY)
+            memory = read_u32(r);
         uint32_t offset = read_u32(r);
+        use_memory(c, memory);
         if (info->sig[1] == ':') /* load */
             compile_load(c, iop, sig_type(info->sig[2]), offset);
         else
             compile_store(c, iop, offset);
+        use_memory0(c, memory);
         return true;
     }
     const char *colon = strchr(info->sig, ':');

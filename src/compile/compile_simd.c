@@ -61,11 +61,14 @@ bool simd_decode(reader_t *r, wasm_op_t op, simd_instr_t *out)
 
     switch (info->imm) {
     case IMM_MEMARG:
-        read_u32(r); /* alignment is only a hint */
+        /* alignment is only a hint */
+        if (read_u32(r) & WASM_MEMARG_HAS_MEMORY)
+            out->memory = read_u32(r);
         out->imm[out->nimm++] = read_u32(r);
         break;
     case IMM_MEMARG_LANE:
-        read_u32(r);
+        if (read_u32(r) & WASM_MEMARG_HAS_MEMORY)
+            out->memory = read_u32(r);
         out->imm[out->nimm++] = read_u32(r);
         out->imm[out->nimm++] = read_u8(r);
         break;

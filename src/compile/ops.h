@@ -93,6 +93,9 @@
     IOP_X(CALL_IMPORT, 3)      /* funcidx base: imported function of the instance */ \
     IOP_X(CALL_INDIRECT, 5)    /* table type(canonical type index) a(element index) base */ \
     IOP_X(RETURN, 1)           /* results already in slots 0..n-1 */ \
+    IOP_X(USE_MEMORY, 2)       /* m: memory m is the cached memory (multi-memory) */ \
+    IOP_X(USE_MEMORY0, 1)      /* memory 0 is the cached memory again */ \
+    IOP_X(MEMORY_COPY_BETWEEN, 6) /* d s n dst src: memory.copy across memories */ \
     IOP_X(RETURN_CALL, 4)      /* func base n: tail call, the n argument slots at base \
                                   moved to slot 0 and the frame reused */ \
     IOP_X(RETURN_CALL_IMPORT, 4) /* funcidx base n */ \

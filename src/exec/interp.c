@@ -475,6 +475,27 @@ dispatch:
         NEXT();
     }
 
+    /* Multi-memory: the instruction between these two works on memory
+     * pc[1] (compile.c use_memory). */
+    VMCASE(USE_MEMORY) {
+        mem_obj = inst->vm.memories[pc[1]];
+        mem = mem_obj->base;
+        mem_size = mem_obj->size;
+        pc += 2;
+        NEXT();
+    }
+    VMCASE(USE_MEMORY0) RELOAD_MEM(); pc += 1; NEXT();
+    VMCASE(MEMORY_COPY_BETWEEN) {
+        whirl_memory_t *dm = inst->vm.memories[pc[4]], *sm = inst->vm.memories[pc[5]];
+        uint64_t d = S(1).u32, s = S(2).u32, n = S(3).u32;
+        if (UNLIKELY(d + n > dm->size || s + n > sm->size))
+            TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
+        if (UNLIKELY(!exec_bulk_move(dm->base + d, sm->base + s, n, epoch, deadline)))
+            TRAP(WHIRL_TRAP_INTERRUPT);
+        pc += 6;
+        NEXT();
+    }
+
     /* Tail calls: the callee takes over this frame (same fp, same frame
      * record, so the same return), its arguments moved down to slot 0; the
      * frame stack does not grow and the slot stack only by the difference

@@ -128,7 +128,7 @@ static const knob_def_t knobs[KNOB_COUNT] = {
         "typed function references (not implemented yet: refused either way)"},
     [KNOB_FEATURE_FIRST + WHIRL_FEATURE_MULTI_MEMORY] = {
         "multi_memory", "WHIRL_FEATURE_MULTI_MEMORY", NULL, KT_BOOL, 1, 0, 0, 1,
-        "several memories per module (not implemented yet: refused either way)"},
+        "several memories per module"},
     [KNOB_FEATURE_FIRST + WHIRL_FEATURE_MEMORY64] = {
         "memory64", "WHIRL_FEATURE_MEMORY64", NULL, KT_BOOL, 1, 0, 0, 1,
         "64-bit memories and tables (not implemented yet: refused either way)"},

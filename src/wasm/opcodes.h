@@ -265,6 +265,10 @@ typedef enum wasm_op {
     WASM_OP_COUNT
 } wasm_op_t;
 
+/* Bit 6 of a memarg's alignment field: a memory index follows it
+ * (multi-memory). */
+#define WASM_MEMARG_HAS_MEMORY 0x40u
+
 typedef struct wasm_opinfo {
     uint8_t prefix;
     uint32_t code;

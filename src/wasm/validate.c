@@ -549,6 +549,18 @@ static bool need_memory(vctx_t *c, uint32_t index)
     return true;
 }
 
+/* The memory index of a memory instruction: 2.0's reserved zero byte, or
+ * with multi-memory a u32 naming a memory. */
+static bool read_memory_index(vctx_t *c, reader_t *r)
+{
+    if (!(c->m->features & WASM_FEATURE_MULTI_MEMORY))
+        return read_zero_byte(c, r) && need_memory(c, 0);
+    uint32_t index = read_u32(r);
+    if (!reader_ok(r))
+        return fail_reader(c, r);
+    return need_memory(c, index);
+}
+
 static bool need_table(vctx_t *c, uint32_t index)
 {
     if (index >= c->ntables)
@@ -628,13 +640,18 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
         break;
     case IMM_MEMARG: {
         size_t align_at = reader_offset(r);
-        uint32_t align = read_u32(r);
+        uint32_t align = read_u32(r), memory = 0;
+        bool multi = c->m->features & WASM_FEATURE_MULTI_MEMORY;
+        if (reader_ok(r) && multi && (align & WASM_MEMARG_HAS_MEMORY)) {
+            memory = read_u32(r);
+            align &= ~WASM_MEMARG_HAS_MEMORY;
+        }
         read_u32(r); /* offset: any u32 is valid */
         if (!reader_ok(r))
             return fail_reader(c, r);
-        if (align & 0x40) /* multi-memory: a memory index follows */
+        if (align & WASM_MEMARG_HAS_MEMORY) /* multi-memory: a memory index follows */
             return fail_malformed(c, align_at, WASM_PROPOSAL_MEMARG_INDEX);
-        if (!need_memory(c, 0))
+        if (!need_memory(c, memory))
             return false;
         if (align > info->align)
             return fail(c, "alignment must not be larger than natural (%u > %u)",
@@ -643,14 +660,19 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
     }
     case IMM_MEMARG_LANE: {
         size_t align_at = reader_offset(r);
-        uint32_t align = read_u32(r);
+        uint32_t align = read_u32(r), memory = 0;
+        bool multi = c->m->features & WASM_FEATURE_MULTI_MEMORY;
+        if (reader_ok(r) && multi && (align & WASM_MEMARG_HAS_MEMORY)) {
+            memory = read_u32(r);
+            align &= ~WASM_MEMARG_HAS_MEMORY;
+        }
         read_u32(r);
         uint8_t lane = read_u8(r);
         if (!reader_ok(r))
             return fail_reader(c, r);
-        if (align & 0x40)
+        if (align & WASM_MEMARG_HAS_MEMORY)
             return fail_malformed(c, align_at, WASM_PROPOSAL_MEMARG_INDEX);
-        if (!need_memory(c, 0))
+        if (!need_memory(c, memory))
             return false;
         if (align > info->align)
             return fail(c, "alignment must not be larger than natural (%u > %u)",
@@ -683,14 +705,14 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
         return true;
     }
     case IMM_MEMORY:
-        return read_zero_byte(c, r) && need_memory(c, 0);
+        return read_memory_index(c, r);
     case IMM_MEMORY_MEMORY:
-        return read_zero_byte(c, r) && read_zero_byte(c, r) && need_memory(c, 0);
+        return read_memory_index(c, r) && read_memory_index(c, r);
     case IMM_DATA_MEMORY: {
         uint32_t d = read_u32(r);
         if (!reader_ok(r))
             return fail_reader(c, r);
-        return read_zero_byte(c, r) && need_memory(c, 0) && need_data(c, op_offset, d);
+        return read_memory_index(c, r) && need_data(c, op_offset, d);
     }
     case IMM_DATA: {
         uint32_t d = read_u32(r);
@@ -1411,7 +1433,7 @@ static bool validate_module_fields(vctx_t *c)
             return false;
     }
 
-    if (c->nmems > 1) {
+    if (c->nmems > 1 && !(m->features & WASM_FEATURE_MULTI_MEMORY)) {
         set_loc(c, LOC_MEMORY, 1, SIZE_MAX);
         return fail(c, "multiple memories (%u); at most one is allowed (%s)", c->nmems,
                     WASM_PROPOSAL_MULTI_MEMORY_HINT);
