@@ -265,10 +265,10 @@ void whirl_config_debug_info_set(whirl_config_t *config, bool enable);
  * environment, `whirl run -W NAME=n`) named as wasmtime names it: tail-call,
  * extended-const, function-references, multi-memory, memory64 (knob names
  * with '_'; variables WHIRL_FEATURE_TAIL_CALL etc.). Implemented so far:
- * tail-call, extended-const and multi-memory; function-references and
- * memory64 are refused whatever the switch says (function-references=n
- * also keeps 2.0's rule that constant expressions read imported globals
- * only). */
+ * tail-call, extended-const, multi-memory and memory64 (64-bit memories,
+ * at most 4 GiB each; not 64-bit tables); function-references is refused
+ * whatever the switch says (function-references=n keeps 2.0's rule that
+ * constant expressions read imported globals only). */
 typedef enum whirl_feature {
     WHIRL_FEATURE_TAIL_CALL,
     WHIRL_FEATURE_EXTENDED_CONST,

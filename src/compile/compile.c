@@ -1192,6 +1192,36 @@ static iop_t writeback_form(iop_t op, bool with_slot)
     }
 }
 
+/* memory64: whirl's memories stay within 4 GiB, so a 64-bit address plus
+ * its 64-bit offset either fits in 32 bits or is out of bounds. MEM64_ADDR
+ * checks that and leaves the sum as an i32 address, which the 32-bit access
+ * (with offset 0) then bounds-checks as usual. The address is the operand
+ * `depth` entries below the top. */
+static bool memory_is64(const compiler_t *c, uint32_t memory)
+{
+    return wasm_module_memory_count(c->module) > memory &&
+           wasm_module_memory_type(c->module, memory)->limits.is64;
+}
+
+static void address64(compiler_t *c, uint32_t depth, uint64_t offset)
+{
+    entry_t above[3];
+    for (uint32_t i = 0; i < depth; i++)
+        above[depth - 1 - i] = pop(c);
+    entry_t a = pop(c);
+    uint32_t sa = operand(c, &a);
+    uint32_t dest = next_nat(c);
+    emit_op(c, IOP_MEM64_ADDR);
+    emit_dest(c, dest);
+    emit_word(c, sa);
+    emit_word(c, (code_word_t)offset);
+    emit_word(c, (code_word_t)(offset >> 32));
+    push_temp(c, WASM_I32);
+    for (uint32_t i = 0; i < depth; i++)
+        push_entry(c, above[i]);
+    place_label(c);
+}
+
 static void compile_load(compiler_t *c, iop_t op, wasm_valtype_t result, uint32_t offset)
 {
     entry_t addr = pop(c);
@@ -1364,6 +1394,10 @@ static bool compile_simd(compiler_t *c, wasm_op_t op)
     simd_instr_t in;
     if (!simd_decode(&c->r, op, &in))
         return false;
+    if (in.has_memarg && memory_is64(c, in.memory)) {
+        address64(c, in.nparams - 1, in.offset64);
+        in.imm[0] = 0;
+    }
     if (in.memory) {
         use_memory(c, in.memory);
         in.memory = 0;
@@ -1513,6 +1547,8 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
         emit_dest(c, next_nat(c));
         push_temp(c, WASM_I32);
         use_memory0(c, memory);
+        if (memory_is64(c, memory))
+            compile_unary(c, numeric_iop(WASM_OP_I64_EXTEND_I32_U), WASM_I64);
         return true;
     }
     case WASM_OP_MEMORY_GROW: {
@@ -1520,10 +1556,11 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
         uint32_t dest = top(c, 0)->nat;
         pop_operands(c, 1, s);
         use_memory(c, memory);
-        emit_op(c, IOP_MEMORY_GROW);
+        bool is64 = memory_is64(c, memory);
+        emit_op(c, is64 ? IOP_MEMORY_GROW64 : IOP_MEMORY_GROW);
         emit_dest(c, dest);
         emit_word(c, s[0]);
-        push_temp(c, WASM_I32);
+        push_temp(c, is64 ? WASM_I64 : WASM_I32);
         use_memory0(c, memory);
         return true;
     }
@@ -1577,7 +1614,7 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
         uint32_t memory = read_u32(r);
         pop_operands(c, 3, s);
         use_memory(c, memory);
-        emit_op(c, IOP_MEMORY_INIT);
+        emit_op(c, memory_is64(c, memory) ? IOP_MEMORY_INIT64 : IOP_MEMORY_INIT);
         emit_word(c, seg);
         emit_word(c, s[0]);
         emit_word(c, s[1]);
@@ -1592,13 +1629,16 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
     case WASM_OP_MEMORY_COPY: {
         uint32_t dst = read_u32(r), src = read_u32(r);
         pop_operands(c, 3, s);
-        if (dst || src) {
+        bool d64 = memory_is64(c, dst), s64 = memory_is64(c, src);
+        if (dst || src || d64 || s64) {
             emit_op(c, IOP_MEMORY_COPY_BETWEEN);
             emit_word(c, s[0]);
             emit_word(c, s[1]);
             emit_word(c, s[2]);
             emit_word(c, dst);
             emit_word(c, src);
+            /* which operands are i64: destination, source, length */
+            emit_word(c, (code_word_t)(d64 | s64 << 1 | (d64 && s64) << 2));
             return true;
         }
         emit_op(c, IOP_MEMORY_COPY);
@@ -1611,7 +1651,7 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
         uint32_t memory = read_u32(r);
         pop_operands(c, 3, s);
         use_memory(c, memory);
-        emit_op(c, IOP_MEMORY_FILL);
+        emit_op(c, memory_is64(c, memory) ? IOP_MEMORY_FILL64 : IOP_MEMORY_FILL);
         emit_word(c, s[0]);
         emit_word(c, s[1]);
         emit_word(c, s[2]);
@@ -1690,12 +1730,16 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
         /* alignment is only a hint */
         if (read_u32(r) & WASM_MEMARG_HAS_MEMORY)
             memory = read_u32(r);
-        uint32_t offset = read_u32(r);
+        uint64_t offset = read_uleb(r, 64); /* u32 but for 64-bit memories */
+        if (memory_is64(c, memory)) {
+            address64(c, info->sig[1] == ':' ? 0 : 1, offset);
+            offset = 0;
+        }
         use_memory(c, memory);
         if (info->sig[1] == ':') /* load */
-            compile_load(c, iop, sig_type(info->sig[2]), offset);
+            compile_load(c, iop, sig_type(info->sig[2]), (uint32_t)offset);
         else
-            compile_store(c, iop, offset);
+            compile_store(c, iop, (uint32_t)offset);
         use_memory0(c, memory);
         return true;
     }

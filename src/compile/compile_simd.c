@@ -64,12 +64,16 @@ bool simd_decode(reader_t *r, wasm_op_t op, simd_instr_t *out)
         /* alignment is only a hint */
         if (read_u32(r) & WASM_MEMARG_HAS_MEMORY)
             out->memory = read_u32(r);
-        out->imm[out->nimm++] = read_u32(r);
+        out->has_memarg = true;
+        out->offset64 = read_uleb(r, 64);
+        out->imm[out->nimm++] = (uint32_t)out->offset64;
         break;
     case IMM_MEMARG_LANE:
         if (read_u32(r) & WASM_MEMARG_HAS_MEMORY)
             out->memory = read_u32(r);
-        out->imm[out->nimm++] = read_u32(r);
+        out->has_memarg = true;
+        out->offset64 = read_uleb(r, 64);
+        out->imm[out->nimm++] = (uint32_t)out->offset64;
         out->imm[out->nimm++] = read_u8(r);
         break;
     case IMM_LANE2:

@@ -487,12 +487,53 @@ dispatch:
     VMCASE(USE_MEMORY0) RELOAD_MEM(); pc += 1; NEXT();
     VMCASE(MEMORY_COPY_BETWEEN) {
         whirl_memory_t *dm = inst->vm.memories[pc[4]], *sm = inst->vm.memories[pc[5]];
-        uint64_t d = S(1).u32, s = S(2).u32, n = S(3).u32;
-        if (UNLIKELY(d + n > dm->size || s + n > sm->size))
+        uint32_t w = pc[6];
+        uint64_t d = w & 1 ? S(1).u64 : S(1).u32, s = w & 2 ? S(2).u64 : S(2).u32,
+                 n = w & 4 ? S(3).u64 : S(3).u32;
+        /* Sizes are at most 4 GiB: a sum past 2^33 cannot fit. */
+        if (UNLIKELY(d > dm->size || s > sm->size || n > dm->size || d + n > dm->size ||
+                     s + n > sm->size))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
         if (UNLIKELY(!exec_bulk_move(dm->base + d, sm->base + s, n, epoch, deadline)))
             TRAP(WHIRL_TRAP_INTERRUPT);
-        pc += 6;
+        pc += 7;
+        NEXT();
+    }
+    /* memory64 (compile.c address64): memories stay within 4 GiB. */
+    VMCASE(MEM64_ADDR) {
+        uint64_t ea;
+        if (UNLIKELY(__builtin_add_overflow(S(2).u64, K64(3), &ea) || ea > UINT32_MAX))
+            TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
+        S(1).u64 = ea;
+        pc += 5;
+        NEXT();
+    }
+    VMCASE(MEMORY_GROW64) {
+        uint64_t delta = S(2).u64;
+        int64_t old = delta > 65536 ? -1 : memory_grow(mem_obj, delta);
+        S(1).i64 = old;
+        RELOAD_MEM();
+        pc += 3;
+        NEXT();
+    }
+    VMCASE(MEMORY_FILL64) {
+        uint64_t d = S(1).u64, n = S(3).u64;
+        if (UNLIKELY(d > mem_size || n > mem_size || d + n > mem_size))
+            TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
+        if (UNLIKELY(!exec_bulk_fill(mem + d, (uint8_t)S(2).u32, n, epoch, deadline)))
+            TRAP(WHIRL_TRAP_INTERRUPT);
+        pc += 4;
+        NEXT();
+    }
+    VMCASE(MEMORY_INIT64) {
+        const wasm_data_t *seg = &inst->module->wasm->datas[pc[1]];
+        uint64_t len = inst->data_dropped[pc[1]] ? 0 : seg->len;
+        uint64_t d = S(2).u64, s = S(3).u32, n = S(4).u32;
+        if (UNLIKELY(s + n > len || d > mem_size || d + n > mem_size))
+            TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
+        if (UNLIKELY(!exec_bulk_move(mem + d, seg->bytes + s, n, epoch, deadline)))
+            TRAP(WHIRL_TRAP_INTERRUPT);
+        pc += 5;
         NEXT();
     }
 

@@ -258,6 +258,11 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
             /* Memory instructions on memory 0 only, in 2.0's encoding. */
             static const char multi[] = "uses multi-memory: not supported by the jit yet";
             wasm_imm_t imm = wasm_opinfo[op].imm;
+            bool memory_op = imm == IMM_MEMARG || imm == IMM_MEMORY ||
+                             imm == IMM_MEMORY_MEMORY || imm == IMM_DATA_MEMORY;
+            if (memory_op && wasm_module_memory_count(m) &&
+                wasm_module_memory_type(m, 0)->limits.is64)
+                return "uses a 64-bit memory (memory64): not supported by the jit yet";
             if (imm == IMM_MEMARG) {
                 if (read_u32(&r) & WASM_MEMARG_HAS_MEMORY)
                     return multi;

@@ -131,7 +131,7 @@ static const knob_def_t knobs[KNOB_COUNT] = {
         "several memories per module"},
     [KNOB_FEATURE_FIRST + WHIRL_FEATURE_MEMORY64] = {
         "memory64", "WHIRL_FEATURE_MEMORY64", NULL, KT_BOOL, 1, 0, 0, 1,
-        "64-bit memories and tables (not implemented yet: refused either way)"},
+        "64-bit memories (64-bit tables: not implemented yet)"},
 };
 
 /* Shortest accepted epoch interval: a ticker waking more often than this

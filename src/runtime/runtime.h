@@ -148,6 +148,8 @@ struct whirl_memory {
     uint64_t size;        /* accessible bytes (pages * 64 KiB) */
     uint64_t max_pages;   /* growth limit (<= 65536) */
     bool has_max;         /* declared maximum, for import matching */
+    bool is64;            /* memory64: i64 addresses (still at most 4 GiB here) */
+    uint64_t declared_max; /* a 64-bit memory's declared maximum, for import matching */
     size_t reserved;      /* bytes reserved at base (includes guard) */
     /* Hosting: bytes the memory may ever reach (reservation, pool and
      * max_memory_size), and where it came from. */

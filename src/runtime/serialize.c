@@ -257,7 +257,8 @@ static void w_limits(wbuf_t *w, const wasm_limits_t *l)
 {
     w_u64(w, l->min);
     w_u64(w, l->max);
-    w_u8(w, l->has_max);
+    /* Bit 1: a 64-bit memory (memory64); files without it read as before. */
+    w_u8(w, (uint8_t)(l->has_max | l->is64 << 1));
 }
 
 static void w_expr(wbuf_t *w, const wasm_const_expr_t *e)
@@ -666,7 +667,13 @@ static void r_limits(rd_t *r, wasm_limits_t *l, uint64_t cap)
 {
     l->min = r_u64(r);
     l->max = r_u64(r);
-    l->has_max = r_bool(r);
+    uint8_t flags = r_u8(r);
+    if (flags > 3)
+        r_fail(r, "limits flags 0x%x", flags);
+    l->has_max = flags & 1;
+    l->is64 = flags >> 1;
+    if (l->is64)
+        cap = 1ull << 48;
     if (!r->bad && (l->min > cap || (l->has_max && (l->max < l->min || l->max > cap))))
         r_fail(r, "limits %llu..%llu", (unsigned long long)l->min, (unsigned long long)l->max);
 }

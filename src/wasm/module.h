@@ -45,6 +45,7 @@ typedef struct wasm_limits {
     uint64_t min;
     uint64_t max;  /* valid if has_max */
     bool has_max;
+    bool is64;     /* memory64: a 64-bit memory (i64 addresses) */
 } wasm_limits_t;
 
 typedef struct wasm_tabletype {

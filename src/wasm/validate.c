@@ -77,6 +77,9 @@ typedef struct vctx {
     const wasm_module_t *m;
     /* Sizes of the whole index spaces (imports included). */
     uint32_t nfuncs, ntables, nmems, nglobals;
+    /* Set by a memory instruction's immediates: bit 0, its (first) memory
+     * has 64-bit addresses (memory64); bit 1, memory.copy's source has. */
+    uint8_t mem64, mem64_next;
     /* Function indices that may appear in ref.func inside bodies (C.refs). */
     uint8_t *declared;
 
@@ -193,6 +196,30 @@ __attribute__((constructor)) static void validate_init(void)
             sig->result = sig_char_type(s[1]);
         }
     }
+}
+
+/* The signature of a memory instruction on 64-bit memories (memory64):
+ * addresses, sizes and lengths in bytes of such memories are i64. `mem64`:
+ * bit 0, the (destination) memory is 64-bit; bit 1, memory.copy's source. */
+static const opsig_t *sig64_of(opsig_t *out, wasm_op_t op, uint8_t mem64)
+{
+    *out = opsigs[op];
+    switch (op) {
+    case WASM_OP_MEMORY_SIZE: out->result = WASM_I64; break;
+    case WASM_OP_MEMORY_GROW: out->params[0] = out->result = WASM_I64; break;
+    case WASM_OP_MEMORY_FILL: out->params[0] = out->params[2] = WASM_I64; break;
+    case WASM_OP_MEMORY_INIT: out->params[0] = WASM_I64; break;
+    case WASM_OP_MEMORY_COPY:
+        if (mem64 & 1)
+            out->params[0] = WASM_I64;
+        if (mem64 & 2)
+            out->params[1] = WASM_I64;
+        if ((mem64 & 3) == 3)
+            out->params[2] = WASM_I64;
+        break;
+    default: out->params[0] = WASM_I64; break; /* loads and stores: the address */
+    }
+    return out;
 }
 
 /* --- Module index spaces (bounds are the caller's business) ---------------- */
@@ -553,12 +580,33 @@ static bool need_memory(vctx_t *c, uint32_t index)
  * with multi-memory a u32 naming a memory. */
 static bool read_memory_index(vctx_t *c, reader_t *r)
 {
-    if (!(c->m->features & WASM_FEATURE_MULTI_MEMORY))
-        return read_zero_byte(c, r) && need_memory(c, 0);
-    uint32_t index = read_u32(r);
-    if (!reader_ok(r))
-        return fail_reader(c, r);
-    return need_memory(c, index);
+    uint32_t index = 0;
+    if (!(c->m->features & WASM_FEATURE_MULTI_MEMORY)) {
+        if (!read_zero_byte(c, r))
+            return false;
+    } else {
+        index = read_u32(r);
+        if (!reader_ok(r))
+            return fail_reader(c, r);
+    }
+    if (!need_memory(c, index))
+        return false;
+    if (wasm_module_memory_type(c->m, index)->limits.is64)
+        c->mem64 |= c->mem64_next;
+    c->mem64_next <<= 1;
+    return true;
+}
+
+/* A memarg's offset: u32, or u64 for a 64-bit memory (memory64). */
+static bool read_memarg_offset(vctx_t *c, reader_t *r, uint32_t memory)
+{
+    if (wasm_module_memory_type(c->m, memory)->limits.is64) {
+        c->mem64 |= 1;
+        read_uleb(r, 64);
+    } else {
+        read_u32(r);
+    }
+    return reader_ok(r) || fail_reader(c, r);
 }
 
 static bool need_table(vctx_t *c, uint32_t index)
@@ -646,12 +694,13 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
             memory = read_u32(r);
             align &= ~WASM_MEMARG_HAS_MEMORY;
         }
-        read_u32(r); /* offset: any u32 is valid */
         if (!reader_ok(r))
             return fail_reader(c, r);
         if (align & WASM_MEMARG_HAS_MEMORY) /* multi-memory: a memory index follows */
             return fail_malformed(c, align_at, WASM_PROPOSAL_MEMARG_INDEX);
         if (!need_memory(c, memory))
+            return false;
+        if (!read_memarg_offset(c, r, memory))
             return false;
         if (align > info->align)
             return fail(c, "alignment must not be larger than natural (%u > %u)",
@@ -666,14 +715,15 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
             memory = read_u32(r);
             align &= ~WASM_MEMARG_HAS_MEMORY;
         }
-        read_u32(r);
-        uint8_t lane = read_u8(r);
         if (!reader_ok(r))
             return fail_reader(c, r);
         if (align & WASM_MEMARG_HAS_MEMORY)
             return fail_malformed(c, align_at, WASM_PROPOSAL_MEMARG_INDEX);
-        if (!need_memory(c, memory))
+        if (!need_memory(c, memory) || !read_memarg_offset(c, r, memory))
             return false;
+        uint8_t lane = read_u8(r);
+        if (!reader_ok(r))
+            return fail_reader(c, r);
         if (align > info->align)
             return fail(c, "alignment must not be larger than natural (%u > %u)",
                         1u << (align < 31 ? align : 31), 1u << info->align);
@@ -784,9 +834,14 @@ static bool validate_code(vctx_t *c, reader_t *r)
         wasm_op_t op = (wasm_op_t)opi;
 
         if (wasm_opinfo[op].sig) {
+            c->mem64 = 0;
+            c->mem64_next = 1;
             if (wasm_opinfo[op].imm != IMM_NONE && !check_sig_imm(c, r, op, op_offset))
                 return false;
             const opsig_t *sig = &opsigs[op];
+            opsig_t sig64;
+            if (c->mem64)
+                sig = sig64_of(&sig64, op, c->mem64);
             frame_t *f = top_frame(c);
             size_t n = sig->nparams;
             if (c->vals.len - f->height >= n) {
@@ -1205,7 +1260,10 @@ static bool check_table_type(vctx_t *c, const wasm_tabletype_t *t)
 static bool check_memory_type(vctx_t *c, const wasm_memtype_t *t)
 {
     const wasm_limits_t *l = &t->limits;
-    if (l->min > MAX_MEMORY_PAGES || (l->has_max && l->max > MAX_MEMORY_PAGES))
+    if (l->is64) {
+        if (l->min > (1ull << 48) || (l->has_max && l->max > (1ull << 48)))
+            return fail(c, "memory size must be at most 2^48 pages");
+    } else if (l->min > MAX_MEMORY_PAGES || (l->has_max && l->max > MAX_MEMORY_PAGES))
         return fail(c, "memory size must be at most 65536 pages (4GiB)");
     if (l->has_max && l->min > l->max)
         return fail(c, "size minimum must not be greater than maximum (%llu > %llu)",
@@ -1479,7 +1537,9 @@ static bool validate_module_fields(vctx_t *c)
         if (d->mode == WASM_SEGMENT_ACTIVE) {
             if (!need_memory(c, d->memory))
                 return false;
-            if (!validate_const_expr(c, &d->offset, WASM_I32))
+            if (!validate_const_expr(c, &d->offset,
+                                     wasm_module_memory_type(m, d->memory)->limits.is64
+                                         ? WASM_I64 : WASM_I32))
                 return false;
         }
     }

@@ -79,9 +79,9 @@ static const case_t cases[] = {
     CASE("exnref block type", HEADER TYPE_FUNC "\x0a\x07\x01\x05\x00\x02\x69\x0b\x0b",
          "exception handling (the `exnref` type)", NULL, true, true),
     /* Memories and tables. */
-    CASE("memory64", HEADER "\x05\x03\x01\x04\x01",
+    IMPLEMENTED("memory64", HEADER "\x05\x03\x01\x04\x01",
          "64-bit memories (memory64) are not supported", NULL, true, true),
-    CASE("memory64 with maximum", HEADER "\x05\x04\x01\x05\x01\x02",
+    IMPLEMENTED("memory64 with maximum", HEADER "\x05\x04\x01\x05\x01\x02",
          "64-bit memories (memory64)", NULL, true, true),
     CASE("table64", HEADER "\x04\x04\x01\x70\x04\x01",
          "64-bit tables (memory64)", NULL, true, true),
