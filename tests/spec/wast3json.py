@@ -99,7 +99,12 @@ def main():
     outdir = os.path.dirname(os.path.abspath(out_json))
     with tempfile.TemporaryDirectory(dir=outdir) as tmp:
         work = os.path.join(tmp, os.path.basename(src))
+        doc = None
         for _ in range(len(commands) + 1):
+            if len(dropped) == len(commands):
+                # wast2json refuses an empty script: nothing is left to run.
+                doc = {"commands": []}
+                break
             with open(work, "w", encoding="utf-8") as f:
                 f.write(text)
             p = subprocess.run(["wast2json", "--enable-all", "--no-check", work, "-o", out_json],
@@ -158,8 +163,9 @@ def main():
         else:
             sys.stderr.write("wast2json: no progress\n")
             return 1
-        with open(out_json, encoding="utf-8") as f:
-            doc = json.load(f)
+        if doc is None:
+            with open(out_json, encoding="utf-8") as f:
+                doc = json.load(f)
     doc["source_filename"] = os.path.basename(src)
     doc["commands"] = sorted(doc["commands"] + skips, key=lambda c: c.get("line", 0))
     with open(out_json, "w", encoding="utf-8") as f:
