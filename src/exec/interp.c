@@ -179,6 +179,48 @@ static whirl_error_t *make_trap(whirl_trap_code_t code, whirl_error_t *cause,
     return e;
 }
 
+/* Bulk memory instructions of multi-memory and memory64, kept out of the
+ * dispatch loop (rare, and their locals would compete for registers with
+ * the hot handlers'). Each returns 0 or the trap code. `w`: bit 0, the
+ * destination is i64; bit 1, the source; bit 2, the length. */
+static __attribute__((noinline)) whirl_trap_code_t
+copy_between(whirl_memory_t *dm, whirl_memory_t *sm, uint32_t w, const slot_t *d_, const slot_t *s_,
+             const slot_t *n_, const _Atomic uint64_t *epoch, uint64_t deadline)
+{
+    uint64_t d = w & 1 ? d_->u64 : d_->u32, s = w & 2 ? s_->u64 : s_->u32,
+             n = w & 4 ? n_->u64 : n_->u32;
+    /* Sizes are at most 4 GiB: no sum of values below that overflows. */
+    if (d > dm->size || s > sm->size || n > dm->size || d + n > dm->size || s + n > sm->size)
+        return WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS;
+    if (!exec_bulk_move(dm->base + d, sm->base + s, n, epoch, deadline))
+        return WHIRL_TRAP_INTERRUPT;
+    return 0;
+}
+
+static __attribute__((noinline)) whirl_trap_code_t
+fill64(uint8_t *mem, uint64_t mem_size, uint64_t d, uint8_t v, uint64_t n,
+       const _Atomic uint64_t *epoch, uint64_t deadline)
+{
+    if (d > mem_size || n > mem_size || d + n > mem_size)
+        return WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS;
+    if (!exec_bulk_fill(mem + d, v, n, epoch, deadline))
+        return WHIRL_TRAP_INTERRUPT;
+    return 0;
+}
+
+static __attribute__((noinline)) whirl_trap_code_t
+init64(whirl_instance_t *inst, uint32_t segment, uint8_t *mem, uint64_t mem_size, uint64_t d,
+       uint64_t s, uint64_t n, const _Atomic uint64_t *epoch, uint64_t deadline)
+{
+    const wasm_data_t *seg = &inst->module->wasm->datas[segment];
+    uint64_t len = inst->data_dropped[segment] ? 0 : seg->len;
+    if (s + n > len || d > mem_size || d + n > mem_size)
+        return WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS;
+    if (!exec_bulk_move(mem + d, seg->bytes + s, n, epoch, deadline))
+        return WHIRL_TRAP_INTERRUPT;
+    return 0;
+}
+
 /* Calls a host function with arguments in `slots`, writing results there. */
 static whirl_error_t *call_host(whirl_store_t *store, whirl_func_t *f, whirl_instance_t *caller_inst,
                                 slot_t *slots)
@@ -486,16 +528,10 @@ dispatch:
     }
     VMCASE(USE_MEMORY0) RELOAD_MEM(); pc += 1; NEXT();
     VMCASE(MEMORY_COPY_BETWEEN) {
-        whirl_memory_t *dm = inst->vm.memories[pc[4]], *sm = inst->vm.memories[pc[5]];
-        uint32_t w = pc[6];
-        uint64_t d = w & 1 ? S(1).u64 : S(1).u32, s = w & 2 ? S(2).u64 : S(2).u32,
-                 n = w & 4 ? S(3).u64 : S(3).u32;
-        /* Sizes are at most 4 GiB: a sum past 2^33 cannot fit. */
-        if (UNLIKELY(d > dm->size || s > sm->size || n > dm->size || d + n > dm->size ||
-                     s + n > sm->size))
-            TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_move(dm->base + d, sm->base + s, n, epoch, deadline)))
-            TRAP(WHIRL_TRAP_INTERRUPT);
+        whirl_trap_code_t t = copy_between(inst->vm.memories[pc[4]], inst->vm.memories[pc[5]],
+                                           pc[6], &S(1), &S(2), &S(3), epoch, deadline);
+        if (UNLIKELY(t))
+            TRAP(t);
         pc += 7;
         NEXT();
     }
@@ -517,22 +553,18 @@ dispatch:
         NEXT();
     }
     VMCASE(MEMORY_FILL64) {
-        uint64_t d = S(1).u64, n = S(3).u64;
-        if (UNLIKELY(d > mem_size || n > mem_size || d + n > mem_size))
-            TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_fill(mem + d, (uint8_t)S(2).u32, n, epoch, deadline)))
-            TRAP(WHIRL_TRAP_INTERRUPT);
+        whirl_trap_code_t t = fill64(mem, mem_size, S(1).u64, (uint8_t)S(2).u32, S(3).u64, epoch,
+                                     deadline);
+        if (UNLIKELY(t))
+            TRAP(t);
         pc += 4;
         NEXT();
     }
     VMCASE(MEMORY_INIT64) {
-        const wasm_data_t *seg = &inst->module->wasm->datas[pc[1]];
-        uint64_t len = inst->data_dropped[pc[1]] ? 0 : seg->len;
-        uint64_t d = S(2).u64, s = S(3).u32, n = S(4).u32;
-        if (UNLIKELY(s + n > len || d > mem_size || d + n > mem_size))
-            TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_move(mem + d, seg->bytes + s, n, epoch, deadline)))
-            TRAP(WHIRL_TRAP_INTERRUPT);
+        whirl_trap_code_t t = init64(inst, pc[1], mem, mem_size, S(2).u64, S(3).u32, S(4).u32,
+                                     epoch, deadline);
+        if (UNLIKELY(t))
+            TRAP(t);
         pc += 5;
         NEXT();
     }
