@@ -34,6 +34,8 @@ enum {
     OPT_ENV,
     OPT_DIR,
     OPT_CACHE,
+    OPT_VARIABLE,
+    OPT_RUNTIME_CONFIG,
 };
 
 static const cli_option_t serve_options[] = {
@@ -82,6 +84,11 @@ static const cli_option_t serve_options[] = {
      "As for run (a single module only)."},
     {OPT_DIR, 0, "dir", CLI_REQUIRED_ARG, "HOST[::GUEST][:ro]",
      "As for run (a single module only)."},
+    {OPT_VARIABLE, 0, "variable", CLI_REQUIRED_ARG, "NAME=VALUE",
+     "A Spin variable's value (before SPIN_VARIABLE_NAME and the default)."},
+    {OPT_RUNTIME_CONFIG, 0, "runtime-config-file", CLI_REQUIRED_ARG, "FILE",
+     "Spin's runtime config: [key_value_store.LABEL] (type \"spin\" with a\n"
+     "path, or \"redis\" with a url) and [sqlite_database.LABEL] (\"spin\")."},
     {OPT_CACHE, 0, "cache", CLI_OPTIONAL_ARG, "DIR",
      "Use the compilation cache (in DIR), as for run."},
     {OPT_HELP, 'h', "help", CLI_NO_ARG, NULL, "Show this help."},
@@ -178,6 +185,8 @@ static int take_option(int id, const char *v, serve_opts_t *o, cli_hosting_t *ho
     case OPT_QUIET: o->access_log = false; break;
     case OPT_ENV: envs[o->nenvs++] = v; break;
     case OPT_DIR: dirs[o->ndirs++] = v; break;
+    case OPT_VARIABLE: o->variables[o->nvariables++] = v; break;
+    case OPT_RUNTIME_CONFIG: o->runtime_config = v; break;
     case OPT_LISTEN: {
         char host[256], port[16];
         if (!serve_listen_parse(v, host, port, why, sizeof why))
@@ -301,6 +310,11 @@ int cli_cmd_serve(int argc, char **argv)
     }
     o.envs = envs;
     o.dirs = dirs;
+    if (!(o.variables = calloc((size_t)argc + 1, sizeof *o.variables))) {
+        cli_error("out of memory");
+        rc = EXIT_USAGE;
+        goto done;
+    }
     rc = parse_serve_args(argc, argv, &o, &hosting, envs, dirs, &cache, &cache_dir);
     if (rc == SERVE_HELP_SHOWN) {
         rc = EXIT_OK;
@@ -349,6 +363,7 @@ int cli_cmd_serve(int argc, char **argv)
 done:
     free(envs);
     free(dirs);
+    free(o.variables);
     return rc;
 }
 

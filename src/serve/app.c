@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "serve/app.h"
+#include "serve/spin_host.h"
 
 #define errorf whirl_error_newf
 
@@ -41,6 +42,7 @@ void serve_comp_free(serve_comp_t *c)
         free(c->dirs[i].guest);
     }
     free(c->dirs);
+    spin_comp_free(c->spin);
     free(c->id);
     free(c->source);
     free(c);
@@ -106,8 +108,8 @@ whirl_error_t *serve_app_add_comp(serve_app_t *app, serve_comp_t *c, const uint8
                          "modules (WASI preview 1 commands)",
                          c->id, c->source);
         c->exec = SERVE_EXEC_HTTP;
-        if (!err && !app->clinker)
-            err = serve_wasihttp_link(app);
+        if (!err && !app->clinker && !(err = serve_wasihttp_link(app)))
+            err = spin_host_link(app);
         if (!err && (err = whirl_component_new(app->engine, bytes, len, &c->component))) {
             whirl_error_t *e = errorf("component '%s' (%s): %s", c->id, c->source,
                                       whirl_error_message(err));
@@ -368,6 +370,7 @@ void serve_app_handle(serve_app_t *app, serve_req_t *r)
         break;
     }
     whirl_store_delete(in.store);
+    spin_req_end(&in);
 }
 
 /* ---- loading ---- */
@@ -520,6 +523,7 @@ void serve_app_delete(serve_app_t *app)
     if (http)
         serve_wasihttp_unlink();
     free(app->base_path);
+    spin_app_free(app->spin_host);
     free(app);
 }
 

@@ -14,6 +14,13 @@ if(NOT TOMLPP_FOUND)
   message(WARNING "tomlplusplus (libtomlplusplus-dev) not found: `whirl serve` is not built")
   return()
 endif()
+# Spin's key-value and SQLite interfaces (src/serve/spin_*.c).
+pkg_check_modules(SQLITE3 QUIET IMPORTED_TARGET sqlite3)
+pkg_check_modules(HIREDIS QUIET IMPORTED_TARGET hiredis)
+if(NOT SQLITE3_FOUND OR NOT HIREDIS_FOUND)
+  message(WARNING "sqlite3 (libsqlite3-dev) or hiredis (libhiredis-dev) not found: `whirl serve` is not built")
+  return()
+endif()
 enable_language(CXX)
 set(CMAKE_CXX_STANDARD 17)
 set(CMAKE_CXX_STANDARD_REQUIRED ON)
@@ -24,6 +31,7 @@ target_include_directories(whirl-serve PRIVATE ${CMAKE_SOURCE_DIR}/src)
 # The shim keeps exceptions inside (toml++ reports parse errors with them).
 set_source_files_properties(${CMAKE_SOURCE_DIR}/src/serve/toml_shim.cpp PROPERTIES
   COMPILE_OPTIONS "-fexceptions")
-target_link_libraries(whirl-serve PUBLIC whirl PkgConfig::MHD PkgConfig::TOMLPP)
+target_link_libraries(whirl-serve PUBLIC whirl PkgConfig::MHD PkgConfig::TOMLPP
+  PkgConfig::SQLITE3 PkgConfig::HIREDIS)
 target_compile_definitions(whirl-cli PRIVATE WHIRL_HAVE_SERVE=1)
 target_link_libraries(whirl-cli PRIVATE whirl-serve)

@@ -50,6 +50,9 @@ typedef struct serve_opts {
     size_t nenvs;
     const char **dirs;      /* --dir HOST[::GUEST][:ro] for a single-module app */
     size_t ndirs;
+    const char **variables; /* --variable NAME=VALUE (Spin variables) */
+    size_t nvariables;
+    const char *runtime_config; /* --runtime-config-file (Spin's TOML) */
 } serve_opts_t;
 
 /* Runs the server until SIGINT or SIGTERM. Takes ownership of `config`

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "serve/app.h"
+#include "serve/spin_host.h"
 #include "serve/toml_shim.h"
 
 enum {
@@ -353,16 +354,13 @@ static whirl_error_t *load_component(spin_ctx_t *s, const char *id, const toml_s
         "source", "description", "environment", "files", "exclude_files",
         "allowed_outbound_hosts", "allowed_http_hosts", "key_value_stores",
         "sqlite_databases", "ai_models", "variables", "build", "tool",
-        "dependencies", "dependencies_inherit_configuration", NULL};
+        "dependencies", "dependencies_inherit_configuration", "targets", NULL};
     char where[300];
     snprintf(where, sizeof where, "[component.%s]", id);
     warn_unknown(s, t, where, known);
     static const unsupported_key_t unsupported[] = {
-        {"variables", "ignored: the component gets no variables"},
         {"allowed_outbound_hosts", "ignored: every outbound request is denied"},
         {"allowed_http_hosts", "ignored: every outbound request is denied"},
-        {"key_value_stores", "ignored: no key-value store is provided"},
-        {"sqlite_databases", "ignored: no database is provided"},
         {"ai_models", "ignored: no model is provided"},
         {"exclude_files", "ignored: every file `files` names is mounted"},
         {"dependencies", "ignored: imports must be met by whirl's host"},
@@ -402,6 +400,8 @@ static whirl_error_t *load_component(spin_ctx_t *s, const char *id, const toml_s
         else
             err = serve_comp_add_env(c, key, v);
     }
+    if (!err)
+        err = spin_comp_load(s->app, c, s->path, t);
     const toml_shim_node_t *files = toml_shim_get(t, "files");
     if (!err && files)
         err = load_files(s, c, files);
@@ -446,10 +446,19 @@ static whirl_error_t *component_for(spin_ctx_t *s, const toml_shim_node_t *comps
 static whirl_error_t *load_trigger(spin_ctx_t *s, const toml_shim_node_t *comps,
                                    const toml_shim_node_t *trig, size_t index)
 {
-    static const char *const known[] = {"route", "component", "executor", "id", NULL};
+    static const char *const known[] = {"route", "component", "executor", "id",
+                                        "static_response", "components", "dependencies", NULL};
     if (toml_shim_kind(trig) != TOML_SHIM_TABLE)
         return type_error(s, trig, "a [[trigger.http]] entry", "a table");
     warn_unknown(s, trig, "[[trigger.http]]", known);
+    static const unsupported_key_t trig_unsupported[] = {
+        {"components", "ignored: no middleware components run"},
+        {"dependencies", "ignored"},
+        {"static_response", "the route is not served"},
+        {NULL, NULL}};
+    warn_unsupported(s, trig, "[[trigger.http]]", trig_unsupported);
+    if (toml_shim_get(trig, "static_response") && !toml_shim_get(trig, "component"))
+        return NULL;
     const toml_shim_node_t *route_n = toml_shim_get(trig, "route");
     bool priv = false;
     if (toml_shim_kind(route_n) == TOML_SHIM_TABLE &&
@@ -528,13 +537,13 @@ whirl_error_t *serve_spin_load(serve_app_t *app, const char *manifest_path)
     static const char *const known[] = {"spin_manifest_version", "application", "variables",
                                         "trigger", "component", NULL};
     warn_unknown(&s, root, "the manifest", known);
-    static const unsupported_key_t root_unsupported[] = {
-        {"variables", "ignored: components get no variables"}, {NULL, NULL}};
-    warn_unsupported(&s, root, "the manifest", root_unsupported);
+    if ((err = spin_app_load(app, manifest_path, s.dir, toml_shim_get(root, "variables"),
+                             app->srv ? app->srv->opts : NULL)))
+        goto out;
     const toml_shim_node_t *appt = toml_shim_get(root, "application");
     if (appt) {
         static const char *const app_known[] = {"name", "version", "description", "authors",
-                                                "trigger", "targets", NULL};
+                                                "trigger", "targets", "tool", NULL};
         warn_unknown(&s, appt, "[application]", app_known);
     }
     const char *base = get_string(toml_shim_get(toml_shim_get(appt, "trigger"), "http"), "base");

@@ -1,0 +1,113 @@
+// A Spin app for tests/serve (run.sh spinhost): each path exercises one of
+// the Spin host interfaces whirl serves, built with componentize-js against
+// spin-wit/. Answers are text lines the test greps.
+//   /var/NAME        fermyon:spin/variables get
+//   /config/NAME     wasi:config/store get; /config-all  get-all
+//   /kv/LABEL/incr   a counter in a key-value store (get, set, exists)
+//   /kv/LABEL/keys   get-keys; /kv/LABEL/del/KEY  delete
+//   /wkv/LABEL       wasi:keyvalue: open, set, get, increment, get-many, list-keys
+//   /sql/LABEL       a table created, rows inserted with parameters of each type, queried
+//   /sql3/LABEL      spin:sqlite@3.0.0: last-insert-rowid and changes
+//   /sql-forever/LABEL  a query that never ends (the deadline must end it)
+import { get as varGet } from 'fermyon:spin/variables@2.0.0';
+import { Store } from 'fermyon:spin/key-value@2.0.0';
+import { Connection } from 'fermyon:spin/sqlite@2.0.0';
+import { Connection as Connection3 } from 'spin:sqlite/sqlite@3.0.0';
+import { get as configGet, getAll as configGetAll } from 'wasi:config/store@0.2.0-draft-2024-09-27';
+import { open as bucketOpen } from 'wasi:keyvalue/store@0.2.0-draft2';
+import { increment } from 'wasi:keyvalue/atomics@0.2.0-draft2';
+import { getMany } from 'wasi:keyvalue/batch@0.2.0-draft2';
+
+addEventListener('fetch', (event) => event.respondWith(handle(event.request)));
+
+function why(e) {
+  if (e && e.payload !== undefined) return 'error ' + JSON.stringify(e.payload, (k, v) => typeof v === 'bigint' ? v.toString() : v);
+  return 'exception ' + String(e);
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function show(v) {
+  if (v.tag === 'blob') return `blob:${Array.from(v.val).join(',')}`;
+  if (v.tag === 'null') return 'null';
+  return `${v.tag}:${typeof v.val}:${v.val}`;
+}
+
+async function handle(req) {
+  const parts = new URL(req.url).pathname.split('/').filter((p) => p);
+  if (parts[0] === 'narrow') parts.shift(); // the second component's route
+  let out = '';
+  try {
+    if (parts[0] === 'var') {
+      out = `value=${varGet(parts[1] ?? '')}\n`;
+    } else if (parts[0] === 'config') {
+      const v = configGet(parts[1] ?? '');
+      out = v === undefined ? 'none\n' : `value=${v}\n`;
+    } else if (parts[0] === 'config-all') {
+      for (const [k, v] of configGetAll()) out += `${k}=${v}\n`;
+    } else if (parts[0] === 'kv') {
+      const store = Store.open(parts[1]);
+      if (parts[2] === 'incr') {
+        const old = store.get('counter');
+        const n = old === undefined ? 1 : Number(dec.decode(old)) + 1;
+        store.set('counter', enc.encode(String(n)));
+        out = `counter=${n}\nexists=${store.exists('counter')}\nmissing=${store.get('no-such-key') === undefined}\n`;
+      } else if (parts[2] === 'keys') {
+        store.set('k1', new Uint8Array([0, 255, 7]));
+        const raw = store.get('k1');
+        out = `keys=${store.getKeys().sort().join(',')}\nk1=${Array.from(raw).join(',')}\n`;
+      } else if (parts[2] === 'del') {
+        store.delete(parts[3]);
+        out = `deleted=${parts[3]}\nexists=${store.exists(parts[3])}\n`;
+      }
+    } else if (parts[0] === 'wkv') {
+      const b = bucketOpen(parts[1]);
+      b.set('w1', enc.encode('one'));
+      const n1 = increment(b, 'hits', 5n);
+      const n2 = increment(b, 'hits', 2n);
+      const many = getMany(b, ['w1', 'absent']);
+      const page = b.listKeys(undefined);
+      out = `w1=${dec.decode(b.get('w1'))}\nhits=${n1},${n2}\n` +
+        `many=${many.map(([k, v]) => `${k}:${v === undefined ? 'none' : dec.decode(v)}`).join(',')}\n` +
+        `list=${page.keys.sort().join(',')} cursor=${page.cursor === undefined ? 'none' : page.cursor}\n`;
+    } else if (parts[0] === 'sql') {
+      const db = Connection.open(parts[1]);
+      db.execute('CREATE TABLE IF NOT EXISTS t (i INTEGER, r REAL, s TEXT, b BLOB, n)', []);
+      db.execute('DELETE FROM t', []);
+      db.execute('INSERT INTO t VALUES (?, ?, ?, ?, ?)', [
+        { tag: 'integer', val: -9007199254740993n },
+        { tag: 'real', val: 2.5 },
+        { tag: 'text', val: 'héllo' },
+        { tag: 'blob', val: new Uint8Array([1, 0, 2]) },
+        { tag: 'null' },
+      ]);
+      db.execute('INSERT INTO t (i, s) VALUES (?1, ?2)', [
+        { tag: 'integer', val: 7n }, { tag: 'text', val: "it's" }]);
+      const res = db.execute('SELECT i, r, s, b, n FROM t WHERE i < ? ORDER BY i', [
+        { tag: 'integer', val: 100n }]);
+      out = `columns=${res.columns.join(',')}\n`;
+      for (const row of res.rows) out += `row=${row.values.map(show).join(' ')}\n`;
+      try {
+        db.execute('SELECT * FROM no_such_table', []);
+      } catch (e) {
+        out += `bad sql: ${why(e)}\n`;
+      }
+    } else if (parts[0] === 'sql-forever') {
+      const db = Connection.open(parts[1]);
+      console.error('started endless query'); // the test waits for this line
+      db.execute('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c', []);
+      out = 'endless query ended\n';
+    } else if (parts[0] === 'sql3') {
+      const db = Connection3.open(parts[1]);
+      db.execute('CREATE TABLE IF NOT EXISTS t3 (id INTEGER PRIMARY KEY, v TEXT)', []);
+      db.execute('INSERT INTO t3 (v) VALUES (?), (?)', [{ tag: 'text', val: 'a' }, { tag: 'text', val: 'b' }]);
+      out = `changes=${db.changes()}\nrowid=${db.lastInsertRowid() > 0n}\n`;
+    } else {
+      return new Response('no such test\n', { status: 404 });
+    }
+  } catch (e) {
+    out += `${why(e)}\n`;
+  }
+  return new Response(out);
+}

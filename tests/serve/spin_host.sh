@@ -1,0 +1,197 @@
+# Spin's host interfaces under `whirl serve` (sourced by run.sh: `run.sh
+# spinhost`): a Spin app in JS (js/spinhost.js, built with componentize-js
+# against js/spin-wit/) using variables, key-value, SQLite, wasi:config and
+# wasi:keyvalue, with the default stores, a runtime config file, and a Redis
+# server this script starts on a loopback port.
+
+REDIS_PID=
+stop_redis() {
+    [ -n "$REDIS_PID" ] || return 0
+    kill -TERM "$REDIS_PID" 2>/dev/null
+    wait "$REDIS_PID" 2>/dev/null
+    REDIS_PID=
+}
+
+# start_redis: redis-server on a free loopback port (REDIS_PORT), no
+# persistence; waits for its "Ready to accept connections" line.
+start_redis() {
+    local log=$WORK/redis.log
+    for _ in 1 2 3; do
+        REDIS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        : >"$log"
+        redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
+            --dir "$WORK" >"$log" 2>&1 &
+        REDIS_PID=$!
+        for _ in $(seq 1 $EVENT_POLLS); do
+            grep -q 'Ready to accept connections' "$log" && return 0
+            kill -0 "$REDIS_PID" 2>/dev/null || break
+            sleep 0.05
+        done
+        stop_redis
+    done
+    echo "  redis-server did not start:" >&2
+    cat "$log" >&2
+    return 1
+}
+
+spinhost_tests() {
+    if ! bash "$SRC/js/build_spin.sh" "$BUILD/js" >"$WORK/js.log" 2>&1; then
+        bad "building js/spinhost.js"; tail -20 "$WORK/js.log" >&2
+        return
+    fi
+    local G=$BUILD/js/spinhost.component.wasm D=$WORK/app
+    mkdir -p "$D"
+    cat >"$D/spin.toml" <<TOML
+spin_manifest_version = 2
+[application]
+name = "spinhost"
+[variables]
+greeting = { default = "hello" }
+token = { required = true, secret = true }
+unused = { default = "u", description = "no template uses it" }
+[[trigger.http]]
+route = "/..."
+component = "app"
+[[trigger.http]]
+route = "/narrow/..."
+component = "narrow"
+[component.app]
+source = "$G"
+key_value_stores = ["default"]
+sqlite_databases = ["default"]
+[component.app.variables]
+message = "{{ greeting }}, {{token}}!"
+plain = "literal"
+[component.narrow]
+source = "$G"
+TOML
+
+    # A required variable without a value: a load error naming it.
+    "$WHIRL" serve --listen 127.0.0.1:0 "$D/spin.toml" >/dev/null 2>"$WORK/noval.log"
+    check "required variable unset: exit 1" eq "$?" 1
+    check "required variable unset: named" contains "$WORK/noval.log" "variable 'token' is required but has no value"
+    check "required variable unset: how to set" contains "$WORK/noval.log" "SPIN_VARIABLE_TOKEN"
+    # A template naming an undeclared variable, a store not defined.
+    sed 's/{{token}}/{{ nope }}/' "$D/spin.toml" >"$D/bad1.toml"
+    SPIN_VARIABLE_TOKEN=t "$WHIRL" serve --listen 127.0.0.1:0 "$D/bad1.toml" >/dev/null 2>"$WORK/bad1.log"
+    check "undeclared template variable: exit 1" eq "$?" 1
+    check "undeclared template variable: named" contains "$WORK/bad1.log" "uses 'nope', which \[variables\] does not declare"
+    sed 's/key_value_stores = \["default"\]/key_value_stores = ["default", "ghost"]/' "$D/spin.toml" >"$D/bad2.toml"
+    SPIN_VARIABLE_TOKEN=t "$WHIRL" serve --listen 127.0.0.1:0 "$D/bad2.toml" >/dev/null 2>"$WORK/bad2.log"
+    check "undefined store: exit 1" eq "$?" 1
+    check "undefined store: named" contains "$WORK/bad2.log" "key-value store 'ghost', which is not defined"
+
+    # The environment provider; the routes printed at start, as spin up does.
+    SPIN_VARIABLE_TOKEN=from-env start_server spinhost "$D/spin.toml" >"$WORK/routes.out" || return
+    check "routes printed" contains "$WORK/routes.out" "^Available Routes:$"
+    check "route line" contains "$WORK/routes.out" "^  narrow: $URL/narrow (wildcard)$"
+    check "variable from env" eq "$(req "$WORK/b" "$URL/var/message")" 200
+    check "variable from env value" contains "$WORK/b" "^value=hello, from-env!$"
+    req "$WORK/b" "$URL/var/plain" >/dev/null
+    check "literal variable" contains "$WORK/b" "^value=literal$"
+    req "$WORK/b" "$URL/var/unknown" >/dev/null
+    check "undefined variable" contains "$WORK/b" '"tag":"undefined"'
+    req "$WORK/b" "$URL/var/Bad-Name" >/dev/null
+    check "invalid variable name" contains "$WORK/b" '"tag":"invalid-name"'
+    req "$WORK/b" "$URL/narrow/var/message" >/dev/null
+    check "another component's variable" contains "$WORK/b" '"tag":"undefined"'
+    req "$WORK/b" "$URL/config/message" >/dev/null
+    check "wasi:config get" contains "$WORK/b" "^value=hello, from-env!$"
+    req "$WORK/b" "$URL/config/unknown" >/dev/null
+    check "wasi:config get undefined" contains "$WORK/b" "^none$"
+    req "$WORK/b" "$URL/config-all" >/dev/null
+    check "wasi:config get-all" contains "$WORK/b" "^plain=literal$"
+
+    # Key-value: the default store (SQLite in .spin/), a counter.
+    check "kv incr 1" eq "$(req "$WORK/b" "$URL/kv/default/incr")" 200
+    check "kv counter 1" contains "$WORK/b" "^counter=1$"
+    check "kv exists" contains "$WORK/b" "^exists=true$"
+    check "kv get missing is none" contains "$WORK/b" "^missing=true$"
+    req "$WORK/b" "$URL/kv/default/incr" >/dev/null
+    check "kv counter 2" contains "$WORK/b" "^counter=2$"
+    check "kv file where spin keeps it" test -s "$D/.spin/sqlite_key_value.db"
+    req "$WORK/b" "$URL/kv/default/keys" >/dev/null
+    check "kv get-keys" contains "$WORK/b" "^keys=counter,k1$"
+    check "kv bytes round trip" contains "$WORK/b" "^k1=0,255,7$"
+    req "$WORK/b" "$URL/kv/default/del/k1" >/dev/null
+    check "kv delete" contains "$WORK/b" "^exists=false$"
+    req "$WORK/b" "$URL/kv/other/incr" >/dev/null
+    check "kv undeclared store: access-denied" contains "$WORK/b" '^error {"tag":"access-denied"}$'
+    req "$WORK/b" "$URL/narrow/kv/default/incr" >/dev/null
+    check "kv store of another component: access-denied" contains "$WORK/b" '"tag":"access-denied"'
+    req "$WORK/b" "$URL/wkv/default" >/dev/null
+    check "wasi:keyvalue set/get" contains "$WORK/b" "^w1=one$"
+    check "wasi:keyvalue increment" contains "$WORK/b" "^hits=5,7$"
+    check "wasi:keyvalue get-many" contains "$WORK/b" "^many=w1:one,absent:none$"
+    check "wasi:keyvalue list-keys" contains "$WORK/b" "^list=counter,hits,w1 cursor=none$"
+
+    # SQLite: typed parameters and rows, errors, access-denied.
+    check "sqlite" eq "$(req "$WORK/b" "$URL/sql/default")" 200
+    check "sqlite columns" contains "$WORK/b" "^columns=i,r,s,b,n$"
+    check "sqlite typed row" contains "$WORK/b" "^row=integer:bigint:-9007199254740993 real:number:2.5 text:string:héllo blob:1,0,2 null$"
+    check "sqlite numbered parameters" contains "$WORK/b" "^row=integer:bigint:7 null text:string:it's null null$"
+    check "sqlite error" contains "$WORK/b" '^bad sql: error {"tag":"io","val":"no such table: no_such_table"}$'
+    check "sqlite file where spin keeps it" test -s "$D/.spin/sqlite_db.db"
+    req "$WORK/b" "$URL/sql/nope" >/dev/null
+    check "sqlite undeclared database: access-denied" contains "$WORK/b" '^error {"tag":"access-denied"}$'
+    req "$WORK/b" "$URL/sql3/default" >/dev/null
+    check "spin:sqlite@3 changes" contains "$WORK/b" "^changes=2$"
+    check "spin:sqlite@3 last-insert-rowid" contains "$WORK/b" "^rowid=true$"
+    stop_server
+
+    # The counter survives a restart; --variable comes before the
+    # environment. An endless query ends at the deadline (504) and the
+    # server goes on serving.
+    SPIN_VARIABLE_TOKEN=from-env start_server spinhost2 --timeout 1s --variable token=from-cli \
+        "$D/spin.toml" >/dev/null || return
+    req "$WORK/b" "$URL/kv/default/incr" >/dev/null
+    check "kv counter after restart" contains "$WORK/b" "^counter=3$"
+    req "$WORK/b" "$URL/var/message" >/dev/null
+    check "variable from --variable" contains "$WORK/b" "^value=hello, from-cli!$"
+    check "endless query: 504" eq "$(req "$WORK/b" "$URL/sql-forever/default")" 504
+    check "endless query: started" contains "$LOG" "started endless query"
+    check "served after the endless query" eq "$(req "$WORK/b" "$URL/sql3/default")" 200
+    stop_server
+
+    # A runtime config file: a Redis store, another SQLite store and database.
+    if ! command -v redis-server >/dev/null; then
+        echo "SKIPPED: the Redis backend tests (7): redis-server is not installed" >&2
+        return
+    fi
+    start_redis || { bad "redis-server did not start"; return; }
+    mkdir -p "$D/rc"
+    cat >"$D/rc/runtime.toml" <<TOML
+[key_value_store.cache]
+type = "redis"
+url = "redis://127.0.0.1:$REDIS_PORT"
+[key_value_store.files]
+type = "spin"
+path = "data/files.db"
+[sqlite_database.other]
+type = "spin"
+path = "data/other.db"
+TOML
+    sed -e 's/key_value_stores = \["default"\]/key_value_stores = ["default", "cache", "files"]/' \
+        -e 's/sqlite_databases = \["default"\]/sqlite_databases = ["other"]/' \
+        "$D/spin.toml" >"$D/rc.toml"
+    start_server spinhost3 --runtime-config-file "$D/rc/runtime.toml" --variable token=x \
+        "$D/rc.toml" >/dev/null || { stop_redis; return; }
+    req "$WORK/b" "$URL/kv/cache/incr" >/dev/null
+    req "$WORK/b" "$URL/kv/cache/incr" >/dev/null
+    check "redis counter" contains "$WORK/b" "^counter=2$"
+    req "$WORK/b" "$URL/wkv/cache" >/dev/null
+    check "redis wasi:keyvalue increment" contains "$WORK/b" "^hits=5,7$"
+    req "$WORK/b" "$URL/kv/files/incr" >/dev/null
+    check "runtime-config sqlite store" contains "$WORK/b" "^counter=1$"
+    check "runtime-config path relative to its file" test -s "$D/rc/data/files.db"
+    req "$WORK/b" "$URL/sql/other" >/dev/null
+    check "runtime-config sqlite database" contains "$WORK/b" "^columns=i,r,s,b,n$"
+    req "$WORK/b" "$URL/sql/default" >/dev/null
+    check "default database not granted: access-denied" contains "$WORK/b" '"tag":"access-denied"'
+    # Redis goes away: the guest gets an error, the server keeps serving.
+    stop_redis
+    check "redis down: still 200" eq "$(req "$WORK/b" "$URL/kv/cache/incr")" 200
+    check "redis down: error to the guest" contains "$WORK/b" '"tag":"other","val":"redis: cannot connect'
+    check "served after redis died" eq "$(req "$WORK/b" "$URL/kv/default/incr")" 200
+    stop_server
+}
