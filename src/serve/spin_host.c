@@ -14,7 +14,7 @@
 
 #define errorf whirl_error_newf
 
-enum { MAX_HANDLES = 1000 }; /* open stores and connections of one request */
+enum { MAX_HANDLES = 128 }; /* open stores, connections and cas of one request (file descriptors) */
 
 static void backend_free(spin_backend_t *b)
 {
@@ -310,6 +310,8 @@ whirl_error_t *spin_host_link(serve_app_t *app)
         e = spin_kv_link(app->clinker);
     if (!e)
         e = spin_sqlite_link(app->clinker);
+    if (!e)
+        e = spin_unsupported_link(app->clinker);
     return e;
 }
 

@@ -77,6 +77,9 @@ whirl_error_t *spin_host_link(serve_app_t *app);
 whirl_error_t *spin_vars_link(whirl_component_linker_t *l);
 whirl_error_t *spin_kv_link(whirl_component_linker_t *l);
 whirl_error_t *spin_sqlite_link(whirl_component_linker_t *l);
+/* spin_unsupported.c: llm, outbound Redis/MQTT/PostgreSQL/MySQL answer
+ * their own errors, so apps importing them load. */
+whirl_error_t *spin_unsupported_link(whirl_component_linker_t *l);
 /* Creates the file of a SQLite store or database (and the key-value
  * table) at load, so requests never race to create it. */
 whirl_error_t *spin_kv_prepare(const spin_backend_t *b);

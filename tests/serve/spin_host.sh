@@ -137,6 +137,11 @@ TOML
     req "$WORK/b" "$URL/sql3/default" >/dev/null
     check "spin:sqlite@3 changes" contains "$WORK/b" "^changes=2$"
     check "spin:sqlite@3 last-insert-rowid" contains "$WORK/b" "^rowid=true$"
+    # Interfaces whirl does not serve answer their own errors (never a trap).
+    check "llm" eq "$(req "$WORK/b" "$URL/llm")" 200
+    check "llm: model-not-supported" contains "$WORK/b" '^error {"tag":"model-not-supported"}$'
+    req "$WORK/b" "$URL/redis-out" >/dev/null
+    check "outbound redis: the interface's error" contains "$WORK/b" '"tag":"other","val":"outbound Redis is not supported by whirl yet"'
     stop_server
 
     # The counter survives a restart; --variable comes before the

@@ -37,6 +37,8 @@ world spin-app {
   import wasi:keyvalue/store@0.2.0-draft2;
   import wasi:keyvalue/atomics@0.2.0-draft2;
   import wasi:keyvalue/batch@0.2.0-draft2;
+  import fermyon:spin/llm@2.0.0;
+  import fermyon:spin/redis@2.0.0;
 }
 WIT
 echo "componentize-js spinhost.js" >&2

@@ -8,6 +8,7 @@
 //   /wkv/LABEL       wasi:keyvalue: open, set, get, increment, get-many, list-keys
 //   /sql/LABEL       a table created, rows inserted with parameters of each type, queried
 //   /sql3/LABEL      spin:sqlite@3.0.0: last-insert-rowid and changes
+//   /llm, /redis-out  interfaces whirl answers with their own errors
 //   /sql-forever/LABEL  a query that never ends (the deadline must end it)
 import { get as varGet } from 'fermyon:spin/variables@2.0.0';
 import { Store } from 'fermyon:spin/key-value@2.0.0';
@@ -17,6 +18,8 @@ import { get as configGet, getAll as configGetAll } from 'wasi:config/store@0.2.
 import { open as bucketOpen } from 'wasi:keyvalue/store@0.2.0-draft2';
 import { increment } from 'wasi:keyvalue/atomics@0.2.0-draft2';
 import { getMany } from 'wasi:keyvalue/batch@0.2.0-draft2';
+import { infer } from 'fermyon:spin/llm@2.0.0';
+import { Connection as RedisConnection } from 'fermyon:spin/redis@2.0.0';
 
 addEventListener('fetch', (event) => event.respondWith(handle(event.request)));
 
@@ -98,6 +101,10 @@ async function handle(req) {
       console.error('started endless query'); // the test waits for this line
       db.execute('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c', []);
       out = 'endless query ended\n';
+    } else if (parts[0] === 'llm') {
+      out = `text=${infer('llama2-chat', 'hello', undefined).text}\n`;
+    } else if (parts[0] === 'redis-out') {
+      out = `opened=${typeof RedisConnection.open('redis://127.0.0.1:1')}\n`;
     } else if (parts[0] === 'sql3') {
       const db = Connection3.open(parts[1]);
       db.execute('CREATE TABLE IF NOT EXISTS t3 (id INTEGER PRIMARY KEY, v TEXT)', []);
