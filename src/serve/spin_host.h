@@ -51,6 +51,8 @@ typedef struct spin_comp {
     size_t nkv;
     char **db_labels;        /* sqlite_databases */
     size_t ndb;
+    char **allowed;          /* allowed_outbound_hosts, templates expanded */
+    size_t nallowed;
 } spin_comp_t;
 
 /* ---- loading (spin_host.c, spin_vars.c) ---- */
@@ -92,6 +94,7 @@ typedef enum spin_handle_kind {
     SPIN_H_KV,       /* an open key-value store */
     SPIN_H_CAS,      /* wasi:keyvalue/atomics cas */
     SPIN_H_SQLITE,   /* an open database connection */
+    SPIN_H_REDIS,    /* an outbound Redis connection */
 } spin_handle_kind_t;
 
 typedef struct spin_handle {
@@ -139,6 +142,36 @@ const char *spin_sqlite_why(sqlite3 *db, uint64_t deadline_ns);
  * `results` released then. Returns what the call should return. */
 whirl_error_t *spin_check_deadline(const spin_req_t *r, whirl_error_t *e, whirl_cval_t *results,
                                    size_t nresults, const char *what);
+
+/* Redis connections (spin_redis.c), for key-value stores and outbound
+ * Redis: every command's socket timeout is the time left before
+ * deadline_ns. */
+struct redisContext;
+struct redisReply;
+typedef struct spin_redis {
+    struct redisContext *rc;
+    uint64_t deadline_ns;
+    char why[256]; /* the last failure */
+} spin_redis_t;
+/* Connects to redis://[[user]:password@]host[:port][/db]; false with
+ * c->why (and *bad_url, if given, for an address that is not one). */
+bool spin_redis_connect(spin_redis_t *c, const char *url, bool *bad_url);
+/* A reply (the caller frees it with freeReplyObject), or NULL with c->why;
+ * an error reply is NULL too. hiredis's format: %b takes a pointer and a
+ * size_t, so there is no printf check. */
+struct redisReply *spin_redis_cmd(spin_redis_t *c, const char *fmt, ...);
+struct redisReply *spin_redis_argv(spin_redis_t *c, int argc, const char **argv,
+                                   const size_t *lens);
+void spin_redis_close(spin_redis_t *c);
+/* Parses a redis:// address: host (at least 256 bytes), port, and the
+ * password and database. False if it is not one. */
+bool spin_redis_parse(const char *url, char *host, size_t hostlen, int *port, char *pass,
+                      size_t passlen, int *db);
+/* Whether the component's allowed_outbound_hosts lets it reach
+ * scheme://host:port (spin_host.c). */
+bool spin_outbound_allowed(const spin_comp_t *c, const char *scheme, const char *host,
+                           int port);
+whirl_error_t *spin_redis_link(whirl_component_linker_t *l);
 
 /* Result builders shared by the hosts. */
 whirl_error_t *spin_result_ok(whirl_cval_t *res, bool with_payload, whirl_cval_t **payload);

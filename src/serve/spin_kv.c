@@ -25,7 +25,6 @@
 
 enum {
     MAX_KEYS = 1 << 20,   /* keys one get-keys may return */
-    REDIS_TIMEOUT_S = 60, /* without a deadline */
 };
 
 /* The interfaces' error cases. fermyon:spin/key-value: store-table-full,
@@ -34,11 +33,9 @@ enum {
 typedef enum kv_err { KV_NO_SUCH_STORE, KV_ACCESS_DENIED, KV_OTHER } kv_err_t;
 
 typedef struct kv_conn {
+    spin_redis_t r;  /* Redis: the connection (r.rc); both: the deadline, the last failure */
     const spin_backend_t *b;
-    uint64_t deadline_ns;
     sqlite3 *db;
-    redisContext *rc;
-    char why[256]; /* the last failure */
 } kv_conn_t;
 
 typedef struct kv_cas {
@@ -107,98 +104,16 @@ static void kv_close(void *obj)
 {
     kv_conn_t *c = obj;
     sqlite3_close(c->db);
-    if (c->rc)
-        redisFree(c->rc);
+    spin_redis_close(&c->r);
     free(c);
-}
-
-static struct timeval time_left_tv(uint64_t deadline_ns)
-{
-    uint64_t left = (uint64_t)REDIS_TIMEOUT_S * 1000000000u;
-    if (deadline_ns != UINT64_MAX) {
-        uint64_t now = whirl_monotonic_now();
-        left = now >= deadline_ns ? 1000 : deadline_ns - now; /* 1 us: fail at once */
-    }
-    return (struct timeval){.tv_sec = (time_t)(left / 1000000000u),
-                            .tv_usec = (suseconds_t)(left % 1000000000u / 1000)};
-}
-
-/* A reply or NULL (c->why says why); the caller frees it. */
-/* (hiredis's %b takes a pointer and a size_t: no printf format check.) */
-static redisReply *redis_cmd(kv_conn_t *c, const char *fmt, ...)
-{
-    if (c->rc->err) {
-        snprintf(c->why, sizeof c->why, "redis: %s", c->rc->errstr);
-        return NULL;
-    }
-    redisSetTimeout(c->rc, time_left_tv(c->deadline_ns));
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c->rc, fmt, ap);
-    va_end(ap);
-    if (!r) {
-        bool late = c->deadline_ns != UINT64_MAX && whirl_monotonic_now() >= c->deadline_ns;
-        snprintf(c->why, sizeof c->why, "redis: %s", late ? "the request's deadline passed"
-                                                          : c->rc->errstr);
-        return NULL;
-    }
-    if (r->type == REDIS_REPLY_ERROR) {
-        snprintf(c->why, sizeof c->why, "redis: %.*s", (int)r->len, r->str);
-        freeReplyObject(r);
-        return NULL;
-    }
-    return r;
-}
-
-/* redis://[[user]:password@]host[:port][/db] */
-static bool redis_connect(kv_conn_t *c)
-{
-    const char *u = c->b->url + 8;
-    char host[256] = "", pass[256] = "";
-    int port = 6379, db = 0;
-    const char *at = strrchr(u, '@');
-    if (at) {
-        const char *colon = memchr(u, ':', (size_t)(at - u));
-        if (colon)
-            snprintf(pass, sizeof pass, "%.*s", (int)(at - colon - 1), colon + 1);
-        u = at + 1;
-    }
-    size_t hl = strcspn(u, ":/");
-    snprintf(host, sizeof host, "%.*s", (int)hl, u);
-    u += hl;
-    if (*u == ':') {
-        port = atoi(u + 1);
-        u += 1 + strspn(u + 1, "0123456789");
-    }
-    if (*u == '/' && u[1])
-        db = atoi(u + 1);
-    if (!*host || port <= 0 || port > 65535) {
-        snprintf(c->why, sizeof c->why, "redis: invalid url");
-        return false;
-    }
-    c->rc = redisConnectWithTimeout(host, port, time_left_tv(c->deadline_ns));
-    if (!c->rc || c->rc->err) {
-        snprintf(c->why, sizeof c->why, "redis: cannot connect to %s:%d: %s", host, port,
-                 c->rc ? c->rc->errstr : "out of memory");
-        return false;
-    }
-    redisReply *r = NULL;
-    if (*pass && !(r = redis_cmd(c, "AUTH %s", pass)))
-        return false;
-    freeReplyObject(r);
-    r = NULL;
-    if (db && !(r = redis_cmd(c, "SELECT %d", db)))
-        return false;
-    freeReplyObject(r);
-    return true;
 }
 
 static sqlite3_stmt *prep(kv_conn_t *c, const char *sql, const char *key, size_t klen)
 {
     sqlite3_stmt *st = NULL;
-    spin_sqlite_arm(c->db, c->deadline_ns);
+    spin_sqlite_arm(c->db, c->r.deadline_ns);
     if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        snprintf(c->why, sizeof c->why, "sqlite: %s", spin_sqlite_why(c->db, c->deadline_ns));
+        snprintf(c->r.why, sizeof c->r.why, "sqlite: %s", spin_sqlite_why(c->db, c->r.deadline_ns));
         return NULL;
     }
     sqlite3_bind_text(st, 1, c->b->label, -1, SQLITE_STATIC);
@@ -213,7 +128,7 @@ static bool step_done(kv_conn_t *c, sqlite3_stmt *st, int rc)
         sqlite3_finalize(st);
         return true;
     }
-    snprintf(c->why, sizeof c->why, "sqlite: %s", spin_sqlite_why(c->db, c->deadline_ns));
+    snprintf(c->r.why, sizeof c->r.why, "sqlite: %s", spin_sqlite_why(c->db, c->r.deadline_ns));
     sqlite3_finalize(st);
     return false;
 }
@@ -225,8 +140,8 @@ static bool kv_get(kv_conn_t *c, const char *key, size_t klen, uint8_t **val, si
     *found = false;
     *val = NULL;
     *len = 0;
-    if (c->rc) {
-        redisReply *r = redis_cmd(c, "GET %b", key, klen);
+    if (c->r.rc) {
+        redisReply *r = spin_redis_cmd(&c->r, "GET %b", key, klen);
         if (!r)
             return false;
         if (r->type == REDIS_REPLY_STRING) {
@@ -238,7 +153,7 @@ static bool kv_get(kv_conn_t *c, const char *key, size_t klen, uint8_t **val, si
         }
         freeReplyObject(r);
         if (*found && !*val) {
-            snprintf(c->why, sizeof c->why, "out of memory");
+            snprintf(c->r.why, sizeof c->r.why, "out of memory");
             return false;
         }
         return true;
@@ -254,7 +169,7 @@ static bool kv_get(kv_conn_t *c, const char *key, size_t klen, uint8_t **val, si
         *val = malloc(*len ? *len : 1);
         if (!*val) {
             sqlite3_finalize(st);
-            snprintf(c->why, sizeof c->why, "out of memory");
+            snprintf(c->r.why, sizeof c->r.why, "out of memory");
             return false;
         }
         if (*len)
@@ -266,8 +181,8 @@ static bool kv_get(kv_conn_t *c, const char *key, size_t klen, uint8_t **val, si
 
 static bool kv_set(kv_conn_t *c, const char *key, size_t klen, const void *val, size_t len)
 {
-    if (c->rc) {
-        redisReply *r = redis_cmd(c, "SET %b %b", key, klen, val, len);
+    if (c->r.rc) {
+        redisReply *r = spin_redis_cmd(&c->r, "SET %b %b", key, klen, val, len);
         freeReplyObject(r);
         return r != NULL;
     }
@@ -283,8 +198,8 @@ static bool kv_set(kv_conn_t *c, const char *key, size_t klen, const void *val, 
 
 static bool kv_delete(kv_conn_t *c, const char *key, size_t klen)
 {
-    if (c->rc) {
-        redisReply *r = redis_cmd(c, "DEL %b", key, klen);
+    if (c->r.rc) {
+        redisReply *r = spin_redis_cmd(&c->r, "DEL %b", key, klen);
         freeReplyObject(r);
         return r != NULL;
     }
@@ -296,8 +211,8 @@ static bool kv_delete(kv_conn_t *c, const char *key, size_t klen)
 static bool kv_exists(kv_conn_t *c, const char *key, size_t klen, bool *yes)
 {
     *yes = false;
-    if (c->rc) {
-        redisReply *r = redis_cmd(c, "EXISTS %b", key, klen);
+    if (c->r.rc) {
+        redisReply *r = spin_redis_cmd(&c->r, "EXISTS %b", key, klen);
         if (r)
             *yes = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
         freeReplyObject(r);
@@ -316,8 +231,8 @@ static bool kv_exists(kv_conn_t *c, const char *key, size_t klen, bool *yes)
 static bool kv_keys(kv_conn_t *c, whirl_cval_t *list)
 {
     whirl_error_t *e = NULL;
-    if (c->rc) {
-        redisReply *r = redis_cmd(c, "KEYS *");
+    if (c->r.rc) {
+        redisReply *r = spin_redis_cmd(&c->r, "KEYS *");
         if (!r)
             return false;
         size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
@@ -364,7 +279,7 @@ static bool kv_keys(kv_conn_t *c, whirl_cval_t *list)
         list->of.list.len = n;
     }
     if (e) {
-        snprintf(c->why, sizeof c->why, "%s", whirl_error_message(e));
+        snprintf(c->r.why, sizeof c->r.why, "%s", whirl_error_message(e));
         whirl_error_delete(e);
         return false;
     }
@@ -373,10 +288,10 @@ static bool kv_keys(kv_conn_t *c, whirl_cval_t *list)
 
 static bool sql_exec(kv_conn_t *c, const char *sql)
 {
-    spin_sqlite_arm(c->db, c->deadline_ns);
+    spin_sqlite_arm(c->db, c->r.deadline_ns);
     if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) == SQLITE_OK)
         return true;
-    snprintf(c->why, sizeof c->why, "sqlite: %s", spin_sqlite_why(c->db, c->deadline_ns));
+    snprintf(c->r.why, sizeof c->r.why, "sqlite: %s", spin_sqlite_why(c->db, c->r.deadline_ns));
     return false;
 }
 
@@ -384,8 +299,8 @@ static bool sql_exec(kv_conn_t *c, const char *sql)
 static bool kv_increment(kv_conn_t *c, const char *key, size_t klen, int64_t delta,
                          int64_t *out)
 {
-    if (c->rc) {
-        redisReply *r = redis_cmd(c, "INCRBY %b %lld", key, klen, (long long)delta);
+    if (c->r.rc) {
+        redisReply *r = spin_redis_cmd(&c->r, "INCRBY %b %lld", key, klen, (long long)delta);
         if (r)
             *out = r->integer;
         freeReplyObject(r);
@@ -398,7 +313,7 @@ static bool kv_increment(kv_conn_t *c, const char *key, size_t klen, int64_t del
     bool found = false, ok = kv_get(c, key, klen, &old, &len, &found);
     int64_t v = 0;
     if (ok && found && len != 8) {
-        snprintf(c->why, sizeof c->why, "the value is not an 8-byte integer");
+        snprintf(c->r.why, sizeof c->r.why, "the value is not an 8-byte integer");
         ok = false;
     }
     if (ok && found)
@@ -425,8 +340,8 @@ static bool kv_swap(kv_conn_t *c, const kv_cas_t *cas, const void *val, size_t l
                     bool *swapped)
 {
     *swapped = false;
-    if (c->rc) {
-        redisReply *r = redis_cmd(c, "WATCH %b", cas->key, cas->klen);
+    if (c->r.rc) {
+        redisReply *r = spin_redis_cmd(&c->r, "WATCH %b", cas->key, cas->klen);
         freeReplyObject(r);
         if (!r)
             return false;
@@ -439,16 +354,16 @@ static bool kv_swap(kv_conn_t *c, const kv_cas_t *cas, const void *val, size_t l
                     (!clen || memcmp(cur, cas->old, clen) == 0);
         free(cur);
         if (!same) {
-            freeReplyObject(redis_cmd(c, "UNWATCH"));
+            freeReplyObject(spin_redis_cmd(&c->r, "UNWATCH"));
             return true;
         }
-        if (!(r = redis_cmd(c, "MULTI")))
+        if (!(r = spin_redis_cmd(&c->r, "MULTI")))
             return false;
         freeReplyObject(r);
-        if (!(r = redis_cmd(c, "SET %b %b", cas->key, cas->klen, val, len)))
+        if (!(r = spin_redis_cmd(&c->r, "SET %b %b", cas->key, cas->klen, val, len)))
             return false;
         freeReplyObject(r);
-        if (!(r = redis_cmd(c, "EXEC")))
+        if (!(r = spin_redis_cmd(&c->r, "EXEC")))
             return false;
         *swapped = r->type == REDIS_REPLY_ARRAY;
         freeReplyObject(r);
@@ -515,14 +430,14 @@ static whirl_error_t *kv_open(kcall_t *k, whirl_resource_type_t *type)
     if (!c)
         return kv_fail(k, KV_OTHER, "out of memory");
     c->b = b;
-    c->deadline_ns = k->r->in->deadline_ns;
+    c->r.deadline_ns = k->r->in->deadline_ns;
     whirl_error_t *e = NULL;
-    bool ok = b->kind == SPIN_BACKEND_REDIS ? redis_connect(c)
-                                            : !(e = spin_sqlite_open(b->path, &c->deadline_ns,
+    bool ok = b->kind == SPIN_BACKEND_REDIS ? spin_redis_connect(&c->r, b->url, NULL)
+                                            : !(e = spin_sqlite_open(b->path, &c->r.deadline_ns,
                                                                      &c->db));
     if (!ok) {
         char why[300];
-        snprintf(why, sizeof why, "%s", e ? whirl_error_message(e) : c->why);
+        snprintf(why, sizeof why, "%s", e ? whirl_error_message(e) : c->r.why);
         whirl_error_delete(e);
         kv_close(c);
         serve_log("error: component '%s': key-value store '%s': %s", k->r->in->comp->id, label,
@@ -650,7 +565,7 @@ static whirl_error_t *do_cas_new(kcall_t *k, kv_conn_t *c, uint32_t bucket_rep)
     cas->bucket = bucket_rep;
     if (!kv_get(c, key, klen, &cas->old, &cas->oldlen, &cas->had)) {
         cas_close(cas);
-        return kv_fail(k, KV_OTHER, c->why);
+        return kv_fail(k, KV_OTHER, c->r.why);
     }
     uint32_t rep = 0;
     whirl_error_t *e = spin_handle_add(k->r, SPIN_H_CAS, cas, cas_close, &rep);
@@ -684,7 +599,7 @@ static whirl_error_t *do_swap(kcall_t *k)
     bool swapped = false;
     const char *why = !c ? "the cas's bucket was dropped" : NULL;
     if (c && !kv_swap(c, cas, val, len, &swapped))
-        why = c->why;
+        why = c->r.why;
     whirl_error_t *e;
     if (!why && swapped) {
         spin_handle_close(k->r, rep, SPIN_H_CAS);
@@ -737,7 +652,7 @@ static whirl_error_t *do_batch(kcall_t *k, kv_conn_t *c, kv_op_t op)
             bool found = false;
             if (!kv_get(c, key->of.string.data, key->of.string.len, &v, &len, &found)) {
                 whirl_cval_release(&out);
-                return kv_fail(k, KV_OTHER, c->why);
+                return kv_fail(k, KV_OTHER, c->r.why);
             }
             whirl_cval_t *t = &out.of.list.items[i];
             e = whirl_cval_set_items(t, WHIRL_CVAL_TUPLE, 2);
@@ -776,7 +691,7 @@ static whirl_error_t *do_batch(kcall_t *k, kv_conn_t *c, kv_op_t op)
                         it->of.list.items[1].of.string.len);
         }
         if (!ok)
-            return kv_fail(k, KV_OTHER, c->why);
+            return kv_fail(k, KV_OTHER, c->r.why);
     }
     return spin_result_ok(k->res, false, NULL);
 }
@@ -829,7 +744,7 @@ static whirl_error_t *kv_call_inner(const kv_def_t *d, kcall_t k, const whirl_cv
         size_t len = 0;
         bool found = false;
         if (!kv_get(c, key, klen, &v, &len, &found))
-            return kv_fail(&k, KV_OTHER, c->why);
+            return kv_fail(&k, KV_OTHER, c->r.why);
         e = ok_option_bytes(results, v, len, found);
         free(v);
         return e;
@@ -840,16 +755,16 @@ static whirl_error_t *kv_call_inner(const kv_def_t *d, kcall_t k, const whirl_cv
         if (!arg_bytes(&k, 2, &v, &len))
             return errorf("%s.%s: the value is not a list<u8>", d->iface, d->name);
         return kv_set(c, key, klen, v, len) ? spin_result_ok(results, false, NULL)
-                                            : kv_fail(&k, KV_OTHER, c->why);
+                                            : kv_fail(&k, KV_OTHER, c->r.why);
     }
     case OP_DELETE:
         return kv_delete(c, key, klen) ? spin_result_ok(results, false, NULL)
-                                       : kv_fail(&k, KV_OTHER, c->why);
+                                       : kv_fail(&k, KV_OTHER, c->r.why);
     case OP_EXISTS: {
         bool yes = false;
         whirl_cval_t *p = NULL;
         if (!kv_exists(c, key, klen, &yes))
-            return kv_fail(&k, KV_OTHER, c->why);
+            return kv_fail(&k, KV_OTHER, c->r.why);
         if (!(e = spin_result_ok(results, true, &p))) {
             p->kind = WHIRL_CVAL_BOOL;
             p->of.b = yes;
@@ -861,7 +776,7 @@ static whirl_error_t *kv_call_inner(const kv_def_t *d, kcall_t k, const whirl_cv
         whirl_cval_t list = {0};
         whirl_cval_t *p = NULL;
         if (!kv_keys(c, &list))
-            return kv_fail(&k, KV_OTHER, c->why);
+            return kv_fail(&k, KV_OTHER, c->r.why);
         if ((e = spin_result_ok(results, true, &p))) {
             whirl_cval_release(&list);
             return e;
@@ -884,7 +799,7 @@ static whirl_error_t *kv_call_inner(const kv_def_t *d, kcall_t k, const whirl_cv
         if (nargs < 3 || args[2].kind != WHIRL_CVAL_S64)
             return errorf("%s.%s: the delta is not an s64", d->iface, d->name);
         if (!kv_increment(c, key, klen, args[2].of.s, &v))
-            return kv_fail(&k, KV_OTHER, c->why);
+            return kv_fail(&k, KV_OTHER, c->r.why);
         if (!(e = spin_result_ok(results, true, &p))) {
             p->kind = WHIRL_CVAL_S64;
             p->of.s = v;

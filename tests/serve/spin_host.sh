@@ -140,8 +140,8 @@ TOML
     # Interfaces whirl does not serve answer their own errors (never a trap).
     check "llm" eq "$(req "$WORK/b" "$URL/llm")" 200
     check "llm: model-not-supported" contains "$WORK/b" '^error {"tag":"model-not-supported"}$'
-    req "$WORK/b" "$URL/redis-out" >/dev/null
-    check "outbound redis: the interface's error" contains "$WORK/b" '"tag":"other","val":"outbound Redis is not supported by whirl yet"'
+    req "$WORK/b" "$URL/redis-out?redis://127.0.0.1:1" >/dev/null
+    check "outbound redis not allowed: invalid-address" contains "$WORK/b" '^error {"tag":"invalid-address"}$'
     stop_server
 
     # The counter survives a restart; --variable comes before the
@@ -177,7 +177,8 @@ type = "spin"
 path = "data/other.db"
 TOML
     sed -e 's/key_value_stores = \["default"\]/key_value_stores = ["default", "cache", "files"]/' \
-        -e 's/sqlite_databases = \["default"\]/sqlite_databases = ["other"]/' \
+        -e 's/sqlite_databases = \["default"\]/sqlite_databases = ["other"]\nallowed_outbound_hosts = ["redis:\/\/127.0.0.1:{{ redis_port }}"]/' \
+        -e 's/^\[variables\]$/[variables]\nredis_port = { default = "'"$REDIS_PORT"'" }/' \
         "$D/spin.toml" >"$D/rc.toml"
     start_server spinhost3 --runtime-config-file "$D/rc/runtime.toml" --variable token=x \
         "$D/rc.toml" >/dev/null || { stop_redis; return; }
@@ -193,6 +194,16 @@ TOML
     check "runtime-config sqlite database" contains "$WORK/b" "^columns=i,r,s,b,n$"
     req "$WORK/b" "$URL/sql/default" >/dev/null
     check "default database not granted: access-denied" contains "$WORK/b" '"tag":"access-denied"'
+    # Outbound Redis, where allowed_outbound_hosts lets it go.
+    req "$WORK/b" "$URL/redis-out?redis://127.0.0.1:$REDIS_PORT" >/dev/null
+    check "outbound redis get/set" contains "$WORK/b" "^get=rv missing=true$"
+    check "outbound redis incr" contains "$WORK/b" "^incr=1,2$"
+    check "outbound redis sets" contains "$WORK/b" "^sadd=3 srem=1 smembers=a,c$"
+    check "outbound redis del" contains "$WORK/b" "^del=2$"
+    check "outbound redis execute" contains "$WORK/b" "^execute=int64:1 binary:42 status:PONG$"
+    check "outbound redis wrong type" contains "$WORK/b" '^wrong type: error {"tag":"other","val":"redis: WRONGTYPE'
+    req "$WORK/b" "$URL/redis-out?redis://localhost:$REDIS_PORT" >/dev/null
+    check "outbound redis to a host not listed: invalid-address" contains "$WORK/b" '^error {"tag":"invalid-address"}$'
     # Redis goes away: the guest gets an error, the server keeps serving.
     stop_redis
     check "redis down: still 200" eq "$(req "$WORK/b" "$URL/kv/cache/incr")" 200

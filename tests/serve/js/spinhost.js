@@ -8,7 +8,8 @@
 //   /wkv/LABEL       wasi:keyvalue: open, set, get, increment, get-many, list-keys
 //   /sql/LABEL       a table created, rows inserted with parameters of each type, queried
 //   /sql3/LABEL      spin:sqlite@3.0.0: last-insert-rowid and changes
-//   /llm, /redis-out  interfaces whirl answers with their own errors
+//   /llm             answered model-not-supported
+//   /redis-out?ADDR  outbound Redis: get, set, incr, del, sadd, srem, smembers, publish, execute
 //   /sql-forever/LABEL  a query that never ends (the deadline must end it)
 import { get as varGet } from 'fermyon:spin/variables@2.0.0';
 import { Store } from 'fermyon:spin/key-value@2.0.0';
@@ -104,7 +105,22 @@ async function handle(req) {
     } else if (parts[0] === 'llm') {
       out = `text=${infer('llama2-chat', 'hello', undefined).text}\n`;
     } else if (parts[0] === 'redis-out') {
-      out = `opened=${typeof RedisConnection.open('redis://127.0.0.1:1')}\n`;
+      const r = RedisConnection.open(decodeURIComponent(new URL(req.url).search.slice(1)));
+      r.set('rk', enc.encode('rv'));
+      out += `get=${dec.decode(r.get('rk'))} missing=${r.get('no-such') === undefined}\n`;
+      out += `incr=${r.incr('rn')},${r.incr('rn')}\n`;
+      out += `sadd=${r.sadd('rs', ['a', 'b', 'c'])} srem=${r.srem('rs', ['b'])} smembers=${r.smembers('rs').sort().join(',')}\n`;
+      out += `del=${r.del(['rk', 'rn', 'absent'])}\n`;
+      r.publish('chan', enc.encode('hello'));
+      const res = r.execute('HSET', [{ tag: 'binary', val: enc.encode('h') }, { tag: 'binary', val: enc.encode('f') }, { tag: 'int64', val: 42n }]);
+      const got = r.execute('HGET', [{ tag: 'binary', val: enc.encode('h') }, { tag: 'binary', val: enc.encode('f') }]);
+      const st = r.execute('PING', []);
+      out += `execute=${res.map((x) => x.tag + ':' + x.val).join(',')} ${got.map((x) => x.tag + ':' + dec.decode(x.val)).join(',')} ${st.map((x) => x.tag + ':' + x.val).join(',')}\n`;
+      try {
+        r.get('rs');
+      } catch (e) {
+        out += `wrong type: ${why(e)}\n`;
+      }
     } else if (parts[0] === 'sql3') {
       const db = Connection3.open(parts[1]);
       db.execute('CREATE TABLE IF NOT EXISTS t3 (id INTEGER PRIMARY KEY, v TEXT)', []);
