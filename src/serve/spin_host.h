@@ -95,6 +95,7 @@ typedef enum spin_handle_kind {
     SPIN_H_CAS,      /* wasi:keyvalue/atomics cas */
     SPIN_H_SQLITE,   /* an open database connection */
     SPIN_H_REDIS,    /* an outbound Redis connection */
+    SPIN_H_MQTT,     /* an outbound MQTT connection */
 } spin_handle_kind_t;
 
 typedef struct spin_handle {
@@ -172,6 +173,7 @@ bool spin_redis_parse(const char *url, char *host, size_t hostlen, int *port, ch
 bool spin_outbound_allowed(const spin_comp_t *c, const char *scheme, const char *host,
                            int port);
 whirl_error_t *spin_redis_link(whirl_component_linker_t *l);
+whirl_error_t *spin_mqtt_link(whirl_component_linker_t *l);
 
 /* Result builders shared by the hosts. */
 whirl_error_t *spin_result_ok(whirl_cval_t *res, bool with_payload, whirl_cval_t **payload);

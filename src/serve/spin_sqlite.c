@@ -23,6 +23,7 @@ enum {
     PROGRESS_OPS = 1000,        /* virtual machine steps between deadline checks */
     BUSY_MAX_MS = 60 * 1000,    /* without a deadline */
     MAX_ROWS = 1 << 20,         /* rows one execute may return */
+    MAX_RESULT_BYTES = 64 << 20, /* and bytes (text and blobs, 16 per value besides) */
 };
 
 /* error cases */
@@ -31,6 +32,20 @@ enum { DB_NO_SUCH = 0, DB_ACCESS_DENIED = 1, DB_INVALID_CONN = 2, DB_FULL = 3, D
 whirl_error_t *spin_sqlite_prepare(const spin_backend_t *b)
 {
     return spin_sqlite_create(b->path, NULL);
+}
+
+/* A guest's SQL stays inside its database: no ATTACH (nor VACUUM INTO,
+ * which attaches its target), so no statement opens or creates another
+ * file on the host. */
+static int authorize(void *env, int action, const char *a, const char *b, const char *c,
+                     const char *d)
+{
+    (void)env;
+    (void)a;
+    (void)b;
+    (void)c;
+    (void)d;
+    return action == SQLITE_ATTACH || action == SQLITE_DETACH ? SQLITE_DENY : SQLITE_OK;
 }
 
 static int past_deadline(void *arg)
@@ -49,6 +64,10 @@ whirl_error_t *spin_sqlite_open(const char *path, const uint64_t *deadline_ns, s
         return e;
     }
     sqlite3_progress_handler(db, PROGRESS_OPS, past_deadline, (void *)deadline_ns);
+    sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
+    sqlite3_set_authorizer(db, authorize, NULL);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
     sqlite3_extended_result_codes(db, 0);
     *out = db;
     return NULL;
@@ -227,7 +246,7 @@ static whirl_error_t *db_execute(dcall_t *k, db_conn_t *c)
     const whirl_cval_t *params = &k->args[2];
     whirl_cval_t cols = {0}, rows = {0};
     whirl_error_t *e = NULL;
-    size_t nrows = 0, cap = 0;
+    size_t nrows = 0, cap = 0, bytes = 0;
     whirl_cval_t *items = NULL;
     while (!e && sql < end) {
         sqlite3_stmt *st = NULL;
@@ -260,10 +279,11 @@ static whirl_error_t *db_execute(dcall_t *k, db_conn_t *c)
             e = whirl_cval_set_string(&cols.of.list.items[i], name ? name : "",
                                       name ? strlen(name) : 0);
         }
-        int rc;
-        while (!e && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int rc = SQLITE_DONE;
+        const char *too_big = NULL;
+        while (!e && !too_big && (rc = sqlite3_step(st)) == SQLITE_ROW) {
             if (nrows >= MAX_ROWS) {
-                e = spin_result_err(k->res, DB_IO, "more rows than whirl returns at once");
+                too_big = "more rows than whirl returns at once";
                 break;
             }
             if (nrows == cap) {
@@ -280,8 +300,17 @@ static whirl_error_t *db_execute(dcall_t *k, db_conn_t *c)
             e = whirl_cval_set_items(row, WHIRL_CVAL_RECORD, 1);
             if (!e)
                 e = whirl_cval_set_items(&row->of.list.items[0], WHIRL_CVAL_LIST, (size_t)ncol);
-            for (int i = 0; !e && i < ncol; i++)
+            for (int i = 0; !e && i < ncol; i++) {
+                bytes += 16 + (size_t)sqlite3_column_bytes(st, i);
                 e = column_value(st, i, &row->of.list.items[0].of.list.items[i]);
+            }
+            if (bytes > MAX_RESULT_BYTES)
+                too_big = "the result is larger than whirl returns at once (64 MiB)";
+        }
+        if (!e && too_big) {
+            sqlite3_finalize(st);
+            e = spin_result_err(k->res, DB_IO, too_big);
+            goto out_fail;
         }
         if (!e && rc != SQLITE_DONE) {
             e = db_fail(k, c);
@@ -289,10 +318,8 @@ static whirl_error_t *db_execute(dcall_t *k, db_conn_t *c)
             goto out_fail;
         }
         sqlite3_finalize(st);
-        if (e) {
-            /* Either a trap-worthy failure or an error result already set. */
+        if (e)
             goto out_fail;
-        }
     }
     rows.kind = WHIRL_CVAL_LIST;
     rows.of.list.items = items;

@@ -1,4 +1,4 @@
-/* The Spin 2 interfaces whirl does not serve yet (outbound MQTT,
+/* The Spin 2 interfaces whirl does not serve yet (outbound
  * PostgreSQL, MySQL) and the one it cannot serve (llm: no model can be
  * loaded here), defined so that an app importing them still loads: a Spin
  * SDK links every interface whether the app uses it or not. Opening a
@@ -20,7 +20,6 @@ typedef struct stub_def {
     const char *msg;    /* its payload (NULL: none) */
 } stub_def_t;
 
-#define MQTT "fermyon:spin/mqtt@2.0.0"
 #define PG "fermyon:spin/postgres@2.0.0"
 #define MYSQL "fermyon:spin/mysql@2.0.0"
 #define LLM "fermyon:spin/llm@2.0.0"
@@ -28,8 +27,6 @@ typedef struct stub_def {
 static const stub_def_t stubs[] = {
     {LLM, "infer", 0, NULL}, /* model-not-supported */
     {LLM, "generate-embeddings", 0, NULL},
-    {MQTT, "[static]connection.open", 2, "outbound MQTT is not supported by whirl yet"},
-    {MQTT, "[method]connection.publish", -1, NULL},
     {PG, "[static]connection.open", 0, "outbound PostgreSQL is not supported by whirl yet"},
     {PG, "[method]connection.query", -1, NULL},
     {PG, "[method]connection.execute", -1, NULL},
@@ -57,10 +54,10 @@ static whirl_error_t *stub_call(void *env, whirl_store_t *store,
 
 whirl_error_t *spin_unsupported_link(whirl_component_linker_t *l)
 {
-    static whirl_resource_type_t *conn_types[3];
-    static const char *const conn_ifaces[3] = {MQTT, PG, MYSQL};
+    static whirl_resource_type_t *conn_types[2];
+    static const char *const conn_ifaces[2] = {PG, MYSQL};
     whirl_error_t *e = NULL;
-    for (size_t i = 0; !e && i < 3; i++) {
+    for (size_t i = 0; !e && i < 2; i++) {
         if (!conn_types[i] && !(conn_types[i] = whirl_resource_type_new("connection", NULL,
                                                                         NULL, NULL)))
             return errorf("out of memory");

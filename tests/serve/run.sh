@@ -18,6 +18,7 @@ LOG=
 cleanup() {
     if [ -n "$SERVER_PID" ]; then kill -KILL "$SERVER_PID" 2>/dev/null; fi
     if [ -n "${REDIS_PID:-}" ]; then kill -KILL "$REDIS_PID" 2>/dev/null; fi
+    if [ -n "${MQTT_PID:-}" ]; then kill -KILL "$MQTT_PID" 2>/dev/null; fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -668,7 +669,7 @@ wagi) wagi_tests ;;
 spin) spin_tests ;;
 http) http_tests ;;
 strict) strict_tests ;;
-spinhost) source "$SRC/spin_host.sh"; spinhost_tests; stop_redis ;;
+spinhost) source "$SRC/spin_host.sh"; spinhost_tests; stop_redis; stop_mqtt ;;
 shutdown) start_server shutdown --wagi "$BUILD/wagi_test.wasm" && shutdown_tests ;;
 *) echo "usage: run.sh wagi|spin|http|strict|shutdown|spinhost WHIRL BUILD_DIR" >&2; exit 2 ;;
 esac

@@ -4,6 +4,35 @@
 # wasi:keyvalue, with the default stores, a runtime config file, and a Redis
 # server this script starts on a loopback port.
 
+MQTT_PID=
+stop_mqtt() {
+    [ -n "$MQTT_PID" ] || return 0
+    kill -TERM "$MQTT_PID" 2>/dev/null
+    wait "$MQTT_PID" 2>/dev/null
+    MQTT_PID=
+}
+
+# start_mqtt: a mosquitto broker on a free loopback port (MQTT_PORT).
+start_mqtt() {
+    local log=$WORK/mosquitto.log
+    for _ in 1 2 3; do
+        MQTT_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$MQTT_PORT" >"$WORK/mosquitto.conf"
+        : >"$log"
+        mosquitto -c "$WORK/mosquitto.conf" -v >"$log" 2>&1 &
+        MQTT_PID=$!
+        for _ in $(seq 1 $EVENT_POLLS); do
+            grep -q 'running' "$log" && grep -q "Opening ipv4 listen socket on port $MQTT_PORT" "$log" && return 0
+            kill -0 "$MQTT_PID" 2>/dev/null || break
+            sleep 0.05
+        done
+        stop_mqtt
+    done
+    echo "  mosquitto did not start:" >&2
+    cat "$log" >&2
+    return 1
+}
+
 REDIS_PID=
 stop_redis() {
     [ -n "$REDIS_PID" ] || return 0
@@ -134,6 +163,10 @@ TOML
     check "sqlite file where spin keeps it" test -s "$D/.spin/sqlite_db.db"
     req "$WORK/b" "$URL/sql/nope" >/dev/null
     check "sqlite undeclared database: access-denied" contains "$WORK/b" '^error {"tag":"access-denied"}$'
+    req "$WORK/b" "$URL/sql-escape/default?$WORK/escaped.db" >/dev/null
+    check "sqlite ATTACH refused" contains "$WORK/b" '^ATTACH: error {"tag":"io"'
+    check "sqlite VACUUM INTO refused" contains "$WORK/b" '^VACUUM: error {"tag":"io"'
+    check "sqlite wrote no other file" test ! -e "$WORK/escaped.db"
     req "$WORK/b" "$URL/sql3/default" >/dev/null
     check "spin:sqlite@3 changes" contains "$WORK/b" "^changes=2$"
     check "spin:sqlite@3 last-insert-rowid" contains "$WORK/b" "^rowid=true$"
@@ -177,7 +210,7 @@ type = "spin"
 path = "data/other.db"
 TOML
     sed -e 's/key_value_stores = \["default"\]/key_value_stores = ["default", "cache", "files"]/' \
-        -e 's/sqlite_databases = \["default"\]/sqlite_databases = ["other"]\nallowed_outbound_hosts = ["redis:\/\/127.0.0.1:{{ redis_port }}"]/' \
+        -e 's/sqlite_databases = \["default"\]/sqlite_databases = ["other"]\nallowed_outbound_hosts = ["redis:\/\/127.0.0.1:{{ redis_port }}", "mqtt:\/\/127.0.0.1:*"]/' \
         -e 's/^\[variables\]$/[variables]\nredis_port = { default = "'"$REDIS_PORT"'" }/' \
         "$D/spin.toml" >"$D/rc.toml"
     start_server spinhost3 --runtime-config-file "$D/rc/runtime.toml" --variable token=x \
@@ -204,6 +237,24 @@ TOML
     check "outbound redis wrong type" contains "$WORK/b" '^wrong type: error {"tag":"other","val":"redis: WRONGTYPE'
     req "$WORK/b" "$URL/redis-out?redis://localhost:$REDIS_PORT" >/dev/null
     check "outbound redis to a host not listed: invalid-address" contains "$WORK/b" '^error {"tag":"invalid-address"}$'
+    # Outbound MQTT: a subscriber sees what the guest publishes.
+    if ! command -v mosquitto >/dev/null || ! command -v mosquitto_sub >/dev/null; then
+        echo "SKIPPED: the MQTT tests (4): mosquitto or mosquitto_sub is not installed" >&2
+    elif start_mqtt; then
+        stdbuf -oL mosquitto_sub -d -h 127.0.0.1 -p "$MQTT_PORT" -t whirl/test -C 2 -W 60 >"$WORK/sub.out" 2>&1 &
+        local sub=$!
+        for _ in $(seq 1 $EVENT_POLLS); do grep -q 'SUBACK' "$WORK/sub.out" && break; sleep 0.05; done
+        check "mqtt publish" eq "$(req "$WORK/b" "$URL/mqtt-out?mqtt://127.0.0.1:$MQTT_PORT?client_id=whirl-test")" 200
+        check "mqtt publish answered" contains "$WORK/b" "^published$"
+        wait $sub
+        check "mqtt subscriber saw the QoS 1 message" contains "$WORK/sub.out" "^hello over mqtt$"
+        check "mqtt subscriber saw the QoS 0 message" contains "$WORK/sub.out" "^second, qos 0$"
+        req "$WORK/b" "$URL/mqtt-out?mqtt://localhost:$MQTT_PORT" >/dev/null
+        check "mqtt to a host not listed: connection-failed" contains "$WORK/b" '"tag":"connection-failed","val":"address mqtt://localhost:[0-9]* is not permitted"'
+        stop_mqtt
+    else
+        bad "mosquitto did not start"
+    fi
     # Redis goes away: the guest gets an error, the server keeps serving.
     stop_redis
     check "redis down: still 200" eq "$(req "$WORK/b" "$URL/kv/cache/incr")" 200

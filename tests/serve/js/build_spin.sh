@@ -39,6 +39,7 @@ world spin-app {
   import wasi:keyvalue/batch@0.2.0-draft2;
   import fermyon:spin/llm@2.0.0;
   import fermyon:spin/redis@2.0.0;
+  import fermyon:spin/mqtt@2.0.0;
 }
 WIT
 echo "componentize-js spinhost.js" >&2

@@ -10,6 +10,8 @@
 //   /sql3/LABEL      spin:sqlite@3.0.0: last-insert-rowid and changes
 //   /llm             answered model-not-supported
 //   /redis-out?ADDR  outbound Redis: get, set, incr, del, sadd, srem, smembers, publish, execute
+//   /sql-escape/LABEL?PATH  ATTACH and VACUUM INTO another file (refused)
+//   /mqtt-out?ADDR   outbound MQTT: two messages on whirl/test
 //   /sql-forever/LABEL  a query that never ends (the deadline must end it)
 import { get as varGet } from 'fermyon:spin/variables@2.0.0';
 import { Store } from 'fermyon:spin/key-value@2.0.0';
@@ -21,6 +23,7 @@ import { increment } from 'wasi:keyvalue/atomics@0.2.0-draft2';
 import { getMany } from 'wasi:keyvalue/batch@0.2.0-draft2';
 import { infer } from 'fermyon:spin/llm@2.0.0';
 import { Connection as RedisConnection } from 'fermyon:spin/redis@2.0.0';
+import { Connection as MqttConnection } from 'fermyon:spin/mqtt@2.0.0';
 
 addEventListener('fetch', (event) => event.respondWith(handle(event.request)));
 
@@ -121,6 +124,24 @@ async function handle(req) {
       } catch (e) {
         out += `wrong type: ${why(e)}\n`;
       }
+    } else if (parts[0] === 'sql-escape') {
+      // Another file on the host, through ATTACH or VACUUM INTO: refused.
+      const db = Connection.open(parts[1]);
+      const target = decodeURIComponent(new URL(req.url).search.slice(1));
+      for (const sql of [`ATTACH '${target}' AS other`, `VACUUM INTO '${target}'`]) {
+        try {
+          db.execute(sql, []);
+          out += `${sql.split(' ')[0]}: allowed\n`;
+        } catch (e) {
+          out += `${sql.split(' ')[0]}: ${why(e)}\n`;
+        }
+      }
+    } else if (parts[0] === 'mqtt-out') {
+      // ?ADDRESS: two messages on topic whirl/test, QoS 1 and QoS 0.
+      const m = MqttConnection.open(decodeURIComponent(new URL(req.url).search.slice(1)), '', '', 30n);
+      m.publish('whirl/test', enc.encode('hello over mqtt'), 'at-least-once');
+      m.publish('whirl/test', enc.encode('second, qos 0'), 'at-most-once');
+      out = 'published\n';
     } else if (parts[0] === 'sql3') {
       const db = Connection3.open(parts[1]);
       db.execute('CREATE TABLE IF NOT EXISTS t3 (id INTEGER PRIMARY KEY, v TEXT)', []);
