@@ -369,7 +369,11 @@ static bool rule_allows(const char *rule, const char *scheme, const char *host, 
 
 bool spin_outbound_allowed(const spin_comp_t *c, const char *scheme, const char *host, int port)
 {
-    int default_port = strcmp(scheme, "redis") == 0 ? 6379 : strcmp(scheme, "mqtt") == 0 ? 1883 : 0;
+    int default_port = strcmp(scheme, "redis") == 0    ? 6379
+                       : strcmp(scheme, "mqtt") == 0     ? 1883
+                       : strcmp(scheme, "postgres") == 0 ? 5432
+                       : strcmp(scheme, "mysql") == 0    ? 3306
+                                                         : 0;
     for (size_t i = 0; c && i < c->nallowed; i++)
         if (c->allowed[i] && rule_allows(c->allowed[i], scheme, host, port, default_port))
             return true;
@@ -389,6 +393,8 @@ whirl_error_t *spin_host_link(serve_app_t *app)
         e = spin_redis_link(app->clinker);
     if (!e)
         e = spin_mqtt_link(app->clinker);
+    if (!e)
+        e = spin_pg_link(app->clinker);
     if (!e)
         e = spin_unsupported_link(app->clinker);
     return e;

@@ -96,6 +96,7 @@ typedef enum spin_handle_kind {
     SPIN_H_SQLITE,   /* an open database connection */
     SPIN_H_REDIS,    /* an outbound Redis connection */
     SPIN_H_MQTT,     /* an outbound MQTT connection */
+    SPIN_H_PG,       /* an outbound PostgreSQL connection */
 } spin_handle_kind_t;
 
 typedef struct spin_handle {
@@ -174,6 +175,7 @@ bool spin_outbound_allowed(const spin_comp_t *c, const char *scheme, const char 
                            int port);
 whirl_error_t *spin_redis_link(whirl_component_linker_t *l);
 whirl_error_t *spin_mqtt_link(whirl_component_linker_t *l);
+whirl_error_t *spin_pg_link(whirl_component_linker_t *l);
 
 /* Result builders shared by the hosts. */
 whirl_error_t *spin_result_ok(whirl_cval_t *res, bool with_payload, whirl_cval_t **payload);

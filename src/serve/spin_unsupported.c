@@ -1,5 +1,5 @@
 /* The Spin 2 interfaces whirl does not serve yet (outbound
- * PostgreSQL, MySQL) and the one it cannot serve (llm: no model can be
+ * MySQL) and the one it cannot serve (llm: no model can be
  * loaded here), defined so that an app importing them still loads: a Spin
  * SDK links every interface whether the app uses it or not. Opening a
  * connection answers the interface's own error saying so, and an inference
@@ -20,16 +20,12 @@ typedef struct stub_def {
     const char *msg;    /* its payload (NULL: none) */
 } stub_def_t;
 
-#define PG "fermyon:spin/postgres@2.0.0"
 #define MYSQL "fermyon:spin/mysql@2.0.0"
 #define LLM "fermyon:spin/llm@2.0.0"
 
 static const stub_def_t stubs[] = {
     {LLM, "infer", 0, NULL}, /* model-not-supported */
     {LLM, "generate-embeddings", 0, NULL},
-    {PG, "[static]connection.open", 0, "outbound PostgreSQL is not supported by whirl yet"},
-    {PG, "[method]connection.query", -1, NULL},
-    {PG, "[method]connection.execute", -1, NULL},
     {MYSQL, "[static]connection.open", 0, "outbound MySQL is not supported by whirl yet"},
     {MYSQL, "[method]connection.query", -1, NULL},
     {MYSQL, "[method]connection.execute", -1, NULL},
@@ -54,10 +50,10 @@ static whirl_error_t *stub_call(void *env, whirl_store_t *store,
 
 whirl_error_t *spin_unsupported_link(whirl_component_linker_t *l)
 {
-    static whirl_resource_type_t *conn_types[2];
-    static const char *const conn_ifaces[2] = {PG, MYSQL};
+    static whirl_resource_type_t *conn_types[1];
+    static const char *const conn_ifaces[1] = {MYSQL};
     whirl_error_t *e = NULL;
-    for (size_t i = 0; !e && i < 2; i++) {
+    for (size_t i = 0; !e && i < 1; i++) {
         if (!conn_types[i] && !(conn_types[i] = whirl_resource_type_new("connection", NULL,
                                                                         NULL, NULL)))
             return errorf("out of memory");

@@ -19,6 +19,8 @@ cleanup() {
     if [ -n "$SERVER_PID" ]; then kill -KILL "$SERVER_PID" 2>/dev/null; fi
     if [ -n "${REDIS_PID:-}" ]; then kill -KILL "$REDIS_PID" 2>/dev/null; fi
     if [ -n "${MQTT_PID:-}" ]; then kill -KILL "$MQTT_PID" 2>/dev/null; fi
+    if [ -n "${PG_PID:-}" ]; then kill -KILL "$PG_PID" 2>/dev/null; wait "$PG_PID" 2>/dev/null; fi
+    if [ -n "${PG_DIR:-}" ]; then rm -rf "$PG_DIR"; fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -669,7 +671,7 @@ wagi) wagi_tests ;;
 spin) spin_tests ;;
 http) http_tests ;;
 strict) strict_tests ;;
-spinhost) source "$SRC/spin_host.sh"; spinhost_tests; stop_redis; stop_mqtt ;;
+spinhost) source "$SRC/spin_host.sh"; spinhost_tests; stop_redis; stop_mqtt; stop_pg ;;
 shutdown) start_server shutdown --wagi "$BUILD/wagi_test.wasm" && shutdown_tests ;;
 *) echo "usage: run.sh wagi|spin|http|strict|shutdown|spinhost WHIRL BUILD_DIR" >&2; exit 2 ;;
 esac

@@ -4,6 +4,46 @@
 # wasi:keyvalue, with the default stores, a runtime config file, and a Redis
 # server this script starts on a loopback port.
 
+PG_PID=
+PG_DIR=
+stop_pg() {
+    [ -n "$PG_PID" ] || return 0
+    kill -TERM "$PG_PID" 2>/dev/null
+    wait "$PG_PID" 2>/dev/null
+    PG_PID=
+}
+
+# start_pg: a PostgreSQL cluster made with initdb in a fresh directory,
+# serving on a free loopback port (PG_PORT). PostgreSQL refuses to run as
+# root: then it runs as the postgres user.
+start_pg() {
+    local bin as=()
+    bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    PG_DIR=$(mktemp -d /tmp/whirl-pg.XXXXXX)
+    if [ "$(id -u)" = 0 ]; then
+        chown postgres "$PG_DIR"
+        as=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+    fi
+    "${as[@]}" "$bin/initdb" -D "$PG_DIR/data" -A trust -U postgres >"$WORK/initdb.log" 2>&1 || {
+        echo "  initdb failed:" >&2; cat "$WORK/initdb.log" >&2; return 1; }
+    local log=$WORK/postgres.log
+    for _ in 1 2 3; do
+        PG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        : >"$log"
+        "${as[@]}" "$bin/postgres" -D "$PG_DIR/data" -h 127.0.0.1 -p "$PG_PORT" -k "$PG_DIR" >"$log" 2>&1 &
+        PG_PID=$!
+        for _ in $(seq 1 $EVENT_POLLS); do
+            grep -q 'ready to accept connections' "$log" && return 0
+            kill -0 "$PG_PID" 2>/dev/null || break
+            sleep 0.05
+        done
+        stop_pg
+    done
+    echo "  postgres did not start:" >&2
+    cat "$log" >&2
+    return 1
+}
+
 MQTT_PID=
 stop_mqtt() {
     [ -n "$MQTT_PID" ] || return 0
@@ -210,7 +250,7 @@ type = "spin"
 path = "data/other.db"
 TOML
     sed -e 's/key_value_stores = \["default"\]/key_value_stores = ["default", "cache", "files"]/' \
-        -e 's/sqlite_databases = \["default"\]/sqlite_databases = ["other"]\nallowed_outbound_hosts = ["redis:\/\/127.0.0.1:{{ redis_port }}", "mqtt:\/\/127.0.0.1:*"]/' \
+        -e 's/sqlite_databases = \["default"\]/sqlite_databases = ["other"]\nallowed_outbound_hosts = ["redis:\/\/127.0.0.1:{{ redis_port }}", "mqtt:\/\/127.0.0.1:*", "postgres:\/\/127.0.0.1:*"]/' \
         -e 's/^\[variables\]$/[variables]\nredis_port = { default = "'"$REDIS_PORT"'" }/' \
         "$D/spin.toml" >"$D/rc.toml"
     start_server spinhost3 --runtime-config-file "$D/rc/runtime.toml" --variable token=x \
@@ -254,6 +294,27 @@ TOML
         stop_mqtt
     else
         bad "mosquitto did not start"
+    fi
+    # Outbound PostgreSQL: parameters and columns of every type.
+    if ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || ! command -v setpriv >/dev/null; then
+        echo "SKIPPED: the PostgreSQL tests (9): postgresql (initdb, postgres) is not installed" >&2
+    elif start_pg; then
+        local pga="host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres"
+        check "postgres" eq "$(req "$WORK/b" --get --data-urlencode "$pga" "$URL/pg-out")" 200
+        check "postgres execute counts rows" contains "$WORK/b" "^inserted=1,2$"
+        check "postgres column types" contains "$WORK/b" "^columns=b:boolean,i2:int16,i4:int32,i8:int64,f4:floating32,f8:floating64,s:str,bin:binary,n:int32$"
+        check "postgres typed row" contains "$WORK/b" "^row=boolean:false int16:-5 int32:6 int64:8 db-null db-null db-null db-null db-null$"
+        check "postgres unsigned parameters" contains "$WORK/b" "^row=boolean:false int16:9 int32:10 int64:11 db-null db-null db-null db-null db-null$"
+        check "postgres every parameter case" contains "$WORK/b" "^row=boolean:true int16:-7 int32:123456 int64:-9007199254740993 floating32:1.5 floating64:2.25 str:héllo binary:0.1.255 db-null$"
+        check "postgres query error" contains "$WORK/b" '^bad sql: error {"tag":"query-failed","val":"ERROR:  relation \\"no_such_table\\" does not exist'
+        req "$WORK/b" --get --data-urlencode "host=localhost port=$PG_PORT user=postgres" "$URL/pg-out" >/dev/null
+        check "postgres to a host not listed: connection-failed" contains "$WORK/b" '"tag":"connection-failed","val":"address localhost:[0-9]* is not permitted"'
+        # The server goes away: an error to the guest, whirl keeps serving.
+        stop_pg
+        req "$WORK/b" --get --data-urlencode "$pga" "$URL/pg-out" >/dev/null
+        check "postgres down: connection-failed" contains "$WORK/b" '"tag":"connection-failed"'
+    else
+        bad "postgres did not start"
     fi
     # Redis goes away: the guest gets an error, the server keeps serving.
     stop_redis

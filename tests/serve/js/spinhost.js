@@ -12,6 +12,7 @@
 //   /redis-out?ADDR  outbound Redis: get, set, incr, del, sadd, srem, smembers, publish, execute
 //   /sql-escape/LABEL?PATH  ATTACH and VACUUM INTO another file (refused)
 //   /mqtt-out?ADDR   outbound MQTT: two messages on whirl/test
+//   /pg-out?ADDR     outbound PostgreSQL: parameters and columns of each type
 //   /sql-forever/LABEL  a query that never ends (the deadline must end it)
 import { get as varGet } from 'fermyon:spin/variables@2.0.0';
 import { Store } from 'fermyon:spin/key-value@2.0.0';
@@ -24,12 +25,18 @@ import { getMany } from 'wasi:keyvalue/batch@0.2.0-draft2';
 import { infer } from 'fermyon:spin/llm@2.0.0';
 import { Connection as RedisConnection } from 'fermyon:spin/redis@2.0.0';
 import { Connection as MqttConnection } from 'fermyon:spin/mqtt@2.0.0';
+import { Connection as PgConnection } from 'fermyon:spin/postgres@2.0.0';
 
 addEventListener('fetch', (event) => event.respondWith(handle(event.request)));
 
 function why(e) {
   if (e && e.payload !== undefined) return 'error ' + JSON.stringify(e.payload, (k, v) => typeof v === 'bigint' ? v.toString() : v);
   return 'exception ' + String(e);
+}
+
+// The query string, as curl --data-urlencode writes it ('+' for a space).
+function query(req) {
+  return decodeURIComponent(new URL(req.url).search.slice(1).replace(/\+/g, ' '));
 }
 
 const enc = new TextEncoder();
@@ -108,7 +115,7 @@ async function handle(req) {
     } else if (parts[0] === 'llm') {
       out = `text=${infer('llama2-chat', 'hello', undefined).text}\n`;
     } else if (parts[0] === 'redis-out') {
-      const r = RedisConnection.open(decodeURIComponent(new URL(req.url).search.slice(1)));
+      const r = RedisConnection.open(query(req));
       r.set('rk', enc.encode('rv'));
       out += `get=${dec.decode(r.get('rk'))} missing=${r.get('no-such') === undefined}\n`;
       out += `incr=${r.incr('rn')},${r.incr('rn')}\n`;
@@ -127,7 +134,7 @@ async function handle(req) {
     } else if (parts[0] === 'sql-escape') {
       // Another file on the host, through ATTACH or VACUUM INTO: refused.
       const db = Connection.open(parts[1]);
-      const target = decodeURIComponent(new URL(req.url).search.slice(1));
+      const target = query(req);
       for (const sql of [`ATTACH '${target}' AS other`, `VACUUM INTO '${target}'`]) {
         try {
           db.execute(sql, []);
@@ -138,10 +145,34 @@ async function handle(req) {
       }
     } else if (parts[0] === 'mqtt-out') {
       // ?ADDRESS: two messages on topic whirl/test, QoS 1 and QoS 0.
-      const m = MqttConnection.open(decodeURIComponent(new URL(req.url).search.slice(1)), '', '', 30n);
+      const m = MqttConnection.open(query(req), '', '', 30n);
       m.publish('whirl/test', enc.encode('hello over mqtt'), 'at-least-once');
       m.publish('whirl/test', enc.encode('second, qos 0'), 'at-most-once');
       out = 'published\n';
+    } else if (parts[0] === 'pg-out') {
+      // ?ADDRESS: a table with a column of each type, parameters of every case.
+      const pg = PgConnection.open(query(req));
+      pg.execute('DROP TABLE IF EXISTS pt', []);
+      pg.execute('CREATE TABLE pt (b boolean, i2 smallint, i4 integer, i8 bigint, f4 real, f8 double precision, s text, bin bytea, n integer)', []);
+      const n1 = pg.execute('INSERT INTO pt VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+        { tag: 'boolean', val: true }, { tag: 'int16', val: -7 }, { tag: 'int32', val: 123456 },
+        { tag: 'int64', val: -9007199254740993n }, { tag: 'floating32', val: 1.5 },
+        { tag: 'floating64', val: 2.25 }, { tag: 'str', val: 'héllo' },
+        { tag: 'binary', val: new Uint8Array([0, 1, 255]) }, { tag: 'db-null' }]);
+      const n2 = pg.execute('INSERT INTO pt (b, i2, i4, i8) VALUES ($1, $2, $3, $4), ($5, $6, $7, $8)', [
+        { tag: 'boolean', val: false }, { tag: 'int8', val: -5 }, { tag: 'uint16', val: 6 }, { tag: 'uint64', val: 8n },
+        { tag: 'boolean', val: false }, { tag: 'uint8', val: 9 }, { tag: 'uint32', val: 10 }, { tag: 'int32', val: 11 }]);
+      out += `inserted=${n1},${n2}\n`;
+      const rs = pg.query('SELECT * FROM pt WHERE i2 <> $1 ORDER BY i4', [{ tag: 'int32', val: 0 }]);
+      out += `columns=${rs.columns.map((c) => c.name + ':' + c.dataType).join(',')}\n`;
+      for (const row of rs.rows) {
+        out += `row=${row.map((v) => v.tag === 'binary' ? 'binary:' + Array.from(v.val).join('.') : v.val === undefined ? v.tag : v.tag + ':' + v.val).join(' ')}\n`;
+      }
+      try {
+        pg.query('SELECT * FROM no_such_table', []);
+      } catch (e) {
+        out += `bad sql: ${why(e)}\n`;
+      }
     } else if (parts[0] === 'sql3') {
       const db = Connection3.open(parts[1]);
       db.execute('CREATE TABLE IF NOT EXISTS t3 (id INTEGER PRIMARY KEY, v TEXT)', []);
