@@ -396,7 +396,9 @@ whirl_error_t *spin_host_link(serve_app_t *app)
     if (!e)
         e = spin_pg_link(app->clinker);
     if (!e)
-        e = spin_unsupported_link(app->clinker);
+        e = spin_mysql_link(app->clinker);
+    if (!e)
+        e = spin_llm_link(app->clinker);
     return e;
 }
 

@@ -79,9 +79,8 @@ whirl_error_t *spin_host_link(serve_app_t *app);
 whirl_error_t *spin_vars_link(whirl_component_linker_t *l);
 whirl_error_t *spin_kv_link(whirl_component_linker_t *l);
 whirl_error_t *spin_sqlite_link(whirl_component_linker_t *l);
-/* spin_unsupported.c: llm, outbound Redis/MQTT/PostgreSQL/MySQL answer
- * their own errors, so apps importing them load. */
-whirl_error_t *spin_unsupported_link(whirl_component_linker_t *l);
+/* spin_llm.c: llm answers model-not-supported, so apps importing it load. */
+whirl_error_t *spin_llm_link(whirl_component_linker_t *l);
 /* Creates the file of a SQLite store or database (and the key-value
  * table) at load, so requests never race to create it. */
 whirl_error_t *spin_kv_prepare(const spin_backend_t *b);
@@ -97,6 +96,7 @@ typedef enum spin_handle_kind {
     SPIN_H_REDIS,    /* an outbound Redis connection */
     SPIN_H_MQTT,     /* an outbound MQTT connection */
     SPIN_H_PG,       /* an outbound PostgreSQL connection */
+    SPIN_H_MYSQL,    /* an outbound MySQL connection */
 } spin_handle_kind_t;
 
 typedef struct spin_handle {
@@ -176,6 +176,7 @@ bool spin_outbound_allowed(const spin_comp_t *c, const char *scheme, const char 
 whirl_error_t *spin_redis_link(whirl_component_linker_t *l);
 whirl_error_t *spin_mqtt_link(whirl_component_linker_t *l);
 whirl_error_t *spin_pg_link(whirl_component_linker_t *l);
+whirl_error_t *spin_mysql_link(whirl_component_linker_t *l);
 
 /* Result builders shared by the hosts. */
 whirl_error_t *spin_result_ok(whirl_cval_t *res, bool with_payload, whirl_cval_t **payload);

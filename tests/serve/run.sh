@@ -21,6 +21,8 @@ cleanup() {
     if [ -n "${MQTT_PID:-}" ]; then kill -KILL "$MQTT_PID" 2>/dev/null; fi
     if [ -n "${PG_PID:-}" ]; then kill -KILL "$PG_PID" 2>/dev/null; wait "$PG_PID" 2>/dev/null; fi
     if [ -n "${PG_DIR:-}" ]; then rm -rf "$PG_DIR"; fi
+    if [ -n "${MY_PID:-}" ]; then kill -KILL "$MY_PID" 2>/dev/null; wait "$MY_PID" 2>/dev/null; fi
+    if [ -n "${MY_DIR:-}" ]; then rm -rf "$MY_DIR"; fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -671,7 +673,7 @@ wagi) wagi_tests ;;
 spin) spin_tests ;;
 http) http_tests ;;
 strict) strict_tests ;;
-spinhost) source "$SRC/spin_host.sh"; spinhost_tests; stop_redis; stop_mqtt; stop_pg ;;
+spinhost) source "$SRC/spin_host.sh"; spinhost_tests; stop_redis; stop_mqtt; stop_pg; stop_mysql ;;
 shutdown) start_server shutdown --wagi "$BUILD/wagi_test.wasm" && shutdown_tests ;;
 *) echo "usage: run.sh wagi|spin|http|strict|shutdown|spinhost WHIRL BUILD_DIR" >&2; exit 2 ;;
 esac

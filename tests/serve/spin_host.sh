@@ -44,6 +44,43 @@ start_pg() {
     return 1
 }
 
+MY_PID=
+MY_DIR=
+stop_mysql() {
+    [ -n "$MY_PID" ] || return 0
+    kill -TERM "$MY_PID" 2>/dev/null
+    wait "$MY_PID" 2>/dev/null
+    MY_PID=
+}
+
+# start_mysql: a MariaDB server on a private data directory made with
+# mariadb-install-db, on a free loopback port (MY_PORT), without grant
+# tables (any user gets in: it is the test's own server).
+start_mysql() {
+    MY_DIR=$(mktemp -d /tmp/whirl-mysql.XXXXXX)
+    mariadb-install-db --no-defaults --user="$(id -un)" --datadir="$MY_DIR/data" \
+        --skip-test-db >"$WORK/install-db.log" 2>&1 || {
+        echo "  mariadb-install-db failed:" >&2; tail -20 "$WORK/install-db.log" >&2; return 1; }
+    local log=$WORK/mariadb.log
+    for _ in 1 2 3; do
+        MY_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        : >"$log"
+        mariadbd --no-defaults --user="$(id -un)" --datadir="$MY_DIR/data" --bind-address=127.0.0.1 \
+            --port="$MY_PORT" --socket="$MY_DIR/sock" --pid-file="$MY_DIR/pid" \
+            --skip-grant-tables --skip-log-bin >"$log" 2>&1 &
+        MY_PID=$!
+        for _ in $(seq 1 $EVENT_POLLS); do
+            grep -q 'ready for connections' "$log" && return 0
+            kill -0 "$MY_PID" 2>/dev/null || break
+            sleep 0.05
+        done
+        stop_mysql
+    done
+    echo "  mariadbd did not start:" >&2
+    tail -20 "$log" >&2
+    return 1
+}
+
 MQTT_PID=
 stop_mqtt() {
     [ -n "$MQTT_PID" ] || return 0
@@ -250,7 +287,7 @@ type = "spin"
 path = "data/other.db"
 TOML
     sed -e 's/key_value_stores = \["default"\]/key_value_stores = ["default", "cache", "files"]/' \
-        -e 's/sqlite_databases = \["default"\]/sqlite_databases = ["other"]\nallowed_outbound_hosts = ["redis:\/\/127.0.0.1:{{ redis_port }}", "mqtt:\/\/127.0.0.1:*", "postgres:\/\/127.0.0.1:*"]/' \
+        -e 's/sqlite_databases = \["default"\]/sqlite_databases = ["other"]\nallowed_outbound_hosts = ["redis:\/\/127.0.0.1:{{ redis_port }}", "mqtt:\/\/127.0.0.1:*", "postgres:\/\/127.0.0.1:*", "mysql:\/\/127.0.0.1:*"]/' \
         -e 's/^\[variables\]$/[variables]\nredis_port = { default = "'"$REDIS_PORT"'" }/' \
         "$D/spin.toml" >"$D/rc.toml"
     start_server spinhost3 --runtime-config-file "$D/rc/runtime.toml" --variable token=x \
@@ -315,6 +352,23 @@ TOML
         check "postgres down: connection-failed" contains "$WORK/b" '"tag":"connection-failed"'
     else
         bad "postgres did not start"
+    fi
+    # Outbound MySQL (a MariaDB server): parameters and columns of every type.
+    if ! command -v mariadbd >/dev/null || ! command -v mariadb-install-db >/dev/null; then
+        echo "SKIPPED: the MySQL tests (6): mariadb-server is not installed" >&2
+    elif start_mysql; then
+        local mya="mysql://root@127.0.0.1:$MY_PORT/mysql"
+        check "mysql" eq "$(req "$WORK/b" "$URL/mysql-out?$mya")" 200
+        check "mysql column types" contains "$WORK/b" "^columns=b:int8,i1:int8,u2:uint16,i4:int32,i8:int64,f4:floating32,f8:floating64,s:str,bin:binary,n:int32$"
+        check "mysql every parameter case" contains "$WORK/b" "^row=int8:1 int8:-5 uint16:65535 int32:-123456 int64:-9007199254740993 floating32:1.5 floating64:2.25 str:héllo binary:0.1.255 db-null$"
+        check "mysql query error" contains "$WORK/b" '^bad sql: error {"tag":"query-failed","val":"Table .mysql.no_such_table. doesn.t exist"}$'
+        req "$WORK/b" "$URL/mysql-out?mysql://root@localhost:$MY_PORT/mysql" >/dev/null
+        check "mysql to a host not listed: connection-failed" contains "$WORK/b" '"tag":"connection-failed","val":"address localhost:[0-9]* is not permitted"'
+        stop_mysql
+        req "$WORK/b" "$URL/mysql-out?$mya" >/dev/null
+        check "mysql down: connection-failed" contains "$WORK/b" '"tag":"connection-failed"'
+    else
+        bad "mariadbd did not start"
     fi
     # Redis goes away: the guest gets an error, the server keeps serving.
     stop_redis

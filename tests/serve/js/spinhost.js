@@ -13,6 +13,7 @@
 //   /sql-escape/LABEL?PATH  ATTACH and VACUUM INTO another file (refused)
 //   /mqtt-out?ADDR   outbound MQTT: two messages on whirl/test
 //   /pg-out?ADDR     outbound PostgreSQL: parameters and columns of each type
+//   /mysql-out?ADDR  outbound MySQL: parameters and columns of each type
 //   /sql-forever/LABEL  a query that never ends (the deadline must end it)
 import { get as varGet } from 'fermyon:spin/variables@2.0.0';
 import { Store } from 'fermyon:spin/key-value@2.0.0';
@@ -26,6 +27,7 @@ import { infer } from 'fermyon:spin/llm@2.0.0';
 import { Connection as RedisConnection } from 'fermyon:spin/redis@2.0.0';
 import { Connection as MqttConnection } from 'fermyon:spin/mqtt@2.0.0';
 import { Connection as PgConnection } from 'fermyon:spin/postgres@2.0.0';
+import { Connection as MysqlConnection } from 'fermyon:spin/mysql@2.0.0';
 
 addEventListener('fetch', (event) => event.respondWith(handle(event.request)));
 
@@ -170,6 +172,25 @@ async function handle(req) {
       }
       try {
         pg.query('SELECT * FROM no_such_table', []);
+      } catch (e) {
+        out += `bad sql: ${why(e)}\n`;
+      }
+    } else if (parts[0] === 'mysql-out') {
+      const my = MysqlConnection.open(query(req));
+      my.execute('DROP TABLE IF EXISTS whirl_t', []);
+      my.execute('CREATE TABLE whirl_t (b BOOLEAN, i1 TINYINT, u2 SMALLINT UNSIGNED, i4 INT, i8 BIGINT, f4 FLOAT, f8 DOUBLE, s VARCHAR(20), bin VARBINARY(10), n INT)', []);
+      my.execute('INSERT INTO whirl_t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+        { tag: 'boolean', val: true }, { tag: 'int8', val: -5 }, { tag: 'uint16', val: 65535 },
+        { tag: 'int32', val: -123456 }, { tag: 'int64', val: -9007199254740993n },
+        { tag: 'floating32', val: 1.5 }, { tag: 'floating64', val: 2.25 }, { tag: 'str', val: 'héllo' },
+        { tag: 'binary', val: new Uint8Array([0, 1, 255]) }, { tag: 'db-null' }]);
+      const rs = my.query('SELECT * FROM whirl_t WHERE i4 < ?', [{ tag: 'uint64', val: 10n }]);
+      out += `columns=${rs.columns.map((c) => c.name + ':' + c.dataType).join(',')}\n`;
+      for (const row of rs.rows) {
+        out += `row=${row.map((v) => v.tag === 'binary' ? 'binary:' + Array.from(v.val).join('.') : v.val === undefined ? v.tag : v.tag + ':' + v.val).join(' ')}\n`;
+      }
+      try {
+        my.query('SELECT * FROM no_such_table', []);
       } catch (e) {
         out += `bad sql: ${why(e)}\n`;
       }
