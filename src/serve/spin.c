@@ -545,6 +545,14 @@ whirl_error_t *serve_spin_load(serve_app_t *app, const char *manifest_path)
         static const char *const app_known[] = {"name", "version", "description", "authors",
                                                 "trigger", "targets", "tool", NULL};
         warn_unknown(&s, appt, "[application]", app_known);
+        static const char *const app_trig_known[] = {"http", NULL}, *const http_known[] = {
+                                                        "base", NULL};
+        const toml_shim_node_t *at = toml_shim_get(appt, "trigger");
+        if (at)
+            warn_unknown(&s, at, "[application.trigger] (whirl serves HTTP triggers only)",
+                         app_trig_known);
+        if (toml_shim_get(at, "http"))
+            warn_unknown(&s, toml_shim_get(at, "http"), "[application.trigger.http]", http_known);
     }
     const char *base = get_string(toml_shim_get(toml_shim_get(appt, "trigger"), "http"), "base");
     app->base_path = strdup(base && base[0] == '/' ? base : "/");

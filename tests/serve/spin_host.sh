@@ -1,8 +1,10 @@
 # Spin's host interfaces under `whirl serve` (sourced by run.sh: `run.sh
 # spinhost`): a Spin app in JS (js/spinhost.js, built with componentize-js
-# against js/spin-wit/) using variables, key-value, SQLite, wasi:config and
-# wasi:keyvalue, with the default stores, a runtime config file, and a Redis
-# server this script starts on a loopback port.
+# against js/spin-wit/) using variables, key-value, SQLite, wasi:config,
+# wasi:keyvalue, llm and outbound Redis, MQTT, PostgreSQL and MySQL, with the
+# default stores, a runtime config file, and real servers this script starts
+# on loopback ports (redis-server, mosquitto, an initdb cluster, mariadbd);
+# a missing server binary skips its tests with a printed count.
 
 PG_PID=
 PG_DIR=
@@ -346,7 +348,15 @@ TOML
         check "postgres query error" contains "$WORK/b" '^bad sql: error {"tag":"query-failed","val":"ERROR:  relation \\"no_such_table\\" does not exist'
         req "$WORK/b" --get --data-urlencode "host=localhost port=$PG_PORT user=postgres" "$URL/pg-out" >/dev/null
         check "postgres to a host not listed: connection-failed" contains "$WORK/b" '"tag":"connection-failed","val":"address localhost:[0-9]* is not permitted"'
-        # The server goes away: an error to the guest, whirl keeps serving.
+        # The server dies mid-query (a fast shutdown ends its sessions): an
+        # error to the guest, and whirl keeps serving.
+        req "$WORK/pgs" --get --data-urlencode "$pga" "$URL/pg-sleep" >"$WORK/pgs.status" &
+        local cpid=$!
+        check "postgres query started" wait_for_log "started pg sleep"
+        kill -INT "$PG_PID"
+        wait $cpid
+        check "postgres died mid-query: still 200" eq "$(cat "$WORK/pgs.status")" 200
+        check "postgres died mid-query: error to the guest" contains "$WORK/pgs" '^pg died: error {"tag":"query-failed"'
         stop_pg
         req "$WORK/b" --get --data-urlencode "$pga" "$URL/pg-out" >/dev/null
         check "postgres down: connection-failed" contains "$WORK/b" '"tag":"connection-failed"'

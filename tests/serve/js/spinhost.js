@@ -13,6 +13,7 @@
 //   /sql-escape/LABEL?PATH  ATTACH and VACUUM INTO another file (refused)
 //   /mqtt-out?ADDR   outbound MQTT: two messages on whirl/test
 //   /pg-out?ADDR     outbound PostgreSQL: parameters and columns of each type
+//   /pg-sleep?ADDR   a PostgreSQL query the test kills the server under
 //   /mysql-out?ADDR  outbound MySQL: parameters and columns of each type
 //   /sql-forever/LABEL  a query that never ends (the deadline must end it)
 import { get as varGet } from 'fermyon:spin/variables@2.0.0';
@@ -174,6 +175,16 @@ async function handle(req) {
         pg.query('SELECT * FROM no_such_table', []);
       } catch (e) {
         out += `bad sql: ${why(e)}\n`;
+      }
+    } else if (parts[0] === 'pg-sleep') {
+      // ?ADDRESS: a query the test ends by stopping the server under it.
+      const pg = PgConnection.open(query(req));
+      console.error('started pg sleep'); // the test waits for this line
+      try {
+        pg.query('SELECT pg_sleep(60)', []);
+        out = 'slept\n';
+      } catch (e) {
+        out = `pg died: ${why(e)}\n`;
       }
     } else if (parts[0] === 'mysql-out') {
       const my = MysqlConnection.open(query(req));
