@@ -1,11 +1,12 @@
-/* Outbound PostgreSQL for Spin apps: fermyon:spin/postgres@2.0.0 through
- * libpq. open takes a connection string ("host=... user=...") or a URL
+/* Outbound PostgreSQL for Spin apps: fermyon:spin/postgres@2.0.0 and
+ * spin:postgres/postgres@3.0.0 (dates, times, timestamps) through libpq. open takes a connection string ("host=... user=...") or a URL
  * (postgres://...) and connects only where the component's
  * allowed_outbound_hosts lets it (postgres://HOST:PORT; a Unix socket is
  * never allowed), else connection-failed "address ... is not permitted".
  * Parameters go as text (binary as bytea), results come back typed by
- * their column's type (bool, int2/4/8, float4/8, text types, bytea; other
- * types are `unsupported`, as Spin 2 answers).
+ * their column's type (bool, int2/4/8, float4/8, text types, bytea, and
+ * for 3.0.0 date, time, timestamp and timestamptz, as seconds since the
+ * epoch; other types are `unsupported`, as Spin answers).
  *
  * Connecting and every statement use libpq's non-blocking calls and wait
  * in poll() until the request's deadline: a statement still running then
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "serve/spin_host.h"
 
@@ -33,11 +35,36 @@ enum {
     MAX_RESULT_BYTES = 64 << 20,
 };
 
-/* db-data-type and db-value cases */
-enum {
-    T_BOOLEAN = 0, T_INT8, T_INT16, T_INT32, T_INT64, T_UINT8, T_UINT16, T_UINT32, T_UINT64,
-    T_FLOAT32, T_FLOAT64, T_STR, T_BINARY, T_OTHER,
-    V_DB_NULL = 13, V_UNSUPPORTED = 14,
+/* The kinds of values both interface versions know; each version numbers
+ * its variant cases and data types its own way (pg_api_t). */
+typedef enum kind {
+    K_BOOL, K_I8, K_I16, K_I32, K_I64, K_U8, K_U16, K_U32, K_U64, K_F32, K_F64, K_STR, K_BIN,
+    K_DATE, K_TIME, K_DATETIME, K_TIMESTAMP, K_NULL, K_OTHER, K_KINDS
+} kind_t;
+
+typedef struct pg_api {
+    const char *iface;
+    int8_t param_kind[16];    /* parameter-value case -> kind */
+    int8_t type_case[K_KINDS];  /* kind -> db-data-type case (-1: none, then `other`) */
+    int8_t value_case[K_KINDS]; /* kind -> db-value case (K_OTHER: unsupported) */
+    whirl_resource_type_t *conn_type;
+} pg_api_t;
+
+/* fermyon:spin/postgres@2.0.0 (rdbms-types) and spin:postgres@3.0.0, which
+ * drops the unsigned cases and adds dates and times. */
+static pg_api_t apis[2] = {
+    {IFACE,
+     {K_BOOL, K_I8, K_I16, K_I32, K_I64, K_U8, K_U16, K_U32, K_U64, K_F32, K_F64, K_STR, K_BIN,
+      K_NULL, -1, -1},
+     {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, -1, -1, -1, -1, -1, 13},
+     {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, -1, -1, -1, -1, 13, 14},
+     NULL},
+    {"spin:postgres/postgres@3.0.0",
+     {K_BOOL, K_I8, K_I16, K_I32, K_I64, K_F32, K_F64, K_STR, K_BIN, K_DATE, K_TIME, K_DATETIME,
+      K_TIMESTAMP, K_NULL, -1, -1},
+     {0, 1, 2, 3, 4, -1, -1, -1, -1, 5, 6, 7, 8, 9, 10, 11, 12, -1, 13},
+     {0, 1, 2, 3, 4, -1, -1, -1, -1, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14},
+     NULL},
 };
 
 typedef struct pg_conn {
@@ -45,7 +72,6 @@ typedef struct pg_conn {
     uint64_t deadline_ns;
 } pg_conn_t;
 
-static whirl_resource_type_t *g_conn_type;
 
 static void conn_close(void *obj)
 {
@@ -80,8 +106,8 @@ static bool late(const pg_conn_t *c)
     return c->deadline_ns != UINT64_MAX && whirl_monotonic_now() >= c->deadline_ns;
 }
 
-static whirl_error_t *pg_open(spin_req_t *r, const whirl_cval_t *args, size_t nargs,
-                              whirl_cval_t *res)
+static whirl_error_t *pg_open(const pg_api_t *api, spin_req_t *r, const whirl_cval_t *args,
+                              size_t nargs, whirl_cval_t *res)
 {
     const char *addr = spin_arg_string(args, nargs, 0);
     char why[600];
@@ -149,14 +175,23 @@ static whirl_error_t *pg_open(spin_req_t *r, const whirl_cval_t *args, size_t na
     if ((e = spin_result_ok(res, true, &p)))
         return e;
     p->kind = WHIRL_CVAL_OWN;
-    p->of.resource.type = g_conn_type;
+    p->of.resource.type = api->conn_type;
     p->of.resource.rep = rep;
     return NULL;
 }
 
+/* A tuple's item i as an integer (0 if absent). */
+static int64_t item(const whirl_cval_t *t, size_t i)
+{
+    if (t->kind != WHIRL_CVAL_TUPLE || i >= t->of.list.len)
+        return 0;
+    const whirl_cval_t *v = &t->of.list.items[i];
+    return v->kind == WHIRL_CVAL_S32 || v->kind == WHIRL_CVAL_S64 ? v->of.s : (int64_t)v->of.u;
+}
+
 /* Runs statement with params; *out the last result (NULL with *why). */
-static PGresult *run(pg_conn_t *c, const whirl_cval_t *stmt, const whirl_cval_t *params,
-                     char *why, size_t whylen, int *errcase)
+static PGresult *run(const pg_api_t *api, pg_conn_t *c, const whirl_cval_t *stmt,
+                     const whirl_cval_t *params, char *why, size_t whylen, int *errcase)
 {
     size_t n = params->of.list.len;
     *errcase = E_BAD_PARAMETER;
@@ -167,7 +202,7 @@ static PGresult *run(pg_conn_t *c, const whirl_cval_t *stmt, const whirl_cval_t 
     const char **vals = calloc(n ? n : 1, sizeof *vals);
     int *lens = calloc(n ? n : 1, sizeof *lens), *fmts = calloc(n ? n : 1, sizeof *fmts);
     Oid *types = calloc(n ? n : 1, sizeof *types);
-    char (*nums)[40] = calloc(n ? n : 1, sizeof *nums);
+    char (*nums)[64] = calloc(n ? n : 1, sizeof *nums);
     PGresult *last = NULL;
     if (!vals || !lens || !fmts || !types || !nums) {
         snprintf(why, whylen, "out of memory");
@@ -176,30 +211,57 @@ static PGresult *run(pg_conn_t *c, const whirl_cval_t *stmt, const whirl_cval_t 
     for (size_t i = 0; i < n; i++) {
         const whirl_cval_t *v = &params->of.list.items[i];
         const whirl_cval_t *p = v->kind == WHIRL_CVAL_VARIANT ? v->of.variant.payload : NULL;
-        uint32_t k = v->kind == WHIRL_CVAL_VARIANT ? v->of.variant.index : 99;
+        uint32_t idx = v->kind == WHIRL_CVAL_VARIANT ? v->of.variant.index : 99;
+        int k = idx < 16 ? api->param_kind[idx] : -1;
         vals[i] = nums[i];
-        if (k == V_DB_NULL) {
+        if (k == K_NULL) {
             vals[i] = NULL;
-        } else if (!p) {
+        } else if (!p || k < 0) {
             snprintf(why, whylen, "parameter %zu: not a parameter-value", i + 1);
             goto out;
-        } else if (k == T_BOOLEAN) {
+        } else if (k == K_BOOL) {
             snprintf(nums[i], sizeof nums[i], "%s", p->of.b ? "true" : "false");
-        } else if (k >= T_INT8 && k <= T_INT64) {
+        } else if (k >= K_I8 && k <= K_I64) {
             snprintf(nums[i], sizeof nums[i], "%lld", (long long)p->of.s);
-        } else if (k >= T_UINT8 && k <= T_UINT64) {
+        } else if (k >= K_U8 && k <= K_U64) {
             snprintf(nums[i], sizeof nums[i], "%llu", (unsigned long long)p->of.u);
-        } else if (k == T_FLOAT32) {
+        } else if (k == K_F32) {
             snprintf(nums[i], sizeof nums[i], "%.9g", (double)p->of.f32);
-        } else if (k == T_FLOAT64) {
+        } else if (k == K_F64) {
             snprintf(nums[i], sizeof nums[i], "%.17g", p->of.f64);
-        } else if (k == T_STR && p->kind == WHIRL_CVAL_STRING) {
+        } else if (k == K_DATE) {
+            snprintf(nums[i], sizeof nums[i], "%04lld-%02lld-%02lld", (long long)item(p, 0),
+                     (long long)item(p, 1), (long long)item(p, 2));
+            types[i] = 1082;
+        } else if (k == K_TIME) {
+            snprintf(nums[i], sizeof nums[i], "%02lld:%02lld:%02lld.%09lld",
+                     (long long)item(p, 0), (long long)item(p, 1), (long long)item(p, 2),
+                     (long long)item(p, 3));
+            types[i] = 1083;
+        } else if (k == K_DATETIME) {
+            snprintf(nums[i], sizeof nums[i], "%04lld-%02lld-%02lld %02lld:%02lld:%02lld.%09lld",
+                     (long long)item(p, 0), (long long)item(p, 1), (long long)item(p, 2),
+                     (long long)item(p, 3), (long long)item(p, 4), (long long)item(p, 5),
+                     (long long)item(p, 6));
+            types[i] = 1114;
+        } else if (k == K_TIMESTAMP) {
+            time_t t = (time_t)p->of.s;
+            struct tm tm;
+            if (!gmtime_r(&t, &tm)) {
+                snprintf(why, whylen, "parameter %zu: timestamp out of range", i + 1);
+                goto out;
+            }
+            snprintf(nums[i], sizeof nums[i], "%04d-%02d-%02d %02d:%02d:%02d+00",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec);
+            types[i] = 1184;
+        } else if (k == K_STR && p->kind == WHIRL_CVAL_STRING) {
             if (memchr(p->of.string.data, 0, p->of.string.len)) {
                 snprintf(why, whylen, "parameter %zu: a string holding a NUL", i + 1);
                 goto out;
             }
             vals[i] = p->of.string.data;
-        } else if (k == T_BINARY && p->kind == WHIRL_CVAL_BYTES) {
+        } else if (k == K_BIN && p->kind == WHIRL_CVAL_BYTES) {
             vals[i] = p->of.string.len ? p->of.string.data : "";
             lens[i] = (int)p->of.string.len;
             fmts[i] = 1;
@@ -265,62 +327,146 @@ out:
     return last;
 }
 
-/* The column's db-data-type from its type OID. */
-static uint32_t column_type(Oid t)
+/* The kind of a column's values from its type OID (K_OTHER: none the
+ * interface has). */
+static kind_t column_kind(const pg_api_t *api, Oid t)
 {
+    kind_t k;
     switch (t) {
-    case 16: return T_BOOLEAN;
-    case 21: return T_INT16;
-    case 23: return T_INT32;
-    case 20: return T_INT64;
-    case 700: return T_FLOAT32;
-    case 701: return T_FLOAT64;
-    case 25: case 1043: case 1042: case 19: return T_STR;
-    case 17: return T_BINARY;
-    default: return T_OTHER;
+    case 16: k = K_BOOL; break;
+    case 21: k = K_I16; break;
+    case 23: k = K_I32; break;
+    case 20: k = K_I64; break;
+    case 700: k = K_F32; break;
+    case 701: k = K_F64; break;
+    case 25: case 1043: case 1042: case 19: k = K_STR; break;
+    case 17: k = K_BIN; break;
+    case 1082: k = K_DATE; break;
+    case 1083: k = K_TIME; break;
+    case 1114: k = K_DATETIME; break;
+    case 1184: k = K_TIMESTAMP; break;
+    default: k = K_OTHER; break;
     }
+    return api->value_case[k] < 0 ? K_OTHER : k;
 }
 
-static whirl_error_t *cell(PGresult *r, int row, int col, uint32_t type, whirl_cval_t *v)
+/* A tuple of n numbers of the given kinds. */
+static whirl_error_t *set_tuple(whirl_cval_t *v, size_t n, const whirl_cval_kind_t *kinds,
+                                const int64_t *nums)
+{
+    whirl_error_t *e = whirl_cval_set_items(v, WHIRL_CVAL_TUPLE, n);
+    for (size_t i = 0; !e && i < n; i++) {
+        v->of.list.items[i].kind = kinds[i];
+        if (kinds[i] == WHIRL_CVAL_S32)
+            v->of.list.items[i].of.s = nums[i];
+        else
+            v->of.list.items[i].of.u = (uint64_t)nums[i];
+    }
+    return e;
+}
+
+/* "HH:MM:SS[.fraction]" into hour, minute, second, nanosecond; returns
+ * what follows. */
+static const char *parse_time(const char *s, int64_t out[4])
+{
+    char *end = NULL;
+    out[0] = strtol(s, &end, 10);
+    out[1] = *end == ':' ? strtol(end + 1, &end, 10) : 0;
+    out[2] = *end == ':' ? strtol(end + 1, &end, 10) : 0;
+    out[3] = 0;
+    if (*end == '.') {
+        int digits = 0;
+        for (end++; *end >= '0' && *end <= '9'; end++, digits++)
+            if (digits < 9)
+                out[3] = out[3] * 10 + (*end - '0');
+        for (; digits < 9; digits++)
+            out[3] *= 10;
+    }
+    return end;
+}
+
+static whirl_error_t *cell(const pg_api_t *api, PGresult *r, int row, int col, kind_t k,
+                           whirl_cval_t *v)
 {
     if (PQgetisnull(r, row, col))
-        return whirl_cval_set_case(v, WHIRL_CVAL_VARIANT, V_DB_NULL, false);
+        return whirl_cval_set_case(v, WHIRL_CVAL_VARIANT, (uint32_t)api->value_case[K_NULL],
+                                   false);
     const char *s = PQgetvalue(r, row, col);
     int len = PQgetlength(r, row, col);
-    if (type == T_OTHER)
-        return whirl_cval_set_case(v, WHIRL_CVAL_VARIANT, V_UNSUPPORTED, false);
-    whirl_error_t *e = whirl_cval_set_case(v, WHIRL_CVAL_VARIANT, type, true);
+    if (k == K_OTHER)
+        return whirl_cval_set_case(v, WHIRL_CVAL_VARIANT, (uint32_t)api->value_case[K_OTHER],
+                                   false);
+    whirl_error_t *e = whirl_cval_set_case(v, WHIRL_CVAL_VARIANT, (uint32_t)api->value_case[k],
+                                           true);
     if (e)
         return e;
     whirl_cval_t *p = v->of.variant.payload;
-    switch (type) {
-    case T_BOOLEAN:
+    static const whirl_cval_kind_t date_kinds[] = {WHIRL_CVAL_S32, WHIRL_CVAL_U8, WHIRL_CVAL_U8};
+    static const whirl_cval_kind_t time_kinds[] = {WHIRL_CVAL_U8, WHIRL_CVAL_U8, WHIRL_CVAL_U8,
+                                                   WHIRL_CVAL_U32};
+    static const whirl_cval_kind_t dt_kinds[] = {WHIRL_CVAL_S32, WHIRL_CVAL_U8, WHIRL_CVAL_U8,
+                                                 WHIRL_CVAL_U8,  WHIRL_CVAL_U8, WHIRL_CVAL_U8,
+                                                 WHIRL_CVAL_U32};
+    int64_t n[7] = {0};
+    char *end = NULL;
+    switch (k) {
+    case K_BOOL:
         p->kind = WHIRL_CVAL_BOOL;
         p->of.b = s[0] == 't';
         return NULL;
-    case T_INT16:
-    case T_INT32:
-    case T_INT64:
-        p->kind = type == T_INT16 ? WHIRL_CVAL_S16 : type == T_INT32 ? WHIRL_CVAL_S32
-                                                                    : WHIRL_CVAL_S64;
+    case K_I16:
+    case K_I32:
+    case K_I64:
+        p->kind = k == K_I16 ? WHIRL_CVAL_S16 : k == K_I32 ? WHIRL_CVAL_S32 : WHIRL_CVAL_S64;
         p->of.s = strtoll(s, NULL, 10);
         return NULL;
-    case T_FLOAT32:
+    case K_F32:
         p->kind = WHIRL_CVAL_F32;
         p->of.f32 = strtof(s, NULL);
         return NULL;
-    case T_FLOAT64:
+    case K_F64:
         p->kind = WHIRL_CVAL_F64;
         p->of.f64 = strtod(s, NULL);
         return NULL;
-    case T_STR:
+    case K_STR:
         return whirl_cval_set_string(p, s, (size_t)len);
+    case K_DATE:
+        n[0] = strtol(s, &end, 10);
+        n[1] = *end == '-' ? strtol(end + 1, &end, 10) : 0;
+        n[2] = *end == '-' ? strtol(end + 1, &end, 10) : 0;
+        return set_tuple(p, 3, date_kinds, n);
+    case K_TIME:
+        parse_time(s, n);
+        return set_tuple(p, 4, time_kinds, n);
+    case K_DATETIME:
+    case K_TIMESTAMP: {
+        n[0] = strtol(s, &end, 10);
+        n[1] = *end == '-' ? strtol(end + 1, &end, 10) : 0;
+        n[2] = *end == '-' ? strtol(end + 1, &end, 10) : 0;
+        const char *rest = parse_time(*end == ' ' ? end + 1 : end, n + 3);
+        if (k == K_DATETIME)
+            return set_tuple(p, 7, dt_kinds, n);
+        /* timestamptz: seconds since the epoch, the offset ("+HH[:MM]") applied. */
+        struct tm tm = {.tm_year = (int)n[0] - 1900, .tm_mon = (int)n[1] - 1,
+                        .tm_mday = (int)n[2], .tm_hour = (int)n[3], .tm_min = (int)n[4],
+                        .tm_sec = (int)n[5]};
+        int64_t t = (int64_t)timegm(&tm);
+        if (*rest == '+' || *rest == '-') {
+            int64_t off[4];
+            parse_time(rest + 1, off);
+            int64_t secs = off[0] * 3600 + off[1] * 60 + off[2];
+            t -= *rest == '+' ? secs : -secs;
+        }
+        p->kind = WHIRL_CVAL_S64;
+        p->of.s = t;
+        return NULL;
+    }
     default: { /* bytea, in text format: unescape */
-        size_t n = 0;
-        unsigned char *b = PQunescapeBytea((const unsigned char *)s, &n);
+        size_t nb = 0;
+        unsigned char *b = PQunescapeBytea((const unsigned char *)s, &nb);
         if (!b)
             return errorf("out of memory");
-        e = whirl_cval_set_bytes(p, b, n);
+        e = whirl_cval_set_bytes(p, b, nb);
         PQfreemem(b);
         return e;
     }
@@ -328,7 +474,7 @@ static whirl_error_t *cell(PGresult *r, int row, int col, uint32_t type, whirl_c
 }
 
 /* row-set { columns: list<column { name, data-type }>, rows: list<list<db-value>> } */
-static whirl_error_t *row_set(PGresult *r, whirl_cval_t *res)
+static whirl_error_t *row_set(const pg_api_t *api, PGresult *r, whirl_cval_t *res)
 {
     int ncol = PQnfields(r), nrow = PQntuples(r);
     size_t bytes = 0;
@@ -345,18 +491,19 @@ static whirl_error_t *row_set(PGresult *r, whirl_cval_t *res)
     whirl_cval_t *cols = e ? NULL : &p->of.list.items[0], *rows = e ? NULL : &p->of.list.items[1];
     if (!e)
         e = whirl_cval_set_items(cols, WHIRL_CVAL_LIST, (size_t)ncol);
-    uint32_t *types = calloc(ncol ? (size_t)ncol : 1, sizeof *types);
+    kind_t *types = calloc(ncol ? (size_t)ncol : 1, sizeof *types);
     if (!e && !types)
         e = errorf("out of memory");
     for (int j = 0; !e && j < ncol; j++) {
         whirl_cval_t *col = &cols->of.list.items[j];
         const char *name = PQfname(r, j);
-        types[j] = column_type(PQftype(r, j));
+        types[j] = column_kind(api, PQftype(r, j));
         e = whirl_cval_set_items(col, WHIRL_CVAL_RECORD, 2);
         if (!e)
             e = whirl_cval_set_string(&col->of.list.items[0], name, strlen(name));
         if (!e)
-            e = whirl_cval_set_case(&col->of.list.items[1], WHIRL_CVAL_ENUM, types[j], false);
+            e = whirl_cval_set_case(&col->of.list.items[1], WHIRL_CVAL_ENUM,
+                                    (uint32_t)api->type_case[types[j]], false);
     }
     if (!e)
         e = whirl_cval_set_items(rows, WHIRL_CVAL_LIST, (size_t)nrow);
@@ -364,32 +511,32 @@ static whirl_error_t *row_set(PGresult *r, whirl_cval_t *res)
         whirl_cval_t *row = &rows->of.list.items[i];
         e = whirl_cval_set_items(row, WHIRL_CVAL_LIST, (size_t)ncol);
         for (int j = 0; !e && j < ncol; j++)
-            e = cell(r, i, j, types[j], &row->of.list.items[j]);
+            e = cell(api, r, i, j, types[j], &row->of.list.items[j]);
     }
     free(types);
     return e;
 }
 
-static whirl_error_t *pg_call_inner(uintptr_t op, spin_req_t *rq, const whirl_cval_t *args,
-                                    size_t nargs, whirl_cval_t *res)
+static whirl_error_t *pg_call_inner(const pg_api_t *api, int op, spin_req_t *rq,
+                                    const whirl_cval_t *args, size_t nargs, whirl_cval_t *res)
 {
     if (op == 0)
-        return pg_open(rq, args, nargs, res);
+        return pg_open(api, rq, args, nargs, res);
     pg_conn_t *c = NULL;
     if (nargs == 3 && (args[0].kind == WHIRL_CVAL_BORROW || args[0].kind == WHIRL_CVAL_OWN))
         c = spin_handle_get(rq, args[0].of.resource.rep, SPIN_H_PG);
     if (!c)
-        return errorf(IFACE ": invalid connection handle");
+        return errorf("%s: invalid connection handle", api->iface);
     if (args[1].kind != WHIRL_CVAL_STRING || args[2].kind != WHIRL_CVAL_LIST)
-        return errorf(IFACE ": bad arguments");
+        return errorf("%s: bad arguments", api->iface);
     char why[600];
     int ec = 0;
-    PGresult *r = run(c, &args[1], &args[2], why, sizeof why, &ec);
+    PGresult *r = run(api, c, &args[1], &args[2], why, sizeof why, &ec);
     if (!r)
         return spin_result_err(res, (uint32_t)ec, why);
     whirl_error_t *e;
     if (op == 1) {
-        e = row_set(r, res);
+        e = row_set(api, r, res);
     } else {
         whirl_cval_t *p = NULL;
         if (!(e = spin_result_ok(res, true, &p))) {
@@ -406,12 +553,14 @@ static whirl_error_t *pg_call(void *env, whirl_store_t *store,
                               size_t nargs, whirl_cval_t *results, size_t nresults)
 {
     (void)type;
+    uintptr_t code = (uintptr_t)env; /* version * 4 + op */
+    const pg_api_t *api = &apis[code / 4];
     spin_req_t *rq = spin_req_of(store);
     if (!rq)
-        return errorf(IFACE ": the calling store serves no request");
+        return errorf("%s: the calling store serves no request", api->iface);
     if (nresults != 1)
-        return errorf(IFACE ": wrong result count");
-    whirl_error_t *e = pg_call_inner((uintptr_t)env, rq, args, nargs, results);
+        return errorf("%s: wrong result count", api->iface);
+    whirl_error_t *e = pg_call_inner(api, (int)(code % 4), rq, args, nargs, results);
     return spin_check_deadline(rq, e, results, nresults, "postgres");
 }
 
@@ -426,14 +575,18 @@ static whirl_error_t *conn_dtor(void *env, whirl_store_t *store, uint32_t rep)
 
 whirl_error_t *spin_pg_link(whirl_component_linker_t *l)
 {
-    if (!g_conn_type &&
-        !(g_conn_type = whirl_resource_type_new("connection", conn_dtor, NULL, NULL)))
-        return errorf("out of memory");
-    whirl_error_t *e = whirl_component_linker_define_resource(l, IFACE, "connection",
-                                                              g_conn_type);
     static const char *const names[] = {"[static]connection.open", "[method]connection.query",
                                         "[method]connection.execute"};
-    for (uintptr_t i = 0; !e && i < 3; i++)
-        e = whirl_component_linker_define_func(l, IFACE, names[i], pg_call, (void *)i, NULL);
+    whirl_error_t *e = NULL;
+    for (uintptr_t v = 0; !e && v < 2; v++) {
+        pg_api_t *api = &apis[v];
+        if (!api->conn_type &&
+            !(api->conn_type = whirl_resource_type_new("connection", conn_dtor, NULL, NULL)))
+            return errorf("out of memory");
+        e = whirl_component_linker_define_resource(l, api->iface, "connection", api->conn_type);
+        for (uintptr_t i = 0; !e && i < 3; i++)
+            e = whirl_component_linker_define_func(l, api->iface, names[i], pg_call,
+                                                   (void *)(v * 4 + i), NULL);
+    }
     return e;
 }

@@ -346,6 +346,9 @@ TOML
         check "postgres unsigned parameters" contains "$WORK/b" "^row=boolean:false int16:9 int32:10 int64:11 db-null db-null db-null db-null db-null$"
         check "postgres every parameter case" contains "$WORK/b" "^row=boolean:true int16:-7 int32:123456 int64:-9007199254740993 floating32:1.5 floating64:2.25 str:héllo binary:0.1.255 db-null$"
         check "postgres query error" contains "$WORK/b" '^bad sql: error {"tag":"query-failed","val":"ERROR:  relation \\"no_such_table\\" does not exist'
+        check "spin:postgres@3" eq "$(req "$WORK/b" --get --data-urlencode "$pga" "$URL/pg3-out")" 200
+        check "spin:postgres@3 column types" contains "$WORK/b" "^columns=d:date,t:time,dt:datetime,ts:timestamp,i:int32$"
+        check "spin:postgres@3 dates and times" contains "$WORK/b" "^row=date:2024/2/29 time:23/59/58/123456000 datetime:1999/12/31/12/30/15/500000000 timestamp:1700000000 int32:7$"
         req "$WORK/b" --get --data-urlencode "host=localhost port=$PG_PORT user=postgres" "$URL/pg-out" >/dev/null
         check "postgres to a host not listed: connection-failed" contains "$WORK/b" '"tag":"connection-failed","val":"address localhost:[0-9]* is not permitted"'
         # The server dies mid-query (a fast shutdown ends its sessions): an

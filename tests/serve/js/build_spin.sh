@@ -42,6 +42,7 @@ world spin-app {
   import fermyon:spin/mqtt@2.0.0;
   import fermyon:spin/postgres@2.0.0;
   import fermyon:spin/mysql@2.0.0;
+  import spin:postgres/postgres@3.0.0;
 }
 WIT
 echo "componentize-js spinhost.js" >&2

@@ -13,6 +13,7 @@
 //   /sql-escape/LABEL?PATH  ATTACH and VACUUM INTO another file (refused)
 //   /mqtt-out?ADDR   outbound MQTT: two messages on whirl/test
 //   /pg-out?ADDR     outbound PostgreSQL: parameters and columns of each type
+//   /pg3-out?ADDR    spin:postgres@3.0.0: dates, times, timestamps
 //   /pg-sleep?ADDR   a PostgreSQL query the test kills the server under
 //   /mysql-out?ADDR  outbound MySQL: parameters and columns of each type
 //   /sql-forever/LABEL  a query that never ends (the deadline must end it)
@@ -29,6 +30,7 @@ import { Connection as RedisConnection } from 'fermyon:spin/redis@2.0.0';
 import { Connection as MqttConnection } from 'fermyon:spin/mqtt@2.0.0';
 import { Connection as PgConnection } from 'fermyon:spin/postgres@2.0.0';
 import { Connection as MysqlConnection } from 'fermyon:spin/mysql@2.0.0';
+import { Connection as Pg3Connection } from 'spin:postgres/postgres@3.0.0';
 
 addEventListener('fetch', (event) => event.respondWith(handle(event.request)));
 
@@ -175,6 +177,20 @@ async function handle(req) {
         pg.query('SELECT * FROM no_such_table', []);
       } catch (e) {
         out += `bad sql: ${why(e)}\n`;
+      }
+    } else if (parts[0] === 'pg3-out') {
+      // ?ADDRESS: spin:postgres@3.0.0's dates, times and timestamps.
+      const pg = Pg3Connection.open(query(req));
+      pg.execute('DROP TABLE IF EXISTS pt3', []);
+      pg.execute('CREATE TABLE pt3 (d date, t time, dt timestamp, ts timestamptz, i integer)', []);
+      const n = pg.execute('INSERT INTO pt3 VALUES ($1, $2, $3, $4, $5)', [
+        { tag: 'date', val: [2024, 2, 29] }, { tag: 'time', val: [23, 59, 58, 123456000] },
+        { tag: 'datetime', val: [1999, 12, 31, 12, 30, 15, 500000000] },
+        { tag: 'timestamp', val: 1700000000n }, { tag: 'int32', val: 7 }]);
+      const rs = pg.query('SELECT * FROM pt3', []);
+      out += `inserted=${n}\ncolumns=${rs.columns.map((c) => c.name + ':' + c.dataType).join(',')}\n`;
+      for (const row of rs.rows) {
+        out += `row=${row.map((v) => v.tag + ':' + (Array.isArray(v.val) ? v.val.join('/') : v.val)).join(' ')}\n`;
       }
     } else if (parts[0] === 'pg-sleep') {
       // ?ADDRESS: a query the test ends by stopping the server under it.
