@@ -239,8 +239,9 @@ static whirl_error_t *vars_get(void *env, whirl_store_t *store,
     return spin_result_err(results, (uint32_t)ec, msg);
 }
 
-/* fermyon:spin/config.get-config (Spin 1): error is invalid-key(0),
- * provider(1), other(2); an undefined key is provider, as Spin maps it. */
+/* fermyon:spin/config.get-config (Spin 1): error is provider(0),
+ * invalid-key(1), invalid-schema(2), other(3); an undefined key is
+ * provider, as Spin maps it. */
 static whirl_error_t *config_get(void *env, whirl_store_t *store,
                                  const whirl_component_func_t *type, const whirl_cval_t *args,
                                  size_t nargs, whirl_cval_t *results, size_t nresults)
@@ -262,7 +263,7 @@ static whirl_error_t *config_get(void *env, whirl_store_t *store,
     snprintf(msg, sizeof msg, "%s \"%s\"%s%s",
              ec == VAR_ERR_INVALID_NAME ? "invalid key" : "no variable for", name ? name : "",
              why ? ": " : "", why ? why : "");
-    return spin_result_err(results, ec == VAR_ERR_INVALID_NAME ? 0 : ec == VAR_ERR_OTHER ? 2 : 1,
+    return spin_result_err(results, ec == VAR_ERR_INVALID_NAME ? 1 : ec == VAR_ERR_OTHER ? 3 : 0,
                            msg);
 }
 
