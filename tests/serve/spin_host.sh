@@ -207,6 +207,12 @@ TOML
     check "wasi:config get" contains "$WORK/b" "^value=hello, from-env!$"
     req "$WORK/b" "$URL/config/unknown" >/dev/null
     check "wasi:config get undefined" contains "$WORK/b" "^none$"
+    req "$WORK/b" "$URL/config1/message" >/dev/null
+    check "spin 1 config" contains "$WORK/b" "^value=hello, from-env!$"
+    req "$WORK/b" "$URL/config1/unknown" >/dev/null
+    check "spin 1 config undefined: provider" contains "$WORK/b" '"tag":"provider"'
+    req "$WORK/b" "$URL/config1/Bad" >/dev/null
+    check "spin 1 config invalid: invalid-key" contains "$WORK/b" '"tag":"invalid-key"'
     req "$WORK/b" "$URL/config-all" >/dev/null
     check "wasi:config get-all" contains "$WORK/b" "^plain=literal$"
 

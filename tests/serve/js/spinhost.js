@@ -3,6 +3,7 @@
 // spin-wit/. Answers are text lines the test greps.
 //   /var/NAME        fermyon:spin/variables get
 //   /config/NAME     wasi:config/store get; /config-all  get-all
+//   /config1/NAME    fermyon:spin/config get-config (Spin 1)
 //   /kv/LABEL/incr   a counter in a key-value store (get, set, exists)
 //   /kv/LABEL/keys   get-keys; /kv/LABEL/del/KEY  delete
 //   /wkv/LABEL       wasi:keyvalue: open, set, get, increment, get-many, list-keys
@@ -31,6 +32,7 @@ import { Connection as MqttConnection } from 'fermyon:spin/mqtt@2.0.0';
 import { Connection as PgConnection } from 'fermyon:spin/postgres@2.0.0';
 import { Connection as MysqlConnection } from 'fermyon:spin/mysql@2.0.0';
 import { Connection as Pg3Connection } from 'spin:postgres/postgres@3.0.0';
+import { getConfig } from 'fermyon:spin/config';
 
 addEventListener('fetch', (event) => event.respondWith(handle(event.request)));
 
@@ -63,6 +65,8 @@ async function handle(req) {
     } else if (parts[0] === 'config') {
       const v = configGet(parts[1] ?? '');
       out = v === undefined ? 'none\n' : `value=${v}\n`;
+    } else if (parts[0] === 'config1') {
+      out = `value=${getConfig(parts[1] ?? '')}\n`;
     } else if (parts[0] === 'config-all') {
       for (const [k, v] of configGetAll()) out += `${k}=${v}\n`;
     } else if (parts[0] === 'kv') {
