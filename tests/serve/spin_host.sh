@@ -239,6 +239,14 @@ TOML
     check "wasi:keyvalue get-many" contains "$WORK/b" "^many=w1:one,absent:none$"
     check "wasi:keyvalue list-keys" contains "$WORK/b" "^list=counter,hits,w1 cursor=none$"
 
+    req "$WORK/b" "$URL/wkv-cas/default" >/dev/null
+    check "wasi:keyvalue cas on a missing key" contains "$WORK/b" "^current=none$"
+    check "wasi:keyvalue swap" contains "$WORK/b" "^swapped=v1$"
+    check "wasi:keyvalue swap after a change: cas-failed" contains "$WORK/b" "^second swap: cas-failed$"
+    check "wasi:keyvalue cas-failed hands the cas back" contains "$WORK/b" "^retry sees=changed$"
+    check "wasi:keyvalue swap retried" contains "$WORK/b" "^final=v3$"
+    check "wasi:keyvalue set-many, delete-many" contains "$WORK/b" "^set-many=m1:1,m2:2 after delete-many=false,false$"
+
     # SQLite: typed parameters and rows, errors, access-denied.
     check "sqlite" eq "$(req "$WORK/b" "$URL/sql/default")" 200
     check "sqlite columns" contains "$WORK/b" "^columns=i,r,s,b,n$"
@@ -305,6 +313,10 @@ TOML
     check "redis counter" contains "$WORK/b" "^counter=2$"
     req "$WORK/b" "$URL/wkv/cache" >/dev/null
     check "redis wasi:keyvalue increment" contains "$WORK/b" "^hits=5,7$"
+    req "$WORK/b" "$URL/wkv-cas/cache" >/dev/null
+    check "redis cas swap" contains "$WORK/b" "^swapped=v1$"
+    check "redis cas-failed and retry" contains "$WORK/b" "^final=v3$"
+    check "redis set-many, delete-many" contains "$WORK/b" "^set-many=m1:1,m2:2 after delete-many=false,false$"
     req "$WORK/b" "$URL/kv/files/incr" >/dev/null
     check "runtime-config sqlite store" contains "$WORK/b" "^counter=1$"
     check "runtime-config path relative to its file" test -s "$D/rc/data/files.db"

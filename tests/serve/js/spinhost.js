@@ -7,6 +7,7 @@
 //   /kv/LABEL/incr   a counter in a key-value store (get, set, exists)
 //   /kv/LABEL/keys   get-keys; /kv/LABEL/del/KEY  delete
 //   /wkv/LABEL       wasi:keyvalue: open, set, get, increment, get-many, list-keys
+//   /wkv-cas/LABEL   wasi:keyvalue compare-and-swap, set-many, delete-many
 //   /sql/LABEL       a table created, rows inserted with parameters of each type, queried
 //   /sql3/LABEL      spin:sqlite@3.0.0: last-insert-rowid and changes
 //   /llm             answered model-not-supported
@@ -24,8 +25,8 @@ import { Connection } from 'fermyon:spin/sqlite@2.0.0';
 import { Connection as Connection3 } from 'spin:sqlite/sqlite@3.0.0';
 import { get as configGet, getAll as configGetAll } from 'wasi:config/store@0.2.0-draft-2024-09-27';
 import { open as bucketOpen } from 'wasi:keyvalue/store@0.2.0-draft2';
-import { increment } from 'wasi:keyvalue/atomics@0.2.0-draft2';
-import { getMany } from 'wasi:keyvalue/batch@0.2.0-draft2';
+import { increment, swap, Cas } from 'wasi:keyvalue/atomics@0.2.0-draft2';
+import { getMany, setMany, deleteMany } from 'wasi:keyvalue/batch@0.2.0-draft2';
 import { infer } from 'fermyon:spin/llm@2.0.0';
 import { Connection as RedisConnection } from 'fermyon:spin/redis@2.0.0';
 import { Connection as MqttConnection } from 'fermyon:spin/mqtt@2.0.0';
@@ -94,6 +95,31 @@ async function handle(req) {
       out = `w1=${dec.decode(b.get('w1'))}\nhits=${n1},${n2}\n` +
         `many=${many.map(([k, v]) => `${k}:${v === undefined ? 'none' : dec.decode(v)}`).join(',')}\n` +
         `list=${page.keys.sort().join(',')} cursor=${page.cursor === undefined ? 'none' : page.cursor}\n`;
+    } else if (parts[0] === 'wkv-cas') {
+      // compare-and-swap and the batch writes.
+      const b = bucketOpen(parts[1]);
+      deleteMany(b, ['c1']);
+      const cas = Cas.new(b, 'c1');
+      out += `current=${cas.current() === undefined ? 'none' : 'some'}\n`;
+      swap(cas, enc.encode('v1'));
+      out += `swapped=${dec.decode(b.get('c1'))}\n`;
+      const cas2 = Cas.new(b, 'c1');
+      b.set('c1', enc.encode('changed'));
+      try {
+        swap(cas2, enc.encode('v2'));
+        out += 'second swap: done\n';
+      } catch (e) {
+        out += `second swap: ${e.payload ? e.payload.tag : e}\n`;
+        if (e.payload && e.payload.tag === 'cas-failed') {
+          out += `retry sees=${dec.decode(e.payload.val.current())}\n`;
+          swap(e.payload.val, enc.encode('v3'));
+        }
+      }
+      out += `final=${dec.decode(b.get('c1'))}\n`;
+      setMany(b, [['m1', enc.encode('1')], ['m2', enc.encode('2')]]);
+      const got = getMany(b, ['m1', 'm2']);
+      deleteMany(b, ['m1', 'm2']);
+      out += `set-many=${got.map(([k, v]) => k + ':' + dec.decode(v)).join(',')} after delete-many=${b.exists('m1')},${b.exists('m2')}\n`;
     } else if (parts[0] === 'sql') {
       const db = Connection.open(parts[1]);
       db.execute('CREATE TABLE IF NOT EXISTS t (i INTEGER, r REAL, s TEXT, b BLOB, n)', []);
