@@ -39,6 +39,7 @@ void spin_app_free(spin_app_t *a)
     for (size_t i = 0; i < a->ndb; i++)
         backend_free(&a->db[i]);
     free(a->db);
+    spin_providers_free(a);
     free(a->dir);
     free(a);
 }
@@ -130,6 +131,38 @@ static whirl_error_t *runtime_backend(const char *file, const char *dir, const c
                   toml_shim_line(t), section, label, type, kv ? " or \"redis\"" : "");
 }
 
+/* [[variables_provider]]: type "static" with `values`, or "env" with
+ * `prefix` and `dotenv_path`. */
+static whirl_error_t *variables_providers(spin_app_t *a, const char *file, const char *section,
+                                          const toml_shim_node_t *list)
+{
+    if (toml_shim_kind(list) != TOML_SHIM_ARRAY)
+        return errorf("%s:%u: %s must be an array of tables ([[%s]])", file,
+                      toml_shim_line(list), section, section);
+    whirl_error_t *err = NULL;
+    for (size_t i = 0, n = toml_shim_array_size(list); !err && i < n; i++) {
+        const toml_shim_node_t *t = toml_shim_array_at(list, i);
+        const char *type = toml_shim_string(toml_shim_get(t, "type"));
+        char where[PATH_MAX + 64];
+        snprintf(where, sizeof where, "%s:%u", file, toml_shim_line(t));
+        if (type && strcmp(type, "static") == 0) {
+            const toml_shim_node_t *values = toml_shim_get(t, "values");
+            if (values && toml_shim_kind(values) != TOML_SHIM_TABLE)
+                return errorf("%s: values must be a table of strings", where);
+            err = spin_provider_add(a, false, NULL, NULL, values, where);
+        } else if (type && strcmp(type, "env") == 0) {
+            err = spin_provider_add(a, true, toml_shim_string(toml_shim_get(t, "prefix")),
+                                    toml_shim_string(toml_shim_get(t, "dotenv_path")), NULL,
+                                    where);
+        } else {
+            serve_log("warning: %s: [[%s]] of type '%s' is not supported by whirl (ignored): "
+                      "only \"static\" and \"env\"",
+                      where, section, type ? type : "(none)");
+        }
+    }
+    return err;
+}
+
 static whirl_error_t *load_runtime_config(spin_app_t *a, const char *file)
 {
     char why[512];
@@ -150,6 +183,10 @@ static whirl_error_t *load_runtime_config(spin_app_t *a, const char *file)
         const char *section = NULL;
         const toml_shim_node_t *t = toml_shim_table_at(root, i, &section);
         bool kv = strcmp(section, "key_value_store") == 0;
+        if (strcmp(section, "variables_provider") == 0 || strcmp(section, "config_provider") == 0) {
+            err = variables_providers(a, file, section, t);
+            continue;
+        }
         if (!kv && strcmp(section, "sqlite_database") != 0) {
             serve_log("warning: %s:%u: runtime config section '%s' is not implemented by whirl "
                       "(ignored)",
@@ -188,6 +225,9 @@ whirl_error_t *spin_app_load(serve_app_t *app, const char *manifest, const char 
         err = put_backend(&a->db, &a->ndb, "default", SPIN_BACKEND_SQLITE, path, NULL);
     if (!err && opts && opts->runtime_config)
         err = load_runtime_config(a, opts->runtime_config);
+    /* Last, the environment provider `spin up` always has, with ./.env. */
+    if (!err)
+        err = spin_provider_add(a, true, NULL, ".env", NULL, NULL);
     if (!err)
         err = spin_vars_load(a, manifest, variables, opts);
     return err;

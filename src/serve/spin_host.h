@@ -32,6 +32,15 @@ typedef struct spin_var {
     bool secret;
 } spin_var_t;
 
+/* A variables provider: an environment one (PREFIX_NAME in the process
+ * environment, then in its dotenv file) or static values. */
+typedef struct spin_provider {
+    bool is_env;
+    char *prefix;               /* env: "SPIN_VARIABLE" unless configured */
+    char **names, **values;     /* static values, or the dotenv file's entries */
+    size_t n;
+} spin_provider_t;
+
 /* The app's part (serve_app_t.spin_host). */
 typedef struct spin_app {
     char *dir;               /* the manifest's directory */
@@ -41,6 +50,8 @@ typedef struct spin_app {
     size_t nkv;
     spin_backend_t *db;      /* SQLite databases */
     size_t ndb;
+    spin_provider_t *providers; /* after --variable, in order */
+    size_t nproviders;
 } spin_app_t;
 
 /* A component's part (serve_comp_t.spin). */
@@ -70,6 +81,13 @@ void spin_comp_free(spin_comp_t *c);
 whirl_error_t *spin_vars_load(spin_app_t *a, const char *manifest,
                               const toml_shim_node_t *variables, const serve_opts_t *opts);
 whirl_error_t *spin_vars_expand(const spin_app_t *a, const char *tmpl, char **out);
+/* Adds a provider: an environment one (prefix NULL: SPIN_VARIABLE; dotenv
+ * NULL: none; a missing file is no error) or, with `values` (a TOML table
+ * of strings), a static one. */
+whirl_error_t *spin_provider_add(spin_app_t *a, bool is_env, const char *prefix,
+                                 const char *dotenv, const toml_shim_node_t *values,
+                                 const char *where);
+void spin_providers_free(spin_app_t *a);
 /* True if `name` is a valid Spin variable name; else `why` says why. */
 bool spin_var_name_ok(const char *name, const char **why);
 

@@ -1,6 +1,8 @@
 /* Spin variables: the manifest's [variables] (default, required, secret),
  * their values from the providers `spin up` has (--variable NAME=VALUE
- * first, then the environment's SPIN_VARIABLE_NAME, then the default), and
+ * first, then the runtime config's [[variables_provider]]s (static values,
+ * or env with a prefix and a dotenv file), then the environment's
+ * SPIN_VARIABLE_NAME or, failing that, ./.env's, then the default), and
  * components' [component.NAME.variables], templates over them ("{{ name }}")
  * expanded once at load. Guests read their component's variables through
  * fermyon:spin/variables@2.0.0 (and the unversioned fermyon:spin/config) and
@@ -40,6 +42,134 @@ static spin_var_t *find_var(const spin_app_t *a, const char *name, size_t len)
     for (size_t i = 0; i < a->nvars; i++)
         if (strlen(a->vars[i].name) == len && memcmp(a->vars[i].name, name, len) == 0)
             return &a->vars[i];
+    return NULL;
+}
+
+/* ---- providers ---- */
+
+static whirl_error_t *provider_put(spin_provider_t *p, const char *name, size_t nlen,
+                                   const char *value, size_t vlen)
+{
+    char **n = realloc(p->names, (p->n + 1) * sizeof *n);
+    if (n)
+        p->names = n;
+    char **v = realloc(p->values, (p->n + 1) * sizeof *v);
+    if (v)
+        p->values = v;
+    if (!n || !v || !(p->names[p->n] = strndup(name, nlen)))
+        return errorf("out of memory");
+    if (!(p->values[p->n] = strndup(value, vlen))) {
+        free(p->names[p->n]);
+        return errorf("out of memory");
+    }
+    p->n++;
+    return NULL;
+}
+
+/* A dotenv file: NAME=VALUE lines, `export ` allowed, values optionally in
+ * single or double quotes, `#` comments. */
+static whirl_error_t *load_dotenv(spin_provider_t *p, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL; /* as Spin: no file, no values */
+    char line[8192];
+    whirl_error_t *e = NULL;
+    while (!e && fgets(line, sizeof line, f)) {
+        char *s = line + strspn(line, " \t");
+        if (strncmp(s, "export ", 7) == 0)
+            s += 7 + strspn(s + 7, " \t");
+        char *eq = strchr(s, '=');
+        if (*s == '#' || !eq)
+            continue;
+        size_t nlen = (size_t)(eq - s);
+        while (nlen && (s[nlen - 1] == ' ' || s[nlen - 1] == '\t'))
+            nlen--;
+        char *v = eq + 1 + strspn(eq + 1, " \t");
+        size_t vlen = strcspn(v, "\r\n");
+        if (vlen >= 2 && (v[0] == '"' || v[0] == '\'') && strchr(v + 1, v[0])) {
+            char *close = strchr(v + 1, v[0]);
+            vlen = (size_t)(close - v - 1);
+            v++;
+        } else {
+            char *hash = memchr(v, '#', vlen);
+            if (hash && hash > v && (hash[-1] == ' ' || hash[-1] == '\t'))
+                vlen = (size_t)(hash - v);
+            while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+                vlen--;
+        }
+        if (nlen)
+            e = provider_put(p, s, nlen, v, vlen);
+    }
+    fclose(f);
+    return e;
+}
+
+whirl_error_t *spin_provider_add(spin_app_t *a, bool is_env, const char *prefix,
+                                 const char *dotenv, const toml_shim_node_t *values,
+                                 const char *where)
+{
+    spin_provider_t *l = realloc(a->providers, (a->nproviders + 1) * sizeof *l);
+    if (!l)
+        return errorf("out of memory");
+    a->providers = l;
+    spin_provider_t *p = &l[a->nproviders++];
+    memset(p, 0, sizeof *p);
+    p->is_env = is_env;
+    if (is_env && !(p->prefix = strdup(prefix ? prefix : "SPIN_VARIABLE")))
+        return errorf("out of memory");
+    if (is_env)
+        return dotenv ? load_dotenv(p, dotenv) : NULL;
+    for (size_t i = 0, n = toml_shim_table_size(values); i < n; i++) {
+        const char *name = NULL;
+        const char *v = toml_shim_string(toml_shim_table_at(values, i, &name));
+        if (!v)
+            return errorf("%s: static variable '%s' must be a string", where, name);
+        whirl_error_t *e = provider_put(p, name, strlen(name), v, strlen(v));
+        if (e)
+            return e;
+    }
+    return NULL;
+}
+
+void spin_providers_free(spin_app_t *a)
+{
+    for (size_t i = 0; i < a->nproviders; i++) {
+        spin_provider_t *p = &a->providers[i];
+        for (size_t k = 0; k < p->n; k++) {
+            free(p->names[k]);
+            free(p->values[k]);
+        }
+        free(p->names);
+        free(p->values);
+        free(p->prefix);
+    }
+    free(a->providers);
+}
+
+/* The first provider's value for `name`. */
+static const char *provider_value(const spin_app_t *a, const char *name)
+{
+    for (size_t i = 0; i < a->nproviders; i++) {
+        const spin_provider_t *p = &a->providers[i];
+        if (p->is_env) {
+            char envname[512];
+            int len = snprintf(envname, sizeof envname, "%s_", p->prefix);
+            for (size_t k = 0; name[k] && len + 1 < (int)sizeof envname; k++)
+                envname[len++] = (char)toupper((unsigned char)name[k]);
+            envname[len] = '\0';
+            const char *v = getenv(envname);
+            for (size_t k = 0; !v && k < p->n; k++)
+                if (strcmp(p->names[k], envname) == 0)
+                    v = p->values[k];
+            if (v)
+                return v;
+        } else {
+            for (size_t k = 0; k < p->n; k++)
+                if (strcmp(p->names[k], name) == 0)
+                    return p->values[k];
+        }
+    }
     return NULL;
 }
 
@@ -110,7 +240,7 @@ whirl_error_t *spin_vars_load(spin_app_t *a, const char *manifest,
             envname[14 + k] = (char)toupper((unsigned char)name[k]);
         const char *value = cli_value(o, name);
         if (!value)
-            value = getenv(envname);
+            value = provider_value(a, name);
         if (!value)
             value = def;
         if (!value)

@@ -284,6 +284,14 @@ TOML
     check "served after the endless query" eq "$(req "$WORK/b" "$URL/sql3/default")" 200
     stop_server
 
+    # A .env file in the working directory, as spin up reads it.
+    printf '# the token\nexport SPIN_VARIABLE_TOKEN="from dotenv" # quoted\n' >"$D/.env"
+    SERVE_CWD=$D start_server dotenv spin.toml >/dev/null || return
+    req "$WORK/b" "$URL/var/message" >/dev/null
+    check "variable from .env" contains "$WORK/b" "^value=hello, from dotenv!$"
+    stop_server
+    rm "$D/.env"
+
     # A runtime config file: a Redis store, another SQLite store and database.
     if ! command -v redis-server >/dev/null; then
         echo "SKIPPED: the Redis backend tests (7): redis-server is not installed" >&2
@@ -292,6 +300,9 @@ TOML
     start_redis || { bad "redis-server did not start"; return; }
     mkdir -p "$D/rc"
     cat >"$D/rc/runtime.toml" <<TOML
+[[variables_provider]]
+type = "static"
+values = { greeting = "hey" }
 [key_value_store.cache]
 type = "redis"
 url = "redis://127.0.0.1:$REDIS_PORT"
@@ -308,6 +319,8 @@ TOML
         "$D/spin.toml" >"$D/rc.toml"
     start_server spinhost3 --runtime-config-file "$D/rc/runtime.toml" --variable token=x \
         "$D/rc.toml" >/dev/null || { stop_redis; return; }
+    req "$WORK/b" "$URL/var/message" >/dev/null
+    check "variable from a static provider" contains "$WORK/b" "^value=hey, x!$"
     req "$WORK/b" "$URL/kv/cache/incr" >/dev/null
     req "$WORK/b" "$URL/kv/cache/incr" >/dev/null
     check "redis counter" contains "$WORK/b" "^counter=2$"
