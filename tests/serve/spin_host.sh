@@ -233,6 +233,10 @@ TOML
     check "kv undeclared store: access-denied" contains "$WORK/b" '^error {"tag":"access-denied"}$'
     req "$WORK/b" "$URL/narrow/kv/default/incr" >/dev/null
     check "kv store of another component: access-denied" contains "$WORK/b" '"tag":"access-denied"'
+    req "$WORK/b" "$URL/kv-many/default" >/dev/null
+    check "kv handles per request are bounded: store-table-full" contains "$WORK/b" '^opened=128 then error {"tag":"store-table-full"}$'
+    req "$WORK/b" "$URL/kv-many/default" >/dev/null
+    check "kv handles close with the request" contains "$WORK/b" '^opened=128 then'
     req "$WORK/b" "$URL/wkv/default" >/dev/null
     check "wasi:keyvalue set/get" contains "$WORK/b" "^w1=one$"
     check "wasi:keyvalue increment" contains "$WORK/b" "^hits=5,7$"

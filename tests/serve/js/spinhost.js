@@ -6,6 +6,7 @@
 //   /config1/NAME    fermyon:spin/config get-config (Spin 1)
 //   /kv/LABEL/incr   a counter in a key-value store (get, set, exists)
 //   /kv/LABEL/keys   get-keys; /kv/LABEL/del/KEY  delete
+//   /kv-many/LABEL   stores opened until the request's handle table is full
 //   /wkv/LABEL       wasi:keyvalue: open, set, get, increment, get-many, list-keys
 //   /wkv-cas/LABEL   wasi:keyvalue compare-and-swap, set-many, delete-many
 //   /sql/LABEL       a table created, rows inserted with parameters of each type, queried
@@ -84,6 +85,15 @@ async function handle(req) {
       } else if (parts[2] === 'del') {
         store.delete(parts[3]);
         out = `deleted=${parts[3]}\nexists=${store.exists(parts[3])}\n`;
+      }
+    } else if (parts[0] === 'kv-many') {
+      // Stores opened and kept until the handle table is full.
+      const kept = [];
+      try {
+        for (let i = 0; i < 1000; i++) kept.push(Store.open(parts[1]));
+        out = `opened=${kept.length}\n`;
+      } catch (e) {
+        out = `opened=${kept.length} then ${why(e)}\n`;
       }
     } else if (parts[0] === 'wkv') {
       const b = bucketOpen(parts[1]);
