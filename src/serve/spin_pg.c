@@ -120,6 +120,24 @@ static whirl_error_t *pg_open(const pg_api_t *api, spin_req_t *r, const whirl_cv
         PQfreemem(perr);
         return spin_result_err(res, E_CONNECTION_FAILED, why);
     }
+    /* Only options that name the server and the session: no service file
+     * (it could send the connection elsewhere) and no host files (passfile,
+     * certificates, keys) read on the guest's behalf. */
+    static const char *const safe[] = {"host", "port", "user", "password", "dbname",
+                                       "sslmode", "connect_timeout", "application_name",
+                                       "options", "client_encoding", "keepalives",
+                                       "keepalives_idle", "keepalives_interval",
+                                       "keepalives_count", "target_session_attrs", NULL};
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        bool ok = !o->val || !*o->val;
+        for (const char *const *k = safe; !ok && *k; k++)
+            ok = strcmp(*k, o->keyword) == 0;
+        if (!ok) {
+            snprintf(why, sizeof why, "connection option '%s' is not allowed", o->keyword);
+            PQconninfoFree(opts);
+            return spin_result_err(res, E_CONNECTION_FAILED, why);
+        }
+    }
     const char *host = NULL, *port = NULL, *hostaddr = NULL;
     for (PQconninfoOption *o = opts; o->keyword; o++) {
         if (!strcmp(o->keyword, "host"))

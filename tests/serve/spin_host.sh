@@ -384,6 +384,8 @@ TOML
         check "spin:postgres@3" eq "$(req "$WORK/b" --get --data-urlencode "$pga" "$URL/pg3-out")" 200
         check "spin:postgres@3 column types" contains "$WORK/b" "^columns=d:date,t:time,dt:datetime,ts:timestamp,i:int32$"
         check "spin:postgres@3 dates and times" contains "$WORK/b" "^row=date:2024/2/29 time:23/59/58/123456000 datetime:1999/12/31/12/30/15/500000000 timestamp:1700000000 int32:7$"
+        req "$WORK/b" --get --data-urlencode "$pga service=other passfile=/etc/passwd" "$URL/pg-out" >/dev/null
+        check "postgres host-file options refused" contains "$WORK/b" "\"tag\":\"connection-failed\",\"val\":\"connection option '[a-z]*' is not allowed\""
         req "$WORK/b" --get --data-urlencode "host=localhost port=$PG_PORT user=postgres" "$URL/pg-out" >/dev/null
         check "postgres to a host not listed: connection-failed" contains "$WORK/b" '"tag":"connection-failed","val":"address localhost:[0-9]* is not permitted"'
         # The server dies mid-query (a fast shutdown ends its sessions): an
