@@ -30,6 +30,7 @@ typedef struct serve_comp {
     serve_dir_t *dirs;    /* pre-opened directories (manifest `files`, --dir) */
     size_t ndirs;
     struct spin_comp *spin; /* Spin variables and grants (spin_host.h); NULL: none */
+    struct ob_policy *outbound; /* allowed_outbound_hosts (NULL: none) */
 } serve_comp_t;
 
 typedef struct serve_route {
@@ -51,6 +52,7 @@ struct serve_app {
     bool spin;            /* from a manifest: Spin's request headers */
     char *base_path;      /* the manifest's base ("/") */
     struct spin_app *spin_host; /* Spin variables, stores, databases (spin_host.h) */
+    struct ob_policy *outbound; /* -S allow-http, for every component */
 };
 
 /* One request's instance: the store's data. */

@@ -10,6 +10,12 @@ if(NOT MHD_FOUND OR NOT TARGET whirl-cli)
   return()
 endif()
 pkg_check_modules(TOMLPP QUIET IMPORTED_TARGET tomlplusplus)
+# Outbound HTTP (wasi:http/outgoing-handler): libcurl's multi interface.
+pkg_check_modules(CURL QUIET IMPORTED_TARGET libcurl)
+if(NOT CURL_FOUND)
+  message(WARNING "libcurl (libcurl4-openssl-dev) not found: `whirl serve` is not built")
+  return()
+endif()
 if(NOT TOMLPP_FOUND)
   message(WARNING "tomlplusplus (libtomlplusplus-dev) not found: `whirl serve` is not built")
   return()
@@ -35,7 +41,7 @@ target_include_directories(whirl-serve PRIVATE ${CMAKE_SOURCE_DIR}/src)
 set_source_files_properties(${CMAKE_SOURCE_DIR}/src/serve/toml_shim.cpp PROPERTIES
   COMPILE_OPTIONS "-fexceptions")
 target_link_libraries(whirl-serve PUBLIC whirl PkgConfig::MHD PkgConfig::TOMLPP
-  PkgConfig::SQLITE3 PkgConfig::HIREDIS PkgConfig::MOSQUITTO PkgConfig::LIBPQ
+  PkgConfig::CURL PkgConfig::SQLITE3 PkgConfig::HIREDIS PkgConfig::MOSQUITTO PkgConfig::LIBPQ
   PkgConfig::MARIADB)
 target_compile_definitions(whirl-cli PRIVATE WHIRL_HAVE_SERVE=1)
 target_link_libraries(whirl-cli PRIVATE whirl-serve)

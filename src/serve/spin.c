@@ -4,7 +4,7 @@
  *
  * Keys whirl does not know get a warning naming them and their line, since
  * a misspelt key silently ignored is a misconfigured app; keys whirl knows
- * but does not act on (outbound hosts, key-value stores, build commands)
+ * but does not act on (key-value stores, build commands)
  * are accepted, with a note where the difference matters.
  *
  * `files`: a { source, destination } table mounts a directory read-only; a
@@ -27,6 +27,7 @@
 
 #include "serve/app.h"
 #include "serve/spin_host.h"
+#include "serve/outbound.h"
 #include "serve/toml_shim.h"
 
 enum {
@@ -347,6 +348,42 @@ static whirl_error_t *load_files(spin_ctx_t *s, serve_comp_t *c, const toml_shim
 
 /* ---- components ---- */
 
+/* allowed_outbound_hosts: Spin's rules (outbound.h), templates expanded
+ * from the app's variables and checked now. One policy decides outbound
+ * HTTP, Redis, MQTT, PostgreSQL and MySQL. */
+static whirl_error_t *load_outbound_hosts(spin_ctx_t *s, serve_comp_t *c,
+                                          const toml_shim_node_t *list)
+{
+    if (!list)
+        return NULL;
+    if (toml_shim_kind(list) != TOML_SHIM_ARRAY)
+        return type_error(s, list, "allowed_outbound_hosts", "an array of strings");
+    if (!(c->outbound = ob_policy_new()))
+        return errorf("out of memory");
+    for (size_t i = 0, n = toml_shim_array_size(list); i < n; i++) {
+        const toml_shim_node_t *item = toml_shim_array_at(list, i);
+        const char *rule = toml_shim_string(item);
+        char why[600];
+        if (!rule)
+            return type_error(s, item, "an allowed_outbound_hosts entry", "a string");
+        char *expanded = NULL;
+        whirl_error_t *err = spin_vars_expand(s->app->spin_host, rule, &expanded);
+        if (err) {
+            whirl_error_t *w = errorf("%s:%u: component '%s': allowed_outbound_hosts: %s",
+                                      s->path, toml_shim_line(item), c->id,
+                                      whirl_error_message(err));
+            whirl_error_delete(err);
+            return w;
+        }
+        bool ok = ob_policy_add(c->outbound, expanded, why, sizeof why);
+        free(expanded);
+        if (!ok)
+            return errorf("%s:%u: component '%s': %s", s->path, toml_shim_line(item), c->id,
+                          why);
+    }
+    return NULL;
+}
+
 static whirl_error_t *load_component(spin_ctx_t *s, const char *id, const toml_shim_node_t *t,
                                      bool wagi, serve_comp_t **out)
 {
@@ -359,8 +396,7 @@ static whirl_error_t *load_component(spin_ctx_t *s, const char *id, const toml_s
     snprintf(where, sizeof where, "[component.%s]", id);
     warn_unknown(s, t, where, known);
     static const unsupported_key_t unsupported[] = {
-        {"allowed_outbound_hosts", "ignored: every outbound request is denied"},
-        {"allowed_http_hosts", "ignored: every outbound request is denied"},
+        {"allowed_http_hosts", "ignored: use allowed_outbound_hosts (scheme://host:port)"},
         {"ai_models", "ignored: no model is provided"},
         {"exclude_files", "ignored: every file `files` names is mounted"},
         {"dependencies", "ignored: imports must be met by whirl's host"},
@@ -405,6 +441,8 @@ static whirl_error_t *load_component(spin_ctx_t *s, const char *id, const toml_s
     const toml_shim_node_t *files = toml_shim_get(t, "files");
     if (!err && files)
         err = load_files(s, c, files);
+    if (!err)
+        err = load_outbound_hosts(s, c, toml_shim_get(t, "allowed_outbound_hosts"));
     uint8_t *data = NULL;
     size_t len = 0;
     if (!err)

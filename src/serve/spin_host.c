@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "serve/outbound.h"
 #include "serve/spin_host.h"
 
 #define errorf whirl_error_newf
@@ -251,9 +252,6 @@ void spin_comp_free(spin_comp_t *c)
     for (size_t i = 0; i < c->ndb; i++)
         free(c->db_labels[i]);
     free(c->db_labels);
-    for (size_t i = 0; i < c->nallowed; i++)
-        free(c->allowed[i]);
-    free(c->allowed);
     free(c);
 }
 
@@ -336,25 +334,6 @@ whirl_error_t *spin_comp_load(serve_app_t *app, serve_comp_t *c, const char *man
         if (!sc->var_names[sc->nvars++])
             return errorf("out of memory");
     }
-    /* allowed_outbound_hosts, for outbound Redis (templates expanded; an
-     * entry that is not a string is left to spin.c's checks). */
-    const toml_shim_node_t *hosts = toml_shim_get(t, "allowed_outbound_hosts");
-    size_t nh = toml_shim_kind(hosts) == TOML_SHIM_ARRAY ? toml_shim_array_size(hosts) : 0;
-    if (!(sc->allowed = calloc(nh ? nh : 1, sizeof *sc->allowed)))
-        return errorf("out of memory");
-    for (size_t i = 0; i < nh; i++) {
-        const char *rule = toml_shim_string(toml_shim_array_at(hosts, i));
-        if (!rule)
-            continue;
-        if ((err = spin_vars_expand(a, rule, &sc->allowed[sc->nallowed]))) {
-            whirl_error_t *w = errorf("%s:%u: component '%s': allowed_outbound_hosts: %s",
-                                      manifest, toml_shim_line(hosts), c->id,
-                                      whirl_error_message(err));
-            whirl_error_delete(err);
-            return w;
-        }
-        sc->nallowed++;
-    }
     err = load_labels(manifest, c->id, "key_value_stores", toml_shim_get(t, "key_value_stores"),
                       a->kv, a->nkv, true, &sc->kv_labels, &sc->nkv);
     if (!err)
@@ -366,58 +345,18 @@ whirl_error_t *spin_comp_load(serve_app_t *app, serve_comp_t *c, const char *man
 
 /* ---- allowed_outbound_hosts ---- */
 
-/* One rule, SCHEME://HOST[:PORT]: SCHEME a name or *, HOST a name, an
- * address, * or *.SUFFIX, PORT a number or * (absent: the scheme's
- * default). Names compare without case. */
-static bool rule_allows(const char *rule, const char *scheme, const char *host, int port,
-                        int default_port)
+bool spin_outbound_allowed(const serve_inst_t *in, const char *scheme, const char *host,
+                           int port)
 {
-    const char *sep = strstr(rule, "://");
-    if (!sep)
-        return false;
-    size_t sl = (size_t)(sep - rule);
-    if (!(sl == 1 && rule[0] == '*') && (sl != strlen(scheme) || strncasecmp(rule, scheme, sl)))
-        return false;
-    const char *h = sep + 3;
-    size_t hl = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/");
-    char rhost[256];
-    if (hl >= sizeof rhost)
-        return false;
-    if (h[0] == '[')
-        snprintf(rhost, sizeof rhost, "%.*s", (int)hl - 2, h + 1);
+    /* The policy holds IPv6 addresses as URLs write them, in brackets. */
+    char name[300];
+    if (strchr(host, ':') && host[0] != '[')
+        snprintf(name, sizeof name, "[%s]", host);
     else
-        snprintf(rhost, sizeof rhost, "%.*s", (int)hl, h);
-    const char *p = h + hl;
-    int rport = default_port;
-    bool any_port = false;
-    if (*p == ':') {
-        if (p[1] == '*')
-            any_port = true;
-        else
-            rport = atoi(p + 1);
-    }
-    if (!any_port && rport != port)
-        return false;
-    if (strcmp(rhost, "*") == 0)
-        return true;
-    if (strncmp(rhost, "*.", 2) == 0) {
-        size_t n = strlen(host), m = strlen(rhost + 1);
-        return n > m && strcasecmp(host + n - m, rhost + 1) == 0;
-    }
-    return strcasecmp(rhost, host) == 0;
-}
-
-bool spin_outbound_allowed(const spin_comp_t *c, const char *scheme, const char *host, int port)
-{
-    int default_port = strcmp(scheme, "redis") == 0    ? 6379
-                       : strcmp(scheme, "mqtt") == 0     ? 1883
-                       : strcmp(scheme, "postgres") == 0 ? 5432
-                       : strcmp(scheme, "mysql") == 0    ? 3306
-                                                         : 0;
-    for (size_t i = 0; c && i < c->nallowed; i++)
-        if (c->allowed[i] && rule_allows(c->allowed[i], scheme, host, port, default_port))
-            return true;
-    return false;
+        snprintf(name, sizeof name, "%s", host);
+    return port > 0 && port <= 65535 &&
+           (ob_policy_allows(in->comp->outbound, scheme, name, (unsigned)port) ||
+            ob_policy_allows(in->app->outbound, scheme, name, (unsigned)port));
 }
 
 /* ---- linking ---- */

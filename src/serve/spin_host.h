@@ -62,8 +62,6 @@ typedef struct spin_comp {
     size_t nkv;
     char **db_labels;        /* sqlite_databases */
     size_t ndb;
-    char **allowed;          /* allowed_outbound_hosts, templates expanded */
-    size_t nallowed;
 } spin_comp_t;
 
 /* ---- loading (spin_host.c, spin_vars.c) ---- */
@@ -187,9 +185,10 @@ void spin_redis_close(spin_redis_t *c);
  * password and database. False if it is not one. */
 bool spin_redis_parse(const char *url, char *host, size_t hostlen, int *port, char *pass,
                       size_t passlen, int *db);
-/* Whether the component's allowed_outbound_hosts lets it reach
- * scheme://host:port (spin_host.c). */
-bool spin_outbound_allowed(const spin_comp_t *c, const char *scheme, const char *host,
+/* Whether the component's allowed_outbound_hosts or the server's -S
+ * allow-http rules (outbound_policy.c, the matcher outbound HTTP uses too)
+ * let the request reach scheme://host:port (spin_host.c). */
+bool spin_outbound_allowed(const serve_inst_t *in, const char *scheme, const char *host,
                            int port);
 whirl_error_t *spin_redis_link(whirl_component_linker_t *l);
 whirl_error_t *spin_mqtt_link(whirl_component_linker_t *l);

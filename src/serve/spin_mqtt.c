@@ -148,7 +148,7 @@ static whirl_error_t *m_open(spin_req_t *r, const whirl_cval_t *args, size_t nar
     int port;
     if (!addr || !parse_address(addr, host, sizeof host, &port, id, sizeof id))
         return spin_result_err(res, M_INVALID_ADDRESS, NULL);
-    if (!spin_outbound_allowed(r->in->comp->spin, "mqtt", host, port)) {
+    if (!spin_outbound_allowed(r->in, "mqtt", host, port)) {
         snprintf(why, sizeof why, "address %s is not permitted", addr);
         serve_log("component '%s': outbound MQTT to %s:%d denied: allowed_outbound_hosts does "
                   "not list it",

@@ -123,7 +123,7 @@ static whirl_error_t *my_open(spin_req_t *r, const whirl_cval_t *args, size_t na
     int port;
     if (!addr || !parse_address(addr, user, pass, host, &port, db, sizeof user))
         return spin_result_err(res, E_CONNECTION_FAILED, "invalid address");
-    if (!spin_outbound_allowed(r->in->comp->spin, "mysql", host, port)) {
+    if (!spin_outbound_allowed(r->in, "mysql", host, port)) {
         snprintf(why, sizeof why, "address %s:%d is not permitted", host, port);
         serve_log("component '%s': outbound MySQL denied: %s (allowed_outbound_hosts)",
                   r->in->comp->id, why);

@@ -150,7 +150,7 @@ static whirl_error_t *pg_open(const pg_api_t *api, spin_req_t *r, const whirl_cv
     int portn = port && *port ? atoi(port) : 5432;
     bool allowed = host && *host && host[0] != '/' && !strchr(host, ',') && !hostaddr &&
                    (!port || !strchr(port, ',')) &&
-                   spin_outbound_allowed(r->in->comp->spin, "postgres", host, portn);
+                   spin_outbound_allowed(r->in, "postgres", host, portn);
     snprintf(why, sizeof why, "address %s:%d is not permitted", host ? host : "(none)", portn);
     PQconninfoFree(opts);
     if (!allowed) {

@@ -176,7 +176,7 @@ static whirl_error_t *r_open(spin_req_t *r, const whirl_cval_t *args, size_t nar
     int port, db;
     if (!addr || !spin_redis_parse(addr, host, sizeof host, &port, pass, sizeof pass, &db))
         return spin_result_err(res, R_INVALID_ADDRESS, NULL);
-    if (!spin_outbound_allowed(r->in->comp->spin, "redis", host, port)) {
+    if (!spin_outbound_allowed(r->in, "redis", host, port)) {
         serve_log("component '%s': outbound Redis to %s:%d denied: allowed_outbound_hosts "
                   "does not list it",
                   r->in->comp->id, host, port);

@@ -420,6 +420,18 @@ TOML
     else
         bad "mariadbd did not start"
     fi
+    # -S allow-http: a `*` scheme reaches HTTP only; a rule naming redis
+    # reaches Redis (the manifest lists 127.0.0.1, not localhost).
+    stop_server
+    start_server spinhost4 -S "allow-http=*://localhost:*" --runtime-config-file \
+        "$D/rc/runtime.toml" --variable token=x "$D/rc.toml" >/dev/null || { stop_redis; return; }
+    req "$WORK/b" "$URL/redis-out?redis://localhost:$REDIS_PORT" >/dev/null
+    check "allow-http *:// does not reach redis" contains "$WORK/b" '^error {"tag":"invalid-address"}$'
+    stop_server
+    start_server spinhost5 -S "allow-http=redis://localhost:$REDIS_PORT" --runtime-config-file \
+        "$D/rc/runtime.toml" --variable token=x "$D/rc.toml" >/dev/null || { stop_redis; return; }
+    req "$WORK/b" "$URL/redis-out?redis://localhost:$REDIS_PORT" >/dev/null
+    check "allow-http redis:// reaches redis" contains "$WORK/b" "^incr=1,2$"
     # Redis goes away: the guest gets an error, the server keeps serving.
     stop_redis
     check "redis down: still 200" eq "$(req "$WORK/b" "$URL/kv/cache/incr")" 200
