@@ -102,8 +102,9 @@ static const cli_option_t serve_options[] = {
     {OPT_S, 'S', NULL, CLI_REQUIRED_ARG, "NAME=VALUE",
      "allow-http=RULE: outbound HTTP every component may make, in Spin's\n"
      "allowed_outbound_hosts syntax (https://*.example.com, http://127.0.0.1:*,\n"
-     "self; repeatable). http-ca=FILE: a PEM CA trusted besides the system\n"
-     "store."},
+     "self; repeatable; Spin's redis, mqtt(s), postgres and mysql connections\n"
+     "only by naming the scheme). http-ca=FILE: a PEM CA trusted besides the\n"
+     "system store (for https and mqtts)."},
     {OPT_PROFILE, 0, "profile", CLI_OPTIONAL_ARG, "guest[,PATH[,INTERVAL]]",
      "Sample every request's guest (as `whirl run --profile`) for\n"
      "--profile-for, then write PATH.json, PATH.folded and PATH.svg\n"

@@ -1,6 +1,6 @@
 /* Outbound MQTT for Spin apps: fermyon:spin/mqtt@2.0.0 through libmosquitto.
- * open connects (mqtt://HOST[:PORT][?client_id=ID], user name and password
- * when given) only where the component's allowed_outbound_hosts lets it
+ * open connects (mqtt://HOST[:PORT][?client_id=ID], or mqtts:// over TLS
+ * verified against the system CA store; user name and password when given) only where the component's allowed_outbound_hosts lets it
  * (else connection-failed "address ... is not permitted", as Spin answers);
  * publish returns once the broker has the message (PUBACK/PUBCOMP for QoS
  * 1/2, written to the socket for 0). Every wait is mosquitto's own network
@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "serve/outbound.h"
 #include "serve/spin_host.h"
 
 #define errorf whirl_error_newf
@@ -92,19 +93,20 @@ static bool published(mq_conn_t *c, int mid)
     return c->done_mid == mid;
 }
 
-/* mqtt://HOST[:PORT][?client_id=ID] */
+/* mqtt://HOST[:PORT][?client_id=ID], or mqtts:// (TLS, port 8883) */
 static bool parse_address(const char *a, char *host, size_t hostlen, int *port, char *id,
-                          size_t idlen)
+                          size_t idlen, bool *tls)
 {
-    if (strncmp(a, "mqtt://", 7) != 0)
+    *tls = strncmp(a, "mqtts://", 8) == 0;
+    if (!*tls && strncmp(a, "mqtt://", 7) != 0)
         return false;
-    a += 7;
+    a += *tls ? 8 : 7;
     size_t hl = strcspn(a, ":/?");
     if (hl == 0 || hl >= hostlen)
         return false;
     snprintf(host, hostlen, "%.*s", (int)hl, a);
     a += hl;
-    *port = 1883;
+    *port = *tls ? 8883 : 1883;
     if (*a == ':') {
         size_t d = strspn(a + 1, "0123456789");
         if (d == 0 || d > 5)
@@ -135,6 +137,20 @@ static void lib_init(void)
 
 static whirl_resource_type_t *g_conn_type;
 
+/* mqtts: the system CA store, and -S http-ca's file when given; the
+ * broker's certificate must name the host (libmosquitto checks it unless
+ * told to be insecure, which whirl never does). */
+static int tls_setup(struct mosquitto *m)
+{
+    int rc = mosquitto_int_option(m, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
+    char *extra = ob_client_extra_ca();
+    if (rc == MOSQ_ERR_SUCCESS)
+        rc = extra ? mosquitto_tls_set(m, extra, NULL, NULL, NULL, NULL)
+                   : mosquitto_tls_set(m, NULL, "/etc/ssl/certs", NULL, NULL, NULL);
+    free(extra);
+    return rc;
+}
+
 static whirl_error_t *m_open(spin_req_t *r, const whirl_cval_t *args, size_t nargs,
                              whirl_cval_t *res)
 {
@@ -146,9 +162,10 @@ static whirl_error_t *m_open(spin_req_t *r, const whirl_cval_t *args, size_t nar
     uint64_t keep_alive = args[3].of.u;
     char host[256], id[128], why[300];
     int port;
-    if (!addr || !parse_address(addr, host, sizeof host, &port, id, sizeof id))
+    bool tls = false;
+    if (!addr || !parse_address(addr, host, sizeof host, &port, id, sizeof id, &tls))
         return spin_result_err(res, M_INVALID_ADDRESS, NULL);
-    if (!spin_outbound_allowed(r->in, "mqtt", host, port)) {
+    if (!spin_outbound_allowed(r->in, tls ? "mqtts" : "mqtt", host, port)) {
         snprintf(why, sizeof why, "address %s is not permitted", addr);
         serve_log("component '%s': outbound MQTT to %s:%d denied: allowed_outbound_hosts does "
                   "not list it",
@@ -167,7 +184,9 @@ static whirl_error_t *m_open(spin_req_t *r, const whirl_cval_t *args, size_t nar
     if (*user)
         mosquitto_username_pw_set(c->m, user, pass);
     int ka = keep_alive < 5 ? 5 : keep_alive > 65535 ? 65535 : (int)keep_alive;
-    int rc = mosquitto_connect_async(c->m, host, port, ka);
+    int rc = tls ? tls_setup(c->m) : MOSQ_ERR_SUCCESS;
+    if (rc == MOSQ_ERR_SUCCESS)
+        rc = mosquitto_connect_async(c->m, host, port, ka);
     bool ok = rc == MOSQ_ERR_SUCCESS;
     if (!ok)
         snprintf(why, sizeof why, "mqtt: cannot connect to %.100s:%d: %s", host, port,

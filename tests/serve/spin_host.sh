@@ -97,11 +97,21 @@ start_mqtt() {
     for _ in 1 2 3; do
         MQTT_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
         printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$MQTT_PORT" >"$WORK/mosquitto.conf"
+        MQTTS_PORT=
+        if [ -s "$WORK/mq-cert.pem" ]; then # and a TLS listener
+            MQTTS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+            # As this user: a broker started as root would drop to the
+            # mosquitto user, who cannot read the test's private directory.
+            printf 'user %s\nlistener %s 127.0.0.1\ncertfile %s\nkeyfile %s\n' "$(id -un)" \
+                "$MQTTS_PORT" "$WORK/mq-cert.pem" "$WORK/mq-key.pem" >>"$WORK/mosquitto.conf"
+        fi
         : >"$log"
         mosquitto -c "$WORK/mosquitto.conf" -v >"$log" 2>&1 &
         MQTT_PID=$!
         for _ in $(seq 1 $EVENT_POLLS); do
-            grep -q 'running' "$log" && grep -q "Opening ipv4 listen socket on port $MQTT_PORT" "$log" && return 0
+            grep -q 'running' "$log" && grep -q "Opening ipv4 listen socket on port $MQTT_PORT" "$log" &&
+                { [ -z "$MQTTS_PORT" ] || grep -q "Opening ipv4 listen socket on port $MQTTS_PORT" "$log"; } &&
+                return 0
             kill -0 "$MQTT_PID" 2>/dev/null || break
             sleep 0.05
         done
@@ -318,7 +328,7 @@ type = "spin"
 path = "data/other.db"
 TOML
     sed -e 's/key_value_stores = \["default"\]/key_value_stores = ["default", "cache", "files"]/' \
-        -e 's/sqlite_databases = \["default"\]/sqlite_databases = ["other"]\nallowed_outbound_hosts = ["redis:\/\/127.0.0.1:{{ redis_port }}", "mqtt:\/\/127.0.0.1:*", "postgres:\/\/127.0.0.1:*", "mysql:\/\/127.0.0.1:*"]/' \
+        -e 's/sqlite_databases = \["default"\]/sqlite_databases = ["other"]\nallowed_outbound_hosts = ["redis:\/\/127.0.0.1:{{ redis_port }}", "mqtt:\/\/127.0.0.1:*", "mqtts:\/\/localhost:*", "mqtts:\/\/127.0.0.1:*", "postgres:\/\/127.0.0.1:*", "mysql:\/\/127.0.0.1:*"]/' \
         -e 's/^\[variables\]$/[variables]\nredis_port = { default = "'"$REDIS_PORT"'" }/' \
         "$D/spin.toml" >"$D/rc.toml"
     start_server spinhost3 --runtime-config-file "$D/rc/runtime.toml" --variable token=x \
@@ -420,18 +430,47 @@ TOML
     else
         bad "mariadbd did not start"
     fi
+    # MQTT over TLS (mqtts://) against a broker whose certificate names
+    # localhost only, signed by a CA the system store lacks.
+    local mqtls=
+    if command -v mosquitto >/dev/null && command -v mosquitto_sub >/dev/null &&
+        command -v openssl >/dev/null; then
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/mq-key.pem" -out "$WORK/mq-cert.pem" \
+            -days 1 -subj /CN=localhost -addext "subjectAltName=DNS:localhost" \
+            >"$WORK/openssl.log" 2>&1 && start_mqtt && mqtls=1
+        [ -n "$mqtls" ] || bad "mosquitto with TLS did not start"
+    else
+        echo "SKIPPED: the mqtts tests (4): mosquitto or openssl is not installed" >&2
+    fi
     # -S allow-http: a `*` scheme reaches HTTP only; a rule naming redis
     # reaches Redis (the manifest lists 127.0.0.1, not localhost).
     stop_server
     start_server spinhost4 -S "allow-http=*://localhost:*" --runtime-config-file \
-        "$D/rc/runtime.toml" --variable token=x "$D/rc.toml" >/dev/null || { stop_redis; return; }
+        "$D/rc/runtime.toml" --variable token=x "$D/rc.toml" >/dev/null || { stop_redis; stop_mqtt; return; }
     req "$WORK/b" "$URL/redis-out?redis://localhost:$REDIS_PORT" >/dev/null
     check "allow-http *:// does not reach redis" contains "$WORK/b" '^error {"tag":"invalid-address"}$'
+    if [ -n "$mqtls" ]; then
+        req "$WORK/b" "$URL/mqtt-out?mqtts://localhost:$MQTTS_PORT" >/dev/null
+        check "mqtts: a CA not trusted: connection-failed" contains "$WORK/b" '"tag":"connection-failed","val":"mqtt: .*A TLS error occurred."'
+    fi
     stop_server
-    start_server spinhost5 -S "allow-http=redis://localhost:$REDIS_PORT" --runtime-config-file \
-        "$D/rc/runtime.toml" --variable token=x "$D/rc.toml" >/dev/null || { stop_redis; return; }
+    start_server spinhost5 -S "allow-http=redis://localhost:$REDIS_PORT" -S "http-ca=$WORK/mq-cert.pem" \
+        --runtime-config-file "$D/rc/runtime.toml" --variable token=x "$D/rc.toml" >/dev/null ||
+        { stop_redis; stop_mqtt; return; }
     req "$WORK/b" "$URL/redis-out?redis://localhost:$REDIS_PORT" >/dev/null
     check "allow-http redis:// reaches redis" contains "$WORK/b" "^incr=1,2$"
+    if [ -n "$mqtls" ]; then
+        stdbuf -oL mosquitto_sub -d -h 127.0.0.1 -p "$MQTT_PORT" -t whirl/test -C 2 -W 60 >"$WORK/sub.out" 2>&1 &
+        local tsub=$!
+        for _ in $(seq 1 $EVENT_POLLS); do grep -q 'SUBACK' "$WORK/sub.out" && break; sleep 0.05; done
+        check "mqtts publish (CA from -S http-ca)" eq "$(req "$WORK/b" "$URL/mqtt-out?mqtts://localhost:$MQTTS_PORT?client_id=whirl-tls")" 200
+        check "mqtts publish answered" contains "$WORK/b" "^published$"
+        wait $tsub
+        check "mqtts: the subscriber saw the message" contains "$WORK/sub.out" "^hello over mqtt$"
+        req "$WORK/b" "$URL/mqtt-out?mqtts://127.0.0.1:$MQTTS_PORT" >/dev/null
+        check "mqtts: a certificate not naming the host: connection-failed" contains "$WORK/b" '"tag":"connection-failed","val":"mqtt: .*A TLS error occurred."'
+        stop_mqtt
+    fi
     # Redis goes away: the guest gets an error, the server keeps serving.
     stop_redis
     check "redis down: still 200" eq "$(req "$WORK/b" "$URL/kv/cache/incr")" 200
