@@ -180,6 +180,48 @@ static whirl_error_t *make_trap(whirl_trap_code_t code, whirl_error_t *cause,
     return e;
 }
 
+/* Bulk memory instructions of multi-memory and memory64, kept out of the
+ * dispatch loop (rare, and their locals would compete for registers with
+ * the hot handlers'). Each returns 0 or the trap code. `w`: bit 0, the
+ * destination is i64; bit 1, the source; bit 2, the length. */
+static __attribute__((noinline)) whirl_trap_code_t
+copy_between(whirl_memory_t *dm, whirl_memory_t *sm, uint32_t w, const slot_t *d_, const slot_t *s_,
+             const slot_t *n_, const _Atomic uint64_t *epoch, uint64_t deadline)
+{
+    uint64_t d = w & 1 ? d_->u64 : d_->u32, s = w & 2 ? s_->u64 : s_->u32,
+             n = w & 4 ? n_->u64 : n_->u32;
+    /* Sizes are at most 4 GiB: no sum of values below that overflows. */
+    if (d > dm->size || s > sm->size || n > dm->size || d + n > dm->size || s + n > sm->size)
+        return WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS;
+    if (!exec_bulk_move(dm->base + d, sm->base + s, n, epoch, deadline))
+        return WHIRL_TRAP_INTERRUPT;
+    return 0;
+}
+
+static __attribute__((noinline)) whirl_trap_code_t
+fill64(uint8_t *mem, uint64_t mem_size, uint64_t d, uint8_t v, uint64_t n,
+       const _Atomic uint64_t *epoch, uint64_t deadline)
+{
+    if (d > mem_size || n > mem_size || d + n > mem_size)
+        return WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS;
+    if (!exec_bulk_fill(mem + d, v, n, epoch, deadline))
+        return WHIRL_TRAP_INTERRUPT;
+    return 0;
+}
+
+static __attribute__((noinline)) whirl_trap_code_t
+init64(whirl_instance_t *inst, uint32_t segment, uint8_t *mem, uint64_t mem_size, uint64_t d,
+       uint64_t s, uint64_t n, const _Atomic uint64_t *epoch, uint64_t deadline)
+{
+    const wasm_data_t *seg = &inst->module->wasm->datas[segment];
+    uint64_t len = inst->data_dropped[segment] ? 0 : seg->len;
+    if (s + n > len || d > mem_size || d + n > mem_size)
+        return WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS;
+    if (!exec_bulk_move(mem + d, seg->bytes + s, n, epoch, deadline))
+        return WHIRL_TRAP_INTERRUPT;
+    return 0;
+}
+
 /* Calls a host function with arguments in `slots`, writing results there. */
 static whirl_error_t *call_host(whirl_store_t *store, whirl_func_t *f, whirl_instance_t *caller_inst,
                                 slot_t *slots)
@@ -277,9 +319,6 @@ sample_stack(whirl_store_t *store, const struct exec_stack *st, uint32_t base_de
 #define NEXT() goto *(void *)((char *)&&L_UNREACHABLE + (int32_t)*pc)
 #endif
 
-/* Bulk operations check the epoch as they go against the real deadline,
- * not a sample's (they cannot stop for one and resume). */
-#define BULK_DEADLINE (store->real_deadline)
 
 #define S(i) fp[pc[i]]
 #define K64(i) ((uint64_t)pc[i] | (uint64_t)pc[(i) + 1] << 32)
@@ -303,6 +342,22 @@ sample_stack(whirl_store_t *store, const struct exec_stack *st, uint32_t base_de
         if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))    \
             goto epoch_reached;                                                        \
     } while (0)
+
+/* The deadline was reached: trap, or run on to the next deadline
+ * (store_epoch_expired yields first when the store's resumable call asked
+ * to yield at the end of each epoch slice; the host may have grown memory
+ * meanwhile). Off the hot path: only taken when the epoch check fires. */
+#define EPOCH_EXPIRED()                                     \
+    do {                                                    \
+        deadline = store_epoch_expired(store);              \
+        if (!deadline)                                      \
+            TRAP(WHIRL_TRAP_INTERRUPT);                     \
+        RELOAD_MEM();                                       \
+    } while (0)
+
+/* Bulk operations cannot stop midway for a sample or to yield at the end
+ * of an epoch slice, so they run on to the store's hard deadline. */
+#define HARD_DEADLINE (store->epoch_hard_deadline)
 
 /* Takes a branch of `off` words; backward branches (including a branch to
  * itself: `loop br 0`) check the epoch. */
@@ -386,6 +441,7 @@ static whirl_error_t *interp_body(interp_mode_t mode, int32_t *offsets, whirl_st
     const compiled_func_t *callee;
     slot_t *nfp;
     const code_word_t *ret_pc;
+    uint32_t tail_slots;
 
 #ifdef WHIRL_DISPATCH_SWITCH
 dispatch:
@@ -502,6 +558,123 @@ dispatch:
         NEXT();
     }
 
+    /* Multi-memory: the instruction between these two works on memory
+     * pc[1] (compile.c use_memory). */
+    VMCASE(USE_MEMORY) {
+        mem_obj = inst->vm.memories[pc[1]];
+        mem = mem_obj->base;
+        mem_size = mem_obj->size;
+        pc += 2;
+        NEXT();
+    }
+    VMCASE(USE_MEMORY0) RELOAD_MEM(); pc += 1; NEXT();
+    VMCASE(MEMORY_COPY_BETWEEN) {
+        whirl_trap_code_t t = copy_between(inst->vm.memories[pc[4]], inst->vm.memories[pc[5]],
+                                           pc[6], &S(1), &S(2), &S(3), epoch, deadline);
+        if (UNLIKELY(t))
+            TRAP(t);
+        pc += 7;
+        NEXT();
+    }
+    /* memory64 (compile.c address64): memories stay within 4 GiB. */
+    VMCASE(MEM64_ADDR) {
+        uint64_t ea;
+        if (UNLIKELY(__builtin_add_overflow(S(2).u64, K64(3), &ea) || ea > UINT32_MAX))
+            TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
+        S(1).u64 = ea;
+        pc += 5;
+        NEXT();
+    }
+    VMCASE(MEMORY_GROW64) {
+        uint64_t delta = S(2).u64;
+        int64_t old = delta > 65536 ? -1 : memory_grow(mem_obj, delta);
+        S(1).i64 = old;
+        RELOAD_MEM();
+        pc += 3;
+        NEXT();
+    }
+    VMCASE(MEMORY_FILL64) {
+        whirl_trap_code_t t = fill64(mem, mem_size, S(1).u64, (uint8_t)S(2).u32, S(3).u64, epoch,
+                                     deadline);
+        if (UNLIKELY(t))
+            TRAP(t);
+        pc += 4;
+        NEXT();
+    }
+    VMCASE(MEMORY_INIT64) {
+        whirl_trap_code_t t = init64(inst, pc[1], mem, mem_size, S(2).u64, S(3).u32, S(4).u32,
+                                     epoch, deadline);
+        if (UNLIKELY(t))
+            TRAP(t);
+        pc += 5;
+        NEXT();
+    }
+
+    /* Tail calls: the callee takes over this frame (same fp, same frame
+     * record, so the same return), its arguments moved down to slot 0; the
+     * frame stack does not grow and the slot stack only by the difference
+     * of the frames' sizes. */
+    VMCASE(RETURN_CALL) {
+        callee = &mfuncs[pc[1]];
+        if (UNLIKELY(fp + callee->frame_slots > st->end))
+            TRAP(WHIRL_TRAP_STACK_EXHAUSTED);
+        memmove(fp, fp + pc[2], pc[3] * sizeof *fp);
+    tail_enter_wasm:
+        ZERO_LOCALS(callee, fp);
+        cur = callee;
+        pc = callee->code;
+        if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
+            TRAP(WHIRL_TRAP_INTERRUPT);
+        NEXT();
+    }
+    VMCASE(RETURN_CALL_IMPORT) {
+        callee_obj = inst->vm.funcs[pc[1]];
+        nfp = fp + pc[2];
+        tail_slots = pc[3];
+    tail_call_object:
+        if (callee_obj->kind == FUNC_WASM) {
+            callee = callee_obj->code;
+            if (UNLIKELY(fp + callee->frame_slots > st->end))
+                TRAP(WHIRL_TRAP_STACK_EXHAUSTED);
+            memmove(fp, nfp, tail_slots * sizeof *fp);
+            if (callee_obj->instance != inst) {
+                /* The frame record keeps the caller's instance for RETURN. */
+                inst = callee_obj->instance;
+                mfuncs = inst->vm.code;
+                RELOAD_MEM();
+            }
+            goto tail_enter_wasm;
+        }
+        /* A host callee: called on this frame, then this frame returns. */
+        memmove(fp, nfp, tail_slots * sizeof *fp);
+        slot_t *saved_top = st->top;
+        st->top = fp + cur->frame_slots;
+        whirl_error_t *err = call_host(store, callee_obj, inst, fp);
+        st->top = saved_top;
+        if (UNLIKELY(err != NULL)) {
+            cause = err;
+            goto trap;
+        }
+        deadline = store->epoch_deadline;
+        RELOAD_MEM();
+        goto do_return;
+    }
+    VMCASE(RETURN_CALL_INDIRECT) {
+        whirl_table_t *t = inst->vm.tables[pc[1]];
+        const wasm_functype_t *want = &inst->vm.types[pc[2]];
+        uint32_t i = S(3).u32;
+        if (UNLIKELY(i >= t->size))
+            TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
+        callee_obj = t->elems[i];
+        if (UNLIKELY(!callee_obj))
+            TRAP(WHIRL_TRAP_INDIRECT_CALL_NULL);
+        if (UNLIKELY(callee_obj->type != want && !functype_equal(callee_obj->type, want)))
+            TRAP(WHIRL_TRAP_INDIRECT_CALL_TYPE);
+        nfp = fp + pc[4];
+        tail_slots = pc[5];
+        goto tail_call_object;
+    }
+
     VMCASE(COPY) S(1) = S(2); pc += 3; NEXT();
     VMCASE(COPY128) fp[pc[1]] = fp[pc[2]]; fp[pc[1] + 1] = fp[pc[2] + 1]; pc += 3; NEXT();
     VMCASE(COPY2) S(1) = S(2); S(3) = S(4); pc += 5; NEXT();
@@ -534,7 +707,7 @@ dispatch:
         uint64_t d = S(1).u32, n = S(3).u32;
         if (UNLIKELY(d + n > mem_size))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_fill(mem + d, (uint8_t)S(2).u32, n, epoch, BULK_DEADLINE)))
+        if (UNLIKELY(!exec_bulk_fill(mem + d, (uint8_t)S(2).u32, n, epoch, HARD_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 4;
         NEXT();
@@ -543,7 +716,7 @@ dispatch:
         uint64_t d = S(1).u32, s = S(2).u32, n = S(3).u32;
         if (UNLIKELY(d + n > mem_size || s + n > mem_size))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_move(mem + d, mem + s, n, epoch, BULK_DEADLINE)))
+        if (UNLIKELY(!exec_bulk_move(mem + d, mem + s, n, epoch, HARD_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 4;
         NEXT();
@@ -554,7 +727,7 @@ dispatch:
         uint64_t d = S(2).u32, s = S(3).u32, n = S(4).u32;
         if (UNLIKELY(s + n > len || d + n > mem_size))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_move(mem + d, seg->bytes + s, n, epoch, BULK_DEADLINE)))
+        if (UNLIKELY(!exec_bulk_move(mem + d, seg->bytes + s, n, epoch, HARD_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 5;
         NEXT();
@@ -581,7 +754,7 @@ dispatch:
     }
     VMCASE(TABLE_SIZE) S(1).u32 = inst->vm.tables[pc[2]]->size; pc += 3; NEXT();
     VMCASE(TABLE_GROW) {
-        int64_t old = table_grow_until(inst->vm.tables[pc[2]], S(4).u32, S(3).ref, epoch, BULK_DEADLINE);
+        int64_t old = table_grow_until(inst->vm.tables[pc[2]], S(4).u32, S(3).ref, epoch, HARD_DEADLINE);
         if (UNLIKELY(old == TABLE_GROW_INTERRUPTED))
             TRAP(WHIRL_TRAP_INTERRUPT);
         S(1).i32 = (int32_t)old;
@@ -594,7 +767,7 @@ dispatch:
         void *v = S(3).ref;
         if (UNLIKELY(i + n > t->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_fill_refs(t->elems + i, v, n, epoch, BULK_DEADLINE)))
+        if (UNLIKELY(!exec_bulk_fill_refs(t->elems + i, v, n, epoch, HARD_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 5;
         NEXT();
@@ -605,7 +778,7 @@ dispatch:
         if (UNLIKELY(d + n > dt->size || s + n > stab->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
         if (UNLIKELY(!exec_bulk_move(dt->elems + d, stab->elems + s, n * sizeof(void *), epoch,
-                                     BULK_DEADLINE)))
+                                     HARD_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 6;
         NEXT();
@@ -621,7 +794,7 @@ dispatch:
         const uint64_t chunk = BULK_CHUNK_BYTES / sizeof(void *);
         for (uint64_t j = 0; j < n; j++) {
             if (UNLIKELY(j % chunk == 0) && n > BULK_SMALL_BYTES / sizeof(void *) &&
-                epoch_reached(epoch, BULK_DEADLINE))
+                epoch_reached(epoch, HARD_DEADLINE))
                 TRAP(WHIRL_TRAP_INTERRUPT);
             t->elems[d + j] = elem_item(inst, seg, (uint32_t)(s + j));
         }
@@ -1014,12 +1187,15 @@ dispatch:
 #endif
 
 epoch_reached:
-    /* The deadline, or a sample due (whirl_store_set_sampler). */
+    /* A sample due (whirl_store_set_sampler), the end of an epoch-yield
+     * slice, or the deadline. */
     if (UNLIKELY(store->sampler != NULL) && sample_stack(store, st, base_depth, cur, inst, pc)) {
         deadline = store->epoch_deadline;
-        NEXT();
+        if (atomic_load_explicit(epoch, memory_order_relaxed) < deadline)
+            NEXT();
     }
-    TRAP(WHIRL_TRAP_INTERRUPT);
+    EPOCH_EXPIRED();
+    NEXT();
 trap:
     return make_trap(trap_code, cause, st, base_depth, cur, inst, pc);
 }
@@ -1106,6 +1282,13 @@ whirl_error_t *exec_call(whirl_store_t *store, whirl_func_t *func, const whirl_v
         rslots += slots_of(t->results[i]);
     if (st->activations >= MAX_ACTIVATIONS || fp + (nslots > rslots ? nslots : rslots) > st->end)
         return error_trap(WHIRL_TRAP_STACK_EXHAUSTED, "too many nested calls into wasm");
+    /* On a fiber (a resumable call), host-to-wasm recursion is bounded by
+     * its stack too: the guard page must never be reached. */
+    uintptr_t native_low = fiber_stack_low();
+    if (UNLIKELY(native_low) &&
+        (uintptr_t)__builtin_frame_address(0) - native_low < FIBER_STACK_RESERVE)
+        return error_trap(WHIRL_TRAP_STACK_EXHAUSTED, "the fiber's native stack is exhausted "
+                          "(async_stack_size)");
 
     uint32_t s = 0;
     for (uint32_t i = 0; i < t->nparams; i++) {
