@@ -234,18 +234,21 @@ static whirl_error_t *completion_await(whirl_store_t *store, whirl_completion_t 
     return err;
 }
 
-bool whirl_caller_can_suspend(const whirl_caller_t *caller)
+bool whirl_store_can_suspend(const whirl_store_t *store)
 {
-    return caller && on_call_fiber(whirl_caller_store((whirl_caller_t *)caller));
+    return store && on_call_fiber(store);
 }
 
 whirl_completion_t *whirl_completion_new(void) { return completion_new(0); }
 
-whirl_error_t *whirl_caller_await(whirl_caller_t *caller, whirl_completion_t *w)
+whirl_error_t *whirl_store_await(whirl_store_t *store, whirl_completion_t *w)
 {
-    if (!caller || !w)
-        return error_fmt("whirl_caller_await: caller or completion is NULL");
-    whirl_error_t *err = completion_await(whirl_caller_store(caller), w);
+    if (!store || !w) {
+        if (w)
+            completion_release(w);
+        return error_fmt("whirl_store_await: store or completion is NULL");
+    }
+    whirl_error_t *err = completion_await(store, w);
     completion_release(w);
     return err;
 }

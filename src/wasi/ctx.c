@@ -444,8 +444,7 @@ static whirl_error_t *wasi_trampoline(void *env, whirl_caller_t *caller, const w
     if (nargs != strlen(d->params) || nresults != (size_t)d->nresults)
         return wasi_error("WASI %s: called with %zu arguments and %zu results", d->name, nargs,
                           nresults);
-    wasi_call_t c = {.w = b->wasi, .args = args, .store = whirl_caller_store(caller),
-                     .caller = caller};
+    wasi_call_t c = {.w = b->wasi, .args = args, .store = whirl_caller_store(caller)};
     if (!c.w && !(c.w = b->lookup(b->lookup_env, c.store)))
         return wasi_error("WASI %s: the calling store has no WASI context", d->name);
     if (d->needs_memory) {

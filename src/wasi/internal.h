@@ -181,7 +181,6 @@ typedef struct wasi_call {
     const whirl_val_t *args;
     whirl_error_t *exit; /* set by proc_exit (or a deadline trap): ends the guest */
     whirl_store_t *store; /* the caller's store: blocking calls honour its deadline */
-    whirl_caller_t *caller; /* inside a resumable call, waits suspend it (reactor.c) */
 } wasi_call_t;
 
 typedef uint32_t (*wasi_fn_t)(wasi_call_t *c);
@@ -279,12 +278,10 @@ _Static_assert((int)WASI_MAX_PATH == (int)SANDBOX_MAX_PATH, "guest paths are san
  * ends the guest) and returns WASI_EINTR. */
 uint32_t wasi_wait_fd(wasi_call_t *c, int fd, short events, bool nonblock);
 
-/* ppoll(2) for every WASI wait: inside a resumable call a wait that is not
- * over at once suspends the call until the process's reactor thread sees a
- * descriptor ready or the timeout pass (reactor.c); elsewhere it is ppoll.
- * Returns as ppoll does, or -1 with errno ECANCELED when the suspended wait
- * was cut short (the store's deadline, the call cancelled): c->exit then
- * holds the `interrupt` trap. */
+/* ppoll(2) for every WASI wait (wasi_reactor_ppoll, reactor.h): inside a
+ * resumable call it suspends the call rather than the thread. Returns as
+ * ppoll does, or -1 when the suspended wait was cut short (the store's
+ * deadline, the call cancelled): c->exit then holds the `interrupt` trap. */
 struct pollfd;
 struct timespec;
 int wasi_ppoll(wasi_call_t *c, struct pollfd *fds, unsigned long n, const struct timespec *tsp);

@@ -3,7 +3,7 @@
  * writes that would block, all through wasi_ppoll).
  *
  * The waiting guest hands its pollfd set and deadline to one process-wide
- * thread and suspends on a completion (whirl_caller_await); the thread
+ * thread and suspends on a completion (whirl_store_await); the thread
  * polls every registered set at once and finishes a wait's completion when
  * one of its descriptors is ready or its deadline passes, which makes the
  * call ready for its driver (whirl_call_set_notify, a ready queue).
@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "wasi/internal.h"
+#include "wasi/reactor.h"
 
 typedef struct reactor_wait {
     struct reactor_wait *prev, *next;
@@ -173,10 +174,12 @@ static void reactor_kick(void)
     (void)r; /* EAGAIN: already far from zero, the thread wakes anyway */
 }
 
-int wasi_ppoll(wasi_call_t *c, struct pollfd *fds, unsigned long n, const struct timespec *tsp)
+int wasi_reactor_ppoll(whirl_store_t *store, struct pollfd *fds, nfds_t n,
+                       const struct timespec *tsp, whirl_error_t **cut_short)
 {
+    *cut_short = NULL;
     bool now_only = tsp && tsp->tv_sec == 0 && tsp->tv_nsec == 0;
-    if (now_only || !c->caller || !whirl_caller_can_suspend(c->caller))
+    if (now_only || !whirl_store_can_suspend(store))
         return ppoll(fds, n, tsp, NULL);
     /* Ready already: no need to suspend. */
     struct timespec zero = {0, 0};
@@ -207,7 +210,7 @@ int wasi_ppoll(wasi_call_t *c, struct pollfd *fds, unsigned long n, const struct
     pthread_mutex_unlock(&reactor.lock);
     reactor_kick();
 
-    whirl_error_t *err = whirl_caller_await(c->caller, done);
+    whirl_error_t *err = whirl_store_await(store, done);
     if (err) {
         /* Cut short (deadline, cancellation): unregister if the reactor has
          * not finished it yet; then it must be finished here. */
@@ -218,10 +221,7 @@ int wasi_ppoll(wasi_call_t *c, struct pollfd *fds, unsigned long n, const struct
         pthread_mutex_unlock(&reactor.lock);
         if (listed)
             whirl_completion_finish(done, NULL, 0, NULL);
-        if (!c->exit)
-            c->exit = err;
-        else
-            whirl_error_delete(err);
+        *cut_short = err;
         errno = ECANCELED;
         return -1;
     }
@@ -229,4 +229,17 @@ int wasi_ppoll(wasi_call_t *c, struct pollfd *fds, unsigned long n, const struct
     for (nfds_t i = 0; i < n; i++)
         ready += fds[i].revents != 0;
     return ready;
+}
+
+int wasi_ppoll(wasi_call_t *c, struct pollfd *fds, unsigned long n, const struct timespec *tsp)
+{
+    whirl_error_t *cut;
+    int r = wasi_reactor_ppoll(c->store, fds, n, tsp, &cut);
+    if (cut) {
+        if (!c->exit)
+            c->exit = cut;
+        else
+            whirl_error_delete(cut);
+    }
+    return r;
 }

@@ -3,6 +3,7 @@
  * call (PENDING) instead of blocking the thread, and is resumed when the
  * reactor sees the pipe readable, the clock pass, or the store's deadline
  * (then the `interrupt` trap). 100 such guests wait at once on one thread.
+ * wasi2's waits (pollable.block, through whirl_wasi2_block) the same way.
  * Also run under ASan and TSan (.ci/run). */
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "whirl.h"
+#include "whirl/wasi2.h"
 
 static int passed, failed;
 
@@ -316,6 +318,120 @@ static void test_cancel(whirl_engine_t *engine, whirl_module_t *module, whirl_re
     guest_delete(&g);
 }
 
+/* ---- wasi2: pollable.block inside resumable host calls ---- */
+
+typedef struct block_job {
+    whirl_wasi2_t *w;
+    whirl_store_t *store;
+    uint32_t pollable;
+    int fd; /* the pipe the pollable watches, -1 for a deadline */
+    whirl_call_t *call;
+} block_job_t;
+
+static bool pipe_ready(void *env)
+{
+    struct pollfd p = {.fd = ((block_job_t *)env)->fd, .events = POLLIN};
+    return poll(&p, 1, 0) == 1;
+}
+
+static int pipe_wait_fd(void *env, short *events)
+{
+    *events = POLLIN;
+    return ((block_job_t *)env)->fd;
+}
+
+static const whirl_wasi2_pollable_ops_t pipe_ops = {.ready = pipe_ready, .wait_fd = pipe_wait_fd};
+
+static whirl_error_t *block_body(void *env)
+{
+    block_job_t *j = env;
+    return whirl_wasi2_block(j->w, j->store, j->pollable);
+}
+
+enum { NBLOCKS = 20 };
+
+static void test_wasi2(whirl_engine_t *engine, whirl_ready_queue_t *q)
+{
+    static block_job_t jobs[NBLOCKS + 2];
+    int pipes[NBLOCKS][2];
+    int pending = 0;
+    for (int i = 0; i < NBLOCKS + 2; i++) {
+        block_job_t *j = &jobs[i];
+        whirl_wasi2_config_t *cfg = whirl_wasi2_config_new();
+        die_on(whirl_wasi2_new(cfg, &j->w), "wasi2");
+        j->store = whirl_store_new(engine, NULL, NULL);
+        j->fd = -1;
+        if (i < NBLOCKS) {
+            if (pipe2(pipes[i], O_CLOEXEC)) {
+                printf("FAIL pipe\n");
+                exit(1);
+            }
+            j->fd = pipes[i][0];
+            die_on(whirl_wasi2_pollable_new(j->w, &pipe_ops, j, &j->pollable), "pollable");
+        } else {
+            /* NBLOCKS: a 5 ms clock; NBLOCKS + 1: the store's deadline first. */
+            uint64_t now = whirl_monotonic_now();
+            bool dl = i == NBLOCKS + 1;
+            if (dl)
+                die_on(whirl_store_set_deadline(j->store, now + 20 * 1000 * 1000), "dl");
+            die_on(whirl_wasi2_pollable_deadline(j->w, now + (dl ? LONG_WAIT_NS : 5000000),
+                                                 &j->pollable), "deadline pollable");
+        }
+        die_on(whirl_call_new_host(j->store, block_body, j, &j->call), "call_new_host");
+        whirl_ready_queue_watch(q, j->call);
+        pending += whirl_call_resume(j->call) == WHIRL_CALL_PENDING;
+    }
+    CHECK(pending == NBLOCKS + 2, "wasi2: %d of %d pending at once", pending, NBLOCKS + 2);
+    /* The clock and the store's deadline end first, with no data (in
+     * either order: a slow machine may see both in one round). */
+    int clock_ok = 0, deadline_ok = 0;
+    for (int k = 0; k < 2; k++) {
+        whirl_call_t *c = next_ready(q);
+        if (!c || whirl_call_resume(c) != WHIRL_CALL_DONE)
+            continue;
+        whirl_error_t *err = whirl_call_results(c, NULL, 0);
+        whirl_trap_code_t code = 0;
+        if (c == jobs[NBLOCKS].call)
+            clock_ok += !err;
+        else if (c == jobs[NBLOCKS + 1].call)
+            deadline_ok += err && whirl_error_is_trap(err, &code) && code == WHIRL_TRAP_INTERRUPT;
+        else
+            printf("wasi2: an unexpected call woke: %s\n", err ? whirl_error_message(err) : "");
+        whirl_error_delete(err);
+    }
+    CHECK(clock_ok == 1, "wasi2: the clock pollable woke its call, done without error");
+    CHECK(deadline_ok == 1, "wasi2: the store's deadline woke its call: interrupt trap");
+
+    int order[NBLOCKS];
+    for (int i = 0; i < NBLOCKS; i++)
+        order[i] = i;
+    unsigned seed = 42;
+    shuffle(order, NBLOCKS, &seed);
+    int right_one = 0, done = 0;
+    for (int k = 0; k < NBLOCKS; k++) {
+        int i = order[k];
+        if (write(pipes[i][1], "x", 1) != 1)
+            break;
+        whirl_call_t *c = next_ready(q);
+        right_one += c == jobs[i].call;
+        if (!c)
+            break;
+        done += whirl_call_resume(c) == WHIRL_CALL_DONE;
+        whirl_error_t *err = whirl_call_results(c, NULL, 0);
+        done -= err != NULL;
+        whirl_error_delete(err);
+    }
+    CHECK(right_one == NBLOCKS, "wasi2: %d of %d woken in order", right_one, NBLOCKS);
+    CHECK(done == NBLOCKS, "wasi2: %d of %d done without error", done, NBLOCKS);
+    for (int i = 0; i < NBLOCKS + 2; i++) {
+        whirl_call_delete(jobs[i].call);
+        whirl_store_delete(jobs[i].store);
+        whirl_wasi2_delete(jobs[i].w);
+        if (i < NBLOCKS)
+            close(pipes[i][0]), close(pipes[i][1]);
+    }
+}
+
 int main(void)
 {
     whirl_config_t *config = whirl_config_new();
@@ -332,6 +448,7 @@ int main(void)
     test_clock(engine, module, q);
     test_deadline(engine, module, q);
     test_cancel(engine, module, q);
+    test_wasi2(engine, q);
 
     whirl_ready_queue_delete(q);
     whirl_module_delete(module);
