@@ -87,6 +87,8 @@ static void *reactor_main(void *arg)
         }
         size_t used = 1;
         for (reactor_wait_t *w = reactor.head; w; w = w->next) {
+            if (w->deadline < earliest)
+                earliest = w->deadline;
             if (used + w->n > cap)
                 continue; /* no memory for it this round: its deadline still ends it */
             w->gen = gen;
@@ -94,8 +96,6 @@ static void *reactor_main(void *arg)
             for (nfds_t i = 0; i < w->n; i++)
                 set[used + i] = (struct pollfd){.fd = w->fds[i].fd, .events = w->fds[i].events};
             used += w->n;
-            if (w->deadline < earliest)
-                earliest = w->deadline;
         }
         pthread_mutex_unlock(&reactor.lock);
         if (cap == 0) { /* not even the eventfd's slot: wait for memory */
