@@ -34,6 +34,7 @@ enum {
     OPT_ENV,
     OPT_DIR,
     OPT_CACHE,
+    OPT_C,
 };
 
 static const cli_option_t serve_options[] = {
@@ -84,6 +85,9 @@ static const cli_option_t serve_options[] = {
      "As for run (a single module only)."},
     {OPT_CACHE, 0, "cache", CLI_OPTIONAL_ARG, "DIR",
      "Use the compilation cache (in DIR), as for run."},
+    {OPT_C, 'C', NULL, CLI_REQUIRED_ARG, "tier=auto|interp|jit",
+     "Which code runs the guests, as for run (default auto: hot functions\n"
+     "compiled to native code in the background)."},
     {OPT_HELP, 'h', "help", CLI_NO_ARG, NULL, "Show this help."},
 };
 
@@ -185,6 +189,10 @@ static int take_option(int id, const char *v, serve_opts_t *o, cli_hosting_t *ho
         o->listen = v;
         break;
     }
+    case OPT_C:
+        if (cli_hosting_parse_group(hosting, 'C', v, why, sizeof why) != 1)
+            return cli_usage_error("serve: %s", why);
+        break;
     case OPT_TIMEOUT:
     case OPT_W: {
         char arg[4200];

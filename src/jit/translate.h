@@ -82,6 +82,10 @@ typedef struct jt_func {
      * check). */
     LLVMBasicBlockRef trap_bb[16];
     LLVMValueRef trap_offset[16];
+    /* The function's frame record for backtraces (jit_binding.c), made at
+     * its first call site: NULL in functions without calls. */
+    LLVMBasicBlockRef entry_bb;
+    LLVMValueRef frame, frame_prev;
 } jt_func_t;
 
 /* Helpers shared by the translator files. */
