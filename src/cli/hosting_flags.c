@@ -81,6 +81,7 @@ static bool knob_excluded_from_w(const char *knob)
            !strcmp(knob, "debug_info") || !strcmp(knob, "pooling") ||
            !strcmp(knob, "max_wasm_stack") ||
            !strcmp(knob, "max_open_files") || !strcmp(knob, "tier");
+    /* tier_threshold stays a -W knob: it tunes, -C tier chooses. */
 }
 
 void cli_hosting_init(cli_hosting_t *h)

@@ -897,7 +897,8 @@ whirl_error_t *jt_translate_module(jt_module_t *jm)
     unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
     for (uint32_t i = m->nfunc_imports; i < nfuncs; i++) {
         const wasm_func_t *fn = &m->funcs[i - m->nfunc_imports];
-        jm->why_not[i] = scan_func(m, fn, &scratch[i]);
+        jm->why_not[i] = jm->only && !jm->only[i] ? "not selected"
+                                                  : scan_func(m, fn, &scratch[i]);
         if (jm->why_not[i])
             continue;
         char name[24];

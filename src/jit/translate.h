@@ -30,6 +30,7 @@ typedef struct jt_module {
     LLVMValueRef *fns;
     LLVMTypeRef *fn_types;   /* the Wasm-ABI type of each function's type index */
     bool *supported;         /* per function index */
+    const bool *only;        /* per function index: translate only these (NULL: all) */
     const char **why_not;    /* per function index: reason when not supported */
     /* Type-based alias analysis tags: linear memory, the runtime's
      * structures (context, instance, tables of pointers) and global values

@@ -124,6 +124,11 @@ static const knob_def_t knobs[KNOB_COUNT] = {
 #else
                    "auto or interp (this build has no LLVM tier: both interpret)"},
 #endif
+
+    [KNOB_TIER_THRESHOLD] = {"tier_threshold", "WHIRL_TIER_THRESHOLD", NULL, KT_COUNT, 1000, 0,
+                             1, 1000000000,
+                             "tier=auto: calls and loop iterations of a function before it is "
+                             "compiled"},
 };
 
 static const char *const tier_names[] = {"auto", "interp", "jit"};

@@ -28,6 +28,7 @@ enum config_knob {
     KNOB_CACHE_MAX_SIZE,                   /* bytes of cache entries kept */
     KNOB_MAX_OPEN_FILES,                   /* listed only: the WASI hosts read it */
     KNOB_TIER,                             /* whirl_tier_t */
+    KNOB_TIER_THRESHOLD,                   /* auto tier: calls + loop iterations */
     KNOB_COUNT
 };
 
@@ -54,6 +55,7 @@ struct whirl_config {
 #define WHIRL_DEFAULT_MAX_WASM_STACK (1u << 20)
 
 struct pool;          /* src/alloc/pool.c */
+struct tier_pool;     /* src/jit/jit_tier.c */
 struct epoch_ticker;  /* src/runtime/epoch.c */
 
 struct whirl_engine {
@@ -62,6 +64,9 @@ struct whirl_engine {
     struct whirl_config config;
     _Atomic uint64_t epoch;      /* advanced by the ticker and whirl_engine_increment_epoch */
     struct pool *pool;           /* NULL: on-demand allocation */
+    /* The auto tier's background compile threads, started on the first
+     * hot function (src/jit/jit_tier.c); NULL before. */
+    _Atomic(struct tier_pool *) tier_pool;
     struct epoch_ticker *ticker; /* NULL: no ticker thread */
 };
 
@@ -350,6 +355,8 @@ whirl_tier_t engine_tier(const whirl_engine_t *engine);
 void tier_module_ready(whirl_module_t *module);
 /* Frees the module's native code and tier state (module teardown). */
 void tier_module_free(whirl_module_t *module);
+/* Stops the engine's compile threads (engine teardown). */
+void tier_engine_free(whirl_engine_t *engine);
 /* The interpreter found `f` hot (auto tier): queue it for compilation. */
 void tier_hot(whirl_instance_t *inst, const compiled_func_t *f);
 

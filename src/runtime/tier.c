@@ -143,7 +143,7 @@ whirl_tier_t engine_tier(const whirl_engine_t *engine)
 /* Makes the native code of `code` the code of its functions. Functions
  * that already have native code keep it (the auto tier never compiles a
  * function twice, but a .cwasm's code may come first). */
-static void publish(whirl_module_t *module, const jit_code_t *code)
+void tier_publish(whirl_module_t *module, const jit_code_t *code)
 {
     const wasm_module_t *w = module->wasm;
     for (uint32_t i = 0; i < module->code->nfuncs; i++) {
@@ -162,7 +162,7 @@ void tier_module_ready(whirl_module_t *module)
 {
 #ifdef WHIRL_HAVE_JIT
     if (module->jit) { /* came with native code (a .cwasm) */
-        publish(module, module->jit);
+        tier_publish(module, module->jit);
         return;
     }
     whirl_tier_t tier = engine_tier(module->engine);
@@ -184,7 +184,7 @@ void tier_module_ready(whirl_module_t *module)
         return;
     }
     module->jit = code;
-    publish(module, code);
+    tier_publish(module, code);
 #else
     (void)module;
 #endif
@@ -198,6 +198,15 @@ void tier_module_free(whirl_module_t *module)
     module->jit = NULL;
 #else
     (void)module;
+#endif
+}
+
+void tier_engine_free(whirl_engine_t *engine)
+{
+#ifdef WHIRL_HAVE_JIT
+    tier_auto_engine_free(engine);
+#else
+    (void)engine;
 #endif
 }
 
