@@ -293,7 +293,19 @@ static void call_slots(vmctx_t *ctx, whirl_func_t *fn, slot_t *slots, uint32_t f
 static void rt_call(vmctx_t *ctx, uint32_t func_index, slot_t *slots, uint32_t func,
                     uint32_t offset)
 {
-    call_slots(ctx, ctx->funcs[func_index], slots, func, offset);
+    /* A function of this module compiled in another batch (the auto tier)
+     * or an import from another instance of it: its entry trampoline takes
+     * these very slots, and the trap jump and frame chain in place serve
+     * it too (its frames are named from the same module). */
+    whirl_func_t *fn = ctx->funcs[func_index];
+    if (fn->kind == FUNC_WASM && fn->instance->module == ctx->instance->module) {
+        native_entry_t entry = native_entry_of(fn->code);
+        if (entry) {
+            entry(&fn->instance->vm, slots);
+            return;
+        }
+    }
+    call_slots(ctx, fn, slots, func, offset);
 }
 
 static whirl_func_t *indirect_target(vmctx_t *ctx, uint32_t table, uint32_t type, uint32_t elem,
