@@ -39,6 +39,7 @@ static const struct {
     [JB_RT_TABLE_COPY] = {"whirl_jit_table_copy", "v:piiiiiii"},
     [JB_RT_TABLE_INIT] = {"whirl_jit_table_init", "v:piiiiiii"},
     [JB_RT_ELEM_DROP] = {"whirl_jit_elem_drop", "v:pi"},
+    [JB_RT_EPOCH] = {"whirl_jit_epoch", "v:pii"},
 };
 
 _Static_assert(JB_RT_COUNT <= sizeof ((jt_module_t *)0)->rt / sizeof(LLVMValueRef),
@@ -145,7 +146,21 @@ static void epoch_check(jt_func_t *f)
     /* The store's deadline: the host may move it during a call out. */
     LLVMValueRef dp = load_at(f, f->ctx, VMCTX_EPOCH_DEADLINE, f->jm->ptr, true);
     LLVMValueRef deadline = load_at(f, dp, 0, f->jm->i64, false);
-    jt_trap_if(f, LLVMBuildICmp(f->b, LLVMIntUGE, epoch, deadline, ""), WHIRL_TRAP_INTERRUPT);
+    /* Reached: a sample due, a yield slice's end or the deadline; the
+     * runtime decides (rt_epoch), as the interpreter's slow path does. */
+    LLVMContextRef cx = f->jm->llctx;
+    LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(cx, f->fn, "epoch");
+    LLVMBasicBlockRef cont = LLVMAppendBasicBlockInContext(cx, f->fn, "epoch_ok");
+    LLVMValueRef reached = LLVMBuildICmp(f->b, LLVMIntUGE, epoch, deadline, "");
+    LLVMValueRef expect_args[] = {reached, LLVMConstInt(f->jm->i1, 0, false)};
+    LLVMTypeRef i1 = f->jm->i1;
+    reached = jt_intrinsic(f, "llvm.expect", &i1, 1, expect_args, 2);
+    LLVMBuildCondBr(f->b, reached, slow, cont);
+    LLVMPositionBuilderAtEnd(f->b, slow);
+    LLVMValueRef args[] = {f->ctx, jb_site_func(f), jb_site_offset(f)};
+    jb_call(f, JB_RT_EPOCH, args, 3);
+    LLVMBuildBr(f->b, cont);
+    LLVMPositionBuilderAtEnd(f->b, cont);
 }
 
 void jb_entry_checks(jt_func_t *f)
@@ -259,8 +274,9 @@ static void call_slots(vmctx_t *ctx, whirl_func_t *fn, slot_t *slots, uint32_t f
     if (!vals)
         unwind(ctx, error_oom(), false);
     whirl_val_t *args = vals, *results = vals + t->nparams;
-    for (uint32_t i = 0; i < t->nparams; i++)
-        val_from_slots(&args[i], t->params[i], &slots[i]);
+    /* The interpreter's slot layout: a v128 takes two slots. */
+    for (uint32_t i = 0, s = 0; i < t->nparams; s += slots_of(t->params[i]), i++)
+        val_from_slots(&args[i], t->params[i], &slots[s]);
     for (uint32_t i = 0; i < t->nresults; i++) {
         memset(&results[i], 0, sizeof results[i]);
         results[i].kind = valtype_to_kind(t->results[i]);
@@ -280,8 +296,8 @@ static void call_slots(vmctx_t *ctx, whirl_func_t *fn, slot_t *slots, uint32_t f
         err = exec_call(ctx_store(ctx), fn, args, results);
     }
     if (!err)
-        for (uint32_t i = 0; i < t->nresults; i++)
-            val_to_slots(&results[i], &slots[i]);
+        for (uint32_t i = 0, s = 0; i < t->nresults; s += slots_of(t->results[i]), i++)
+            val_to_slots(&results[i], &slots[s]);
     if (vals != small)
         free(vals);
     if (err) {
@@ -468,6 +484,37 @@ static void rt_table_init(vmctx_t *ctx, uint32_t seg, uint32_t table, uint32_t d
 
 static void rt_elem_drop(vmctx_t *ctx, uint32_t seg) { ctx->instance->elem_dropped[seg] = true; }
 
+/* The epoch check fired at `func`/`offset`: take a sample if one is due
+ * (the native frames from the records), then run on, yield, or trap at
+ * the deadline (store_epoch_expired), as the interpreter does. */
+static void rt_epoch(vmctx_t *ctx, uint32_t func, uint32_t offset)
+{
+    whirl_store_t *s = ctx->store;
+    if (s->sampler &&
+        store_epoch_reached(s, atomic_load_explicit(ctx->epoch, memory_order_relaxed))) {
+        const wasm_module_t *m = ctx->instance->module->wasm;
+        whirl_sample_frame_t *fr = s->sampler->frames;
+        size_t n = 0;
+        fr[n++] = (whirl_sample_frame_t){ctx->instance->module, func, func_name(ctx->instance, func),
+                                         offset};
+        const native_frame_t *top = s->native.top;
+        for (const native_frame_t *r = top; r && r != s->native.bottom && n < SAMPLE_MAX_FRAMES;
+             r = r->prev) {
+            if (r == top && r->func == func)
+                continue;
+            fr[n++] = (whirl_sample_frame_t){ctx->instance->module, r->func,
+                                             r->func < wasm_module_func_count(m) && m->func_names
+                                                 ? m->func_names[r->func] : NULL,
+                                             r->offset};
+        }
+        store_sample_taken(s, n);
+        if (!epoch_reached(ctx->epoch, s->epoch_deadline))
+            return;
+    }
+    if (!store_epoch_expired(s))
+        trap_at(ctx, WHIRL_TRAP_INTERRUPT, func, offset);
+}
+
 void *jb_runtime_address(int i)
 {
     static void *const addrs[JB_RT_COUNT] = {
@@ -488,6 +535,7 @@ void *jb_runtime_address(int i)
         [JB_RT_TABLE_COPY] = (void *)rt_table_copy,
         [JB_RT_TABLE_INIT] = (void *)rt_table_init,
         [JB_RT_ELEM_DROP] = (void *)rt_elem_drop,
+        [JB_RT_EPOCH] = (void *)rt_epoch,
     };
     return addrs[i];
 }
@@ -508,14 +556,18 @@ whirl_error_t *jit_call(jit_ctx_t *ctx, uint32_t func_index, const whirl_val_t *
     if (!entry || fn->instance != ctx->instance)
         return exec_call(ctx->instance->store, fn, args, results);
     const wasm_functype_t *t = fn->type;
-    uint32_t n = t->nparams > t->nresults ? t->nparams : t->nresults;
-    slot_t slots[n + 1];
+    uint32_t np = 0, nr = 0;
     for (uint32_t i = 0; i < t->nparams; i++)
-        val_to_slots(&args[i], &slots[i]);
+        np += slots_of(t->params[i]);
+    for (uint32_t i = 0; i < t->nresults; i++)
+        nr += slots_of(t->results[i]);
+    slot_t slots[(np > nr ? np : nr) + 1];
+    for (uint32_t i = 0, s = 0; i < t->nparams; s += slots_of(t->params[i]), i++)
+        val_to_slots(&args[i], &slots[s]);
     whirl_error_t *err = native_enter(ctx->instance->store, &ctx->instance->vm, entry, slots);
     if (err)
         return err;
-    for (uint32_t i = 0; i < t->nresults; i++)
-        val_from_slots(&results[i], t->results[i], &slots[i]);
+    for (uint32_t i = 0, s = 0; i < t->nresults; s += slots_of(t->results[i]), i++)
+        val_from_slots(&results[i], t->results[i], &slots[s]);
     return NULL;
 }

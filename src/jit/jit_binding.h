@@ -52,6 +52,7 @@ enum jb_runtime {
     JB_RT_TABLE_COPY,     /* (ctx, dst table, src table, dst, src, n, func, offset) */
     JB_RT_TABLE_INIT,     /* (ctx, seg, table, dst, src, n, func, offset) */
     JB_RT_ELEM_DROP,      /* (ctx, seg) */
+    JB_RT_EPOCH,          /* (ctx, func, offset): the epoch check fired */
     JB_RT_COUNT
 };
 

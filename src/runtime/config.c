@@ -118,6 +118,9 @@ static const knob_def_t knobs[KNOB_COUNT] = {
     [KNOB_MAX_OPEN_FILES] = {"max_open_files", "WHIRL_MAX_OPEN_FILES", NULL, KT_COUNT, 0, 0, 0,
                              1000000, "descriptors one WASI guest may hold (0: a quarter of "
                              "RLIMIT_NOFILE, 16 to 4096)"},
+    [KNOB_ASYNC_STACK_SIZE] = {"async_stack_size", "WHIRL_ASYNC_STACK_SIZE", NULL, KT_BYTES,
+                               2 * MIB, 0, 128 * KIB, GIB,
+                               "fiber stack of a resumable call (whirl/async.h)"},
     [KNOB_TIER] = {"tier", "WHIRL_TIER", NULL, KT_TIER, WHIRL_TIER_AUTO, 0, 0, WHIRL_TIER_JIT,
 #ifdef WHIRL_HAVE_JIT
                    "auto (interpreter, hot functions compiled), interp or jit (all compiled)"},

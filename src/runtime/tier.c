@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/fiber.h"
 #include "runtime/internal.h"
 #include "util/error.h"
 #ifdef WHIRL_HAVE_JIT
@@ -41,6 +42,12 @@
 
 static uintptr_t thread_stack_limit(uintptr_t here)
 {
+    /* On a fiber (a resumable call, runtime/fiber.h) the stack is the
+     * fiber's, smaller than a thread's: keep twice what exec_call keeps. */
+    uintptr_t fiber_lo = fiber_stack_low();
+    if (fiber_lo)
+        return fiber_lo + 2 * FIBER_STACK_RESERVE < here ? fiber_lo + 2 * FIBER_STACK_RESERVE
+                                                         : here;
     static __thread uintptr_t lo, reserve;
     if (!lo) {
         pthread_attr_t attr;
@@ -95,10 +102,13 @@ whirl_error_t *native_enter(whirl_store_t *store, vmctx_t *vm, native_entry_t en
     void *volatile saved = n->trap_jmp;
     native_frame_t *volatile saved_top = n->top, *volatile saved_bottom = n->bottom;
     vmctx_t *volatile saved_vm = n->vm;
-    if (!saved)
-        n->stack_limit = thread_stack_limit((uintptr_t)__builtin_frame_address(0));
+    /* Each entry computes its bound: a host function may have switched
+     * stacks (a fiber) since the outer one. */
+    volatile uintptr_t saved_limit = n->stack_limit;
+    n->stack_limit = thread_stack_limit((uintptr_t)__builtin_frame_address(0));
     if (setjmp(jb)) {
         /* The jump skipped the native frames' unlinking. */
+        n->stack_limit = saved_limit;
         n->trap_jmp = saved;
         n->top = saved_top;
         n->bottom = saved_bottom;
@@ -111,6 +121,7 @@ whirl_error_t *native_enter(whirl_store_t *store, vmctx_t *vm, native_entry_t en
     n->bottom = saved_top;
     n->vm = vm;
     entry(vm, slots);
+    n->stack_limit = saved_limit;
     n->trap_jmp = saved;
     n->bottom = saved_bottom;
     n->vm = saved_vm;

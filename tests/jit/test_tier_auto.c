@@ -156,7 +156,6 @@ int main(int argc, char **argv)
         pthread_join(threads[i], NULL);
 
     CHECK(atomic_load(&all_native), "fib, sum, sq, c, b, chain were compiled and swapped in");
-    CHECK(!native(module, 3), "the v128 function stays interpreted");
     CHECK(atomic_load(&wrong) == 0, "every result right");
     CHECK(atomic_load(&errors) == 0, "no call failed");
     CHECK(atomic_load(&rounds_done) >= THREADS * MIN_ROUNDS, "every thread ran its rounds");

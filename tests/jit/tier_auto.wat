@@ -1,6 +1,5 @@
 ;; Functions that get hot at different times (tests/jit/test_tier_auto.c):
-;; recursion, a loop, a chain of calls, memory, an indirect call, and one
-;; the LLVM tier leaves to the interpreter (v128).
+;; recursion, a loop, a chain of calls, memory, an indirect call, v128.
 (module
   (memory 1)
   (table 2 funcref)

@@ -1,6 +1,5 @@
-;; Calls across tiers (tests/jit/test_tier_calls.c). With tier=jit every
-;; function but $simd_add runs native code; $simd_add touches v128, so the
-;; LLVM tier leaves it to the interpreter until it does SIMD.
+;; Calls across tiers (tests/jit/test_tier_calls.c): the same calls with
+;; tier=interp and tier=jit must agree (results, traps, backtraces).
 (module
   (import "host" "cb" (func $cb (param i32) (result i32)))
   (import "host" "recurse" (func $host_recurse (param i32) (result i32)))
@@ -11,11 +10,11 @@
 
   (func $add1 (export "add1") (param i32) (result i32)
     local.get 0 i32.const 1 i32.add)
-  ;; interpreted: calls native $add1, and is called by native code
+  ;; v128: calls $add1, and is called directly and through the table
   (func $simd_add (export "simd_add") (param i32) (result i32)
     (i32x4.extract_lane 0
       (i32x4.add (i32x4.splat (local.get 0)) (i32x4.splat (call $add1 (i32.const 10))))))
-  ;; native -> interpreted (direct and through the table) -> native
+  ;; direct and indirect calls to $simd_add
   (func (export "mixed") (param i32) (result i32)
     (i32.add (call $simd_add (local.get 0))
              (call_indirect (param i32) (result i32) (local.get 0) (i32.const 1))))
