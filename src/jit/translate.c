@@ -215,8 +215,33 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
             n = call_slots_needed(&m->types[read_u32(&r)]);
             read_u32(&r);
             break;
-        default:
-            wasm_skip_immediates(&r, (wasm_op_t)op);
+        case WASM_OP_RETURN_CALL:
+        case WASM_OP_RETURN_CALL_INDIRECT:
+            return "uses tail calls: not supported by the jit yet";
+        default: {
+            /* Memory instructions on memory 0 only, in 2.0's encoding. */
+            static const char multi[] = "uses multi-memory: not supported by the jit yet";
+            wasm_imm_t imm = wasm_opinfo[op].imm;
+            bool memory_op = imm == IMM_MEMARG || imm == IMM_MEMORY ||
+                             imm == IMM_MEMORY_MEMORY || imm == IMM_DATA_MEMORY;
+            if (memory_op && wasm_module_memory_count(m) &&
+                wasm_module_memory_type(m, 0)->limits.is64)
+                return "uses a 64-bit memory (memory64): not supported by the jit yet";
+            if (imm == IMM_MEMARG) {
+                if (read_u32(&r) & WASM_MEMARG_HAS_MEMORY)
+                    return multi;
+                read_u32(&r);
+            } else if (imm == IMM_MEMORY || imm == IMM_MEMORY_MEMORY ||
+                       imm == IMM_DATA_MEMORY) {
+                if (imm == IMM_DATA_MEMORY)
+                    read_u32(&r);
+                for (int k = imm == IMM_MEMORY_MEMORY ? 2 : 1; k > 0; k--)
+                    if (read_u8(&r) != 0)
+                        return multi;
+            } else {
+                wasm_skip_immediates(&r, (wasm_op_t)op);
+            }
+        }
         }
         if (n > *scratch)
             *scratch = n;

@@ -18,7 +18,8 @@
  * state after.
  *
  * Skipped, with the reason counted per file ("skip-reason: ..." lines):
- * commands whose function the JIT leaves to the interpreter, host
+ * commands whose function the JIT leaves to the interpreter (tail
+ * calls, multi-memory: run in the interpreter only, for their effects), host
  * function exports, and `get` actions (no function to compile). Module
  * validation commands test the decoder and validator, not the
  * JIT; they run in whirl-spec and are not counted here (failed
@@ -337,11 +338,8 @@ static void cmd_differential(runner_t *r, const cJSON *cmd, expect_kind_t kind)
         return;
     }
     uint32_t index = fn->code->func_index;
-    const char *not_compiled;
-    if (!jit_code_compiled(ctx->code, index, &not_compiled)) {
-        jit_skip(r, not_compiled);
-        return;
-    }
+    const char *not_compiled = NULL;
+    bool compiled = jit_code_compiled(ctx->code, index, &not_compiled);
 
     const cJSON *args = cJSON_GetObjectItemCaseSensitive(action, "args");
     size_t nargs = cJSON_IsArray(args) ? (size_t)cJSON_GetArraySize(args) : 0;
@@ -357,6 +355,17 @@ static void cmd_differential(runner_t *r, const cJSON *cmd, expect_kind_t kind)
             }
             i++;
         }
+    if (!compiled) {
+        /* Still run in the interpreter, so that later commands see its
+         * effects (a memory.copy of another memory, say), then skipped. */
+        whirl_val_t *res = xmalloc((fn->type->nresults + 1) * sizeof *res);
+        arm_deadline(r);
+        whirl_error_delete(whirl_func_call(r->store, fn, argv, nargs, res, fn->type->nresults));
+        free(res);
+        free(argv);
+        jit_skip(r, not_compiled);
+        return;
+    }
     const cJSON *expected = cJSON_GetObjectItemCaseSensitive(cmd, "expected");
     size_t nexp = kind == EXPECT_RETURN && cJSON_IsArray(expected)
                       ? (size_t)cJSON_GetArraySize(expected) : 0;
