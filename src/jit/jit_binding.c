@@ -436,6 +436,12 @@ void *jb_runtime_address(int i)
 
 static uintptr_t thread_stack_limit(uintptr_t here)
 {
+    /* On a fiber (a resumable call, runtime/fiber.h) the stack is the
+     * fiber's, smaller than a thread's: keep twice what exec_call keeps. */
+    uintptr_t fiber_lo = fiber_stack_low();
+    if (fiber_lo)
+        return fiber_lo + 2 * FIBER_STACK_RESERVE < here ? fiber_lo + 2 * FIBER_STACK_RESERVE
+                                                         : here;
     static __thread uintptr_t lo;
     if (!lo) {
         pthread_attr_t attr;

@@ -267,6 +267,16 @@ size_t serve_spin_headers(const serve_inst_t *in, serve_header_t *out, char *buf
 
 /* ---- failures ---- */
 
+/* A file name from a guest's DWARF goes into a log line only if it cannot
+ * break the line (no control bytes). */
+static bool printable(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
 static void format_backtrace(const whirl_error_t *err, char *buf, size_t len)
 {
     size_t used = 0;
@@ -285,6 +295,17 @@ static void format_backtrace(const whirl_error_t *err, char *buf, size_t len)
         if (w < 0)
             break;
         used += (size_t)w;
+        /* With DWARF, the frame's source line (its innermost function's). */
+        whirl_source_location_t loc;
+        if (used < len && whirl_error_frame_source(err, i, &loc, 1) && loc.file && loc.line &&
+            printable(loc.file)) {
+            const char *base = strrchr(loc.file, '/');
+            w = snprintf(buf + used, len - used, " (%.80s:%u)", base ? base + 1 : loc.file,
+                         loc.line);
+            if (w < 0)
+                break;
+            used += (size_t)w;
+        }
     }
     if (n > 16 && used < len)
         snprintf(buf + used, len - used, ", ... (%zu frames)", n);
@@ -353,6 +374,8 @@ void serve_app_handle(serve_app_t *app, serve_req_t *r)
         return;
     }
     whirl_store_limits_set(in.store, srv->opts->max_memory, srv->opts->max_table_elements);
+    if (srv->opts->on_store)
+        srv->opts->on_store(srv->opts->on_store_env, in.store);
     if (srv->opts->timeout_ns) {
         in.deadline_ns = whirl_monotonic_now() + srv->opts->timeout_ns;
         whirl_error_t *err = whirl_store_set_deadline(in.store, in.deadline_ns);

@@ -54,6 +54,10 @@ typedef struct serve_opts {
     const char **allow_http; /* -S allow-http=RULE: outbound hosts every component may reach */
     size_t nallow_http;
     const char *http_ca;    /* -S http-ca=FILE: a CA trusted besides the system store */
+    /* Called on the worker with each request's store before its guest runs
+     * (the CLI's --profile attaches its sampler); NULL: none. */
+    void (*on_store)(void *env, whirl_store_t *store);
+    void *on_store_env;
 } serve_opts_t;
 
 /* Runs the server until SIGINT or SIGTERM. Takes ownership of `config`
