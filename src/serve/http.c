@@ -1366,7 +1366,6 @@ int serve_run(const serve_opts_t *o, whirl_config_t *config)
     serve_pool_stop(srv->pool);
     serve_local_close(srv);
     pthread_mutex_lock(&srv->mu);
-    srv->local_closed = true;
     while (srv->local_threads) /* as the pool's threads are joined */
         pthread_cond_wait(&srv->idle_cv, &srv->mu);
     pthread_mutex_unlock(&srv->mu);

@@ -151,7 +151,6 @@ struct serve_server {
     char local_name[64];    /* its abstract name, without the leading NUL */
     pthread_t local_thread; /* accepts on local_fd */
     unsigned local_threads; /* requests from local_fd running */
-    bool local_closed;      /* the daemon is stopping: no more local connections */
 };
 
 /* gate.c: accepts connections on srv->listen_fd and checks each one's

@@ -136,16 +136,12 @@ static void *local_accept_main(void *arg)
             close(fd);
             continue;
         }
+        /* The daemon stops only after serve_local_close has joined this
+         * thread. MHD closes the socket if it cannot take it. */
         struct sockaddr_un addr = {.sun_family = AF_UNIX};
-        pthread_mutex_lock(&srv->mu); /* the daemon does not stop meanwhile */
-        bool open = !srv->local_closed;
-        /* MHD closes the socket if it cannot take it. */
-        if (open && MHD_add_connection(srv->daemon, fd, (const struct sockaddr *)&addr,
-                                       sizeof addr) != MHD_YES)
+        if (MHD_add_connection(srv->daemon, fd, (const struct sockaddr *)&addr, sizeof addr) !=
+            MHD_YES)
             serve_log("warning: libmicrohttpd refused a self connection: %s", strerror(errno));
-        pthread_mutex_unlock(&srv->mu);
-        if (!open)
-            close(fd);
     }
 }
 
