@@ -260,6 +260,21 @@ inner=$(python3 -c 'import sys, urllib.parse as u; print(u.quote(sys.argv[1], sa
 check "self POST of 1 MiB, one worker" eq "$(req "$WORK/b" --data-binary @"$WORK/1m.txt" "$URL/api/post?u=$inner")" 200
 check "self POST: the body went through" test "$(grep -o abcdefghijklmnop "$WORK/b" | wc -l)" -ge 65536
 check "self: the access log names the client" wait_for_log "self GET /hello"
+# Only the server's own process may use the self socket: another gets no answer.
+outsider() {
+    python3 - "$SERVER_PID" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(30)
+s.connect("\0whirl-serve-%s-0" % sys.argv[1])
+try:
+    s.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+    sys.exit(0 if s.recv(100) == b"" else 1)
+except (BrokenPipeError, ConnectionResetError):
+    sys.exit(0)  # closed already
+PY
+}
+check "self socket: another process is closed on" outsider
 check "self: no 503" lacks "$LOG" " 503 "
 check "self: no guest trapped" lacks "$LOG" "trap:"
 stop_server
