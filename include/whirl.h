@@ -281,6 +281,29 @@ whirl_error_t *whirl_config_epoch_interval_set(whirl_config_t *config, uint64_t 
  * backtraces. Stored for the compiler; default off. */
 void whirl_config_debug_info_set(whirl_config_t *config, bool enable);
 
+/* WebAssembly 3.0 features beyond 2.0, each on by default. Switched off, a
+ * module using one is refused with a message naming the proposal, as whirl
+ * did before implementing it. Each is also a knob (whirl_config_set, the
+ * environment, `whirl run -W NAME=n`) named as wasmtime names it: tail-call,
+ * extended-const, function-references, multi-memory, memory64 (knob names
+ * with '_'; variables WHIRL_FEATURE_TAIL_CALL etc.). Implemented so far:
+ * tail-call, extended-const, multi-memory and memory64 (64-bit memories,
+ * at most 4 GiB each; not 64-bit tables); function-references is refused
+ * whatever the switch says (function-references=n keeps 2.0's rule that
+ * constant expressions read imported globals only). */
+typedef enum whirl_feature {
+    WHIRL_FEATURE_TAIL_CALL,
+    WHIRL_FEATURE_EXTENDED_CONST,
+    WHIRL_FEATURE_FUNCTION_REFERENCES,
+    WHIRL_FEATURE_MULTI_MEMORY,
+    WHIRL_FEATURE_MEMORY64,
+    WHIRL_FEATURE_COUNT
+} whirl_feature_t;
+
+/* Switches one feature. Errors: NULL config or an unknown feature. */
+whirl_error_t *whirl_config_feature_set(whirl_config_t *config, whirl_feature_t feature,
+                                        bool enable);
+
 /* Directory of the compilation cache; NULL or "" disables it (default).
  * See "Compilation cache" below; whirl_config_enable_cache picks the
  * default directory. Also the "cache" knob (WHIRL_CACHE). */

@@ -180,6 +180,48 @@ static whirl_error_t *make_trap(whirl_trap_code_t code, whirl_error_t *cause,
     return e;
 }
 
+/* Bulk memory instructions of multi-memory and memory64, kept out of the
+ * dispatch loop (rare, and their locals would compete for registers with
+ * the hot handlers'). Each returns 0 or the trap code. `w`: bit 0, the
+ * destination is i64; bit 1, the source; bit 2, the length. */
+static __attribute__((noinline)) whirl_trap_code_t
+copy_between(whirl_memory_t *dm, whirl_memory_t *sm, uint32_t w, const slot_t *d_, const slot_t *s_,
+             const slot_t *n_, const _Atomic uint64_t *epoch, uint64_t deadline)
+{
+    uint64_t d = w & 1 ? d_->u64 : d_->u32, s = w & 2 ? s_->u64 : s_->u32,
+             n = w & 4 ? n_->u64 : n_->u32;
+    /* Sizes are at most 4 GiB: no sum of values below that overflows. */
+    if (d > dm->size || s > sm->size || n > dm->size || d + n > dm->size || s + n > sm->size)
+        return WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS;
+    if (!exec_bulk_move(dm->base + d, sm->base + s, n, epoch, deadline))
+        return WHIRL_TRAP_INTERRUPT;
+    return 0;
+}
+
+static __attribute__((noinline)) whirl_trap_code_t
+fill64(uint8_t *mem, uint64_t mem_size, uint64_t d, uint8_t v, uint64_t n,
+       const _Atomic uint64_t *epoch, uint64_t deadline)
+{
+    if (d > mem_size || n > mem_size || d + n > mem_size)
+        return WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS;
+    if (!exec_bulk_fill(mem + d, v, n, epoch, deadline))
+        return WHIRL_TRAP_INTERRUPT;
+    return 0;
+}
+
+static __attribute__((noinline)) whirl_trap_code_t
+init64(whirl_instance_t *inst, uint32_t segment, uint8_t *mem, uint64_t mem_size, uint64_t d,
+       uint64_t s, uint64_t n, const _Atomic uint64_t *epoch, uint64_t deadline)
+{
+    const wasm_data_t *seg = &inst->module->wasm->datas[segment];
+    uint64_t len = inst->data_dropped[segment] ? 0 : seg->len;
+    if (s + n > len || d > mem_size || d + n > mem_size)
+        return WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS;
+    if (!exec_bulk_move(mem + d, seg->bytes + s, n, epoch, deadline))
+        return WHIRL_TRAP_INTERRUPT;
+    return 0;
+}
+
 /* Calls a host function with arguments in `slots`, writing results there. */
 static whirl_error_t *call_host(whirl_store_t *store, whirl_func_t *f, whirl_instance_t *caller_inst,
                                 slot_t *slots)
@@ -399,6 +441,7 @@ static whirl_error_t *interp_body(interp_mode_t mode, int32_t *offsets, whirl_st
     const compiled_func_t *callee;
     slot_t *nfp;
     const code_word_t *ret_pc;
+    uint32_t tail_slots;
 
 #ifdef WHIRL_DISPATCH_SWITCH
 dispatch:
@@ -513,6 +556,123 @@ dispatch:
             RELOAD_MEM();
         }
         NEXT();
+    }
+
+    /* Multi-memory: the instruction between these two works on memory
+     * pc[1] (compile.c use_memory). */
+    VMCASE(USE_MEMORY) {
+        mem_obj = inst->vm.memories[pc[1]];
+        mem = mem_obj->base;
+        mem_size = mem_obj->size;
+        pc += 2;
+        NEXT();
+    }
+    VMCASE(USE_MEMORY0) RELOAD_MEM(); pc += 1; NEXT();
+    VMCASE(MEMORY_COPY_BETWEEN) {
+        whirl_trap_code_t t = copy_between(inst->vm.memories[pc[4]], inst->vm.memories[pc[5]],
+                                           pc[6], &S(1), &S(2), &S(3), epoch, deadline);
+        if (UNLIKELY(t))
+            TRAP(t);
+        pc += 7;
+        NEXT();
+    }
+    /* memory64 (compile.c address64): memories stay within 4 GiB. */
+    VMCASE(MEM64_ADDR) {
+        uint64_t ea;
+        if (UNLIKELY(__builtin_add_overflow(S(2).u64, K64(3), &ea) || ea > UINT32_MAX))
+            TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
+        S(1).u64 = ea;
+        pc += 5;
+        NEXT();
+    }
+    VMCASE(MEMORY_GROW64) {
+        uint64_t delta = S(2).u64;
+        int64_t old = delta > 65536 ? -1 : memory_grow(mem_obj, delta);
+        S(1).i64 = old;
+        RELOAD_MEM();
+        pc += 3;
+        NEXT();
+    }
+    VMCASE(MEMORY_FILL64) {
+        whirl_trap_code_t t = fill64(mem, mem_size, S(1).u64, (uint8_t)S(2).u32, S(3).u64, epoch,
+                                     deadline);
+        if (UNLIKELY(t))
+            TRAP(t);
+        pc += 4;
+        NEXT();
+    }
+    VMCASE(MEMORY_INIT64) {
+        whirl_trap_code_t t = init64(inst, pc[1], mem, mem_size, S(2).u64, S(3).u32, S(4).u32,
+                                     epoch, deadline);
+        if (UNLIKELY(t))
+            TRAP(t);
+        pc += 5;
+        NEXT();
+    }
+
+    /* Tail calls: the callee takes over this frame (same fp, same frame
+     * record, so the same return), its arguments moved down to slot 0; the
+     * frame stack does not grow and the slot stack only by the difference
+     * of the frames' sizes. */
+    VMCASE(RETURN_CALL) {
+        callee = &mfuncs[pc[1]];
+        if (UNLIKELY(fp + callee->frame_slots > st->end))
+            TRAP(WHIRL_TRAP_STACK_EXHAUSTED);
+        memmove(fp, fp + pc[2], pc[3] * sizeof *fp);
+    tail_enter_wasm:
+        ZERO_LOCALS(callee, fp);
+        cur = callee;
+        pc = callee->code;
+        if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
+            TRAP(WHIRL_TRAP_INTERRUPT);
+        NEXT();
+    }
+    VMCASE(RETURN_CALL_IMPORT) {
+        callee_obj = inst->vm.funcs[pc[1]];
+        nfp = fp + pc[2];
+        tail_slots = pc[3];
+    tail_call_object:
+        if (callee_obj->kind == FUNC_WASM) {
+            callee = callee_obj->code;
+            if (UNLIKELY(fp + callee->frame_slots > st->end))
+                TRAP(WHIRL_TRAP_STACK_EXHAUSTED);
+            memmove(fp, nfp, tail_slots * sizeof *fp);
+            if (callee_obj->instance != inst) {
+                /* The frame record keeps the caller's instance for RETURN. */
+                inst = callee_obj->instance;
+                mfuncs = inst->vm.code;
+                RELOAD_MEM();
+            }
+            goto tail_enter_wasm;
+        }
+        /* A host callee: called on this frame, then this frame returns. */
+        memmove(fp, nfp, tail_slots * sizeof *fp);
+        slot_t *saved_top = st->top;
+        st->top = fp + cur->frame_slots;
+        whirl_error_t *err = call_host(store, callee_obj, inst, fp);
+        st->top = saved_top;
+        if (UNLIKELY(err != NULL)) {
+            cause = err;
+            goto trap;
+        }
+        deadline = store->epoch_deadline;
+        RELOAD_MEM();
+        goto do_return;
+    }
+    VMCASE(RETURN_CALL_INDIRECT) {
+        whirl_table_t *t = inst->vm.tables[pc[1]];
+        const wasm_functype_t *want = &inst->vm.types[pc[2]];
+        uint32_t i = S(3).u32;
+        if (UNLIKELY(i >= t->size))
+            TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
+        callee_obj = t->elems[i];
+        if (UNLIKELY(!callee_obj))
+            TRAP(WHIRL_TRAP_INDIRECT_CALL_NULL);
+        if (UNLIKELY(callee_obj->type != want && !functype_equal(callee_obj->type, want)))
+            TRAP(WHIRL_TRAP_INDIRECT_CALL_TYPE);
+        nfp = fp + pc[4];
+        tail_slots = pc[5];
+        goto tail_call_object;
     }
 
     VMCASE(COPY) S(1) = S(2); pc += 3; NEXT();

@@ -120,6 +120,21 @@ static const knob_def_t knobs[KNOB_COUNT] = {
     [KNOB_ASYNC_STACK_SIZE] = {"async_stack_size", "WHIRL_ASYNC_STACK_SIZE", NULL, KT_BYTES,
                                2 * MIB, 0, 128 * KIB, GIB,
                                "fiber stack of a resumable call (whirl/async.h)"},
+    [KNOB_FEATURE_FIRST + WHIRL_FEATURE_TAIL_CALL] = {
+        "tail_call", "WHIRL_FEATURE_TAIL_CALL", NULL, KT_BOOL, 1, 0, 0, 1,
+        "tail calls (return_call, return_call_indirect)"},
+    [KNOB_FEATURE_FIRST + WHIRL_FEATURE_EXTENDED_CONST] = {
+        "extended_const", "WHIRL_FEATURE_EXTENDED_CONST", NULL, KT_BOOL, 1, 0, 0, 1,
+        "extended constant expressions (i32/i64 add, sub, mul)"},
+    [KNOB_FEATURE_FIRST + WHIRL_FEATURE_FUNCTION_REFERENCES] = {
+        "function_references", "WHIRL_FEATURE_FUNCTION_REFERENCES", NULL, KT_BOOL, 1, 0, 0, 1,
+        "typed function references (not implemented yet: refused either way)"},
+    [KNOB_FEATURE_FIRST + WHIRL_FEATURE_MULTI_MEMORY] = {
+        "multi_memory", "WHIRL_FEATURE_MULTI_MEMORY", NULL, KT_BOOL, 1, 0, 0, 1,
+        "several memories per module"},
+    [KNOB_FEATURE_FIRST + WHIRL_FEATURE_MEMORY64] = {
+        "memory64", "WHIRL_FEATURE_MEMORY64", NULL, KT_BOOL, 1, 0, 0, 1,
+        "64-bit memories (64-bit tables: not implemented yet)"},
 };
 
 /* Shortest accepted epoch interval: a ticker waking more often than this
@@ -336,6 +351,33 @@ void whirl_config_pooling_set(whirl_config_t *config, bool enable)
 {
     if (config)
         store_value(config, KNOB_POOLING, enable, NULL, SRC_API);
+}
+
+whirl_error_t *whirl_config_feature_set(whirl_config_t *config, whirl_feature_t feature,
+                                        bool enable)
+{
+    if (!config)
+        return error_fmt("whirl_config_feature_set: config is NULL");
+    if ((unsigned)feature >= WHIRL_FEATURE_COUNT)
+        return error_fmt("whirl_config_feature_set: unknown feature %d", (int)feature);
+    store_value(config, KNOB_FEATURE_FIRST + feature, enable, NULL, SRC_API);
+    return NULL;
+}
+
+uint32_t engine_wasm_features(const whirl_engine_t *engine)
+{
+    static const uint32_t bits[WHIRL_FEATURE_COUNT] = {
+        [WHIRL_FEATURE_TAIL_CALL] = WASM_FEATURE_TAIL_CALL,
+        [WHIRL_FEATURE_EXTENDED_CONST] = WASM_FEATURE_EXTENDED_CONST,
+        [WHIRL_FEATURE_FUNCTION_REFERENCES] = WASM_FEATURE_FUNCTION_REFERENCES,
+        [WHIRL_FEATURE_MULTI_MEMORY] = WASM_FEATURE_MULTI_MEMORY,
+        [WHIRL_FEATURE_MEMORY64] = WASM_FEATURE_MEMORY64,
+    };
+    uint32_t mask = 0;
+    for (int f = 0; f < WHIRL_FEATURE_COUNT; f++)
+        if (ENGINE_KNOB(engine, KNOB_FEATURE_FIRST + f))
+            mask |= bits[f];
+    return mask;
 }
 
 void whirl_config_debug_info_set(whirl_config_t *config, bool enable)

@@ -127,7 +127,8 @@ whirl_error_t *module_compile(whirl_engine_t *engine, const uint8_t *wasm, size_
     /* Only a successful step's result is kept: a failed one may leave its
      * out parameter in any state. */
     wasm_module_t *decoded = NULL;
-    whirl_error_t *err = wasm_decode(len ? wasm : empty, len, &decoded);
+    whirl_error_t *err =
+        wasm_decode_features(len ? wasm : empty, len, engine_wasm_features(engine), &decoded);
     if (err)
         return err;
     if ((err = wasm_validate(decoded))) {
@@ -198,7 +199,8 @@ whirl_error_t *whirl_module_validate(whirl_engine_t *engine, const uint8_t *wasm
         return error_fmt("whirl_module_validate: engine or bytes is NULL");
     static const uint8_t empty[1];
     wasm_module_t *w = NULL;
-    whirl_error_t *err = wasm_decode(len ? wasm : empty, len, &w);
+    whirl_error_t *err =
+        wasm_decode_features(len ? wasm : empty, len, engine_wasm_features(engine), &w);
     if (err)
         return err;
     err = wasm_validate(w);

@@ -29,7 +29,8 @@ enum config_knob {
     KNOB_CACHE_MAX_SIZE,                   /* bytes of cache entries kept */
     KNOB_MAX_OPEN_FILES,                   /* listed only: the WASI hosts read it */
     KNOB_ASYNC_STACK_SIZE,                 /* bytes of a resumable call's fiber stack */
-    KNOB_COUNT
+    KNOB_FEATURE_FIRST,                    /* 0/1 per whirl_feature_t, in its order */
+    KNOB_COUNT = KNOB_FEATURE_FIRST + WHIRL_FEATURE_COUNT
 };
 
 /* Where a knob's value came from. An API call wins over the environment,
@@ -68,6 +69,9 @@ struct whirl_engine {
 
 /* A resolved knob of the engine. */
 #define ENGINE_KNOB(engine, k) ((engine)->config.values[(k)])
+
+/* The WASM_FEATURE_* mask the engine decodes and validates with. */
+uint32_t engine_wasm_features(const whirl_engine_t *engine);
 
 /* ---- types ---- */
 
@@ -153,6 +157,8 @@ struct whirl_memory {
     uint64_t size;        /* accessible bytes (pages * 64 KiB) */
     uint64_t max_pages;   /* growth limit (<= 65536) */
     bool has_max;         /* declared maximum, for import matching */
+    bool is64;            /* memory64: i64 addresses (still at most 4 GiB here) */
+    uint64_t declared_max; /* a 64-bit memory's declared maximum, for import matching */
     size_t reserved;      /* bytes reserved at base (includes guard) */
     /* Hosting: bytes the memory may ever reach (reservation, pool and
      * max_memory_size), and where it came from. */

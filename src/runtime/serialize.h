@@ -36,6 +36,8 @@
 /* Code flags: the knobs of engine->config that change what the compiler
  * emits. A file compiled under other flags is refused. */
 #define SERIAL_FLAG_DEBUG_INFO 1u
+/* Bits from here: the WASM_FEATURE_* the engine has switched off. */
+#define SERIAL_FLAG_FEATURES_OFF_SHIFT 8
 
 /* Memory a deserialised module lives in: the serialised file, used in
  * place (strings, data segments and source maps point into it), and its

@@ -66,6 +66,8 @@ typedef enum wasm_imm {
     X(RETURN, 0, 0x0F, "return", IMM_NONE, NULL, 0) \
     X(CALL, 0, 0x10, "call", IMM_FUNC, NULL, 0) \
     X(CALL_INDIRECT, 0, 0x11, "call_indirect", IMM_CALL_INDIRECT, NULL, 0) \
+    X(RETURN_CALL, 0, 0x12, "return_call", IMM_FUNC, NULL, 0) \
+    X(RETURN_CALL_INDIRECT, 0, 0x13, "return_call_indirect", IMM_CALL_INDIRECT, NULL, 0) \
     X(DROP, 0, 0x1A, "drop", IMM_NONE, NULL, 0) \
     X(SELECT, 0, 0x1B, "select", IMM_NONE, NULL, 0) \
     X(SELECT_T, 0, 0x1C, "select", IMM_SELECT_T, NULL, 0) \
@@ -262,6 +264,10 @@ typedef enum wasm_op {
 #undef WASM_OP_ENUM
     WASM_OP_COUNT
 } wasm_op_t;
+
+/* Bit 6 of a memarg's alignment field: a memory index follows it
+ * (multi-memory). */
+#define WASM_MEMARG_HAS_MEMORY 0x40u
 
 typedef struct wasm_opinfo {
     uint8_t prefix;
