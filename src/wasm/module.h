@@ -227,8 +227,9 @@ enum wasm_feature {
     WASM_FEATURE_FUNCTION_REFERENCES = 1u << 2,
     WASM_FEATURE_MULTI_MEMORY = 1u << 3,
     WASM_FEATURE_MEMORY64 = 1u << 4,
+    WASM_FEATURE_RELAXED_SIMD = 1u << 5,
 };
-#define WASM_FEATURES_ALL 0x1Fu
+#define WASM_FEATURES_ALL 0x3Fu
 
 /* Decodes `len` bytes (copied). On success *out owns a module freed with
  * wasm_module_free. Errors give the reason in the spec's wording first, then
