@@ -58,6 +58,7 @@ typedef enum whirl_trap_code {
     WHIRL_TRAP_STACK_EXHAUSTED,          /* call stack exhausted */
     WHIRL_TRAP_INTERRUPT,                /* deadline reached (epoch interruption) */
     WHIRL_TRAP_HOST,                     /* a host function returned an error */
+    WHIRL_TRAP_NULL_REFERENCE,           /* ref.as_non_null of a null reference */
 } whirl_trap_code_t;
 
 /* The error's message. Borrowed: valid until the error is deleted. */

@@ -140,7 +140,7 @@ static const knob_def_t knobs[KNOB_COUNT] = {
         "extended constant expressions (i32/i64 add, sub, mul)"},
     [KNOB_FEATURE_FIRST + WHIRL_FEATURE_FUNCTION_REFERENCES] = {
         "function_references", "WHIRL_FEATURE_FUNCTION_REFERENCES", NULL, KT_BOOL, 1, 0, 0, 1,
-        "typed function references (not implemented yet: refused either way)"},
+        "typed function references (so far ref.as_non_null, br_on_null, br_on_non_null)"},
     [KNOB_FEATURE_FIRST + WHIRL_FEATURE_MULTI_MEMORY] = {
         "multi_memory", "WHIRL_FEATURE_MULTI_MEMORY", NULL, KT_BOOL, 1, 0, 0, 1,
         "several memories per module"},

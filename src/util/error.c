@@ -42,6 +42,7 @@ const char *whirl_trap_code_name(whirl_trap_code_t code)
     case WHIRL_TRAP_STACK_EXHAUSTED: return "call stack exhausted";
     case WHIRL_TRAP_INTERRUPT: return "interrupt";
     case WHIRL_TRAP_HOST: return "host error";
+    case WHIRL_TRAP_NULL_REFERENCE: return "null reference";
     }
     return "unknown trap";
 }
