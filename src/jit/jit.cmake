@@ -22,15 +22,45 @@ if(WHIRL_JIT)
   if(NOT WHIRL_LLVM_LIBRARY)
     message(FATAL_ERROR "libLLVM-19 not found in ${WHIRL_LLVM_LIB_DIR}")
   endif()
-  # The tier is not wired into the runtime yet: it is its own internal
-  # library, linked by its tests and tools only, so the installed libwhirl
-  # does not depend on LLVM before it uses it.
+  # The tier is part of the engine library: its sources compile into the
+  # internal `whirl` target (hence into libwhirl.so/.a, whose API stays
+  # whirl_* only), which links libLLVM. WHIRL_HAVE_JIT tells the runtime.
+  # `whirl-jit` remains as a name for the tests and tools that reach the
+  # translator's internals (the LLVM headers).
   file(GLOB WHIRL_JIT_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/*.c)
-  add_library(whirl-jit STATIC ${WHIRL_JIT_SOURCES})
-  target_include_directories(whirl-jit PRIVATE ${PROJECT_SOURCE_DIR}/src)
-  target_include_directories(whirl-jit SYSTEM PRIVATE ${WHIRL_LLVM_INCLUDE_DIR})
-  target_link_libraries(whirl-jit PUBLIC whirl ${WHIRL_LLVM_LIBRARY})
+  target_sources(whirl PRIVATE ${WHIRL_JIT_SOURCES})
+  target_include_directories(whirl SYSTEM PRIVATE ${WHIRL_LLVM_INCLUDE_DIR})
+  target_compile_definitions(whirl PUBLIC WHIRL_HAVE_JIT=1)
+  target_link_libraries(whirl PUBLIC ${WHIRL_LLVM_LIBRARY})
+  add_library(whirl-jit INTERFACE)
+  target_include_directories(whirl-jit SYSTEM INTERFACE ${WHIRL_LLVM_INCLUDE_DIR})
+  target_link_libraries(whirl-jit INTERFACE whirl)
+  # For the installed libraries (cmake/WhirlLibrary.cmake, whirl.pc).
+  set(WHIRL_PC_LIBS_PRIVATE "-L${WHIRL_LLVM_LIB_DIR} -lLLVM-19")
   message(STATUS "whirl: LLVM tier on (${WHIRL_LLVM_LIBRARY})")
 else()
   message(STATUS "whirl: LLVM tier off (interpreter only)")
+endif()
+
+# WHIRL_JIT_BUILD_ID: part of the key of stored native code (.cwasm files,
+# the compilation cache). Native code is tied to the translator and to the
+# layouts it reads (context, runtime structures), so the id hashes those
+# sources; editing one re-runs CMake (CONFIGURE_DEPENDS) and refuses older
+# native code, while a rebuild of the same sources keeps it.
+if(WHIRL_JIT)
+  file(GLOB WHIRL_JIT_ID_SOURCES CONFIGURE_DEPENDS
+    ${PROJECT_SOURCE_DIR}/src/jit/*.c ${PROJECT_SOURCE_DIR}/src/jit/*.h
+    ${PROJECT_SOURCE_DIR}/src/runtime/*.h ${PROJECT_SOURCE_DIR}/src/compile/code.h
+    ${PROJECT_SOURCE_DIR}/src/wasm/module.h ${PROJECT_SOURCE_DIR}/src/exec/numeric.h)
+  list(SORT WHIRL_JIT_ID_SOURCES)
+  set(whirl_jit_id_text "${PROJECT_VERSION} ${CMAKE_C_COMPILER_ID} ${CMAKE_C_COMPILER_VERSION}")
+  foreach(f ${WHIRL_JIT_ID_SOURCES})
+    file(SHA256 ${f} h)
+    string(APPEND whirl_jit_id_text " ${h}")
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${f})
+  endforeach()
+  string(SHA256 whirl_jit_id "${whirl_jit_id_text}")
+  string(SUBSTRING ${whirl_jit_id} 0 16 whirl_jit_id)
+  set_source_files_properties(${PROJECT_SOURCE_DIR}/src/jit/jit_object.c PROPERTIES
+    COMPILE_DEFINITIONS WHIRL_JIT_BUILD_ID="${whirl_jit_id}")
 endif()
