@@ -259,13 +259,33 @@ whirl_error_t *whirl_config_epoch_interval_set(whirl_config_t *config, uint64_t 
  * backtraces. Stored for the compiler; default off. */
 void whirl_config_debug_info_set(whirl_config_t *config, bool enable);
 
+/* Which tier runs wasm code (also the "tier" knob, WHIRL_TIER, and
+ * `-C tier=` on `whirl run`/`serve`):
+ *   WHIRL_TIER_AUTO    the default: functions start in the interpreter and
+ *                      the hot ones are compiled to native code in the
+ *                      background (LLVM tier), then called natively;
+ *   WHIRL_TIER_INTERP  the interpreter only;
+ *   WHIRL_TIER_JIT     every function is compiled to native code when the
+ *                      module is created (functions the tier cannot compile
+ *                      stay interpreted).
+ * In a build without the LLVM tier (-DWHIRL_JIT=OFF) AUTO means the
+ * interpreter and JIT fails with "built without the LLVM tier". Both tiers
+ * give the same results, traps, trap messages and limits. */
+typedef enum whirl_tier {
+    WHIRL_TIER_AUTO = 0,
+    WHIRL_TIER_INTERP = 1,
+    WHIRL_TIER_JIT = 2,
+} whirl_tier_t;
+whirl_error_t *whirl_config_tier_set(whirl_config_t *config, whirl_tier_t tier);
+
 /* Directory of the compilation cache; NULL or "" disables it (default).
  * See "Compilation cache" below; whirl_config_enable_cache picks the
  * default directory. Also the "cache" knob (WHIRL_CACHE). */
 whirl_error_t *whirl_config_cache_set(whirl_config_t *config, const char *path);
 
 /* Sets any knob by name ("total_memories", "pooling", "epoch_interval",
- * "max_wasm_stack", "debug_info", "cache", "cache_max_size"; '-' may stand
+ * "max_wasm_stack", "debug_info", "cache", "cache_max_size", "tier"
+ * (auto, interp or jit); '-' may stand
  * for '_') from text,
  * parsed as its environment variable would be: counts in decimal; byte sizes
  * and durations as whirl_parse_size and whirl_parse_duration read them;

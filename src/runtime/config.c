@@ -23,6 +23,7 @@ typedef enum knob_type {
     KT_BOOL,
     KT_DURATION, /* stored in microseconds */
     KT_PATH,
+    KT_TIER,     /* auto, interp or jit: whirl_tier_t */
 } knob_type_t;
 
 typedef struct knob_def {
@@ -117,7 +118,17 @@ static const knob_def_t knobs[KNOB_COUNT] = {
     [KNOB_MAX_OPEN_FILES] = {"max_open_files", "WHIRL_MAX_OPEN_FILES", NULL, KT_COUNT, 0, 0, 0,
                              1000000, "descriptors one WASI guest may hold (0: a quarter of "
                              "RLIMIT_NOFILE, 16 to 4096)"},
+    [KNOB_TIER] = {"tier", "WHIRL_TIER", NULL, KT_TIER, WHIRL_TIER_AUTO, 0, 0, WHIRL_TIER_JIT,
+#ifdef WHIRL_HAVE_JIT
+                   "auto (interpreter, hot functions compiled), interp or jit (all compiled)"},
+#else
+                   "auto or interp (this build has no LLVM tier: both interpret)"},
+#endif
+    [KNOB_PERFMAP] = {"perfmap", "WHIRL_PERFMAP", NULL, KT_BOOL, 0, 0, 0, 1,
+                      "list native code in /tmp/perf-PID.map for perf (LLVM tier)"},
 };
+
+static const char *const tier_names[] = {"auto", "interp", "jit"};
 
 /* Shortest accepted epoch interval: a ticker waking more often than this
  * would cost more than the interruption is worth. */
@@ -195,6 +206,21 @@ static bool parse_knob(int k, const char *text, uint64_t *out, char *why, size_t
     case KT_PATH:
         *out = 0;
         return true;
+    case KT_TIER:
+        for (uint64_t t = 0; t <= WHIRL_TIER_JIT; t++)
+            if (strcasecmp(text, tier_names[t]) == 0) {
+#ifndef WHIRL_HAVE_JIT
+                if (t == WHIRL_TIER_JIT) {
+                    snprintf(why, why_len, "whirl was built without the LLVM tier "
+                                           "(-DWHIRL_JIT=OFF): auto or interp");
+                    return false;
+                }
+#endif
+                *out = t;
+                return true;
+            }
+        snprintf(why, why_len, "expected auto, interp or jit");
+        return false;
     case KT_BOOL:
         if (suffix_is(text, "1", "y", "yes") || suffix_is(text, "true", "on", NULL))
             v = 1;
@@ -335,6 +361,21 @@ void whirl_config_pooling_set(whirl_config_t *config, bool enable)
         store_value(config, KNOB_POOLING, enable, NULL, SRC_API);
 }
 
+whirl_error_t *whirl_config_tier_set(whirl_config_t *config, whirl_tier_t tier)
+{
+    if (!config)
+        return error_fmt("whirl_config_tier_set: config is NULL");
+    if ((unsigned)tier > WHIRL_TIER_JIT)
+        return error_fmt("whirl_config_tier_set: invalid tier %d (auto, interp or jit)", (int)tier);
+#ifndef WHIRL_HAVE_JIT
+    if (tier == WHIRL_TIER_JIT)
+        return error_fmt("whirl_config_tier_set: tier jit: whirl was built without the LLVM "
+                         "tier (-DWHIRL_JIT=OFF)");
+#endif
+    store_value(config, KNOB_TIER, (uint64_t)tier, NULL, SRC_API);
+    return NULL;
+}
+
 void whirl_config_debug_info_set(whirl_config_t *config, bool enable)
 {
     if (config)
@@ -424,6 +465,7 @@ static void format_value(const whirl_config_t *config, int k, uint64_t v, char *
             snprintf(buf, len, "%lluus", (unsigned long long)v);
         break;
     case KT_PATH: snprintf(buf, len, "%s", config->cache_path ? config->cache_path : ""); break;
+    case KT_TIER: snprintf(buf, len, "%s", v <= WHIRL_TIER_JIT ? tier_names[v] : "?"); break;
     }
 }
 
@@ -460,4 +502,19 @@ bool whirl_config_item(const whirl_config_t *config, size_t index, whirl_config_
     }
     format_value(config, k, v, out->value, sizeof out->value);
     return true;
+}
+
+whirl_error_t *whirl_config_enable_cache(whirl_config_t *config, const char *dir)
+{
+    if (!config)
+        return error_fmt("whirl_config_enable_cache: config is NULL");
+    if (dir && dir[0])
+        return whirl_config_cache_set(config, dir);
+    char *def;
+    whirl_error_t *err = whirl_cache_default_dir(&def);
+    if (err)
+        return err;
+    err = whirl_config_cache_set(config, def);
+    free(def);
+    return err;
 }

@@ -69,6 +69,7 @@ static int export_cmp(const void *pa, const void *pb)
 static void module_free(module_impl_t *m)
 {
     plan_free(m->pub.wasm, atomic_load_explicit(&m->plan, memory_order_acquire));
+    module_native_free(&m->pub); /* before the decoded module it points to */
     if (m->pub.code)
         compiled_module_free(m->pub.code);
     if (m->pub.wasm)
@@ -167,7 +168,14 @@ whirl_error_t *whirl_module_new(whirl_engine_t *engine, const uint8_t *wasm, siz
                          "WebAssembly binary: load it with whirl_module_deserialize");
     if (engine->config.cache_path)
         return cache_module_new(engine, wasm, len, out);
-    return module_compile(engine, wasm, len, out);
+    whirl_error_t *err = module_compile(engine, wasm, len, out);
+    /* tier=jit: every function native before the first call. */
+    if (!err && ENGINE_KNOB(engine, KNOB_TIER) == WHIRL_TIER_JIT &&
+        (err = module_compile_native(*out))) {
+        whirl_module_delete(*out);
+        *out = NULL;
+    }
+    return err;
 }
 
 const uint8_t *module_source_hash(const whirl_module_t *module)

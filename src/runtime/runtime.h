@@ -27,6 +27,8 @@ enum config_knob {
     KNOB_CACHE,                            /* value unused: see cache_path */
     KNOB_CACHE_MAX_SIZE,                   /* bytes of cache entries kept */
     KNOB_MAX_OPEN_FILES,                   /* listed only: the WASI hosts read it */
+    KNOB_TIER,                             /* whirl_tier_t */
+    KNOB_PERFMAP,                          /* bool: /tmp/perf-PID.map for native code */
     KNOB_COUNT
 };
 
@@ -93,6 +95,13 @@ struct whirl_module {
     whirl_engine_t *engine;
     wasm_module_t *wasm;        /* decoded, validated */
     compiled_module_t *code;    /* compiled function bodies */
+    /* Native code of the LLVM tier (jit.h), or NULL: compiled at creation
+     * (tier=jit) or linked from a .cwasm / cache entry (runtime/native.c).
+     * native_object: the relocatable object it was linked from, when known
+     * (for serialising again); points into the module's image or the code. */
+    struct jit_code *jit;
+    const uint8_t *native_object;
+    size_t native_object_len;
 };
 
 void module_retain(whirl_module_t *module);
