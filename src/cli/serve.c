@@ -34,6 +34,7 @@ enum {
     OPT_ENV,
     OPT_DIR,
     OPT_CACHE,
+    OPT_D,
 };
 
 static const cli_option_t serve_options[] = {
@@ -84,6 +85,8 @@ static const cli_option_t serve_options[] = {
      "As for run (a single module only)."},
     {OPT_CACHE, 0, "cache", CLI_OPTIONAL_ARG, "DIR",
      "Use the compilation cache (in DIR), as for run."},
+    {OPT_D, 'D', NULL, CLI_REQUIRED_ARG, "perfmap[=y|n]",
+     "List native code in /tmp/perf-PID.map for perf (as WHIRL_PERFMAP=1)."},
     {OPT_HELP, 'h', "help", CLI_NO_ARG, NULL, "Show this help."},
 };
 
@@ -245,7 +248,7 @@ static int take_option(int id, const char *v, serve_opts_t *o, cli_hosting_t *ho
  * APP may come in any order. SERVE_HELP_SHOWN after --help or -W help. */
 static int parse_serve_args(int argc, char **argv, serve_opts_t *o, cli_hosting_t *hosting,
                             const char **envs, const char **dirs, bool *cache,
-                            const char **cache_dir)
+                            const char **cache_dir, int *perfmap)
 {
     cli_args_t a;
     cli_args_init(&a, "serve", serve_options, CLI_COUNT(serve_options), argc, argv);
@@ -259,6 +262,15 @@ static int parse_serve_args(int argc, char **argv, serve_opts_t *o, cli_hosting_
             *cache = true;
             *cache_dir = a.value;
             break;
+        case OPT_D: {
+            const char *v = a.value;
+            if (strncmp(v, "perfmap", 7) != 0 || (v[7] && v[7] != '='))
+                return cli_usage_error("serve: unknown -D option '%s' (only perfmap)", v);
+            if ((*perfmap = cli_parse_switch(v[7] ? v + 8 : NULL)) < 0)
+                return cli_usage_error("serve: invalid value '%s' for -D perfmap: expected y "
+                                       "or n", v + 8);
+            break;
+        }
         case OPT_W:
             if (strcmp(a.value, "help") == 0 || strcmp(a.value, "help-long") == 0) {
                 cli_hosting_help(stdout, 'W');
@@ -293,6 +305,7 @@ int cli_cmd_serve(int argc, char **argv)
     const char **dirs = calloc((size_t)argc + 1, sizeof *dirs);
     bool cache = false;
     const char *cache_dir = NULL;
+    int perfmap = -1;
     int rc = EXIT_OK;
     if (!envs || !dirs) {
         cli_error("out of memory");
@@ -301,7 +314,7 @@ int cli_cmd_serve(int argc, char **argv)
     }
     o.envs = envs;
     o.dirs = dirs;
-    rc = parse_serve_args(argc, argv, &o, &hosting, envs, dirs, &cache, &cache_dir);
+    rc = parse_serve_args(argc, argv, &o, &hosting, envs, dirs, &cache, &cache_dir, &perfmap);
     if (rc == SERVE_HELP_SHOWN) {
         rc = EXIT_OK;
         goto done;
@@ -338,6 +351,8 @@ int cli_cmd_serve(int argc, char **argv)
                                 : whirl_error_new("out of memory");
     if (!err && cache)
         err = cli_enable_cache(config, cache_dir);
+    if (!err && perfmap >= 0)
+        err = whirl_config_set(config, "perfmap", perfmap ? "y" : "n");
     if (err) {
         cli_error("%s", whirl_error_message(err));
         whirl_error_delete(err);
