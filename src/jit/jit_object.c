@@ -49,6 +49,7 @@ static void add_runtime_thunks(jt_module_t *jm)
 {
     unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
     unsigned noreturn = LLVMGetEnumAttributeKindForName("noreturn", 8);
+    unsigned cold = LLVMGetEnumAttributeKindForName("cold", 4);
     for (int i = 0; i < JB_RT_COUNT; i++) {
         LLVMValueRef ext = jm->rt[i];
         if (!ext || !LLVMGetFirstUse(ext))
@@ -64,8 +65,13 @@ static void add_runtime_thunks(jt_module_t *jm)
         LLVMGetAttributesAtIndex(ext, LLVMAttributeFunctionIndex, attrs);
         bool is_noreturn = false;
         for (unsigned a = 0; a < nattrs; a++) {
+            unsigned kind = LLVMIsEnumAttribute(attrs[a]) ? LLVMGetEnumAttributeKind(attrs[a]) : 0;
+            /* Not cold: a cold thunk goes to .text.unlikely, and calls to
+             * another section need relocations again. */
+            if (kind == cold)
+                continue;
             LLVMAddAttributeAtIndex(thunk, LLVMAttributeFunctionIndex, attrs[a]);
-            if (LLVMIsEnumAttribute(attrs[a]) && LLVMGetEnumAttributeKind(attrs[a]) == noreturn)
+            if (kind == noreturn)
                 is_noreturn = true;
         }
         LLVMAddAttributeAtIndex(thunk, LLVMAttributeFunctionIndex,
