@@ -170,11 +170,8 @@ whirl_error_t *whirl_module_new(whirl_engine_t *engine, const uint8_t *wasm, siz
         return cache_module_new(engine, wasm, len, out);
     whirl_error_t *err = module_compile(engine, wasm, len, out);
     /* tier=jit: every function native before the first call. */
-    if (!err && ENGINE_KNOB(engine, KNOB_TIER) == WHIRL_TIER_JIT &&
-        (err = module_compile_native(*out))) {
-        whirl_module_delete(*out);
-        *out = NULL;
-    }
+    if (!err && ENGINE_KNOB(engine, KNOB_TIER) == WHIRL_TIER_JIT)
+        module_compile_native_or_log(*out);
     return err;
 }
 

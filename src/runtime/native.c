@@ -59,6 +59,18 @@ whirl_error_t *module_compile_native(whirl_module_t *module)
 #endif
 }
 
+void module_compile_native_or_log(whirl_module_t *module)
+{
+    whirl_error_t *err = module_compile_native(module);
+    if (err) {
+        /* The module is valid and the interpreter runs all of it: a host
+         * does not lose a module because LLVM failed on it. */
+        engine_log(module->engine, WHIRL_LOG_WARNING, "native_compile_failed",
+                   "reason=\"%s\" (the module is interpreted)", whirl_error_message(err));
+        whirl_error_delete(err);
+    }
+}
+
 whirl_error_t *module_link_native(whirl_module_t *module, const char *key, size_t key_len,
                                   const uint8_t *object, size_t len)
 {

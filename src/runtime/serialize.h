@@ -93,6 +93,9 @@ char *module_native_key(void);
 /* Compiles `module` (which must still have its function bodies) to native
  * code, keeping the object; sets module->jit. */
 whirl_error_t *module_compile_native(whirl_module_t *module);
+/* The same, for tier=jit module creation: a failure is logged (a warning)
+ * and the module stays interpreted. */
+void module_compile_native_or_log(whirl_module_t *module);
 /* Links native code stored for `module` after checking its key; the object
  * must live as long as the module (its image). Errors name a key mismatch.
  * Without the tier: nothing, no error. */
