@@ -27,6 +27,11 @@ typedef struct region {
 typedef struct module_image {
     region_t file;
     region_t code; /* code words in the interpreter's form (exec_code_from_ops) */
+    /* The runtime's: native code linked from the file (struct jit_code *;
+     * not freed by module_image_free) and its object, inside `file`. */
+    struct jit_code *native;
+    const uint8_t *native_object;
+    size_t native_object_len;
 } module_image_t;
 
 /* `len` writable bytes (huge pages asked for when large). */

@@ -71,24 +71,29 @@ void module_compile_native_or_log(whirl_module_t *module)
     }
 }
 
-whirl_error_t *module_link_native(whirl_module_t *module, const char *key, size_t key_len,
-                                  const uint8_t *object, size_t len)
+whirl_error_t *module_link_native(const whirl_engine_t *engine, const wasm_module_t *wasm,
+                                  const char *key, size_t key_len, const uint8_t *object,
+                                  size_t len, struct jit_code **out)
 {
+    *out = NULL;
 #ifdef WHIRL_HAVE_JIT
     whirl_error_t *err = jit_native_key_check(key, key_len);
     if (err)
         return err;
-    jit_options_t opt = {.perfmap = ENGINE_KNOB(module->engine, KNOB_PERFMAP) != 0};
-    jit_code_t *code = NULL;
-    if ((err = jit_code_from_object(module->wasm, object, len, &opt, &code)))
-        return err;
-    module->jit = code;
-    module->native_object = object; /* in the module's image */
-    module->native_object_len = len;
-    return NULL;
+    jit_options_t opt = {.perfmap = ENGINE_KNOB(engine, KNOB_PERFMAP) != 0};
+    return jit_code_from_object(wasm, object, len, &opt, out);
 #else
-    (void)module, (void)key, (void)key_len, (void)object, (void)len;
+    (void)engine, (void)wasm, (void)key, (void)key_len, (void)object, (void)len;
     return NULL;
+#endif
+}
+
+void module_native_code_free(struct jit_code *code)
+{
+#ifdef WHIRL_HAVE_JIT
+    jit_code_free(code);
+#else
+    (void)code;
 #endif
 }
 

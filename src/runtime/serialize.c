@@ -1194,22 +1194,21 @@ whirl_error_t *serial_load(whirl_engine_t *engine, module_image_t *image,
     else if (expect_source && memcmp(source, expect_source, 32) != 0)
         err = error_fmt("precompiled module was made from another module (source hash "
                         "differs)");
+    /* Linked only now that the checksum has passed: the object is code. */
+    if (!err && native.object && module_native_wanted(engine))
+        err = module_link_native(engine, m, native.key, native.key_len, native.object,
+                                 native.len, &image->native);
+    /* Kept even when not linked (tier=interp): serialising the module
+     * again writes it unchanged. */
+    image->native_object = native.object;
+    image->native_object_len = native.len;
     if (err) {
         compiled_module_free(cm);
         wasm_module_free(m);
         module_image_free(image);
         return err;
     }
-    if ((err = module_assemble(engine, m, cm, image, source, out)))
-        return err;
-    /* Linked only now that the checksum has passed: the object is code. */
-    if (native.object && module_native_wanted(engine) &&
-        (err = module_link_native(*out, native.key, native.key_len, native.object, native.len))) {
-        whirl_module_delete(*out);
-        *out = NULL;
-        return err;
-    }
-    return NULL;
+    return module_assemble(engine, m, cm, image, source, out);
 }
 
 /* ---- public API ---- */

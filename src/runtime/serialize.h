@@ -96,11 +96,14 @@ whirl_error_t *module_compile_native(whirl_module_t *module);
 /* The same, for tier=jit module creation: a failure is logged (a warning)
  * and the module stays interpreted. */
 void module_compile_native_or_log(whirl_module_t *module);
-/* Links native code stored for `module` after checking its key; the object
- * must live as long as the module (its image). Errors name a key mismatch.
- * Without the tier: nothing, no error. */
-whirl_error_t *module_link_native(whirl_module_t *module, const char *key, size_t key_len,
-                                  const uint8_t *object, size_t len);
+/* Links native code stored for `wasm` after checking its key (*out: the
+ * code, for module_assemble through image->native). The object must live
+ * as long as the module (its image). Errors name a key mismatch. Without
+ * the tier: nothing, no error. */
+whirl_error_t *module_link_native(const whirl_engine_t *engine, const wasm_module_t *wasm,
+                                  const char *key, size_t key_len, const uint8_t *object,
+                                  size_t len, struct jit_code **out);
+void module_native_code_free(struct jit_code *code);
 void module_native_free(whirl_module_t *module);
 
 /* ---- module_cache.c ---- */
