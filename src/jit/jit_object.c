@@ -98,7 +98,7 @@ void jit_add_func_table(jt_module_t *jm)
 {
     add_runtime_thunks(jm);
     uint32_t nfuncs = wasm_module_func_count(jm->wasm);
-    size_t n = (size_t)nfuncs * 2 + 1;
+    size_t n = (size_t)nfuncs * 2 + 2; /* the count, two per function, the end */
     LLVMValueRef *offsets = calloc(n, sizeof *offsets);
     LLVMValueRef *whys = calloc(nfuncs ? nfuncs : 1, sizeof *whys);
     if (!offsets || !whys) {
@@ -120,10 +120,10 @@ void jit_add_func_table(jt_module_t *jm)
              * calls between them are resolved when the object is made. */
             LLVMSetLinkage(native, LLVMPrivateLinkage);
             LLVMSetLinkage(entry, LLVMPrivateLinkage);
-            offsets[(size_t)i * 2] = native;
-            offsets[(size_t)i * 2 + 1] = entry;
+            offsets[1 + (size_t)i * 2] = native;
+            offsets[2 + (size_t)i * 2] = entry;
         } else {
-            offsets[(size_t)i * 2] = offsets[(size_t)i * 2 + 1] = null;
+            offsets[1 + (size_t)i * 2] = offsets[2 + (size_t)i * 2] = null;
         }
         whys[i] = null;
         if (!native && i >= jm->wasm->nfunc_imports) {
@@ -146,6 +146,8 @@ void jit_add_func_table(jt_module_t *jm)
     LLVMBuildRetVoid(b);
     LLVMDisposeBuilder(b);
     offsets[n - 1] = end;
+    /* First, the function count, checked at load against the module. */
+    offsets[0] = LLVMConstIntToPtr(LLVMConstInt(jm->i64, nfuncs, false), jm->ptr);
     LLVMValueRef init = LLVMConstArray2(jm->ptr, offsets, n);
     LLVMValueRef table = LLVMAddGlobal(jm->mod, LLVMTypeOf(init), JIT_FUNC_TABLE);
     LLVMSetInitializer(table, init);
@@ -228,6 +230,10 @@ whirl_error_t *jit_link_object(jit_code_t *code, const uint8_t *bytes, size_t le
         return llvm_error("linking the object", e);
     void *const *table = (void *const *)(uintptr_t)addr;
     code->table = table;
+    if ((uintptr_t)table[0] != code->nfuncs)
+        return error_fmt("jit: the object is for a module of %llu functions, not %u",
+                         (unsigned long long)(uintptr_t)table[0], code->nfuncs);
+    table++;
     code->code_end = table[(size_t)code->nfuncs * 2];
     const wasm_module_t *m = code->wasm;
     code->stats.compiled = code->stats.unsupported = 0;

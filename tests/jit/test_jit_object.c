@@ -296,6 +296,22 @@ int main(void)
                       "another whirl build refused");
         free(key);
     }
+    /* An object linked against another module is refused, not misread. */
+    {
+        static const uint8_t one_func[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+                                           0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02,
+                                           0x01, 0x00, 0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b};
+        whirl_module_t *other = NULL;
+        err = whirl_module_new(interp_engine, one_func, sizeof one_func, &other);
+        jit_code_t *code = NULL;
+        if (!err)
+            err = jit_code_from_object(other->wasm, compiled->native_object,
+                                       compiled->native_object_len, NULL, &code);
+        check(err && strstr(whirl_error_message(err), "module of 3 functions, not 1") && !code,
+              "an object for another module is refused", err);
+        whirl_error_delete(err);
+        whirl_module_delete(other);
+    }
     /* An older format. */
     {
         uint8_t *copy = malloc(len);
