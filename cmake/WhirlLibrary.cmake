@@ -26,6 +26,9 @@ target_link_libraries(whirl-shared PRIVATE m Threads::Threads ${XXHASH_LIBRARY})
 if(WHIRL_JIT)
   target_link_libraries(whirl-shared PRIVATE ${WHIRL_LLVM_LIBRARY}) # the LLVM tier
 endif()
+if(WHIRL_DWARF)
+  target_link_libraries(whirl-shared PRIVATE ${LIBDW_LINK_LIBRARIES})
+endif()
 if(NOT WHIRL_SANITIZE AND NOT WHIRL_TSAN)
   # Every symbol the library needs comes from the libraries named above.
   target_link_options(whirl-shared PRIVATE -Wl,--no-undefined)

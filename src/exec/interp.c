@@ -167,13 +167,14 @@ static whirl_error_t *make_trap(whirl_trap_code_t code, whirl_error_t *cause,
     } else {
         e = error_trap(code, "in func %u at offset 0x%x", cur->func_index, offset);
     }
-    error_add_frame(e, cur->func_index, name, offset);
+    error_add_frame_in(e, inst->module, cur->func_index, name, offset);
     uint32_t n = 1;
     for (uint32_t d = st->depth; d-- > base_depth + 1 && n < MAX_BACKTRACE; n++) {
         const exec_frame_t *f = &st->frames[d];
         uint32_t pcw = (uint32_t)(f->ret_pc - f->func->code) - 1;
         uint32_t off = compiled_func_offset(f->func, pcw);
-        error_add_frame(e, f->func->func_index, func_name(f->inst, f->func->func_index), off);
+        error_add_frame_in(e, f->inst->module, f->func->func_index,
+                           func_name(f->inst, f->func->func_index), off);
     }
     st->depth = base_depth;
     return e;
@@ -240,6 +241,32 @@ static void *elem_item(whirl_instance_t *inst, const wasm_elem_t *seg, uint32_t 
     }
 }
 
+/* Records the current activation's call stack for the store's sampler
+ * when the epoch check fired for a sample rather than the deadline;
+ * returns false for the deadline. Cold: reached once per sample period. */
+static __attribute__((noinline, cold)) bool
+sample_stack(whirl_store_t *store, const struct exec_stack *st, uint32_t base_depth,
+             const compiled_func_t *cur, const whirl_instance_t *inst, const code_word_t *pc)
+{
+    if (!store_epoch_reached(store, atomic_load_explicit(&store->engine->epoch,
+                                                         memory_order_relaxed)))
+        return false;
+    whirl_sample_frame_t *out = store->sampler->frames;
+    size_t n = 0;
+    out[n++] = (whirl_sample_frame_t){inst->module, cur->func_index,
+                                      func_name(inst, cur->func_index),
+                                      compiled_func_offset(cur, (uint32_t)(pc - cur->code))};
+    for (uint32_t d = st->depth; d-- > base_depth + 1 && n < SAMPLE_MAX_FRAMES;) {
+        const exec_frame_t *f = &st->frames[d];
+        uint32_t pcw = (uint32_t)(f->ret_pc - f->func->code) - 1;
+        out[n++] = (whirl_sample_frame_t){f->inst->module, f->func->func_index,
+                                          func_name(f->inst, f->func->func_index),
+                                          compiled_func_offset(f->func, pcw)};
+    }
+    store_sample_taken(store, n);
+    return true;
+}
+
 /* ---------------------------------------------------------- dispatch */
 
 #ifdef WHIRL_DISPATCH_SWITCH
@@ -249,6 +276,10 @@ static void *elem_item(whirl_instance_t *inst, const wasm_elem_t *seg, uint32_t 
 #define VMCASE(name) L_##name:
 #define NEXT() goto *(void *)((char *)&&L_UNREACHABLE + (int32_t)*pc)
 #endif
+
+/* Bulk operations check the epoch as they go against the real deadline,
+ * not a sample's (they cannot stop for one and resume). */
+#define BULK_DEADLINE (store->real_deadline)
 
 #define S(i) fp[pc[i]]
 #define K64(i) ((uint64_t)pc[i] | (uint64_t)pc[(i) + 1] << 32)
@@ -270,7 +301,7 @@ static void *elem_item(whirl_instance_t *inst, const wasm_elem_t *seg, uint32_t 
 #define EPOCH_CHECK()                                                                  \
     do {                                                                               \
         if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))    \
-            TRAP(WHIRL_TRAP_INTERRUPT);                                                \
+            goto epoch_reached;                                                        \
     } while (0)
 
 /* Takes a branch of `off` words; backward branches (including a branch to
@@ -348,8 +379,7 @@ static whirl_error_t *interp_body(interp_mode_t mode, int32_t *offsets, whirl_st
     /* The running instance's compiled functions: CALL names them by index. */
     const compiled_func_t *mfuncs = inst->vm.code;
     RELOAD_MEM();
-    if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
-        TRAP(WHIRL_TRAP_INTERRUPT);
+    EPOCH_CHECK();
 
     /* Locals used by the call sequence. */
     whirl_func_t *callee_obj;
@@ -398,8 +428,7 @@ dispatch:
         fp = nfp;
         cur = callee;
         pc = callee->code;
-        if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
-            TRAP(WHIRL_TRAP_INTERRUPT);
+        EPOCH_CHECK();
         NEXT();
     }
     VMCASE(CALL_IMPORT) {
@@ -422,8 +451,7 @@ dispatch:
                 mfuncs = inst->vm.code;
                 pc = callee->code;
                 RELOAD_MEM();
-                if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
-                    TRAP(WHIRL_TRAP_INTERRUPT);
+                EPOCH_CHECK();
                 NEXT();
             }
             goto enter_wasm;
@@ -506,7 +534,7 @@ dispatch:
         uint64_t d = S(1).u32, n = S(3).u32;
         if (UNLIKELY(d + n > mem_size))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_fill(mem + d, (uint8_t)S(2).u32, n, epoch, deadline)))
+        if (UNLIKELY(!exec_bulk_fill(mem + d, (uint8_t)S(2).u32, n, epoch, BULK_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 4;
         NEXT();
@@ -515,7 +543,7 @@ dispatch:
         uint64_t d = S(1).u32, s = S(2).u32, n = S(3).u32;
         if (UNLIKELY(d + n > mem_size || s + n > mem_size))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_move(mem + d, mem + s, n, epoch, deadline)))
+        if (UNLIKELY(!exec_bulk_move(mem + d, mem + s, n, epoch, BULK_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 4;
         NEXT();
@@ -526,7 +554,7 @@ dispatch:
         uint64_t d = S(2).u32, s = S(3).u32, n = S(4).u32;
         if (UNLIKELY(s + n > len || d + n > mem_size))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_move(mem + d, seg->bytes + s, n, epoch, deadline)))
+        if (UNLIKELY(!exec_bulk_move(mem + d, seg->bytes + s, n, epoch, BULK_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 5;
         NEXT();
@@ -553,7 +581,7 @@ dispatch:
     }
     VMCASE(TABLE_SIZE) S(1).u32 = inst->vm.tables[pc[2]]->size; pc += 3; NEXT();
     VMCASE(TABLE_GROW) {
-        int64_t old = table_grow_until(inst->vm.tables[pc[2]], S(4).u32, S(3).ref, epoch, deadline);
+        int64_t old = table_grow_until(inst->vm.tables[pc[2]], S(4).u32, S(3).ref, epoch, BULK_DEADLINE);
         if (UNLIKELY(old == TABLE_GROW_INTERRUPTED))
             TRAP(WHIRL_TRAP_INTERRUPT);
         S(1).i32 = (int32_t)old;
@@ -566,7 +594,7 @@ dispatch:
         void *v = S(3).ref;
         if (UNLIKELY(i + n > t->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_fill_refs(t->elems + i, v, n, epoch, deadline)))
+        if (UNLIKELY(!exec_bulk_fill_refs(t->elems + i, v, n, epoch, BULK_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 5;
         NEXT();
@@ -577,7 +605,7 @@ dispatch:
         if (UNLIKELY(d + n > dt->size || s + n > stab->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
         if (UNLIKELY(!exec_bulk_move(dt->elems + d, stab->elems + s, n * sizeof(void *), epoch,
-                                     deadline)))
+                                     BULK_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 6;
         NEXT();
@@ -593,7 +621,7 @@ dispatch:
         const uint64_t chunk = BULK_CHUNK_BYTES / sizeof(void *);
         for (uint64_t j = 0; j < n; j++) {
             if (UNLIKELY(j % chunk == 0) && n > BULK_SMALL_BYTES / sizeof(void *) &&
-                epoch_reached(epoch, deadline))
+                epoch_reached(epoch, BULK_DEADLINE))
                 TRAP(WHIRL_TRAP_INTERRUPT);
             t->elems[d + j] = elem_item(inst, seg, (uint32_t)(s + j));
         }
@@ -985,6 +1013,13 @@ dispatch:
     }
 #endif
 
+epoch_reached:
+    /* The deadline, or a sample due (whirl_store_set_sampler). */
+    if (UNLIKELY(store->sampler != NULL) && sample_stack(store, st, base_depth, cur, inst, pc)) {
+        deadline = store->epoch_deadline;
+        NEXT();
+    }
+    TRAP(WHIRL_TRAP_INTERRUPT);
 trap:
     return make_trap(trap_code, cause, st, base_depth, cur, inst, pc);
 }

@@ -102,7 +102,14 @@ struct whirl_module {
     struct jit_code *jit;
     const uint8_t *native_object;
     size_t native_object_len;
+    /* Its DWARF (src/debug/dwarf.c), looked for on the first trap that
+     * needs it: state DEBUG_INFO_UNKNOWN until then, `debug` set with
+     * READY. */
+    _Atomic int debug_state;
+    struct debug_info *debug;
 };
+
+enum { DEBUG_INFO_UNKNOWN, DEBUG_INFO_NONE, DEBUG_INFO_READY };
 
 void module_retain(whirl_module_t *module);
 void module_release(whirl_module_t *module);
@@ -211,7 +218,10 @@ struct whirl_store {
     void (*finalizer)(void *data);
     store_object_t *objects;    /* everything to free, newest first */
     struct exec_stack *exec;    /* created on first call into wasm */
-    uint64_t epoch_deadline;    /* WHIRL_EPOCH_DEADLINE_NEVER: none */
+    uint64_t epoch_deadline;    /* WHIRL_EPOCH_DEADLINE_NEVER: none; with a sampler,
+                                   the earlier of its deadline and next sample */
+    uint64_t real_deadline;     /* the deadline itself, sampler or not (bulk work checks it) */
+    struct store_sampler *sampler; /* whirl_store_set_sampler; NULL: none */
     struct store_hosting {
         /* whirl_store_limits_set; WHIRL_NO_LIMIT: none */
         uint64_t max_memory_size;
@@ -244,6 +254,34 @@ _Static_assert(offsetof(struct store_hosting, max_memory_size) == VM_LIMITS_MAX_
 _Static_assert(offsetof(struct store_hosting, max_table_elements) ==
                    VM_LIMITS_MAX_TABLE_ELEMENTS,
                "vm offsets");
+
+/* ---- stack sampling (sampler.c) ----
+ * A sampler shares the epoch check with the deadline: store->epoch_deadline
+ * is the earlier of the real deadline (kept here) and the next sample's
+ * epoch, so the interpreter's loop checks nothing more. A tier whose epoch
+ * check fires calls store_epoch_reached: false is the real deadline (trap
+ * `interrupt`), true means a sample was due (the tier fills the frames with
+ * store_sample_frames and calls store_sample_taken) and it runs on. */
+#define SAMPLE_MAX_FRAMES 1024
+typedef struct store_sampler {
+    whirl_sampler_fn_t fn;
+    void *env;
+    uint64_t period;
+    uint64_t next;      /* epoch of the next sample */
+    whirl_sample_frame_t frames[SAMPLE_MAX_FRAMES];
+} store_sampler_t;
+
+/* Sets the store's real deadline (every deadline setter goes through it);
+ * store->real_deadline holds it, for work that checks the epoch as it goes
+ * (bulk operations cannot stop for a sample and resume). */
+void store_deadline_set(whirl_store_t *store, uint64_t deadline);
+/* The real deadline. */
+uint64_t store_deadline_get(const whirl_store_t *store);
+/* See above; `now` is the epoch the tier read. */
+bool store_epoch_reached(whirl_store_t *store, uint64_t now);
+/* Hands frames[0..n) to the callback and schedules the next sample. */
+void store_sample_taken(whirl_store_t *store, size_t nframes);
+void store_sampler_free(whirl_store_t *store);
 
 /* What a host callback receives as `caller`: the store and, when called from
  * wasm, the calling instance (NULL when called through whirl_func_call). */

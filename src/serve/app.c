@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "serve/app.h"
+#include "serve/wasihttp.h"
 
 #define errorf whirl_error_newf
 
@@ -41,6 +42,7 @@ void serve_comp_free(serve_comp_t *c)
         free(c->dirs[i].guest);
     }
     free(c->dirs);
+    ob_policy_free(c->outbound);
     free(c->id);
     free(c->source);
     free(c);
@@ -265,6 +267,16 @@ size_t serve_spin_headers(const serve_inst_t *in, serve_header_t *out, char *buf
 
 /* ---- failures ---- */
 
+/* A file name from a guest's DWARF goes into a log line only if it cannot
+ * break the line (no control bytes). */
+static bool printable(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
 static void format_backtrace(const whirl_error_t *err, char *buf, size_t len)
 {
     size_t used = 0;
@@ -283,6 +295,17 @@ static void format_backtrace(const whirl_error_t *err, char *buf, size_t len)
         if (w < 0)
             break;
         used += (size_t)w;
+        /* With DWARF, the frame's source line (its innermost function's). */
+        whirl_source_location_t loc;
+        if (used < len && whirl_error_frame_source(err, i, &loc, 1) && loc.file && loc.line &&
+            printable(loc.file)) {
+            const char *base = strrchr(loc.file, '/');
+            w = snprintf(buf + used, len - used, " (%.80s:%u)", base ? base + 1 : loc.file,
+                         loc.line);
+            if (w < 0)
+                break;
+            used += (size_t)w;
+        }
     }
     if (n > 16 && used < len)
         snprintf(buf + used, len - used, ", ... (%zu frames)", n);
@@ -351,6 +374,8 @@ void serve_app_handle(serve_app_t *app, serve_req_t *r)
         return;
     }
     whirl_store_limits_set(in.store, srv->opts->max_memory, srv->opts->max_table_elements);
+    if (srv->opts->on_store)
+        srv->opts->on_store(srv->opts->on_store_env, in.store);
     if (srv->opts->timeout_ns) {
         in.deadline_ns = whirl_monotonic_now() + srv->opts->timeout_ns;
         whirl_error_t *err = whirl_store_set_deadline(in.store, in.deadline_ns);
@@ -494,10 +519,24 @@ whirl_error_t *serve_app_load(serve_server_t *srv, const serve_opts_t *o, serve_
             err = load_single(app, o);
         }
     }
+    /* Outbound HTTP: -S allow-http rules and the extra CA file. */
+    if (!err && o->nallow_http && !(app->outbound = ob_policy_new()))
+        err = errorf("out of memory");
+    for (size_t i = 0; !err && i < o->nallow_http; i++) {
+        char why[600];
+        if (!ob_policy_add(app->outbound, o->allow_http[i], why, sizeof why))
+            err = errorf("-S allow-http: %s", why);
+    }
+    if (!err && o->http_ca) {
+        char why[600];
+        if (!ob_client_set_extra_ca(o->http_ca, why, sizeof why))
+            err = errorf("-S http-ca: %s", why);
+    }
     if (err) {
         serve_app_delete(app);
         return err;
     }
+    wh_out_set_global_policy(app->outbound);
     *out = app;
     return NULL;
 }
@@ -519,6 +558,8 @@ void serve_app_delete(serve_app_t *app)
     whirl_component_linker_delete(app->clinker);
     if (http)
         serve_wasihttp_unlink();
+    wh_out_set_global_policy(NULL);
+    ob_policy_free(app->outbound);
     free(app->base_path);
     free(app);
 }

@@ -29,6 +29,7 @@ typedef struct serve_comp {
     size_t nenv;
     serve_dir_t *dirs;    /* pre-opened directories (manifest `files`, --dir) */
     size_t ndirs;
+    struct ob_policy *outbound; /* allowed_outbound_hosts (NULL: none) */
 } serve_comp_t;
 
 typedef struct serve_route {
@@ -49,6 +50,7 @@ struct serve_app {
     size_t nroutes;
     bool spin;            /* from a manifest: Spin's request headers */
     char *base_path;      /* the manifest's base ("/") */
+    struct ob_policy *outbound; /* -S allow-http, for every component */
 };
 
 /* One request's instance: the store's data. */

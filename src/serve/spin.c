@@ -4,7 +4,7 @@
  *
  * Keys whirl does not know get a warning naming them and their line, since
  * a misspelt key silently ignored is a misconfigured app; keys whirl knows
- * but does not act on (outbound hosts, key-value stores, build commands)
+ * but does not act on (key-value stores, build commands)
  * are accepted, with a note where the difference matters.
  *
  * `files`: a { source, destination } table mounts a directory read-only; a
@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "serve/app.h"
+#include "serve/outbound.h"
 #include "serve/toml_shim.h"
 
 enum {
@@ -346,6 +347,29 @@ static whirl_error_t *load_files(spin_ctx_t *s, serve_comp_t *c, const toml_shim
 
 /* ---- components ---- */
 
+/* allowed_outbound_hosts: Spin's rules (outbound.h), checked now. */
+static whirl_error_t *load_outbound_hosts(spin_ctx_t *s, serve_comp_t *c,
+                                          const toml_shim_node_t *list)
+{
+    if (!list)
+        return NULL;
+    if (toml_shim_kind(list) != TOML_SHIM_ARRAY)
+        return type_error(s, list, "allowed_outbound_hosts", "an array of strings");
+    if (!(c->outbound = ob_policy_new()))
+        return errorf("out of memory");
+    for (size_t i = 0, n = toml_shim_array_size(list); i < n; i++) {
+        const toml_shim_node_t *item = toml_shim_array_at(list, i);
+        const char *rule = toml_shim_string(item);
+        char why[600];
+        if (!rule)
+            return type_error(s, item, "an allowed_outbound_hosts entry", "a string");
+        if (!ob_policy_add(c->outbound, rule, why, sizeof why))
+            return errorf("%s:%u: component '%s': %s", s->path, toml_shim_line(item), c->id,
+                          why);
+    }
+    return NULL;
+}
+
 static whirl_error_t *load_component(spin_ctx_t *s, const char *id, const toml_shim_node_t *t,
                                      bool wagi, serve_comp_t **out)
 {
@@ -359,8 +383,7 @@ static whirl_error_t *load_component(spin_ctx_t *s, const char *id, const toml_s
     warn_unknown(s, t, where, known);
     static const unsupported_key_t unsupported[] = {
         {"variables", "ignored: the component gets no variables"},
-        {"allowed_outbound_hosts", "ignored: every outbound request is denied"},
-        {"allowed_http_hosts", "ignored: every outbound request is denied"},
+        {"allowed_http_hosts", "ignored: use allowed_outbound_hosts (scheme://host:port)"},
         {"key_value_stores", "ignored: no key-value store is provided"},
         {"sqlite_databases", "ignored: no database is provided"},
         {"ai_models", "ignored: no model is provided"},
@@ -405,6 +428,8 @@ static whirl_error_t *load_component(spin_ctx_t *s, const char *id, const toml_s
     const toml_shim_node_t *files = toml_shim_get(t, "files");
     if (!err && files)
         err = load_files(s, c, files);
+    if (!err)
+        err = load_outbound_hosts(s, c, toml_shim_get(t, "allowed_outbound_hosts"));
     uint8_t *data = NULL;
     size_t len = 0;
     if (!err)

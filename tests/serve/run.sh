@@ -385,7 +385,7 @@ EOF
     start_server spin "$D/spin.toml" || return
     check "unknown key warned" contains "$LOG" "warning: .*mystery"
     check "unknown component key warned" contains "$LOG" "warning: .*strange_key"
-    check "allowed_outbound_hosts warned" contains "$LOG" "warning: .*:[0-9]*: 'allowed_outbound_hosts' in \[component.api\] is not implemented by whirl yet (ignored: every outbound request is denied)"
+    check "allowed_outbound_hosts accepted" lacks "$LOG" "'allowed_outbound_hosts' in"
     check "key_value_stores warned" contains "$LOG" "warning: .*'key_value_stores' in \[component.api\] is not implemented"
     check "component variables warned" contains "$LOG" "warning: .*'variables' in \[component.api\] is not implemented"
     check "manifest variables warned" contains "$LOG" "warning: .*'variables' in the manifest is not implemented"
@@ -613,7 +613,7 @@ http_tests() {
     check "js HEAD" eq "$(req "$WORK/b" -I "$URL/x")" 200
     check "js 413" eq "$(req "$WORK/b" --data-binary @"$WORK/2m.bin" "$URL/echo")" 413
     check "js outbound HTTP denied" eq "$(req "$WORK/b" "$URL/fetch")" 502
-    check "js outbound denial logged" wait_for_log "outbound HTTP request: denied"
+    check "js outbound denial logged" wait_for_log "outbound HTTP request to http://127.0.0.1:9: denied"
     check "js exception gives 500" eq "$(req "$WORK/b" "$URL/throw")" 500
     check "js 500 has no guest details" lacks "$WORK/b" "boom"
     check "js after exception" eq "$(req "$WORK/b" "$URL/x")" 200
