@@ -299,6 +299,30 @@ typedef enum whirl_tier {
     WHIRL_TIER_JIT = 2,
 } whirl_tier_t;
 whirl_error_t *whirl_config_tier_set(whirl_config_t *config, whirl_tier_t tier);
+/* WebAssembly 3.0 features beyond 2.0, each on by default. Switched off, a
+ * module using one is refused with a message naming the proposal, as whirl
+ * did before implementing it. Each is also a knob (whirl_config_set, the
+ * environment, `whirl run -W NAME=n`) named as wasmtime names it: tail-call,
+ * extended-const, function-references, multi-memory, memory64, relaxed-simd
+ * (knob names with '_'; variables WHIRL_FEATURE_TAIL_CALL etc.). Implemented
+ * so far: tail-call, extended-const, multi-memory, memory64 (64-bit
+ * memories, at most 4 GiB each; not 64-bit tables) and relaxed-simd (one
+ * deterministic result per instruction, docs/ARCHITECTURE.md); function-references is refused
+ * whatever the switch says (function-references=n keeps 2.0's rule that
+ * constant expressions read imported globals only). */
+typedef enum whirl_feature {
+    WHIRL_FEATURE_TAIL_CALL,
+    WHIRL_FEATURE_EXTENDED_CONST,
+    WHIRL_FEATURE_FUNCTION_REFERENCES,
+    WHIRL_FEATURE_MULTI_MEMORY,
+    WHIRL_FEATURE_MEMORY64,
+    WHIRL_FEATURE_RELAXED_SIMD,
+    WHIRL_FEATURE_COUNT
+} whirl_feature_t;
+
+/* Switches one feature. Errors: NULL config or an unknown feature. */
+whirl_error_t *whirl_config_feature_set(whirl_config_t *config, whirl_feature_t feature,
+                                        bool enable);
 
 /* Directory of the compilation cache; NULL or "" disables it (default).
  * See "Compilation cache" below; whirl_config_enable_cache picks the
@@ -306,8 +330,8 @@ whirl_error_t *whirl_config_tier_set(whirl_config_t *config, whirl_tier_t tier);
 whirl_error_t *whirl_config_cache_set(whirl_config_t *config, const char *path);
 
 /* Sets any knob by name ("total_memories", "pooling", "epoch_interval",
- * "max_wasm_stack", "debug_info", "cache", "cache_max_size", "tier"
- * (auto, interp or jit); '-' may stand
+ * "max_wasm_stack", "debug_info", "cache", "cache_max_size",
+ * "async_stack_size" (whirl/async.h), "tier" (auto, interp or jit); '-' may stand
  * for '_') from text,
  * parsed as its environment variable would be: counts in decimal; byte sizes
  * and durations as whirl_parse_size and whirl_parse_duration read them;
@@ -794,5 +818,7 @@ whirl_module_t *whirl_instance_pre_module(const whirl_instance_pre_t *pre);
 
 /* WASI preview 1 host (src/wasi). */
 #include "whirl/wasi.h"
+/* Resumable calls and async host functions. */
+#include "whirl/async.h"
 
 #endif /* WHIRL_H */

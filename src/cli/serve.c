@@ -39,6 +39,9 @@ enum {
     OPT_ENV,
     OPT_DIR,
     OPT_CACHE,
+    OPT_C,
+    OPT_VARIABLE,
+    OPT_RUNTIME_CONFIG,
     OPT_S,
     OPT_PROFILE,
     OPT_PROFILE_FOR,
@@ -91,13 +94,22 @@ static const cli_option_t serve_options[] = {
      "As for run (a single module only)."},
     {OPT_DIR, 0, "dir", CLI_REQUIRED_ARG, "HOST[::GUEST][:ro]",
      "As for run (a single module only)."},
+    {OPT_VARIABLE, 0, "variable", CLI_REQUIRED_ARG, "NAME=VALUE",
+     "A Spin variable's value (before SPIN_VARIABLE_NAME and the default)."},
+    {OPT_RUNTIME_CONFIG, 0, "runtime-config-file", CLI_REQUIRED_ARG, "FILE",
+     "Spin's runtime config: [key_value_store.LABEL] (type \"spin\" with a\n"
+     "path, or \"redis\" with a url) and [sqlite_database.LABEL] (\"spin\")."},
     {OPT_CACHE, 0, "cache", CLI_OPTIONAL_ARG, "DIR",
      "Use the compilation cache (in DIR), as for run."},
+    {OPT_C, 'C', NULL, CLI_REQUIRED_ARG, "tier=auto|interp|jit",
+     "Which code runs the guests, as for run (default auto: hot functions\n"
+     "compiled to native code in the background)."},
     {OPT_S, 'S', NULL, CLI_REQUIRED_ARG, "NAME=VALUE",
      "allow-http=RULE: outbound HTTP every component may make, in Spin's\n"
      "allowed_outbound_hosts syntax (https://*.example.com, http://127.0.0.1:*,\n"
-     "self; repeatable). http-ca=FILE: a PEM CA trusted besides the system\n"
-     "store."},
+     "self; repeatable; Spin's redis, mqtt(s), postgres and mysql connections\n"
+     "only by naming the scheme). http-ca=FILE: a PEM CA trusted besides the\n"
+     "system store (for https and mqtts)."},
     {OPT_PROFILE, 0, "profile", CLI_OPTIONAL_ARG, "guest[,PATH[,INTERVAL]]",
      "Sample every request's guest (as `whirl run --profile`) for\n"
      "--profile-for, then write PATH.json, PATH.folded and PATH.svg\n"
@@ -210,6 +222,8 @@ static int take_option(int id, const char *v, serve_opts_t *o, cli_hosting_t *ho
                                    "http-ca=FILE)", v);
         break;
     case OPT_DIR: dirs[o->ndirs++] = v; break;
+    case OPT_VARIABLE: o->variables[o->nvariables++] = v; break;
+    case OPT_RUNTIME_CONFIG: o->runtime_config = v; break;
     case OPT_LISTEN: {
         char host[256], port[16];
         if (!serve_listen_parse(v, host, port, why, sizeof why))
@@ -217,6 +231,10 @@ static int take_option(int id, const char *v, serve_opts_t *o, cli_hosting_t *ho
         o->listen = v;
         break;
     }
+    case OPT_C:
+        if (cli_hosting_parse_group(hosting, 'C', v, why, sizeof why) != 1)
+            return cli_usage_error("serve: %s", why);
+        break;
     case OPT_TIMEOUT:
     case OPT_W: {
         char arg[4200];
@@ -417,6 +435,11 @@ int cli_cmd_serve(int argc, char **argv)
     }
     o.envs = envs;
     o.dirs = dirs;
+    if (!(o.variables = calloc((size_t)argc + 1, sizeof *o.variables))) {
+        cli_error("out of memory");
+        rc = EXIT_USAGE;
+        goto done;
+    }
     rc = parse_serve_args(argc, argv, &o, &hosting, envs, dirs, &cache, &cache_dir, &sp,
                           &perfmap);
     if (rc == SERVE_HELP_SHOWN) {
@@ -498,6 +521,7 @@ done:
     cli_profile_delete(sp.profile);
     free(envs);
     free(dirs);
+    free(o.variables);
     free(o.allow_http);
     return rc;
 }

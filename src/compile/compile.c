@@ -143,6 +143,28 @@ static uint32_t place_label(compiler_t *c)
     return c->label_pc;
 }
 
+/* Multi-memory: an instruction on memory N > 0 runs between USE_MEMORY N
+ * and USE_MEMORY0, which point the interpreter's cached memory (base, size,
+ * object) at memory N and back to memory 0. Every memory handler then
+ * serves every memory, and code on memory 0 is what it was. Nothing fuses
+ * across the two: each acts as a label. */
+static void use_memory(compiler_t *c, uint32_t memory)
+{
+    if (!memory)
+        return;
+    emit_op(c, IOP_USE_MEMORY);
+    emit_word(c, memory);
+    place_label(c);
+}
+
+static void use_memory0(compiler_t *c, uint32_t memory)
+{
+    if (!memory)
+        return;
+    emit_op(c, IOP_USE_MEMORY0);
+    place_label(c);
+}
+
 /* The last instruction, if peepholes may still rewrite or remove it (no
  * label after its start), else NULL. */
 static instr_t *last_instr(compiler_t *c)
@@ -1040,6 +1062,52 @@ static void compile_call_indirect(compiler_t *c, uint32_t type_index, uint32_t t
         push_temp(c, t->results[i]);
 }
 
+/* Tail calls: the arguments go where a call would put them, and the
+ * interpreter moves them down to slot 0 and runs the callee in this frame,
+ * so a chain of tail calls runs in constant stack space. */
+static uint32_t param_slots(const wasm_functype_t *t)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < t->nparams; i++)
+        n += slots_of(t->params[i]);
+    return n;
+}
+
+static void compile_return_call(compiler_t *c, uint32_t index)
+{
+    const wasm_module_t *m = c->module;
+    const wasm_functype_t *t = wasm_module_func_type(m, index);
+    materialize_top(c, t->nparams);
+    uint32_t base = t->nparams ? top(c, t->nparams - 1)->nat : next_nat(c);
+    pop_to(c, c->stack.len - t->nparams);
+    if (index < m->nfunc_imports) {
+        emit_op(c, IOP_RETURN_CALL_IMPORT);
+        emit_word(c, index);
+    } else {
+        emit_op(c, IOP_RETURN_CALL);
+        emit_word(c, index - m->nfunc_imports);
+    }
+    emit_word(c, base);
+    emit_word(c, param_slots(t));
+}
+
+static void compile_return_call_indirect(compiler_t *c, uint32_t type_index, uint32_t table)
+{
+    const wasm_module_t *m = c->module;
+    const wasm_functype_t *t = &m->types[m->types[type_index].canonical];
+    entry_t idx = pop(c);
+    materialize_top(c, t->nparams);
+    uint32_t a = operand(c, &idx);
+    uint32_t base = t->nparams ? top(c, t->nparams - 1)->nat : next_nat(c);
+    pop_to(c, c->stack.len - t->nparams);
+    emit_op(c, IOP_RETURN_CALL_INDIRECT);
+    emit_word(c, table);
+    emit_word(c, m->types[type_index].canonical);
+    emit_word(c, a);
+    emit_word(c, base);
+    emit_word(c, param_slots(t));
+}
+
 static void compile_select(compiler_t *c)
 {
     uint32_t s[3];
@@ -1122,6 +1190,36 @@ static iop_t writeback_form(iop_t op, bool with_slot)
     default:
         return IOP_COUNT;
     }
+}
+
+/* memory64: whirl's memories stay within 4 GiB, so a 64-bit address plus
+ * its 64-bit offset either fits in 32 bits or is out of bounds. MEM64_ADDR
+ * checks that and leaves the sum as an i32 address, which the 32-bit access
+ * (with offset 0) then bounds-checks as usual. The address is the operand
+ * `depth` entries below the top. */
+static bool memory_is64(const compiler_t *c, uint32_t memory)
+{
+    return wasm_module_memory_count(c->module) > memory &&
+           wasm_module_memory_type(c->module, memory)->limits.is64;
+}
+
+static void address64(compiler_t *c, uint32_t depth, uint64_t offset)
+{
+    entry_t above[3];
+    for (uint32_t i = 0; i < depth; i++)
+        above[depth - 1 - i] = pop(c);
+    entry_t a = pop(c);
+    uint32_t sa = operand(c, &a);
+    uint32_t dest = next_nat(c);
+    emit_op(c, IOP_MEM64_ADDR);
+    emit_dest(c, dest);
+    emit_word(c, sa);
+    emit_word(c, (code_word_t)offset);
+    emit_word(c, (code_word_t)(offset >> 32));
+    push_temp(c, WASM_I32);
+    for (uint32_t i = 0; i < depth; i++)
+        push_entry(c, above[i]);
+    place_label(c);
 }
 
 static void compile_load(compiler_t *c, iop_t op, wasm_valtype_t result, uint32_t offset)
@@ -1287,6 +1385,8 @@ static void push_const(compiler_t *c, wasm_valtype_t t, uint64_t k)
     push_entry(c, (entry_t){.kind = ENTRY_CONST, .type = t, .k = k});
 }
 
+static bool compile_simd_instr(compiler_t *c, simd_instr_t *inp);
+
 /* A SIMD instruction (ops_simd.h): operands from their slots, the result to
  * its natural slot, immediates last. */
 static bool compile_simd(compiler_t *c, wasm_op_t op)
@@ -1294,6 +1394,23 @@ static bool compile_simd(compiler_t *c, wasm_op_t op)
     simd_instr_t in;
     if (!simd_decode(&c->r, op, &in))
         return false;
+    if (in.has_memarg && memory_is64(c, in.memory)) {
+        address64(c, in.nparams - 1, in.offset64);
+        in.imm[0] = 0;
+    }
+    if (in.memory) {
+        use_memory(c, in.memory);
+        in.memory = 0;
+        bool ok = compile_simd_instr(c, &in);
+        use_memory0(c, 1);
+        return ok;
+    }
+    return compile_simd_instr(c, &in);
+}
+
+static bool compile_simd_instr(compiler_t *c, simd_instr_t *inp)
+{
+    simd_instr_t in = *inp;
     uint32_t s[3];
     pop_operands(c, in.nparams, s);
     uint32_t dest = next_nat(c);
@@ -1356,6 +1473,15 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
         compile_call_indirect(c, type_index, table);
         return true;
     }
+    case WASM_OP_RETURN_CALL:
+        compile_return_call(c, read_u32(r));
+        return false;
+    case WASM_OP_RETURN_CALL_INDIRECT: {
+        uint32_t type_index = read_u32(r);
+        uint32_t table = read_u32(r);
+        compile_return_call_indirect(c, type_index, table);
+        return false;
+    }
     case WASM_OP_DROP:
         pop(c);
         return true;
@@ -1414,20 +1540,28 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
         emit_word(c, s[1]);
         return true;
     }
-    case WASM_OP_MEMORY_SIZE:
-        read_u8(r);
+    case WASM_OP_MEMORY_SIZE: {
+        uint32_t memory = read_u32(r);
+        use_memory(c, memory);
         emit_op(c, IOP_MEMORY_SIZE);
         emit_dest(c, next_nat(c));
         push_temp(c, WASM_I32);
+        use_memory0(c, memory);
+        if (memory_is64(c, memory))
+            compile_unary(c, numeric_iop(WASM_OP_I64_EXTEND_I32_U), WASM_I64);
         return true;
+    }
     case WASM_OP_MEMORY_GROW: {
-        read_u8(r);
+        uint32_t memory = read_u32(r);
         uint32_t dest = top(c, 0)->nat;
         pop_operands(c, 1, s);
-        emit_op(c, IOP_MEMORY_GROW);
+        use_memory(c, memory);
+        bool is64 = memory_is64(c, memory);
+        emit_op(c, is64 ? IOP_MEMORY_GROW64 : IOP_MEMORY_GROW);
         emit_dest(c, dest);
         emit_word(c, s[0]);
-        push_temp(c, WASM_I32);
+        push_temp(c, is64 ? WASM_I64 : WASM_I32);
+        use_memory0(c, memory);
         return true;
     }
     case WASM_OP_I32_CONST:
@@ -1477,28 +1611,53 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
         return true;
     case WASM_OP_MEMORY_INIT: {
         uint32_t seg = read_u32(r);
-        read_u8(r);
+        uint32_t memory = read_u32(r);
         pop_operands(c, 3, s);
-        emit_op(c, IOP_MEMORY_INIT);
+        use_memory(c, memory);
+        emit_op(c, memory_is64(c, memory) ? IOP_MEMORY_INIT64 : IOP_MEMORY_INIT);
         emit_word(c, seg);
         emit_word(c, s[0]);
         emit_word(c, s[1]);
         emit_word(c, s[2]);
+        use_memory0(c, memory);
         return true;
     }
     case WASM_OP_DATA_DROP:
         emit_op(c, IOP_DATA_DROP);
         emit_word(c, read_u32(r));
         return true;
-    case WASM_OP_MEMORY_COPY:
-    case WASM_OP_MEMORY_FILL:
-        wasm_skip_immediates(r, op);
+    case WASM_OP_MEMORY_COPY: {
+        uint32_t dst = read_u32(r), src = read_u32(r);
         pop_operands(c, 3, s);
-        emit_op(c, op == WASM_OP_MEMORY_COPY ? IOP_MEMORY_COPY : IOP_MEMORY_FILL);
+        bool d64 = memory_is64(c, dst), s64 = memory_is64(c, src);
+        if (dst || src || d64 || s64) {
+            emit_op(c, IOP_MEMORY_COPY_BETWEEN);
+            emit_word(c, s[0]);
+            emit_word(c, s[1]);
+            emit_word(c, s[2]);
+            emit_word(c, dst);
+            emit_word(c, src);
+            /* which operands are i64: destination, source, length */
+            emit_word(c, (code_word_t)(d64 | s64 << 1 | (d64 && s64) << 2));
+            return true;
+        }
+        emit_op(c, IOP_MEMORY_COPY);
         emit_word(c, s[0]);
         emit_word(c, s[1]);
         emit_word(c, s[2]);
         return true;
+    }
+    case WASM_OP_MEMORY_FILL: {
+        uint32_t memory = read_u32(r);
+        pop_operands(c, 3, s);
+        use_memory(c, memory);
+        emit_op(c, memory_is64(c, memory) ? IOP_MEMORY_FILL64 : IOP_MEMORY_FILL);
+        emit_word(c, s[0]);
+        emit_word(c, s[1]);
+        emit_word(c, s[2]);
+        use_memory0(c, memory);
+        return true;
+    }
     case WASM_OP_TABLE_INIT: {
         uint32_t seg = read_u32(r);
         uint32_t table = read_u32(r);
@@ -1567,12 +1726,21 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
         return false;
     }
     if (info->imm == IMM_MEMARG) {
-        read_u32(r); /* alignment is only a hint */
-        uint32_t offset = read_u32(r);
+        uint32_t memory = 0;
+        /* alignment is only a hint */
+        if (read_u32(r) & WASM_MEMARG_HAS_MEMORY)
+            memory = read_u32(r);
+        uint64_t offset = read_uleb(r, 64); /* u32 but for 64-bit memories */
+        if (memory_is64(c, memory)) {
+            address64(c, info->sig[1] == ':' ? 0 : 1, offset);
+            offset = 0;
+        }
+        use_memory(c, memory);
         if (info->sig[1] == ':') /* load */
-            compile_load(c, iop, sig_type(info->sig[2]), offset);
+            compile_load(c, iop, sig_type(info->sig[2]), (uint32_t)offset);
         else
-            compile_store(c, iop, offset);
+            compile_store(c, iop, (uint32_t)offset);
+        use_memory0(c, memory);
         return true;
     }
     const char *colon = strchr(info->sig, ':');

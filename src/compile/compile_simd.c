@@ -61,12 +61,19 @@ bool simd_decode(reader_t *r, wasm_op_t op, simd_instr_t *out)
 
     switch (info->imm) {
     case IMM_MEMARG:
-        read_u32(r); /* alignment is only a hint */
-        out->imm[out->nimm++] = read_u32(r);
+        /* alignment is only a hint */
+        if (read_u32(r) & WASM_MEMARG_HAS_MEMORY)
+            out->memory = read_u32(r);
+        out->has_memarg = true;
+        out->offset64 = read_uleb(r, 64);
+        out->imm[out->nimm++] = (uint32_t)out->offset64;
         break;
     case IMM_MEMARG_LANE:
-        read_u32(r);
-        out->imm[out->nimm++] = read_u32(r);
+        if (read_u32(r) & WASM_MEMARG_HAS_MEMORY)
+            out->memory = read_u32(r);
+        out->has_memarg = true;
+        out->offset64 = read_uleb(r, 64);
+        out->imm[out->nimm++] = (uint32_t)out->offset64;
         out->imm[out->nimm++] = read_u8(r);
         break;
     case IMM_LANE2:

@@ -93,6 +93,18 @@
     IOP_X(CALL_IMPORT, 3)      /* funcidx base: imported function of the instance */ \
     IOP_X(CALL_INDIRECT, 5)    /* table type(canonical type index) a(element index) base */ \
     IOP_X(RETURN, 1)           /* results already in slots 0..n-1 */ \
+    IOP_X(USE_MEMORY, 2)       /* m: memory m is the cached memory (multi-memory) */ \
+    IOP_X(USE_MEMORY0, 1)      /* memory 0 is the cached memory again */ \
+    IOP_X(MEMORY_COPY_BETWEEN, 7) /* d s n dst src w: memory.copy across memories or on \
+                                  64-bit ones (w: bit 0 d, 1 s, 2 n are i64) */ \
+    IOP_X(MEM64_ADDR, 5)       /* d a klo khi: d = a + k if below 2^32, else trap */ \
+    IOP_X(MEMORY_GROW64, 3)    /* d a: memory.grow of a 64-bit memory */ \
+    IOP_X(MEMORY_FILL64, 4)    /* d v n: memory.fill, d and n i64 */ \
+    IOP_X(MEMORY_INIT64, 5)    /* seg d s n: memory.init, d i64 */ \
+    IOP_X(RETURN_CALL, 4)      /* func base n: tail call, the n argument slots at base \
+                                  moved to slot 0 and the frame reused */ \
+    IOP_X(RETURN_CALL_IMPORT, 4) /* funcidx base n */ \
+    IOP_X(RETURN_CALL_INDIRECT, 6) /* table type a base n */ \
     IOP_X(RETURN1, 2)          /* a: copy the single (non-v128) result to slot 0, return */ \
     IOP_X(COPY, 3)             /* d a */ \
     IOP_X(COPY128, 3)          /* d a: two slots */ \

@@ -44,6 +44,9 @@ typedef struct simd_instr {
     wasm_valtype_t result;
     uint8_t nimm;           /* immediate words */
     uint32_t imm[4];
+    uint32_t memory;        /* memory index of a memory access (multi-memory) */
+    bool has_memarg;
+    uint64_t offset64;      /* the memarg's offset; imm[0] holds its low half */
 } simd_instr_t;
 
 /* Reads the immediates of SIMD instruction `op` (compile_simd.c). The

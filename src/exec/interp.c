@@ -180,6 +180,48 @@ static whirl_error_t *make_trap(whirl_trap_code_t code, whirl_error_t *cause,
     return e;
 }
 
+/* Bulk memory instructions of multi-memory and memory64, kept out of the
+ * dispatch loop (rare, and their locals would compete for registers with
+ * the hot handlers'). Each returns 0 or the trap code. `w`: bit 0, the
+ * destination is i64; bit 1, the source; bit 2, the length. */
+static __attribute__((noinline)) whirl_trap_code_t
+copy_between(whirl_memory_t *dm, whirl_memory_t *sm, uint32_t w, const slot_t *d_, const slot_t *s_,
+             const slot_t *n_, const _Atomic uint64_t *epoch, uint64_t deadline)
+{
+    uint64_t d = w & 1 ? d_->u64 : d_->u32, s = w & 2 ? s_->u64 : s_->u32,
+             n = w & 4 ? n_->u64 : n_->u32;
+    /* Sizes are at most 4 GiB: no sum of values below that overflows. */
+    if (d > dm->size || s > sm->size || n > dm->size || d + n > dm->size || s + n > sm->size)
+        return WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS;
+    if (!exec_bulk_move(dm->base + d, sm->base + s, n, epoch, deadline))
+        return WHIRL_TRAP_INTERRUPT;
+    return 0;
+}
+
+static __attribute__((noinline)) whirl_trap_code_t
+fill64(uint8_t *mem, uint64_t mem_size, uint64_t d, uint8_t v, uint64_t n,
+       const _Atomic uint64_t *epoch, uint64_t deadline)
+{
+    if (d > mem_size || n > mem_size || d + n > mem_size)
+        return WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS;
+    if (!exec_bulk_fill(mem + d, v, n, epoch, deadline))
+        return WHIRL_TRAP_INTERRUPT;
+    return 0;
+}
+
+static __attribute__((noinline)) whirl_trap_code_t
+init64(whirl_instance_t *inst, uint32_t segment, uint8_t *mem, uint64_t mem_size, uint64_t d,
+       uint64_t s, uint64_t n, const _Atomic uint64_t *epoch, uint64_t deadline)
+{
+    const wasm_data_t *seg = &inst->module->wasm->datas[segment];
+    uint64_t len = inst->data_dropped[segment] ? 0 : seg->len;
+    if (s + n > len || d > mem_size || d + n > mem_size)
+        return WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS;
+    if (!exec_bulk_move(mem + d, seg->bytes + s, n, epoch, deadline))
+        return WHIRL_TRAP_INTERRUPT;
+    return 0;
+}
+
 /* Calls a host function with arguments in `slots`, writing results there. */
 static whirl_error_t *call_host(whirl_store_t *store, whirl_func_t *f, whirl_instance_t *caller_inst,
                                 slot_t *slots)
@@ -277,9 +319,6 @@ sample_stack(whirl_store_t *store, const struct exec_stack *st, uint32_t base_de
 #define NEXT() goto *(void *)((char *)&&L_UNREACHABLE + (int32_t)*pc)
 #endif
 
-/* Bulk operations check the epoch as they go against the real deadline,
- * not a sample's (they cannot stop for one and resume). */
-#define BULK_DEADLINE (store->real_deadline)
 
 #define S(i) fp[pc[i]]
 #define K64(i) ((uint64_t)pc[i] | (uint64_t)pc[(i) + 1] << 32)
@@ -304,14 +343,48 @@ sample_stack(whirl_store_t *store, const struct exec_stack *st, uint32_t base_de
             goto epoch_reached;                                                        \
     } while (0)
 
+/* The auto tier's counter of function `f` (runtime/tier.c): nonzero only
+ * while the function is a candidate, counting down calls and loop
+ * back-edges; reaching zero queues it for native compilation. Relaxed
+ * loads and stores, not read-modify-write: a lost tick between threads
+ * only delays the compilation. */
+#define HOT_TICK(f)                                                                     \
+    do {                                                                                \
+        compiled_func_t *hf_ = (compiled_func_t *)(f);                                  \
+        uint32_t h_ = atomic_load_explicit(&hf_->hotness, memory_order_relaxed);        \
+        if (UNLIKELY(h_ != 0)) {                                                        \
+            atomic_store_explicit(&hf_->hotness, h_ - 1, memory_order_relaxed);         \
+            if (h_ == 1)                                                                \
+                tier_hot(inst, hf_);                                                    \
+        }                                                                               \
+    } while (0)
+
+/* The deadline was reached: trap, or run on to the next deadline
+ * (store_epoch_expired yields first when the store's resumable call asked
+ * to yield at the end of each epoch slice; the host may have grown memory
+ * meanwhile). Off the hot path: only taken when the epoch check fires. */
+#define EPOCH_EXPIRED()                                     \
+    do {                                                    \
+        deadline = store_epoch_expired(store);              \
+        if (!deadline)                                      \
+            TRAP(WHIRL_TRAP_INTERRUPT);                     \
+        RELOAD_MEM();                                       \
+    } while (0)
+
+/* Bulk operations cannot stop midway for a sample or to yield at the end
+ * of an epoch slice, so they run on to the store's hard deadline. */
+#define HARD_DEADLINE (store->epoch_hard_deadline)
+
 /* Takes a branch of `off` words; backward branches (including a branch to
- * itself: `loop br 0`) check the epoch. */
+ * itself: `loop br 0`) check the epoch and tick the hotness counter. */
 #define JUMP(off)                          \
     do {                                   \
         int32_t off_ = (int32_t)(off);     \
         pc += off_;                        \
-        if (UNLIKELY(off_ <= 0))           \
+        if (UNLIKELY(off_ <= 0)) {         \
             EPOCH_CHECK();                 \
+            HOT_TICK(cur);                 \
+        }                                  \
         NEXT();                            \
     } while (0)
 
@@ -375,6 +448,7 @@ static whirl_error_t *interp_body(interp_mode_t mode, int32_t *offsets, whirl_st
     if (st->depth >= st->max_frames || fp + cur->frame_slots > st->end)
         return error_trap(WHIRL_TRAP_STACK_EXHAUSTED, "entering func %u", cur->func_index);
     st->frames[st->depth++] = (exec_frame_t){NULL, NULL, NULL, NULL};
+    HOT_TICK(cur);
     ZERO_LOCALS(cur, fp);
     /* The running instance's compiled functions: CALL names them by index. */
     const compiled_func_t *mfuncs = inst->vm.code;
@@ -384,8 +458,10 @@ static whirl_error_t *interp_body(interp_mode_t mode, int32_t *offsets, whirl_st
     /* Locals used by the call sequence. */
     whirl_func_t *callee_obj;
     const compiled_func_t *callee;
+    whirl_instance_t *callee_inst;
     slot_t *nfp;
     const code_word_t *ret_pc;
+    uint32_t tail_slots;
 
 #ifdef WHIRL_DISPATCH_SWITCH
 dispatch:
@@ -420,7 +496,11 @@ dispatch:
         callee = &mfuncs[pc[1]];
         nfp = fp + pc[2];
         ret_pc = pc + 3;
+        callee_inst = inst;
     enter_wasm:
+        if (UNLIKELY(native_entry_of(callee) != NULL))
+            goto call_native;
+        HOT_TICK(callee);
         if (UNLIKELY(st->depth >= st->max_frames || nfp + callee->frame_slots > st->end))
             TRAP(WHIRL_TRAP_STACK_EXHAUSTED);
         st->frames[st->depth++] = (exec_frame_t){ret_pc, fp, cur, inst};
@@ -438,6 +518,9 @@ dispatch:
     call_object:
         if (callee_obj->kind == FUNC_WASM) {
             callee = callee_obj->code;
+            callee_inst = callee_obj->instance;
+            if (UNLIKELY(native_entry_of(callee) != NULL))
+                goto call_native;
             if (callee_obj->instance != inst) {
                 /* Enter the callee's instance; RETURN restores ours. */
                 if (UNLIKELY(st->depth >= st->max_frames ||
@@ -459,6 +542,22 @@ dispatch:
         slot_t *saved_top = st->top;
         st->top = fp + cur->frame_slots;
         whirl_error_t *err = call_host(store, callee_obj, inst, nfp);
+        st->top = saved_top;
+        if (UNLIKELY(err != NULL)) {
+            cause = err;
+            goto trap;
+        }
+        deadline = store->epoch_deadline;
+        RELOAD_MEM();
+        pc = ret_pc;
+        NEXT();
+    }
+    /* A callee with native code (tier.c): called through its entry
+     * trampoline with the arguments in place, as a host function is. */
+    call_native: {
+        slot_t *saved_top = st->top;
+        st->top = fp + cur->frame_slots;
+        whirl_error_t *err = native_enter(store, &callee_inst->vm, native_entry_of(callee), nfp);
         st->top = saved_top;
         if (UNLIKELY(err != NULL)) {
             cause = err;
@@ -502,6 +601,123 @@ dispatch:
         NEXT();
     }
 
+    /* Multi-memory: the instruction between these two works on memory
+     * pc[1] (compile.c use_memory). */
+    VMCASE(USE_MEMORY) {
+        mem_obj = inst->vm.memories[pc[1]];
+        mem = mem_obj->base;
+        mem_size = mem_obj->size;
+        pc += 2;
+        NEXT();
+    }
+    VMCASE(USE_MEMORY0) RELOAD_MEM(); pc += 1; NEXT();
+    VMCASE(MEMORY_COPY_BETWEEN) {
+        whirl_trap_code_t t = copy_between(inst->vm.memories[pc[4]], inst->vm.memories[pc[5]],
+                                           pc[6], &S(1), &S(2), &S(3), epoch, deadline);
+        if (UNLIKELY(t))
+            TRAP(t);
+        pc += 7;
+        NEXT();
+    }
+    /* memory64 (compile.c address64): memories stay within 4 GiB. */
+    VMCASE(MEM64_ADDR) {
+        uint64_t ea;
+        if (UNLIKELY(__builtin_add_overflow(S(2).u64, K64(3), &ea) || ea > UINT32_MAX))
+            TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
+        S(1).u64 = ea;
+        pc += 5;
+        NEXT();
+    }
+    VMCASE(MEMORY_GROW64) {
+        uint64_t delta = S(2).u64;
+        int64_t old = delta > 65536 ? -1 : memory_grow(mem_obj, delta);
+        S(1).i64 = old;
+        RELOAD_MEM();
+        pc += 3;
+        NEXT();
+    }
+    VMCASE(MEMORY_FILL64) {
+        whirl_trap_code_t t = fill64(mem, mem_size, S(1).u64, (uint8_t)S(2).u32, S(3).u64, epoch,
+                                     deadline);
+        if (UNLIKELY(t))
+            TRAP(t);
+        pc += 4;
+        NEXT();
+    }
+    VMCASE(MEMORY_INIT64) {
+        whirl_trap_code_t t = init64(inst, pc[1], mem, mem_size, S(2).u64, S(3).u32, S(4).u32,
+                                     epoch, deadline);
+        if (UNLIKELY(t))
+            TRAP(t);
+        pc += 5;
+        NEXT();
+    }
+
+    /* Tail calls: the callee takes over this frame (same fp, same frame
+     * record, so the same return), its arguments moved down to slot 0; the
+     * frame stack does not grow and the slot stack only by the difference
+     * of the frames' sizes. */
+    VMCASE(RETURN_CALL) {
+        callee = &mfuncs[pc[1]];
+        if (UNLIKELY(fp + callee->frame_slots > st->end))
+            TRAP(WHIRL_TRAP_STACK_EXHAUSTED);
+        memmove(fp, fp + pc[2], pc[3] * sizeof *fp);
+    tail_enter_wasm:
+        ZERO_LOCALS(callee, fp);
+        cur = callee;
+        pc = callee->code;
+        if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
+            TRAP(WHIRL_TRAP_INTERRUPT);
+        NEXT();
+    }
+    VMCASE(RETURN_CALL_IMPORT) {
+        callee_obj = inst->vm.funcs[pc[1]];
+        nfp = fp + pc[2];
+        tail_slots = pc[3];
+    tail_call_object:
+        if (callee_obj->kind == FUNC_WASM) {
+            callee = callee_obj->code;
+            if (UNLIKELY(fp + callee->frame_slots > st->end))
+                TRAP(WHIRL_TRAP_STACK_EXHAUSTED);
+            memmove(fp, nfp, tail_slots * sizeof *fp);
+            if (callee_obj->instance != inst) {
+                /* The frame record keeps the caller's instance for RETURN. */
+                inst = callee_obj->instance;
+                mfuncs = inst->vm.code;
+                RELOAD_MEM();
+            }
+            goto tail_enter_wasm;
+        }
+        /* A host callee: called on this frame, then this frame returns. */
+        memmove(fp, nfp, tail_slots * sizeof *fp);
+        slot_t *saved_top = st->top;
+        st->top = fp + cur->frame_slots;
+        whirl_error_t *err = call_host(store, callee_obj, inst, fp);
+        st->top = saved_top;
+        if (UNLIKELY(err != NULL)) {
+            cause = err;
+            goto trap;
+        }
+        deadline = store->epoch_deadline;
+        RELOAD_MEM();
+        goto do_return;
+    }
+    VMCASE(RETURN_CALL_INDIRECT) {
+        whirl_table_t *t = inst->vm.tables[pc[1]];
+        const wasm_functype_t *want = &inst->vm.types[pc[2]];
+        uint32_t i = S(3).u32;
+        if (UNLIKELY(i >= t->size))
+            TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
+        callee_obj = t->elems[i];
+        if (UNLIKELY(!callee_obj))
+            TRAP(WHIRL_TRAP_INDIRECT_CALL_NULL);
+        if (UNLIKELY(callee_obj->type != want && !functype_equal(callee_obj->type, want)))
+            TRAP(WHIRL_TRAP_INDIRECT_CALL_TYPE);
+        nfp = fp + pc[4];
+        tail_slots = pc[5];
+        goto tail_call_object;
+    }
+
     VMCASE(COPY) S(1) = S(2); pc += 3; NEXT();
     VMCASE(COPY128) fp[pc[1]] = fp[pc[2]]; fp[pc[1] + 1] = fp[pc[2] + 1]; pc += 3; NEXT();
     VMCASE(COPY2) S(1) = S(2); S(3) = S(4); pc += 5; NEXT();
@@ -534,7 +750,7 @@ dispatch:
         uint64_t d = S(1).u32, n = S(3).u32;
         if (UNLIKELY(d + n > mem_size))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_fill(mem + d, (uint8_t)S(2).u32, n, epoch, BULK_DEADLINE)))
+        if (UNLIKELY(!exec_bulk_fill(mem + d, (uint8_t)S(2).u32, n, epoch, HARD_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 4;
         NEXT();
@@ -543,7 +759,7 @@ dispatch:
         uint64_t d = S(1).u32, s = S(2).u32, n = S(3).u32;
         if (UNLIKELY(d + n > mem_size || s + n > mem_size))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_move(mem + d, mem + s, n, epoch, BULK_DEADLINE)))
+        if (UNLIKELY(!exec_bulk_move(mem + d, mem + s, n, epoch, HARD_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 4;
         NEXT();
@@ -554,7 +770,7 @@ dispatch:
         uint64_t d = S(2).u32, s = S(3).u32, n = S(4).u32;
         if (UNLIKELY(s + n > len || d + n > mem_size))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_move(mem + d, seg->bytes + s, n, epoch, BULK_DEADLINE)))
+        if (UNLIKELY(!exec_bulk_move(mem + d, seg->bytes + s, n, epoch, HARD_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 5;
         NEXT();
@@ -581,7 +797,7 @@ dispatch:
     }
     VMCASE(TABLE_SIZE) S(1).u32 = inst->vm.tables[pc[2]]->size; pc += 3; NEXT();
     VMCASE(TABLE_GROW) {
-        int64_t old = table_grow_until(inst->vm.tables[pc[2]], S(4).u32, S(3).ref, epoch, BULK_DEADLINE);
+        int64_t old = table_grow_until(inst->vm.tables[pc[2]], S(4).u32, S(3).ref, epoch, HARD_DEADLINE);
         if (UNLIKELY(old == TABLE_GROW_INTERRUPTED))
             TRAP(WHIRL_TRAP_INTERRUPT);
         S(1).i32 = (int32_t)old;
@@ -594,7 +810,7 @@ dispatch:
         void *v = S(3).ref;
         if (UNLIKELY(i + n > t->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_fill_refs(t->elems + i, v, n, epoch, BULK_DEADLINE)))
+        if (UNLIKELY(!exec_bulk_fill_refs(t->elems + i, v, n, epoch, HARD_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 5;
         NEXT();
@@ -605,7 +821,7 @@ dispatch:
         if (UNLIKELY(d + n > dt->size || s + n > stab->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
         if (UNLIKELY(!exec_bulk_move(dt->elems + d, stab->elems + s, n * sizeof(void *), epoch,
-                                     BULK_DEADLINE)))
+                                     HARD_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 6;
         NEXT();
@@ -621,7 +837,7 @@ dispatch:
         const uint64_t chunk = BULK_CHUNK_BYTES / sizeof(void *);
         for (uint64_t j = 0; j < n; j++) {
             if (UNLIKELY(j % chunk == 0) && n > BULK_SMALL_BYTES / sizeof(void *) &&
-                epoch_reached(epoch, BULK_DEADLINE))
+                epoch_reached(epoch, HARD_DEADLINE))
                 TRAP(WHIRL_TRAP_INTERRUPT);
             t->elems[d + j] = elem_item(inst, seg, (uint32_t)(s + j));
         }
@@ -1014,12 +1230,15 @@ dispatch:
 #endif
 
 epoch_reached:
-    /* The deadline, or a sample due (whirl_store_set_sampler). */
+    /* A sample due (whirl_store_set_sampler), the end of an epoch-yield
+     * slice, or the deadline. */
     if (UNLIKELY(store->sampler != NULL) && sample_stack(store, st, base_depth, cur, inst, pc)) {
         deadline = store->epoch_deadline;
-        NEXT();
+        if (atomic_load_explicit(epoch, memory_order_relaxed) < deadline)
+            NEXT();
     }
-    TRAP(WHIRL_TRAP_INTERRUPT);
+    EPOCH_EXPIRED();
+    NEXT();
 trap:
     return make_trap(trap_code, cause, st, base_depth, cur, inst, pc);
 }
@@ -1106,6 +1325,13 @@ whirl_error_t *exec_call(whirl_store_t *store, whirl_func_t *func, const whirl_v
         rslots += slots_of(t->results[i]);
     if (st->activations >= MAX_ACTIVATIONS || fp + (nslots > rslots ? nslots : rslots) > st->end)
         return error_trap(WHIRL_TRAP_STACK_EXHAUSTED, "too many nested calls into wasm");
+    /* On a fiber (a resumable call), host-to-wasm recursion is bounded by
+     * its stack too: the guard page must never be reached. */
+    uintptr_t native_low = fiber_stack_low();
+    if (UNLIKELY(native_low) &&
+        (uintptr_t)__builtin_frame_address(0) - native_low < FIBER_STACK_RESERVE)
+        return error_trap(WHIRL_TRAP_STACK_EXHAUSTED, "the fiber's native stack is exhausted "
+                          "(async_stack_size)");
 
     uint32_t s = 0;
     for (uint32_t i = 0; i < t->nparams; i++) {
@@ -1118,6 +1344,11 @@ whirl_error_t *exec_call(whirl_store_t *store, whirl_func_t *func, const whirl_v
         slot_t *saved = st->top;
         st->top = fp + (nslots > rslots ? nslots : rslots);
         err = call_host(store, func, NULL, fp);
+        st->top = saved;
+    } else if (native_entry_of(func->code)) {
+        slot_t *saved = st->top;
+        st->top = fp + (nslots > rslots ? nslots : rslots);
+        err = native_enter(store, &func->instance->vm, native_entry_of(func->code), fp);
         st->top = saved;
     } else {
         err = interp(store, st, func, fp);

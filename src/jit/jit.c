@@ -155,6 +155,7 @@ static whirl_error_t *compile_steps(compile_state_t *s, const jit_options_t *opt
     if (!jm->fns || !jm->fn_types || !jm->supported || !jm->why_not)
         return error_oom();
 
+    jm->only = opt ? opt->only : NULL;
     whirl_error_t *err = jt_translate_module(jm);
     if (err)
         return err;

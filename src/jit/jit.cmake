@@ -37,6 +37,9 @@ if(WHIRL_JIT)
   target_link_libraries(whirl-jit INTERFACE whirl)
   # For the installed libraries (cmake/WhirlLibrary.cmake, whirl.pc).
   set(WHIRL_PC_LIBS_PRIVATE "-L${WHIRL_LLVM_LIB_DIR} -lLLVM-19")
+  # The SIMD translator matches the interpreter's min/max NaN lanes, which
+  # differ between its SSE and portable code: WHIRL_SIMD_PORTABLE, which
+  # src/exec/simd.cmake defines on `whirl`, reaches the translator too.
   message(STATUS "whirl: LLVM tier on (${WHIRL_LLVM_LIBRARY})")
 else()
   message(STATUS "whirl: LLVM tier off (interpreter only)")

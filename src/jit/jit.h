@@ -2,9 +2,9 @@
  * (translate*.c builds LLVM IR, jit.c optimises it at O2 and compiles it
  * with ORC LLJIT). jit_binding.h runs the code against an instance.
  *
- * Functions the tier cannot compile yet (today: those touching v128) are
- * reported per function and stay interpreted; calls to them from compiled
- * code go through the runtime. */
+ * Every Wasm 2.0 instruction is translated, SIMD included; a function the
+ * tier could not compile would be reported per function and stay
+ * interpreted, calls to it from compiled code going through the runtime. */
 #ifndef WHIRL_JIT_H
 #define WHIRL_JIT_H
 
@@ -22,6 +22,9 @@ typedef struct jit_options {
     const char *dump_ir; /* write the optimised IR to this file (NULL: no) */
     bool keep_object;  /* keep the relocatable object (jit_code_object) */
     bool perfmap;      /* append the functions to /tmp/perf-PID.map (perfmap.c) */
+    /* Per function index: compile only these (the auto tier's hot
+     * functions; calls to the others go through the runtime). NULL: all. */
+    const bool *only;
 } jit_options_t;
 
 typedef struct jit_stats {

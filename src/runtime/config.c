@@ -118,12 +118,38 @@ static const knob_def_t knobs[KNOB_COUNT] = {
     [KNOB_MAX_OPEN_FILES] = {"max_open_files", "WHIRL_MAX_OPEN_FILES", NULL, KT_COUNT, 0, 0, 0,
                              1000000, "descriptors one WASI guest may hold (0: a quarter of "
                              "RLIMIT_NOFILE, 16 to 4096)"},
+    [KNOB_ASYNC_STACK_SIZE] = {"async_stack_size", "WHIRL_ASYNC_STACK_SIZE", NULL, KT_BYTES,
+                               2 * MIB, 0, 128 * KIB, GIB,
+                               "fiber stack of a resumable call (whirl/async.h)"},
     [KNOB_TIER] = {"tier", "WHIRL_TIER", NULL, KT_TIER, WHIRL_TIER_AUTO, 0, 0, WHIRL_TIER_JIT,
 #ifdef WHIRL_HAVE_JIT
                    "auto (interpreter, hot functions compiled), interp or jit (all compiled)"},
 #else
                    "auto or interp (this build has no LLVM tier: both interpret)"},
 #endif
+
+    [KNOB_TIER_THRESHOLD] = {"tier_threshold", "WHIRL_TIER_THRESHOLD", NULL, KT_COUNT, 1000, 0,
+                             1, 1000000000,
+                             "tier=auto: calls and loop iterations of a function before it is "
+                             "compiled"},
+    [KNOB_FEATURE_FIRST + WHIRL_FEATURE_TAIL_CALL] = {
+        "tail_call", "WHIRL_FEATURE_TAIL_CALL", NULL, KT_BOOL, 1, 0, 0, 1,
+        "tail calls (return_call, return_call_indirect)"},
+    [KNOB_FEATURE_FIRST + WHIRL_FEATURE_EXTENDED_CONST] = {
+        "extended_const", "WHIRL_FEATURE_EXTENDED_CONST", NULL, KT_BOOL, 1, 0, 0, 1,
+        "extended constant expressions (i32/i64 add, sub, mul)"},
+    [KNOB_FEATURE_FIRST + WHIRL_FEATURE_FUNCTION_REFERENCES] = {
+        "function_references", "WHIRL_FEATURE_FUNCTION_REFERENCES", NULL, KT_BOOL, 1, 0, 0, 1,
+        "typed function references (not implemented yet: refused either way)"},
+    [KNOB_FEATURE_FIRST + WHIRL_FEATURE_MULTI_MEMORY] = {
+        "multi_memory", "WHIRL_FEATURE_MULTI_MEMORY", NULL, KT_BOOL, 1, 0, 0, 1,
+        "several memories per module"},
+    [KNOB_FEATURE_FIRST + WHIRL_FEATURE_MEMORY64] = {
+        "memory64", "WHIRL_FEATURE_MEMORY64", NULL, KT_BOOL, 1, 0, 0, 1,
+        "64-bit memories (64-bit tables: not implemented yet)"},
+    [KNOB_FEATURE_FIRST + WHIRL_FEATURE_RELAXED_SIMD] = {
+        "relaxed_simd", "WHIRL_FEATURE_RELAXED_SIMD", NULL, KT_BOOL, 1, 0, 0, 1,
+        "relaxed SIMD (0xfd 0x100-0x113), deterministic results"},
     [KNOB_PERFMAP] = {"perfmap", "WHIRL_PERFMAP", NULL, KT_BOOL, 0, 0, 0, 1,
                       "list native code in /tmp/perf-PID.map for perf (LLVM tier)"},
 };
@@ -374,6 +400,34 @@ whirl_error_t *whirl_config_tier_set(whirl_config_t *config, whirl_tier_t tier)
 #endif
     store_value(config, KNOB_TIER, (uint64_t)tier, NULL, SRC_API);
     return NULL;
+}
+
+whirl_error_t *whirl_config_feature_set(whirl_config_t *config, whirl_feature_t feature,
+                                        bool enable)
+{
+    if (!config)
+        return error_fmt("whirl_config_feature_set: config is NULL");
+    if ((unsigned)feature >= WHIRL_FEATURE_COUNT)
+        return error_fmt("whirl_config_feature_set: unknown feature %d", (int)feature);
+    store_value(config, KNOB_FEATURE_FIRST + feature, enable, NULL, SRC_API);
+    return NULL;
+}
+
+uint32_t engine_wasm_features(const whirl_engine_t *engine)
+{
+    static const uint32_t bits[WHIRL_FEATURE_COUNT] = {
+        [WHIRL_FEATURE_TAIL_CALL] = WASM_FEATURE_TAIL_CALL,
+        [WHIRL_FEATURE_EXTENDED_CONST] = WASM_FEATURE_EXTENDED_CONST,
+        [WHIRL_FEATURE_FUNCTION_REFERENCES] = WASM_FEATURE_FUNCTION_REFERENCES,
+        [WHIRL_FEATURE_MULTI_MEMORY] = WASM_FEATURE_MULTI_MEMORY,
+        [WHIRL_FEATURE_MEMORY64] = WASM_FEATURE_MEMORY64,
+        [WHIRL_FEATURE_RELAXED_SIMD] = WASM_FEATURE_RELAXED_SIMD,
+    };
+    uint32_t mask = 0;
+    for (int f = 0; f < WHIRL_FEATURE_COUNT; f++)
+        if (ENGINE_KNOB(engine, KNOB_FEATURE_FIRST + f))
+            mask |= bits[f];
+    return mask;
 }
 
 void whirl_config_debug_info_set(whirl_config_t *config, bool enable)

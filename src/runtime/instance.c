@@ -135,8 +135,14 @@ static whirl_error_t *check_import(whirl_store_t *store, const wasm_module_t *w,
         const wasm_memtype_t *mt = &imp->desc.memory;
         const whirl_memory_t *m = ext->of.memory;
         uint64_t pages = m->size / WHIRL_PAGE_SIZE;
-        if (limits_match(pages, m->has_max, m->max_pages, &mt->limits))
+        uint64_t max = m->is64 && m->has_max ? m->declared_max : m->max_pages;
+        if (m->is64 == mt->limits.is64 && limits_match(pages, m->has_max, max, &mt->limits))
             return NULL;
+        if (m->is64 != mt->limits.is64) {
+            snprintf(want, sizeof want, "a %s memory", mt->limits.is64 ? "64-bit" : "32-bit");
+            snprintf(got, sizeof got, "a %s memory", m->is64 ? "64-bit" : "32-bit");
+            return incompatible(imp, want, got);
+        }
         char lw[100], lg[100];
         format_limits(lw, sizeof lw, mt->limits.min, mt->limits.has_max, mt->limits.max);
         format_limits(lg, sizeof lg, pages, m->has_max, m->max_pages);
@@ -170,7 +176,11 @@ static whirl_error_t *eval_const(const whirl_instance_t *inst, const wasm_const_
                                  whirl_val_t *out)
 {
     const wasm_module_t *w = inst->module->wasm;
-    whirl_val_t stack[CONST_STACK];
+    whirl_val_t small[CONST_STACK];
+    /* Never deeper than the instruction count. */
+    whirl_val_t *stack = e->count <= CONST_STACK ? small : malloc(e->count * sizeof *stack);
+    if (!stack)
+        return error_oom();
     uint32_t sp = 0;
     for (uint32_t i = 0; i < e->count; i++) {
         const wasm_const_instr_t *in = &e->instrs[i];
@@ -194,8 +204,6 @@ static whirl_error_t *eval_const(const whirl_instance_t *inst, const wasm_const_
             }
             continue;
         }
-        if (sp == CONST_STACK)
-            goto bad;
         whirl_val_t *v = &stack[sp++];
         memset(v, 0, sizeof *v);
         switch (in->op) {
@@ -242,8 +250,12 @@ static whirl_error_t *eval_const(const whirl_instance_t *inst, const wasm_const_
     if (sp != 1)
         goto bad;
     *out = stack[0];
+    if (stack != small)
+        free(stack);
     return NULL;
 bad:
+    if (stack != small)
+        free(stack);
     return error_fmt("constant expression at offset 0x%zx cannot be evaluated", e->offset);
 }
 
@@ -292,6 +304,14 @@ static whirl_error_t *eval_offset(const whirl_instance_t *inst, const wasm_const
     whirl_error_t *err = eval_const(inst, e, &v);
     if (err)
         return err;
+    if (v.kind == WHIRL_I64) { /* a 64-bit memory's segment (memory64) */
+        if ((uint64_t)v.of.i64 > UINT32_MAX)
+            return error_trap(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS,
+                              "segment offset %llu is past any memory",
+                              (unsigned long long)v.of.i64);
+        *out = (uint32_t)v.of.i64;
+        return NULL;
+    }
     if (v.kind != WHIRL_I32)
         return error_fmt("segment offset at 0x%zx is not an i32", e->offset);
     *out = (uint32_t)v.of.i32;
@@ -445,9 +465,16 @@ static whirl_error_t *create_objects(instance_impl_t *impl, inst_slots_t *slots,
     for (; mi < w->nmemories && !err; mi++) {
         const wasm_limits_t *l = &w->memories[mi].limits;
         const alloc_image_t *image = plan && plan->images ? plan->images[mi] : NULL;
-        err = memory_create_from(inst->store, l->min, l->has_max ? l->max : MEMORY_MAX_PAGES,
+        /* A 64-bit memory may declare more than whirl gives any memory
+         * (4 GiB): growth stops there, as memory.grow may. */
+        uint64_t max = l->has_max && l->max < MEMORY_MAX_PAGES ? l->max : MEMORY_MAX_PAGES;
+        err = memory_create_from(inst->store, l->min, max,
                                  l->has_max, slots->memories[mi], image, &slots->imaged[mi],
                                  &inst->vm.memories[w->nmemory_imports + mi]);
+        if (!err) {
+            inst->vm.memories[w->nmemory_imports + mi]->is64 = l->is64;
+            inst->vm.memories[w->nmemory_imports + mi]->declared_max = l->max;
+        }
         if (err) {
             err = error_prefix(err, "memory %u: ", w->nmemory_imports + mi);
             break;

@@ -71,7 +71,8 @@ static void module_free(module_impl_t *m)
 {
     debug_info_module_free(&m->pub);
     plan_free(m->pub.wasm, atomic_load_explicit(&m->plan, memory_order_acquire));
-    module_native_free(&m->pub); /* before the decoded module it points to */
+    /* Native code first: compilations in flight read the module. */
+    tier_module_free(&m->pub);
     if (m->pub.code)
         compiled_module_free(m->pub.code);
     if (m->pub.wasm)
@@ -125,6 +126,7 @@ whirl_error_t *module_assemble(whirl_engine_t *engine, wasm_module_t *wasm,
             m->sorted_exports[i] = &w->exports[i];
         qsort(m->sorted_exports, w->nexports, sizeof *m->sorted_exports, export_cmp);
     }
+    tier_module_ready(&m->pub);
     *out = &m->pub;
     return NULL;
 }
@@ -136,7 +138,8 @@ whirl_error_t *module_compile(whirl_engine_t *engine, const uint8_t *wasm, size_
     /* Only a successful step's result is kept: a failed one may leave its
      * out parameter in any state. */
     wasm_module_t *decoded = NULL;
-    whirl_error_t *err = wasm_decode(len ? wasm : empty, len, &decoded);
+    whirl_error_t *err =
+        wasm_decode_features(len ? wasm : empty, len, engine_wasm_features(engine), &decoded);
     if (err)
         return err;
     if ((err = wasm_validate(decoded))) {
@@ -178,11 +181,8 @@ whirl_error_t *whirl_module_new(whirl_engine_t *engine, const uint8_t *wasm, siz
                          "WebAssembly binary: load it with whirl_module_deserialize");
     if (engine->config.cache_path)
         return cache_module_new(engine, wasm, len, out);
-    whirl_error_t *err = module_compile(engine, wasm, len, out);
-    /* tier=jit: every function native before the first call. */
-    if (!err && ENGINE_KNOB(engine, KNOB_TIER) == WHIRL_TIER_JIT)
-        module_compile_native_or_log(*out);
-    return err;
+    /* tier=jit: module_assemble compiled every function (tier.c). */
+    return module_compile(engine, wasm, len, out);
 }
 
 const uint8_t *module_source_hash(const whirl_module_t *module)
@@ -211,7 +211,8 @@ whirl_error_t *whirl_module_validate(whirl_engine_t *engine, const uint8_t *wasm
         return error_fmt("whirl_module_validate: engine or bytes is NULL");
     static const uint8_t empty[1];
     wasm_module_t *w = NULL;
-    whirl_error_t *err = wasm_decode(len ? wasm : empty, len, &w);
+    whirl_error_t *err =
+        wasm_decode_features(len ? wasm : empty, len, engine_wasm_features(engine), &w);
     if (err)
         return err;
     err = wasm_validate(w);

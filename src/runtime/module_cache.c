@@ -104,8 +104,7 @@ whirl_error_t *cache_module_new(whirl_engine_t *engine, const uint8_t *wasm, siz
     whirl_error_t *err = module_compile(engine, wasm, len, out);
     if (err)
         return err; /* invalid modules are not cached: the error is cheap */
-    if (all_native)
-        module_compile_native_or_log(*out);
+    /* tier=jit: module_assemble compiled its native code (tier.c). */
     uint8_t source[32];
     cache_source_digest(bytes, len, source);
     module_set_source_hash(*out, source);

@@ -96,13 +96,3 @@ void module_native_code_free(struct jit_code *code)
     (void)code;
 #endif
 }
-
-void module_native_free(whirl_module_t *module)
-{
-#ifdef WHIRL_HAVE_JIT
-    jit_code_free(module->jit);
-#endif
-    module->jit = NULL;
-    module->native_object = NULL;
-    module->native_object_len = 0;
-}

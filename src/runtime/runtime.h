@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "compile/code.h"
+#include "runtime/fiber.h"
 #include "runtime/vmctx.h"
 #include "util/vec.h"
 #include "wasm/module.h"
@@ -27,9 +28,12 @@ enum config_knob {
     KNOB_CACHE,                            /* value unused: see cache_path */
     KNOB_CACHE_MAX_SIZE,                   /* bytes of cache entries kept */
     KNOB_MAX_OPEN_FILES,                   /* listed only: the WASI hosts read it */
+    KNOB_ASYNC_STACK_SIZE,                 /* bytes of a resumable call's fiber stack */
     KNOB_TIER,                             /* whirl_tier_t */
+    KNOB_TIER_THRESHOLD,                   /* auto tier: calls + loop iterations */
     KNOB_PERFMAP,                          /* bool: /tmp/perf-PID.map for native code */
-    KNOB_COUNT
+    KNOB_FEATURE_FIRST,                    /* 0/1 per whirl_feature_t, in its order */
+    KNOB_COUNT = KNOB_FEATURE_FIRST + WHIRL_FEATURE_COUNT
 };
 
 /* Where a knob's value came from. An API call wins over the environment,
@@ -55,6 +59,7 @@ struct whirl_config {
 #define WHIRL_DEFAULT_MAX_WASM_STACK (1u << 20)
 
 struct pool;          /* src/alloc/pool.c */
+struct tier_pool;     /* src/jit/jit_tier.c */
 struct epoch_ticker;  /* src/runtime/epoch.c */
 
 struct whirl_engine {
@@ -63,11 +68,17 @@ struct whirl_engine {
     struct whirl_config config;
     _Atomic uint64_t epoch;      /* advanced by the ticker and whirl_engine_increment_epoch */
     struct pool *pool;           /* NULL: on-demand allocation */
+    /* The auto tier's background compile threads, started on the first
+     * hot function (src/jit/jit_tier.c); NULL before. */
+    _Atomic(struct tier_pool *) tier_pool;
     struct epoch_ticker *ticker; /* NULL: no ticker thread */
 };
 
 /* A resolved knob of the engine. */
 #define ENGINE_KNOB(engine, k) ((engine)->config.values[(k)])
+
+/* The WASM_FEATURE_* mask the engine decodes and validates with. */
+uint32_t engine_wasm_features(const whirl_engine_t *engine);
 
 /* ---- types ---- */
 
@@ -90,18 +101,23 @@ wasm_valtype_t valkind_to_type(whirl_valkind_t k); /* 0 if invalid */
 
 /* ---- modules ---- */
 
+struct jit_code;
+
 struct whirl_module {
     atomic_uint refcount;       /* one per handle holder and per instance */
     whirl_engine_t *engine;
     wasm_module_t *wasm;        /* decoded, validated */
     compiled_module_t *code;    /* compiled function bodies */
-    /* Native code of the LLVM tier (jit.h), or NULL: compiled at creation
-     * (tier=jit) or linked from a .cwasm / cache entry (runtime/native.c).
-     * native_object: the relocatable object it was linked from, when known
-     * (for serialising again); points into the module's image or the code. */
+    /* Native code of the LLVM tier for the whole module, or NULL: compiled
+     * at creation (tier=jit) or linked from a .cwasm / cache entry
+     * (runtime/native.c); owned, freed with the module. Its functions are
+     * published into code->funcs[].native*. native_object: the relocatable
+     * object it was linked from, when known (for serialising again); points
+     * into the module's image or the code. */
     struct jit_code *jit;
     const uint8_t *native_object;
     size_t native_object_len;
+    struct tier_state *tier;    /* the auto tier's per-module state, or NULL */
     /* Its DWARF (src/debug/dwarf.c), looked for on the first trap that
      * needs it: state DEBUG_INFO_UNKNOWN until then, `debug` set with
      * READY. */
@@ -160,6 +176,8 @@ struct whirl_memory {
     uint64_t size;        /* accessible bytes (pages * 64 KiB) */
     uint64_t max_pages;   /* growth limit (<= 65536) */
     bool has_max;         /* declared maximum, for import matching */
+    bool is64;            /* memory64: i64 addresses (still at most 4 GiB here) */
+    uint64_t declared_max; /* a 64-bit memory's declared maximum, for import matching */
     size_t reserved;      /* bytes reserved at base (includes guard) */
     /* Hosting: bytes the memory may ever reach (reservation, pool and
      * max_memory_size), and where it came from. */
@@ -218,10 +236,18 @@ struct whirl_store {
     void (*finalizer)(void *data);
     store_object_t *objects;    /* everything to free, newest first */
     struct exec_stack *exec;    /* created on first call into wasm */
-    uint64_t epoch_deadline;    /* WHIRL_EPOCH_DEADLINE_NEVER: none; with a sampler,
-                                   the earlier of its deadline and next sample */
-    uint64_t real_deadline;     /* the deadline itself, sampler or not (bulk work checks it) */
+    uint64_t epoch_deadline;    /* WHIRL_EPOCH_DEADLINE_NEVER: none */
+    /* The deadline that traps; epoch_deadline (what code checks) is the
+     * earlier of it and the end of an epoch-yield slice (async.c). */
+    uint64_t epoch_hard_deadline;
     struct store_sampler *sampler; /* whirl_store_set_sampler; NULL: none */
+    struct store_async {
+        struct whirl_call *call;   /* the resumable call not yet done, or NULL */
+        uint64_t yield_ticks;      /* whirl_store_epoch_yield_set; 0: none */
+        uint64_t slice_end;        /* epoch at which the current yield slice ends */
+        bool stack_used;           /* `stack` ran a call: scrub it on deletion */
+        fiber_stack_t stack;       /* the end of the pool stack slot, or mapped */
+    } async;
     struct store_hosting {
         /* whirl_store_limits_set; WHIRL_NO_LIMIT: none */
         uint64_t max_memory_size;
@@ -236,6 +262,21 @@ struct whirl_store {
         uint32_t core_instances, memories, tables;
         uint64_t instance_bytes;
     } hosting;
+    /* Native code running on this store's thread (runtime/tier.c): the
+     * innermost native_enter's jump buffer (NULL: no native frame), the
+     * trap being unwound to it, and the native stack bound generated code
+     * checks at function entry (set by the outermost entry). */
+    struct store_native {
+        void *trap_jmp;
+        whirl_error_t *trap_error;
+        uintptr_t stack_limit;
+        /* The innermost native frame record (native_frame_t). */
+        struct native_frame *top;
+        /* The innermost native_enter's: the record below its frames, and
+         * the context it entered (names for the backtrace). */
+        struct native_frame *bottom;
+        vmctx_t *vm;
+    } native;
 };
 
 /* The offsets native code reads the objects at (vmctx.h). */
@@ -257,11 +298,13 @@ _Static_assert(offsetof(struct store_hosting, max_table_elements) ==
 
 /* ---- stack sampling (sampler.c) ----
  * A sampler shares the epoch check with the deadline: store->epoch_deadline
- * is the earlier of the real deadline (kept here) and the next sample's
- * epoch, so the interpreter's loop checks nothing more. A tier whose epoch
- * check fires calls store_epoch_reached: false is the real deadline (trap
- * `interrupt`), true means a sample was due (the tier fills the frames with
- * store_sample_frames and calls store_sample_taken) and it runs on. */
+ * is the earliest of the hard deadline, the next sample's epoch and the end
+ * of an epoch-yield slice (store_deadline_apply), so the interpreter's loop
+ * checks nothing more. A tier whose epoch check fires calls
+ * store_epoch_reached: true means a sample was due (the tier fills the
+ * frames with store_sample_frames and calls store_sample_taken); then, if
+ * the epoch is still at store->epoch_deadline, store_epoch_expired yields
+ * or says the hard deadline passed (trap `interrupt`). */
 #define SAMPLE_MAX_FRAMES 1024
 typedef struct store_sampler {
     whirl_sampler_fn_t fn;
@@ -271,11 +314,11 @@ typedef struct store_sampler {
     whirl_sample_frame_t frames[SAMPLE_MAX_FRAMES];
 } store_sampler_t;
 
-/* Sets the store's real deadline (every deadline setter goes through it);
- * store->real_deadline holds it, for work that checks the epoch as it goes
- * (bulk operations cannot stop for a sample and resume). */
+/* Sets the store's hard deadline (every deadline setter goes through it);
+ * store->epoch_hard_deadline holds it, for work that checks the epoch as it
+ * goes (bulk operations cannot stop for a sample or a yield and resume). */
 void store_deadline_set(whirl_store_t *store, uint64_t deadline);
-/* The real deadline. */
+/* The hard deadline. */
 uint64_t store_deadline_get(const whirl_store_t *store);
 /* See above; `now` is the epoch the tier read. */
 bool store_epoch_reached(whirl_store_t *store, uint64_t now);
@@ -319,6 +362,17 @@ static inline bool epoch_reached(const _Atomic uint64_t *epoch, uint64_t deadlin
     return atomic_load_explicit(epoch, memory_order_relaxed) >= deadline;
 }
 
+/* The epoch reached store->epoch_deadline: the new deadline to run to
+ * (the store yields first if it runs a resumable call that asked to yield
+ * at the end of each slice), or 0 if the hard deadline is reached (trap
+ * `interrupt`). Defined in async.c. */
+uint64_t store_epoch_expired(whirl_store_t *store);
+/* Recomputes store->epoch_deadline from the hard deadline and the slice. */
+void store_deadline_apply(whirl_store_t *store);
+/* Cancels the store's resumable call, if any (whirl_store_delete), and
+ * scrubs the fiber stack of its pool slot. */
+void store_async_release(whirl_store_t *store);
+
 /* Grows table by `delta` entries set to `init`. Returns the old size, or -1
  * if refused. */
 int64_t table_grow(whirl_table_t *table, uint64_t delta, void *init);
@@ -336,6 +390,48 @@ int64_t table_grow_until(whirl_table_t *table, uint64_t delta, void *init,
  * allocates them itself. The memory stays the store's until it is deleted
  * (whirl_store_delete calls exec_stack_free first); never free it. */
 void *store_exec_stack_memory(whirl_store_t *store, size_t bytes);
+
+/* ---- tiers (tier.c) ---- */
+
+/* The record a native function with calls keeps in its frame, linked
+ * from whirl_store_t.native.top while it runs: the backtrace of a trap in
+ * native code (generated code writes it, jit_binding.c emits that). */
+typedef struct native_frame {
+    struct native_frame *prev;
+    uint32_t func;   /* function index */
+    uint32_t offset; /* byte offset of the call being made */
+} native_frame_t;
+
+/* The entry trampoline of a natively compiled function. */
+typedef void (*native_entry_t)(vmctx_t *vm, slot_t *args_results);
+
+static inline native_entry_t native_entry_of(const compiled_func_t *f)
+{
+    return (native_entry_t)atomic_load_explicit(&f->native_entry, memory_order_acquire);
+}
+
+/* Runs native code: `entry` of a function of the instance behind `vm`,
+ * arguments and results in `slots`. Traps in native code come back as trap
+ * errors (the binding unwinds to here); re-entrant. */
+whirl_error_t *native_enter(whirl_store_t *store, vmctx_t *vm, native_entry_t entry,
+                            slot_t *slots);
+/* Hands the error to the innermost native_enter of `store`, after adding
+ * the native frames to its backtrace (all but the innermost record when
+ * `named_top`: the trap named that frame already). Never returns. */
+__attribute__((noreturn)) void native_unwind(whirl_store_t *store, whirl_error_t *err,
+                                             bool named_top);
+
+/* The engine's tier for new modules (knob "tier", resolved for this build). */
+whirl_tier_t engine_tier(const whirl_engine_t *engine);
+/* Called once a module is assembled: compiles it (tier=jit), publishes
+ * native code it came with, or prepares it for tiering up (auto). */
+void tier_module_ready(whirl_module_t *module);
+/* Frees the module's native code and tier state (module teardown). */
+void tier_module_free(whirl_module_t *module);
+/* Stops the engine's compile threads (engine teardown). */
+void tier_engine_free(whirl_engine_t *engine);
+/* The interpreter found `f` hot (auto tier): queue it for compilation. */
+void tier_hot(whirl_instance_t *inst, const compiled_func_t *f);
 
 /* Value conversion between the public form and frame slots. */
 void val_to_slots(const whirl_val_t *val, slot_t *slots);

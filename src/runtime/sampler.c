@@ -10,30 +10,21 @@ static uint64_t now_epoch(const whirl_store_t *store)
     return atomic_load_explicit(&store->engine->epoch, memory_order_relaxed);
 }
 
-static void publish(whirl_store_t *store)
-{
-    store_sampler_t *s = store->sampler;
-    store->epoch_deadline = s->next < store->real_deadline ? s->next : store->real_deadline;
-}
-
 void store_deadline_set(whirl_store_t *store, uint64_t deadline)
 {
-    store->real_deadline = deadline;
-    if (store->sampler)
-        publish(store);
-    else
-        store->epoch_deadline = deadline;
+    store->epoch_hard_deadline = deadline;
+    store_deadline_apply(store);
 }
 
 uint64_t store_deadline_get(const whirl_store_t *store)
 {
-    return store->real_deadline;
+    return store->epoch_hard_deadline;
 }
 
 bool store_epoch_reached(whirl_store_t *store, uint64_t now)
 {
     store_sampler_t *s = store->sampler;
-    return s && now < store->real_deadline;
+    return s && now < store->epoch_hard_deadline;
 }
 
 void store_sample_taken(whirl_store_t *store, size_t nframes)
@@ -45,7 +36,7 @@ void store_sample_taken(whirl_store_t *store, size_t nframes)
      * gets one sample, not a burst. */
     uint64_t now = now_epoch(store);
     s->next = now > UINT64_MAX - s->period ? UINT64_MAX : now + s->period;
-    publish(store);
+    store_deadline_apply(store);
 }
 
 whirl_error_t *whirl_store_set_sampler(whirl_store_t *store, uint64_t period_ticks,
@@ -71,7 +62,7 @@ whirl_error_t *whirl_store_set_sampler(whirl_store_t *store, uint64_t period_tic
     s->period = period_ticks;
     uint64_t now = now_epoch(store);
     s->next = now > UINT64_MAX - period_ticks ? UINT64_MAX : now + period_ticks;
-    publish(store);
+    store_deadline_apply(store);
     return NULL;
 }
 
@@ -81,6 +72,6 @@ void store_sampler_free(whirl_store_t *store)
     if (!s)
         return;
     store->sampler = NULL;
-    store->epoch_deadline = store->real_deadline;
     free(s);
+    store_deadline_apply(store);
 }

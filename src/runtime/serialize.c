@@ -143,7 +143,11 @@ uint64_t serial_build_fingerprint(const whirl_engine_t *engine)
 
 uint32_t serial_code_flags(const whirl_engine_t *engine)
 {
-    return ENGINE_KNOB(engine, KNOB_DEBUG_INFO) ? SERIAL_FLAG_DEBUG_INFO : 0;
+    /* A switched-off feature refuses modules a full engine accepts, so the
+     * features shape the result as debug info does. */
+    uint32_t off = WASM_FEATURES_ALL & ~engine_wasm_features(engine);
+    return (ENGINE_KNOB(engine, KNOB_DEBUG_INFO) ? SERIAL_FLAG_DEBUG_INFO : 0) |
+           off << SERIAL_FLAG_FEATURES_OFF_SHIFT;
 }
 
 /* ---- writing ---- */
@@ -216,7 +220,8 @@ static void w_limits(wbuf_t *w, const wasm_limits_t *l)
 {
     w_u64(w, l->min);
     w_u64(w, l->max);
-    w_u8(w, l->has_max);
+    /* Bit 1: a 64-bit memory (memory64); files without it read as before. */
+    w_u8(w, (uint8_t)(l->has_max | l->is64 << 1));
 }
 
 static void w_expr(wbuf_t *w, const wasm_const_expr_t *e)
@@ -484,6 +489,12 @@ whirl_error_t *serial_check_header(const whirl_engine_t *engine, const uint8_t *
     if (rd32(b + 44) != 0)
         return error_fmt("corrupted precompiled module: reserved header field is not zero");
     uint32_t flags = rd32(b + 40), want = serial_code_flags(engine);
+    if ((flags ^ want) >> SERIAL_FLAG_FEATURES_OFF_SHIFT)
+        return error_fmt("precompiled module was compiled with other WebAssembly features "
+                         "switched off (mask 0x%x, this engine 0x%x): compile it again with "
+                         "this configuration",
+                         flags >> SERIAL_FLAG_FEATURES_OFF_SHIFT,
+                         want >> SERIAL_FLAG_FEATURES_OFF_SHIFT);
     if (flags != want)
         return error_fmt("precompiled module was compiled with debug_info=%s, this engine has "
                          "debug_info=%s: compile it again with this configuration",
@@ -638,7 +649,13 @@ static void r_limits(rd_t *r, wasm_limits_t *l, uint64_t cap)
 {
     l->min = r_u64(r);
     l->max = r_u64(r);
-    l->has_max = r_bool(r);
+    uint8_t flags = r_u8(r);
+    if (flags > 3)
+        r_fail(r, "limits flags 0x%x", flags);
+    l->has_max = flags & 1;
+    l->is64 = flags >> 1;
+    if (l->is64)
+        cap = 1ull << 48;
     if (!r->bad && (l->min > cap || (l->has_max && (l->max < l->min || l->max > cap))))
         r_fail(r, "limits %llu..%llu", (unsigned long long)l->min, (unsigned long long)l->max);
 }
@@ -852,7 +869,8 @@ static void r_globals_etc(rd_t *r, wasm_module_t *m, spaces_t *sp)
     sp->memories = m->nmemory_imports + m->nmemories;
     if (sp->tables < m->ntables || sp->memories < m->nmemories)
         r_fail(r, "too many tables or memories");
-    /* A global's initialiser may read only imported globals. */
+    /* A global's initialiser may read only the globals before it (2.0:
+     * imported ones; typed function references: defined ones too). */
     sp->globals = m->nglobal_imports;
     r->what = "globals";
     m->nglobals = r_count(r, 14);
@@ -862,6 +880,7 @@ static void r_globals_etc(rd_t *r, wasm_module_t *m, spaces_t *sp)
         r->index = i;
         m->globals[i].type = r_valtype(r);
         m->globals[i].is_mutable = r_bool(r);
+        sp->globals = m->nglobal_imports + i;
         r_expr(r, &m->arena, &m->global_inits[i], sp);
     }
     if (!r->bad && (uint64_t)m->nglobal_imports + m->nglobals > UINT32_MAX)

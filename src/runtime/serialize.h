@@ -38,6 +38,8 @@
 /* Code flags: the knobs of engine->config that change what the compiler
  * emits. A file compiled under other flags is refused. */
 #define SERIAL_FLAG_DEBUG_INFO 1u
+/* Bits from here: the WASM_FEATURE_* the engine has switched off. */
+#define SERIAL_FLAG_FEATURES_OFF_SHIFT 8
 
 /* ---- serialize.c ---- */
 
@@ -104,7 +106,6 @@ whirl_error_t *module_link_native(const whirl_engine_t *engine, const wasm_modul
                                   const char *key, size_t key_len, const uint8_t *object,
                                   size_t len, struct jit_code **out);
 void module_native_code_free(struct jit_code *code);
-void module_native_free(whirl_module_t *module);
 
 /* ---- module_cache.c ---- */
 

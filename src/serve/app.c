@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "serve/app.h"
+#include "serve/spin_host.h"
 #include "serve/wasihttp.h"
 
 #define errorf whirl_error_newf
@@ -42,6 +43,7 @@ void serve_comp_free(serve_comp_t *c)
         free(c->dirs[i].guest);
     }
     free(c->dirs);
+    spin_comp_free(c->spin);
     ob_policy_free(c->outbound);
     free(c->id);
     free(c->source);
@@ -108,8 +110,8 @@ whirl_error_t *serve_app_add_comp(serve_app_t *app, serve_comp_t *c, const uint8
                          "modules (WASI preview 1 commands)",
                          c->id, c->source);
         c->exec = SERVE_EXEC_HTTP;
-        if (!err && !app->clinker)
-            err = serve_wasihttp_link(app);
+        if (!err && !app->clinker && !(err = serve_wasihttp_link(app)))
+            err = spin_host_link(app);
         if (!err && (err = whirl_component_new(app->engine, bytes, len, &c->component))) {
             whirl_error_t *e = errorf("component '%s' (%s): %s", c->id, c->source,
                                       whirl_error_message(err));
@@ -393,6 +395,7 @@ void serve_app_handle(serve_app_t *app, serve_req_t *r)
         break;
     }
     whirl_store_delete(in.store);
+    spin_req_end(&in);
 }
 
 /* ---- loading ---- */
@@ -522,6 +525,8 @@ whirl_error_t *serve_app_load(serve_server_t *srv, const serve_opts_t *o, serve_
     /* Outbound HTTP: -S allow-http rules and the extra CA file. */
     if (!err && o->nallow_http && !(app->outbound = ob_policy_new()))
         err = errorf("out of memory");
+    if (app->outbound)
+        ob_policy_set_wildcard_http_only(app->outbound);
     for (size_t i = 0; !err && i < o->nallow_http; i++) {
         char why[600];
         if (!ob_policy_add(app->outbound, o->allow_http[i], why, sizeof why))
@@ -561,6 +566,7 @@ void serve_app_delete(serve_app_t *app)
     wh_out_set_global_policy(NULL);
     ob_policy_free(app->outbound);
     free(app->base_path);
+    spin_app_free(app->spin_host);
     free(app);
 }
 

@@ -951,6 +951,14 @@ bool ob_client_set_extra_ca(const char *path, char *why, size_t whylen)
     return true;
 }
 
+char *ob_client_extra_ca(void)
+{
+    pthread_mutex_lock(&L.mu);
+    char *path = L.extra_ca ? strdup(L.extra_ca) : NULL;
+    pthread_mutex_unlock(&L.mu);
+    return path;
+}
+
 /* With an extra CA: the system bundle (curl's default CA file) followed by
  * it, as one in-memory bundle, since CURLOPT_CAINFO replaces the store. */
 static void build_ca_blob_locked(CURL *probe)

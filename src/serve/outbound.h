@@ -59,6 +59,9 @@ void ob_fields_free(ob_fields_t *f);
  * private upstreams. Checked now (readable, holding a certificate); the
  * setting holds for requests started afterwards. NULL: none. */
 bool ob_client_set_extra_ca(const char *path, char *why, size_t whylen);
+/* That file's path (the caller frees it), for other TLS clients (Spin's
+ * mqtts://); NULL: none. */
+char *ob_client_extra_ca(void);
 /* Stops the I/O thread (cancelling what is in flight) and frees the client;
  * the next request starts it again. */
 void ob_client_shutdown(void);
@@ -138,13 +141,21 @@ typedef struct ob_policy ob_policy_t;
 ob_policy_t *ob_policy_new(void);
 void ob_policy_free(ob_policy_t *p);
 /* Adds one rule in Spin's allowed_outbound_hosts syntax:
- *   SCHEME://HOST[:PORT]   SCHEME: http, https or *; HOST: a name, an IP
+ *   SCHEME://HOST[:PORT]   SCHEME: http, https, redis, mqtt, mqtts,
+ *                          postgres, mysql or *; HOST: a name, an IP
  *                          address ([v6] in brackets), * (any), *.SUFFIX
  *                          (any name ending in .SUFFIX); PORT: a number
- *                          or *; absent: the scheme's default port.
+ *                          or *; absent: the scheme's default port (80,
+ *                          443, 6379, 1883, 8883, 5432, 3306; with scheme *
+ *                          it must be given).
  *   self, http://self, https://self   the app's own routes.
  * False with the reason in `why` for a rule it cannot read. */
 bool ob_policy_add(ob_policy_t *p, const char *rule, char *why, size_t whylen);
+/* A `*` scheme then stands for http and https only: -S allow-http's rules
+ * reach Spin's Redis, MQTT and database connections only by naming their
+ * scheme. */
+void ob_policy_set_wildcard_http_only(ob_policy_t *p);
+/* Whether scheme://host:port may be reached (`scheme` lower case). */
 bool ob_policy_allows(const ob_policy_t *p, const char *scheme, const char *host,
                       unsigned port);
 bool ob_policy_allows_self(const ob_policy_t *p);

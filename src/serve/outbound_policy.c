@@ -1,5 +1,6 @@
-/* Which outbound requests may leave: Spin's allowed_outbound_hosts rules
- * (see outbound.h), deny by default. Host names compare case-insensitively;
+/* Which outbound connections may be made (HTTP, and Spin's Redis, MQTT,
+ * PostgreSQL and MySQL): Spin's allowed_outbound_hosts rules (see
+ * outbound.h), deny by default. mqtts, MQTT over TLS, is whirl's addition. Host names compare case-insensitively;
  * a `*.example.com` rule matches names ending in `.example.com` (any depth)
  * but not example.com itself. */
 #define _GNU_SOURCE
@@ -12,7 +13,7 @@
 #include "serve/outbound.h"
 
 typedef struct ob_rule {
-    char scheme[8];  /* "http", "https" or "*" */
+    char scheme[16]; /* one of `schemes` below, or "*" */
     char *host;      /* lower case; "*" any; "*.x" a suffix */
     int port;        /* -1: any */
 } ob_rule_t;
@@ -21,7 +22,22 @@ struct ob_policy {
     ob_rule_t *rules;
     size_t n;
     bool self;
+    bool wildcard_http_only; /* a `*` scheme means http and https only */
 };
+
+/* The schemes a rule may name, with the port a rule without one means. */
+static const struct {
+    const char *name;
+    int port;
+} schemes[] = {
+    {"http", 80}, {"https", 443}, {"redis", 6379}, {"mqtt", 1883}, {"mqtts", 8883},
+    {"postgres", 5432}, {"mysql", 3306},
+};
+
+void ob_policy_set_wildcard_http_only(ob_policy_t *p)
+{
+    p->wildcard_http_only = true;
+}
 
 ob_policy_t *ob_policy_new(void)
 {
@@ -69,12 +85,18 @@ bool ob_policy_add(ob_policy_t *p, const char *rule, char *why, size_t whylen)
         return fail(why, whylen, rule, "expected SCHEME://HOST[:PORT] (or self)");
     ob_rule_t r = {.port = -2};
     size_t slen = (size_t)(sep - rule);
-    if ((slen == 4 && strncasecmp(rule, "http", 4) == 0) ||
-        (slen == 5 && strncasecmp(rule, "https", 5) == 0) || (slen == 1 && rule[0] == '*')) {
-        for (size_t i = 0; i < slen; i++)
-            r.scheme[i] = (char)tolower((unsigned char)rule[i]);
+    int default_port = -2;
+    if (slen == 1 && rule[0] == '*') {
+        r.scheme[0] = '*';
     } else {
-        return fail(why, whylen, rule, "the scheme must be http, https or *");
+        for (size_t i = 0; i < sizeof schemes / sizeof *schemes && default_port == -2; i++)
+            if (strlen(schemes[i].name) == slen && strncasecmp(rule, schemes[i].name, slen) == 0) {
+                memcpy(r.scheme, schemes[i].name, slen + 1);
+                default_port = schemes[i].port;
+            }
+        if (default_port == -2)
+            return fail(why, whylen, rule,
+                        "the scheme must be http, https, redis, mqtt, mqtts, postgres, mysql or *");
     }
     const char *host = sep + 3;
     size_t hlen = strcspn(host, "/");
@@ -99,10 +121,8 @@ bool ob_policy_add(ob_policy_t *p, const char *rule, char *why, size_t whylen)
             if (r.port < 1 || r.port > 65535)
                 return fail(why, whylen, rule, "the port must be 1 to 65535");
         }
-    } else if (strcmp(r.scheme, "http") == 0) {
-        r.port = 80;
-    } else if (strcmp(r.scheme, "https") == 0) {
-        r.port = 443;
+    } else if (default_port > 0) {
+        r.port = default_port;
     } else {
         return fail(why, whylen, rule, "with scheme * the port must be given (a number or *)");
     }
@@ -144,8 +164,13 @@ bool ob_policy_allows(const ob_policy_t *p, const char *scheme, const char *host
 {
     for (size_t i = 0; p && i < p->n; i++) {
         const ob_rule_t *r = &p->rules[i];
-        if (strcmp(r->scheme, "*") != 0 && strcasecmp(r->scheme, scheme) != 0)
+        if (strcmp(r->scheme, "*") == 0) {
+            if (p->wildcard_http_only && strcasecmp(scheme, "http") != 0 &&
+                strcasecmp(scheme, "https") != 0)
+                continue;
+        } else if (strcasecmp(r->scheme, scheme) != 0) {
             continue;
+        }
         if (r->port >= 0 && (unsigned)r->port != port)
             continue;
         if (host_matches(r->host, host))

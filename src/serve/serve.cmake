@@ -20,6 +20,16 @@ if(NOT TOMLPP_FOUND)
   message(WARNING "tomlplusplus (libtomlplusplus-dev) not found: `whirl serve` is not built")
   return()
 endif()
+# Spin's key-value and SQLite interfaces (src/serve/spin_*.c).
+pkg_check_modules(SQLITE3 QUIET IMPORTED_TARGET sqlite3)
+pkg_check_modules(HIREDIS QUIET IMPORTED_TARGET hiredis)
+pkg_check_modules(MOSQUITTO QUIET IMPORTED_TARGET libmosquitto)
+pkg_check_modules(LIBPQ QUIET IMPORTED_TARGET libpq)
+pkg_check_modules(MARIADB QUIET IMPORTED_TARGET libmariadb)
+if(NOT SQLITE3_FOUND OR NOT HIREDIS_FOUND OR NOT MOSQUITTO_FOUND OR NOT LIBPQ_FOUND OR NOT MARIADB_FOUND)
+  message(WARNING "sqlite3 (libsqlite3-dev), hiredis (libhiredis-dev), libmosquitto (libmosquitto-dev), libpq (libpq-dev) or libmariadb (libmariadb-dev) not found: `whirl serve` is not built")
+  return()
+endif()
 enable_language(CXX)
 set(CMAKE_CXX_STANDARD 17)
 set(CMAKE_CXX_STANDARD_REQUIRED ON)
@@ -30,6 +40,8 @@ target_include_directories(whirl-serve PRIVATE ${CMAKE_SOURCE_DIR}/src)
 # The shim keeps exceptions inside (toml++ reports parse errors with them).
 set_source_files_properties(${CMAKE_SOURCE_DIR}/src/serve/toml_shim.cpp PROPERTIES
   COMPILE_OPTIONS "-fexceptions")
-target_link_libraries(whirl-serve PUBLIC whirl PkgConfig::MHD PkgConfig::TOMLPP PkgConfig::CURL)
+target_link_libraries(whirl-serve PUBLIC whirl PkgConfig::MHD PkgConfig::TOMLPP
+  PkgConfig::CURL PkgConfig::SQLITE3 PkgConfig::HIREDIS PkgConfig::MOSQUITTO PkgConfig::LIBPQ
+  PkgConfig::MARIADB)
 target_compile_definitions(whirl-cli PRIVATE WHIRL_HAVE_SERVE=1)
 target_link_libraries(whirl-cli PRIVATE whirl-serve)

@@ -51,6 +51,9 @@ typedef struct serve_opts {
     size_t nenvs;
     const char **dirs;      /* --dir HOST[::GUEST][:ro] for a single-module app */
     size_t ndirs;
+    const char **variables; /* --variable NAME=VALUE (Spin variables) */
+    size_t nvariables;
+    const char *runtime_config; /* --runtime-config-file (Spin's TOML) */
     const char **allow_http; /* -S allow-http=RULE: outbound hosts every component may reach */
     size_t nallow_http;
     const char *http_ca;    /* -S http-ca=FILE: a CA trusted besides the system store */

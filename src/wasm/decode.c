@@ -202,13 +202,24 @@ static bool limits_follow(const reader_t *r)
     return reader_ok(&scan);
 }
 
-static void read_limits(reader_t *r, wasm_limits_t *limits, bool table)
+static void read_limits(reader_t *r, wasm_limits_t *limits, bool table, uint32_t features)
 {
     /* The flag is a one-bit LEB128: 0x02 is "integer too large" and 0x81 0x00
      * "integer representation too long", as the spec tests expect, unless
      * it is a later proposal's flag byte (shared, 64-bit, page size). */
     size_t at = reader_offset(r);
     const char *proposal = reader_remaining(r) ? wasm_proposal_limits(*r->p, table) : NULL;
+    if (!table && (features & WASM_FEATURE_MEMORY64) && reader_remaining(r) &&
+        (*r->p == 4 || *r->p == 5)) {
+        /* memory64: u64 limits in pages (the validator bounds them). */
+        uint8_t flag = read_u8(r);
+        limits->is64 = true;
+        limits->min = read_uleb(r, 64);
+        limits->has_max = flag & 1;
+        if (limits->has_max)
+            limits->max = read_uleb(r, 64);
+        return;
+    }
     if (proposal && limits_follow(r)) {
         fail_at(r, proposal, at);
         return;
@@ -446,10 +457,10 @@ static void decode_import_section(decoder_t *d, reader_t *r)
             break;
         case WASM_EXTERN_TABLE:
             imp->desc.table.elem = read_reftype(r);
-            read_limits(r, &imp->desc.table.limits, true);
+            read_limits(r, &imp->desc.table.limits, true, d->m->features);
             break;
         case WASM_EXTERN_MEMORY:
-            read_limits(r, &imp->desc.memory.limits, false);
+            read_limits(r, &imp->desc.memory.limits, false, d->m->features);
             break;
         case WASM_EXTERN_GLOBAL:
             read_globaltype(r, &imp->desc.global);
@@ -504,7 +515,7 @@ static void decode_table_section(decoder_t *d, reader_t *r)
         return;
     for (uint32_t i = 0; i < n && reader_ok(r); i++) {
         m->tables[i].elem = read_reftype(r);
-        read_limits(r, &m->tables[i].limits, true);
+        read_limits(r, &m->tables[i].limits, true, d->m->features);
     }
     if (reader_ok(r))
         m->ntables = n;
@@ -518,7 +529,7 @@ static void decode_memory_section(decoder_t *d, reader_t *r)
     if (!reader_ok(r))
         return;
     for (uint32_t i = 0; i < n && reader_ok(r); i++)
-        read_limits(r, &m->memories[i].limits, false);
+        read_limits(r, &m->memories[i].limits, false, d->m->features);
     if (reader_ok(r))
         m->nmemories = n;
 }
@@ -903,6 +914,12 @@ static void decode_module(decoder_t *d, reader_t *r)
 
 whirl_error_t *wasm_decode(const uint8_t *bytes, size_t len, wasm_module_t **out)
 {
+    return wasm_decode_features(bytes, len, WASM_FEATURES_ALL, out);
+}
+
+whirl_error_t *wasm_decode_features(const uint8_t *bytes, size_t len, uint32_t features,
+                                    wasm_module_t **out)
+{
     *out = NULL;
     wasm_module_t *m = calloc(1, sizeof *m);
     if (!m)
@@ -916,6 +933,7 @@ whirl_error_t *wasm_decode(const uint8_t *bytes, size_t len, wasm_module_t **out
     if (len)
         memcpy(m->bytes, bytes, len);
     m->len = len;
+    m->features = features;
 
     decoder_t d = {.m = m, .section = -1, .func = -1};
     reader_t r;

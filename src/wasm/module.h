@@ -45,6 +45,7 @@ typedef struct wasm_limits {
     uint64_t min;
     uint64_t max;  /* valid if has_max */
     bool has_max;
+    bool is64;     /* memory64: a 64-bit memory (i64 addresses) */
 } wasm_limits_t;
 
 typedef struct wasm_tabletype {
@@ -213,13 +214,32 @@ typedef struct wasm_module {
      * the module has no usable name section. */
     const char **func_names;
     const char *module_name;
+
+    uint32_t features; /* WASM_FEATURE_* the module was decoded with */
 } wasm_module_t;
+
+/* Post-2.0 features whirl implements, each switchable (the engine's
+ * feature knobs). A switched-off feature's bytes get the proposal-naming
+ * message of proposals.c, as before whirl implemented it. */
+enum wasm_feature {
+    WASM_FEATURE_TAIL_CALL = 1u << 0,
+    WASM_FEATURE_EXTENDED_CONST = 1u << 1,
+    WASM_FEATURE_FUNCTION_REFERENCES = 1u << 2,
+    WASM_FEATURE_MULTI_MEMORY = 1u << 3,
+    WASM_FEATURE_MEMORY64 = 1u << 4,
+    WASM_FEATURE_RELAXED_SIMD = 1u << 5,
+};
+#define WASM_FEATURES_ALL 0x3Fu
 
 /* Decodes `len` bytes (copied). On success *out owns a module freed with
  * wasm_module_free. Errors give the reason in the spec's wording first, then
  * where: "malformed module: unexpected end (section 10 code, at offset
  * 0x1f)". Function bodies are left undecoded for the validator. */
 whirl_error_t *wasm_decode(const uint8_t *bytes, size_t len, wasm_module_t **out);
+/* The same with only the WASM_FEATURE_* in `features` (wasm_decode: all);
+ * the validator reads them from the module. */
+whirl_error_t *wasm_decode_features(const uint8_t *bytes, size_t len, uint32_t features,
+                                    wasm_module_t **out);
 void wasm_module_free(wasm_module_t *module);
 
 /* Whole index spaces (imports first). Indices must be in range. */

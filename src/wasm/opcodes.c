@@ -10,7 +10,7 @@ const wasm_opinfo_t wasm_opinfo[WASM_OP_COUNT] = {
 };
 
 /* Opcode byte -> op + 1 (0 = illegal), built from the table on first use. */
-enum { FC_OPS = 18, FD_OPS = 256 };
+enum { FC_OPS = 18, FD_OPS = 0x114 };
 static int16_t single_byte_ops[256];
 static int16_t fc_ops[FC_OPS];
 static int16_t fd_ops[FD_OPS];
@@ -81,7 +81,8 @@ void wasm_skip_immediates(reader_t *r, wasm_op_t op)
         read_u32(r);
         break;
     case IMM_MEMORY:
-        read_u8(r);
+        /* A memory index (multi-memory); 2.0's zero byte reads the same. */
+        read_u32(r);
         break;
     case IMM_BR_TABLE: {
         uint32_t n = read_u32(r);
@@ -102,7 +103,8 @@ void wasm_skip_immediates(reader_t *r, wasm_op_t op)
         break;
     }
     case IMM_MEMARG:
-        read_u32(r);
+        if (read_u32(r) & WASM_MEMARG_HAS_MEMORY)
+            read_u32(r);
         read_u32(r);
         break;
     case IMM_I32:
@@ -122,11 +124,11 @@ void wasm_skip_immediates(reader_t *r, wasm_op_t op)
         break;
     case IMM_DATA_MEMORY:
         read_u32(r);
-        read_u8(r);
+        read_u32(r);
         break;
     case IMM_MEMORY_MEMORY:
-        read_u8(r);
-        read_u8(r);
+        read_u32(r);
+        read_u32(r);
         break;
     case IMM_V128:
     case IMM_SHUFFLE:
@@ -139,7 +141,8 @@ void wasm_skip_immediates(reader_t *r, wasm_op_t op)
         read_u8(r);
         break;
     case IMM_MEMARG_LANE:
-        read_u32(r);
+        if (read_u32(r) & WASM_MEMARG_HAS_MEMORY)
+            read_u32(r);
         read_u32(r);
         read_u8(r);
         break;

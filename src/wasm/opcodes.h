@@ -15,6 +15,7 @@
 #ifndef WHIRL_WASM_OPCODES_H
 #define WHIRL_WASM_OPCODES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef enum wasm_imm {
@@ -66,6 +67,8 @@ typedef enum wasm_imm {
     X(RETURN, 0, 0x0F, "return", IMM_NONE, NULL, 0) \
     X(CALL, 0, 0x10, "call", IMM_FUNC, NULL, 0) \
     X(CALL_INDIRECT, 0, 0x11, "call_indirect", IMM_CALL_INDIRECT, NULL, 0) \
+    X(RETURN_CALL, 0, 0x12, "return_call", IMM_FUNC, NULL, 0) \
+    X(RETURN_CALL_INDIRECT, 0, 0x13, "return_call_indirect", IMM_CALL_INDIRECT, NULL, 0) \
     X(DROP, 0, 0x1A, "drop", IMM_NONE, NULL, 0) \
     X(SELECT, 0, 0x1B, "select", IMM_NONE, NULL, 0) \
     X(SELECT_T, 0, 0x1C, "select", IMM_SELECT_T, NULL, 0) \
@@ -263,6 +266,10 @@ typedef enum wasm_op {
     WASM_OP_COUNT
 } wasm_op_t;
 
+/* Bit 6 of a memarg's alignment field: a memory index follows it
+ * (multi-memory). */
+#define WASM_MEMARG_HAS_MEMORY 0x40u
+
 typedef struct wasm_opinfo {
     uint8_t prefix;
     uint32_t code;
@@ -273,6 +280,12 @@ typedef struct wasm_opinfo {
 } wasm_opinfo_t;
 
 extern const wasm_opinfo_t wasm_opinfo[WASM_OP_COUNT];
+
+/* The relaxed SIMD instructions (0xfd 0x100-0x113, WebAssembly 3.0). */
+static inline bool wasm_op_is_relaxed_simd(wasm_op_t op)
+{
+    return wasm_opinfo[op].prefix == 0xFD && wasm_opinfo[op].code >= 0x100;
+}
 
 /* Number of lanes a lane-index immediate of `op` selects from (0: none). */
 static inline unsigned wasm_op_lanes(wasm_op_t op)

@@ -77,6 +77,9 @@ typedef struct vctx {
     const wasm_module_t *m;
     /* Sizes of the whole index spaces (imports included). */
     uint32_t nfuncs, ntables, nmems, nglobals;
+    /* Set by a memory instruction's immediates: bit 0, its (first) memory
+     * has 64-bit addresses (memory64); bit 1, memory.copy's source has. */
+    uint8_t mem64, mem64_next;
     /* Function indices that may appear in ref.func inside bodies (C.refs). */
     uint8_t *declared;
 
@@ -193,6 +196,30 @@ __attribute__((constructor)) static void validate_init(void)
             sig->result = sig_char_type(s[1]);
         }
     }
+}
+
+/* The signature of a memory instruction on 64-bit memories (memory64):
+ * addresses, sizes and lengths in bytes of such memories are i64. `mem64`:
+ * bit 0, the (destination) memory is 64-bit; bit 1, memory.copy's source. */
+static const opsig_t *sig64_of(opsig_t *out, wasm_op_t op, uint8_t mem64)
+{
+    *out = opsigs[op];
+    switch (op) {
+    case WASM_OP_MEMORY_SIZE: out->result = WASM_I64; break;
+    case WASM_OP_MEMORY_GROW: out->params[0] = out->result = WASM_I64; break;
+    case WASM_OP_MEMORY_FILL: out->params[0] = out->params[2] = WASM_I64; break;
+    case WASM_OP_MEMORY_INIT: out->params[0] = WASM_I64; break;
+    case WASM_OP_MEMORY_COPY:
+        if (mem64 & 1)
+            out->params[0] = WASM_I64;
+        if (mem64 & 2)
+            out->params[1] = WASM_I64;
+        if ((mem64 & 3) == 3)
+            out->params[2] = WASM_I64;
+        break;
+    default: out->params[0] = WASM_I64; break; /* loads and stores: the address */
+    }
+    return out;
 }
 
 /* --- Module index spaces (bounds are the caller's business) ---------------- */
@@ -549,6 +576,39 @@ static bool need_memory(vctx_t *c, uint32_t index)
     return true;
 }
 
+/* The memory index of a memory instruction: 2.0's reserved zero byte, or
+ * with multi-memory a u32 naming a memory. */
+static bool read_memory_index(vctx_t *c, reader_t *r)
+{
+    uint32_t index = 0;
+    if (!(c->m->features & WASM_FEATURE_MULTI_MEMORY)) {
+        if (!read_zero_byte(c, r))
+            return false;
+    } else {
+        index = read_u32(r);
+        if (!reader_ok(r))
+            return fail_reader(c, r);
+    }
+    if (!need_memory(c, index))
+        return false;
+    if (wasm_module_memory_type(c->m, index)->limits.is64)
+        c->mem64 |= c->mem64_next;
+    c->mem64_next <<= 1;
+    return true;
+}
+
+/* A memarg's offset: u32, or u64 for a 64-bit memory (memory64). */
+static bool read_memarg_offset(vctx_t *c, reader_t *r, uint32_t memory)
+{
+    if (wasm_module_memory_type(c->m, memory)->limits.is64) {
+        c->mem64 |= 1;
+        read_uleb(r, 64);
+    } else {
+        read_u32(r);
+    }
+    return reader_ok(r) || fail_reader(c, r);
+}
+
 static bool need_table(vctx_t *c, uint32_t index)
 {
     if (index >= c->ntables)
@@ -628,13 +688,19 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
         break;
     case IMM_MEMARG: {
         size_t align_at = reader_offset(r);
-        uint32_t align = read_u32(r);
-        read_u32(r); /* offset: any u32 is valid */
+        uint32_t align = read_u32(r), memory = 0;
+        bool multi = c->m->features & WASM_FEATURE_MULTI_MEMORY;
+        if (reader_ok(r) && multi && (align & WASM_MEMARG_HAS_MEMORY)) {
+            memory = read_u32(r);
+            align &= ~WASM_MEMARG_HAS_MEMORY;
+        }
         if (!reader_ok(r))
             return fail_reader(c, r);
-        if (align & 0x40) /* multi-memory: a memory index follows */
+        if (align & WASM_MEMARG_HAS_MEMORY) /* multi-memory: a memory index follows */
             return fail_malformed(c, align_at, WASM_PROPOSAL_MEMARG_INDEX);
-        if (!need_memory(c, 0))
+        if (!need_memory(c, memory))
+            return false;
+        if (!read_memarg_offset(c, r, memory))
             return false;
         if (align > info->align)
             return fail(c, "alignment must not be larger than natural (%u > %u)",
@@ -643,15 +709,21 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
     }
     case IMM_MEMARG_LANE: {
         size_t align_at = reader_offset(r);
-        uint32_t align = read_u32(r);
-        read_u32(r);
+        uint32_t align = read_u32(r), memory = 0;
+        bool multi = c->m->features & WASM_FEATURE_MULTI_MEMORY;
+        if (reader_ok(r) && multi && (align & WASM_MEMARG_HAS_MEMORY)) {
+            memory = read_u32(r);
+            align &= ~WASM_MEMARG_HAS_MEMORY;
+        }
+        if (!reader_ok(r))
+            return fail_reader(c, r);
+        if (align & WASM_MEMARG_HAS_MEMORY)
+            return fail_malformed(c, align_at, WASM_PROPOSAL_MEMARG_INDEX);
+        if (!need_memory(c, memory) || !read_memarg_offset(c, r, memory))
+            return false;
         uint8_t lane = read_u8(r);
         if (!reader_ok(r))
             return fail_reader(c, r);
-        if (align & 0x40)
-            return fail_malformed(c, align_at, WASM_PROPOSAL_MEMARG_INDEX);
-        if (!need_memory(c, 0))
-            return false;
         if (align > info->align)
             return fail(c, "alignment must not be larger than natural (%u > %u)",
                         1u << (align < 31 ? align : 31), 1u << info->align);
@@ -683,14 +755,14 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
         return true;
     }
     case IMM_MEMORY:
-        return read_zero_byte(c, r) && need_memory(c, 0);
+        return read_memory_index(c, r);
     case IMM_MEMORY_MEMORY:
-        return read_zero_byte(c, r) && read_zero_byte(c, r) && need_memory(c, 0);
+        return read_memory_index(c, r) && read_memory_index(c, r);
     case IMM_DATA_MEMORY: {
         uint32_t d = read_u32(r);
         if (!reader_ok(r))
             return fail_reader(c, r);
-        return read_zero_byte(c, r) && need_memory(c, 0) && need_data(c, op_offset, d);
+        return read_memory_index(c, r) && need_data(c, op_offset, d);
     }
     case IMM_DATA: {
         uint32_t d = read_u32(r);
@@ -746,6 +818,15 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
 
 /* --- Function bodies ------------------------------------------------------- */
 
+/* Whether relaxed SIMD (0xfd 0x100-0x113) is accepted: the one place that
+ * decides, for the feature switch (`-W relaxed-simd=n`) to set. Refused, its
+ * instructions get proposals.c's message, as before whirl implemented them. */
+static bool relaxed_simd_enabled(const wasm_module_t *m)
+{
+    return m->features & WASM_FEATURE_RELAXED_SIMD;
+}
+
+
 static bool validate_code(vctx_t *c, reader_t *r)
 {
     const wasm_module_t *m = c->m;
@@ -759,12 +840,20 @@ static bool validate_code(vctx_t *c, reader_t *r)
             r->p++;
         else if ((opi = wasm_read_op(r)) < 0)
             return fail_reader(c, r);
+        else if (wasm_op_is_relaxed_simd((wasm_op_t)opi) && !relaxed_simd_enabled(m))
+            return fail_malformed(c, op_offset,
+                                  wasm_proposal_opcode(0xFD, wasm_opinfo[opi].code));
         wasm_op_t op = (wasm_op_t)opi;
 
         if (wasm_opinfo[op].sig) {
+            c->mem64 = 0;
+            c->mem64_next = 1;
             if (wasm_opinfo[op].imm != IMM_NONE && !check_sig_imm(c, r, op, op_offset))
                 return false;
             const opsig_t *sig = &opsigs[op];
+            opsig_t sig64;
+            if (c->mem64)
+                sig = sig64_of(&sig64, op, c->mem64);
             frame_t *f = top_frame(c);
             size_t n = sig->nparams;
             if (c->vals.len - f->height >= n) {
@@ -927,6 +1016,48 @@ static bool validate_code(vctx_t *c, reader_t *r)
             const wasm_functype_t *t = &m->types[func_type_index(m, fi)];
             if (!pop_vals(c, t->params, t->nparams) || !push_vals(c, t->results, t->nresults))
                 return false;
+            break;
+        }
+
+        case WASM_OP_RETURN_CALL:
+        case WASM_OP_RETURN_CALL_INDIRECT: {
+            if (!(m->features & WASM_FEATURE_TAIL_CALL))
+                return fail(c, "%s", wasm_proposal_opcode(0, wasm_opinfo[op].code));
+            uint32_t ti, table = 0;
+            const wasm_functype_t *t;
+            if (op == WASM_OP_RETURN_CALL) {
+                uint32_t fi = read_u32(r);
+                if (!reader_ok(r))
+                    return fail_reader(c, r);
+                if (fi >= c->nfuncs)
+                    return fail(c, "unknown function %u", fi);
+                t = &m->types[func_type_index(m, fi)];
+            } else {
+                ti = read_u32(r);
+                table = read_u32(r);
+                if (!reader_ok(r))
+                    return fail_reader(c, r);
+                if (!need_table(c, table))
+                    return false;
+                wasm_valtype_t et = table_type(m, table)->elem;
+                if (et != WASM_FUNCREF)
+                    return fail(c, "type mismatch: return_call_indirect through %s table %u",
+                                type_name(et), table);
+                if (ti >= m->ntypes)
+                    return fail(c, "unknown type %u", ti);
+                t = &m->types[ti];
+                if (!pop_expect(c, WASM_I32))
+                    return false;
+            }
+            /* The callee's results are this function's. */
+            const frame_t *fn = &c->ctrls.data[0];
+            if (t->nresults != fn->nresults ||
+                memcmp(t->results, fn->results, t->nresults * sizeof *t->results) != 0)
+                return fail(c, "type mismatch: %s callee's results differ from the function's",
+                            wasm_opinfo[op].name);
+            if (!pop_vals(c, t->params, t->nparams))
+                return false;
+            set_unreachable(c);
             break;
         }
 
@@ -1141,7 +1272,10 @@ static bool check_table_type(vctx_t *c, const wasm_tabletype_t *t)
 static bool check_memory_type(vctx_t *c, const wasm_memtype_t *t)
 {
     const wasm_limits_t *l = &t->limits;
-    if (l->min > MAX_MEMORY_PAGES || (l->has_max && l->max > MAX_MEMORY_PAGES))
+    if (l->is64) {
+        if (l->min > (1ull << 48) || (l->has_max && l->max > (1ull << 48)))
+            return fail(c, "memory size must be at most 2^48 pages");
+    } else if (l->min > MAX_MEMORY_PAGES || (l->has_max && l->max > MAX_MEMORY_PAGES))
         return fail(c, "memory size must be at most 65536 pages (4GiB)");
     if (l->has_max && l->min > l->max)
         return fail(c, "size minimum must not be greater than maximum (%llu > %llu)",
@@ -1149,14 +1283,28 @@ static bool check_memory_type(vctx_t *c, const wasm_memtype_t *t)
     return true;
 }
 
-/* A constant expression producing one value of type `want`. In 2.0,
- * global.get may only read imported immutable globals. */
-static bool validate_const_expr(vctx_t *c, const wasm_const_expr_t *e, wasm_valtype_t want)
+/* A constant expression producing one value of type `want`. global.get
+ * reads an immutable global among the first `nglobals` (2.0: imports only;
+ * typed function references: any earlier one); extended constants add
+ * i32/i64 add, sub and mul. The operand stack is typed as it goes, since
+ * arithmetic makes expressions of any depth. */
+static bool validate_const_expr_in(vctx_t *c, const wasm_const_expr_t *e, wasm_valtype_t want,
+                                   uint32_t nglobals)
 {
     c->loc_offset = e->offset;
-    wasm_valtype_t t = T_UNKNOWN;
-    for (uint32_t i = 0; i < e->count; i++) {
+    bool extended = c->m->features & WASM_FEATURE_EXTENDED_CONST;
+    if (!(c->m->features & WASM_FEATURE_FUNCTION_REFERENCES))
+        nglobals = c->m->nglobal_imports;
+    /* The operand stack: never deeper than the instruction count. */
+    wasm_valtype_t small[16];
+    wasm_valtype_t *stack = e->count <= 16 ? small : malloc(e->count * sizeof *stack);
+    if (!stack)
+        return fail_oom(c);
+    bool ok = true;
+    uint32_t depth = 0;
+    for (uint32_t i = 0; ok && i < e->count; i++) {
         const wasm_const_instr_t *in = &e->instrs[i];
+        wasm_valtype_t t = T_UNKNOWN;
         switch (in->op) {
         case WASM_OP_I32_CONST: t = WASM_I32; break;
         case WASM_OP_I64_CONST: t = WASM_I64; break;
@@ -1166,21 +1314,23 @@ static bool validate_const_expr(vctx_t *c, const wasm_const_expr_t *e, wasm_valt
         case WASM_OP_REF_NULL:
             t = in->imm.reftype;
             if (!wasm_is_reftype(t))
-                return fail(c, "malformed reference type");
+                ok = fail(c, "malformed reference type");
             break;
         case WASM_OP_REF_FUNC:
             if (in->imm.index >= c->nfuncs)
-                return fail(c, "unknown function %u", in->imm.index);
+                ok = fail(c, "unknown function %u", in->imm.index);
             t = WASM_FUNCREF;
             break;
         case WASM_OP_GLOBAL_GET: {
             uint32_t g = in->imm.index;
-            if (g >= c->m->nglobal_imports)
-                return fail(c, "unknown global %u", g);
+            if (g >= nglobals) {
+                ok = fail(c, "unknown global %u", g);
+                break;
+            }
             const wasm_globaltype_t *gt = global_type(c->m, g);
             if (gt->is_mutable)
-                return fail(c, "constant expression required: global.get of mutable global %u",
-                            g);
+                ok = fail(c, "constant expression required: global.get of mutable global %u",
+                          g);
             t = gt->type;
             break;
         }
@@ -1190,21 +1340,42 @@ static bool validate_const_expr(vctx_t *c, const wasm_const_expr_t *e, wasm_valt
         case WASM_OP_I64_ADD:
         case WASM_OP_I64_SUB:
         case WASM_OP_I64_MUL:
-            return fail(c, "constant expression required: %s is not constant (%s)",
-                        wasm_opinfo[in->op].name, WASM_PROPOSAL_EXTENDED_CONST_HINT);
+            if (!extended) {
+                ok = fail(c, "constant expression required: %s is not constant (%s)",
+                          wasm_opinfo[in->op].name, WASM_PROPOSAL_EXTENDED_CONST_HINT);
+                break;
+            }
+            t = in->op >= WASM_OP_I32_ADD && in->op <= WASM_OP_I32_MUL ? WASM_I32 : WASM_I64;
+            if (depth < 2)
+                ok = fail(c, "type mismatch: %s expects two %s operands, found %u",
+                          wasm_opinfo[in->op].name, type_name(t), depth);
+            else if (stack[depth - 1] != t)
+                ok = mismatch(c, t, stack[depth - 1]);
+            else if (stack[depth - 2] != t)
+                ok = mismatch(c, t, stack[depth - 2]);
+            depth -= 2;
+            break;
         default:
-            return fail(c, "constant expression required: %s is not constant",
-                        in->op < WASM_OP_COUNT ? wasm_opinfo[in->op].name : "instruction");
+            ok = fail(c, "constant expression required: %s is not constant",
+                      in->op < WASM_OP_COUNT ? wasm_opinfo[in->op].name : "instruction");
         }
+        if (ok)
+            stack[depth++] = t;
     }
-    if (e->count == 0)
-        return fail(c, "type mismatch: expected %s, found nothing", type_name(want));
-    if (e->count > 1)
-        return fail(c, "type mismatch: constant expression leaves %u values, expected 1",
-                    e->count);
-    if (t != want)
-        return mismatch(c, want, t);
-    return true;
+    if (ok && depth == 0)
+        ok = fail(c, "type mismatch: expected %s, found nothing", type_name(want));
+    else if (ok && depth > 1)
+        ok = fail(c, "type mismatch: constant expression leaves %u values, expected 1", depth);
+    else if (ok && stack[0] != want)
+        ok = mismatch(c, want, stack[0]);
+    if (stack != small)
+        free(stack);
+    return ok;
+}
+
+static bool validate_const_expr(vctx_t *c, const wasm_const_expr_t *e, wasm_valtype_t want)
+{
+    return validate_const_expr_in(c, e, want, c->nglobals);
 }
 
 static void declare_refs(vctx_t *c, const wasm_const_expr_t *e)
@@ -1332,7 +1503,7 @@ static bool validate_module_fields(vctx_t *c)
             return false;
     }
 
-    if (c->nmems > 1) {
+    if (c->nmems > 1 && !(m->features & WASM_FEATURE_MULTI_MEMORY)) {
         set_loc(c, LOC_MEMORY, 1, SIZE_MAX);
         return fail(c, "multiple memories (%u); at most one is allowed (%s)", c->nmems,
                     WASM_PROPOSAL_MULTI_MEMORY_HINT);
@@ -1347,7 +1518,8 @@ static bool validate_module_fields(vctx_t *c)
         set_loc(c, LOC_GLOBAL, m->nglobal_imports + i, SIZE_MAX);
         if (!is_valtype(m->globals[i].type))
             return fail(c, "malformed value type");
-        if (!validate_const_expr(c, &m->global_inits[i], m->globals[i].type))
+        if (!validate_const_expr_in(c, &m->global_inits[i], m->globals[i].type,
+                                    m->nglobal_imports + i))
             return false;
     }
 
@@ -1377,7 +1549,9 @@ static bool validate_module_fields(vctx_t *c)
         if (d->mode == WASM_SEGMENT_ACTIVE) {
             if (!need_memory(c, d->memory))
                 return false;
-            if (!validate_const_expr(c, &d->offset, WASM_I32))
+            if (!validate_const_expr(c, &d->offset,
+                                     wasm_module_memory_type(m, d->memory)->limits.is64
+                                         ? WASM_I64 : WASM_I32))
                 return false;
         }
     }

@@ -32,6 +32,13 @@
       (br $l)))
   (func $rec (export "recursion-without-loop")
     (call $rec))
+  ;; No loop and no stack growth: only the check at each tail call's entry.
+  (func $tail (export "tail-call-without-loop")
+    (return_call $tail))
+  (func $tail_a (export "tail-call-mutual")
+    (return_call_indirect (i32.const 0)))
+  (table 1 funcref)
+  (elem (i32.const 0) $tail_a)
   (func (export "memory-fill-loop")
     (loop $l
       (memory.fill (i32.const 0) (i32.const 0) (i32.const 65536))

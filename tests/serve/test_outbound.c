@@ -397,10 +397,47 @@ static void test_policy(void)
     CHECK(ob_policy_add(p, "self", why, sizeof why) && ob_policy_allows_self(p), "self");
     static const char *const bad[] = {"example.com", "ftp://x", "http://a*b.com",
                                       "http://x:99999", "http://x:abc", "*://x",
-                                      "http://{{ host }}", "http://x/path", NULL};
+                                      "http://{{ host }}", "http://x/path", "redis://x:0",
+                                      "tcp://x:1", NULL};
     for (int i = 0; bad[i]; i++)
         CHECK(!ob_policy_add(p, bad[i], why, sizeof why) && strstr(why, bad[i]),
               "bad rule '%s' refused, named", bad[i]);
+    ob_policy_free(p);
+}
+
+/* Spin's Redis, MQTT and database schemes: their default ports, and -S
+ * allow-http's policy, whose `*` scheme reaches them only by name. */
+static void test_policy_spin_schemes(void)
+{
+    ob_policy_t *p = ob_policy_new();
+    char why[256];
+    static const char *const rules[] = {"redis://cache.test", "MQTT://broker.test",
+                                        "postgres://*.db.test", "mysql://[::1]",
+                                        "*://api.test:8080", NULL};
+    for (int i = 0; rules[i]; i++)
+        CHECK(ob_policy_add(p, rules[i], why, sizeof why), "%s", why);
+    CHECK(ob_policy_allows(p, "redis", "cache.test", 6379), "redis: default port 6379");
+    CHECK(!ob_policy_allows(p, "redis", "cache.test", 6380), "redis: that port only");
+    CHECK(!ob_policy_allows(p, "http", "cache.test", 6379), "redis rule is not http");
+    CHECK(ob_policy_allows(p, "mqtt", "broker.test", 1883), "mqtt: default port 1883");
+    CHECK(ob_policy_allows(p, "postgres", "a.db.test", 5432), "postgres: 5432, suffix wildcard");
+    CHECK(!ob_policy_allows(p, "mysql", "a.db.test", 5432), "postgres rule is not mysql");
+    CHECK(ob_policy_allows(p, "mysql", "[::1]", 3306), "mysql: 3306, IPv6 address");
+    CHECK(ob_policy_allows(p, "redis", "api.test", 8080) &&
+              ob_policy_allows(p, "postgres", "api.test", 8080),
+          "a manifest's * scheme covers every scheme");
+    ob_policy_free(p);
+
+    p = ob_policy_new();
+    ob_policy_set_wildcard_http_only(p);
+    CHECK(ob_policy_add(p, "*://api.test:*", why, sizeof why), "%s", why);
+    CHECK(ob_policy_add(p, "redis://cache.test:7000", why, sizeof why), "%s", why);
+    CHECK(ob_policy_allows(p, "http", "api.test", 1) && ob_policy_allows(p, "https", "api.test", 2),
+          "allow-http: * scheme covers http and https");
+    CHECK(!ob_policy_allows(p, "redis", "api.test", 6379) &&
+              !ob_policy_allows(p, "mysql", "api.test", 3306),
+          "allow-http: * scheme does not cover Redis or databases");
+    CHECK(ob_policy_allows(p, "redis", "cache.test", 7000), "allow-http: a named redis rule");
     ob_policy_free(p);
 }
 
@@ -415,6 +452,7 @@ int main(int argc, char **argv)
     closed_port = argv[3];
     ca_file = argv[4];
     test_policy();
+    test_policy_spin_schemes();
     test_get();
     test_stream_trailers_backpressure();
     test_redirect();

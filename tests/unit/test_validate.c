@@ -585,12 +585,16 @@ static const test_case_t cases[] = {
      "\x05\x03\x01\x00\x01\x06\x06\x01\x7f\x00\x41\x00\x0b\x0b\x08\x01\x00\x23\x00\x0b\x02\x61\x62", 23},
 };
 
+static uint32_t decode_features = 0;
+
 /* Decodes `bytes` (header included) and validates. Returns the validation
  * error message in `msg` (empty when valid); false if decoding failed. */
 static bool decode_validate(const uint8_t *bytes, size_t len, char *msg, size_t msg_size)
 {
     wasm_module_t *m = NULL;
-    whirl_error_t *e = wasm_decode(bytes, len, &m);
+    /* 2.0 rules: the cases predate later features (the feature cases below
+     * switch them on). */
+    whirl_error_t *e = wasm_decode_features(bytes, len, decode_features, &m);
     if (e) {
         snprintf(msg, msg_size, "%s", whirl_error_message(e));
         whirl_error_delete(e);
@@ -633,8 +637,47 @@ static void expect_outcome(const char *name, const uint8_t *bytes, size_t len,
         check(strstr(msg, expect) != NULL, name, "unexpected error: %s", msg);
 }
 
+/* WebAssembly 3.0 rules (every feature on). */
+static const test_case_t feature_cases[] = {
+    {"extended const global", NULL,
+     "(global i32 (i32.add (i32.const 0) (i32.const 1)))",
+     "\x06\x09\x01\x7f\x00\x41\x00\x41\x01\x6a\x0b", 11},
+    {"extended const operand types", "type mismatch",
+     "(global i32 (i32.add (i64.const 0) (i32.const 1)))",
+     "\x06\x09\x01\x7f\x00\x42\x00\x41\x01\x6a\x0b", 11},
+    {"extended const one operand", "type mismatch",
+     "(global i64 (i64.mul (i64.const 1)))",
+     "\x06\x07\x01\x7e\x00\x42\x01\x7e\x0b", 9},
+    {"extended const result type", "type mismatch",
+     "(global i64 (i32.sub (i32.const 2) (i32.const 1)))",
+     "\x06\x09\x01\x7e\x00\x41\x02\x41\x01\x6b\x0b", 11},
+    {"extended const deep", NULL,
+     "(global i32 (i32.add (i32.const 1) ... 17 deep))",
+     "\x06\x36\x01\x7f\x00"
+     "\x41\x01\x41\x01\x41\x01\x41\x01\x41\x01\x41\x01\x41\x01\x41\x01"
+     "\x41\x01\x41\x01\x41\x01\x41\x01\x41\x01\x41\x01\x41\x01\x41\x01\x41\x01"
+     "\x6a\x6a\x6a\x6a\x6a\x6a\x6a\x6a\x6a\x6a\x6a\x6a\x6a\x6a\x6a\x6a\x0b", 56},
+    {"global init earlier defined global", NULL,
+     "(global i32 (i32.const 0)) (global i32 (global.get 0))",
+     "\x06\x0b\x02\x7f\x00\x41\x00\x0b\x7f\x00\x23\x00\x0b", 13},
+    {"global init later defined global", "unknown global 1",
+     "(global i32 (global.get 1)) (global i32 (i32.const 0))",
+     "\x06\x0b\x02\x7f\x00\x23\x01\x0b\x7f\x00\x41\x00\x0b", 13},
+};
+
 static void run_cases(void)
 {
+    decode_features = WASM_FEATURES_ALL;
+    for (size_t i = 0; i < sizeof feature_cases / sizeof feature_cases[0]; i++) {
+        const test_case_t *t = &feature_cases[i];
+        size_t len = sizeof header + t->len;
+        uint8_t *buf = malloc(len);
+        memcpy(buf, header, sizeof header);
+        memcpy(buf + sizeof header, t->bytes, t->len);
+        expect_outcome(t->name, buf, len, t->expect);
+        free(buf);
+    }
+    decode_features = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const test_case_t *t = &cases[i];
         size_t len = sizeof header + t->len;
