@@ -150,6 +150,8 @@ static const knob_def_t knobs[KNOB_COUNT] = {
     [KNOB_FEATURE_FIRST + WHIRL_FEATURE_RELAXED_SIMD] = {
         "relaxed_simd", "WHIRL_FEATURE_RELAXED_SIMD", NULL, KT_BOOL, 1, 0, 0, 1,
         "relaxed SIMD (0xfd 0x100-0x113), deterministic results"},
+    [KNOB_PERFMAP] = {"perfmap", "WHIRL_PERFMAP", NULL, KT_BOOL, 0, 0, 0, 1,
+                      "list native code in /tmp/perf-PID.map for perf (LLVM tier)"},
 };
 
 static const char *const tier_names[] = {"auto", "interp", "jit"};
@@ -554,4 +556,19 @@ bool whirl_config_item(const whirl_config_t *config, size_t index, whirl_config_
     }
     format_value(config, k, v, out->value, sizeof out->value);
     return true;
+}
+
+whirl_error_t *whirl_config_enable_cache(whirl_config_t *config, const char *dir)
+{
+    if (!config)
+        return error_fmt("whirl_config_enable_cache: config is NULL");
+    if (dir && dir[0])
+        return whirl_config_cache_set(config, dir);
+    char *def;
+    whirl_error_t *err = whirl_cache_default_dir(&def);
+    if (err)
+        return err;
+    err = whirl_config_cache_set(config, def);
+    free(def);
+    return err;
 }
