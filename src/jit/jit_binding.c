@@ -249,7 +249,7 @@ __attribute__((noreturn)) static void trap_at(vmctx_t *ctx, int code, uint32_t f
     whirl_error_t *e =
         name ? error_trap((whirl_trap_code_t)code, "in func %u <%s> at offset 0x%x", func, name, offset)
              : error_trap((whirl_trap_code_t)code, "in func %u at offset 0x%x", func, offset);
-    error_add_frame(e, func, name, offset);
+    error_add_frame_in(e, ctx->instance->module, func, name, offset);
     /* A function with calls has its own record on top: named already. */
     native_frame_t *top = ctx->store->native.top;
     unwind(ctx, e, top && top->func == func);

@@ -90,7 +90,7 @@ static void add_native_frames(whirl_error_t *err, const vmctx_t *vm, const nativ
             continue;
         const char *name = m->func_names && r->func < wasm_module_func_count(m)
                                ? m->func_names[r->func] : NULL;
-        error_add_frame(err, r->func, name, r->offset);
+        error_add_frame_in(err, vm->instance->module, r->func, name, r->offset);
         n++;
     }
 }

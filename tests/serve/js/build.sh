@@ -2,7 +2,7 @@
 # Builds the JS wasi:http components of tests/serve and bench/serve with
 # componentize-js (npm; installed here on first use):
 #   build.sh [OUT_DIR]     (default: out/ beside this script)
-# Outputs OUT_DIR/{hello,test,outbound,run_fetch}.component.wasm. Each is
+# Outputs OUT_DIR/{hello,test,outbound,run_fetch,spinhost}.component.wasm. Each is
 # keyed by its inputs (the JS, the WIT, the world, componentize-js's version
 # and the lock file; OUT_DIR/NAME.component.wasm.key) and taken from the
 # fixture cache that build trees share (tests/fixture-cache.sh) when it is
@@ -45,14 +45,47 @@ mkdir -p "$CMD_WIT"
 cp -r "$WIT/deps" "$CMD_WIT/deps"
 printf 'package whirl:run-test;\n\nworld cmd {\n  include wasi:http/imports@0.2.10;\n  import wasi:cli/environment@0.2.10;\n  export wasi:cli/run@0.2.10;\n}\n' \
     >"$CMD_WIT/world.wit"
+# The Spin app of serve/spinhost: the same WIT plus the Spin interfaces of
+# spin-wit/ (written for the test from Spin's WIT).
+SPIN_WIT=$WORK/wit-spin
+mkdir -p "$SPIN_WIT/deps"
+cp -r "$WIT/deps/." "$SPIN_WIT/deps/"
+for f in "$HERE"/spin-wit/*.wit; do
+    n=$(basename "$f" .wit)
+    mkdir -p "$SPIN_WIT/deps/spin-$n"
+    cp "$f" "$SPIN_WIT/deps/spin-$n/"
+done
+cat >"$SPIN_WIT/world.wit" <<'WIT'
+package whirl:serve-spin-test;
+
+world spin-app {
+  include wasi:http/proxy@0.2.10;
+  import fermyon:spin/variables@2.0.0;
+  import fermyon:spin/key-value@2.0.0;
+  import fermyon:spin/sqlite@2.0.0;
+  import spin:sqlite/sqlite@3.0.0;
+  import wasi:config/store@0.2.0-draft-2024-09-27;
+  import wasi:keyvalue/store@0.2.0-draft2;
+  import wasi:keyvalue/atomics@0.2.0-draft2;
+  import wasi:keyvalue/batch@0.2.0-draft2;
+  import fermyon:spin/llm@2.0.0;
+  import fermyon:spin/redis@2.0.0;
+  import fermyon:spin/mqtt@2.0.0;
+  import fermyon:spin/postgres@2.0.0;
+  import fermyon:spin/mysql@2.0.0;
+  import spin:postgres/postgres@3.0.0;
+  import fermyon:spin/config;
+}
+WIT
 CJS_VERSION=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' \
     node_modules/@bytecodealliance/componentize-js/package.json | head -n 1)
 NODE_VERSION=$(node --version)
-for name in hello test outbound run_fetch; do
+for name in hello test outbound run_fetch spinhost; do
     src=$HERE/$name.js
     out=$OUT/$name.component.wasm
     wit=$WIT world=proxy
     [ "$name" = run_fetch ] && wit=$CMD_WIT world=cmd
+    [ "$name" = spinhost ] && wit=$SPIN_WIT world=spin-app
     key=$(fixture_key "=componentize-js $CJS_VERSION" "=node $NODE_VERSION" "=$name.js" \
         "=-n $world" "$src" "$wit" "$HERE/package-lock.json")
     if [ -f "$out" ] && [ "$(cat "$out.key" 2>/dev/null)" = "$key" ]; then
