@@ -58,6 +58,7 @@ typedef enum whirl_trap_code {
     WHIRL_TRAP_STACK_EXHAUSTED,          /* call stack exhausted */
     WHIRL_TRAP_INTERRUPT,                /* deadline reached (epoch interruption) */
     WHIRL_TRAP_HOST,                     /* a host function returned an error */
+    WHIRL_TRAP_NULL_EXCEPTION,           /* throw_ref of a null exnref */
 } whirl_trap_code_t;
 
 /* The error's message. Borrowed: valid until the error is deleted. */
@@ -135,7 +136,11 @@ typedef enum whirl_valkind {
     WHIRL_V128,
     WHIRL_FUNCREF,
     WHIRL_EXTERNREF,
+    WHIRL_EXNREF, /* exception handling: an exception (whirl_exn_t), NULL for null */
 } whirl_valkind_t;
+
+typedef struct whirl_exn whirl_exn_t;
+typedef struct whirl_tag whirl_tag_t;
 
 /* A WebAssembly value. A null funcref is funcref == NULL; a null externref
  * is externref == NULL, so hosts must not use NULL as a non-null externref. */
@@ -149,6 +154,7 @@ typedef struct whirl_val {
         uint8_t v128[16];
         whirl_func_t *funcref;
         void *externref;
+        whirl_exn_t *exnref;
     } of;
 } whirl_val_t;
 
@@ -169,6 +175,7 @@ typedef enum whirl_externkind {
     WHIRL_EXTERN_TABLE,
     WHIRL_EXTERN_MEMORY,
     WHIRL_EXTERN_GLOBAL,
+    WHIRL_EXTERN_TAG, /* exception handling */
 } whirl_externkind_t;
 
 /* A reference to an extern object; the object itself is owned by its store. */
@@ -179,6 +186,7 @@ typedef struct whirl_extern {
         whirl_table_t *table;
         whirl_memory_t *memory;
         whirl_global_t *global;
+        whirl_tag_t *tag;
     } of;
 } whirl_extern_t;
 
@@ -275,6 +283,7 @@ typedef enum whirl_feature {
     WHIRL_FEATURE_FUNCTION_REFERENCES,
     WHIRL_FEATURE_MULTI_MEMORY,
     WHIRL_FEATURE_MEMORY64,
+    WHIRL_FEATURE_EXCEPTIONS, /* exceptions: tags, throw, throw_ref, try_table, exnref */
     WHIRL_FEATURE_COUNT
 } whirl_feature_t;
 
@@ -738,6 +747,37 @@ whirl_instance_pre_t *whirl_instance_pre_clone(whirl_instance_pre_t *pre);
 void whirl_instance_pre_delete(whirl_instance_pre_t *pre);
 /* The module, borrowed from the pre. */
 whirl_module_t *whirl_instance_pre_module(const whirl_instance_pre_t *pre);
+
+/* ------------------------------------------------------------------ */
+/* Exceptions (exception handling)                                     */
+/* ------------------------------------------------------------------ */
+
+/* A tag names a kind of exception and the types of the values it carries
+ * (a function type without results). Tags are compared by identity: an
+ * exception is caught by a handler of the same tag object, which a module
+ * defines, imports or exports (WHIRL_EXTERN_TAG). Owned by the store. */
+whirl_error_t *whirl_tag_new(whirl_store_t *store, const whirl_functype_t *type,
+                             whirl_tag_t **out);
+/* The tag's type (parameters only). Borrowed: lives as long as the tag. */
+const whirl_functype_t *whirl_tag_type(const whirl_tag_t *tag);
+
+/* An exception: a tag and its values. Owned by the store (freed with it). */
+whirl_error_t *whirl_exn_new(whirl_store_t *store, whirl_tag_t *tag, const whirl_val_t *values,
+                             size_t nvalues, whirl_exn_t **out);
+whirl_tag_t *whirl_exn_tag(const whirl_exn_t *exn);
+size_t whirl_exn_value_count(const whirl_exn_t *exn);
+/* Value `i` (< whirl_exn_value_count) into *out. */
+void whirl_exn_value(const whirl_exn_t *exn, size_t i, whirl_val_t *out);
+
+/* An exception crossing the host boundary travels as an error of its own
+ * kind (not a trap): a wasm call whose exception nobody caught returns one
+ * (message "uncaught exception" with a backtrace), and a host function
+ * throws into its wasm caller by returning the error made here (caller
+ * owns it; `exn` must belong to the store of the call). */
+whirl_error_t *whirl_error_exception_new(whirl_exn_t *exn);
+/* True if `error` carries an exception; then *exn (if not NULL) receives it,
+ * borrowed from the store. */
+bool whirl_error_is_exception(const whirl_error_t *error, whirl_exn_t **exn);
 
 #pragma GCC visibility pop
 

@@ -282,6 +282,8 @@ static void *elem_item(whirl_instance_t *inst, const wasm_elem_t *seg, uint32_t 
     }
 }
 
+#include "exec/interp_exn.inc"
+
 /* ---------------------------------------------------------- dispatch */
 
 #ifdef WHIRL_DISPATCH_SWITCH
@@ -399,6 +401,7 @@ static whirl_error_t *interp_body(interp_mode_t mode, int32_t *offsets, whirl_st
     slot_t *nfp;
     const code_word_t *ret_pc;
     uint32_t tail_slots;
+    whirl_exn_t *exn; /* being thrown */
 
 #ifdef WHIRL_DISPATCH_SWITCH
 dispatch:
@@ -476,6 +479,12 @@ dispatch:
         whirl_error_t *err = call_host(store, callee_obj, inst, nfp);
         st->top = saved_top;
         if (UNLIKELY(err != NULL)) {
+            /* An exception from the host (or from wasm it called) goes on
+             * unwinding here. */
+            if (whirl_error_is_exception(err, &exn) && exn->store == store) {
+                whirl_error_delete(err);
+                goto throw_exn;
+            }
             cause = err;
             goto trap;
         }
@@ -611,6 +620,17 @@ dispatch:
         whirl_error_t *err = call_host(store, callee_obj, inst, fp);
         st->top = saved_top;
         if (UNLIKELY(err != NULL)) {
+            /* An exception: raised in the caller (this frame is gone). */
+            if (whirl_error_is_exception(err, &exn) && exn->store == store &&
+                st->frames[st->depth - 1].ret_pc) {
+                whirl_error_delete(err);
+                const exec_frame_t *f = &st->frames[--st->depth];
+                pc = f->ret_pc - 1;
+                fp = f->fp;
+                cur = f->func;
+                inst = f->inst;
+                goto throw_exn;
+            }
             cause = err;
             goto trap;
         }
@@ -1138,6 +1158,7 @@ dispatch:
 #undef MULADD_LOAD_STORE
 
 #include "exec/interp_simd.inc"
+#include "exec/interp_exn_ops.inc"
 
 #ifdef WHIRL_DISPATCH_SWITCH
     default:

@@ -242,6 +242,10 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
         case WASM_OP_RETURN_CALL:
         case WASM_OP_RETURN_CALL_INDIRECT:
             return "uses tail calls: not supported by the jit yet";
+        case WASM_OP_THROW:
+        case WASM_OP_THROW_REF:
+        case WASM_OP_TRY_TABLE:
+            return "uses exception handling: not supported by the jit yet";
         case WASM_OP_GLOBAL_GET:
         case WASM_OP_GLOBAL_SET:
             if (wasm_module_global_type(m, read_u32(&r))->type == WASM_V128)

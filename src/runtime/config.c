@@ -132,6 +132,9 @@ static const knob_def_t knobs[KNOB_COUNT] = {
     [KNOB_FEATURE_FIRST + WHIRL_FEATURE_MEMORY64] = {
         "memory64", "WHIRL_FEATURE_MEMORY64", NULL, KT_BOOL, 1, 0, 0, 1,
         "64-bit memories (64-bit tables: not implemented yet)"},
+    [KNOB_FEATURE_FIRST + WHIRL_FEATURE_EXCEPTIONS] = {
+        "exceptions", "WHIRL_FEATURE_EXCEPTIONS", NULL, KT_BOOL, 1, 0, 0, 1,
+        "exception handling (tags, throw, throw_ref, try_table, exnref)"},
 };
 
 /* Shortest accepted epoch interval: a ticker waking more often than this
@@ -369,6 +372,7 @@ uint32_t engine_wasm_features(const whirl_engine_t *engine)
         [WHIRL_FEATURE_FUNCTION_REFERENCES] = WASM_FEATURE_FUNCTION_REFERENCES,
         [WHIRL_FEATURE_MULTI_MEMORY] = WASM_FEATURE_MULTI_MEMORY,
         [WHIRL_FEATURE_MEMORY64] = WASM_FEATURE_MEMORY64,
+        [WHIRL_FEATURE_EXCEPTIONS] = WASM_FEATURE_EXCEPTIONS,
     };
     uint32_t mask = 0;
     for (int f = 0; f < WHIRL_FEATURE_COUNT; f++)

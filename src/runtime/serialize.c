@@ -291,6 +291,7 @@ static void w_import(wbuf_t *w, const wasm_import_t *imp)
         w_u8(w, imp->desc.global.type);
         w_u8(w, imp->desc.global.is_mutable);
         break;
+    case WASM_EXTERN_TAG: break; /* refused by serial_write */
     }
 }
 
@@ -416,6 +417,12 @@ static whirl_error_t *w_code(wbuf_t *w, const compiled_module_t *cm)
 whirl_error_t *serial_write(const whirl_module_t *module, uint8_t **out, size_t *out_len)
 {
     const wasm_module_t *m = module->wasm;
+    bool handlers = false;
+    for (uint32_t i = 0; i < module->code->nfuncs; i++)
+        handlers |= module->code->funcs[i].nhandlers != 0;
+    if (m->ntags || m->ntag_imports || handlers)
+        return error_fmt("serialize: modules with exception handling (tags, try blocks) "
+                         "cannot be serialised yet");
     wbuf_t w = {0};
     w_space(&w, SERIAL_HEADER_SIZE); /* filled in last */
     uint8_t source[32];
@@ -833,6 +840,7 @@ static void r_imports(rd_t *r, wasm_module_t *m)
         case WASM_EXTERN_TABLE: m->table_import_ids[nt++] = i; break;
         case WASM_EXTERN_MEMORY: m->memory_import_ids[nm++] = i; break;
         case WASM_EXTERN_GLOBAL: m->global_import_ids[ng++] = i; break;
+        case WASM_EXTERN_TAG: break; /* never written */
         }
     }
 }

@@ -34,6 +34,11 @@ whirl_error_t *error_prefix(whirl_error_t *error, const char *fmt, ...)
 void error_add_frame(whirl_error_t *error, uint32_t func_index, const char *name,
                      size_t offset);
 
+/* An exception error carrying `exn` (exception handling). */
+whirl_error_t *error_exception(whirl_exn_t *exn);
+/* Drops the backtrace collected so far (an exception that was caught). */
+void error_clear_frames(whirl_error_t *error);
+
 /* Turns a host-returned error into a trap with code WHIRL_TRAP_HOST unless it
  * already is a trap or an exit request. Returns the same object. */
 whirl_error_t *error_as_trap(whirl_error_t *error);
