@@ -51,9 +51,8 @@ typedef struct code_srcmap {
 enum {
     HANDLER_CATCH,     /* its tag: values to `slot`..., then run `target` */
     HANDLER_CATCH_ALL, /* any exception: run `target` */
-    HANDLER_DELEGATE,  /* legacy `delegate`: search again from the position
-                          `target` with later entries only (UINT32_MAX: the
-                          caller) */
+    HANDLER_DELEGATE,  /* legacy `delegate`: go on with the later entries of
+                          `depth` at most `target` (UINT32_MAX: the caller) */
 };
 #define HANDLER_NO_SLOT UINT32_MAX
 typedef struct code_handler {
@@ -62,6 +61,7 @@ typedef struct code_handler {
     uint32_t tag;         /* HANDLER_CATCH: the instance's tag index */
     uint32_t slot;        /* first slot of the tag's values */
     uint32_t exn_slot;    /* slot that receives the exnref, or HANDLER_NO_SLOT */
+    uint32_t depth;       /* block nesting depth of its try (the function: 0) */
     uint8_t kind;
 } code_handler_t;
 

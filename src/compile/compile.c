@@ -671,7 +671,7 @@ static void read_blocktype(compiler_t *c, frame_t *f)
          * frame record is copied, so it cannot hold the type itself). */
         static const wasm_valtype_t value_types[] = {WASM_I32,  WASM_I64,     WASM_F32,
                                                      WASM_F64,  WASM_V128,    WASM_FUNCREF,
-                                                     WASM_EXTERNREF};
+                                                     WASM_EXTERNREF, WASM_EXNREF};
         wasm_valtype_t t = (wasm_valtype_t)(bt & 0x7f);
         for (size_t i = 0; i < sizeof value_types; i++)
             if (value_types[i] == t)
@@ -686,7 +686,6 @@ static void read_blocktype(compiler_t *c, frame_t *f)
     f->nresults = t->nresults;
 }
 
-static void exn_frame_pushed(compiler_t *c);
 static exn_scope_t exn_end_begin(compiler_t *c, bool *has);
 static void exn_end_finish(compiler_t *c, const frame_t *f, const exn_scope_t *s);
 
@@ -699,8 +698,6 @@ static void push_frame(compiler_t *c, frame_t *f)
     f->has_else = false;
     if (!vec_push(&c->frames, *f))
         c->oom = true;
-    else
-        exn_frame_pushed(c);
 }
 
 static void compile_block(compiler_t *c, uint8_t kind)

@@ -32,7 +32,6 @@ typedef struct exn_state {
     VEC(exn_scope_t) scopes;
     VEC(exn_clause_t) clauses;
     VEC(code_handler_t) handlers;
-    VEC(uint32_t) frame_start;  /* code position where each open frame began */
     VEC(uint32_t) slot_patches; /* code words holding a relative exn slot */
     uint32_t nexn_slots;
 } exn_state_t;
