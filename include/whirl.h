@@ -271,9 +271,9 @@ void whirl_config_debug_info_set(whirl_config_t *config, bool enable);
  * module using one is refused with a message naming the proposal, as whirl
  * did before implementing it. Each is also a knob (whirl_config_set, the
  * environment, `whirl run -W NAME=n`) named as wasmtime names it: tail-call,
- * extended-const, function-references, multi-memory, memory64 (knob names
+ * extended-const, function-references, multi-memory, memory64, exceptions (knob names
  * with '_'; variables WHIRL_FEATURE_TAIL_CALL etc.). Implemented so far:
- * tail-call, extended-const, multi-memory and memory64 (64-bit memories,
+ * tail-call, extended-const, multi-memory, exceptions and memory64 (64-bit memories,
  * at most 4 GiB each; not 64-bit tables); function-references is refused
  * whatever the switch says (function-references=n keeps 2.0's rule that
  * constant expressions read imported globals only). */

@@ -62,7 +62,7 @@ typedef struct code_handler {
     uint32_t slot;        /* first slot of the tag's values */
     uint32_t exn_slot;    /* slot that receives the exnref, or HANDLER_NO_SLOT */
     uint32_t depth;       /* block nesting depth of its try (the function: 0) */
-    uint8_t kind;
+    uint32_t kind;        /* HANDLER_*; 32 bits: no padding in serialised files */
 } code_handler_t;
 
 typedef struct compiled_func {

@@ -31,7 +31,7 @@
 #define SERIAL_MAGIC_LEN 8
 #define SERIAL_HEADER_SIZE 64
 /* 3: code words start with op numbers (2: interpreter handler offsets). */
-#define SERIAL_FORMAT_VERSION 3u
+#define SERIAL_FORMAT_VERSION 4u
 
 /* Code flags: the knobs of engine->config that change what the compiler
  * emits. A file compiled under other flags is refused. */

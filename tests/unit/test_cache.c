@@ -138,7 +138,7 @@ static void test_refusals(void)
     /* Version 2 files carry interpreter handler offsets: refused by name. */
     b[8] = 2;
     CHECK_ERR(whirl_module_deserialize(e, b, len, &x), "format version 2, this whirl reads "
-                                                       "version 3: compile it again");
+                                                       "version 4: compile it again");
     CHECK_ERR(whirl_module_deserialize(dbg, a, len, &x), "debug_info=n");
     memcpy(b, a, len);
     b[len] = 0;
