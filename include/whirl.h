@@ -81,6 +81,28 @@ bool whirl_error_frame(const whirl_error_t *error, size_t index,
                        uint32_t *func_index, const char **func_name,
                        size_t *offset);
 
+/* A place in the guest's source, from its DWARF (clang -g). Any field may
+ * be unknown: NULL or 0. `function` is the linkage (possibly mangled) name
+ * where the DWARF has one, else the plain name. */
+typedef struct whirl_source_location {
+    const char *function;
+    const char *file;
+    uint32_t line;
+    uint32_t column;
+} whirl_source_location_t;
+
+/* Source locations of backtrace frame `index`, when its module carries
+ * DWARF: out[0] is the innermost (possibly inlined) function at the
+ * frame's instruction, each next entry the function that one was inlined
+ * into, at the call site, ending with the function the frame runs (as
+ * addr2line -i prints them). Writes up to `max` entries and returns how
+ * many there are: 0 without DWARF, for an index out of range, or when the
+ * DWARF is malformed or says nothing of the offset. The DWARF is read on
+ * the first call for a module (never at load). Strings are borrowed: valid
+ * until the error is deleted. Thread-safe. */
+size_t whirl_error_frame_source(const whirl_error_t *error, size_t index,
+                                whirl_source_location_t *out, size_t max);
+
 /* Create an error carrying `message` (copied). Caller owns the result. Host
  * functions return such errors to trap the guest (code WHIRL_TRAP_HOST). */
 whirl_error_t *whirl_error_new(const char *message);
@@ -297,7 +319,8 @@ whirl_error_t *whirl_config_feature_set(whirl_config_t *config, whirl_feature_t 
 whirl_error_t *whirl_config_cache_set(whirl_config_t *config, const char *path);
 
 /* Sets any knob by name ("total_memories", "pooling", "epoch_interval",
- * "max_wasm_stack", "debug_info", "cache", "cache_max_size"; '-' may stand
+ * "max_wasm_stack", "debug_info", "cache", "cache_max_size",
+ * "async_stack_size" (whirl/async.h); '-' may stand
  * for '_') from text,
  * parsed as its environment variable would be: counts in decimal; byte sizes
  * and durations as whirl_parse_size and whirl_parse_duration read them;
@@ -387,6 +410,11 @@ void whirl_engine_pool_stats(const whirl_engine_t *engine, whirl_pool_stats_t *o
 /* ------------------------------------------------------------------ */
 
 typedef struct whirl_module whirl_module_t;
+
+/* whirl_error_frame_source for the instruction at byte `offset` of
+ * `module`'s binary; strings valid while the module lives. Thread-safe. */
+size_t whirl_module_source_locations(const whirl_module_t *module, size_t offset,
+                                     whirl_source_location_t *out, size_t max);
 
 /* Decodes, validates and compiles a binary module. `wasm` is borrowed (the
  * module keeps its own copy). On success the caller owns *out. A module is
@@ -543,6 +571,29 @@ void whirl_engine_increment_epoch(whirl_engine_t *engine);
 void whirl_store_set_epoch_deadline(whirl_store_t *store, uint64_t ticks_beyond_current);
 /* Removes the deadline (back to WHIRL_EPOCH_DEADLINE_NEVER). */
 void whirl_store_clear_epoch_deadline(whirl_store_t *store);
+
+/* Guest stack sampling, for profilers. While wasm runs in `store`, every
+ * `period_ticks` ticks of the engine's epoch (see
+ * whirl_config_epoch_interval_set; its ticker is the clock) the interpreter
+ * stops at its next epoch check (a function entry or loop back-edge) and
+ * calls `fn` with the guest's call stack, innermost frame first (the
+ * frames of the current call into wasm; at most 1024, innermost kept).
+ * `fn` runs on the thread running the guest, inside the call into wasm:
+ * it must not use the store. Frames and their strings are borrowed for
+ * the call; `module` stays valid while the module lives (instances keep
+ * theirs). The deadline keeps working: sampling borrows the epoch check,
+ * so when sampling is off nothing is checked more often than before.
+ * `fn` NULL stops sampling; a zero period with a callback is an error. */
+typedef struct whirl_sample_frame {
+    const whirl_module_t *module;
+    uint32_t func_index;      /* in the module's function space */
+    const char *func_name;    /* from the name section; NULL if none */
+    size_t offset;            /* byte offset of the instruction in the module */
+} whirl_sample_frame_t;
+typedef void (*whirl_sampler_fn_t)(void *env, const whirl_sample_frame_t *frames,
+                                   size_t nframes);
+whirl_error_t *whirl_store_set_sampler(whirl_store_t *store, uint64_t period_ticks,
+                                       whirl_sampler_fn_t fn, void *env);
 
 /* A store's deadline without one: 2^63 ticks, never reached in practice. */
 #define WHIRL_EPOCH_DEADLINE_NEVER (UINT64_C(1) << 63)
@@ -787,5 +838,7 @@ bool whirl_error_is_exception(const whirl_error_t *error, whirl_exn_t **exn);
 
 /* WASI preview 1 host (src/wasi). */
 #include "whirl/wasi.h"
+/* Resumable calls and async host functions. */
+#include "whirl/async.h"
 
 #endif /* WHIRL_H */

@@ -48,6 +48,19 @@ void cli_report_module_error(const char *path, const uint8_t *data, size_t len,
 /* Prints a trap and its guest backtrace to stderr. */
 void cli_report_trap(const whirl_error_t *error);
 
+/* ---- source lines and names (source.c) ---- */
+
+/* `name` demangled (C++, Rust) when libiberty is built in and it is
+ * mangled, else a copy. Caller frees; NULL for NULL or out of memory. */
+char *cli_demangle(const char *name);
+
+/* "file:line:column" of `loc` (escaped; parts it lacks left out). */
+void cli_put_location(FILE *f, const whirl_source_location_t *loc);
+
+/* The source lines of backtrace frame `frame`, one per (inlined) function,
+ * indented under the frame's line; nothing without DWARF. */
+void cli_print_frame_source(FILE *f, const whirl_error_t *error, size_t frame);
+
 /* ---- values (values.c) ---- */
 
 /* Name of a value kind as in the text format ("i32", "funcref"). */
@@ -115,6 +128,11 @@ typedef struct run_opts {
     bool allow_precompiled;   /* --allow-precompiled: FILE may be a .cwasm */
     cli_hosting_t hosting;    /* -W and -O options */
     cli_wasi_opts_t wasi;
+    char *allow_http[64];     /* -S allow-http=RULE (a component's outbound HTTP), malloc'd */
+    size_t nallow_http;
+    char *http_ca;            /* -S http-ca=FILE, malloc'd */
+    struct cli_profile *profile; /* --profile=guest: samples the guest (profile.h) */
+    uint64_t profile_interval_us;
 } run_opts_t;
 
 /* "50ms", "2s": the -W timeout for messages. */

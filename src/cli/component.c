@@ -7,6 +7,9 @@
 #include "options.h"
 #include "whirl/component.h"
 #include "whirl/wasi2.h"
+#ifdef WHIRL_HAVE_SERVE
+#include "serve/serve.h"
+#endif
 
 /* The interface a command exports; any 0.2.x version matches it. */
 static const char run_iface[] = "wasi:cli/run@0.2.0";
@@ -88,7 +91,16 @@ typedef struct comp_run {
     whirl_component_linker_t *linker;
     whirl_component_instance_pre_t *pre;
     whirl_store_t *store;
+    bool http; /* wasi:http defined: its state goes around the WASI context's */
 } comp_run_t;
+
+#ifdef WHIRL_HAVE_SERVE
+static whirl_wasi2_t *one_wasi2(void *env, whirl_store_t *store)
+{
+    (void)store;
+    return env;
+}
+#endif
 
 static int run(const run_opts_t *o, whirl_engine_t *engine, const uint8_t *bytes, size_t len,
                comp_run_t *r)
@@ -123,10 +135,29 @@ static int run(const run_opts_t *o, whirl_engine_t *engine, const uint8_t *bytes
         cli_error("out of memory");
         return EXIT_BAD_MODULE;
     }
-    if ((err = whirl_component_linker_define_wasi2(r->linker, r->wasi)) ||
-        (err = whirl_component_linker_instantiate_pre(r->linker, r->component, &r->pre))) {
+#ifdef WHIRL_HAVE_SERVE
+    /* WASI 0.2 and wasi:http's outgoing-handler (src/serve), which needs
+     * the WASI host's stream and pollable types. */
+    whirl_wasi2_host_t *w2 = NULL;
+    if (!(err = whirl_wasi2_add_to_linker(r->linker, WHIRL_WASI2_ALL, one_wasi2, r->wasi, &w2))) {
+        r->http = true;
+        err = serve_http_run_setup(r->linker, w2, r->wasi, o->file,
+                                   (const char *const *)o->allow_http, o->nallow_http,
+                                   o->http_ca);
+    }
+#define PROVIDES ", wasi:http/outgoing-handler"
+#else
+    err = whirl_component_linker_define_wasi2(r->linker, r->wasi);
+#define PROVIDES ""
+#endif
+    if (err && strncmp(whirl_error_message(err), "-S ", 3) == 0) {
+        cli_error("run: %s", whirl_error_message(err));
+        whirl_error_delete(err);
+        return EXIT_USAGE;
+    }
+    if (err || (err = whirl_component_linker_instantiate_pre(r->linker, r->component, &r->pre))) {
         cli_error("%s: %s (whirl run provides WASI 0.2: wasi:cli, wasi:io, wasi:clocks, "
-                  "wasi:random, wasi:filesystem)", o->file, whirl_error_message(err));
+                  "wasi:random, wasi:filesystem" PROVIDES ")", o->file, whirl_error_message(err));
         whirl_error_delete(err);
         return EXIT_BAD_MODULE;
     }
@@ -142,6 +173,10 @@ static int run(const run_opts_t *o, whirl_engine_t *engine, const uint8_t *bytes
         whirl_error_delete(err);
         return EXIT_BAD_MODULE;
     }
+#ifdef WHIRL_HAVE_SERVE
+    if (o->hosting.timeout_ns)
+        serve_http_run_set_deadline(whirl_monotonic_now() + o->hosting.timeout_ns);
+#endif
     char what[512];
     snprintf(what, sizeof what, "%s: instantiation failed", o->file);
     whirl_component_instance_t *inst;
@@ -174,7 +209,15 @@ int cli_run_component(const run_opts_t *o, whirl_engine_t *engine, const uint8_t
     whirl_store_delete(r.store);
     whirl_component_instance_pre_delete(r.pre);
     whirl_component_linker_delete(r.linker);
+#ifdef WHIRL_HAVE_SERVE
+    if (r.http)
+        serve_http_run_end();
+#endif
     whirl_wasi2_delete(r.wasi);
+#ifdef WHIRL_HAVE_SERVE
+    if (r.http)
+        serve_http_run_free();
+#endif
     whirl_component_delete(r.component);
     return rc;
 }

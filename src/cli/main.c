@@ -284,6 +284,7 @@ void cli_report_trap(const whirl_error_t *error)
         else
             fprintf(stderr, "func[%u]", idx);
         fprintf(stderr, " @ 0x%zx\n", offset);
+        cli_print_frame_source(stderr, error, i);
     }
     if (repeats)
         fprintf(stderr, "     (previous frame repeated %zu more time%s)\n", repeats,

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "cli.h"
+#include "profile.h"
 #include "hosting.h"
 #include "options.h"
 #include "whirl/component.h"
@@ -30,6 +31,7 @@ enum {
     OPT_MAX_WASM_STACK,
     OPT_TIMEOUT,
     OPT_CACHE,
+    OPT_PROFILE,
 };
 
 static const cli_option_t run_options[] = {
@@ -65,13 +67,24 @@ static const cli_option_t run_options[] = {
     {OPT_TIMEOUT, 0, "timeout", CLI_REQUIRED_ARG, "DURATION", "Same as -W timeout=DURATION."},
     {OPT_CACHE, 0, "cache", CLI_OPTIONAL_ARG, "DIR",
      "Same as -C cache (with DIR: -C cache-dir=DIR)."},
+    {OPT_PROFILE, 0, "profile", CLI_REQUIRED_ARG, "guest[,PATH[,INTERVAL]]",
+     "Sample the guest's call stack every INTERVAL (default 1ms, on\n"
+     "the epoch ticker) and write PATH.json (profiler.firefox.com),\n"
+     "PATH.folded (collapsed stacks) and PATH.svg (a flame graph);\n"
+     "PATH defaults to whirl-guest-profile."},
     {OPT_HELP, 'h', "help", CLI_NO_ARG, NULL, "Show this help."},
 };
 
-enum { KEY_INHERIT_ENV = 1, KEY_CACHE, KEY_CACHE_DIR, KEY_DEBUG_INFO };
+enum { KEY_INHERIT_ENV = 1, KEY_CACHE, KEY_CACHE_DIR, KEY_DEBUG_INFO, KEY_ALLOW_HTTP,
+       KEY_HTTP_CA };
 
 static const cli_group_key_t s_keys[] = {
     {KEY_INHERIT_ENV, "inherit-env", "[=y|n]", "Give a WASI program all of whirl's environment."},
+    {KEY_ALLOW_HTTP, "allow-http", "RULE",
+     "Outbound HTTP a component may make (wasi:http/outgoing-handler), in\n"
+     "Spin's allowed_outbound_hosts syntax: https://*.example.com,\n"
+     "http://127.0.0.1:* (repeatable; default: none)."},
+    {KEY_HTTP_CA, "http-ca", "FILE", "A PEM CA trusted besides the system store (outbound HTTPS)."},
 };
 static const cli_group_key_t c_keys[] = {
     {KEY_CACHE, "cache", "[=y|n]",
@@ -161,6 +174,23 @@ static int take_run_group(run_opts_t *o, char group, const char *arg)
             return cli_usage_error("run: unknown -%c option '%s' (`whirl run -%c help` lists "
                                    "them)",
                                    group, item, group);
+        if (key->id == KEY_ALLOW_HTTP || key->id == KEY_HTTP_CA) {
+            if (!value || !*value)
+                return cli_usage_error("run: -S %s needs a value", key->name);
+            if (key->id == KEY_ALLOW_HTTP &&
+                o->nallow_http == sizeof o->allow_http / sizeof *o->allow_http)
+                return cli_usage_error("run: too many -S allow-http rules");
+            char *copy = strdup(value);
+            if (!copy)
+                return cli_usage_error("out of memory");
+            if (key->id == KEY_ALLOW_HTTP) {
+                o->allow_http[o->nallow_http++] = copy;
+            } else {
+                free(o->http_ca);
+                o->http_ca = copy;
+            }
+            continue;
+        }
         if (key->id == KEY_CACHE_DIR) {
             if (!value || !*value)
                 return cli_usage_error("run: -C cache-dir needs a directory (-C cache-dir=DIR)");
@@ -230,6 +260,19 @@ static int parse_run_args(int argc, char **argv, run_opts_t *o)
                 o->cache_dir = o->cache_dir_buf;
             }
             break;
+        case OPT_PROFILE: {
+            char base[4096], why[512];
+            if (o->profile)
+                return cli_usage_error("run: --profile given twice");
+            if (!cli_profile_parse(a.value, base, sizeof base, &o->profile_interval_us, why,
+                                   sizeof why))
+                return cli_usage_error("run: %s", why);
+            if (!(o->profile = cli_profile_new(base, o->profile_interval_us, "whirl run"))) {
+                cli_error("out of memory");
+                return EXIT_USAGE;
+            }
+            break;
+        }
         case OPT_MAX_WASM_STACK:
         case OPT_TIMEOUT:
             snprintf(alias, sizeof alias, "%s=%s",
@@ -485,6 +528,14 @@ static int run_module(const run_opts_t *o, run_state_t *s)
     whirl_error_t *err;
     if (o->debug_info >= 0)
         whirl_config_debug_info_set(config, o->debug_info == 1);
+    /* The profiler samples on the epoch ticker: it ticks at the sampling
+     * interval (a -W epoch_interval given too wins). */
+    if (o->profile && (err = whirl_config_epoch_interval_set(config, o->profile_interval_us))) {
+        whirl_config_delete(config);
+        rc = cli_usage_error("run: --profile: %s", whirl_error_message(err));
+        whirl_error_delete(err);
+        return rc;
+    }
     if ((err = cli_hosting_configure(&o->hosting, config))) {
         whirl_config_delete(config);
         rc = cli_usage_error("run: %s", whirl_error_message(err));
@@ -503,8 +554,12 @@ static int run_module(const run_opts_t *o, run_state_t *s)
         return EXIT_BAD_MODULE;
     }
     /* A component (layer 1 in the preamble) runs as a WASI 0.2 command. */
-    if (whirl_component_is_component(s->wasm, len))
+    if (whirl_component_is_component(s->wasm, len)) {
+        if (o->profile)
+            fprintf(stderr, "whirl: warning: --profile samples core modules only; "
+                            "this component runs unprofiled\n");
         return cli_run_component(o, s->engine, s->wasm, len);
+    }
     if ((err = cli_module_load(s->engine, s->wasm, len, &s->module))) {
         cli_report_module_error(o->file, s->wasm, len, err);
         whirl_error_delete(err);
@@ -586,7 +641,8 @@ static int run_module(const run_opts_t *o, run_state_t *s)
     }
     /* Limits and the deadline go on before instantiation: the start
      * function is guest code too. */
-    if ((err = cli_hosting_apply(&o->hosting, s->store))) {
+    if ((err = cli_hosting_apply(&o->hosting, s->store)) ||
+        (o->profile && (err = cli_profile_attach(o->profile, s->store)))) {
         cli_error("%s", whirl_error_message(err));
         whirl_error_delete(err);
         return EXIT_BAD_MODULE;
@@ -654,10 +710,16 @@ int cli_cmd_run(int argc, char **argv)
     o.debug_info = -1;
     int rc = parse_run_args(argc, argv, &o);
     run_state_t s = {0};
+    if (o.profile && o.file)
+        cli_profile_set_title(o.profile, o.file);
     if (rc == EXIT_OK)
         rc = run_module(&o, &s);
     else if (rc == RUN_HELP_SHOWN)
         rc = EXIT_OK;
+    /* Whatever the guest did (a trap, an exit): what it ran is sampled. */
+    if (o.profile && s.store && !cli_profile_write(o.profile) && rc == EXIT_OK)
+        rc = EXIT_IO;
+    cli_profile_delete(o.profile);
     /* The store goes before the module: it may hold the last references to
      * it. */
     whirl_store_delete(s.store);
@@ -672,5 +734,8 @@ int cli_cmd_run(int argc, char **argv)
     free(o.args);
     free(o.wasi.dirs);
     free(o.wasi.envs);
+    for (size_t i = 0; i < o.nallow_http; i++)
+        free(o.allow_http[i]);
+    free(o.http_ca);
     return rc;
 }

@@ -8,6 +8,11 @@
 #include "cli.h"
 #include "hosting.h"
 #include "options.h"
+#include "profile.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 
 #ifdef WHIRL_HAVE_SERVE
 #include "serve/serve.h"
@@ -34,6 +39,11 @@ enum {
     OPT_ENV,
     OPT_DIR,
     OPT_CACHE,
+    OPT_VARIABLE,
+    OPT_RUNTIME_CONFIG,
+    OPT_S,
+    OPT_PROFILE,
+    OPT_PROFILE_FOR,
 };
 
 static const cli_option_t serve_options[] = {
@@ -82,8 +92,26 @@ static const cli_option_t serve_options[] = {
      "As for run (a single module only)."},
     {OPT_DIR, 0, "dir", CLI_REQUIRED_ARG, "HOST[::GUEST][:ro]",
      "As for run (a single module only)."},
+    {OPT_VARIABLE, 0, "variable", CLI_REQUIRED_ARG, "NAME=VALUE",
+     "A Spin variable's value (before SPIN_VARIABLE_NAME and the default)."},
+    {OPT_RUNTIME_CONFIG, 0, "runtime-config-file", CLI_REQUIRED_ARG, "FILE",
+     "Spin's runtime config: [key_value_store.LABEL] (type \"spin\" with a\n"
+     "path, or \"redis\" with a url) and [sqlite_database.LABEL] (\"spin\")."},
     {OPT_CACHE, 0, "cache", CLI_OPTIONAL_ARG, "DIR",
      "Use the compilation cache (in DIR), as for run."},
+    {OPT_S, 'S', NULL, CLI_REQUIRED_ARG, "NAME=VALUE",
+     "allow-http=RULE: outbound HTTP every component may make, in Spin's\n"
+     "allowed_outbound_hosts syntax (https://*.example.com, http://127.0.0.1:*,\n"
+     "self; repeatable; Spin's redis, mqtt(s), postgres and mysql connections\n"
+     "only by naming the scheme). http-ca=FILE: a PEM CA trusted besides the\n"
+     "system store (for https and mqtts)."},
+    {OPT_PROFILE, 0, "profile", CLI_OPTIONAL_ARG, "guest[,PATH[,INTERVAL]]",
+     "Sample every request's guest (as `whirl run --profile`) for\n"
+     "--profile-for, then write PATH.json, PATH.folded and PATH.svg\n"
+     "(also at shutdown, if sooner); PATH defaults to\n"
+     "whirl-guest-profile."},
+    {OPT_PROFILE_FOR, 0, "profile-for", CLI_REQUIRED_ARG, "DURATION",
+     "How long --profile samples (default 60s)."},
     {OPT_HELP, 'h', "help", CLI_NO_ARG, NULL, "Show this help."},
 };
 
@@ -177,7 +205,18 @@ static int take_option(int id, const char *v, serve_opts_t *o, cli_hosting_t *ho
     case OPT_METRICS_LOG: o->metrics_log = true; break;
     case OPT_QUIET: o->access_log = false; break;
     case OPT_ENV: envs[o->nenvs++] = v; break;
+    case OPT_S:
+        if (strncmp(v, "allow-http=", 11) == 0 && v[11])
+            o->allow_http[o->nallow_http++] = v + 11;
+        else if (strncmp(v, "http-ca=", 8) == 0 && v[8])
+            o->http_ca = v + 8;
+        else
+            return cli_usage_error("serve: unknown -S option '%s' (allow-http=RULE, "
+                                   "http-ca=FILE)", v);
+        break;
     case OPT_DIR: dirs[o->ndirs++] = v; break;
+    case OPT_VARIABLE: o->variables[o->nvariables++] = v; break;
+    case OPT_RUNTIME_CONFIG: o->runtime_config = v; break;
     case OPT_LISTEN: {
         char host[256], port[16];
         if (!serve_listen_parse(v, host, port, why, sizeof why))
@@ -241,11 +280,79 @@ static int take_option(int id, const char *v, serve_opts_t *o, cli_hosting_t *ho
     return EXIT_OK;
 }
 
+/* --profile: one profile for every request, written once its time is up
+ * (a thread waits for that or for shutdown). */
+typedef struct serve_profile {
+    cli_profile_t *profile;
+    uint64_t interval_us;
+    uint64_t duration_ns;
+    atomic_bool done;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool shutting_down;
+} serve_profile_t;
+
+static void profile_store(void *env, whirl_store_t *store)
+{
+    serve_profile_t *sp = env;
+    if (atomic_load_explicit(&sp->done, memory_order_acquire))
+        return;
+    whirl_error_t *err = cli_profile_attach(sp->profile, store);
+    if (err) {
+        cli_error("serve: --profile: %s", whirl_error_message(err));
+        whirl_error_delete(err);
+    }
+}
+
+static void *profile_timer(void *arg)
+{
+    serve_profile_t *sp = arg;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    uint64_t ns = (uint64_t)until.tv_nsec + sp->duration_ns % 1000000000ull;
+    until.tv_sec += (time_t)(sp->duration_ns / 1000000000ull + ns / 1000000000ull);
+    until.tv_nsec = (long)(ns % 1000000000ull);
+    pthread_mutex_lock(&sp->lock);
+    while (!sp->shutting_down &&
+           pthread_cond_timedwait(&sp->wake, &sp->lock, &until) != ETIMEDOUT)
+        ;
+    pthread_mutex_unlock(&sp->lock);
+    atomic_store_explicit(&sp->done, true, memory_order_release);
+    cli_profile_write(sp->profile);
+    return NULL;
+}
+
+static int take_profile(serve_profile_t *sp, int id, const char *v)
+{
+    char why[512];
+    if (id == OPT_PROFILE_FOR) {
+        whirl_error_t *err = whirl_parse_duration(v, &sp->duration_ns);
+        if (err || sp->duration_ns == 0) {
+            int rc = cli_usage_error("serve: --profile-for '%s': %s", v,
+                                     err ? whirl_error_message(err) : "must be more than 0");
+            whirl_error_delete(err);
+            return rc;
+        }
+        return EXIT_OK;
+    }
+    if (sp->profile)
+        return cli_usage_error("serve: --profile given twice");
+    char base[4096];
+    if (!cli_profile_parse(v ? v : "guest", base, sizeof base, &sp->interval_us, why,
+                           sizeof why))
+        return cli_usage_error("serve: %s", why);
+    if (!(sp->profile = cli_profile_new(base, sp->interval_us, "whirl serve"))) {
+        cli_error("out of memory");
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
 /* Parses serve's arguments with the shared table (options.h); options and
  * APP may come in any order. SERVE_HELP_SHOWN after --help or -W help. */
 static int parse_serve_args(int argc, char **argv, serve_opts_t *o, cli_hosting_t *hosting,
                             const char **envs, const char **dirs, bool *cache,
-                            const char **cache_dir)
+                            const char **cache_dir, serve_profile_t *sp)
 {
     cli_args_t a;
     cli_args_init(&a, "serve", serve_options, CLI_COUNT(serve_options), argc, argv);
@@ -259,6 +366,8 @@ static int parse_serve_args(int argc, char **argv, serve_opts_t *o, cli_hosting_
             *cache = true;
             *cache_dir = a.value;
             break;
+        case OPT_PROFILE:
+        case OPT_PROFILE_FOR: rc = take_profile(sp, id, a.value); break;
         case OPT_W:
             if (strcmp(a.value, "help") == 0 || strcmp(a.value, "help-long") == 0) {
                 cli_hosting_help(stdout, 'W');
@@ -285,23 +394,32 @@ int cli_cmd_serve(int argc, char **argv)
         .io_threads = 1,
         .access_log = true,
     };
+    serve_profile_t sp = {.duration_ns = 60000000000ull};
+    pthread_t timer;
+    bool timer_started = false;
     cli_hosting_t hosting;
     cli_hosting_init(&hosting);
     hosting.max_memory_size = 128u << 20;
     hosting.timeout_ns = o.timeout_ns;
     const char **envs = calloc((size_t)argc + 1, sizeof *envs);
     const char **dirs = calloc((size_t)argc + 1, sizeof *dirs);
+    o.allow_http = calloc((size_t)argc + 1, sizeof *o.allow_http);
     bool cache = false;
     const char *cache_dir = NULL;
     int rc = EXIT_OK;
-    if (!envs || !dirs) {
+    if (!envs || !dirs || !o.allow_http) {
         cli_error("out of memory");
         rc = EXIT_USAGE;
         goto done;
     }
     o.envs = envs;
     o.dirs = dirs;
-    rc = parse_serve_args(argc, argv, &o, &hosting, envs, dirs, &cache, &cache_dir);
+    if (!(o.variables = calloc((size_t)argc + 1, sizeof *o.variables))) {
+        cli_error("out of memory");
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    rc = parse_serve_args(argc, argv, &o, &hosting, envs, dirs, &cache, &cache_dir, &sp);
     if (rc == SERVE_HELP_SHOWN) {
         rc = EXIT_OK;
         goto done;
@@ -334,8 +452,11 @@ int cli_cmd_serve(int argc, char **argv)
     o.max_table_elements = hosting.max_table_elements;
 
     whirl_config_t *config = whirl_config_new();
-    whirl_error_t *err = config ? cli_hosting_configure(&hosting, config)
-                                : whirl_error_new("out of memory");
+    whirl_error_t *err = !config ? whirl_error_new("out of memory")
+                         : sp.profile ? whirl_config_epoch_interval_set(config, sp.interval_us)
+                                      : NULL;
+    if (!err)
+        err = cli_hosting_configure(&hosting, config);
     if (!err && cache)
         err = cli_enable_cache(config, cache_dir);
     if (err) {
@@ -345,10 +466,39 @@ int cli_cmd_serve(int argc, char **argv)
         rc = EXIT_USAGE;
         goto done;
     }
+    if (sp.profile) {
+        pthread_mutex_init(&sp.lock, NULL);
+        pthread_condattr_t attr;
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&sp.wake, &attr);
+        pthread_condattr_destroy(&attr);
+        if (pthread_create(&timer, NULL, profile_timer, &sp) != 0) {
+            cli_error("serve: --profile: cannot start its timer thread");
+            whirl_config_delete(config);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        timer_started = true;
+        o.on_store = profile_store;
+        o.on_store_env = &sp;
+    }
     rc = serve_run(&o, config);
 done:
+    if (timer_started) {
+        pthread_mutex_lock(&sp.lock);
+        sp.shutting_down = true;
+        pthread_cond_signal(&sp.wake);
+        pthread_mutex_unlock(&sp.lock);
+        pthread_join(timer, NULL);
+        pthread_cond_destroy(&sp.wake);
+        pthread_mutex_destroy(&sp.lock);
+    }
+    cli_profile_delete(sp.profile);
     free(envs);
     free(dirs);
+    free(o.variables);
+    free(o.allow_http);
     return rc;
 }
 

@@ -167,13 +167,14 @@ static whirl_error_t *make_trap(whirl_trap_code_t code, whirl_error_t *cause,
     } else {
         e = error_trap(code, "in func %u at offset 0x%x", cur->func_index, offset);
     }
-    error_add_frame(e, cur->func_index, name, offset);
+    error_add_frame_in(e, inst->module, cur->func_index, name, offset);
     uint32_t n = 1;
     for (uint32_t d = st->depth; d-- > base_depth + 1 && n < MAX_BACKTRACE; n++) {
         const exec_frame_t *f = &st->frames[d];
         uint32_t pcw = (uint32_t)(f->ret_pc - f->func->code) - 1;
         uint32_t off = compiled_func_offset(f->func, pcw);
-        error_add_frame(e, f->func->func_index, func_name(f->inst, f->func->func_index), off);
+        error_add_frame_in(e, f->inst->module, f->func->func_index,
+                           func_name(f->inst, f->func->func_index), off);
     }
     st->depth = base_depth;
     return e;
@@ -282,6 +283,32 @@ static void *elem_item(whirl_instance_t *inst, const wasm_elem_t *seg, uint32_t 
     }
 }
 
+/* Records the current activation's call stack for the store's sampler
+ * when the epoch check fired for a sample rather than the deadline;
+ * returns false for the deadline. Cold: reached once per sample period. */
+static __attribute__((noinline, cold)) bool
+sample_stack(whirl_store_t *store, const struct exec_stack *st, uint32_t base_depth,
+             const compiled_func_t *cur, const whirl_instance_t *inst, const code_word_t *pc)
+{
+    if (!store_epoch_reached(store, atomic_load_explicit(&store->engine->epoch,
+                                                         memory_order_relaxed)))
+        return false;
+    whirl_sample_frame_t *out = store->sampler->frames;
+    size_t n = 0;
+    out[n++] = (whirl_sample_frame_t){inst->module, cur->func_index,
+                                      func_name(inst, cur->func_index),
+                                      compiled_func_offset(cur, (uint32_t)(pc - cur->code))};
+    for (uint32_t d = st->depth; d-- > base_depth + 1 && n < SAMPLE_MAX_FRAMES;) {
+        const exec_frame_t *f = &st->frames[d];
+        uint32_t pcw = (uint32_t)(f->ret_pc - f->func->code) - 1;
+        out[n++] = (whirl_sample_frame_t){f->inst->module, f->func->func_index,
+                                          func_name(f->inst, f->func->func_index),
+                                          compiled_func_offset(f->func, pcw)};
+    }
+    store_sample_taken(store, n);
+    return true;
+}
+
 #include "exec/interp_exn.inc"
 
 /* ---------------------------------------------------------- dispatch */
@@ -293,6 +320,7 @@ static void *elem_item(whirl_instance_t *inst, const wasm_elem_t *seg, uint32_t 
 #define VMCASE(name) L_##name:
 #define NEXT() goto *(void *)((char *)&&L_UNREACHABLE + (int32_t)*pc)
 #endif
+
 
 #define S(i) fp[pc[i]]
 #define K64(i) ((uint64_t)pc[i] | (uint64_t)pc[(i) + 1] << 32)
@@ -314,8 +342,24 @@ static void *elem_item(whirl_instance_t *inst, const wasm_elem_t *seg, uint32_t 
 #define EPOCH_CHECK()                                                                  \
     do {                                                                               \
         if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))    \
-            TRAP(WHIRL_TRAP_INTERRUPT);                                                \
+            goto epoch_reached;                                                        \
     } while (0)
+
+/* The deadline was reached: trap, or run on to the next deadline
+ * (store_epoch_expired yields first when the store's resumable call asked
+ * to yield at the end of each epoch slice; the host may have grown memory
+ * meanwhile). Off the hot path: only taken when the epoch check fires. */
+#define EPOCH_EXPIRED()                                     \
+    do {                                                    \
+        deadline = store_epoch_expired(store);              \
+        if (!deadline)                                      \
+            TRAP(WHIRL_TRAP_INTERRUPT);                     \
+        RELOAD_MEM();                                       \
+    } while (0)
+
+/* Bulk operations cannot stop midway for a sample or to yield at the end
+ * of an epoch slice, so they run on to the store's hard deadline. */
+#define HARD_DEADLINE (store->epoch_hard_deadline)
 
 /* Takes a branch of `off` words; backward branches (including a branch to
  * itself: `loop br 0`) check the epoch. */
@@ -392,8 +436,7 @@ static whirl_error_t *interp_body(interp_mode_t mode, int32_t *offsets, whirl_st
     /* The running instance's compiled functions: CALL names them by index. */
     const compiled_func_t *mfuncs = inst->vm.code;
     RELOAD_MEM();
-    if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
-        TRAP(WHIRL_TRAP_INTERRUPT);
+    EPOCH_CHECK();
 
     /* Locals used by the call sequence. */
     whirl_func_t *callee_obj;
@@ -444,8 +487,7 @@ dispatch:
         fp = nfp;
         cur = callee;
         pc = callee->code;
-        if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
-            TRAP(WHIRL_TRAP_INTERRUPT);
+        EPOCH_CHECK();
         NEXT();
     }
     VMCASE(CALL_IMPORT) {
@@ -468,8 +510,7 @@ dispatch:
                 mfuncs = inst->vm.code;
                 pc = callee->code;
                 RELOAD_MEM();
-                if (UNLIKELY(atomic_load_explicit(epoch, memory_order_relaxed) >= deadline))
-                    TRAP(WHIRL_TRAP_INTERRUPT);
+                EPOCH_CHECK();
                 NEXT();
             }
             goto enter_wasm;
@@ -481,8 +522,10 @@ dispatch:
         if (UNLIKELY(err != NULL)) {
             /* An exception from the host (or from wasm it called) goes on
              * unwinding here. */
-            if (whirl_error_is_exception(err, &exn) && exn->store == store) {
+            whirl_exn_t *thrown;
+            if (whirl_error_is_exception(err, &thrown) && thrown->store == store) {
                 whirl_error_delete(err);
+                exn = thrown;
                 goto throw_exn;
             }
             cause = err;
@@ -621,9 +664,11 @@ dispatch:
         st->top = saved_top;
         if (UNLIKELY(err != NULL)) {
             /* An exception: raised in the caller (this frame is gone). */
-            if (whirl_error_is_exception(err, &exn) && exn->store == store &&
+            whirl_exn_t *thrown;
+            if (whirl_error_is_exception(err, &thrown) && thrown->store == store &&
                 st->frames[st->depth - 1].ret_pc) {
                 whirl_error_delete(err);
+                exn = thrown;
                 const exec_frame_t *f = &st->frames[--st->depth];
                 pc = f->ret_pc - 1;
                 fp = f->fp;
@@ -686,7 +731,7 @@ dispatch:
         uint64_t d = S(1).u32, n = S(3).u32;
         if (UNLIKELY(d + n > mem_size))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_fill(mem + d, (uint8_t)S(2).u32, n, epoch, deadline)))
+        if (UNLIKELY(!exec_bulk_fill(mem + d, (uint8_t)S(2).u32, n, epoch, HARD_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 4;
         NEXT();
@@ -695,7 +740,7 @@ dispatch:
         uint64_t d = S(1).u32, s = S(2).u32, n = S(3).u32;
         if (UNLIKELY(d + n > mem_size || s + n > mem_size))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_move(mem + d, mem + s, n, epoch, deadline)))
+        if (UNLIKELY(!exec_bulk_move(mem + d, mem + s, n, epoch, HARD_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 4;
         NEXT();
@@ -706,7 +751,7 @@ dispatch:
         uint64_t d = S(2).u32, s = S(3).u32, n = S(4).u32;
         if (UNLIKELY(s + n > len || d + n > mem_size))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_move(mem + d, seg->bytes + s, n, epoch, deadline)))
+        if (UNLIKELY(!exec_bulk_move(mem + d, seg->bytes + s, n, epoch, HARD_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 5;
         NEXT();
@@ -733,7 +778,7 @@ dispatch:
     }
     VMCASE(TABLE_SIZE) S(1).u32 = inst->vm.tables[pc[2]]->size; pc += 3; NEXT();
     VMCASE(TABLE_GROW) {
-        int64_t old = table_grow_until(inst->vm.tables[pc[2]], S(4).u32, S(3).ref, epoch, deadline);
+        int64_t old = table_grow_until(inst->vm.tables[pc[2]], S(4).u32, S(3).ref, epoch, HARD_DEADLINE);
         if (UNLIKELY(old == TABLE_GROW_INTERRUPTED))
             TRAP(WHIRL_TRAP_INTERRUPT);
         S(1).i32 = (int32_t)old;
@@ -746,7 +791,7 @@ dispatch:
         void *v = S(3).ref;
         if (UNLIKELY(i + n > t->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
-        if (UNLIKELY(!exec_bulk_fill_refs(t->elems + i, v, n, epoch, deadline)))
+        if (UNLIKELY(!exec_bulk_fill_refs(t->elems + i, v, n, epoch, HARD_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 5;
         NEXT();
@@ -757,7 +802,7 @@ dispatch:
         if (UNLIKELY(d + n > dt->size || s + n > stab->size))
             TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
         if (UNLIKELY(!exec_bulk_move(dt->elems + d, stab->elems + s, n * sizeof(void *), epoch,
-                                     deadline)))
+                                     HARD_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
         pc += 6;
         NEXT();
@@ -773,7 +818,7 @@ dispatch:
         const uint64_t chunk = BULK_CHUNK_BYTES / sizeof(void *);
         for (uint64_t j = 0; j < n; j++) {
             if (UNLIKELY(j % chunk == 0) && n > BULK_SMALL_BYTES / sizeof(void *) &&
-                epoch_reached(epoch, deadline))
+                epoch_reached(epoch, HARD_DEADLINE))
                 TRAP(WHIRL_TRAP_INTERRUPT);
             t->elems[d + j] = elem_item(inst, seg, (uint32_t)(s + j));
         }
@@ -1166,6 +1211,16 @@ dispatch:
     }
 #endif
 
+epoch_reached:
+    /* A sample due (whirl_store_set_sampler), the end of an epoch-yield
+     * slice, or the deadline. */
+    if (UNLIKELY(store->sampler != NULL) && sample_stack(store, st, base_depth, cur, inst, pc)) {
+        deadline = store->epoch_deadline;
+        if (atomic_load_explicit(epoch, memory_order_relaxed) < deadline)
+            NEXT();
+    }
+    EPOCH_EXPIRED();
+    NEXT();
 trap:
     return make_trap(trap_code, cause, st, base_depth, cur, inst, pc);
 }
@@ -1252,6 +1307,13 @@ whirl_error_t *exec_call(whirl_store_t *store, whirl_func_t *func, const whirl_v
         rslots += slots_of(t->results[i]);
     if (st->activations >= MAX_ACTIVATIONS || fp + (nslots > rslots ? nslots : rslots) > st->end)
         return error_trap(WHIRL_TRAP_STACK_EXHAUSTED, "too many nested calls into wasm");
+    /* On a fiber (a resumable call), host-to-wasm recursion is bounded by
+     * its stack too: the guard page must never be reached. */
+    uintptr_t native_low = fiber_stack_low();
+    if (UNLIKELY(native_low) &&
+        (uintptr_t)__builtin_frame_address(0) - native_low < FIBER_STACK_RESERVE)
+        return error_trap(WHIRL_TRAP_STACK_EXHAUSTED, "the fiber's native stack is exhausted "
+                          "(async_stack_size)");
 
     uint32_t s = 0;
     for (uint32_t i = 0; i < t->nparams; i++) {

@@ -30,6 +30,11 @@ if(WHIRL_JIT)
   target_include_directories(whirl-jit PRIVATE ${PROJECT_SOURCE_DIR}/src)
   target_include_directories(whirl-jit SYSTEM PRIVATE ${WHIRL_LLVM_INCLUDE_DIR})
   target_link_libraries(whirl-jit PUBLIC whirl ${WHIRL_LLVM_LIBRARY})
+  # The SIMD translator matches the interpreter's min/max NaN lanes, which
+  # differ between its SSE and portable code (src/exec/simd.cmake).
+  if(WHIRL_SIMD_PORTABLE)
+    target_compile_definitions(whirl-jit PRIVATE WHIRL_SIMD_PORTABLE=1)
+  endif()
   message(STATUS "whirl: LLVM tier on (${WHIRL_LLVM_LIBRARY})")
 else()
   message(STATUS "whirl: LLVM tier off (interpreter only)")

@@ -2,9 +2,9 @@
  * (translate*.c builds LLVM IR, jit.c optimises it at O2 and compiles it
  * with ORC LLJIT). jit_binding.h runs the code against an instance.
  *
- * Functions the tier cannot compile yet (today: those touching v128) are
- * reported per function and stay interpreted; calls to them from compiled
- * code go through the runtime. */
+ * Every Wasm 2.0 instruction is translated, SIMD included; a function the
+ * tier could not compile would be reported per function and stay
+ * interpreted, calls to it from compiled code going through the runtime. */
 #ifndef WHIRL_JIT_H
 #define WHIRL_JIT_H
 

@@ -221,8 +221,9 @@ static void call_slots(jit_ctx_t *ctx, whirl_func_t *fn, slot_t *slots)
     if (!vals)
         unwind(ctx, error_oom());
     whirl_val_t *args = vals, *results = vals + t->nparams;
-    for (uint32_t i = 0; i < t->nparams; i++)
-        val_from_slots(&args[i], t->params[i], &slots[i]);
+    /* The interpreter's slot layout: a v128 takes two slots. */
+    for (uint32_t i = 0, s = 0; i < t->nparams; s += slots_of(t->params[i]), i++)
+        val_from_slots(&args[i], t->params[i], &slots[s]);
     for (uint32_t i = 0; i < t->nresults; i++) {
         memset(&results[i], 0, sizeof results[i]);
         results[i].kind = valtype_to_kind(t->results[i]);
@@ -243,8 +244,8 @@ static void call_slots(jit_ctx_t *ctx, whirl_func_t *fn, slot_t *slots)
     }
     ctx_refresh(ctx);
     if (!err)
-        for (uint32_t i = 0; i < t->nresults; i++)
-            val_to_slots(&results[i], &slots[i]);
+        for (uint32_t i = 0, s = 0; i < t->nresults; s += slots_of(t->results[i]), i++)
+            val_to_slots(&results[i], &slots[s]);
     if (vals != small)
         free(vals);
     if (err)
@@ -436,6 +437,12 @@ void *jb_runtime_address(int i)
 
 static uintptr_t thread_stack_limit(uintptr_t here)
 {
+    /* On a fiber (a resumable call, runtime/fiber.h) the stack is the
+     * fiber's, smaller than a thread's: keep twice what exec_call keeps. */
+    uintptr_t fiber_lo = fiber_stack_low();
+    if (fiber_lo)
+        return fiber_lo + 2 * FIBER_STACK_RESERVE < here ? fiber_lo + 2 * FIBER_STACK_RESERVE
+                                                         : here;
     static __thread uintptr_t lo;
     if (!lo) {
         pthread_attr_t attr;
@@ -463,10 +470,14 @@ whirl_error_t *jit_call(jit_ctx_t *ctx, uint32_t func_index, const whirl_val_t *
     if (!entry || fn->instance != ctx->instance)
         return exec_call(ctx_store(ctx), fn, args, results);
     const wasm_functype_t *t = fn->type;
-    uint32_t n = t->nparams > t->nresults ? t->nparams : t->nresults;
-    slot_t slots[n + 1];
+    uint32_t np = 0, nr = 0;
     for (uint32_t i = 0; i < t->nparams; i++)
-        val_to_slots(&args[i], &slots[i]);
+        np += slots_of(t->params[i]);
+    for (uint32_t i = 0; i < t->nresults; i++)
+        nr += slots_of(t->results[i]);
+    slot_t slots[(np > nr ? np : nr) + 1];
+    for (uint32_t i = 0, s = 0; i < t->nparams; s += slots_of(t->params[i]), i++)
+        val_to_slots(&args[i], &slots[s]);
 
     jmp_buf jb;
     jmp_buf *volatile saved = ctx->trap_jmp;
@@ -482,7 +493,7 @@ whirl_error_t *jit_call(jit_ctx_t *ctx, uint32_t func_index, const whirl_val_t *
     ctx->trap_jmp = &jb;
     entry(ctx, slots);
     ctx->trap_jmp = saved;
-    for (uint32_t i = 0; i < t->nresults; i++)
-        val_from_slots(&results[i], t->results[i], &slots[i]);
+    for (uint32_t i = 0, s = 0; i < t->nresults; s += slots_of(t->results[i]), i++)
+        val_from_slots(&results[i], t->results[i], &slots[s]);
     return NULL;
 }

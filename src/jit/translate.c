@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "jit/jit.h"
+#include "compile/code.h"
 #include "jit/jit_binding.h"
 #include "util/error.h"
 
@@ -26,7 +27,8 @@ LLVMTypeRef jt_type(jt_module_t *jm, wasm_valtype_t t)
     case WASM_I64: return jm->i64;
     case WASM_F32: return jm->f32;
     case WASM_F64: return jm->f64;
-    default: return jm->ptr; /* funcref, externref (v128 never gets here) */
+    case WASM_V128: return jt_v128_type(jm);
+    default: return jm->ptr; /* funcref, externref */
     }
 }
 
@@ -175,89 +177,56 @@ static LLVMTypeRef make_fn_type(jt_module_t *jm, const wasm_functype_t *t)
     return LLVMFunctionType(ret, params, t->nparams + 1, false);
 }
 
-static bool has_v128(const wasm_valtype_t *v, uint32_t n)
+/* Slots a value list takes in a slot array (a v128 takes two). */
+static uint32_t slots_of_types(const wasm_valtype_t *v, uint32_t n)
 {
+    uint32_t s = 0;
     for (uint32_t i = 0; i < n; i++)
-        if (v[i] == WASM_V128)
-            return true;
-    return false;
+        s += slots_of(v[i]);
+    return s;
 }
 
-static bool type_has_v128(const wasm_functype_t *t)
+/* Slots the runtime needs for a call of type `t`: arguments in, results
+ * out, at least one (the runtime still gets a valid pointer). */
+static uint32_t call_slots_needed(const wasm_functype_t *t)
 {
-    return has_v128(t->params, t->nparams) || has_v128(t->results, t->nresults);
+    uint32_t p = slots_of_types(t->params, t->nparams), r = slots_of_types(t->results, t->nresults);
+    uint32_t n = p > r ? p : r;
+    return n ? n : 1;
 }
 
 /* Pre-scan of a validated body: whether the tier can compile it (NULL) or
  * why not, and the slots its calls through the runtime need. */
 static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint32_t *scratch)
 {
-    static const char simd[] = "uses SIMD (v128): not supported by the jit yet";
     *scratch = 0;
-    if (type_has_v128(&m->types[fn->type]))
-        return simd;
-    for (uint32_t i = 0; i < fn->nlocal_runs; i++)
-        if (fn->local_runs[i].type == WASM_V128)
-            return simd;
     reader_t r;
     reader_init(&r, m->bytes, fn->code, fn->code_end);
     while (!reader_at_end(&r) && reader_ok(&r)) {
         int op = wasm_read_op(&r);
         if (op < 0)
             return "unreadable instruction";
-        if (wasm_opinfo[op].prefix == 0xFD)
-            return simd;
+        uint32_t n = 0;
         switch (op) {
-        case WASM_OP_BLOCK:
-        case WASM_OP_LOOP:
-        case WASM_OP_IF: {
-            int64_t bt = read_s33(&r);
-            if (bt == -5 || (bt >= 0 && type_has_v128(&m->types[bt])))
-                return simd;
+        case WASM_OP_CALL:
+            n = call_slots_needed(wasm_module_func_type(m, read_u32(&r)));
             break;
-        }
-        case WASM_OP_CALL: {
-            const wasm_functype_t *t = wasm_module_func_type(m, read_u32(&r));
-            if (type_has_v128(t))
-                return simd;
-            uint32_t n = t->nparams > t->nresults ? t->nparams : t->nresults;
-            if (n < 1)
-                n = 1; /* the runtime still gets a valid pointer */
-            if (n > *scratch)
-                *scratch = n;
-            break;
-        }
-        case WASM_OP_CALL_INDIRECT: {
-            const wasm_functype_t *t = &m->types[read_u32(&r)];
+        case WASM_OP_CALL_INDIRECT:
+            n = call_slots_needed(&m->types[read_u32(&r)]);
             read_u32(&r);
-            if (type_has_v128(t))
-                return simd;
-            uint32_t n = t->nparams > t->nresults ? t->nparams : t->nresults;
-            if (n < 1)
-                n = 1; /* the runtime still gets a valid pointer */
-            if (n > *scratch)
-                *scratch = n;
             break;
-        }
         case WASM_OP_RETURN_CALL:
         case WASM_OP_RETURN_CALL_INDIRECT:
             return "uses tail calls: not supported by the jit yet";
         case WASM_OP_THROW:
         case WASM_OP_THROW_REF:
         case WASM_OP_TRY_TABLE:
+        case WASM_OP_TRY:
+        case WASM_OP_CATCH:
+        case WASM_OP_CATCH_ALL:
+        case WASM_OP_DELEGATE:
+        case WASM_OP_RETHROW:
             return "uses exception handling: not supported by the jit yet";
-        case WASM_OP_GLOBAL_GET:
-        case WASM_OP_GLOBAL_SET:
-            if (wasm_module_global_type(m, read_u32(&r))->type == WASM_V128)
-                return simd;
-            break;
-        case WASM_OP_SELECT_T: {
-            uint32_t n = read_u32(&r);
-            for (uint32_t i = 0; i < n; i++)
-                if (read_u8(&r) == WASM_V128)
-                    return simd;
-            break;
-        }
         default: {
             /* Memory instructions on memory 0 only, in 2.0's encoding. */
             static const char multi[] = "uses multi-memory: not supported by the jit yet";
@@ -283,6 +252,8 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
             }
         }
         }
+        if (n > *scratch)
+            *scratch = n;
     }
     return reader_ok(&r) ? NULL : "unreadable instruction";
 }
@@ -537,23 +508,38 @@ static void op_br_table(jt_func_t *f)
 
 /* ---------------------------------------------------------- calls */
 
-static void spill_args(jt_func_t *f, LLVMValueRef slots, LLVMValueRef *args, uint32_t n)
+/* Slot arrays follow the interpreter's layout: one 8-byte slot per value,
+ * two for a v128 (8-byte aligned only). */
+static LLVMValueRef slot_store(LLVMBuilderRef b, jt_module_t *jm, LLVMValueRef slots, uint32_t at,
+                               LLVMValueRef v)
 {
-    for (uint32_t i = 0; i < n; i++) {
-        LLVMValueRef idx = jt_const_i64(f, i);
-        LLVMValueRef p = LLVMBuildGEP2(f->b, f->jm->i64, slots, &idx, 1, "");
-        LLVMBuildStore(f->b, args[i], p);
-    }
+    LLVMValueRef idx = LLVMConstInt(jm->i64, at, false);
+    LLVMValueRef st = LLVMBuildStore(b, v, LLVMBuildGEP2(b, jm->i64, slots, &idx, 1, ""));
+    LLVMSetAlignment(st, 8);
+    return st;
+}
+
+static LLVMValueRef slot_load(LLVMBuilderRef b, jt_module_t *jm, LLVMValueRef slots, uint32_t at,
+                              wasm_valtype_t t)
+{
+    LLVMValueRef idx = LLVMConstInt(jm->i64, at, false);
+    LLVMValueRef v = LLVMBuildLoad2(b, jt_type(jm, t), LLVMBuildGEP2(b, jm->i64, slots, &idx, 1, ""), "");
+    LLVMSetAlignment(v, 8);
+    return v;
+}
+
+static void spill_args(jt_func_t *f, LLVMValueRef slots, LLVMValueRef *args,
+                       const wasm_functype_t *t)
+{
+    for (uint32_t i = 0, at = 0; i < t->nparams; at += slots_of(t->params[i]), i++)
+        slot_store(f->b, f->jm, slots, at, args[i]);
 }
 
 static void load_results(jt_func_t *f, LLVMValueRef slots, const wasm_functype_t *t,
                          LLVMValueRef *out)
 {
-    for (uint32_t i = 0; i < t->nresults; i++) {
-        LLVMValueRef idx = jt_const_i64(f, i);
-        LLVMValueRef p = LLVMBuildGEP2(f->b, f->jm->i64, slots, &idx, 1, "");
-        out[i] = LLVMBuildLoad2(f->b, jt_type(f->jm, t->results[i]), p, "");
-    }
+    for (uint32_t i = 0, at = 0; i < t->nresults; at += slots_of(t->results[i]), i++)
+        out[i] = slot_load(f->b, f->jm, slots, at, t->results[i]);
 }
 
 static void unpack_results(jt_func_t *f, LLVMValueRef call, const wasm_functype_t *t,
@@ -584,7 +570,7 @@ static void op_call(jt_func_t *f)
         unpack_results(f, call, t, res);
     } else {
         LLVMValueRef slots = jt_scratch(f, t->nparams);
-        spill_args(f, slots, args + 1, t->nparams);
+        spill_args(f, slots, args + 1, t);
         LLVMValueRef rt_args[] = {f->ctx, jt_const_i32(f, callee), slots};
         jb_call(f, JB_RT_CALL, rt_args, 3);
         load_results(f, slots, t, res);
@@ -625,7 +611,7 @@ static void op_call_indirect(jt_func_t *f)
 
     LLVMPositionBuilderAtEnd(f->b, slow);
     LLVMValueRef slots = jt_scratch(f, t->nparams);
-    spill_args(f, slots, args + 1, t->nparams);
+    spill_args(f, slots, args + 1, t);
     LLVMValueRef cargs[] = {f->ctx, jt_const_i32(f, table), elem, slots};
     jb_call(f, JB_RT_CALL_INDIRECT, cargs, 4);
     LLVMValueRef slow_res[t->nresults + 1];
@@ -686,7 +672,17 @@ LLVMValueRef jt_opaque(jt_func_t *f, LLVMValueRef v)
     LLVMTypeRef fty = LLVMFunctionType(ty, &ty, 1, false);
     LLVMValueRef asm_fn = LLVMGetInlineAsm(fty, "", 0, constraint, sizeof constraint - 1, false, false,
                                            LLVMInlineAsmDialectATT, false);
-    return LLVMBuildCall2(f->b, fty, asm_fn, &v, 1, "");
+    LLVMValueRef call = LLVMBuildCall2(f->b, fty, asm_fn, &v, 1, "");
+    /* Touches no memory and always returns (memory(none) is MemoryEffects
+     * 0): without these, LLVM treats the call as a store to anything, which
+     * would pin it inside loops and reload memory around it. */
+    static const char *const attrs[] = {"memory", "nounwind", "willreturn"};
+    for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++) {
+        unsigned kind = LLVMGetEnumAttributeKindForName(attrs[i], strlen(attrs[i]));
+        LLVMAddCallSiteAttribute(call, LLVMAttributeFunctionIndex,
+                                 LLVMCreateEnumAttribute(f->jm->llctx, kind, 0));
+    }
+    return call;
 }
 
 /* LLVM may fold x - 0, x * 1, x / 1, -1 * x, -0 - x and the like to x or
@@ -796,7 +792,7 @@ static bool translate_op(jt_func_t *f, wasm_op_t op)
     case WASM_OP_F32_CONST:
     case WASM_OP_F64_CONST: op_const(f, op); return true;
     default:
-        return jt_numeric(f, op) || jt_memory(f, op);
+        return jt_numeric(f, op) || jt_memory(f, op) || jt_simd(f, op);
     }
 }
 
@@ -880,23 +876,16 @@ static void build_entry(jt_module_t *jm, uint32_t index, LLVMBuilderRef b)
     LLVMValueRef slots = LLVMGetParam(fn, 1);
     LLVMValueRef args[t->nparams + 1];
     args[0] = LLVMGetParam(fn, 0);
-    for (uint32_t i = 0; i < t->nparams; i++) {
-        LLVMValueRef idx = LLVMConstInt(jm->i64, i, false);
-        LLVMValueRef p = LLVMBuildGEP2(b, jm->i64, slots, &idx, 1, "");
-        args[i + 1] = LLVMBuildLoad2(b, jt_type(jm, t->params[i]), p, "");
-    }
+    for (uint32_t i = 0, at = 0; i < t->nparams; at += slots_of(t->params[i]), i++)
+        args[i + 1] = slot_load(b, jm, slots, at, t->params[i]);
     LLVMValueRef call = LLVMBuildCall2(b, LLVMGlobalGetValueType(jm->fns[index]), jm->fns[index],
                                        args, t->nparams + 1, "");
     /* A copy of the body in every trampoline would double the code. */
     unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
     LLVMAddCallSiteAttribute(call, LLVMAttributeFunctionIndex,
                              LLVMCreateEnumAttribute(jm->llctx, noinline, 0));
-    for (uint32_t i = 0; i < t->nresults; i++) {
-        LLVMValueRef v = t->nresults == 1 ? call : LLVMBuildExtractValue(b, call, i, "");
-        LLVMValueRef idx = LLVMConstInt(jm->i64, i, false);
-        LLVMValueRef p = LLVMBuildGEP2(b, jm->i64, slots, &idx, 1, "");
-        LLVMBuildStore(b, v, p);
-    }
+    for (uint32_t i = 0, at = 0; i < t->nresults; at += slots_of(t->results[i]), i++)
+        slot_store(b, jm, slots, at, t->nresults == 1 ? call : LLVMBuildExtractValue(b, call, i, ""));
     LLVMBuildRetVoid(b);
 }
 
@@ -908,7 +897,7 @@ whirl_error_t *jt_translate_module(jt_module_t *jm)
     if (!scratch)
         return error_oom();
     for (uint32_t t = 0; t < m->ntypes; t++)
-        jm->fn_types[t] = type_has_v128(&m->types[t]) ? NULL : make_fn_type(jm, &m->types[t]);
+        jm->fn_types[t] = make_fn_type(jm, &m->types[t]);
     jb_declare_runtime(jm);
     make_tbaa(jm);
 

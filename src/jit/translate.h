@@ -106,8 +106,16 @@ LLVMValueRef jt_scratch(jt_func_t *f, uint32_t n);
 /* Tags an access with one of jm's TBAA tags. */
 void jt_tbaa(jt_func_t *f, LLVMValueRef access, LLVMValueRef tag);
 
+/* The LLVM type of a v128 on the operand stack, in locals, phis, params
+ * and results: <2 x i64>. Instructions bitcast it to their lane shape. */
+LLVMTypeRef jt_v128_type(jt_module_t *jm);
+/* The address of an access of `bytes` at (i32 `addr` + `offset`), after
+ * the bounds check that traps (translate_memory.c). */
+LLVMValueRef jt_checked_addr(jt_func_t *f, LLVMValueRef addr, uint32_t offset, unsigned bytes);
+
 /* Instruction families. Each returns false if `op` is not in its family. */
 bool jt_numeric(jt_func_t *f, wasm_op_t op);
 bool jt_memory(jt_func_t *f, wasm_op_t op);
+bool jt_simd(jt_func_t *f, wasm_op_t op); /* translate_simd*.c: the 0xFD prefix */
 
 #endif

@@ -6,7 +6,7 @@
 
 /* The address of an access of `bytes` at (i32 operand + offset), after the
  * bounds check. The sum is formed in 64 bits, so it cannot wrap. */
-static LLVMValueRef checked_addr(jt_func_t *f, LLVMValueRef addr, uint32_t offset, unsigned bytes)
+LLVMValueRef jt_checked_addr(jt_func_t *f, LLVMValueRef addr, uint32_t offset, unsigned bytes)
 {
     LLVMValueRef ea = LLVMBuildZExt(f->b, addr, f->jm->i64, "");
     LLVMValueRef end = LLVMBuildAdd(f->b, ea, jt_const_i64(f, (uint64_t)offset + bytes), "");
@@ -21,7 +21,7 @@ static void load(jt_func_t *f, LLVMTypeRef mem_ty, unsigned bytes, LLVMTypeRef t
 {
     read_u32(&f->r); /* alignment: a hint only */
     uint32_t offset = read_u32(&f->r);
-    LLVMValueRef p = checked_addr(f, jt_pop(f), offset, bytes);
+    LLVMValueRef p = jt_checked_addr(f, jt_pop(f), offset, bytes);
     LLVMValueRef v = LLVMBuildLoad2(f->b, mem_ty, p, "");
     LLVMSetAlignment(v, 1);
     jt_tbaa(f, v, f->jm->tbaa_memory);
@@ -35,7 +35,7 @@ static void store(jt_func_t *f, LLVMTypeRef mem_ty, unsigned bytes)
     read_u32(&f->r);
     uint32_t offset = read_u32(&f->r);
     LLVMValueRef v = jt_pop(f);
-    LLVMValueRef p = checked_addr(f, jt_pop(f), offset, bytes);
+    LLVMValueRef p = jt_checked_addr(f, jt_pop(f), offset, bytes);
     if (LLVMTypeOf(v) != mem_ty)
         v = LLVMBuildTrunc(f->b, v, mem_ty, "");
     LLVMValueRef st = LLVMBuildStore(f->b, v, p);
@@ -126,6 +126,7 @@ bool jt_memory(jt_func_t *f, wasm_op_t op)
         uint32_t i = read_u32(&f->r);
         LLVMTypeRef ty = jt_type(jm, wasm_module_global_type(jm->wasm, i)->type);
         LLVMValueRef v = LLVMBuildLoad2(f->b, ty, jb_global_ptr(f, i), "");
+        LLVMSetAlignment(v, 8); /* a v128 value is 8-byte aligned only */
         jt_tbaa(f, v, jm->tbaa_global);
         jt_push(f, v);
         break;
@@ -133,7 +134,9 @@ bool jt_memory(jt_func_t *f, wasm_op_t op)
     case WASM_OP_GLOBAL_SET: {
         uint32_t i = read_u32(&f->r);
         LLVMValueRef v = jt_pop(f);
-        jt_tbaa(f, LLVMBuildStore(f->b, v, jb_global_ptr(f, i)), jm->tbaa_global);
+        LLVMValueRef st = LLVMBuildStore(f->b, v, jb_global_ptr(f, i));
+        LLVMSetAlignment(st, 8);
+        jt_tbaa(f, st, jm->tbaa_global);
         break;
     }
 

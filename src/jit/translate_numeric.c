@@ -4,6 +4,8 @@
  * float-to-int out of range), the edge is handled explicitly; float
  * min/max/nearest and the sign operations give the interpreter's bits
  * (src/exec/numeric.h), NaN payloads included. */
+#include <string.h>
+
 #include "jit/jit_binding.h"
 
 static LLVMValueRef i32_bool(jt_func_t *f, LLVMValueRef i1)
@@ -87,6 +89,21 @@ static void binop(jt_func_t *f, LLVMOpcode opc)
     jt_push(f, LLVMBuildBinOp(f->b, opc, a, b, ""));
 }
 
+/* add/sub/mul/div with a constant operand hidden: LLVM folds constant
+ * arithmetic with its own NaN rules (inf - inf folds to +NaN where x86
+ * gives the default NaN, -NaN). Constants appearing only after
+ * optimisation are not caught; hiding every operand, as translate_simd.c
+ * does, cost 7% on bench/ nbody. */
+static void float_arith(jt_func_t *f, LLVMOpcode opc)
+{
+    LLVMValueRef b = jt_pop(f), a = jt_pop(f);
+    if (LLVMIsConstant(a))
+        a = jt_opaque(f, a);
+    if (LLVMIsConstant(b))
+        b = jt_opaque(f, b);
+    jt_push(f, LLVMBuildBinOp(f->b, opc, a, b, ""));
+}
+
 static void float_intrinsic(jt_func_t *f, const char *name)
 {
     LLVMValueRef a = jt_pop(f);
@@ -124,12 +141,26 @@ static void float_minmax(jt_func_t *f, bool is64, bool is_max)
     jt_push(f, LLVMBuildSelect(f->b, isnan, nanres, r, ""));
 }
 
-static void float_copysign(jt_func_t *f)
+/* neg, abs, copysign: hidden on both sides. LLVM would move a sign
+ * operation into the arithmetic around it (-(a*b) to (-a)*b, a - -b to
+ * a + b, |x*x| to x*x, copysign(x, -C) to -|x| and on), which changes the
+ * bits of a NaN result. */
+static void float_sign_op(jt_func_t *f, const char *intrinsic)
 {
-    LLVMValueRef b = jt_pop(f), a = jt_pop(f);
-    LLVMTypeRef ty = LLVMTypeOf(a);
-    LLVMValueRef args[] = {a, b};
-    jt_push(f, jt_intrinsic(f, "llvm.copysign", &ty, 1, args, 2));
+    LLVMValueRef r;
+    if (!intrinsic) {
+        r = LLVMBuildFNeg(f->b, jt_opaque(f, jt_pop(f)), "");
+    } else if (strcmp(intrinsic, "llvm.fabs") == 0) {
+        LLVMValueRef a = jt_opaque(f, jt_pop(f));
+        LLVMTypeRef ty = LLVMTypeOf(a);
+        r = jt_intrinsic(f, intrinsic, &ty, 1, &a, 1);
+    } else {
+        LLVMValueRef b = jt_pop(f), a = jt_opaque(f, jt_pop(f));
+        LLVMTypeRef ty = LLVMTypeOf(a);
+        LLVMValueRef args[] = {a, b};
+        r = jt_intrinsic(f, intrinsic, &ty, 1, args, 2);
+    }
+    jt_push(f, jt_opaque(f, r));
 }
 
 /* Trapping float -> int: NaN is an invalid conversion, anything outside
@@ -161,6 +192,16 @@ static void cast(jt_func_t *f, LLVMOpcode opc, LLVMTypeRef to)
 {
     LLVMValueRef a = jt_pop(f);
     jt_push(f, LLVMBuildCast(f->b, opc, a, to, ""));
+}
+
+/* A float made from an integer, hidden: once LLVM has folded the integer
+ * to a constant (a local holding one, say), 1.0 or 0.0 made this way would
+ * let it fold x * 1 or x - 0 to x, a signalling NaN unquieted (literal
+ * constants are hidden in op_const). */
+static void cast_to_float(jt_func_t *f, LLVMOpcode opc, LLVMTypeRef to)
+{
+    cast(f, opc, to);
+    jt_push(f, jt_opaque(f, jt_pop(f)));
 }
 
 /* Sign-extends the low `bits` of an integer in place. */
@@ -226,22 +267,22 @@ bool jt_numeric(jt_func_t *f, wasm_op_t op)
     case WASM_OP_I32_ROTL: case WASM_OP_I64_ROTL: rotate(f, "llvm.fshl"); break;
     case WASM_OP_I32_ROTR: case WASM_OP_I64_ROTR: rotate(f, "llvm.fshr"); break;
 
-    case WASM_OP_F32_ABS: case WASM_OP_F64_ABS: float_intrinsic(f, "llvm.fabs"); break;
-    case WASM_OP_F32_NEG: case WASM_OP_F64_NEG: jt_push(f, LLVMBuildFNeg(f->b, jt_pop(f), "")); break;
+    case WASM_OP_F32_ABS: case WASM_OP_F64_ABS: float_sign_op(f, "llvm.fabs"); break;
+    case WASM_OP_F32_NEG: case WASM_OP_F64_NEG: float_sign_op(f, NULL); break;
     case WASM_OP_F32_CEIL: case WASM_OP_F64_CEIL: float_round(f, "llvm.ceil"); break;
     case WASM_OP_F32_FLOOR: case WASM_OP_F64_FLOOR: float_round(f, "llvm.floor"); break;
     case WASM_OP_F32_TRUNC: case WASM_OP_F64_TRUNC: float_round(f, "llvm.trunc"); break;
     case WASM_OP_F32_NEAREST: case WASM_OP_F64_NEAREST: float_round(f, "llvm.roundeven"); break;
     case WASM_OP_F32_SQRT: case WASM_OP_F64_SQRT: float_intrinsic(f, "llvm.sqrt"); break;
-    case WASM_OP_F32_ADD: case WASM_OP_F64_ADD: binop(f, LLVMFAdd); break;
-    case WASM_OP_F32_SUB: case WASM_OP_F64_SUB: binop(f, LLVMFSub); break;
-    case WASM_OP_F32_MUL: case WASM_OP_F64_MUL: binop(f, LLVMFMul); break;
-    case WASM_OP_F32_DIV: case WASM_OP_F64_DIV: binop(f, LLVMFDiv); break;
+    case WASM_OP_F32_ADD: case WASM_OP_F64_ADD: float_arith(f, LLVMFAdd); break;
+    case WASM_OP_F32_SUB: case WASM_OP_F64_SUB: float_arith(f, LLVMFSub); break;
+    case WASM_OP_F32_MUL: case WASM_OP_F64_MUL: float_arith(f, LLVMFMul); break;
+    case WASM_OP_F32_DIV: case WASM_OP_F64_DIV: float_arith(f, LLVMFDiv); break;
     case WASM_OP_F32_MIN: float_minmax(f, false, false); break;
     case WASM_OP_F32_MAX: float_minmax(f, false, true); break;
     case WASM_OP_F64_MIN: float_minmax(f, true, false); break;
     case WASM_OP_F64_MAX: float_minmax(f, true, true); break;
-    case WASM_OP_F32_COPYSIGN: case WASM_OP_F64_COPYSIGN: float_copysign(f); break;
+    case WASM_OP_F32_COPYSIGN: case WASM_OP_F64_COPYSIGN: float_sign_op(f, "llvm.copysign"); break;
 
     case WASM_OP_I32_WRAP_I64: cast(f, LLVMTrunc, jm->i32); break;
     case WASM_OP_I32_TRUNC_F32_S:
@@ -256,10 +297,10 @@ bool jt_numeric(jt_func_t *f, wasm_op_t op)
     case WASM_OP_I64_TRUNC_F64_U: trunc_trap(f, true, false, -1.0, 18446744073709551616.0); break;
     case WASM_OP_I64_EXTEND_I32_S: cast(f, LLVMSExt, jm->i64); break;
     case WASM_OP_I64_EXTEND_I32_U: cast(f, LLVMZExt, jm->i64); break;
-    case WASM_OP_F32_CONVERT_I32_S: case WASM_OP_F32_CONVERT_I64_S: cast(f, LLVMSIToFP, jm->f32); break;
-    case WASM_OP_F32_CONVERT_I32_U: case WASM_OP_F32_CONVERT_I64_U: cast(f, LLVMUIToFP, jm->f32); break;
-    case WASM_OP_F64_CONVERT_I32_S: case WASM_OP_F64_CONVERT_I64_S: cast(f, LLVMSIToFP, jm->f64); break;
-    case WASM_OP_F64_CONVERT_I32_U: case WASM_OP_F64_CONVERT_I64_U: cast(f, LLVMUIToFP, jm->f64); break;
+    case WASM_OP_F32_CONVERT_I32_S: case WASM_OP_F32_CONVERT_I64_S: cast_to_float(f, LLVMSIToFP, jm->f32); break;
+    case WASM_OP_F32_CONVERT_I32_U: case WASM_OP_F32_CONVERT_I64_U: cast_to_float(f, LLVMUIToFP, jm->f32); break;
+    case WASM_OP_F64_CONVERT_I32_S: case WASM_OP_F64_CONVERT_I64_S: cast_to_float(f, LLVMSIToFP, jm->f64); break;
+    case WASM_OP_F64_CONVERT_I32_U: case WASM_OP_F64_CONVERT_I64_U: cast_to_float(f, LLVMUIToFP, jm->f64); break;
     case WASM_OP_F32_DEMOTE_F64: cast(f, LLVMFPTrunc, jm->f32); break;
     case WASM_OP_F64_PROMOTE_F32:
         /* Opaque, so that demote(promote(x)) is not folded to x: it must
@@ -269,8 +310,8 @@ bool jt_numeric(jt_func_t *f, wasm_op_t op)
         break;
     case WASM_OP_I32_REINTERPRET_F32: cast(f, LLVMBitCast, jm->i32); break;
     case WASM_OP_I64_REINTERPRET_F64: cast(f, LLVMBitCast, jm->i64); break;
-    case WASM_OP_F32_REINTERPRET_I32: cast(f, LLVMBitCast, jm->f32); break;
-    case WASM_OP_F64_REINTERPRET_I64: cast(f, LLVMBitCast, jm->f64); break;
+    case WASM_OP_F32_REINTERPRET_I32: cast_to_float(f, LLVMBitCast, jm->f32); break;
+    case WASM_OP_F64_REINTERPRET_I64: cast_to_float(f, LLVMBitCast, jm->f64); break;
     case WASM_OP_I32_EXTEND8_S: case WASM_OP_I64_EXTEND8_S: extend_low(f, 8); break;
     case WASM_OP_I32_EXTEND16_S: case WASM_OP_I64_EXTEND16_S: extend_low(f, 16); break;
     case WASM_OP_I64_EXTEND32_S: extend_low(f, 32); break;

@@ -117,6 +117,9 @@ static const knob_def_t knobs[KNOB_COUNT] = {
     [KNOB_MAX_OPEN_FILES] = {"max_open_files", "WHIRL_MAX_OPEN_FILES", NULL, KT_COUNT, 0, 0, 0,
                              1000000, "descriptors one WASI guest may hold (0: a quarter of "
                              "RLIMIT_NOFILE, 16 to 4096)"},
+    [KNOB_ASYNC_STACK_SIZE] = {"async_stack_size", "WHIRL_ASYNC_STACK_SIZE", NULL, KT_BYTES,
+                               2 * MIB, 0, 128 * KIB, GIB,
+                               "fiber stack of a resumable call (whirl/async.h)"},
     [KNOB_FEATURE_FIRST + WHIRL_FEATURE_TAIL_CALL] = {
         "tail_call", "WHIRL_FEATURE_TAIL_CALL", NULL, KT_BOOL, 1, 0, 0, 1,
         "tail calls (return_call, return_call_indirect)"},

@@ -13,9 +13,15 @@
  * 32 bytes of stack (at least 64). Twice the stack plus slack covers both
  * with room to spare should the frame record grow; a request larger than
  * a slot falls back to the interpreter's own allocation anyway. */
-static uint64_t stack_slot_bytes(uint64_t max_wasm_stack)
+static uint64_t stack_slot_bytes(uint64_t max_wasm_stack, uint64_t async_stack)
 {
-    return 2 * max_wasm_stack + 64 * 1024;
+    uint64_t bytes = 2 * max_wasm_stack + 64 * 1024;
+    /* Then a guard page and the fiber stack of the store's resumable
+     * calls, at the slot's end (fiber_stack_in_region). */
+    if (FIBER_SUPPORTED)
+        bytes = alloc_round_up(bytes, alloc_page_size()) + fiber_stack_overhead() +
+                alloc_round_up(async_stack, alloc_page_size());
+    return bytes;
 }
 
 static whirl_error_t *create_pool(whirl_engine_t *engine)
@@ -29,7 +35,7 @@ static whirl_error_t *create_pool(whirl_engine_t *engine)
         .total_core_instances = v[WHIRL_POOL_TOTAL_CORE_INSTANCES],
         .table_elements = v[WHIRL_POOL_INSTANCE_TABLE_ELEMENTS],
         .core_instance_size = v[WHIRL_POOL_CORE_INSTANCE_SIZE],
-        .stack_bytes = stack_slot_bytes(v[KNOB_MAX_WASM_STACK]),
+        .stack_bytes = stack_slot_bytes(v[KNOB_MAX_WASM_STACK], v[KNOB_ASYNC_STACK_SIZE]),
         .memory_keep_resident = v[WHIRL_POOL_LINEAR_MEMORY_KEEP_RESIDENT],
         .table_keep_resident = v[WHIRL_POOL_TABLE_KEEP_RESIDENT],
     };

@@ -133,8 +133,9 @@ static void set_ticks(whirl_store_t *store, uint64_t ticks_beyond_current)
 {
     uint64_t now = current_epoch(store);
     /* Saturate: a deadline past UINT64_MAX is no deadline at all. */
-    store->epoch_deadline =
-        ticks_beyond_current > UINT64_MAX - now ? UINT64_MAX : now + ticks_beyond_current;
+    store_deadline_set(store, ticks_beyond_current > UINT64_MAX - now
+                                  ? UINT64_MAX
+                                  : now + ticks_beyond_current);
 }
 
 void whirl_store_set_epoch_deadline(whirl_store_t *store, uint64_t ticks_beyond_current)
@@ -149,7 +150,7 @@ void whirl_store_clear_epoch_deadline(whirl_store_t *store)
 {
     if (!store)
         return;
-    store->epoch_deadline = WHIRL_EPOCH_DEADLINE_NEVER;
+    store_deadline_set(store, WHIRL_EPOCH_DEADLINE_NEVER);
     store->hosting.deadline_ns = UINT64_MAX;
 }
 
@@ -160,7 +161,7 @@ uint64_t whirl_store_deadline_ns(const whirl_store_t *store)
 
 uint64_t whirl_store_epoch_deadline(const whirl_store_t *store)
 {
-    return store ? store->epoch_deadline : 0;
+    return store ? store_deadline_get(store) : 0;
 }
 
 whirl_error_t *whirl_store_set_deadline(whirl_store_t *store, uint64_t deadline_ns)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "debug/dwarf.h"
 #include "exec/exec.h"
 #include "runtime/internal.h"
 #include "runtime/plan.h"
@@ -68,6 +69,7 @@ static int export_cmp(const void *pa, const void *pb)
 
 static void module_free(module_impl_t *m)
 {
+    debug_info_module_free(&m->pub);
     plan_free(m->pub.wasm, atomic_load_explicit(&m->plan, memory_order_acquire));
     if (m->pub.code)
         compiled_module_free(m->pub.code);

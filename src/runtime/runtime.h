@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "compile/code.h"
+#include "runtime/fiber.h"
 #include "runtime/vmctx.h"
 #include "util/vec.h"
 #include "wasm/module.h"
@@ -27,6 +28,7 @@ enum config_knob {
     KNOB_CACHE,                            /* value unused: see cache_path */
     KNOB_CACHE_MAX_SIZE,                   /* bytes of cache entries kept */
     KNOB_MAX_OPEN_FILES,                   /* listed only: the WASI hosts read it */
+    KNOB_ASYNC_STACK_SIZE,                 /* bytes of a resumable call's fiber stack */
     KNOB_FEATURE_FIRST,                    /* 0/1 per whirl_feature_t, in its order */
     KNOB_COUNT = KNOB_FEATURE_FIRST + WHIRL_FEATURE_COUNT
 };
@@ -97,7 +99,14 @@ struct whirl_module {
     whirl_engine_t *engine;
     wasm_module_t *wasm;        /* decoded, validated */
     compiled_module_t *code;    /* compiled function bodies */
+    /* Its DWARF (src/debug/dwarf.c), looked for on the first trap that
+     * needs it: state DEBUG_INFO_UNKNOWN until then, `debug` set with
+     * READY. */
+    _Atomic int debug_state;
+    struct debug_info *debug;
 };
+
+enum { DEBUG_INFO_UNKNOWN, DEBUG_INFO_NONE, DEBUG_INFO_READY };
 
 void module_retain(whirl_module_t *module);
 void module_release(whirl_module_t *module);
@@ -236,6 +245,17 @@ struct whirl_store {
     store_object_t *objects;    /* everything to free, newest first */
     struct exec_stack *exec;    /* created on first call into wasm */
     uint64_t epoch_deadline;    /* WHIRL_EPOCH_DEADLINE_NEVER: none */
+    /* The deadline that traps; epoch_deadline (what code checks) is the
+     * earlier of it and the end of an epoch-yield slice (async.c). */
+    uint64_t epoch_hard_deadline;
+    struct store_sampler *sampler; /* whirl_store_set_sampler; NULL: none */
+    struct store_async {
+        struct whirl_call *call;   /* the resumable call not yet done, or NULL */
+        uint64_t yield_ticks;      /* whirl_store_epoch_yield_set; 0: none */
+        uint64_t slice_end;        /* epoch at which the current yield slice ends */
+        bool stack_used;           /* `stack` ran a call: scrub it on deletion */
+        fiber_stack_t stack;       /* the end of the pool stack slot, or mapped */
+    } async;
     struct store_hosting {
         /* whirl_store_limits_set; WHIRL_NO_LIMIT: none */
         uint64_t max_memory_size;
@@ -268,6 +288,36 @@ _Static_assert(offsetof(struct store_hosting, max_memory_size) == VM_LIMITS_MAX_
 _Static_assert(offsetof(struct store_hosting, max_table_elements) ==
                    VM_LIMITS_MAX_TABLE_ELEMENTS,
                "vm offsets");
+
+/* ---- stack sampling (sampler.c) ----
+ * A sampler shares the epoch check with the deadline: store->epoch_deadline
+ * is the earliest of the hard deadline, the next sample's epoch and the end
+ * of an epoch-yield slice (store_deadline_apply), so the interpreter's loop
+ * checks nothing more. A tier whose epoch check fires calls
+ * store_epoch_reached: true means a sample was due (the tier fills the
+ * frames with store_sample_frames and calls store_sample_taken); then, if
+ * the epoch is still at store->epoch_deadline, store_epoch_expired yields
+ * or says the hard deadline passed (trap `interrupt`). */
+#define SAMPLE_MAX_FRAMES 1024
+typedef struct store_sampler {
+    whirl_sampler_fn_t fn;
+    void *env;
+    uint64_t period;
+    uint64_t next;      /* epoch of the next sample */
+    whirl_sample_frame_t frames[SAMPLE_MAX_FRAMES];
+} store_sampler_t;
+
+/* Sets the store's hard deadline (every deadline setter goes through it);
+ * store->epoch_hard_deadline holds it, for work that checks the epoch as it
+ * goes (bulk operations cannot stop for a sample or a yield and resume). */
+void store_deadline_set(whirl_store_t *store, uint64_t deadline);
+/* The hard deadline. */
+uint64_t store_deadline_get(const whirl_store_t *store);
+/* See above; `now` is the epoch the tier read. */
+bool store_epoch_reached(whirl_store_t *store, uint64_t now);
+/* Hands frames[0..n) to the callback and schedules the next sample. */
+void store_sample_taken(whirl_store_t *store, size_t nframes);
+void store_sampler_free(whirl_store_t *store);
 
 /* What a host callback receives as `caller`: the store and, when called from
  * wasm, the calling instance (NULL when called through whirl_func_call). */
@@ -304,6 +354,17 @@ static inline bool epoch_reached(const _Atomic uint64_t *epoch, uint64_t deadlin
 {
     return atomic_load_explicit(epoch, memory_order_relaxed) >= deadline;
 }
+
+/* The epoch reached store->epoch_deadline: the new deadline to run to
+ * (the store yields first if it runs a resumable call that asked to yield
+ * at the end of each slice), or 0 if the hard deadline is reached (trap
+ * `interrupt`). Defined in async.c. */
+uint64_t store_epoch_expired(whirl_store_t *store);
+/* Recomputes store->epoch_deadline from the hard deadline and the slice. */
+void store_deadline_apply(whirl_store_t *store);
+/* Cancels the store's resumable call, if any (whirl_store_delete), and
+ * scrubs the fiber stack of its pool slot. */
+void store_async_release(whirl_store_t *store);
 
 /* Grows table by `delta` entries set to `init`. Returns the old size, or -1
  * if refused. */

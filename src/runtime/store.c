@@ -97,6 +97,7 @@ whirl_store_t *whirl_store_new(whirl_engine_t *engine, void *data,
     s->pub.data = data;
     s->pub.finalizer = finalizer;
     s->pub.epoch_deadline = WHIRL_EPOCH_DEADLINE_NEVER;
+    s->pub.epoch_hard_deadline = WHIRL_EPOCH_DEADLINE_NEVER;
     s->pub.hosting.max_memory_size = WHIRL_NO_LIMIT;
     s->pub.hosting.max_table_elements = WHIRL_NO_LIMIT;
     s->pub.hosting.deadline_ns = UINT64_MAX;
@@ -116,6 +117,7 @@ void whirl_store_delete(whirl_store_t *store)
 {
     if (!store)
         return;
+    store_async_release(store);
     store_object_t *obj = store->objects;
     while (obj) {
         store_object_t *next = obj->next;
@@ -132,6 +134,7 @@ void whirl_store_delete(whirl_store_t *store)
     }
     store->objects = NULL;
     exec_stack_free(store->exec);
+    store_sampler_free(store);
     store->exec = NULL;
     store_impl_t *si = (store_impl_t *)store;
     if (si->stack)

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "serve/app.h"
+#include "serve/spin_host.h"
+#include "serve/wasihttp.h"
 
 #define errorf whirl_error_newf
 
@@ -41,6 +43,8 @@ void serve_comp_free(serve_comp_t *c)
         free(c->dirs[i].guest);
     }
     free(c->dirs);
+    spin_comp_free(c->spin);
+    ob_policy_free(c->outbound);
     free(c->id);
     free(c->source);
     free(c);
@@ -106,8 +110,8 @@ whirl_error_t *serve_app_add_comp(serve_app_t *app, serve_comp_t *c, const uint8
                          "modules (WASI preview 1 commands)",
                          c->id, c->source);
         c->exec = SERVE_EXEC_HTTP;
-        if (!err && !app->clinker)
-            err = serve_wasihttp_link(app);
+        if (!err && !app->clinker && !(err = serve_wasihttp_link(app)))
+            err = spin_host_link(app);
         if (!err && (err = whirl_component_new(app->engine, bytes, len, &c->component))) {
             whirl_error_t *e = errorf("component '%s' (%s): %s", c->id, c->source,
                                       whirl_error_message(err));
@@ -265,6 +269,16 @@ size_t serve_spin_headers(const serve_inst_t *in, serve_header_t *out, char *buf
 
 /* ---- failures ---- */
 
+/* A file name from a guest's DWARF goes into a log line only if it cannot
+ * break the line (no control bytes). */
+static bool printable(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
 static void format_backtrace(const whirl_error_t *err, char *buf, size_t len)
 {
     size_t used = 0;
@@ -283,6 +297,17 @@ static void format_backtrace(const whirl_error_t *err, char *buf, size_t len)
         if (w < 0)
             break;
         used += (size_t)w;
+        /* With DWARF, the frame's source line (its innermost function's). */
+        whirl_source_location_t loc;
+        if (used < len && whirl_error_frame_source(err, i, &loc, 1) && loc.file && loc.line &&
+            printable(loc.file)) {
+            const char *base = strrchr(loc.file, '/');
+            w = snprintf(buf + used, len - used, " (%.80s:%u)", base ? base + 1 : loc.file,
+                         loc.line);
+            if (w < 0)
+                break;
+            used += (size_t)w;
+        }
     }
     if (n > 16 && used < len)
         snprintf(buf + used, len - used, ", ... (%zu frames)", n);
@@ -351,6 +376,8 @@ void serve_app_handle(serve_app_t *app, serve_req_t *r)
         return;
     }
     whirl_store_limits_set(in.store, srv->opts->max_memory, srv->opts->max_table_elements);
+    if (srv->opts->on_store)
+        srv->opts->on_store(srv->opts->on_store_env, in.store);
     if (srv->opts->timeout_ns) {
         in.deadline_ns = whirl_monotonic_now() + srv->opts->timeout_ns;
         whirl_error_t *err = whirl_store_set_deadline(in.store, in.deadline_ns);
@@ -368,6 +395,7 @@ void serve_app_handle(serve_app_t *app, serve_req_t *r)
         break;
     }
     whirl_store_delete(in.store);
+    spin_req_end(&in);
 }
 
 /* ---- loading ---- */
@@ -494,10 +522,26 @@ whirl_error_t *serve_app_load(serve_server_t *srv, const serve_opts_t *o, serve_
             err = load_single(app, o);
         }
     }
+    /* Outbound HTTP: -S allow-http rules and the extra CA file. */
+    if (!err && o->nallow_http && !(app->outbound = ob_policy_new()))
+        err = errorf("out of memory");
+    if (app->outbound)
+        ob_policy_set_wildcard_http_only(app->outbound);
+    for (size_t i = 0; !err && i < o->nallow_http; i++) {
+        char why[600];
+        if (!ob_policy_add(app->outbound, o->allow_http[i], why, sizeof why))
+            err = errorf("-S allow-http: %s", why);
+    }
+    if (!err && o->http_ca) {
+        char why[600];
+        if (!ob_client_set_extra_ca(o->http_ca, why, sizeof why))
+            err = errorf("-S http-ca: %s", why);
+    }
     if (err) {
         serve_app_delete(app);
         return err;
     }
+    wh_out_set_global_policy(app->outbound);
     *out = app;
     return NULL;
 }
@@ -519,7 +563,10 @@ void serve_app_delete(serve_app_t *app)
     whirl_component_linker_delete(app->clinker);
     if (http)
         serve_wasihttp_unlink();
+    wh_out_set_global_policy(NULL);
+    ob_policy_free(app->outbound);
     free(app->base_path);
+    spin_app_free(app->spin_host);
     free(app);
 }
 

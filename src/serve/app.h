@@ -29,6 +29,8 @@ typedef struct serve_comp {
     size_t nenv;
     serve_dir_t *dirs;    /* pre-opened directories (manifest `files`, --dir) */
     size_t ndirs;
+    struct spin_comp *spin; /* Spin variables and grants (spin_host.h); NULL: none */
+    struct ob_policy *outbound; /* allowed_outbound_hosts (NULL: none) */
 } serve_comp_t;
 
 typedef struct serve_route {
@@ -49,6 +51,8 @@ struct serve_app {
     size_t nroutes;
     bool spin;            /* from a manifest: Spin's request headers */
     char *base_path;      /* the manifest's base ("/") */
+    struct spin_app *spin_host; /* Spin variables, stores, databases (spin_host.h) */
+    struct ob_policy *outbound; /* -S allow-http, for every component */
 };
 
 /* One request's instance: the store's data. */
@@ -62,6 +66,7 @@ typedef struct serve_inst {
     void *http;           /* the wasi:http host's state */
     uint64_t deadline_ns; /* UINT64_MAX: none */
     char path_info[4096]; /* the part of the path after the route's base */
+    struct spin_req *spin_req; /* open Spin stores and connections; NULL: none */
 } serve_inst_t;
 
 /* Adds a component (taking ownership of `c`) and returns it; compiles its

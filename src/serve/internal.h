@@ -191,6 +191,9 @@ whirl_error_t *serve_app_load(serve_server_t *srv, const serve_opts_t *opts,
 void serve_app_delete(serve_app_t *app);
 /* "N components, M routes" for the start-up line. */
 void serve_app_describe(const serve_app_t *app, char *buf, size_t len);
+/* Prints "Available Routes:" and one line per route on stdout, as `spin up`
+ * does (spin_host.c). */
+void serve_app_print_routes(const serve_app_t *app, const char *base_url);
 
 /* A line on stderr, written at once ("whirl serve: ..."). */
 void serve_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "whirl.h"
+#include "whirl/wasi2.h"
 
 typedef struct serve_opts {
     const char *app;        /* a .wasm (component or core module) or a spin.toml */
@@ -50,6 +51,16 @@ typedef struct serve_opts {
     size_t nenvs;
     const char **dirs;      /* --dir HOST[::GUEST][:ro] for a single-module app */
     size_t ndirs;
+    const char **variables; /* --variable NAME=VALUE (Spin variables) */
+    size_t nvariables;
+    const char *runtime_config; /* --runtime-config-file (Spin's TOML) */
+    const char **allow_http; /* -S allow-http=RULE: outbound hosts every component may reach */
+    size_t nallow_http;
+    const char *http_ca;    /* -S http-ca=FILE: a CA trusted besides the system store */
+    /* Called on the worker with each request's store before its guest runs
+     * (the CLI's --profile attaches its sampler); NULL: none. */
+    void (*on_store)(void *env, whirl_store_t *store);
+    void *on_store_env;
 } serve_opts_t;
 
 /* Runs the server until SIGINT or SIGTERM. Takes ownership of `config`
@@ -63,6 +74,20 @@ int serve_run(const serve_opts_t *opts, whirl_config_t *config);
  * it is malformed; whether the host resolves is found when binding. */
 bool serve_listen_parse(const char *spec, char host[256], char port[16], char *why,
                         size_t why_len);
+
+/* wasi:http (types and outgoing-handler) for `whirl run`'s component: one
+ * component, one store (without store data), one WASI 0.2 context.
+ * setup defines it in `linker` over `w2` (taking that reference), with the
+ * -S allow-http rules and CA file; the deadline (monotonic ns) bounds
+ * outbound transfers; end runs once the store is deleted and before
+ * `wasi` is, free after it (and after the linker's deletion). */
+whirl_error_t *serve_http_run_setup(whirl_component_linker_t *linker, whirl_wasi2_host_t *w2,
+                                    whirl_wasi2_t *wasi, const char *who,
+                                    const char *const *allow, size_t nallow,
+                                    const char *ca_file);
+void serve_http_run_set_deadline(uint64_t deadline_ns);
+void serve_http_run_end(void);
+void serve_http_run_free(void);
 
 /* The usage lines of `whirl serve`'s options. */
 extern const char serve_usage[];

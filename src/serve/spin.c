@@ -4,7 +4,7 @@
  *
  * Keys whirl does not know get a warning naming them and their line, since
  * a misspelt key silently ignored is a misconfigured app; keys whirl knows
- * but does not act on (outbound hosts, key-value stores, build commands)
+ * but does not act on (key-value stores, build commands)
  * are accepted, with a note where the difference matters.
  *
  * `files`: a { source, destination } table mounts a directory read-only; a
@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include "serve/app.h"
+#include "serve/spin_host.h"
+#include "serve/outbound.h"
 #include "serve/toml_shim.h"
 
 enum {
@@ -346,6 +348,42 @@ static whirl_error_t *load_files(spin_ctx_t *s, serve_comp_t *c, const toml_shim
 
 /* ---- components ---- */
 
+/* allowed_outbound_hosts: Spin's rules (outbound.h), templates expanded
+ * from the app's variables and checked now. One policy decides outbound
+ * HTTP, Redis, MQTT, PostgreSQL and MySQL. */
+static whirl_error_t *load_outbound_hosts(spin_ctx_t *s, serve_comp_t *c,
+                                          const toml_shim_node_t *list)
+{
+    if (!list)
+        return NULL;
+    if (toml_shim_kind(list) != TOML_SHIM_ARRAY)
+        return type_error(s, list, "allowed_outbound_hosts", "an array of strings");
+    if (!(c->outbound = ob_policy_new()))
+        return errorf("out of memory");
+    for (size_t i = 0, n = toml_shim_array_size(list); i < n; i++) {
+        const toml_shim_node_t *item = toml_shim_array_at(list, i);
+        const char *rule = toml_shim_string(item);
+        char why[600];
+        if (!rule)
+            return type_error(s, item, "an allowed_outbound_hosts entry", "a string");
+        char *expanded = NULL;
+        whirl_error_t *err = spin_vars_expand(s->app->spin_host, rule, &expanded);
+        if (err) {
+            whirl_error_t *w = errorf("%s:%u: component '%s': allowed_outbound_hosts: %s",
+                                      s->path, toml_shim_line(item), c->id,
+                                      whirl_error_message(err));
+            whirl_error_delete(err);
+            return w;
+        }
+        bool ok = ob_policy_add(c->outbound, expanded, why, sizeof why);
+        free(expanded);
+        if (!ok)
+            return errorf("%s:%u: component '%s': %s", s->path, toml_shim_line(item), c->id,
+                          why);
+    }
+    return NULL;
+}
+
 static whirl_error_t *load_component(spin_ctx_t *s, const char *id, const toml_shim_node_t *t,
                                      bool wagi, serve_comp_t **out)
 {
@@ -353,16 +391,12 @@ static whirl_error_t *load_component(spin_ctx_t *s, const char *id, const toml_s
         "source", "description", "environment", "files", "exclude_files",
         "allowed_outbound_hosts", "allowed_http_hosts", "key_value_stores",
         "sqlite_databases", "ai_models", "variables", "build", "tool",
-        "dependencies", "dependencies_inherit_configuration", NULL};
+        "dependencies", "dependencies_inherit_configuration", "targets", NULL};
     char where[300];
     snprintf(where, sizeof where, "[component.%s]", id);
     warn_unknown(s, t, where, known);
     static const unsupported_key_t unsupported[] = {
-        {"variables", "ignored: the component gets no variables"},
-        {"allowed_outbound_hosts", "ignored: every outbound request is denied"},
-        {"allowed_http_hosts", "ignored: every outbound request is denied"},
-        {"key_value_stores", "ignored: no key-value store is provided"},
-        {"sqlite_databases", "ignored: no database is provided"},
+        {"allowed_http_hosts", "ignored: use allowed_outbound_hosts (scheme://host:port)"},
         {"ai_models", "ignored: no model is provided"},
         {"exclude_files", "ignored: every file `files` names is mounted"},
         {"dependencies", "ignored: imports must be met by whirl's host"},
@@ -402,9 +436,13 @@ static whirl_error_t *load_component(spin_ctx_t *s, const char *id, const toml_s
         else
             err = serve_comp_add_env(c, key, v);
     }
+    if (!err)
+        err = spin_comp_load(s->app, c, s->path, t);
     const toml_shim_node_t *files = toml_shim_get(t, "files");
     if (!err && files)
         err = load_files(s, c, files);
+    if (!err)
+        err = load_outbound_hosts(s, c, toml_shim_get(t, "allowed_outbound_hosts"));
     uint8_t *data = NULL;
     size_t len = 0;
     if (!err)
@@ -446,10 +484,19 @@ static whirl_error_t *component_for(spin_ctx_t *s, const toml_shim_node_t *comps
 static whirl_error_t *load_trigger(spin_ctx_t *s, const toml_shim_node_t *comps,
                                    const toml_shim_node_t *trig, size_t index)
 {
-    static const char *const known[] = {"route", "component", "executor", "id", NULL};
+    static const char *const known[] = {"route", "component", "executor", "id",
+                                        "static_response", "components", "dependencies", NULL};
     if (toml_shim_kind(trig) != TOML_SHIM_TABLE)
         return type_error(s, trig, "a [[trigger.http]] entry", "a table");
     warn_unknown(s, trig, "[[trigger.http]]", known);
+    static const unsupported_key_t trig_unsupported[] = {
+        {"components", "ignored: no middleware components run"},
+        {"dependencies", "ignored"},
+        {"static_response", "the route is not served"},
+        {NULL, NULL}};
+    warn_unsupported(s, trig, "[[trigger.http]]", trig_unsupported);
+    if (toml_shim_get(trig, "static_response") && !toml_shim_get(trig, "component"))
+        return NULL;
     const toml_shim_node_t *route_n = toml_shim_get(trig, "route");
     bool priv = false;
     if (toml_shim_kind(route_n) == TOML_SHIM_TABLE &&
@@ -528,14 +575,22 @@ whirl_error_t *serve_spin_load(serve_app_t *app, const char *manifest_path)
     static const char *const known[] = {"spin_manifest_version", "application", "variables",
                                         "trigger", "component", NULL};
     warn_unknown(&s, root, "the manifest", known);
-    static const unsupported_key_t root_unsupported[] = {
-        {"variables", "ignored: components get no variables"}, {NULL, NULL}};
-    warn_unsupported(&s, root, "the manifest", root_unsupported);
+    if ((err = spin_app_load(app, manifest_path, s.dir, toml_shim_get(root, "variables"),
+                             app->srv ? app->srv->opts : NULL)))
+        goto out;
     const toml_shim_node_t *appt = toml_shim_get(root, "application");
     if (appt) {
         static const char *const app_known[] = {"name", "version", "description", "authors",
-                                                "trigger", "targets", NULL};
+                                                "trigger", "targets", "tool", NULL};
         warn_unknown(&s, appt, "[application]", app_known);
+        static const char *const app_trig_known[] = {"http", NULL}, *const http_known[] = {
+                                                        "base", NULL};
+        const toml_shim_node_t *at = toml_shim_get(appt, "trigger");
+        if (at)
+            warn_unknown(&s, at, "[application.trigger] (whirl serves HTTP triggers only)",
+                         app_trig_known);
+        if (toml_shim_get(at, "http"))
+            warn_unknown(&s, toml_shim_get(at, "http"), "[application.trigger.http]", http_known);
     }
     const char *base = get_string(toml_shim_get(toml_shim_get(appt, "trigger"), "http"), "base");
     app->base_path = strdup(base && base[0] == '/' ? base : "/");

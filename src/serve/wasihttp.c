@@ -12,8 +12,8 @@
  * written before that are held, then sent. It ends when the outgoing-body
  * is finished (or, with no body asked for, when the handler returns); a body
  * dropped unfinished is an error: a truncated chunked response, as the
- * spec asks. Trailers are accepted and not sent. outgoing-handler.handle
- * answers HTTP-request-denied: outbound HTTP is not offered yet. */
+ * spec asks. Trailers are accepted and not sent. Outgoing requests and
+ * their responses (outgoing-handler) are wasihttp_out.c's. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
@@ -24,23 +24,8 @@
 #include <strings.h>
 
 #include "serve/app.h"
+#include "serve/wasihttp.h"
 #include "whirl/wasi2.h"
-
-enum {
-    MAX_OBJECTS = 10000,          /* wasi:http resources of one request */
-    MAX_FIELDS = 1000,            /* entries in one fields */
-    MAX_FIELD_BYTES = 256 * 1024, /* bytes of names and values in one fields */
-    MAX_PENDING = 16 << 20,       /* body bytes written before the response is set */
-    ERR_HTTP_REQUEST_DENIED = 15, /* error-code cases */
-    ERR_HTTP_PROTOCOL = 36,
-    ERR_INTERNAL = 38,
-};
-
-typedef enum hkind {
-    H_FIELDS = 0, H_INCOMING_REQUEST, H_OUTGOING_REQUEST, H_REQUEST_OPTIONS,
-    H_RESPONSE_OUTPARAM, H_INCOMING_RESPONSE, H_INCOMING_BODY, H_FUTURE_TRAILERS,
-    H_OUTGOING_RESPONSE, H_OUTGOING_BODY, H_FUTURE_INCOMING_RESPONSE, H_KINDS
-} hkind_t;
 
 static const char *const kind_names[H_KINDS] = {
     "fields", "incoming-request", "outgoing-request", "request-options", "response-outparam",
@@ -48,51 +33,11 @@ static const char *const kind_names[H_KINDS] = {
     "outgoing-body", "future-incoming-response",
 };
 
-/* Header lists are shared between a fields resource and the request or
- * response it belongs to (the `headers` child handles). */
-typedef struct flist {
-    int refs;
-    size_t n, cap, bytes;
-    char **names;   /* lower case */
-    uint8_t **vals;
-    size_t *vlens;
-} flist_t;
-
-typedef struct hobj {
-    uint8_t kind; /* H_KINDS: free */
-    bool immutable;
-    bool taken;   /* body()/consume()/stream()/write() already handed out */
-    flist_t *fl;  /* fields, outgoing-request/response headers */
-    uint16_t status;
-    bool is_response_body; /* outgoing-body of the response (not of a request) */
-    int method;   /* outgoing-request */
-    bool got_trailers;
-} hobj_t;
-
-typedef struct http_ctx {
-    serve_inst_t *in;
-    whirl_wasi2_t *wasi;
-    hobj_t *objs;
-    uint32_t nobjs, cap;
-    /* The response. */
-    bool resp_set, resp_error, body_created, body_finished, body_dropped;
-    int status;
-    flist_t *resp_headers;
-    sbuf_t pending;
-    bool denied_logged;
-} http_ctx_t;
-
-struct serve_http_host {
-    whirl_resource_type_t *types[H_KINDS];
-    whirl_wasi2_host_t *w2;
-};
-typedef struct serve_http_host serve_http_host_t;
-
-static serve_http_host_t *g_host; /* one per process: set by serve_wasihttp_link */
+serve_http_host_t *g_host; /* one per process: set by serve_wasihttp_link */
 
 /* ---- header lists ---- */
 
-static flist_t *fl_new(void)
+flist_t *wh_fl_new(void)
 {
     flist_t *f = calloc(1, sizeof *f);
     if (f)
@@ -100,7 +45,7 @@ static flist_t *fl_new(void)
     return f;
 }
 
-static void fl_unref(flist_t *f)
+void wh_fl_unref(flist_t *f)
 {
     if (!f || --f->refs > 0)
         return;
@@ -125,7 +70,7 @@ static bool forbidden(const char *name)
 }
 
 /* Appends; returns 0, or the header-error case (0 invalid-syntax, 1 forbidden). */
-static int fl_append(flist_t *f, const char *name, size_t nlen, const uint8_t *v, size_t vlen,
+int wh_fl_append(flist_t *f, const char *name, size_t nlen, const uint8_t *v, size_t vlen,
                      bool check_forbidden)
 {
     if (!serve_http_token(name, nlen) || !serve_http_field_value(v, vlen))
@@ -197,13 +142,13 @@ static void fl_delete(flist_t *f, const char *name, size_t nlen)
     f->n = o;
 }
 
-static flist_t *fl_clone(const flist_t *src)
+flist_t *wh_fl_clone(const flist_t *src)
 {
-    flist_t *f = fl_new();
+    flist_t *f = wh_fl_new();
     for (size_t i = 0; f && i < src->n; i++)
-        if (fl_append(f, src->names[i], strlen(src->names[i]), src->vals[i], src->vlens[i],
+        if (wh_fl_append(f, src->names[i], strlen(src->names[i]), src->vals[i], src->vlens[i],
                       false) != -1) {
-            fl_unref(f);
+            wh_fl_unref(f);
             return NULL;
         }
     return f;
@@ -211,15 +156,17 @@ static flist_t *fl_clone(const flist_t *src)
 
 /* ---- the per-request table ---- */
 
+/* whirl run's one context (its store has no data); whirl serve's are the
+ * stores' serve_inst_t. */
+static http_ctx_t *g_run_ctx;
+
 static http_ctx_t *ctx_of(whirl_store_t *store)
 {
     serve_inst_t *in = whirl_store_data(store);
-    return in ? in->http : NULL;
+    return in ? in->http : g_run_ctx;
 }
 
-#define trap(...) whirl_error_newf("wasi:http: " __VA_ARGS__)
-
-static whirl_error_t *obj_add(http_ctx_t *c, hkind_t kind, hobj_t **out, uint32_t *rep)
+whirl_error_t *wh_obj_add(http_ctx_t *c, hkind_t kind, hobj_t **out, uint32_t *rep)
 {
     uint32_t i = 0;
     while (i < c->nobjs && c->objs[i].kind != H_KINDS)
@@ -244,17 +191,18 @@ static whirl_error_t *obj_add(http_ctx_t *c, hkind_t kind, hobj_t **out, uint32_
     return NULL;
 }
 
-static void obj_free(http_ctx_t *c, hobj_t *o)
+void wh_obj_free(http_ctx_t *c, hobj_t *o)
 {
     if (o->kind == H_OUTGOING_BODY && o->is_response_body && !c->body_finished)
         c->body_dropped = true;
-    fl_unref(o->fl);
+    if (o->ob || o->rq)
+        wh_out_obj_free(c, o);
+    wh_fl_unref(o->fl);
     memset(o, 0, sizeof *o);
     o->kind = H_KINDS;
-    (void)c;
 }
 
-static hobj_t *obj_get(http_ctx_t *c, uint32_t rep, hkind_t kind)
+hobj_t *wh_obj_get(http_ctx_t *c, uint32_t rep, hkind_t kind)
 {
     if (rep == 0 || rep > c->nobjs || c->objs[rep - 1].kind != kind)
         return NULL;
@@ -265,22 +213,16 @@ static whirl_error_t *res_dtor(void *env, whirl_store_t *store, uint32_t rep)
 {
     hkind_t kind = (hkind_t)(uintptr_t)env;
     http_ctx_t *c = ctx_of(store);
-    hobj_t *o = c ? obj_get(c, rep, kind) : NULL;
+    hobj_t *o = c ? wh_obj_get(c, rep, kind) : NULL;
     if (o)
-        obj_free(c, o);
+        wh_obj_free(c, o);
     return NULL;
 }
 
 /* ---- arguments and results ---- */
 
-typedef struct hcall {
-    http_ctx_t *c;
-    const whirl_cval_t *args;
-    size_t nargs;
-    whirl_cval_t *res;
-} hcall_t;
 
-static whirl_error_t *arg_obj(const hcall_t *h, size_t i, hkind_t kind, hobj_t **out,
+whirl_error_t *wh_arg_obj(const hcall_t *h, size_t i, hkind_t kind, hobj_t **out,
                               uint32_t *rep_out)
 {
     if (i >= h->nargs)
@@ -289,7 +231,7 @@ static whirl_error_t *arg_obj(const hcall_t *h, size_t i, hkind_t kind, hobj_t *
     if ((v->kind != WHIRL_CVAL_BORROW && v->kind != WHIRL_CVAL_OWN) ||
         v->of.resource.type != g_host->types[kind])
         return trap("expected a %s handle", kind_names[kind]);
-    hobj_t *o = obj_get(h->c, v->of.resource.rep, kind);
+    hobj_t *o = wh_obj_get(h->c, v->of.resource.rep, kind);
     if (!o)
         return trap("invalid %s handle", kind_names[kind]);
     *out = o;
@@ -298,7 +240,7 @@ static whirl_error_t *arg_obj(const hcall_t *h, size_t i, hkind_t kind, hobj_t *
     return NULL;
 }
 
-static whirl_error_t *arg_string(const hcall_t *h, size_t i, const char **s, size_t *n)
+whirl_error_t *wh_arg_string(const hcall_t *h, size_t i, const char **s, size_t *n)
 {
     if (i >= h->nargs || h->args[i].kind != WHIRL_CVAL_STRING)
         return trap("expected a string argument");
@@ -308,7 +250,7 @@ static whirl_error_t *arg_string(const hcall_t *h, size_t i, const char **s, siz
 }
 
 /* list<u8> arrives as BYTES; a LIST of U8 is accepted too. */
-static bool bytes_of(const whirl_cval_t *v, const uint8_t **p, size_t *n, uint8_t **tmp)
+bool wh_bytes_of(const whirl_cval_t *v, const uint8_t **p, size_t *n, uint8_t **tmp)
 {
     *tmp = NULL;
     if (v->kind == WHIRL_CVAL_BYTES) {
@@ -334,7 +276,7 @@ static bool bytes_of(const whirl_cval_t *v, const uint8_t **p, size_t *n, uint8_
     return true;
 }
 
-static void set_own(whirl_cval_t *v, hkind_t kind, uint32_t rep)
+void wh_set_own(whirl_cval_t *v, hkind_t kind, uint32_t rep)
 {
     v->kind = WHIRL_CVAL_OWN;
     v->of.resource.type = g_host->types[kind];
@@ -342,7 +284,7 @@ static void set_own(whirl_cval_t *v, hkind_t kind, uint32_t rep)
 }
 
 /* result<_, E> / result<T, E> builders; *payload: the node to fill. */
-static whirl_error_t *ok(whirl_cval_t *v, whirl_cval_t **payload)
+whirl_error_t *wh_ok(whirl_cval_t *v, whirl_cval_t **payload)
 {
     whirl_error_t *e = whirl_cval_set_case(v, WHIRL_CVAL_RESULT, 0, payload != NULL);
     if (!e && payload)
@@ -350,7 +292,7 @@ static whirl_error_t *ok(whirl_cval_t *v, whirl_cval_t **payload)
     return e;
 }
 
-static whirl_error_t *err_case(whirl_cval_t *v, uint32_t index)
+whirl_error_t *wh_err_case(whirl_cval_t *v, uint32_t index)
 {
     whirl_error_t *e = whirl_cval_set_case(v, WHIRL_CVAL_RESULT, 1, true);
     if (!e)
@@ -359,7 +301,7 @@ static whirl_error_t *err_case(whirl_cval_t *v, uint32_t index)
 }
 
 /* err(error-code::internal-error(none)) and friends with an option payload. */
-static whirl_error_t *err_code_none(whirl_cval_t *v, uint32_t index)
+whirl_error_t *wh_err_code_none(whirl_cval_t *v, uint32_t index)
 {
     whirl_error_t *e = whirl_cval_set_case(v, WHIRL_CVAL_RESULT, 1, true);
     if (!e)
@@ -370,7 +312,7 @@ static whirl_error_t *err_code_none(whirl_cval_t *v, uint32_t index)
     return e;
 }
 
-static whirl_error_t *some_string(whirl_cval_t *v, const char *s, size_t n)
+whirl_error_t *wh_some_string(whirl_cval_t *v, const char *s, size_t n)
 {
     whirl_error_t *e = whirl_cval_set_case(v, WHIRL_CVAL_OPTION, 1, true);
     if (!e)
@@ -378,23 +320,23 @@ static whirl_error_t *some_string(whirl_cval_t *v, const char *s, size_t n)
     return e;
 }
 
-static whirl_error_t *none(whirl_cval_t *v)
+whirl_error_t *wh_none(whirl_cval_t *v)
 {
     return whirl_cval_set_case(v, WHIRL_CVAL_OPTION, 0, false);
 }
 
-static whirl_error_t *new_fields(http_ctx_t *c, flist_t *fl, bool immutable, whirl_cval_t *out)
+whirl_error_t *wh_new_fields(http_ctx_t *c, flist_t *fl, bool immutable, whirl_cval_t *out)
 {
     hobj_t *o;
     uint32_t rep;
-    whirl_error_t *e = obj_add(c, H_FIELDS, &o, &rep);
+    whirl_error_t *e = wh_obj_add(c, H_FIELDS, &o, &rep);
     if (e) {
-        fl_unref(fl);
+        wh_fl_unref(fl);
         return e;
     }
     o->fl = fl;
     o->immutable = immutable;
-    set_own(out, H_FIELDS, rep);
+    wh_set_own(out, H_FIELDS, rep);
     return NULL;
 }
 
@@ -402,15 +344,15 @@ static whirl_error_t *new_fields(http_ctx_t *c, flist_t *fl, bool immutable, whi
 
 static whirl_error_t *fields_new(hcall_t *h)
 {
-    flist_t *fl = fl_new();
-    return fl ? new_fields(h->c, fl, false, h->res) : trap("out of memory");
+    flist_t *fl = wh_fl_new();
+    return fl ? wh_new_fields(h->c, fl, false, h->res) : trap("out of memory");
 }
 
 static whirl_error_t *fields_from_list(hcall_t *h)
 {
     if (h->nargs != 1 || h->args[0].kind != WHIRL_CVAL_LIST)
         return trap("fields.from-list: expected a list");
-    flist_t *fl = fl_new();
+    flist_t *fl = wh_fl_new();
     if (!fl)
         return trap("out of memory");
     const whirl_cval_t *l = &h->args[0];
@@ -418,29 +360,29 @@ static whirl_error_t *fields_from_list(hcall_t *h)
         const whirl_cval_t *t = &l->of.list.items[i];
         if (t->kind != WHIRL_CVAL_TUPLE || t->of.list.len != 2 ||
             t->of.list.items[0].kind != WHIRL_CVAL_STRING) {
-            fl_unref(fl);
+            wh_fl_unref(fl);
             return trap("fields.from-list: malformed entry");
         }
         const uint8_t *v;
         size_t vn;
         uint8_t *tmp;
-        int r = bytes_of(&t->of.list.items[1], &v, &vn, &tmp)
-                    ? fl_append(fl, t->of.list.items[0].of.string.data,
+        int r = wh_bytes_of(&t->of.list.items[1], &v, &vn, &tmp)
+                    ? wh_fl_append(fl, t->of.list.items[0].of.string.data,
                                 t->of.list.items[0].of.string.len, v, vn, true)
                     : 0;
         free(tmp);
         if (r >= 0) {
-            fl_unref(fl);
-            return err_case(h->res, (uint32_t)r);
+            wh_fl_unref(fl);
+            return wh_err_case(h->res, (uint32_t)r);
         }
     }
     whirl_cval_t *p;
-    whirl_error_t *e = ok(h->res, &p);
+    whirl_error_t *e = wh_ok(h->res, &p);
     if (e) {
-        fl_unref(fl);
+        wh_fl_unref(fl);
         return e;
     }
-    return new_fields(h->c, fl, false, p);
+    return wh_new_fields(h->c, fl, false, p);
 }
 
 static whirl_error_t *fields_get(hcall_t *h)
@@ -448,9 +390,9 @@ static whirl_error_t *fields_get(hcall_t *h)
     hobj_t *o;
     const char *name = NULL;
     size_t n = 0;
-    whirl_error_t *e = arg_obj(h, 0, H_FIELDS, &o, NULL);
+    whirl_error_t *e = wh_arg_obj(h, 0, H_FIELDS, &o, NULL);
     if (!e)
-        e = arg_string(h, 1, &name, &n);
+        e = wh_arg_string(h, 1, &name, &n);
     if (e)
         return e;
     size_t count = 0;
@@ -470,9 +412,9 @@ static whirl_error_t *fields_has(hcall_t *h)
     hobj_t *o;
     const char *name = NULL;
     size_t n = 0;
-    whirl_error_t *e = arg_obj(h, 0, H_FIELDS, &o, NULL);
+    whirl_error_t *e = wh_arg_obj(h, 0, H_FIELDS, &o, NULL);
     if (!e)
-        e = arg_string(h, 1, &name, &n);
+        e = wh_arg_string(h, 1, &name, &n);
     if (e)
         return e;
     bool has = false;
@@ -489,51 +431,51 @@ static whirl_error_t *fields_mutate(hcall_t *h, int op)
     hobj_t *o;
     const char *name = NULL;
     size_t n = 0;
-    whirl_error_t *e = arg_obj(h, 0, H_FIELDS, &o, NULL);
+    whirl_error_t *e = wh_arg_obj(h, 0, H_FIELDS, &o, NULL);
     if (!e)
-        e = arg_string(h, 1, &name, &n);
+        e = wh_arg_string(h, 1, &name, &n);
     if (e)
         return e;
     if (o->immutable)
-        return err_case(h->res, 2);
+        return wh_err_case(h->res, 2);
     if (!serve_http_token(name, n))
-        return err_case(h->res, 0);
+        return wh_err_case(h->res, 0);
     char lname[256];
     if (n < sizeof lname) {
         for (size_t i = 0; i < n; i++)
             lname[i] = (char)tolower((unsigned char)name[i]);
         lname[n] = '\0';
         if (forbidden(lname))
-            return err_case(h->res, 1);
+            return wh_err_case(h->res, 1);
     }
     if (op == 0 || op == 2) { /* set: check every value first, then replace */
         const whirl_cval_t *vals = op == 0 && h->nargs > 2 ? &h->args[2] : NULL;
         if (op == 0 && (!vals || vals->kind != WHIRL_CVAL_LIST))
             return trap("fields.set: expected a list of values");
-        flist_t *tmp = fl_new();
+        flist_t *tmp = wh_fl_new();
         if (!tmp)
             return trap("out of memory");
         for (size_t i = 0; vals && i < vals->of.list.len; i++) {
             const uint8_t *v;
             size_t vn;
             uint8_t *t;
-            int r = bytes_of(&vals->of.list.items[i], &v, &vn, &t)
-                        ? fl_append(tmp, name, n, v, vn, false) : 0;
+            int r = wh_bytes_of(&vals->of.list.items[i], &v, &vn, &t)
+                        ? wh_fl_append(tmp, name, n, v, vn, false) : 0;
             free(t);
             if (r >= 0) {
-                fl_unref(tmp);
-                return err_case(h->res, (uint32_t)r);
+                wh_fl_unref(tmp);
+                return wh_err_case(h->res, (uint32_t)r);
             }
         }
         fl_delete(o->fl, name, n);
         for (size_t i = 0; i < tmp->n; i++)
-            if (fl_append(o->fl, tmp->names[i], strlen(tmp->names[i]), tmp->vals[i],
+            if (wh_fl_append(o->fl, tmp->names[i], strlen(tmp->names[i]), tmp->vals[i],
                           tmp->vlens[i], false) != -1) {
-                fl_unref(tmp);
-                return err_case(h->res, 0);
+                wh_fl_unref(tmp);
+                return wh_err_case(h->res, 0);
             }
-        fl_unref(tmp);
-        return ok(h->res, NULL);
+        wh_fl_unref(tmp);
+        return wh_ok(h->res, NULL);
     }
     /* append */
     if (h->nargs < 3)
@@ -541,9 +483,9 @@ static whirl_error_t *fields_mutate(hcall_t *h, int op)
     const uint8_t *v;
     size_t vn;
     uint8_t *t;
-    int r = bytes_of(&h->args[2], &v, &vn, &t) ? fl_append(o->fl, name, n, v, vn, true) : 0;
+    int r = wh_bytes_of(&h->args[2], &v, &vn, &t) ? wh_fl_append(o->fl, name, n, v, vn, true) : 0;
     free(t);
-    return r >= 0 ? err_case(h->res, (uint32_t)r) : ok(h->res, NULL);
+    return r >= 0 ? wh_err_case(h->res, (uint32_t)r) : wh_ok(h->res, NULL);
 }
 
 static whirl_error_t *fields_set(hcall_t *h) { return fields_mutate(h, 0); }
@@ -553,23 +495,23 @@ static whirl_error_t *fields_del(hcall_t *h)
     hobj_t *o;
     const char *name = NULL;
     size_t n = 0;
-    whirl_error_t *e = arg_obj(h, 0, H_FIELDS, &o, NULL);
+    whirl_error_t *e = wh_arg_obj(h, 0, H_FIELDS, &o, NULL);
     if (!e)
-        e = arg_string(h, 1, &name, &n);
+        e = wh_arg_string(h, 1, &name, &n);
     if (e)
         return e;
     if (o->immutable)
-        return err_case(h->res, 2);
+        return wh_err_case(h->res, 2);
     if (!serve_http_token(name, n))
-        return err_case(h->res, 0);
+        return wh_err_case(h->res, 0);
     fl_delete(o->fl, name, n);
-    return ok(h->res, NULL);
+    return wh_ok(h->res, NULL);
 }
 
 static whirl_error_t *fields_entries(hcall_t *h)
 {
     hobj_t *o;
-    whirl_error_t *e = arg_obj(h, 0, H_FIELDS, &o, NULL);
+    whirl_error_t *e = wh_arg_obj(h, 0, H_FIELDS, &o, NULL);
     if (!e)
         e = whirl_cval_set_items(h->res, WHIRL_CVAL_LIST, o->fl->n);
     for (size_t i = 0; !e && i < o->fl->n; i++) {
@@ -587,23 +529,23 @@ static whirl_error_t *fields_entries(hcall_t *h)
 static whirl_error_t *fields_clone(hcall_t *h)
 {
     hobj_t *o;
-    whirl_error_t *e = arg_obj(h, 0, H_FIELDS, &o, NULL);
+    whirl_error_t *e = wh_arg_obj(h, 0, H_FIELDS, &o, NULL);
     if (e)
         return e;
-    flist_t *fl = fl_clone(o->fl);
-    return fl ? new_fields(h->c, fl, false, h->res) : trap("out of memory");
+    flist_t *fl = wh_fl_clone(o->fl);
+    return fl ? wh_new_fields(h->c, fl, false, h->res) : trap("out of memory");
 }
 
 /* Takes the list of an own<fields> argument (the guest gave it up). */
-static whirl_error_t *take_fields(hcall_t *h, size_t i, flist_t **out)
+whirl_error_t *wh_take_fields(hcall_t *h, size_t i, flist_t **out)
 {
     hobj_t *o;
-    whirl_error_t *e = arg_obj(h, i, H_FIELDS, &o, NULL);
+    whirl_error_t *e = wh_arg_obj(h, i, H_FIELDS, &o, NULL);
     if (e)
         return e;
     /* A child handle (request headers) is copied: its list stays shared. */
-    *out = o->immutable ? fl_clone(o->fl) : (o->fl->refs++, o->fl);
-    obj_free(h->c, o);
+    *out = o->immutable ? wh_fl_clone(o->fl) : (o->fl->refs++, o->fl);
+    wh_obj_free(h->c, o);
     return *out ? NULL : trap("out of memory");
 }
 
@@ -612,7 +554,7 @@ static whirl_error_t *take_fields(hcall_t *h, size_t i, flist_t **out)
 static whirl_error_t *inreq_method(hcall_t *h)
 {
     hobj_t *o;
-    whirl_error_t *e = arg_obj(h, 0, H_INCOMING_REQUEST, &o, NULL);
+    whirl_error_t *e = wh_arg_obj(h, 0, H_INCOMING_REQUEST, &o, NULL);
     if (e)
         return e;
     static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "DELETE",
@@ -628,7 +570,7 @@ static whirl_error_t *inreq_method(hcall_t *h)
 static whirl_error_t *inreq_path(hcall_t *h)
 {
     hobj_t *o;
-    whirl_error_t *e = arg_obj(h, 0, H_INCOMING_REQUEST, &o, NULL);
+    whirl_error_t *e = wh_arg_obj(h, 0, H_INCOMING_REQUEST, &o, NULL);
     if (e)
         return e;
     const serve_req_info_t *info = serve_req_info(h->c->in->req);
@@ -643,7 +585,7 @@ static whirl_error_t *inreq_path(hcall_t *h)
         memcpy(s + n, info->query, qn);
         n += qn;
     }
-    e = some_string(h->res, s, n);
+    e = wh_some_string(h->res, s, n);
     free(s);
     return e;
 }
@@ -651,7 +593,7 @@ static whirl_error_t *inreq_path(hcall_t *h)
 static whirl_error_t *inreq_scheme(hcall_t *h)
 {
     hobj_t *o;
-    whirl_error_t *e = arg_obj(h, 0, H_INCOMING_REQUEST, &o, NULL);
+    whirl_error_t *e = wh_arg_obj(h, 0, H_INCOMING_REQUEST, &o, NULL);
     if (!e)
         e = whirl_cval_set_case(h->res, WHIRL_CVAL_OPTION, 1, true);
     if (!e)
@@ -662,41 +604,41 @@ static whirl_error_t *inreq_scheme(hcall_t *h)
 static whirl_error_t *inreq_authority(hcall_t *h)
 {
     hobj_t *o;
-    whirl_error_t *e = arg_obj(h, 0, H_INCOMING_REQUEST, &o, NULL);
+    whirl_error_t *e = wh_arg_obj(h, 0, H_INCOMING_REQUEST, &o, NULL);
     if (e)
         return e;
     const char *host = serve_req_info(h->c->in->req)->host;
-    return some_string(h->res, host, strlen(host));
+    return wh_some_string(h->res, host, strlen(host));
 }
 
 static whirl_error_t *inreq_headers(hcall_t *h)
 {
     hobj_t *o;
-    whirl_error_t *e = arg_obj(h, 0, H_INCOMING_REQUEST, &o, NULL);
+    whirl_error_t *e = wh_arg_obj(h, 0, H_INCOMING_REQUEST, &o, NULL);
     if (e)
         return e;
     o->fl->refs++;
-    return new_fields(h->c, o->fl, true, h->res);
+    return wh_new_fields(h->c, o->fl, true, h->res);
 }
 
 static whirl_error_t *inreq_consume(hcall_t *h)
 {
     hobj_t *o;
-    whirl_error_t *e = arg_obj(h, 0, H_INCOMING_REQUEST, &o, NULL);
+    whirl_error_t *e = wh_arg_obj(h, 0, H_INCOMING_REQUEST, &o, NULL);
     if (e)
         return e;
     if (o->taken)
         return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
     hobj_t *b;
     uint32_t rep;
-    if ((e = obj_add(h->c, H_INCOMING_BODY, &b, &rep)))
+    if ((e = wh_obj_add(h->c, H_INCOMING_BODY, &b, &rep)))
         return e;
-    o = obj_get(h->c, h->args[0].of.resource.rep, H_INCOMING_REQUEST); /* table may move */
+    o = wh_obj_get(h->c, h->args[0].of.resource.rep, H_INCOMING_REQUEST); /* table may move */
     o->taken = true;
     whirl_cval_t *p;
-    if ((e = ok(h->res, &p)))
+    if ((e = wh_ok(h->res, &p)))
         return e;
-    set_own(p, H_INCOMING_BODY, rep);
+    wh_set_own(p, H_INCOMING_BODY, rep);
     return NULL;
 }
 
@@ -788,9 +730,11 @@ static const whirl_wasi2_stream_ops_t sink_ops = {.check_write = sink_check, .wr
 static whirl_error_t *inbody_stream(hcall_t *h)
 {
     hobj_t *o;
-    whirl_error_t *e = arg_obj(h, 0, H_INCOMING_BODY, &o, NULL);
+    whirl_error_t *e = wh_arg_obj(h, 0, H_INCOMING_BODY, &o, NULL);
     if (e)
         return e;
+    if (o->ob)
+        return wh_out_inbody_stream(h, o);
     if (o->taken)
         return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
     uint32_t rep;
@@ -798,7 +742,7 @@ static whirl_error_t *inbody_stream(hcall_t *h)
         return e;
     o->taken = true;
     whirl_cval_t *p;
-    if ((e = ok(h->res, &p)))
+    if ((e = wh_ok(h->res, &p)))
         return e;
     p->kind = WHIRL_CVAL_OWN;
     p->of.resource.type = whirl_wasi2_host_resource_type(g_host->w2, WHIRL_WASI2_INPUT_STREAM);
@@ -809,14 +753,16 @@ static whirl_error_t *inbody_stream(hcall_t *h)
 static whirl_error_t *inbody_finish(hcall_t *h)
 {
     hobj_t *o, *t;
-    whirl_error_t *e = arg_obj(h, 0, H_INCOMING_BODY, &o, NULL);
+    whirl_error_t *e = wh_arg_obj(h, 0, H_INCOMING_BODY, &o, NULL);
     if (e)
         return e;
-    obj_free(h->c, o);
+    if (o->ob)
+        return wh_out_inbody_finish(h, o);
+    wh_obj_free(h->c, o);
     uint32_t rep;
-    if ((e = obj_add(h->c, H_FUTURE_TRAILERS, &t, &rep)))
+    if ((e = wh_obj_add(h->c, H_FUTURE_TRAILERS, &t, &rep)))
         return e;
-    set_own(h->res, H_FUTURE_TRAILERS, rep);
+    wh_set_own(h->res, H_FUTURE_TRAILERS, rep);
     return NULL;
 }
 
@@ -831,7 +777,7 @@ static const whirl_wasi2_pollable_ops_t ready_ops = {.ready = always_ready};
 static whirl_error_t *subscribe_ready(hcall_t *h, hkind_t kind)
 {
     hobj_t *o;
-    whirl_error_t *e = arg_obj(h, 0, kind, &o, NULL);
+    whirl_error_t *e = wh_arg_obj(h, 0, kind, &o, NULL);
     uint32_t rep;
     if (!e)
         e = whirl_wasi2_pollable_new(h->c->wasi, &ready_ops, NULL, &rep);
@@ -843,14 +789,23 @@ static whirl_error_t *subscribe_ready(hcall_t *h, hkind_t kind)
     return NULL;
 }
 
-static whirl_error_t *trailers_subscribe(hcall_t *h) { return subscribe_ready(h, H_FUTURE_TRAILERS); }
+static whirl_error_t *trailers_subscribe(hcall_t *h)
+{
+    hobj_t *o;
+    whirl_error_t *e = wh_arg_obj(h, 0, H_FUTURE_TRAILERS, &o, NULL);
+    if (!e && o->ob)
+        return wh_out_trailers_subscribe(h, o);
+    return e ? e : subscribe_ready(h, H_FUTURE_TRAILERS);
+}
 
 static whirl_error_t *trailers_get(hcall_t *h)
 {
     hobj_t *o;
-    whirl_error_t *e = arg_obj(h, 0, H_FUTURE_TRAILERS, &o, NULL);
+    whirl_error_t *e = wh_arg_obj(h, 0, H_FUTURE_TRAILERS, &o, NULL);
     if (e)
         return e;
+    if (o->ob)
+        return wh_out_trailers_get(h, o);
     /* some(ok(ok(none))) the first time, some(err) after. */
     if ((e = whirl_cval_set_case(h->res, WHIRL_CVAL_OPTION, 1, true)))
         return e;
@@ -861,7 +816,7 @@ static whirl_error_t *trailers_get(hcall_t *h)
     if ((e = whirl_cval_set_case(r, WHIRL_CVAL_RESULT, 0, true)) ||
         (e = whirl_cval_set_case(r->of.variant.payload, WHIRL_CVAL_RESULT, 0, true)))
         return e;
-    return none(r->of.variant.payload->of.variant.payload);
+    return wh_none(r->of.variant.payload->of.variant.payload);
 }
 
 /* ---- outgoing-response and its body ---- */
@@ -869,25 +824,25 @@ static whirl_error_t *trailers_get(hcall_t *h)
 static whirl_error_t *outresp_new(hcall_t *h)
 {
     flist_t *fl;
-    whirl_error_t *e = take_fields(h, 0, &fl);
+    whirl_error_t *e = wh_take_fields(h, 0, &fl);
     if (e)
         return e;
     hobj_t *o;
     uint32_t rep;
-    if ((e = obj_add(h->c, H_OUTGOING_RESPONSE, &o, &rep))) {
-        fl_unref(fl);
+    if ((e = wh_obj_add(h->c, H_OUTGOING_RESPONSE, &o, &rep))) {
+        wh_fl_unref(fl);
         return e;
     }
     o->fl = fl;
     o->status = 200;
-    set_own(h->res, H_OUTGOING_RESPONSE, rep);
+    wh_set_own(h->res, H_OUTGOING_RESPONSE, rep);
     return NULL;
 }
 
 static whirl_error_t *outresp_status(hcall_t *h)
 {
     hobj_t *o;
-    whirl_error_t *e = arg_obj(h, 0, H_OUTGOING_RESPONSE, &o, NULL);
+    whirl_error_t *e = wh_arg_obj(h, 0, H_OUTGOING_RESPONSE, &o, NULL);
     if (e)
         return e;
     h->res->kind = WHIRL_CVAL_U16;
@@ -898,7 +853,7 @@ static whirl_error_t *outresp_status(hcall_t *h)
 static whirl_error_t *outresp_set_status(hcall_t *h)
 {
     hobj_t *o;
-    whirl_error_t *e = arg_obj(h, 0, H_OUTGOING_RESPONSE, &o, NULL);
+    whirl_error_t *e = wh_arg_obj(h, 0, H_OUTGOING_RESPONSE, &o, NULL);
     if (e)
         return e;
     if (h->nargs < 2 || h->args[1].kind != WHIRL_CVAL_U16)
@@ -907,43 +862,43 @@ static whirl_error_t *outresp_set_status(hcall_t *h)
     if (s < 200 || s > 599)
         return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
     o->status = (uint16_t)s;
-    return ok(h->res, NULL);
+    return wh_ok(h->res, NULL);
 }
 
-static whirl_error_t *headers_child(hcall_t *h, hkind_t kind)
+whirl_error_t *wh_headers_child(hcall_t *h, hkind_t kind)
 {
     hobj_t *o;
-    whirl_error_t *e = arg_obj(h, 0, kind, &o, NULL);
+    whirl_error_t *e = wh_arg_obj(h, 0, kind, &o, NULL);
     if (e)
         return e;
     o->fl->refs++;
-    return new_fields(h->c, o->fl, true, h->res);
+    return wh_new_fields(h->c, o->fl, true, h->res);
 }
 
-static whirl_error_t *outresp_headers(hcall_t *h) { return headers_child(h, H_OUTGOING_RESPONSE); }
+static whirl_error_t *outresp_headers(hcall_t *h) { return wh_headers_child(h, H_OUTGOING_RESPONSE); }
 
 static whirl_error_t *body_of(hcall_t *h, hkind_t kind)
 {
     hobj_t *o;
     uint32_t orep;
-    whirl_error_t *e = arg_obj(h, 0, kind, &o, &orep);
+    whirl_error_t *e = wh_arg_obj(h, 0, kind, &o, &orep);
     if (e)
         return e;
     if (o->taken)
         return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
     hobj_t *b;
     uint32_t rep;
-    if ((e = obj_add(h->c, H_OUTGOING_BODY, &b, &rep)))
+    if ((e = wh_obj_add(h->c, H_OUTGOING_BODY, &b, &rep)))
         return e;
-    o = obj_get(h->c, orep, kind);
+    o = wh_obj_get(h->c, orep, kind);
     o->taken = true;
     b->is_response_body = kind == H_OUTGOING_RESPONSE;
     if (b->is_response_body)
         h->c->body_created = true;
     whirl_cval_t *p;
-    if ((e = ok(h->res, &p)))
+    if ((e = wh_ok(h->res, &p)))
         return e;
-    set_own(p, H_OUTGOING_BODY, rep);
+    wh_set_own(p, H_OUTGOING_BODY, rep);
     return NULL;
 }
 
@@ -952,9 +907,11 @@ static whirl_error_t *outresp_body(hcall_t *h) { return body_of(h, H_OUTGOING_RE
 static whirl_error_t *outbody_write(hcall_t *h)
 {
     hobj_t *o;
-    whirl_error_t *e = arg_obj(h, 0, H_OUTGOING_BODY, &o, NULL);
+    whirl_error_t *e = wh_arg_obj(h, 0, H_OUTGOING_BODY, &o, NULL);
     if (e)
         return e;
+    if (!o->is_response_body && o->ob)
+        return wh_out_body_stream(h, o);
     if (o->taken)
         return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
     uint32_t rep;
@@ -964,7 +921,7 @@ static whirl_error_t *outbody_write(hcall_t *h)
         return e;
     o->taken = true;
     whirl_cval_t *p;
-    if ((e = ok(h->res, &p)))
+    if ((e = wh_ok(h->res, &p)))
         return e;
     p->kind = WHIRL_CVAL_OWN;
     p->of.resource.type = whirl_wasi2_host_resource_type(g_host->w2, WHIRL_WASI2_OUTPUT_STREAM);
@@ -975,23 +932,25 @@ static whirl_error_t *outbody_write(hcall_t *h)
 static whirl_error_t *outbody_finish(hcall_t *h)
 {
     hobj_t *o;
-    whirl_error_t *e = arg_obj(h, 0, H_OUTGOING_BODY, &o, NULL);
+    whirl_error_t *e = wh_arg_obj(h, 0, H_OUTGOING_BODY, &o, NULL);
     if (e)
         return e;
+    if (!o->is_response_body && o->ob)
+        return wh_out_body_finish(h, o);
     bool response = o->is_response_body;
     if (response)
         h->c->body_finished = true;
-    obj_free(h->c, o);
+    wh_obj_free(h->c, o);
     /* option<own<trailers>>: taken and dropped (not sent). */
     if (h->nargs > 1 && h->args[1].kind == WHIRL_CVAL_OPTION && h->args[1].of.variant.index == 1) {
         hobj_t *t;
         const whirl_cval_t *p = h->args[1].of.variant.payload;
-        if (p && (p->kind == WHIRL_CVAL_OWN) && (t = obj_get(h->c, p->of.resource.rep, H_FIELDS)))
-            obj_free(h->c, t);
+        if (p && (p->kind == WHIRL_CVAL_OWN) && (t = wh_obj_get(h->c, p->of.resource.rep, H_FIELDS)))
+            wh_obj_free(h->c, t);
     }
     if (response && h->c->resp_set && !h->c->resp_error)
         serve_resp_finish(h->c->in->req);
-    return ok(h->res, NULL);
+    return wh_ok(h->res, NULL);
 }
 
 /* ---- response-outparam ---- */
@@ -1044,10 +1003,10 @@ static void start_response(http_ctx_t *c, hobj_t *resp)
 static whirl_error_t *outparam_set(hcall_t *h)
 {
     hobj_t *param;
-    whirl_error_t *e = arg_obj(h, 0, H_RESPONSE_OUTPARAM, &param, NULL);
+    whirl_error_t *e = wh_arg_obj(h, 0, H_RESPONSE_OUTPARAM, &param, NULL);
     if (e)
         return e;
-    obj_free(h->c, param);
+    wh_obj_free(h->c, param);
     if (h->c->resp_set)
         return trap("response-outparam.set called twice");
     h->c->resp_set = true;
@@ -1057,11 +1016,11 @@ static whirl_error_t *outparam_set(hcall_t *h)
     if (r->of.variant.index == 0) {
         const whirl_cval_t *p = r->of.variant.payload;
         hobj_t *resp = p && p->kind == WHIRL_CVAL_OWN
-                           ? obj_get(h->c, p->of.resource.rep, H_OUTGOING_RESPONSE) : NULL;
+                           ? wh_obj_get(h->c, p->of.resource.rep, H_OUTGOING_RESPONSE) : NULL;
         if (!resp)
             return trap("response-outparam.set: invalid outgoing-response");
         start_response(h->c, resp);
-        obj_free(h->c, resp);
+        wh_obj_free(h->c, resp);
     } else {
         h->c->resp_error = true;
         uint32_t code = r->of.variant.payload ? r->of.variant.payload->of.variant.index : 0;
@@ -1077,122 +1036,18 @@ static whirl_error_t *outparam_set(hcall_t *h)
 static whirl_error_t *outparam_informational(hcall_t *h)
 {
     hobj_t *o;
-    whirl_error_t *e = arg_obj(h, 0, H_RESPONSE_OUTPARAM, &o, NULL);
-    return e ? e : err_code_none(h->res, ERR_INTERNAL);
-}
-
-/* ---- outgoing requests: built, never sent ---- */
-
-static whirl_error_t *outreq_new(hcall_t *h)
-{
-    flist_t *fl;
-    whirl_error_t *e = take_fields(h, 0, &fl);
-    if (e)
-        return e;
-    hobj_t *o;
-    uint32_t rep;
-    if ((e = obj_add(h->c, H_OUTGOING_REQUEST, &o, &rep))) {
-        fl_unref(fl);
-        return e;
-    }
-    o->fl = fl;
-    set_own(h->res, H_OUTGOING_REQUEST, rep);
-    return NULL;
-}
-
-static whirl_error_t *outreq_body(hcall_t *h) { return body_of(h, H_OUTGOING_REQUEST); }
-static whirl_error_t *outreq_headers(hcall_t *h) { return headers_child(h, H_OUTGOING_REQUEST); }
-
-static whirl_error_t *outreq_method(hcall_t *h)
-{
-    hobj_t *o;
-    whirl_error_t *e = arg_obj(h, 0, H_OUTGOING_REQUEST, &o, NULL);
-    return e ? e : whirl_cval_set_case(h->res, WHIRL_CVAL_VARIANT, 0, false);
-}
-
-/* The optional getters (path, scheme, authority): none. */
-static whirl_error_t *outreq_none(hcall_t *h)
-{
-    hobj_t *o;
-    whirl_error_t *e = arg_obj(h, 0, H_OUTGOING_REQUEST, &o, NULL);
-    return e ? e : none(h->res);
-}
-
-/* The setters: accepted. */
-static whirl_error_t *outreq_set(hcall_t *h)
-{
-    hobj_t *o;
-    whirl_error_t *e = arg_obj(h, 0, H_OUTGOING_REQUEST, &o, NULL);
-    return e ? e : ok(h->res, NULL);
-}
-
-static whirl_error_t *options_new(hcall_t *h)
-{
-    hobj_t *o;
-    uint32_t rep;
-    whirl_error_t *e = obj_add(h->c, H_REQUEST_OPTIONS, &o, &rep);
-    if (!e)
-        set_own(h->res, H_REQUEST_OPTIONS, rep);
-    return e;
-}
-
-static whirl_error_t *options_get(hcall_t *h)
-{
-    hobj_t *o;
-    whirl_error_t *e = arg_obj(h, 0, H_REQUEST_OPTIONS, &o, NULL);
-    return e ? e : none(h->res);
-}
-
-static whirl_error_t *options_set(hcall_t *h)
-{
-    hobj_t *o;
-    whirl_error_t *e = arg_obj(h, 0, H_REQUEST_OPTIONS, &o, NULL);
-    return e ? e : ok(h->res, NULL);
-}
-
-static whirl_error_t *outgoing_handle(hcall_t *h)
-{
-    hobj_t *o;
-    whirl_error_t *e = arg_obj(h, 0, H_OUTGOING_REQUEST, &o, NULL);
-    if (e)
-        return e;
-    obj_free(h->c, o);
-    if (h->nargs > 1 && h->args[1].kind == WHIRL_CVAL_OPTION && h->args[1].of.variant.index == 1) {
-        const whirl_cval_t *p = h->args[1].of.variant.payload;
-        hobj_t *opt = p ? obj_get(h->c, p->of.resource.rep, H_REQUEST_OPTIONS) : NULL;
-        if (opt)
-            obj_free(h->c, opt);
-    }
-    if (!h->c->denied_logged) {
-        h->c->denied_logged = true;
-        serve_log("component '%s' made an outbound HTTP request: denied (not supported)",
-                  h->c->in->comp->id);
-    }
-    return err_case(h->res, ERR_HTTP_REQUEST_DENIED);
-}
-
-/* Resources that can never exist here (no outbound HTTP): their methods
- * trap if a guest forges a call. */
-static whirl_error_t *never(hcall_t *h)
-{
-    (void)h;
-    return trap("no such resource: outbound HTTP responses do not exist in whirl serve");
+    whirl_error_t *e = wh_arg_obj(h, 0, H_RESPONSE_OUTPARAM, &o, NULL);
+    return e ? e : wh_err_code_none(h->res, ERR_INTERNAL);
 }
 
 static whirl_error_t *http_error_code(hcall_t *h)
 {
-    return none(h->res);
+    return wh_none(h->res);
 }
 
 /* ---- the linker ---- */
 
-typedef struct hdef {
-    const char *iface; /* "types" or "outgoing-handler" */
-    const char *name;
-    whirl_error_t *(*fn)(hcall_t *h);
-} hdef_t;
-
-static const hdef_t defs[] = {
+static const wh_def_t defs[] = {
     {"types", "[constructor]fields", fields_new},
     {"types", "[static]fields.from-list", fields_from_list},
     {"types", "[method]fields.get", fields_get},
@@ -1208,29 +1063,8 @@ static const hdef_t defs[] = {
     {"types", "[method]incoming-request.authority", inreq_authority},
     {"types", "[method]incoming-request.headers", inreq_headers},
     {"types", "[method]incoming-request.consume", inreq_consume},
-    {"types", "[constructor]outgoing-request", outreq_new},
-    {"types", "[method]outgoing-request.body", outreq_body},
-    {"types", "[method]outgoing-request.method", outreq_method},
-    {"types", "[method]outgoing-request.set-method", outreq_set},
-    {"types", "[method]outgoing-request.path-with-query", outreq_none},
-    {"types", "[method]outgoing-request.set-path-with-query", outreq_set},
-    {"types", "[method]outgoing-request.scheme", outreq_none},
-    {"types", "[method]outgoing-request.set-scheme", outreq_set},
-    {"types", "[method]outgoing-request.authority", outreq_none},
-    {"types", "[method]outgoing-request.set-authority", outreq_set},
-    {"types", "[method]outgoing-request.headers", outreq_headers},
-    {"types", "[constructor]request-options", options_new},
-    {"types", "[method]request-options.connect-timeout", options_get},
-    {"types", "[method]request-options.set-connect-timeout", options_set},
-    {"types", "[method]request-options.first-byte-timeout", options_get},
-    {"types", "[method]request-options.set-first-byte-timeout", options_set},
-    {"types", "[method]request-options.between-bytes-timeout", options_get},
-    {"types", "[method]request-options.set-between-bytes-timeout", options_set},
     {"types", "[static]response-outparam.set", outparam_set},
     {"types", "[method]response-outparam.send-informational", outparam_informational},
-    {"types", "[method]incoming-response.status", never},
-    {"types", "[method]incoming-response.headers", never},
-    {"types", "[method]incoming-response.consume", never},
     {"types", "[method]incoming-body.stream", inbody_stream},
     {"types", "[static]incoming-body.finish", inbody_finish},
     {"types", "[method]future-trailers.subscribe", trailers_subscribe},
@@ -1242,17 +1076,14 @@ static const hdef_t defs[] = {
     {"types", "[method]outgoing-response.body", outresp_body},
     {"types", "[method]outgoing-body.write", outbody_write},
     {"types", "[static]outgoing-body.finish", outbody_finish},
-    {"types", "[method]future-incoming-response.subscribe", never},
-    {"types", "[method]future-incoming-response.get", never},
     {"types", "http-error-code", http_error_code},
-    {"outgoing-handler", "handle", outgoing_handle},
 };
 
 static whirl_error_t *trampoline(void *env, whirl_store_t *store,
                                  const whirl_component_func_t *type, const whirl_cval_t *args,
                                  size_t nargs, whirl_cval_t *results, size_t nresults)
 {
-    const hdef_t *d = env;
+    const wh_def_t *d = env;
     (void)type;
     hcall_t h = {.c = ctx_of(store), .args = args, .nargs = nargs,
                  .res = nresults ? results : NULL};
@@ -1276,11 +1107,10 @@ static whirl_wasi2_t *lookup_wasi2(void *env, whirl_store_t *store)
     return c ? c->wasi : NULL;
 }
 
-whirl_error_t *serve_wasihttp_link(serve_app_t *app)
+/* The resource types (once per process) and the wasi:http definitions in
+ * `linker`, over the WASI 0.2 host `w2` (a reference is taken). */
+static whirl_error_t *define_http(whirl_component_linker_t *linker, whirl_wasi2_host_t *w2)
 {
-    app->clinker = whirl_component_linker_new(app->engine);
-    if (!app->clinker)
-        return whirl_error_new("out of memory");
     if (!g_host) {
         g_host = calloc(1, sizeof *g_host);
         if (!g_host)
@@ -1292,23 +1122,92 @@ whirl_error_t *serve_wasihttp_link(serve_app_t *app)
                 return whirl_error_new("out of memory");
         }
     }
+    whirl_wasi2_host_delete(g_host->w2);
+    g_host->w2 = w2;
+    whirl_error_t *e = NULL;
+    for (int k = 0; !e && k < H_KINDS; k++)
+        e = whirl_component_linker_define_resource(linker, "wasi:http/types@" HTTP_VERSION,
+                                                   kind_names[k], g_host->types[k]);
+    for (size_t i = 0; !e && i < sizeof defs / sizeof *defs + wh_out_ndefs; i++) {
+        const wh_def_t *d = i < sizeof defs / sizeof *defs ? &defs[i]
+                                                            : &wh_out_defs[i - sizeof defs / sizeof *defs];
+        char iface[64];
+        snprintf(iface, sizeof iface, "wasi:http/%s@" HTTP_VERSION, d->iface);
+        e = whirl_component_linker_define_func(linker, iface, d->name, trampoline, (void *)d,
+                                               NULL);
+    }
+    return e;
+}
+
+whirl_error_t *serve_wasihttp_link(serve_app_t *app)
+{
+    app->clinker = whirl_component_linker_new(app->engine);
+    if (!app->clinker)
+        return whirl_error_new("out of memory");
     whirl_wasi2_host_t *w2 = NULL;
     whirl_error_t *e = whirl_wasi2_add_to_linker(app->clinker, WHIRL_WASI2_ALL, lookup_wasi2,
                                                  NULL, &w2);
-    if (e)
+    return e ? e : define_http(app->clinker, w2);
+}
+
+/* ---- whirl run: one component, one store, one context ---- */
+
+static ob_policy_t *g_run_policy;
+
+whirl_error_t *serve_http_run_setup(whirl_component_linker_t *linker, whirl_wasi2_host_t *w2,
+                                    whirl_wasi2_t *wasi, const char *who,
+                                    const char *const *allow, size_t nallow, const char *ca_file)
+{
+    char why[600];
+    whirl_error_t *e = NULL;
+    if (!(g_run_ctx = calloc(1, sizeof *g_run_ctx)) || !(g_run_policy = ob_policy_new()))
+        e = whirl_error_new("out of memory");
+    for (size_t i = 0; !e && i < nallow; i++)
+        if (!ob_policy_add(g_run_policy, allow[i], why, sizeof why))
+            e = whirl_error_newf("-S allow-http: %s", why);
+    if (!e && ca_file && !ob_client_set_extra_ca(ca_file, why, sizeof why))
+        e = whirl_error_newf("-S http-ca: %s", why);
+    if (e) {
+        whirl_wasi2_host_delete(w2);
         return e;
-    whirl_wasi2_host_delete(g_host->w2);
-    g_host->w2 = w2;
-    for (int k = 0; !e && k < H_KINDS; k++)
-        e = whirl_component_linker_define_resource(app->clinker, "wasi:http/types@" HTTP_VERSION,
-                                                   kind_names[k], g_host->types[k]);
-    for (size_t i = 0; !e && i < sizeof defs / sizeof *defs; i++) {
-        char iface[64];
-        snprintf(iface, sizeof iface, "wasi:http/%s@" HTTP_VERSION, defs[i].iface);
-        e = whirl_component_linker_define_func(app->clinker, iface, defs[i].name, trampoline,
-                                               (void *)&defs[i], NULL);
     }
-    return e;
+    g_run_ctx->wasi = wasi;
+    g_run_ctx->who = who;
+    g_run_ctx->policy = g_run_policy;
+    g_run_ctx->deadline_ns = UINT64_MAX;
+    return define_http(linker, w2);
+}
+
+void serve_http_run_set_deadline(uint64_t deadline_ns)
+{
+    if (g_run_ctx)
+        g_run_ctx->deadline_ns = deadline_ns;
+}
+
+void serve_http_run_end(void)
+{
+    http_ctx_t *c = g_run_ctx;
+    if (!c)
+        return;
+    for (uint32_t i = 0; i < c->nobjs; i++)
+        if (c->objs[i].kind != H_KINDS)
+            wh_obj_free(c, &c->objs[i]);
+    free(c->objs);
+    c->objs = NULL;
+    c->nobjs = c->cap = 0;
+    wh_out_detach_all(c);
+}
+
+void serve_http_run_free(void)
+{
+    if (g_run_ctx) {
+        wh_out_release_all(g_run_ctx);
+        free(g_run_ctx);
+        g_run_ctx = NULL;
+    }
+    ob_policy_free(g_run_policy);
+    g_run_policy = NULL;
+    serve_wasihttp_unlink();
 }
 
 whirl_error_t *serve_wasihttp_check(serve_comp_t *c)
@@ -1342,7 +1241,8 @@ static void notify_wasi(void *env)
 
 void serve_wasihttp_handle(serve_inst_t *in)
 {
-    http_ctx_t c = {.in = in};
+    http_ctx_t c = {.in = in, .policy = in->comp->outbound, .who = in->comp->id,
+                    .deadline_ns = in->deadline_ns, .srv = in->app->srv};
     const serve_req_info_t *info = serve_req_info(in->req);
     whirl_wasi2_config_t *cfg = whirl_wasi2_config_new();
     whirl_error_t *err = cfg ? NULL : whirl_error_new("out of memory");
@@ -1371,27 +1271,27 @@ void serve_wasihttp_handle(serve_inst_t *in)
 
     /* The request's headers (Spin's added), shared by every headers()
      * handle; the request and the outparam for the call. */
-    flist_t *hdrs = fl_new();
+    flist_t *hdrs = wh_fl_new();
     for (size_t i = 0; hdrs && i < info->nheaders; i++)
-        fl_append(hdrs, info->headers[i].name, strlen(info->headers[i].name),
+        wh_fl_append(hdrs, info->headers[i].name, strlen(info->headers[i].name),
                   (const uint8_t *)info->headers[i].value, strlen(info->headers[i].value), false);
     serve_header_t sh[8];
     char sbuf[9000];
     size_t nsh = serve_spin_headers(in, sh, sbuf, sizeof sbuf);
     for (size_t i = 0; hdrs && i < nsh; i++)
-        fl_append(hdrs, sh[i].name, strlen(sh[i].name), (const uint8_t *)sh[i].value,
+        wh_fl_append(hdrs, sh[i].name, strlen(sh[i].name), (const uint8_t *)sh[i].value,
                   strlen(sh[i].value), false);
     hobj_t *reqo, *outp;
     uint32_t req_rep = 0, out_rep = 0;
     if (!hdrs)
         err = whirl_error_new("out of memory");
-    if (!err && !(err = obj_add(&c, H_INCOMING_REQUEST, &reqo, &req_rep))) {
+    if (!err && !(err = wh_obj_add(&c, H_INCOMING_REQUEST, &reqo, &req_rep))) {
         reqo->fl = hdrs;
         hdrs = NULL;
     }
-    fl_unref(hdrs);
+    wh_fl_unref(hdrs);
     if (!err)
-        err = obj_add(&c, H_RESPONSE_OUTPARAM, &outp, &out_rep);
+        err = wh_obj_add(&c, H_RESPONSE_OUTPARAM, &outp, &out_rep);
     whirl_component_instance_t *inst = NULL;
     if (!err)
         err = whirl_component_instance_pre_instantiate(in->comp->cpre, in->store, &inst);
@@ -1405,8 +1305,8 @@ void serve_wasihttp_handle(serve_inst_t *in)
                             "starting");
         } else {
             whirl_cval_t args[2] = {{0}, {0}};
-            set_own(&args[0], H_INCOMING_REQUEST, req_rep);
-            set_own(&args[1], H_RESPONSE_OUTPARAM, out_rep);
+            wh_set_own(&args[0], H_INCOMING_REQUEST, req_rep);
+            wh_set_own(&args[1], H_RESPONSE_OUTPARAM, out_rep);
             err = whirl_component_func_call(in->store, f, args, 2, NULL, 0);
             int status = 0;
             if (err && whirl_error_exit_status(err, &status) && status == 0) {
@@ -1445,11 +1345,14 @@ void serve_wasihttp_handle(serve_inst_t *in)
     in->store = NULL;
     for (uint32_t i = 0; i < c.nobjs; i++)
         if (c.objs[i].kind != H_KINDS)
-            fl_unref(c.objs[i].fl);
+            wh_obj_free(&c, &c.objs[i]);
     free(c.objs);
     sbuf_free(&c.pending);
     in->http = NULL;
+    /* Outbound transfers stop waking the WASI context before it goes. */
+    wh_out_detach_all(&c);
     whirl_wasi2_delete(c.wasi);
+    wh_out_release_all(&c);
 }
 
 void serve_wasihttp_unlink(void)
@@ -1461,4 +1364,5 @@ void serve_wasihttp_unlink(void)
     whirl_wasi2_host_delete(g_host->w2);
     free(g_host);
     g_host = NULL;
+    ob_client_shutdown();
 }

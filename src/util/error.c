@@ -1,5 +1,7 @@
 #include "error.h"
 
+#include "debug/dwarf.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,7 @@ typedef struct error_frame {
     uint32_t func_index;
     char *name;
     size_t offset;
+    debug_info_t *debug; /* the module's DWARF (a reference), or NULL */
 } error_frame_t;
 
 struct whirl_error {
@@ -132,6 +135,12 @@ whirl_error_t *error_prefix(whirl_error_t *error, const char *fmt, ...)
 void error_add_frame(whirl_error_t *error, uint32_t func_index, const char *name,
                      size_t offset)
 {
+    error_add_frame_in(error, NULL, func_index, name, offset);
+}
+
+void error_add_frame_in(whirl_error_t *error, whirl_module_t *module, uint32_t func_index,
+                        const char *name, size_t offset)
+{
     if (error == &oom_error)
         return;
     if (error->nframes == error->frames_cap) {
@@ -148,6 +157,8 @@ void error_add_frame(whirl_error_t *error, uint32_t func_index, const char *name
     f->name = name ? strdup(name) : NULL;
     if (name && !f->name)
         return;
+    f->debug = debug_info_of(module);
+    debug_info_retain(f->debug);
     error->nframes++;
 }
 
@@ -230,12 +241,31 @@ bool whirl_error_frame(const whirl_error_t *error, size_t index, uint32_t *func_
     return true;
 }
 
+size_t whirl_error_frame_source(const whirl_error_t *error, size_t index,
+                                whirl_source_location_t *out, size_t max)
+{
+    if (!error || index >= error->nframes || (max && !out))
+        return 0;
+    const error_frame_t *f = &error->frames[index];
+    return debug_info_locate(f->debug, f->offset, out, max);
+}
+
+size_t whirl_module_source_locations(const whirl_module_t *module, size_t offset,
+                                     whirl_source_location_t *out, size_t max)
+{
+    if (!module || (max && !out))
+        return 0;
+    return debug_info_locate(debug_info_of((whirl_module_t *)module), offset, out, max);
+}
+
 void whirl_error_delete(whirl_error_t *error)
 {
     if (!error || error == &oom_error)
         return;
-    for (size_t i = 0; i < error->nframes; i++)
+    for (size_t i = 0; i < error->nframes; i++) {
         free(error->frames[i].name);
+        debug_info_release(error->frames[i].debug);
+    }
     free(error->frames);
     free(error->message);
     free(error);
@@ -263,13 +293,4 @@ bool whirl_error_is_exception(const whirl_error_t *error, whirl_exn_t **exn)
     if (exn)
         *exn = error->exn;
     return true;
-}
-
-void error_clear_frames(whirl_error_t *error)
-{
-    if (!error || error == &oom_error)
-        return;
-    for (size_t i = 0; i < error->nframes; i++)
-        free(error->frames[i].name);
-    error->nframes = 0;
 }

@@ -36,8 +36,12 @@ void error_add_frame(whirl_error_t *error, uint32_t func_index, const char *name
 
 /* An exception error carrying `exn` (exception handling). */
 whirl_error_t *error_exception(whirl_exn_t *exn);
-/* Drops the backtrace collected so far (an exception that was caught). */
-void error_clear_frames(whirl_error_t *error);
+/* error_add_frame for a frame of `module` (NULL: unknown): the frame keeps
+ * a reference to the module's DWARF when it has some, so that
+ * whirl_error_frame_source can name source lines after the module is gone.
+ * Every tier's backtrace should pass its frame's module. */
+void error_add_frame_in(whirl_error_t *error, whirl_module_t *module, uint32_t func_index,
+                        const char *name, size_t offset);
 
 /* Turns a host-returned error into a trap with code WHIRL_TRAP_HOST unless it
  * already is a trap or an exit request. Returns the same object. */

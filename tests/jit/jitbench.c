@@ -5,6 +5,10 @@
  *   whirl-jit-bench FILE.wasm                     compile with the JIT, print the figures
  *   whirl-jit-bench --run jit|interp FILE.wasm [ARGS...]
  *                                                 run a WASI command's _start in one tier
+ *   whirl-jit-bench --run jit|interp --invoke NAME FILE.wasm [I32...]
+ *                                                 call export NAME with i32 arguments and
+ *                                                 print its i32/i64 results (bench/simd's
+ *                                                 guest, for one)
  *
  * Compile figures: functions compiled and left to the interpreter, bytes of
  * function bodies, and milliseconds spent translating to IR, optimising
@@ -63,14 +67,18 @@ static int fail(whirl_error_t *err, const char *what)
 
 int main(int argc, char **argv)
 {
-    const char *tier = NULL;
+    const char *tier = NULL, *invoke = NULL;
     int argi = 1;
     if (argi + 1 < argc && strcmp(argv[argi], "--run") == 0) {
         tier = argv[argi + 1];
         argi += 2;
     }
+    if (tier && argi + 1 < argc && strcmp(argv[argi], "--invoke") == 0) {
+        invoke = argv[argi + 1];
+        argi += 2;
+    }
     if (argi >= argc || (tier && strcmp(tier, "jit") != 0 && strcmp(tier, "interp") != 0)) {
-        fprintf(stderr, "usage: whirl-jit-bench [--run jit|interp] FILE.wasm [ARGS...]\n");
+        fprintf(stderr, "usage: whirl-jit-bench [--run jit|interp [--invoke NAME]] FILE.wasm [ARGS...]\n");
         return 2;
     }
     size_t len;
@@ -127,20 +135,37 @@ int main(int argc, char **argv)
         if ((err = whirl_linker_define_wasi(linker, wasi)) ||
             (err = whirl_linker_instantiate(linker, store, module, &inst)))
             return fail(err, "instantiate");
+        const char *name = invoke ? invoke : "_start";
         whirl_extern_t ext;
-        if (!whirl_instance_export(inst, "_start", 6, &ext) || ext.kind != WHIRL_EXTERN_FUNC) {
-            fprintf(stderr, "whirl-jit-bench: no _start export\n");
+        if (!whirl_instance_export(inst, name, strlen(name), &ext) || ext.kind != WHIRL_EXTERN_FUNC) {
+            fprintf(stderr, "whirl-jit-bench: no function export %s\n", name);
             return 2;
         }
+        const wasm_functype_t *ft = ext.of.func->type;
+        size_t nargs = invoke ? (size_t)(argc - argi - 1) : 0;
+        if (nargs != ft->nparams || ft->nresults > 4) {
+            fprintf(stderr, "whirl-jit-bench: %s takes %u arguments (i32 only here), gave %zu\n",
+                    name, ft->nparams, nargs);
+            return 2;
+        }
+        whirl_val_t args[nargs + 1], results[5];
+        for (size_t i = 0; i < nargs; i++)
+            args[i] = (whirl_val_t){.kind = WHIRL_I32, .of.i32 = (int32_t)strtol(argv[argi + 1 + i], NULL, 0)};
         double r0 = now_ms(), u0 = cpu_ms();
         if (code) {
             jit_ctx_t ctx;
             jit_ctx_init(&ctx, inst, code);
-            err = jit_call(&ctx, ext.of.func->code->func_index, NULL, NULL);
+            err = jit_call(&ctx, ext.of.func->code->func_index, args, results);
         } else {
-            err = whirl_func_call(store, ext.of.func, NULL, 0, NULL, 0);
+            err = whirl_func_call(store, ext.of.func, args, nargs, results, ft->nresults);
         }
         double r1 = now_ms(), u1 = cpu_ms();
+        for (uint32_t i = 0; !err && invoke && i < ft->nresults; i++) {
+            if (results[i].kind == WHIRL_I32)
+                printf("%d\n", results[i].of.i32);
+            else if (results[i].kind == WHIRL_I64)
+                printf("%lld\n", (long long)results[i].of.i64);
+        }
         if (err && !whirl_error_exit_status(err, &status)) {
             fprintf(stderr, "whirl-jit-bench: %s\n", whirl_error_message(err));
             status = 134;

@@ -4,7 +4,7 @@
 //   .../info     method, path, spin-* headers, as text lines
 //   .../big      ?N KiB of 'x', streamed in 1 KiB chunks
 //   .../status   418 with a header
-//   .../fetch    an outbound request (whirl denies it): 502 with the error
+//   .../fetch    an outbound request (not allowed: denied): 502 with the error
 //   .../throw    an uncaught exception
 //   .../loop     never answers (the deadline must end it)
 //   anything else: "hello from test.js at PATH"

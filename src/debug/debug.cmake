@@ -1,0 +1,21 @@
+# Source locations in trap backtraces (src/debug/dwarf.c): elfutils' libdw
+# and libelf (Debian: libdw-dev) read the modules' DWARF. Optional: without
+# them (or with -DWHIRL_DWARF=OFF) backtraces name functions and offsets only.
+find_package(PkgConfig QUIET)
+if(PkgConfig_FOUND)
+  pkg_check_modules(LIBDW QUIET libdw libelf)
+endif()
+if(LIBDW_FOUND)
+  option(WHIRL_DWARF "Source lines in trap backtraces from the modules' DWARF (libdw)" ON)
+else()
+  set(WHIRL_DWARF OFF)
+  message(WARNING "libdw (Debian: libdw-dev) not found: trap backtraces carry no source lines")
+endif()
+if(WHIRL_DWARF)
+  target_compile_definitions(whirl PRIVATE WHIRL_DWARF=1)
+  target_include_directories(whirl PRIVATE ${LIBDW_INCLUDE_DIRS})
+  target_link_libraries(whirl PUBLIC ${LIBDW_LINK_LIBRARIES})
+  set(WHIRL_PC_REQUIRES_DWARF " libdw libelf")
+else()
+  set(WHIRL_PC_REQUIRES_DWARF "")
+endif()

@@ -1,0 +1,205 @@
+/* Spin's host interfaces for `whirl serve` apps: variables (spin_vars.c),
+ * key-value (spin_kv.c) and SQLite (spin_sqlite.c), with what they share
+ * here (spin_host.c): the app's configuration from spin.toml, the
+ * command line and the runtime config file, and each request's table of
+ * open handles (stores, connections), which closes with the request.
+ *
+ * Everything is resolved at load: variables get their values (a required
+ * one without a value is a load error naming it), databases and key-value
+ * files are created, so a request only opens, reads and writes. */
+#ifndef WHIRL_SERVE_SPIN_HOST_H
+#define WHIRL_SERVE_SPIN_HOST_H
+
+#include "serve/app.h"
+#include "serve/toml_shim.h"
+
+/* A backend of a key-value store or a database, by label. */
+typedef enum spin_backend_kind {
+    SPIN_BACKEND_SQLITE = 0, /* a SQLite file (Spin's "spin" type) */
+    SPIN_BACKEND_REDIS,      /* a Redis server (key-value only) */
+} spin_backend_kind_t;
+
+typedef struct spin_backend {
+    char *label;
+    spin_backend_kind_t kind;
+    char *path;      /* SQLite: the file */
+    char *url;       /* Redis: redis://[:password@]host[:port][/db] */
+} spin_backend_t;
+
+typedef struct spin_var {
+    char *name;
+    char *value;     /* resolved; NULL: none (only for a variable no template uses) */
+    bool secret;
+} spin_var_t;
+
+/* A variables provider: an environment one (PREFIX_NAME in the process
+ * environment, then in its dotenv file) or static values. */
+typedef struct spin_provider {
+    bool is_env;
+    char *prefix;               /* env: "SPIN_VARIABLE" unless configured */
+    char **names, **values;     /* static values, or the dotenv file's entries */
+    size_t n;
+} spin_provider_t;
+
+/* The app's part (serve_app_t.spin_host). */
+typedef struct spin_app {
+    char *dir;               /* the manifest's directory */
+    spin_var_t *vars;        /* [variables], resolved */
+    size_t nvars;
+    spin_backend_t *kv;      /* key-value stores: default and the runtime config's */
+    size_t nkv;
+    spin_backend_t *db;      /* SQLite databases */
+    size_t ndb;
+    spin_provider_t *providers; /* after --variable, in order */
+    size_t nproviders;
+} spin_app_t;
+
+/* A component's part (serve_comp_t.spin). */
+typedef struct spin_comp {
+    char **var_names, **var_values; /* [component.NAME.variables], templates expanded */
+    size_t nvars;
+    char **kv_labels;        /* key_value_stores */
+    size_t nkv;
+    char **db_labels;        /* sqlite_databases */
+    size_t ndb;
+} spin_comp_t;
+
+/* ---- loading (spin_host.c, spin_vars.c) ---- */
+
+/* Reads the manifest's [variables] and the runtime config file (NULL:
+ * none), with the --variable values (NAME=VALUE); sets app->spin_host. */
+whirl_error_t *spin_app_load(serve_app_t *app, const char *manifest, const char *dir,
+                             const toml_shim_node_t *variables, const serve_opts_t *opts);
+void spin_app_free(spin_app_t *a);
+/* A component's variables, key_value_stores and sqlite_databases. */
+whirl_error_t *spin_comp_load(serve_app_t *app, serve_comp_t *c, const char *manifest,
+                              const toml_shim_node_t *table);
+void spin_comp_free(spin_comp_t *c);
+/* Variables (spin_vars.c): the app-level values, and a template. */
+whirl_error_t *spin_vars_load(spin_app_t *a, const char *manifest,
+                              const toml_shim_node_t *variables, const serve_opts_t *opts);
+whirl_error_t *spin_vars_expand(const spin_app_t *a, const char *tmpl, char **out);
+/* Adds a provider: an environment one (prefix NULL: SPIN_VARIABLE; dotenv
+ * NULL: none; a missing file is no error) or, with `values` (a TOML table
+ * of strings), a static one. */
+whirl_error_t *spin_provider_add(spin_app_t *a, bool is_env, const char *prefix,
+                                 const char *dotenv, const toml_shim_node_t *values,
+                                 const char *where);
+void spin_providers_free(spin_app_t *a);
+/* True if `name` is a valid Spin variable name; else `why` says why. */
+bool spin_var_name_ok(const char *name, const char **why);
+
+/* Defines every Spin interface in app->clinker (spin_host.c calls each
+ * file's part). */
+whirl_error_t *spin_host_link(serve_app_t *app);
+whirl_error_t *spin_vars_link(whirl_component_linker_t *l);
+whirl_error_t *spin_kv_link(whirl_component_linker_t *l);
+whirl_error_t *spin_sqlite_link(whirl_component_linker_t *l);
+/* spin_llm.c: llm answers model-not-supported, so apps importing it load. */
+whirl_error_t *spin_llm_link(whirl_component_linker_t *l);
+/* Creates the file of a SQLite store or database (and the key-value
+ * table) at load, so requests never race to create it. */
+whirl_error_t *spin_kv_prepare(const spin_backend_t *b);
+whirl_error_t *spin_sqlite_prepare(const spin_backend_t *b);
+
+/* ---- a request's handles (spin_host.c) ---- */
+
+typedef enum spin_handle_kind {
+    SPIN_H_FREE = 0,
+    SPIN_H_KV,       /* an open key-value store */
+    SPIN_H_CAS,      /* wasi:keyvalue/atomics cas */
+    SPIN_H_SQLITE,   /* an open database connection */
+    SPIN_H_REDIS,    /* an outbound Redis connection */
+    SPIN_H_MQTT,     /* an outbound MQTT connection */
+    SPIN_H_PG,       /* an outbound PostgreSQL connection */
+    SPIN_H_MYSQL,    /* an outbound MySQL connection */
+} spin_handle_kind_t;
+
+typedef struct spin_handle {
+    spin_handle_kind_t kind;
+    void *obj;
+    void (*close)(void *obj);
+} spin_handle_t;
+
+typedef struct spin_req {
+    serve_inst_t *in;
+    spin_handle_t *h;
+    uint32_t n, cap;
+} spin_req_t;
+
+/* The request of the calling store (NULL: the store serves none). */
+spin_req_t *spin_req_of(whirl_store_t *store);
+/* Adds a handle (rep = index + 1); NULL error: done. On failure `close`
+ * runs on obj. */
+whirl_error_t *spin_handle_add(spin_req_t *r, spin_handle_kind_t kind, void *obj,
+                               void (*close)(void *), uint32_t *rep);
+void *spin_handle_get(spin_req_t *r, uint32_t rep, spin_handle_kind_t kind);
+void spin_handle_close(spin_req_t *r, uint32_t rep, spin_handle_kind_t kind);
+/* Closes what the request left open (after its store is gone). */
+void spin_req_end(serve_inst_t *in);
+
+/* Nanoseconds left before the request's deadline (UINT64_MAX: none; 0:
+ * past it). */
+uint64_t spin_time_left(const spin_req_t *r);
+
+/* SQLite connections of a request (spin_sqlite.c): opened read-write
+ * (never created), with a busy timeout and a progress handler that stop
+ * at *deadline_ns (which must outlive the connection). NULL error: done. */
+typedef struct sqlite3 sqlite3;
+whirl_error_t *spin_sqlite_open(const char *path, const uint64_t *deadline_ns, sqlite3 **out);
+/* Creates the file (and its directory) with `schema` (NULL: none), in WAL
+ * mode so that concurrent requests read while one writes (spin_kv.c). */
+whirl_error_t *spin_sqlite_create(const char *path, const char *schema);
+/* Before each statement: the busy timeout from the time left. */
+void spin_sqlite_arm(sqlite3 *db, uint64_t deadline_ns);
+/* The reason of the last failure, naming the deadline when that was it. */
+const char *spin_sqlite_why(sqlite3 *db, uint64_t deadline_ns);
+
+/* A host call that ends past the deadline traps with `interrupt` (the
+ * request is a 504 whatever the guest would do next): `e` is freed and
+ * `results` released then. Returns what the call should return. */
+whirl_error_t *spin_check_deadline(const spin_req_t *r, whirl_error_t *e, whirl_cval_t *results,
+                                   size_t nresults, const char *what);
+
+/* Redis connections (spin_redis.c), for key-value stores and outbound
+ * Redis: every command's socket timeout is the time left before
+ * deadline_ns. */
+struct redisContext;
+struct redisReply;
+typedef struct spin_redis {
+    struct redisContext *rc;
+    uint64_t deadline_ns;
+    char why[256]; /* the last failure */
+} spin_redis_t;
+/* Connects to redis://[[user]:password@]host[:port][/db]; false with
+ * c->why (and *bad_url, if given, for an address that is not one). */
+bool spin_redis_connect(spin_redis_t *c, const char *url, bool *bad_url);
+/* A reply (the caller frees it with freeReplyObject), or NULL with c->why;
+ * an error reply is NULL too. hiredis's format: %b takes a pointer and a
+ * size_t, so there is no printf check. */
+struct redisReply *spin_redis_cmd(spin_redis_t *c, const char *fmt, ...);
+struct redisReply *spin_redis_argv(spin_redis_t *c, int argc, const char **argv,
+                                   const size_t *lens);
+void spin_redis_close(spin_redis_t *c);
+/* Parses a redis:// address: host (at least 256 bytes), port, and the
+ * password and database. False if it is not one. */
+bool spin_redis_parse(const char *url, char *host, size_t hostlen, int *port, char *pass,
+                      size_t passlen, int *db);
+/* Whether the component's allowed_outbound_hosts or the server's -S
+ * allow-http rules (outbound_policy.c, the matcher outbound HTTP uses too)
+ * let the request reach scheme://host:port (spin_host.c). */
+bool spin_outbound_allowed(const serve_inst_t *in, const char *scheme, const char *host,
+                           int port);
+whirl_error_t *spin_redis_link(whirl_component_linker_t *l);
+whirl_error_t *spin_mqtt_link(whirl_component_linker_t *l);
+whirl_error_t *spin_pg_link(whirl_component_linker_t *l);
+whirl_error_t *spin_mysql_link(whirl_component_linker_t *l);
+
+/* Result builders shared by the hosts. */
+whirl_error_t *spin_result_ok(whirl_cval_t *res, bool with_payload, whirl_cval_t **payload);
+/* result::err(variant case `index`, with a string payload unless msg is NULL). */
+whirl_error_t *spin_result_err(whirl_cval_t *res, uint32_t index, const char *msg);
+/* The string argument i, or NULL if it is missing or holds a NUL byte. */
+const char *spin_arg_string(const whirl_cval_t *args, size_t nargs, size_t i);
+
+#endif
