@@ -23,6 +23,9 @@ set_target_properties(whirl-shared PROPERTIES
   SOVERSION ${WHIRL_ABI_VERSION})
 target_include_directories(whirl-shared INTERFACE ${PROJECT_SOURCE_DIR}/include)
 target_link_libraries(whirl-shared PRIVATE m Threads::Threads ${XXHASH_LIBRARY})
+if(WHIRL_JIT)
+  target_link_libraries(whirl-shared PRIVATE ${WHIRL_LLVM_LIBRARY}) # the LLVM tier
+endif()
 if(WHIRL_DWARF)
   target_link_libraries(whirl-shared PRIVATE ${LIBDW_LINK_LIBRARIES})
 endif()

@@ -289,14 +289,33 @@ whirl_error_t *whirl_config_epoch_interval_set(whirl_config_t *config, uint64_t 
  * backtraces. Stored for the compiler; default off. */
 void whirl_config_debug_info_set(whirl_config_t *config, bool enable);
 
+/* Which tier runs wasm code (also the "tier" knob, WHIRL_TIER, and
+ * `-C tier=` on `whirl run`/`serve`):
+ *   WHIRL_TIER_AUTO    the default: functions start in the interpreter and
+ *                      the hot ones are compiled to native code in the
+ *                      background (LLVM tier), then called natively;
+ *   WHIRL_TIER_INTERP  the interpreter only;
+ *   WHIRL_TIER_JIT     every function is compiled to native code when the
+ *                      module is created (functions the tier cannot compile
+ *                      stay interpreted).
+ * In a build without the LLVM tier (-DWHIRL_JIT=OFF) AUTO means the
+ * interpreter and JIT fails with "built without the LLVM tier". Both tiers
+ * give the same results, traps, trap messages and limits. */
+typedef enum whirl_tier {
+    WHIRL_TIER_AUTO = 0,
+    WHIRL_TIER_INTERP = 1,
+    WHIRL_TIER_JIT = 2,
+} whirl_tier_t;
+whirl_error_t *whirl_config_tier_set(whirl_config_t *config, whirl_tier_t tier);
 /* WebAssembly 3.0 features beyond 2.0, each on by default. Switched off, a
  * module using one is refused with a message naming the proposal, as whirl
  * did before implementing it. Each is also a knob (whirl_config_set, the
  * environment, `whirl run -W NAME=n`) named as wasmtime names it: tail-call,
- * extended-const, function-references, multi-memory, memory64, exceptions (knob names
- * with '_'; variables WHIRL_FEATURE_TAIL_CALL etc.). Implemented so far:
- * tail-call, extended-const, multi-memory, exceptions and memory64 (64-bit memories,
- * at most 4 GiB each; not 64-bit tables); function-references is refused
+ * extended-const, function-references, multi-memory, memory64, relaxed-simd,
+ * exceptions (knob names with '_'; variables WHIRL_FEATURE_TAIL_CALL etc.).
+ * Implemented so far: tail-call, extended-const, multi-memory, memory64 (64-bit
+ * memories, at most 4 GiB each; not 64-bit tables), relaxed-simd (one
+ * deterministic result per instruction, docs/ARCHITECTURE.md) and exceptions; function-references is refused
  * whatever the switch says (function-references=n keeps 2.0's rule that
  * constant expressions read imported globals only). */
 typedef enum whirl_feature {
@@ -305,6 +324,7 @@ typedef enum whirl_feature {
     WHIRL_FEATURE_FUNCTION_REFERENCES,
     WHIRL_FEATURE_MULTI_MEMORY,
     WHIRL_FEATURE_MEMORY64,
+    WHIRL_FEATURE_RELAXED_SIMD,
     WHIRL_FEATURE_EXCEPTIONS, /* exceptions: tags, throw, throw_ref, try_table, exnref */
     WHIRL_FEATURE_COUNT
 } whirl_feature_t;
@@ -320,7 +340,7 @@ whirl_error_t *whirl_config_cache_set(whirl_config_t *config, const char *path);
 
 /* Sets any knob by name ("total_memories", "pooling", "epoch_interval",
  * "max_wasm_stack", "debug_info", "cache", "cache_max_size",
- * "async_stack_size" (whirl/async.h); '-' may stand
+ * "async_stack_size" (whirl/async.h), "tier" (auto, interp or jit); '-' may stand
  * for '_') from text,
  * parsed as its environment variable would be: counts in decimal; byte sizes
  * and durations as whirl_parse_size and whirl_parse_duration read them;

@@ -105,6 +105,34 @@ whirl_error_t *whirl_linker_define_async_func(whirl_linker_t *linker, const char
                                               whirl_async_callback_t callback, void *env,
                                               void (*finalizer)(void *env));
 
+/* Waiting from a synchronous host function (whirl_func_new,
+ * whirl_linker_define_func, a component host function), as the WASI hosts
+ * do: the function makes a completion, hands it to whatever will finish it
+ * (an event loop, another thread), and awaits it. Inside a resumable call
+ * this suspends the call (whirl_call_resume returns WHIRL_CALL_PENDING)
+ * like an async host function; elsewhere it blocks the thread, until the
+ * store's deadline. */
+
+/* True if host code running now on `store` (a host function the guest
+ * called) runs inside the store's resumable call, on the call's fiber:
+ * whirl_store_await would suspend the call rather than block the thread. */
+bool whirl_store_can_suspend(const whirl_store_t *store);
+
+/* A completion with no results for whirl_store_await, or NULL if out of
+ * memory. It holds two references: the awaiting side's, which
+ * whirl_store_await takes, and the host's, which whirl_completion_finish
+ * (with 0 results) takes. */
+whirl_completion_t *whirl_completion_new(void);
+
+/* Waits until `completion` is finished; consumes the awaiting reference
+ * (finished or not, the completion must not be awaited again). Returns the
+ * error it was finished with (the caller owns it), NULL, or, if the wait
+ * was cut short (the store's deadline passed, the call was cancelled), an
+ * `interrupt` trap: the completion is then abandoned
+ * (whirl_completion_abandoned), and the host must still finish it. Only
+ * from a host function running on `store`, during its callback. */
+whirl_error_t *whirl_store_await(whirl_store_t *store, whirl_completion_t *completion);
+
 /* ------------------------------------------------------------------ */
 /* Resumable calls                                                     */
 /* ------------------------------------------------------------------ */

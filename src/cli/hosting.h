@@ -46,7 +46,8 @@ void cli_hosting_init(cli_hosting_t *h);
  * item's name is none of them (the caller may know it; `why` names it), -1
  * if a value is invalid: `why` then holds the message ("invalid value 'x'
  * for -W timeout: ..."). cli_hosting_parse_group does the same for the
- * group -O (wasmtime's pooling-* names). */
+ * group -O (wasmtime's pooling-* names) and -C (the engine knobs among the
+ * compilation options: tier=auto|interp|jit). */
 int cli_hosting_parse(cli_hosting_t *h, const char *arg, char *why, size_t why_len);
 int cli_hosting_parse_group(cli_hosting_t *h, char group, const char *arg, char *why,
                             size_t why_len);

@@ -80,7 +80,8 @@ static bool knob_excluded_from_w(const char *knob)
     return !strcmp(knob, "max_memory_size") || !strcmp(knob, "cache") ||
            !strcmp(knob, "debug_info") || !strcmp(knob, "pooling") ||
            !strcmp(knob, "max_wasm_stack") ||
-           !strcmp(knob, "max_open_files");
+           !strcmp(knob, "max_open_files") || !strcmp(knob, "tier");
+    /* tier_threshold stays a -W knob: it tunes, -C tier chooses. */
 }
 
 void cli_hosting_init(cli_hosting_t *h)
@@ -150,6 +151,14 @@ static int parse_item(cli_hosting_t *h, char group, char *item, char *why, size_
     snprintf(name, sizeof name, "%s", item);
     if (strchr(name, '='))
         *strchr(name, '=') = '\0';
+    if (group == 'C') {
+        /* -C tier=...: the compilation knobs that are engine knobs. */
+        (void)cli_group_find(NULL, 0, item, &value);
+        if (!strcmp(item, "tier"))
+            return set_knob(h, 'C', item, "tier", value, why, why_len);
+        snprintf(why, why_len, "unknown -C option '%s' (`-C help` lists them)", name);
+        return 0;
+    }
     if (group == 'O') {
         (void)cli_group_find(NULL, 0, item, &value);
         if (!strcmp(item, "pooling-allocator")) {

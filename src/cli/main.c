@@ -64,6 +64,7 @@ static const char usage_text[] =
     "  --dir HOST[::GUEST][:ro], --env NAME[=VALUE], -S inherit-env\n"
     "                         What a WASI program may see.\n"
     "%s"
+    "  -C tier=auto|interp|jit  Interpreter, native code (LLVM tier), or both (auto).\n"
     "  -C cache[=y|n], -C cache-dir=DIR (also --cache[=DIR])\n"
     "                         Use the compilation cache (also WHIRL_CACHE=DIR).\n"
     "  -D debug-info          Keep names and offsets for backtraces.\n"

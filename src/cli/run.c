@@ -59,7 +59,7 @@ static const cli_option_t run_options[] = {
      "The pooling allocator in wasmtime's names (`-O help`)."},
     {OPT_S, 'S', NULL, CLI_REQUIRED_ARG, "NAME[=VALUE]", "WASI: inherit-env (`-S help`)."},
     {OPT_C, 'C', NULL, CLI_REQUIRED_ARG, "NAME[=VALUE]",
-     "Compilation: cache, cache-dir=DIR (`-C help`)."},
+     "Compilation: tier=auto|interp|jit, cache, cache-dir=DIR (`-C help`)."},
     {OPT_D, 'D', NULL, CLI_REQUIRED_ARG, "NAME[=VALUE]", "Debugging: debug-info (`-D help`)."},
     {OPT_INHERIT_ENV, 0, "inherit-env", CLI_NO_ARG, NULL, "Same as -S inherit-env."},
     {OPT_MAX_WASM_STACK, 0, "max-wasm-stack", CLI_REQUIRED_ARG, "BYTES",
@@ -76,7 +76,7 @@ static const cli_option_t run_options[] = {
 };
 
 enum { KEY_INHERIT_ENV = 1, KEY_CACHE, KEY_CACHE_DIR, KEY_DEBUG_INFO, KEY_ALLOW_HTTP,
-       KEY_HTTP_CA };
+       KEY_HTTP_CA, KEY_TIER };
 
 static const cli_group_key_t s_keys[] = {
     {KEY_INHERIT_ENV, "inherit-env", "[=y|n]", "Give a WASI program all of whirl's environment."},
@@ -91,6 +91,10 @@ static const cli_group_key_t c_keys[] = {
      "Use the compilation cache: a module compiled before loads from\n"
      "it ($WHIRL_CACHE, else $XDG_CACHE_HOME/whirl or ~/.cache/whirl)."},
     {KEY_CACHE_DIR, "cache-dir", "DIR", "Use the compilation cache in DIR."},
+    {KEY_TIER, "tier", "auto|interp|jit",
+     "Which code runs the guest: auto (default: the interpreter, hot\n"
+     "functions compiled to native code in the background), interp, or\n"
+     "jit (every function compiled before the first call); also $WHIRL_TIER."},
 };
 static const cli_group_key_t d_keys[] = {
     {KEY_DEBUG_INFO, "debug-info", "[=y|n]",
@@ -197,6 +201,14 @@ static int take_run_group(run_opts_t *o, char group, const char *arg)
             o->cache = true;
             snprintf(o->cache_dir_buf, sizeof o->cache_dir_buf, "%s", value);
             o->cache_dir = o->cache_dir_buf;
+            continue;
+        }
+        if (key->id == KEY_TIER) {
+            char why[1024];
+            char one[4200];
+            snprintf(one, sizeof one, "tier%s%s", value ? "=" : "", value ? value : "");
+            if (cli_hosting_parse_group(&o->hosting, 'C', one, why, sizeof why) != 1)
+                return cli_usage_error("run: %s", why);
             continue;
         }
         int b = cli_parse_switch(value);

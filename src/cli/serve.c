@@ -39,6 +39,7 @@ enum {
     OPT_ENV,
     OPT_DIR,
     OPT_CACHE,
+    OPT_C,
     OPT_VARIABLE,
     OPT_RUNTIME_CONFIG,
     OPT_S,
@@ -99,6 +100,9 @@ static const cli_option_t serve_options[] = {
      "path, or \"redis\" with a url) and [sqlite_database.LABEL] (\"spin\")."},
     {OPT_CACHE, 0, "cache", CLI_OPTIONAL_ARG, "DIR",
      "Use the compilation cache (in DIR), as for run."},
+    {OPT_C, 'C', NULL, CLI_REQUIRED_ARG, "tier=auto|interp|jit",
+     "Which code runs the guests, as for run (default auto: hot functions\n"
+     "compiled to native code in the background)."},
     {OPT_S, 'S', NULL, CLI_REQUIRED_ARG, "NAME=VALUE",
      "allow-http=RULE: outbound HTTP every component may make, in Spin's\n"
      "allowed_outbound_hosts syntax (https://*.example.com, http://127.0.0.1:*,\n"
@@ -224,6 +228,10 @@ static int take_option(int id, const char *v, serve_opts_t *o, cli_hosting_t *ho
         o->listen = v;
         break;
     }
+    case OPT_C:
+        if (cli_hosting_parse_group(hosting, 'C', v, why, sizeof why) != 1)
+            return cli_usage_error("serve: %s", why);
+        break;
     case OPT_TIMEOUT:
     case OPT_W: {
         char arg[4200];

@@ -18,6 +18,7 @@
 #ifndef WHIRL_COMPILE_CODE_H
 #define WHIRL_COMPILE_CODE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -78,6 +79,16 @@ typedef struct compiled_func {
     uint32_t nsrcmap;
     code_handler_t *handlers;     /* exception handling; NULL when none */
     uint32_t nhandlers;
+    /* Native code of the LLVM tier (runtime/tier.c), NULL until compiled:
+     * `native_entry` is void (vmctx_t *, slot_t *args_results), what the
+     * interpreter and the host entry call; `native` has the Wasm ABI.
+     * Published once (native first, then native_entry, release), read
+     * with acquire: calls from then on run the native code. */
+    void *_Atomic native;
+    void *_Atomic native_entry;
+    /* The auto tier's hotness count (calls and loop back-edges), bumped
+     * racily with relaxed atomics by the interpreter. */
+    _Atomic uint32_t hotness;
 } compiled_func_t;
 
 typedef struct compiled_module {

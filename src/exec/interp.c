@@ -345,6 +345,22 @@ sample_stack(whirl_store_t *store, const struct exec_stack *st, uint32_t base_de
             goto epoch_reached;                                                        \
     } while (0)
 
+/* The auto tier's counter of function `f` (runtime/tier.c): nonzero only
+ * while the function is a candidate, counting down calls and loop
+ * back-edges; reaching zero queues it for native compilation. Relaxed
+ * loads and stores, not read-modify-write: a lost tick between threads
+ * only delays the compilation. */
+#define HOT_TICK(f)                                                                     \
+    do {                                                                                \
+        compiled_func_t *hf_ = (compiled_func_t *)(f);                                  \
+        uint32_t h_ = atomic_load_explicit(&hf_->hotness, memory_order_relaxed);        \
+        if (UNLIKELY(h_ != 0)) {                                                        \
+            atomic_store_explicit(&hf_->hotness, h_ - 1, memory_order_relaxed);         \
+            if (h_ == 1)                                                                \
+                tier_hot(inst, hf_);                                                    \
+        }                                                                               \
+    } while (0)
+
 /* The deadline was reached: trap, or run on to the next deadline
  * (store_epoch_expired yields first when the store's resumable call asked
  * to yield at the end of each epoch slice; the host may have grown memory
@@ -362,13 +378,15 @@ sample_stack(whirl_store_t *store, const struct exec_stack *st, uint32_t base_de
 #define HARD_DEADLINE (store->epoch_hard_deadline)
 
 /* Takes a branch of `off` words; backward branches (including a branch to
- * itself: `loop br 0`) check the epoch. */
+ * itself: `loop br 0`) check the epoch and tick the hotness counter. */
 #define JUMP(off)                          \
     do {                                   \
         int32_t off_ = (int32_t)(off);     \
         pc += off_;                        \
-        if (UNLIKELY(off_ <= 0))           \
+        if (UNLIKELY(off_ <= 0)) {         \
             EPOCH_CHECK();                 \
+            HOT_TICK(cur);                 \
+        }                                  \
         NEXT();                            \
     } while (0)
 
@@ -432,6 +450,7 @@ static whirl_error_t *interp_body(interp_mode_t mode, int32_t *offsets, whirl_st
     if (st->depth >= st->max_frames || fp + cur->frame_slots > st->end)
         return error_trap(WHIRL_TRAP_STACK_EXHAUSTED, "entering func %u", cur->func_index);
     st->frames[st->depth++] = (exec_frame_t){NULL, NULL, NULL, NULL};
+    HOT_TICK(cur);
     ZERO_LOCALS(cur, fp);
     /* The running instance's compiled functions: CALL names them by index. */
     const compiled_func_t *mfuncs = inst->vm.code;
@@ -441,6 +460,7 @@ static whirl_error_t *interp_body(interp_mode_t mode, int32_t *offsets, whirl_st
     /* Locals used by the call sequence. */
     whirl_func_t *callee_obj;
     const compiled_func_t *callee;
+    whirl_instance_t *callee_inst;
     slot_t *nfp;
     const code_word_t *ret_pc;
     uint32_t tail_slots;
@@ -479,7 +499,11 @@ dispatch:
         callee = &mfuncs[pc[1]];
         nfp = fp + pc[2];
         ret_pc = pc + 3;
+        callee_inst = inst;
     enter_wasm:
+        if (UNLIKELY(native_entry_of(callee) != NULL))
+            goto call_native;
+        HOT_TICK(callee);
         if (UNLIKELY(st->depth >= st->max_frames || nfp + callee->frame_slots > st->end))
             TRAP(WHIRL_TRAP_STACK_EXHAUSTED);
         st->frames[st->depth++] = (exec_frame_t){ret_pc, fp, cur, inst};
@@ -497,6 +521,9 @@ dispatch:
     call_object:
         if (callee_obj->kind == FUNC_WASM) {
             callee = callee_obj->code;
+            callee_inst = callee_obj->instance;
+            if (UNLIKELY(native_entry_of(callee) != NULL))
+                goto call_native;
             if (callee_obj->instance != inst) {
                 /* Enter the callee's instance; RETURN restores ours. */
                 if (UNLIKELY(st->depth >= st->max_frames ||
@@ -528,6 +555,22 @@ dispatch:
                 exn = thrown;
                 goto throw_exn;
             }
+            cause = err;
+            goto trap;
+        }
+        deadline = store->epoch_deadline;
+        RELOAD_MEM();
+        pc = ret_pc;
+        NEXT();
+    }
+    /* A callee with native code (tier.c): called through its entry
+     * trampoline with the arguments in place, as a host function is. */
+    call_native: {
+        slot_t *saved_top = st->top;
+        st->top = fp + cur->frame_slots;
+        whirl_error_t *err = native_enter(store, &callee_inst->vm, native_entry_of(callee), nfp);
+        st->top = saved_top;
+        if (UNLIKELY(err != NULL)) {
             cause = err;
             goto trap;
         }
@@ -1326,6 +1369,11 @@ whirl_error_t *exec_call(whirl_store_t *store, whirl_func_t *func, const whirl_v
         slot_t *saved = st->top;
         st->top = fp + (nslots > rslots ? nslots : rslots);
         err = call_host(store, func, NULL, fp);
+        st->top = saved;
+    } else if (native_entry_of(func->code)) {
+        slot_t *saved = st->top;
+        st->top = fp + (nslots > rslots ? nslots : rslots);
+        err = native_enter(store, &func->instance->vm, native_entry_of(func->code), fp);
         st->top = saved;
     } else {
         err = interp(store, st, func, fp);

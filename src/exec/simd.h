@@ -851,6 +851,7 @@ static inline v128_t i32x4_dot_i16x8_s(v128_t a, v128_t b)
 }
 
 #include "exec/simd_float.h"
+#include "exec/simd_relaxed.h"
 
 
 /* The lane-wise instructions by shape, for the interpreter (and tests). */
@@ -887,7 +888,8 @@ static inline v128_t i32x4_dot_i16x8_s(v128_t a, v128_t b)
     X(I32X4_TRUNC_SAT_F64X2_S_ZERO, i32x4_trunc_sat_f64x2_s_zero) \
     X(I32X4_TRUNC_SAT_F64X2_U_ZERO, i32x4_trunc_sat_f64x2_u_zero) \
     X(F64X2_CONVERT_LOW_I32X4_S, f64x2_convert_low_i32x4_s) \
-    X(F64X2_CONVERT_LOW_I32X4_U, f64x2_convert_low_i32x4_u)
+    X(F64X2_CONVERT_LOW_I32X4_U, f64x2_convert_low_i32x4_u) \
+    SIMD_RELAXED_UNARY_OPS(X)
 
 /* v128 v128 -> v128: X(ID, function) */
 #define SIMD_BINARY_OPS(X) \
@@ -938,7 +940,8 @@ static inline v128_t i32x4_dot_i16x8_s(v128_t a, v128_t b)
     X(F32X4_MIN, f32x4_min) X(F32X4_MAX, f32x4_max) X(F32X4_PMIN, f32x4_pmin) \
     X(F32X4_PMAX, f32x4_pmax) X(F64X2_ADD, f64x2_add) X(F64X2_SUB, f64x2_sub) \
     X(F64X2_MUL, f64x2_mul) X(F64X2_DIV, f64x2_div) X(F64X2_MIN, f64x2_min) \
-    X(F64X2_MAX, f64x2_max) X(F64X2_PMIN, f64x2_pmin) X(F64X2_PMAX, f64x2_pmax)
+    X(F64X2_MAX, f64x2_max) X(F64X2_PMIN, f64x2_pmin) X(F64X2_PMAX, f64x2_pmax) \
+    SIMD_RELAXED_BINARY_OPS(X)
 
 /* v128 -> i32: X(ID, function) */
 #define SIMD_TEST_OPS(X) \

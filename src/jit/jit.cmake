@@ -22,19 +22,24 @@ if(WHIRL_JIT)
   if(NOT WHIRL_LLVM_LIBRARY)
     message(FATAL_ERROR "libLLVM-19 not found in ${WHIRL_LLVM_LIB_DIR}")
   endif()
-  # The tier is not wired into the runtime yet: it is its own internal
-  # library, linked by its tests and tools only, so the installed libwhirl
-  # does not depend on LLVM before it uses it.
+  # The tier is part of the engine library: its sources compile into the
+  # internal `whirl` target (hence into libwhirl.so/.a, whose API stays
+  # whirl_* only), which links libLLVM. WHIRL_HAVE_JIT tells the runtime.
+  # `whirl-jit` remains as a name for the tests and tools that reach the
+  # translator's internals (the LLVM headers).
   file(GLOB WHIRL_JIT_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/*.c)
-  add_library(whirl-jit STATIC ${WHIRL_JIT_SOURCES})
-  target_include_directories(whirl-jit PRIVATE ${PROJECT_SOURCE_DIR}/src)
-  target_include_directories(whirl-jit SYSTEM PRIVATE ${WHIRL_LLVM_INCLUDE_DIR})
-  target_link_libraries(whirl-jit PUBLIC whirl ${WHIRL_LLVM_LIBRARY})
+  target_sources(whirl PRIVATE ${WHIRL_JIT_SOURCES})
+  target_include_directories(whirl SYSTEM PRIVATE ${WHIRL_LLVM_INCLUDE_DIR})
+  target_compile_definitions(whirl PUBLIC WHIRL_HAVE_JIT=1)
+  target_link_libraries(whirl PUBLIC ${WHIRL_LLVM_LIBRARY})
+  add_library(whirl-jit INTERFACE)
+  target_include_directories(whirl-jit SYSTEM INTERFACE ${WHIRL_LLVM_INCLUDE_DIR})
+  target_link_libraries(whirl-jit INTERFACE whirl)
+  # For the installed libraries (cmake/WhirlLibrary.cmake, whirl.pc).
+  set(WHIRL_PC_LIBS_PRIVATE "-L${WHIRL_LLVM_LIB_DIR} -lLLVM-19")
   # The SIMD translator matches the interpreter's min/max NaN lanes, which
-  # differ between its SSE and portable code (src/exec/simd.cmake).
-  if(WHIRL_SIMD_PORTABLE)
-    target_compile_definitions(whirl-jit PRIVATE WHIRL_SIMD_PORTABLE=1)
-  endif()
+  # differ between its SSE and portable code: WHIRL_SIMD_PORTABLE, which
+  # src/exec/simd.cmake defines on `whirl`, reaches the translator too.
   message(STATUS "whirl: LLVM tier on (${WHIRL_LLVM_LIBRARY})")
 else()
   message(STATUS "whirl: LLVM tier off (interpreter only)")

@@ -20,6 +20,9 @@ typedef struct jit_options {
     bool verify;       /* LLVMVerifyModule before optimising (tests, debug builds) */
     bool no_optimize;  /* skip the O2 pipeline (debugging) */
     const char *dump_ir; /* write the optimised IR to this file (NULL: no) */
+    /* Per function index: compile only these (the auto tier's hot
+     * functions; calls to the others go through the runtime). NULL: all. */
+    const bool *only;
 } jit_options_t;
 
 typedef struct jit_stats {

@@ -1,7 +1,6 @@
 /* The binding of compiled code to an instance (see jit_binding.h): the IR
- * that reads the context, and the runtime functions generated code calls.
- * This file is the only one that changes when the runtime's flat
- * per-instance context replaces jit_ctx_t. */
+ * that reads the context (runtime/vmctx.h), and the runtime functions
+ * generated code calls. */
 #define _GNU_SOURCE
 #include "jit/jit_binding.h"
 
@@ -10,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec/bulk.h"
 #include "exec/exec.h"
 #include "jit/jit.h"
 #include "util/error.h"
@@ -23,9 +23,9 @@ static const struct {
     const char *sig;
 } runtime_sigs[JB_RT_COUNT] = {
     [JB_RT_TRAP] = {"whirl_jit_trap", "v:piii"},
-    [JB_RT_CALL] = {"whirl_jit_call", "v:pip"},
+    [JB_RT_CALL] = {"whirl_jit_call", "v:pipii"},
     [JB_RT_INDIRECT] = {"whirl_jit_indirect", "p:piiiii"},
-    [JB_RT_CALL_INDIRECT] = {"whirl_jit_call_indirect", "v:piip"},
+    [JB_RT_CALL_INDIRECT] = {"whirl_jit_call_indirect", "v:piipii"},
     [JB_RT_MEMORY_GROW] = {"whirl_jit_memory_grow", "i:pi"},
     [JB_RT_MEMORY_FILL] = {"whirl_jit_memory_fill", "v:piiiii"},
     [JB_RT_MEMORY_COPY] = {"whirl_jit_memory_copy", "v:piiiii"},
@@ -34,11 +34,12 @@ static const struct {
     [JB_RT_TABLE_GET] = {"whirl_jit_table_get", "p:piiii"},
     [JB_RT_TABLE_SET] = {"whirl_jit_table_set", "v:piipii"},
     [JB_RT_TABLE_SIZE] = {"whirl_jit_table_size", "i:pi"},
-    [JB_RT_TABLE_GROW] = {"whirl_jit_table_grow", "i:pipi"},
+    [JB_RT_TABLE_GROW] = {"whirl_jit_table_grow", "i:pipiii"},
     [JB_RT_TABLE_FILL] = {"whirl_jit_table_fill", "v:piipiii"},
     [JB_RT_TABLE_COPY] = {"whirl_jit_table_copy", "v:piiiiiii"},
     [JB_RT_TABLE_INIT] = {"whirl_jit_table_init", "v:piiiiiii"},
     [JB_RT_ELEM_DROP] = {"whirl_jit_elem_drop", "v:pi"},
+    [JB_RT_EPOCH] = {"whirl_jit_epoch", "v:pii"},
 };
 
 _Static_assert(JB_RT_COUNT <= sizeof ((jt_module_t *)0)->rt / sizeof(LLVMValueRef),
@@ -110,17 +111,20 @@ static LLVMValueRef load_at(jt_func_t *f, LLVMValueRef base, size_t offset, LLVM
 
 LLVMValueRef jb_mem_base(jt_func_t *f)
 {
-    return load_at(f, f->ctx, offsetof(jit_ctx_t, mem_base), f->jm->ptr, true);
+    return load_at(f, f->ctx, VMCTX_MEMORY0_BASE, f->jm->ptr, true);
 }
 
+/* The size lives in the (maybe shared) memory object: other code grows it,
+ * so it is reloaded after every call out (tbaa_runtime, not invariant). */
 LLVMValueRef jb_mem_size(jt_func_t *f)
 {
-    return load_at(f, f->ctx, offsetof(jit_ctx_t, mem_size), f->jm->i64, false);
+    LLVMValueRef mem = load_at(f, f->ctx, VMCTX_MEMORY0, f->jm->ptr, true);
+    return load_at(f, mem, VM_MEMORY_SIZE, f->jm->i64, false);
 }
 
 LLVMValueRef jb_global_ptr(jt_func_t *f, uint32_t index)
 {
-    LLVMValueRef globals = load_at(f, f->ctx, offsetof(jit_ctx_t, globals), f->jm->ptr, true);
+    LLVMValueRef globals = load_at(f, f->ctx, VMCTX_GLOBALS, f->jm->ptr, true);
     LLVMValueRef g = load_at(f, globals, (size_t)index * sizeof(void *), f->jm->ptr, true);
     LLVMValueRef off = jt_const_i64(f, offsetof(whirl_global_t, value));
     return LLVMBuildGEP2(f->b, f->jm->i8, g, &off, 1, ""); /* tagged tbaa_global by the user */
@@ -128,20 +132,35 @@ LLVMValueRef jb_global_ptr(jt_func_t *f, uint32_t index)
 
 LLVMValueRef jb_func_ref(jt_func_t *f, uint32_t index)
 {
-    LLVMValueRef inst = load_at(f, f->ctx, offsetof(jit_ctx_t, instance), f->jm->ptr, true);
-    LLVMValueRef funcs = load_at(f, inst, offsetof(whirl_instance_t, vm.funcs), f->jm->ptr, true);
+    LLVMValueRef funcs = load_at(f, f->ctx, VMCTX_FUNCS, f->jm->ptr, true);
     return load_at(f, funcs, (size_t)index * sizeof(void *), f->jm->ptr, true);
 }
 
 static void epoch_check(jt_func_t *f)
 {
-    LLVMValueRef ep = load_at(f, f->ctx, offsetof(jit_ctx_t, epoch), f->jm->ptr, true);
+    LLVMValueRef ep = load_at(f, f->ctx, VMCTX_EPOCH, f->jm->ptr, true);
     LLVMValueRef epoch = LLVMBuildLoad2(f->b, f->jm->i64, ep, "");
     jt_tbaa(f, epoch, f->jm->tbaa_runtime);
     LLVMSetOrdering(epoch, LLVMAtomicOrderingMonotonic);
     LLVMSetAlignment(epoch, 8);
-    LLVMValueRef deadline = load_at(f, f->ctx, offsetof(jit_ctx_t, epoch_deadline), f->jm->i64, false);
-    jt_trap_if(f, LLVMBuildICmp(f->b, LLVMIntUGE, epoch, deadline, ""), WHIRL_TRAP_INTERRUPT);
+    /* The store's deadline: the host may move it during a call out. */
+    LLVMValueRef dp = load_at(f, f->ctx, VMCTX_EPOCH_DEADLINE, f->jm->ptr, true);
+    LLVMValueRef deadline = load_at(f, dp, 0, f->jm->i64, false);
+    /* Reached: a sample due, a yield slice's end or the deadline; the
+     * runtime decides (rt_epoch), as the interpreter's slow path does. */
+    LLVMContextRef cx = f->jm->llctx;
+    LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(cx, f->fn, "epoch");
+    LLVMBasicBlockRef cont = LLVMAppendBasicBlockInContext(cx, f->fn, "epoch_ok");
+    LLVMValueRef reached = LLVMBuildICmp(f->b, LLVMIntUGE, epoch, deadline, "");
+    LLVMValueRef expect_args[] = {reached, LLVMConstInt(f->jm->i1, 0, false)};
+    LLVMTypeRef i1 = f->jm->i1;
+    reached = jt_intrinsic(f, "llvm.expect", &i1, 1, expect_args, 2);
+    LLVMBuildCondBr(f->b, reached, slow, cont);
+    LLVMPositionBuilderAtEnd(f->b, slow);
+    LLVMValueRef args[] = {f->ctx, jb_site_func(f), jb_site_offset(f)};
+    jb_call(f, JB_RT_EPOCH, args, 3);
+    LLVMBuildBr(f->b, cont);
+    LLVMPositionBuilderAtEnd(f->b, cont);
 }
 
 void jb_entry_checks(jt_func_t *f)
@@ -150,41 +169,71 @@ void jb_entry_checks(jt_func_t *f)
     LLVMTypeRef ptr = f->jm->ptr;
     LLVMValueRef frame = jt_intrinsic(f, "llvm.frameaddress", &ptr, 1, &zero, 1);
     LLVMValueRef sp = LLVMBuildPtrToInt(f->b, frame, f->jm->i64, "");
-    LLVMValueRef limit = load_at(f, f->ctx, offsetof(jit_ctx_t, stack_limit), f->jm->i64, true);
+    LLVMValueRef store = load_at(f, f->ctx, VMCTX_STORE, f->jm->ptr, true);
+    LLVMValueRef limit = load_at(f, store, offsetof(whirl_store_t, native.stack_limit),
+                                 f->jm->i64, true);
     jt_trap_if(f, LLVMBuildICmp(f->b, LLVMIntULT, sp, limit, ""), WHIRL_TRAP_STACK_EXHAUSTED);
     epoch_check(f);
 }
 
 void jb_loop_check(jt_func_t *f) { epoch_check(f); }
 
+/* The frame record: { prev, func, offset } in the function's frame, linked
+ * as the store's top at entry (before the entry checks, so that a trap
+ * there finds it) and unlinked before `ret`. A trap longjmps past the
+ * unlinking; native_enter restores the chain. */
+static LLVMTypeRef frame_type(jt_module_t *jm)
+{
+    LLVMTypeRef fields[] = {jm->ptr, jm->i32, jm->i32};
+    return LLVMStructTypeInContext(jm->llctx, fields, 3, false);
+}
+
+static LLVMValueRef store_top_ptr(jt_func_t *f)
+{
+    LLVMValueRef store = load_at(f, f->ctx, VMCTX_STORE, f->jm->ptr, true);
+    LLVMValueRef off = jt_const_i64(f, offsetof(whirl_store_t, native.top));
+    return LLVMBuildGEP2(f->b, f->jm->i8, store, &off, 1, "");
+}
+
+void jb_call_site(jt_func_t *f)
+{
+    jt_module_t *jm = f->jm;
+    LLVMTypeRef ft = frame_type(jm);
+    if (!f->frame) {
+        LLVMBasicBlockRef here = LLVMGetInsertBlock(f->b);
+        LLVMPositionBuilderBefore(f->b, LLVMGetFirstInstruction(f->entry_bb));
+        f->frame = LLVMBuildAlloca(f->b, ft, "frame");
+        LLVMValueRef top = store_top_ptr(f);
+        f->frame_prev = LLVMBuildLoad2(f->b, jm->ptr, top, "");
+        jt_tbaa(f, f->frame_prev, jm->tbaa_runtime);
+        LLVMBuildStore(f->b, f->frame_prev, LLVMBuildStructGEP2(f->b, ft, f->frame, 0, ""));
+        LLVMBuildStore(f->b, jt_const_i32(f, f->func_index),
+                       LLVMBuildStructGEP2(f->b, ft, f->frame, 1, ""));
+        jt_tbaa(f, LLVMBuildStore(f->b, f->frame, top), jm->tbaa_runtime);
+        LLVMPositionBuilderAtEnd(f->b, here);
+    }
+    LLVMBuildStore(f->b, jb_site_offset(f), LLVMBuildStructGEP2(f->b, ft, f->frame, 2, ""));
+}
+
+void jb_frame_exit(jt_func_t *f)
+{
+    if (f->frame)
+        jt_tbaa(f, LLVMBuildStore(f->b, f->frame_prev, store_top_ptr(f)), f->jm->tbaa_runtime);
+}
+
 /* ================================================================ run time */
 
-static whirl_store_t *ctx_store(const jit_ctx_t *ctx) { return ctx->instance->store; }
+/* Every runtime function gets the context of the instance whose code runs.
+ * The memory's size and the store's deadline are read where they live, so
+ * nothing is cached that a callee or the host could make stale. */
 
-/* Re-reads what code outside this context may have changed: the memory's
- * size (grown by a callee or the host) and the store's deadline. */
-static void ctx_refresh(jit_ctx_t *ctx)
-{
-    whirl_memory_t *mem = ctx->instance->vm.memory0;
-    ctx->mem_size = mem ? mem->size : 0;
-    ctx->epoch_deadline = ctx_store(ctx)->epoch_deadline;
-}
+static whirl_store_t *ctx_store(const vmctx_t *ctx) { return ctx->store; }
+static uint64_t ctx_mem_size(const vmctx_t *ctx) { return ctx->memory0 ? ctx->memory0->size : 0; }
+static uint64_t ctx_deadline(const vmctx_t *ctx) { return *ctx->epoch_deadline; }
 
-void jit_ctx_init(jit_ctx_t *ctx, whirl_instance_t *instance, const struct jit_code *code)
+__attribute__((noreturn)) static void unwind(vmctx_t *ctx, whirl_error_t *err, bool named_top)
 {
-    memset(ctx, 0, sizeof *ctx);
-    ctx->instance = instance;
-    ctx->code = code;
-    ctx->mem_base = instance->vm.memory0 ? instance->vm.memory0->base : NULL;
-    ctx->globals = instance->vm.globals;
-    ctx->epoch = &instance->store->engine->epoch;
-    ctx_refresh(ctx);
-}
-
-__attribute__((noreturn)) static void unwind(jit_ctx_t *ctx, whirl_error_t *err)
-{
-    ctx->trap_error = err;
-    longjmp(*ctx->trap_jmp, 1);
+    native_unwind(ctx->store, err, named_top);
 }
 
 static const char *func_name(const whirl_instance_t *inst, uint32_t index)
@@ -193,7 +242,7 @@ static const char *func_name(const whirl_instance_t *inst, uint32_t index)
     return m->func_names && index < wasm_module_func_count(m) ? m->func_names[index] : NULL;
 }
 
-__attribute__((noreturn)) static void trap_at(jit_ctx_t *ctx, int code, uint32_t func,
+__attribute__((noreturn)) static void trap_at(vmctx_t *ctx, int code, uint32_t func,
                                               uint32_t offset)
 {
     const char *name = func_name(ctx->instance, func);
@@ -201,25 +250,29 @@ __attribute__((noreturn)) static void trap_at(jit_ctx_t *ctx, int code, uint32_t
         name ? error_trap((whirl_trap_code_t)code, "in func %u <%s> at offset 0x%x", func, name, offset)
              : error_trap((whirl_trap_code_t)code, "in func %u at offset 0x%x", func, offset);
     error_add_frame(e, func, name, offset);
-    unwind(ctx, e);
+    /* A function with calls has its own record on top: named already. */
+    native_frame_t *top = ctx->store->native.top;
+    unwind(ctx, e, top && top->func == func);
 }
 
-static void rt_trap(jit_ctx_t *ctx, uint32_t code, uint32_t func, uint32_t offset)
+static void rt_trap(vmctx_t *ctx, uint32_t code, uint32_t func, uint32_t offset)
 {
     trap_at(ctx, (int)code, func, offset);
 }
 
 /* Calls `fn` (any kind, any instance) with arguments in `slots`, writing
  * its results there. Host functions see the calling instance, as from the
- * interpreter. */
-static void call_slots(jit_ctx_t *ctx, whirl_func_t *fn, slot_t *slots)
+ * interpreter. A trap from the callee gets the calling frames added to its
+ * backtrace (the frame records: `func` at `offset` is the innermost). */
+static void call_slots(vmctx_t *ctx, whirl_func_t *fn, slot_t *slots, uint32_t func,
+                       uint32_t offset)
 {
     const wasm_functype_t *t = fn->type;
     whirl_val_t small[16];
     size_t need = (size_t)t->nparams + t->nresults;
     whirl_val_t *vals = need > 16 ? malloc(need * sizeof *vals) : small;
     if (!vals)
-        unwind(ctx, error_oom());
+        unwind(ctx, error_oom(), false);
     whirl_val_t *args = vals, *results = vals + t->nparams;
     /* The interpreter's slot layout: a v128 takes two slots. */
     for (uint32_t i = 0, s = 0; i < t->nparams; s += slots_of(t->params[i]), i++)
@@ -242,22 +295,36 @@ static void call_slots(jit_ctx_t *ctx, whirl_func_t *fn, slot_t *slots)
     } else {
         err = exec_call(ctx_store(ctx), fn, args, results);
     }
-    ctx_refresh(ctx);
     if (!err)
         for (uint32_t i = 0, s = 0; i < t->nresults; s += slots_of(t->results[i]), i++)
             val_to_slots(&results[i], &slots[s]);
     if (vals != small)
         free(vals);
-    if (err)
-        unwind(ctx, err);
+    if (err) {
+        /* The calling frames come from the frame records (native_enter). */
+        unwind(ctx, error_as_trap(err), false);
+    }
 }
 
-static void rt_call(jit_ctx_t *ctx, uint32_t func_index, slot_t *slots)
+static void rt_call(vmctx_t *ctx, uint32_t func_index, slot_t *slots, uint32_t func,
+                    uint32_t offset)
 {
-    call_slots(ctx, ctx->instance->vm.funcs[func_index], slots);
+    /* A function of this module compiled in another batch (the auto tier)
+     * or an import from another instance of it: its entry trampoline takes
+     * these very slots, and the trap jump and frame chain in place serve
+     * it too (its frames are named from the same module). */
+    whirl_func_t *fn = ctx->funcs[func_index];
+    if (fn->kind == FUNC_WASM && fn->instance->module == ctx->instance->module) {
+        native_entry_t entry = native_entry_of(fn->code);
+        if (entry) {
+            entry(&fn->instance->vm, slots);
+            return;
+        }
+    }
+    call_slots(ctx, fn, slots, func, offset);
 }
 
-static whirl_func_t *indirect_target(jit_ctx_t *ctx, uint32_t table, uint32_t type, uint32_t elem,
+static whirl_func_t *indirect_target(vmctx_t *ctx, uint32_t table, uint32_t type, uint32_t elem,
                                      uint32_t func, uint32_t offset)
 {
     whirl_table_t *t = ctx->instance->vm.tables[table];
@@ -266,64 +333,68 @@ static whirl_func_t *indirect_target(jit_ctx_t *ctx, uint32_t table, uint32_t ty
     whirl_func_t *callee = t->elems[elem];
     if (!callee)
         trap_at(ctx, WHIRL_TRAP_INDIRECT_CALL_NULL, func, offset);
-    const wasm_functype_t *want = &ctx->instance->module->wasm->types[type];
+    const wasm_functype_t *want = &ctx->types[type];
     if (callee->type != want && !functype_equal(callee->type, want))
         trap_at(ctx, WHIRL_TRAP_INDIRECT_CALL_TYPE, func, offset);
     return callee;
 }
 
-static void *rt_indirect(jit_ctx_t *ctx, uint32_t table, uint32_t type, uint32_t elem,
+static void *rt_indirect(vmctx_t *ctx, uint32_t table, uint32_t type, uint32_t elem,
                          uint32_t func, uint32_t offset)
 {
     whirl_func_t *callee = indirect_target(ctx, table, type, elem, func, offset);
     if (callee->kind != FUNC_WASM || callee->instance != ctx->instance)
         return NULL;
-    return jit_code_native(ctx->code, callee->code->func_index);
+    return atomic_load_explicit(&callee->code->native, memory_order_acquire);
 }
 
-static void rt_call_indirect(jit_ctx_t *ctx, uint32_t table, uint32_t elem, slot_t *slots)
+static void rt_call_indirect(vmctx_t *ctx, uint32_t table, uint32_t elem, slot_t *slots,
+                             uint32_t func, uint32_t offset)
 {
     /* rt_indirect checked the entry just before. */
-    call_slots(ctx, ctx->instance->vm.tables[table]->elems[elem], slots);
+    call_slots(ctx, ctx->tables[table]->elems[elem], slots, func, offset);
 }
 
-static int32_t rt_memory_grow(jit_ctx_t *ctx, uint32_t delta)
+static int32_t rt_memory_grow(vmctx_t *ctx, uint32_t delta)
 {
-    int64_t old = memory_grow(ctx->instance->vm.memory0, delta);
-    ctx_refresh(ctx);
-    return (int32_t)old;
+    return (int32_t)memory_grow(ctx->memory0, delta);
 }
 
-static void rt_memory_fill(jit_ctx_t *ctx, uint32_t d, uint32_t value, uint32_t n, uint32_t func,
+static void rt_memory_fill(vmctx_t *ctx, uint32_t d, uint32_t value, uint32_t n, uint32_t func,
                            uint32_t offset)
 {
-    if ((uint64_t)d + n > ctx->mem_size)
+    if ((uint64_t)d + n > ctx_mem_size(ctx))
         trap_at(ctx, WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS, func, offset);
-    memset(ctx->mem_base + d, (int)(uint8_t)value, n);
+    if (!exec_bulk_fill(ctx->memory0_base + d, (uint8_t)value, n, ctx->epoch, ctx_deadline(ctx)))
+        trap_at(ctx, WHIRL_TRAP_INTERRUPT, func, offset);
 }
 
-static void rt_memory_copy(jit_ctx_t *ctx, uint32_t d, uint32_t s, uint32_t n, uint32_t func,
+static void rt_memory_copy(vmctx_t *ctx, uint32_t d, uint32_t s, uint32_t n, uint32_t func,
                            uint32_t offset)
 {
-    if ((uint64_t)d + n > ctx->mem_size || (uint64_t)s + n > ctx->mem_size)
+    uint64_t size = ctx_mem_size(ctx);
+    if ((uint64_t)d + n > size || (uint64_t)s + n > size)
         trap_at(ctx, WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS, func, offset);
-    memmove(ctx->mem_base + d, ctx->mem_base + s, n);
+    if (!exec_bulk_move(ctx->memory0_base + d, ctx->memory0_base + s, n, ctx->epoch,
+                        ctx_deadline(ctx)))
+        trap_at(ctx, WHIRL_TRAP_INTERRUPT, func, offset);
 }
 
-static void rt_memory_init(jit_ctx_t *ctx, uint32_t seg, uint32_t d, uint32_t s, uint32_t n,
+static void rt_memory_init(vmctx_t *ctx, uint32_t seg, uint32_t d, uint32_t s, uint32_t n,
                            uint32_t func, uint32_t offset)
 {
     const wasm_data_t *data = &ctx->instance->module->wasm->datas[seg];
     uint64_t len = ctx->instance->data_dropped[seg] ? 0 : data->len;
-    if ((uint64_t)s + n > len || (uint64_t)d + n > ctx->mem_size)
+    if ((uint64_t)s + n > len || (uint64_t)d + n > ctx_mem_size(ctx))
         trap_at(ctx, WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS, func, offset);
-    if (n)
-        memcpy(ctx->mem_base + d, data->bytes + s, n);
+    if (n && !exec_bulk_move(ctx->memory0_base + d, data->bytes + s, n, ctx->epoch,
+                             ctx_deadline(ctx)))
+        trap_at(ctx, WHIRL_TRAP_INTERRUPT, func, offset);
 }
 
-static void rt_data_drop(jit_ctx_t *ctx, uint32_t seg) { ctx->instance->data_dropped[seg] = true; }
+static void rt_data_drop(vmctx_t *ctx, uint32_t seg) { ctx->instance->data_dropped[seg] = true; }
 
-static void *rt_table_get(jit_ctx_t *ctx, uint32_t table, uint32_t i, uint32_t func, uint32_t offset)
+static void *rt_table_get(vmctx_t *ctx, uint32_t table, uint32_t i, uint32_t func, uint32_t offset)
 {
     whirl_table_t *t = ctx->instance->vm.tables[table];
     if (i >= t->size)
@@ -331,7 +402,7 @@ static void *rt_table_get(jit_ctx_t *ctx, uint32_t table, uint32_t i, uint32_t f
     return t->elems[i];
 }
 
-static void rt_table_set(jit_ctx_t *ctx, uint32_t table, uint32_t i, void *ref, uint32_t func,
+static void rt_table_set(vmctx_t *ctx, uint32_t table, uint32_t i, void *ref, uint32_t func,
                          uint32_t offset)
 {
     whirl_table_t *t = ctx->instance->vm.tables[table];
@@ -340,34 +411,39 @@ static void rt_table_set(jit_ctx_t *ctx, uint32_t table, uint32_t i, void *ref, 
     t->elems[i] = ref;
 }
 
-static int32_t rt_table_size(jit_ctx_t *ctx, uint32_t table)
+static int32_t rt_table_size(vmctx_t *ctx, uint32_t table)
 {
     return (int32_t)ctx->instance->vm.tables[table]->size;
 }
 
-static int32_t rt_table_grow(jit_ctx_t *ctx, uint32_t table, void *init, uint32_t n)
+static int32_t rt_table_grow(vmctx_t *ctx, uint32_t table, void *init, uint32_t n,
+                             uint32_t func, uint32_t offset)
 {
-    return (int32_t)table_grow(ctx->instance->vm.tables[table], n, init);
+    int64_t old = table_grow_until(ctx->tables[table], n, init, ctx->epoch, ctx_deadline(ctx));
+    if (old == TABLE_GROW_INTERRUPTED)
+        trap_at(ctx, WHIRL_TRAP_INTERRUPT, func, offset);
+    return (int32_t)old;
 }
 
-static void rt_table_fill(jit_ctx_t *ctx, uint32_t table, uint32_t i, void *ref, uint32_t n,
+static void rt_table_fill(vmctx_t *ctx, uint32_t table, uint32_t i, void *ref, uint32_t n,
                           uint32_t func, uint32_t offset)
 {
     whirl_table_t *t = ctx->instance->vm.tables[table];
     if ((uint64_t)i + n > t->size)
         trap_at(ctx, WHIRL_TRAP_TABLE_OUT_OF_BOUNDS, func, offset);
-    for (uint32_t j = 0; j < n; j++)
-        t->elems[i + j] = ref;
+    if (!exec_bulk_fill_refs(t->elems + i, ref, n, ctx->epoch, ctx_deadline(ctx)))
+        trap_at(ctx, WHIRL_TRAP_INTERRUPT, func, offset);
 }
 
-static void rt_table_copy(jit_ctx_t *ctx, uint32_t dst_table, uint32_t src_table, uint32_t d,
+static void rt_table_copy(vmctx_t *ctx, uint32_t dst_table, uint32_t src_table, uint32_t d,
                           uint32_t s, uint32_t n, uint32_t func, uint32_t offset)
 {
     whirl_table_t *dt = ctx->instance->vm.tables[dst_table], *st = ctx->instance->vm.tables[src_table];
     if ((uint64_t)d + n > dt->size || (uint64_t)s + n > st->size)
         trap_at(ctx, WHIRL_TRAP_TABLE_OUT_OF_BOUNDS, func, offset);
-    if (n)
-        memmove(dt->elems + d, st->elems + s, (size_t)n * sizeof(void *));
+    if (!exec_bulk_move(dt->elems + d, st->elems + s, (uint64_t)n * sizeof(void *), ctx->epoch,
+                        ctx_deadline(ctx)))
+        trap_at(ctx, WHIRL_TRAP_INTERRUPT, func, offset);
 }
 
 /* Element `i` of segment `seg`: its constant expression evaluated in the
@@ -388,7 +464,7 @@ static void *elem_value(whirl_instance_t *inst, const wasm_elem_t *seg, uint32_t
     }
 }
 
-static void rt_table_init(jit_ctx_t *ctx, uint32_t seg, uint32_t table, uint32_t d, uint32_t s,
+static void rt_table_init(vmctx_t *ctx, uint32_t seg, uint32_t table, uint32_t d, uint32_t s,
                           uint32_t n, uint32_t func, uint32_t offset)
 {
     whirl_instance_t *inst = ctx->instance;
@@ -397,11 +473,47 @@ static void rt_table_init(jit_ctx_t *ctx, uint32_t seg, uint32_t table, uint32_t
     uint64_t len = inst->elem_dropped[seg] ? 0 : e->count;
     if ((uint64_t)s + n > len || (uint64_t)d + n > t->size)
         trap_at(ctx, WHIRL_TRAP_TABLE_OUT_OF_BOUNDS, func, offset);
-    for (uint32_t j = 0; j < n; j++)
+    const uint64_t chunk = BULK_CHUNK_BYTES / sizeof(void *);
+    for (uint32_t j = 0; j < n; j++) {
+        if (j % chunk == 0 && n > BULK_SMALL_BYTES / sizeof(void *) &&
+            epoch_reached(ctx->epoch, ctx_deadline(ctx)))
+            trap_at(ctx, WHIRL_TRAP_INTERRUPT, func, offset);
         t->elems[d + j] = elem_value(inst, e, s + j);
+    }
 }
 
-static void rt_elem_drop(jit_ctx_t *ctx, uint32_t seg) { ctx->instance->elem_dropped[seg] = true; }
+static void rt_elem_drop(vmctx_t *ctx, uint32_t seg) { ctx->instance->elem_dropped[seg] = true; }
+
+/* The epoch check fired at `func`/`offset`: take a sample if one is due
+ * (the native frames from the records), then run on, yield, or trap at
+ * the deadline (store_epoch_expired), as the interpreter does. */
+static void rt_epoch(vmctx_t *ctx, uint32_t func, uint32_t offset)
+{
+    whirl_store_t *s = ctx->store;
+    if (s->sampler &&
+        store_epoch_reached(s, atomic_load_explicit(ctx->epoch, memory_order_relaxed))) {
+        const wasm_module_t *m = ctx->instance->module->wasm;
+        whirl_sample_frame_t *fr = s->sampler->frames;
+        size_t n = 0;
+        fr[n++] = (whirl_sample_frame_t){ctx->instance->module, func, func_name(ctx->instance, func),
+                                         offset};
+        const native_frame_t *top = s->native.top;
+        for (const native_frame_t *r = top; r && r != s->native.bottom && n < SAMPLE_MAX_FRAMES;
+             r = r->prev) {
+            if (r == top && r->func == func)
+                continue;
+            fr[n++] = (whirl_sample_frame_t){ctx->instance->module, r->func,
+                                             r->func < wasm_module_func_count(m) && m->func_names
+                                                 ? m->func_names[r->func] : NULL,
+                                             r->offset};
+        }
+        store_sample_taken(s, n);
+        if (!epoch_reached(ctx->epoch, s->epoch_deadline))
+            return;
+    }
+    if (!store_epoch_expired(s))
+        trap_at(ctx, WHIRL_TRAP_INTERRUPT, func, offset);
+}
 
 void *jb_runtime_address(int i)
 {
@@ -423,52 +535,26 @@ void *jb_runtime_address(int i)
         [JB_RT_TABLE_COPY] = (void *)rt_table_copy,
         [JB_RT_TABLE_INIT] = (void *)rt_table_init,
         [JB_RT_ELEM_DROP] = (void *)rt_elem_drop,
+        [JB_RT_EPOCH] = (void *)rt_epoch,
     };
     return addrs[i];
 }
 
 /* ================================================================ entry */
 
-/* Native stack that compiled code may use: down to this far above the
- * thread's stack end, so the runtime functions, the interpreter and host
- * functions called near the limit still have room. */
-#define STACK_RESERVE (256u * 1024)
-#define STACK_BUDGET_MAX (8u * 1024 * 1024)
-
-static uintptr_t thread_stack_limit(uintptr_t here)
+void jit_ctx_init(jit_ctx_t *ctx, whirl_instance_t *instance, const struct jit_code *code)
 {
-    /* On a fiber (a resumable call, runtime/fiber.h) the stack is the
-     * fiber's, smaller than a thread's: keep twice what exec_call keeps. */
-    uintptr_t fiber_lo = fiber_stack_low();
-    if (fiber_lo)
-        return fiber_lo + 2 * FIBER_STACK_RESERVE < here ? fiber_lo + 2 * FIBER_STACK_RESERVE
-                                                         : here;
-    static __thread uintptr_t lo;
-    if (!lo) {
-        pthread_attr_t attr;
-        void *addr = NULL;
-        size_t size = 0;
-        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-            pthread_attr_getstack(&attr, &addr, &size);
-            pthread_attr_destroy(&attr);
-        }
-        lo = addr ? (uintptr_t)addr : here - 1024 * 1024;
-    }
-    uintptr_t limit = lo + STACK_RESERVE;
-    if (here - limit > STACK_BUDGET_MAX)
-        limit = here - STACK_BUDGET_MAX;
-    return limit < here ? limit : here;
+    ctx->instance = instance;
+    ctx->code = code;
 }
-
-typedef void (*entry_fn_t)(jit_ctx_t *ctx, slot_t *slots);
 
 whirl_error_t *jit_call(jit_ctx_t *ctx, uint32_t func_index, const whirl_val_t *args,
                         whirl_val_t *results)
 {
     whirl_func_t *fn = ctx->instance->vm.funcs[func_index];
-    entry_fn_t entry = (entry_fn_t)jit_code_entry(ctx->code, func_index);
+    native_entry_t entry = (native_entry_t)jit_code_entry(ctx->code, func_index);
     if (!entry || fn->instance != ctx->instance)
-        return exec_call(ctx_store(ctx), fn, args, results);
+        return exec_call(ctx->instance->store, fn, args, results);
     const wasm_functype_t *t = fn->type;
     uint32_t np = 0, nr = 0;
     for (uint32_t i = 0; i < t->nparams; i++)
@@ -478,21 +564,9 @@ whirl_error_t *jit_call(jit_ctx_t *ctx, uint32_t func_index, const whirl_val_t *
     slot_t slots[(np > nr ? np : nr) + 1];
     for (uint32_t i = 0, s = 0; i < t->nparams; s += slots_of(t->params[i]), i++)
         val_to_slots(&args[i], &slots[s]);
-
-    jmp_buf jb;
-    jmp_buf *volatile saved = ctx->trap_jmp;
-    if (!saved)
-        ctx->stack_limit = thread_stack_limit((uintptr_t)__builtin_frame_address(0));
-    ctx_refresh(ctx);
-    if (setjmp(jb)) {
-        ctx->trap_jmp = saved;
-        whirl_error_t *err = ctx->trap_error;
-        ctx->trap_error = NULL;
+    whirl_error_t *err = native_enter(ctx->instance->store, &ctx->instance->vm, entry, slots);
+    if (err)
         return err;
-    }
-    ctx->trap_jmp = &jb;
-    entry(ctx, slots);
-    ctx->trap_jmp = saved;
     for (uint32_t i = 0, s = 0; i < t->nresults; s += slots_of(t->results[i]), i++)
         val_from_slots(&results[i], t->results[i], &slots[s]);
     return NULL;

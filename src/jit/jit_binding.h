@@ -3,12 +3,11 @@
  * This is the one place that knows where instance state lives: the
  * translator asks it for IR that loads the memory base and size, finds a
  * global, checks the epoch and the native stack, traps, and calls the
- * runtime functions below. Today the context is a small struct filled from
- * the interpreter's instance (jit_ctx_t); when the runtime's flat
- * per-instance context arrives, only this header and jit_binding.c change.
+ * runtime functions below. The context is the runtime's flat per-instance
+ * context (vmctx_t).
  *
  * Traps: generated code calls the binding's trap function, which records
- * the trap error and longjmps to the jit_call that entered native code.
+ * the trap error and longjmps to the native_enter that entered native code.
  * Chosen over returning a status from every function because (1) the
  * guard-page memories of issue 15 turn a fault inside guest code into a
  * trap from a signal handler, which needs a non-local exit anyway, so one
@@ -29,27 +28,17 @@
 
 struct jit_code;
 
-/* Per-instance context handed to every generated function as its first
- * argument. Generated code reads the fields through the jb_* emitters. */
-typedef struct jit_ctx {
-    uint8_t *mem_base;              /* memory 0 (never moves), or NULL */
-    uint64_t mem_size;              /* bytes; refreshed after grow and calls out */
-    whirl_global_t **globals;       /* the instance's globals (imports first) */
-    const _Atomic uint64_t *epoch;  /* the engine's epoch counter */
-    uint64_t epoch_deadline;        /* the store's deadline, read at entry */
-    uintptr_t stack_limit;          /* native frames below this trap */
-    whirl_instance_t *instance;
-    const struct jit_code *code;
-    jmp_buf *trap_jmp;              /* the innermost jit_call's jump buffer */
-    whirl_error_t *trap_error;      /* the trap being unwound */
-} jit_ctx_t;
+/* Generated code takes the instance's context (runtime/vmctx.h, the
+ * instance's `vm`) as its first argument and reads it at the VMCTX_*
+ * offsets; the trap state and the native stack bound are its store's
+ * (whirl_store_t.native, runtime/tier.c). */
 
 /* Runtime functions called from generated code. */
 enum jb_runtime {
     JB_RT_TRAP,           /* (ctx, code, func, offset) noreturn */
-    JB_RT_CALL,           /* (ctx, func index, slots) */
+    JB_RT_CALL,           /* (ctx, func index, slots, func, offset) */
     JB_RT_INDIRECT,       /* (ctx, table, type, elem, func, offset) -> native code or NULL */
-    JB_RT_CALL_INDIRECT,  /* (ctx, table, elem, slots) */
+    JB_RT_CALL_INDIRECT,  /* (ctx, table, elem, slots, func, offset) */
     JB_RT_MEMORY_GROW,    /* (ctx, delta) -> old pages or -1 */
     JB_RT_MEMORY_FILL,    /* (ctx, dst, value, n, func, offset) */
     JB_RT_MEMORY_COPY,    /* (ctx, dst, src, n, func, offset) */
@@ -58,11 +47,12 @@ enum jb_runtime {
     JB_RT_TABLE_GET,      /* (ctx, table, i, func, offset) -> ref */
     JB_RT_TABLE_SET,      /* (ctx, table, i, ref, func, offset) */
     JB_RT_TABLE_SIZE,     /* (ctx, table) -> i32 */
-    JB_RT_TABLE_GROW,     /* (ctx, table, init, n) -> old size or -1 */
+    JB_RT_TABLE_GROW,     /* (ctx, table, init, n, func, offset) -> old size or -1 */
     JB_RT_TABLE_FILL,     /* (ctx, table, i, ref, n, func, offset) */
     JB_RT_TABLE_COPY,     /* (ctx, dst table, src table, dst, src, n, func, offset) */
     JB_RT_TABLE_INIT,     /* (ctx, seg, table, dst, src, n, func, offset) */
     JB_RT_ELEM_DROP,      /* (ctx, seg) */
+    JB_RT_EPOCH,          /* (ctx, func, offset): the epoch check fired */
     JB_RT_COUNT
 };
 
@@ -87,21 +77,32 @@ LLVMValueRef jb_mem_base(jt_func_t *f);
 LLVMValueRef jb_mem_size(jt_func_t *f);          /* i64 bytes */
 LLVMValueRef jb_global_ptr(jt_func_t *f, uint32_t index);
 LLVMValueRef jb_func_ref(jt_func_t *f, uint32_t index);
+/* Before a call: records the call site in the function's frame record
+ * (made on first use, linked into the store's chain at entry), so that a
+ * trap below it gets this frame in its backtrace. */
+void jb_call_site(jt_func_t *f);
+/* Before the function returns: unlinks its frame record, if it has one. */
+void jb_frame_exit(jt_func_t *f);
 /* Function entry: native stack limit and epoch. Loop headers: epoch. */
 void jb_entry_checks(jt_func_t *f);
 void jb_loop_check(jt_func_t *f);
 
 /* ---- run time ---- */
 
-/* Fills `ctx` for `instance` running `code` (which must have been compiled
- * from the instance's module). The context stays valid while the instance
- * lives; it holds no allocation. */
+/* For tests and tools that run a jit_code_t of their own against an
+ * instance, whatever the engine's tier published: the instance and the
+ * code (compiled from the instance's module). Holds no allocation. */
+typedef struct jit_ctx {
+    whirl_instance_t *instance;
+    const struct jit_code *code;
+} jit_ctx_t;
+
 void jit_ctx_init(jit_ctx_t *ctx, whirl_instance_t *instance, const struct jit_code *code);
 
 /* Calls function `func_index` of the context's instance with `args`,
- * writing `results` (counts and kinds checked by the caller). Functions the
- * JIT did not compile run in the interpreter. Traps come back as trap
- * errors, as from whirl_func_call. */
+ * writing `results` (counts and kinds checked by the caller), in the
+ * context's native code if it has the function, else as exec_call does.
+ * Traps come back as trap errors, as from whirl_func_call. */
 whirl_error_t *jit_call(jit_ctx_t *ctx, uint32_t func_index, const whirl_val_t *args,
                         whirl_val_t *results);
 

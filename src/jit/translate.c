@@ -370,7 +370,12 @@ static void op_block(jt_func_t *f, enum jt_ctrl_kind kind)
         LLVMPositionBuilderAtEnd(f->b, header);
         for (uint32_t i = 0; i < np; i++)
             f->stack[c->height + i] = c->target_phis[i];
+        /* An interrupt at a loop is reported where the interpreter reports
+         * it: at the body's first instruction, where a back-edge lands. */
+        uint32_t loop_offset = f->op_offset;
+        f->op_offset = (uint32_t)reader_offset(&f->r);
         jb_loop_check(f);
+        f->op_offset = loop_offset;
     } else if (kind == JT_IF) {
         if (np) {
             c->if_params = malloc(np * sizeof *c->if_params);
@@ -443,6 +448,7 @@ static void op_end(jt_func_t *f)
     if (kind == JT_FUNC) {
         if (reached) {
             const wasm_functype_t *t = f->type;
+            jb_frame_exit(f);
             if (t->nresults == 0) {
                 LLVMBuildRetVoid(f->b);
             } else if (t->nresults == 1) {
@@ -561,6 +567,7 @@ static void op_call(jt_func_t *f)
         args[i + 1] = jt_pop(f);
     args[0] = f->ctx;
     LLVMValueRef res[t->nresults + 1];
+    jb_call_site(f);
     if (jm->fns[callee]) {
         LLVMValueRef call = LLVMBuildCall2(f->b, LLVMGlobalGetValueType(jm->fns[callee]),
                                            jm->fns[callee], args, t->nparams + 1, "");
@@ -571,8 +578,9 @@ static void op_call(jt_func_t *f)
     } else {
         LLVMValueRef slots = jt_scratch(f, t->nparams);
         spill_args(f, slots, args + 1, t);
-        LLVMValueRef rt_args[] = {f->ctx, jt_const_i32(f, callee), slots};
-        jb_call(f, JB_RT_CALL, rt_args, 3);
+        LLVMValueRef rt_args[] = {f->ctx, jt_const_i32(f, callee), slots, jb_site_func(f),
+                                  jb_site_offset(f)};
+        jb_call(f, JB_RT_CALL, rt_args, 5);
         load_results(f, slots, t, res);
     }
     for (uint32_t i = 0; i < t->nresults; i++)
@@ -591,6 +599,7 @@ static void op_call_indirect(jt_func_t *f)
         args[i + 1] = jt_pop(f);
     args[0] = f->ctx;
 
+    jb_call_site(f);
     LLVMValueRef rargs[] = {f->ctx, jt_const_i32(f, table), jt_const_i32(f, type_index), elem,
                             jb_site_func(f), jb_site_offset(f)};
     LLVMValueRef code = jb_call(f, JB_RT_INDIRECT, rargs, 6);
@@ -612,8 +621,9 @@ static void op_call_indirect(jt_func_t *f)
     LLVMPositionBuilderAtEnd(f->b, slow);
     LLVMValueRef slots = jt_scratch(f, t->nparams);
     spill_args(f, slots, args + 1, t);
-    LLVMValueRef cargs[] = {f->ctx, jt_const_i32(f, table), elem, slots};
-    jb_call(f, JB_RT_CALL_INDIRECT, cargs, 4);
+    LLVMValueRef cargs[] = {f->ctx, jt_const_i32(f, table), elem, slots, jb_site_func(f),
+                            jb_site_offset(f)};
+    jb_call(f, JB_RT_CALL_INDIRECT, cargs, 6);
     LLVMValueRef slow_res[t->nresults + 1];
     load_results(f, slots, t, slow_res);
     LLVMBuildBr(f->b, join);
@@ -805,6 +815,7 @@ static void translate_body(jt_func_t *f, const wasm_func_t *fn, uint32_t scratch
     LLVMContextRef cx = jm->llctx;
     LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(cx, f->fn, "entry");
     LLVMPositionBuilderAtEnd(f->b, entry);
+    f->entry_bb = entry;
     f->ctx = LLVMGetParam(f->fn, 0);
 
     f->nlocals = f->type->nparams + fn->nlocals;
@@ -904,7 +915,8 @@ whirl_error_t *jt_translate_module(jt_module_t *jm)
     unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
     for (uint32_t i = m->nfunc_imports; i < nfuncs; i++) {
         const wasm_func_t *fn = &m->funcs[i - m->nfunc_imports];
-        jm->why_not[i] = scan_func(m, fn, &scratch[i]);
+        jm->why_not[i] = jm->only && !jm->only[i] ? "not selected"
+                                                  : scan_func(m, fn, &scratch[i]);
         if (jm->why_not[i])
             continue;
         char name[24];

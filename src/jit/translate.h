@@ -30,6 +30,7 @@ typedef struct jt_module {
     LLVMValueRef *fns;
     LLVMTypeRef *fn_types;   /* the Wasm-ABI type of each function's type index */
     bool *supported;         /* per function index */
+    const bool *only;        /* per function index: translate only these (NULL: all) */
     const char **why_not;    /* per function index: reason when not supported */
     /* Type-based alias analysis tags: linear memory, the runtime's
      * structures (context, instance, tables of pointers) and global values
@@ -82,6 +83,10 @@ typedef struct jt_func {
      * check). */
     LLVMBasicBlockRef trap_bb[16];
     LLVMValueRef trap_offset[16];
+    /* The function's frame record for backtraces (jit_binding.c), made at
+     * its first call site: NULL in functions without calls. */
+    LLVMBasicBlockRef entry_bb;
+    LLVMValueRef frame, frame_prev;
 } jt_func_t;
 
 /* Helpers shared by the translator files. */

@@ -165,7 +165,9 @@ bool jt_memory(jt_func_t *f, wasm_op_t op)
         a[0] = f->ctx;
         a[1] = imm(f);
         pop_args(f, a, 2, 2);
-        jt_push(f, jb_call(f, JB_RT_TABLE_GROW, a, 4));
+        a[4] = jb_site_func(f);
+        a[5] = jb_site_offset(f);
+        jt_push(f, jb_call(f, JB_RT_TABLE_GROW, a, 6));
         break;
     case WASM_OP_TABLE_FILL:
         a[0] = f->ctx;

@@ -812,6 +812,64 @@ static bool simd_float(jt_func_t *f, wasm_op_t op)
     return true;
 }
 
+/* ------------------------------------------------------------ relaxed SIMD */
+
+/* Relaxed SIMD: the interpreter's choices (src/exec/simd_relaxed.h), built
+ * from the 2.0 instructions they equal, through the stack like the Wasm
+ * code that spells them out would be. */
+static bool simd_relaxed(jt_func_t *f, wasm_op_t op)
+{
+    switch (op) {
+    case WASM_OP_I8X16_RELAXED_SWIZZLE: return jt_simd(f, WASM_OP_I8X16_SWIZZLE);
+    case WASM_OP_I32X4_RELAXED_TRUNC_F32X4_S: return jt_simd(f, WASM_OP_I32X4_TRUNC_SAT_F32X4_S);
+    case WASM_OP_I32X4_RELAXED_TRUNC_F32X4_U: return jt_simd(f, WASM_OP_I32X4_TRUNC_SAT_F32X4_U);
+    case WASM_OP_I32X4_RELAXED_TRUNC_F64X2_S_ZERO:
+        return jt_simd(f, WASM_OP_I32X4_TRUNC_SAT_F64X2_S_ZERO);
+    case WASM_OP_I32X4_RELAXED_TRUNC_F64X2_U_ZERO:
+        return jt_simd(f, WASM_OP_I32X4_TRUNC_SAT_F64X2_U_ZERO);
+    case WASM_OP_I8X16_RELAXED_LANESELECT:
+    case WASM_OP_I16X8_RELAXED_LANESELECT:
+    case WASM_OP_I32X4_RELAXED_LANESELECT:
+    case WASM_OP_I64X2_RELAXED_LANESELECT: return jt_simd(f, WASM_OP_V128_BITSELECT);
+    case WASM_OP_F32X4_RELAXED_MIN: return jt_simd(f, WASM_OP_F32X4_MIN);
+    case WASM_OP_F32X4_RELAXED_MAX: return jt_simd(f, WASM_OP_F32X4_MAX);
+    case WASM_OP_F64X2_RELAXED_MIN: return jt_simd(f, WASM_OP_F64X2_MIN);
+    case WASM_OP_F64X2_RELAXED_MAX: return jt_simd(f, WASM_OP_F64X2_MAX);
+    case WASM_OP_I16X8_RELAXED_Q15MULR_S: return jt_simd(f, WASM_OP_I16X8_Q15MULR_SAT_S);
+    case WASM_OP_F32X4_RELAXED_MADD:
+    case WASM_OP_F32X4_RELAXED_NMADD:
+    case WASM_OP_F64X2_RELAXED_MADD:
+    case WASM_OP_F64X2_RELAXED_NMADD: {
+        /* Unfused: mul, then add, each its own rounding (and hidden from
+         * LLVM's contraction, see float_binop); nmadd negates a first. */
+        bool f32 = op == WASM_OP_F32X4_RELAXED_MADD || op == WASM_OP_F32X4_RELAXED_NMADD;
+        bool neg = op == WASM_OP_F32X4_RELAXED_NMADD || op == WASM_OP_F64X2_RELAXED_NMADD;
+        LLVMValueRef c = jt_pop(f), b = jt_pop(f);
+        if (neg)
+            jt_simd(f, f32 ? WASM_OP_F32X4_NEG : WASM_OP_F64X2_NEG);
+        jt_push(f, b);
+        jt_simd(f, f32 ? WASM_OP_F32X4_MUL : WASM_OP_F64X2_MUL);
+        jt_push(f, c);
+        return jt_simd(f, f32 ? WASM_OP_F32X4_ADD : WASM_OP_F64X2_ADD);
+    }
+    case WASM_OP_I16X8_RELAXED_DOT_I8X16_I7X16_S:
+    case WASM_OP_I32X4_RELAXED_DOT_I8X16_I7X16_ADD_S: {
+        /* Signed by signed; each pair's sum saturated to i16. */
+        LLVMValueRef c = op == WASM_OP_I32X4_RELAXED_DOT_I8X16_I7X16_ADD_S ? jt_pop(f) : NULL;
+        LLVMValueRef b = pop_as(f, I8), a = pop_as(f, I8);
+        LLVMValueRef p = LLVMBuildMul(f->b, extend(f, a, true, 8, 16), extend(f, b, true, 8, 16), "");
+        LLVMValueRef even = pick(f, p, NULL, 0, 2, 8), odd = pick(f, p, NULL, 1, 2, 8);
+        push_v(f, intrinsic2(f, "llvm.sadd.sat", even, odd));
+        if (!c)
+            return true;
+        jt_simd(f, WASM_OP_I32X4_EXTADD_PAIRWISE_I16X8_S);
+        jt_push(f, c);
+        return jt_simd(f, WASM_OP_I32X4_ADD);
+    }
+    default: return false;
+    }
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 bool jt_simd(jt_func_t *f, wasm_op_t op)
@@ -850,6 +908,7 @@ bool jt_simd(jt_func_t *f, wasm_op_t op)
     case WASM_OP_V128_BITSELECT: op_bitwise(f, op); return true;
     case WASM_OP_V128_ANY_TRUE: op_any_true(f); return true;
     default:
-        return simd_memory(f, op) || simd_integer(f, op) || simd_float(f, op);
+        return simd_memory(f, op) || simd_integer(f, op) || simd_float(f, op) ||
+               simd_relaxed(f, op);
     }
 }

@@ -196,6 +196,63 @@ static bool completion_wait(whirl_store_t *store, whirl_completion_t *w)
     return done;
 }
 
+static bool on_call_fiber(const whirl_store_t *store)
+{
+    whirl_call_t *c = store->async.call;
+    return c && c->state == CALL_RUNNING && fiber_current() == &c->fiber;
+}
+
+/* Waits for `w` by suspending the resumable call it runs in, or by
+ * blocking a synchronous caller. Returns the completion's error (taken
+ * from it) or the `interrupt` trap if the wait was cut short; the caller
+ * keeps its reference to `w` and reads the results on NULL. */
+static whirl_error_t *completion_await(whirl_store_t *store, whirl_completion_t *w)
+{
+    if (atomic_load_explicit(&w->state, memory_order_acquire) != C_DONE) {
+        if (on_call_fiber(store)) {
+            whirl_call_t *c = store->async.call;
+            c->awaiting = w;
+            c->why = SUSPEND_AWAIT;
+            fiber_suspend(&c->fiber);
+            c->why = SUSPEND_NONE;
+            c->awaiting = NULL;
+            if (c->interrupted) {
+                c->interrupted = false;
+                return error_trap(WHIRL_TRAP_INTERRUPT,
+                                  c->cancel ? "resumable call cancelled while a host function "
+                                              "was pending"
+                                            : "deadline reached while a host function was "
+                                              "pending");
+            }
+        } else if (!completion_wait(store, w)) {
+            return error_trap(WHIRL_TRAP_INTERRUPT,
+                              "deadline reached while a host function was pending");
+        }
+    }
+    whirl_error_t *err = w->error;
+    w->error = NULL;
+    return err;
+}
+
+bool whirl_store_can_suspend(const whirl_store_t *store)
+{
+    return store && on_call_fiber(store);
+}
+
+whirl_completion_t *whirl_completion_new(void) { return completion_new(0); }
+
+whirl_error_t *whirl_store_await(whirl_store_t *store, whirl_completion_t *w)
+{
+    if (!store || !w) {
+        if (w)
+            completion_release(w);
+        return error_fmt("whirl_store_await: store or completion is NULL");
+    }
+    whirl_error_t *err = completion_await(store, w);
+    completion_release(w);
+    return err;
+}
+
 /* ---- async host functions ---- */
 
 typedef struct async_host {
@@ -224,31 +281,7 @@ static whirl_error_t *async_host_call(void *env, whirl_caller_t *caller, const w
     if (!w)
         return error_oom();
     h->callback(h->env, caller, args, nargs, w);
-    if (atomic_load_explicit(&w->state, memory_order_acquire) != C_DONE) {
-        whirl_call_t *c = store->async.call;
-        if (c && c->state == CALL_RUNNING && fiber_current() == &c->fiber) {
-            c->awaiting = w;
-            c->why = SUSPEND_AWAIT;
-            fiber_suspend(&c->fiber);
-            c->why = SUSPEND_NONE;
-            c->awaiting = NULL;
-            if (c->interrupted) {
-                c->interrupted = false;
-                completion_release(w);
-                return error_trap(WHIRL_TRAP_INTERRUPT,
-                                  c->cancel ? "resumable call cancelled while a host function "
-                                              "was pending"
-                                            : "deadline reached while a host function was "
-                                              "pending");
-            }
-        } else if (!completion_wait(store, w)) {
-            completion_release(w);
-            return error_trap(WHIRL_TRAP_INTERRUPT,
-                              "deadline reached while a host function was pending");
-        }
-    }
-    whirl_error_t *err = w->error;
-    w->error = NULL;
+    whirl_error_t *err = completion_await(store, w);
     if (!err && nresults)
         memcpy(results, w->results, nresults * sizeof *results);
     completion_release(w);
@@ -333,7 +366,7 @@ uint64_t store_epoch_expired(whirl_store_t *store)
     if (!store->async.yield_ticks || hard_deadline_passed(store))
         return 0;
     whirl_call_t *c = store->async.call;
-    if (c && c->state == CALL_RUNNING && fiber_current() == &c->fiber) {
+    if (on_call_fiber(store)) {
         c->why = SUSPEND_YIELD;
         fiber_suspend(&c->fiber);
         c->why = SUSPEND_NONE;

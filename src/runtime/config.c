@@ -23,6 +23,7 @@ typedef enum knob_type {
     KT_BOOL,
     KT_DURATION, /* stored in microseconds */
     KT_PATH,
+    KT_TIER,     /* auto, interp or jit: whirl_tier_t */
 } knob_type_t;
 
 typedef struct knob_def {
@@ -120,6 +121,17 @@ static const knob_def_t knobs[KNOB_COUNT] = {
     [KNOB_ASYNC_STACK_SIZE] = {"async_stack_size", "WHIRL_ASYNC_STACK_SIZE", NULL, KT_BYTES,
                                2 * MIB, 0, 128 * KIB, GIB,
                                "fiber stack of a resumable call (whirl/async.h)"},
+    [KNOB_TIER] = {"tier", "WHIRL_TIER", NULL, KT_TIER, WHIRL_TIER_AUTO, 0, 0, WHIRL_TIER_JIT,
+#ifdef WHIRL_HAVE_JIT
+                   "auto (interpreter, hot functions compiled), interp or jit (all compiled)"},
+#else
+                   "auto or interp (this build has no LLVM tier: both interpret)"},
+#endif
+
+    [KNOB_TIER_THRESHOLD] = {"tier_threshold", "WHIRL_TIER_THRESHOLD", NULL, KT_COUNT, 1000, 0,
+                             1, 1000000000,
+                             "tier=auto: calls and loop iterations of a function before it is "
+                             "compiled"},
     [KNOB_FEATURE_FIRST + WHIRL_FEATURE_TAIL_CALL] = {
         "tail_call", "WHIRL_FEATURE_TAIL_CALL", NULL, KT_BOOL, 1, 0, 0, 1,
         "tail calls (return_call, return_call_indirect)"},
@@ -135,10 +147,15 @@ static const knob_def_t knobs[KNOB_COUNT] = {
     [KNOB_FEATURE_FIRST + WHIRL_FEATURE_MEMORY64] = {
         "memory64", "WHIRL_FEATURE_MEMORY64", NULL, KT_BOOL, 1, 0, 0, 1,
         "64-bit memories (64-bit tables: not implemented yet)"},
+    [KNOB_FEATURE_FIRST + WHIRL_FEATURE_RELAXED_SIMD] = {
+        "relaxed_simd", "WHIRL_FEATURE_RELAXED_SIMD", NULL, KT_BOOL, 1, 0, 0, 1,
+        "relaxed SIMD (0xfd 0x100-0x113), deterministic results"},
     [KNOB_FEATURE_FIRST + WHIRL_FEATURE_EXCEPTIONS] = {
         "exceptions", "WHIRL_FEATURE_EXCEPTIONS", NULL, KT_BOOL, 1, 0, 0, 1,
         "exception handling (tags, throw, throw_ref, try_table, exnref)"},
 };
+
+static const char *const tier_names[] = {"auto", "interp", "jit"};
 
 /* Shortest accepted epoch interval: a ticker waking more often than this
  * would cost more than the interruption is worth. */
@@ -216,6 +233,21 @@ static bool parse_knob(int k, const char *text, uint64_t *out, char *why, size_t
     case KT_PATH:
         *out = 0;
         return true;
+    case KT_TIER:
+        for (uint64_t t = 0; t <= WHIRL_TIER_JIT; t++)
+            if (strcasecmp(text, tier_names[t]) == 0) {
+#ifndef WHIRL_HAVE_JIT
+                if (t == WHIRL_TIER_JIT) {
+                    snprintf(why, why_len, "whirl was built without the LLVM tier "
+                                           "(-DWHIRL_JIT=OFF): auto or interp");
+                    return false;
+                }
+#endif
+                *out = t;
+                return true;
+            }
+        snprintf(why, why_len, "expected auto, interp or jit");
+        return false;
     case KT_BOOL:
         if (suffix_is(text, "1", "y", "yes") || suffix_is(text, "true", "on", NULL))
             v = 1;
@@ -356,6 +388,21 @@ void whirl_config_pooling_set(whirl_config_t *config, bool enable)
         store_value(config, KNOB_POOLING, enable, NULL, SRC_API);
 }
 
+whirl_error_t *whirl_config_tier_set(whirl_config_t *config, whirl_tier_t tier)
+{
+    if (!config)
+        return error_fmt("whirl_config_tier_set: config is NULL");
+    if ((unsigned)tier > WHIRL_TIER_JIT)
+        return error_fmt("whirl_config_tier_set: invalid tier %d (auto, interp or jit)", (int)tier);
+#ifndef WHIRL_HAVE_JIT
+    if (tier == WHIRL_TIER_JIT)
+        return error_fmt("whirl_config_tier_set: tier jit: whirl was built without the LLVM "
+                         "tier (-DWHIRL_JIT=OFF)");
+#endif
+    store_value(config, KNOB_TIER, (uint64_t)tier, NULL, SRC_API);
+    return NULL;
+}
+
 whirl_error_t *whirl_config_feature_set(whirl_config_t *config, whirl_feature_t feature,
                                         bool enable)
 {
@@ -375,6 +422,7 @@ uint32_t engine_wasm_features(const whirl_engine_t *engine)
         [WHIRL_FEATURE_FUNCTION_REFERENCES] = WASM_FEATURE_FUNCTION_REFERENCES,
         [WHIRL_FEATURE_MULTI_MEMORY] = WASM_FEATURE_MULTI_MEMORY,
         [WHIRL_FEATURE_MEMORY64] = WASM_FEATURE_MEMORY64,
+        [WHIRL_FEATURE_RELAXED_SIMD] = WASM_FEATURE_RELAXED_SIMD,
         [WHIRL_FEATURE_EXCEPTIONS] = WASM_FEATURE_EXCEPTIONS,
     };
     uint32_t mask = 0;
@@ -473,6 +521,7 @@ static void format_value(const whirl_config_t *config, int k, uint64_t v, char *
             snprintf(buf, len, "%lluus", (unsigned long long)v);
         break;
     case KT_PATH: snprintf(buf, len, "%s", config->cache_path ? config->cache_path : ""); break;
+    case KT_TIER: snprintf(buf, len, "%s", v <= WHIRL_TIER_JIT ? tier_names[v] : "?"); break;
     }
 }
 

@@ -100,6 +100,7 @@ void whirl_engine_delete(whirl_engine_t *engine)
     if (!engine)
         return;
     epoch_ticker_stop(engine->ticker);
+    tier_engine_free(engine);
     pool_delete(engine->pool);
     free(engine->config.cache_path);
     free(engine);

@@ -71,6 +71,8 @@ static void module_free(module_impl_t *m)
 {
     debug_info_module_free(&m->pub);
     plan_free(m->pub.wasm, atomic_load_explicit(&m->plan, memory_order_acquire));
+    /* Native code first: compilations in flight read the module. */
+    tier_module_free(&m->pub);
     if (m->pub.code)
         compiled_module_free(m->pub.code);
     if (m->pub.wasm)
@@ -116,6 +118,7 @@ whirl_error_t *module_assemble(whirl_engine_t *engine, wasm_module_t *wasm,
             m->sorted_exports[i] = &w->exports[i];
         qsort(m->sorted_exports, w->nexports, sizeof *m->sorted_exports, export_cmp);
     }
+    tier_module_ready(&m->pub);
     *out = &m->pub;
     return NULL;
 }

@@ -29,6 +29,8 @@ enum config_knob {
     KNOB_CACHE_MAX_SIZE,                   /* bytes of cache entries kept */
     KNOB_MAX_OPEN_FILES,                   /* listed only: the WASI hosts read it */
     KNOB_ASYNC_STACK_SIZE,                 /* bytes of a resumable call's fiber stack */
+    KNOB_TIER,                             /* whirl_tier_t */
+    KNOB_TIER_THRESHOLD,                   /* auto tier: calls + loop iterations */
     KNOB_FEATURE_FIRST,                    /* 0/1 per whirl_feature_t, in its order */
     KNOB_COUNT = KNOB_FEATURE_FIRST + WHIRL_FEATURE_COUNT
 };
@@ -56,6 +58,7 @@ struct whirl_config {
 #define WHIRL_DEFAULT_MAX_WASM_STACK (1u << 20)
 
 struct pool;          /* src/alloc/pool.c */
+struct tier_pool;     /* src/jit/jit_tier.c */
 struct epoch_ticker;  /* src/runtime/epoch.c */
 
 struct whirl_engine {
@@ -64,6 +67,9 @@ struct whirl_engine {
     struct whirl_config config;
     _Atomic uint64_t epoch;      /* advanced by the ticker and whirl_engine_increment_epoch */
     struct pool *pool;           /* NULL: on-demand allocation */
+    /* The auto tier's background compile threads, started on the first
+     * hot function (src/jit/jit_tier.c); NULL before. */
+    _Atomic(struct tier_pool *) tier_pool;
     struct epoch_ticker *ticker; /* NULL: no ticker thread */
 };
 
@@ -94,11 +100,18 @@ wasm_valtype_t valkind_to_type(whirl_valkind_t k); /* 0 if invalid */
 
 /* ---- modules ---- */
 
+struct jit_code;
+
 struct whirl_module {
     atomic_uint refcount;       /* one per handle holder and per instance */
     whirl_engine_t *engine;
     wasm_module_t *wasm;        /* decoded, validated */
     compiled_module_t *code;    /* compiled function bodies */
+    /* Native code of the LLVM tier for the whole module (tier=jit, or a
+     * .cwasm with native code), NULL without; owned, freed with the
+     * module. Its functions are published into code->funcs[].native*. */
+    struct jit_code *jit;
+    struct tier_state *tier;    /* the auto tier's per-module state, or NULL */
     /* Its DWARF (src/debug/dwarf.c), looked for on the first trap that
      * needs it: state DEBUG_INFO_UNKNOWN until then, `debug` set with
      * READY. */
@@ -270,6 +283,21 @@ struct whirl_store {
         uint32_t core_instances, memories, tables;
         uint64_t instance_bytes;
     } hosting;
+    /* Native code running on this store's thread (runtime/tier.c): the
+     * innermost native_enter's jump buffer (NULL: no native frame), the
+     * trap being unwound to it, and the native stack bound generated code
+     * checks at function entry (set by the outermost entry). */
+    struct store_native {
+        void *trap_jmp;
+        whirl_error_t *trap_error;
+        uintptr_t stack_limit;
+        /* The innermost native frame record (native_frame_t). */
+        struct native_frame *top;
+        /* The innermost native_enter's: the record below its frames, and
+         * the context it entered (names for the backtrace). */
+        struct native_frame *bottom;
+        vmctx_t *vm;
+    } native;
 };
 
 /* The offsets native code reads the objects at (vmctx.h). */
@@ -383,6 +411,48 @@ int64_t table_grow_until(whirl_table_t *table, uint64_t delta, void *init,
  * allocates them itself. The memory stays the store's until it is deleted
  * (whirl_store_delete calls exec_stack_free first); never free it. */
 void *store_exec_stack_memory(whirl_store_t *store, size_t bytes);
+
+/* ---- tiers (tier.c) ---- */
+
+/* The record a native function with calls keeps in its frame, linked
+ * from whirl_store_t.native.top while it runs: the backtrace of a trap in
+ * native code (generated code writes it, jit_binding.c emits that). */
+typedef struct native_frame {
+    struct native_frame *prev;
+    uint32_t func;   /* function index */
+    uint32_t offset; /* byte offset of the call being made */
+} native_frame_t;
+
+/* The entry trampoline of a natively compiled function. */
+typedef void (*native_entry_t)(vmctx_t *vm, slot_t *args_results);
+
+static inline native_entry_t native_entry_of(const compiled_func_t *f)
+{
+    return (native_entry_t)atomic_load_explicit(&f->native_entry, memory_order_acquire);
+}
+
+/* Runs native code: `entry` of a function of the instance behind `vm`,
+ * arguments and results in `slots`. Traps in native code come back as trap
+ * errors (the binding unwinds to here); re-entrant. */
+whirl_error_t *native_enter(whirl_store_t *store, vmctx_t *vm, native_entry_t entry,
+                            slot_t *slots);
+/* Hands the error to the innermost native_enter of `store`, after adding
+ * the native frames to its backtrace (all but the innermost record when
+ * `named_top`: the trap named that frame already). Never returns. */
+__attribute__((noreturn)) void native_unwind(whirl_store_t *store, whirl_error_t *err,
+                                             bool named_top);
+
+/* The engine's tier for new modules (knob "tier", resolved for this build). */
+whirl_tier_t engine_tier(const whirl_engine_t *engine);
+/* Called once a module is assembled: compiles it (tier=jit), publishes
+ * native code it came with, or prepares it for tiering up (auto). */
+void tier_module_ready(whirl_module_t *module);
+/* Frees the module's native code and tier state (module teardown). */
+void tier_module_free(whirl_module_t *module);
+/* Stops the engine's compile threads (engine teardown). */
+void tier_engine_free(whirl_engine_t *engine);
+/* The interpreter found `f` hot (auto tier): queue it for compilation. */
+void tier_hot(whirl_instance_t *inst, const compiled_func_t *f);
 
 /* Value conversion between the public form and frame slots. */
 void val_to_slots(const whirl_val_t *val, slot_t *slots);

@@ -89,6 +89,7 @@ struct serve_req {
     serve_req_t *pnext, *pprev; /* ... of heads MHD has not handed over yet */
     pthread_t http_thread;      /* the MHD thread that owns the connection */
     bool folded;                /* a header came with obs-fold (http.c) */
+    bool local;                 /* from the app itself (srv->local_fd) */
 };
 
 /* ---- fields.c ---- */
@@ -142,6 +143,14 @@ struct serve_server {
     serve_counters_t counters;
     char *logbuf;           /* access log lines waiting for a flush */
     size_t loglen, logcap;
+    /* `self` outbound requests come over an abstract unix socket that only
+     * this process may use (SO_PEERCRED), and run on a thread of their own
+     * (up to LOCAL_THREADS_MAX at once, then on the pool), so that a guest
+     * waiting on its own app does not need a free worker (http.c). */
+    int local_fd;           /* -1: none (self requests then use the TCP listener) */
+    char local_name[64];    /* its abstract name, without the leading NUL */
+    pthread_t local_thread; /* accepts on local_fd */
+    unsigned local_threads; /* requests from local_fd running */
 };
 
 /* gate.c: accepts connections on srv->listen_fd and checks each one's
@@ -166,6 +175,15 @@ serve_line_verdict_t serve_gate_check_line(const uint8_t *p, size_t n, bool full
 /* listen.c: binds --listen (and SO_REUSEPORT under --reuse-port), fills
  * srv->listen_host and listen_port; -1 after logging why. */
 int serve_listen_open(serve_server_t *srv, const char *spec);
+
+/* listen.c: the abstract unix socket for `self` outbound requests
+ * (srv->local_fd; left -1 if it cannot be made: they then use the TCP
+ * listener and wait for a worker like any request), and closing it. */
+void serve_local_open(serve_server_t *srv);
+void serve_local_close(serve_server_t *srv);
+/* Runs a request that came over it on a thread of its own; false if
+ * LOCAL_THREADS_MAX run already (or no thread starts): the pool takes it. */
+bool serve_local_run(serve_server_t *srv, serve_req_t *r);
 
 /* metrics.c: answers /.well-known/whirl/metrics on the HTTP thread; false
  * if the response could not be queued (the connection is then closed). */

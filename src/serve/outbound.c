@@ -1113,6 +1113,11 @@ int ob_start(ob_req_t *r, const ob_spec_t *s, char *why, size_t whylen)
     if (s->connect_timeout_ns)
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                          (long)((s->connect_timeout_ns + 999999) / 1000000));
+    if (s->abstract_unix) {
+        curl_easy_setopt(e, CURLOPT_ABSTRACT_UNIX_SOCKET, s->abstract_unix);
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    }
     const char *m = s->method;
     if (has_body) {
         curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);

@@ -99,6 +99,10 @@ typedef struct ob_spec {
     uint64_t between_bytes_timeout_ns;
     uint64_t deadline_ns;        /* monotonic; 0: none. The transfer ends a second after
                                   * it (the guest's own deadline trap comes first) */
+    /* Non-NULL: the transfer connects to this abstract unix socket (Linux;
+     * the name without its leading NUL) rather than to the URL's host, and
+     * no other transfer shares the connection. */
+    const char *abstract_unix;
 } ob_spec_t;
 
 /* Hands the request to the I/O thread. 0, or an error-code case (with a

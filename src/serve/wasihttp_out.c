@@ -14,7 +14,8 @@
  * `-S allow-http` rules; otherwise it is HTTP-request-denied, logged once
  * per host and port. A request without an authority (or to the host `self`)
  * is for the app itself when `self` is allowed: sent to the server's own
- * listening address, where routing picks the component. */
+ * unix socket (http.c: it needs no free worker), where routing picks the
+ * component. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <pthread.h>
@@ -496,13 +497,17 @@ static flist_t *from_ob_fields(const ob_fields_t *f)
     return fl;
 }
 
+static bool is_self(const outreq_t *rq)
+{
+    return !rq->authority || strcasecmp(rq->authority, "self") == 0 ||
+           strncasecmp(rq->authority, "self:", 5) == 0;
+}
+
 /* The URL to send to, or an error-code case (and `why`). */
 static int target(http_ctx_t *c, const outreq_t *rq, char **url, char *why, size_t whylen)
 {
     const char *path = rq->path ? rq->path : "/";
-    bool self = !rq->authority || strcasecmp(rq->authority, "self") == 0 ||
-                strncasecmp(rq->authority, "self:", 5) == 0;
-    if (self) {
+    if (is_self(rq)) {
         if (!c->srv || (!ob_policy_allows_self(c->policy) && !ob_policy_allows_self(g_policy))) {
             log_denied(c, "self (the app itself)");
             snprintf(why, whylen, "self requests are not allowed");
@@ -606,6 +611,10 @@ static whirl_error_t *outgoing_handle(hcall_t *h)
     ob_spec_t spec = {.method = method, .url = url, .headers = &hdrs, .has_body = o->taken,
                       .connect_timeout_ns = t[0], .first_byte_timeout_ns = t[1],
                       .between_bytes_timeout_ns = t[2], .deadline_ns = deadline};
+    /* The app itself: over a socket pair straight to the server, whose
+     * request runs on a thread of its own rather than wait for a worker. */
+    if (is_self(o->rq) && h->c->srv && h->c->srv->local_fd >= 0)
+        spec.abstract_unix = h->c->srv->local_name;
     rc = oom ? ERR_INTERNAL : ob_start(ob, &spec, why, sizeof why);
     ob_fields_free(&hdrs);
     free(url);

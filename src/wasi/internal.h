@@ -278,6 +278,14 @@ _Static_assert((int)WASI_MAX_PATH == (int)SANDBOX_MAX_PATH, "guest paths are san
  * ends the guest) and returns WASI_EINTR. */
 uint32_t wasi_wait_fd(wasi_call_t *c, int fd, short events, bool nonblock);
 
+/* ppoll(2) for every WASI wait (wasi_reactor_ppoll, reactor.h): inside a
+ * resumable call it suspends the call rather than the thread. Returns as
+ * ppoll does, or -1 when the suspended wait was cut short (the store's
+ * deadline, the call cancelled): c->exit then holds the `interrupt` trap. */
+struct pollfd;
+struct timespec;
+int wasi_ppoll(wasi_call_t *c, struct pollfd *fds, unsigned long n, const struct timespec *tsp);
+
 /* True (and c->exit set to the `interrupt` trap) if the store's deadline
  * has passed: for host callbacks that gave up with EINTR. */
 bool wasi_deadline_passed(wasi_call_t *c, const char *where);

@@ -113,8 +113,10 @@ uint32_t wasi_wait_fd(wasi_call_t *c, int fd, short events, bool nonblock)
                 ts.tv_nsec = (long)((deadline - now) % 1000000000u);
             }
         }
-        int r = ppoll(p, 2, tsp, NULL);
+        int r = wasi_ppoll(c, p, 2, tsp);
         if (r < 0) {
+            if (c->exit)
+                return WASI_EINTR; /* cut short while suspended: the trap ends the guest */
             if (errno == EINTR)
                 continue;
             return wasi_errno(errno);
@@ -320,7 +322,9 @@ uint32_t wasi_poll_oneoff(wasi_call_t *c)
             ts.tv_nsec = (long)(left % 1000000000u);
             tsp = &ts;
         }
-        int r = ppoll(pfds, (nfds_t)npfds + 1, tsp, NULL);
+        int r = wasi_ppoll(c, pfds, (nfds_t)npfds + 1, tsp);
+        if (r < 0 && c->exit)
+            goto done; /* cut short while suspended: the trap ends the guest */
         if (r < 0 && errno != EINTR) {
             e = wasi_errno(errno);
             goto done;

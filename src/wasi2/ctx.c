@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "wasi2/internal.h"
+#include "wasi/reactor.h"
 
 #define cfg_error whirl_error_newf
 
@@ -496,7 +497,13 @@ whirl_error_t *w2_wait(whirl_wasi2_t *w, whirl_store_t *store, const w2_pollable
             ts.tv_nsec = (long)(left % 1000000000u);
             tsp = &ts;
         }
-        int r = ppoll(pfds, np, tsp, NULL);
+        /* Inside a resumable call this suspends the call, not the thread. */
+        whirl_error_t *cut;
+        int r = wasi_reactor_ppoll(store, pfds, np, tsp, &cut);
+        if (cut) {
+            err = cut;
+            break;
+        }
         if (r < 0 && errno != EINTR) {
             err = cfg_error("WASI: waiting failed: %s", strerror(errno));
             break;

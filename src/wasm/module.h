@@ -237,9 +237,10 @@ enum wasm_feature {
     WASM_FEATURE_FUNCTION_REFERENCES = 1u << 2,
     WASM_FEATURE_MULTI_MEMORY = 1u << 3,
     WASM_FEATURE_MEMORY64 = 1u << 4,
-    WASM_FEATURE_EXCEPTIONS = 1u << 5,
+    WASM_FEATURE_RELAXED_SIMD = 1u << 5,
+    WASM_FEATURE_EXCEPTIONS = 1u << 6,
 };
-#define WASM_FEATURES_ALL 0x3Fu
+#define WASM_FEATURES_ALL 0x7Fu
 
 /* Decodes `len` bytes (copied). On success *out owns a module freed with
  * wasm_module_free. Errors give the reason in the spec's wording first, then

@@ -10,7 +10,7 @@ const wasm_opinfo_t wasm_opinfo[WASM_OP_COUNT] = {
 };
 
 /* Opcode byte -> op + 1 (0 = illegal), built from the table on first use. */
-enum { FC_OPS = 18, FD_OPS = 256 };
+enum { FC_OPS = 18, FD_OPS = 0x114 };
 static int16_t single_byte_ops[256];
 static int16_t fc_ops[FC_OPS];
 static int16_t fd_ops[FD_OPS];

@@ -15,6 +15,7 @@
 #ifndef WHIRL_WASM_OPCODES_H
 #define WHIRL_WASM_OPCODES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef enum wasm_imm {
@@ -292,6 +293,12 @@ typedef struct wasm_opinfo {
 } wasm_opinfo_t;
 
 extern const wasm_opinfo_t wasm_opinfo[WASM_OP_COUNT];
+
+/* The relaxed SIMD instructions (0xfd 0x100-0x113, WebAssembly 3.0). */
+static inline bool wasm_op_is_relaxed_simd(wasm_op_t op)
+{
+    return wasm_opinfo[op].prefix == 0xFD && wasm_opinfo[op].code >= 0x100;
+}
 
 /* Number of lanes a lane-index immediate of `op` selects from (0: none). */
 static inline unsigned wasm_op_lanes(wasm_op_t op)

@@ -1,11 +1,36 @@
-/* The 0xFD-prefixed fixed-width SIMD instructions of WebAssembly 2.0, in the
- * same X-macro form as the rest of opcodes.h (which includes this list in
- * WASM_OPCODES). Signature letter 'v' is v128. For the lane forms, the lane
- * count follows from the immediate kind (IMM_LANE2..16) or, for loads and
- * stores of one lane (IMM_MEMARG_LANE), from the natural alignment:
- * 16 >> ALIGN lanes. Sub-opcodes not listed are reserved (illegal). */
+/* The 0xFD-prefixed fixed-width SIMD instructions of WebAssembly 2.0 and the
+ * relaxed SIMD ones of 3.0, in the same X-macro form as the rest of
+ * opcodes.h (which includes this list in WASM_OPCODES). Signature letter
+ * 'v' is v128. For the lane forms, the lane count follows from the
+ * immediate kind (IMM_LANE2..16) or, for loads and stores of one lane
+ * (IMM_MEMARG_LANE), from the natural alignment: 16 >> ALIGN lanes. Sub-opcodes not listed are reserved (illegal). */
 #ifndef WHIRL_WASM_OPCODES_SIMD_H
 #define WHIRL_WASM_OPCODES_SIMD_H
+
+/* Relaxed SIMD (WebAssembly 3.0). Each has one deterministic result in
+ * whirl, the same in both tiers: see docs/ARCHITECTURE.md ("Relaxed SIMD")
+ * and relaxed_* in src/exec/simd.h. */
+#define WASM_RELAXED_SIMD_OPCODES(X) \
+    X(I8X16_RELAXED_SWIZZLE, 0xFD, 0x100, "i8x16.relaxed_swizzle", IMM_NONE, "vv:v", 0) \
+    X(I32X4_RELAXED_TRUNC_F32X4_S, 0xFD, 0x101, "i32x4.relaxed_trunc_f32x4_s", IMM_NONE, "v:v", 0) \
+    X(I32X4_RELAXED_TRUNC_F32X4_U, 0xFD, 0x102, "i32x4.relaxed_trunc_f32x4_u", IMM_NONE, "v:v", 0) \
+    X(I32X4_RELAXED_TRUNC_F64X2_S_ZERO, 0xFD, 0x103, "i32x4.relaxed_trunc_f64x2_s_zero", IMM_NONE, "v:v", 0) \
+    X(I32X4_RELAXED_TRUNC_F64X2_U_ZERO, 0xFD, 0x104, "i32x4.relaxed_trunc_f64x2_u_zero", IMM_NONE, "v:v", 0) \
+    X(F32X4_RELAXED_MADD, 0xFD, 0x105, "f32x4.relaxed_madd", IMM_NONE, "vvv:v", 0) \
+    X(F32X4_RELAXED_NMADD, 0xFD, 0x106, "f32x4.relaxed_nmadd", IMM_NONE, "vvv:v", 0) \
+    X(F64X2_RELAXED_MADD, 0xFD, 0x107, "f64x2.relaxed_madd", IMM_NONE, "vvv:v", 0) \
+    X(F64X2_RELAXED_NMADD, 0xFD, 0x108, "f64x2.relaxed_nmadd", IMM_NONE, "vvv:v", 0) \
+    X(I8X16_RELAXED_LANESELECT, 0xFD, 0x109, "i8x16.relaxed_laneselect", IMM_NONE, "vvv:v", 0) \
+    X(I16X8_RELAXED_LANESELECT, 0xFD, 0x10A, "i16x8.relaxed_laneselect", IMM_NONE, "vvv:v", 0) \
+    X(I32X4_RELAXED_LANESELECT, 0xFD, 0x10B, "i32x4.relaxed_laneselect", IMM_NONE, "vvv:v", 0) \
+    X(I64X2_RELAXED_LANESELECT, 0xFD, 0x10C, "i64x2.relaxed_laneselect", IMM_NONE, "vvv:v", 0) \
+    X(F32X4_RELAXED_MIN, 0xFD, 0x10D, "f32x4.relaxed_min", IMM_NONE, "vv:v", 0) \
+    X(F32X4_RELAXED_MAX, 0xFD, 0x10E, "f32x4.relaxed_max", IMM_NONE, "vv:v", 0) \
+    X(F64X2_RELAXED_MIN, 0xFD, 0x10F, "f64x2.relaxed_min", IMM_NONE, "vv:v", 0) \
+    X(F64X2_RELAXED_MAX, 0xFD, 0x110, "f64x2.relaxed_max", IMM_NONE, "vv:v", 0) \
+    X(I16X8_RELAXED_Q15MULR_S, 0xFD, 0x111, "i16x8.relaxed_q15mulr_s", IMM_NONE, "vv:v", 0) \
+    X(I16X8_RELAXED_DOT_I8X16_I7X16_S, 0xFD, 0x112, "i16x8.relaxed_dot_i8x16_i7x16_s", IMM_NONE, "vv:v", 0) \
+    X(I32X4_RELAXED_DOT_I8X16_I7X16_ADD_S, 0xFD, 0x113, "i32x4.relaxed_dot_i8x16_i7x16_add_s", IMM_NONE, "vvv:v", 0)
 
 #define WASM_SIMD_OPCODES(X) \
     X(V128_LOAD, 0xFD, 0x00, "v128.load", IMM_MEMARG, "i:v", 4) \
@@ -243,6 +268,7 @@
     X(I32X4_TRUNC_SAT_F64X2_S_ZERO, 0xFD, 0xFC, "i32x4.trunc_sat_f64x2_s_zero", IMM_NONE, "v:v", 0) \
     X(I32X4_TRUNC_SAT_F64X2_U_ZERO, 0xFD, 0xFD, "i32x4.trunc_sat_f64x2_u_zero", IMM_NONE, "v:v", 0) \
     X(F64X2_CONVERT_LOW_I32X4_S, 0xFD, 0xFE, "f64x2.convert_low_i32x4_s", IMM_NONE, "v:v", 0) \
-    X(F64X2_CONVERT_LOW_I32X4_U, 0xFD, 0xFF, "f64x2.convert_low_i32x4_u", IMM_NONE, "v:v", 0)
+    X(F64X2_CONVERT_LOW_I32X4_U, 0xFD, 0xFF, "f64x2.convert_low_i32x4_u", IMM_NONE, "v:v", 0) \
+    WASM_RELAXED_SIMD_OPCODES(X)
 
 #endif

@@ -827,6 +827,14 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
 /* --- Function bodies ------------------------------------------------------- */
 
 #include "validate_exn.inc"
+/* Whether relaxed SIMD (0xfd 0x100-0x113) is accepted: the one place that
+ * decides, for the feature switch (`-W relaxed-simd=n`) to set. Refused, its
+ * instructions get proposals.c's message, as before whirl implemented them. */
+static bool relaxed_simd_enabled(const wasm_module_t *m)
+{
+    return m->features & WASM_FEATURE_RELAXED_SIMD;
+}
+
 
 static bool validate_code(vctx_t *c, reader_t *r)
 {
@@ -841,6 +849,9 @@ static bool validate_code(vctx_t *c, reader_t *r)
             r->p++;
         else if ((opi = wasm_read_op(r)) < 0)
             return fail_reader(c, r);
+        else if (wasm_op_is_relaxed_simd((wasm_op_t)opi) && !relaxed_simd_enabled(m))
+            return fail_malformed(c, op_offset,
+                                  wasm_proposal_opcode(0xFD, wasm_opinfo[opi].code));
         wasm_op_t op = (wasm_op_t)opi;
 
         if (wasm_opinfo[op].sig) {

@@ -14,6 +14,12 @@ interpreter and the LLVM tier. Float add/sub/mul/div always take one
 NaN-free parameter: when both operands are NaNs, which payload survives is
 the spec's free choice (and differs between the tiers). The same SEED gives
 the same script.
+
+    simd_random.py SEED NFUNCS relaxed > FILE.wast
+
+mixes in the relaxed SIMD instructions (wast2json --enable-relaxed-simd;
+wabt 1.0.32's names for the dot products); without it, the script is the
+same as before they existed.
 """
 import random
 import sys
@@ -21,6 +27,16 @@ import sys
 seed = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 nfuncs = int(sys.argv[2]) if len(sys.argv) > 2 else 200
 rng = random.Random(seed)
+relaxed = len(sys.argv) > 3 and sys.argv[3] == "relaxed"
+
+RELAXED_VV = """i8x16.relaxed_swizzle f32x4.relaxed_min f32x4.relaxed_max f64x2.relaxed_min
+f64x2.relaxed_max i16x8.relaxed_q15mulr_s i16x8.dot_i8x16_i7x16_s""".split()
+RELAXED_V = """i32x4.relaxed_trunc_f32x4_s i32x4.relaxed_trunc_f32x4_u i32x4.relaxed_trunc_f64x2_s_zero
+i32x4.relaxed_trunc_f64x2_u_zero""".split()
+RELAXED_VVV = """i8x16.relaxed_laneselect i16x8.relaxed_laneselect i32x4.relaxed_laneselect
+i64x2.relaxed_laneselect i32x4.dot_i8x16_i7x16_add_s""".split()
+# a * b + c: as ARITH, b and c NaN-free.
+RELAXED_MADD = "f32x4.relaxed_madd f32x4.relaxed_nmadd f64x2.relaxed_madd f64x2.relaxed_nmadd".split()
 
 VV = """i8x16.swizzle i8x16.eq i8x16.ne i8x16.lt_s i8x16.lt_u i8x16.gt_s i8x16.gt_u i8x16.le_s i8x16.le_u
 i8x16.ge_s i8x16.ge_u i16x8.eq i16x8.ne i16x8.lt_s i16x8.lt_u i16x8.gt_s i16x8.gt_u i16x8.le_s i16x8.le_u
@@ -101,7 +117,21 @@ def gen_func():
         if rng.random() < 0.2:
             return rand_v128(True)
         return f"(local.get {rng.choice(vals)})"
+    def safe_operand():
+        return rand_v128(False) if rng.random() < 0.2 else f"(local.get {rng.choice([2, 3])})"
     for _ in range(rng.randrange(3, 10)):
+        if relaxed and rng.random() < 0.4:
+            k = rng.random()
+            a, b = operand(), operand()
+            if k < 0.35:
+                fresh(f"({rng.choice(RELAXED_VV)} {a} {b})")
+            elif k < 0.55:
+                fresh(f"({rng.choice(RELAXED_V)} {a})")
+            elif k < 0.8:
+                fresh(f"({rng.choice(RELAXED_VVV)} {a} {b} {operand()})")
+            else:
+                fresh(f"({rng.choice(RELAXED_MADD)} {a} {safe_operand()} {safe_operand()})")
+            continue
         r = rng.random()
         a, b = operand(), operand()
         if r < 0.35:

@@ -249,6 +249,36 @@ check "spin: the wildcard name was not denied" lacks "$LOG" "api.localhost:$P: d
 check "spin: no guest trapped" lacks "$LOG" "trap:"
 stop_server
 
+# ---- self with every worker busy: answered in-process, on a thread of its own ----
+start_server self1 --timeout 20s --workers 1 --max-queue 0 "$D/spin.toml" || exit 1
+check "self, one worker, no queue" eq "$(req "$WORK/b" "$URL/api/get?u=http://self/hello")" 200
+check "self, one worker: answered by the app" contains "$WORK/b" "^body=hello from outbound.js at /hello$"
+inner=$(python3 -c 'import urllib.parse as u; print(u.quote("http://self/api/get?u=http://self/hello", safe=""))')
+check "self within self, one worker" eq "$(req "$WORK/b" "$URL/api/get?u=$inner")" 200
+check "self within self: the innermost answer" contains "$WORK/b" "body=hello from outbound.js at /hello"
+inner=$(python3 -c 'import sys, urllib.parse as u; print(u.quote(sys.argv[1], safe=""))' "http://self/api/post?u=$UP/echo")
+check "self POST of 1 MiB, one worker" eq "$(req "$WORK/b" --data-binary @"$WORK/1m.txt" "$URL/api/post?u=$inner")" 200
+check "self POST: the body went through" test "$(grep -o abcdefghijklmnop "$WORK/b" | wc -l)" -ge 65536
+check "self: the access log names the client" wait_for_log "self GET /hello"
+# Only the server's own process may use the self socket: another gets no answer.
+outsider() {
+    python3 - "$SERVER_PID" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(30)
+s.connect("\0whirl-serve-%s-0" % sys.argv[1])
+try:
+    s.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+    sys.exit(0 if s.recv(100) == b"" else 1)
+except (BrokenPipeError, ConnectionResetError):
+    sys.exit(0)  # closed already
+PY
+}
+check "self socket: another process is closed on" outsider
+check "self: no 503" lacks "$LOG" " 503 "
+check "self: no guest trapped" lacks "$LOG" "trap:"
+stop_server
+
 # ---- whirl run: a wasi:cli command component fetch()ing ----
 R=$BUILD/js/run_fetch.component.wasm
 "$WHIRL" run -S "allow-http=$UP" "$R" "$UP/hello" >"$WORK/run.out" 2>"$WORK/run.err"

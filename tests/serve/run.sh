@@ -593,7 +593,7 @@ strict_tests() {
 
 http_tests() {
     # The JS components are built now (componentize-js, ~30 s each the
-    # first time; cached in BUILD_DIR/js).
+    # first time; kept in BUILD_DIR/js and the shared fixture cache).
     if ! bash "$SRC/js/build.sh" "$BUILD/js" >"$WORK/js.log" 2>&1; then
         bad "building the JS components"; tail -20 "$WORK/js.log" >&2
         return

@@ -1,0 +1,232 @@
+/* Tiers: which code runs a module's functions, and the one call ABI across
+ * them (docs/ARCHITECTURE.md, "Tiers").
+ *
+ * Every function starts with its interpreter code (compiled_func_t). The
+ * LLVM tier (src/jit, built with WHIRL_HAVE_JIT) publishes native code into
+ * the same record, after which every caller uses it: the interpreter's
+ * call instructions and the host entry (exec_call) call the entry
+ * trampoline with the arguments in slots, native code calls native code of
+ * its own module directly and everything else (imports, other instances,
+ * functions left to the interpreter, host functions) through the binding's
+ * runtime calls, which come back here or to exec_call. So calls cross tiers
+ * in every direction through one ABI: (vmctx, slots) at a tier boundary,
+ * the Wasm signature inside native code.
+ *
+ * Native code traps by longjmp to the innermost native_enter of its store
+ * (jit_binding.h says why); native_enter turns that into the trap error
+ * the interpreter would have returned. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/fiber.h"
+#include "runtime/internal.h"
+#include "util/error.h"
+#ifdef WHIRL_HAVE_JIT
+#include "jit/jit.h"
+#include "jit/jit_tier.h"
+#endif
+
+/* ------------------------------------------------------------ entering */
+
+/* Native stack that compiled code may use: down to this far above the
+ * thread's stack end (an eighth of the stack, 32 to 256 KiB), so that the
+ * runtime functions, the interpreter and host functions called near the
+ * limit still have room; and at most STACK_BUDGET_MAX below the outermost
+ * entry. */
+#define STACK_RESERVE_MAX (256u * 1024)
+#define STACK_RESERVE_MIN (32u * 1024)
+#define STACK_BUDGET_MAX (8u * 1024 * 1024)
+
+static uintptr_t thread_stack_limit(uintptr_t here)
+{
+    /* On a fiber (a resumable call, runtime/fiber.h) the stack is the
+     * fiber's, smaller than a thread's: keep twice what exec_call keeps. */
+    uintptr_t fiber_lo = fiber_stack_low();
+    if (fiber_lo)
+        return fiber_lo + 2 * FIBER_STACK_RESERVE < here ? fiber_lo + 2 * FIBER_STACK_RESERVE
+                                                         : here;
+    static __thread uintptr_t lo, reserve;
+    if (!lo) {
+        pthread_attr_t attr;
+        void *addr = NULL;
+        size_t size = 0;
+        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+            pthread_attr_getstack(&attr, &addr, &size);
+            pthread_attr_destroy(&attr);
+        }
+        if (!addr || here < (uintptr_t)addr || here - (uintptr_t)addr > size) {
+            /* Not on the thread's stack as pthreads knows it: assume 1 MiB. */
+            addr = (void *)(here - 1024 * 1024);
+            size = 1024 * 1024;
+        }
+        lo = (uintptr_t)addr;
+        reserve = size / 8;
+        reserve = reserve < STACK_RESERVE_MIN   ? STACK_RESERVE_MIN
+                  : reserve > STACK_RESERVE_MAX ? STACK_RESERVE_MAX
+                                                : reserve;
+    }
+    uintptr_t limit = lo + reserve;
+    if (here > limit && here - limit > STACK_BUDGET_MAX)
+        limit = here - STACK_BUDGET_MAX;
+    return limit;
+}
+
+/* As many frames as the interpreter puts in one activation's backtrace. */
+#define MAX_BACKTRACE 64
+
+/* Adds the frames of the native records from the store's top down to
+ * `bottom` (where this activation began) to a trap's backtrace. */
+static void add_native_frames(whirl_error_t *err, const vmctx_t *vm, const native_frame_t *top,
+                              const native_frame_t *bottom, bool named_top)
+{
+    const wasm_module_t *m = vm->instance->module->wasm;
+    size_t n = whirl_error_frame_count(err);
+    for (const native_frame_t *r = top; r && r != bottom && n < MAX_BACKTRACE; r = r->prev) {
+        if (r == top && named_top)
+            continue;
+        const char *name = m->func_names && r->func < wasm_module_func_count(m)
+                               ? m->func_names[r->func] : NULL;
+        error_add_frame(err, r->func, name, r->offset);
+        n++;
+    }
+}
+
+whirl_error_t *native_enter(whirl_store_t *store, vmctx_t *vm, native_entry_t entry,
+                            slot_t *slots)
+{
+    struct store_native *n = &store->native;
+    jmp_buf jb;
+    void *volatile saved = n->trap_jmp;
+    native_frame_t *volatile saved_top = n->top, *volatile saved_bottom = n->bottom;
+    vmctx_t *volatile saved_vm = n->vm;
+    /* Each entry computes its bound: a host function may have switched
+     * stacks (a fiber) since the outer one. */
+    volatile uintptr_t saved_limit = n->stack_limit;
+    n->stack_limit = thread_stack_limit((uintptr_t)__builtin_frame_address(0));
+    if (setjmp(jb)) {
+        /* The jump skipped the native frames' unlinking. */
+        n->stack_limit = saved_limit;
+        n->trap_jmp = saved;
+        n->top = saved_top;
+        n->bottom = saved_bottom;
+        n->vm = saved_vm;
+        whirl_error_t *err = n->trap_error;
+        n->trap_error = NULL;
+        return err;
+    }
+    n->trap_jmp = &jb;
+    n->bottom = saved_top;
+    n->vm = vm;
+    entry(vm, slots);
+    n->stack_limit = saved_limit;
+    n->trap_jmp = saved;
+    n->bottom = saved_bottom;
+    n->vm = saved_vm;
+    return NULL;
+}
+
+void native_unwind(whirl_store_t *store, whirl_error_t *err, bool named_top)
+{
+    struct store_native *n = &store->native;
+    /* The records live in the native frames, which the jump ends: read
+     * them now. */
+    add_native_frames(err, n->vm, n->top, n->bottom, named_top);
+    n->trap_error = err;
+    longjmp(*(jmp_buf *)n->trap_jmp, 1);
+}
+
+/* ------------------------------------------------------------ modules */
+
+whirl_tier_t engine_tier(const whirl_engine_t *engine)
+{
+#ifdef WHIRL_HAVE_JIT
+    return (whirl_tier_t)ENGINE_KNOB(engine, KNOB_TIER);
+#else
+    (void)engine;
+    return WHIRL_TIER_INTERP;
+#endif
+}
+
+#ifdef WHIRL_HAVE_JIT
+/* Makes the native code of `code` the code of its functions. Functions
+ * that already have native code keep it (the auto tier never compiles a
+ * function twice, but a .cwasm's code may come first). */
+void tier_publish(whirl_module_t *module, const jit_code_t *code)
+{
+    const wasm_module_t *w = module->wasm;
+    for (uint32_t i = 0; i < module->code->nfuncs; i++) {
+        uint32_t index = w->nfunc_imports + i;
+        void *native = jit_code_native(code, index), *entry = jit_code_entry(code, index);
+        compiled_func_t *f = &module->code->funcs[i];
+        if (!native || !entry || atomic_load_explicit(&f->native_entry, memory_order_relaxed))
+            continue;
+        atomic_store_explicit(&f->native, native, memory_order_release);
+        atomic_store_explicit(&f->native_entry, entry, memory_order_release);
+    }
+}
+#endif
+
+void tier_module_ready(whirl_module_t *module)
+{
+#ifdef WHIRL_HAVE_JIT
+    if (module->jit) { /* came with native code (a .cwasm) */
+        tier_publish(module, module->jit);
+        return;
+    }
+    whirl_tier_t tier = engine_tier(module->engine);
+    /* A module loaded from a serialised form has no function bodies to
+     * translate: it runs in the interpreter unless it brought native code. */
+    if (tier == WHIRL_TIER_INTERP || !module->wasm->bytes || !module->code->nfuncs)
+        return;
+    if (tier == WHIRL_TIER_AUTO) {
+        tier_auto_module(module);
+        return;
+    }
+    jit_code_t *code = NULL;
+    whirl_error_t *err = jit_compile(module->wasm, NULL, &code);
+    if (err) {
+        /* The interpreter runs everything, as it would have anyway. */
+        engine_log(module->engine, WHIRL_LOG_WARNING, "jit_failed", "reason=\"%s\"",
+                   whirl_error_message(err));
+        whirl_error_delete(err);
+        return;
+    }
+    module->jit = code;
+    tier_publish(module, code);
+#else
+    (void)module;
+#endif
+}
+
+void tier_module_free(whirl_module_t *module)
+{
+#ifdef WHIRL_HAVE_JIT
+    tier_auto_module_free(module);
+    jit_code_free(module->jit);
+    module->jit = NULL;
+#else
+    (void)module;
+#endif
+}
+
+void tier_engine_free(whirl_engine_t *engine)
+{
+#ifdef WHIRL_HAVE_JIT
+    tier_auto_engine_free(engine);
+#else
+    (void)engine;
+#endif
+}
+
+void tier_hot(whirl_instance_t *inst, const compiled_func_t *f)
+{
+#ifdef WHIRL_HAVE_JIT
+    tier_auto_hot(inst->module, f);
+#else
+    (void)inst;
+    (void)f;
+#endif
+}

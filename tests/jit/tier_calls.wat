@@ -1,0 +1,43 @@
+;; Calls across tiers (tests/jit/test_tier_calls.c): the same calls with
+;; tier=interp and tier=jit must agree (results, traps, backtraces).
+(module
+  (import "host" "cb" (func $cb (param i32) (result i32)))
+  (import "host" "recurse" (func $host_recurse (param i32) (result i32)))
+  (memory (export "mem") 1 100)
+  (table (export "tab") 4 funcref)
+  (global $g (export "g") (mut i32) (i32.const 0))
+  (elem (i32.const 0) $add1 $simd_add $via_host $div)
+
+  (func $add1 (export "add1") (param i32) (result i32)
+    local.get 0 i32.const 1 i32.add)
+  ;; v128: calls $add1, and is called directly and through the table
+  (func $simd_add (export "simd_add") (param i32) (result i32)
+    (i32x4.extract_lane 0
+      (i32x4.add (i32x4.splat (local.get 0)) (i32x4.splat (call $add1 (i32.const 10))))))
+  ;; direct and indirect calls to $simd_add
+  (func (export "mixed") (param i32) (result i32)
+    (i32.add (call $simd_add (local.get 0))
+             (call_indirect (param i32) (result i32) (local.get 0) (i32.const 1))))
+  ;; native -> host -> wasm (the host calls "add1" back)
+  (func $via_host (export "via_host") (param i32) (result i32)
+    (call $cb (local.get 0)))
+  (func $div (export "div") (param i32) (result i32)
+    (i32.div_u (i32.const 100) (local.get 0)))
+  (func (export "indirect") (param i32 i32) (result i32)
+    (call_indirect (param i32) (result i32) (local.get 1) (local.get 0)))
+  ;; traps deeper in native code: the backtrace names both frames
+  (func $inner (param i32) (result i32)
+    (i32.load (local.get 0)))
+  (func (export "oob") (param i32) (result i32)
+    (i32.add (i32.const 1) (call $inner (local.get 0))))
+  (func $rec (export "rec") (param i32) (result i32)
+    (i32.add (i32.const 1) (call $rec (i32.add (local.get 0) (i32.const 1)))))
+  ;; recursion through the host: wasm -> host -> wasm -> ...
+  (func (export "host_rec") (param i32) (result i32)
+    (call $host_recurse (local.get 0)))
+  (func (export "spin") (loop $l (global.set $g (i32.add (global.get $g) (i32.const 1))) (br $l)))
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "size") (result i32) (memory.size))
+  (func (export "fill") (param i32 i32) (memory.fill (local.get 0) (i32.const 7) (local.get 1)))
+  (func (export "unreachable") unreachable)
+)
