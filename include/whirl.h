@@ -59,6 +59,7 @@ typedef enum whirl_trap_code {
     WHIRL_TRAP_INTERRUPT,                /* deadline reached (epoch interruption) */
     WHIRL_TRAP_HOST,                     /* a host function returned an error */
     WHIRL_TRAP_NULL_EXCEPTION,           /* throw_ref of a null exnref */
+    WHIRL_TRAP_EXCEPTIONS_EXHAUSTED,     /* the store's exceptions reached WHIRL_STORE_EXCEPTION_BYTES_MAX */
 } whirl_trap_code_t;
 
 /* The error's message. Borrowed: valid until the error is deleted. */
@@ -661,6 +662,16 @@ void whirl_store_limits_set(whirl_store_t *store, uint64_t max_memory_size,
 /* Bytes of linear memory the store's memories hold now (initial sizes
  * included). */
 uint64_t whirl_store_memory_consumed(const whirl_store_t *store);
+
+/* Exception objects (exception handling) live until their store is deleted:
+ * a `throw` or whirl_exn_new past this many bytes of them in one store fails
+ * (the guest traps with WHIRL_TRAP_EXCEPTIONS_EXHAUSTED, whirl_exn_new
+ * returns an error), so a guest throwing in a loop cannot grow the host
+ * without bound. */
+#define WHIRL_STORE_EXCEPTION_BYTES_MAX ((uint64_t)64 << 20)
+
+/* Bytes the store's exception objects hold now (values and bookkeeping). */
+uint64_t whirl_store_exception_bytes(const whirl_store_t *store);
 
 /* ------------------------------------------------------------------ */
 /* Functions                                                           */

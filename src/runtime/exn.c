@@ -1,7 +1,9 @@
 /* Tags and exception objects (exception handling), and their public API.
  * Both belong to a store and are freed with it; an exception is created by
  * every `throw`, so a guest that throws in a loop holds memory until its
- * store goes (there is no collector yet). */
+ * store goes (there is no collector yet: an exnref may sit in a global, a
+ * table, any frame's slots or a host's hands). What they hold is counted per
+ * store and capped at WHIRL_STORE_EXCEPTION_BYTES_MAX instead. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,11 +37,23 @@ void tag_destroy(whirl_tag_t *tag)
     free(tag);
 }
 
-whirl_exn_t *exn_create(whirl_store_t *store, whirl_tag_t *tag, const slot_t *slots)
+/* What one exception costs: its allocation and the allocator's header. */
+static uint64_t exn_cost(const whirl_tag_t *tag)
 {
+    return sizeof(whirl_exn_t) + (uint64_t)tag->nslots * sizeof(slot_t) + 16;
+}
+
+whirl_exn_t *exn_create(whirl_store_t *store, whirl_tag_t *tag, const slot_t *slots,
+                        bool *exhausted)
+{
+    uint64_t cost = exn_cost(tag);
+    *exhausted = store->exn_bytes + cost > WHIRL_STORE_EXCEPTION_BYTES_MAX;
+    if (*exhausted)
+        return NULL;
     whirl_exn_t *exn = malloc(sizeof *exn + (size_t)tag->nslots * sizeof(slot_t));
     if (!exn)
         return NULL;
+    store->exn_bytes += cost;
     exn->store = store;
     exn->tag = tag;
     if (tag->nslots)
@@ -109,13 +123,24 @@ whirl_error_t *whirl_exn_new(whirl_store_t *store, whirl_tag_t *tag, const whirl
         s += slots_of(t->params[i]);
     }
     if (!err) {
-        *out = exn_create(store, tag, slots);
-        if (!*out)
+        bool exhausted;
+        *out = exn_create(store, tag, slots, &exhausted);
+        if (exhausted)
+            err = error_fmt("whirl_exn_new: the store's exceptions hold %llu bytes, "
+                            "WHIRL_STORE_EXCEPTION_BYTES_MAX allows %llu",
+                            (unsigned long long)store->exn_bytes,
+                            (unsigned long long)WHIRL_STORE_EXCEPTION_BYTES_MAX);
+        else if (!*out)
             err = error_oom();
     }
     if (slots != small)
         free(slots);
     return err;
+}
+
+uint64_t whirl_store_exception_bytes(const whirl_store_t *store)
+{
+    return store ? store->exn_bytes : 0;
 }
 
 whirl_tag_t *whirl_exn_tag(const whirl_exn_t *exn) { return exn ? exn->tag : NULL; }

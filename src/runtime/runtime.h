@@ -244,8 +244,11 @@ struct whirl_exn {
 
 /* A tag of `type` (borrowed: must outlive the store), adopted by `store`. */
 whirl_tag_t *tag_create(whirl_store_t *store, const wasm_functype_t *type);
-/* An exception of `tag` with the values in `slots`; NULL when out of memory. */
-whirl_exn_t *exn_create(whirl_store_t *store, whirl_tag_t *tag, const slot_t *slots);
+/* An exception of `tag` with the values in `slots`; NULL with *exhausted
+ * false when out of memory, with *exhausted true when the store's
+ * exceptions would pass WHIRL_STORE_EXCEPTION_BYTES_MAX. */
+whirl_exn_t *exn_create(whirl_store_t *store, whirl_tag_t *tag, const slot_t *slots,
+                        bool *exhausted);
 void tag_destroy(whirl_tag_t *tag);
 void exn_destroy(whirl_exn_t *exn);
 
@@ -256,6 +259,7 @@ struct whirl_store {
     void *data;
     void (*finalizer)(void *data);
     store_object_t *objects;    /* everything to free, newest first */
+    uint64_t exn_bytes;         /* held by exception objects (exn.c) */
     struct exec_stack *exec;    /* created on first call into wasm */
     uint64_t epoch_deadline;    /* WHIRL_EPOCH_DEADLINE_NEVER: none */
     /* The deadline that traps; epoch_deadline (what code checks) is the
