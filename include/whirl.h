@@ -60,6 +60,7 @@ typedef enum whirl_trap_code {
     WHIRL_TRAP_HOST,                     /* a host function returned an error */
     WHIRL_TRAP_NULL_EXCEPTION,           /* throw_ref of a null exnref */
     WHIRL_TRAP_EXCEPTIONS_EXHAUSTED,     /* the store's exceptions reached WHIRL_STORE_EXCEPTION_BYTES_MAX */
+    WHIRL_TRAP_NULL_REFERENCE,           /* ref.as_non_null of a null reference */
 } whirl_trap_code_t;
 
 /* The error's message. Borrowed: valid until the error is deleted. */

@@ -2,12 +2,17 @@
  * src/runtime/serialize.c), one file per module and engine build, so that
  * a host restarting does not compile its modules again.
  *
+ * This layer sits below the runtime: it stores bytes under keys and knows
+ * nothing of modules (src/runtime/module_cache.c serialises and loads).
+ *
  * Layout of the directory:
  *   KEY.cwasm       an entry: the serialised module, then a trailer with
  *                   the module's original bytes, their length (u64) and
  *                   the magic "WHIRLSRC"; KEY is 32 hex digits of
- *                   XXH3-128("whirl cache key" || format || version ||
- *                            build fingerprint || code flags || bytes)
+ *                   XXH3-128(salt, bytes), the salt holding what the
+ *                   entry depends on besides the bytes (the runtime's:
+ *                   format, version, build fingerprint, code flags and
+ *                   the native code key: CPU, LLVM version, build id)
  *   .tmp-*          an entry being written (renamed into place when whole)
  *   stats           counters shared by every process (hits, misses, ...),
  *                   updated under flock
@@ -50,8 +55,8 @@
 
 #include <xxhash.h>
 
-#include "runtime/internal.h"
-#include "runtime/serialize.h"
+#include "cache/cache.h"
+#include "util/error.h"
 
 #define ENTRY_SUFFIX ".cwasm"
 #define TMP_PREFIX ".tmp-"
@@ -60,7 +65,7 @@
 
 /* ---- keys ---- */
 
-#define KEY_HEX 32
+#define KEY_HEX CACHE_KEY_HEX
 #define TRAILER_MAGIC "WHIRLSRC"
 #define TRAILER_SIZE 16 /* u64 source length + magic */
 
@@ -72,22 +77,12 @@ void cache_source_digest(const uint8_t *data, size_t len, uint8_t out[32])
     memcpy(out + 8, &h.high64, 8);
 }
 
-static void cache_key(const whirl_engine_t *engine, const uint8_t *wasm, size_t len,
-                      char hex[KEY_HEX + 1])
+void cache_key(const void *salt, size_t salt_len, const uint8_t *wasm, size_t len,
+               char hex[CACHE_KEY_HEX + 1])
 {
-    uint8_t buf[64];
-    memset(buf, 0, sizeof buf);
-    static const char tag[] = "whirl cache key";
-    memcpy(buf, tag, sizeof tag);
-    uint32_t format = SERIAL_FORMAT_VERSION, flags = serial_code_flags(engine);
-    uint64_t fp = serial_build_fingerprint(engine);
-    memcpy(buf + 16, &format, 4);
-    memcpy(buf + 20, &flags, 4);
-    memcpy(buf + 24, &fp, 8);
-    strncpy((char *)buf + 32, WHIRL_VERSION, 31);
-    XXH128_hash_t seed = XXH3_128bits(buf, sizeof buf);
+    XXH128_hash_t seed = XXH3_128bits(salt, salt_len);
     XXH128_hash_t h = XXH3_128bits_withSeed(wasm, len, seed.low64 ^ seed.high64);
-    snprintf(hex, KEY_HEX + 1, "%016llx%016llx", (unsigned long long)h.high64,
+    snprintf(hex, CACHE_KEY_HEX + 1, "%016llx%016llx", (unsigned long long)h.high64,
              (unsigned long long)h.low64);
 }
 
@@ -135,7 +130,9 @@ static bool is_entry_name(const char *name)
 
 /* ---- counters ---- */
 
-enum { STAT_HITS, STAT_MISSES, STAT_INVALID, STAT_EVICTIONS, NSTATS };
+enum { STAT_HITS = CACHE_STAT_HITS, STAT_MISSES = CACHE_STAT_MISSES,
+       STAT_INVALID = CACHE_STAT_INVALID, STAT_EVICTIONS = CACHE_STAT_EVICTIONS,
+       NSTATS = CACHE_NSTATS };
 #define STATS_MAGIC "WHIRLCS1"
 
 /* Adds `delta` to counter `which` of the directory (best effort: a cache
@@ -249,7 +246,7 @@ static int list_entries(const char *dir, entry_info_t **out, size_t *count, uint
 
 /* Deletes least recently used entries until the rest fit in `max` bytes.
  * One process at a time: another already evicting will do it. */
-static void evict(const whirl_engine_t *engine, const char *dir, uint64_t max)
+static void evict(const cache_log_t *log, const char *dir, uint64_t max)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/evict.lock", dir);
@@ -275,9 +272,10 @@ static void evict(const whirl_engine_t *engine, const char *dir, uint64_t max)
         }
         if (removed) {
             stats_add(dir, STAT_EVICTIONS, removed);
-            engine_log(engine, WHIRL_LOG_INFO, "cache_evicted",
-                       "entries=%llu dir=\"%s\" max_size=%llu", (unsigned long long)removed,
-                       dir, (unsigned long long)max);
+            char detail[4400];
+            snprintf(detail, sizeof detail, "entries=%llu dir=\"%s\" max_size=%llu",
+                     (unsigned long long)removed, dir, (unsigned long long)max);
+            log->log(log->ctx, WHIRL_LOG_INFO, "cache_evicted", detail);
         }
     }
     free(list);
@@ -326,23 +324,38 @@ static int write_atomically(const char *dir, const char *final, const uint8_t *d
     return 0;
 }
 
-static void store_entry(whirl_engine_t *engine, const char *dir, const char *path,
-                        const whirl_module_t *module, const uint8_t *wasm, size_t wasm_len)
+static void log_write_failed(const cache_log_t *log, const char *path, const char *why)
 {
-    uint8_t *data;
-    size_t len;
-    whirl_error_t *err = serial_write(module, &data, &len);
-    if (err) {
-        engine_log(engine, WHIRL_LOG_WARNING, "cache_write_failed", "path=\"%s\" reason=\"%s\"",
-                   path, whirl_error_message(err));
-        whirl_error_delete(err);
+    char detail[4400];
+    snprintf(detail, sizeof detail, "path=\"%s\" reason=\"%s\"", path, why);
+    log->log(log->ctx, WHIRL_LOG_WARNING, "cache_write_failed", detail);
+}
+
+void cache_count(const char *dir, enum cache_stat which, uint64_t delta)
+{
+    stats_add(dir, which, delta);
+}
+
+void cache_store(const char *dir, const char *key, uint8_t *data, size_t len,
+                 const uint8_t *wasm, size_t wasm_len, uint64_t max, const cache_log_t *log)
+{
+    char path[4200];
+    int pn = snprintf(path, sizeof path, "%s/%s" ENTRY_SUFFIX, dir, key);
+    if (pn < 0 || (size_t)pn >= sizeof path) {
+        free(data);
         return;
     }
-    uint64_t max = ENGINE_KNOB(engine, KNOB_CACHE_MAX_SIZE);
+    if (make_dirs(dir) != 0) {
+        log_write_failed(log, dir, strerror(errno));
+        free(data);
+        return;
+    }
     size_t total = len + wasm_len + TRAILER_SIZE;
     if (total > max) {
-        engine_log(engine, WHIRL_LOG_INFO, "cache_entry_too_large",
-                   "path=\"%s\" size=%zu max_size=%llu", path, total, (unsigned long long)max);
+        char detail[4400];
+        snprintf(detail, sizeof detail, "path=\"%s\" size=%zu max_size=%llu", path, total,
+                 (unsigned long long)max);
+        log->log(log->ctx, WHIRL_LOG_INFO, "cache_entry_too_large", detail);
         free(data);
         return;
     }
@@ -359,20 +372,22 @@ static void store_entry(whirl_engine_t *engine, const char *dir, const char *pat
     int e = write_atomically(dir, path, entry, total);
     free(entry);
     if (e) {
-        engine_log(engine, WHIRL_LOG_WARNING, "cache_write_failed", "path=\"%s\" reason=\"%s\"",
-                   path, strerror(e));
+        log_write_failed(log, path, strerror(e));
         return;
     }
-    evict(engine, dir, max);
+    evict(log, dir, max);
 }
 
 /* ---- lookup ---- */
 
-/* 1: loaded; 0: no entry; -1: an entry that does not load or was made from
- * other bytes (a misfiled entry or a key collision) (*why set). */
-static int load_entry(whirl_engine_t *engine, const char *path, const uint8_t *wasm,
-                      size_t len, whirl_module_t **out, whirl_error_t **why)
+int cache_lookup(const char *dir, const char *key, const uint8_t *wasm, size_t len,
+                 module_image_t *image, whirl_error_t **why)
 {
+    memset(image, 0, sizeof *image);
+    char path[4200];
+    int pn = snprintf(path, sizeof path, "%s/%s" ENTRY_SUFFIX, dir, key);
+    if (pn < 0 || (size_t)pn >= sizeof path)
+        return 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT)
@@ -380,26 +395,21 @@ static int load_entry(whirl_engine_t *engine, const char *path, const uint8_t *w
         *why = error_fmt("%s", strerror(errno));
         return -1;
     }
-    module_image_t image;
-    whirl_error_t *err = serial_read_fd(fd, path, &image);
+    whirl_error_t *err = image_read_fd(fd, path, TRAILER_SIZE, image);
     if (!err) {
         /* The trailer's source bytes must be exactly the module's. */
-        const uint8_t *b = image.file.base;
-        size_t flen = image.file.len;
+        const uint8_t *b = image->file.base;
+        size_t flen = image->file.len;
         uint64_t slen;
         if (flen < TRAILER_SIZE || memcmp(b + flen - 8, TRAILER_MAGIC, 8) != 0 ||
-            (memcpy(&slen, b + flen - TRAILER_SIZE, 8), slen > flen - TRAILER_SIZE)) {
+            (memcpy(&slen, b + flen - TRAILER_SIZE, 8), slen > flen - TRAILER_SIZE))
             err = error_fmt("corrupted cache entry: no source trailer");
-        } else if (slen != len || memcmp(b + flen - TRAILER_SIZE - slen, wasm, len) != 0) {
+        else if (slen != len || memcmp(b + flen - TRAILER_SIZE - slen, wasm, len) != 0)
             err = error_fmt("entry made from another module (misfiled, or a key collision)");
-        } else {
-            image.file.len = flen - TRAILER_SIZE - (size_t)slen;
-            err = serial_load(engine, &image, NULL, out);
-            /* serial_load freed the image on failure */
-            image.file.base = NULL;
-        }
-        if (err && image.file.base)
-            module_image_free(&image);
+        else
+            image->file.len = flen - TRAILER_SIZE - (size_t)slen;
+        if (err)
+            module_image_free(image);
     }
     if (err) {
         close(fd);
@@ -410,49 +420,6 @@ static int load_entry(whirl_engine_t *engine, const char *path, const uint8_t *w
     futimens(fd, NULL);
     close(fd);
     return 1;
-}
-
-whirl_error_t *cache_module_new(whirl_engine_t *engine, const uint8_t *wasm, size_t len,
-                                whirl_module_t **out)
-{
-    const char *dir = engine->config.cache_path;
-    static const uint8_t empty[1];
-    const uint8_t *bytes = len ? wasm : empty;
-    char key[KEY_HEX + 1];
-    cache_key(engine, bytes, len, key);
-    char path[4200];
-    int n = snprintf(path, sizeof path, "%s/%s" ENTRY_SUFFIX, dir, key);
-    bool usable = n > 0 && (size_t)n < sizeof path;
-
-    whirl_error_t *why = NULL;
-    int found = usable ? load_entry(engine, path, bytes, len, out, &why) : 0;
-    if (found == 1) {
-        module_set_from_cache(*out);
-        stats_add(dir, STAT_HITS, 1);
-        return NULL;
-    }
-    if (found < 0) {
-        engine_log(engine, WHIRL_LOG_WARNING, "cache_entry_invalid",
-                   "path=\"%s\" reason=\"%s\"", path, whirl_error_message(why));
-        whirl_error_delete(why);
-        stats_add(dir, STAT_INVALID, 1);
-    }
-    whirl_error_t *err = module_compile(engine, wasm, len, out);
-    if (err)
-        return err; /* invalid modules are not cached: the error is cheap */
-    uint8_t source[32];
-    cache_source_digest(bytes, len, source);
-    module_set_source_hash(*out, source);
-    if (!usable)
-        return NULL;
-    if (make_dirs(dir) != 0) {
-        engine_log(engine, WHIRL_LOG_WARNING, "cache_write_failed", "path=\"%s\" reason=\"%s\"",
-                   dir, strerror(errno));
-        return NULL;
-    }
-    stats_add(dir, STAT_MISSES, 1);
-    store_entry(engine, dir, path, *out, bytes, len);
-    return NULL;
 }
 
 /* ---- public API ---- */
@@ -475,21 +442,6 @@ whirl_error_t *whirl_cache_default_dir(char **out)
     if (!(*out = strdup(buf)))
         return error_oom();
     return NULL;
-}
-
-whirl_error_t *whirl_config_enable_cache(whirl_config_t *config, const char *dir)
-{
-    if (!config)
-        return error_fmt("whirl_config_enable_cache: config is NULL");
-    if (dir && dir[0])
-        return whirl_config_cache_set(config, dir);
-    char *def;
-    whirl_error_t *err = whirl_cache_default_dir(&def);
-    if (err)
-        return err;
-    err = whirl_config_cache_set(config, def);
-    free(def);
-    return err;
 }
 
 whirl_error_t *whirl_cache_stats(const char *dir, whirl_cache_stats_t *out)

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -175,6 +176,10 @@ static void compile_help(FILE *f)
           "same debug-info setting, loads it, and only files you made yourself should be\n"
           "run: a .cwasm is code. Components cannot be precompiled yet.\n"
           "\n"
+          "With the LLVM tier built in, the file also holds native code for this CPU\n"
+          "(loaded without compiling; a .cwasm from another CPU, LLVM or whirl build is\n"
+          "refused, naming the difference). WHIRL_TIER=interp leaves it out.\n"
+          "\n"
           "Options:\n",
           f);
     cli_options_help(f, compile_options, CLI_COUNT(compile_options));
@@ -245,6 +250,12 @@ int cli_cmd_compile(int argc, char **argv)
      * run`; -W/--debug-info here must match the run's configuration. */
     if (debug_info)
         whirl_config_debug_info_set(config, true);
+    /* Native code in the file unless WHIRL_TIER=interp asks otherwise; a
+     * build without the LLVM tier refuses the setting and writes the
+     * interpreter's code only. */
+    const char *tier = getenv("WHIRL_TIER");
+    if (!tier || strcasecmp(tier, "interp") != 0)
+        whirl_error_delete(whirl_config_tier_set(config, WHIRL_TIER_JIT));
     if ((err = whirl_engine_new(config, &engine))) {
         cli_error("cannot create engine: %s", whirl_error_message(err));
         rc = EXIT_BAD_MODULE;

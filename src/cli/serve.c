@@ -45,6 +45,7 @@ enum {
     OPT_S,
     OPT_PROFILE,
     OPT_PROFILE_FOR,
+    OPT_D,
 };
 
 static const cli_option_t serve_options[] = {
@@ -116,6 +117,8 @@ static const cli_option_t serve_options[] = {
      "whirl-guest-profile."},
     {OPT_PROFILE_FOR, 0, "profile-for", CLI_REQUIRED_ARG, "DURATION",
      "How long --profile samples (default 60s)."},
+    {OPT_D, 'D', NULL, CLI_REQUIRED_ARG, "perfmap[=y|n]",
+     "List native code in /tmp/perf-PID.map for perf (as WHIRL_PERFMAP=1)."},
     {OPT_HELP, 'h', "help", CLI_NO_ARG, NULL, "Show this help."},
 };
 
@@ -360,7 +363,7 @@ static int take_profile(serve_profile_t *sp, int id, const char *v)
  * APP may come in any order. SERVE_HELP_SHOWN after --help or -W help. */
 static int parse_serve_args(int argc, char **argv, serve_opts_t *o, cli_hosting_t *hosting,
                             const char **envs, const char **dirs, bool *cache,
-                            const char **cache_dir, serve_profile_t *sp)
+                            const char **cache_dir, serve_profile_t *sp, int *perfmap)
 {
     cli_args_t a;
     cli_args_init(&a, "serve", serve_options, CLI_COUNT(serve_options), argc, argv);
@@ -376,6 +379,15 @@ static int parse_serve_args(int argc, char **argv, serve_opts_t *o, cli_hosting_
             break;
         case OPT_PROFILE:
         case OPT_PROFILE_FOR: rc = take_profile(sp, id, a.value); break;
+        case OPT_D: {
+            const char *v = a.value;
+            if (strncmp(v, "perfmap", 7) != 0 || (v[7] && v[7] != '='))
+                return cli_usage_error("serve: unknown -D option '%s' (only perfmap)", v);
+            if ((*perfmap = cli_parse_switch(v[7] ? v + 8 : NULL)) < 0)
+                return cli_usage_error("serve: invalid value '%s' for -D perfmap: expected y "
+                                       "or n", v + 8);
+            break;
+        }
         case OPT_W:
             if (strcmp(a.value, "help") == 0 || strcmp(a.value, "help-long") == 0) {
                 cli_hosting_help(stdout, 'W');
@@ -414,6 +426,7 @@ int cli_cmd_serve(int argc, char **argv)
     o.allow_http = calloc((size_t)argc + 1, sizeof *o.allow_http);
     bool cache = false;
     const char *cache_dir = NULL;
+    int perfmap = -1;
     int rc = EXIT_OK;
     if (!envs || !dirs || !o.allow_http) {
         cli_error("out of memory");
@@ -427,7 +440,8 @@ int cli_cmd_serve(int argc, char **argv)
         rc = EXIT_USAGE;
         goto done;
     }
-    rc = parse_serve_args(argc, argv, &o, &hosting, envs, dirs, &cache, &cache_dir, &sp);
+    rc = parse_serve_args(argc, argv, &o, &hosting, envs, dirs, &cache, &cache_dir, &sp,
+                          &perfmap);
     if (rc == SERVE_HELP_SHOWN) {
         rc = EXIT_OK;
         goto done;
@@ -467,6 +481,8 @@ int cli_cmd_serve(int argc, char **argv)
         err = cli_hosting_configure(&hosting, config);
     if (!err && cache)
         err = cli_enable_cache(config, cache_dir);
+    if (!err && perfmap >= 0)
+        err = whirl_config_set(config, "perfmap", perfmap ? "y" : "n");
     if (err) {
         cli_error("%s", whirl_error_message(err));
         whirl_error_delete(err);

@@ -584,9 +584,40 @@ static uint32_t emit_cond_branch(compiler_t *c, cond_t cd, bool when_true, uint3
     return at;
 }
 
+static void compile_br_if_cond(compiler_t *c, uint32_t depth, cond_t cd);
+
 static void compile_br_if(compiler_t *c, uint32_t depth)
 {
-    cond_t cd = pop_cond(c);
+    compile_br_if_cond(c, depth, pop_cond(c));
+}
+
+/* br_on_null and br_on_non_null: the reference is tested in its own slot
+ * (the label's values lie below it, so their moves never write it);
+ * br_on_null branches with the values below it and keeps it, br_on_non_null
+ * branches with it and drops it. */
+static void compile_br_on_null(compiler_t *c, uint32_t depth, bool on_non_null)
+{
+    entry_t *ref = top(c, 0);
+    materialize(c, ref);
+    uint32_t ref_slot = ref->nat;
+    emit_op(c, IOP_REF_IS_NULL);
+    emit_dest(c, next_nat(c));
+    emit_word(c, ref_slot);
+    push_temp(c, WASM_I32);
+    cond_t cd = {.op = on_non_null ? IOP_BR_UNLESS : IOP_BR_IF, .a = operand(c, top(c, 0))};
+    pop(c);
+    if (on_non_null) {
+        compile_br_if_cond(c, depth, cd);
+        pop(c);
+        return;
+    }
+    entry_t saved = pop(c);
+    compile_br_if_cond(c, depth, cd);
+    push_entry(c, saved);
+}
+
+static void compile_br_if_cond(compiler_t *c, uint32_t depth, cond_t cd)
+{
     frame_t *f = frame_at(c, depth);
     uint32_t from;
     if (f->kind != FRAME_FUNC && values_in_place(c, f)) {
@@ -1634,6 +1665,15 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
         push_temp(c, WASM_I32);
         return true;
     }
+    case WASM_OP_REF_AS_NON_NULL:
+        /* The value stays where it is: only the check is emitted. */
+        emit_op(c, IOP_TRAP_IF_NULL);
+        emit_word(c, operand(c, top(c, 0)));
+        return true;
+    case WASM_OP_BR_ON_NULL:
+    case WASM_OP_BR_ON_NON_NULL:
+        compile_br_on_null(c, read_u32(r), op == WASM_OP_BR_ON_NON_NULL);
+        return true;
     case WASM_OP_REF_FUNC:
         emit_op(c, IOP_REF_FUNC);
         emit_dest(c, next_nat(c));

@@ -136,6 +136,7 @@
     IOP_X(ELEM_DROP, 2)        /* seg */ \
     IOP_X(REF_IS_NULL, 3)      /* d a */ \
     IOP_X(REF_FUNC, 3)         /* d funcidx */ \
+    IOP_X(TRAP_IF_NULL, 2)     /* a: trap (null reference) if a is null */ \
     IOPS_UNARY(IOPS_X_UNARY) \
     IOPS_BINARY(IOPS_X_BINARY) \
     IOPS_I32_K(IOPS_X_I32_K) \

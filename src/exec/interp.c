@@ -872,6 +872,12 @@ dispatch:
 
     VMCASE(REF_IS_NULL) S(1).u32 = S(2).ref == NULL; pc += 3; NEXT();
     VMCASE(REF_FUNC) S(1).ref = inst->vm.funcs[pc[2]]; pc += 3; NEXT();
+    VMCASE(TRAP_IF_NULL) {
+        if (__builtin_expect(S(1).ref == NULL, 0))
+            TRAP(WHIRL_TRAP_NULL_REFERENCE);
+        pc += 2;
+        NEXT();
+    }
 
     /* ---- numeric ---- */
 

@@ -26,25 +26,16 @@
 #include <time.h>
 
 #include "jit/jit_binding.h"
+#include "jit/jit_internal.h"
 #include "jit/translate.h"
 #include "util/error.h"
-
-struct jit_code {
-    const wasm_module_t *wasm;
-    LLVMOrcLLJITRef jit;
-    uint32_t nfuncs;
-    void **native;        /* per function index; NULL: not compiled */
-    void **entry;
-    const char **why_not;
-    jit_stats_t stats;
-};
 
 /* ---------------------------------------------------------- LLVM setup */
 
 static pthread_once_t llvm_once = PTHREAD_ONCE_INIT;
 static bool llvm_ready;
-static __thread jmp_buf *fatal_jmp;
-static __thread char fatal_reason[256];
+__thread jmp_buf *fatal_jmp;
+__thread char fatal_reason[256];
 
 static void on_fatal_error(const char *reason)
 {
@@ -62,6 +53,12 @@ static void llvm_init(void)
     llvm_ready = true;
 }
 
+bool jit_llvm_init(void)
+{
+    pthread_once(&llvm_once, llvm_init);
+    return llvm_ready;
+}
+
 /* CPU time of the compiling thread: the figures stay meaningful on a
  * loaded machine (LLJIT compiles on the calling thread). */
 static double now_ms(void)
@@ -71,7 +68,7 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static whirl_error_t *llvm_error(const char *what, LLVMErrorRef e)
+whirl_error_t *llvm_error(const char *what, LLVMErrorRef e)
 {
     char *msg = LLVMGetErrorMessage(e);
     whirl_error_t *err = error_fmt("jit: %s: %s", what, msg ? msg : "?");
@@ -79,7 +76,7 @@ static whirl_error_t *llvm_error(const char *what, LLVMErrorRef e)
     return err;
 }
 
-static LLVMTargetMachineRef host_machine(LLVMCodeGenOptLevel level)
+LLVMTargetMachineRef host_machine(void)
 {
     char *triple = LLVMGetDefaultTargetTriple();
     char *cpu = LLVMGetHostCPUName();
@@ -88,8 +85,8 @@ static LLVMTargetMachineRef host_machine(LLVMCodeGenOptLevel level)
     char *msg = NULL;
     LLVMTargetMachineRef tm = NULL;
     if (!LLVMGetTargetFromTriple(triple, &target, &msg))
-        tm = LLVMCreateTargetMachine(target, triple, cpu, features, level,
-                                     LLVMRelocDefault, LLVMCodeModelJITDefault);
+        tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelDefault,
+                                     LLVMRelocPIC, LLVMCodeModelSmall);
     LLVMDisposeMessage(msg);
     LLVMDisposeMessage(triple);
     LLVMDisposeMessage(cpu);
@@ -120,21 +117,6 @@ static void compile_state_free(compile_state_t *s)
     free(s->jm.why_not);
 }
 
-static whirl_error_t *add_runtime_symbols(LLVMOrcLLJITRef jit)
-{
-    LLVMOrcCSymbolMapPair pairs[JB_RT_COUNT];
-    for (int i = 0; i < JB_RT_COUNT; i++) {
-        pairs[i].Name = LLVMOrcLLJITMangleAndIntern(jit, jb_runtime_name(i));
-        pairs[i].Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)jb_runtime_address(i);
-        pairs[i].Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported |
-                                          LLVMJITSymbolGenericFlagsCallable;
-        pairs[i].Sym.Flags.TargetFlags = 0;
-    }
-    LLVMOrcMaterializationUnitRef mu = LLVMOrcAbsoluteSymbols(pairs, JB_RT_COUNT);
-    LLVMErrorRef e = LLVMOrcJITDylibDefine(LLVMOrcLLJITGetMainJITDylib(jit), mu);
-    return e ? llvm_error("defining the runtime symbols", e) : NULL;
-}
-
 /* Everything that may reach LLVM's fatal-error handler. */
 static whirl_error_t *compile_steps(compile_state_t *s, const jit_options_t *opt, jit_code_t *code)
 {
@@ -147,7 +129,7 @@ static whirl_error_t *compile_steps(compile_state_t *s, const jit_options_t *opt
     jm->wasm = m;
     jm->llctx = LLVMOrcThreadSafeContextGetContext(s->tsctx);
     s->mod = jm->mod = LLVMModuleCreateWithNameInContext("wasm", jm->llctx);
-    s->tm = host_machine(LLVMCodeGenLevelDefault);
+    s->tm = host_machine();
     if (!s->tm)
         return error_fmt("jit: no LLVM target for this host");
     char *triple = LLVMGetTargetMachineTriple(s->tm);
@@ -177,6 +159,7 @@ static whirl_error_t *compile_steps(compile_state_t *s, const jit_options_t *opt
     whirl_error_t *err = jt_translate_module(jm);
     if (err)
         return err;
+    jit_add_func_table(jm);
     for (uint32_t i = m->nfunc_imports; i < nfuncs; i++) {
         code->why_not[i] = jm->why_not[i];
         if (jm->supported[i]) {
@@ -211,43 +194,24 @@ static whirl_error_t *compile_steps(compile_state_t *s, const jit_options_t *opt
     double t2 = now_ms();
     code->stats.optimize_ms = t2 - t1;
 
-    /* The JIT gets a target machine of its own, at the same level. */
-    /* Measured on bench/: LLVMCodeGenLevelNone halves the compile time and
-     * doubles the run time; Less saves nothing over Default. */
-    LLVMTargetMachineRef jit_tm = host_machine(LLVMCodeGenLevelDefault);
-    if (!jit_tm)
-        return error_fmt("jit: no LLVM target for this host");
-    LLVMOrcJITTargetMachineBuilderRef jtmb = LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(jit_tm);
-    LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
-    LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb);
-    LLVMErrorRef e = LLVMOrcCreateLLJIT(&code->jit, builder);
-    if (e) {
-        code->jit = NULL;
-        return llvm_error("creating the JIT", e);
-    }
-    if ((err = add_runtime_symbols(code->jit)))
+    /* Code goes through a relocatable object, as ORC's IR layer would
+     * make one, so that compiled and precompiled code (jit_object.c) are
+     * the same bytes linked the same way. */
+    uint8_t *obj = NULL;
+    size_t obj_len = 0;
+    if ((err = jit_emit_object(s->tm, s->mod, &obj, &obj_len)))
         return err;
-    LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(s->mod, s->tsctx);
-    s->mod = NULL; /* owned by tsm */
-    e = LLVMOrcLLJITAddLLVMIRModule(code->jit, LLVMOrcLLJITGetMainJITDylib(code->jit), tsm);
-    if (e) {
-        LLVMOrcDisposeThreadSafeModule(tsm);
-        return llvm_error("adding the module", e);
+    err = jit_link_object(code, obj, obj_len);
+    if (!err && opt && opt->perfmap)
+        jit_perfmap_write(code);
+    if (!err && opt && opt->keep_object) {
+        code->object = obj;
+        code->object_len = obj_len;
+        obj = NULL;
     }
-    for (uint32_t i = m->nfunc_imports; i < nfuncs; i++) {
-        if (!jm->supported[i])
-            continue;
-        char name[24];
-        LLVMOrcExecutorAddress addr = 0;
-        snprintf(name, sizeof name, "w%u", i);
-        if ((e = LLVMOrcLLJITLookup(code->jit, &addr, name)))
-            return llvm_error("looking up a function", e);
-        code->native[i] = (void *)(uintptr_t)addr;
-        snprintf(name, sizeof name, "e%u", i);
-        if ((e = LLVMOrcLLJITLookup(code->jit, &addr, name)))
-            return llvm_error("looking up an entry", e);
-        code->entry[i] = (void *)(uintptr_t)addr;
-    }
+    free(obj);
+    if (err)
+        return err;
     code->stats.codegen_ms = now_ms() - t2;
     return NULL;
 }
@@ -256,8 +220,7 @@ whirl_error_t *jit_compile(const wasm_module_t *module, const jit_options_t *opt
                            jit_code_t **out)
 {
     *out = NULL;
-    pthread_once(&llvm_once, llvm_init);
-    if (!llvm_ready)
+    if (!jit_llvm_init())
         return error_fmt("jit: LLVM has no native target on this host");
     jit_code_t *code = calloc(1, sizeof *code);
     if (!code)
@@ -307,6 +270,8 @@ void jit_code_free(jit_code_t *code)
     free(code->native);
     free(code->entry);
     free(code->why_not);
+    free(code->object);
+    free(code->why_storage);
     free(code);
 }
 

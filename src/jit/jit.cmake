@@ -44,3 +44,26 @@ if(WHIRL_JIT)
 else()
   message(STATUS "whirl: LLVM tier off (interpreter only)")
 endif()
+
+# WHIRL_JIT_BUILD_ID: part of the key of stored native code (.cwasm files,
+# the compilation cache). Native code is tied to the translator and to the
+# layouts it reads (context, runtime structures), so the id hashes those
+# sources; editing one re-runs CMake (CONFIGURE_DEPENDS) and refuses older
+# native code, while a rebuild of the same sources keeps it.
+if(WHIRL_JIT)
+  file(GLOB WHIRL_JIT_ID_SOURCES CONFIGURE_DEPENDS
+    ${PROJECT_SOURCE_DIR}/src/jit/*.c ${PROJECT_SOURCE_DIR}/src/jit/*.h
+    ${PROJECT_SOURCE_DIR}/src/runtime/*.h ${PROJECT_SOURCE_DIR}/src/compile/code.h
+    ${PROJECT_SOURCE_DIR}/src/wasm/module.h ${PROJECT_SOURCE_DIR}/src/exec/numeric.h)
+  list(SORT WHIRL_JIT_ID_SOURCES)
+  set(whirl_jit_id_text "${PROJECT_VERSION} ${CMAKE_C_COMPILER_ID} ${CMAKE_C_COMPILER_VERSION}")
+  foreach(f ${WHIRL_JIT_ID_SOURCES})
+    file(SHA256 ${f} h)
+    string(APPEND whirl_jit_id_text " ${h}")
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${f})
+  endforeach()
+  string(SHA256 whirl_jit_id "${whirl_jit_id_text}")
+  string(SUBSTRING ${whirl_jit_id} 0 16 whirl_jit_id)
+  set_source_files_properties(${PROJECT_SOURCE_DIR}/src/jit/jit_object.c PROPERTIES
+    COMPILE_DEFINITIONS WHIRL_JIT_BUILD_ID="${whirl_jit_id}")
+endif()

@@ -20,6 +20,8 @@ typedef struct jit_options {
     bool verify;       /* LLVMVerifyModule before optimising (tests, debug builds) */
     bool no_optimize;  /* skip the O2 pipeline (debugging) */
     const char *dump_ir; /* write the optimised IR to this file (NULL: no) */
+    bool keep_object;  /* keep the relocatable object (jit_code_object) */
+    bool perfmap;      /* append the functions to /tmp/perf-PID.map (perfmap.c) */
     /* Per function index: compile only these (the auto tier's hot
      * functions; calls to the others go through the runtime). NULL: all. */
     const bool *only;
@@ -50,6 +52,32 @@ bool jit_code_compiled(const jit_code_t *code, uint32_t func_index, const char *
 void *jit_code_native(const jit_code_t *code, uint32_t func_index);
 void *jit_code_entry(const jit_code_t *code, uint32_t func_index);
 const wasm_module_t *jit_code_module(const jit_code_t *code);
+
+/* ---- Native code as relocatable objects (jit_object.c) ----
+ * jit_compile links its code from an object file too, so compiled and
+ * precompiled code are the same bytes. */
+
+/* The object `code` was linked from, if it was kept (keep_object); NULL
+ * otherwise. Owned by `code`. */
+const uint8_t *jit_code_object(const jit_code_t *code, size_t *len);
+/* Links `len` bytes of an object made by jit_compile (keep_object) for
+ * `module` (the same module, decoded; function bodies not needed) into new
+ * code that works as jit_compile's does: nothing is compiled. `bytes` need
+ * not outlive the call. options: keep_object and perfmap are honoured. An
+ * object for another module is not detected here: callers check the key
+ * (jit_native_key_check) and their own checksums first. */
+whirl_error_t *jit_code_from_object(const wasm_module_t *module, const uint8_t *bytes,
+                                    size_t len, const jit_options_t *options, jit_code_t **out);
+/* What native code depends on besides the module, as text (malloc'd):
+ * target triple, host CPU name, its features, LLVM version and whirl's
+ * build id (WHIRL_JIT_BUILD_ID: a hash of the sources and layouts the code
+ * is tied to), one per line. NULL if LLVM cannot target this host. */
+char *jit_native_key(void);
+/* NULL if a key from a file (`len` bytes) matches this process's; else an
+ * error naming the first thing that differs. */
+whirl_error_t *jit_native_key_check(const char *file_key, size_t len);
+/* Appends the compiled functions of `code` to /tmp/perf-PID.map (perfmap.c). */
+void jit_perfmap_write(const jit_code_t *code);
 
 /* Translator entry (translate.c): builds IR for every supported function
  * into `mod`, marking jm->supported. Returns NULL or an error. */

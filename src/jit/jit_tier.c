@@ -136,7 +136,8 @@ static void *compile_thread(void *arg)
         pthread_mutex_unlock(&p->lock);
 
         jit_code_t *code = NULL;
-        jit_options_t opt = {.only = only};
+        jit_options_t opt = {.only = only,
+                             .perfmap = ENGINE_KNOB(m->engine, KNOB_PERFMAP) != 0};
         whirl_error_t *err = only ? jit_compile(m->wasm, &opt, &code) : error_oom();
         free(only);
         if (err) {

@@ -295,6 +295,10 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
         case WASM_OP_DELEGATE:
         case WASM_OP_RETHROW:
             return eh;
+        case WASM_OP_REF_AS_NON_NULL:
+        case WASM_OP_BR_ON_NULL:
+        case WASM_OP_BR_ON_NON_NULL:
+            return "uses typed function references: not supported by the jit yet";
         default: {
             /* Memory instructions on memory 0 only, in 2.0's encoding. */
             static const char multi[] = "uses multi-memory: not supported by the jit yet";

@@ -140,7 +140,7 @@ static const knob_def_t knobs[KNOB_COUNT] = {
         "extended constant expressions (i32/i64 add, sub, mul)"},
     [KNOB_FEATURE_FIRST + WHIRL_FEATURE_FUNCTION_REFERENCES] = {
         "function_references", "WHIRL_FEATURE_FUNCTION_REFERENCES", NULL, KT_BOOL, 1, 0, 0, 1,
-        "typed function references (not implemented yet: refused either way)"},
+        "typed function references (so far ref.as_non_null, br_on_null, br_on_non_null)"},
     [KNOB_FEATURE_FIRST + WHIRL_FEATURE_MULTI_MEMORY] = {
         "multi_memory", "WHIRL_FEATURE_MULTI_MEMORY", NULL, KT_BOOL, 1, 0, 0, 1,
         "several memories per module"},
@@ -153,6 +153,8 @@ static const knob_def_t knobs[KNOB_COUNT] = {
     [KNOB_FEATURE_FIRST + WHIRL_FEATURE_EXCEPTIONS] = {
         "exceptions", "WHIRL_FEATURE_EXCEPTIONS", NULL, KT_BOOL, 1, 0, 0, 1,
         "exception handling (tags, throw, throw_ref, try_table, exnref)"},
+    [KNOB_PERFMAP] = {"perfmap", "WHIRL_PERFMAP", NULL, KT_BOOL, 0, 0, 0, 1,
+                      "list native code in /tmp/perf-PID.map for perf (LLVM tier)"},
 };
 
 static const char *const tier_names[] = {"auto", "interp", "jit"};
@@ -558,4 +560,19 @@ bool whirl_config_item(const whirl_config_t *config, size_t index, whirl_config_
     }
     format_value(config, k, v, out->value, sizeof out->value);
     return true;
+}
+
+whirl_error_t *whirl_config_enable_cache(whirl_config_t *config, const char *dir)
+{
+    if (!config)
+        return error_fmt("whirl_config_enable_cache: config is NULL");
+    if (dir && dir[0])
+        return whirl_config_cache_set(config, dir);
+    char *def;
+    whirl_error_t *err = whirl_cache_default_dir(&def);
+    if (err)
+        return err;
+    err = whirl_config_cache_set(config, def);
+    free(def);
+    return err;
 }

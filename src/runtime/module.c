@@ -93,6 +93,8 @@ whirl_error_t *module_assemble(whirl_engine_t *engine, wasm_module_t *wasm,
     if (m)
         memset(m, 0, size);
     if (!m) {
+        if (image)
+            module_native_code_free(image->native);
         compiled_module_free(code);
         wasm_module_free(wasm);
         module_image_free(image);
@@ -103,8 +105,14 @@ whirl_error_t *module_assemble(whirl_engine_t *engine, wasm_module_t *wasm,
     m->pub.engine = engine;
     m->pub.wasm = wasm;
     m->pub.code = code;
-    if (image)
+    if (image) {
         m->image = *image;
+        /* Native code comes with the image (serial_load linked it): set
+         * before anything looks at the module. */
+        m->pub.jit = image->native;
+        m->pub.native_object = image->native_object;
+        m->pub.native_object_len = image->native_object_len;
+    }
     if (source_hash)
         memcpy(m->source_hash, source_hash, 32);
     const wasm_module_t *w = wasm;
@@ -173,6 +181,7 @@ whirl_error_t *whirl_module_new(whirl_engine_t *engine, const uint8_t *wasm, siz
                          "WebAssembly binary: load it with whirl_module_deserialize");
     if (engine->config.cache_path)
         return cache_module_new(engine, wasm, len, out);
+    /* tier=jit: module_assemble compiled every function (tier.c). */
     return module_compile(engine, wasm, len, out);
 }
 

@@ -31,6 +31,7 @@ enum config_knob {
     KNOB_ASYNC_STACK_SIZE,                 /* bytes of a resumable call's fiber stack */
     KNOB_TIER,                             /* whirl_tier_t */
     KNOB_TIER_THRESHOLD,                   /* auto tier: calls + loop iterations */
+    KNOB_PERFMAP,                          /* bool: /tmp/perf-PID.map for native code */
     KNOB_FEATURE_FIRST,                    /* 0/1 per whirl_feature_t, in its order */
     KNOB_COUNT = KNOB_FEATURE_FIRST + WHIRL_FEATURE_COUNT
 };
@@ -107,10 +108,15 @@ struct whirl_module {
     whirl_engine_t *engine;
     wasm_module_t *wasm;        /* decoded, validated */
     compiled_module_t *code;    /* compiled function bodies */
-    /* Native code of the LLVM tier for the whole module (tier=jit, or a
-     * .cwasm with native code), NULL without; owned, freed with the
-     * module. Its functions are published into code->funcs[].native*. */
+    /* Native code of the LLVM tier for the whole module, or NULL: compiled
+     * at creation (tier=jit) or linked from a .cwasm / cache entry
+     * (runtime/native.c); owned, freed with the module. Its functions are
+     * published into code->funcs[].native*. native_object: the relocatable
+     * object it was linked from, when known (for serialising again); points
+     * into the module's image or the code. */
     struct jit_code *jit;
+    const uint8_t *native_object;
+    size_t native_object_len;
     struct tier_state *tier;    /* the auto tier's per-module state, or NULL */
     /* Its DWARF (src/debug/dwarf.c), looked for on the first trap that
      * needs it: state DEBUG_INFO_UNKNOWN until then, `debug` set with

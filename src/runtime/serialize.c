@@ -51,6 +51,17 @@
  *                    u32 code words, u32 source map entries; then, each
  *                    aligned to 8 bytes of the file: the code words and
  *                    the source map (u32 pc, u32 offset)
+ *   native           u8 present; then str key (jit_native_key: target,
+ *                    CPU, CPU features, LLVM version, whirl build id), u64
+ *                    length and, aligned to 16 bytes of the file, the
+ *                    relocatable object (jit_object.c) holding every
+ *                    function the LLVM tier compiled
+ *
+ * Native code is linked at load (ORC), never compiled: its key must match
+ * this process's exactly, or the load is refused naming what differs (a
+ * file compiled on another CPU or by another build). A build without the
+ * LLVM tier skips it and interprets (the interpreter's code is complete).
+ * An engine with tier=interp skips it too.
  *
  * Function bodies are not kept: a loaded module's wasm_func_t has no code
  * and its wasm_module_t no `bytes` (nothing after compilation reads them).
@@ -77,61 +88,13 @@
 #include <xxh_x86dispatch.h>
 #endif
 
+#include "cache/cache.h"
 #include "compile/ops.h"
 #include "exec/exec.h"
 #include "runtime/internal.h"
 #include "runtime/serialize.h"
 #include "wasm/opcodes.h"
 
-/* ---- images ---- */
-
-/* Below this, malloc; above, a mapping of its own (returned to the system
- * on free, unlike heap memory). */
-#define REGION_MAP_THRESHOLD (1u << 20)
-#define HUGE_PAGE (2u << 20)
-
-bool region_alloc(region_t *r, size_t len)
-{
-    r->len = r->cap = len;
-    if (len < REGION_MAP_THRESHOLD) {
-        r->kind = REGION_MALLOC;
-        r->base = malloc(len ? len : 1);
-        return r->base != NULL;
-    }
-    /* Huge pages: faulting in tens of MB 4 KiB at a time would cost more
-     * than the rest of a load. */
-    size_t cap = (len + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
-    void *p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) {
-        r->base = NULL;
-        return false;
-    }
-    madvise(p, cap, MADV_HUGEPAGE); /* a hint: fine if refused */
-    r->kind = REGION_MAPPED;
-    r->base = p;
-    r->cap = cap;
-    return true;
-}
-
-void region_free(region_t *r)
-{
-    if (!r || !r->base)
-        return;
-    if (r->kind == REGION_MALLOC)
-        free(r->base);
-    else
-        munmap(r->base, r->cap);
-    r->base = NULL;
-    r->len = r->cap = 0;
-}
-
-void module_image_free(module_image_t *image)
-{
-    if (!image)
-        return;
-    region_free(&image->file);
-    region_free(&image->code);
-}
 
 /* ---- fingerprint ---- */
 
@@ -420,6 +383,24 @@ static whirl_error_t *w_code(wbuf_t *w, const compiled_module_t *cm)
     return NULL;
 }
 
+/* The native section (see the top): the module's object, if it has one. */
+static void w_native(wbuf_t *w, const whirl_module_t *module)
+{
+    char *key = module->native_object ? module_native_key() : NULL;
+    if (!key) {
+        w_u8(w, 0);
+        return;
+    }
+    w_u8(w, 1);
+    w_str(w, key, (uint32_t)strlen(key));
+    free(key);
+    w_u64(w, module->native_object_len);
+    static const uint8_t zeros[16];
+    if (w->len % 16)
+        w_raw(w, zeros, 16 - w->len % 16);
+    w_raw(w, module->native_object, module->native_object_len);
+}
+
 whirl_error_t *serial_write(const whirl_module_t *module, uint8_t **out, size_t *out_len)
 {
     const wasm_module_t *m = module->wasm;
@@ -434,6 +415,7 @@ whirl_error_t *serial_write(const whirl_module_t *module, uint8_t **out, size_t 
     w_module(&w, m);
     w_align(&w);
     whirl_error_t *err = w_code(&w, module->code);
+    w_native(&w, module);
     if (!err && w.oom)
         err = error_oom();
     if (err) {
@@ -1214,6 +1196,35 @@ static void r_code(loader_t *l, const wasm_module_t *m, compiled_module_t *cm)
     }
 }
 
+typedef struct native_part {
+    const char *key;
+    uint32_t key_len;
+    const uint8_t *object;
+    size_t len;
+} native_part_t;
+
+static void r_native(loader_t *l, native_part_t *np)
+{
+    rd_t *r = &l->r;
+    r->what = "native code";
+    r->index = 0;
+    if (!r_bool(r))
+        return;
+    np->key = r_str(r, &np->key_len);
+    uint64_t len = r_u64(r);
+    if (r->bad)
+        return;
+    if (r->pos % 16)
+        r_take(r, 16 - r->pos % 16);
+    if (!r->bad && len > r->end - r->pos) {
+        r_fail(r, "%llu bytes of object, %zu left", (unsigned long long)len, r->end - r->pos);
+        return;
+    }
+    np->object = r_take(r, (size_t)len);
+    np->len = (size_t)len;
+    hash_lagging(l, r->pos);
+}
+
 whirl_error_t *serial_load(whirl_engine_t *engine, module_image_t *image,
                            const uint8_t expect_source[32], whirl_module_t **out)
 {
@@ -1255,6 +1266,8 @@ whirl_error_t *serial_load(whirl_engine_t *engine, module_image_t *image,
     r_customs_names(r, m, &sp);
     r_align(r);
     r_code(&l, m, cm);
+    native_part_t native = {0};
+    r_native(&l, &native);
     if (!r->bad && r->pos != r->end)
         r_fail(r, "%zu bytes after the code", r->end - r->pos);
     /* A damaged file is reported as such even where the damage made the
@@ -1273,6 +1286,14 @@ whirl_error_t *serial_load(whirl_engine_t *engine, module_image_t *image,
     else if (expect_source && memcmp(source, expect_source, 32) != 0)
         err = error_fmt("precompiled module was made from another module (source hash "
                         "differs)");
+    /* Linked only now that the checksum has passed: the object is code. */
+    if (!err && native.object && module_native_wanted(engine))
+        err = module_link_native(engine, m, native.key, native.key_len, native.object,
+                                 native.len, &image->native);
+    /* Kept even when not linked (tier=interp): serialising the module
+     * again writes it unchanged. */
+    image->native_object = native.object;
+    image->native_object_len = native.len;
     if (err) {
         compiled_module_free(cm);
         wasm_module_free(m);
@@ -1319,52 +1340,6 @@ whirl_error_t *whirl_module_deserialize(whirl_engine_t *engine, const uint8_t *b
     return serial_load(engine, &image, NULL, out);
 }
 
-whirl_error_t *serial_read_fd(int fd, const char *path, module_image_t *image)
-{
-    memset(image, 0, sizeof *image);
-    struct stat st;
-    if (fstat(fd, &st) != 0)
-        return error_fmt("%s: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return error_fmt("%s: not a regular file", path);
-    if (st.st_size < SERIAL_HEADER_SIZE)
-        return error_fmt("%s: truncated precompiled module: %lld bytes, less than its %u-byte "
-                         "header",
-                         path, (long long)st.st_size, SERIAL_HEADER_SIZE);
-    if ((uint64_t)st.st_size > SIZE_MAX / 2)
-        return error_fmt("%s: %lld bytes is too large", path, (long long)st.st_size);
-    size_t len = (size_t)st.st_size;
-    region_t *file = &image->file;
-    if (len >= REGION_MAP_THRESHOLD) {
-        /* Mapped read-only: no copy, and pages shared with other processes
-         * loading the same file (all but the code, which is rewritten). */
-        void *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-        if (p == MAP_FAILED)
-            return error_fmt("%s: %s", path, strerror(errno));
-        file->base = p;
-        file->len = file->cap = len;
-        file->kind = REGION_FILE;
-        return NULL;
-    }
-    if (!region_alloc(file, len))
-        return error_oom();
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = pread(fd, (uint8_t *)file->base + got, len - got, (off_t)got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            int e = n < 0 ? errno : 0;
-            region_free(file);
-            return e ? error_fmt("%s: %s", path, strerror(e))
-                     : error_fmt("%s: truncated while reading (%zu of %zu bytes)", path, got,
-                                 len);
-        }
-        got += (size_t)n;
-    }
-    return NULL;
-}
-
 whirl_error_t *whirl_module_deserialize_file(whirl_engine_t *engine, const char *path,
                                              whirl_module_t **out)
 {
@@ -1377,7 +1352,7 @@ whirl_error_t *whirl_module_deserialize_file(whirl_engine_t *engine, const char 
     if (fd < 0)
         return error_fmt("%s: %s", path, strerror(errno));
     module_image_t image;
-    whirl_error_t *err = serial_read_fd(fd, path, &image);
+    whirl_error_t *err = image_read_fd(fd, path, SERIAL_HEADER_SIZE, &image);
     close(fd);
     if (err)
         return err;

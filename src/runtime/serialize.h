@@ -1,5 +1,5 @@
 /* Serialised modules (serialize.c) and the pieces of module.c and the
- * compilation cache (src/cache) that build on them. Private to the engine.
+ * compilation cache (module_cache.c) that build on them. Private to the engine.
  *
  * A serialised module is a 64-byte header followed by a payload:
  *
@@ -25,46 +25,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cache/image.h"
 #include "runtime/runtime.h"
 
 #define SERIAL_MAGIC "\x89WHIRLC\n"
 #define SERIAL_MAGIC_LEN 8
 #define SERIAL_HEADER_SIZE 64
-/* 3: code words start with op numbers (2: interpreter handler offsets). */
-#define SERIAL_FORMAT_VERSION 4u
+/* 5: exception handlers (tags, handler tables) and native code together.
+ * 4: native code (an object file) may follow the interpreter's code; or,
+ *    on the exception-handling branch, handler tables (no native code).
+ * 3: code words start with op numbers (2: interpreter handler offsets). */
+#define SERIAL_FORMAT_VERSION 5u
 
 /* Code flags: the knobs of engine->config that change what the compiler
  * emits. A file compiled under other flags is refused. */
 #define SERIAL_FLAG_DEBUG_INFO 1u
 /* Bits from here: the WASM_FEATURE_* the engine has switched off. */
 #define SERIAL_FLAG_FEATURES_OFF_SHIFT 8
-
-/* Memory a deserialised module lives in: the serialised file, used in
- * place (strings, data segments and source maps point into it), and its
- * code, copied out of it into the interpreter's form. */
-typedef enum region_kind {
-    REGION_MALLOC,
-    REGION_MAPPED, /* anonymous mapping */
-    REGION_FILE,   /* read-only mapping of the file */
-} region_kind_t;
-
-typedef struct region {
-    void *base;
-    size_t len; /* bytes used */
-    size_t cap; /* bytes allocated or mapped */
-    region_kind_t kind;
-} region_t;
-
-typedef struct module_image {
-    region_t file;
-    region_t code; /* code words in the interpreter's form (exec_code_from_ops) */
-} module_image_t;
-
-/* `len` writable bytes (huge pages asked for when large). */
-bool region_alloc(region_t *r, size_t len);
-void region_free(region_t *r);
-/* Frees both regions (either may be empty). */
-void module_image_free(module_image_t *image);
 
 /* ---- serialize.c ---- */
 
@@ -93,10 +70,6 @@ whirl_error_t *serial_check_header(const whirl_engine_t *engine, const uint8_t *
 whirl_error_t *serial_load(whirl_engine_t *engine, module_image_t *image,
                            const uint8_t expect_source[32], whirl_module_t **out);
 
-/* Puts the whole regular file open as `fd` into image->file: mapped
- * read-only if large, else read. */
-whirl_error_t *serial_read_fd(int fd, const char *path, module_image_t *image);
-
 /* ---- module.c ---- */
 
 /* A module from its parts (taking them over, or freeing them on failure):
@@ -114,18 +87,36 @@ const uint8_t *module_source_hash(const whirl_module_t *module);
 void module_set_source_hash(whirl_module_t *module, const uint8_t hash[32]);
 void module_set_from_cache(whirl_module_t *module);
 
-/* ---- src/cache/cache.c ---- */
+/* ---- native.c ---- */
 
-/* whirl_module_new through the cache directory engine->config.cache_path:
- * a hit loads the entry, a miss (or an invalid entry) compiles and stores
- * one. Cache trouble (unwritable directory, full disk) is logged and the
- * module compiled as if there were no cache. */
+/* Whether modules of `engine` get native code where they can (tier auto or
+ * jit, in a build with the LLVM tier). */
+bool module_native_wanted(const whirl_engine_t *engine);
+/* jit_native_key(), or NULL without the tier. malloc'd. */
+char *module_native_key(void);
+/* Compiles `module` (which must still have its function bodies) to native
+ * code, keeping the object; sets module->jit. */
+whirl_error_t *module_compile_native(whirl_module_t *module);
+/* The same, for tier=jit module creation: a failure is logged (a warning)
+ * and the module stays interpreted. */
+void module_compile_native_or_log(whirl_module_t *module);
+/* Links native code stored for `wasm` after checking its key (*out: the
+ * code, for module_assemble through image->native). The object must live
+ * as long as the module (its image). Errors name a key mismatch. Without
+ * the tier: nothing, no error. */
+whirl_error_t *module_link_native(const whirl_engine_t *engine, const wasm_module_t *wasm,
+                                  const char *key, size_t key_len, const uint8_t *object,
+                                  size_t len, struct jit_code **out);
+void module_native_code_free(struct jit_code *code);
+
+/* ---- module_cache.c ---- */
+
+/* whirl_module_new through the cache directory engine->config.cache_path
+ * (src/cache stores the bytes): a hit loads the entry, a miss (or an
+ * invalid entry) compiles and stores one. Cache trouble (unwritable
+ * directory, full disk) is logged and the module compiled as if there were
+ * no cache. */
 whirl_error_t *cache_module_new(whirl_engine_t *engine, const uint8_t *wasm, size_t len,
                                 whirl_module_t **out);
-
-/* The digest recorded as a serialised module's source (XXH3-128 of the
- * original bytes in the first 16 bytes of `out`, zeros after). It names the
- * source; it is not what protects the cache (see src/cache/cache.c). */
-void cache_source_digest(const uint8_t *data, size_t len, uint8_t out[32]);
 
 #endif

@@ -23,6 +23,7 @@
 
 #include "runtime/fiber.h"
 #include "runtime/internal.h"
+#include "runtime/serialize.h"
 #include "util/error.h"
 #ifdef WHIRL_HAVE_JIT
 #include "jit/jit.h"
@@ -185,17 +186,11 @@ void tier_module_ready(whirl_module_t *module)
         tier_auto_module(module);
         return;
     }
-    jit_code_t *code = NULL;
-    whirl_error_t *err = jit_compile(module->wasm, NULL, &code);
-    if (err) {
-        /* The interpreter runs everything, as it would have anyway. */
-        engine_log(module->engine, WHIRL_LOG_WARNING, "jit_failed", "reason=\"%s\"",
-                   whirl_error_message(err));
-        whirl_error_delete(err);
-        return;
-    }
-    module->jit = code;
-    tier_publish(module, code);
+    /* Compiled with its object kept, for `whirl compile` and the cache
+     * (runtime/native.c); a failure leaves the interpreter running it all. */
+    module_compile_native_or_log(module);
+    if (module->jit)
+        tier_publish(module, module->jit);
 #else
     (void)module;
 #endif
@@ -207,6 +202,8 @@ void tier_module_free(whirl_module_t *module)
     tier_auto_module_free(module);
     jit_code_free(module->jit);
     module->jit = NULL;
+    module->native_object = NULL; /* pointed into the code or the image */
+    module->native_object_len = 0;
 #else
     (void)module;
 #endif

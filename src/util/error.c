@@ -45,6 +45,7 @@ const char *whirl_trap_code_name(whirl_trap_code_t code)
     case WHIRL_TRAP_HOST: return "host error";
     case WHIRL_TRAP_NULL_EXCEPTION: return "null exception reference";
     case WHIRL_TRAP_EXCEPTIONS_EXHAUSTED: return "resource exhausted: exception objects";
+    case WHIRL_TRAP_NULL_REFERENCE: return "null reference";
     }
     return "unknown trap";
 }

@@ -252,6 +252,9 @@ enum { WASM_CATCH = 0, WASM_CATCH_REF = 1, WASM_CATCH_ALL = 2, WASM_CATCH_ALL_RE
     X(REF_NULL, 0, 0xD0, "ref.null", IMM_REFTYPE, NULL, 0) \
     X(REF_IS_NULL, 0, 0xD1, "ref.is_null", IMM_NONE, NULL, 0) \
     X(REF_FUNC, 0, 0xD2, "ref.func", IMM_FUNC, NULL, 0) \
+    X(REF_AS_NON_NULL, 0, 0xD4, "ref.as_non_null", IMM_NONE, NULL, 0) \
+    X(BR_ON_NULL, 0, 0xD5, "br_on_null", IMM_LABEL, NULL, 0) \
+    X(BR_ON_NON_NULL, 0, 0xD6, "br_on_non_null", IMM_LABEL, NULL, 0) \
     X(I32_TRUNC_SAT_F32_S, 0xFC, 0, "i32.trunc_sat_f32_s", IMM_NONE, "f:i", 0) \
     X(I32_TRUNC_SAT_F32_U, 0xFC, 1, "i32.trunc_sat_f32_u", IMM_NONE, "f:i", 0) \
     X(I32_TRUNC_SAT_F64_S, 0xFC, 2, "i32.trunc_sat_f64_s", IMM_NONE, "d:i", 0) \

@@ -962,6 +962,50 @@ static bool validate_code(vctx_t *c, reader_t *r)
             break;
         }
 
+        /* Typed function references over the abstract reference types
+         * (the `(ref ht)` types are not decoded yet): a non-null result
+         * is typed with its nullable type, which loses nothing while no
+         * declared type can ask for non-nullness. */
+        case WASM_OP_REF_AS_NON_NULL:
+        case WASM_OP_BR_ON_NULL:
+        case WASM_OP_BR_ON_NON_NULL: {
+            if (!(m->features & WASM_FEATURE_FUNCTION_REFERENCES))
+                return fail(c, "%s", wasm_proposal_opcode(0, wasm_opinfo[op].code));
+            const frame_t *l = NULL;
+            const wasm_valtype_t *types = NULL;
+            uint32_t n = 0;
+            if (op != WASM_OP_REF_AS_NON_NULL) {
+                uint32_t depth = read_u32(r);
+                if (!reader_ok(r))
+                    return fail_reader(c, r);
+                if (!get_label(c, depth, &l))
+                    return false;
+                label_types(l, &types, &n);
+            }
+            wasm_valtype_t t = T_UNKNOWN;
+            if (!pop_any(c, &t, "a reference"))
+                return false;
+            if (t != T_UNKNOWN && !wasm_is_reftype(t))
+                return fail(c, "type mismatch: expected a reference, found %s", type_name(t));
+            if (op == WASM_OP_BR_ON_NON_NULL) {
+                /* The label takes the values below and the reference. */
+                if (n == 0)
+                    return fail(c, "type mismatch: br_on_non_null's label has no values");
+                wasm_valtype_t last = types[n - 1];
+                if (!wasm_is_reftype(last) || (t != T_UNKNOWN && t != last))
+                    return fail(c, "type mismatch: br_on_non_null's label ends with %s, not %s",
+                                type_name(last), t == T_UNKNOWN ? "a reference" : type_name(t));
+                if (!pop_vals(c, types, n - 1) || !push_vals(c, types, n - 1))
+                    return false;
+                break;
+            }
+            if (op == WASM_OP_BR_ON_NULL && (!pop_vals(c, types, n) || !push_vals(c, types, n)))
+                return false;
+            if (!push_val(c, t))
+                return false;
+            break;
+        }
+
         case WASM_OP_BR_TABLE: {
             /* The default label comes last but fixes the arity: find it
              * first, then re-read the targets. */

@@ -5,6 +5,8 @@
  *   whirl-jit-bench FILE.wasm                     compile with the JIT, print the figures
  *   whirl-jit-bench --run jit|interp FILE.wasm [ARGS...]
  *                                                 run a WASI command's _start in one tier
+ *   whirl-jit-bench --load FILE.cwasm [REPS]      load a .cwasm with native code, and without
+ *                                                 linking it (tier=interp): median and best ms
  *   whirl-jit-bench --run jit|interp --invoke NAME FILE.wasm [I32...]
  *                                                 call export NAME with i32 arguments and
  *                                                 print its i32/i64 results (bench/simd's
@@ -65,10 +67,56 @@ static int fail(whirl_error_t *err, const char *what)
     return 2;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Load time of a .cwasm: whirl_module_deserialize_file, wall and CPU, with
+ * the native code linked (tier auto) and not (tier interp). */
+static int bench_load(const char *path, int reps)
+{
+    static const char *const tiers[] = {"auto", "interp"};
+    for (int t = 0; t < 2; t++) {
+        whirl_config_t *config = whirl_config_new();
+        whirl_config_set(config, "tier", tiers[t]);
+        whirl_engine_t *engine;
+        whirl_error_t *err = whirl_engine_new(config, &engine);
+        if (err)
+            return fail(err, "engine");
+        double *wall = calloc((size_t)reps, sizeof *wall), *cpu = calloc((size_t)reps, sizeof *cpu);
+        bool native = false;
+        for (int r = 0; r < reps; r++) {
+            whirl_module_t *module;
+            double w0 = now_ms(), c0 = cpu_ms();
+            err = whirl_module_deserialize_file(engine, path, &module);
+            wall[r] = now_ms() - w0;
+            cpu[r] = cpu_ms() - c0;
+            if (err)
+                return fail(err, "load");
+            native = module->jit != NULL;
+            whirl_module_delete(module);
+        }
+        qsort(wall, (size_t)reps, sizeof *wall, cmp_double);
+        qsort(cpu, (size_t)reps, sizeof *cpu, cmp_double);
+        printf("%s: tier=%s (native code %s): wall median %.2f ms, best %.2f; CPU median %.2f "
+               "ms, best %.2f\n",
+               path, tiers[t], native ? "linked" : "not linked", wall[reps / 2], wall[0],
+               cpu[reps / 2], cpu[0]);
+        free(wall);
+        free(cpu);
+        whirl_engine_delete(engine);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *tier = NULL, *invoke = NULL;
     int argi = 1;
+    if (argc >= 3 && strcmp(argv[1], "--load") == 0)
+        return bench_load(argv[2], argc > 3 ? atoi(argv[3]) > 0 ? atoi(argv[3]) : 1 : 9);
     if (argi + 1 < argc && strcmp(argv[argi], "--run") == 0) {
         tier = argv[argi + 1];
         argi += 2;

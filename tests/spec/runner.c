@@ -562,6 +562,7 @@ static whirl_trap_code_t trap_code_for_text(const char *text)
         {"integer overflow", WHIRL_TRAP_INTEGER_OVERFLOW},
         {"invalid conversion to integer", WHIRL_TRAP_INVALID_CONVERSION},
         {"call stack exhausted", WHIRL_TRAP_STACK_EXHAUSTED},
+        {"null reference", WHIRL_TRAP_NULL_REFERENCE},
     };
     if (!text)
         return 0;

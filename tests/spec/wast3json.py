@@ -2,7 +2,7 @@
 """Converts a WebAssembly 3.0 .wast script to wast2json's JSON, command by
 command where wabt cannot read all of it.
 
-    wast3json.py FILE.wast OUT.json
+    wast3json.py [--jco] FILE.wast OUT.json
 
 wabt 1.0.32 (Debian's) reads the 3.0 syntax of tail calls, extended
 constants, multi-memory and memory64 with --enable-all, but not typed
@@ -15,8 +15,19 @@ becomes a {"type": "skip", "line": N, "reason": ...} entry in the JSON,
 which whirl-spec counts as skipped with its reason: nothing is left out
 silently. Exit status 0 with the JSON written, 1 if conversion failed for a
 reason other than a command wabt cannot read.
+
+With --jco, before a command with a module in text form is dropped, its module is
+converted alone by `jco parse` (wasm-tools' text parser, which reads typed
+function references and GC; it does not validate, so assert_invalid modules
+convert too) and put back as `(module $id binary "...")`, padded to the same
+number of lines. jco is $WHIRL_JCO, else tests/component/node_modules/.bin/jco,
+else the one on PATH; without it, commands are dropped as
+before. It is an option because a module wabt cannot read usually needs a
+feature whirl does not implement either: without it such modules stay
+skips with their reason, with it they run (and fail) and are counted.
 """
 import json
+import shutil
 import os
 import re
 import subprocess
@@ -226,16 +237,188 @@ def assemble(wasm_as, tmp, module_text):
     return placeholder(m.group(1) or "", exports), data
 
 
+PLACEHOLDER = "wast3json-jco-module-"
+jco_modules = []  # binaries by stand-in number
+
+
+def find_jco():
+    cand = [os.environ.get("WHIRL_JCO", ""),
+            os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "component",
+                         "node_modules", ".bin", "jco")]
+    for c in cand:
+        if c and os.access(c, os.X_OK):
+            return c
+    return shutil.which("jco")
+
+
+def module_span(text, start, end):
+    """(start, end) of the text-form module of the command at [start, end):
+    the command itself or its first `(module` subexpression; None when the
+    module is already binary or quoted, or there is none."""
+    m = re.search(r"\(\s*module\b", text[start:end])
+    if not m:
+        return None
+    s = start + m.start()
+    depth, i = 0, s
+    while i < end:
+        c = text[i]
+        if text.startswith(";;", i):
+            j = text.find("\n", i)
+            i = end if j < 0 else j
+            continue
+        if c == '"':
+            i += 1
+            while i < end and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return (s, i + 1)
+        i += 1
+    return None
+
+
+def jco_binary_module(jco, tmp, module_text):
+    """`(module $id binary "...")` for a text-form module, or None."""
+    m = re.match(r"\(\s*module(\s+(\$[^\s()]+))?\s", module_text)
+    if not m:
+        return None
+    rest = module_text[m.end():].lstrip()
+    if re.match(r"(binary|quote|definition|instance)\b", rest):
+        return None
+    ident = m.group(2)
+    wat, wasm = os.path.join(tmp, "jco.wat"), os.path.join(tmp, "jco.wasm")
+    with open(wat, "w", encoding="utf-8") as f:
+        f.write("(module " + module_text[m.end():])
+    if os.path.exists(wasm):
+        os.unlink(wasm)
+    try:
+        p = subprocess.run([jco, "parse", wat, "-o", wasm], capture_output=True, text=True,
+                           timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if p.returncode != 0 or not os.path.exists(wasm):
+        return None
+    with open(wasm, "rb") as f:
+        data = f.read()
+    # wabt checks binary modules as it copies them, and it cannot read their
+    # types either: the module stands in as an empty one whose custom
+    # section names it, and the file wast2json writes is replaced afterwards.
+    key = (PLACEHOLDER + str(len(jco_modules))).encode()
+    jco_modules.append(data)
+    stub = stub_module(data, key)
+    if stub is None:
+        return None
+    return "(module %s binary \"%s\")" % (ident or "", "".join("\\%02x" % b for b in stub))
+
+
+def leb(data, i):
+    """(unsigned LEB128 at data[i], next index)."""
+    v = shift = 0
+    while True:
+        b = data[i]
+        i += 1
+        v |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            return v, i
+
+
+def uleb(v):
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        out.append(b | (0x80 if v else 0))
+        if not v:
+            return bytes(out)
+
+
+def section(sid, body):
+    return bytes([sid]) + uleb(len(body)) + body
+
+
+def stub_module(data, key):
+    """A module wabt reads: the real one's exports (wast2json looks them up
+    for assert_trap's results), globals as i32 globals and everything else
+    as `func () -> ()`, and a custom section named `key`."""
+    exports = []
+    try:
+        i = 8
+        while i < len(data):
+            sid = data[i]
+            size, i = leb(data, i + 1)
+            if sid == 7:
+                j = i
+                n, j = leb(data, j)
+                for _ in range(n):
+                    ln, j = leb(data, j)
+                    name = data[j:j + ln]
+                    kind = data[j + ln]
+                    _, j = leb(data, j + ln + 1)
+                    exports.append((name, kind))
+            i += size
+    except IndexError:
+        return None
+    funcs = [e for e in exports if e[1] != 3]
+    globs = [e for e in exports if e[1] == 3]
+    out = b"\0asm\1\0\0\0" + section(1, b"\x01\x60\x00\x00")
+    if funcs:
+        out += section(3, uleb(len(funcs)) + b"\x00" * len(funcs))
+    if globs:
+        out += section(6, uleb(len(globs)) + b"\x7f\x00\x41\x00\x0b" * len(globs))
+    body = b""
+    fi = gi = 0
+    for name, kind in exports:
+        if kind == 3:
+            body += uleb(len(name)) + name + b"\x03" + uleb(gi)
+            gi += 1
+        else:
+            body += uleb(len(name)) + name + b"\x00" + uleb(fi)
+            fi += 1
+    out += section(7, uleb(len(exports)) + body)
+    if funcs:
+        out += section(10, uleb(len(funcs)) + b"\x02\x00\x0b" * len(funcs))
+    return out + section(0, uleb(len(key)) + key)
+
+
+def restore_jco_modules(doc, outdir):
+    """Puts the jco binaries in place of the stand-ins wast2json wrote."""
+    for cmd in doc["commands"]:
+        name = cmd.get("filename")
+        if not name or not name.endswith(".wasm"):
+            continue
+        path = os.path.join(outdir, name)
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        key = PLACEHOLDER.encode()
+        at = data.rfind(key)
+        if at < 0 or at + len(key) + 8 < len(data):
+            continue
+        n = int(data[at + len(key):].decode())
+        with open(path, "wb") as f:
+            f.write(jco_modules[n])
+
+
 def blank(text, start, end):
     """The text with [start, end) replaced by spaces, newlines kept."""
     return text[:start] + re.sub(r"[^\n]", " ", text[start:end]) + text[end:]
 
 
 def main():
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    use_jco = bool(args) and args[0] == "--jco"
+    if use_jco:
+        args = args[1:]
+    if len(args) != 2:
         sys.stderr.write(__doc__)
         return 2
-    src, out_json = sys.argv[1], sys.argv[2]
+    src, out_json = args
     with open(src, encoding="utf-8") as f:
         text = f.read()
     commands = top_level_commands(text)
@@ -244,6 +427,8 @@ def main():
     assembled = set()
     real_bytes = {}  # line -> the module binaryen assembled
     wasm_as = find_wasm_as()
+    jco = find_jco() if use_jco else None
+    tried_jco = set()
     outdir = os.path.dirname(os.path.abspath(out_json))
     for idx, (s, e, ln, kw) in enumerate(commands):
         why = NOT_YET.get((os.path.basename(src), ln))
@@ -264,7 +449,7 @@ def main():
     with tempfile.TemporaryDirectory(dir=outdir) as tmp:
         work = os.path.join(tmp, os.path.basename(src))
         doc = None
-        for _ in range(len(commands) + 1):
+        for _ in range(2 * len(commands) + 1):
             if len(dropped) == len(commands):
                 # wast2json refuses an empty script: nothing is left to run.
                 doc = {"commands": []}
@@ -325,6 +510,21 @@ def main():
                     commands = [(cs + (delta if cs > s else 0), ce + (delta if ce > s else 0),
                                  cl, ck) for (cs, ce, cl, ck) in commands]
                     continue
+            if jco and bad not in tried_jco:
+                tried_jco.add(bad)
+                s, e, ln, kw = commands[bad]
+                span = module_span(text, s, e)
+                binary = span and jco_binary_module(jco, tmp, text[span[0]:span[1]])
+                if binary:
+                    lines = text[span[0]:span[1]].count("\n")
+                    new = binary + "\n" * lines
+                    text = text[:span[0]] + new + text[span[1]:]
+                    # Shift the offsets after the module (dropped commands
+                    # are blanked, so the list cannot be recomputed).
+                    delta = len(new) - (span[1] - span[0])
+                    commands = [(cs + (delta if cs > span[0] else 0), ce + (delta if ce > span[0] else 0),
+                                 cl, ck) for (cs, ce, cl, ck) in commands]
+                    continue
             victims = [bad]
             if commands[bad][3] == "module":
                 for idx in range(bad + 1, len(commands)):
@@ -350,6 +550,7 @@ def main():
             with open(os.path.join(outdir, c["filename"]), "wb") as f:
                 f.write(real_bytes[c["line"]])
             c["assembled_by"] = "binaryen wasm-as"
+    restore_jco_modules(doc, outdir)
     doc["source_filename"] = os.path.basename(src)
     doc["commands"] = sorted(doc["commands"] + skips, key=lambda c: c.get("line", 0))
     with open(out_json, "w", encoding="utf-8") as f:

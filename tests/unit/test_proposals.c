@@ -46,8 +46,16 @@ static const case_t cases[] = {
          "tail calls (`return_call_ref`)", NULL, true, true),
     CASE("call_ref", HEADER TYPE_FUNC "\x0a\x06\x01\x04\x00\x14\x00\x0b",
          "typed function references (`call_ref`)", NULL, true, true),
-    CASE("br_on_null", HEADER TYPE_FUNC "\x0a\x06\x01\x04\x00\xd5\x00\x0b",
-         "typed function references (`br_on_null`)", NULL, true, true),
+    /* ref.null func; br_on_null 0; drop */
+    IMPLEMENTED("br_on_null", HEADER TYPE_FUNC "\x0a\x09\x01\x07\x00\xd0\x70\xd5\x00\x1a\x0b",
+                "typed function references (`br_on_null`)", NULL, true, true),
+    /* ref.null func; ref.as_non_null; drop */
+    IMPLEMENTED("ref.as_non_null", HEADER TYPE_FUNC "\x0a\x08\x01\x06\x00\xd0\x70\xd4\x1a\x0b",
+                "typed function references (`ref.as_non_null`)", NULL, true, true),
+    /* block (result funcref) ref.null func; br_on_non_null 0; ref.null func end; drop */
+    IMPLEMENTED("br_on_non_null",
+                HEADER TYPE_FUNC "\x0a\x0e\x01\x0c\x00\x02\x70\xd0\x70\xd6\x00\xd0\x70\x0b\x1a\x0b",
+                "typed function references (`br_on_non_null`)", NULL, true, true),
     CASE("throw", HEADER TYPE_FUNC "\x0a\x06\x01\x04\x00\x08\x00\x0b",
          "exception handling (`throw`) is not supported", NULL, true, true),
     CASE("try_table", HEADER TYPE_FUNC "\x0a\x08\x01\x06\x00\x1f\x40\x00\x0b\x0b",

@@ -1,0 +1,57 @@
+/* What jit.c (compiling) and jit_object.c (objects, linking) share. Private
+ * to src/jit. */
+#ifndef WHIRL_JIT_INTERNAL_H
+#define WHIRL_JIT_INTERNAL_H
+
+#include <llvm-c/Core.h>
+#include <llvm-c/Error.h>
+#include <llvm-c/LLJIT.h>
+#include <llvm-c/TargetMachine.h>
+#include <setjmp.h>
+
+#include "jit/jit.h"
+#include "jit/translate.h"
+
+struct jit_code {
+    const wasm_module_t *wasm;
+    LLVMOrcLLJITRef jit;
+    uint32_t nfuncs;
+    void **native;        /* per function index; NULL: not compiled */
+    void **entry;
+    const char **why_not;
+    jit_stats_t stats;
+    /* The relocatable object the code was linked from, when kept
+     * (jit_options_t.keep_object); malloc'd. */
+    uint8_t *object;
+    size_t object_len;
+    char *why_storage;    /* why_not strings read from a file (jit_code_from_object) */
+    void *const *table;   /* JIT_FUNC_TABLE in the linked code */
+    void *code_end;       /* where the last function ends */
+};
+
+/* The tables every object carries (jit_object.c): per function index, the
+ * offsets of its native function and its slot entry from the table (0 for
+ * imports and functions left to the interpreter); and per function index
+ * why it was left out (a string, or NULL). */
+#define JIT_FUNC_TABLE "whirl_func_table"
+#define JIT_WHY_TABLE "whirl_func_why"
+
+/* jit.c */
+bool jit_llvm_init(void);       /* once per process; false: no native target */
+LLVMTargetMachineRef host_machine(void);
+whirl_error_t *llvm_error(const char *what, LLVMErrorRef e);
+extern __thread jmp_buf *fatal_jmp; /* where LLVM's fatal-error handler jumps */
+extern __thread char fatal_reason[256];
+
+/* jit_object.c */
+/* Adds JIT_FUNC_TABLE to jm->mod (after translation, before optimising). */
+void jit_add_func_table(jt_module_t *jm);
+/* Emits `mod` as an object file; *out is malloc'd. */
+whirl_error_t *jit_emit_object(LLVMTargetMachineRef tm, LLVMModuleRef mod, uint8_t **out,
+                               size_t *out_len);
+/* Links `len` bytes of object into a new LLJIT for `code` and fills
+ * code->native and code->entry from its table. The bytes are not copied and
+ * must outlive the linking (this call). */
+whirl_error_t *jit_link_object(jit_code_t *code, const uint8_t *bytes, size_t len);
+
+#endif
