@@ -58,6 +58,8 @@ typedef enum whirl_trap_code {
     WHIRL_TRAP_STACK_EXHAUSTED,          /* call stack exhausted */
     WHIRL_TRAP_INTERRUPT,                /* deadline reached (epoch interruption) */
     WHIRL_TRAP_HOST,                     /* a host function returned an error */
+    WHIRL_TRAP_NULL_EXCEPTION,           /* throw_ref of a null exnref */
+    WHIRL_TRAP_EXCEPTIONS_EXHAUSTED,     /* the store's exceptions reached WHIRL_STORE_EXCEPTION_BYTES_MAX */
     WHIRL_TRAP_NULL_REFERENCE,           /* ref.as_non_null of a null reference */
 } whirl_trap_code_t;
 
@@ -158,7 +160,11 @@ typedef enum whirl_valkind {
     WHIRL_V128,
     WHIRL_FUNCREF,
     WHIRL_EXTERNREF,
+    WHIRL_EXNREF, /* exception handling: an exception (whirl_exn_t), NULL for null */
 } whirl_valkind_t;
+
+typedef struct whirl_exn whirl_exn_t;
+typedef struct whirl_tag whirl_tag_t;
 
 /* A WebAssembly value. A null funcref is funcref == NULL; a null externref
  * is externref == NULL, so hosts must not use NULL as a non-null externref. */
@@ -172,6 +178,7 @@ typedef struct whirl_val {
         uint8_t v128[16];
         whirl_func_t *funcref;
         void *externref;
+        whirl_exn_t *exnref;
     } of;
 } whirl_val_t;
 
@@ -192,6 +199,7 @@ typedef enum whirl_externkind {
     WHIRL_EXTERN_TABLE,
     WHIRL_EXTERN_MEMORY,
     WHIRL_EXTERN_GLOBAL,
+    WHIRL_EXTERN_TAG, /* exception handling */
 } whirl_externkind_t;
 
 /* A reference to an extern object; the object itself is owned by its store. */
@@ -202,6 +210,7 @@ typedef struct whirl_extern {
         whirl_table_t *table;
         whirl_memory_t *memory;
         whirl_global_t *global;
+        whirl_tag_t *tag;
     } of;
 } whirl_extern_t;
 
@@ -304,11 +313,11 @@ whirl_error_t *whirl_config_tier_set(whirl_config_t *config, whirl_tier_t tier);
  * module using one is refused with a message naming the proposal, as whirl
  * did before implementing it. Each is also a knob (whirl_config_set, the
  * environment, `whirl run -W NAME=n`) named as wasmtime names it: tail-call,
- * extended-const, function-references, multi-memory, memory64, relaxed-simd
- * (knob names with '_'; variables WHIRL_FEATURE_TAIL_CALL etc.). Implemented
- * so far: tail-call, extended-const, multi-memory, memory64 (64-bit
- * memories, at most 4 GiB each; not 64-bit tables) and relaxed-simd (one
- * deterministic result per instruction, docs/ARCHITECTURE.md); function-references is refused
+ * extended-const, function-references, multi-memory, memory64, relaxed-simd,
+ * exceptions (knob names with '_'; variables WHIRL_FEATURE_TAIL_CALL etc.).
+ * Implemented so far: tail-call, extended-const, multi-memory, memory64 (64-bit
+ * memories, at most 4 GiB each; not 64-bit tables), relaxed-simd (one
+ * deterministic result per instruction, docs/ARCHITECTURE.md) and exceptions; function-references is refused
  * whatever the switch says (function-references=n keeps 2.0's rule that
  * constant expressions read imported globals only). */
 typedef enum whirl_feature {
@@ -318,6 +327,7 @@ typedef enum whirl_feature {
     WHIRL_FEATURE_MULTI_MEMORY,
     WHIRL_FEATURE_MEMORY64,
     WHIRL_FEATURE_RELAXED_SIMD,
+    WHIRL_FEATURE_EXCEPTIONS, /* exceptions: tags, throw, throw_ref, try_table, exnref */
     WHIRL_FEATURE_COUNT
 } whirl_feature_t;
 
@@ -654,6 +664,16 @@ void whirl_store_limits_set(whirl_store_t *store, uint64_t max_memory_size,
  * included). */
 uint64_t whirl_store_memory_consumed(const whirl_store_t *store);
 
+/* Exception objects (exception handling) live until their store is deleted:
+ * a `throw` or whirl_exn_new past this many bytes of them in one store fails
+ * (the guest traps with WHIRL_TRAP_EXCEPTIONS_EXHAUSTED, whirl_exn_new
+ * returns an error), so a guest throwing in a loop cannot grow the host
+ * without bound. */
+#define WHIRL_STORE_EXCEPTION_BYTES_MAX ((uint64_t)64 << 20)
+
+/* Bytes the store's exception objects hold now (values and bookkeeping). */
+uint64_t whirl_store_exception_bytes(const whirl_store_t *store);
+
 /* ------------------------------------------------------------------ */
 /* Functions                                                           */
 /* ------------------------------------------------------------------ */
@@ -810,6 +830,37 @@ whirl_instance_pre_t *whirl_instance_pre_clone(whirl_instance_pre_t *pre);
 void whirl_instance_pre_delete(whirl_instance_pre_t *pre);
 /* The module, borrowed from the pre. */
 whirl_module_t *whirl_instance_pre_module(const whirl_instance_pre_t *pre);
+
+/* ------------------------------------------------------------------ */
+/* Exceptions (exception handling)                                     */
+/* ------------------------------------------------------------------ */
+
+/* A tag names a kind of exception and the types of the values it carries
+ * (a function type without results). Tags are compared by identity: an
+ * exception is caught by a handler of the same tag object, which a module
+ * defines, imports or exports (WHIRL_EXTERN_TAG). Owned by the store. */
+whirl_error_t *whirl_tag_new(whirl_store_t *store, const whirl_functype_t *type,
+                             whirl_tag_t **out);
+/* The tag's type (parameters only). Borrowed: lives as long as the tag. */
+const whirl_functype_t *whirl_tag_type(const whirl_tag_t *tag);
+
+/* An exception: a tag and its values. Owned by the store (freed with it). */
+whirl_error_t *whirl_exn_new(whirl_store_t *store, whirl_tag_t *tag, const whirl_val_t *values,
+                             size_t nvalues, whirl_exn_t **out);
+whirl_tag_t *whirl_exn_tag(const whirl_exn_t *exn);
+size_t whirl_exn_value_count(const whirl_exn_t *exn);
+/* Value `i` (< whirl_exn_value_count) into *out. */
+void whirl_exn_value(const whirl_exn_t *exn, size_t i, whirl_val_t *out);
+
+/* An exception crossing the host boundary travels as an error of its own
+ * kind (not a trap): a wasm call whose exception nobody caught returns one
+ * (message "uncaught exception" with a backtrace), and a host function
+ * throws into its wasm caller by returning the error made here (caller
+ * owns it; `exn` must belong to the store of the call). */
+whirl_error_t *whirl_error_exception_new(whirl_exn_t *exn);
+/* True if `error` carries an exception; then *exn (if not NULL) receives it,
+ * borrowed from the store. */
+bool whirl_error_is_exception(const whirl_error_t *error, whirl_exn_t **exn);
 
 #pragma GCC visibility pop
 

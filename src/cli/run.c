@@ -419,6 +419,7 @@ static const char *extern_kind_name(whirl_externkind_t k)
     case WHIRL_EXTERN_TABLE: return "table";
     case WHIRL_EXTERN_MEMORY: return "memory";
     case WHIRL_EXTERN_GLOBAL: return "global";
+    case WHIRL_EXTERN_TAG: return "tag";
     }
     return "?";
 }

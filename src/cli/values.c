@@ -21,6 +21,7 @@ const char *cli_kind_name(whirl_valkind_t kind)
     case WHIRL_V128: return "v128";
     case WHIRL_FUNCREF: return "funcref";
     case WHIRL_EXTERNREF: return "externref";
+    case WHIRL_EXNREF: return "exnref";
     }
     return "?";
 }
@@ -218,6 +219,7 @@ int cli_parse_val(const char *text, whirl_valkind_t kind, whirl_val_t *out, cons
         return parse_v128(text, out, why);
     case WHIRL_FUNCREF:
     case WHIRL_EXTERNREF:
+    case WHIRL_EXNREF:
         /* The command line has no way to name a live reference. */
         if (strcmp(text, "null") == 0)
             return 0;

@@ -46,6 +46,26 @@ typedef struct code_srcmap {
     uint32_t offset; /* byte offset in the module binary */
 } code_srcmap_t;
 
+/* Exception handling: where an exception raised at a code position of the
+ * function goes. The interpreter takes the first entry, in order, whose
+ * range holds the position and that matches the exception (exec/exn.c). */
+enum {
+    HANDLER_CATCH,     /* its tag: values to `slot`..., then run `target` */
+    HANDLER_CATCH_ALL, /* any exception: run `target` */
+    HANDLER_DELEGATE,  /* legacy `delegate`: go on with the later entries of
+                          `depth` at most `target` (UINT32_MAX: the caller) */
+};
+#define HANDLER_NO_SLOT UINT32_MAX
+typedef struct code_handler {
+    uint32_t start, end;  /* code range [start, end) the handler covers */
+    uint32_t target;      /* code position to continue at */
+    uint32_t tag;         /* HANDLER_CATCH: the instance's tag index */
+    uint32_t slot;        /* first slot of the tag's values */
+    uint32_t exn_slot;    /* slot that receives the exnref, or HANDLER_NO_SLOT */
+    uint32_t depth;       /* block nesting depth of its try (the function: 0) */
+    uint32_t kind;        /* HANDLER_*; 32 bits: no padding in serialised files */
+} code_handler_t;
+
 typedef struct compiled_func {
     uint32_t func_index;          /* index in the module's function space */
     const wasm_functype_t *type;  /* canonical type of the module */
@@ -57,6 +77,8 @@ typedef struct compiled_func {
     uint32_t code_len;
     code_srcmap_t *srcmap;
     uint32_t nsrcmap;
+    code_handler_t *handlers;     /* exception handling; NULL when none */
+    uint32_t nhandlers;
     /* Native code of the LLVM tier (runtime/tier.c), NULL until compiled:
      * `native_entry` is void (vmctx_t *, slot_t *args_results), what the
      * interpreter and the host entry call; `native` has the Wasm ABI.

@@ -27,6 +27,7 @@
 #include "util/error.h"
 #include "util/vec.h"
 #include "wasm/opcodes.h"
+#include "compile/compile_exn.h"
 #include "wasm/reader.h"
 
 enum { ENTRY_TEMP, ENTRY_LOCAL, ENTRY_CONST };
@@ -97,6 +98,7 @@ typedef struct compiler {
     uint32_t label_pc;     /* code position of the latest label */
     bool optimize;         /* peepholes and fused instructions on */
     bool oom;
+    exn_state_t exn;       /* exception handling (compile_exn.inc) */
 } compiler_t;
 
 /* ---------------------------------------------------------------- emit */
@@ -700,7 +702,7 @@ static void read_blocktype(compiler_t *c, frame_t *f)
          * frame record is copied, so it cannot hold the type itself). */
         static const wasm_valtype_t value_types[] = {WASM_I32,  WASM_I64,     WASM_F32,
                                                      WASM_F64,  WASM_V128,    WASM_FUNCREF,
-                                                     WASM_EXTERNREF};
+                                                     WASM_EXTERNREF, WASM_EXNREF};
         wasm_valtype_t t = (wasm_valtype_t)(bt & 0x7f);
         for (size_t i = 0; i < sizeof value_types; i++)
             if (value_types[i] == t)
@@ -714,6 +716,9 @@ static void read_blocktype(compiler_t *c, frame_t *f)
     f->results = t->results;
     f->nresults = t->nresults;
 }
+
+static exn_scope_t exn_end_begin(compiler_t *c, bool *has);
+static void exn_end_finish(compiler_t *c, const frame_t *f, const exn_scope_t *s);
 
 static void push_frame(compiler_t *c, frame_t *f)
 {
@@ -780,6 +785,8 @@ static bool compile_end(compiler_t *c, bool reachable)
         c->frames.len--;
         return false;
     }
+    bool exn_scope;
+    exn_scope_t scope = exn_end_begin(c, &exn_scope);
     if (reachable)
         materialize_top(c, f.nresults);
     bool after = reachable || f.branched;
@@ -795,6 +802,8 @@ static bool compile_end(compiler_t *c, bool reachable)
     pop_to(c, f.height);
     for (uint32_t i = 0; i < f.nresults; i++)
         push_temp(c, f.results[i]);
+    if (exn_scope)
+        exn_end_finish(c, &f, &scope);
     return after;
 }
 
@@ -813,11 +822,20 @@ static int skip_dead_code(compiler_t *c)
         case WASM_OP_BLOCK:
         case WASM_OP_LOOP:
         case WASM_OP_IF:
+        case WASM_OP_TRY:
+        case WASM_OP_TRY_TABLE:
             depth++;
             break;
         case WASM_OP_ELSE:
+        case WASM_OP_CATCH:
+        case WASM_OP_CATCH_ALL:
             if (depth == 0)
                 return op;
+            break;
+        case WASM_OP_DELEGATE:
+            if (depth == 0)
+                return op;
+            depth--;
             break;
         case WASM_OP_END:
             if (depth == 0)
@@ -832,6 +850,8 @@ static int skip_dead_code(compiler_t *c)
             return -1;
     }
 }
+
+#include "compile/compile_exn.inc"
 
 /* -------------------------------------------------------- instructions */
 
@@ -1486,6 +1506,15 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
     case WASM_OP_BR:
         emit_branch(c, read_u32(r));
         return false;
+    case WASM_OP_THROW:
+    case WASM_OP_THROW_REF:
+    case WASM_OP_TRY_TABLE:
+    case WASM_OP_TRY:
+    case WASM_OP_CATCH:
+    case WASM_OP_CATCH_ALL:
+    case WASM_OP_DELEGATE:
+    case WASM_OP_RETHROW:
+        return compile_exn_instr(c, op);
     case WASM_OP_BR_IF:
         compile_br_if(c, read_u32(r));
         return true;
@@ -1622,9 +1651,11 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
     case WASM_OP_F64_REINTERPRET_I64:
         retype_top(c, WASM_F64, false);
         return true;
-    case WASM_OP_REF_NULL:
-        push_const(c, read_u8(r), 0);
+    case WASM_OP_REF_NULL: {
+        uint8_t t = read_u8(r);
+        push_const(c, t == 0x74 ? WASM_EXNREF : t, 0); /* noexn: see the validator */
         return true;
+    }
     case WASM_OP_REF_IS_NULL: {
         uint32_t dest = top(c, 0)->nat;
         pop_operands(c, 1, s);
@@ -1808,6 +1839,7 @@ static whirl_error_t *compile_func(compiler_t *c, uint32_t defined, compiled_fun
     c->nlocal_refs = 0;
     c->nhist = 0;
     c->label_pc = 0;
+    exn_reset(&c->exn);
 
     uint32_t slot = 0;
     for (uint32_t i = 0; i < type->nparams; i++) {
@@ -1851,7 +1883,9 @@ static whirl_error_t *compile_func(compiler_t *c, uint32_t defined, compiled_fun
             op = skip_dead_code(c);
             if (op < 0)
                 break;
-            live = op == WASM_OP_ELSE ? (compile_else(c, false), true) : compile_end(c, false);
+            live = op == WASM_OP_ELSE  ? (compile_else(c, false), true)
+                   : op == WASM_OP_END ? compile_end(c, false)
+                                       : compile_exn_resume(c, op);
         }
         if (!reader_ok(&c->r))
             break;
@@ -1866,6 +1900,8 @@ static whirl_error_t *compile_func(compiler_t *c, uint32_t defined, compiled_fun
     out->type = type;
     uint32_t frame = c->temp_base + c->max_height;
     out->frame_slots = frame > result_slots ? frame : result_slots;
+    if (!exn_finish(c, out, arena)) /* before the code is copied: it patches it */
+        return error_oom();
     out->code_len = (uint32_t)c->code.len;
     out->code = arena_array(arena, c->code.len, sizeof(code_word_t));
     out->nsrcmap = (uint32_t)c->srcmap.len;
@@ -1907,6 +1943,7 @@ whirl_error_t *compile_module_opts(const wasm_module_t *module, bool optimize,
     vec_free(&c.patches);
     vec_free(&c.local_slot);
     vec_free(&c.local_type);
+    exn_free(&c.exn);
     if (err) {
         compiled_module_free(cm);
         return err;

@@ -105,6 +105,9 @@
                                   moved to slot 0 and the frame reused */ \
     IOP_X(RETURN_CALL_IMPORT, 4) /* funcidx base n */ \
     IOP_X(RETURN_CALL_INDIRECT, 6) /* table type a base n */ \
+    IOP_X(THROW, 3)            /* tag base: throw a new exception of tag (instance index) \
+                                  with the values in the slots from base */ \
+    IOP_X(THROW_REF, 2)        /* a: throw the exception a (null: trap) */ \
     IOP_X(RETURN1, 2)          /* a: copy the single (non-v128) result to slot 0, return */ \
     IOP_X(COPY, 3)             /* d a */ \
     IOP_X(COPY128, 3)          /* d a: two slots */ \

@@ -309,6 +309,8 @@ sample_stack(whirl_store_t *store, const struct exec_stack *st, uint32_t base_de
     return true;
 }
 
+#include "exec/interp_exn.inc"
+
 /* ---------------------------------------------------------- dispatch */
 
 #ifdef WHIRL_DISPATCH_SWITCH
@@ -462,6 +464,7 @@ static whirl_error_t *interp_body(interp_mode_t mode, int32_t *offsets, whirl_st
     slot_t *nfp;
     const code_word_t *ret_pc;
     uint32_t tail_slots;
+    whirl_exn_t *exn; /* being thrown */
 
 #ifdef WHIRL_DISPATCH_SWITCH
 dispatch:
@@ -544,6 +547,14 @@ dispatch:
         whirl_error_t *err = call_host(store, callee_obj, inst, nfp);
         st->top = saved_top;
         if (UNLIKELY(err != NULL)) {
+            /* An exception from the host (or from wasm it called) goes on
+             * unwinding here. */
+            whirl_exn_t *thrown;
+            if (whirl_error_is_exception(err, &thrown) && thrown->store == store) {
+                whirl_error_delete(err);
+                exn = thrown;
+                goto throw_exn;
+            }
             cause = err;
             goto trap;
         }
@@ -695,6 +706,19 @@ dispatch:
         whirl_error_t *err = call_host(store, callee_obj, inst, fp);
         st->top = saved_top;
         if (UNLIKELY(err != NULL)) {
+            /* An exception: raised in the caller (this frame is gone). */
+            whirl_exn_t *thrown;
+            if (whirl_error_is_exception(err, &thrown) && thrown->store == store &&
+                st->frames[st->depth - 1].ret_pc) {
+                whirl_error_delete(err);
+                exn = thrown;
+                const exec_frame_t *f = &st->frames[--st->depth];
+                pc = f->ret_pc - 1;
+                fp = f->fp;
+                cur = f->func;
+                inst = f->inst;
+                goto throw_exn;
+            }
             cause = err;
             goto trap;
         }
@@ -1228,6 +1252,7 @@ dispatch:
 #undef MULADD_LOAD_STORE
 
 #include "exec/interp_simd.inc"
+#include "exec/interp_exn_ops.inc"
 
 #ifdef WHIRL_DISPATCH_SWITCH
     default:

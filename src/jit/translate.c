@@ -195,11 +195,42 @@ static uint32_t call_slots_needed(const wasm_functype_t *t)
     return n ? n : 1;
 }
 
+static bool types_have_exnref(const wasm_valtype_t *v, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (v[i] == WASM_EXNREF)
+            return true;
+    return false;
+}
+
+static bool functype_has_exnref(const wasm_functype_t *t)
+{
+    return types_have_exnref(t->params, t->nparams) ||
+           types_have_exnref(t->results, t->nresults);
+}
+
+/* A block type (s33) naming exnref, itself or in its function type. */
+static bool blocktype_has_exnref(const wasm_module_t *m, int64_t bt)
+{
+    if (bt < 0)
+        return (bt & 0x7f) == WASM_EXNREF;
+    return bt < m->ntypes && functype_has_exnref(&m->types[bt]);
+}
+
 /* Pre-scan of a validated body: whether the tier can compile it (NULL) or
- * why not, and the slots its calls through the runtime need. */
+ * why not, and the slots its calls through the runtime need. exnref values
+ * count as exception handling even without an exception instruction: the
+ * tier has no representation for them (a block of type exnref, a local, a
+ * call or global passing one). */
 static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint32_t *scratch)
 {
+    static const char eh[] = "uses exception handling: not supported by the jit yet";
     *scratch = 0;
+    if (functype_has_exnref(&m->types[fn->type]))
+        return eh;
+    for (uint32_t i = 0; i < fn->nlocal_runs; i++)
+        if (fn->local_runs[i].type == WASM_EXNREF)
+            return eh;
     reader_t r;
     reader_init(&r, m->bytes, fn->code, fn->code_end);
     while (!reader_at_end(&r) && reader_ok(&r)) {
@@ -208,16 +239,62 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
             return "unreadable instruction";
         uint32_t n = 0;
         switch (op) {
-        case WASM_OP_CALL:
-            n = call_slots_needed(wasm_module_func_type(m, read_u32(&r)));
+        case WASM_OP_CALL: {
+            const wasm_functype_t *t = wasm_module_func_type(m, read_u32(&r));
+            if (functype_has_exnref(t))
+                return eh;
+            n = call_slots_needed(t);
             break;
-        case WASM_OP_CALL_INDIRECT:
-            n = call_slots_needed(&m->types[read_u32(&r)]);
+        }
+        case WASM_OP_CALL_INDIRECT: {
+            const wasm_functype_t *t = &m->types[read_u32(&r)];
+            if (functype_has_exnref(t))
+                return eh;
+            n = call_slots_needed(t);
             read_u32(&r);
+            break;
+        }
+        case WASM_OP_BLOCK:
+        case WASM_OP_LOOP:
+        case WASM_OP_IF:
+            if (blocktype_has_exnref(m, read_s33(&r)))
+                return eh;
+            break;
+        case WASM_OP_SELECT_T: {
+            uint32_t k = read_u32(&r);
+            for (uint32_t j = 0; j < k && reader_ok(&r); j++)
+                if (read_u8(&r) == WASM_EXNREF)
+                    return eh;
+            break;
+        }
+        case WASM_OP_REF_NULL:
+            if (read_u8(&r) == WASM_EXNREF)
+                return eh;
+            break;
+        case WASM_OP_GLOBAL_GET:
+        case WASM_OP_GLOBAL_SET:
+            if (wasm_module_global_type(m, read_u32(&r))->type == WASM_EXNREF)
+                return eh;
+            break;
+        case WASM_OP_TABLE_GET:
+        case WASM_OP_TABLE_SET:
+        case WASM_OP_TABLE_GROW:
+        case WASM_OP_TABLE_FILL:
+            if (wasm_module_table_type(m, read_u32(&r))->elem == WASM_EXNREF)
+                return eh;
             break;
         case WASM_OP_RETURN_CALL:
         case WASM_OP_RETURN_CALL_INDIRECT:
             return "uses tail calls: not supported by the jit yet";
+        case WASM_OP_THROW:
+        case WASM_OP_THROW_REF:
+        case WASM_OP_TRY_TABLE:
+        case WASM_OP_TRY:
+        case WASM_OP_CATCH:
+        case WASM_OP_CATCH_ALL:
+        case WASM_OP_DELEGATE:
+        case WASM_OP_RETHROW:
+            return eh;
         case WASM_OP_REF_AS_NON_NULL:
         case WASM_OP_BR_ON_NULL:
         case WASM_OP_BR_ON_NON_NULL:

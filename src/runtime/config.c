@@ -150,6 +150,9 @@ static const knob_def_t knobs[KNOB_COUNT] = {
     [KNOB_FEATURE_FIRST + WHIRL_FEATURE_RELAXED_SIMD] = {
         "relaxed_simd", "WHIRL_FEATURE_RELAXED_SIMD", NULL, KT_BOOL, 1, 0, 0, 1,
         "relaxed SIMD (0xfd 0x100-0x113), deterministic results"},
+    [KNOB_FEATURE_FIRST + WHIRL_FEATURE_EXCEPTIONS] = {
+        "exceptions", "WHIRL_FEATURE_EXCEPTIONS", NULL, KT_BOOL, 1, 0, 0, 1,
+        "exception handling (tags, throw, throw_ref, try_table, exnref)"},
     [KNOB_PERFMAP] = {"perfmap", "WHIRL_PERFMAP", NULL, KT_BOOL, 0, 0, 0, 1,
                       "list native code in /tmp/perf-PID.map for perf (LLVM tier)"},
 };
@@ -422,6 +425,7 @@ uint32_t engine_wasm_features(const whirl_engine_t *engine)
         [WHIRL_FEATURE_MULTI_MEMORY] = WASM_FEATURE_MULTI_MEMORY,
         [WHIRL_FEATURE_MEMORY64] = WASM_FEATURE_MEMORY64,
         [WHIRL_FEATURE_RELAXED_SIMD] = WASM_FEATURE_RELAXED_SIMD,
+        [WHIRL_FEATURE_EXCEPTIONS] = WASM_FEATURE_EXCEPTIONS,
     };
     uint32_t mask = 0;
     for (int f = 0; f < WHIRL_FEATURE_COUNT; f++)

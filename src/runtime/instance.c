@@ -38,7 +38,7 @@ typedef struct instance_impl {
 
 /* Where each part of the state block goes. */
 typedef struct state_layout {
-    size_t funcs, tables, memories, globals, elem_dropped, data_dropped;
+    size_t funcs, tables, memories, globals, tags, elem_dropped, data_dropped;
     size_t func_block, global_block, total;
 } state_layout_t;
 
@@ -54,6 +54,7 @@ static const char *externkind_name(unsigned kind)
     case WHIRL_EXTERN_TABLE: return "table";
     case WHIRL_EXTERN_MEMORY: return "memory";
     case WHIRL_EXTERN_GLOBAL: return "global";
+    case WHIRL_EXTERN_TAG: return "tag";
     }
     return "invalid extern";
 }
@@ -99,6 +100,7 @@ static whirl_error_t *check_import(whirl_store_t *store, const wasm_module_t *w,
     case WASM_EXTERN_TABLE: owner = ext->of.table ? ext->of.table->store : NULL; break;
     case WASM_EXTERN_MEMORY: owner = ext->of.memory ? ext->of.memory->store : NULL; break;
     case WASM_EXTERN_GLOBAL: owner = ext->of.global ? ext->of.global->store : NULL; break;
+    case WASM_EXTERN_TAG: owner = ext->of.tag ? ext->of.tag->store : NULL; break;
     }
     if (!owner)
         return error_fmt("import " NAME_FMT ": the %s given is NULL", NAME_ARGS(imp),
@@ -159,6 +161,16 @@ static whirl_error_t *check_import(whirl_store_t *store, const wasm_module_t *w,
                  wasm_valtype_name(gt->type));
         snprintf(got, sizeof got, "global %s%s", g->is_mutable ? "mut " : "",
                  wasm_valtype_name(g->type));
+        return incompatible(imp, want, got);
+    }
+    case WASM_EXTERN_TAG: {
+        const wasm_functype_t *t = &w->types[imp->desc.tag_type];
+        if (functype_equal(ext->of.tag->type, t))
+            return NULL;
+        strcpy(want, "tag ");
+        functype_format(t, want + 4, sizeof want - 4);
+        strcpy(got, "tag ");
+        functype_format(ext->of.tag->type, got + 4, sizeof got - 4);
         return incompatible(imp, want, got);
     }
     }
@@ -509,6 +521,7 @@ static void state_layout(const wasm_module_t *w, state_layout_t *l)
     l->tables = layout_add(&at, wasm_module_table_count(w), sizeof(whirl_table_t *));
     l->memories = layout_add(&at, wasm_module_memory_count(w), sizeof(whirl_memory_t *));
     l->globals = layout_add(&at, wasm_module_global_count(w), sizeof(whirl_global_t *));
+    l->tags = layout_add(&at, wasm_module_tag_count(w), sizeof(whirl_tag_t *));
     l->elem_dropped = layout_add(&at, w->nelems, sizeof(bool));
     l->data_dropped = layout_add(&at, w->ndatas, sizeof(bool));
     l->func_block = layout_add(&at, w->nfuncs, sizeof(whirl_func_t));
@@ -525,6 +538,7 @@ static instance_impl_t *state_place(uint8_t *block, const state_layout_t *l)
     inst->vm.tables = (whirl_table_t **)(block + l->tables);
     inst->vm.memories = (whirl_memory_t **)(block + l->memories);
     inst->vm.globals = (whirl_global_t **)(block + l->globals);
+    inst->tags = (whirl_tag_t **)(block + l->tags);
     inst->elem_dropped = (bool *)(block + l->elem_dropped);
     inst->data_dropped = (bool *)(block + l->data_dropped);
     impl->func_block = (whirl_func_t *)(block + l->func_block);
@@ -750,6 +764,13 @@ whirl_error_t *instance_create(whirl_store_t *store, whirl_module_t *module,
         inst->vm.memories[k] = imports[w->memory_import_ids[k]].of.memory;
     for (uint32_t k = 0; k < w->nglobal_imports; k++)
         inst->vm.globals[k] = imports[w->global_import_ids[k]].of.global;
+    for (uint32_t k = 0; k < w->ntag_imports; k++)
+        inst->tags[k] = imports[w->tag_import_ids[k]].of.tag;
+    for (uint32_t k = 0; k < w->ntags; k++) {
+        inst->tags[w->ntag_imports + k] = tag_create(store, &w->types[w->tags[k]]);
+        if (!inst->tags[w->ntag_imports + k])
+            return error_oom();
+    }
 
     err = create_objects(impl, &slots, plan);
     if (!err && plan && plan->static_segments) {
@@ -804,6 +825,7 @@ void instance_export_extern(const whirl_instance_t *instance, const wasm_export_
     case WASM_EXTERN_TABLE: out->of.table = instance->vm.tables[e->index]; break;
     case WASM_EXTERN_MEMORY: out->of.memory = instance->vm.memories[e->index]; break;
     case WASM_EXTERN_GLOBAL: out->of.global = instance->vm.globals[e->index]; break;
+    case WASM_EXTERN_TAG: out->of.tag = instance->tags[e->index]; break;
     }
 }
 

@@ -249,6 +249,7 @@ static const whirl_store_t *extern_store(const whirl_extern_t *item)
     case WHIRL_EXTERN_TABLE: return item->of.table ? item->of.table->store : NULL;
     case WHIRL_EXTERN_MEMORY: return item->of.memory ? item->of.memory->store : NULL;
     case WHIRL_EXTERN_GLOBAL: return item->of.global ? item->of.global->store : NULL;
+    case WHIRL_EXTERN_TAG: return item->of.tag ? item->of.tag->store : NULL;
     }
     return NULL;
 }
@@ -399,6 +400,7 @@ static const char *import_kind_name(unsigned kind)
     case WASM_EXTERN_TABLE: return "table";
     case WASM_EXTERN_MEMORY: return "memory";
     case WASM_EXTERN_GLOBAL: return "global";
+    case WASM_EXTERN_TAG: return "tag";
     }
     return "extern";
 }

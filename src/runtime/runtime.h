@@ -140,6 +140,8 @@ typedef enum object_kind {
     OBJ_TABLE,
     OBJ_GLOBAL,
     OBJ_INSTANCE,
+    OBJ_TAG,
+    OBJ_EXN,
 } object_kind_t;
 
 typedef struct store_object {
@@ -226,7 +228,35 @@ struct whirl_instance {
     /* Segments dropped by elem.drop/data.drop or after active init. */
     bool *elem_dropped;
     bool *data_dropped;
+    whirl_tag_t **tags;         /* tag index space (exception handling) */
 };
+
+/* ---- exception handling (exn.c) ---- */
+
+struct whirl_tag {
+    store_object_t obj;
+    whirl_store_t *store;
+    const wasm_functype_t *type; /* parameters; the module's, or `owned` */
+    whirl_functype_t *owned;     /* host-made tags: a copy of the type */
+    uint32_t nslots;             /* slots the values take */
+};
+
+struct whirl_exn {
+    store_object_t obj;
+    whirl_store_t *store;
+    whirl_tag_t *tag;
+    slot_t values[];             /* tag->nslots */
+};
+
+/* A tag of `type` (borrowed: must outlive the store), adopted by `store`. */
+whirl_tag_t *tag_create(whirl_store_t *store, const wasm_functype_t *type);
+/* An exception of `tag` with the values in `slots`; NULL with *exhausted
+ * false when out of memory, with *exhausted true when the store's
+ * exceptions would pass WHIRL_STORE_EXCEPTION_BYTES_MAX. */
+whirl_exn_t *exn_create(whirl_store_t *store, whirl_tag_t *tag, const slot_t *slots,
+                        bool *exhausted);
+void tag_destroy(whirl_tag_t *tag);
+void exn_destroy(whirl_exn_t *exn);
 
 struct exec_stack; /* private to src/exec */
 
@@ -235,6 +265,7 @@ struct whirl_store {
     void *data;
     void (*finalizer)(void *data);
     store_object_t *objects;    /* everything to free, newest first */
+    uint64_t exn_bytes;         /* held by exception objects (exn.c) */
     struct exec_stack *exec;    /* created on first call into wasm */
     uint64_t epoch_deadline;    /* WHIRL_EPOCH_DEADLINE_NEVER: none */
     /* The deadline that traps; epoch_deadline (what code checks) is the

@@ -254,6 +254,7 @@ static void w_import(wbuf_t *w, const wasm_import_t *imp)
         w_u8(w, imp->desc.global.type);
         w_u8(w, imp->desc.global.is_mutable);
         break;
+    case WASM_EXTERN_TAG: w_u32(w, imp->desc.tag_type); break;
     }
 }
 
@@ -271,6 +272,8 @@ static void w_module(wbuf_t *w, const wasm_module_t *m)
     w_u32(w, m->nimports);
     for (uint32_t i = 0; i < m->nimports; i++)
         w_import(w, &m->imports[i]);
+    w_u32(w, m->ntags);
+    w_raw(w, m->tags, (size_t)m->ntags * sizeof *m->tags);
     w_u32(w, m->nfuncs);
     for (uint32_t i = 0; i < m->nfuncs; i++) {
         const wasm_func_t *f = &m->funcs[i];
@@ -357,8 +360,8 @@ static whirl_error_t *w_code(wbuf_t *w, const compiled_module_t *cm)
     w_u32(w, cm->nfuncs);
     for (uint32_t i = 0; i < cm->nfuncs; i++) {
         const compiled_func_t *f = &cm->funcs[i];
-        uint32_t head[6] = {f->param_slots, f->result_slots, f->local_slots, f->frame_slots,
-                            f->code_len, f->nsrcmap};
+        uint32_t head[7] = {f->param_slots, f->result_slots, f->local_slots, f->frame_slots,
+                            f->code_len, f->nsrcmap, f->nhandlers};
         w_raw(w, head, sizeof head);
     }
     w_align(w);
@@ -373,6 +376,10 @@ static whirl_error_t *w_code(wbuf_t *w, const compiled_module_t *cm)
     w_align(w);
     for (uint32_t i = 0; i < cm->nfuncs; i++)
         w_raw(w, cm->funcs[i].srcmap, (size_t)cm->funcs[i].nsrcmap * sizeof(code_srcmap_t));
+    w_align(w);
+    for (uint32_t i = 0; i < cm->nfuncs; i++)
+        w_raw(w, cm->funcs[i].handlers,
+              (size_t)cm->funcs[i].nhandlers * sizeof(code_handler_t));
     return NULL;
 }
 
@@ -626,7 +633,7 @@ static const uint8_t *r_blob(rd_t *r, uint32_t *len_out)
 static bool valtype_ok(uint8_t t)
 {
     return t == WASM_I32 || t == WASM_I64 || t == WASM_F32 || t == WASM_F64 ||
-           t == WASM_V128 || t == WASM_FUNCREF || t == WASM_EXTERNREF;
+           t == WASM_V128 || t == WASM_FUNCREF || t == WASM_EXTERNREF || t == WASM_EXNREF;
 }
 
 static wasm_valtype_t r_valtype(rd_t *r)
@@ -760,6 +767,15 @@ static void r_types(rd_t *r, wasm_module_t *m)
     }
 }
 
+/* A tag's type index: a known type without results. */
+static uint32_t r_tag_type(rd_t *r, const wasm_module_t *m)
+{
+    uint32_t t = r_u32(r);
+    if (!r->bad && (t >= m->ntypes || m->types[t].nresults))
+        r_fail(r, "tag type %u of %u", t, m->ntypes);
+    return t;
+}
+
 static void r_imports(rd_t *r, wasm_module_t *m)
 {
     r->what = "imports";
@@ -794,6 +810,10 @@ static void r_imports(rd_t *r, wasm_module_t *m)
             imp->desc.global.is_mutable = r_bool(r);
             m->nglobal_imports++;
             break;
+        case WASM_EXTERN_TAG:
+            imp->desc.tag_type = r_tag_type(r, m);
+            m->ntag_imports++;
+            break;
         default:
             r_fail(r, "import kind %u", kind);
             return;
@@ -806,16 +826,25 @@ static void r_imports(rd_t *r, wasm_module_t *m)
     ALLOC_ARRAY(r, &m->arena, m->table_import_ids, m->ntable_imports);
     ALLOC_ARRAY(r, &m->arena, m->memory_import_ids, m->nmemory_imports);
     ALLOC_ARRAY(r, &m->arena, m->global_import_ids, m->nglobal_imports);
+    ALLOC_ARRAY(r, &m->arena, m->tag_import_ids, m->ntag_imports);
     if (r->bad)
         return;
-    uint32_t nf = 0, nt = 0, nm = 0, ng = 0;
+    uint32_t nf = 0, nt = 0, nm = 0, ng = 0, ntg = 0;
     for (uint32_t i = 0; i < m->nimports; i++) {
         switch (m->imports[i].kind) {
         case WASM_EXTERN_FUNC: m->func_import_ids[nf++] = i; break;
         case WASM_EXTERN_TABLE: m->table_import_ids[nt++] = i; break;
         case WASM_EXTERN_MEMORY: m->memory_import_ids[nm++] = i; break;
         case WASM_EXTERN_GLOBAL: m->global_import_ids[ng++] = i; break;
+        case WASM_EXTERN_TAG: m->tag_import_ids[ntg++] = i; break;
         }
+    }
+    r->what = "tags";
+    m->ntags = r_count(r, 4);
+    ALLOC_ARRAY(r, &m->arena, m->tags, m->ntags);
+    for (uint32_t i = 0; i < m->ntags && !r->bad; i++) {
+        r->index = i;
+        m->tags[i] = r_tag_type(r, m);
     }
 }
 
@@ -903,6 +932,7 @@ static void r_exports_segments(rd_t *r, wasm_module_t *m, const spaces_t *sp)
                          : kind == WASM_EXTERN_TABLE  ? sp->tables
                          : kind == WASM_EXTERN_MEMORY ? sp->memories
                          : kind == WASM_EXTERN_GLOBAL ? sp->globals
+                         : kind == WASM_EXTERN_TAG    ? wasm_module_tag_count(m)
                                                       : 0;
         if (!r->bad && e->index >= limit)
             r_fail(r, "export kind %u index %u", kind, e->index);
@@ -1032,16 +1062,16 @@ static void r_code(loader_t *l, const wasm_module_t *m, compiled_module_t *cm)
     }
     cm->nfuncs = n;
     ALLOC_ARRAY(r, &cm->arena, cm->funcs, n);
-    const uint8_t *heads = r_take(r, (size_t)n * 24);
+    const uint8_t *heads = r_take(r, (size_t)n * 28);
     if (r->bad)
         return;
-    uint64_t ncode = 0, nsrcmap = 0;
+    uint64_t ncode = 0, nsrcmap = 0, nhandlers = 0;
     for (uint32_t i = 0; i < n && !r->bad; i++) {
         r->index = i;
         compiled_func_t *f = &cm->funcs[i];
         const wasm_func_t *wf = &m->funcs[i];
         const wasm_functype_t *t = &m->types[m->types[wf->type].canonical];
-        const uint8_t *h = heads + (size_t)i * 24;
+        const uint8_t *h = heads + (size_t)i * 28;
         f->func_index = m->nfunc_imports + i;
         f->type = t;
         f->param_slots = rd32(h);
@@ -1050,6 +1080,8 @@ static void r_code(loader_t *l, const wasm_module_t *m, compiled_module_t *cm)
         f->frame_slots = rd32(h + 12);
         f->code_len = rd32(h + 16);
         f->nsrcmap = rd32(h + 20);
+        f->nhandlers = rd32(h + 24);
+        nhandlers += f->nhandlers;
         uint64_t local_slots = 0;
         for (uint32_t k = 0; k < wf->nlocal_runs; k++)
             local_slots += (uint64_t)wf->local_runs[k].count * slots_of(wf->local_runs[k].type);
@@ -1120,6 +1152,47 @@ static void r_code(loader_t *l, const wasm_module_t *m, compiled_module_t *cm)
                 return;
             }
         hash_lagging(l, (size_t)((uint8_t *)map - r->base));
+    }
+
+    /* Exception handlers: every position, slot and tag they name is checked,
+     * since the interpreter trusts them. */
+    r->what = "exception handlers";
+    r_align(r);
+    avail = r->end - r->pos;
+    if (nhandlers > avail / sizeof(code_handler_t)) {
+        r_fail(r, "%llu handlers, %zu bytes left", (unsigned long long)nhandlers, avail);
+        return;
+    }
+    code_handler_t *hs =
+        (code_handler_t *)r_take(r, (size_t)nhandlers * sizeof(code_handler_t));
+    uint32_t ntags = wasm_module_tag_count(m);
+    for (uint32_t i = 0; i < n && !r->bad; i++) {
+        compiled_func_t *f = &cm->funcs[i];
+        f->handlers = f->nhandlers ? hs : NULL;
+        hs += f->nhandlers;
+        for (uint32_t k = 0; k < f->nhandlers; k++) {
+            const code_handler_t *h = &f->handlers[k];
+            bool ok = h->start <= h->end && h->end <= f->code_len && h->kind <= HANDLER_DELEGATE;
+            if (ok && h->kind != HANDLER_DELEGATE) {
+                uint32_t values = 0;
+                if (h->kind == HANDLER_CATCH) {
+                    ok = h->tag < ntags;
+                    if (ok) {
+                        const wasm_functype_t *t = &m->types[wasm_module_tag_type(m, h->tag)];
+                        values = slots_sum(t->params, t->nparams);
+                    }
+                }
+                ok = ok && h->target < f->code_len &&
+                     (uint64_t)h->slot + values <= f->frame_slots &&
+                     (h->exn_slot == HANDLER_NO_SLOT || h->exn_slot < f->frame_slots);
+            }
+            if (!ok) {
+                r->index = i;
+                r_fail(r, "handler %u does not fit its function", k);
+                return;
+            }
+        }
+        hash_lagging(l, (size_t)((uint8_t *)hs - r->base));
     }
 }
 

@@ -31,9 +31,11 @@
 #define SERIAL_MAGIC "\x89WHIRLC\n"
 #define SERIAL_MAGIC_LEN 8
 #define SERIAL_HEADER_SIZE 64
-/* 4: native code (an object file) may follow the interpreter's code.
+/* 5: exception handlers (tags, handler tables) and native code together.
+ * 4: native code (an object file) may follow the interpreter's code; or,
+ *    on the exception-handling branch, handler tables (no native code).
  * 3: code words start with op numbers (2: interpreter handler offsets). */
-#define SERIAL_FORMAT_VERSION 4u
+#define SERIAL_FORMAT_VERSION 5u
 
 /* Code flags: the knobs of engine->config that change what the compiler
  * emits. A file compiled under other flags is refused. */

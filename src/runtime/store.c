@@ -127,6 +127,8 @@ void whirl_store_delete(whirl_store_t *store)
         case OBJ_TABLE: table_destroy((whirl_table_t *)obj); break;
         case OBJ_GLOBAL: global_destroy((whirl_global_t *)obj); break;
         case OBJ_INSTANCE: instance_destroy((whirl_instance_t *)obj); break;
+        case OBJ_TAG: tag_destroy((whirl_tag_t *)obj); break;
+        case OBJ_EXN: exn_destroy((whirl_exn_t *)obj); break;
         }
         obj = next;
     }

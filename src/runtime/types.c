@@ -15,6 +15,7 @@ whirl_valkind_t valtype_to_kind(wasm_valtype_t t)
     case WASM_V128: return WHIRL_V128;
     case WASM_FUNCREF: return WHIRL_FUNCREF;
     case WASM_EXTERNREF: return WHIRL_EXTERNREF;
+    case WASM_EXNREF: return WHIRL_EXNREF;
     }
     /* Unreachable for validated types; i32 keeps callers total. */
     return WHIRL_I32;
@@ -30,6 +31,7 @@ wasm_valtype_t valkind_to_type(whirl_valkind_t k)
     case WHIRL_V128: return WASM_V128;
     case WHIRL_FUNCREF: return WASM_FUNCREF;
     case WHIRL_EXTERNREF: return WASM_EXTERNREF;
+    case WHIRL_EXNREF: return WASM_EXNREF;
     }
     return 0;
 }
@@ -200,6 +202,9 @@ void val_to_slots(const whirl_val_t *val, slot_t *slots)
     case WHIRL_EXTERNREF:
         slots[0].ref = val->of.externref;
         break;
+    case WHIRL_EXNREF:
+        slots[0].ref = val->of.exnref;
+        break;
     }
 }
 
@@ -214,5 +219,6 @@ void val_from_slots(whirl_val_t *val, wasm_valtype_t type, const slot_t *slots)
     case WASM_V128: memcpy(val->of.v128, slots, 16); break;
     case WASM_FUNCREF: val->of.funcref = slots[0].ref; break;
     case WASM_EXTERNREF: val->of.externref = slots[0].ref; break;
+    case WASM_EXNREF: val->of.exnref = slots[0].ref; break;
     }
 }

@@ -18,6 +18,7 @@ struct whirl_error {
     bool is_trap;
     bool is_exit;
     bool is_exhausted; /* a pool limit reached for now (whirl_error_is_resource_exhausted) */
+    whirl_exn_t *exn;  /* an exception crossing the host boundary, or NULL */
     int exit_status;
     whirl_trap_code_t code;
     error_frame_t *frames;
@@ -42,6 +43,8 @@ const char *whirl_trap_code_name(whirl_trap_code_t code)
     case WHIRL_TRAP_STACK_EXHAUSTED: return "call stack exhausted";
     case WHIRL_TRAP_INTERRUPT: return "interrupt";
     case WHIRL_TRAP_HOST: return "host error";
+    case WHIRL_TRAP_NULL_EXCEPTION: return "null exception reference";
+    case WHIRL_TRAP_EXCEPTIONS_EXHAUSTED: return "resource exhausted: exception objects";
     case WHIRL_TRAP_NULL_REFERENCE: return "null reference";
     }
     return "unknown trap";
@@ -187,7 +190,7 @@ bool whirl_error_exit_status(const whirl_error_t *error, int *status)
 
 whirl_error_t *error_as_trap(whirl_error_t *error)
 {
-    if (error != &oom_error && !error->is_trap && !error->is_exit) {
+    if (error != &oom_error && !error->is_trap && !error->is_exit && !error->exn) {
         error->is_trap = true;
         error->code = WHIRL_TRAP_HOST;
     }
@@ -268,4 +271,28 @@ void whirl_error_delete(whirl_error_t *error)
     free(error->frames);
     free(error->message);
     free(error);
+}
+
+whirl_error_t *error_exception(whirl_exn_t *exn)
+{
+    whirl_error_t *e = error_fmt("uncaught exception");
+    if (e != &oom_error)
+        e->exn = exn;
+    return e;
+}
+
+whirl_error_t *whirl_error_exception_new(whirl_exn_t *exn)
+{
+    if (!exn)
+        return error_fmt("whirl_error_exception_new: exn is NULL");
+    return error_exception(exn);
+}
+
+bool whirl_error_is_exception(const whirl_error_t *error, whirl_exn_t **exn)
+{
+    if (!error || !error->exn)
+        return false;
+    if (exn)
+        *exn = error->exn;
+    return true;
 }

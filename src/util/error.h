@@ -34,6 +34,8 @@ whirl_error_t *error_prefix(whirl_error_t *error, const char *fmt, ...)
 void error_add_frame(whirl_error_t *error, uint32_t func_index, const char *name,
                      size_t offset);
 
+/* An exception error carrying `exn` (exception handling). */
+whirl_error_t *error_exception(whirl_exn_t *exn);
 /* error_add_frame for a frame of `module` (NULL: unknown): the frame keeps
  * a reference to the module's DWARF when it has some, so that
  * whirl_error_frame_source can name source lines after the module is gone.

@@ -38,18 +38,19 @@ enum {
     SEC_CODE = 10,
     SEC_DATA = 11,
     SEC_DATACOUNT = 12,
+    SEC_TAG = 13, /* exception handling */
     SEC_COUNT
 };
 
 static const char *const section_names[SEC_COUNT] = {
     "custom", "type",    "import", "function", "table", "memory",    "global",
-    "export", "start",   "element", "code",    "data",  "datacount",
+    "export", "start",   "element", "code",    "data",  "datacount", "tag",
 };
 
 /* Position of each section id in the required order; datacount sits between
- * element and code. */
+ * element and code, tag between memory and global. */
 static const uint8_t section_rank[SEC_COUNT] = {
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10,
+    0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 22, 24, 20, 11,
 };
 
 typedef VEC(wasm_custom_t) custom_vec_t;
@@ -148,8 +149,14 @@ static const char *read_name(decoder_t *d, reader_t *r, uint32_t *len_out)
     return copy;
 }
 
+/* Set per decode: whether exnref is a value type (exception handling).
+ * The byte readers take only a reader, so the switch travels beside them. */
+static _Thread_local bool decode_exnref;
+
 static bool is_valtype(uint8_t b)
 {
+    if (b == WASM_EXNREF)
+        return decode_exnref;
     switch (b) {
     case WASM_I32:
     case WASM_I64:
@@ -178,7 +185,7 @@ static wasm_valtype_t read_reftype(reader_t *r)
 {
     size_t at = reader_offset(r);
     uint8_t b = read_u8(r);
-    if (reader_ok(r) && !wasm_is_reftype(b)) {
+    if (reader_ok(r) && (!wasm_is_reftype(b) || (b == WASM_EXNREF && !decode_exnref))) {
         const char *proposal = wasm_proposal_valtype(b);
         fail_at(r, proposal ? proposal : "malformed reference type", at);
     }
@@ -417,6 +424,27 @@ static bool tag_type_follows(const reader_t *r)
     return reader_ok(&scan) && attribute == 0;
 }
 
+/* A tag type: attribute 0 (an exception), then the type index. */
+static void read_tag_type(reader_t *r, uint32_t *type)
+{
+    size_t at = reader_offset(r);
+    uint8_t attribute = read_u8(r);
+    if (reader_ok(r) && attribute != 0)
+        fail_at(r, "malformed tag attribute", at);
+    *type = read_u32(r);
+}
+
+static void decode_tag_section(decoder_t *d, reader_t *r)
+{
+    wasm_module_t *m = d->m;
+    uint32_t n = read_count(d, r);
+    m->tags = dalloc_array(d, r, n, sizeof *m->tags);
+    for (uint32_t i = 0; i < n && reader_ok(r); i++)
+        read_tag_type(r, &m->tags[i]);
+    if (reader_ok(r))
+        m->ntags = n;
+}
+
 /* Whether section 13 holds a well-formed tag section (exception handling):
  * a count of tag types filling the section exactly. Otherwise it is the
  * "malformed section id" the 2.0 spec tests expect (an empty section 13). */
@@ -441,7 +469,7 @@ static void decode_import_section(decoder_t *d, reader_t *r)
     m->imports = dalloc_array(d, r, n, sizeof *m->imports);
     if (!reader_ok(r))
         return;
-    uint32_t kinds[4] = {0};
+    uint32_t kinds[5] = {0};
     for (uint32_t i = 0; i < n && reader_ok(r); i++) {
         wasm_import_t *imp = &m->imports[i];
         imp->module = read_name(d, r, &imp->module_len);
@@ -465,6 +493,12 @@ static void decode_import_section(decoder_t *d, reader_t *r)
         case WASM_EXTERN_GLOBAL:
             read_globaltype(r, &imp->desc.global);
             break;
+        case WASM_EXTERN_TAG:
+            if (d->m->features & WASM_FEATURE_EXCEPTIONS) {
+                read_tag_type(r, &imp->desc.tag_type);
+                break;
+            }
+            /* fall through */
         default:
             fail_at(r, kind == 4 && tag_type_follows(r) ? WASM_PROPOSAL_TAG_IMPORT
                                                         : "malformed import kind",
@@ -481,6 +515,7 @@ static void decode_import_section(decoder_t *d, reader_t *r)
     m->table_import_ids = dalloc_array(d, r, kinds[1], sizeof(uint32_t));
     m->memory_import_ids = dalloc_array(d, r, kinds[2], sizeof(uint32_t));
     m->global_import_ids = dalloc_array(d, r, kinds[3], sizeof(uint32_t));
+    m->tag_import_ids = dalloc_array(d, r, kinds[4], sizeof(uint32_t));
     if (!reader_ok(r))
         return;
     for (uint32_t i = 0; i < n; i++) {
@@ -489,6 +524,7 @@ static void decode_import_section(decoder_t *d, reader_t *r)
         case WASM_EXTERN_TABLE: m->table_import_ids[m->ntable_imports++] = i; break;
         case WASM_EXTERN_MEMORY: m->memory_import_ids[m->nmemory_imports++] = i; break;
         case WASM_EXTERN_GLOBAL: m->global_import_ids[m->nglobal_imports++] = i; break;
+        case WASM_EXTERN_TAG: m->tag_import_ids[m->ntag_imports++] = i; break;
         }
     }
 }
@@ -562,7 +598,8 @@ static void decode_export_section(decoder_t *d, reader_t *r)
         e->name = read_name(d, r, &e->name_len);
         size_t at = reader_offset(r);
         uint8_t kind = read_u8(r);
-        if (reader_ok(r) && kind > WASM_EXTERN_GLOBAL) {
+        bool tag_ok = kind == WASM_EXTERN_TAG && (m->features & WASM_FEATURE_EXCEPTIONS);
+        if (reader_ok(r) && kind > WASM_EXTERN_GLOBAL && !tag_ok) {
             reader_t scan = *r;
             read_u32(&scan);
             fail_at(r, kind == 4 && reader_ok(&scan) ? WASM_PROPOSAL_TAG_EXPORT
@@ -829,6 +866,7 @@ static void decode_section(decoder_t *d, reader_t *r, int id)
     case SEC_CODE: decode_code_section(d, r); d->seen_code = true; break;
     case SEC_DATA: decode_data_section(d, r); d->seen_data = true; break;
     case SEC_DATACOUNT: decode_datacount_section(d, r); break;
+    case SEC_TAG: decode_tag_section(d, r); break;
     }
 }
 
@@ -849,8 +887,8 @@ static void decode_module(decoder_t *d, reader_t *r)
     while (reader_ok(r) && !reader_at_end(r)) {
         size_t at = reader_offset(r);
         uint8_t id = read_u8(r);
-        if (id >= SEC_COUNT) {
-            enum { SEC_TAG = 13 };
+        bool tags_on = m->features & WASM_FEATURE_EXCEPTIONS;
+        if (id >= SEC_COUNT || (id == SEC_TAG && !tags_on)) {
             reader_t scan = *r;
             uint32_t size = read_u32(&scan);
             bool tags = id == SEC_TAG && reader_ok(&scan) && size <= reader_remaining(&scan) &&
@@ -934,6 +972,7 @@ whirl_error_t *wasm_decode_features(const uint8_t *bytes, size_t len, uint32_t f
         memcpy(m->bytes, bytes, len);
     m->len = len;
     m->features = features;
+    decode_exnref = features & WASM_FEATURE_EXCEPTIONS;
 
     decoder_t d = {.m = m, .section = -1, .func = -1};
     reader_t r;
@@ -1015,6 +1054,15 @@ const wasm_globaltype_t *wasm_module_global_type(const wasm_module_t *m, uint32_
     return &m->globals[index - m->nglobal_imports];
 }
 
+uint32_t wasm_module_tag_count(const wasm_module_t *m) { return m->ntag_imports + m->ntags; }
+
+uint32_t wasm_module_tag_type(const wasm_module_t *m, uint32_t index)
+{
+    if (index < m->ntag_imports)
+        return m->imports[m->tag_import_ids[index]].desc.tag_type;
+    return m->tags[index - m->ntag_imports];
+}
+
 const char *wasm_valtype_name(wasm_valtype_t t)
 {
     switch (t) {
@@ -1025,6 +1073,7 @@ const char *wasm_valtype_name(wasm_valtype_t t)
     case WASM_V128: return "v128";
     case WASM_FUNCREF: return "funcref";
     case WASM_EXTERNREF: return "externref";
+    case WASM_EXNREF: return "exnref";
     }
     return "<invalid type>";
 }

@@ -25,11 +25,12 @@ enum {
     WASM_V128 = 0x7B,
     WASM_FUNCREF = 0x70,
     WASM_EXTERNREF = 0x6F,
+    WASM_EXNREF = 0x69, /* exception handling: (ref null exn) */
 };
 
 static inline bool wasm_is_reftype(wasm_valtype_t t)
 {
-    return t == WASM_FUNCREF || t == WASM_EXTERNREF;
+    return t == WASM_FUNCREF || t == WASM_EXTERNREF || t == WASM_EXNREF;
 }
 
 typedef struct wasm_functype {
@@ -68,6 +69,7 @@ typedef enum wasm_externkind {
     WASM_EXTERN_TABLE = 1,
     WASM_EXTERN_MEMORY = 2,
     WASM_EXTERN_GLOBAL = 3,
+    WASM_EXTERN_TAG = 4, /* exception handling */
 } wasm_externkind_t;
 
 typedef struct wasm_import {
@@ -81,6 +83,7 @@ typedef struct wasm_import {
         wasm_tabletype_t table;
         wasm_memtype_t memory;
         wasm_globaltype_t global;
+        uint32_t tag_type; /* type index of the tag's parameters */
     } desc;
 } wasm_import_t;
 
@@ -192,6 +195,13 @@ typedef struct wasm_module {
     wasm_globaltype_t *globals;
     wasm_const_expr_t *global_inits;
 
+    /* Exception handling: the tag index space (imports first); each tag
+     * is a type index (its results are empty). */
+    uint32_t ntag_imports;
+    uint32_t *tag_import_ids;
+    uint32_t ntags;            /* defined tags */
+    uint32_t *tags;
+
     uint32_t nexports;
     wasm_export_t *exports;
 
@@ -228,8 +238,9 @@ enum wasm_feature {
     WASM_FEATURE_MULTI_MEMORY = 1u << 3,
     WASM_FEATURE_MEMORY64 = 1u << 4,
     WASM_FEATURE_RELAXED_SIMD = 1u << 5,
+    WASM_FEATURE_EXCEPTIONS = 1u << 6,
 };
-#define WASM_FEATURES_ALL 0x3Fu
+#define WASM_FEATURES_ALL 0x7Fu
 
 /* Decodes `len` bytes (copied). On success *out owns a module freed with
  * wasm_module_free. Errors give the reason in the spec's wording first, then
@@ -254,6 +265,9 @@ const wasm_functype_t *wasm_module_func_type(const wasm_module_t *m, uint32_t in
 const wasm_tabletype_t *wasm_module_table_type(const wasm_module_t *m, uint32_t index);
 const wasm_memtype_t *wasm_module_memory_type(const wasm_module_t *m, uint32_t index);
 const wasm_globaltype_t *wasm_module_global_type(const wasm_module_t *m, uint32_t index);
+/* Exception handling: tags (imports first) and the type index of tag `index`. */
+uint32_t wasm_module_tag_count(const wasm_module_t *m);
+uint32_t wasm_module_tag_type(const wasm_module_t *m, uint32_t index);
 
 /* Validates the whole module: types of every function body, constant
  * expressions, indices, limits, exports, start function (validate.c).

@@ -140,6 +140,20 @@ void wasm_skip_immediates(reader_t *r, wasm_op_t op)
     case IMM_LANE16:
         read_u8(r);
         break;
+    case IMM_TAG:
+        read_u32(r);
+        break;
+    case IMM_TRY_TABLE: {
+        read_s33(r);
+        uint32_t n = read_u32(r);
+        for (uint32_t i = 0; i < n && reader_ok(r); i++) {
+            uint8_t kind = read_u8(r);
+            if (kind == WASM_CATCH || kind == WASM_CATCH_REF)
+                read_u32(r);
+            read_u32(r);
+        }
+        break;
+    }
     case IMM_MEMARG_LANE:
         if (read_u32(r) & WASM_MEMARG_HAS_MEMORY)
             read_u32(r);

@@ -49,7 +49,12 @@ typedef enum wasm_imm {
     IMM_LANE8,         /* one lane-index byte, < 8 */
     IMM_LANE16,        /* one lane-index byte, < 16 */
     IMM_MEMARG_LANE,   /* memarg, then a lane-index byte < 16 >> ALIGN */
+    IMM_TAG,           /* u32 tag index (exception handling) */
+    IMM_TRY_TABLE,     /* blocktype, vec(catch clause: kind byte, [tag], label) */
 } wasm_imm_t;
+
+/* try_table's catch clause kinds, by their encoding. */
+enum { WASM_CATCH = 0, WASM_CATCH_REF = 1, WASM_CATCH_ALL = 2, WASM_CATCH_ALL_REF = 3 };
 
 #include "opcodes_simd.h"
 
@@ -69,6 +74,14 @@ typedef enum wasm_imm {
     X(CALL_INDIRECT, 0, 0x11, "call_indirect", IMM_CALL_INDIRECT, NULL, 0) \
     X(RETURN_CALL, 0, 0x12, "return_call", IMM_FUNC, NULL, 0) \
     X(RETURN_CALL_INDIRECT, 0, 0x13, "return_call_indirect", IMM_CALL_INDIRECT, NULL, 0) \
+    X(THROW, 0, 0x08, "throw", IMM_TAG, NULL, 0) \
+    X(THROW_REF, 0, 0x0A, "throw_ref", IMM_NONE, NULL, 0) \
+    X(TRY_TABLE, 0, 0x1F, "try_table", IMM_TRY_TABLE, NULL, 0) \
+    X(TRY, 0, 0x06, "try", IMM_BLOCKTYPE, NULL, 0) \
+    X(CATCH, 0, 0x07, "catch", IMM_TAG, NULL, 0) \
+    X(RETHROW, 0, 0x09, "rethrow", IMM_LABEL, NULL, 0) \
+    X(DELEGATE, 0, 0x18, "delegate", IMM_LABEL, NULL, 0) \
+    X(CATCH_ALL, 0, 0x19, "catch_all", IMM_NONE, NULL, 0) \
     X(DROP, 0, 0x1A, "drop", IMM_NONE, NULL, 0) \
     X(SELECT, 0, 0x1B, "select", IMM_NONE, NULL, 0) \
     X(SELECT_T, 0, 0x1C, "select", IMM_SELECT_T, NULL, 0) \

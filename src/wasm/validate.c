@@ -48,6 +48,9 @@ typedef enum frame_kind {
     FRAME_LOOP,
     FRAME_IF,
     FRAME_ELSE,
+    FRAME_TRY,       /* legacy exception handling: try, catch, catch_all */
+    FRAME_CATCH,
+    FRAME_CATCH_ALL,
 } frame_kind_t;
 
 typedef struct frame {
@@ -118,6 +121,7 @@ static const char *type_name(wasm_valtype_t t)
     case WASM_V128: return "v128";
     case WASM_FUNCREF: return "funcref";
     case WASM_EXTERNREF: return "externref";
+    case WASM_EXNREF: return "exnref";
     case T_UNKNOWN: return "unknown";
     }
     return "invalid type";
@@ -133,6 +137,7 @@ static bool is_valtype(wasm_valtype_t t)
     case WASM_V128:
     case WASM_FUNCREF:
     case WASM_EXTERNREF:
+    case WASM_EXNREF: /* the decoder admits it only with exception handling on */
         return true;
     }
     return false;
@@ -150,7 +155,7 @@ static bool is_vec(wasm_valtype_t t) { return t == WASM_V128 || t == T_UNKNOWN; 
 static const wasm_valtype_t single_type[0x80] = {
     [WASM_I32] = WASM_I32,         [WASM_I64] = WASM_I64,   [WASM_F32] = WASM_F32,
     [WASM_F64] = WASM_F64,         [WASM_V128] = WASM_V128, [WASM_FUNCREF] = WASM_FUNCREF,
-    [WASM_EXTERNREF] = WASM_EXTERNREF,
+    [WASM_EXTERNREF] = WASM_EXTERNREF, [WASM_EXNREF] = WASM_EXNREF,
 };
 
 /* Operand signatures of the table-typed instructions, parsed once from
@@ -450,6 +455,9 @@ static const char *frame_name(frame_kind_t k)
     case FRAME_LOOP: return "loop";
     case FRAME_IF: return "if";
     case FRAME_ELSE: return "else";
+    case FRAME_TRY: return "try";
+    case FRAME_CATCH: return "catch";
+    case FRAME_CATCH_ALL: return "catch_all";
     }
     return "block";
 }
@@ -660,7 +668,7 @@ static bool read_blocktype(vctx_t *c, reader_t *r, blocktype_t *bt)
     if (v < -0x40)
         return fail_malformed(c, at, "malformed block type");
     wasm_valtype_t t = (wasm_valtype_t)(v & 0x7F);
-    if (!is_valtype(t))
+    if (!is_valtype(t) || (t == WASM_EXNREF && !(c->m->features & WASM_FEATURE_EXCEPTIONS)))
         return fail_malformed(c, at, unknown_valtype(t, "malformed value type"));
     bt->results = &single_type[t];
     bt->nresults = 1;
@@ -818,6 +826,7 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
 
 /* --- Function bodies ------------------------------------------------------- */
 
+#include "validate_exn.inc"
 /* Whether relaxed SIMD (0xfd 0x100-0x113) is accepted: the one place that
  * decides, for the feature switch (`-W relaxed-simd=n`) to set. Refused, its
  * instructions get proposals.c's message, as before whirl implemented them. */
@@ -1238,7 +1247,12 @@ static bool validate_code(vctx_t *c, reader_t *r)
             wasm_valtype_t t = read_u8(r);
             if (!reader_ok(r))
                 return fail_reader(c, r);
-            if (!wasm_is_reftype(t))
+            /* noexn, the bottom heap type: its null is exnref's (no
+             * subtyping otherwise yet). */
+            if (t == 0x74 && (c->m->features & WASM_FEATURE_EXCEPTIONS))
+                t = WASM_EXNREF;
+            if (!wasm_is_reftype(t) ||
+                (t == WASM_EXNREF && !(c->m->features & WASM_FEATURE_EXCEPTIONS)))
                 return fail_malformed(c, at, unknown_valtype(t, "malformed reference type"));
             if (!push_val(c, t))
                 return false;
@@ -1268,6 +1282,18 @@ static bool validate_code(vctx_t *c, reader_t *r)
                 return false;
             break;
         }
+
+        case WASM_OP_THROW:
+        case WASM_OP_THROW_REF:
+        case WASM_OP_TRY_TABLE:
+        case WASM_OP_TRY:
+        case WASM_OP_CATCH:
+        case WASM_OP_CATCH_ALL:
+        case WASM_OP_DELEGATE:
+        case WASM_OP_RETHROW:
+            if (!validate_exn_instr(c, r, op, op_offset))
+                return false;
+            break;
 
         default:
             /* Every op of opcodes.h without a signature is handled above. */
@@ -1487,6 +1513,9 @@ static bool validate_exports(vctx_t *c)
         case WASM_EXTERN_GLOBAL:
             ok = x->index < c->nglobals || fail(c, "unknown global %u", x->index);
             break;
+        case WASM_EXTERN_TAG:
+            ok = x->index < wasm_module_tag_count(m) || fail(c, "unknown tag %u", x->index);
+            break;
         default: ok = fail(c, "malformed export kind"); break;
         }
         if (!ok)
@@ -1529,11 +1558,14 @@ static bool validate_module_fields(vctx_t *c)
         case WASM_EXTERN_GLOBAL:
             ok = is_valtype(im->desc.global.type) || fail(c, "malformed value type");
             break;
+        case WASM_EXTERN_TAG: break; /* validate_tags */
         default: ok = fail(c, "malformed import kind"); break;
         }
         if (!ok)
             return false;
     }
+    if (!validate_tags(c))
+        return false;
 
     for (uint32_t i = 0; i < m->nfuncs; i++) {
         set_loc(c, LOC_FUNC, m->nfunc_imports + i, m->funcs[i].body_offset);

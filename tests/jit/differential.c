@@ -270,6 +270,7 @@ static bool same_bits(const whirl_val_t *a, const whirl_val_t *b)
     case WHIRL_F64: return f64_bits(a->of.f64) == f64_bits(b->of.f64);
     case WHIRL_FUNCREF: return a->of.funcref == b->of.funcref;
     case WHIRL_EXTERNREF: return a->of.externref == b->of.externref;
+    case WHIRL_EXNREF: return a->of.exnref == b->of.exnref;
     case WHIRL_V128: return memcmp(a->of.v128, b->of.v128, 16) == 0;
     }
     return false;

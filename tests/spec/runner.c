@@ -203,6 +203,7 @@ static const char *kind_name(whirl_valkind_t k)
     case WHIRL_V128: return "v128";
     case WHIRL_FUNCREF: return "funcref";
     case WHIRL_EXTERNREF: return "externref";
+    case WHIRL_EXNREF: return "exnref";
     }
     return "?";
 }
@@ -210,7 +211,8 @@ static const char *kind_name(whirl_valkind_t k)
 static bool kind_from_name(const char *s, whirl_valkind_t *k)
 {
     static const whirl_valkind_t kinds[] = {WHIRL_I32,  WHIRL_I64,     WHIRL_F32,      WHIRL_F64,
-                                            WHIRL_V128, WHIRL_FUNCREF, WHIRL_EXTERNREF};
+                                            WHIRL_V128, WHIRL_FUNCREF, WHIRL_EXTERNREF,
+                                            WHIRL_EXNREF};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         if (strcmp(s, kind_name(kinds[i])) == 0) {
             *k = kinds[i];
@@ -311,6 +313,16 @@ static bool parse_value(const cJSON *j, whirl_val_t *val, expect_t *exp, sbuf_t 
         return true;
     }
 
+    if (kind == WHIRL_EXNREF) {
+        if (!s && exp) {
+            exp->mode = MATCH_ANY_REF;
+            return true;
+        }
+        if (s && strcmp(s, "null") == 0)
+            return true;
+        sb_printf(why, "exnref %s cannot be made", s ? s : "argument without a value");
+        return false;
+    }
     if (kind == WHIRL_FUNCREF || kind == WHIRL_EXTERNREF) {
         if (!s) {
             /* Only an expectation may omit the value: any non-null ref. */
@@ -432,6 +444,10 @@ static bool value_matches(const whirl_val_t *got, const expect_t *exp)
         if (exp->mode == MATCH_ANY_REF)
             return got->of.externref != NULL;
         return got->of.externref == exp->val.of.externref;
+    case WHIRL_EXNREF:
+        if (exp->mode == MATCH_ANY_REF)
+            return got->of.exnref != NULL;
+        return got->of.exnref == exp->val.of.exnref;
     case WHIRL_V128: {
         unsigned lb = 128 / exp->lanes;
         for (unsigned i = 0; i < exp->lanes; i++) {
@@ -478,6 +494,9 @@ static void sb_value(sbuf_t *sb, const whirl_val_t *v, const char *lane_type)
             sb_printf(sb, "externref:%" PRIuPTR, (uintptr_t)v->of.externref - 1);
         else
             sb_printf(sb, "externref:null");
+        break;
+    case WHIRL_EXNREF:
+        sb_printf(sb, v->of.exnref ? "exnref:%p" : "exnref:null", (void *)v->of.exnref);
         break;
     case WHIRL_V128: {
         const char *lt = lane_type ? lane_type : "i32";
@@ -1138,6 +1157,30 @@ static void cmd_assert_trap(runner_t *r, const cJSON *cmd)
     free_result(&res);
 }
 
+/* assert_exception: the action must end in an exception nobody caught
+ * (an error of its own kind, not a trap). */
+static void cmd_assert_exception(runner_t *r, const cJSON *cmd)
+{
+    const cJSON *action = cJSON_GetObjectItemCaseSensitive(cmd, "action");
+    describe_action(r, action);
+    char wb[1024];
+    sbuf_t why = {wb, sizeof wb, 0};
+    action_result_t res;
+    if (!run_action(r, action, &res, &why)) {
+        report(r, false, "%s", wb);
+        return;
+    }
+    if (!res.error) {
+        report(r, false, "call succeeded, expected an uncaught exception");
+    } else if (!whirl_error_is_exception(res.error, NULL)) {
+        sb_error(&why, res.error);
+        report(r, false, "got %s, expected an uncaught exception", wb);
+    } else {
+        report(r, true, NULL);
+    }
+    free_result(&res);
+}
+
 static bool is_text_module(runner_t *r, const cJSON *cmd)
 {
     const char *mt = json_str(cmd, "module_type");
@@ -1233,6 +1276,8 @@ static void run_command(runner_t *r, const cJSON *cmd)
         cmd_assert_return(r, cmd);
     else if (strcmp(type, "assert_trap") == 0 || strcmp(type, "assert_exhaustion") == 0)
         cmd_assert_trap(r, cmd);
+    else if (strcmp(type, "assert_exception") == 0)
+        cmd_assert_exception(r, cmd);
     else if (strcmp(type, "assert_invalid") == 0 || strcmp(type, "assert_malformed") == 0)
         cmd_assert_bad_module(r, cmd);
     else if (strcmp(type, "assert_unlinkable") == 0)
