@@ -1340,7 +1340,7 @@ int serve_run(const serve_opts_t *o, whirl_config_t *config)
     serve_log("listening on http://%s%s%s:%s (%s; %u workers, pooling %s)",
               strchr(h, ':') ? "[" : "", h, strchr(h, ':') ? "]" : "", srv->listen_port, desc,
               workers, whirl_engine_pooling(srv->engine) ? "on" : "off");
-    char base_url[800];
+    char base_url[1024]; /* fits "http://[HOST]:PORT" for any host and port the options accept */
     snprintf(base_url, sizeof base_url, "http://%s%s%s:%s", strchr(h, ':') ? "[" : "", h,
              strchr(h, ':') ? "]" : "", srv->listen_port);
     serve_app_print_routes(srv->app, base_url);
