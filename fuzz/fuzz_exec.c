@@ -115,6 +115,9 @@ static whirl_error_t *make_import(whirl_store_t *store, const whirl_module_t *mo
         whirl_val_t v = fz_zero(valtype_to_kind(imp->desc.global.type));
         return whirl_global_new(store, &v, imp->desc.global.is_mutable, &out->of.global);
     }
+    case WASM_EXTERN_TAG:
+        return whirl_tag_new(store, functype_public(&module->wasm->types[imp->desc.tag_type]),
+                             &out->of.tag);
     }
     return whirl_error_new("unknown import kind");
 }
@@ -234,6 +237,9 @@ static void run_exports(whirl_store_t *store, whirl_module_t *module, whirl_inst
             CHECK(v.kind == whirl_global_kind(ext.of.global));
             break;
         }
+        case WHIRL_EXTERN_TAG:
+            CHECK(whirl_tag_type(ext.of.tag) != NULL);
+            break;
         case WHIRL_EXTERN_TABLE: {
             uint64_t size = whirl_table_size(ext.of.table);
             for (uint64_t k = 0; k < size && k < 1024; k++) {

@@ -49,7 +49,10 @@ static void check_module(const wasm_module_t *m)
     uint32_t nmems = wasm_module_memory_count(m);
     uint32_t nglobals = wasm_module_global_count(m);
 
-    CHECK(m->nfunc_imports + m->ntable_imports + m->nmemory_imports + m->nglobal_imports ==
+    uint32_t ntags = wasm_module_tag_count(m);
+
+    CHECK(m->nfunc_imports + m->ntable_imports + m->nmemory_imports + m->nglobal_imports +
+              m->ntag_imports ==
           m->nimports);
     for (uint32_t i = 0; i < nfuncs; i++)
         CHECK(wasm_module_func_type(m, i) != NULL);
@@ -58,6 +61,8 @@ static void check_module(const wasm_module_t *m)
         CHECK(imp->module != NULL && imp->name != NULL);
         if (imp->kind == WASM_EXTERN_FUNC)
             CHECK(imp->desc.func_type < m->ntypes);
+        else if (imp->kind == WASM_EXTERN_TAG)
+            CHECK(imp->desc.tag_type < m->ntypes);
         else
             CHECK(imp->kind <= WASM_EXTERN_GLOBAL);
     }
@@ -68,6 +73,7 @@ static void check_module(const wasm_module_t *m)
         case WASM_EXTERN_TABLE: CHECK(e->index < ntables); break;
         case WASM_EXTERN_MEMORY: CHECK(e->index < nmems); break;
         case WASM_EXTERN_GLOBAL: CHECK(e->index < nglobals); break;
+        case WASM_EXTERN_TAG: CHECK(e->index < ntags); break;
         default: CHECK(!"export kind");
         }
         /* Export names are unique. */
@@ -101,7 +107,9 @@ static void check_module(const wasm_module_t *m)
     }
     for (uint32_t i = 0; i < nmems; i++) {
         const wasm_limits_t *l = &wasm_module_memory_type(m, i)->limits;
-        CHECK(l->min <= 65536 && (!l->has_max || (l->max <= 65536 && l->min <= l->max)));
+        /* memory64's page counts go up to 2^48, a 32-bit memory's to 2^16. */
+        uint64_t pages = l->is64 ? UINT64_C(1) << 48 : 65536;
+        CHECK(l->min <= pages && (!l->has_max || (l->max <= pages && l->min <= l->max)));
     }
     for (uint32_t i = 0; i < ntables; i++) {
         const wasm_limits_t *l = &wasm_module_table_type(m, i)->limits;

@@ -102,6 +102,11 @@ static const char *trap_class(const whirl_error_t *err)
     case WHIRL_TRAP_STACK_EXHAUSTED: return "stack";
     case WHIRL_TRAP_INTERRUPT: return "timeout";
     case WHIRL_TRAP_HOST: return "host";
+    /* 3.0 traps: the differential modules are 2.0 only, so these never
+     * have a V8 counterpart to compare with. */
+    case WHIRL_TRAP_NULL_EXCEPTION:
+    case WHIRL_TRAP_EXCEPTIONS_EXHAUSTED:
+    case WHIRL_TRAP_NULL_REFERENCE: return "other";
     }
     return "other";
 }
