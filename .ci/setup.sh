@@ -11,8 +11,9 @@
 #       installs the locked npm packages of each folder whose
 #       package-lock.json the tests use (tests/component: jco for the
 #       component fixtures; tests/serve/js: componentize-js for the
-#       wasi:http guests), only where node_modules is missing or does not
-#       match the lock file (.ci/npm-check.mjs).
+#       wasi:http guests; tests/serve/spinsdk: Spin's JS SDK), only where
+#       node_modules is missing or does not match the lock file
+#       (.ci/npm-check.mjs).
 #
 # NAME prefixes the messages ("test.sh: ..."). Both return non-zero on
 # failure; callers decide whether that is fatal.
@@ -64,6 +65,7 @@ whirl_install_packages() {
 whirl_npm_dirs() {
     echo tests/component
     echo tests/serve/js
+    echo tests/serve/spinsdk
 }
 
 whirl_install_npm() {
