@@ -665,11 +665,16 @@ void whirl_store_limits_set(whirl_store_t *store, uint64_t max_memory_size,
 uint64_t whirl_store_memory_consumed(const whirl_store_t *store);
 
 /* Exception objects (exception handling) live until their store is deleted:
- * a `throw` or whirl_exn_new past this many bytes of them in one store fails
- * (the guest traps with WHIRL_TRAP_EXCEPTIONS_EXHAUSTED, whirl_exn_new
- * returns an error), so a guest throwing in a loop cannot grow the host
- * without bound. */
+ * a `throw` or whirl_exn_new past the store's exception limit fails (the
+ * guest traps with WHIRL_TRAP_EXCEPTIONS_EXHAUSTED, whirl_exn_new returns an
+ * error naming the limit), so a guest throwing in a loop cannot grow the
+ * host without bound. A new store's limit is this many bytes. */
 #define WHIRL_STORE_EXCEPTION_BYTES_MAX ((uint64_t)64 << 20)
+
+/* Sets the bytes the store's exception objects may hold
+ * (WHIRL_STORE_EXCEPTION_BYTES_MAX by default; WHIRL_NO_LIMIT for none).
+ * Lowering it below what is held only refuses further exceptions. */
+void whirl_store_exception_limit_set(whirl_store_t *store, uint64_t max_bytes);
 
 /* Bytes the store's exception objects hold now (values and bookkeeping). */
 uint64_t whirl_store_exception_bytes(const whirl_store_t *store);

@@ -47,7 +47,7 @@ whirl_exn_t *exn_create(whirl_store_t *store, whirl_tag_t *tag, const slot_t *sl
                         bool *exhausted)
 {
     uint64_t cost = exn_cost(tag);
-    *exhausted = store->exn_bytes + cost > WHIRL_STORE_EXCEPTION_BYTES_MAX;
+    *exhausted = cost > store->exn_bytes_max || store->exn_bytes > store->exn_bytes_max - cost;
     if (*exhausted)
         return NULL;
     whirl_exn_t *exn = malloc(sizeof *exn + (size_t)tag->nslots * sizeof(slot_t));
@@ -126,10 +126,10 @@ whirl_error_t *whirl_exn_new(whirl_store_t *store, whirl_tag_t *tag, const whirl
         bool exhausted;
         *out = exn_create(store, tag, slots, &exhausted);
         if (exhausted)
-            err = error_fmt("whirl_exn_new: the store's exceptions hold %llu bytes, "
-                            "WHIRL_STORE_EXCEPTION_BYTES_MAX allows %llu",
+            err = error_fmt("whirl_exn_new: the store's exceptions hold %llu bytes, its "
+                            "exception limit (whirl_store_exception_limit_set) is %llu",
                             (unsigned long long)store->exn_bytes,
-                            (unsigned long long)WHIRL_STORE_EXCEPTION_BYTES_MAX);
+                            (unsigned long long)store->exn_bytes_max);
         else if (!*out)
             err = error_oom();
     }
@@ -141,6 +141,12 @@ whirl_error_t *whirl_exn_new(whirl_store_t *store, whirl_tag_t *tag, const whirl
 uint64_t whirl_store_exception_bytes(const whirl_store_t *store)
 {
     return store ? store->exn_bytes : 0;
+}
+
+void whirl_store_exception_limit_set(whirl_store_t *store, uint64_t max_bytes)
+{
+    if (store)
+        store->exn_bytes_max = max_bytes;
 }
 
 whirl_tag_t *whirl_exn_tag(const whirl_exn_t *exn) { return exn ? exn->tag : NULL; }

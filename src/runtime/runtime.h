@@ -252,7 +252,7 @@ struct whirl_exn {
 whirl_tag_t *tag_create(whirl_store_t *store, const wasm_functype_t *type);
 /* An exception of `tag` with the values in `slots`; NULL with *exhausted
  * false when out of memory, with *exhausted true when the store's
- * exceptions would pass WHIRL_STORE_EXCEPTION_BYTES_MAX. */
+ * exceptions would pass the store's exception limit. */
 whirl_exn_t *exn_create(whirl_store_t *store, whirl_tag_t *tag, const slot_t *slots,
                         bool *exhausted);
 void tag_destroy(whirl_tag_t *tag);
@@ -266,6 +266,7 @@ struct whirl_store {
     void (*finalizer)(void *data);
     store_object_t *objects;    /* everything to free, newest first */
     uint64_t exn_bytes;         /* held by exception objects (exn.c) */
+    uint64_t exn_bytes_max;     /* whirl_store_exception_limit_set */
     struct exec_stack *exec;    /* created on first call into wasm */
     uint64_t epoch_deadline;    /* WHIRL_EPOCH_DEADLINE_NEVER: none */
     /* The deadline that traps; epoch_deadline (what code checks) is the

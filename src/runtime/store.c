@@ -98,6 +98,7 @@ whirl_store_t *whirl_store_new(whirl_engine_t *engine, void *data,
     s->pub.finalizer = finalizer;
     s->pub.epoch_deadline = WHIRL_EPOCH_DEADLINE_NEVER;
     s->pub.epoch_hard_deadline = WHIRL_EPOCH_DEADLINE_NEVER;
+    s->pub.exn_bytes_max = WHIRL_STORE_EXCEPTION_BYTES_MAX;
     s->pub.hosting.max_memory_size = WHIRL_NO_LIMIT;
     s->pub.hosting.max_table_elements = WHIRL_NO_LIMIT;
     s->pub.hosting.deadline_ns = UINT64_MAX;

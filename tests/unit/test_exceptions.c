@@ -118,7 +118,7 @@ static void throw_loop_is_bounded(whirl_engine_t *engine)
         CHECK(!whirl_tag_new(store, t_i32, &t));
         arg.of.i32 = 1;
         err = whirl_exn_new(store, t, &arg, 1, &exn);
-        CHECK(err && !exn && strstr(whirl_error_message(err), "WHIRL_STORE_EXCEPTION_BYTES_MAX"));
+        CHECK(err && !exn && strstr(whirl_error_message(err), "exception limit"));
         whirl_error_delete(err);
         whirl_functype_delete(t_i32);
 
@@ -132,6 +132,30 @@ static void throw_loop_is_bounded(whirl_engine_t *engine)
             CHECK(whirl_store_exception_bytes(fresh) > 0);
         }
         whirl_store_delete(fresh);
+
+        /* A store with a lower limit stops sooner; raising it lets the
+         * throws go on. */
+        whirl_store_t *small = whirl_store_new(engine, NULL, NULL);
+        whirl_store_exception_limit_set(small, 64 << 10);
+        whirl_instance_t *third = NULL;
+        CHECK(!whirl_instance_new(small, module, NULL, 0, &third));
+        if (third && whirl_instance_export(third, "loop", 4, &loop) &&
+            whirl_instance_export(third, "n", 1, &n)) {
+            arg.of.i32 = 1000000;
+            err = whirl_func_call(small, loop.of.func, &arg, 1, &res, 1);
+            code = 0;
+            CHECK(err && whirl_error_is_trap(err, &code) && code == WHIRL_TRAP_EXCEPTIONS_EXHAUSTED);
+            whirl_error_delete(err);
+            CHECK(whirl_store_exception_bytes(small) <= 64 << 10);
+            whirl_global_get(n.of.global, &thrown);
+            int32_t before = thrown.of.i32;
+            CHECK(before > 100 && before < 10000);
+            whirl_store_exception_limit_set(small, WHIRL_NO_LIMIT);
+            arg.of.i32 = 100;
+            CHECK(!whirl_func_call(small, loop.of.func, &arg, 1, &res, 1) && res.of.i32 == 100);
+            CHECK(whirl_store_exception_bytes(small) > 64 << 10);
+        }
+        whirl_store_delete(small);
     } else {
         CHECK(!"throw loop exports");
     }
