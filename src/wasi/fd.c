@@ -346,61 +346,28 @@ static uint32_t do_write(wasi_call_t *c, wasi_fd_t *f, uint32_t iovs, uint32_t n
     }
 }
 
-uint32_t wasi_fd_read(wasi_call_t *c)
+/* fd_read, fd_pread, fd_write and fd_pwrite: (fd, iovs, iovs_len[, offset],
+ * nbytes_out). The positioned forms take the offset before the out pointer. */
+static uint32_t fd_transfer(wasi_call_t *c, bool write, bool positioned)
 {
     wasi_fd_t *f = wasi_fd_get(c->w, arg32(c, 0));
-    uint32_t out = arg32(c, 3), n;
+    uint32_t out = arg32(c, positioned ? 4 : 3), n;
     if (!f)
         return WASI_EBADF;
     if (!mem_ok(&c->mem, out, 4))
         return WASI_EFAULT;
-    uint32_t e = do_read(c, f, arg32(c, 1), arg32(c, 2), false, 0, &n);
+    uint64_t offset = positioned ? arg64(c, 3) : 0;
+    uint32_t e = write ? do_write(c, f, arg32(c, 1), arg32(c, 2), positioned, offset, &n)
+                       : do_read(c, f, arg32(c, 1), arg32(c, 2), positioned, offset, &n);
     if (e == 0)
         mem_put32(&c->mem, out, n);
     return e;
 }
 
-uint32_t wasi_fd_pread(wasi_call_t *c)
-{
-    wasi_fd_t *f = wasi_fd_get(c->w, arg32(c, 0));
-    uint32_t out = arg32(c, 4), n;
-    if (!f)
-        return WASI_EBADF;
-    if (!mem_ok(&c->mem, out, 4))
-        return WASI_EFAULT;
-    uint32_t e = do_read(c, f, arg32(c, 1), arg32(c, 2), true, arg64(c, 3), &n);
-    if (e == 0)
-        mem_put32(&c->mem, out, n);
-    return e;
-}
-
-uint32_t wasi_fd_write(wasi_call_t *c)
-{
-    wasi_fd_t *f = wasi_fd_get(c->w, arg32(c, 0));
-    uint32_t out = arg32(c, 3), n;
-    if (!f)
-        return WASI_EBADF;
-    if (!mem_ok(&c->mem, out, 4))
-        return WASI_EFAULT;
-    uint32_t e = do_write(c, f, arg32(c, 1), arg32(c, 2), false, 0, &n);
-    if (e == 0)
-        mem_put32(&c->mem, out, n);
-    return e;
-}
-
-uint32_t wasi_fd_pwrite(wasi_call_t *c)
-{
-    wasi_fd_t *f = wasi_fd_get(c->w, arg32(c, 0));
-    uint32_t out = arg32(c, 4), n;
-    if (!f)
-        return WASI_EBADF;
-    if (!mem_ok(&c->mem, out, 4))
-        return WASI_EFAULT;
-    uint32_t e = do_write(c, f, arg32(c, 1), arg32(c, 2), true, arg64(c, 3), &n);
-    if (e == 0)
-        mem_put32(&c->mem, out, n);
-    return e;
-}
+uint32_t wasi_fd_read(wasi_call_t *c) { return fd_transfer(c, false, false); }
+uint32_t wasi_fd_pread(wasi_call_t *c) { return fd_transfer(c, false, true); }
+uint32_t wasi_fd_write(wasi_call_t *c) { return fd_transfer(c, true, false); }
+uint32_t wasi_fd_pwrite(wasi_call_t *c) { return fd_transfer(c, true, true); }
 
 /* ---- position ---- */
 
