@@ -187,10 +187,13 @@ uint32_t wasi_path_filestat_set_times(wasi_call_t *c)
     return result(sandbox_utimens(d->host, path, follow, ts));
 }
 
-uint32_t wasi_path_create_directory(wasi_call_t *c)
+/* path_create_directory, path_remove_directory and path_unlink_file: (dirfd,
+ * path) checked for RIGHT and a writable pre-open, then OP on the host. */
+static uint32_t path_change(wasi_call_t *c, int right,
+                            int (*op)(int dirfd, const char *path))
 {
     wasi_fd_t *d;
-    uint32_t e = get_dir(c, arg32(c, 0), WASI_RIGHT_PATH_CREATE_DIRECTORY, &d);
+    uint32_t e = get_dir(c, arg32(c, 0), right, &d);
     if (e)
         return e;
     char path[WASI_MAX_PATH + 1];
@@ -198,35 +201,22 @@ uint32_t wasi_path_create_directory(wasi_call_t *c)
         return e;
     if (d->readonly)
         return WASI_EPERM;
-    return result(sandbox_mkdir(d->host, path));
+    return result(op(d->host, path));
+}
+
+uint32_t wasi_path_create_directory(wasi_call_t *c)
+{
+    return path_change(c, WASI_RIGHT_PATH_CREATE_DIRECTORY, sandbox_mkdir);
 }
 
 uint32_t wasi_path_remove_directory(wasi_call_t *c)
 {
-    wasi_fd_t *d;
-    uint32_t e = get_dir(c, arg32(c, 0), WASI_RIGHT_PATH_REMOVE_DIRECTORY, &d);
-    if (e)
-        return e;
-    char path[WASI_MAX_PATH + 1];
-    if ((e = get_path(c, 1, path)) != 0)
-        return e;
-    if (d->readonly)
-        return WASI_EPERM;
-    return result(sandbox_rmdir(d->host, path));
+    return path_change(c, WASI_RIGHT_PATH_REMOVE_DIRECTORY, sandbox_rmdir);
 }
 
 uint32_t wasi_path_unlink_file(wasi_call_t *c)
 {
-    wasi_fd_t *d;
-    uint32_t e = get_dir(c, arg32(c, 0), WASI_RIGHT_PATH_UNLINK_FILE, &d);
-    if (e)
-        return e;
-    char path[WASI_MAX_PATH + 1];
-    if ((e = get_path(c, 1, path)) != 0)
-        return e;
-    if (d->readonly)
-        return WASI_EPERM;
-    return result(sandbox_unlink(d->host, path));
+    return path_change(c, WASI_RIGHT_PATH_UNLINK_FILE, sandbox_unlink);
 }
 
 uint32_t wasi_path_rename(wasi_call_t *c)
