@@ -571,6 +571,16 @@ dispatch:
         whirl_error_t *err = native_enter(store, &callee_inst->vm, native_entry_of(callee), nfp);
         st->top = saved_top;
         if (UNLIKELY(err != NULL)) {
+            /* An exception thrown below native code (in wasm it called
+             * through the runtime; native code holds no handlers) went
+             * through the native frames as an error: it goes on unwinding
+             * here, as one from a host function does. */
+            whirl_exn_t *thrown;
+            if (whirl_error_is_exception(err, &thrown) && thrown->store == store) {
+                whirl_error_delete(err);
+                exn = thrown;
+                goto throw_exn;
+            }
             cause = err;
             goto trap;
         }
