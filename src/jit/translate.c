@@ -239,6 +239,25 @@ static void jt_skip_immediates(reader_t *r, wasm_op_t op)
     wasm_skip_immediates(r, op);
 }
 
+/* Whether LLVM returns a function type's results in registers. A result
+ * list returned through memory (an sret demoted by the back end) makes a
+ * musttail call between different prototypes fail in code generation, so
+ * functions with tail calls and such results stay interpreted. The bounds
+ * are x86-64's, found by trying (three integer or reference results, four
+ * float or vector ones), and within what AArch64 returns in registers. */
+static bool results_in_registers(const wasm_functype_t *t)
+{
+    uint32_t ints = 0, fps = 0;
+    for (uint32_t i = 0; i < t->nresults; i++) {
+        wasm_valtype_t v = t->results[i];
+        if (v == WASM_F32 || v == WASM_F64 || v == WASM_V128)
+            fps++;
+        else
+            ints++;
+    }
+    return ints <= 3 && fps <= 4;
+}
+
 /* Pre-scan of a validated body: whether the tier can compile it (NULL) or
  * why not, and the slots its calls through the runtime need. exnref values
  * count as exception handling even without an exception instruction: the
@@ -261,8 +280,16 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
             return "unreadable instruction";
         uint32_t n = 0;
         switch (op) {
+        case WASM_OP_RETURN_CALL:
+        case WASM_OP_RETURN_CALL_INDIRECT:
+            if (!results_in_registers(&m->types[fn->type]))
+                return "a tail call returning more results than registers hold: not "
+                       "supported by the jit yet";
+            if (op == WASM_OP_RETURN_CALL)
+                goto call;
+            goto call_indirect;
         case WASM_OP_CALL:
-        case WASM_OP_RETURN_CALL: {
+        call: {
             const wasm_functype_t *t = wasm_module_func_type(m, read_u32(&r));
             if (functype_has_exnref(t))
                 return eh;
@@ -270,7 +297,7 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
             break;
         }
         case WASM_OP_CALL_INDIRECT:
-        case WASM_OP_RETURN_CALL_INDIRECT: {
+        call_indirect: {
             const wasm_functype_t *t = &m->types[read_u32(&r)];
             if (functype_has_exnref(t))
                 return eh;

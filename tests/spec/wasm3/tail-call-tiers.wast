@@ -45,6 +45,20 @@
     (return_call $wide (local.get 1)
       (i32.add (local.get 2) (i32.trunc_f64_s (local.get 0)))))
 
+  ;; Many results (returned through memory) and more stack arguments in
+  ;; the callee than in the caller, a million times.
+  (func $many (export "many") (param i64) (result i64 i64 i64 i64 i64 v128 f64)
+    (if (result i64 i64 i64 i64 i64 v128 f64) (i64.eqz (local.get 0))
+      (then (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4) (i64.const 5)
+            (v128.const i64x2 6 7) (f64.const 8))
+      (else (return_call $many10 (local.get 0) (i64.const 1) (i64.const 2) (i64.const 3)
+              (i64.const 4) (i64.const 5) (i64.const 6) (i64.const 7) (i64.const 8)
+              (i64.const 9)))))
+  (func $many10 (param i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+        (result i64 i64 i64 i64 i64 v128 f64)
+    (return_call $many (i64.sub (local.get 0)
+      (i64.sub (local.get 9) (i64.const 8)))))
+
   ;; An exception thrown in interpreted code, through a native frame, caught
   ;; by an interpreted handler above it.
   (func $thrower (param i32) (result i32)
@@ -65,6 +79,9 @@
 (assert_return (invoke "ping_i" (i64.const 1_000_000)) (i64.const 7))
 (assert_return (invoke "ping_i" (i64.const 1_000_001)) (i64.const 8))
 (assert_return (invoke "wide" (i64.const 1_000_000) (i32.const 0)) (i64.const 1_000_000))
+(assert_return (invoke "many" (i64.const 1_000_000))
+  (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4) (i64.const 5)
+  (v128.const i64x2 6 7) (f64.const 8))
 (assert_return (invoke "catch-through-native" (i32.const 5)) (i32.const 6))
 (assert_return (invoke "catch-through-native" (i32.const 0)) (i32.const 99))
 (assert_exception (invoke "uncaught-through-native" (i32.const 0)))
