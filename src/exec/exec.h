@@ -19,6 +19,12 @@ void exec_code_to_ops(code_word_t *code, uint32_t len);
  * with a backtrace. Re-entrant: a host function may call back into wasm. */
 whirl_error_t *exec_call(whirl_store_t *store, whirl_func_t *func, const whirl_val_t *args,
                          whirl_val_t *results);
+/* The same, but a wasm `func` runs in the interpreter even when it has
+ * native code: the LLVM tier's tail calls that cannot jump to their callee
+ * come here, and the interpreter runs tail calls in place, so a chain of
+ * tail calls between the tiers stays in constant native stack. */
+whirl_error_t *exec_call_interpreted(whirl_store_t *store, whirl_func_t *func,
+                                     const whirl_val_t *args, whirl_val_t *results);
 
 /* Frees a store's execution stack (NULL is fine). */
 void exec_stack_free(struct exec_stack *stack);

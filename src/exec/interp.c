@@ -571,6 +571,16 @@ dispatch:
         whirl_error_t *err = native_enter(store, &callee_inst->vm, native_entry_of(callee), nfp);
         st->top = saved_top;
         if (UNLIKELY(err != NULL)) {
+            /* An exception thrown below native code (in wasm it called
+             * through the runtime; native code holds no handlers) went
+             * through the native frames as an error: it goes on unwinding
+             * here, as one from a host function does. */
+            whirl_exn_t *thrown;
+            if (whirl_error_is_exception(err, &thrown) && thrown->store == store) {
+                whirl_error_delete(err);
+                exn = thrown;
+                goto throw_exn;
+            }
             cause = err;
             goto trap;
         }
@@ -1341,8 +1351,23 @@ void exec_code_to_ops(code_word_t *code, uint32_t len)
     }
 }
 
+static whirl_error_t *call_in(whirl_store_t *store, whirl_func_t *func, const whirl_val_t *args,
+                              whirl_val_t *results, bool may_enter_native);
+
 whirl_error_t *exec_call(whirl_store_t *store, whirl_func_t *func, const whirl_val_t *args,
                          whirl_val_t *results)
+{
+    return call_in(store, func, args, results, true);
+}
+
+whirl_error_t *exec_call_interpreted(whirl_store_t *store, whirl_func_t *func,
+                                     const whirl_val_t *args, whirl_val_t *results)
+{
+    return call_in(store, func, args, results, false);
+}
+
+static whirl_error_t *call_in(whirl_store_t *store, whirl_func_t *func, const whirl_val_t *args,
+                              whirl_val_t *results, bool may_enter_native)
 {
     struct exec_stack *st = exec_stack_get(store);
     if (!st)
@@ -1376,7 +1401,7 @@ whirl_error_t *exec_call(whirl_store_t *store, whirl_func_t *func, const whirl_v
         st->top = fp + (nslots > rslots ? nslots : rslots);
         err = call_host(store, func, NULL, fp);
         st->top = saved;
-    } else if (native_entry_of(func->code)) {
+    } else if (may_enter_native && native_entry_of(func->code)) {
         slot_t *saved = st->top;
         st->top = fp + (nslots > rslots ? nslots : rslots);
         err = native_enter(store, &func->instance->vm, native_entry_of(func->code), fp);

@@ -2,9 +2,12 @@
  * (translate*.c builds LLVM IR, jit.c optimises it at O2 and compiles it
  * with ORC LLJIT). jit_binding.h runs the code against an instance.
  *
- * Every Wasm 2.0 instruction is translated, SIMD included; a function the
- * tier could not compile would be reported per function and stay
- * interpreted, calls to it from compiled code going through the runtime. */
+ * Every Wasm 2.0 instruction is translated, SIMD included, and of 3.0:
+ * relaxed SIMD, multi-memory, memory64, tail calls, ref.as_non_null and
+ * br_on_null/br_on_non_null. A function the tier does not compile
+ * (exception handling, 64-bit tables, tail calls returning many results)
+ * is reported per function with the reason and stays interpreted, calls
+ * to it from compiled code going through the runtime. */
 #ifndef WHIRL_JIT_H
 #define WHIRL_JIT_H
 

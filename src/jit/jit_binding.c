@@ -17,7 +17,7 @@
 /* ================================================================ IR */
 
 /* Runtime functions (the rt_* below): symbol name and signature (result ':' params; v void, i i32,
- * p pointer). */
+ * l i64, p pointer). */
 static const struct {
     const char *name;
     const char *sig;
@@ -40,6 +40,12 @@ static const struct {
     [JB_RT_TABLE_INIT] = {"whirl_jit_table_init", "v:piiiiiii"},
     [JB_RT_ELEM_DROP] = {"whirl_jit_elem_drop", "v:pi"},
     [JB_RT_EPOCH] = {"whirl_jit_epoch", "v:pii"},
+    [JB_RT_MEMORY_GROW_AT] = {"whirl_jit_memory_grow_at", "l:pil"},
+    [JB_RT_MEMORY_FILL_AT] = {"whirl_jit_memory_fill_at", "v:pililii"},
+    [JB_RT_MEMORY_COPY_AT] = {"whirl_jit_memory_copy_at", "v:piilllii"},
+    [JB_RT_MEMORY_INIT_AT] = {"whirl_jit_memory_init_at", "v:piilllii"},
+    [JB_RT_RETURN_CALL] = {"whirl_jit_return_call", "v:pipii"},
+    [JB_RT_RETURN_CALL_INDIRECT] = {"whirl_jit_return_call_indirect", "v:piipii"},
 };
 
 _Static_assert(JB_RT_COUNT <= sizeof ((jt_module_t *)0)->rt / sizeof(LLVMValueRef),
@@ -47,7 +53,7 @@ _Static_assert(JB_RT_COUNT <= sizeof ((jt_module_t *)0)->rt / sizeof(LLVMValueRe
 
 static LLVMTypeRef sig_type(jt_module_t *jm, char c)
 {
-    return c == 'i' ? jm->i32 : c == 'p' ? jm->ptr : jm->void_t;
+    return c == 'i' ? jm->i32 : c == 'l' ? jm->i64 : c == 'p' ? jm->ptr : jm->void_t;
 }
 
 void jb_declare_runtime(jt_module_t *jm)
@@ -120,6 +126,26 @@ LLVMValueRef jb_mem_size(jt_func_t *f)
 {
     LLVMValueRef mem = load_at(f, f->ctx, VMCTX_MEMORY0, f->jm->ptr, true);
     return load_at(f, mem, VM_MEMORY_SIZE, f->jm->i64, false);
+}
+
+/* Memory `mem`'s object: its base never moves (invariant), its size is
+ * current (another instance may grow it). */
+static LLVMValueRef mem_object(jt_func_t *f, uint32_t mem)
+{
+    LLVMValueRef mems = load_at(f, f->ctx, VMCTX_MEMORIES, f->jm->ptr, true);
+    return load_at(f, mems, (size_t)mem * sizeof(void *), f->jm->ptr, true);
+}
+
+LLVMValueRef jb_mem_base_at(jt_func_t *f, uint32_t mem)
+{
+    return mem ? load_at(f, mem_object(f, mem), VM_MEMORY_BASE, f->jm->ptr, true)
+               : jb_mem_base(f);
+}
+
+LLVMValueRef jb_mem_size_at(jt_func_t *f, uint32_t mem)
+{
+    return mem ? load_at(f, mem_object(f, mem), VM_MEMORY_SIZE, f->jm->i64, false)
+               : jb_mem_size(f);
 }
 
 LLVMValueRef jb_global_ptr(jt_func_t *f, uint32_t index)
@@ -265,7 +291,7 @@ static void rt_trap(vmctx_t *ctx, uint32_t code, uint32_t func, uint32_t offset)
  * interpreter. A trap from the callee gets the calling frames added to its
  * backtrace (the frame records: `func` at `offset` is the innermost). */
 static void call_slots(vmctx_t *ctx, whirl_func_t *fn, slot_t *slots, uint32_t func,
-                       uint32_t offset)
+                       uint32_t offset, bool tail)
 {
     const wasm_functype_t *t = fn->type;
     whirl_val_t small[16];
@@ -293,7 +319,8 @@ static void call_slots(vmctx_t *ctx, whirl_func_t *fn, slot_t *slots, uint32_t f
         if (err)
             err = error_as_trap(err);
     } else {
-        err = exec_call(ctx_store(ctx), fn, args, results);
+        err = tail ? exec_call_interpreted(ctx_store(ctx), fn, args, results)
+                   : exec_call(ctx_store(ctx), fn, args, results);
     }
     if (!err)
         for (uint32_t i = 0, s = 0; i < t->nresults; s += slots_of(t->results[i]), i++)
@@ -321,7 +348,13 @@ static void rt_call(vmctx_t *ctx, uint32_t func_index, slot_t *slots, uint32_t f
             return;
         }
     }
-    call_slots(ctx, fn, slots, func, offset);
+    call_slots(ctx, fn, slots, func, offset, false);
+}
+
+static void rt_return_call(vmctx_t *ctx, uint32_t func_index, slot_t *slots, uint32_t func,
+                           uint32_t offset)
+{
+    call_slots(ctx, ctx->funcs[func_index], slots, func, offset, true);
 }
 
 static whirl_func_t *indirect_target(vmctx_t *ctx, uint32_t table, uint32_t type, uint32_t elem,
@@ -352,7 +385,13 @@ static void rt_call_indirect(vmctx_t *ctx, uint32_t table, uint32_t elem, slot_t
                              uint32_t func, uint32_t offset)
 {
     /* rt_indirect checked the entry just before. */
-    call_slots(ctx, ctx->tables[table]->elems[elem], slots, func, offset);
+    call_slots(ctx, ctx->tables[table]->elems[elem], slots, func, offset, false);
+}
+
+static void rt_return_call_indirect(vmctx_t *ctx, uint32_t table, uint32_t elem, slot_t *slots,
+                                    uint32_t func, uint32_t offset)
+{
+    call_slots(ctx, ctx->tables[table]->elems[elem], slots, func, offset, true);
 }
 
 static int32_t rt_memory_grow(vmctx_t *ctx, uint32_t delta)
@@ -389,6 +428,47 @@ static void rt_memory_init(vmctx_t *ctx, uint32_t seg, uint32_t d, uint32_t s, u
         trap_at(ctx, WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS, func, offset);
     if (n && !exec_bulk_move(ctx->memory0_base + d, data->bytes + s, n, ctx->epoch,
                              ctx_deadline(ctx)))
+        trap_at(ctx, WHIRL_TRAP_INTERRUPT, func, offset);
+}
+
+/* Any memory, 64-bit operands: the sums are checked without overflow
+ * (memory64 operands go up to 2^64 - 1). */
+static bool out_of(uint64_t at, uint64_t n, uint64_t size) { return n > size || at > size - n; }
+
+static int64_t rt_memory_grow_at(vmctx_t *ctx, uint32_t mem, uint64_t delta)
+{
+    return memory_grow(ctx->memories[mem], delta);
+}
+
+static void rt_memory_fill_at(vmctx_t *ctx, uint32_t mem, uint64_t d, uint32_t value, uint64_t n,
+                              uint32_t func, uint32_t offset)
+{
+    whirl_memory_t *m = ctx->memories[mem];
+    if (out_of(d, n, m->size))
+        trap_at(ctx, WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS, func, offset);
+    if (!exec_bulk_fill(m->base + d, (uint8_t)value, n, ctx->epoch, ctx_deadline(ctx)))
+        trap_at(ctx, WHIRL_TRAP_INTERRUPT, func, offset);
+}
+
+static void rt_memory_copy_at(vmctx_t *ctx, uint32_t dmem, uint32_t smem, uint64_t d, uint64_t s,
+                              uint64_t n, uint32_t func, uint32_t offset)
+{
+    whirl_memory_t *dm = ctx->memories[dmem], *sm = ctx->memories[smem];
+    if (out_of(d, n, dm->size) || out_of(s, n, sm->size))
+        trap_at(ctx, WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS, func, offset);
+    if (!exec_bulk_move(dm->base + d, sm->base + s, n, ctx->epoch, ctx_deadline(ctx)))
+        trap_at(ctx, WHIRL_TRAP_INTERRUPT, func, offset);
+}
+
+static void rt_memory_init_at(vmctx_t *ctx, uint32_t mem, uint32_t seg, uint64_t d, uint64_t s,
+                              uint64_t n, uint32_t func, uint32_t offset)
+{
+    whirl_memory_t *m = ctx->memories[mem];
+    const wasm_data_t *data = &ctx->instance->module->wasm->datas[seg];
+    uint64_t len = ctx->instance->data_dropped[seg] ? 0 : data->len;
+    if (out_of(s, n, len) || out_of(d, n, m->size))
+        trap_at(ctx, WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS, func, offset);
+    if (n && !exec_bulk_move(m->base + d, data->bytes + s, n, ctx->epoch, ctx_deadline(ctx)))
         trap_at(ctx, WHIRL_TRAP_INTERRUPT, func, offset);
 }
 
@@ -536,6 +616,12 @@ void *jb_runtime_address(int i)
         [JB_RT_TABLE_INIT] = (void *)rt_table_init,
         [JB_RT_ELEM_DROP] = (void *)rt_elem_drop,
         [JB_RT_EPOCH] = (void *)rt_epoch,
+        [JB_RT_MEMORY_GROW_AT] = (void *)rt_memory_grow_at,
+        [JB_RT_MEMORY_FILL_AT] = (void *)rt_memory_fill_at,
+        [JB_RT_MEMORY_COPY_AT] = (void *)rt_memory_copy_at,
+        [JB_RT_MEMORY_INIT_AT] = (void *)rt_memory_init_at,
+        [JB_RT_RETURN_CALL] = (void *)rt_return_call,
+        [JB_RT_RETURN_CALL_INDIRECT] = (void *)rt_return_call_indirect,
     };
     return addrs[i];
 }

@@ -53,6 +53,17 @@ enum jb_runtime {
     JB_RT_TABLE_INIT,     /* (ctx, seg, table, dst, src, n, func, offset) */
     JB_RT_ELEM_DROP,      /* (ctx, seg) */
     JB_RT_EPOCH,          /* (ctx, func, offset): the epoch check fired */
+    /* Any memory (multi-memory), i64 operands (a 32-bit memory's are
+     * zero-extended, memory64's are as they are): */
+    JB_RT_MEMORY_GROW_AT, /* (ctx, mem, delta) -> old pages or -1 (i64) */
+    JB_RT_MEMORY_FILL_AT, /* (ctx, mem, dst, value, n, func, offset) */
+    JB_RT_MEMORY_COPY_AT, /* (ctx, dst mem, src mem, dst, src, n, func, offset) */
+    JB_RT_MEMORY_INIT_AT, /* (ctx, mem, seg, dst, src, n, func, offset) */
+    /* Tail calls that cannot jump to native code: the callee runs (a wasm
+     * callee in the interpreter, where tail calls stay in place), then the
+     * caller returns. */
+    JB_RT_RETURN_CALL,          /* (ctx, func index, slots, func, offset) */
+    JB_RT_RETURN_CALL_INDIRECT, /* (ctx, table, elem, slots, func, offset) */
     JB_RT_COUNT
 };
 
@@ -75,6 +86,9 @@ void jb_trap(jt_func_t *f, int code);
 void jb_trap_at(jt_func_t *f, int code, LLVMValueRef offset);
 LLVMValueRef jb_mem_base(jt_func_t *f);
 LLVMValueRef jb_mem_size(jt_func_t *f);          /* i64 bytes */
+/* The same for memory `mem` (any index; 0 gives the two above). */
+LLVMValueRef jb_mem_base_at(jt_func_t *f, uint32_t mem);
+LLVMValueRef jb_mem_size_at(jt_func_t *f, uint32_t mem);
 LLVMValueRef jb_global_ptr(jt_func_t *f, uint32_t index);
 LLVMValueRef jb_func_ref(jt_func_t *f, uint32_t index);
 /* Before a call: records the call site in the function's frame record

@@ -217,6 +217,47 @@ static bool blocktype_has_exnref(const wasm_module_t *m, int64_t bt)
     return bt < m->ntypes && functype_has_exnref(&m->types[bt]);
 }
 
+static bool module_has_table64(const wasm_module_t *m)
+{
+    for (uint32_t i = 0; i < wasm_module_table_count(m); i++)
+        if (wasm_module_table_type(m, i)->limits.is64)
+            return true;
+    return false;
+}
+
+/* wasm_skip_immediates, with memargs read as memory64 has them (a u64
+ * offset). */
+static void jt_skip_immediates(reader_t *r, wasm_op_t op)
+{
+    wasm_imm_t imm = wasm_opinfo[op].imm;
+    if (imm == IMM_MEMARG || imm == IMM_MEMARG_LANE) {
+        jt_skip_memarg(r);
+        if (imm == IMM_MEMARG_LANE)
+            read_u8(r);
+        return;
+    }
+    wasm_skip_immediates(r, op);
+}
+
+/* Whether LLVM returns a function type's results in registers. A result
+ * list returned through memory (an sret demoted by the back end) makes a
+ * musttail call between different prototypes fail in code generation, so
+ * functions with tail calls and such results stay interpreted. The bounds
+ * are x86-64's, found by trying (three integer or reference results, four
+ * float or vector ones), and within what AArch64 returns in registers. */
+static bool results_in_registers(const wasm_functype_t *t)
+{
+    uint32_t ints = 0, fps = 0;
+    for (uint32_t i = 0; i < t->nresults; i++) {
+        wasm_valtype_t v = t->results[i];
+        if (v == WASM_F32 || v == WASM_F64 || v == WASM_V128)
+            fps++;
+        else
+            ints++;
+    }
+    return ints <= 3 && fps <= 4;
+}
+
 /* Pre-scan of a validated body: whether the tier can compile it (NULL) or
  * why not, and the slots its calls through the runtime need. exnref values
  * count as exception handling even without an exception instruction: the
@@ -239,19 +280,30 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
             return "unreadable instruction";
         uint32_t n = 0;
         switch (op) {
-        case WASM_OP_CALL: {
+        case WASM_OP_RETURN_CALL:
+        case WASM_OP_RETURN_CALL_INDIRECT:
+            if (!results_in_registers(&m->types[fn->type]))
+                return "a tail call returning more results than registers hold: not "
+                       "supported by the jit yet";
+            if (op == WASM_OP_RETURN_CALL)
+                goto call;
+            goto call_indirect;
+        case WASM_OP_CALL:
+        call: {
             const wasm_functype_t *t = wasm_module_func_type(m, read_u32(&r));
             if (functype_has_exnref(t))
                 return eh;
             n = call_slots_needed(t);
             break;
         }
-        case WASM_OP_CALL_INDIRECT: {
+        case WASM_OP_CALL_INDIRECT:
+        call_indirect: {
             const wasm_functype_t *t = &m->types[read_u32(&r)];
             if (functype_has_exnref(t))
                 return eh;
             n = call_slots_needed(t);
-            read_u32(&r);
+            if (wasm_module_table_type(m, read_u32(&r))->limits.is64)
+                return "uses a 64-bit table (memory64): not supported by the jit yet";
             break;
         }
         case WASM_OP_BLOCK:
@@ -283,9 +335,6 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
             if (wasm_module_table_type(m, read_u32(&r))->elem == WASM_EXNREF)
                 return eh;
             break;
-        case WASM_OP_RETURN_CALL:
-        case WASM_OP_RETURN_CALL_INDIRECT:
-            return "uses tail calls: not supported by the jit yet";
         case WASM_OP_THROW:
         case WASM_OP_THROW_REF:
         case WASM_OP_TRY_TABLE:
@@ -295,33 +344,15 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
         case WASM_OP_DELEGATE:
         case WASM_OP_RETHROW:
             return eh;
-        case WASM_OP_REF_AS_NON_NULL:
-        case WASM_OP_BR_ON_NULL:
-        case WASM_OP_BR_ON_NON_NULL:
-            return "uses typed function references: not supported by the jit yet";
         default: {
-            /* Memory instructions on memory 0 only, in 2.0's encoding. */
-            static const char multi[] = "uses multi-memory: not supported by the jit yet";
+            /* Table instructions of a module with a 64-bit table (i64
+             * indices) stay interpreted; memory instructions of any memory
+             * and address width are translated (translate_wasm3.c). */
             wasm_imm_t imm = wasm_opinfo[op].imm;
-            bool memory_op = imm == IMM_MEMARG || imm == IMM_MEMORY ||
-                             imm == IMM_MEMORY_MEMORY || imm == IMM_DATA_MEMORY;
-            if (memory_op && wasm_module_memory_count(m) &&
-                wasm_module_memory_type(m, 0)->limits.is64)
-                return "uses a 64-bit memory (memory64): not supported by the jit yet";
-            if (imm == IMM_MEMARG) {
-                if (read_u32(&r) & WASM_MEMARG_HAS_MEMORY)
-                    return multi;
-                read_u32(&r);
-            } else if (imm == IMM_MEMORY || imm == IMM_MEMORY_MEMORY ||
-                       imm == IMM_DATA_MEMORY) {
-                if (imm == IMM_DATA_MEMORY)
-                    read_u32(&r);
-                for (int k = imm == IMM_MEMORY_MEMORY ? 2 : 1; k > 0; k--)
-                    if (read_u8(&r) != 0)
-                        return multi;
-            } else {
-                wasm_skip_immediates(&r, (wasm_op_t)op);
-            }
+            if ((imm == IMM_TABLE || imm == IMM_TABLE_TABLE || imm == IMM_ELEM_TABLE) &&
+                module_has_table64(m))
+                return "uses a 64-bit table (memory64): not supported by the jit yet";
+            jt_skip_immediates(&r, (wasm_op_t)op);
         }
         }
         if (n > *scratch)
@@ -487,6 +518,23 @@ static void op_else(jt_func_t *f)
     c->dead = false;
 }
 
+/* `ret` of the function's results `vals` (after jb_frame_exit). */
+static void build_return(jt_func_t *f, LLVMValueRef *vals)
+{
+    const wasm_functype_t *t = f->type;
+    if (t->nresults == 0) {
+        LLVMBuildRetVoid(f->b);
+    } else if (t->nresults == 1) {
+        LLVMBuildRet(f->b, vals[0]);
+    } else {
+        LLVMTypeRef st = LLVMGetReturnType(LLVMGlobalGetValueType(f->fn));
+        LLVMValueRef agg = LLVMGetUndef(st);
+        for (uint32_t i = 0; i < t->nresults; i++)
+            agg = LLVMBuildInsertValue(f->b, agg, vals[i], i, "");
+        LLVMBuildRet(f->b, agg);
+    }
+}
+
 static void op_end(jt_func_t *f)
 {
     jt_ctrl_t *c = &f->ctrl[f->nctrl - 1];
@@ -521,17 +569,7 @@ static void op_end(jt_func_t *f)
         if (reached) {
             const wasm_functype_t *t = f->type;
             jb_frame_exit(f);
-            if (t->nresults == 0) {
-                LLVMBuildRetVoid(f->b);
-            } else if (t->nresults == 1) {
-                LLVMBuildRet(f->b, f->stack[f->sp - 1]);
-            } else {
-                LLVMTypeRef st = LLVMGetReturnType(LLVMGlobalGetValueType(f->fn));
-                LLVMValueRef agg = LLVMGetUndef(st);
-                for (uint32_t i = 0; i < t->nresults; i++)
-                    agg = LLVMBuildInsertValue(f->b, agg, f->stack[f->sp - t->nresults + i], i, "");
-                LLVMBuildRet(f->b, agg);
-            }
+            build_return(f, &f->stack[f->sp - t->nresults]);
         } else {
             LLVMBuildUnreachable(f->b);
         }
@@ -562,6 +600,29 @@ static void op_br_if(jt_func_t *f)
     LLVMPositionBuilderAtEnd(f->b, cont);
 }
 
+/* br_on_null: a null reference branches (dropped), any other stays.
+ * br_on_non_null: a non-null reference branches with it on top, a null
+ * one is dropped and falls through. */
+static void op_br_on_null(jt_func_t *f, bool on_null)
+{
+    uint32_t depth = read_u32(&f->r);
+    LLVMValueRef ref = jt_pop(f);
+    LLVMValueRef isnull = LLVMBuildIsNull(f->b, ref, "");
+    if (!on_null)
+        jt_push(f, ref);
+    LLVMBasicBlockRef target = branch_edge(f, depth);
+    if (!on_null)
+        jt_pop(f);
+    LLVMBasicBlockRef cont = LLVMAppendBasicBlockInContext(f->jm->llctx, f->fn, "brnull");
+    if (on_null)
+        LLVMBuildCondBr(f->b, isnull, target, cont);
+    else
+        LLVMBuildCondBr(f->b, isnull, cont, target);
+    LLVMPositionBuilderAtEnd(f->b, cont);
+    if (on_null)
+        jt_push(f, ref);
+}
+
 static void op_br_table(jt_func_t *f)
 {
     uint32_t n = read_u32(&f->r);
@@ -585,6 +646,23 @@ static void op_br_table(jt_func_t *f)
 }
 
 /* ---------------------------------------------------------- calls */
+
+/* Every translated function ("w<index>") has LLVM's tailcc calling
+ * convention (llvm::CallingConv::Tail, not in the C API's enum): with it a
+ * `musttail` call is guaranteed to reuse the caller's frame whatever the
+ * two signatures, which return_call and return_call_indirect need (the C
+ * convention guarantees it only between identical prototypes). Every call
+ * of a w function, from generated code and from the entry trampolines, uses
+ * it; C never calls one directly. */
+#define JT_TAILCC 18u
+
+static LLVMValueRef call_wasm_fn(jt_func_t *f, LLVMTypeRef ty, LLVMValueRef fn, LLVMValueRef *args,
+                                 unsigned n)
+{
+    LLVMValueRef call = LLVMBuildCall2(f->b, ty, fn, args, n, "");
+    LLVMSetInstructionCallConv(call, JT_TAILCC);
+    return call;
+}
 
 /* Slot arrays follow the interpreter's layout: one 8-byte slot per value,
  * two for a v128 (8-byte aligned only). */
@@ -641,8 +719,8 @@ static void op_call(jt_func_t *f)
     LLVMValueRef res[t->nresults + 1];
     jb_call_site(f);
     if (jm->fns[callee]) {
-        LLVMValueRef call = LLVMBuildCall2(f->b, LLVMGlobalGetValueType(jm->fns[callee]),
-                                           jm->fns[callee], args, t->nparams + 1, "");
+        LLVMValueRef call = call_wasm_fn(f, LLVMGlobalGetValueType(jm->fns[callee]),
+                                         jm->fns[callee], args, t->nparams + 1);
         /* No tail-recursion elimination: a recursion that runs out of
          * stack in the interpreter must run out here too. */
         LLVMSetTailCallKind(call, LLVMTailCallKindNoTail);
@@ -683,7 +761,7 @@ static void op_call_indirect(jt_func_t *f)
     LLVMBuildCondBr(f->b, isnull, slow, fast);
 
     LLVMPositionBuilderAtEnd(f->b, fast);
-    LLVMValueRef call = LLVMBuildCall2(f->b, jm->fn_types[type_index], code, args, t->nparams + 1, "");
+    LLVMValueRef call = call_wasm_fn(f, jm->fn_types[type_index], code, args, t->nparams + 1);
     LLVMSetTailCallKind(call, LLVMTailCallKindNoTail);
     LLVMValueRef fast_res[t->nresults + 1];
     unpack_results(f, call, t, fast_res);
@@ -709,6 +787,94 @@ static void op_call_indirect(jt_func_t *f)
         LLVMAddIncoming(phi, vals, bbs, 2);
         jt_push(f, phi);
     }
+}
+
+/* Tail calls. A translated callee of this instance is jumped to: a
+ * musttail call in tailcc (the frame is reused, so a tail recursion of any
+ * depth runs in constant native stack); the frame record is unlinked
+ * first, as at a return. Any other callee (imported, interpreted, another
+ * instance's) is called through the runtime, which runs a wasm callee in
+ * the interpreter, where tail calls stay in place: a chain of tail calls
+ * that leaves native code costs one native frame, not one per call. The
+ * results of a call through the runtime are then returned. */
+static void musttail_return(jt_func_t *f, LLVMTypeRef ty, LLVMValueRef fn, LLVMValueRef *args,
+                            unsigned n)
+{
+    jb_frame_exit(f);
+    LLVMValueRef call = call_wasm_fn(f, ty, fn, args, n);
+    LLVMSetTailCallKind(call, LLVMTailCallKindMustTail);
+    if (f->type->nresults == 0)
+        LLVMBuildRetVoid(f->b);
+    else
+        LLVMBuildRet(f->b, call);
+}
+
+static void slots_return(jt_func_t *f, LLVMValueRef slots, const wasm_functype_t *t)
+{
+    LLVMValueRef res[t->nresults + 1];
+    load_results(f, slots, t, res);
+    jb_frame_exit(f);
+    build_return(f, res);
+}
+
+static void op_return_call(jt_func_t *f)
+{
+    jt_module_t *jm = f->jm;
+    uint32_t callee = read_u32(&f->r);
+    const wasm_functype_t *t = wasm_module_func_type(jm->wasm, callee);
+    LLVMValueRef args[t->nparams + 1];
+    for (uint32_t i = t->nparams; i-- > 0;)
+        args[i + 1] = jt_pop(f);
+    args[0] = f->ctx;
+    /* The frame record exists from here on whichever path is taken, so
+     * every exit unlinks the same record. */
+    jb_call_site(f);
+    if (jm->fns[callee]) {
+        musttail_return(f, LLVMGlobalGetValueType(jm->fns[callee]), jm->fns[callee], args,
+                        t->nparams + 1);
+    } else {
+        LLVMValueRef slots = jt_scratch(f, t->nparams);
+        spill_args(f, slots, args + 1, t);
+        LLVMValueRef rt_args[] = {f->ctx, jt_const_i32(f, callee), slots, jb_site_func(f),
+                                  jb_site_offset(f)};
+        jb_call(f, JB_RT_RETURN_CALL, rt_args, 5);
+        slots_return(f, slots, t);
+    }
+    mark_dead(f);
+}
+
+static void op_return_call_indirect(jt_func_t *f)
+{
+    jt_module_t *jm = f->jm;
+    uint32_t type_index = read_u32(&f->r);
+    uint32_t table = read_u32(&f->r);
+    const wasm_functype_t *t = &jm->wasm->types[type_index];
+    LLVMValueRef elem = jt_pop(f);
+    LLVMValueRef args[t->nparams + 1];
+    for (uint32_t i = t->nparams; i-- > 0;)
+        args[i + 1] = jt_pop(f);
+    args[0] = f->ctx;
+
+    jb_call_site(f);
+    LLVMValueRef rargs[] = {f->ctx, jt_const_i32(f, table), jt_const_i32(f, type_index), elem,
+                            jb_site_func(f), jb_site_offset(f)};
+    LLVMValueRef code = jb_call(f, JB_RT_INDIRECT, rargs, 6);
+    LLVMContextRef cx = jm->llctx;
+    LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(cx, f->fn, "native_tail");
+    LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(cx, f->fn, "runtime_tail");
+    LLVMBuildCondBr(f->b, LLVMBuildIsNull(f->b, code, ""), slow, fast);
+
+    LLVMPositionBuilderAtEnd(f->b, fast);
+    musttail_return(f, jm->fn_types[type_index], code, args, t->nparams + 1);
+
+    LLVMPositionBuilderAtEnd(f->b, slow);
+    LLVMValueRef slots = jt_scratch(f, t->nparams);
+    spill_args(f, slots, args + 1, t);
+    LLVMValueRef cargs[] = {f->ctx, jt_const_i32(f, table), elem, slots, jb_site_func(f),
+                            jb_site_offset(f)};
+    jb_call(f, JB_RT_RETURN_CALL_INDIRECT, cargs, 6);
+    slots_return(f, slots, t);
+    mark_dead(f);
 }
 
 /* ---------------------------------------------------------- the rest */
@@ -834,7 +1000,7 @@ static int skip_dead(jt_func_t *f)
             depth--;
             break;
         default:
-            wasm_skip_immediates(&f->r, (wasm_op_t)op);
+            jt_skip_immediates(&f->r, (wasm_op_t)op);
         }
     }
     return -1;
@@ -857,12 +1023,22 @@ static bool translate_op(jt_func_t *f, wasm_op_t op)
     case WASM_OP_BR: op_br(f); return true;
     case WASM_OP_BR_IF: op_br_if(f); return true;
     case WASM_OP_BR_TABLE: op_br_table(f); return true;
+    case WASM_OP_BR_ON_NULL: op_br_on_null(f, true); return true;
+    case WASM_OP_BR_ON_NON_NULL: op_br_on_null(f, false); return true;
+    case WASM_OP_REF_AS_NON_NULL: {
+        LLVMValueRef ref = jt_pop(f);
+        jt_trap_if(f, LLVMBuildIsNull(f->b, ref, ""), WHIRL_TRAP_NULL_REFERENCE);
+        jt_push(f, ref);
+        return true;
+    }
     case WASM_OP_RETURN:
         LLVMBuildBr(f->b, branch_edge(f, (uint32_t)f->nctrl - 1));
         mark_dead(f);
         return true;
     case WASM_OP_CALL: op_call(f); return true;
     case WASM_OP_CALL_INDIRECT: op_call_indirect(f); return true;
+    case WASM_OP_RETURN_CALL: op_return_call(f); return true;
+    case WASM_OP_RETURN_CALL_INDIRECT: op_return_call_indirect(f); return true;
     case WASM_OP_DROP: jt_pop(f); return true;
     case WASM_OP_SELECT:
     case WASM_OP_SELECT_T: op_select(f, op); return true;
@@ -963,6 +1139,7 @@ static void build_entry(jt_module_t *jm, uint32_t index, LLVMBuilderRef b)
         args[i + 1] = slot_load(b, jm, slots, at, t->params[i]);
     LLVMValueRef call = LLVMBuildCall2(b, LLVMGlobalGetValueType(jm->fns[index]), jm->fns[index],
                                        args, t->nparams + 1, "");
+    LLVMSetInstructionCallConv(call, JT_TAILCC);
     /* A copy of the body in every trampoline would double the code. */
     unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
     LLVMAddCallSiteAttribute(call, LLVMAttributeFunctionIndex,
@@ -994,6 +1171,7 @@ whirl_error_t *jt_translate_module(jt_module_t *jm)
         char name[24];
         snprintf(name, sizeof name, "w%u", i);
         jm->fns[i] = LLVMAddFunction(jm->mod, name, jm->fn_types[fn->type]);
+        LLVMSetFunctionCallConv(jm->fns[i], JT_TAILCC);
         LLVMAddAttributeAtIndex(jm->fns[i], LLVMAttributeFunctionIndex,
                                 LLVMCreateEnumAttribute(jm->llctx, nounwind, 0));
     }

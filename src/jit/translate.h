@@ -39,8 +39,8 @@ typedef struct jt_module {
     unsigned tbaa_kind;
     LLVMValueRef tbaa_memory, tbaa_runtime, tbaa_global;
     /* Runtime functions of the binding, declared once (jit_binding.c). */
-    LLVMValueRef rt[24];
-    LLVMTypeRef rt_types[24];
+    LLVMValueRef rt[32];
+    LLVMTypeRef rt_types[32];
 } jt_module_t;
 
 enum jt_ctrl_kind { JT_BLOCK, JT_LOOP, JT_IF, JT_FUNC };
@@ -117,6 +117,26 @@ LLVMTypeRef jt_v128_type(jt_module_t *jm);
 /* The address of an access of `bytes` at (i32 `addr` + `offset`), after
  * the bounds check that traps (translate_memory.c). */
 LLVMValueRef jt_checked_addr(jt_func_t *f, LLVMValueRef addr, uint32_t offset, unsigned bytes);
+
+/* A memarg immediate: memory index (multi-memory) and offset (u64 for
+ * memory64). translate_wasm3.c. */
+typedef struct jt_memarg {
+    uint32_t memory;
+    uint64_t offset;
+} jt_memarg_t;
+jt_memarg_t jt_read_memarg(jt_func_t *f);
+void jt_skip_memarg(reader_t *r);
+bool jt_memory_is64(jt_func_t *f, uint32_t mem);
+/* The checked address of an access of `bytes` at `addr` (i32, or i64 for a
+ * 64-bit memory) + the memarg's offset, in the memarg's memory: memory 0 of
+ * 32 bits through jt_checked_addr, any other explicitly and overflow-safe. */
+LLVMValueRef jt_mem_addr(jt_func_t *f, jt_memarg_t a, LLVMValueRef addr, unsigned bytes);
+/* Reads the memarg, pops the address and returns jt_mem_addr's. */
+LLVMValueRef jt_memarg_addr(jt_func_t *f, unsigned bytes);
+/* memory.size/grow/fill/copy/init on memory `mem` other than a 32-bit
+ * memory 0 (immediates already read; `mem2` the source of memory.copy,
+ * `seg` the data segment of memory.init). */
+bool jt_memory_wide_op(jt_func_t *f, wasm_op_t op, uint32_t mem, uint32_t mem2, uint32_t seg);
 
 /* Instruction families. Each returns false if `op` is not in its family. */
 bool jt_numeric(jt_func_t *f, wasm_op_t op);

@@ -19,9 +19,7 @@ LLVMValueRef jt_checked_addr(jt_func_t *f, LLVMValueRef addr, uint32_t offset, u
 /* A load of `mem_ty`, widened to `ty` (sign- or zero-extended). */
 static void load(jt_func_t *f, LLVMTypeRef mem_ty, unsigned bytes, LLVMTypeRef ty, bool is_signed)
 {
-    read_u32(&f->r); /* alignment: a hint only */
-    uint32_t offset = read_u32(&f->r);
-    LLVMValueRef p = jt_checked_addr(f, jt_pop(f), offset, bytes);
+    LLVMValueRef p = jt_memarg_addr(f, bytes);
     LLVMValueRef v = LLVMBuildLoad2(f->b, mem_ty, p, "");
     LLVMSetAlignment(v, 1);
     jt_tbaa(f, v, f->jm->tbaa_memory);
@@ -32,10 +30,9 @@ static void load(jt_func_t *f, LLVMTypeRef mem_ty, unsigned bytes, LLVMTypeRef t
 
 static void store(jt_func_t *f, LLVMTypeRef mem_ty, unsigned bytes)
 {
-    read_u32(&f->r);
-    uint32_t offset = read_u32(&f->r);
+    jt_memarg_t m = jt_read_memarg(f);
     LLVMValueRef v = jt_pop(f);
-    LLVMValueRef p = jt_checked_addr(f, jt_pop(f), offset, bytes);
+    LLVMValueRef p = jt_mem_addr(f, m, jt_pop(f), bytes);
     if (LLVMTypeOf(v) != mem_ty)
         v = LLVMBuildTrunc(f->b, v, mem_ty, "");
     LLVMValueRef st = LLVMBuildStore(f->b, v, p);
@@ -79,38 +76,58 @@ bool jt_memory(jt_func_t *f, wasm_op_t op)
     case WASM_OP_I32_STORE16: case WASM_OP_I64_STORE16: store(f, jm->i16, 2); break;
     case WASM_OP_I64_STORE32: store(f, jm->i32, 4); break;
 
+    /* Memory 0 of 32 bits here; other memories and memory64 in
+     * translate_wasm3.c. */
     case WASM_OP_MEMORY_SIZE:
-        read_u8(&f->r);
+    case WASM_OP_MEMORY_GROW:
+    case WASM_OP_MEMORY_FILL: {
+        uint32_t mem = read_u32(&f->r);
+        if (mem || jt_memory_is64(f, 0))
+            return jt_memory_wide_op(f, op, mem, mem, 0);
+        if (op == WASM_OP_MEMORY_SIZE)
+            goto memory_size;
+        if (op == WASM_OP_MEMORY_GROW)
+            goto memory_grow;
+        goto memory_fill;
+    }
+    case WASM_OP_MEMORY_COPY: {
+        uint32_t d = read_u32(&f->r), s = read_u32(&f->r);
+        if (d || s || jt_memory_is64(f, 0))
+            return jt_memory_wide_op(f, op, d, s, 0);
+        goto memory_copy;
+    }
+    case WASM_OP_MEMORY_INIT: {
+        uint32_t seg = read_u32(&f->r), mem = read_u32(&f->r);
+        if (mem || jt_memory_is64(f, 0))
+            return jt_memory_wide_op(f, op, mem, mem, seg);
+        a[0] = f->ctx;
+        a[1] = jt_const_i32(f, seg);
+        goto memory_init;
+    }
+    memory_size:
         jt_push(f, LLVMBuildTrunc(f->b, LLVMBuildLShr(f->b, jb_mem_size(f), jt_const_i64(f, 16), ""),
                                   jm->i32, ""));
         break;
-    case WASM_OP_MEMORY_GROW:
-        read_u8(&f->r);
+    memory_grow:
         a[0] = f->ctx;
         a[1] = jt_pop(f);
         jt_push(f, jb_call(f, JB_RT_MEMORY_GROW, a, 2));
         break;
-    case WASM_OP_MEMORY_FILL:
-        read_u8(&f->r);
+    memory_fill:
         a[0] = f->ctx;
         pop_args(f, a, 1, 3);
         a[4] = jb_site_func(f);
         a[5] = jb_site_offset(f);
         jb_call(f, JB_RT_MEMORY_FILL, a, 6);
         break;
-    case WASM_OP_MEMORY_COPY:
-        read_u8(&f->r);
-        read_u8(&f->r);
+    memory_copy:
         a[0] = f->ctx;
         pop_args(f, a, 1, 3);
         a[4] = jb_site_func(f);
         a[5] = jb_site_offset(f);
         jb_call(f, JB_RT_MEMORY_COPY, a, 6);
         break;
-    case WASM_OP_MEMORY_INIT:
-        a[0] = f->ctx;
-        a[1] = imm(f);
-        read_u8(&f->r);
+    memory_init:
         pop_args(f, a, 2, 3);
         a[5] = jb_site_func(f);
         a[6] = jb_site_offset(f);

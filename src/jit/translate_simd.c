@@ -242,9 +242,7 @@ static void mem_store(jt_func_t *f, LLVMValueRef p, LLVMValueRef v)
 /* The checked address of a memarg access of `bytes` (address popped). */
 static LLVMValueRef memarg_addr(jt_func_t *f, unsigned bytes)
 {
-    read_u32(&f->r); /* alignment: a hint only */
-    uint32_t offset = read_u32(&f->r);
-    return jt_checked_addr(f, jt_pop(f), offset, bytes);
+    return jt_memarg_addr(f, bytes);
 }
 
 /* v128.load8x8_s and friends: n lanes of `from` bits, extended. */
@@ -273,22 +271,20 @@ static void op_load_zero(jt_func_t *f, enum shape s)
 /* load_lane / store_lane: memarg, then the lane; operands address, v128. */
 static void op_load_lane(jt_func_t *f, enum shape s)
 {
-    read_u32(&f->r);
-    uint32_t offset = read_u32(&f->r);
+    jt_memarg_t m = jt_read_memarg(f);
     unsigned lane = read_u8(&f->r) & (shape_lanes[s] - 1);
     LLVMValueRef v = pop_as(f, s);
-    LLVMValueRef p = jt_checked_addr(f, jt_pop(f), offset, shape_bits[s] / 8);
+    LLVMValueRef p = jt_mem_addr(f, m, jt_pop(f), shape_bits[s] / 8);
     LLVMValueRef x = mem_load(f, p, lane_type(f->jm, s));
     push_v(f, LLVMBuildInsertElement(f->b, v, x, jt_const_i32(f, lane), ""));
 }
 
 static void op_store_lane(jt_func_t *f, enum shape s)
 {
-    read_u32(&f->r);
-    uint32_t offset = read_u32(&f->r);
+    jt_memarg_t m = jt_read_memarg(f);
     unsigned lane = read_u8(&f->r) & (shape_lanes[s] - 1);
     LLVMValueRef v = pop_as(f, s);
-    LLVMValueRef p = jt_checked_addr(f, jt_pop(f), offset, shape_bits[s] / 8);
+    LLVMValueRef p = jt_mem_addr(f, m, jt_pop(f), shape_bits[s] / 8);
     mem_store(f, p, LLVMBuildExtractElement(f->b, v, jt_const_i32(f, lane), ""));
 }
 

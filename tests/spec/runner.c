@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jit_stats.h"
 #include "spectest.h"
 #include "whirl.h"
 
@@ -790,6 +791,7 @@ static bool load_module(runner_t *r, const cJSON *cmd, whirl_module_t **out, whi
     if (getenv("WHIRL_SPEC_ROUNDTRIP") && !roundtrip_module(r, out, err, why))
         return false;
     add_module(r, *out);
+    spec_jit_stats_add(*out);
     return true;
 }
 
@@ -1376,6 +1378,9 @@ static bool run_file(const char *path, bool verbose, unsigned timeout_s, unsigne
     }
     if (r.failed > MAX_REPORTED && !verbose)
         printf("  ... %u more failures not shown\n", r.failed - MAX_REPORTED);
+    /* Before the summary line: the runners read the lines above it. */
+    if (getenv("WHIRL_SPEC_JIT_STATS"))
+        spec_jit_stats_print(stdout);
     printf("%s: %u passed, %u failed, %u skipped\n", name, r.passed, r.failed, r.skipped);
     fflush(stdout);
     totals[0] += r.passed;
