@@ -418,6 +418,8 @@ struct whirl_component_func {
     whirl_memory_t *memory;
     whirl_func_t *realloc;
     whirl_func_t *post_return;
+    bool async;              /* lifted with the async option */
+    whirl_func_t *callback;  /* async: the callback (stackless), NULL if stackful */
     /* Host. */
     const chost_def_t *host;
 };
@@ -466,6 +468,16 @@ enum { HANDLE_FREE = 0, HANDLE_OWN, HANDLE_BORROW };
 struct ctask {
     cinst_t *inst;
     uint32_t num_borrows;
+    /* Async lifts (task.c): the result task.return delivered, the lift's
+     * result type and options it must match, the context slots, and the
+     * task that was current in the instance before this one. */
+    bool is_async, returned;
+    const ctype_t *result_type;
+    whirl_cval_t result;
+    uint8_t encoding;
+    whirl_memory_t *memory;
+    uint32_t context[2];
+    ctask_t *outer;
 };
 
 /* Handles lent by a caller for the duration of a call (the spec's Subtask
@@ -497,6 +509,11 @@ struct cinst {
     uint32_t free_head; /* 0: none */
     bool may_enter, may_leave;
     cinst_t *next_in_root;
+    /* Component-model async (task.c): the task running in this instance,
+     * waitable sets (index + 1 is the handle; true: live), backpressure. */
+    ctask_t *current_task;
+    VEC(bool) waitable_sets;
+    uint32_t backpressure;
 };
 
 /* Everything one top-level instantiation allocated; freed with the store. */
@@ -623,6 +640,26 @@ whirl_error_t *resource_rep_trampoline(void *env, whirl_caller_t *caller,
                                        whirl_val_t *results, size_t nresults);
 
 /* Reentrance rules (CanonicalABI.md, ComponentInstance.may_enter_from). */
+/* task.c: the async ABI's tasks and built-ins. */
+typedef struct ctask_env {
+    cinst_t *inst;
+    uint8_t builtin;          /* canon_async_name opcode */
+    uint32_t index;           /* context slot */
+    const ctype_t *type;      /* task.return: its result type */
+    uint8_t encoding;
+    whirl_memory_t *memory;
+} ctask_env_t;
+/* True if task.c implements the built-in `op` (others refuse to instantiate). */
+bool task_builtin_supported(uint8_t op);
+whirl_error_t *task_builtin_trampoline(void *env, whirl_caller_t *caller,
+                                       const whirl_val_t *args, size_t nargs,
+                                       whirl_val_t *results, size_t nresults);
+/* Runs an async-lifted stackless function to completion: the core function,
+ * then its callback until it exits; the result is what task.return gave. */
+whirl_error_t *task_call_async(whirl_component_func_t *f, ctask_t *task, whirl_val_t *flat,
+                               size_t nflat, whirl_cval_t *results, size_t nresults);
+void task_inst_free(cinst_t *inst);
+
 bool inst_may_enter_from(const cinst_t *callee, const cinst_t *caller);
 void inst_enter_from(cinst_t *callee, const cinst_t *caller);
 void inst_leave_to(cinst_t *callee, const cinst_t *caller);
