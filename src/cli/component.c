@@ -11,12 +11,16 @@
 #include "serve/serve.h"
 #endif
 
-/* The interface a command exports; any 0.2.x version matches it. */
+/* The interface a command exports; any 0.2.x version matches it. A WASI
+ * 0.3 command exports run@0.3.x (an async function), preferred when present:
+ * toolchains export both, and their 0.2 entry may not be the program's. */
 static const char run_iface[] = "wasi:cli/run@0.2.0";
+static const char run_iface_p3[] = "wasi:cli/run@0.3.0";
 
 static bool is_run_export(const char *name)
 {
-    return strcmp(name, "wasi:cli/run") == 0 || strncmp(name, "wasi:cli/run@0.2.", 17) == 0;
+    return strcmp(name, "wasi:cli/run") == 0 || strncmp(name, "wasi:cli/run@0.2.", 17) == 0 ||
+           strncmp(name, "wasi:cli/run@0.3.", 17) == 0;
 }
 
 /* The WASI 0.2 context of a run: the same options as preview 1. */
@@ -122,8 +126,8 @@ static int run(const run_opts_t *o, whirl_engine_t *engine, const uint8_t *bytes
             command = kind == WHIRL_COMPONENT_ITEM_INSTANCE && is_run_export(name);
     }
     if (!command) {
-        cli_error("%s: the component exports no wasi:cli/run@0.2.x interface, so it is not a "
-                  "command `whirl run` can start (`whirl inspect %s` lists its exports)",
+        cli_error("%s: the component exports no wasi:cli/run@0.2.x or 0.3.x interface, so it "
+                  "is not a command `whirl run` can start (`whirl inspect %s` lists its exports)",
                   o->file, o->file);
         return EXIT_BAD_MODULE;
     }
@@ -183,7 +187,8 @@ static int run(const run_opts_t *o, whirl_engine_t *engine, const uint8_t *bytes
     if ((err = whirl_component_instance_pre_instantiate(r->pre, r->store, &inst)))
         return cli_report_run_failure(o, what, err);
     whirl_component_func_t *f;
-    if (!whirl_component_instance_func(inst, run_iface, "run", &f) ||
+    if ((!whirl_component_instance_func(inst, run_iface_p3, "run", &f) &&
+         !whirl_component_instance_func(inst, run_iface, "run", &f)) ||
         whirl_component_func_param_count(f) != 0 || whirl_component_func_result_count(f) != 1 ||
         whirl_ctype_kind(whirl_component_func_result_type(f)) != WHIRL_CVAL_RESULT) {
         cli_error("%s: wasi:cli/run has no `run: func() -> result`", o->file);

@@ -52,8 +52,27 @@ static whirl_error_t *call_lifted(whirl_component_func_t *f, cinst_t *caller,
     whirl_error_t *e =
         canon_lower_values(&cx, CANON_MAX_FLAT_PARAMS, ft->fields, ft->count, args, flat, &nflat,
                            NULL);
-    if (!e)
+    if (!e && f->async) {
+        e = task_call_async(f, &task, flat, nflat, results, nresults);
+        if (!e && task.num_borrows)
+            e = canon_trap("`%s` returned with %u borrowed handle(s) not dropped", fname(f),
+                           task.num_borrows);
+        if (!e) {
+            inst_leave_to(ci, caller);
+            return NULL;
+        }
+        /* task_call_async wrote no result; the instance stays entered. */
+        if (task.num_borrows)
+            handle_scrub_task(&task);
+        return e;
+    }
+    if (!e) {
+        /* The sync task is current too: async built-ins it calls trap. */
+        task.outer = ci->current_task;
+        ci->current_task = &task;
         e = whirl_func_call(ci->store, f->core, flat, nflat, res, sig.nresults);
+        ci->current_task = task.outer;
+    }
     if (!e && ft->result)
         e = canon_lift_result(&cx, ft->result, res, sig.nresults, &results[0]);
     if (!e && task.num_borrows)

@@ -39,6 +39,7 @@
 /* Canonical ABI constants (CanonicalABI.md). */
 #define CANON_MAX_FLAT_PARAMS 16
 #define CANON_MAX_FLAT_RESULTS 1
+#define CANON_MAX_FLAT_ASYNC_PARAMS 4
 #define CANON_MAX_STRING_BYTES ((1u << 28) - 1)
 #define CANON_MAX_LIST_BYTES ((1u << 28) - 1)
 #define CANON_TABLE_MAX ((1u << 28) - 1)
@@ -90,6 +91,11 @@ typedef enum ct_kind {
     CT_FLAGS,
     CT_OWN,
     CT_BORROW,
+    /* Async value types (component-model async): `elem` is the payload of a
+     * stream or future, NULL for `stream` / `future` without one. */
+    CT_STREAM,
+    CT_FUTURE,
+    CT_ERROR_CONTEXT,
     /* Definition types. */
     CT_FUNC,
     CT_RESOURCE,
@@ -103,7 +109,7 @@ typedef enum ct_kind {
     CT_CORE_OTHER,
 } ct_kind_t;
 
-static inline bool ct_is_value(int kind) { return kind <= CT_BORROW; }
+static inline bool ct_is_value(int kind) { return kind <= CT_ERROR_CONTEXT; }
 
 /* Sorts: the index spaces of a component. */
 typedef enum csort {
@@ -169,6 +175,7 @@ struct ctype {
     const ctype_t *elem;   /* list, option, own/borrow (the resource), result ok */
     const ctype_t *err;    /* result error */
     const ctype_t *result; /* func result, NULL if none */
+    bool is_async;         /* `(func async ...)` (binary form 0x43) */
 
     /* Canonical ABI layout (value types; 32-bit memories, and 64-bit ones
      * for the validation limit on sizes). */
@@ -262,6 +269,10 @@ typedef struct cflat_sig {
     bool results_in_memory; /* more than 1 flat result: via a pointer */
 } cflat_sig_t;
 void ctype_flatten_func(const ctype_t *func, bool lower, cflat_sig_t *out);
+/* The same for the `async` option: lift (`callback`: stackless, returning
+ * an i32 status) or lower (at most CANON_MAX_FLAT_ASYNC_PARAMS flat
+ * parameters, the result through a pointer, an i32 status). */
+void ctype_flatten_func_async(const ctype_t *func, bool lower, bool callback, cflat_sig_t *out);
 
 /* Prints a type in WIT-like syntax (for messages). */
 void ctype_format(const ctype_t *t, char *buf, size_t len);
@@ -277,6 +288,8 @@ typedef struct copts {
     int64_t memory;      /* core memory index, -1 if none */
     int64_t realloc;     /* core func index, -1 if none */
     int64_t post_return; /* core func index, -1 if none */
+    bool async;          /* the `async` option (component-model async ABI) */
+    int64_t callback;    /* core func index of the `callback` option, -1 if none */
 } copts_t;
 
 /* ------------------------------------------------------------------ */
@@ -299,7 +312,16 @@ typedef enum cop_kind {
     OP_RESOURCE_REP,
     OP_IMPORT,           /* name, sort, type */
     OP_EXPORT,           /* name, sort, index */
+    OP_ASYNC_BUILTIN,    /* a canonical built-in of the async ABI: `builtin` is
+                          * its binary opcode (canon_async_name), `index` the
+                          * context slot of context.get/set, `type` the stream
+                          * or future type or the task.return result type,
+                          * `opts` its options, core_type its signature */
 } cop_kind_t;
+
+/* The name of a canonical built-in of the async ABI by binary opcode
+ * ("waitable-set.new"), or NULL if `op` is not one. */
+const char *canon_async_name(uint8_t op);
 
 typedef struct cop_arg {
     const char *name;
@@ -317,7 +339,10 @@ typedef struct cop {
     uint32_t nargs;
     copts_t opts;
     const ctype_t *type;
-    whirl_functype_t *core_type; /* OP_LOWER, OP_RESOURCE_*: the core signature */
+    whirl_functype_t *core_type; /* OP_LOWER, OP_RESOURCE_*, OP_ASYNC_BUILTIN: the core
+                                  * signature */
+    uint8_t builtin;             /* OP_ASYNC_BUILTIN: the opcode */
+    bool cancellable;            /* OP_ASYNC_BUILTIN: the `cancellable` immediate */
     size_t offset;               /* in the binary, for messages */
 } cop_t;
 
@@ -393,6 +418,8 @@ struct whirl_component_func {
     whirl_memory_t *memory;
     whirl_func_t *realloc;
     whirl_func_t *post_return;
+    bool async;              /* lifted with the async option */
+    whirl_func_t *callback;  /* async: the callback (stackless), NULL if stackful */
     /* Host. */
     const chost_def_t *host;
 };
@@ -441,6 +468,16 @@ enum { HANDLE_FREE = 0, HANDLE_OWN, HANDLE_BORROW };
 struct ctask {
     cinst_t *inst;
     uint32_t num_borrows;
+    /* Async lifts (task.c): the result task.return delivered, the lift's
+     * result type and options it must match, the context slots, and the
+     * task that was current in the instance before this one. */
+    bool is_async, returned;
+    const ctype_t *result_type;
+    whirl_cval_t result;
+    uint8_t encoding;
+    whirl_memory_t *memory;
+    uint32_t context[2];
+    ctask_t *outer;
 };
 
 /* Handles lent by a caller for the duration of a call (the spec's Subtask
@@ -472,6 +509,11 @@ struct cinst {
     uint32_t free_head; /* 0: none */
     bool may_enter, may_leave;
     cinst_t *next_in_root;
+    /* Component-model async (task.c): the task running in this instance,
+     * waitable sets (index + 1 is the handle; true: live), backpressure. */
+    ctask_t *current_task;
+    VEC(bool) waitable_sets;
+    uint32_t backpressure;
 };
 
 /* Everything one top-level instantiation allocated; freed with the store. */
@@ -598,6 +640,26 @@ whirl_error_t *resource_rep_trampoline(void *env, whirl_caller_t *caller,
                                        whirl_val_t *results, size_t nresults);
 
 /* Reentrance rules (CanonicalABI.md, ComponentInstance.may_enter_from). */
+/* task.c: the async ABI's tasks and built-ins. */
+typedef struct ctask_env {
+    cinst_t *inst;
+    uint8_t builtin;          /* canon_async_name opcode */
+    uint32_t index;           /* context slot */
+    const ctype_t *type;      /* task.return: its result type */
+    uint8_t encoding;
+    whirl_memory_t *memory;
+} ctask_env_t;
+/* True if task.c implements the built-in `op` (others refuse to instantiate). */
+bool task_builtin_supported(uint8_t op);
+whirl_error_t *task_builtin_trampoline(void *env, whirl_caller_t *caller,
+                                       const whirl_val_t *args, size_t nargs,
+                                       whirl_val_t *results, size_t nresults);
+/* Runs an async-lifted stackless function to completion: the core function,
+ * then its callback until it exits; the result is what task.return gave. */
+whirl_error_t *task_call_async(whirl_component_func_t *f, ctask_t *task, whirl_val_t *flat,
+                               size_t nflat, whirl_cval_t *results, size_t nresults);
+void task_inst_free(cinst_t *inst);
+
 bool inst_may_enter_from(const cinst_t *callee, const cinst_t *caller);
 void inst_enter_from(cinst_t *callee, const cinst_t *caller);
 void inst_leave_to(cinst_t *callee, const cinst_t *caller);

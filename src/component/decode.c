@@ -644,11 +644,18 @@ bool decode_alias(dctx_t *cx, reader_t *r, scope_t *s)
 /* Canonical definitions                                               */
 /* ------------------------------------------------------------------ */
 
-static bool read_opts(dctx_t *cx, reader_t *r, scope_t *s, copts_t *o, bool lift)
+/* Which canonical definition the options belong to: each allows a subset. */
+typedef enum opts_use { OPTS_LIFT, OPTS_LOWER, OPTS_TASK_RETURN, OPTS_COPY, OPTS_ERROR_CONTEXT }
+    opts_use_t;
+
+static bool read_opts(dctx_t *cx, reader_t *r, scope_t *s, copts_t *o, opts_use_t use)
 {
+    static const char *const use_name[] = {"canon lift", "canon lower", "task.return",
+                                           "stream/future read and write", "error-context"};
     uint32_t n;
     bool have_enc = false;
-    *o = (copts_t){.encoding = ENC_UTF8, .memory = -1, .realloc = -1, .post_return = -1};
+    *o = (copts_t){.encoding = ENC_UTF8, .memory = -1, .realloc = -1, .post_return = -1,
+                   .callback = -1};
     if (!dread_count(cx, r, &n))
         return false;
     for (uint32_t i = 0; i < n; i++) {
@@ -662,10 +669,17 @@ static bool read_opts(dctx_t *cx, reader_t *r, scope_t *s, copts_t *o, bool lift
             o->encoding = b;
             continue;
         }
-        if (b >= 0x06) {
+        if (b == 0x06) {
+            if (o->async)
+                return dfail(cx, r, "async option given twice");
+            if (use != OPTS_LIFT && use != OPTS_LOWER && use != OPTS_COPY)
+                return dfail(cx, r, "the async option is not allowed on %s", use_name[use]);
+            o->async = true;
+            continue;
+        }
+        if (b > 0x07) {
             r->p--;
-            return dfail(cx, r, b <= 0x07 ? "async canonical options are not supported"
-                                          : "unknown canonical option 0x%02x", b);
+            return dfail(cx, r, "unknown canonical option 0x%02x", b);
         }
         uint32_t idx = read_u32(r);
         if (!dcheck(cx, r))
@@ -677,26 +691,39 @@ static bool read_opts(dctx_t *cx, reader_t *r, scope_t *s, copts_t *o, bool lift
                 return false;
             o->memory = idx;
         } else {
-            int64_t *slot = b == 0x04 ? &o->realloc : &o->post_return;
+            int64_t *slot = b == 0x04 ? &o->realloc : b == 0x05 ? &o->post_return : &o->callback;
+            const char *what = b == 0x04 ? "realloc" : b == 0x05 ? "post-return" : "callback";
             if (*slot >= 0)
-                return dfail(cx, r, "%s option given twice", b == 0x04 ? "realloc" : "post-return");
-            if (b == 0x05 && !lift)
+                return dfail(cx, r, "%s option given twice", what);
+            if (b == 0x05 && use != OPTS_LIFT)
                 return dfail(cx, r, "post-return is only allowed on canon lift");
+            if (b == 0x07 && use != OPTS_LIFT)
+                return dfail(cx, r, "callback is only allowed on canon lift");
+            if (b == 0x04 && use == OPTS_TASK_RETURN)
+                return dfail(cx, r, "realloc is not allowed on task.return");
             const ctype_t *ft = scope_get(cx, r, s, CS_CORE_FUNC, idx);
             if (!ft)
                 return false;
-            if (b == 0x04) {
-                static const uint8_t i32x4[4] = {WHIRL_I32, WHIRL_I32, WHIRL_I32, WHIRL_I32};
-                if (ft->core_nparams != 4 || memcmp(ft->core_params, i32x4, 4) != 0 ||
-                    ft->core_nresults != 1 || ft->core_results[0] != WHIRL_I32)
-                    return dfail(cx, r, "realloc (core func %u) must have type "
-                                 "[i32 i32 i32 i32] -> [i32]", idx);
-            }
+            static const uint8_t i32x4[4] = {WHIRL_I32, WHIRL_I32, WHIRL_I32, WHIRL_I32};
+            if (b == 0x04 &&
+                (ft->core_nparams != 4 || memcmp(ft->core_params, i32x4, 4) != 0 ||
+                 ft->core_nresults != 1 || ft->core_results[0] != WHIRL_I32))
+                return dfail(cx, r, "realloc (core func %u) must have type "
+                             "[i32 i32 i32 i32] -> [i32]", idx);
+            if (b == 0x07 &&
+                (ft->core_nparams != 3 || memcmp(ft->core_params, i32x4, 3) != 0 ||
+                 ft->core_nresults != 1 || ft->core_results[0] != WHIRL_I32))
+                return dfail(cx, r, "callback (core func %u) must have type "
+                             "[i32 i32 i32] -> [i32]", idx);
             *slot = idx;
         }
     }
     if (o->realloc >= 0 && o->memory < 0)
         return dfail(cx, r, "realloc requires a memory option");
+    if (o->callback >= 0 && !o->async)
+        return dfail(cx, r, "the callback option requires the async option");
+    if (o->async && o->post_return >= 0)
+        return dfail(cx, r, "the async option cannot be combined with post-return");
     return true;
 }
 
@@ -756,6 +783,256 @@ static bool core_sig(dctx_t *cx, reader_t *r, const cflat_sig_t *sig, whirl_func
     return *ct ? true : dfail_err(cx, r, error_oom());
 }
 
+const char *canon_async_name(uint8_t op)
+{
+    static const char *const names[] = {
+        [0x05] = "task.cancel",
+        [0x06] = "subtask.cancel",
+        [0x09] = "task.return",
+        [0x0a] = "context.get",
+        [0x0b] = "context.set",
+        [0x0c] = "thread.yield",
+        [0x0d] = "subtask.drop",
+        [0x0e] = "stream.new",
+        [0x0f] = "stream.read",
+        [0x10] = "stream.write",
+        [0x11] = "stream.cancel-read",
+        [0x12] = "stream.cancel-write",
+        [0x13] = "stream.drop-readable",
+        [0x14] = "stream.drop-writable",
+        [0x15] = "future.new",
+        [0x16] = "future.read",
+        [0x17] = "future.write",
+        [0x18] = "future.cancel-read",
+        [0x19] = "future.cancel-write",
+        [0x1a] = "future.drop-readable",
+        [0x1b] = "future.drop-writable",
+        [0x1c] = "error-context.new",
+        [0x1d] = "error-context.debug-message",
+        [0x1e] = "error-context.drop",
+        [0x1f] = "waitable-set.new",
+        [0x20] = "waitable-set.wait",
+        [0x21] = "waitable-set.poll",
+        [0x22] = "waitable-set.drop",
+        [0x23] = "waitable.join",
+        [0x24] = "backpressure.inc",
+        [0x25] = "backpressure.dec",
+    };
+    return op < sizeof names / sizeof *names ? names[op] : NULL;
+}
+
+/* An immediate flag byte (async?, cancel?): 0x00 or 0x01. */
+static bool read_flag(dctx_t *cx, reader_t *r, const char *what, bool *out)
+{
+    uint8_t b = read_u8(r);
+    if (!dcheck(cx, r))
+        return false;
+    if (b > 1) {
+        r->p--;
+        return dfail(cx, r, "bad %s immediate 0x%02x", what, b);
+    }
+    *out = b == 1;
+    return true;
+}
+
+/* The stream or future type immediate of a stream.* / future.* built-in. */
+static const ctype_t *read_async_value_type(dctx_t *cx, reader_t *r, scope_t *s, bool stream)
+{
+    uint32_t ti = read_u32(r);
+    if (!dcheck(cx, r))
+        return NULL;
+    const ctype_t *t = scope_get(cx, r, s, CS_TYPE, ti);
+    if (!t)
+        return NULL;
+    if (t->kind != (stream ? CT_STREAM : CT_FUTURE)) {
+        dfail(cx, r, "type %u is not a %s type", ti, stream ? "stream" : "future");
+        return NULL;
+    }
+    return t;
+}
+
+/* The built-ins of the async ABI (CanonicalABI.md, "canonical definitions"):
+ * immediates, options and the core signature each is given. The opcode was
+ * read into op->builtin. */
+static bool canon_async_def(dctx_t *cx, reader_t *r, scope_t *s, cop_t *op)
+{
+    const char *name = canon_async_name(op->builtin);
+    cflat_sig_t sig = {0};
+    bool flag;
+    enum { FI = FLAT_I32 };
+#define SIG(np, nr, ...) \
+    do { \
+        const uint8_t all_[] = {__VA_ARGS__}; \
+        sig.nparams = (np), sig.nresults = (nr); \
+        memcpy(sig.params, all_, (np)); \
+        memcpy(sig.results, all_ + (np), (nr)); \
+    } while (0)
+    op->opts = (copts_t){.encoding = ENC_UTF8, .memory = -1, .realloc = -1, .post_return = -1,
+                         .callback = -1};
+    switch (op->builtin) {
+    case 0x05: /* task.cancel */
+    case 0x24: /* backpressure.inc */
+    case 0x25: /* backpressure.dec */
+        break;
+    case 0x1f: SIG(0, 1, FI); break; /* waitable-set.new */
+    case 0x0d: /* subtask.drop */
+    case 0x1e: /* error-context.drop */
+    case 0x22: /* waitable-set.drop */
+        SIG(1, 0, FI);
+        break;
+    case 0x23: SIG(2, 0, FI, FI); break; /* waitable.join */
+    case 0x06: /* subtask.cancel */
+        if (!read_flag(cx, r, "async", &flag))
+            return false;
+        op->opts.async = flag;
+        SIG(1, 1, FI, FI);
+        break;
+    case 0x0c: /* thread.yield */
+        if (!read_flag(cx, r, "cancellable", &op->cancellable))
+            return false;
+        SIG(0, 1, FI);
+        break;
+    case 0x0a: /* context.get */
+    case 0x0b: { /* context.set */
+        uint8_t t = read_u8(r);
+        op->index = read_u32(r);
+        if (!dcheck(cx, r))
+            return false;
+        if (t != 0x7f)
+            return dfail(cx, r, "%s: the context type must be i32", name);
+        if (op->index >= 2)
+            return dfail(cx, r, "%s: context index %u is out of range (2 slots)", name,
+                         op->index);
+        if (op->builtin == 0x0a)
+            SIG(0, 1, FI);
+        else
+            SIG(1, 0, FI);
+        break;
+    }
+    case 0x20: /* waitable-set.wait */
+    case 0x21: { /* waitable-set.poll */
+        uint32_t mem;
+        if (!read_flag(cx, r, "cancellable", &op->cancellable))
+            return false;
+        mem = read_u32(r);
+        if (!dcheck(cx, r) || !scope_get(cx, r, s, CS_CORE_MEMORY, mem))
+            return false;
+        op->opts.memory = mem;
+        SIG(2, 1, FI, FI, FI);
+        break;
+    }
+    case 0x09: { /* task.return */
+        uint8_t form = read_u8(r);
+        if (!dcheck(cx, r))
+            return false;
+        const ctype_t *rt = NULL;
+        if (form == 0x00) {
+            int64_t v = read_s33(r);
+            if (!dcheck(cx, r))
+                return false;
+            if (v < 0) {
+                int code = (int)(v & 0x7f);
+                rt = code >= 0x73 && code <= 0x7f ? ctype_prim((ct_kind_t)(0x7f - code))
+                     : code == 0x64               ? ctype_prim(CT_ERROR_CONTEXT)
+                                                  : NULL;
+                if (!rt)
+                    return dfail(cx, r, "task.return: unsupported value type 0x%02x", code);
+            } else if (!(rt = scope_get(cx, r, s, CS_TYPE, (uint32_t)v))) {
+                return false;
+            } else if (!ct_is_value(rt->kind)) {
+                return dfail(cx, r, "task.return: type %u is not a value type", (uint32_t)v);
+            }
+        } else if (form == 0x01) {
+            uint8_t z = read_u8(r);
+            if (!dcheck(cx, r))
+                return false;
+            if (z != 0x00)
+                return dfail(cx, r, "task.return: named results are not supported");
+        } else {
+            return dfail(cx, r, "task.return: bad result list 0x%02x", form);
+        }
+        if (rt && (rt->flags & CTF_HAS_BORROW))
+            return dfail(cx, r, "task.return: a result cannot contain a borrow handle");
+        if (!read_opts(cx, r, s, &op->opts, OPTS_TASK_RETURN))
+            return false;
+        op->type = rt;
+        if (rt && rt->flat_n <= CANON_MAX_FLAT_PARAMS) {
+            sig.nparams = rt->flat_n;
+            memcpy(sig.params, rt->flat, rt->flat_n);
+        } else if (rt) {
+            SIG(1, 0, FI);
+        }
+        if (rt && (rt->flags & CTF_HAS_MEMORY || rt->flat_n > CANON_MAX_FLAT_PARAMS) &&
+            op->opts.memory < 0)
+            return dfail(cx, r, "task.return: the result needs a memory option");
+        break;
+    }
+    case 0x0e: /* stream.new */
+    case 0x15: /* future.new */
+        if (!(op->type = read_async_value_type(cx, r, s, op->builtin == 0x0e)))
+            return false;
+        sig.nresults = 1, sig.results[0] = FLAT_I64;
+        break;
+    case 0x0f: /* stream.read */
+    case 0x10: /* stream.write */
+    case 0x16: /* future.read */
+    case 0x17: { /* future.write */
+        bool stream = op->builtin <= 0x10;
+        bool read = op->builtin == 0x0f || op->builtin == 0x16;
+        if (!(op->type = read_async_value_type(cx, r, s, stream)) ||
+            !read_opts(cx, r, s, &op->opts, OPTS_COPY))
+            return false;
+        const ctype_t *el = op->type->elem;
+        if (el && op->opts.memory < 0)
+            return dfail(cx, r, "%s: a payload needs a memory option", name);
+        if (el && read && (el->flags & CTF_HAS_MEMORY) && op->opts.realloc < 0)
+            return dfail(cx, r, "%s: the payload needs a realloc option", name);
+        if (stream)
+            SIG(3, 1, FI, FI, FI, FI);
+        else
+            SIG(2, 1, FI, FI, FI);
+        break;
+    }
+    case 0x11: /* stream.cancel-read */
+    case 0x12: /* stream.cancel-write */
+    case 0x18: /* future.cancel-read */
+    case 0x19: /* future.cancel-write */
+        if (!(op->type = read_async_value_type(cx, r, s, op->builtin <= 0x12)) ||
+            !read_flag(cx, r, "async", &flag))
+            return false;
+        op->opts.async = flag;
+        SIG(1, 1, FI, FI);
+        break;
+    case 0x13: /* stream.drop-readable */
+    case 0x14: /* stream.drop-writable */
+    case 0x1a: /* future.drop-readable */
+    case 0x1b: /* future.drop-writable */
+        if (!(op->type = read_async_value_type(cx, r, s, op->builtin <= 0x14)))
+            return false;
+        SIG(1, 0, FI);
+        break;
+    case 0x1c: /* error-context.new */
+    case 0x1d: /* error-context.debug-message */
+        if (!read_opts(cx, r, s, &op->opts, OPTS_ERROR_CONTEXT))
+            return false;
+        if (op->opts.memory < 0)
+            return dfail(cx, r, "%s needs a memory option", name);
+        if (op->builtin == 0x1d && op->opts.realloc < 0)
+            return dfail(cx, r, "%s needs a realloc option", name);
+        if (op->builtin == 0x1c)
+            SIG(2, 1, FI, FI, FI);
+        else
+            SIG(2, 0, FI, FI);
+        break;
+    default: return dfail(cx, r, "internal error: built-in %s", name);
+    }
+#undef SIG
+    const ctype_t *ct;
+    if (!core_sig(cx, r, &sig, &op->core_type, &ct))
+        return false;
+    return push_op(cx, r, s, *op) && scope_push(cx, r, s, CS_CORE_FUNC, ct);
+}
+
 static bool canon_def(dctx_t *cx, reader_t *r, scope_t *s)
 {
     cop_t op = {.offset = reader_offset(r)};
@@ -773,7 +1050,7 @@ static bool canon_def(dctx_t *cx, reader_t *r, scope_t *s)
         if (z != 0x00)
             return dfail(cx, r, "bad canon lift encoding");
         const ctype_t *core = scope_get(cx, r, s, CS_CORE_FUNC, op.index);
-        if (!core || !read_opts(cx, r, s, &op.opts, true))
+        if (!core || !read_opts(cx, r, s, &op.opts, OPTS_LIFT))
             return false;
         uint32_t ti = read_u32(r);
         if (!dcheck(cx, r))
@@ -783,14 +1060,24 @@ static bool canon_def(dctx_t *cx, reader_t *r, scope_t *s)
             return false;
         if (ft->kind != CT_FUNC)
             return dfail(cx, r, "canon lift: type %u is not a function type", ti);
-        ctype_flatten_func(ft, false, &sig);
+        if (op.opts.async && !ft->is_async)
+            return dfail(cx, r, "canon lift: the async option needs an async function type");
+        if (op.opts.async)
+            ctype_flatten_func_async(ft, false, op.opts.callback >= 0, &sig);
+        else
+            ctype_flatten_func(ft, false, &sig);
         if (!sig_matches(core, &sig)) {
             sig_format(&sig, want, sizeof want);
             return dfail(cx, r, "canon lift: core func %u does not have type %s", op.index, want);
         }
         if ((params_need_memory(ft) || sig.params_in_memory) && op.opts.realloc < 0)
             return dfail(cx, r, "canon lift: the parameters need memory and realloc options");
-        if (ft->result && (ft->result->flags & CTF_HAS_MEMORY || sig.results_in_memory) &&
+        /* An async lift hands its result to task.return, flat up to
+         * CANON_MAX_FLAT_PARAMS values. */
+        bool result_in_memory = op.opts.async ? ft->result && ft->result->flat_n >
+                                                                  CANON_MAX_FLAT_PARAMS
+                                              : sig.results_in_memory;
+        if (ft->result && (ft->result->flags & CTF_HAS_MEMORY || result_in_memory) &&
             op.opts.memory < 0)
             return dfail(cx, r, "canon lift: the result needs a memory option");
         if (op.opts.post_return >= 0) {
@@ -814,9 +1101,16 @@ static bool canon_def(dctx_t *cx, reader_t *r, scope_t *s)
         if (z != 0x00)
             return dfail(cx, r, "bad canon lower encoding");
         const ctype_t *ft = scope_get(cx, r, s, CS_FUNC, op.index);
-        if (!ft || !read_opts(cx, r, s, &op.opts, false))
+        if (!ft || !read_opts(cx, r, s, &op.opts, OPTS_LOWER))
             return false;
-        ctype_flatten_func(ft, true, &sig);
+        if (ft->kind != CT_FUNC)
+            return dfail(cx, r, "canon lower: func %u is not a function", op.index);
+        if (op.opts.async && !ft->is_async)
+            return dfail(cx, r, "canon lower: the async option needs an async function type");
+        if (op.opts.async)
+            ctype_flatten_func_async(ft, true, false, &sig);
+        else
+            ctype_flatten_func(ft, true, &sig);
         if ((params_need_memory(ft) || sig.params_in_memory || sig.results_in_memory) &&
             op.opts.memory < 0)
             return dfail(cx, r, "canon lower: the function needs a memory option");
@@ -853,9 +1147,14 @@ static bool canon_def(dctx_t *cx, reader_t *r, scope_t *s)
         return push_op(cx, r, s, op) && scope_push(cx, r, s, CS_CORE_FUNC, ct);
     }
     default:
-        r->p--;
-        return dfail(cx, r, "canonical built-in 0x%02x is not supported (async, threads and "
-                     "error contexts are not implemented)", b);
+        if (!canon_async_name(b)) {
+            r->p--;
+            return dfail(cx, r, "canonical built-in 0x%02x is not supported (shared-everything "
+                         "threads are not implemented)", b);
+        }
+        op.kind = OP_ASYNC_BUILTIN;
+        op.builtin = b;
+        return canon_async_def(cx, r, s, &op);
     }
 }
 

@@ -356,8 +356,12 @@ static whirl_error_t *lift(run_t *r, const cop_t *op)
         f->realloc = inst->core_funcs[op->opts.realloc];
     if (op->opts.post_return >= 0)
         f->post_return = inst->core_funcs[op->opts.post_return];
+    f->async = op->opts.async;
+    if (op->opts.callback >= 0)
+        f->callback = inst->core_funcs[op->opts.callback];
     return push_func(inst, f);
 }
+
 
 static whirl_error_t *new_core_func(run_t *r, const cop_t *op, whirl_host_callback_t cb,
                                     void *env)
@@ -385,6 +389,24 @@ static whirl_error_t *lower(run_t *r, const cop_t *op)
     if (op->opts.realloc >= 0)
         le->realloc = inst->core_funcs[op->opts.realloc];
     return new_core_func(r, op, lower_trampoline, le);
+}
+
+static whirl_error_t *async_builtin(run_t *r, const cop_t *op)
+{
+    if (!task_builtin_supported(op->builtin))
+        return error_fmt("canonical built-in %s is not implemented yet (component-model async)",
+                         canon_async_name(op->builtin));
+    ctask_env_t *te = alloc(r, 1, sizeof *te);
+    if (!te)
+        return error_oom();
+    te->inst = r->inst;
+    te->builtin = op->builtin;
+    te->index = op->index;
+    te->type = op->type;
+    te->encoding = op->opts.encoding;
+    if (op->opts.memory >= 0)
+        te->memory = r->inst->core_memories[op->opts.memory];
+    return new_core_func(r, op, task_builtin_trampoline, te);
 }
 
 static whirl_error_t *resource_builtin(run_t *r, const cop_t *op)
@@ -434,8 +456,20 @@ static whirl_error_t *run_op(run_t *r, const cop_t *op)
     case OP_INLINE: return inline_instance(r, op);
     case OP_ALIAS: return alias_export(r, op);
     case OP_RESOURCE: return define_resource(r, op);
-    case OP_LIFT: return lift(r, op);
-    case OP_LOWER: return lower(r, op);
+    /* The async ABI is decoded and validated, but has no run time yet
+     * (docs/COMPONENT-ASYNC.md): refuse to instantiate rather than trap
+     * later in the middle of a task. */
+    case OP_LIFT:
+        if (op->opts.async && op->opts.callback < 0)
+            return error_fmt("canon lift with the async option and no callback (stackful) is "
+                             "not implemented yet (component-model async)");
+        return lift(r, op);
+    case OP_LOWER:
+        if (op->opts.async)
+            return error_fmt("canon lower with the async option is not implemented yet "
+                             "(component-model async)");
+        return lower(r, op);
+    case OP_ASYNC_BUILTIN: return async_builtin(r, op);
     case OP_RESOURCE_NEW:
     case OP_RESOURCE_DROP:
     case OP_RESOURCE_REP: return resource_builtin(r, op);
@@ -503,8 +537,10 @@ whirl_error_t *instance_run(croot_t *root, cinst_t *parent, const ccomp_t *comp,
 static void croot_free(void *p)
 {
     croot_t *root = p;
-    for (cinst_t *i = root->instances; i; i = i->next_in_root)
+    for (cinst_t *i = root->instances; i; i = i->next_in_root) {
         vec_free(&i->handles);
+        task_inst_free(i);
+    }
     whirl_component_instance_pre_delete(root->pre);
     component_release(root->component);
     arena_free(&root->arena);

@@ -293,6 +293,8 @@ static const ctype_t *read_valtype(dctx_t *cx, reader_t *r, scope_t *s)
         int code = (int)(v & 0x7f);
         if (code >= 0x73 && code <= 0x7f)
             return ctype_prim((ct_kind_t)(0x7f - code));
+        if (code == 0x64)
+            return ctype_prim(CT_ERROR_CONTEXT);
         dfail(cx, r, "unsupported value type 0x%02x", code);
         return NULL;
     }
@@ -408,6 +410,8 @@ static const ctype_t *defvaltype(dctx_t *cx, reader_t *r, scope_t *s, uint8_t co
 {
     if (code >= 0x73 && code <= 0x7f)
         return ctype_prim((ct_kind_t)(0x7f - code));
+    if (code == 0x64)
+        return ctype_prim(CT_ERROR_CONTEXT);
     ctype_t *t = NULL;
     switch (code) {
     case 0x72:
@@ -464,7 +468,15 @@ static const ctype_t *defvaltype(dctx_t *cx, reader_t *r, scope_t *s, uint8_t co
     case 0x67: dfail(cx, r, "fixed-length lists are not supported"); return NULL;
     case 0x66:
     case 0x65:
-    case 0x64: dfail(cx, r, "async types (stream, future, error-context) are not supported"); return NULL;
+        if (!(t = new_type(cx, r, code == 0x66 ? CT_STREAM : CT_FUTURE)) ||
+            !read_opt_valtype(cx, r, s, &t->elem))
+            return NULL;
+        if (t->elem && (t->elem->flags & CTF_HAS_BORROW)) {
+            dfail(cx, r, "a %s payload cannot contain a borrow handle",
+                  code == 0x66 ? "stream" : "future");
+            return NULL;
+        }
+        break;
     case 0x63: dfail(cx, r, "map types are not supported"); return NULL;
     default:
         r->p--;
@@ -476,11 +488,12 @@ static const ctype_t *defvaltype(dctx_t *cx, reader_t *r, scope_t *s, uint8_t co
     return t;
 }
 
-static const ctype_t *functype(dctx_t *cx, reader_t *r, scope_t *s)
+static const ctype_t *functype(dctx_t *cx, reader_t *r, scope_t *s, bool is_async)
 {
     ctype_t *t = new_type(cx, r, CT_FUNC);
     if (!t || !read_members(cx, r, s, MEMBERS_PARAMS, t, UINT32_MAX))
         return NULL;
+    t->is_async = is_async;
     uint8_t form = read_u8(r);
     if (!dcheck(cx, r))
         return NULL;
@@ -638,11 +651,11 @@ bool decode_type(dctx_t *cx, reader_t *r, scope_t *s)
     if (!dcheck(cx, r))
         return false;
     switch (code) {
-    case 0x40: t = functype(cx, r, s); break;
+    case 0x40:
+    case 0x43: t = functype(cx, r, s, code == 0x43); break;
     case 0x41: t = decls(cx, r, s, SCOPE_COMPONENT_TYPE); break;
     case 0x42: t = decls(cx, r, s, SCOPE_INSTANCE_TYPE); break;
     case 0x3f: t = resourcetype(cx, r, s); break;
-    case 0x43: dfail(cx, r, "async function types are not supported"); return false;
     default: t = defvaltype(cx, r, s, code); break;
     }
     if (!t)

@@ -23,8 +23,12 @@ static const ctype_t prims[] = {
      .dtor = -1},
 };
 
+static const ctype_t error_context_prim = PRIM(CT_ERROR_CONTEXT, 4, FLAT_I32);
+
 const ctype_t *ctype_prim(ct_kind_t kind)
 {
+    if (kind == CT_ERROR_CONTEXT)
+        return &error_context_prim;
     return kind <= CT_STRING ? &prims[kind] : NULL;
 }
 
@@ -206,6 +210,16 @@ whirl_error_t *ctype_finish(ctype_t *t)
         t->size = t->align = t->size64 = t->align64 = 4;
         t->flat_n = 1, t->flat[0] = FLAT_I32;
         break;
+    case CT_STREAM:
+    case CT_FUTURE:
+    case CT_ERROR_CONTEXT:
+        /* Handles (indices into the instance's table), like own/borrow: the
+         * payload's strings and lists are copied by stream/future reads and
+         * writes, with those built-ins' options, not by the call. */
+        t->flags &= (uint8_t)~(CTF_HAS_MEMORY | CTF_HAS_BORROW);
+        t->size = t->align = t->size64 = t->align64 = 4;
+        t->flat_n = 1, t->flat[0] = FLAT_I32;
+        break;
     case CT_RESOURCE: t->flags |= CTF_HAS_RESOURCE; break;
     default: break;
     }
@@ -309,6 +323,11 @@ static bool equal_map(const ctype_t *a, const ctype_t *b, csubst_t *bind)
     case CT_LIST:
     case CT_OPTION:
         return equal_map(a->elem, b->elem, bind);
+    case CT_STREAM:
+    case CT_FUTURE:
+        return equal_opt(a->elem, b->elem, bind);
+    case CT_ERROR_CONTEXT:
+        return true;
     case CT_OWN:
     case CT_BORROW:
         return equal_map(a->elem, b->elem, bind);
@@ -320,7 +339,7 @@ static bool equal_map(const ctype_t *a, const ctype_t *b, csubst_t *bind)
     case CT_FLAGS:
     case CT_ENUM:
     case CT_FUNC:
-        if (a->count != b->count)
+        if (a->count != b->count || a->is_async != b->is_async)
             return false;
         for (uint32_t i = 0; i < a->count; i++) {
             if (!str_eq(a->fields[i].name, b->fields[i].name))
@@ -728,6 +747,16 @@ static void format(out_t *o, const ctype_t *t, int depth)
         format(o, t->elem, depth + 1);
         put(o, ">");
         return;
+    case CT_STREAM:
+    case CT_FUTURE:
+        put(o, t->kind == CT_STREAM ? "stream" : "future");
+        if (t->elem) {
+            put(o, "<");
+            format(o, t->elem, depth + 1);
+            put(o, ">");
+        }
+        return;
+    case CT_ERROR_CONTEXT: put(o, "error-context"); return;
     case CT_OWN:
     case CT_BORROW:
         put(o, t->kind == CT_OWN ? "own<" : "borrow<");
@@ -755,6 +784,8 @@ static void format(out_t *o, const ctype_t *t, int depth)
             [CT_RECORD] = "record{", [CT_VARIANT] = "variant{", [CT_TUPLE] = "tuple<",
             [CT_FLAGS] = "flags{",   [CT_ENUM] = "enum{",       [CT_FUNC] = "func(",
         };
+        if (t->kind == CT_FUNC && t->is_async)
+            put(o, "async ");
         put(o, open[t->kind]);
         for (uint32_t i = 0; i < t->count; i++) {
             if (i)
@@ -792,4 +823,40 @@ void ctype_format(const ctype_t *t, char *buf, size_t len)
     out_t o = {buf, len, 0};
     buf[0] = 0;
     format(&o, t, 0);
+}
+
+void ctype_flatten_func_async(const ctype_t *func, bool lower, bool callback, cflat_sig_t *out)
+{
+    ctype_flatten_func(func, lower, out);
+    if (!lower) {
+        /* Async lift: results go through task.return; a stackless
+         * (callback) export returns its status code. */
+        out->results_in_memory = false;
+        out->nresults = callback ? 1 : 0;
+        out->results[0] = FLAT_I32;
+        return;
+    }
+    /* Async lower: at most 4 flat parameters, results always through a
+     * pointer, the subtask status as the result. */
+    uint32_t n = 0;
+    bool over = false;
+    for (uint32_t i = 0; i < func->count && !over; i++) {
+        const ctype_t *p = func->fields[i].type;
+        if (p->flat_n > CANON_MAX_FLAT_ASYNC_PARAMS || n + p->flat_n > CANON_MAX_FLAT_ASYNC_PARAMS)
+            over = true;
+        else
+            for (uint32_t j = 0; j < p->flat_n; j++)
+                out->params[n++] = p->flat[j];
+    }
+    out->params_in_memory = over;
+    if (over) {
+        out->params[0] = FLAT_I32;
+        n = 1;
+    }
+    out->results_in_memory = func->result != NULL;
+    if (func->result)
+        out->params[n++] = FLAT_I32;
+    out->nparams = n;
+    out->nresults = 1;
+    out->results[0] = FLAT_I32;
 }

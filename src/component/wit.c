@@ -109,7 +109,7 @@ static void fmt_fields(wbuf_t *b, const ctype_t *t, const names_t *n, bool varia
 
 static void fmt_func(wbuf_t *b, const ctype_t *t, const names_t *n, uint32_t skip)
 {
-    put(b, "func(");
+    put(b, t->is_async ? "async func(" : "func(");
     for (uint32_t i = skip; i < t->count; i++) {
         put(b, "%s%s: ", i > skip ? ", " : "", t->fields[i].name ? t->fields[i].name : "_");
         fmt(b, t->fields[i].type, n, false);
@@ -163,6 +163,16 @@ static void fmt(wbuf_t *b, const ctype_t *t, const names_t *n, bool top)
         fmt_fields(b, t, n, false);
         put(b, ">");
         return;
+    case CT_STREAM:
+    case CT_FUTURE:
+        put(b, t->kind == CT_STREAM ? "stream" : "future");
+        if (t->elem) {
+            put(b, "<");
+            fmt(b, t->elem, n, false);
+            put(b, ">");
+        }
+        return;
+    case CT_ERROR_CONTEXT: put(b, "error-context"); return;
     case CT_OWN:
     case CT_BORROW: {
         const char *r = name_of(n, t->elem);

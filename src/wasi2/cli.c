@@ -231,8 +231,11 @@ static whirl_error_t *random_u64(w2_call_t *c)
 
 static whirl_error_t *insecure_seed(w2_call_t *c)
 {
-    uint64_t x[2];
-    fill_random((uint8_t *)x, sizeof x);
+    uint64_t *x = c->w->seed;
+    if (!c->w->have_seed) {
+        fill_random((uint8_t *)x, sizeof c->w->seed);
+        c->w->have_seed = true;
+    }
     whirl_error_t *e = whirl_cval_set_items(c->res, WHIRL_CVAL_TUPLE, 2);
     if (!e) {
         w2_set_uint(&c->res->of.list.items[0], WHIRL_CVAL_U64, x[0]);

@@ -131,6 +131,10 @@ struct whirl_wasi2 {
     size_t npre;
     int wake_fd; /* eventfd: whirl_wasi2_interrupt and whirl_wasi2_notify */
     atomic_bool interrupted;
+    /* wasi:random/insecure-seed: drawn on first use, then the same for the
+     * context's life (guests call it more than once and expect one seed). */
+    bool have_seed;
+    uint64_t seed[2];
 };
 
 /* Adds an object (copied in); *rep receives its rep. On failure (too many

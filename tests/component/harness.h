@@ -65,5 +65,6 @@ void test_values(void);
 void test_traps(void);
 void test_resources(void);
 void test_linking(void);
+void test_async(void);
 
 #endif
