@@ -13,7 +13,7 @@ __attribute__((noinline)) static int add_squares(int n)
 
 int main(void)
 {
-    int r = add_squares(10);
+    int r = add_squares(10); /* MARK: call */
     printf("sum of squares: %d\n", r);
     return r == 385 ? 0 : 1;
 }

@@ -90,7 +90,7 @@ check("bt: frame #0 is add_squares at the new line",
       re.search(rf"^#0\s+add_squares \(local0=10\) at \S*gdb_guest.c:{second}$", out, re.M)
       is not None, out)
 check("bt: the guest's caller (its main) at its source line",
-      any(n in ("__original_main", "main") and (f or "").endswith("gdb_guest.c:16")
+      any(n in ("__original_main", "main") and (f or "").endswith(f"gdb_guest.c:{m['call']}")
           for _, n, f in frames), out)
 check("bt: whirl's own frames (native_enter, whirl_func_call, main in main.c)",
       "native_enter" in names and "whirl_func_call" in names and
