@@ -126,6 +126,7 @@ typedef struct run_opts {
     char cache_dir_buf[4096];
     int debug_info;           /* -D debug-info; -1: the engine's default */
     int perfmap;              /* -D perfmap; -1: the engine's default */
+    int jitdump;              /* -D jitdump; -1: the engine's default */
     bool allow_precompiled;   /* --allow-precompiled: FILE may be a .cwasm */
     cli_hosting_t hosting;    /* -W and -O options */
     cli_wasi_opts_t wasi;

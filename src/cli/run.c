@@ -60,7 +60,7 @@ static const cli_option_t run_options[] = {
     {OPT_S, 'S', NULL, CLI_REQUIRED_ARG, "NAME[=VALUE]", "WASI: inherit-env (`-S help`)."},
     {OPT_C, 'C', NULL, CLI_REQUIRED_ARG, "NAME[=VALUE]",
      "Compilation: tier=auto|interp|jit, cache, cache-dir=DIR (`-C help`)."},
-    {OPT_D, 'D', NULL, CLI_REQUIRED_ARG, "NAME[=VALUE]", "Debugging: debug-info, perfmap (`-D help`)."},
+    {OPT_D, 'D', NULL, CLI_REQUIRED_ARG, "NAME[=VALUE]", "Debugging: debug-info, perfmap, jitdump (`-D help`)."},
     {OPT_INHERIT_ENV, 0, "inherit-env", CLI_NO_ARG, NULL, "Same as -S inherit-env."},
     {OPT_MAX_WASM_STACK, 0, "max-wasm-stack", CLI_REQUIRED_ARG, "BYTES",
      "Same as -W max-wasm-stack=BYTES."},
@@ -76,7 +76,7 @@ static const cli_option_t run_options[] = {
 };
 
 enum { KEY_INHERIT_ENV = 1, KEY_CACHE, KEY_CACHE_DIR, KEY_DEBUG_INFO, KEY_ALLOW_HTTP,
-       KEY_HTTP_CA, KEY_TIER, KEY_PERFMAP };
+       KEY_HTTP_CA, KEY_TIER, KEY_PERFMAP, KEY_JITDUMP };
 
 static const cli_group_key_t s_keys[] = {
     {KEY_INHERIT_ENV, "inherit-env", "[=y|n]", "Give a WASI program all of whirl's environment."},
@@ -103,6 +103,9 @@ static const cli_group_key_t d_keys[] = {
     {KEY_PERFMAP, "perfmap", "[=y|n]",
      "List native code (LLVM tier) in /tmp/perf-PID.map, so that\n"
      "`perf report` names Wasm functions (also WHIRL_PERFMAP=1)."},
+    {KEY_JITDUMP, "jitdump", "[=y|n]",
+     "Write native code (LLVM tier) to /tmp/jit-PID.dump for\n"
+     "`perf inject --jit` and `perf annotate` (also WHIRL_JITDUMP=1)."},
 };
 
 static const char run_synopsis[] =
@@ -224,6 +227,8 @@ static int take_run_group(run_opts_t *o, char group, const char *arg)
             o->cache = b;
         else if (key->id == KEY_PERFMAP)
             o->perfmap = b;
+        else if (key->id == KEY_JITDUMP)
+            o->jitdump = b;
         else
             o->debug_info = b;
     }
@@ -547,6 +552,8 @@ static int run_module(const run_opts_t *o, run_state_t *s)
         whirl_config_debug_info_set(config, o->debug_info == 1);
     if (o->perfmap >= 0)
         whirl_error_delete(whirl_config_set(config, "perfmap", o->perfmap ? "y" : "n"));
+    if (o->jitdump >= 0)
+        whirl_error_delete(whirl_config_set(config, "jitdump", o->jitdump ? "y" : "n"));
     /* The profiler samples on the epoch ticker: it ticks at the sampling
      * interval (a -W epoch_interval given too wins). */
     if (o->profile && (err = whirl_config_epoch_interval_set(config, o->profile_interval_us))) {
@@ -728,6 +735,7 @@ int cli_cmd_run(int argc, char **argv)
     }
     o.debug_info = -1;
     o.perfmap = -1;
+    o.jitdump = -1;
     int rc = parse_run_args(argc, argv, &o);
     run_state_t s = {0};
     if (o.profile && o.file)

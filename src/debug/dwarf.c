@@ -176,6 +176,27 @@ static bool build_image(debug_info_t *d, const wasm_module_t *w)
 }
 #endif
 
+debug_info_t *debug_info_from_wasm(const wasm_module_t *w)
+{
+    bool has_info = false;
+    for (uint32_t i = 0; i < w->ncustoms; i++)
+        if (w->customs[i].name_len == 11 && memcmp(w->customs[i].name, ".debug_info", 11) == 0)
+            has_info = true;
+    size_t start = has_info ? code_section_start(w) : 0;
+    debug_info_t *d = start ? calloc(1, sizeof *d) : NULL;
+    if (!d)
+        return NULL;
+    atomic_init(&d->refcount, 1);
+    pthread_mutex_init(&d->lock, NULL);
+    d->code_start = start;
+    if (!build_image(d, w)) {
+        pthread_mutex_destroy(&d->lock);
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
 debug_info_t *debug_info_of(whirl_module_t *module)
 {
     if (!module)
@@ -188,23 +209,7 @@ debug_info_t *debug_info_of(whirl_module_t *module)
     pthread_mutex_lock(&create_lock);
     state = atomic_load_explicit(&module->debug_state, memory_order_relaxed);
     if (state == DEBUG_INFO_UNKNOWN) {
-        const wasm_module_t *w = module->wasm;
-        debug_info_t *d = NULL;
-        bool has_info = false;
-        for (uint32_t i = 0; i < w->ncustoms; i++)
-            if (w->customs[i].name_len == 11 && memcmp(w->customs[i].name, ".debug_info", 11) == 0)
-                has_info = true;
-        size_t start = has_info ? code_section_start(w) : 0;
-        if (start && (d = calloc(1, sizeof *d))) {
-            atomic_init(&d->refcount, 1);
-            pthread_mutex_init(&d->lock, NULL);
-            d->code_start = start;
-            if (!build_image(d, w)) {
-                pthread_mutex_destroy(&d->lock);
-                free(d);
-                d = NULL;
-            }
-        }
+        debug_info_t *d = debug_info_from_wasm(module->wasm);
         module->debug = d;
         state = d ? DEBUG_INFO_READY : DEBUG_INFO_NONE;
         atomic_store_explicit(&module->debug_state, state, memory_order_release);
@@ -452,6 +457,47 @@ static size_t locate(debug_info_t *d, size_t offset, whirl_source_location_t *ou
     return count;
 }
 #endif
+
+#ifdef WHIRL_DWARF
+static size_t prologue_end(debug_info_t *d, size_t start, size_t end)
+{
+    if (start < d->code_start || end <= start || !open_dwarf(d))
+        return 0;
+    Dwarf_Addr lo = start - d->code_start, hi = end - d->code_start;
+    Dwarf_Die cudie;
+    unsigned budget = 1u << 21;
+    Dwarf_Lines *lines;
+    size_t n;
+    if (!find_cu(d->dwarf, lo, &cudie, &budget) || dwarf_getsrclines(&cudie, &lines, &n) != 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        Dwarf_Line *row = dwarf_onesrcline(lines, i);
+        Dwarf_Addr a;
+        bool flag = false;
+        if (row && dwarf_lineaddr(row, &a) == 0 && a >= lo && a < hi &&
+            dwarf_lineprologueend(row, &flag) == 0 && flag)
+            return (size_t)a + d->code_start;
+    }
+    return 0;
+}
+#endif
+
+size_t debug_info_prologue_end(debug_info_t *info, size_t start, size_t end)
+{
+#ifdef WHIRL_DWARF
+    if (!info)
+        return 0;
+    pthread_mutex_lock(&info->lock);
+    size_t at = prologue_end(info, start, end);
+    pthread_mutex_unlock(&info->lock);
+    return at;
+#else
+    (void)info;
+    (void)start;
+    (void)end;
+    return 0;
+#endif
+}
 
 size_t debug_info_locate(debug_info_t *info, size_t offset, whirl_source_location_t *out,
                          size_t max)

@@ -20,6 +20,12 @@ typedef struct debug_info debug_info_t;
  * sections. */
 debug_info_t *debug_info_of(whirl_module_t *module);
 
+/* A new reference (release it) to the DWARF of a decoded module, for
+ * callers without a whirl_module_t (the LLVM tier's debug info, which
+ * compiles from the wasm_module_t). NULL without `.debug_info`. */
+struct wasm_module;
+debug_info_t *debug_info_from_wasm(const struct wasm_module *w);
+
 void debug_info_retain(debug_info_t *info);
 void debug_info_release(debug_info_t *info); /* NULL is fine */
 
@@ -30,6 +36,11 @@ void debug_info_release(debug_info_t *info); /* NULL is fine */
  * `info`. Thread-safe. */
 size_t debug_info_locate(debug_info_t *info, size_t offset, whirl_source_location_t *out,
                          size_t max);
+
+/* Where the function whose code lies in module offsets [start, end) ends
+ * its prologue (the first line row flagged prologue_end in that range, as
+ * a module offset), or 0 when the DWARF flags none. Thread-safe. */
+size_t debug_info_prologue_end(debug_info_t *info, size_t start, size_t end);
 
 /* The module's reference, dropped when the module is freed. */
 void debug_info_module_free(whirl_module_t *module);

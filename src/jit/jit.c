@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "jit/jit_binding.h"
+#include "jit/jit_debuginfo.h"
 #include "jit/jit_internal.h"
 #include "jit/translate.h"
 #include "util/error.h"
@@ -109,6 +110,7 @@ static void compile_state_free(compile_state_t *s)
         LLVMDisposeModule(s->mod);
     if (s->tm)
         LLVMDisposeTargetMachine(s->tm);
+    jt_debug_free(s->jm.debug);
     if (s->tsctx)
         LLVMOrcDisposeThreadSafeContext(s->tsctx);
     free(s->jm.fns);
@@ -156,10 +158,15 @@ static whirl_error_t *compile_steps(compile_state_t *s, const jit_options_t *opt
         return error_oom();
 
     jm->only = opt ? opt->only : NULL;
+    bool debug_info = opt && opt->debug_info;
+    if (debug_info)
+        jm->debug = jt_debug_new(jm); /* NULL (no memory): code without DWARF */
     whirl_error_t *err = jt_translate_module(jm);
     if (err)
         return err;
     jit_add_func_table(jm);
+    if (jm->debug)
+        jt_debug_finish(jm->debug, jm);
     for (uint32_t i = m->nfunc_imports; i < nfuncs; i++) {
         code->why_not[i] = jm->why_not[i];
         if (jm->supported[i]) {
@@ -182,7 +189,9 @@ static whirl_error_t *compile_steps(compile_state_t *s, const jit_options_t *opt
     double t1 = now_ms();
     code->stats.translate_ms = t1 - t0;
 
-    if (!opt || !opt->no_optimize) {
+    /* Debug info: unoptimised, so variables live in their allocas and
+     * lines follow the source. */
+    if (!debug_info && (!opt || !opt->no_optimize)) {
         LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
         LLVMErrorRef e = LLVMRunPasses(s->mod, "default<O2>", s->tm, po);
         LLVMDisposePassBuilderOptions(po);
@@ -204,6 +213,10 @@ static whirl_error_t *compile_steps(compile_state_t *s, const jit_options_t *opt
     err = jit_link_object(code, obj, obj_len);
     if (!err && opt && opt->perfmap)
         jit_perfmap_write(code);
+    if (!err && opt && opt->jitdump)
+        jit_jitdump_write(code);
+    if (!err && debug_info)
+        jit_gdb_register(code, obj, obj_len);
     if (!err && opt && opt->keep_object) {
         code->object = obj;
         code->object_len = obj_len;
@@ -262,6 +275,8 @@ void jit_code_free(jit_code_t *code)
 {
     if (!code)
         return;
+    /* Before the code goes: gdb reads the registered image's addresses. */
+    jit_gdb_unregister(code);
     if (code->jit) {
         LLVMErrorRef e = LLVMOrcDisposeLLJIT(code->jit);
         if (e)

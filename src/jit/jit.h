@@ -25,6 +25,11 @@ typedef struct jit_options {
     const char *dump_ir; /* write the optimised IR to this file (NULL: no) */
     bool keep_object;  /* keep the relocatable object (jit_code_object) */
     bool perfmap;      /* append the functions to /tmp/perf-PID.map (perfmap.c) */
+    /* DWARF for the generated code, registered with gdb (jit_debuginfo.c,
+     * gdb_jit.c); implies no_optimize. Objects linked by
+     * jit_code_from_object are registered when they carry DWARF. */
+    bool debug_info;
+    bool jitdump;      /* append the functions to perf's jit-PID.dump (jitdump.c) */
     /* Per function index: compile only these (the auto tier's hot
      * functions; calls to the others go through the runtime). NULL: all. */
     const bool *only;

@@ -27,6 +27,7 @@ struct jit_code {
     char *why_storage;    /* why_not strings read from a file (jit_code_from_object) */
     void *const *table;   /* JIT_FUNC_TABLE in the linked code */
     void *code_end;       /* where the last function ends */
+    struct gdb_jit_entry *gdb_entry; /* registered with gdb (gdb_jit.c), or NULL */
 };
 
 /* The tables every object carries (jit_object.c): per function index, the

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "jit/jit_binding.h"
+#include "jit/jit_debuginfo.h"
 #include "jit/jit_internal.h"
 #include "util/error.h"
 
@@ -329,6 +330,10 @@ whirl_error_t *jit_code_from_object(const wasm_module_t *module, const uint8_t *
     }
     if (!err && options && options->perfmap)
         jit_perfmap_write(code);
+    if (!err && options && options->jitdump)
+        jit_jitdump_write(code);
+    if (!err && options && options->debug_info)
+        jit_gdb_register(code, bytes, len);
     if (err) {
         jit_code_free(code);
         return err;

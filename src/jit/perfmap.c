@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "jit/jit_debuginfo.h" /* jit_code_sizes */
 #include "jit/jit_internal.h"
 
 static pthread_mutex_t perfmap_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -60,7 +61,7 @@ static int by_address(const void *pa, const void *pb)
 /* Sizes from the layout: functions lie one after another in the object's
  * code section, in module order, and an empty function follows the last
  * one (jit_object.c), so each ends where the next starts. */
-static void code_sizes(const jit_code_t *code, uint64_t *sizes)
+void jit_code_sizes(const jit_code_t *code, uint64_t *sizes)
 {
     uint32_t n = code->nfuncs, count = 0;
     code_start_t *starts = calloc((size_t)n * 2 + 1, sizeof *starts);
@@ -85,7 +86,7 @@ void jit_perfmap_write(const jit_code_t *code)
     uint64_t *sizes = calloc((size_t)code->nfuncs * 2 + 1, sizeof *sizes);
     if (!sizes)
         return;
-    code_sizes(code, sizes);
+    jit_code_sizes(code, sizes);
     char *buf = NULL;
     size_t len = 0, cap = 0;
     bool ok = true;

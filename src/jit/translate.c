@@ -16,6 +16,7 @@
 #include "jit/jit.h"
 #include "compile/code.h"
 #include "jit/jit_binding.h"
+#include "jit/jit_debuginfo.h"
 #include "util/error.h"
 
 /* ---------------------------------------------------------- helpers */
@@ -1065,6 +1066,8 @@ static void translate_body(jt_func_t *f, const wasm_func_t *fn, uint32_t scratch
     LLVMPositionBuilderAtEnd(f->b, entry);
     f->entry_bb = entry;
     f->ctx = LLVMGetParam(f->fn, 0);
+    if (jm->debug)
+        jt_debug_func_begin(f, fn);
 
     f->nlocals = f->type->nparams + fn->nlocals;
     f->local_types = malloc((f->nlocals + 1) * sizeof *f->local_types);
@@ -1085,6 +1088,8 @@ static void translate_body(jt_func_t *f, const wasm_func_t *fn, uint32_t scratch
                                                  : jt_zero(jm, f->local_types[i]);
         LLVMBuildStore(f->b, init, f->locals[i]);
     }
+    if (jm->debug)
+        jt_debug_locals(f);
     /* Entry checks report the body's first instruction, as the interpreter does. */
     f->op_offset = (uint32_t)(fn->code - m->bytes);
     if (scratch)
@@ -1110,6 +1115,8 @@ static void translate_body(jt_func_t *f, const wasm_func_t *fn, uint32_t scratch
         if (reader_at_end(&f->r) || !reader_ok(&f->r))
             break;
         f->op_offset = (uint32_t)reader_offset(&f->r);
+        if (jm->debug)
+            jt_debug_at(f);
         int op = wasm_read_op(&f->r);
         if (op < 0 || !translate_op(f, (wasm_op_t)op)) {
             if (!f->error)
@@ -1185,6 +1192,8 @@ whirl_error_t *jt_translate_module(jt_module_t *jm)
         jt_func_t f = {.jm = jm, .b = b, .fn = jm->fns[i], .func_index = i,
                        .type = &m->types[fn->type]};
         translate_body(&f, fn, scratch[i]);
+        if (jm->debug)
+            jt_debug_func_end(&f);
         if (f.error)
             err = error_fmt("jit: func %u at offset 0x%x: %s", i, f.op_offset, f.error);
         for (size_t c = 0; c < f.nctrl; c++)

@@ -41,6 +41,9 @@ typedef struct jt_module {
     /* Runtime functions of the binding, declared once (jit_binding.c). */
     LLVMValueRef rt[32];
     LLVMTypeRef rt_types[32];
+    /* DWARF for the generated code (jit_debuginfo.c), NULL unless debug
+     * info is on. */
+    struct jt_debug *debug;
 } jt_module_t;
 
 enum jt_ctrl_kind { JT_BLOCK, JT_LOOP, JT_IF, JT_FUNC };

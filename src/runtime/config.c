@@ -155,6 +155,8 @@ static const knob_def_t knobs[KNOB_COUNT] = {
         "exception handling (tags, throw, throw_ref, try_table, exnref)"},
     [KNOB_PERFMAP] = {"perfmap", "WHIRL_PERFMAP", NULL, KT_BOOL, 0, 0, 0, 1,
                       "list native code in /tmp/perf-PID.map for perf (LLVM tier)"},
+    [KNOB_JITDUMP] = {"jitdump", "WHIRL_JITDUMP", NULL, KT_BOOL, 0, 0, 0, 1,
+                      "write native code to /tmp/jit-PID.dump for perf inject (LLVM tier)"},
 };
 
 static const char *const tier_names[] = {"auto", "interp", "jit"};

@@ -32,6 +32,7 @@ enum config_knob {
     KNOB_TIER,                             /* whirl_tier_t */
     KNOB_TIER_THRESHOLD,                   /* auto tier: calls + loop iterations */
     KNOB_PERFMAP,                          /* bool: /tmp/perf-PID.map for native code */
+    KNOB_JITDUMP,                          /* bool: /tmp/jit-PID.dump for native code */
     KNOB_FEATURE_FIRST,                    /* 0/1 per whirl_feature_t, in its order */
     KNOB_COUNT = KNOB_FEATURE_FIRST + WHIRL_FEATURE_COUNT
 };

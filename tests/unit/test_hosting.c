@@ -318,7 +318,8 @@ static void test_env_names(void)
         CHECK(strcmp(got.source, want_src) == 0);
         /* Switches (pooling, debug_info, the WebAssembly features) show y/n. */
         bool is_switch = strcmp(it.name, "pooling") == 0 || strcmp(it.name, "debug_info") == 0 ||
-                         strcmp(it.name, "perfmap") == 0 || strncmp(it.env, "WHIRL_FEATURE_", 14) == 0;
+                         strcmp(it.name, "perfmap") == 0 || strcmp(it.name, "jitdump") == 0 ||
+                         strncmp(it.env, "WHIRL_FEATURE_", 14) == 0;
         CHECK(strcmp(got.value, is_switch ? "y" : "1") == 0);
         whirl_config_delete(w);
         unsetenv(it.env);
