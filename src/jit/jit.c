@@ -28,6 +28,9 @@
 #include "jit/jit_binding.h"
 #include "jit/jit_internal.h"
 #include "jit/translate.h"
+#include "alloc/alloc.h"
+#include "runtime/trap_signal.h"
+#include "runtime/trap_signal_arch.h"
 #include "util/error.h"
 
 /* ---------------------------------------------------------- LLVM setup */
@@ -156,6 +159,7 @@ static whirl_error_t *compile_steps(compile_state_t *s, const jit_options_t *opt
         return error_oom();
 
     jm->only = opt ? opt->only : NULL;
+    jm->guard_memory = code->guarded;
     whirl_error_t *err = jt_translate_module(jm);
     if (err)
         return err;
@@ -230,6 +234,7 @@ whirl_error_t *jit_compile(const wasm_module_t *module, const jit_options_t *opt
     code->native = calloc(code->nfuncs + 1, sizeof *code->native);
     code->entry = calloc(code->nfuncs + 1, sizeof *code->entry);
     code->why_not = calloc(code->nfuncs + 1, sizeof *code->why_not);
+    code->guarded = options && options->guard_memory && jit_guard_module_ok(module);
     if (!code->native || !code->entry || !code->why_not) {
         jit_code_free(code);
         return error_oom();
@@ -262,6 +267,7 @@ void jit_code_free(jit_code_t *code)
 {
     if (!code)
         return;
+    trap_signal_code_remove(code->code_start);
     if (code->jit) {
         LLVMErrorRef e = LLVMOrcDisposeLLJIT(code->jit);
         if (e)
@@ -277,6 +283,50 @@ void jit_code_free(jit_code_t *code)
 
 const jit_stats_t *jit_code_stats(const jit_code_t *code) { return &code->stats; }
 const wasm_module_t *jit_code_module(const jit_code_t *code) { return code->wasm; }
+bool jit_code_guarded(const jit_code_t *code) { return code->guarded; }
+
+bool jit_code_func_at(const jit_code_t *code, uintptr_t pc, uint32_t *func_index)
+{
+    uintptr_t best = 0;
+    bool found = false;
+    if (pc < code->code_start || pc >= (uintptr_t)code->code_end)
+        return false;
+    for (uint32_t i = 0; i < code->nfuncs; i++) {
+        uintptr_t at = (uintptr_t)code->native[i];
+        if (at && at <= pc && at >= best) {
+            best = at;
+            *func_index = i;
+            found = true;
+        }
+    }
+    return found;
+}
+
+static bool guard_enabled;
+
+static void guard_decide(void)
+{
+    const char *v = getenv("WHIRL_JIT_GUARD");
+    guard_enabled = v && strcmp(v, "1") == 0 && trap_signal_arch_supported();
+}
+
+bool jit_guard_enabled(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, guard_decide);
+    return guard_enabled;
+}
+
+bool jit_guard_module_ok(const wasm_module_t *module)
+{
+    const wasm_memtype_t *mt = wasm_module_memory_type(module, 0);
+    return !mt || !mt->limits.is64;
+}
+
+bool jit_guard_ok(bool is64, size_t reserved)
+{
+    return !is64 && reserved >= ALLOC_MEMORY_RESERVATION;
+}
 
 bool jit_code_compiled(const jit_code_t *code, uint32_t func_index, const char **why)
 {

@@ -27,6 +27,8 @@ struct jit_code {
     char *why_storage;    /* why_not strings read from a file (jit_code_from_object) */
     void *const *table;   /* JIT_FUNC_TABLE in the linked code */
     void *code_end;       /* where the last function ends */
+    uintptr_t code_start; /* lowest function address (the fault registry's key) */
+    bool guarded;         /* jit_options_t.guard_memory */
 };
 
 /* The tables every object carries (jit_object.c): per function index, the

@@ -1,14 +1,37 @@
 /* Memory, global, table and reference instructions. Loads and stores check
- * the effective address against the memory's current size explicitly
- * (guard-page elimination comes with the runtime's reservations); the rest
- * calls the binding's runtime functions. */
+ * the effective address against the memory's current size explicitly,
+ * unless the code is compiled for guarded memories (jt_needs_bounds_check);
+ * the rest calls the binding's runtime functions. */
+#include "alloc/alloc.h"
 #include "jit/jit_binding.h"
 
+/* Code compiled with guard_memory runs only against a 32-bit memory
+ * whose reservation is ALLOC_MEMORY_RESERVATION (4 GiB addressable, 4 GiB
+ * + 64 KiB of guard: jit_guard_ok, checked when native code is entered),
+ * so any zext(i32) + u32 offset + access of at most 16 bytes (v128) lands
+ * in the reservation, and everything past the accessible end is
+ * PROT_NONE. The accessible end is a multiple of 64 KiB, so an access
+ * straddling it touches a PROT_NONE page, and an x86-64 instruction that
+ * faults writes nothing (precise exceptions; a v128 store is one movups),
+ * which keeps "a store that traps has not written" true. Other
+ * architectures may split a straddling store: trap_signal_arch_supported
+ * is false there, so they keep explicit checks. */
+bool jt_needs_bounds_check(const jt_func_t *f, uint32_t offset, unsigned bytes)
+{
+    return !f->jm->guard_memory ||
+           (uint64_t)UINT32_MAX + offset + bytes > ALLOC_MEMORY_RESERVATION;
+}
+
 /* The address of an access of `bytes` at (i32 operand + offset), after the
- * bounds check. The sum is formed in 64 bits, so it cannot wrap. */
+ * bounds check (when jt_needs_bounds_check says so). The sum is formed in
+ * 64 bits, so it cannot wrap. */
 LLVMValueRef jt_checked_addr(jt_func_t *f, LLVMValueRef addr, uint32_t offset, unsigned bytes)
 {
     LLVMValueRef ea = LLVMBuildZExt(f->b, addr, f->jm->i64, "");
+    if (!jt_needs_bounds_check(f, offset, bytes)) {
+        LLVMValueRef at = LLVMBuildAdd(f->b, ea, jt_const_i64(f, offset), "");
+        return LLVMBuildGEP2(f->b, f->jm->i8, jb_mem_base(f), &at, 1, "");
+    }
     LLVMValueRef end = LLVMBuildAdd(f->b, ea, jt_const_i64(f, (uint64_t)offset + bytes), "");
     jt_trap_if(f, LLVMBuildICmp(f->b, LLVMIntUGT, end, jb_mem_size(f), ""),
                WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
