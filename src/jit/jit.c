@@ -319,6 +319,10 @@ bool jit_guard_enabled(void)
 
 bool jit_guard_module_ok(const wasm_module_t *module)
 {
+    /* One memory only: native_enter and the fault handler know memory 0's
+     * reservation, not those of multi-memory modules' others. */
+    if (module->nmemory_imports + module->nmemories > 1)
+        return false;
     const wasm_memtype_t *mt = wasm_module_memory_type(module, 0);
     return !mt || !mt->limits.is64;
 }

@@ -68,8 +68,9 @@ bool jit_guard_enabled(void);
 /* Whether guard_memory code may run against a memory with this
  * reservation: 32-bit, with the full ALLOC_MEMORY_RESERVATION. */
 bool jit_guard_ok(bool is64, size_t reserved);
-/* Whether guard_memory applies to `module`: its memory 0 (if any) is
- * 32-bit. Otherwise the option is ignored and the code keeps its checks. */
+/* Whether guard_memory applies to `module`: it has at most one memory,
+ * and that is 32-bit. Otherwise the option is ignored and the code keeps
+ * its checks. */
 bool jit_guard_module_ok(const wasm_module_t *module);
 
 /* ---- Native code as relocatable objects (jit_object.c) ----

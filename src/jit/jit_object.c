@@ -375,7 +375,7 @@ const uint8_t *jit_code_object(const jit_code_t *code, size_t *len)
 /* Fields of the key, each on its own line: what native code depends on
  * beyond the module. */
 static const char *const key_fields[] = {"target", "CPU", "CPU features", "LLVM version",
-                                         "whirl build", "bounds checks"};
+                                         "bounds checks", "whirl build"};
 #define KEY_FIELDS 6
 
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
@@ -394,7 +394,7 @@ static void make_host_key(void)
      * that compiles (and so runs) with explicit checks, and back. */
     const char *checks = jit_guard_enabled() ? "guard pages" : "explicit";
     if (asprintf(&host_key, "%s\n%s\n%s\n%u.%u.%u\n%s\n%s", triple, cpu, features, major,
-                 minor, patch, WHIRL_JIT_BUILD_ID, checks) < 0)
+                 minor, patch, checks, WHIRL_JIT_BUILD_ID) < 0)
         host_key = NULL;
     LLVMDisposeMessage(triple);
     LLVMDisposeMessage(cpu);

@@ -121,6 +121,9 @@ LLVMValueRef jt_checked_addr(jt_func_t *f, LLVMValueRef addr, uint32_t offset, u
 /* Whether an access of `bytes` at (i32 + `offset`) needs the explicit
  * check, or may rely on the guard region (translate_memory.c). */
 bool jt_needs_bounds_check(const jt_func_t *f, uint32_t offset, unsigned bytes);
+/* Tags a linear-memory load or store; one without a check (`checked`
+ * false) is also pinned (volatile), see translate_memory.c. */
+void jt_memory_access(jt_func_t *f, LLVMValueRef access, bool checked);
 
 /* Instruction families. Each returns false if `op` is not in its family. */
 bool jt_numeric(jt_func_t *f, wasm_op_t op);

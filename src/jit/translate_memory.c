@@ -22,6 +22,19 @@ bool jt_needs_bounds_check(const jt_func_t *f, uint32_t offset, unsigned bytes)
            (uint64_t)UINT32_MAX + offset + bytes > ALLOC_MEMORY_RESERVATION;
 }
 
+/* In code without checks the access itself is the check, and LLVM does
+ * not know a load can trap: it would delete an unused one (`drop`),
+ * merge adjacent stores into one that faults as a whole, or move a load
+ * above an earlier store. A volatile access is kept, whole, once and in
+ * order with the others, so it faults exactly where the interpreter's
+ * check traps. */
+void jt_memory_access(jt_func_t *f, LLVMValueRef access, bool checked)
+{
+    jt_tbaa(f, access, f->jm->tbaa_memory);
+    if (!checked)
+        LLVMSetVolatile(access, true);
+}
+
 /* The address of an access of `bytes` at (i32 operand + offset), after the
  * bounds check (when jt_needs_bounds_check says so). The sum is formed in
  * 64 bits, so it cannot wrap. */
@@ -47,7 +60,7 @@ static void load(jt_func_t *f, LLVMTypeRef mem_ty, unsigned bytes, LLVMTypeRef t
     LLVMValueRef p = jt_checked_addr(f, jt_pop(f), offset, bytes);
     LLVMValueRef v = LLVMBuildLoad2(f->b, mem_ty, p, "");
     LLVMSetAlignment(v, 1);
-    jt_tbaa(f, v, f->jm->tbaa_memory);
+    jt_memory_access(f, v, jt_needs_bounds_check(f, offset, bytes));
     if (mem_ty != ty)
         v = is_signed ? LLVMBuildSExt(f->b, v, ty, "") : LLVMBuildZExt(f->b, v, ty, "");
     jt_push(f, v);
@@ -63,7 +76,7 @@ static void store(jt_func_t *f, LLVMTypeRef mem_ty, unsigned bytes)
         v = LLVMBuildTrunc(f->b, v, mem_ty, "");
     LLVMValueRef st = LLVMBuildStore(f->b, v, p);
     LLVMSetAlignment(st, 1);
-    jt_tbaa(f, st, f->jm->tbaa_memory);
+    jt_memory_access(f, st, jt_needs_bounds_check(f, offset, bytes));
 }
 
 /* Pops `n` operands into args[first..first+n) in stack order. */

@@ -135,7 +135,11 @@ static void chain(int sig, siginfo_t *info, void *uc)
      * and return, so that the instruction faults again and the process
      * ends as it would have without us; a signal sent by kill() is
      * raised again. */
-    signal(sig, SIG_DFL);
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, NULL); /* async-signal-safe, unlike signal() */
     if (info->si_code <= 0)
         raise(sig);
 }
