@@ -4,7 +4,8 @@
  * handler (counted), exactly where the interpreter traps, naming the same
  * function; a trapping store writes nothing; in-bounds accesses at the
  * very end work, also after memory.grow; and a host that installed its
- * own SIGSEGV handler before whirl still gets its own faults afterwards.
+ * own SIGSEGV handler before whirl still gets its own faults afterwards,
+ * and one that had none still dies of them.
  * Prints "N passed, M failed". */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -13,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "runtime/trap_signal.h"
 #include "whirl.h"
@@ -138,6 +141,23 @@ int main(int argc, char **argv)
     size_t len = fp ? fread(wasm, 1, sizeof wasm, fp) : 0;
     if (fp)
         fclose(fp);
+
+    /* A process without a handler of its own: after whirl installed its
+     * handler, a fault outside guest code still ends it with SIGSEGV. */
+    pid_t child = fork();
+    if (child == 0) {
+        world_t w;
+        if (world_new(&w, "jit", wasm, len))
+            _exit(3);
+        whirl_error_delete(call(&w, "ld32", 0xFFFFFFFF)); /* a guard fault first */
+        volatile uint8_t *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        (void)page[16];
+        _exit(4);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    check(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
+          "SIG_DFL before whirl: a host fault still ends the process", NULL);
 
     struct sigaction sa = {0};
     sa.sa_sigaction = host_handler;
