@@ -278,6 +278,7 @@ void jit_code_free(jit_code_t *code)
     free(code->why_not);
     free(code->object);
     free(code->why_storage);
+    free(code->pc_sites);
     free(code);
 }
 

@@ -59,6 +59,9 @@ const wasm_module_t *jit_code_module(const jit_code_t *code);
 /* Whether the code was compiled with guard_memory (or loaded from such an
  * object). */
 bool jit_code_guarded(const jit_code_t *code);
+/* The Wasm function and byte offset of the unchecked access at `pc`
+ * (guarded code); false if `pc` is not one. */
+bool jit_code_site_at(const jit_code_t *code, uintptr_t pc, uint32_t *func, uint32_t *offset);
 /* The function whose native code contains `pc`; false if none. */
 bool jit_code_func_at(const jit_code_t *code, uintptr_t pc, uint32_t *func_index);
 /* Whether guard_memory code may be compiled in this process: the

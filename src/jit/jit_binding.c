@@ -517,17 +517,17 @@ static void rt_epoch(vmctx_t *ctx, uint32_t func, uint32_t offset)
 }
 
 /* A fault in the guard region of the running instance's memory: the trap
- * an explicit check would have raised. The function is found from the
- * PC; the byte offset reads 0: native code carries no PC -> Wasm offset
- * map yet (docs/ARCHITECTURE.md, "Guard pages"). */
+ * an explicit check would have raised, at the access's function and byte
+ * offset (the PC map, jit_pcmap.c); a PC missing from the map is named by
+ * the function containing it, at offset 0. */
 __attribute__((noreturn)) static void guard_trap(void *store_p, const void *owner, uintptr_t pc)
 {
     whirl_store_t *store = store_p;
     vmctx_t *ctx = store->native.vm;
-    uint32_t func = 0;
-    if (owner)
+    uint32_t func = 0, offset = 0;
+    if (owner && !jit_code_site_at(owner, pc, &func, &offset))
         jit_code_func_at(owner, pc, &func);
-    trap_at(ctx, WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS, func, 0);
+    trap_at(ctx, WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS, func, offset);
 }
 
 static void guard_init_once(void) { trap_signal_set_resolver(guard_trap); }

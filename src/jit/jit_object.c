@@ -279,6 +279,8 @@ whirl_error_t *jit_link_object(jit_code_t *code, const uint8_t *bytes, size_t le
         else
             code->stats.unsupported++;
     }
+    if (code->guarded)
+        jit_pcmap_build(code, bytes, len);
     return register_code(code);
 }
 

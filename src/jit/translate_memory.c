@@ -31,8 +31,17 @@ bool jt_needs_bounds_check(const jt_func_t *f, uint32_t offset, unsigned bytes)
 void jt_memory_access(jt_func_t *f, LLVMValueRef access, bool checked)
 {
     jt_tbaa(f, access, f->jm->tbaa_memory);
-    if (!checked)
-        LLVMSetVolatile(access, true);
+    if (checked)
+        return;
+    LLVMSetVolatile(access, true);
+    /* Where it faults, for the trap message (jit/jit_pcmap.c). */
+    LLVMContextRef cx = f->jm->llctx;
+    LLVMValueRef site[] = {jt_const_i32(f, f->func_index), jt_const_i32(f, f->op_offset)};
+    LLVMMetadataRef ops[] = {LLVMMDStringInContext2(cx, "whirl_pc", 8),
+                             LLVMMDNodeInContext2(cx, (LLVMMetadataRef[]){
+                                 LLVMValueAsMetadata(site[0]), LLVMValueAsMetadata(site[1])}, 2)};
+    unsigned kind = LLVMGetMDKindIDInContext(cx, "pcsections", 10);
+    LLVMSetMetadata(access, kind, LLVMMetadataAsValue(cx, LLVMMDNodeInContext2(cx, ops, 2)));
 }
 
 /* The address of an access of `bytes` at (i32 operand + offset), after the

@@ -4,7 +4,7 @@
   (memory (export "mem") 1)
   (func (export "ld8") (param i32) (result i32) (i32.load8_u (local.get 0)))
   (func (export "ld16") (param i32) (result i32) (i32.load16_u (local.get 0)))
-  (func (export "ld32") (param i32) (result i32) (i32.load (local.get 0)))
+  (func $ld32 (export "ld32") (param i32) (result i32) (i32.load (local.get 0)))
   (func (export "ld64") (param i32) (result i64) (i64.load (local.get 0)))
   (func (export "ld128") (param i32) (result i32) (i32x4.extract_lane 3 (v128.load (local.get 0))))
   (func (export "ld32_far") (param i32) (result i32) (i32.load offset=0xFFFFFFF0 (local.get 0)))
@@ -16,5 +16,7 @@
   (func (export "st64") (param i32) (i64.store (local.get 0) (i64.const 0x4444444444444444)))
   (func (export "st128") (param i32) (v128.store (local.get 0) (v128.const i32x4 5 5 5 5)))
   (func (export "st64_far") (param i32) (i64.store offset=0xFFFFFFF8 (local.get 0) (i64.const 6)))
+  ;; LLVM inlines $ld32 here: the fault must still name $ld32 and this frame.
+  (func (export "nested") (param i32) (result i32) (i32.add (i32.const 1) (call $ld32 (local.get 0))))
   (func (export "grow") (result i32) (memory.grow (i32.const 1)))
 )
