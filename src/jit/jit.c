@@ -308,7 +308,11 @@ static bool guard_enabled;
 static void guard_decide(void)
 {
     const char *v = getenv("WHIRL_JIT_GUARD");
-    guard_enabled = v && strcmp(v, "1") == 0 && trap_signal_arch_supported();
+    /* Where address space is short (the probe cannot reserve 2^42 bytes:
+     * ulimit -v, 39-bit kernels) memories may get short reservations that
+     * guarded code cannot run on (native_enter refuses): keep checks. */
+    guard_enabled = v && strcmp(v, "1") == 0 && trap_signal_arch_supported() &&
+                    alloc_probe_pooling();
 }
 
 bool jit_guard_enabled(void)
