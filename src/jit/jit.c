@@ -29,6 +29,9 @@
 #include "jit/jit_debuginfo.h"
 #include "jit/jit_internal.h"
 #include "jit/translate.h"
+#include "alloc/alloc.h"
+#include "runtime/trap_signal.h"
+#include "runtime/trap_signal_arch.h"
 #include "util/error.h"
 
 /* ---------------------------------------------------------- LLVM setup */
@@ -161,6 +164,7 @@ static whirl_error_t *compile_steps(compile_state_t *s, const jit_options_t *opt
     bool debug_info = opt && opt->debug_info;
     if (debug_info)
         jm->debug = jt_debug_new(jm); /* NULL (no memory): code without DWARF */
+    jm->guard_memory = code->guarded;
     whirl_error_t *err = jt_translate_module(jm);
     if (err)
         return err;
@@ -243,6 +247,7 @@ whirl_error_t *jit_compile(const wasm_module_t *module, const jit_options_t *opt
     code->native = calloc(code->nfuncs + 1, sizeof *code->native);
     code->entry = calloc(code->nfuncs + 1, sizeof *code->entry);
     code->why_not = calloc(code->nfuncs + 1, sizeof *code->why_not);
+    code->guarded = options && options->guard_memory && jit_guard_module_ok(module);
     if (!code->native || !code->entry || !code->why_not) {
         jit_code_free(code);
         return error_oom();
@@ -277,6 +282,7 @@ void jit_code_free(jit_code_t *code)
         return;
     /* Before the code goes: gdb reads the registered image's addresses. */
     jit_gdb_unregister(code);
+    trap_signal_code_remove(code->code_start);
     if (code->jit) {
         LLVMErrorRef e = LLVMOrcDisposeLLJIT(code->jit);
         if (e)
@@ -287,11 +293,64 @@ void jit_code_free(jit_code_t *code)
     free(code->why_not);
     free(code->object);
     free(code->why_storage);
+    free(code->pc_sites);
     free(code);
 }
 
 const jit_stats_t *jit_code_stats(const jit_code_t *code) { return &code->stats; }
 const wasm_module_t *jit_code_module(const jit_code_t *code) { return code->wasm; }
+bool jit_code_guarded(const jit_code_t *code) { return code->guarded; }
+
+bool jit_code_func_at(const jit_code_t *code, uintptr_t pc, uint32_t *func_index)
+{
+    uintptr_t best = 0;
+    bool found = false;
+    if (pc < code->code_start || pc >= (uintptr_t)code->code_end)
+        return false;
+    for (uint32_t i = 0; i < code->nfuncs; i++) {
+        uintptr_t at = (uintptr_t)code->native[i];
+        if (at && at <= pc && at >= best) {
+            best = at;
+            *func_index = i;
+            found = true;
+        }
+    }
+    return found;
+}
+
+static bool guard_enabled;
+
+static void guard_decide(void)
+{
+    const char *v = getenv("WHIRL_JIT_GUARD");
+    /* Where address space is short (the probe cannot reserve 2^42 bytes:
+     * ulimit -v, 39-bit kernels) memories may get short reservations that
+     * guarded code cannot run on (native_enter refuses): keep checks. */
+    guard_enabled = v && strcmp(v, "1") == 0 && trap_signal_arch_supported() &&
+                    alloc_probe_pooling();
+}
+
+bool jit_guard_enabled(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, guard_decide);
+    return guard_enabled;
+}
+
+bool jit_guard_module_ok(const wasm_module_t *module)
+{
+    /* One memory only: native_enter and the fault handler know memory 0's
+     * reservation, not those of multi-memory modules' others. */
+    if (module->nmemory_imports + module->nmemories > 1)
+        return false;
+    const wasm_memtype_t *mt = wasm_module_memory_type(module, 0);
+    return !mt || !mt->limits.is64;
+}
+
+bool jit_guard_ok(bool is64, size_t reserved)
+{
+    return !is64 && reserved >= ALLOC_MEMORY_RESERVATION;
+}
 
 bool jit_code_compiled(const jit_code_t *code, uint32_t func_index, const char **why)
 {

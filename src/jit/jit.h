@@ -33,6 +33,10 @@ typedef struct jit_options {
     /* Per function index: compile only these (the auto tier's hot
      * functions; calls to the others go through the runtime). NULL: all. */
     const bool *only;
+    /* Loads and stores of memory 0 without explicit bounds checks: the code
+     * may then only run against a guarded memory (jit_guard_ok), and a
+     * fault becomes the trap through runtime/trap_signal.h. */
+    bool guard_memory;
 } jit_options_t;
 
 typedef struct jit_stats {
@@ -60,6 +64,26 @@ bool jit_code_compiled(const jit_code_t *code, uint32_t func_index, const char *
 void *jit_code_native(const jit_code_t *code, uint32_t func_index);
 void *jit_code_entry(const jit_code_t *code, uint32_t func_index);
 const wasm_module_t *jit_code_module(const jit_code_t *code);
+/* Whether the code was compiled with guard_memory (or loaded from such an
+ * object). */
+bool jit_code_guarded(const jit_code_t *code);
+/* The Wasm function and byte offset of the unchecked access at `pc`
+ * (guarded code); false if `pc` is not one. */
+bool jit_code_site_at(const jit_code_t *code, uintptr_t pc, uint32_t *func, uint32_t *offset);
+/* The function whose native code contains `pc`; false if none. */
+bool jit_code_func_at(const jit_code_t *code, uintptr_t pc, uint32_t *func_index);
+/* Whether guard_memory code may be compiled in this process: the
+ * experimental switch WHIRL_JIT_GUARD=1 is set, the architecture has a
+ * fault handler (runtime/trap_signal_arch.h) and the address space is
+ * large (alloc_probe_pooling). Decided once. */
+bool jit_guard_enabled(void);
+/* Whether guard_memory code may run against a memory with this
+ * reservation: 32-bit, with the full ALLOC_MEMORY_RESERVATION. */
+bool jit_guard_ok(bool is64, size_t reserved);
+/* Whether guard_memory applies to `module`: it has at most one memory,
+ * and that is 32-bit. Otherwise the option is ignored and the code keeps
+ * its checks. */
+bool jit_guard_module_ok(const wasm_module_t *module);
 
 /* ---- Native code as relocatable objects (jit_object.c) ----
  * jit_compile links its code from an object file too, so compiled and

@@ -12,6 +12,7 @@
 #include "exec/bulk.h"
 #include "exec/exec.h"
 #include "jit/jit.h"
+#include "runtime/trap_signal.h"
 #include "util/error.h"
 
 /* ================================================================ IR */
@@ -593,6 +594,28 @@ static void rt_epoch(vmctx_t *ctx, uint32_t func, uint32_t offset)
     }
     if (!store_epoch_expired(s))
         trap_at(ctx, WHIRL_TRAP_INTERRUPT, func, offset);
+}
+
+/* A fault in the guard region of the running instance's memory: the trap
+ * an explicit check would have raised, at the access's function and byte
+ * offset (the PC map, jit_pcmap.c); a PC missing from the map is named by
+ * the function containing it, at offset 0. */
+__attribute__((noreturn)) static void guard_trap(void *store_p, const void *owner, uintptr_t pc)
+{
+    whirl_store_t *store = store_p;
+    vmctx_t *ctx = store->native.vm;
+    uint32_t func = 0, offset = 0;
+    if (owner && !jit_code_site_at(owner, pc, &func, &offset))
+        jit_code_func_at(owner, pc, &func);
+    trap_at(ctx, WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS, func, offset);
+}
+
+static void guard_init_once(void) { trap_signal_set_resolver(guard_trap); }
+
+void jb_guard_init(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, guard_init_once);
 }
 
 void *jb_runtime_address(int i)

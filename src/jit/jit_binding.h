@@ -103,6 +103,10 @@ void jb_loop_check(jt_func_t *f);
 
 /* ---- run time ---- */
 
+/* Makes guard faults in native code traps (runtime/trap_signal.h): sets
+ * the resolver, which names the function from the faulting PC. Once. */
+void jb_guard_init(void);
+
 /* For tests and tools that run a jit_code_t of their own against an
  * instance, whatever the engine's tier published: the instance and the
  * code (compiled from the instance's module). Holds no allocation. */

@@ -12,6 +12,17 @@
 #include "jit/jit.h"
 #include "jit/translate.h"
 
+/* One unchecked access in the code: its offset in the object's code
+ * section, and the Wasm function and byte offset it came from
+ * (jit_pcmap.c). */
+typedef struct jit_pc_site {
+    uint64_t text;
+    uint32_t func, offset;
+} jit_pc_site_t;
+
+/* The section LLVM's !pcsections entries go to (translate_memory.c). */
+#define JIT_PC_SECTION "whirl_pc"
+
 struct jit_code {
     const wasm_module_t *wasm;
     LLVMOrcLLJITRef jit;
@@ -28,6 +39,11 @@ struct jit_code {
     void *const *table;   /* JIT_FUNC_TABLE in the linked code */
     void *code_end;       /* where the last function ends */
     struct gdb_jit_entry *gdb_entry; /* registered with gdb (gdb_jit.c), or NULL */
+    uintptr_t code_start; /* lowest function address (the fault registry's key) */
+    bool guarded;         /* jit_options_t.guard_memory */
+    jit_pc_site_t *pc_sites; /* guarded code: sorted by .text, malloc'd */
+    size_t npc_sites;
+    uintptr_t text_base;  /* load address of the object's code section */
 };
 
 /* The tables every object carries (jit_object.c): per function index, the
@@ -43,6 +59,10 @@ LLVMTargetMachineRef host_machine(void);
 whirl_error_t *llvm_error(const char *what, LLVMErrorRef e);
 extern __thread jmp_buf *fatal_jmp; /* where LLVM's fatal-error handler jumps */
 extern __thread char fatal_reason[256];
+
+/* jit_pcmap.c: reads the PC map of guarded code from its object (after
+ * linking: needs code_end); without one, faults name the function only. */
+void jit_pcmap_build(jit_code_t *code, const uint8_t *obj, size_t len);
 
 /* jit_object.c */
 /* Adds JIT_FUNC_TABLE to jm->mod (after translation, before optimising). */

@@ -34,6 +34,7 @@
 #include "jit/jit_binding.h"
 #include "jit/jit_debuginfo.h"
 #include "jit/jit_internal.h"
+#include "runtime/trap_signal.h"
 #include "util/error.h"
 
 #ifndef WHIRL_JIT_BUILD_ID
@@ -205,6 +206,31 @@ static whirl_error_t *add_runtime_symbols(LLVMOrcLLJITRef jit)
     return e ? llvm_error("defining the runtime symbols", e) : NULL;
 }
 
+/* Guarded code (jit_options_t.guard_memory) relies on its faults becoming
+ * traps: its range goes into the fault handler's registry, installed
+ * with the first such code. Code with explicit checks is not registered:
+ * a fault in it is a bug the host's handler should see. */
+static whirl_error_t *register_code(jit_code_t *code)
+{
+    if (!code->guarded)
+        return NULL;
+    uintptr_t start = (uintptr_t)code->table;
+    for (uint32_t i = 0; i < code->nfuncs; i++) {
+        uintptr_t a = (uintptr_t)code->native[i], b = (uintptr_t)code->entry[i];
+        if (a && a < start)
+            start = a;
+        if (b && b < start)
+            start = b;
+    }
+    if (!trap_signal_install())
+        return error_fmt("jit: cannot install the guard-page fault handler");
+    jb_guard_init();
+    if (!trap_signal_code_add(start, (uintptr_t)code->code_end, code))
+        return error_oom();
+    code->code_start = start;
+    return NULL;
+}
+
 whirl_error_t *jit_link_object(jit_code_t *code, const uint8_t *bytes, size_t len)
 {
     LLVMTargetMachineRef tm = host_machine();
@@ -254,7 +280,9 @@ whirl_error_t *jit_link_object(jit_code_t *code, const uint8_t *bytes, size_t le
         else
             code->stats.unsupported++;
     }
-    return NULL;
+    if (code->guarded)
+        jit_pcmap_build(code, bytes, len);
+    return register_code(code);
 }
 
 /* The reasons a loaded object gives, copied out of its constant section
@@ -300,6 +328,7 @@ whirl_error_t *jit_code_from_object(const wasm_module_t *module, const uint8_t *
     code->native = calloc(code->nfuncs + 1, sizeof *code->native);
     code->entry = calloc(code->nfuncs + 1, sizeof *code->entry);
     code->why_not = calloc(code->nfuncs + 1, sizeof *code->why_not);
+    code->guarded = options && options->guard_memory && jit_guard_module_ok(module);
     if (!code->native || !code->entry || !code->why_not) {
         jit_code_free(code);
         return error_oom();
@@ -353,8 +382,8 @@ const uint8_t *jit_code_object(const jit_code_t *code, size_t *len)
 /* Fields of the key, each on its own line: what native code depends on
  * beyond the module. */
 static const char *const key_fields[] = {"target", "CPU", "CPU features", "LLVM version",
-                                         "whirl build"};
-#define KEY_FIELDS 5
+                                         "bounds checks", "whirl build"};
+#define KEY_FIELDS 6
 
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static char *host_key; /* computed once: CPU detection costs ~0.1 ms a call */
@@ -368,8 +397,11 @@ static void make_host_key(void)
     char *features = LLVMGetHostCPUFeatures();
     unsigned major = 0, minor = 0, patch = 0;
     LLVMGetVersion(&major, &minor, &patch);
-    if (asprintf(&host_key, "%s\n%s\n%s\n%u.%u.%u\n%s", triple, cpu, features, major, minor,
-                 patch, WHIRL_JIT_BUILD_ID) < 0)
+    /* Code compiled for guard pages must not be linked into a process
+     * that compiles (and so runs) with explicit checks, and back. */
+    const char *checks = jit_guard_enabled() ? "guard pages" : "explicit";
+    if (asprintf(&host_key, "%s\n%s\n%s\n%u.%u.%u\n%s\n%s", triple, cpu, features, major,
+                 minor, patch, checks, WHIRL_JIT_BUILD_ID) < 0)
         host_key = NULL;
     LLVMDisposeMessage(triple);
     LLVMDisposeMessage(cpu);

@@ -139,7 +139,8 @@ static void *compile_thread(void *arg)
         jit_options_t opt = {.only = only,
                              .perfmap = ENGINE_KNOB(m->engine, KNOB_PERFMAP) != 0,
                              .jitdump = ENGINE_KNOB(m->engine, KNOB_JITDUMP) != 0,
-                             .debug_info = ENGINE_KNOB(m->engine, KNOB_DEBUG_INFO) != 0};
+                             .debug_info = ENGINE_KNOB(m->engine, KNOB_DEBUG_INFO) != 0,
+                             .guard_memory = jit_guard_enabled()};
         whirl_error_t *err = only ? jit_compile(m->wasm, &opt, &code) : error_oom();
         free(only);
         if (err) {

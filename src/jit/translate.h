@@ -32,6 +32,7 @@ typedef struct jt_module {
     bool *supported;         /* per function index */
     const bool *only;        /* per function index: translate only these (NULL: all) */
     const char **why_not;    /* per function index: reason when not supported */
+    bool guard_memory;       /* jit_options_t.guard_memory */
     /* Type-based alias analysis tags: linear memory, the runtime's
      * structures (context, instance, tables of pointers) and global values
      * never overlap, which lets LLVM keep the memory size and base in
@@ -120,6 +121,12 @@ LLVMTypeRef jt_v128_type(jt_module_t *jm);
 /* The address of an access of `bytes` at (i32 `addr` + `offset`), after
  * the bounds check that traps (translate_memory.c). */
 LLVMValueRef jt_checked_addr(jt_func_t *f, LLVMValueRef addr, uint32_t offset, unsigned bytes);
+/* Whether an access of `bytes` at (i32 + `offset`) needs the explicit
+ * check, or may rely on the guard region (translate_memory.c). */
+bool jt_needs_bounds_check(const jt_func_t *f, uint32_t offset, unsigned bytes);
+/* Tags a linear-memory load or store; one without a check (`checked`
+ * false) is also pinned (volatile), see translate_memory.c. */
+void jt_memory_access(jt_func_t *f, LLVMValueRef access, bool checked);
 
 /* A memarg immediate: memory index (multi-memory) and offset (u64 for
  * memory64). translate_wasm3.c. */

@@ -1,14 +1,59 @@
 /* Memory, global, table and reference instructions. Loads and stores check
- * the effective address against the memory's current size explicitly
- * (guard-page elimination comes with the runtime's reservations); the rest
- * calls the binding's runtime functions. */
+ * the effective address against the memory's current size explicitly,
+ * unless the code is compiled for guarded memories (jt_needs_bounds_check);
+ * the rest calls the binding's runtime functions. */
+#include "alloc/alloc.h"
 #include "jit/jit_binding.h"
 
+/* Code compiled with guard_memory runs only against a 32-bit memory
+ * whose reservation is ALLOC_MEMORY_RESERVATION (4 GiB addressable, 4 GiB
+ * + 64 KiB of guard: jit_guard_ok, checked when native code is entered),
+ * so any zext(i32) + u32 offset + access of at most 16 bytes (v128) lands
+ * in the reservation, and everything past the accessible end is
+ * PROT_NONE. The accessible end is a multiple of 64 KiB, so an access
+ * straddling it touches a PROT_NONE page, and an x86-64 instruction that
+ * faults writes nothing (precise exceptions; a v128 store is one movups),
+ * which keeps "a store that traps has not written" true. Other
+ * architectures may split a straddling store: trap_signal_arch_supported
+ * is false there, so they keep explicit checks. */
+bool jt_needs_bounds_check(const jt_func_t *f, uint32_t offset, unsigned bytes)
+{
+    return !f->jm->guard_memory ||
+           (uint64_t)UINT32_MAX + offset + bytes > ALLOC_MEMORY_RESERVATION;
+}
+
+/* In code without checks the access itself is the check, and LLVM does
+ * not know a load can trap: it would delete an unused one (`drop`),
+ * merge adjacent stores into one that faults as a whole, or move a load
+ * above an earlier store. A volatile access is kept, whole, once and in
+ * order with the others, so it faults exactly where the interpreter's
+ * check traps. */
+void jt_memory_access(jt_func_t *f, LLVMValueRef access, bool checked)
+{
+    jt_tbaa(f, access, f->jm->tbaa_memory);
+    if (checked)
+        return;
+    LLVMSetVolatile(access, true);
+    /* Where it faults, for the trap message (jit/jit_pcmap.c). */
+    LLVMContextRef cx = f->jm->llctx;
+    LLVMValueRef site[] = {jt_const_i32(f, f->func_index), jt_const_i32(f, f->op_offset)};
+    LLVMMetadataRef ops[] = {LLVMMDStringInContext2(cx, "whirl_pc", 8),
+                             LLVMMDNodeInContext2(cx, (LLVMMetadataRef[]){
+                                 LLVMValueAsMetadata(site[0]), LLVMValueAsMetadata(site[1])}, 2)};
+    unsigned kind = LLVMGetMDKindIDInContext(cx, "pcsections", 10);
+    LLVMSetMetadata(access, kind, LLVMMetadataAsValue(cx, LLVMMDNodeInContext2(cx, ops, 2)));
+}
+
 /* The address of an access of `bytes` at (i32 operand + offset), after the
- * bounds check. The sum is formed in 64 bits, so it cannot wrap. */
+ * bounds check (when jt_needs_bounds_check says so). The sum is formed in
+ * 64 bits, so it cannot wrap. */
 LLVMValueRef jt_checked_addr(jt_func_t *f, LLVMValueRef addr, uint32_t offset, unsigned bytes)
 {
     LLVMValueRef ea = LLVMBuildZExt(f->b, addr, f->jm->i64, "");
+    if (!jt_needs_bounds_check(f, offset, bytes)) {
+        LLVMValueRef at = LLVMBuildAdd(f->b, ea, jt_const_i64(f, offset), "");
+        return LLVMBuildGEP2(f->b, f->jm->i8, jb_mem_base(f), &at, 1, "");
+    }
     LLVMValueRef end = LLVMBuildAdd(f->b, ea, jt_const_i64(f, (uint64_t)offset + bytes), "");
     jt_trap_if(f, LLVMBuildICmp(f->b, LLVMIntUGT, end, jb_mem_size(f), ""),
                WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
@@ -22,7 +67,7 @@ static void load(jt_func_t *f, LLVMTypeRef mem_ty, unsigned bytes, LLVMTypeRef t
     LLVMValueRef p = jt_memarg_addr(f, bytes);
     LLVMValueRef v = LLVMBuildLoad2(f->b, mem_ty, p, "");
     LLVMSetAlignment(v, 1);
-    jt_tbaa(f, v, f->jm->tbaa_memory);
+    jt_memory_access(f, v, jt_needs_bounds_check(f, offset, bytes));
     if (mem_ty != ty)
         v = is_signed ? LLVMBuildSExt(f->b, v, ty, "") : LLVMBuildZExt(f->b, v, ty, "");
     jt_push(f, v);
@@ -37,7 +82,7 @@ static void store(jt_func_t *f, LLVMTypeRef mem_ty, unsigned bytes)
         v = LLVMBuildTrunc(f->b, v, mem_ty, "");
     LLVMValueRef st = LLVMBuildStore(f->b, v, p);
     LLVMSetAlignment(st, 1);
-    jt_tbaa(f, st, f->jm->tbaa_memory);
+    jt_memory_access(f, st, jt_needs_bounds_check(f, offset, bytes));
 }
 
 /* Pops `n` operands into args[first..first+n) in stack order. */

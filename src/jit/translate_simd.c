@@ -224,11 +224,16 @@ static void op_swizzle(jt_func_t *f)
 
 /* ------------------------------------------------------------ memory */
 
+/* Whether this function's SIMD accesses may go unchecked: if even the
+ * smallest one needs its check, all do; otherwise they are pinned
+ * (jt_memory_access), which is right for any that went unchecked. */
+static bool simd_checked(jt_func_t *f) { return jt_needs_bounds_check(f, 0, 1); }
+
 static LLVMValueRef mem_load(jt_func_t *f, LLVMValueRef p, LLVMTypeRef ty)
 {
     LLVMValueRef v = LLVMBuildLoad2(f->b, ty, p, "");
     LLVMSetAlignment(v, 1);
-    jt_tbaa(f, v, f->jm->tbaa_memory);
+    jt_memory_access(f, v, simd_checked(f));
     return v;
 }
 
@@ -236,7 +241,7 @@ static void mem_store(jt_func_t *f, LLVMValueRef p, LLVMValueRef v)
 {
     LLVMValueRef st = LLVMBuildStore(f->b, v, p);
     LLVMSetAlignment(st, 1);
-    jt_tbaa(f, st, f->jm->tbaa_memory);
+    jt_memory_access(f, st, simd_checked(f));
 }
 
 /* The checked address of a memarg access of `bytes` (address popped). */

@@ -9,6 +9,7 @@
 
 #include "alloc/alloc.h"
 #include "runtime/fiber.h"
+#include "runtime/trap_signal.h"
 
 /* Sanitizers must be told about stack switches: AddressSanitizer keeps
  * shadow state per stack and TSan a per-fiber clock. */
@@ -223,7 +224,12 @@ void fiber_resume(fiber_t *f)
     f->tsan_resumer = __tsan_get_current_fiber();
     __tsan_switch_to_fiber(f->tsan_fiber, 0);
 #endif
+    /* The guard-fault handler's view of what runs (trap_signal.h) is per
+     * context: the fiber brings its own, the resumer gets its back. */
+    static const trap_signal_activation_t none;
+    trap_signal_activation_t resumer_act = trap_signal_enter(&none);
     fiber_arch_switch(&f->resumer_sp, f->sp, NULL);
+    trap_signal_leave(&resumer_act);
 #ifdef FIBER_ASAN
     __sanitizer_finish_switch_fiber(fake, NULL, NULL);
 #endif
@@ -238,7 +244,10 @@ void fiber_suspend(fiber_t *f)
 #ifdef FIBER_TSAN
     __tsan_switch_to_fiber(f->tsan_resumer, 0);
 #endif
+    static const trap_signal_activation_t none;
+    trap_signal_activation_t mine = trap_signal_enter(&none);
     fiber_arch_switch(&f->sp, f->resumer_sp, NULL);
+    trap_signal_leave(&mine); /* maybe on another thread now */
 #ifdef FIBER_ASAN
     __sanitizer_finish_switch_fiber(f->asan_fake_stack, &f->resumer_bottom, &f->resumer_size);
 #endif

@@ -47,7 +47,8 @@ whirl_error_t *module_compile_native(whirl_module_t *module)
     jit_options_t opt = {.keep_object = true,
                          .perfmap = ENGINE_KNOB(module->engine, KNOB_PERFMAP) != 0,
                          .jitdump = ENGINE_KNOB(module->engine, KNOB_JITDUMP) != 0,
-                         .debug_info = ENGINE_KNOB(module->engine, KNOB_DEBUG_INFO) != 0};
+                         .debug_info = ENGINE_KNOB(module->engine, KNOB_DEBUG_INFO) != 0,
+                         .guard_memory = jit_guard_enabled()};
     jit_code_t *code = NULL;
     whirl_error_t *err = jit_compile(module->wasm, &opt, &code);
     if (err)
@@ -82,9 +83,12 @@ whirl_error_t *module_link_native(const whirl_engine_t *engine, const wasm_modul
     whirl_error_t *err = jit_native_key_check(key, key_len);
     if (err)
         return err;
+    /* The key matched, so the object was made with this process's memory
+     * strategy (jit_native_key names it). */
     jit_options_t opt = {.perfmap = ENGINE_KNOB(engine, KNOB_PERFMAP) != 0,
                          .jitdump = ENGINE_KNOB(engine, KNOB_JITDUMP) != 0,
-                         .debug_info = ENGINE_KNOB(engine, KNOB_DEBUG_INFO) != 0};
+                         .debug_info = ENGINE_KNOB(engine, KNOB_DEBUG_INFO) != 0,
+                         .guard_memory = jit_guard_enabled()};
     return jit_code_from_object(wasm, object, len, &opt, out);
 #else
     (void)engine, (void)wasm, (void)key, (void)key_len, (void)object, (void)len;

@@ -116,6 +116,10 @@ struct whirl_module {
      * object it was linked from, when known (for serialising again); points
      * into the module's image or the code. */
     struct jit_code *jit;
+    /* Some of its native code has no explicit bounds checks (jit.h,
+     * guard_memory): native_enter refuses to run it against a memory
+     * without the full guarded reservation. */
+    _Atomic bool native_guarded;
     const uint8_t *native_object;
     size_t native_object_len;
     struct tier_state *tier;    /* the auto tier's per-module state, or NULL */

@@ -21,9 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc/alloc.h"
 #include "runtime/fiber.h"
 #include "runtime/internal.h"
 #include "runtime/serialize.h"
+#include "runtime/trap_signal.h"
 #include "util/error.h"
 #ifdef WHIRL_HAVE_JIT
 #include "jit/jit.h"
@@ -107,8 +109,28 @@ whirl_error_t *native_enter(whirl_store_t *store, vmctx_t *vm, native_entry_t en
      * stacks (a fiber) since the outer one. */
     volatile uintptr_t saved_limit = n->stack_limit;
     n->stack_limit = thread_stack_limit((uintptr_t)__builtin_frame_address(0));
+    /* For the guard-fault handler (trap_signal.h): a fault of this
+     * thread's guest code inside this memory's reservation is this
+     * activation's `memory out of bounds`. */
+    const whirl_memory_t *mem = vm->memory0;
+#ifdef WHIRL_HAVE_JIT
+    if (mem && atomic_load_explicit(&vm->instance->module->native_guarded, memory_order_acquire) &&
+        !jit_guard_ok(mem->is64, mem->reserved)) {
+        n->stack_limit = saved_limit;
+        return error_trap(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS,
+                          "native code compiled for guard pages cannot run on a memory of %zu "
+                          "reserved bytes (it needs %zu): set WHIRL_JIT_GUARD=0",
+                          mem->reserved, (size_t)ALLOC_MEMORY_RESERVATION);
+    }
+#endif
+    trap_signal_activation_t act = {.mem_base = mem ? (uintptr_t)mem->base : 0,
+                                    .mem_len = mem ? mem->reserved : 0,
+                                    .store = store};
+    volatile trap_signal_activation_t saved_act = trap_signal_enter(&act);
     if (setjmp(jb)) {
         /* The jump skipped the native frames' unlinking. */
+        trap_signal_activation_t restore = saved_act;
+        trap_signal_leave(&restore);
         n->stack_limit = saved_limit;
         n->trap_jmp = saved;
         n->top = saved_top;
@@ -122,6 +144,8 @@ whirl_error_t *native_enter(whirl_store_t *store, vmctx_t *vm, native_entry_t en
     n->bottom = saved_top;
     n->vm = vm;
     entry(vm, slots);
+    trap_signal_activation_t restore = saved_act;
+    trap_signal_leave(&restore);
     n->stack_limit = saved_limit;
     n->trap_jmp = saved;
     n->bottom = saved_bottom;
@@ -164,6 +188,8 @@ void tier_publish(whirl_module_t *module, const jit_code_t *code)
         compiled_func_t *f = &module->code->funcs[i];
         if (!native || !entry || atomic_load_explicit(&f->native_entry, memory_order_relaxed))
             continue;
+        if (jit_code_guarded(code))
+            atomic_store_explicit(&module->native_guarded, true, memory_order_release);
         atomic_store_explicit(&f->native, native, memory_order_release);
         atomic_store_explicit(&f->native_entry, entry, memory_order_release);
     }
