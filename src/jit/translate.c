@@ -300,6 +300,8 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
         case WASM_OP_BR_ON_NON_NULL:
             return "uses typed function references: not supported by the jit yet";
         default: {
+            if (wasm_op_is_atomic((wasm_op_t)op)) /* threads: interpreted for now */
+                return "uses atomics (threads): not supported by the jit yet";
             /* Memory instructions on memory 0 only, in 2.0's encoding. */
             static const char multi[] = "uses multi-memory: not supported by the jit yet";
             wasm_imm_t imm = wasm_opinfo[op].imm;
