@@ -61,6 +61,8 @@ typedef enum whirl_trap_code {
     WHIRL_TRAP_NULL_EXCEPTION,           /* throw_ref of a null exnref */
     WHIRL_TRAP_EXCEPTIONS_EXHAUSTED,     /* the store's exceptions reached WHIRL_STORE_EXCEPTION_BYTES_MAX */
     WHIRL_TRAP_NULL_REFERENCE,           /* ref.as_non_null of a null reference */
+    WHIRL_TRAP_UNALIGNED_ATOMIC,         /* an atomic access at an address not a multiple of its size */
+    WHIRL_TRAP_WAIT_UNSHARED,            /* memory.atomic.wait32/64 on a memory that is not shared */
 } whirl_trap_code_t;
 
 /* The error's message. Borrowed: valid until the error is deleted. */
@@ -314,10 +316,11 @@ whirl_error_t *whirl_config_tier_set(whirl_config_t *config, whirl_tier_t tier);
  * did before implementing it. Each is also a knob (whirl_config_set, the
  * environment, `whirl run -W NAME=n`) named as wasmtime names it: tail-call,
  * extended-const, function-references, multi-memory, memory64, relaxed-simd,
- * exceptions (knob names with '_'; variables WHIRL_FEATURE_TAIL_CALL etc.).
+ * exceptions, threads (knob names with '_'; variables WHIRL_FEATURE_TAIL_CALL etc.).
  * Implemented so far: tail-call, extended-const, multi-memory, memory64 (64-bit
  * memories, at most 4 GiB each; not 64-bit tables), relaxed-simd (one
- * deterministic result per instruction, docs/ARCHITECTURE.md) and exceptions; function-references is refused
+ * deterministic result per instruction, docs/ARCHITECTURE.md), exceptions and threads
+ * (shared memories, atomics, wait/notify; see whirl_shared_memory_new); function-references is refused
  * whatever the switch says (function-references=n keeps 2.0's rule that
  * constant expressions read imported globals only). */
 typedef enum whirl_feature {
@@ -328,6 +331,7 @@ typedef enum whirl_feature {
     WHIRL_FEATURE_MEMORY64,
     WHIRL_FEATURE_RELAXED_SIMD,
     WHIRL_FEATURE_EXCEPTIONS, /* exceptions: tags, throw, throw_ref, try_table, exnref */
+    WHIRL_FEATURE_THREADS,    /* threads: shared memories, atomics, wait/notify, fence */
     WHIRL_FEATURE_COUNT
 } whirl_feature_t;
 
@@ -735,6 +739,28 @@ uint64_t whirl_memory_pages(const whirl_memory_t *memory);
 /* Grows by `delta` pages; *old_pages (may be NULL) receives the old size.
  * Fails (error, not trap) past the maximum. */
 whirl_error_t *whirl_memory_grow(whirl_memory_t *memory, uint64_t delta, uint64_t *old_pages);
+
+/* Shared memories (threads). whirl_shared_memory_new makes a shared memory
+ * of `min` pages growable to `max` (a maximum is required, as for a
+ * module's shared memory), owned by `store`; it counts its whole maximum
+ * against the store's max_memory_size from the start (all of it is
+ * reserved at once, so the base never moves and growth never copies).
+ * whirl_shared_memory_import gives `other` (another store, used on another
+ * thread) its own memory object over the same bytes: instances of either
+ * store import it as a shared memory, memory.grow through any of them is
+ * seen by all (growth is atomic), and wait/notify reach across them. An
+ * imported view counts nothing against `other`'s limits (it adds no memory)
+ * and keeps the bytes alive: they are unmapped when the last store holding
+ * the memory or a view is deleted. Errors: NULL arguments, max missing or
+ * below min, limits, a memory that is not shared or was made in an
+ * instance pool slot (export it from a store whose memory is not pooled, or
+ * make it with whirl_shared_memory_new). */
+whirl_error_t *whirl_shared_memory_new(whirl_store_t *store, uint64_t min, uint64_t max,
+                                       whirl_memory_t **out);
+whirl_error_t *whirl_shared_memory_import(whirl_store_t *other, whirl_memory_t *shared,
+                                          whirl_memory_t **out);
+/* Whether the memory is shared (a threads memory). */
+bool whirl_memory_is_shared(const whirl_memory_t *memory);
 
 /* A new table of `elem` (WHIRL_FUNCREF or WHIRL_EXTERNREF) references,
  * `min` entries initialised to `init`, growable to `max` (WHIRL_NO_MAX: no

@@ -106,7 +106,9 @@ static const char *trap_class(const whirl_error_t *err)
      * have a V8 counterpart to compare with. */
     case WHIRL_TRAP_NULL_EXCEPTION:
     case WHIRL_TRAP_EXCEPTIONS_EXHAUSTED:
-    case WHIRL_TRAP_NULL_REFERENCE: return "other";
+    case WHIRL_TRAP_NULL_REFERENCE:
+    case WHIRL_TRAP_UNALIGNED_ATOMIC:
+    case WHIRL_TRAP_WAIT_UNSHARED: return "other";
     }
     return "other";
 }

@@ -1789,7 +1789,7 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
         break;
     }
 
-    if (info->prefix == 0xFD)
+    if (info->prefix == 0xFD || info->prefix == 0xFE) /* SIMD, atomics: ops_*.h */
         return compile_simd(c, op);
     iop_t iop = numeric_iop(op);
     if (iop == IOP_COUNT || !info->sig) {

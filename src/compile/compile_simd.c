@@ -1,4 +1,5 @@
-/* Compiling the SIMD instructions (see ops_simd.h for their layout).
+/* Compiling the SIMD instructions (see ops_simd.h for their layout), and
+ * the atomic ones (ops_atomic.h), which have the same shape.
  *
  * SIMD instructions are not special-cased by the compiler: each maps to the
  * internal op of the same name, takes its operands from slots like any
@@ -17,6 +18,7 @@ static uint32_t simd_iop(wasm_op_t op)
     switch (op) {
 #define M(id, prefix, code, name, imm, sig, align) case WASM_OP_##id: return IOP_##id;
         WASM_SIMD_OPCODES(M)
+        WASM_ATOMIC_OPCODES(M)
 #undef M
     default:
         return IOP_COUNT;
@@ -60,8 +62,12 @@ bool simd_decode(reader_t *r, wasm_op_t op, simd_instr_t *out)
         out->result = sig_valtype(colon[1]);
 
     switch (info->imm) {
+    case IMM_FENCE:
+        read_u8(r); /* reserved zero byte */
+        break;
     case IMM_MEMARG:
-        /* alignment is only a hint */
+    case IMM_MEMARG_ATOMIC:
+        /* alignment is only a hint (an atomic's equals its size: validated) */
         if (read_u32(r) & WASM_MEMARG_HAS_MEMORY)
             out->memory = read_u32(r);
         out->has_memarg = true;

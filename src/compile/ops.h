@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "compile/ops_atomic.h"
 #include "compile/ops_simd.h"
 
 /* Numeric ops with one operand: d a. Named after the Wasm instruction. */
@@ -174,7 +175,8 @@
      * (a slot); and those two writing the address to slot w first) + load_offset */ \
     IOP_X(F32_MULADD_LOAD_STORE, 10) \
     IOP_X(F64_MULADD_LOAD_STORE, 10) \
-    IOPS_SIMD /* ops_simd.h */
+    IOPS_SIMD /* ops_simd.h */ \
+    IOPS_ATOMIC /* ops_atomic.h */
 
 /* Each family's members, with their names and lengths. */
 #define IOPS_X_UNARY(n) IOP_X(n, 3)

@@ -27,6 +27,7 @@
 #include "exec/exec.h"
 #include "exec/numeric.h"
 #include "exec/simd.h"
+#include "runtime/atomic_wait.h"
 #include "wasm/opcodes.h"
 #include "util/error.h"
 
@@ -328,14 +329,22 @@ sample_stack(whirl_store_t *store, const struct exec_stack *st, uint32_t base_de
 /* Reloads memory 0 from the instance context: its base never moves (the
  * same as vm.memory0_base), its size lives in the (possibly shared) memory
  * object. */
-#define RELOAD_MEM()                                  \
-    do {                                              \
-        mem_obj = inst->vm.memory0;                   \
-        if (mem_obj) {                                \
-            mem = mem_obj->base;                      \
-            mem_size = mem_obj->size;                 \
-        }                                             \
+#define RELOAD_MEM()                                                       \
+    do {                                                                   \
+        mem_obj = inst->vm.memory0;                                        \
+        if (mem_obj) {                                                     \
+            mem = mem_obj->base;                                           \
+            mem_size = __atomic_load_n(&mem_obj->size, __ATOMIC_RELAXED);  \
+        }                                                                  \
     } while (0)
+
+/* A bounds check failed against the cached size: a shared memory may have
+ * grown meanwhile on another thread (it never shrinks and its base never
+ * moves), so reload its size and let the access through if it fits now.
+ * Only on the failing path: in-bounds accesses pay nothing. */
+#define SHARED_GREW(need)                                                           \
+    (mem_obj && mem_obj->shared &&                                                  \
+     (mem_size = __atomic_load_n(&mem_obj->size, __ATOMIC_ACQUIRE)) >= (need))
 
 /* The epoch check: at function entry and on every backward branch (every
  * loop iteration passes one). */
@@ -489,7 +498,7 @@ dispatch:
     }
     VMCASE(BR_TABLE_LOAD_AS) {
         uint64_t ea = (uint64_t)(uint32_t)(S(1).u32 + (S(2).u32 << pc[3])) + pc[4];
-        if (UNLIKELY(ea + 4 > mem_size))
+        if (UNLIKELY(ea + 4 > mem_size) && !SHARED_GREW(ea + 4))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
         uint32_t i, n = pc[5];
         memcpy(&i, mem + ea, 4);
@@ -627,7 +636,7 @@ dispatch:
     VMCASE(USE_MEMORY) {
         mem_obj = inst->vm.memories[pc[1]];
         mem = mem_obj->base;
-        mem_size = mem_obj->size;
+        mem_size = __atomic_load_n(&mem_obj->size, __ATOMIC_RELAXED);
         pc += 2;
         NEXT();
     }
@@ -772,7 +781,13 @@ dispatch:
     VMCASE(GLOBAL_GET128) memcpy(&fp[pc[1]], inst->vm.globals[pc[2]]->value.v128, 16); pc += 3; NEXT();
     VMCASE(GLOBAL_SET128) memcpy(inst->vm.globals[pc[2]]->value.v128, &fp[pc[1]], 16); pc += 3; NEXT();
 
-    VMCASE(MEMORY_SIZE) S(1).u32 = (uint32_t)(mem_size / WHIRL_PAGE_SIZE); pc += 2; NEXT();
+    VMCASE(MEMORY_SIZE) {
+        if (UNLIKELY(mem_obj->shared)) /* another thread may have grown it */
+            mem_size = __atomic_load_n(&mem_obj->size, __ATOMIC_ACQUIRE);
+        S(1).u32 = (uint32_t)(mem_size / WHIRL_PAGE_SIZE);
+        pc += 2;
+        NEXT();
+    }
     VMCASE(MEMORY_GROW) {
         int64_t old = memory_grow(mem_obj, S(2).u32);
         S(1).i32 = (int32_t)old;
@@ -782,7 +797,7 @@ dispatch:
     }
     VMCASE(MEMORY_FILL) {
         uint64_t d = S(1).u32, n = S(3).u32;
-        if (UNLIKELY(d + n > mem_size))
+        if (UNLIKELY(d + n > mem_size) && !SHARED_GREW(d + n))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
         if (UNLIKELY(!exec_bulk_fill(mem + d, (uint8_t)S(2).u32, n, epoch, HARD_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
@@ -791,7 +806,8 @@ dispatch:
     }
     VMCASE(MEMORY_COPY) {
         uint64_t d = S(1).u32, s = S(2).u32, n = S(3).u32;
-        if (UNLIKELY(d + n > mem_size || s + n > mem_size))
+        if (UNLIKELY(d + n > mem_size || s + n > mem_size) &&
+            !SHARED_GREW(d > s ? d + n : s + n))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
         if (UNLIKELY(!exec_bulk_move(mem + d, mem + s, n, epoch, HARD_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
@@ -802,7 +818,7 @@ dispatch:
         const wasm_data_t *seg = &inst->module->wasm->datas[pc[1]];
         uint64_t len = inst->data_dropped[pc[1]] ? 0 : seg->len;
         uint64_t d = S(2).u32, s = S(3).u32, n = S(4).u32;
-        if (UNLIKELY(s + n > len || d + n > mem_size))
+        if (UNLIKELY(s + n > len || d + n > mem_size) && (s + n > len || !SHARED_GREW(d + n)))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
         if (UNLIKELY(!exec_bulk_move(mem + d, seg->bytes + s, n, epoch, HARD_DEADLINE)))
             TRAP(WHIRL_TRAP_INTERRUPT);
@@ -1128,7 +1144,7 @@ dispatch:
 #define LOAD_AT(name, rf, T, RT, ADDR, WORDS)                     \
     VMCASE(name) {                                               \
         uint64_t ea = (uint64_t)(uint32_t)(ADDR) + pc[WORDS - 1]; \
-        if (UNLIKELY(ea + sizeof(T) > mem_size))                 \
+        if (UNLIKELY(ea + sizeof(T) > mem_size) && !SHARED_GREW(ea + sizeof(T)))                 \
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);               \
         T v;                                                     \
         memcpy(&v, mem + ea, sizeof v);                          \
@@ -1163,7 +1179,7 @@ dispatch:
 #define STORE_AT(name, T, vf, ADDR, VAL, WORDS)                  \
     VMCASE(name) {                                               \
         uint64_t ea = (uint64_t)(uint32_t)(ADDR) + pc[WORDS - 1]; \
-        if (UNLIKELY(ea + sizeof(T) > mem_size))                 \
+        if (UNLIKELY(ea + sizeof(T) > mem_size) && !SHARED_GREW(ea + sizeof(T)))                 \
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);               \
         T v = (T)VAL.vf;                                         \
         memcpy(mem + ea, &v, sizeof v);                          \
@@ -1195,7 +1211,7 @@ dispatch:
         uint32_t v = S(2).u32 + pc[3];
         S(1).u32 = v;
         uint64_t ea = (uint64_t)S(4).u32 + pc[5];
-        if (UNLIKELY(ea + sizeof v > mem_size))
+        if (UNLIKELY(ea + sizeof v > mem_size) && !SHARED_GREW(ea + sizeof v))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
         memcpy(mem + ea, &v, sizeof v);
         pc += 6;
@@ -1205,7 +1221,7 @@ dispatch:
         uint64_t v = S(2).u64 + (uint64_t)K64(3);
         S(1).u64 = v;
         uint64_t ea = (uint64_t)S(5).u32 + pc[6];
-        if (UNLIKELY(ea + sizeof v > mem_size))
+        if (UNLIKELY(ea + sizeof v > mem_size) && !SHARED_GREW(ea + sizeof v))
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
         memcpy(mem + ea, &v, sizeof v);
         pc += 7;
@@ -1224,7 +1240,7 @@ dispatch:
         T t = S(2).f * S(3).f;                                          \
         T v = S(1).f + t;                                               \
         uint64_t ea = (uint64_t)S(4).u32 + pc[5];                       \
-        if (UNLIKELY(ea + sizeof(T) > mem_size))                        \
+        if (UNLIKELY(ea + sizeof(T) > mem_size) && !SHARED_GREW(ea + sizeof(T)))                        \
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);                      \
         memcpy(mem + ea, &v, sizeof v);                                 \
         pc += 6;                                                        \
@@ -1244,14 +1260,14 @@ dispatch:
         default: la = S(6).u32; break;                                  \
         }                                                               \
         uint64_t lea = (uint64_t)la + pc[9];                            \
-        if (UNLIKELY(lea + sizeof(T) > mem_size))                       \
+        if (UNLIKELY(lea + sizeof(T) > mem_size) && !SHARED_GREW(lea + sizeof(T)))                       \
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);                      \
         T c;                                                            \
         memcpy(&c, mem + lea, sizeof c);                                \
         T t = S(2).f * c;                                               \
         T v = S(1).f + t;                                               \
         uint64_t ea = (uint64_t)S(3).u32 + pc[4];                       \
-        if (UNLIKELY(ea + sizeof(T) > mem_size))                        \
+        if (UNLIKELY(ea + sizeof(T) > mem_size) && !SHARED_GREW(ea + sizeof(T)))                        \
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);                      \
         memcpy(mem + ea, &v, sizeof v);                                 \
         pc += 10;                                                       \
@@ -1262,6 +1278,7 @@ dispatch:
 #undef MULADD_LOAD_STORE
 
 #include "exec/interp_simd.inc"
+#include "exec/interp_atomic.inc"
 #include "exec/interp_exn_ops.inc"
 
 #ifdef WHIRL_DISPATCH_SWITCH

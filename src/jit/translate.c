@@ -346,6 +346,8 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
         case WASM_OP_RETHROW:
             return eh;
         default: {
+            if (wasm_op_is_atomic((wasm_op_t)op)) /* threads: interpreted for now */
+                return "uses atomics (threads): not supported by the jit yet";
             /* Table instructions of a module with a 64-bit table (i64
              * indices) stay interpreted; memory instructions of any memory
              * and address width are translated (translate_wasm3.c). */

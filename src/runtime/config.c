@@ -153,6 +153,9 @@ static const knob_def_t knobs[KNOB_COUNT] = {
     [KNOB_FEATURE_FIRST + WHIRL_FEATURE_EXCEPTIONS] = {
         "exceptions", "WHIRL_FEATURE_EXCEPTIONS", NULL, KT_BOOL, 1, 0, 0, 1,
         "exception handling (tags, throw, throw_ref, try_table, exnref)"},
+    [KNOB_FEATURE_FIRST + WHIRL_FEATURE_THREADS] = {
+        "threads", "WHIRL_FEATURE_THREADS", NULL, KT_BOOL, 1, 0, 0, 1,
+        "threads (shared memories, atomics, memory.atomic.wait/notify, atomic.fence)"},
     [KNOB_PERFMAP] = {"perfmap", "WHIRL_PERFMAP", NULL, KT_BOOL, 0, 0, 0, 1,
                       "list native code in /tmp/perf-PID.map for perf (LLVM tier)"},
     [KNOB_JITDUMP] = {"jitdump", "WHIRL_JITDUMP", NULL, KT_BOOL, 0, 0, 0, 1,
@@ -428,6 +431,7 @@ uint32_t engine_wasm_features(const whirl_engine_t *engine)
         [WHIRL_FEATURE_MEMORY64] = WASM_FEATURE_MEMORY64,
         [WHIRL_FEATURE_RELAXED_SIMD] = WASM_FEATURE_RELAXED_SIMD,
         [WHIRL_FEATURE_EXCEPTIONS] = WASM_FEATURE_EXCEPTIONS,
+        [WHIRL_FEATURE_THREADS] = WASM_FEATURE_THREADS,
     };
     uint32_t mask = 0;
     for (int f = 0; f < WHIRL_FEATURE_COUNT; f++)

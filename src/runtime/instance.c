@@ -138,8 +138,14 @@ static whirl_error_t *check_import(whirl_store_t *store, const wasm_module_t *w,
         const whirl_memory_t *m = ext->of.memory;
         uint64_t pages = m->size / WHIRL_PAGE_SIZE;
         uint64_t max = m->is64 && m->has_max ? m->declared_max : m->max_pages;
-        if (m->is64 == mt->limits.is64 && limits_match(pages, m->has_max, max, &mt->limits))
+        if (m->is64 == mt->limits.is64 && m->shared == mt->limits.shared &&
+            limits_match(pages, m->has_max, max, &mt->limits))
             return NULL;
+        if (m->shared != mt->limits.shared) {
+            snprintf(want, sizeof want, "a %s memory", mt->limits.shared ? "shared" : "unshared");
+            snprintf(got, sizeof got, "a %s memory", m->shared ? "shared" : "unshared");
+            return incompatible(imp, want, got);
+        }
         if (m->is64 != mt->limits.is64) {
             snprintf(want, sizeof want, "a %s memory", mt->limits.is64 ? "64-bit" : "32-bit");
             snprintf(got, sizeof got, "a %s memory", m->is64 ? "64-bit" : "32-bit");
@@ -486,6 +492,8 @@ static whirl_error_t *create_objects(instance_impl_t *impl, inst_slots_t *slots,
         if (!err) {
             inst->vm.memories[w->nmemory_imports + mi]->is64 = l->is64;
             inst->vm.memories[w->nmemory_imports + mi]->declared_max = l->max;
+            if (l->shared)
+                err = memory_make_shared(inst->vm.memories[w->nmemory_imports + mi]);
         }
         if (err) {
             err = error_prefix(err, "memory %u: ", w->nmemory_imports + mi);

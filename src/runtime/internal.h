@@ -85,6 +85,20 @@ whirl_error_t *memory_check_limits(const whirl_store_t *store, uint64_t pages,
                                    uint64_t already);
 void memory_destroy(whirl_memory_t *memory);
 
+/* ---- shared_memory.c (threads) ---- */
+
+/* Marks a new memory shared, counting its maximum against its store's
+ * limits from now on. */
+whirl_error_t *memory_make_shared(whirl_memory_t *memory);
+/* Bytes a memory counts against its store: its size, a shared memory's
+ * maximum, nothing for a view of another store's shared memory. */
+uint64_t memory_counted_bytes(const whirl_memory_t *memory);
+/* memory_grow of a shared memory: atomic, seen by every view. */
+int64_t shared_memory_grow(whirl_memory_t *memory, uint64_t delta);
+/* Detaches a shared memory from its views; true if it was the last user of
+ * the bytes (the caller unmaps or releases them as for any memory). */
+bool shared_memory_release(whirl_memory_t *memory);
+
 /* ---- table.c ---- */
 
 /* `min` entries set to `init`; `max` is meaningful only with has_max. In

@@ -129,7 +129,11 @@ void memory_destroy(whirl_memory_t *memory)
 {
     whirl_store_t *store = memory->store;
     if (store)
-        store->hosting.memory_consumed -= memory->size;
+        store->hosting.memory_consumed -= memory_counted_bytes(memory);
+    if (memory->shared && !shared_memory_release(memory)) {
+        free(memory); /* a view, or other stores still use the bytes */
+        return;
+    }
     if (memory->pooled)
         pool_memory_release(store->engine->pool, memory->pool_slot, (size_t)memory->size,
                             ((memory_impl_t *)memory)->image);
@@ -138,7 +142,15 @@ void memory_destroy(whirl_memory_t *memory)
     free(memory);
 }
 
+static int64_t memory_grow_unshared(whirl_memory_t *memory, uint64_t delta);
+
 int64_t memory_grow(whirl_memory_t *memory, uint64_t delta)
+{
+    return memory->shared ? shared_memory_grow(memory, delta)
+                          : memory_grow_unshared(memory, delta);
+}
+
+static int64_t memory_grow_unshared(whirl_memory_t *memory, uint64_t delta)
 {
     uint64_t old_pages = memory->size / WHIRL_PAGE_SIZE;
     if (delta > memory->max_pages - old_pages)
@@ -195,12 +207,12 @@ uint8_t *whirl_memory_data(const whirl_memory_t *memory) { return memory ? memor
 
 size_t whirl_memory_data_size(const whirl_memory_t *memory)
 {
-    return memory ? (size_t)memory->size : 0;
+    return memory ? (size_t)__atomic_load_n(&memory->size, __ATOMIC_ACQUIRE) : 0;
 }
 
 uint64_t whirl_memory_pages(const whirl_memory_t *memory)
 {
-    return memory ? memory->size / WHIRL_PAGE_SIZE : 0;
+    return memory ? __atomic_load_n(&memory->size, __ATOMIC_ACQUIRE) / WHIRL_PAGE_SIZE : 0;
 }
 
 whirl_error_t *whirl_memory_grow(whirl_memory_t *memory, uint64_t delta, uint64_t *old_pages)

@@ -184,11 +184,16 @@ struct whirl_memory {
     uint64_t max_pages;   /* growth limit (<= 65536) */
     bool has_max;         /* declared maximum, for import matching */
     bool is64;            /* memory64: i64 addresses (still at most 4 GiB here) */
+    bool shared;          /* threads: shared memory (shared_memory.c; size read atomically) */
+    bool shared_view;     /* a store's view of another store's shared memory (counts nothing) */
     uint64_t declared_max; /* a 64-bit memory's declared maximum, for import matching */
     size_t reserved;      /* bytes reserved at base (includes guard) */
     /* Hosting: bytes the memory may ever reach (reservation, pool and
      * max_memory_size), and where it came from. */
     uint64_t cap_bytes;
+    /* Shared memories with views in other stores: the bytes and the list
+     * of memory objects over them (shared_memory.c), else NULL. */
+    struct shared_backing *backing;
     bool pooled;          /* base is pool slot `pool_slot`; else mapped on demand */
     uint32_t pool_slot;
 };

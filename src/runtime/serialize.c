@@ -220,8 +220,9 @@ static void w_limits(wbuf_t *w, const wasm_limits_t *l)
 {
     w_u64(w, l->min);
     w_u64(w, l->max);
-    /* Bit 1: a 64-bit memory (memory64); files without it read as before. */
-    w_u8(w, (uint8_t)(l->has_max | l->is64 << 1));
+    /* Bit 1: a 64-bit memory (memory64), bit 2 a shared one (threads);
+     * files without them read as before. */
+    w_u8(w, (uint8_t)(l->has_max | l->is64 << 1 | l->shared << 2));
 }
 
 static void w_expr(wbuf_t *w, const wasm_const_expr_t *e)
@@ -657,10 +658,11 @@ static void r_limits(rd_t *r, wasm_limits_t *l, uint64_t cap)
     l->min = r_u64(r);
     l->max = r_u64(r);
     uint8_t flags = r_u8(r);
-    if (flags > 3)
+    if (flags > 7 || (flags & 5) == 4) /* shared needs a maximum */
         r_fail(r, "limits flags 0x%x", flags);
     l->has_max = flags & 1;
-    l->is64 = flags >> 1;
+    l->is64 = (flags >> 1) & 1;
+    l->shared = (flags >> 2) & 1;
     if (l->is64)
         cap = 1ull << 48;
     if (!r->bad && (l->min > cap || (l->has_max && (l->max < l->min || l->max > cap))))

@@ -46,6 +46,8 @@ const char *whirl_trap_code_name(whirl_trap_code_t code)
     case WHIRL_TRAP_NULL_EXCEPTION: return "null exception reference";
     case WHIRL_TRAP_EXCEPTIONS_EXHAUSTED: return "resource exhausted: exception objects";
     case WHIRL_TRAP_NULL_REFERENCE: return "null reference";
+    case WHIRL_TRAP_UNALIGNED_ATOMIC: return "unaligned atomic";
+    case WHIRL_TRAP_WAIT_UNSHARED: return "expected shared memory";
     }
     return "unknown trap";
 }

@@ -216,15 +216,26 @@ static void read_limits(reader_t *r, wasm_limits_t *limits, bool table, uint32_t
      * it is a later proposal's flag byte (shared, 64-bit, page size). */
     size_t at = reader_offset(r);
     const char *proposal = reader_remaining(r) ? wasm_proposal_limits(*r->p, table) : NULL;
-    if (!table && (features & WASM_FEATURE_MEMORY64) && reader_remaining(r) &&
-        (*r->p == 4 || *r->p == 5)) {
-        /* memory64: u64 limits in pages (the validator bounds them). */
+    uint8_t flag0 = reader_remaining(r) ? *r->p : 0;
+    bool shared_ok = !table && (features & WASM_FEATURE_THREADS) && flag0 >= 2 && flag0 <= 7 &&
+                     (flag0 & 2) && (!(flag0 & 4) || (features & WASM_FEATURE_MEMORY64));
+    if (shared_ok || (!table && (features & WASM_FEATURE_MEMORY64) && (flag0 == 4 || flag0 == 5) &&
+                      reader_remaining(r))) {
+        /* memory64: u64 limits in pages (the validator bounds them); threads:
+         * bit 1 makes the memory shared, which needs a maximum. */
         uint8_t flag = read_u8(r);
-        limits->is64 = true;
-        limits->min = read_uleb(r, 64);
+        if ((flag & 3) == 2) {
+            /* A shared memory without a maximum is invalid; 2.0 read the
+             * same byte as an overlong flag, and its message stays first. */
+            fail_at(r, "integer too large (shared memory must have maximum)", at);
+            return;
+        }
+        limits->is64 = flag & 4;
+        limits->shared = flag & 2;
+        limits->min = limits->is64 ? read_uleb(r, 64) : read_u32(r);
         limits->has_max = flag & 1;
         if (limits->has_max)
-            limits->max = read_uleb(r, 64);
+            limits->max = limits->is64 ? read_uleb(r, 64) : read_u32(r);
         return;
     }
     if (proposal && limits_follow(r)) {

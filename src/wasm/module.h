@@ -47,6 +47,7 @@ typedef struct wasm_limits {
     uint64_t max;  /* valid if has_max */
     bool has_max;
     bool is64;     /* memory64: a 64-bit memory (i64 addresses) */
+    bool shared;   /* threads: a shared memory (always with a maximum) */
 } wasm_limits_t;
 
 typedef struct wasm_tabletype {
@@ -239,8 +240,9 @@ enum wasm_feature {
     WASM_FEATURE_MEMORY64 = 1u << 4,
     WASM_FEATURE_RELAXED_SIMD = 1u << 5,
     WASM_FEATURE_EXCEPTIONS = 1u << 6,
+    WASM_FEATURE_THREADS = 1u << 7,
 };
-#define WASM_FEATURES_ALL 0x7Fu
+#define WASM_FEATURES_ALL 0xFFu
 
 /* Decodes `len` bytes (copied). On success *out owns a module freed with
  * wasm_module_free. Errors give the reason in the spec's wording first, then

@@ -14,6 +14,7 @@ enum { FC_OPS = 18, FD_OPS = 0x114 };
 static int16_t single_byte_ops[256];
 static int16_t fc_ops[FC_OPS];
 static int16_t fd_ops[FD_OPS];
+static int16_t fe_ops[WASM_ATOMIC_OPCODE_COUNT];
 
 __attribute__((constructor)) static void opcodes_init(void)
 {
@@ -25,6 +26,8 @@ __attribute__((constructor)) static void opcodes_init(void)
             fc_ops[info->code] = (int16_t)(op + 1);
         else if (info->prefix == 0xFD && info->code < FD_OPS)
             fd_ops[info->code] = (int16_t)(op + 1);
+        else if (info->prefix == 0xFE && info->code < WASM_ATOMIC_OPCODE_COUNT)
+            fe_ops[info->code] = (int16_t)(op + 1);
     }
 }
 
@@ -53,10 +56,21 @@ int wasm_read_op(reader_t *r)
         reader_fail(r, proposal ? proposal : "illegal opcode");
         return -1;
     }
+    if (b == 0xFE) {
+        /* Atomics (threads): decoded always; the validator refuses them when
+         * the feature is off. */
+        uint32_t sub = read_u32(r);
+        if (!reader_ok(r))
+            return -1;
+        if (sub < WASM_ATOMIC_OPCODE_COUNT && fe_ops[sub])
+            return fe_ops[sub] - 1;
+        reader_fail(r, "illegal opcode");
+        return -1;
+    }
     if (single_byte_ops[b])
         return single_byte_ops[b] - 1;
-    /* 0xFB (GC) and 0xFE (atomics) are prefixes whirl does not decode. */
-    const char *proposal = wasm_proposal_opcode(b == 0xFB || b == 0xFE ? b : 0, b);
+    /* 0xFB (GC) is a prefix whirl does not decode. */
+    const char *proposal = wasm_proposal_opcode(b == 0xFB ? b : 0, b);
     r->p--; /* report the offset of the opcode itself */
     reader_fail(r, proposal ? proposal : "illegal opcode");
     r->p++;
@@ -102,7 +116,11 @@ void wasm_skip_immediates(reader_t *r, wasm_op_t op)
             read_u8(r);
         break;
     }
+    case IMM_FENCE:
+        read_u8(r);
+        break;
     case IMM_MEMARG:
+    case IMM_MEMARG_ATOMIC:
         if (read_u32(r) & WASM_MEMARG_HAS_MEMORY)
             read_u32(r);
         read_u32(r);

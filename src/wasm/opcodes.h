@@ -51,11 +51,14 @@ typedef enum wasm_imm {
     IMM_MEMARG_LANE,   /* memarg, then a lane-index byte < 16 >> ALIGN */
     IMM_TAG,           /* u32 tag index (exception handling) */
     IMM_TRY_TABLE,     /* blocktype, vec(catch clause: kind byte, [tag], label) */
+    IMM_MEMARG_ATOMIC, /* memarg whose alignment must equal ALIGN (threads) */
+    IMM_FENCE,         /* one reserved zero byte (atomic.fence) */
 } wasm_imm_t;
 
 /* try_table's catch clause kinds, by their encoding. */
 enum { WASM_CATCH = 0, WASM_CATCH_REF = 1, WASM_CATCH_ALL = 2, WASM_CATCH_ALL_REF = 3 };
 
+#include "opcodes_atomic.h"
 #include "opcodes_simd.h"
 
 #define WASM_OPCODES(X) \
@@ -273,7 +276,8 @@ enum { WASM_CATCH = 0, WASM_CATCH_REF = 1, WASM_CATCH_ALL = 2, WASM_CATCH_ALL_RE
     X(TABLE_GROW, 0xFC, 15, "table.grow", IMM_TABLE, NULL, 0) \
     X(TABLE_SIZE, 0xFC, 16, "table.size", IMM_TABLE, ":i", 0) \
     X(TABLE_FILL, 0xFC, 17, "table.fill", IMM_TABLE, NULL, 0) \
-    WASM_SIMD_OPCODES(X)
+    WASM_SIMD_OPCODES(X) \
+    WASM_ATOMIC_OPCODES(X)
 
 typedef enum wasm_op {
 #define WASM_OP_ENUM(id, prefix, code, name, imm, sig, align) WASM_OP_##id,
@@ -301,6 +305,12 @@ extern const wasm_opinfo_t wasm_opinfo[WASM_OP_COUNT];
 static inline bool wasm_op_is_relaxed_simd(wasm_op_t op)
 {
     return wasm_opinfo[op].prefix == 0xFD && wasm_opinfo[op].code >= 0x100;
+}
+
+/* The atomic instructions (0xfe prefix, threads). */
+static inline bool wasm_op_is_atomic(wasm_op_t op)
+{
+    return wasm_opinfo[op].prefix == 0xFE;
 }
 
 /* Number of lanes a lane-index immediate of `op` selects from (0: none). */

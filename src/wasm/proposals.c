@@ -3,6 +3,9 @@
  * custom-page-sizes proposals. */
 #include "proposals.h"
 
+#include "module.h"
+#include "opcodes.h"
+
 #include <stddef.h>
 
 const char *wasm_proposal_opcode(uint8_t prefix, uint32_t code)
@@ -42,6 +45,15 @@ const char *wasm_proposal_opcode(uint8_t prefix, uint32_t code)
     case 0xFE:
         return "atomic instructions (threads, 0xfe prefix) are not supported";
     }
+    return NULL;
+}
+
+const char *wasm_proposal_switched_off(uint32_t features, int op)
+{
+    if (wasm_op_is_relaxed_simd((wasm_op_t)op) && !(features & WASM_FEATURE_RELAXED_SIMD))
+        return wasm_proposal_opcode(0xFD, wasm_opinfo[op].code);
+    if (wasm_op_is_atomic((wasm_op_t)op) && !(features & WASM_FEATURE_THREADS))
+        return wasm_proposal_opcode(0xFE, wasm_opinfo[op].code);
     return NULL;
 }
 
@@ -87,7 +99,7 @@ const char *wasm_proposal_limits(uint8_t flags, bool table)
     if (flags & 4)
         return table ? "64-bit tables (memory64) are not supported"
                      : "64-bit memories (memory64) are not supported";
-    /* 0x02 (shared, no maximum) is malformed under threads too, and the 2.0
+    /* 0x02 (shared, no maximum) is invalid under threads too, and the 2.0
      * spec tests expect "integer too large" for it. */
     if (flags == 2)
         return table ? "integer too large (flag 0x02 would be a shared table: not supported)"

@@ -19,6 +19,12 @@
  * sub-opcode `code`. */
 const char *wasm_proposal_opcode(uint8_t prefix, uint32_t code);
 
+/* The message refusing instruction `op` (a wasm_op_t) when the feature it
+ * belongs to is not in `features` (WASM_FEATURE_*), else NULL: relaxed SIMD
+ * and atomics (threads), the instructions the validator is the one place to
+ * refuse (the feature switches: -W relaxed-simd=n, -W threads=n). */
+const char *wasm_proposal_switched_off(uint32_t features, int op);
+
 /* A value or reference type byte (locals, params, results, globals, block
  * types, select, ref.null, tables, element segments). */
 const char *wasm_proposal_valtype(uint8_t byte);

@@ -694,7 +694,8 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
     case IMM_F64:
         read_fixed64(r);
         break;
-    case IMM_MEMARG: {
+    case IMM_MEMARG:
+    case IMM_MEMARG_ATOMIC: {
         size_t align_at = reader_offset(r);
         uint32_t align = read_u32(r), memory = 0;
         bool multi = c->m->features & WASM_FEATURE_MULTI_MEMORY;
@@ -710,11 +711,14 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
             return false;
         if (!read_memarg_offset(c, r, memory))
             return false;
-        if (align > info->align)
-            return fail(c, "alignment must not be larger than natural (%u > %u)",
-                        1u << (align < 31 ? align : 31), 1u << info->align);
+        if (info->imm == IMM_MEMARG_ATOMIC ? align != info->align : align > info->align)
+            return fail(c, "alignment must not be larger than natural (%u > %u)%s",
+                        1u << (align < 31 ? align : 31), 1u << info->align,
+                        info->imm == IMM_MEMARG_ATOMIC ? ", and atomics need it exactly" : "");
         return true;
     }
+    case IMM_FENCE:
+        return read_zero_byte(c, r);
     case IMM_MEMARG_LANE: {
         size_t align_at = reader_offset(r);
         uint32_t align = read_u32(r), memory = 0;
@@ -827,14 +831,6 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
 /* --- Function bodies ------------------------------------------------------- */
 
 #include "validate_exn.inc"
-/* Whether relaxed SIMD (0xfd 0x100-0x113) is accepted: the one place that
- * decides, for the feature switch (`-W relaxed-simd=n`) to set. Refused, its
- * instructions get proposals.c's message, as before whirl implemented them. */
-static bool relaxed_simd_enabled(const wasm_module_t *m)
-{
-    return m->features & WASM_FEATURE_RELAXED_SIMD;
-}
-
 
 static bool validate_code(vctx_t *c, reader_t *r)
 {
@@ -849,9 +845,8 @@ static bool validate_code(vctx_t *c, reader_t *r)
             r->p++;
         else if ((opi = wasm_read_op(r)) < 0)
             return fail_reader(c, r);
-        else if (wasm_op_is_relaxed_simd((wasm_op_t)opi) && !relaxed_simd_enabled(m))
-            return fail_malformed(c, op_offset,
-                                  wasm_proposal_opcode(0xFD, wasm_opinfo[opi].code));
+        else if (wasm_proposal_switched_off(m->features, opi)) /* relaxed SIMD, atomics */
+            return fail_malformed(c, op_offset, wasm_proposal_switched_off(m->features, opi));
         wasm_op_t op = (wasm_op_t)opi;
 
         if (wasm_opinfo[op].sig) {

@@ -564,6 +564,8 @@ static whirl_trap_code_t trap_code_for_text(const char *text)
         {"invalid conversion to integer", WHIRL_TRAP_INVALID_CONVERSION},
         {"call stack exhausted", WHIRL_TRAP_STACK_EXHAUSTED},
         {"null reference", WHIRL_TRAP_NULL_REFERENCE},
+        {"unaligned atomic", WHIRL_TRAP_UNALIGNED_ATOMIC},
+        {"expected shared memory", WHIRL_TRAP_WAIT_UNSHARED},
     };
     if (!text)
         return 0;

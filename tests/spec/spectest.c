@@ -79,7 +79,11 @@ static whirl_error_t *create(spectest_t *st)
         return err;
     st->names[n] = "memory";
     st->externs[n].kind = WHIRL_EXTERN_MEMORY;
-    return whirl_memory_new(st->store, 1, 2, &st->externs[n++].of.memory);
+    if ((err = whirl_memory_new(st->store, 1, 2, &st->externs[n++].of.memory)))
+        return err;
+    st->names[n] = "shared_memory"; /* threads */
+    st->externs[n].kind = WHIRL_EXTERN_MEMORY;
+    return whirl_shared_memory_new(st->store, 1, 2, &st->externs[n++].of.memory);
 }
 
 whirl_error_t *spectest_define(whirl_linker_t *linker, whirl_store_t *store, spectest_t *cache)

@@ -9,7 +9,7 @@
  * the print functions (they print nothing), the immutable globals
  * global_i32/global_i64 = 666 and global_f32/global_f64 = 666.6, a funcref
  * table (min 10, max 20) and a memory (min 1, max 2). */
-#define SPECTEST_EXPORTS 13
+#define SPECTEST_EXPORTS 14
 typedef struct spectest {
     whirl_store_t *store; /* NULL until created */
     const char *names[SPECTEST_EXPORTS];
