@@ -347,12 +347,39 @@ static void wake_worker(serve_req_t *r)
         r->notify(r->notify_env);
 }
 
+/* Marks a suspended connection for resuming; req_unlock resumes it once
+ * r->mu is released. Never MHD_resume_connection under r->mu: it takes
+ * libmicrohttpd's locks, and libmicrohttpd calls stream_reader, which
+ * takes r->mu, with its own held (a lock-order inversion: a deadlock when
+ * a worker and the HTTP thread meet). The connection stays suspended until
+ * then, so nothing else can end or resume it meanwhile. */
 static void wake_http(serve_req_t *r)
 {
     if (r->suspended && !r->gone) {
         r->suspended = false;
-        MHD_resume_connection(r->conn);
+        r->resume_due = true;
     }
+}
+
+static void req_unlock(serve_req_t *r)
+{
+    struct MHD_Connection *conn = r->resume_due ? r->conn : NULL;
+    r->resume_due = false;
+    pthread_mutex_unlock(&r->mu);
+    if (conn)
+        MHD_resume_connection(conn);
+}
+
+/* Before a worker sleeps on r->cv: a resume it owes goes out first (the
+ * HTTP thread is what will wake it). True if it did: the caller re-checks
+ * the request's state, which may have changed without the lock. */
+static bool resume_before_wait(serve_req_t *r)
+{
+    if (!r->resume_due)
+        return false;
+    req_unlock(r);
+    pthread_mutex_lock(&r->mu);
+    return true;
 }
 
 /* ---- responses built on the HTTP thread ---- */
@@ -459,7 +486,7 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
         MHD_suspend_connection(r->conn);
         n = 0;
     }
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
     return n;
 }
 
@@ -681,7 +708,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             if (r->worker_done && r->failed)
                 answer_now(r);
             bool close = (r->in_too_large || r->answered) && r->discarded > DISCARD_LIMIT;
-            pthread_mutex_unlock(&r->mu);
+            req_unlock(r);
             if (over)
                 SERVE_COUNT(srv, rejected_limits);
             return close ? MHD_NO : MHD_YES;
@@ -699,7 +726,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 r->failed = true;
                 answer_now(r);
             }
-            pthread_mutex_unlock(&r->mu);
+            req_unlock(r);
             SERVE_COUNT(srv, rejected_limits);
             return MHD_YES;
         }
@@ -707,7 +734,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (room > n)
             room = n;
         if (room && !sbuf_append(&r->in, upload_data, room)) {
-            pthread_mutex_unlock(&r->mu);
+            req_unlock(r);
             return MHD_NO;
         }
         r->in_total += room;
@@ -719,7 +746,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             r->suspended = true;
             MHD_suspend_connection(conn);
         }
-        pthread_mutex_unlock(&r->mu);
+        req_unlock(r);
         return MHD_YES;
     }
 
@@ -739,7 +766,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->suspended = true;
         MHD_suspend_connection(conn);
     }
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
     return ok;
 }
 
@@ -834,7 +861,7 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
     pthread_cond_broadcast(&r->cv);
     if (r->notify)
         r->notify(r->notify_env);
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
     if (r->started)
         SERVE_COUNT(srv, completed);
     access_log(srv, r, toe);
@@ -875,6 +902,8 @@ int64_t serve_req_read(serve_req_t *r, void *buf, size_t len, uint64_t deadline_
             break;
         }
         wake_http(r);
+        if (resume_before_wait(r))
+            continue;
         r->waiting_in = true;
         int e = cv_wait_until(&r->cv, &r->mu, deadline_ns);
         r->waiting_in = false;
@@ -883,7 +912,7 @@ int64_t serve_req_read(serve_req_t *r, void *buf, size_t len, uint64_t deadline_
             break;
         }
     }
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
     return res;
 }
 
@@ -914,7 +943,7 @@ int serve_resp_start(serve_req_t *r, int status, const serve_header_t *headers,
     }
     pthread_mutex_lock(&r->mu);
     if (r->resp_started) {
-        pthread_mutex_unlock(&r->mu);
+        req_unlock(r);
         free_headers(h, n);
         return -EALREADY;
     }
@@ -922,7 +951,7 @@ int serve_resp_start(serve_req_t *r, int status, const serve_header_t *headers,
     r->status = status;
     r->rhdrs = h;
     r->nrhdrs = n;
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
     return 0;
 }
 
@@ -962,6 +991,8 @@ int64_t serve_resp_write(serve_req_t *r, const void *buf, size_t len, uint64_t d
                 res = -EINTR;
                 break;
             }
+            if (resume_before_wait(r))
+                continue;
             r->waiting_out = true;
             int e = cv_wait_until(&r->cv, &r->mu, deadline_ns);
             r->waiting_out = false;
@@ -982,7 +1013,7 @@ int64_t serve_resp_write(serve_req_t *r, const void *buf, size_t len, uint64_t d
         if (r->mode == RESP_STREAM && r->queued)
             wake_http(r);
     }
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
     return done ? (int64_t)done : res;
 }
 
@@ -999,7 +1030,7 @@ void serve_resp_finish(serve_req_t *r)
             r->mode = RESP_FIXED;
         wake_http(r);
     }
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
 }
 
 /* Replaces whatever response the guest began with `status` and a short
@@ -1041,7 +1072,7 @@ void serve_resp_fail(serve_req_t *r, int status, const char *message)
 {
     pthread_mutex_lock(&r->mu);
     if (r->out_done) {
-        pthread_mutex_unlock(&r->mu);
+        req_unlock(r);
         return;
     }
     if (!r->queued) {
@@ -1053,7 +1084,7 @@ void serve_resp_fail(serve_req_t *r, int status, const char *message)
     }
     r->out_done = true;
     wake_http(r);
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
 }
 
 void serve_req_set_notify(serve_req_t *r, void (*fn)(void *env), void *env)
@@ -1061,7 +1092,7 @@ void serve_req_set_notify(serve_req_t *r, void (*fn)(void *env), void *env)
     pthread_mutex_lock(&r->mu);
     r->notify = fn;
     r->notify_env = env;
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
 }
 
 int64_t serve_req_try_read(serve_req_t *r, void *buf, size_t len)
@@ -1082,7 +1113,7 @@ int64_t serve_req_try_read(serve_req_t *r, void *buf, size_t len)
         wake_http(r);
         res = -EAGAIN;
     }
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
     return res;
 }
 
@@ -1091,7 +1122,7 @@ bool serve_req_readable(serve_req_t *r)
     pthread_mutex_lock(&r->mu);
     bool ready = r->in.len || r->in_done || r->gone || r->in_too_large ||
                  atomic_load(&r->srv->aborting);
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
     return ready;
 }
 
@@ -1107,7 +1138,7 @@ int64_t serve_resp_room(serve_req_t *r)
         size_t limit = r->queued ? OUT_WINDOW : OUT_PENDING_CAP;
         room = r->out.len < limit ? (int64_t)(limit - r->out.len) : 0;
     }
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
     return room;
 }
 
@@ -1116,7 +1147,7 @@ static void worker_release(serve_server_t *srv, serve_req_t *r)
 {
     pthread_mutex_lock(&r->mu);
     if (!r->out_done) {
-        pthread_mutex_unlock(&r->mu);
+        req_unlock(r);
         serve_resp_fail(r, 500, "Internal Server Error");
         pthread_mutex_lock(&r->mu);
     }
@@ -1134,7 +1165,7 @@ static void worker_release(serve_server_t *srv, serve_req_t *r)
             answer_now(r);
     }
     wake_http(r);
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
 
     pthread_mutex_lock(&srv->mu);
     if (r->aprev)
@@ -1152,7 +1183,21 @@ static void worker_release(serve_server_t *srv, serve_req_t *r)
 
 void serve_http_run(serve_server_t *srv, serve_req_t *r)
 {
-    serve_app_handle(srv->app, r);
+    serve_app_begin(srv->app, r, false);
+    worker_release(srv, r);
+}
+
+serve_job_t *serve_http_begin(serve_server_t *srv, serve_req_t *r)
+{
+    serve_job_t *job = serve_app_begin(srv->app, r, true);
+    if (!job)
+        worker_release(srv, r);
+    return job;
+}
+
+void serve_http_end(serve_server_t *srv, serve_job_t *job, serve_req_t *r)
+{
+    serve_app_end(job);
     worker_release(srv, r);
 }
 
