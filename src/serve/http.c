@@ -500,11 +500,12 @@ static void free_body(void *p)
     free(p);
 }
 
-/* Queues the guest's response (r->mu held; mode is FIXED or STREAM). */
-static enum MHD_Result queue_guest_response(serve_req_t *r)
+/* Makes the guest's response (r->mu held; mode is FIXED or STREAM) for
+ * the caller to queue once r->mu is released: MHD_queue_response and
+ * MHD_destroy_response take the response's lock, which libmicrohttpd holds
+ * while it calls stream_reader, which takes r->mu. NULL: out of memory. */
+static struct MHD_Response *guest_response(serve_req_t *r)
 {
-    if (r->in_too_large)
-        return queue_plain(r, r->conn, 413, "Payload Too Large\n", false);
     struct MHD_Response *resp;
     if (r->mode == RESP_FIXED) {
         if (r->out.off) {
@@ -517,7 +518,7 @@ static enum MHD_Result queue_guest_response(serve_req_t *r)
         else
             resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         if (!resp)
-            return MHD_NO;
+            return NULL;
         r->bytes_out = r->out.len;
         if (r->out.len)
             memset(&r->out, 0, sizeof r->out); /* the response frees it */
@@ -527,17 +528,15 @@ static enum MHD_Result queue_guest_response(serve_req_t *r)
         resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, stream_reader, r,
                                                  stream_free);
         if (!resp)
-            return MHD_NO;
+            return NULL;
         r->refs++;
     }
     for (size_t i = 0; i < r->nrhdrs; i++)
         MHD_add_response_header(resp, r->rhdrs[i].name, r->rhdrs[i].value);
     if (atomic_load(&r->srv->stopping))
         MHD_add_response_header(resp, "Connection", "close");
-    enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)r->status, resp);
-    MHD_destroy_response(resp);
     r->queued = true;
-    return ok;
+    return resp;
 }
 
 /* ---- MHD callbacks (HTTP thread) ---- */
@@ -756,17 +755,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         wake_worker(r);
     }
     enum MHD_Result ok = MHD_YES;
+    struct MHD_Response *resp = NULL;
     if (r->answered) {
         ok = MHD_NO; /* answered on the socket already: close */
     } else if (r->queued) {
         /* Already answered (cannot happen with MHD's call order; harmless). */
-    } else if (r->mode != RESP_PENDING || r->in_too_large) {
-        ok = queue_guest_response(r);
+    } else if (r->in_too_large) {
+        ok = queue_plain(r, conn, 413, "Payload Too Large\n", false);
+    } else if (r->mode != RESP_PENDING) {
+        if (!(resp = guest_response(r)))
+            ok = MHD_NO;
     } else {
         r->suspended = true;
         MHD_suspend_connection(conn);
     }
+    unsigned status = (unsigned)r->status;
     req_unlock(r);
+    if (resp) {
+        ok = MHD_queue_response(conn, status, resp);
+        MHD_destroy_response(resp);
+    }
     return ok;
 }
 
