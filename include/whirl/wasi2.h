@@ -201,7 +201,9 @@ typedef struct whirl_wasi2_stream_ops {
     bool (*ready)(void *env);
     /* A host descriptor and poll(2) events that signal a change of
      * readiness (NULL, or -1 returned: none; waits then re-check `ready`
-     * when whirl_wasi2_notify is called, and every 10 ms). */
+     * when whirl_wasi2_notify is called, and every 10 ms; or
+     * WHIRL_WASI2_WAIT_NOTIFIED returned: none, and the host calls
+     * whirl_wasi2_notify on every change, so no 10 ms re-checks). */
     int (*wait_fd)(void *env, short *events);
     /* Runs once when the stream is dropped (by the guest, or when the
      * context is deleted). May be NULL. */
@@ -221,6 +223,12 @@ whirl_error_t *whirl_wasi2_output_stream_new(whirl_wasi2_t *wasi,
 /* The env of a host stream given to whirl_wasi2_*_stream_new (NULL if `rep`
  * is not such a stream of that kind, or is a built-in stream). */
 void *whirl_wasi2_stream_env(whirl_wasi2_t *wasi, whirl_wasi2_resource_t kind, uint32_t rep);
+
+/* What wait_fd returns for readiness that whirl_wasi2_notify always
+ * reports: a wait on it sleeps until notified (or another wakeup) rather
+ * than re-checking every 10 ms, which matters when thousands of guests
+ * wait at once. */
+#define WHIRL_WASI2_WAIT_NOTIFIED (-2)
 
 /* A pollable served by host callbacks (readiness as for streams). */
 typedef struct whirl_wasi2_pollable_ops {

@@ -355,47 +355,94 @@ bool serve_inst_fail(serve_inst_t *in, whirl_error_t *err, const char *what)
 
 /* ---- one request ---- */
 
-void serve_app_handle(serve_app_t *app, serve_req_t *r)
+/* The guest part of a request: runs on the job's fiber (or, for a request
+ * run synchronously, on the calling thread), where a guest's waits suspend
+ * the call instead of blocking the worker. Errors are answered here; the
+ * store is left for serve_app_end. */
+static whirl_error_t *job_body(void *env)
+{
+    serve_job_t *job = env;
+    serve_inst_t *in = &job->in;
+    switch (in->comp->exec) {
+    case SERVE_EXEC_WAGI:
+        serve_wagi_handle(in);
+        break;
+    case SERVE_EXEC_HTTP:
+        serve_wasihttp_handle(in);
+        break;
+    }
+    return NULL;
+}
+
+serve_job_t *serve_app_begin(serve_app_t *app, serve_req_t *r, bool async)
 {
     const serve_req_info_t *info = serve_req_info(r);
     const serve_route_t *route = serve_route_match(app, info->path);
     if (!route) {
         serve_resp_fail(r, 404, "Not Found");
-        return;
+        return NULL;
     }
     serve_server_t *srv = app->srv;
-    serve_inst_t in = {.app = app, .req = r, .route = route, .comp = route->comp,
-                       .deadline_ns = UINT64_MAX};
+    serve_job_t *job = calloc(1, sizeof *job);
+    if (!job) {
+        serve_resp_fail(r, 503, "Service Unavailable: out of memory");
+        return NULL;
+    }
+    job->req = r;
+    serve_inst_t *in = &job->in;
+    *in = (serve_inst_t){.app = app, .req = r, .route = route, .comp = route->comp,
+                         .deadline_ns = UINT64_MAX};
     /* PATH_INFO / spin-path-info: what follows the route's base. */
     const char *rest = route->wildcard ? info->path + strlen(route->base) : "";
-    snprintf(in.path_info, sizeof in.path_info, "%s", rest);
+    snprintf(in->path_info, sizeof in->path_info, "%s", rest);
 
-    in.store = whirl_store_new(app->engine, &in, NULL);
-    if (!in.store) {
+    in->store = whirl_store_new(app->engine, in, NULL);
+    if (!in->store) {
+        free(job);
         serve_resp_fail(r, 503, "Service Unavailable: out of memory");
-        return;
+        return NULL;
     }
-    whirl_store_limits_set(in.store, srv->opts->max_memory, srv->opts->max_table_elements);
+    whirl_store_limits_set(in->store, srv->opts->max_memory, srv->opts->max_table_elements);
     if (srv->opts->on_store)
-        srv->opts->on_store(srv->opts->on_store_env, in.store);
+        srv->opts->on_store(srv->opts->on_store_env, in->store);
     if (srv->opts->timeout_ns) {
-        in.deadline_ns = whirl_monotonic_now() + srv->opts->timeout_ns;
-        whirl_error_t *err = whirl_store_set_deadline(in.store, in.deadline_ns);
-        if (serve_inst_fail(&in, err, "setting its deadline")) {
-            whirl_store_delete(in.store);
-            return;
+        in->deadline_ns = whirl_monotonic_now() + srv->opts->timeout_ns;
+        whirl_error_t *err = whirl_store_set_deadline(in->store, in->deadline_ns);
+        if (serve_inst_fail(in, err, "setting its deadline")) {
+            serve_app_end(job);
+            return NULL;
         }
     }
-    switch (in.comp->exec) {
-    case SERVE_EXEC_WAGI:
-        serve_wagi_handle(&in);
-        break;
-    case SERVE_EXEC_HTTP:
-        serve_wasihttp_handle(&in); /* deletes the store itself */
-        break;
+    job->deadline_ns = in->deadline_ns;
+    whirl_error_t *err = async ? whirl_call_new_host(in->store, job_body, job, &job->call) : NULL;
+    if (err) /* no fibers here (not x86-64), no memory: run it on this thread */
+        whirl_error_delete(err);
+    if (job->call)
+        return job;
+    job_body(job);
+    serve_app_end(job);
+    return NULL;
+}
+
+void serve_app_end(serve_job_t *job)
+{
+    serve_inst_t *in = &job->in;
+    if (job->call) {
+        if (job->done) {
+            whirl_error_t *err = whirl_call_results(job->call, NULL, 0);
+            serve_inst_fail(in, err, "running");
+        }
+        /* Cancels a call not done (shutdown): its guest unwinds with an
+         * `interrupt` trap, which answers the request. */
+        whirl_call_delete(job->call);
+        job->call = NULL;
     }
-    whirl_store_delete(in.store);
-    spin_req_end(&in);
+    if (in->comp->exec == SERVE_EXEC_HTTP)
+        serve_wasihttp_end(in); /* deletes the store itself */
+    whirl_store_delete(in->store);
+    in->store = NULL;
+    spin_req_end(in);
+    free(job);
 }
 
 /* ---- loading ---- */

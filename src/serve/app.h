@@ -69,6 +69,20 @@ typedef struct serve_inst {
     struct spin_req *spin_req; /* open Spin stores and connections; NULL: none */
 } serve_inst_t;
 
+struct serve_job {
+    serve_inst_t in;
+    serve_req_t *req;
+    whirl_call_t *call;      /* NULL: run synchronously */
+    uint64_t deadline_ns;    /* in.deadline_ns, for the pool */
+    bool done;               /* the call returned WHIRL_CALL_DONE */
+    /* pool.c's, under its lock */
+    int state;               /* JOB_RUNNING, JOB_READY or JOB_SUSPENDED */
+    bool wake_pending;       /* notified while running: ready again at once */
+    bool cancel;             /* shutdown: delete (cancel) instead of resuming */
+    serve_job_t *qnext;      /* the ready queue */
+    serve_job_t *lnext, *lprev; /* every live job */
+};
+
 /* Adds a component (taking ownership of `c`) and returns it; compiles its
  * source. Errors name the component and the file. */
 whirl_error_t *serve_app_add_comp(serve_app_t *app, serve_comp_t *c, const uint8_t *bytes,
@@ -97,12 +111,14 @@ void serve_wagi_handle(serve_inst_t *in);
 
 /* wasihttp.c: the wasi:http host. link defines it (and WASI 0.2) in
  * app->clinker, created here; check refuses a component without the
- * incoming-handler export; handle runs one request and deletes the store
- * (its resources must go before the request's table); unlink frees the
+ * incoming-handler export; handle runs one request (on the job's fiber);
+ * end, after it, deletes the store (its resources must go before the
+ * request's table) and the request's wasi:http state; unlink frees the
  * resource types once the linker and components are gone. */
 whirl_error_t *serve_wasihttp_link(serve_app_t *app);
 whirl_error_t *serve_wasihttp_check(serve_comp_t *c);
 void serve_wasihttp_handle(serve_inst_t *in);
+void serve_wasihttp_end(serve_inst_t *in);
 void serve_wasihttp_unlink(void);
 
 /* The Spin request headers for `in`, as (name, value) pairs written into

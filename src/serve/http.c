@@ -347,12 +347,39 @@ static void wake_worker(serve_req_t *r)
         r->notify(r->notify_env);
 }
 
+/* Marks a suspended connection for resuming; req_unlock resumes it once
+ * r->mu is released. Never MHD_resume_connection under r->mu: it takes
+ * libmicrohttpd's locks, and libmicrohttpd calls stream_reader, which
+ * takes r->mu, with its own held (a lock-order inversion: a deadlock when
+ * a worker and the HTTP thread meet). The connection stays suspended until
+ * then, so nothing else can end or resume it meanwhile. */
 static void wake_http(serve_req_t *r)
 {
     if (r->suspended && !r->gone) {
         r->suspended = false;
-        MHD_resume_connection(r->conn);
+        r->resume_due = true;
     }
+}
+
+static void req_unlock(serve_req_t *r)
+{
+    struct MHD_Connection *conn = r->resume_due ? r->conn : NULL;
+    r->resume_due = false;
+    pthread_mutex_unlock(&r->mu);
+    if (conn)
+        MHD_resume_connection(conn);
+}
+
+/* Before a worker sleeps on r->cv: a resume it owes goes out first (the
+ * HTTP thread is what will wake it). True if it did: the caller re-checks
+ * the request's state, which may have changed without the lock. */
+static bool resume_before_wait(serve_req_t *r)
+{
+    if (!r->resume_due)
+        return false;
+    req_unlock(r);
+    pthread_mutex_lock(&r->mu);
+    return true;
 }
 
 /* ---- responses built on the HTTP thread ---- */
@@ -459,7 +486,7 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
         MHD_suspend_connection(r->conn);
         n = 0;
     }
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
     return n;
 }
 
@@ -473,11 +500,12 @@ static void free_body(void *p)
     free(p);
 }
 
-/* Queues the guest's response (r->mu held; mode is FIXED or STREAM). */
-static enum MHD_Result queue_guest_response(serve_req_t *r)
+/* Makes the guest's response (r->mu held; mode is FIXED or STREAM) for
+ * the caller to queue once r->mu is released: MHD_queue_response and
+ * MHD_destroy_response take the response's lock, which libmicrohttpd holds
+ * while it calls stream_reader, which takes r->mu. NULL: out of memory. */
+static struct MHD_Response *guest_response(serve_req_t *r)
 {
-    if (r->in_too_large)
-        return queue_plain(r, r->conn, 413, "Payload Too Large\n", false);
     struct MHD_Response *resp;
     if (r->mode == RESP_FIXED) {
         if (r->out.off) {
@@ -490,7 +518,7 @@ static enum MHD_Result queue_guest_response(serve_req_t *r)
         else
             resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         if (!resp)
-            return MHD_NO;
+            return NULL;
         r->bytes_out = r->out.len;
         if (r->out.len)
             memset(&r->out, 0, sizeof r->out); /* the response frees it */
@@ -500,17 +528,15 @@ static enum MHD_Result queue_guest_response(serve_req_t *r)
         resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, stream_reader, r,
                                                  stream_free);
         if (!resp)
-            return MHD_NO;
+            return NULL;
         r->refs++;
     }
     for (size_t i = 0; i < r->nrhdrs; i++)
         MHD_add_response_header(resp, r->rhdrs[i].name, r->rhdrs[i].value);
     if (atomic_load(&r->srv->stopping))
         MHD_add_response_header(resp, "Connection", "close");
-    enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)r->status, resp);
-    MHD_destroy_response(resp);
     r->queued = true;
-    return ok;
+    return resp;
 }
 
 /* ---- MHD callbacks (HTTP thread) ---- */
@@ -681,7 +707,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             if (r->worker_done && r->failed)
                 answer_now(r);
             bool close = (r->in_too_large || r->answered) && r->discarded > DISCARD_LIMIT;
-            pthread_mutex_unlock(&r->mu);
+            req_unlock(r);
             if (over)
                 SERVE_COUNT(srv, rejected_limits);
             return close ? MHD_NO : MHD_YES;
@@ -699,7 +725,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 r->failed = true;
                 answer_now(r);
             }
-            pthread_mutex_unlock(&r->mu);
+            req_unlock(r);
             SERVE_COUNT(srv, rejected_limits);
             return MHD_YES;
         }
@@ -707,7 +733,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (room > n)
             room = n;
         if (room && !sbuf_append(&r->in, upload_data, room)) {
-            pthread_mutex_unlock(&r->mu);
+            req_unlock(r);
             return MHD_NO;
         }
         r->in_total += room;
@@ -719,7 +745,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             r->suspended = true;
             MHD_suspend_connection(conn);
         }
-        pthread_mutex_unlock(&r->mu);
+        req_unlock(r);
         return MHD_YES;
     }
 
@@ -729,17 +755,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         wake_worker(r);
     }
     enum MHD_Result ok = MHD_YES;
+    struct MHD_Response *resp = NULL;
     if (r->answered) {
         ok = MHD_NO; /* answered on the socket already: close */
     } else if (r->queued) {
         /* Already answered (cannot happen with MHD's call order; harmless). */
-    } else if (r->mode != RESP_PENDING || r->in_too_large) {
-        ok = queue_guest_response(r);
+    } else if (r->in_too_large) {
+        ok = queue_plain(r, conn, 413, "Payload Too Large\n", false);
+    } else if (r->mode != RESP_PENDING) {
+        if (!(resp = guest_response(r)))
+            ok = MHD_NO;
     } else {
         r->suspended = true;
         MHD_suspend_connection(conn);
     }
-    pthread_mutex_unlock(&r->mu);
+    unsigned status = (unsigned)r->status;
+    req_unlock(r);
+    if (resp) {
+        ok = MHD_queue_response(conn, status, resp);
+        MHD_destroy_response(resp);
+    }
     return ok;
 }
 
@@ -834,7 +869,7 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
     pthread_cond_broadcast(&r->cv);
     if (r->notify)
         r->notify(r->notify_env);
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
     if (r->started)
         SERVE_COUNT(srv, completed);
     access_log(srv, r, toe);
@@ -875,6 +910,8 @@ int64_t serve_req_read(serve_req_t *r, void *buf, size_t len, uint64_t deadline_
             break;
         }
         wake_http(r);
+        if (resume_before_wait(r))
+            continue;
         r->waiting_in = true;
         int e = cv_wait_until(&r->cv, &r->mu, deadline_ns);
         r->waiting_in = false;
@@ -883,7 +920,7 @@ int64_t serve_req_read(serve_req_t *r, void *buf, size_t len, uint64_t deadline_
             break;
         }
     }
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
     return res;
 }
 
@@ -914,7 +951,7 @@ int serve_resp_start(serve_req_t *r, int status, const serve_header_t *headers,
     }
     pthread_mutex_lock(&r->mu);
     if (r->resp_started) {
-        pthread_mutex_unlock(&r->mu);
+        req_unlock(r);
         free_headers(h, n);
         return -EALREADY;
     }
@@ -922,7 +959,7 @@ int serve_resp_start(serve_req_t *r, int status, const serve_header_t *headers,
     r->status = status;
     r->rhdrs = h;
     r->nrhdrs = n;
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
     return 0;
 }
 
@@ -962,6 +999,8 @@ int64_t serve_resp_write(serve_req_t *r, const void *buf, size_t len, uint64_t d
                 res = -EINTR;
                 break;
             }
+            if (resume_before_wait(r))
+                continue;
             r->waiting_out = true;
             int e = cv_wait_until(&r->cv, &r->mu, deadline_ns);
             r->waiting_out = false;
@@ -982,7 +1021,7 @@ int64_t serve_resp_write(serve_req_t *r, const void *buf, size_t len, uint64_t d
         if (r->mode == RESP_STREAM && r->queued)
             wake_http(r);
     }
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
     return done ? (int64_t)done : res;
 }
 
@@ -999,7 +1038,7 @@ void serve_resp_finish(serve_req_t *r)
             r->mode = RESP_FIXED;
         wake_http(r);
     }
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
 }
 
 /* Replaces whatever response the guest began with `status` and a short
@@ -1041,7 +1080,7 @@ void serve_resp_fail(serve_req_t *r, int status, const char *message)
 {
     pthread_mutex_lock(&r->mu);
     if (r->out_done) {
-        pthread_mutex_unlock(&r->mu);
+        req_unlock(r);
         return;
     }
     if (!r->queued) {
@@ -1053,7 +1092,7 @@ void serve_resp_fail(serve_req_t *r, int status, const char *message)
     }
     r->out_done = true;
     wake_http(r);
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
 }
 
 void serve_req_set_notify(serve_req_t *r, void (*fn)(void *env), void *env)
@@ -1061,7 +1100,7 @@ void serve_req_set_notify(serve_req_t *r, void (*fn)(void *env), void *env)
     pthread_mutex_lock(&r->mu);
     r->notify = fn;
     r->notify_env = env;
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
 }
 
 int64_t serve_req_try_read(serve_req_t *r, void *buf, size_t len)
@@ -1082,7 +1121,7 @@ int64_t serve_req_try_read(serve_req_t *r, void *buf, size_t len)
         wake_http(r);
         res = -EAGAIN;
     }
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
     return res;
 }
 
@@ -1091,7 +1130,7 @@ bool serve_req_readable(serve_req_t *r)
     pthread_mutex_lock(&r->mu);
     bool ready = r->in.len || r->in_done || r->gone || r->in_too_large ||
                  atomic_load(&r->srv->aborting);
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
     return ready;
 }
 
@@ -1107,7 +1146,7 @@ int64_t serve_resp_room(serve_req_t *r)
         size_t limit = r->queued ? OUT_WINDOW : OUT_PENDING_CAP;
         room = r->out.len < limit ? (int64_t)(limit - r->out.len) : 0;
     }
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
     return room;
 }
 
@@ -1116,7 +1155,7 @@ static void worker_release(serve_server_t *srv, serve_req_t *r)
 {
     pthread_mutex_lock(&r->mu);
     if (!r->out_done) {
-        pthread_mutex_unlock(&r->mu);
+        req_unlock(r);
         serve_resp_fail(r, 500, "Internal Server Error");
         pthread_mutex_lock(&r->mu);
     }
@@ -1134,7 +1173,7 @@ static void worker_release(serve_server_t *srv, serve_req_t *r)
             answer_now(r);
     }
     wake_http(r);
-    pthread_mutex_unlock(&r->mu);
+    req_unlock(r);
 
     pthread_mutex_lock(&srv->mu);
     if (r->aprev)
@@ -1152,7 +1191,21 @@ static void worker_release(serve_server_t *srv, serve_req_t *r)
 
 void serve_http_run(serve_server_t *srv, serve_req_t *r)
 {
-    serve_app_handle(srv->app, r);
+    serve_app_begin(srv->app, r, false);
+    worker_release(srv, r);
+}
+
+serve_job_t *serve_http_begin(serve_server_t *srv, serve_req_t *r)
+{
+    serve_job_t *job = serve_app_begin(srv->app, r, true);
+    if (!job)
+        worker_release(srv, r);
+    return job;
+}
+
+void serve_http_end(serve_server_t *srv, serve_job_t *job, serve_req_t *r)
+{
+    serve_app_end(job);
     worker_release(srv, r);
 }
 

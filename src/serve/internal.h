@@ -80,6 +80,7 @@ struct serve_req {
     bool failed;             /* the response is serve_resp_fail's */
 
     bool suspended;          /* the connection is suspended, waiting for us */
+    bool resume_due;         /* ... to be resumed once mu is released (http.c) */
     bool gone;               /* MHD finished with the request (done or client lost) */
     bool worker_done;
 
@@ -117,7 +118,7 @@ bool serve_pool_submit(serve_pool_t *p, serve_req_t *r);
 void serve_pool_stop(serve_pool_t *p);
 void serve_pool_delete(serve_pool_t *p);
 void serve_pool_figures(serve_pool_t *p, unsigned *queued, unsigned *max_queue,
-                        unsigned *busy, unsigned *workers);
+                        unsigned *busy, unsigned *workers, unsigned *suspended);
 
 /* ---- http.c ---- */
 
@@ -189,8 +190,15 @@ bool serve_local_run(serve_server_t *srv, serve_req_t *r);
  * if the response could not be queued (the connection is then closed). */
 bool serve_metrics_answer(serve_req_t *r, struct MHD_Connection *conn);
 
-/* The pool's per-request entry point (worker thread). */
+/* Runs a request to its end on the calling thread (its guest's waits
+ * block the thread): `self` requests on their own threads (listen.c). */
 void serve_http_run(serve_server_t *srv, serve_req_t *r);
+/* The pool's entry points (worker threads): begin starts a request as a
+ * job (serve_app_begin), or answers and releases it and returns NULL; end,
+ * once the job's call is done (or to cancel it), answers from its outcome
+ * and releases the request (`r`, the job's). */
+serve_job_t *serve_http_begin(serve_server_t *srv, serve_req_t *r);
+void serve_http_end(serve_server_t *srv, serve_job_t *job, serve_req_t *r);
 /* Answers a request that waited too long (or was queued at shutdown) with
  * 503 and Retry-After, without running it. */
 void serve_http_reject(serve_req_t *r);

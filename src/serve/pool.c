@@ -1,7 +1,17 @@
-/* The worker pool of `whirl serve`: N threads taking requests from one
- * bounded FIFO queue. A request that finds the queue full gets 503 at once;
- * one that waits longer than the queue timeout gets 503 from the ticker
- * thread, which also flushes the access log and prints the metrics line.
+/* The worker pool of `whirl serve`: N threads running guests that are
+ * ready. A request starts as a job, a resumable call on a fiber of its own
+ * (serve_app_begin); when its guest waits (an outbound request, a WASI poll
+ * or sleep) the call suspends and the worker takes other work; the call's
+ * notification (from the thread that finished the awaited work: the WASI
+ * reactor) puts the job on the ready queue and a worker resumes it. So a
+ * waiting request costs its instance and its stack, not a thread.
+ *
+ * New requests wait in one bounded FIFO queue: one that finds it full gets
+ * 503 at once; one that waits longer than the queue timeout gets 503 from
+ * the ticker thread, which also flushes the access log, prints the metrics
+ * line, and resumes suspended jobs whose deadline has passed (a resumed
+ * call past its deadline ends with an `interrupt` trap, answered 504).
+ * Ready jobs go before new requests: they hold memory already.
  *
  * Wake-ups are what cost at high request rates, so a worker that finishes
  * a request takes the next one without sleeping, and a submit signals a
@@ -12,7 +22,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "serve/internal.h"
+#include "serve/app.h"
+
+enum { JOB_RUNNING, JOB_READY, JOB_SUSPENDED };
 
 struct serve_pool {
     serve_server_t *srv;
@@ -21,10 +33,15 @@ struct serve_pool {
     pthread_cond_t tick_cv;  /* the ticker waits for its period or stop */
     serve_req_t *head, *tail;
     unsigned len, max;
+    serve_job_t *ready, *ready_tail; /* jobs to resume */
+    unsigned nready;
+    serve_job_t *jobs;       /* every live job */
+    unsigned njobs;
     unsigned idle;           /* workers asleep on cv */
     unsigned waking;         /* ... of which a signal is already on its way to */
     unsigned busy;
     bool stopping;
+    bool cancelling;         /* stopping with jobs still live: cancel them */
     uint64_t queue_timeout_ns;
     pthread_t *threads;
     unsigned nthreads, started;
@@ -32,34 +49,147 @@ struct serve_pool {
     bool ticker_started;
 };
 
+/* Wakes a worker if one sleeps and none is already being woken (p->mu). */
+static void wake_one(serve_pool_t *p)
+{
+    if (p->idle > p->waking) {
+        p->waking++;
+        pthread_cond_signal(&p->cv);
+    }
+}
+
+static void push_ready(serve_pool_t *p, serve_job_t *job)
+{
+    job->state = JOB_READY;
+    job->qnext = NULL;
+    if (p->ready_tail)
+        p->ready_tail->qnext = job;
+    else
+        p->ready = job;
+    p->ready_tail = job;
+    p->nready++;
+    wake_one(p);
+}
+
+/* The job's call became ready: runs on the thread that finished what it
+ * awaited. */
+static void job_notify(void *env, whirl_call_t *call)
+{
+    (void)call;
+    serve_job_t *job = env;
+    serve_pool_t *p = job->req->srv->pool;
+    pthread_mutex_lock(&p->mu);
+    if (job->state == JOB_SUSPENDED)
+        push_ready(p, job);
+    else if (job->state == JOB_RUNNING) /* its worker has not seen it suspend yet */
+        job->wake_pending = true;
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void list_job(serve_pool_t *p, serve_job_t *job)
+{
+    job->lprev = NULL;
+    job->lnext = p->jobs;
+    if (p->jobs)
+        p->jobs->lprev = job;
+    p->jobs = job;
+    p->njobs++;
+}
+
+static void unlist_job(serve_pool_t *p, serve_job_t *job)
+{
+    if (job->lprev)
+        job->lprev->lnext = job->lnext;
+    else
+        p->jobs = job->lnext;
+    if (job->lnext)
+        job->lnext->lprev = job->lprev;
+    if (--p->njobs == 0 && p->stopping)
+        pthread_cond_broadcast(&p->cv);
+}
+
+/* Runs `job` until it is done or waits (p->mu held, released meanwhile). */
+static void run_job(serve_pool_t *p, serve_job_t *job)
+{
+    job->state = JOB_RUNNING;
+    job->wake_pending = false;
+    bool cancel = job->cancel;
+    pthread_mutex_unlock(&p->mu);
+    whirl_call_status_t st = cancel ? WHIRL_CALL_DONE : whirl_call_resume(job->call);
+    pthread_mutex_lock(&p->mu);
+    if (st == WHIRL_CALL_DONE) {
+        job->done = !cancel;
+        unlist_job(p, job);
+        serve_req_t *r = job->req;
+        pthread_mutex_unlock(&p->mu);
+        serve_http_end(p->srv, job, r); /* cancels it if not done */
+        pthread_mutex_lock(&p->mu);
+    } else if (st == WHIRL_CALL_YIELDED || job->wake_pending || job->cancel) {
+        push_ready(p, job);
+    } else {
+        job->state = JOB_SUSPENDED;
+    }
+}
+
 static void *worker_main(void *arg)
 {
     serve_pool_t *p = arg;
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->head && !p->stopping) {
+        while (!p->ready && !p->head && !(p->stopping && !p->njobs)) {
             p->idle++;
             pthread_cond_wait(&p->cv, &p->mu);
             p->idle--;
             if (p->waking)
                 p->waking--;
         }
-        serve_req_t *r = p->head;
-        if (!r)
-            break; /* stopping with nothing queued */
-        p->head = r->qnext;
-        if (!p->head)
-            p->tail = NULL;
-        r->qnext = NULL;
-        p->len--;
         p->busy++;
-        pthread_mutex_unlock(&p->mu);
-        serve_http_run(p->srv, r);
-        pthread_mutex_lock(&p->mu);
+        if (p->ready) {
+            serve_job_t *job = p->ready;
+            p->ready = job->qnext;
+            if (!p->ready)
+                p->ready_tail = NULL;
+            job->qnext = NULL;
+            p->nready--;
+            run_job(p, job);
+        } else if (p->head) {
+            serve_req_t *r = p->head;
+            p->head = r->qnext;
+            if (!p->head)
+                p->tail = NULL;
+            r->qnext = NULL;
+            p->len--;
+            pthread_mutex_unlock(&p->mu);
+            serve_job_t *job = serve_http_begin(p->srv, r);
+            pthread_mutex_lock(&p->mu);
+            if (job) {
+                list_job(p, job);
+                whirl_call_set_notify(job->call, job_notify, job);
+                if (p->cancelling)
+                    job->cancel = true;
+                run_job(p, job);
+            }
+        } else {
+            p->busy--;
+            break; /* stopping, nothing queued, no job left */
+        }
         p->busy--;
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
+}
+
+/* Suspended jobs past their deadline, and at shutdown (aborting) every
+ * suspended job, are resumed at each tick until they end (p->mu held):
+ * resuming a call whose awaited work is not done returns at once unless
+ * its store's deadline has passed, which ends the wait with an `interrupt`
+ * trap (the epoch deadline may lag the clock by a tick, hence again). */
+static void kick_late_jobs(serve_pool_t *p, uint64_t now)
+{
+    bool aborting = atomic_load(&p->srv->aborting);
+    for (serve_job_t *job = p->jobs; job; job = job->lnext)
+        if (job->state == JOB_SUSPENDED && (aborting || now >= job->deadline_ns))
+            push_ready(p, job);
 }
 
 static void *ticker_main(void *arg)
@@ -93,6 +223,7 @@ static void *ticker_main(void *arg)
             *tail = r;
             tail = &r->qnext;
         }
+        kick_late_jobs(p, now);
         pthread_mutex_unlock(&p->mu);
         while (expired) {
             serve_req_t *r = expired;
@@ -167,10 +298,7 @@ bool serve_pool_submit(serve_pool_t *p, serve_req_t *r)
         p->head = r;
     p->tail = r;
     p->len++;
-    if (p->idle > p->waking) {
-        p->waking++;
-        pthread_cond_signal(&p->cv);
-    }
+    wake_one(p);
     pthread_mutex_unlock(&p->mu);
     return true;
 }
@@ -186,6 +314,16 @@ void serve_pool_stop(serve_pool_t *p)
     serve_req_t *queued = p->head;
     p->head = p->tail = NULL;
     p->len = 0;
+    /* Jobs still live (the server waited for them through the grace period
+     * and the abort): cancelled, each on a worker. */
+    if (p->njobs) {
+        p->cancelling = true;
+        for (serve_job_t *job = p->jobs; job; job = job->lnext) {
+            job->cancel = true;
+            if (job->state == JOB_SUSPENDED)
+                push_ready(p, job);
+        }
+    }
     pthread_cond_broadcast(&p->cv);
     pthread_cond_broadcast(&p->tick_cv);
     pthread_mutex_unlock(&p->mu);
@@ -216,9 +354,13 @@ void serve_pool_delete(serve_pool_t *p)
 }
 
 void serve_pool_figures(serve_pool_t *p, unsigned *queued, unsigned *max_queue, unsigned *busy,
-                        unsigned *workers)
+                        unsigned *workers, unsigned *suspended)
 {
     pthread_mutex_lock(&p->mu);
+    unsigned running = 0;
+    for (serve_job_t *job = p->jobs; job; job = job->lnext)
+        running += job->state == JOB_RUNNING;
+    *suspended = p->njobs - running - p->nready;
     *queued = p->len;
     *max_queue = p->max;
     *busy = p->busy;

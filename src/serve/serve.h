@@ -165,9 +165,22 @@ bool serve_resp_started(const serve_req_t *r);
 
 typedef struct serve_app serve_app_t;
 
-/* Runs one request on the calling worker thread; ends it with
- * serve_resp_finish or serve_resp_fail. */
-void serve_app_handle(serve_app_t *app, serve_req_t *r);
+/* A request's guest run as a resumable call (whirl/async.h): its store,
+ * instance and fiber, and the pool's bookkeeping (pool.c, under its lock).
+ * A guest that waits (outbound HTTP, a WASI poll or sleep) suspends the
+ * call and frees its worker; it is resumed when what it awaits is done. */
+typedef struct serve_job serve_job_t;
+
+/* Starts a request on the calling worker: routes it, makes its store and,
+ * with `async`, its resumable call, which the caller resumes until done
+ * and then ends with serve_app_end. NULL if the request is already
+ * answered (no route, no memory) or was run to its end on this thread
+ * (`async` false, or no fibers here); it ends with serve_resp_finish or
+ * serve_resp_fail either way. */
+serve_job_t *serve_app_begin(serve_app_t *app, serve_req_t *r, bool async);
+/* After its call is done (or to cancel it, at shutdown): answers from the
+ * call's outcome, frees the store and the job. */
+void serve_app_end(serve_job_t *job);
 
 /* Counters, for the metrics endpoint and log line. */
 typedef struct serve_counters {

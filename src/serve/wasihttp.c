@@ -1241,8 +1241,15 @@ static void notify_wasi(void *env)
 
 void serve_wasihttp_handle(serve_inst_t *in)
 {
-    http_ctx_t c = {.in = in, .policy = in->comp->outbound, .who = in->comp->id,
-                    .deadline_ns = in->deadline_ns, .srv = in->app->srv};
+    /* On the heap: it outlives this call (serve_wasihttp_end frees it). */
+    http_ctx_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        serve_inst_fail(in, whirl_error_new("out of memory"), "preparing its WASI context");
+        return;
+    }
+    *c = (http_ctx_t){.in = in, .policy = in->comp->outbound, .who = in->comp->id,
+                      .deadline_ns = in->deadline_ns, .srv = in->app->srv};
+    in->http = c;
     const serve_req_info_t *info = serve_req_info(in->req);
     whirl_wasi2_config_t *cfg = whirl_wasi2_config_new();
     whirl_error_t *err = cfg ? NULL : whirl_error_new("out of memory");
@@ -1262,12 +1269,11 @@ void serve_wasihttp_handle(serve_inst_t *in)
         serve_inst_fail(in, err, "preparing its WASI context");
         return;
     }
-    if ((err = whirl_wasi2_new(cfg, &c.wasi))) {
+    if ((err = whirl_wasi2_new(cfg, &c->wasi))) {
         serve_inst_fail(in, err, "preparing its WASI context");
         return;
     }
-    in->http = &c;
-    serve_req_set_notify(in->req, notify_wasi, &c);
+    serve_req_set_notify(in->req, notify_wasi, c);
 
     /* The request's headers (Spin's added), shared by every headers()
      * handle; the request and the outparam for the call. */
@@ -1285,13 +1291,13 @@ void serve_wasihttp_handle(serve_inst_t *in)
     uint32_t req_rep = 0, out_rep = 0;
     if (!hdrs)
         err = whirl_error_new("out of memory");
-    if (!err && !(err = wh_obj_add(&c, H_INCOMING_REQUEST, &reqo, &req_rep))) {
+    if (!err && !(err = wh_obj_add(c, H_INCOMING_REQUEST, &reqo, &req_rep))) {
         reqo->fl = hdrs;
         hdrs = NULL;
     }
     wh_fl_unref(hdrs);
     if (!err)
-        err = wh_obj_add(&c, H_RESPONSE_OUTPARAM, &outp, &out_rep);
+        err = wh_obj_add(c, H_RESPONSE_OUTPARAM, &outp, &out_rep);
     whirl_component_instance_t *inst = NULL;
     if (!err)
         err = whirl_component_instance_pre_instantiate(in->comp->cpre, in->store, &inst);
@@ -1315,18 +1321,18 @@ void serve_wasihttp_handle(serve_inst_t *in)
             }
             if (serve_inst_fail(in, err, "handling the request")) {
                 /* answered */
-            } else if (!c.resp_set) {
+            } else if (!c->resp_set) {
                 SERVE_COUNT(in->app->srv, errors);
                 serve_log("error: component '%s' (%s %s) returned without setting a response",
                           in->comp->id, info->method, info->path);
                 serve_resp_fail(in->req, 500, "Internal Server Error");
-            } else if (!c.resp_error) {
-                if (c.body_dropped && !c.body_finished) {
+            } else if (!c->resp_error) {
+                if (c->body_dropped && !c->body_finished) {
                     serve_log("error: component '%s' (%s %s) dropped its response body "
                               "unfinished: the response is cut",
                               in->comp->id, info->method, info->path);
                     serve_resp_fail(in->req, 500, "Internal Server Error");
-                } else if (!c.body_created || c.body_finished) {
+                } else if (!c->body_created || c->body_finished) {
                     serve_resp_finish(in->req);
                 } else {
                     /* Still held by the guest as the instance ends: it never
@@ -1339,20 +1345,28 @@ void serve_wasihttp_handle(serve_inst_t *in)
             }
         }
     }
+}
+
+void serve_wasihttp_end(serve_inst_t *in)
+{
+    http_ctx_t *c = in->http;
+    if (!c)
+        return;
     serve_req_set_notify(in->req, NULL, NULL);
     /* Guest resources first: the store's handles refer to this table. */
     whirl_store_delete(in->store);
     in->store = NULL;
-    for (uint32_t i = 0; i < c.nobjs; i++)
-        if (c.objs[i].kind != H_KINDS)
-            wh_obj_free(&c, &c.objs[i]);
-    free(c.objs);
-    sbuf_free(&c.pending);
+    for (uint32_t i = 0; i < c->nobjs; i++)
+        if (c->objs[i].kind != H_KINDS)
+            wh_obj_free(c, &c->objs[i]);
+    free(c->objs);
+    sbuf_free(&c->pending);
     in->http = NULL;
     /* Outbound transfers stop waking the WASI context before it goes. */
-    wh_out_detach_all(&c);
-    whirl_wasi2_delete(c.wasi);
-    wh_out_release_all(&c);
+    wh_out_detach_all(c);
+    whirl_wasi2_delete(c->wasi);
+    wh_out_release_all(c);
+    free(c);
 }
 
 void serve_wasihttp_unlink(void)

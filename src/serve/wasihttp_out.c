@@ -640,8 +640,18 @@ static bool head_ready(void *env) { return ob_head_ready(env); }
 static bool done_ready(void *env) { return ob_done(env); }
 static void drop_use(void *env) { ob_unuse(env); }
 
-static const whirl_wasi2_pollable_ops_t head_ops = {.ready = head_ready, .drop = drop_use};
-static const whirl_wasi2_pollable_ops_t done_ops = {.ready = done_ready, .drop = drop_use};
+/* The I/O thread notifies the WASI context on every change (ob_set_notify
+ * in new_req): waits need no periodic re-check. */
+static int notified(void *env, short *events)
+{
+    (void)env, (void)events;
+    return WHIRL_WASI2_WAIT_NOTIFIED;
+}
+
+static const whirl_wasi2_pollable_ops_t head_ops = {.ready = head_ready, .wait_fd = notified,
+                                                    .drop = drop_use};
+static const whirl_wasi2_pollable_ops_t done_ops = {.ready = done_ready, .wait_fd = notified,
+                                                    .drop = drop_use};
 
 static whirl_error_t *pollable(hcall_t *h, const whirl_wasi2_pollable_ops_t *ops, ob_req_t *ob)
 {
@@ -687,9 +697,10 @@ static int64_t req_write(void *env, const uint8_t *buf, size_t len, char **error
 static bool req_ready(void *env) { return ob_body_ready(env); }
 
 static const whirl_wasi2_stream_ops_t resp_ops = {.read = resp_read, .ready = resp_readable,
-                                                  .drop = drop_use};
+                                                  .wait_fd = notified, .drop = drop_use};
 static const whirl_wasi2_stream_ops_t req_ops = {.check_write = req_check, .write = req_write,
-                                                 .ready = req_ready, .drop = drop_use};
+                                                 .ready = req_ready, .wait_fd = notified,
+                                                 .drop = drop_use};
 
 whirl_error_t *wh_out_body_stream(hcall_t *h, hobj_t *body)
 {

@@ -437,6 +437,8 @@ static int poll_fd(whirl_wasi2_t *w, const w2_pollable_t *p, short *events, bool
         return -1;
     }
     int fd = wait_fd ? wait_fd(env, events) : -1;
+    if (fd == WHIRL_WASI2_WAIT_NOTIFIED)
+        return -1; /* whirl_wasi2_notify wakes the wait through wake_fd */
     if (fd < 0)
         *tick = true;
     return fd;
