@@ -6,6 +6,27 @@
 # on loopback ports (redis-server, mosquitto, an initdb cluster, mariadbd);
 # a missing server binary skips its tests with a printed count.
 
+# free_port: a loopback TCP port free right now (a server started on it may
+# still lose a race, hence the retries of the start_* functions).
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_ready PID LOG PATTERN...: waits until LOG holds every PATTERN (0), or
+# until PID has exited or the polls run out (1).
+wait_ready() {
+    local pid=$1 log=$2 p all
+    shift 2
+    for _ in $(seq 1 $EVENT_POLLS); do
+        all=1
+        for p in "$@"; do grep -q -- "$p" "$log" || { all=; break; }; done
+        [ -n "$all" ] && return 0
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
 PG_PID=
 PG_DIR=
 stop_pg() {
@@ -30,15 +51,11 @@ start_pg() {
         echo "  initdb failed:" >&2; cat "$WORK/initdb.log" >&2; return 1; }
     local log=$WORK/postgres.log
     for _ in 1 2 3; do
-        PG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        PG_PORT=$(free_port)
         : >"$log"
         "${as[@]}" "$bin/postgres" -D "$PG_DIR/data" -h 127.0.0.1 -p "$PG_PORT" -k "$PG_DIR" >"$log" 2>&1 &
         PG_PID=$!
-        for _ in $(seq 1 $EVENT_POLLS); do
-            grep -q 'ready to accept connections' "$log" && return 0
-            kill -0 "$PG_PID" 2>/dev/null || break
-            sleep 0.05
-        done
+        wait_ready "$PG_PID" "$log" 'ready to accept connections' && return 0
         stop_pg
     done
     echo "  postgres did not start:" >&2
@@ -65,17 +82,13 @@ start_mysql() {
         echo "  mariadb-install-db failed:" >&2; tail -20 "$WORK/install-db.log" >&2; return 1; }
     local log=$WORK/mariadb.log
     for _ in 1 2 3; do
-        MY_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        MY_PORT=$(free_port)
         : >"$log"
         mariadbd --no-defaults --user="$(id -un)" --datadir="$MY_DIR/data" --bind-address=127.0.0.1 \
             --port="$MY_PORT" --socket="$MY_DIR/sock" --pid-file="$MY_DIR/pid" \
             --skip-grant-tables --skip-log-bin >"$log" 2>&1 &
         MY_PID=$!
-        for _ in $(seq 1 $EVENT_POLLS); do
-            grep -q 'ready for connections' "$log" && return 0
-            kill -0 "$MY_PID" 2>/dev/null || break
-            sleep 0.05
-        done
+        wait_ready "$MY_PID" "$log" 'ready for connections' && return 0
         stop_mysql
     done
     echo "  mariadbd did not start:" >&2
@@ -95,11 +108,11 @@ stop_mqtt() {
 start_mqtt() {
     local log=$WORK/mosquitto.log
     for _ in 1 2 3; do
-        MQTT_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        MQTT_PORT=$(free_port)
         printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$MQTT_PORT" >"$WORK/mosquitto.conf"
         MQTTS_PORT=
         if [ -s "$WORK/mq-cert.pem" ]; then # and a TLS listener
-            MQTTS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+            MQTTS_PORT=$(free_port)
             # As this user: a broker started as root would drop to the
             # mosquitto user, who cannot read the test's private directory.
             printf 'user %s\nlistener %s 127.0.0.1\ncertfile %s\nkeyfile %s\n' "$(id -un)" \
@@ -108,13 +121,8 @@ start_mqtt() {
         : >"$log"
         mosquitto -c "$WORK/mosquitto.conf" -v >"$log" 2>&1 &
         MQTT_PID=$!
-        for _ in $(seq 1 $EVENT_POLLS); do
-            grep -q 'running' "$log" && grep -q "Opening ipv4 listen socket on port $MQTT_PORT" "$log" &&
-                { [ -z "$MQTTS_PORT" ] || grep -q "Opening ipv4 listen socket on port $MQTTS_PORT" "$log"; } &&
-                return 0
-            kill -0 "$MQTT_PID" 2>/dev/null || break
-            sleep 0.05
-        done
+        wait_ready "$MQTT_PID" "$log" running "Opening ipv4 listen socket on port $MQTT_PORT" \
+            ${MQTTS_PORT:+"Opening ipv4 listen socket on port $MQTTS_PORT"} && return 0
         stop_mqtt
     done
     echo "  mosquitto did not start:" >&2
@@ -135,16 +143,12 @@ stop_redis() {
 start_redis() {
     local log=$WORK/redis.log
     for _ in 1 2 3; do
-        REDIS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        REDIS_PORT=$(free_port)
         : >"$log"
         redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
             --dir "$WORK" >"$log" 2>&1 &
         REDIS_PID=$!
-        for _ in $(seq 1 $EVENT_POLLS); do
-            grep -q 'Ready to accept connections' "$log" && return 0
-            kill -0 "$REDIS_PID" 2>/dev/null || break
-            sleep 0.05
-        done
+        wait_ready "$REDIS_PID" "$log" 'Ready to accept connections' && return 0
         stop_redis
     done
     echo "  redis-server did not start:" >&2
