@@ -61,13 +61,22 @@ LLVMValueRef jt_checked_addr(jt_func_t *f, LLVMValueRef addr, uint32_t offset, u
     return LLVMBuildGEP2(f->b, f->jm->i8, jb_mem_base(f), &at, 1, "");
 }
 
+/* Whether jt_mem_addr checked an access explicitly: always, but for memory
+ * 0 of 32 bits where the guard region covers it. */
+static bool memarg_checked(jt_func_t *f, jt_memarg_t m, unsigned bytes)
+{
+    return m.memory != 0 || jt_memory_is64(f, 0) || m.offset > UINT32_MAX ||
+           jt_needs_bounds_check(f, (uint32_t)m.offset, bytes);
+}
+
 /* A load of `mem_ty`, widened to `ty` (sign- or zero-extended). */
 static void load(jt_func_t *f, LLVMTypeRef mem_ty, unsigned bytes, LLVMTypeRef ty, bool is_signed)
 {
-    LLVMValueRef p = jt_memarg_addr(f, bytes);
+    jt_memarg_t m = jt_read_memarg(f);
+    LLVMValueRef p = jt_mem_addr(f, m, jt_pop(f), bytes);
     LLVMValueRef v = LLVMBuildLoad2(f->b, mem_ty, p, "");
     LLVMSetAlignment(v, 1);
-    jt_memory_access(f, v, jt_needs_bounds_check(f, offset, bytes));
+    jt_memory_access(f, v, memarg_checked(f, m, bytes));
     if (mem_ty != ty)
         v = is_signed ? LLVMBuildSExt(f->b, v, ty, "") : LLVMBuildZExt(f->b, v, ty, "");
     jt_push(f, v);
@@ -82,7 +91,7 @@ static void store(jt_func_t *f, LLVMTypeRef mem_ty, unsigned bytes)
         v = LLVMBuildTrunc(f->b, v, mem_ty, "");
     LLVMValueRef st = LLVMBuildStore(f->b, v, p);
     LLVMSetAlignment(st, 1);
-    jt_memory_access(f, st, jt_needs_bounds_check(f, offset, bytes));
+    jt_memory_access(f, st, memarg_checked(f, m, bytes));
 }
 
 /* Pops `n` operands into args[first..first+n) in stack order. */
