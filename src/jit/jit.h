@@ -1,5 +1,5 @@
 /* The LLVM tier: compiles a validated module's functions to native code
- * (translate*.c builds LLVM IR, jit.c optimises it at O2 and compiles it
+ * (translate*.c builds LLVM IR, jit.c optimises it (a lean function pipeline) and compiles it
  * with ORC LLJIT). jit_binding.h runs the code against an instance.
  *
  * Every Wasm 2.0 instruction is translated, SIMD included, and of 3.0:
@@ -21,7 +21,7 @@ typedef struct jit_code jit_code_t;
 
 typedef struct jit_options {
     bool verify;       /* LLVMVerifyModule before optimising (tests, debug builds) */
-    bool no_optimize;  /* skip the O2 pipeline (debugging) */
+    bool no_optimize;  /* skip the optimisation pipeline (debugging) */
     const char *dump_ir; /* write the optimised IR to this file (NULL: no) */
     bool keep_object;  /* keep the relocatable object (jit_code_object) */
     bool perfmap;      /* append the functions to /tmp/perf-PID.map (perfmap.c) */

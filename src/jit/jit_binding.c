@@ -192,10 +192,20 @@ static void epoch_check(jt_func_t *f)
 
 void jb_entry_checks(jt_func_t *f)
 {
-    LLVMValueRef zero = jt_const_i32(f, 0);
-    LLVMTypeRef ptr = f->jm->ptr;
-    LLVMValueRef frame = jt_intrinsic(f, "llvm.frameaddress", &ptr, 1, &zero, 1);
-    LLVMValueRef sp = LLVMBuildPtrToInt(f->b, frame, f->jm->i64, "");
+    /* The stack depth is the address of a byte in this function's frame:
+     * llvm.frameaddress would cost every function a frame pointer (a push,
+     * a move and a pop per call, and one register less). The limit keeps a
+     * reserve of tens of KiB, far more than the distance from this byte to
+     * the frame's lowest address. */
+    LLVMBasicBlockRef here = LLVMGetInsertBlock(f->b);
+    LLVMValueRef first = LLVMGetFirstInstruction(f->entry_bb);
+    if (first)
+        LLVMPositionBuilderBefore(f->b, first);
+    else
+        LLVMPositionBuilderAtEnd(f->b, f->entry_bb);
+    LLVMValueRef probe = LLVMBuildAlloca(f->b, f->jm->i8, "stack_probe");
+    LLVMPositionBuilderAtEnd(f->b, here);
+    LLVMValueRef sp = LLVMBuildPtrToInt(f->b, probe, f->jm->i64, "");
     LLVMValueRef store = load_at(f, f->ctx, VMCTX_STORE, f->jm->ptr, true);
     LLVMValueRef limit = load_at(f, store, offsetof(whirl_store_t, native.stack_limit),
                                  f->jm->i64, true);

@@ -14,7 +14,7 @@
  *
  * Compile figures: functions compiled and left to the interpreter, bytes of
  * function bodies, and milliseconds spent translating to IR, optimising
- * (O2) and generating machine code, with the throughput in MB of Wasm code
+ * (jit.c's pipeline) and generating machine code, with the throughput in MB of Wasm code
  * per second. With --run, the program's exit status is whirl-jit-bench's.
  */
 #include <stdio.h>
@@ -162,7 +162,7 @@ int main(int argc, char **argv)
         fprintf(stderr,
                 "%s: %u functions compiled, %u left to the interpreter; %.3f MB of code\n"
                 "  interpreter tier (decode+validate+compile, CPU): %.1f ms\n"
-                "  jit (CPU time): translate %.1f ms, optimise (O2) %.1f ms, codegen %.1f ms; total %.1f ms"
+                "  jit (CPU time): translate %.1f ms, optimise %.1f ms, codegen %.1f ms; total %.1f ms"
                 " = %.2f s/MB (%.3f MB/s)\n",
                 argv[argi], s->compiled, s->unsupported, mb, t1 - t0, s->translate_ms,
                 s->optimize_ms, s->codegen_ms, c1 - c0, mb > 0 ? (c1 - c0) / 1e3 / mb : 0.0,
