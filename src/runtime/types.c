@@ -101,11 +101,11 @@ whirl_functype_t *functype_copy(const wasm_functype_t *t)
         memcpy(arr, t->params, t->nparams * sizeof *arr);
     if (t->nresults)
         memcpy(arr + t->nparams, t->results, t->nresults * sizeof *arr);
-    /* Concrete references keep meaning only beside their module's types,
-     * which the copy does not own: they become their abstract kinds. */
+    /* Typed references keep meaning only beside their module's types,
+     * which the copy does not own, and a host cannot promise non-null
+     * results: they become their nullable abstract kinds. */
     for (uint32_t i = 0; i < t->nparams + t->nresults; i++)
-        if (wasm_ref_is_concrete(arr[i]))
-            arr[i] = WASM_FUNCREF;
+        arr[i] = wasm_ref_top(arr[i]);
     return ft;
 }
 
@@ -169,6 +169,25 @@ void functype_format(const wasm_functype_t *t, char *buf, size_t size)
     append_list(buf, size, &pos, t->params, t->nparams);
     append(buf, size, &pos, " -> ");
     append_list(buf, size, &pos, t->results, t->nresults);
+}
+
+whirl_error_t *check_val_type(const whirl_val_t *val, wasm_valtype_t t,
+                              const wasm_functype_t *types, const char *what)
+{
+    if (!wasm_is_reftype(t) || (wasm_ref_nullable(t) && !wasm_ref_is_concrete(t)))
+        return NULL;
+    const void *ref = val->kind == WHIRL_FUNCREF     ? (const void *)val->of.funcref
+                      : val->kind == WHIRL_EXTERNREF ? val->of.externref
+                                                     : (const void *)val->of.exnref;
+    if (!ref) {
+        if (wasm_ref_nullable(t))
+            return NULL;
+        return error_fmt("%s: null for the non-nullable type %s", what, wasm_valtype_name(t));
+    }
+    if (wasm_ref_is_concrete(t) && val->kind == WHIRL_FUNCREF &&
+        (!types || !functype_equal(val->of.funcref->type, &types[wasm_ref_typeidx(t)])))
+        return error_fmt("%s: function of another type than %s", what, wasm_valtype_name(t));
+    return NULL;
 }
 
 whirl_error_t *check_val_store(const whirl_val_t *val, const whirl_store_t *store,

@@ -803,7 +803,7 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
         if (!need_table(c, t) || !need_elem(c, e))
             return false;
         wasm_valtype_t tt = table_type(c->m, t)->elem, et = c->m->elems[e].type;
-        if (tt != et)
+        if (!wasm_valtype_sub(et, tt))
             return fail(c, "type mismatch: table.init of %s segment %u into %s table %u",
                         type_name(et), e, type_name(tt), t);
         return true;
@@ -816,7 +816,7 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
         if (!need_table(c, dst) || !need_table(c, src))
             return false;
         wasm_valtype_t dt = table_type(c->m, dst)->elem, st = table_type(c->m, src)->elem;
-        if (dt != st)
+        if (!wasm_valtype_sub(st, dt))
             return fail(c, "type mismatch: table.copy from %s table %u to %s table %u",
                         type_name(st), src, type_name(dt), dst);
         return true;
@@ -1273,7 +1273,8 @@ static bool check_table_type(vctx_t *c, const wasm_tabletype_t *t)
 {
     if (!wasm_is_reftype(t->elem))
         return fail(c, "malformed reference type");
-    if (!valtype_known(c, t->elem) || !check_table_init(c, t))
+    bool defined = t >= c->m->tables && t < c->m->tables + c->m->ntables;
+    if (!valtype_known(c, t->elem) || (defined && !check_table_init(c, t)))
         return false;
     if (t->limits.has_max && t->limits.min > t->limits.max)
         return fail(c, "size minimum must not be greater than maximum (%llu > %llu)",

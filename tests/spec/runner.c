@@ -563,6 +563,7 @@ static whirl_trap_code_t trap_code_for_text(const char *text)
         {"invalid conversion to integer", WHIRL_TRAP_INVALID_CONVERSION},
         {"call stack exhausted", WHIRL_TRAP_STACK_EXHAUSTED},
         {"null reference", WHIRL_TRAP_NULL_REFERENCE},
+        {"null function reference", WHIRL_TRAP_NULL_REFERENCE}, /* call_ref */
     };
     if (!text)
         return 0;
