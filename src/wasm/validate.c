@@ -357,6 +357,14 @@ static bool underflow(vctx_t *c, wasm_valtype_t expected)
     return fail(c, "type mismatch: expected %s, found nothing", type_name(expected));
 }
 
+/* Off the hot path: a value that is not the expected type may still be a
+ * subtype of it (typed function references). */
+__attribute__((noinline)) static bool subtype_or_mismatch(vctx_t *c, wasm_valtype_t expected,
+                                                          wasm_valtype_t got)
+{
+    return wasm_valtype_sub(got, expected) || mismatch(c, expected, got);
+}
+
 /* Pops any value into *out (T_UNKNOWN in unreachable code). */
 static inline bool pop_any(vctx_t *c, wasm_valtype_t *out, const char *what)
 {
@@ -381,9 +389,8 @@ static inline bool pop_expect(vctx_t *c, wasm_valtype_t expected)
         return underflow(c, expected);
     }
     wasm_valtype_t got = c->vals.data[--c->vals.len];
-    if (got != expected && got != T_UNKNOWN && expected != T_UNKNOWN &&
-        !wasm_valtype_sub(got, expected))
-        return mismatch(c, expected, got);
+    if (got != expected && got != T_UNKNOWN && expected != T_UNKNOWN)
+        return subtype_or_mismatch(c, expected, got);
     return true;
 }
 
@@ -419,8 +426,8 @@ static bool peek_vals(vctx_t *c, const wasm_valtype_t *types, uint32_t n)
             return underflow(c, want);
         }
         wasm_valtype_t got = c->vals.data[c->vals.len - 1 - i];
-        if (got != want && got != T_UNKNOWN && !wasm_valtype_sub(got, want))
-            return mismatch(c, want, got);
+        if (got != want && got != T_UNKNOWN && !subtype_or_mismatch(c, want, got))
+            return false;
     }
     return true;
 }
@@ -535,7 +542,8 @@ static bool setup_locals(vctx_t *c, const wasm_func_t *f)
 }
 
 /* Type of local `idx`, or T_UNKNOWN if there is no such local. */
-static wasm_valtype_t local_type(const vctx_t *c, uint32_t idx)
+static inline __attribute__((always_inline)) wasm_valtype_t local_type(const vctx_t *c,
+                                                                      uint32_t idx)
 {
     uint32_t np = c->ftype->nparams;
     if (idx < np)
