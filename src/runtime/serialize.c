@@ -898,6 +898,9 @@ static void r_funcs(rd_t *r, wasm_module_t *m)
 
 static void r_globals_etc(rd_t *r, wasm_module_t *m, spaces_t *sp)
 {
+    /* A table's initialiser sees every function and the imported globals. */
+    sp->funcs = m->nfunc_imports + m->nfuncs;
+    sp->globals = m->nglobal_imports;
     r->what = "tables";
     m->ntables = r_count(r, 18);
     ALLOC_ARRAY(r, &m->arena, m->tables, m->ntables);
