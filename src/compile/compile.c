@@ -703,8 +703,14 @@ static void read_blocktype(compiler_t *c, frame_t *f)
         static const wasm_valtype_t value_types[] = {WASM_I32,  WASM_I64,     WASM_F32,
                                                      WASM_F64,  WASM_V128,    WASM_FUNCREF,
                                                      WASM_EXTERNREF, WASM_EXNREF};
-        wasm_valtype_t t = (wasm_valtype_t)(bt & 0x7f);
-        for (size_t i = 0; i < sizeof value_types; i++)
+        /* A typed reference is compiled as its top type: same slot, same
+         * representation. */
+        wasm_valtype_t t = wasm_ref_top((wasm_valtype_t)(bt & 0x7f));
+        wasm_valtype_t ref = wasm_blocktype_ref(&c->r, bt);
+        if (ref)
+            t = wasm_ref_top(ref);
+        f->results = NULL;
+        for (size_t i = 0; i < sizeof value_types / sizeof *value_types; i++)
             if (value_types[i] == t)
                 f->results = &value_types[i];
         f->nresults = f->results ? 1 : 0;
@@ -1159,6 +1165,8 @@ static void compile_return_call_indirect(compiler_t *c, uint32_t type_index, uin
     emit_word(c, param_slots(t));
 }
 
+#include "compile_funcref.inc"
+
 static void compile_select(compiler_t *c)
 {
     uint32_t s[3];
@@ -1542,6 +1550,10 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
         compile_return_call_indirect(c, type_index, table);
         return false;
     }
+    case WASM_OP_CALL_REF:
+    case WASM_OP_RETURN_CALL_REF:
+        compile_call_ref(c, read_u32(r), op == WASM_OP_RETURN_CALL_REF);
+        return op == WASM_OP_CALL_REF;
     case WASM_OP_DROP:
         pop(c);
         return true;
@@ -1652,8 +1664,8 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
         retype_top(c, WASM_F64, false);
         return true;
     case WASM_OP_REF_NULL: {
-        uint8_t t = read_u8(r);
-        push_const(c, t == 0x74 ? WASM_EXNREF : t, 0); /* noexn: see the validator */
+        const char *ignored;
+        push_const(c, wasm_ref_top(wasm_read_heaptype(r, true, &ignored)), 0);
         return true;
     }
     case WASM_OP_REF_IS_NULL: {

@@ -138,6 +138,8 @@
     IOP_X(REF_IS_NULL, 3)      /* d a */ \
     IOP_X(REF_FUNC, 3)         /* d funcidx */ \
     IOP_X(TRAP_IF_NULL, 2)     /* a: trap (null reference) if a is null */ \
+    IOP_X(CALL_REF, 3)         /* a base: call function reference a (null: trap) */ \
+    IOP_X(RETURN_CALL_REF, 4)  /* a base n: tail call of function reference a */ \
     IOPS_UNARY(IOPS_X_UNARY) \
     IOPS_BINARY(IOPS_X_BINARY) \
     IOPS_I32_K(IOPS_X_I32_K) \

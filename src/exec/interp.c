@@ -904,6 +904,24 @@ dispatch:
         pc += 2;
         NEXT();
     }
+    /* Typed function references: the operand is the callee, whose type
+     * the validator has checked. */
+    VMCASE(CALL_REF) {
+        callee_obj = S(1).ref;
+        if (UNLIKELY(!callee_obj))
+            TRAP(WHIRL_TRAP_NULL_REFERENCE);
+        nfp = fp + pc[2];
+        ret_pc = pc + 3;
+        goto call_object;
+    }
+    VMCASE(RETURN_CALL_REF) {
+        callee_obj = S(1).ref;
+        if (UNLIKELY(!callee_obj))
+            TRAP(WHIRL_TRAP_NULL_REFERENCE);
+        nfp = fp + pc[2];
+        tail_slots = pc[3];
+        goto tail_call_object;
+    }
 
     /* ---- numeric ---- */
 

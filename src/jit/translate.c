@@ -196,10 +196,17 @@ static uint32_t call_slots_needed(const wasm_functype_t *t)
     return n ? n : 1;
 }
 
+/* exnref, and (typed function references) any reference type but
+ * funcref and externref: the tier has no representation for them yet. */
+static bool type_unsupported(wasm_valtype_t t)
+{
+    return t == WASM_EXNREF || (wasm_is_reftype(t) && t != WASM_FUNCREF && t != WASM_EXTERNREF);
+}
+
 static bool types_have_exnref(const wasm_valtype_t *v, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++)
-        if (v[i] == WASM_EXNREF)
+        if (type_unsupported(v[i]))
             return true;
     return false;
 }
@@ -214,7 +221,7 @@ static bool functype_has_exnref(const wasm_functype_t *t)
 static bool blocktype_has_exnref(const wasm_module_t *m, int64_t bt)
 {
     if (bt < 0)
-        return (bt & 0x7f) == WASM_EXNREF;
+        return type_unsupported((wasm_valtype_t)(bt & 0x7f)) || bt == -0x1d || bt == -0x1c;
     return bt < m->ntypes && functype_has_exnref(&m->types[bt]);
 }
 
@@ -266,12 +273,13 @@ static bool results_in_registers(const wasm_functype_t *t)
  * call or global passing one). */
 static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint32_t *scratch)
 {
-    static const char eh[] = "uses exception handling: not supported by the jit yet";
+    static const char eh[] =
+        "uses exception handling or typed references: not supported by the jit yet";
     *scratch = 0;
     if (functype_has_exnref(&m->types[fn->type]))
         return eh;
     for (uint32_t i = 0; i < fn->nlocal_runs; i++)
-        if (fn->local_runs[i].type == WASM_EXNREF)
+        if (type_unsupported(fn->local_runs[i].type))
             return eh;
     reader_t r;
     reader_init(&r, m->bytes, fn->code, fn->code_end);
@@ -315,25 +323,29 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
             break;
         case WASM_OP_SELECT_T: {
             uint32_t k = read_u32(&r);
-            for (uint32_t j = 0; j < k && reader_ok(&r); j++)
-                if (read_u8(&r) == WASM_EXNREF)
+            for (uint32_t j = 0; j < k && reader_ok(&r); j++) {
+                uint8_t b = read_u8(&r);
+                if (type_unsupported(b) || b == WASM_REF_NULL_PREFIX || b == WASM_REF_PREFIX)
                     return eh;
+            }
             break;
         }
-        case WASM_OP_REF_NULL:
-            if (read_u8(&r) == WASM_EXNREF)
+        case WASM_OP_REF_NULL: {
+            uint8_t b = read_u8(&r);
+            if (b != WASM_FUNCREF && b != WASM_EXTERNREF)
                 return eh;
             break;
+        }
         case WASM_OP_GLOBAL_GET:
         case WASM_OP_GLOBAL_SET:
-            if (wasm_module_global_type(m, read_u32(&r))->type == WASM_EXNREF)
+            if (type_unsupported(wasm_module_global_type(m, read_u32(&r))->type))
                 return eh;
             break;
         case WASM_OP_TABLE_GET:
         case WASM_OP_TABLE_SET:
         case WASM_OP_TABLE_GROW:
         case WASM_OP_TABLE_FILL:
-            if (wasm_module_table_type(m, read_u32(&r))->elem == WASM_EXNREF)
+            if (type_unsupported(wasm_module_table_type(m, read_u32(&r))->elem))
                 return eh;
             break;
         case WASM_OP_THROW:
@@ -345,6 +357,9 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
         case WASM_OP_DELEGATE:
         case WASM_OP_RETHROW:
             return eh;
+        case WASM_OP_CALL_REF:
+        case WASM_OP_RETURN_CALL_REF:
+            return "uses typed function references: not supported by the jit yet";
         default: {
             if (wasm_op_is_atomic((wasm_op_t)op)) /* threads: interpreted for now */
                 return "uses atomics (threads): not supported by the jit yet";

@@ -464,6 +464,8 @@ static whirl_error_t *call_check_args(whirl_store_t *store, whirl_func_t *func,
             return error_fmt("whirl_call_new: argument %zu has type %s, expected %s", i,
                              valkind_name(args[i].kind), valkind_name(want));
         whirl_error_t *err = check_val_store(&args[i], store, "whirl_call_new");
+        if (!err)
+            err = check_val_type(&args[i], t->params[i], t->module_types, "whirl_call_new");
         if (err)
             return err;
     }

@@ -88,6 +88,10 @@ whirl_error_t *whirl_func_call(whirl_store_t *store, whirl_func_t *func,
         if (want == WHIRL_FUNCREF && args[i].of.funcref && args[i].of.funcref->store != store)
             return error_fmt("whirl_func_call: argument %zu is a funcref from a different "
                              "store", i);
+        whirl_error_t *err = check_val_type(&args[i], t->params[i], t->module_types,
+                                            "whirl_func_call");
+        if (err)
+            return err;
     }
     /* exec_call may not touch args/results for an empty signature, but it is
      * never handed NULL. */

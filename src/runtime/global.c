@@ -71,6 +71,8 @@ whirl_error_t *whirl_global_set(whirl_global_t *global, const whirl_val_t *val)
         return error_fmt("whirl_global_set: value of type %s does not match global type %s",
                          valkind_name(val->kind), valkind_name(kind));
     whirl_error_t *err = check_val_store(val, global->store, "whirl_global_set");
+    if (!err)
+        err = check_val_type(val, global->type, global->types, "whirl_global_set");
     if (err)
         return err;
     global_write(global, val);

@@ -123,7 +123,8 @@ static whirl_error_t *check_import(whirl_store_t *store, const wasm_module_t *w,
     case WASM_EXTERN_TABLE: {
         const wasm_tabletype_t *tt = &imp->desc.table;
         const whirl_table_t *t = ext->of.table;
-        if (t->elem_type == tt->elem &&
+        if (wasm_valtype_match(t->elem_type, t->types, tt->elem, w->types) &&
+            wasm_valtype_match(tt->elem, w->types, t->elem_type, t->types) &&
             limits_match(t->size, t->has_max, t->max, &tt->limits))
             return NULL;
         char lw[100], lg[100];
@@ -161,7 +162,11 @@ static whirl_error_t *check_import(whirl_store_t *store, const wasm_module_t *w,
     case WASM_EXTERN_GLOBAL: {
         const wasm_globaltype_t *gt = &imp->desc.global;
         const whirl_global_t *g = ext->of.global;
-        if (g->type == gt->type && g->is_mutable == gt->is_mutable)
+        /* An immutable global may be of a subtype; a mutable one's type is
+         * exact (typed function references). */
+        if (g->is_mutable == gt->is_mutable &&
+            wasm_valtype_match(g->type, g->types, gt->type, w->types) &&
+            (!g->is_mutable || wasm_valtype_match(gt->type, w->types, g->type, g->types)))
             return NULL;
         snprintf(want, sizeof want, "global %s%s", gt->is_mutable ? "mut " : "",
                  wasm_valtype_name(gt->type));
@@ -292,6 +297,7 @@ static whirl_error_t *init_globals(instance_impl_t *impl, const module_plan_t *p
         whirl_global_t *g = &impl->global_block[i];
         g->store = inst->store;
         g->type = w->globals[i].type;
+        g->types = w->types;
         g->is_mutable = w->globals[i].is_mutable;
         const plan_global_t *pg = plan ? &plan->globals[i] : NULL;
         if (pg && pg->kind == PLAN_GLOBAL_CONST) {
@@ -472,9 +478,17 @@ static whirl_error_t *create_objects(instance_impl_t *impl, inst_slots_t *slots,
     uint32_t ti = 0, mi = 0;
     for (; ti < w->ntables && !err; ti++) {
         const wasm_tabletype_t *tt = &w->tables[ti];
-        err = table_create(inst->store, tt->elem, tt->limits.min, tt->limits.has_max,
-                           tt->limits.max, NULL, slots->tables[ti],
-                           &inst->vm.tables[w->ntable_imports + ti]);
+        /* Typed function references: a table's initialiser (imported
+         * globals and functions only, both in place by now). */
+        whirl_val_t init = {.kind = WHIRL_FUNCREF};
+        if (tt->has_init)
+            err = eval_const(inst, tt->init, &init);
+        if (!err)
+            err = table_create(inst->store, tt->elem, tt->limits.min, tt->limits.has_max,
+                               tt->limits.max, ref_of(&init), slots->tables[ti],
+                               &inst->vm.tables[w->ntable_imports + ti]);
+        if (!err)
+            inst->vm.tables[w->ntable_imports + ti]->types = w->types;
         if (err) {
             err = error_prefix(err, "table %u: ", w->ntable_imports + ti);
             break;

@@ -47,6 +47,11 @@ const char *valkind_name(whirl_valkind_t k);
 /* A reference value must belong to `store`: a funcref from another store
  * would let one store's code run against another's objects. NULL (nothing)
  * if fine, else a plain error naming `what`. */
+/* Typed function references: whether a host's reference value fits type
+ * `t` (of the module whose types are `types`): not null where `t` is
+ * non-nullable, a function of the named type where `t` is concrete. */
+whirl_error_t *check_val_type(const whirl_val_t *val, wasm_valtype_t t,
+                              const wasm_functype_t *types, const char *what);
 whirl_error_t *check_val_store(const whirl_val_t *val, const whirl_store_t *store,
                                const char *what);
 

@@ -211,6 +211,10 @@ struct whirl_table {
     uint32_t cap;
     bool pooled;
     uint32_t pool_slot;
+    /* The defining module's types, for a concrete elem_type (typed
+     * function references); NULL for host tables. After the fields native
+     * code reads (vmctx.h offsets). */
+    const wasm_functype_t *types;
 };
 
 /* A global's value. v128 takes the whole 16 bytes. */
@@ -225,6 +229,7 @@ struct whirl_global {
     wasm_valtype_t type;
     bool is_mutable;
     global_value_t value;
+    const wasm_functype_t *types; /* as whirl_table's */
 };
 
 struct whirl_instance {

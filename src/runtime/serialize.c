@@ -29,17 +29,18 @@
  *
  *   source hash[32]  XXH3-128 of the original binary, zero-padded (zeros: unknown)
  *   types            u32 n; each u32 nparams, u32 nresults, u32 canonical,
- *                    the param and result value types (one byte each)
+ *                    the param and result value types (u32 each, as
+ *                    reftypes.h packs them: canonical type indices)
  *   imports          u32 n; each str module, str name, u8 kind, then u32
- *                    type | u8 elem + limits | limits | u8 type + u8 mutable
+ *                    type | u32 elem + limits | limits | u32 type + u8 mutable
  *   functions        u32 n; each u32 type, u64 body offset, u32 runs, then
- *                    per run u32 count + u8 type
- *   tables           u32 n; each u8 elem + limits
+ *                    per run u32 count + u32 type
+ *   tables           u32 n; each u32 elem + limits + u8 has_init [+ expr]
  *   memories         u32 n; each limits
- *   globals          u32 n; each u8 type, u8 mutable, expr
+ *   globals          u32 n; each u32 type, u8 mutable, expr
  *   exports          u32 n; each str name, u8 kind, u32 index
  *   start            u8 present, u32 index
- *   elements         u32 n; each u8 mode, u8 type, u32 table, expr offset,
+ *   elements         u32 n; each u8 mode, u32 type, u32 table, expr offset,
  *                    u64 section offset, u32 count, count exprs
  *   data count       u8 present, u32 count
  *   data             u32 n; each u8 mode, u32 memory, expr offset, u64
@@ -247,12 +248,12 @@ static void w_import(wbuf_t *w, const wasm_import_t *imp)
     switch (imp->kind) {
     case WASM_EXTERN_FUNC: w_u32(w, imp->desc.func_type); break;
     case WASM_EXTERN_TABLE:
-        w_u8(w, imp->desc.table.elem);
+        w_u32(w, imp->desc.table.elem);
         w_limits(w, &imp->desc.table.limits);
         break;
     case WASM_EXTERN_MEMORY: w_limits(w, &imp->desc.memory.limits); break;
     case WASM_EXTERN_GLOBAL:
-        w_u8(w, imp->desc.global.type);
+        w_u32(w, imp->desc.global.type);
         w_u8(w, imp->desc.global.is_mutable);
         break;
     case WASM_EXTERN_TAG: w_u32(w, imp->desc.tag_type); break;
@@ -267,8 +268,10 @@ static void w_module(wbuf_t *w, const wasm_module_t *m)
         w_u32(w, t->nparams);
         w_u32(w, t->nresults);
         w_u32(w, t->canonical);
-        w_raw(w, t->params, t->nparams);
-        w_raw(w, t->results, t->nresults);
+        for (uint32_t k = 0; k < t->nparams; k++)
+            w_u32(w, t->params[k]);
+        for (uint32_t k = 0; k < t->nresults; k++)
+            w_u32(w, t->results[k]);
     }
     w_u32(w, m->nimports);
     for (uint32_t i = 0; i < m->nimports; i++)
@@ -283,20 +286,23 @@ static void w_module(wbuf_t *w, const wasm_module_t *m)
         w_u32(w, f->nlocal_runs);
         for (uint32_t j = 0; j < f->nlocal_runs; j++) {
             w_u32(w, f->local_runs[j].count);
-            w_u8(w, f->local_runs[j].type);
+            w_u32(w, f->local_runs[j].type);
         }
     }
     w_u32(w, m->ntables);
     for (uint32_t i = 0; i < m->ntables; i++) {
-        w_u8(w, m->tables[i].elem);
+        w_u32(w, m->tables[i].elem);
         w_limits(w, &m->tables[i].limits);
+        w_u8(w, m->tables[i].has_init);
+        if (m->tables[i].has_init)
+            w_expr(w, m->tables[i].init);
     }
     w_u32(w, m->nmemories);
     for (uint32_t i = 0; i < m->nmemories; i++)
         w_limits(w, &m->memories[i].limits);
     w_u32(w, m->nglobals);
     for (uint32_t i = 0; i < m->nglobals; i++) {
-        w_u8(w, m->globals[i].type);
+        w_u32(w, m->globals[i].type);
         w_u8(w, m->globals[i].is_mutable);
         w_expr(w, &m->global_inits[i]);
     }
@@ -313,7 +319,7 @@ static void w_module(wbuf_t *w, const wasm_module_t *m)
     for (uint32_t i = 0; i < m->nelems; i++) {
         const wasm_elem_t *e = &m->elems[i];
         w_u8(w, (uint8_t)e->mode);
-        w_u8(w, e->type);
+        w_u32(w, e->type);
         w_u32(w, e->table);
         w_expr(w, &e->offset);
         w_u64(w, e->section_offset);
@@ -526,6 +532,7 @@ typedef struct rd {
     size_t pos, end; /* offsets in base */
     bool bad, oom;
     const char *what;     /* the part being read, for the error */
+    uint32_t ntypes;      /* types read so far (concrete references name them) */
     uint32_t index;       /* and which one */
     char why[160];
 } rd_t;
@@ -631,25 +638,28 @@ static const uint8_t *r_blob(rd_t *r, uint32_t *len_out)
     return p;
 }
 
-static bool valtype_ok(uint8_t t)
+static bool valtype_ok(wasm_valtype_t t, uint32_t ntypes)
 {
-    return t == WASM_I32 || t == WASM_I64 || t == WASM_F32 || t == WASM_F64 ||
-           t == WASM_V128 || t == WASM_FUNCREF || t == WASM_EXTERNREF || t == WASM_EXNREF;
+    if (t == WASM_I32 || t == WASM_I64 || t == WASM_F32 || t == WASM_F64 || t == WASM_V128)
+        return true;
+    if (wasm_ref_is_concrete(t))
+        return wasm_ref_typeidx(t) < ntypes;
+    return wasm_is_reftype(t) && t < 0x200;
 }
 
 static wasm_valtype_t r_valtype(rd_t *r)
 {
-    uint8_t t = r_u8(r);
-    if (!r->bad && !valtype_ok(t))
-        r_fail(r, "value type 0x%02x at offset %zu", t, r->pos - 1);
+    wasm_valtype_t t = r_u32(r);
+    if (!r->bad && !valtype_ok(t, r->ntypes))
+        r_fail(r, "value type 0x%x at offset %zu", t, r->pos - 4);
     return t;
 }
 
 static wasm_valtype_t r_reftype(rd_t *r)
 {
-    uint8_t t = r_u8(r);
+    wasm_valtype_t t = r_valtype(r);
     if (!r->bad && !wasm_is_reftype(t))
-        r_fail(r, "reference type 0x%02x at offset %zu", t, r->pos - 1);
+        r_fail(r, "reference type 0x%x at offset %zu", t, r->pos - 4);
     return t;
 }
 
@@ -716,8 +726,9 @@ static void r_expr(rd_t *r, arena_t *a, wasm_const_expr_t *e, const spaces_t *sp
             r_fail(r, "ref.func %u of %u functions", in->imm.index, sp->funcs);
         else if (in->op == WASM_OP_GLOBAL_GET && in->imm.index >= sp->globals)
             r_fail(r, "global.get %u of %u globals", in->imm.index, sp->globals);
-        else if (in->op == WASM_OP_REF_NULL && !wasm_is_reftype(in->imm.reftype))
-            r_fail(r, "ref.null of type 0x%02x", in->imm.reftype);
+        else if (in->op == WASM_OP_REF_NULL && (!wasm_is_reftype(in->imm.reftype) ||
+                                                !valtype_ok(in->imm.reftype, r->ntypes)))
+            r_fail(r, "ref.null of type 0x%x", in->imm.reftype);
     }
 }
 
@@ -743,6 +754,7 @@ static void r_types(rd_t *r, wasm_module_t *m)
 {
     r->what = "types";
     m->ntypes = r_count(r, 12);
+    r->ntypes = 0;
     ALLOC_ARRAY(r, &m->arena, m->types, m->ntypes);
     for (uint32_t i = 0; i < m->ntypes && !r->bad; i++) {
         r->index = i;
@@ -750,16 +762,23 @@ static void r_types(rd_t *r, wasm_module_t *m)
         t->nparams = r_count(r, 1);
         t->nresults = r_count(r, 1);
         t->canonical = r_u32(r);
-        t->params = r_take(r, t->nparams);
-        t->results = r_take(r, t->nresults);
+        t->module_types = m->types;
+        t->index = i;
+        t->has_concrete = false;
+        wasm_valtype_t *v;
+        ALLOC_ARRAY(r, &m->arena, v, (size_t)t->nparams + t->nresults);
         if (r->bad)
             return;
-        for (uint32_t k = 0; k < t->nparams; k++)
-            if (!valtype_ok(t->params[k]))
-                r_fail(r, "param type 0x%02x", t->params[k]);
-        for (uint32_t k = 0; k < t->nresults; k++)
-            if (!valtype_ok(t->results[k]))
-                r_fail(r, "result type 0x%02x", t->results[k]);
+        /* A type refers to itself and earlier types only. */
+        r->ntypes = i + 1;
+        for (uint32_t k = 0; k < t->nparams + t->nresults && !r->bad; k++) {
+            v[k] = r_valtype(r);
+            t->has_concrete |= wasm_ref_is_concrete(v[k]);
+        }
+        t->params = v;
+        t->results = v + t->nparams;
+        if (r->bad)
+            return;
         /* The compiler and call_indirect compare canonical types by
          * pointer: the canonical index must name an equal, earlier type
          * that is its own canonical. */
@@ -881,12 +900,21 @@ static void r_funcs(rd_t *r, wasm_module_t *m)
 
 static void r_globals_etc(rd_t *r, wasm_module_t *m, spaces_t *sp)
 {
+    /* A table's initialiser sees every function and the imported globals. */
+    sp->funcs = m->nfunc_imports + m->nfuncs;
+    sp->globals = m->nglobal_imports;
     r->what = "tables";
     m->ntables = r_count(r, 18);
     ALLOC_ARRAY(r, &m->arena, m->tables, m->ntables);
     for (uint32_t i = 0; i < m->ntables && !r->bad; i++) {
         m->tables[i].elem = r_reftype(r);
         r_limits(r, &m->tables[i].limits, UINT32_MAX);
+        m->tables[i].has_init = r_u8(r) != 0;
+        if (m->tables[i].has_init && !r->bad) {
+            ALLOC_ARRAY(r, &m->arena, m->tables[i].init, 1);
+            if (!r->bad)
+                r_expr(r, &m->arena, m->tables[i].init, sp);
+        }
     }
     r->what = "memories";
     m->nmemories = r_count(r, 17);

@@ -35,7 +35,7 @@
  * 4: native code (an object file) may follow the interpreter's code; or,
  *    on the exception-handling branch, handler tables (no native code).
  * 3: code words start with op numbers (2: interpreter handler offsets). */
-#define SERIAL_FORMAT_VERSION 5u
+#define SERIAL_FORMAT_VERSION 6u
 
 /* Code flags: the knobs of engine->config that change what the compiler
  * emits. A file compiled under other flags is refused. */

@@ -136,7 +136,8 @@ static whirl_error_t *check_ref(const whirl_table_t *table, const whirl_val_t *v
     if (val->kind != kind)
         return error_fmt("%s: value of type %s does not match table element type %s", what,
                          valkind_name(val->kind), valkind_name(kind));
-    return check_val_store(val, table->store, what);
+    whirl_error_t *err = check_val_store(val, table->store, what);
+    return err ? err : check_val_type(val, table->elem_type, table->types, what);
 }
 
 static void *ref_of(const whirl_val_t *val)

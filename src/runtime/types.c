@@ -7,7 +7,8 @@
 
 whirl_valkind_t valtype_to_kind(wasm_valtype_t t)
 {
-    switch (t) {
+    /* Typed references reach hosts as their abstract kind. */
+    switch (wasm_ref_top(t)) {
     case WASM_I32: return WHIRL_I32;
     case WASM_I64: return WHIRL_I64;
     case WASM_F32: return WHIRL_F32;
@@ -44,12 +45,7 @@ const char *valkind_name(whirl_valkind_t k)
 
 bool functype_equal(const wasm_functype_t *a, const wasm_functype_t *b)
 {
-    if (a == b)
-        return true;
-    if (a->nparams != b->nparams || a->nresults != b->nresults)
-        return false;
-    return (a->nparams == 0 || memcmp(a->params, b->params, a->nparams) == 0) &&
-           (a->nresults == 0 || memcmp(a->results, b->results, a->nresults) == 0);
+    return wasm_functype_match(a, b);
 }
 
 /* The type and its two arrays share one allocation, so whirl_functype_delete
@@ -58,7 +54,7 @@ static whirl_functype_t *functype_alloc(size_t nparams, size_t nresults)
 {
     if (nparams > UINT32_MAX || nresults > UINT32_MAX)
         return NULL;
-    whirl_functype_t *ft = malloc(sizeof *ft + nparams + nresults);
+    whirl_functype_t *ft = malloc(sizeof *ft + (nparams + nresults) * sizeof(wasm_valtype_t));
     if (!ft)
         return NULL;
     wasm_valtype_t *arr = (wasm_valtype_t *)(ft + 1);
@@ -67,6 +63,9 @@ static whirl_functype_t *functype_alloc(size_t nparams, size_t nresults)
     ft->type.params = arr;
     ft->type.results = arr + nparams;
     ft->type.canonical = 0;
+    ft->type.module_types = NULL;
+    ft->type.index = 0;
+    ft->type.has_concrete = false;
     return ft;
 }
 
@@ -99,9 +98,14 @@ whirl_functype_t *functype_copy(const wasm_functype_t *t)
         return NULL;
     wasm_valtype_t *arr = (wasm_valtype_t *)(ft + 1);
     if (t->nparams)
-        memcpy(arr, t->params, t->nparams);
+        memcpy(arr, t->params, t->nparams * sizeof *arr);
     if (t->nresults)
-        memcpy(arr + t->nparams, t->results, t->nresults);
+        memcpy(arr + t->nparams, t->results, t->nresults * sizeof *arr);
+    /* Typed references keep meaning only beside their module's types,
+     * which the copy does not own, and a host cannot promise non-null
+     * results: they become their nullable abstract kinds. */
+    for (uint32_t i = 0; i < t->nparams + t->nresults; i++)
+        arr[i] = wasm_ref_top(arr[i]);
     return ft;
 }
 
@@ -167,6 +171,25 @@ void functype_format(const wasm_functype_t *t, char *buf, size_t size)
     append_list(buf, size, &pos, t->results, t->nresults);
 }
 
+whirl_error_t *check_val_type(const whirl_val_t *val, wasm_valtype_t t,
+                              const wasm_functype_t *types, const char *what)
+{
+    if (!wasm_is_reftype(t) || (wasm_ref_nullable(t) && !wasm_ref_is_concrete(t)))
+        return NULL;
+    const void *ref = val->kind == WHIRL_FUNCREF     ? (const void *)val->of.funcref
+                      : val->kind == WHIRL_EXTERNREF ? val->of.externref
+                                                     : (const void *)val->of.exnref;
+    if (!ref) {
+        if (wasm_ref_nullable(t))
+            return NULL;
+        return error_fmt("%s: null for the non-nullable type %s", what, wasm_valtype_name(t));
+    }
+    if (wasm_ref_is_concrete(t) && val->kind == WHIRL_FUNCREF &&
+        (!types || !functype_equal(val->of.funcref->type, &types[wasm_ref_typeidx(t)])))
+        return error_fmt("%s: function of another type than %s", what, wasm_valtype_name(t));
+    return NULL;
+}
+
 whirl_error_t *check_val_store(const whirl_val_t *val, const whirl_store_t *store,
                                const char *what)
 {
@@ -211,7 +234,7 @@ void val_to_slots(const whirl_val_t *val, slot_t *slots)
 void val_from_slots(whirl_val_t *val, wasm_valtype_t type, const slot_t *slots)
 {
     val->kind = valtype_to_kind(type);
-    switch (type) {
+    switch (wasm_ref_top(type)) {
     case WASM_I32: val->of.i32 = slots[0].i32; break;
     case WASM_I64: val->of.i64 = slots[0].i64; break;
     case WASM_F32: val->of.f32 = slots[0].f32; break;

@@ -153,10 +153,16 @@ static const char *read_name(decoder_t *d, reader_t *r, uint32_t *len_out)
  * The byte readers take only a reader, so the switch travels beside them. */
 static _Thread_local bool decode_exnref;
 
+/* Set per decode: whether typed references ((ref null? ht), 0x63/0x64)
+ * are value types, and the module whose canonical type indices replace the
+ * ones read (NULL while the type section itself is read). */
+static _Thread_local bool decode_typed_refs;
+static _Thread_local const wasm_module_t *decode_canon;
+
 static bool is_valtype(uint8_t b)
 {
-    if (b == WASM_EXNREF)
-        return decode_exnref;
+    if (b == WASM_EXNREF || b == WASM_NOEXN)
+        return decode_exnref && (b == WASM_EXNREF || decode_typed_refs);
     switch (b) {
     case WASM_I32:
     case WASM_I64:
@@ -166,14 +172,43 @@ static bool is_valtype(uint8_t b)
     case WASM_FUNCREF:
     case WASM_EXTERNREF:
         return true;
+    case WASM_NOFUNC:
+    case WASM_NOEXTERN:
+        return decode_typed_refs;
     }
     return false;
+}
+
+/* A concrete type index, as the canonical index of its type where the
+ * type is known (an unknown index stays, for the validator to refuse). */
+static wasm_valtype_t canon_ref(wasm_valtype_t t)
+{
+    if (wasm_ref_is_concrete(t) && decode_canon && wasm_ref_typeidx(t) < decode_canon->ntypes)
+        return wasm_ref_concrete(decode_canon->types[wasm_ref_typeidx(t)].canonical,
+                                 wasm_ref_nullable(t));
+    return t;
+}
+
+/* (ref null? ht) after its prefix byte. */
+static wasm_valtype_t read_ref_after_prefix(reader_t *r, uint8_t prefix, size_t at)
+{
+    const char *proposal;
+    wasm_valtype_t t = wasm_read_heaptype(r, prefix == WASM_REF_NULL_PREFIX, &proposal);
+    if (reader_ok(r) && !t)
+        fail_at(r, proposal ? proposal : "malformed reference type", at);
+    else if (reader_ok(r) && wasm_valtype_code(t) != WASM_HT_CONCRETE &&
+             !is_valtype((uint8_t)wasm_valtype_code(t)))
+        fail_at(r, wasm_proposal_valtype((uint8_t)wasm_valtype_code(t)), at);
+    return canon_ref(t);
 }
 
 static wasm_valtype_t read_valtype(reader_t *r)
 {
     size_t at = reader_offset(r);
     uint8_t b = read_u8(r);
+    if (reader_ok(r) && decode_typed_refs &&
+        (b == WASM_REF_NULL_PREFIX || b == WASM_REF_PREFIX))
+        return read_ref_after_prefix(r, b, at);
     if (reader_ok(r) && !is_valtype(b)) {
         const char *proposal = wasm_proposal_valtype(b);
         fail_at(r, proposal ? proposal : "malformed value type", at);
@@ -185,7 +220,10 @@ static wasm_valtype_t read_reftype(reader_t *r)
 {
     size_t at = reader_offset(r);
     uint8_t b = read_u8(r);
-    if (reader_ok(r) && (!wasm_is_reftype(b) || (b == WASM_EXNREF && !decode_exnref))) {
+    if (reader_ok(r) && decode_typed_refs &&
+        (b == WASM_REF_NULL_PREFIX || b == WASM_REF_PREFIX))
+        return read_ref_after_prefix(r, b, at);
+    if (reader_ok(r) && (!wasm_is_reftype(b) || !is_valtype(b))) {
         const char *proposal = wasm_proposal_valtype(b);
         fail_at(r, proposal ? proposal : "malformed reference type", at);
     }
@@ -280,7 +318,15 @@ static void read_const_instr(reader_t *r, wasm_op_t op, wasm_const_instr_t *out)
         out->imm.f64_bits = read_fixed64(r);
         break;
     case WASM_OP_REF_NULL:
-        out->imm.reftype = read_reftype(r);
+        if (decode_typed_refs) {
+            size_t at = reader_offset(r);
+            const char *proposal;
+            out->imm.reftype = canon_ref(wasm_read_heaptype(r, true, &proposal));
+            if (reader_ok(r) && !out->imm.reftype)
+                fail_at(r, proposal ? proposal : "malformed reference type", at);
+        } else {
+            out->imm.reftype = read_reftype(r);
+        }
         break;
     case WASM_OP_REF_FUNC:
     case WASM_OP_GLOBAL_GET:
@@ -336,19 +382,59 @@ static void read_const_expr(decoder_t *d, reader_t *r, wasm_const_expr_t *out)
 /* Sections                                                            */
 /* ------------------------------------------------------------------ */
 
+/* Hashes what does not depend on type indices (kinds, nullability), so
+ * that a type and its equals hash alike whatever their references. */
 static uint32_t hash_functype(const wasm_functype_t *t)
 {
-    /* The parameters' hash seeds the results': (i32) -> () and () -> (i32) differ. */
-    _Static_assert(sizeof *t->params == 1, "value types are hashed as bytes");
-    return (uint32_t)XXH3_64bits_withSeed(t->results, t->nresults,
-                                          XXH3_64bits(t->params, t->nparams));
+    uint64_t h = (uint64_t)t->nparams * 0x9E3779B97F4A7C15u ^ t->nresults;
+    for (uint32_t i = 0; i < t->nparams; i++)
+        h = (h ^ (t->params[i] & 0x1FF)) * 0x100000001B3u;
+    for (uint32_t i = 0; i < t->nresults; i++)
+        h = (h ^ (t->results[i] & 0x1FF) ^ 0x400) * 0x100000001B3u;
+    return (uint32_t)(h ^ (h >> 32));
 }
 
-static bool functype_equal(const wasm_functype_t *a, const wasm_functype_t *b)
+/* Whether value type x of type `ti` equals y of the canonical type `k`:
+ * a reference to the type itself matches only one on the other side. */
+static bool canon_valtype_equal(wasm_valtype_t x, uint32_t ti, wasm_valtype_t y, uint32_t k)
 {
-    return a->nparams == b->nparams && a->nresults == b->nresults &&
-           memcmp(a->params, b->params, a->nparams) == 0 &&
-           memcmp(a->results, b->results, a->nresults) == 0;
+    if (!wasm_ref_is_concrete(x) || !wasm_ref_is_concrete(y))
+        return x == y;
+    if ((x & WASM_NONNULL) != (y & WASM_NONNULL))
+        return false;
+    bool self_x = wasm_ref_typeidx(x) == ti, self_y = wasm_ref_typeidx(y) == k;
+    return self_x == self_y && (self_x || x == y);
+}
+
+static bool functype_equal(const wasm_functype_t *a, uint32_t ai, const wasm_functype_t *b,
+                           uint32_t bi)
+{
+    if (a->nparams != b->nparams || a->nresults != b->nresults)
+        return false;
+    for (uint32_t i = 0; i < a->nparams; i++)
+        if (!canon_valtype_equal(a->params[i], ai, b->params[i], bi))
+            return false;
+    for (uint32_t i = 0; i < a->nresults; i++)
+        if (!canon_valtype_equal(a->results[i], ai, b->results[i], bi))
+            return false;
+    return true;
+}
+
+/* References to earlier types become their canonical indices; references
+ * to the type itself stay for now (later ones are the validator's). */
+static void canon_refs(wasm_module_t *m, wasm_valtype_t *v, uint32_t n, uint32_t self,
+                       uint32_t self_canonical, bool *has_concrete)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (!wasm_ref_is_concrete(v[i]))
+            continue;
+        *has_concrete = true;
+        uint32_t j = wasm_ref_typeidx(v[i]);
+        if (j < self)
+            v[i] = wasm_ref_concrete(m->types[j].canonical, wasm_ref_nullable(v[i]));
+        else if (j == self)
+            v[i] = wasm_ref_concrete(self_canonical, wasm_ref_nullable(v[i]));
+    }
 }
 
 /* Gives each type the index of its first structural equal, through an
@@ -367,6 +453,12 @@ static void canonicalize_types(decoder_t *d, reader_t *r)
     memset(slots, 0xFF, cap * sizeof *slots); /* UINT32_MAX = empty */
     for (uint32_t i = 0; i < m->ntypes; i++) {
         wasm_functype_t *t = &m->types[i];
+        t->module_types = m->types;
+        t->index = i;
+        bool has = false;
+        canon_refs(m, (wasm_valtype_t *)t->params, t->nparams, i, i, &has);
+        canon_refs(m, (wasm_valtype_t *)t->results, t->nresults, i, i, &has);
+        t->has_concrete = has;
         size_t s = hash_functype(t) & (cap - 1);
         for (;;) {
             if (slots[s] == UINT32_MAX) {
@@ -374,26 +466,30 @@ static void canonicalize_types(decoder_t *d, reader_t *r)
                 t->canonical = i;
                 break;
             }
-            if (functype_equal(&m->types[slots[s]], t)) {
+            if (functype_equal(t, i, &m->types[slots[s]], slots[s])) {
                 t->canonical = slots[s];
                 break;
             }
             s = (s + 1) & (cap - 1);
         }
+        if (t->canonical != i) {
+            canon_refs(m, (wasm_valtype_t *)t->params, t->nparams, i + 1, t->canonical, &has);
+            canon_refs(m, (wasm_valtype_t *)t->results, t->nresults, i + 1, t->canonical, &has);
+        }
     }
     free(slots);
 }
 
-/* Value types are single bytes, so parameter and result lists point
- * straight into the module's copy of the binary. */
+/* Parameter and result lists are arrays of 32-bit value types in the
+ * module's arena. */
 static const wasm_valtype_t *read_valtype_vec(decoder_t *d, reader_t *r, uint32_t *n_out)
 {
     uint32_t n = read_count(d, r);
-    const uint8_t *p = r->p;
+    wasm_valtype_t *v = dalloc_array(d, r, n, sizeof *v);
     for (uint32_t i = 0; i < n && reader_ok(r); i++)
-        read_valtype(r);
+        v[i] = read_valtype(r);
     *n_out = reader_ok(r) ? n : 0;
-    return p;
+    return v;
 }
 
 static void decode_type_section(decoder_t *d, reader_t *r)
@@ -422,6 +518,7 @@ static void decode_type_section(decoder_t *d, reader_t *r)
     }
     if (reader_ok(r))
         canonicalize_types(d, r);
+    decode_canon = m;
 }
 
 /* Whether a tag type (exception handling: attribute 0, a type index)
@@ -561,8 +658,23 @@ static void decode_table_section(decoder_t *d, reader_t *r)
     if (!reader_ok(r))
         return;
     for (uint32_t i = 0; i < n && reader_ok(r); i++) {
-        m->tables[i].elem = read_reftype(r);
-        read_limits(r, &m->tables[i].limits, true, d->m->features);
+        wasm_tabletype_t *t = &m->tables[i];
+        /* Typed function references: 0x40 0x00, the table type, then an
+         * initialiser expression for every entry. */
+        if (decode_typed_refs && reader_remaining(r) >= 2 && r->p[0] == 0x40) {
+            size_t at = reader_offset(r);
+            read_u8(r);
+            if (read_u8(r) != 0x00)
+                fail_at(r, "malformed table type", at);
+            t->has_init = true;
+        }
+        t->elem = read_reftype(r);
+        read_limits(r, &t->limits, true, d->m->features);
+        if (t->has_init && reader_ok(r)) {
+            t->init = dalloc_array(d, r, 1, sizeof *t->init);
+            if (reader_ok(r))
+                read_const_expr(d, r, t->init);
+        }
     }
     if (reader_ok(r))
         m->ntables = n;
@@ -984,6 +1096,8 @@ whirl_error_t *wasm_decode_features(const uint8_t *bytes, size_t len, uint32_t f
     m->len = len;
     m->features = features;
     decode_exnref = features & WASM_FEATURE_EXCEPTIONS;
+    decode_typed_refs = features & WASM_FEATURE_FUNCTION_REFERENCES;
+    decode_canon = NULL;
 
     decoder_t d = {.m = m, .section = -1, .func = -1};
     reader_t r;
@@ -1085,6 +1199,24 @@ const char *wasm_valtype_name(wasm_valtype_t t)
     case WASM_FUNCREF: return "funcref";
     case WASM_EXTERNREF: return "externref";
     case WASM_EXNREF: return "exnref";
+    case WASM_NOFUNC: return "nullfuncref";
+    case WASM_NOEXTERN: return "nullexternref";
+    case WASM_NOEXN: return "nullexnref";
+    case WASM_FUNCREF | WASM_NONNULL: return "(ref func)";
+    case WASM_EXTERNREF | WASM_NONNULL: return "(ref extern)";
+    case WASM_EXNREF | WASM_NONNULL: return "(ref exn)";
+    case WASM_NOFUNC | WASM_NONNULL: return "(ref nofunc)";
+    case WASM_NOEXTERN | WASM_NONNULL: return "(ref noextern)";
+    case WASM_NOEXN | WASM_NONNULL: return "(ref noexn)";
+    }
+    if (wasm_ref_is_concrete(t)) {
+        /* A few rotating buffers: messages name at most two types. */
+        static _Thread_local char bufs[4][32];
+        static _Thread_local unsigned next;
+        char *b = bufs[next++ % 4];
+        snprintf(b, sizeof bufs[0], "(ref %s%u)", wasm_ref_nullable(t) ? "null " : "",
+                 wasm_ref_typeidx(t));
+        return b;
     }
     return "<invalid type>";
 }

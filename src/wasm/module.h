@@ -15,24 +15,10 @@
 #include "util/arena.h"
 #include "whirl.h"
 
-/* Value types, by their binary encoding. */
-typedef uint8_t wasm_valtype_t;
-enum {
-    WASM_I32 = 0x7F,
-    WASM_I64 = 0x7E,
-    WASM_F32 = 0x7D,
-    WASM_F64 = 0x7C,
-    WASM_V128 = 0x7B,
-    WASM_FUNCREF = 0x70,
-    WASM_EXTERNREF = 0x6F,
-    WASM_EXNREF = 0x69, /* exception handling: (ref null exn) */
-};
+/* Value types: 32 bits, see reftypes.h. */
+#include "wasm/reftypes.h"
 
-static inline bool wasm_is_reftype(wasm_valtype_t t)
-{
-    return t == WASM_FUNCREF || t == WASM_EXTERNREF || t == WASM_EXNREF;
-}
-
+struct wasm_functype;
 typedef struct wasm_functype {
     uint32_t nparams, nresults;
     const wasm_valtype_t *params;  /* nparams entries */
@@ -40,6 +26,13 @@ typedef struct wasm_functype {
     /* Index of the first structurally equal type in this module: two types
      * of one module are equal exactly when their `canonical` are equal. */
     uint32_t canonical;
+    /* Typed function references: the module's type array (to follow
+     * concrete references across modules), this type's index, and whether
+     * any parameter or result names a concrete type. Host-made types have
+     * no concrete references (module_types NULL). */
+    const struct wasm_functype *module_types;
+    uint32_t index;
+    bool has_concrete;
 } wasm_functype_t;
 
 typedef struct wasm_limits {
@@ -51,8 +44,10 @@ typedef struct wasm_limits {
 } wasm_limits_t;
 
 typedef struct wasm_tabletype {
-    wasm_valtype_t elem; /* WASM_FUNCREF or WASM_EXTERNREF */
+    wasm_valtype_t elem; /* a reference type */
     wasm_limits_t limits;
+    bool has_init;       /* typed function references: 0x40 0x00 tabletype expr */
+    struct wasm_const_expr *init; /* when has_init: each entry's initial value */
 } wasm_tabletype_t;
 
 typedef struct wasm_memtype {
@@ -112,11 +107,12 @@ typedef struct wasm_const_instr {
 } wasm_const_instr_t;
 
 /* A constant expression: the instructions before its `end`. */
-typedef struct wasm_const_expr {
+struct wasm_const_expr {
     uint32_t count;
     wasm_const_instr_t *instrs;
     size_t offset; /* byte offset of the first instruction in the module */
-} wasm_const_expr_t;
+};
+typedef struct wasm_const_expr wasm_const_expr_t;
 
 typedef enum wasm_segment_mode {
     WASM_SEGMENT_ACTIVE,

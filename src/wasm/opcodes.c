@@ -1,4 +1,5 @@
 #include "opcodes.h"
+#include "reftypes.h"
 
 #include "proposals.h"
 #include "reader.h"
@@ -83,7 +84,10 @@ void wasm_skip_immediates(reader_t *r, wasm_op_t op)
     case IMM_NONE:
         break;
     case IMM_BLOCKTYPE:
-        read_s33(r);
+        wasm_blocktype_ref(r, read_s33(r));
+        break;
+    case IMM_TYPE:
+        read_u32(r);
         break;
     case IMM_LABEL:
     case IMM_FUNC:
@@ -113,7 +117,7 @@ void wasm_skip_immediates(reader_t *r, wasm_op_t op)
     case IMM_SELECT_T: {
         uint32_t n = read_u32(r);
         for (uint32_t i = 0; i < n && reader_ok(r); i++)
-            read_u8(r);
+            wasm_skip_valtype(r);
         break;
     }
     case IMM_FENCE:
@@ -138,7 +142,7 @@ void wasm_skip_immediates(reader_t *r, wasm_op_t op)
         read_fixed64(r);
         break;
     case IMM_REFTYPE:
-        read_u8(r);
+        read_s33(r);
         break;
     case IMM_DATA_MEMORY:
         read_u32(r);
@@ -162,7 +166,7 @@ void wasm_skip_immediates(reader_t *r, wasm_op_t op)
         read_u32(r);
         break;
     case IMM_TRY_TABLE: {
-        read_s33(r);
+        wasm_blocktype_ref(r, read_s33(r));
         uint32_t n = read_u32(r);
         for (uint32_t i = 0; i < n && reader_ok(r); i++) {
             uint8_t kind = read_u8(r);

@@ -35,7 +35,8 @@ typedef enum wasm_imm {
     IMM_I64,           /* s64 */
     IMM_F32,           /* 4 bytes */
     IMM_F64,           /* 8 bytes */
-    IMM_REFTYPE,       /* one reftype byte */
+    IMM_REFTYPE,       /* a heap type (s33: abstract type byte or type index) */
+    IMM_TYPE,          /* u32 type index (call_ref, return_call_ref) */
     IMM_DATA_MEMORY,   /* u32 data index, memory index */
     IMM_DATA,          /* u32 data index */
     IMM_MEMORY_MEMORY, /* memory index (dst), memory index (src) */
@@ -258,6 +259,8 @@ enum { WASM_CATCH = 0, WASM_CATCH_REF = 1, WASM_CATCH_ALL = 2, WASM_CATCH_ALL_RE
     X(REF_AS_NON_NULL, 0, 0xD4, "ref.as_non_null", IMM_NONE, NULL, 0) \
     X(BR_ON_NULL, 0, 0xD5, "br_on_null", IMM_LABEL, NULL, 0) \
     X(BR_ON_NON_NULL, 0, 0xD6, "br_on_non_null", IMM_LABEL, NULL, 0) \
+    X(CALL_REF, 0, 0x14, "call_ref", IMM_TYPE, NULL, 0) \
+    X(RETURN_CALL_REF, 0, 0x15, "return_call_ref", IMM_TYPE, NULL, 0) \
     X(I32_TRUNC_SAT_F32_S, 0xFC, 0, "i32.trunc_sat_f32_s", IMM_NONE, "f:i", 0) \
     X(I32_TRUNC_SAT_F32_U, 0xFC, 1, "i32.trunc_sat_f32_u", IMM_NONE, "f:i", 0) \
     X(I32_TRUNC_SAT_F64_S, 0xFC, 2, "i32.trunc_sat_f64_s", IMM_NONE, "d:i", 0) \

@@ -58,6 +58,7 @@ typedef struct frame {
     const wasm_valtype_t *results; /* end types */
     uint32_t nparams, nresults;
     size_t height;                 /* operand stack height at entry */
+    uint32_t init_height;          /* initialised-locals stack height at entry */
     frame_kind_t kind;
     bool unreachable;
 } frame_t;
@@ -99,6 +100,14 @@ typedef struct vctx {
     bool flat_locals;
     VEC(uint64_t) run_ends;
     VEC(wasm_valtype_t) locals;
+    /* Typed function references: locals of non-nullable type must be set
+     * before use, per block (validate_funcref.inc). */
+    bool track_init;
+    /* One-element type sequences for block types written as one concrete
+     * reference type: [2 * type index + non-null], made on first use. */
+    wasm_valtype_t *concrete_one;
+    VEC(uint8_t) local_set;
+    VEC(uint32_t) inits;
 
     /* Error state. */
     loc_kind_t loc;
@@ -109,22 +118,18 @@ typedef struct vctx {
     char msg[256];
 } vctx_t;
 
+/* Typed function references (validate_funcref.inc). */
+static void reset_inits(vctx_t *c, uint32_t height);
+static bool setup_local_init(vctx_t *c, const wasm_func_t *f);
+static bool valtype_known(vctx_t *c, wasm_valtype_t t);
+static bool read_heaptype_in(vctx_t *c, reader_t *r, bool nullable, wasm_valtype_t *out);
+static const wasm_valtype_t *single_type(vctx_t *c, wasm_valtype_t t);
+
 /* --- Value types ---------------------------------------------------------- */
 
 static const char *type_name(wasm_valtype_t t)
 {
-    switch (t) {
-    case WASM_I32: return "i32";
-    case WASM_I64: return "i64";
-    case WASM_F32: return "f32";
-    case WASM_F64: return "f64";
-    case WASM_V128: return "v128";
-    case WASM_FUNCREF: return "funcref";
-    case WASM_EXTERNREF: return "externref";
-    case WASM_EXNREF: return "exnref";
-    case T_UNKNOWN: return "unknown";
-    }
-    return "invalid type";
+    return t == T_UNKNOWN ? "unknown" : wasm_valtype_name(t);
 }
 
 static bool is_valtype(wasm_valtype_t t)
@@ -135,12 +140,9 @@ static bool is_valtype(wasm_valtype_t t)
     case WASM_F32:
     case WASM_F64:
     case WASM_V128:
-    case WASM_FUNCREF:
-    case WASM_EXTERNREF:
-    case WASM_EXNREF: /* the decoder admits it only with exception handling on */
         return true;
     }
-    return false;
+    return wasm_is_reftype(t); /* the decoder admits only the enabled ones */
 }
 
 static bool is_num(wasm_valtype_t t)
@@ -149,14 +151,6 @@ static bool is_num(wasm_valtype_t t)
 }
 
 static bool is_vec(wasm_valtype_t t) { return t == WASM_V128 || t == T_UNKNOWN; }
-
-/* One-element type sequences for block types written as a single value type,
- * so that every frame can point at its types without owning them. */
-static const wasm_valtype_t single_type[0x80] = {
-    [WASM_I32] = WASM_I32,         [WASM_I64] = WASM_I64,   [WASM_F32] = WASM_F32,
-    [WASM_F64] = WASM_F64,         [WASM_V128] = WASM_V128, [WASM_FUNCREF] = WASM_FUNCREF,
-    [WASM_EXTERNREF] = WASM_EXTERNREF, [WASM_EXNREF] = WASM_EXNREF,
-};
 
 /* Operand signatures of the table-typed instructions, parsed once from
  * wasm_opinfo[].sig so the hot path does not re-read strings. */
@@ -345,7 +339,7 @@ static bool push_vals(vctx_t *c, const wasm_valtype_t *types, uint32_t n)
     if (!reserve_vals(c, n))
         return false;
     if (n)
-        memcpy(c->vals.data + c->vals.len, types, n);
+        memcpy(c->vals.data + c->vals.len, types, n * sizeof *types);
     c->vals.len += n;
     return true;
 }
@@ -361,6 +355,14 @@ static bool mismatch(vctx_t *c, wasm_valtype_t expected, wasm_valtype_t found)
 static bool underflow(vctx_t *c, wasm_valtype_t expected)
 {
     return fail(c, "type mismatch: expected %s, found nothing", type_name(expected));
+}
+
+/* Off the hot path: a value that is not the expected type may still be a
+ * subtype of it (typed function references). */
+__attribute__((noinline)) static bool subtype_or_mismatch(vctx_t *c, wasm_valtype_t expected,
+                                                          wasm_valtype_t got)
+{
+    return wasm_valtype_sub(got, expected) || mismatch(c, expected, got);
 }
 
 /* Pops any value into *out (T_UNKNOWN in unreachable code). */
@@ -388,7 +390,7 @@ static inline bool pop_expect(vctx_t *c, wasm_valtype_t expected)
     }
     wasm_valtype_t got = c->vals.data[--c->vals.len];
     if (got != expected && got != T_UNKNOWN && expected != T_UNKNOWN)
-        return mismatch(c, expected, got);
+        return subtype_or_mismatch(c, expected, got);
     return true;
 }
 
@@ -399,7 +401,7 @@ static bool pop_vals(vctx_t *c, const wasm_valtype_t *types, uint32_t n)
     size_t avail = c->vals.len - f->height;
     /* Long signatures are matched with one memcmp when no polymorphic
      * operand is involved. */
-    if (avail >= n && (n == 0 || memcmp(c->vals.data + c->vals.len - n, types, n) == 0)) {
+    if (avail >= n && (n == 0 || memcmp(c->vals.data + c->vals.len - n, types, n * sizeof *types) == 0)) {
         c->vals.len -= n;
         return true;
     }
@@ -424,8 +426,8 @@ static bool peek_vals(vctx_t *c, const wasm_valtype_t *types, uint32_t n)
             return underflow(c, want);
         }
         wasm_valtype_t got = c->vals.data[c->vals.len - 1 - i];
-        if (got != want && got != T_UNKNOWN)
-            return mismatch(c, want, got);
+        if (got != want && got != T_UNKNOWN && !subtype_or_mismatch(c, want, got))
+            return false;
     }
     return true;
 }
@@ -439,6 +441,7 @@ static bool push_ctrl(vctx_t *c, frame_kind_t kind, const wasm_valtype_t *params
         .nparams = nparams,
         .nresults = nresults,
         .height = c->vals.len,
+        .init_height = (uint32_t)c->inits.len,
         .kind = kind,
         .unreachable = false,
     };
@@ -471,6 +474,7 @@ static bool pop_ctrl(vctx_t *c, frame_t *out)
         return fail(c, "type mismatch: %zu extra value(s) at end of %s",
                     c->vals.len - f->height, frame_name(f->kind));
     *out = *f;
+    reset_inits(c, f->init_height);
     c->ctrls.len--;
     return true;
 }
@@ -514,6 +518,8 @@ static bool setup_locals(vctx_t *c, const wasm_func_t *f)
     for (uint32_t i = 0; i < f->nlocal_runs; i++) {
         if (!is_valtype(f->local_runs[i].type))
             return fail_malformed(c, f->body_offset, "malformed value type");
+        if (!valtype_known(c, f->local_runs[i].type))
+            return false;
         total += f->local_runs[i].count;
         c->run_ends.data[c->run_ends.len++] = total;
     }
@@ -528,17 +534,16 @@ static bool setup_locals(vctx_t *c, const wasm_func_t *f)
         c->locals.len = 0;
         if (!vec_reserve(&c->locals, (size_t)total + 1))
             return fail_oom(c);
-        for (uint32_t i = 0; i < f->nlocal_runs; i++) {
-            memset(c->locals.data + c->locals.len, f->local_runs[i].type,
-                   f->local_runs[i].count);
-            c->locals.len += f->local_runs[i].count;
-        }
+        for (uint32_t i = 0; i < f->nlocal_runs; i++)
+            for (uint32_t k = 0; k < f->local_runs[i].count; k++)
+                c->locals.data[c->locals.len++] = f->local_runs[i].type;
     }
-    return true;
+    return setup_local_init(c, f);
 }
 
 /* Type of local `idx`, or T_UNKNOWN if there is no such local. */
-static wasm_valtype_t local_type(const vctx_t *c, uint32_t idx)
+static inline __attribute__((always_inline)) wasm_valtype_t local_type(const vctx_t *c,
+                                                                      uint32_t idx)
 {
     uint32_t np = c->ftype->nparams;
     if (idx < np)
@@ -668,9 +673,17 @@ static bool read_blocktype(vctx_t *c, reader_t *r, blocktype_t *bt)
     if (v < -0x40)
         return fail_malformed(c, at, "malformed block type");
     wasm_valtype_t t = (wasm_valtype_t)(v & 0x7F);
-    if (!is_valtype(t) || (t == WASM_EXNREF && !(c->m->features & WASM_FEATURE_EXCEPTIONS)))
+    if ((t == WASM_REF_NULL_PREFIX || t == WASM_REF_PREFIX) &&
+        (c->m->features & WASM_FEATURE_FUNCTION_REFERENCES)) {
+        if (!read_heaptype_in(c, r, t == WASM_REF_NULL_PREFIX, &t))
+            return false;
+    } else if (!is_valtype(t) || t == WASM_NOEXN || t == WASM_NOFUNC || t == WASM_NOEXTERN ||
+               (t == WASM_EXNREF && !(c->m->features & WASM_FEATURE_EXCEPTIONS))) {
         return fail_malformed(c, at, unknown_valtype(t, "malformed value type"));
-    bt->results = &single_type[t];
+    }
+    bt->results = single_type(c, t);
+    if (!bt->results)
+        return fail_oom(c);
     bt->nresults = 1;
     return true;
 }
@@ -802,7 +815,7 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
         if (!need_table(c, t) || !need_elem(c, e))
             return false;
         wasm_valtype_t tt = table_type(c->m, t)->elem, et = c->m->elems[e].type;
-        if (tt != et)
+        if (!wasm_valtype_sub(et, tt))
             return fail(c, "type mismatch: table.init of %s segment %u into %s table %u",
                         type_name(et), e, type_name(tt), t);
         return true;
@@ -815,7 +828,7 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
         if (!need_table(c, dst) || !need_table(c, src))
             return false;
         wasm_valtype_t dt = table_type(c->m, dst)->elem, st = table_type(c->m, src)->elem;
-        if (dt != st)
+        if (!wasm_valtype_sub(st, dt))
             return fail(c, "type mismatch: table.copy from %s table %u to %s table %u",
                         type_name(st), src, type_name(dt), dst);
         return true;
@@ -831,6 +844,7 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
 /* --- Function bodies ------------------------------------------------------- */
 
 #include "validate_exn.inc"
+#include "validate_funcref.inc"
 
 static bool validate_code(vctx_t *c, reader_t *r)
 {
@@ -919,8 +933,7 @@ static bool validate_code(vctx_t *c, reader_t *r)
                 return false;
             /* The missing else branch passes the parameters through. */
             if (f.kind == FRAME_IF &&
-                (f.nparams != f.nresults ||
-                 (f.nparams && memcmp(f.params, f.results, f.nparams) != 0)))
+                !results_match(f.params, f.nparams, f.results, f.nresults))
                 return fail(c, "type mismatch: if without else must have equal parameter "
                                "and result types");
             if (c->ctrls.len == 0) {
@@ -957,49 +970,16 @@ static bool validate_code(vctx_t *c, reader_t *r)
             break;
         }
 
-        /* Typed function references over the abstract reference types
-         * (the `(ref ht)` types are not decoded yet): a non-null result
-         * is typed with its nullable type, which loses nothing while no
-         * declared type can ask for non-nullness. */
         case WASM_OP_REF_AS_NON_NULL:
         case WASM_OP_BR_ON_NULL:
-        case WASM_OP_BR_ON_NON_NULL: {
-            if (!(m->features & WASM_FEATURE_FUNCTION_REFERENCES))
-                return fail(c, "%s", wasm_proposal_opcode(0, wasm_opinfo[op].code));
-            const frame_t *l = NULL;
-            const wasm_valtype_t *types = NULL;
-            uint32_t n = 0;
-            if (op != WASM_OP_REF_AS_NON_NULL) {
-                uint32_t depth = read_u32(r);
-                if (!reader_ok(r))
-                    return fail_reader(c, r);
-                if (!get_label(c, depth, &l))
-                    return false;
-                label_types(l, &types, &n);
-            }
-            wasm_valtype_t t = T_UNKNOWN;
-            if (!pop_any(c, &t, "a reference"))
-                return false;
-            if (t != T_UNKNOWN && !wasm_is_reftype(t))
-                return fail(c, "type mismatch: expected a reference, found %s", type_name(t));
-            if (op == WASM_OP_BR_ON_NON_NULL) {
-                /* The label takes the values below and the reference. */
-                if (n == 0)
-                    return fail(c, "type mismatch: br_on_non_null's label has no values");
-                wasm_valtype_t last = types[n - 1];
-                if (!wasm_is_reftype(last) || (t != T_UNKNOWN && t != last))
-                    return fail(c, "type mismatch: br_on_non_null's label ends with %s, not %s",
-                                type_name(last), t == T_UNKNOWN ? "a reference" : type_name(t));
-                if (!pop_vals(c, types, n - 1) || !push_vals(c, types, n - 1))
-                    return false;
-                break;
-            }
-            if (op == WASM_OP_BR_ON_NULL && (!pop_vals(c, types, n) || !push_vals(c, types, n)))
-                return false;
-            if (!push_val(c, t))
+        case WASM_OP_BR_ON_NON_NULL:
+        case WASM_OP_CALL_REF:
+        case WASM_OP_RETURN_CALL_REF:
+        case WASM_OP_REF_NULL:
+        case WASM_OP_REF_FUNC:
+            if (!validate_funcref_instr(c, r, op))
                 return false;
             break;
-        }
 
         case WASM_OP_BR_TABLE: {
             /* The default label comes last but fixes the arity: find it
@@ -1088,7 +1068,7 @@ static bool validate_code(vctx_t *c, reader_t *r)
                 if (!need_table(c, table))
                     return false;
                 wasm_valtype_t et = table_type(m, table)->elem;
-                if (et != WASM_FUNCREF)
+                if (!wasm_valtype_sub(et, WASM_FUNCREF))
                     return fail(c, "type mismatch: return_call_indirect through %s table %u",
                                 type_name(et), table);
                 if (ti >= m->ntypes)
@@ -1099,8 +1079,7 @@ static bool validate_code(vctx_t *c, reader_t *r)
             }
             /* The callee's results are this function's. */
             const frame_t *fn = &c->ctrls.data[0];
-            if (t->nresults != fn->nresults ||
-                memcmp(t->results, fn->results, t->nresults * sizeof *t->results) != 0)
+            if (!results_match(t->results, t->nresults, fn->results, fn->nresults))
                 return fail(c, "type mismatch: %s callee's results differ from the function's",
                             wasm_opinfo[op].name);
             if (!pop_vals(c, t->params, t->nparams))
@@ -1117,7 +1096,7 @@ static bool validate_code(vctx_t *c, reader_t *r)
             if (!need_table(c, table))
                 return false;
             wasm_valtype_t et = table_type(m, table)->elem;
-            if (et != WASM_FUNCREF)
+            if (!wasm_valtype_sub(et, WASM_FUNCREF))
                 return fail(c, "type mismatch: call_indirect through %s table %u",
                             type_name(et), table);
             if (ti >= m->ntypes)
@@ -1163,12 +1142,9 @@ static bool validate_code(vctx_t *c, reader_t *r)
                 return fail_reader(c, r);
             if (n != 1)
                 return fail(c, "invalid result arity: select has %u types, expected 1", n);
-            size_t at = reader_offset(r);
-            wasm_valtype_t t = read_u8(r);
-            if (!reader_ok(r))
-                return fail_reader(c, r);
-            if (!is_valtype(t))
-                return fail_malformed(c, at, unknown_valtype(t, "malformed value type"));
+            wasm_valtype_t t;
+            if (!read_code_valtype(c, r, &t))
+                return false;
             if (!pop_expect(c, WASM_I32) || !pop_expect(c, t) || !pop_expect(c, t) ||
                 !push_val(c, t))
                 return false;
@@ -1185,6 +1161,8 @@ static bool validate_code(vctx_t *c, reader_t *r)
             if (t == T_UNKNOWN)
                 return fail(c, "unknown local %u", idx);
             if (op != WASM_OP_LOCAL_GET && !pop_expect(c, t))
+                return false;
+            if (c->track_init && !local_init_check(c, idx, op == WASM_OP_LOCAL_GET))
                 return false;
             if (op != WASM_OP_LOCAL_SET && !push_val(c, t))
                 return false;
@@ -1237,23 +1215,6 @@ static bool validate_code(vctx_t *c, reader_t *r)
             break;
         }
 
-        case WASM_OP_REF_NULL: {
-            size_t at = reader_offset(r);
-            wasm_valtype_t t = read_u8(r);
-            if (!reader_ok(r))
-                return fail_reader(c, r);
-            /* noexn, the bottom heap type: its null is exnref's (no
-             * subtyping otherwise yet). */
-            if (t == 0x74 && (c->m->features & WASM_FEATURE_EXCEPTIONS))
-                t = WASM_EXNREF;
-            if (!wasm_is_reftype(t) ||
-                (t == WASM_EXNREF && !(c->m->features & WASM_FEATURE_EXCEPTIONS)))
-                return fail_malformed(c, at, unknown_valtype(t, "malformed reference type"));
-            if (!push_val(c, t))
-                return false;
-            break;
-        }
-
         case WASM_OP_REF_IS_NULL: {
             wasm_valtype_t t = T_UNKNOWN;
             if (!pop_any(c, &t, "a reference"))
@@ -1261,19 +1222,6 @@ static bool validate_code(vctx_t *c, reader_t *r)
             if (t != T_UNKNOWN && !wasm_is_reftype(t))
                 return fail(c, "type mismatch: expected a reference, found %s", type_name(t));
             if (!push_val(c, WASM_I32))
-                return false;
-            break;
-        }
-
-        case WASM_OP_REF_FUNC: {
-            uint32_t fi = read_u32(r);
-            if (!reader_ok(r))
-                return fail_reader(c, r);
-            if (fi >= c->nfuncs)
-                return fail(c, "unknown function %u", fi);
-            if (!(c->declared[fi >> 3] & (1u << (fi & 7))))
-                return fail(c, "undeclared function reference: function %u", fi);
-            if (!push_val(c, WASM_FUNCREF))
                 return false;
             break;
         }
@@ -1328,6 +1276,9 @@ static bool check_table_type(vctx_t *c, const wasm_tabletype_t *t)
 {
     if (!wasm_is_reftype(t->elem))
         return fail(c, "malformed reference type");
+    bool defined = t >= c->m->tables && t < c->m->tables + c->m->ntables;
+    if (!valtype_known(c, t->elem) || (defined && !check_table_init(c, t)))
+        return false;
     if (t->limits.has_max && t->limits.min > t->limits.max)
         return fail(c, "size minimum must not be greater than maximum (%llu > %llu)",
                     (unsigned long long)t->limits.min, (unsigned long long)t->limits.max);
@@ -1380,11 +1331,14 @@ static bool validate_const_expr_in(vctx_t *c, const wasm_const_expr_t *e, wasm_v
             t = in->imm.reftype;
             if (!wasm_is_reftype(t))
                 ok = fail(c, "malformed reference type");
+            else
+                ok = valtype_known(c, t);
             break;
         case WASM_OP_REF_FUNC:
             if (in->imm.index >= c->nfuncs)
                 ok = fail(c, "unknown function %u", in->imm.index);
-            t = WASM_FUNCREF;
+            else
+                t = func_ref_type(c, in->imm.index);
             break;
         case WASM_OP_GLOBAL_GET: {
             uint32_t g = in->imm.index;
@@ -1431,7 +1385,7 @@ static bool validate_const_expr_in(vctx_t *c, const wasm_const_expr_t *e, wasm_v
         ok = fail(c, "type mismatch: expected %s, found nothing", type_name(want));
     else if (ok && depth > 1)
         ok = fail(c, "type mismatch: constant expression leaves %u values, expected 1", depth);
-    else if (ok && stack[0] != want)
+    else if (ok && stack[0] != want && !wasm_valtype_sub(stack[0], want))
         ok = mismatch(c, want, stack[0]);
     if (stack != small)
         free(stack);
@@ -1466,6 +1420,9 @@ static bool collect_declared(vctx_t *c)
     }
     for (uint32_t i = 0; i < m->nglobals; i++)
         declare_refs(c, &m->global_inits[i]);
+    for (uint32_t i = 0; i < m->ntables; i++)
+        if (m->tables[i].has_init)
+            declare_refs(c, m->tables[i].init);
     for (uint32_t i = 0; i < m->nelems; i++) {
         const wasm_elem_t *e = &m->elems[i];
         if (e->mode == WASM_SEGMENT_ACTIVE)
@@ -1551,7 +1508,8 @@ static bool validate_module_fields(vctx_t *c)
         case WASM_EXTERN_TABLE: ok = check_table_type(c, &im->desc.table); break;
         case WASM_EXTERN_MEMORY: ok = check_memory_type(c, &im->desc.memory); break;
         case WASM_EXTERN_GLOBAL:
-            ok = is_valtype(im->desc.global.type) || fail(c, "malformed value type");
+            ok = (is_valtype(im->desc.global.type) || fail(c, "malformed value type")) &&
+                 valtype_known(c, im->desc.global.type);
             break;
         case WASM_EXTERN_TAG: break; /* validate_tags */
         default: ok = fail(c, "malformed import kind"); break;
@@ -1559,7 +1517,7 @@ static bool validate_module_fields(vctx_t *c)
         if (!ok)
             return false;
     }
-    if (!validate_tags(c))
+    if (!validate_tags(c) || !validate_type_refs(c))
         return false;
 
     for (uint32_t i = 0; i < m->nfuncs; i++) {
@@ -1589,6 +1547,8 @@ static bool validate_module_fields(vctx_t *c)
         set_loc(c, LOC_GLOBAL, m->nglobal_imports + i, SIZE_MAX);
         if (!is_valtype(m->globals[i].type))
             return fail(c, "malformed value type");
+        if (!valtype_known(c, m->globals[i].type))
+            return false;
         if (!validate_const_expr_in(c, &m->global_inits[i], m->globals[i].type,
                                     m->nglobal_imports + i))
             return false;
@@ -1599,11 +1559,13 @@ static bool validate_module_fields(vctx_t *c)
         set_loc(c, LOC_ELEM, i, e->section_offset);
         if (!wasm_is_reftype(e->type))
             return fail(c, "malformed reference type");
+        if (!valtype_known(c, e->type))
+            return false;
         if (e->mode == WASM_SEGMENT_ACTIVE) {
             if (!need_table(c, e->table))
                 return false;
             wasm_valtype_t tt = table_type(m, e->table)->elem;
-            if (tt != e->type)
+            if (!wasm_valtype_sub(e->type, tt))
                 return fail(c, "type mismatch: %s segment for %s table %u", type_name(e->type),
                             type_name(tt), e->table);
             if (!validate_const_expr(c, &e->offset, WASM_I32))
@@ -1664,5 +1626,8 @@ whirl_error_t *wasm_validate(const wasm_module_t *m)
     vec_free(&c.ctrls);
     vec_free(&c.run_ends);
     vec_free(&c.locals);
+    vec_free(&c.local_set);
+    vec_free(&c.inits);
+    free(c.concrete_one);
     return err;
 }

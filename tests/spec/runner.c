@@ -566,6 +566,7 @@ static whirl_trap_code_t trap_code_for_text(const char *text)
         {"null reference", WHIRL_TRAP_NULL_REFERENCE},
         {"unaligned atomic", WHIRL_TRAP_UNALIGNED_ATOMIC},
         {"expected shared memory", WHIRL_TRAP_WAIT_UNSHARED},
+        {"null function reference", WHIRL_TRAP_NULL_REFERENCE}, /* call_ref */
     };
     if (!text)
         return 0;

@@ -138,15 +138,19 @@ static void test_refusals(void)
     /* Version 2 files carry interpreter handler offsets: refused by name. */
     b[8] = 2;
     CHECK_ERR(whirl_module_deserialize(e, b, len, &x), "format version 2, this whirl reads "
-                                                       "version 5: compile it again");
+                                                       "version 6: compile it again");
     /* Version 3 files have no native section. */
     b[8] = 3;
     CHECK_ERR(whirl_module_deserialize(e, b, len, &x), "format version 3, this whirl reads "
-                                                       "version 5: compile it again");
+                                                       "version 6: compile it again");
     /* Version 4 files have either native code or exception handlers, not both. */
     b[8] = 4;
     CHECK_ERR(whirl_module_deserialize(e, b, len, &x), "format version 4, this whirl reads "
-                                                       "version 5: compile it again");
+                                                       "version 6: compile it again");
+    /* Version 5 files have one-byte value types (no typed references). */
+    b[8] = 5;
+    CHECK_ERR(whirl_module_deserialize(e, b, len, &x), "format version 5, this whirl reads "
+                                                       "version 6: compile it again");
     CHECK_ERR(whirl_module_deserialize(dbg, a, len, &x), "debug_info=n");
     memcpy(b, a, len);
     b[len] = 0;
