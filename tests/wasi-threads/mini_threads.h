@@ -56,6 +56,20 @@ static int32_t mini_thread_spawn(mini_thread_t *t, void (*fn)(void *), void *arg
     return t->tid;
 }
 
+/* The module is linked as a reactor (-mexec-model=reactor) with this
+ * `_start` of its own: in a command module wasm-ld wraps every export,
+ * wasi_thread_start too, in a function that first runs the C constructors,
+ * and a new thread would run them again, on the main thread's stack,
+ * before thread_start.s switches stacks. */
+void _initialize(void);
+int __main_void(void);
+__attribute__((export_name("_start"))) void mini_start_command(void);
+void mini_start_command(void)
+{
+    _initialize();
+    exit(__main_void());
+}
+
 static void mini_thread_join(mini_thread_t *t)
 {
     while (!__atomic_load_n(&t->done, __ATOMIC_SEQ_CST))
