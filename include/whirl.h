@@ -476,6 +476,11 @@ typedef struct whirl_export_info {
 
 size_t whirl_module_import_count(const whirl_module_t *module);
 bool whirl_module_import(const whirl_module_t *module, size_t i, whirl_import_info_t *out);
+/* A memory import's limits: *min and *max in pages (*max WHIRL_NO_MAX if
+ * it has none) and whether it is shared (threads). Any out pointer may be
+ * NULL. False if import `i` is absent or not a memory. */
+bool whirl_module_import_memory(const whirl_module_t *module, size_t i, uint64_t *min,
+                                uint64_t *max, bool *shared);
 size_t whirl_module_export_count(const whirl_module_t *module);
 bool whirl_module_export(const whirl_module_t *module, size_t i, whirl_export_info_t *out);
 

@@ -22,7 +22,10 @@
  * (NULL = success, caller frees), `_delete` accepts NULL, ownership is stated
  * on each function. A whirl_wasi_t belongs to one thread at a time, like the
  * store that runs the guest; only whirl_wasi_interrupt() may be called from
- * any thread.
+ * any thread. The one exception: guests' calls through a linker defined by
+ * whirl_linker_define_wasi may come from several threads at once (the
+ * instances of a wasi-threads program): each call holds the context's lock,
+ * so they run one at a time.
  *
  * Rights: a descriptor from path_open holds the rights it asked for that the
  * directory passes on (its inheriting rights), as fd_fdstat_get reports;

@@ -133,6 +133,7 @@ typedef struct run_opts {
     char *allow_http[64];     /* -S allow-http=RULE (a component's outbound HTTP), malloc'd */
     size_t nallow_http;
     char *http_ca;            /* -S http-ca=FILE, malloc'd */
+    bool threads;             /* -S threads: wasi-threads' thread-spawn (wasi_threads.c) */
     struct cli_profile *profile; /* --profile=guest: samples the guest (profile.h) */
     uint64_t profile_interval_us;
 } run_opts_t;
@@ -144,6 +145,26 @@ void cli_format_duration(uint64_t ns, char *buf, size_t len);
  * status: the program's own for an exit request (1 outside 0-125), 134 for
  * a trap, 142 for the -W timeout deadline, 1 for anything else. */
 int cli_report_run_failure(const run_opts_t *o, const char *what, whirl_error_t *err);
+
+/* ---- wasi-threads (wasi_threads.c): `whirl run -S threads` ---- */
+
+typedef struct cli_wasi_threads cli_wasi_threads_t;
+/* Whether `imp` is "wasi" "thread-spawn"; whether `m` imports it. */
+bool cli_is_thread_spawn_import(const whirl_import_info_t *imp);
+bool cli_imports_thread_spawn(const whirl_module_t *m);
+/* Makes the module's shared memory in the main `store` and defines it and
+ * thread-spawn in `linker` (which already has WASI). Everything passed is
+ * borrowed and must outlive the program (cli_wasi_threads_finish). Returns
+ * EXIT_OK or an exit status after reporting. */
+int cli_wasi_threads_new(const run_opts_t *o, whirl_engine_t *engine, whirl_module_t *module,
+                         whirl_wasi_t *wasi, whirl_linker_t *linker, whirl_store_t *store,
+                         cli_wasi_threads_t **out);
+/* The main thread's _start has ended: from now on no other thread reports
+ * (one that traps or exits concurrently ends the process first). NULL-safe. */
+void cli_wasi_threads_main_done(cli_wasi_threads_t *t);
+/* Ends the process with `rc` if any thread was spawned (they may still be
+ * running), else frees `t`. NULL-safe. */
+void cli_wasi_threads_finish(cli_wasi_threads_t *t, int rc);
 
 /* ---- components (component.c) ---- */
 

@@ -57,7 +57,7 @@ static const cli_option_t run_options[] = {
      "max-table-elements, max-wasm-stack, pooling, ... (`-W help`)."},
     {OPT_O, 'O', NULL, CLI_REQUIRED_ARG, "NAME=VALUE",
      "The pooling allocator in wasmtime's names (`-O help`)."},
-    {OPT_S, 'S', NULL, CLI_REQUIRED_ARG, "NAME[=VALUE]", "WASI: inherit-env (`-S help`)."},
+    {OPT_S, 'S', NULL, CLI_REQUIRED_ARG, "NAME[=VALUE]", "WASI: inherit-env, threads (`-S help`)."},
     {OPT_C, 'C', NULL, CLI_REQUIRED_ARG, "NAME[=VALUE]",
      "Compilation: tier=auto|interp|jit, cache, cache-dir=DIR (`-C help`)."},
     {OPT_D, 'D', NULL, CLI_REQUIRED_ARG, "NAME[=VALUE]", "Debugging: debug-info, perfmap, jitdump (`-D help`)."},
@@ -76,10 +76,14 @@ static const cli_option_t run_options[] = {
 };
 
 enum { KEY_INHERIT_ENV = 1, KEY_CACHE, KEY_CACHE_DIR, KEY_DEBUG_INFO, KEY_ALLOW_HTTP,
-       KEY_HTTP_CA, KEY_TIER, KEY_PERFMAP, KEY_JITDUMP };
+       KEY_HTTP_CA, KEY_TIER, KEY_PERFMAP, KEY_JITDUMP, KEY_THREADS };
 
 static const cli_group_key_t s_keys[] = {
     {KEY_INHERIT_ENV, "inherit-env", "[=y|n]", "Give a WASI program all of whirl's environment."},
+    {KEY_THREADS, "threads", "[=y|n]",
+     "wasi-threads: provide \"wasi\" \"thread-spawn\" (each thread a new\n"
+     "instance over the module's imported shared memory, on its own OS\n"
+     "thread, all under one -W timeout; at most 64 at once)."},
     {KEY_ALLOW_HTTP, "allow-http", "RULE",
      "Outbound HTTP a component may make (wasi:http/outgoing-handler), in\n"
      "Spin's allowed_outbound_hosts syntax: https://*.example.com,\n"
@@ -117,7 +121,9 @@ static const char run_synopsis[] =
     "a failing run exits with 1) or, with --allow-precompiled, a .cwasm made by\n"
     "`whirl compile`. A module importing WASI preview 1 gets it, sandboxed: it\n"
     "sees only the directories given with --dir and the variables given with\n"
-    "--env; its exit status becomes whirl's. Other imports are not provided.\n"
+    "--env; its exit status becomes whirl's. With -S threads a wasi-threads\n"
+    "program gets \"wasi\" \"thread-spawn\" and its shared memory too. Other\n"
+    "imports are not provided.\n"
     "\n"
     "whirl's options go before FILE: everything after FILE is the program's\n"
     "(or --invoke's arguments), as with wasmtime, so `whirl run app.wasm --env\n"
@@ -223,6 +229,8 @@ static int take_run_group(run_opts_t *o, char group, const char *arg)
                                    group, key->name);
         if (key->id == KEY_INHERIT_ENV)
             o->wasi.inherit_env = b;
+        else if (key->id == KEY_THREADS)
+            o->threads = b;
         else if (key->id == KEY_CACHE)
             o->cache = b;
         else if (key->id == KEY_PERFMAP)
@@ -432,13 +440,26 @@ static const char *extern_kind_name(whirl_externkind_t k)
 /* The CLI provides WASI preview 1 and nothing else, so any other import is
  * a link error; name the first one so the user knows what the module
  * expects. */
-static int check_imports(const char *path, const whirl_module_t *m)
+static int check_imports(const run_opts_t *o, const char *path, const whirl_module_t *m)
 {
     size_t n = whirl_module_import_count(m), i;
     whirl_import_info_t imp;
-    for (i = 0; i < n; i++)
-        if (whirl_module_import(m, i, &imp) && !cli_is_wasi_import(&imp))
-            break;
+    /* With -S threads, a wasi-threads program's thread-spawn and shared
+     * memory are provided too (wasi_threads.c checks the memory). */
+    bool threads = o->threads && cli_imports_thread_spawn(m);
+    if (!o->threads && cli_imports_thread_spawn(m)) {
+        cli_error("%s: the module imports \"wasi\" \"thread-spawn\" (wasi-threads): run it "
+                  "with -S threads",
+                  path);
+        return EXIT_BAD_MODULE;
+    }
+    for (i = 0; i < n; i++) {
+        if (!whirl_module_import(m, i, &imp) || cli_is_wasi_import(&imp))
+            continue;
+        if (threads && (imp.kind == WHIRL_EXTERN_MEMORY || cli_is_thread_spawn_import(&imp)))
+            continue;
+        break;
+    }
     if (i == n)
         return EXIT_OK;
     char sig[256] = "";
@@ -490,6 +511,7 @@ typedef struct run_state {
     whirl_val_t *args, *results;
     whirl_wasi_t *wasi;     /* a WASI module's context, else NULL */
     whirl_linker_t *linker; /* defines WASI; must go before `wasi` */
+    cli_wasi_threads_t *threads; /* -S threads and thread-spawn imported, else NULL */
 } run_state_t;
 
 /* Reports a failed instantiation or call and frees `err`. A trap is exit
@@ -610,7 +632,8 @@ static int run_module(const run_opts_t *o, run_state_t *s)
                                fname, o->file, fname, names);
     }
     bool call = found && exp.kind == WHIRL_EXTERN_FUNC;
-    bool wasi = cli_imports_wasi(s->module);
+    bool threads = o->threads && cli_imports_thread_spawn(s->module);
+    bool wasi = cli_imports_wasi(s->module) || threads;
     /* A WASI command: the arguments are the program's, not _start's. */
     bool program = wasi && !o->invoke;
     if (!call && o->nargs > 0 && !program) {
@@ -642,7 +665,7 @@ static int run_module(const run_opts_t *o, run_state_t *s)
         }
     }
 
-    if ((rc = check_imports(o->file, s->module)) != EXIT_OK)
+    if ((rc = check_imports(o, o->file, s->module)) != EXIT_OK)
         return rc;
     if (wasi) {
         cli_wasi_opts_t wasi_opts = o->wasi;
@@ -673,6 +696,9 @@ static int run_module(const run_opts_t *o, run_state_t *s)
         whirl_error_delete(err);
         return EXIT_BAD_MODULE;
     }
+    if (threads && (rc = cli_wasi_threads_new(o, s->engine, s->module, s->wasi, s->linker,
+                                              s->store, &s->threads)) != EXIT_OK)
+        return rc;
     whirl_instance_t *instance;
     char what[512];
     snprintf(what, sizeof what, "%s: instantiation failed", o->file);
@@ -708,7 +734,9 @@ static int run_module(const run_opts_t *o, run_state_t *s)
     }
     size_t np = program ? 0 : whirl_functype_param_count(exp.functype);
     snprintf(what, sizeof what, "calling '%s'", fname);
-    if ((err = whirl_func_call(s->store, ext.of.func, s->args, np, s->results, nresults)))
+    err = whirl_func_call(s->store, ext.of.func, s->args, np, s->results, nresults);
+    cli_wasi_threads_main_done(s->threads); /* the program ends here */
+    if (err)
         return cli_report_run_failure(o, what, err);
     for (size_t i = 0; i < nresults; i++)
         cli_print_val(stdout, &s->results[i]);
@@ -748,6 +776,8 @@ int cli_cmd_run(int argc, char **argv)
     if (o.profile && s.store && !cli_profile_write(o.profile) && rc == EXIT_OK)
         rc = EXIT_IO;
     cli_profile_delete(o.profile);
+    /* Spawned threads may still run: then the process ends here. */
+    cli_wasi_threads_finish(s.threads, rc);
     /* The store goes before the module: it may hold the last references to
      * it. */
     whirl_store_delete(s.store);

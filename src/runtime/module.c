@@ -345,6 +345,22 @@ bool whirl_module_import(const whirl_module_t *module, size_t i, whirl_import_in
     return true;
 }
 
+bool whirl_module_import_memory(const whirl_module_t *module, size_t i, uint64_t *min,
+                                uint64_t *max, bool *shared)
+{
+    if (!module || i >= module->wasm->nimports ||
+        module->wasm->imports[i].kind != WASM_EXTERN_MEMORY)
+        return false;
+    const wasm_limits_t *l = &module->wasm->imports[i].desc.memory.limits;
+    if (min)
+        *min = l->min;
+    if (max)
+        *max = l->has_max ? l->max : WHIRL_NO_MAX;
+    if (shared)
+        *shared = l->shared;
+    return true;
+}
+
 size_t whirl_module_export_count(const whirl_module_t *module)
 {
     return module ? module->wasm->nexports : 0;

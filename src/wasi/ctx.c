@@ -278,6 +278,7 @@ whirl_error_t *whirl_wasi_new(whirl_wasi_config_t *c, whirl_wasi_t **out)
     }
     w->wake_fd = -1;
     atomic_init(&w->interrupted, false);
+    pthread_mutex_init(&w->call_lock, NULL);
     whirl_error_t *err = NULL;
 
     /* The sizes the guest reads back are u32: refuse what cannot be told. */
@@ -367,6 +368,7 @@ void whirl_wasi_delete(whirl_wasi_t *w)
     wasi_strings_free(w->envp, w->envc);
     if (w->wake_fd >= 0)
         close(w->wake_fd);
+    pthread_mutex_destroy(&w->call_lock);
     free(w);
 }
 
@@ -455,7 +457,9 @@ static whirl_error_t *wasi_trampoline(void *env, whirl_caller_t *caller, const w
         c.mem.base = whirl_memory_data(ext.of.memory);
         c.mem.size = whirl_memory_data_size(ext.of.memory);
     }
+    pthread_mutex_lock(&c.w->call_lock);
     uint32_t e = d->fn(&c);
+    pthread_mutex_unlock(&c.w->call_lock);
     if (c.exit)
         return c.exit;
     if (nresults) {
