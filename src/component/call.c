@@ -105,10 +105,61 @@ whirl_error_t *cfunc_call(whirl_component_func_t *f, cinst_t *caller, whirl_cval
                                  : call_lifted(f, caller, args, nargs, results, nresults);
 }
 
+/* Subtask.State of the async ABI: what an async lower returns. */
+enum { SUBTASK_RETURNED = 2 };
+
+/* canon lower with the `async` option. The callee always completes before
+ * the lower returns (a host function waits on the calling thread; a guest
+ * callee runs as in a synchronous call, its task trapping where it would
+ * wait), so the status is RETURNED, as CanonicalABI.md answers a subtask
+ * resolved during the call: no subtask handle exists, and the result went
+ * through the pointer (the last flat argument). Parameters come flat up to
+ * CANON_MAX_FLAT_ASYNC_PARAMS, else through one pointer. */
+static whirl_error_t *lower_async(clower_env_t *le, whirl_caller_t *caller,
+                                  const whirl_val_t *args, size_t nargs, whirl_val_t *results,
+                                  size_t nresults)
+{
+    cinst_t *inst = le->inst;
+    const ctype_t *ft = le->type;
+    if (nresults != 1)
+        return canon_trap("internal error: async lower of `%s` with %zu results",
+                          fname(le->callee), nresults);
+    size_t nparams = nargs - (ft->result ? 1 : 0);
+    clenders_t lenders = {.inst = inst};
+    ccx_t cx = {.store = whirl_caller_store(caller), .inst = inst, .encoding = le->encoding,
+                .memory = le->memory, .realloc = le->realloc, .lenders = &lenders};
+    whirl_cval_t *vals = calloc(ft->count ? ft->count : 1, sizeof *vals);
+    whirl_cval_t result = {0};
+    if (!vals)
+        return error_oom();
+    whirl_error_t *e = canon_lift_values(&cx, CANON_MAX_FLAT_ASYNC_PARAMS, ft->fields, ft->count,
+                                         args, nparams, vals);
+    if (!e)
+        e = cfunc_call(le->callee, inst, vals, ft->count, &result, ft->result ? 1 : 0);
+    if (!e && ft->result) {
+        cfield_t rf = {NULL, ft->result};
+        uint32_t retptr = (uint32_t)args[nargs - 1].of.i32;
+        whirl_val_t none[CANON_MAX_FLAT_RESULTS];
+        size_t n = 0;
+        e = canon_lower_values(&cx, 0, &rf, 1, &result, none, &n, &retptr);
+    }
+    if (!e) {
+        results[0].kind = WHIRL_I32;
+        results[0].of.i32 = SUBTASK_RETURNED;
+    }
+    clenders_release(&lenders);
+    release_all(vals, ft->count);
+    free(vals);
+    whirl_cval_release(&result);
+    return e;
+}
+
 whirl_error_t *lower_trampoline(void *env, whirl_caller_t *caller, const whirl_val_t *args,
                                 size_t nargs, whirl_val_t *results, size_t nresults)
 {
     clower_env_t *le = env;
+    if (le->async)
+        return lower_async(le, caller, args, nargs, results, nresults);
     cinst_t *inst = le->inst;
     const ctype_t *ft = le->type;
     if (!inst->may_leave)

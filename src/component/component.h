@@ -574,6 +574,7 @@ typedef struct clower_env {
     uint8_t encoding;
     whirl_memory_t *memory;
     whirl_func_t *realloc;
+    bool async; /* the `async` option: flat parameters <= 4, an i32 status */
 } clower_env_t;
 
 /* ---- canonical ABI (canon.c) ---- */

@@ -384,6 +384,7 @@ static whirl_error_t *lower(run_t *r, const cop_t *op)
     le->callee = inst->funcs[op->index];
     le->type = op->type;
     le->encoding = op->opts.encoding;
+    le->async = op->opts.async;
     if (op->opts.memory >= 0)
         le->memory = inst->core_memories[op->opts.memory];
     if (op->opts.realloc >= 0)
@@ -464,11 +465,7 @@ static whirl_error_t *run_op(run_t *r, const cop_t *op)
             return error_fmt("canon lift with the async option and no callback (stackful) is "
                              "not implemented yet (component-model async)");
         return lift(r, op);
-    case OP_LOWER:
-        if (op->opts.async)
-            return error_fmt("canon lower with the async option is not implemented yet "
-                             "(component-model async)");
-        return lower(r, op);
+    case OP_LOWER: return lower(r, op);
     case OP_ASYNC_BUILTIN: return async_builtin(r, op);
     case OP_RESOURCE_NEW:
     case OP_RESOURCE_DROP:

@@ -18,10 +18,12 @@ bool task_builtin_supported(uint8_t op)
 {
     switch (op) {
     case 0x05: /* task.cancel */
+    case 0x06: /* subtask.cancel */
     case 0x09: /* task.return */
     case 0x0a: /* context.get */
     case 0x0b: /* context.set */
     case 0x0c: /* thread.yield */
+    case 0x0d: /* subtask.drop */
     case 0x1f: /* waitable-set.new */
     case 0x20: /* waitable-set.wait */
     case 0x21: /* waitable-set.poll */
@@ -136,6 +138,11 @@ whirl_error_t *task_builtin_trampoline(void *env, whirl_caller_t *caller,
         return canon_trap("waitable.join: %u is not a waitable handle (subtasks, streams "
                           "and futures are not implemented yet)", (uint32_t)args[0].of.i32);
     }
+    case 0x06:
+    case 0x0d:
+        /* Async lowers complete before they return (call.c), so no
+         * subtask handle is ever handed out. */
+        return canon_trap("%s: %u is not a subtask handle", name, (uint32_t)args[0].of.i32);
     default: return canon_trap("%s is not implemented yet", name);
     }
 }

@@ -213,6 +213,11 @@ typedef struct w2_res_def {
     whirl_wasi2_resource_t which;
 } w2_res_def_t;
 
+/* Defines `d` in `linker` as `iface_at_version`#`name`, called through
+ * host `h` (retained while the definition lives). Used by src/wasi3 too. */
+whirl_error_t *w2_define_func(whirl_component_linker_t *linker, whirl_wasi2_host_t *h,
+                              const char *iface_at_version, const char *name, const w2_def_t *d);
+
 extern const w2_def_t w2_io_defs[], w2_cli_defs[], w2_fs_defs[];
 extern const size_t w2_io_ndefs, w2_cli_ndefs, w2_fs_ndefs;
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "wasi2/internal.h"
+#include "wasi3/wasi3.h"
 
 static const w2_res_def_t res_defs[] = {
     {WHIRL_WASI2_IO, "wasi:io/error", "error", WHIRL_WASI2_ERROR},
@@ -21,36 +22,6 @@ static const w2_res_def_t res_defs[] = {
     {WHIRL_WASI2_CLI, "wasi:cli/terminal-output", "terminal-output",
      WHIRL_WASI2_TERMINAL_OUTPUT},
 };
-
-/* WASI 0.3 interfaces whose functions have exactly the 0.2 shape (no
- * streams, futures or async functions): defined at WASI3_SAME_VERSION as
- * well, so that WASI 0.3 commands, which import both versions, link until
- * src/wasi3 exists (docs/COMPONENT-ASYNC.md). */
-#define WASI3_SAME_VERSION "0.3.0"
-static const char *const wasi3_same[] = {
-    "wasi:cli/environment",     "wasi:cli/exit",           "wasi:random/random",
-    "wasi:random/insecure",     "wasi:random/insecure-seed", "wasi:cli/terminal-input",
-    "wasi:cli/terminal-output", "wasi:cli/terminal-stdin",  "wasi:cli/terminal-stdout",
-    "wasi:cli/terminal-stderr",
-};
-
-static bool also_wasi3(const char *iface)
-{
-    for (size_t i = 0; i < sizeof wasi3_same / sizeof *wasi3_same; i++)
-        if (strcmp(iface, wasi3_same[i]) == 0)
-            return true;
-    return false;
-}
-
-/* A function's name in WASI 0.3, where it was renamed. */
-static const char *wasi3_name(const w2_def_t *d)
-{
-    if (strcmp(d->name, "initial-cwd") == 0)
-        return "get-initial-cwd";
-    if (strcmp(d->name, "insecure-seed") == 0)
-        return "get-insecure-seed";
-    return d->name;
-}
 
 static const char *const res_names[WHIRL_WASI2_RESOURCE_COUNT] = {
     "input-stream", "output-stream", "pollable", "error",
@@ -126,6 +97,24 @@ static whirl_error_t *trampoline(void *env, whirl_store_t *store,
     return d->fn(&c);
 }
 
+whirl_error_t *w2_define_func(whirl_component_linker_t *linker, whirl_wasi2_host_t *h,
+                              const char *iface_at_version, const char *name, const w2_def_t *d)
+{
+    binding_t *b = malloc(sizeof *b);
+    if (!b)
+        return w2_oom();
+    b->host = h;
+    b->def = d;
+    whirl_error_t *err =
+        whirl_component_linker_define_func(linker, iface_at_version, name, trampoline, b,
+                                           binding_free);
+    if (err)
+        free(b); /* not registered: its finalizer will not run */
+    else
+        host_retain(h);
+    return err;
+}
+
 static const struct {
     const w2_def_t *defs;
     const size_t *n;
@@ -175,37 +164,19 @@ whirl_error_t *whirl_wasi2_add_to_linker(whirl_component_linker_t *linker, uint3
             continue;
         snprintf(iface, sizeof iface, "%s@%s", r->iface, WHIRL_WASI2_VERSION);
         err = whirl_component_linker_define_resource(linker, iface, r->name, h->types[r->which]);
-        if (!err && also_wasi3(r->iface)) {
-            snprintf(iface, sizeof iface, "%s@%s", r->iface, WASI3_SAME_VERSION);
-            err = whirl_component_linker_define_resource(linker, iface, r->name,
-                                                         h->types[r->which]);
-        }
     }
     for (size_t t = 0; t < sizeof def_tables / sizeof *def_tables && !err; t++) {
         for (size_t i = 0; i < *def_tables[t].n && !err; i++) {
             const w2_def_t *d = &def_tables[t].defs[i];
             if (!(groups & d->group))
                 continue;
-            for (int v = 0; v < (also_wasi3(d->iface) ? 2 : 1) && !err; v++) {
-                binding_t *b = malloc(sizeof *b);
-                if (!b) {
-                    err = w2_oom();
-                    break;
-                }
-                b->host = h;
-                b->def = d;
-                snprintf(iface, sizeof iface, "%s@%s", d->iface,
-                         v ? WASI3_SAME_VERSION : WHIRL_WASI2_VERSION);
-                err = whirl_component_linker_define_func(linker, iface,
-                                                         v ? wasi3_name(d) : d->name,
-                                                         trampoline, b, binding_free);
-                if (err)
-                    free(b); /* not registered: its finalizer will not run */
-                else
-                    host_retain(h);
-            }
+            snprintf(iface, sizeof iface, "%s@%s", d->iface, WHIRL_WASI2_VERSION);
+            err = w2_define_func(linker, h, iface, d->name, d);
         }
     }
+    /* WASI 0.3 (src/wasi3) over the same host and context. */
+    if (!err)
+        err = w3_add_to_linker(linker, h, groups);
     if (!err && host_out)
         *host_out = h;
     else

@@ -3,9 +3,11 @@
  * async canonical built-in (fixtures/async-*.wat; the invalid-async-*.wat
  * fixtures run with the other invalid ones in test_component.c); stackless
  * async exports called from the host (async-tasks.wat), with the traps of
- * misusing task.return, the callback codes and waitable sets. Built-ins
- * without a run time yet (streams, futures, subtasks, error contexts)
- * refuse to instantiate with a clear error. */
+ * misusing task.return, the callback codes and waitable sets; async lowers
+ * of host functions (async-lower.wat: they complete before returning, so
+ * the status is RETURNED and subtask handles never exist). Built-ins
+ * without a run time yet (streams, futures, error contexts) refuse to
+ * instantiate with a clear error. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,8 +114,92 @@ static void test_async_tasks(void)
     whirl_component_delete(c);
 }
 
+/* Host functions behind async-lower.wat's async imports. */
+static int ticks;
+
+static whirl_error_t *add_cb(void *env, whirl_store_t *store, const whirl_component_func_t *f,
+                             const whirl_cval_t *args, size_t nargs, whirl_cval_t *results,
+                             size_t nresults)
+{
+    if (nargs != 2 || nresults != 1 || args[0].kind != WHIRL_CVAL_U64 ||
+        args[1].kind != WHIRL_CVAL_U32)
+        return whirl_error_new("add: unexpected arguments");
+    results[0] = (whirl_cval_t){.kind = WHIRL_CVAL_U64, .of.u = args[0].of.u + args[1].of.u};
+    return NULL;
+}
+
+static whirl_error_t *sum5_cb(void *env, whirl_store_t *store, const whirl_component_func_t *f,
+                              const whirl_cval_t *args, size_t nargs, whirl_cval_t *results,
+                              size_t nresults)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < nargs; i++)
+        sum = sum * 10 + args[i].of.u;
+    results[0] = (whirl_cval_t){.kind = WHIRL_CVAL_U32, .of.u = sum};
+    return NULL;
+}
+
+static whirl_error_t *tick_cb(void *env, whirl_store_t *store, const whirl_component_func_t *f,
+                              const whirl_cval_t *args, size_t nargs, whirl_cval_t *results,
+                              size_t nresults)
+{
+    ticks++;
+    return nargs || nresults ? whirl_error_new("tick: unexpected arguments") : NULL;
+}
+
+static void test_async_lower(void)
+{
+    whirl_component_t *c = t_load("async-lower");
+    if (!c)
+        return;
+    whirl_component_linker_t *l = whirl_component_linker_new(t_engine);
+    CHECK_OK(whirl_component_linker_define_func(l, NULL, "add", add_cb, NULL, NULL), "add");
+    CHECK_OK(whirl_component_linker_define_func(l, NULL, "sum5", sum5_cb, NULL, NULL), "sum5");
+    CHECK_OK(whirl_component_linker_define_func(l, NULL, "tick", tick_cb, NULL, NULL), "tick");
+    whirl_store_t *s;
+    whirl_component_instance_t *inst = t_instantiate(l, c, &s);
+    if (inst) {
+        whirl_cval_t args[2] = {{.kind = WHIRL_CVAL_U64, .of.u = 40},
+                                {.kind = WHIRL_CVAL_U32, .of.u = 2}};
+        whirl_cval_t r = {0};
+        if (CHECK_OK(t_call(inst, NULL, "add", args, 2, &r), "add")) {
+            CHECK(r.kind == WHIRL_CVAL_U64 && r.of.u == 2042,
+                  "async lower: RETURNED (2), the result 42 through the pointer (got %llu)",
+                  (unsigned long long)r.of.u);
+            whirl_cval_release(&r);
+        }
+        CHECK(call_u32(inst, "sum5", NULL, 0) == 2000 + 12345,
+              "async lower: 5 flat parameters read through one pointer");
+        ticks = 0;
+        CHECK(call_u32(inst, "tick", NULL, 0) == 2 && ticks == 1,
+              "async lower without params or result: RETURNED, the host ran once");
+    }
+    whirl_store_delete(s);
+    static const struct {
+        const char *name, *trap;
+    } traps[] = {
+        {"drop-bad", "subtask.drop: 3 is not a subtask handle"},
+        {"cancel-bad", "subtask.cancel: 4 is not a subtask handle"},
+        {"add-oob", "out of bounds"},
+        {"add-misaligned", "misaligned result pointer 0xfffd"},
+    };
+    for (size_t i = 0; i < sizeof traps / sizeof *traps; i++) {
+        inst = t_instantiate(l, c, &s);
+        if (inst) {
+            whirl_cval_t r = {0};
+            CHECK_TRAP(t_call(inst, NULL, traps[i].name, NULL, 0, &r), traps[i].trap,
+                       traps[i].name);
+            whirl_cval_release(&r);
+        }
+        whirl_store_delete(s);
+    }
+    whirl_component_linker_delete(l);
+    whirl_component_delete(c);
+}
+
 void test_async(void)
 {
+    test_async_lower();
     test_async_types();
     test_async_refused();
     test_async_tasks();

@@ -1,0 +1,82 @@
+/* What the WASI 0.3 host defines at @0.3.0: its own interfaces (clocks.c)
+ * and those whose functions kept the 0.2 shape (no streams, futures or
+ * async functions), which reuse src/wasi2's functions under their 0.3
+ * names. */
+#include <stdio.h>
+
+#include "wasi3/wasi3.h"
+
+/* A 0.2 function defined unchanged at 0.3.0, possibly renamed. */
+typedef struct same_shape {
+    const char *iface;
+    const char *name2, *name3;
+} same_shape_t;
+
+static const same_shape_t same_shape[] = {
+    {"wasi:cli/environment", "get-environment", "get-environment"},
+    {"wasi:cli/environment", "get-arguments", "get-arguments"},
+    {"wasi:cli/environment", "initial-cwd", "get-initial-cwd"},
+    {"wasi:cli/exit", "exit", "exit"},
+    {"wasi:cli/exit", "exit-with-code", "exit-with-code"},
+    {"wasi:cli/terminal-stdin", "get-terminal-stdin", "get-terminal-stdin"},
+    {"wasi:cli/terminal-stdout", "get-terminal-stdout", "get-terminal-stdout"},
+    {"wasi:cli/terminal-stderr", "get-terminal-stderr", "get-terminal-stderr"},
+    {"wasi:random/random", "get-random-bytes", "get-random-bytes"},
+    {"wasi:random/random", "get-random-u64", "get-random-u64"},
+    {"wasi:random/insecure", "get-insecure-random-bytes", "get-insecure-random-bytes"},
+    {"wasi:random/insecure", "get-insecure-random-u64", "get-insecure-random-u64"},
+    {"wasi:random/insecure-seed", "insecure-seed", "get-insecure-seed"},
+};
+
+static const struct {
+    uint32_t group;
+    const char *iface, *name;
+    whirl_wasi2_resource_t which;
+} resources[] = {
+    {WHIRL_WASI2_CLI, "wasi:cli/terminal-input", "terminal-input", WHIRL_WASI2_TERMINAL_INPUT},
+    {WHIRL_WASI2_CLI, "wasi:cli/terminal-output", "terminal-output",
+     WHIRL_WASI2_TERMINAL_OUTPUT},
+};
+
+static const w2_def_t *find_def2(const char *iface, const char *name)
+{
+    for (size_t i = 0; i < w2_cli_ndefs; i++)
+        if (strcmp(w2_cli_defs[i].iface, iface) == 0 && strcmp(w2_cli_defs[i].name, name) == 0)
+            return &w2_cli_defs[i];
+    return NULL;
+}
+
+static whirl_error_t *define(whirl_component_linker_t *linker, whirl_wasi2_host_t *h,
+                             const char *iface, const char *name, const w2_def_t *d)
+{
+    char at[128];
+    snprintf(at, sizeof at, "%s@%s", iface, WASI3_VERSION);
+    return w2_define_func(linker, h, at, name, d);
+}
+
+whirl_error_t *w3_add_to_linker(whirl_component_linker_t *linker, whirl_wasi2_host_t *h,
+                                uint32_t groups)
+{
+    whirl_error_t *e = NULL;
+    char at[128];
+    for (size_t i = 0; i < sizeof resources / sizeof *resources && !e; i++) {
+        if (!(groups & resources[i].group))
+            continue;
+        snprintf(at, sizeof at, "%s@%s", resources[i].iface, WASI3_VERSION);
+        e = whirl_component_linker_define_resource(
+            linker, at, resources[i].name, whirl_wasi2_host_resource_type(h, resources[i].which));
+    }
+    for (size_t i = 0; i < sizeof same_shape / sizeof *same_shape && !e; i++) {
+        const w2_def_t *d = find_def2(same_shape[i].iface, same_shape[i].name2);
+        if (!d)
+            return whirl_error_newf("internal error: WASI 0.2 has no `%s#%s`",
+                                    same_shape[i].iface, same_shape[i].name2);
+        if (groups & d->group)
+            e = define(linker, h, d->iface, same_shape[i].name3, d);
+    }
+    for (size_t i = 0; i < w3_clock_ndefs && !e; i++)
+        if (groups & w3_clock_defs[i].group)
+            e = define(linker, h, w3_clock_defs[i].iface, w3_clock_defs[i].name,
+                       &w3_clock_defs[i]);
+    return e;
+}
