@@ -338,7 +338,10 @@ const serve_req_info_t *serve_req_info(const serve_req_t *r)
 
 /* The worker waits on the condition variable (WAGI: blocking stdio) or,
  * for a wasi:http guest, in the WASI 0.2 host's poll, which the notify
- * hook wakes. */
+ * hook wakes. Every change of what serve_req_readable and serve_resp_room
+ * report (body bytes queued or taken, the body's end, a limit, the client
+ * gone, the output window) calls this: the guest's body streams wait with
+ * WHIRL_WASI2_WAIT_NOTIFIED, so a change that did not would be missed. */
 static void wake_worker(serve_req_t *r)
 {
     if (r->waiting_in || r->waiting_out)
@@ -536,6 +539,9 @@ static struct MHD_Response *guest_response(serve_req_t *r)
     if (atomic_load(&r->srv->stopping))
         MHD_add_response_header(resp, "Connection", "close");
     r->queued = true;
+    /* The output window changes with `queued` (serve_resp_room): a guest
+     * waiting on its response body's readiness re-checks it. */
+    wake_worker(r);
     return resp;
 }
 
@@ -701,6 +707,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                     r->out_done = true;
                     r->failed = true;
                 }
+                wake_worker(r); /* its streams' readiness changed: both fail now */
             }
             /* The worker failed before the body was in: answer now (a body
              * byte is here, so any 100 Continue has gone out). */

@@ -118,7 +118,8 @@ bool serve_pool_submit(serve_pool_t *p, serve_req_t *r);
 void serve_pool_stop(serve_pool_t *p);
 void serve_pool_delete(serve_pool_t *p);
 void serve_pool_figures(serve_pool_t *p, unsigned *queued, unsigned *max_queue,
-                        unsigned *busy, unsigned *workers, unsigned *suspended);
+                        unsigned *busy, unsigned *workers, unsigned *suspended,
+                        uint64_t *resumes);
 
 /* ---- http.c ---- */
 

@@ -707,9 +707,21 @@ static bool out_ready(void *env)
     return r != 0;
 }
 
-static const whirl_wasi2_stream_ops_t in_ops = {.read = body_read, .ready = body_readable};
+/* The request's state notifies the WASI context on every change of the
+ * streams' readiness (http.c's wake_worker, through notify_wasi), so a
+ * guest waiting on a slow client's body or a slow reader sleeps until then
+ * (suspended under `whirl serve`) instead of re-checking every 10 ms. */
+static int body_notified(void *env, short *events)
+{
+    (void)env;
+    (void)events;
+    return WHIRL_WASI2_WAIT_NOTIFIED;
+}
+
+static const whirl_wasi2_stream_ops_t in_ops = {.read = body_read, .ready = body_readable,
+                                                .wait_fd = body_notified};
 static const whirl_wasi2_stream_ops_t out_ops = {.check_write = out_check, .write = out_write,
-                                                 .ready = out_ready};
+                                                 .ready = out_ready, .wait_fd = body_notified};
 
 static int64_t sink_check(void *env, char **error)
 {
