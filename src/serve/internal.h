@@ -57,6 +57,10 @@ struct serve_req {
     bool waiting_in, waiting_out;
     void (*notify)(void *env); /* also woken when the worker may proceed */
     void *notify_env;
+    /* A WAGI guest's stdio wait inside its resumable call (http.c's
+     * req_wait): wake_worker moves it to waiter_due, which req_unlock
+     * finishes once mu is released. */
+    whirl_completion_t *waiter, *waiter_due;
 
     /* Response, filled by the worker, drained by the HTTP thread. */
     int status;

@@ -690,7 +690,7 @@ static int64_t out_write(void *env, const uint8_t *buf, size_t len, char **error
         }
         return 0;
     }
-    int64_t r = serve_resp_write(c->in->req, buf, len, 0);
+    int64_t r = serve_resp_write(c->in->req, buf, len, 0, NULL);
     if (r == (int64_t)len)
         return 0;
     *error = strdup("the client is gone");
@@ -1003,7 +1003,7 @@ static void start_response(http_ctx_t *c, hobj_t *resp)
     }
     if (c->pending.len &&
         serve_resp_write(c->in->req, c->pending.data + c->pending.off, c->pending.len,
-                         c->in->deadline_ns) < 0)
+                         c->in->deadline_ns, NULL) < 0)
         c->resp_error = true;
     sbuf_free(&c->pending);
     /* A finished body ends the response now; one never asked for ends it
