@@ -39,6 +39,8 @@ from concurrency import HELPER_THREADS, read_int
 EVENT_TIMEOUT_S = 120
 # Fast requests sent while the slow ones wait: each needs a free worker.
 FAST_REQUESTS = 20
+# Polls in a row without a resume before the writers count as settled.
+SETTLE_POLLS = 10
 
 
 def parse_args():
@@ -267,11 +269,20 @@ def run_target(args, kind, app, checks):
     # socket buffers can take a whole response, depending on its tuning):
     # all heads read, no worker busy, nothing queued, every request still in
     # flight suspended, and some are.
-    m = wait_for("the %d writers waiting for their readers or done" % args.readers,
-                 lambda m: m.get("requests_total", 0) >= base_total + args.readers
-                 and m.get("workers_busy") == 0 and m.get("queue_length") == 0
-                 and m.get("requests_suspended") == m.get("requests_in_flight")
-                 and m.get("requests_suspended", 0) >= 1)
+    # The HTTP thread may still be moving bytes into sockets the kernel is
+    # growing, each move waking a writer: settled is also no resume over
+    # SETTLE_POLLS polls in a row.
+    seen = {"resumes": -1, "same": 0}
+
+    def settled(m):
+        r = m.get("guest_resumes_total", 0)
+        seen["same"] = seen["same"] + 1 if r == seen["resumes"] else 0
+        seen["resumes"] = r
+        return (m.get("requests_total", 0) >= base_total + args.readers
+                and m.get("workers_busy") == 0 and m.get("queue_length") == 0
+                and m.get("requests_suspended") == m.get("requests_in_flight")
+                and m.get("requests_suspended", 0) >= 1 and seen["same"] >= SETTLE_POLLS)
+    m = wait_for("the %d writers waiting for their readers or done" % args.readers, settled)
     if m:
         writers_waiting = m.get("requests_suspended")
         before = m.get("guest_resumes_total", 0)
