@@ -78,6 +78,7 @@ struct serve_job {
     /* pool.c's, under its lock */
     int state;               /* JOB_RUNNING, JOB_READY or JOB_SUSPENDED */
     bool wake_pending;       /* notified while running: ready again at once */
+    bool ran;                /* a worker has run it once: later runs are resumes */
     bool cancel;             /* shutdown: delete (cancel) instead of resuming */
     serve_job_t *qnext;      /* the ready queue */
     serve_job_t *lnext, *lprev; /* every live job */

@@ -179,6 +179,10 @@ static void req_unref(serve_req_t *r)
     pthread_mutex_unlock(&r->mu);
     if (!last)
         return;
+    /* Never left set (req_wait clears it, cancelled or not); finished in
+     * case, so the completion is not leaked. */
+    if (r->waiter)
+        whirl_completion_finish(r->waiter, NULL, 0, NULL);
     free_headers(r->hdrs, r->nhdrs);
     free_headers(r->rhdrs, r->nrhdrs);
     sbuf_free(&r->in);
@@ -338,13 +342,20 @@ const serve_req_info_t *serve_req_info(const serve_req_t *r)
 
 /* The worker waits on the condition variable (WAGI: blocking stdio) or,
  * for a wasi:http guest, in the WASI 0.2 host's poll, which the notify
- * hook wakes. */
+ * hook wakes. Every change of what serve_req_readable and serve_resp_room
+ * report (body bytes queued or taken, the body's end, a limit, the client
+ * gone, the output window) calls this: the guest's body streams wait with
+ * WHIRL_WASI2_WAIT_NOTIFIED, so a change that did not would be missed. */
 static void wake_worker(serve_req_t *r)
 {
     if (r->waiting_in || r->waiting_out)
         pthread_cond_signal(&r->cv);
     if (r->notify)
         r->notify(r->notify_env);
+    if (r->waiter) {
+        r->waiter_due = r->waiter;
+        r->waiter = NULL;
+    }
 }
 
 /* Marks a suspended connection for resuming; req_unlock resumes it once
@@ -365,10 +376,18 @@ static void req_unlock(serve_req_t *r)
 {
     struct MHD_Connection *conn = r->resume_due ? r->conn : NULL;
     r->resume_due = false;
+    /* Finishing a completion queues its call on the pool (the pool's
+     * lock): not under r->mu, like the resume. */
+    whirl_completion_t *due = r->waiter_due;
+    r->waiter_due = NULL;
     pthread_mutex_unlock(&r->mu);
     if (conn)
         MHD_resume_connection(conn);
+    if (due)
+        whirl_completion_finish(due, NULL, 0, NULL);
 }
+
+
 
 /* Before a worker sleeps on r->cv: a resume it owes goes out first (the
  * HTTP thread is what will wake it). True if it did: the caller re-checks
@@ -380,6 +399,38 @@ static bool resume_before_wait(serve_req_t *r)
     req_unlock(r);
     pthread_mutex_lock(&r->mu);
     return true;
+}
+
+/* The worker waits for wake_worker (r->mu held, released meanwhile) until
+ * `deadline_ns`: 0 or ETIMEDOUT. A host function on `store`'s fiber (a
+ * WAGI guest's stdin or stdout) suspends its call on a completion that
+ * wake_worker finishes, freeing the thread; the call is resumed at the
+ * store's deadline too, or cancelled at shutdown (ETIMEDOUT both). Any
+ * resume of the connection still owed goes out as r->mu is released. */
+static int req_wait(serve_req_t *r, whirl_store_t *store, bool *waiting, uint64_t deadline_ns)
+{
+    whirl_completion_t *done;
+    if (store && whirl_store_can_suspend(store) && (done = whirl_completion_new())) {
+        r->waiter = done;
+        req_unlock(r);
+        whirl_error_t *err = whirl_store_await(store, done);
+        pthread_mutex_lock(&r->mu);
+        if (r->waiter == done) {
+            /* Cut short before anyone woke it: the host side is ours. */
+            r->waiter = NULL;
+            whirl_completion_finish(done, NULL, 0, NULL);
+        }
+        if (!err)
+            return 0;
+        whirl_error_delete(err);
+        return ETIMEDOUT;
+    }
+    if (resume_before_wait(r))
+        return 0; /* the state may have changed: the caller re-checks */
+    *waiting = true;
+    int e = cv_wait_until(&r->cv, &r->mu, deadline_ns);
+    *waiting = false;
+    return e;
 }
 
 /* ---- responses built on the HTTP thread ---- */
@@ -536,6 +587,9 @@ static struct MHD_Response *guest_response(serve_req_t *r)
     if (atomic_load(&r->srv->stopping))
         MHD_add_response_header(resp, "Connection", "close");
     r->queued = true;
+    /* The output window changes with `queued` (serve_resp_room): a guest
+     * waiting on its response body's readiness re-checks it. */
+    wake_worker(r);
     return resp;
 }
 
@@ -701,6 +755,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                     r->out_done = true;
                     r->failed = true;
                 }
+                wake_worker(r); /* its streams' readiness changed: both fail now */
             }
             /* The worker failed before the body was in: answer now (a body
              * byte is here, so any 100 Continue has gone out). */
@@ -867,8 +922,7 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
     r->gone = true;
     r->suspended = false;
     pthread_cond_broadcast(&r->cv);
-    if (r->notify)
-        r->notify(r->notify_env);
+    wake_worker(r);
     req_unlock(r);
     if (r->started)
         SERVE_COUNT(srv, completed);
@@ -878,7 +932,8 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- the worker's side ---- */
 
-int64_t serve_req_read(serve_req_t *r, void *buf, size_t len, uint64_t deadline_ns)
+int64_t serve_req_read(serve_req_t *r, void *buf, size_t len, uint64_t deadline_ns,
+                       whirl_store_t *store)
 {
     if (len == 0)
         return 0;
@@ -910,12 +965,7 @@ int64_t serve_req_read(serve_req_t *r, void *buf, size_t len, uint64_t deadline_
             break;
         }
         wake_http(r);
-        if (resume_before_wait(r))
-            continue;
-        r->waiting_in = true;
-        int e = cv_wait_until(&r->cv, &r->mu, deadline_ns);
-        r->waiting_in = false;
-        if (e == ETIMEDOUT) {
+        if (req_wait(r, store, &r->waiting_in, deadline_ns) == ETIMEDOUT) {
             res = -EINTR;
             break;
         }
@@ -968,7 +1018,8 @@ bool serve_resp_started(const serve_req_t *r)
     return r->resp_started;
 }
 
-int64_t serve_resp_write(serve_req_t *r, const void *buf, size_t len, uint64_t deadline_ns)
+int64_t serve_resp_write(serve_req_t *r, const void *buf, size_t len, uint64_t deadline_ns,
+                         whirl_store_t *store)
 {
     const uint8_t *p = buf;
     size_t done = 0;
@@ -999,12 +1050,7 @@ int64_t serve_resp_write(serve_req_t *r, const void *buf, size_t len, uint64_t d
                 res = -EINTR;
                 break;
             }
-            if (resume_before_wait(r))
-                continue;
-            r->waiting_out = true;
-            int e = cv_wait_until(&r->cv, &r->mu, deadline_ns);
-            r->waiting_out = false;
-            if (e == ETIMEDOUT) {
+            if (req_wait(r, store, &r->waiting_out, deadline_ns) == ETIMEDOUT) {
                 res = -EINTR;
                 break;
             }
@@ -1276,9 +1322,8 @@ static void abort_guests(serve_server_t *srv)
     for (serve_req_t *r = srv->active; r; r = r->anext) {
         pthread_mutex_lock(&r->mu);
         pthread_cond_broadcast(&r->cv);
-        if (r->notify)
-            r->notify(r->notify_env);
-        pthread_mutex_unlock(&r->mu);
+        wake_worker(r);
+        req_unlock(r);
     }
     pthread_mutex_unlock(&srv->mu);
 }

@@ -57,6 +57,10 @@ struct serve_req {
     bool waiting_in, waiting_out;
     void (*notify)(void *env); /* also woken when the worker may proceed */
     void *notify_env;
+    /* A WAGI guest's stdio wait inside its resumable call (http.c's
+     * req_wait): wake_worker moves it to waiter_due, which req_unlock
+     * finishes once mu is released. */
+    whirl_completion_t *waiter, *waiter_due;
 
     /* Response, filled by the worker, drained by the HTTP thread. */
     int status;
@@ -118,7 +122,8 @@ bool serve_pool_submit(serve_pool_t *p, serve_req_t *r);
 void serve_pool_stop(serve_pool_t *p);
 void serve_pool_delete(serve_pool_t *p);
 void serve_pool_figures(serve_pool_t *p, unsigned *queued, unsigned *max_queue,
-                        unsigned *busy, unsigned *workers, unsigned *suspended);
+                        unsigned *busy, unsigned *workers, unsigned *suspended,
+                        uint64_t *resumes);
 
 /* ---- http.c ---- */
 

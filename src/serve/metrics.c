@@ -18,12 +18,13 @@ typedef struct metric {
     uint64_t value;
 } metric_t;
 
-enum { NMETRICS = 18 };
+enum { NMETRICS = 19 };
 
 static void collect_metrics(serve_server_t *srv, metric_t *m)
 {
     unsigned queued = 0, maxq = 0, busy = 0, workers = 0, suspended = 0;
-    serve_pool_figures(srv->pool, &queued, &maxq, &busy, &workers, &suspended);
+    uint64_t resumes = 0;
+    serve_pool_figures(srv->pool, &queued, &maxq, &busy, &workers, &suspended, &resumes);
     pthread_mutex_lock(&srv->mu);
     serve_counters_t c = srv->counters;
     unsigned inflight = srv->inflight;
@@ -41,6 +42,8 @@ static void collect_metrics(serve_server_t *srv, metric_t *m)
         {"workers_total", false, "Worker threads (--workers).", workers},
         {"requests_suspended", false, "Requests whose guest waits (outbound HTTP, a WASI "
          "poll or sleep) without a worker.", suspended},
+        {"guest_resumes_total", true, "Times a worker resumed a suspended request's guest "
+         "(its wait ended).", resumes},
         {"rejected_busy_total", true, "Requests answered 503: queue full, waited too long, "
          "pool slots in use or shutting down.", c.rejected_busy},
         {"rejected_limits_total", true, "Requests answered 413 (--max-body).",

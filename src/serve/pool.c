@@ -40,6 +40,7 @@ struct serve_pool {
     unsigned idle;           /* workers asleep on cv */
     unsigned waking;         /* ... of which a signal is already on its way to */
     unsigned busy;
+    uint64_t resumes;        /* runs of jobs that had run before */
     bool stopping;
     bool cancelling;         /* stopping with jobs still live: cancel them */
     uint64_t queue_timeout_ns;
@@ -114,6 +115,9 @@ static void run_job(serve_pool_t *p, serve_job_t *job)
     job->state = JOB_RUNNING;
     job->wake_pending = false;
     bool cancel = job->cancel;
+    if (job->ran && !cancel)
+        p->resumes++;
+    job->ran = true;
     pthread_mutex_unlock(&p->mu);
     whirl_call_status_t st = cancel ? WHIRL_CALL_DONE : whirl_call_resume(job->call);
     pthread_mutex_lock(&p->mu);
@@ -354,7 +358,7 @@ void serve_pool_delete(serve_pool_t *p)
 }
 
 void serve_pool_figures(serve_pool_t *p, unsigned *queued, unsigned *max_queue, unsigned *busy,
-                        unsigned *workers, unsigned *suspended)
+                        unsigned *workers, unsigned *suspended, uint64_t *resumes)
 {
     pthread_mutex_lock(&p->mu);
     unsigned running = 0;
@@ -365,5 +369,6 @@ void serve_pool_figures(serve_pool_t *p, unsigned *queued, unsigned *max_queue, 
     *max_queue = p->max;
     *busy = p->busy;
     *workers = p->nthreads;
+    *resumes = p->resumes;
     pthread_mutex_unlock(&p->mu);
 }

@@ -120,10 +120,14 @@ typedef struct serve_req_info {
 const serve_req_info_t *serve_req_info(const serve_req_t *r);
 
 /* Reads request body bytes, waiting for them until `deadline_ns`
- * (monotonic; UINT64_MAX: none). Returns the count, 0 at the end of the
+ * (monotonic; UINT64_MAX: none). Called by a host function running on
+ * `store` inside its resumable call, the wait suspends the call instead
+ * of blocking the thread (NULL, or elsewhere: it blocks); the same for
+ * serve_resp_write. Returns the count, 0 at the end of the
  * body, or a negative errno: -EINTR at the deadline or shutdown, -EFBIG
  * past the body size limit, -ECONNRESET if the client went away. */
-int64_t serve_req_read(serve_req_t *r, void *buf, size_t len, uint64_t deadline_ns);
+int64_t serve_req_read(serve_req_t *r, void *buf, size_t len, uint64_t deadline_ns,
+                       whirl_store_t *store);
 
 /* Starts the response. `headers` are copied; hop-by-hop and framing
  * headers (Connection, Content-Length, Transfer-Encoding, ...) are
@@ -136,7 +140,8 @@ int serve_resp_start(serve_req_t *r, int status, const serve_header_t *headers,
 /* Appends body bytes, waiting while the client is slower than the guest.
  * Returns `len`, or a negative errno: -EPIPE when the client is gone (or
  * the response was replaced by an error), -EINTR at the deadline. */
-int64_t serve_resp_write(serve_req_t *r, const void *buf, size_t len, uint64_t deadline_ns);
+int64_t serve_resp_write(serve_req_t *r, const void *buf, size_t len, uint64_t deadline_ns,
+                         whirl_store_t *store);
 
 /* Ends the response normally (starting it with 200 and no headers if the
  * guest never did). */

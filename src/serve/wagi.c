@@ -42,7 +42,7 @@ typedef struct wagi {
 static int64_t wagi_stdin(void *env, void *buf, size_t len)
 {
     wagi_t *w = env;
-    int64_t r = serve_req_read(w->in->req, buf, len, w->in->deadline_ns);
+    int64_t r = serve_req_read(w->in->req, buf, len, w->in->deadline_ns, w->in->store);
     if (r == -EINTR)
         w->interrupted = true;
     return r;
@@ -164,7 +164,7 @@ static int64_t wagi_stdout(void *env, void *buf, size_t len)
     if (w->bad)
         return -EPIPE;
     if (w->in_body) {
-        int64_t r = serve_resp_write(w->in->req, buf, len, w->in->deadline_ns);
+        int64_t r = serve_resp_write(w->in->req, buf, len, w->in->deadline_ns, w->in->store);
         if (r == -EINTR)
             w->interrupted = true;
         return r;
@@ -195,7 +195,8 @@ static int64_t wagi_stdout(void *env, void *buf, size_t len)
     /* Body bytes that came in the same write as the blank line. */
     size_t body_in_head = w->head.len - end;
     if (body_in_head) {
-        int64_t r = serve_resp_write(w->in->req, h + end, body_in_head, w->in->deadline_ns);
+        int64_t r = serve_resp_write(w->in->req, h + end, body_in_head, w->in->deadline_ns,
+                                     w->in->store);
         if (r == -EINTR)
             w->interrupted = true;
         if (r < 0)

@@ -690,7 +690,7 @@ static int64_t out_write(void *env, const uint8_t *buf, size_t len, char **error
         }
         return 0;
     }
-    int64_t r = serve_resp_write(c->in->req, buf, len, 0);
+    int64_t r = serve_resp_write(c->in->req, buf, len, 0, NULL);
     if (r == (int64_t)len)
         return 0;
     *error = strdup("the client is gone");
@@ -707,9 +707,21 @@ static bool out_ready(void *env)
     return r != 0;
 }
 
-static const whirl_wasi2_stream_ops_t in_ops = {.read = body_read, .ready = body_readable};
+/* The request's state notifies the WASI context on every change of the
+ * streams' readiness (http.c's wake_worker, through notify_wasi), so a
+ * guest waiting on a slow client's body or a slow reader sleeps until then
+ * (suspended under `whirl serve`) instead of re-checking every 10 ms. */
+static int body_notified(void *env, short *events)
+{
+    (void)env;
+    (void)events;
+    return WHIRL_WASI2_WAIT_NOTIFIED;
+}
+
+static const whirl_wasi2_stream_ops_t in_ops = {.read = body_read, .ready = body_readable,
+                                                .wait_fd = body_notified};
 static const whirl_wasi2_stream_ops_t out_ops = {.check_write = out_check, .write = out_write,
-                                                 .ready = out_ready};
+                                                 .ready = out_ready, .wait_fd = body_notified};
 
 static int64_t sink_check(void *env, char **error)
 {
@@ -991,7 +1003,7 @@ static void start_response(http_ctx_t *c, hobj_t *resp)
     }
     if (c->pending.len &&
         serve_resp_write(c->in->req, c->pending.data + c->pending.off, c->pending.len,
-                         c->in->deadline_ns) < 0)
+                         c->in->deadline_ns, NULL) < 0)
         c->resp_error = true;
     sbuf_free(&c->pending);
     /* A finished body ends the response now; one never asked for ends it
