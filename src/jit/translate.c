@@ -755,22 +755,32 @@ static void op_call(jt_func_t *f)
         jt_push(f, res[i]);
 }
 
+/* call_indirect and return_call_indirect: pops the element index and the
+ * arguments (into args[1..], the context in args[0]) and asks the runtime
+ * for the callee's native code (NULL: call it through the runtime with the
+ * element index, *elem_out). */
+static LLVMValueRef indirect_callee(jt_func_t *f, uint32_t type_index, uint32_t table,
+                                   LLVMValueRef *args, LLVMValueRef *elem_out)
+{
+    const wasm_functype_t *t = &f->jm->wasm->types[type_index];
+    LLVMValueRef elem = *elem_out = jt_pop(f);
+    for (uint32_t i = t->nparams; i-- > 0;)
+        args[i + 1] = jt_pop(f);
+    args[0] = f->ctx;
+    jb_call_site(f);
+    LLVMValueRef rargs[] = {f->ctx, jt_const_i32(f, table), jt_const_i32(f, type_index), elem,
+                            jb_site_func(f), jb_site_offset(f)};
+    return jb_call(f, JB_RT_INDIRECT, rargs, 6);
+}
+
 static void op_call_indirect(jt_func_t *f)
 {
     jt_module_t *jm = f->jm;
     uint32_t type_index = read_u32(&f->r);
     uint32_t table = read_u32(&f->r);
     const wasm_functype_t *t = &jm->wasm->types[type_index];
-    LLVMValueRef elem = jt_pop(f);
-    LLVMValueRef args[t->nparams + 1];
-    for (uint32_t i = t->nparams; i-- > 0;)
-        args[i + 1] = jt_pop(f);
-    args[0] = f->ctx;
-
-    jb_call_site(f);
-    LLVMValueRef rargs[] = {f->ctx, jt_const_i32(f, table), jt_const_i32(f, type_index), elem,
-                            jb_site_func(f), jb_site_offset(f)};
-    LLVMValueRef code = jb_call(f, JB_RT_INDIRECT, rargs, 6);
+    LLVMValueRef args[t->nparams + 1], elem;
+    LLVMValueRef code = indirect_callee(f, type_index, table, args, &elem);
     LLVMContextRef cx = jm->llctx;
     LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(cx, f->fn, "native");
     LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(cx, f->fn, "runtime");
@@ -867,16 +877,8 @@ static void op_return_call_indirect(jt_func_t *f)
     uint32_t type_index = read_u32(&f->r);
     uint32_t table = read_u32(&f->r);
     const wasm_functype_t *t = &jm->wasm->types[type_index];
-    LLVMValueRef elem = jt_pop(f);
-    LLVMValueRef args[t->nparams + 1];
-    for (uint32_t i = t->nparams; i-- > 0;)
-        args[i + 1] = jt_pop(f);
-    args[0] = f->ctx;
-
-    jb_call_site(f);
-    LLVMValueRef rargs[] = {f->ctx, jt_const_i32(f, table), jt_const_i32(f, type_index), elem,
-                            jb_site_func(f), jb_site_offset(f)};
-    LLVMValueRef code = jb_call(f, JB_RT_INDIRECT, rargs, 6);
+    LLVMValueRef args[t->nparams + 1], elem;
+    LLVMValueRef code = indirect_callee(f, type_index, table, args, &elem);
     LLVMContextRef cx = jm->llctx;
     LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(cx, f->fn, "native_tail");
     LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(cx, f->fn, "runtime_tail");
