@@ -340,14 +340,22 @@ bool jit_code_func_at(const jit_code_t *code, uintptr_t pc, uint32_t *func_index
 
 static bool guard_enabled;
 
+/* Sanitizer builds keep explicit checks: ASan and TSan own SIGSEGV and the
+ * address space's layout, and their runs check the checked code. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define GUARD_DEFAULT false
+#else
+#define GUARD_DEFAULT true
+#endif
+
 static void guard_decide(void)
 {
     const char *v = getenv("WHIRL_JIT_GUARD");
+    bool wanted = v && *v ? strcmp(v, "0") != 0 : GUARD_DEFAULT;
     /* Where address space is short (the probe cannot reserve 2^42 bytes:
      * ulimit -v, 39-bit kernels) memories may get short reservations that
      * guarded code cannot run on (native_enter refuses): keep checks. */
-    guard_enabled = v && strcmp(v, "1") == 0 && trap_signal_arch_supported() &&
-                    alloc_probe_pooling();
+    guard_enabled = wanted && trap_signal_arch_supported() && alloc_probe_pooling();
 }
 
 bool jit_guard_enabled(void)

@@ -72,10 +72,11 @@ bool jit_code_guarded(const jit_code_t *code);
 bool jit_code_site_at(const jit_code_t *code, uintptr_t pc, uint32_t *func, uint32_t *offset);
 /* The function whose native code contains `pc`; false if none. */
 bool jit_code_func_at(const jit_code_t *code, uintptr_t pc, uint32_t *func_index);
-/* Whether guard_memory code may be compiled in this process: the
- * experimental switch WHIRL_JIT_GUARD=1 is set, the architecture has a
- * fault handler (runtime/trap_signal_arch.h) and the address space is
- * large (alloc_probe_pooling). Decided once. */
+/* Whether guard_memory code may be compiled in this process: on by
+ * default (WHIRL_JIT_GUARD=0 turns it off, =1 on in sanitizer builds, where
+ * it is off by default), where the architecture has a fault handler
+ * (runtime/trap_signal_arch.h) and the address space is large
+ * (alloc_probe_pooling). Decided once. */
 bool jit_guard_enabled(void);
 /* Whether guard_memory code may run against a memory with this
  * reservation: 32-bit, with the full ALLOC_MEMORY_RESERVATION. */
