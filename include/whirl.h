@@ -304,7 +304,15 @@ void whirl_config_debug_info_set(whirl_config_t *config, bool enable);
  *                      stay interpreted).
  * In a build without the LLVM tier (-DWHIRL_JIT=OFF) AUTO means the
  * interpreter and JIT fails with "built without the LLVM tier". Both tiers
- * give the same results, traps, trap messages and limits. */
+ * give the same results, traps, trap messages and limits.
+ * Native code reaches 32-bit memories without explicit bounds checks: an
+ * access past the end faults in the memory's guard region, and a
+ * SIGSEGV/SIGBUS handler whirl installs (once, when the first such code is
+ * linked) turns it into the "memory out of bounds" trap. Faults that are not
+ * guest code's go to the handler installed before whirl's. A host that
+ * installs its own handler after that must pass on faults it does not own
+ * (call the previous handler), or set WHIRL_JIT_GUARD=0 in the environment
+ * before the first compile (explicit checks, no handler). */
 typedef enum whirl_tier {
     WHIRL_TIER_AUTO = 0,
     WHIRL_TIER_INTERP = 1,
