@@ -1276,7 +1276,8 @@ static bool check_table_type(vctx_t *c, const wasm_tabletype_t *t)
 {
     if (!wasm_is_reftype(t->elem))
         return fail(c, "malformed reference type");
-    bool defined = t >= c->m->tables && t < c->m->tables + c->m->ntables;
+    /* A table the module defines (not an import); no tables: no array. */
+    bool defined = c->m->ntables && t >= c->m->tables && t < c->m->tables + c->m->ntables;
     if (!valtype_known(c, t->elem) || (defined && !check_table_init(c, t)))
         return false;
     if (t->limits.has_max && t->limits.min > t->limits.max)

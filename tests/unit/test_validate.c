@@ -27,6 +27,10 @@ typedef struct test_case {
 } test_case_t;
 
 static const test_case_t cases[] = {
+    /* Found by fuzz-validate under UBSan: a module with no table array of
+     * its own (NULL) whose imported table is checked. */
+    {"imported table, none defined", NULL, "(import \"test\" \"func\" (table 10 funcref))",
+     "\x02\x0f\x01\x04test\x04" "func\x01\x70\x00\x0a", 17},
     {"numeric ok", NULL,
      "(func (result i32) i32.const 1 i32.const 2 i32.add)",
      "\x01\x05\x01\x60\x00\x01\x7f\x03\x02\x01\x00\x0a\x09\x01\x07\x00\x41\x01\x41\x02\x6a\x0b", 22},
