@@ -325,12 +325,13 @@ whirl_error_t *whirl_config_tier_set(whirl_config_t *config, whirl_tier_t tier);
  * environment, `whirl run -W NAME=n`) named as wasmtime names it: tail-call,
  * extended-const, function-references, multi-memory, memory64, relaxed-simd,
  * exceptions, threads (knob names with '_'; variables WHIRL_FEATURE_TAIL_CALL etc.).
- * Implemented so far: tail-call, extended-const, multi-memory, memory64 (64-bit
- * memories, at most 4 GiB each; not 64-bit tables), relaxed-simd (one
- * deterministic result per instruction, docs/ARCHITECTURE.md), exceptions and threads
- * (shared memories, atomics, wait/notify; see whirl_shared_memory_new); function-references is refused
- * whatever the switch says (function-references=n keeps 2.0's rule that
- * constant expressions read imported globals only). */
+ * All are implemented: tail-call, extended-const, function-references
+ * (typed references without GC; hosts see them as funcref/externref),
+ * multi-memory, memory64 (64-bit memories, at most 4 GiB each; not 64-bit
+ * tables), relaxed-simd (one deterministic result per instruction,
+ * docs/ARCHITECTURE.md), exceptions and threads (shared memories, atomics,
+ * wait/notify; see whirl_shared_memory_new). function-references=n also
+ * keeps 2.0's rule that constant expressions read imported globals only. */
 typedef enum whirl_feature {
     WHIRL_FEATURE_TAIL_CALL,
     WHIRL_FEATURE_EXTENDED_CONST,
