@@ -22,10 +22,10 @@
  * (NULL = success, caller frees), `_delete` accepts NULL, ownership is stated
  * on each function. A whirl_wasi_t belongs to one thread at a time, like the
  * store that runs the guest; only whirl_wasi_interrupt() may be called from
- * any thread. The one exception: guests' calls through a linker defined by
- * whirl_linker_define_wasi may come from several threads at once (the
- * instances of a wasi-threads program): each call holds the context's lock,
- * so they run one at a time.
+ * any thread. The one exception: after whirl_wasi_set_threaded, guests'
+ * calls through a linker defined by whirl_linker_define_wasi may come from
+ * several threads at once (the instances of a wasi-threads program): each
+ * call then holds the context's lock, so they run one at a time.
  *
  * Rights: a descriptor from path_open holds the rights it asked for that the
  * directory passes on (its inheriting rights), as fd_fdstat_get reports;
@@ -147,6 +147,15 @@ whirl_error_t *whirl_wasi_new(whirl_wasi_config_t *config, whirl_wasi_t **out);
 
 /* Closes every descriptor the guest still has open. Accepts NULL. */
 void whirl_wasi_delete(whirl_wasi_t *wasi);
+
+/* Lets instances on several threads share the context (wasi-threads): from
+ * now on each WASI call holds the context's lock, so calls run one at a
+ * time; a call that blocks (a sleep, a read on a pipe) makes the others
+ * wait, bounded by their deadlines. Call it before the second thread makes
+ * its first call. Without it a context belongs to one thread at a time and
+ * its calls take no lock (a call that suspends inside a resumable call may
+ * then resume on another thread). Accepts NULL. */
+void whirl_wasi_set_threaded(whirl_wasi_t *wasi);
 
 /* Defines every wasi_snapshot_preview1 function in `linker`, bound to `wasi`
  * (borrowed: it must outlive the linker). All stores instantiating through

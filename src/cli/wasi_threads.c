@@ -256,6 +256,8 @@ int cli_wasi_threads_new(const run_opts_t *o, whirl_engine_t *engine, whirl_modu
     t->engine = engine;
     t->module = module;
     t->wasi = wasi;
+    /* Before any thread exists: from here on the context's calls lock. */
+    whirl_wasi_set_threaded(wasi);
     t->next_tid = 1;
     t->deadline_ns = whirl_store_deadline_ns(store);
     pthread_mutex_init(&t->lock, NULL);

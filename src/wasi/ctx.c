@@ -279,6 +279,7 @@ whirl_error_t *whirl_wasi_new(whirl_wasi_config_t *c, whirl_wasi_t **out)
     w->wake_fd = -1;
     atomic_init(&w->interrupted, false);
     pthread_mutex_init(&w->call_lock, NULL);
+    atomic_init(&w->threaded, false);
     whirl_error_t *err = NULL;
 
     /* The sizes the guest reads back are u32: refuse what cannot be told. */
@@ -372,6 +373,12 @@ void whirl_wasi_delete(whirl_wasi_t *w)
     free(w);
 }
 
+void whirl_wasi_set_threaded(whirl_wasi_t *w)
+{
+    if (w)
+        atomic_store_explicit(&w->threaded, true, memory_order_release);
+}
+
 void whirl_wasi_interrupt(whirl_wasi_t *w)
 {
     if (!w)
@@ -457,9 +464,12 @@ static whirl_error_t *wasi_trampoline(void *env, whirl_caller_t *caller, const w
         c.mem.base = whirl_memory_data(ext.of.memory);
         c.mem.size = whirl_memory_data_size(ext.of.memory);
     }
-    pthread_mutex_lock(&c.w->call_lock);
+    bool threaded = atomic_load_explicit(&c.w->threaded, memory_order_acquire);
+    if (threaded)
+        pthread_mutex_lock(&c.w->call_lock);
     uint32_t e = d->fn(&c);
-    pthread_mutex_unlock(&c.w->call_lock);
+    if (threaded)
+        pthread_mutex_unlock(&c.w->call_lock);
     if (c.exit)
         return c.exit;
     if (nresults) {

@@ -167,12 +167,15 @@ struct whirl_wasi {
     uint32_t guest_open;     /* descriptors it holds now */
     int wake_fd;             /* eventfd that whirl_wasi_interrupt signals */
     atomic_bool interrupted;
-    /* Held across each WASI call: wasi-threads (`whirl run -S threads`)
-     * runs one context's calls from several threads, and the descriptor
-     * table, like the rest of the context, is not thread-safe. A blocking
-     * call (poll_oneoff, a read on a pipe) holds it too, so other threads'
-     * WASI calls wait for it; its wait is bounded by the store's deadline. */
+    /* Held across each WASI call once `threaded` (whirl_wasi_set_threaded):
+     * wasi-threads (`whirl run -S threads`) runs one context's calls from
+     * several threads, and the descriptor table, like the rest of the
+     * context, is not thread-safe. A blocking call (poll_oneoff, a read on
+     * a pipe) holds it too, so other threads' WASI calls wait for it; its
+     * wait is bounded by the store's deadline. Unthreaded contexts take no
+     * lock: their calls may suspend and resume on another thread. */
     pthread_mutex_t call_lock;
+    atomic_bool threaded;
 };
 
 /* The guest memory of the calling instance. It cannot grow or move during a
