@@ -371,8 +371,9 @@ bool jit_guard_module_ok(const wasm_module_t *module)
      * reservation, not those of multi-memory modules' others. */
     if (module->nmemory_imports + module->nmemories > 1)
         return false;
-    const wasm_memtype_t *mt = wasm_module_memory_type(module, 0);
-    return !mt || !mt->limits.is64;
+    if (module->nmemory_imports + module->nmemories == 0)
+        return true; /* no memory: nothing to check */
+    return !wasm_module_memory_type(module, 0)->limits.is64;
 }
 
 bool jit_guard_ok(bool is64, size_t reserved)
