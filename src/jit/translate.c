@@ -587,7 +587,8 @@ static void op_end(jt_func_t *f)
         if (reached) {
             const wasm_functype_t *t = f->type;
             jb_frame_exit(f);
-            build_return(f, &f->stack[f->sp - t->nresults]);
+            /* No results: the stack may never have been allocated. */
+            build_return(f, t->nresults ? &f->stack[f->sp - t->nresults] : NULL);
         } else {
             LLVMBuildUnreachable(f->b);
         }
