@@ -1,5 +1,8 @@
-/* Outbound PostgreSQL for Spin apps: fermyon:spin/postgres@2.0.0 and
- * spin:postgres/postgres@3.0.0 (dates, times, timestamps) through libpq. open takes a connection string ("host=... user=...") or a URL
+/* Outbound PostgreSQL for Spin apps: fermyon:spin/postgres@2.0.0,
+ * spin:postgres/postgres@3.0.0 (dates, times, timestamps) and
+ * spin:postgres/postgres@4.0.0 (also uuid, jsonb, numeric, ranges, arrays,
+ * intervals, and errors with the server's fields: spin_pg_types.c) through
+ * libpq. open takes a connection string ("host=... user=...") or a URL
  * (postgres://...) and connects only where the component's
  * allowed_outbound_hosts lets it (postgres://HOST:PORT; a Unix socket is
  * never allowed), else connection-failed "address ... is not permitted".
@@ -21,6 +24,7 @@
 #include <time.h>
 
 #include "serve/spin_host.h"
+#include "serve/spin_pg.h"
 
 #define errorf whirl_error_newf
 
@@ -35,37 +39,60 @@ enum {
     MAX_RESULT_BYTES = 64 << 20,
 };
 
-/* The kinds of values both interface versions know; each version numbers
- * its variant cases and data types its own way (pg_api_t). */
-typedef enum kind {
-    K_BOOL, K_I8, K_I16, K_I32, K_I64, K_U8, K_U16, K_U32, K_U64, K_F32, K_F64, K_STR, K_BIN,
-    K_DATE, K_TIME, K_DATETIME, K_TIMESTAMP, K_NULL, K_OTHER, K_KINDS
-} kind_t;
-
 typedef struct pg_api {
     const char *iface;
-    int8_t param_kind[16];    /* parameter-value case -> kind */
+    bool v4;                    /* db-data-type a variant, errors with query-error */
+    int8_t param_kind[26];      /* parameter-value case -> kind */
     int8_t type_case[K_KINDS];  /* kind -> db-data-type case (-1: none, then `other`) */
     int8_t value_case[K_KINDS]; /* kind -> db-value case (K_OTHER: unsupported) */
     whirl_resource_type_t *conn_type;
 } pg_api_t;
 
-/* fermyon:spin/postgres@2.0.0 (rdbms-types) and spin:postgres@3.0.0, which
- * drops the unsigned cases and adds dates and times. */
-static pg_api_t apis[2] = {
-    {IFACE,
+/* Cases of a version-4 variant, in the WIT's order: parameter-value,
+ * db-value and db-data-type share them up to interval. */
+#define V4_CASES                                                                                \
+    K_BOOL, K_I8, K_I16, K_I32, K_I64, K_F32, K_F64, K_STR, K_BIN, K_DATE, K_TIME, K_DATETIME,  \
+        K_TIMESTAMP, K_UUID, K_JSONB, K_DECIMAL, K_RANGE_I32, K_RANGE_I64, K_RANGE_DEC,         \
+        K_ARR_I32, K_ARR_I64, K_ARR_DEC, K_ARR_STR, K_INTERVAL
+
+/* fermyon:spin/postgres@2.0.0 (rdbms-types), spin:postgres@3.0.0, which
+ * drops the unsigned cases and adds dates and times, and
+ * spin:postgres@4.0.0. The case tables of the last are filled in by
+ * spin_pg_link from V4_CASES. */
+enum { API_V2, API_V3, API_V4, API_COUNT };
+static pg_api_t apis[API_COUNT] = {
+    {IFACE, false,
      {K_BOOL, K_I8, K_I16, K_I32, K_I64, K_U8, K_U16, K_U32, K_U64, K_F32, K_F64, K_STR, K_BIN,
-      K_NULL, -1, -1},
-     {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, -1, -1, -1, -1, -1, 13},
-     {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, -1, -1, -1, -1, 13, 14},
+      K_NULL, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},
+     {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, -1, -1, -1, -1, -1, 13, -1, -1, -1, -1, -1, -1,
+      -1, -1, -1, -1, -1},
+     {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, -1, -1, -1, -1, 13, 14, -1, -1, -1, -1, -1, -1,
+      -1, -1, -1, -1, -1},
      NULL},
-    {"spin:postgres/postgres@3.0.0",
+    {"spin:postgres/postgres@3.0.0", false,
      {K_BOOL, K_I8, K_I16, K_I32, K_I64, K_F32, K_F64, K_STR, K_BIN, K_DATE, K_TIME, K_DATETIME,
-      K_TIMESTAMP, K_NULL, -1, -1},
-     {0, 1, 2, 3, 4, -1, -1, -1, -1, 5, 6, 7, 8, 9, 10, 11, 12, -1, 13},
-     {0, 1, 2, 3, 4, -1, -1, -1, -1, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14},
+      K_TIMESTAMP, K_NULL, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},
+     {0, 1, 2, 3, 4, -1, -1, -1, -1, 5, 6, 7, 8, 9, 10, 11, 12, -1, 13, -1, -1, -1, -1, -1, -1,
+      -1, -1, -1, -1, -1},
+     {0, 1, 2, 3, 4, -1, -1, -1, -1, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, -1, -1, -1, -1, -1, -1,
+      -1, -1, -1, -1, -1},
      NULL},
+    {"spin:postgres/postgres@4.0.0", true, {V4_CASES, K_NULL, -1}, {0}, {0}, NULL},
 };
+
+/* Fills in version 4's type and value cases from the order of V4_CASES. */
+static void init_v4_cases(pg_api_t *api)
+{
+    static const int8_t order[] = {V4_CASES};
+    enum { N = sizeof order / sizeof order[0] };
+    memset(api->type_case, -1, sizeof api->type_case);
+    memset(api->value_case, -1, sizeof api->value_case);
+    for (int i = 0; i < N; i++)
+        api->type_case[order[i]] = api->value_case[order[i]] = (int8_t)i;
+    api->type_case[K_OTHER] = N;      /* other(string) */
+    api->value_case[K_NULL] = N;      /* db-null */
+    api->value_case[K_OTHER] = N + 1; /* unsupported(list<u8>) */
+}
 
 typedef struct pg_conn {
     PGconn *pg;
@@ -207,10 +234,14 @@ static int64_t item(const whirl_cval_t *t, size_t i)
     return v->kind == WHIRL_CVAL_S32 || v->kind == WHIRL_CVAL_S64 ? v->of.s : (int64_t)v->of.u;
 }
 
-/* Runs statement with params; *out the last result (NULL with *why). */
+/* Runs statement with params; the last result, or NULL with *why and,
+ * when the server answered with an error, that result in *failed (the
+ * caller clears it). */
 static PGresult *run(const pg_api_t *api, pg_conn_t *c, const whirl_cval_t *stmt,
-                     const whirl_cval_t *params, char *why, size_t whylen, int *errcase)
+                     const whirl_cval_t *params, char *why, size_t whylen, int *errcase,
+                     PGresult **failed)
 {
+    *failed = NULL;
     size_t n = params->of.list.len;
     *errcase = E_BAD_PARAMETER;
     if (n > MAX_PARAMS) {
@@ -221,8 +252,9 @@ static PGresult *run(const pg_api_t *api, pg_conn_t *c, const whirl_cval_t *stmt
     int *lens = calloc(n ? n : 1, sizeof *lens), *fmts = calloc(n ? n : 1, sizeof *fmts);
     Oid *types = calloc(n ? n : 1, sizeof *types);
     char (*nums)[64] = calloc(n ? n : 1, sizeof *nums);
+    char **texts = calloc(n ? n : 1, sizeof *texts); /* version 4's values, allocated */
     PGresult *last = NULL;
-    if (!vals || !lens || !fmts || !types || !nums) {
+    if (!vals || !lens || !fmts || !types || !nums || !texts) {
         snprintf(why, whylen, "out of memory");
         goto out;
     }
@@ -230,13 +262,19 @@ static PGresult *run(const pg_api_t *api, pg_conn_t *c, const whirl_cval_t *stmt
         const whirl_cval_t *v = &params->of.list.items[i];
         const whirl_cval_t *p = v->kind == WHIRL_CVAL_VARIANT ? v->of.variant.payload : NULL;
         uint32_t idx = v->kind == WHIRL_CVAL_VARIANT ? v->of.variant.index : 99;
-        int k = idx < 16 ? api->param_kind[idx] : -1;
+        int k = idx < sizeof api->param_kind ? api->param_kind[idx] : -1;
         vals[i] = nums[i];
         if (k == K_NULL) {
             vals[i] = NULL;
         } else if (!p || k < 0) {
             snprintf(why, whylen, "parameter %zu: not a parameter-value", i + 1);
             goto out;
+        } else if (k >= K_UUID) {
+            char reason[200];
+            if (!(vals[i] = texts[i] = pg_v4_param_text(k, p, &types[i], reason, sizeof reason))) {
+                snprintf(why, whylen, "parameter %zu: %s", i + 1, reason);
+                goto out;
+            }
         } else if (k == K_BOOL) {
             snprintf(nums[i], sizeof nums[i], "%s", p->of.b ? "true" : "false");
         } else if (k >= K_I8 && k <= K_I64) {
@@ -317,7 +355,7 @@ static PGresult *run(const pg_api_t *api, pg_conn_t *c, const whirl_cval_t *stmt
         snprintf(why, whylen, "no result");
     } else if (PQresultStatus(last) != PGRES_TUPLES_OK && PQresultStatus(last) != PGRES_COMMAND_OK) {
         snprintf(why, whylen, "%s", PQresultErrorMessage(last));
-        PQclear(last);
+        *failed = last;
         last = NULL;
     }
     goto out;
@@ -342,14 +380,17 @@ out:
     free(fmts);
     free(types);
     free(nums);
+    for (size_t i = 0; texts && i < n; i++)
+        free(texts[i]);
+    free(texts);
     return last;
 }
 
 /* The kind of a column's values from its type OID (K_OTHER: none the
  * interface has). */
-static kind_t column_kind(const pg_api_t *api, Oid t)
+static pg_kind_t column_kind(const pg_api_t *api, Oid t)
 {
-    kind_t k;
+    pg_kind_t k;
     switch (t) {
     case 16: k = K_BOOL; break;
     case 21: k = K_I16; break;
@@ -363,7 +404,7 @@ static kind_t column_kind(const pg_api_t *api, Oid t)
     case 1083: k = K_TIME; break;
     case 1114: k = K_DATETIME; break;
     case 1184: k = K_TIMESTAMP; break;
-    default: k = K_OTHER; break;
+    default: k = api->v4 ? pg_v4_column_kind(t) : K_OTHER; break;
     }
     return api->value_case[k] < 0 ? K_OTHER : k;
 }
@@ -403,7 +444,7 @@ static const char *parse_time(const char *s, int64_t out[4])
     return end;
 }
 
-static whirl_error_t *cell(const pg_api_t *api, PGresult *r, int row, int col, kind_t k,
+static whirl_error_t *cell(const pg_api_t *api, PGresult *r, int row, int col, pg_kind_t k,
                            whirl_cval_t *v)
 {
     if (PQgetisnull(r, row, col))
@@ -411,11 +452,22 @@ static whirl_error_t *cell(const pg_api_t *api, PGresult *r, int row, int col, k
                                    false);
     const char *s = PQgetvalue(r, row, col);
     int len = PQgetlength(r, row, col);
-    if (k == K_OTHER)
-        return whirl_cval_set_case(v, WHIRL_CVAL_VARIANT, (uint32_t)api->value_case[K_OTHER],
-                                   false);
-    whirl_error_t *e = whirl_cval_set_case(v, WHIRL_CVAL_VARIANT, (uint32_t)api->value_case[k],
-                                           true);
+    whirl_error_t *e = NULL;
+    if (k >= K_UUID) {
+        e = whirl_cval_set_case(v, WHIRL_CVAL_VARIANT, (uint32_t)api->value_case[k], true);
+        if (e || pg_v4_cell(k, s, (size_t)len, v->of.variant.payload, &e) || e)
+            return e;
+        k = K_OTHER; /* a form not understood: unsupported, with its text */
+    }
+    if (k == K_OTHER) {
+        /* Version 4's unsupported carries the value's text. */
+        e = whirl_cval_set_case(v, WHIRL_CVAL_VARIANT, (uint32_t)api->value_case[K_OTHER],
+                                api->v4);
+        if (!e && api->v4)
+            e = whirl_cval_set_bytes(v->of.variant.payload, s, (size_t)len);
+        return e;
+    }
+    e = whirl_cval_set_case(v, WHIRL_CVAL_VARIANT, (uint32_t)api->value_case[k], true);
     if (e)
         return e;
     whirl_cval_t *p = v->of.variant.payload;
@@ -509,7 +561,7 @@ static whirl_error_t *row_set(const pg_api_t *api, PGresult *r, whirl_cval_t *re
     whirl_cval_t *cols = e ? NULL : &p->of.list.items[0], *rows = e ? NULL : &p->of.list.items[1];
     if (!e)
         e = whirl_cval_set_items(cols, WHIRL_CVAL_LIST, (size_t)ncol);
-    kind_t *types = calloc(ncol ? (size_t)ncol : 1, sizeof *types);
+    pg_kind_t *types = calloc(ncol ? (size_t)ncol : 1, sizeof *types);
     if (!e && !types)
         e = errorf("out of memory");
     for (int j = 0; !e && j < ncol; j++) {
@@ -519,9 +571,20 @@ static whirl_error_t *row_set(const pg_api_t *api, PGresult *r, whirl_cval_t *re
         e = whirl_cval_set_items(col, WHIRL_CVAL_RECORD, 2);
         if (!e)
             e = whirl_cval_set_string(&col->of.list.items[0], name, strlen(name));
+        /* db-data-type: an enum before version 4, then a variant whose
+         * other(string) names the type (by OID: naming it would cost a
+         * catalog query). */
+        bool other_named = api->v4 && types[j] == K_OTHER;
         if (!e)
-            e = whirl_cval_set_case(&col->of.list.items[1], WHIRL_CVAL_ENUM,
-                                    (uint32_t)api->type_case[types[j]], false);
+            e = whirl_cval_set_case(&col->of.list.items[1],
+                                    api->v4 ? WHIRL_CVAL_VARIANT : WHIRL_CVAL_ENUM,
+                                    (uint32_t)api->type_case[types[j]], other_named);
+        if (!e && other_named) {
+            char oid[32];
+            snprintf(oid, sizeof oid, "oid %u", (unsigned)PQftype(r, j));
+            e = whirl_cval_set_string(col->of.list.items[1].of.variant.payload, oid,
+                                      strlen(oid));
+        }
     }
     if (!e)
         e = whirl_cval_set_items(rows, WHIRL_CVAL_LIST, (size_t)nrow);
@@ -549,9 +612,15 @@ static whirl_error_t *pg_call_inner(const pg_api_t *api, int op, spin_req_t *rq,
         return errorf("%s: bad arguments", api->iface);
     char why[600];
     int ec = 0;
-    PGresult *r = run(api, c, &args[1], &args[2], why, sizeof why, &ec);
-    if (!r)
-        return spin_result_err(res, (uint32_t)ec, why);
+    PGresult *failed = NULL;
+    PGresult *r = run(api, c, &args[1], &args[2], why, sizeof why, &ec, &failed);
+    if (!r) {
+        whirl_error_t *e = api->v4 && ec == E_QUERY_FAILED
+                               ? pg_v4_query_error(res, failed, why)
+                               : spin_result_err(res, (uint32_t)ec, why);
+        PQclear(failed);
+        return e;
+    }
     whirl_error_t *e;
     if (op == 1) {
         e = row_set(api, r, res);
@@ -596,7 +665,8 @@ whirl_error_t *spin_pg_link(whirl_component_linker_t *l)
     static const char *const names[] = {"[static]connection.open", "[method]connection.query",
                                         "[method]connection.execute"};
     whirl_error_t *e = NULL;
-    for (uintptr_t v = 0; !e && v < 2; v++) {
+    init_v4_cases(&apis[API_V4]);
+    for (uintptr_t v = 0; !e && v < API_COUNT; v++) {
         pg_api_t *api = &apis[v];
         if (!api->conn_type &&
             !(api->conn_type = whirl_resource_type_new("connection", conn_dtor, NULL, NULL)))

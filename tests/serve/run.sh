@@ -35,6 +35,7 @@ check() { # check NAME CONDITION...
 }
 eq() { [ "$1" = "$2" ] || { echo "  got '$1', expected '$2'" >&2; return 1; }; }
 contains() { grep -q -- "$2" "$1" || { echo "  '$2' not in $1:" >&2; head -c 2000 "$1" >&2; return 1; }; }
+has_line() { grep -qxF -- "$2" "$1" || { echo "  line '$2' not in $1:" >&2; head -c 2000 "$1" >&2; return 1; }; }
 lacks() { ! grep -q -- "$2" "$1" || { echo "  '$2' unexpectedly in $1" >&2; return 1; }; }
 
 # Waiting is for events (a line in a log, a status in the metrics), polled

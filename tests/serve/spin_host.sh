@@ -385,7 +385,7 @@ TOML
     fi
     # Outbound PostgreSQL: parameters and columns of every type.
     if ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || ! command -v setpriv >/dev/null; then
-        echo "SKIPPED: the PostgreSQL tests (9): postgresql (initdb, postgres) is not installed" >&2
+        echo "SKIPPED: the PostgreSQL tests (33): postgresql (initdb, postgres) is not installed" >&2
     elif start_pg; then
         local pga="host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres"
         check "postgres" eq "$(req "$WORK/b" --get --data-urlencode "$pga" "$URL/pg-out")" 200
@@ -398,6 +398,21 @@ TOML
         check "spin:postgres@3" eq "$(req "$WORK/b" --get --data-urlencode "$pga" "$URL/pg3-out")" 200
         check "spin:postgres@3 column types" contains "$WORK/b" "^columns=d:date,t:time,dt:datetime,ts:timestamp,i:int32$"
         check "spin:postgres@3 dates and times" contains "$WORK/b" "^row=date:2024/2/29 time:23/59/58/123456000 datetime:1999/12/31/12/30/15/500000000 timestamp:1700000000 int32:7$"
+        check "spin:postgres@4" eq "$(req "$WORK/b" --get --data-urlencode "$pga" "$URL/pg4-out")" 200
+        check "spin:postgres@4 column types" has_line "$WORK/b" "columns=u:uuid,j:jsonb,d:decimal,r4:range-int32,r8:range-int64,rn:range-decimal,a4:array-int32,a8:array-int64,ad:array-decimal,at:array-str,iv:interval,x:other(oid 600)"
+        local v4
+        for v4 in 'uuid:"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"' 'jsonb:"{\"a\": [1, 2]}"' \
+            'decimal:"12345.678901234567890"' 'range-int32:[[1,"inclusive"],[5,"exclusive"]]' \
+            'range-int64:[null,["9007199254740994","exclusive"]]' \
+            'range-decimal:[["1.5","exclusive"],null]' 'array-int32:[1,null,-3]' \
+            'array-int64:["9007199254740993"]' 'array-decimal:["1.25",null]' \
+            'array-str:["a \"quoted\", word\\",null,"NULL",""]' \
+            'interval:{"micros":"3723000004","days":-2,"months":14}' 'unsupported:"(1,2)"'; do
+            check "spin:postgres@4 ${v4%%:*} read back" has_line "$WORK/b" "value=$v4"
+        done
+        check "spin:postgres@4 db-error" has_line "$WORK/b" "division: query-failed db-error code=22012 severity=ERROR message=division by zero extras=[]"
+        check "spin:postgres@4 db-error of a bad parameter" contains "$WORK/b" '^bad uuid: query-failed db-error code=22P02 severity=ERROR message=invalid input syntax for type uuid'
+        check "spin:postgres@4 db-error extras" has_line "$WORK/b" 'no table: query-failed db-error code=42P01 severity=ERROR message=relation "no_such_table" does not exist extras=[["position","15"]]'
         req "$WORK/b" --get --data-urlencode "$pga service=other passfile=/etc/passwd" "$URL/pg-out" >/dev/null
         check "postgres host-file options refused" contains "$WORK/b" "\"tag\":\"connection-failed\",\"val\":\"connection option '[a-z]*' is not allowed\""
         req "$WORK/b" --get --data-urlencode "host=localhost port=$PG_PORT user=postgres" "$URL/pg-out" >/dev/null

@@ -17,6 +17,7 @@
 //   /mqtt-out?ADDR   outbound MQTT: two messages on whirl/test
 //   /pg-out?ADDR     outbound PostgreSQL: parameters and columns of each type
 //   /pg3-out?ADDR    spin:postgres@3.0.0: dates, times, timestamps
+//   /pg4-out?ADDR    spin:postgres@4.0.0: uuid, jsonb, numeric, ranges, arrays, interval, errors
 //   /pg-sleep?ADDR   a PostgreSQL query the test kills the server under
 //   /mysql-out?ADDR  outbound MySQL: parameters and columns of each type
 //   /sql-forever/LABEL  a query that never ends (the deadline must end it)
@@ -34,6 +35,7 @@ import { Connection as MqttConnection } from 'fermyon:spin/mqtt@2.0.0';
 import { Connection as PgConnection } from 'fermyon:spin/postgres@2.0.0';
 import { Connection as MysqlConnection } from 'fermyon:spin/mysql@2.0.0';
 import { Connection as Pg3Connection } from 'spin:postgres/postgres@3.0.0';
+import { Connection as Pg4Connection } from 'spin:postgres/postgres@4.0.0';
 import { getConfig } from 'fermyon:spin/config';
 
 addEventListener('fetch', (event) => event.respondWith(handle(event.request)));
@@ -231,6 +233,43 @@ async function handle(req) {
       out += `inserted=${n}\ncolumns=${rs.columns.map((c) => c.name + ':' + c.dataType).join(',')}\n`;
       for (const row of rs.rows) {
         out += `row=${row.map((v) => v.tag + ':' + (Array.isArray(v.val) ? v.val.join('/') : v.val)).join(' ')}\n`;
+      }
+    } else if (parts[0] === 'pg4-out') {
+      // ?ADDRESS: spin:postgres@4.0.0's cases beyond 3.0.0, each written
+      // and read back, a type it has no case for, and the server's errors.
+      const pg = Pg4Connection.open(query(req));
+      pg.execute('DROP TABLE IF EXISTS pt4', []);
+      pg.execute('CREATE TABLE pt4 (u uuid, j jsonb, d numeric, r4 int4range, r8 int8range, rn numrange, a4 int4[], a8 int8[], ad numeric[], at text[], iv interval, x point)', []);
+      const n = pg.execute('INSERT INTO pt4 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, point(1, 2))', [
+        { tag: 'uuid', val: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11' },
+        { tag: 'jsonb', val: enc.encode('{"a":[1,2]}') },
+        { tag: 'decimal', val: '12345.678901234567890' },
+        { tag: 'range-int32', val: [[1, 'inclusive'], [5, 'exclusive']] },
+        { tag: 'range-int64', val: [undefined, [9007199254740993n, 'inclusive']] },
+        { tag: 'range-decimal', val: [['1.5', 'exclusive'], undefined] },
+        { tag: 'array-int32', val: [1, undefined, -3] },
+        { tag: 'array-int64', val: [9007199254740993n] },
+        { tag: 'array-decimal', val: ['1.25', undefined] },
+        { tag: 'array-str', val: ['a "quoted", word\\', undefined, 'NULL', ''] },
+        { tag: 'interval', val: { micros: 3723000004n, days: -2, months: 14 } }]);
+      const rs = pg.query('SELECT * FROM pt4', []);
+      const json = (v) => JSON.stringify(v, (k, x) => typeof x === 'bigint' ? x.toString()
+        : ArrayBuffer.isView(x) ? dec.decode(x) : x === undefined ? null : x);
+      out += `inserted=${n}\ncolumns=${rs.columns.map((c) => c.name + ':' + c.dataType.tag + (c.dataType.val ? '(' + c.dataType.val + ')' : '')).join(',')}\n`;
+      for (const row of rs.rows) {
+        for (const v of row) out += `value=${v.tag}:${json(v.val)}\n`;
+      }
+      for (const [name, sql, params] of [['division', 'SELECT 1/0', []],
+        ['bad uuid', 'SELECT $1::uuid', [{ tag: 'uuid', val: 'not-a-uuid' }]],
+        ['no table', 'SELECT * FROM no_such_table', []]]) {
+        try {
+          pg.query(sql, params);
+          out += `${name}: no error\n`;
+        } catch (e) {
+          const p = e.payload;
+          const d = p.val && p.val.val;
+          out += `${name}: ${p.tag} ${p.val.tag} code=${d.code} severity=${d.severity} message=${d.message} extras=${json(d.extras)}\n`;
+        }
       }
     } else if (parts[0] === 'pg-sleep') {
       // ?ADDRESS: a query the test ends by stopping the server under it.
