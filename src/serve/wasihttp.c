@@ -425,8 +425,12 @@ static whirl_error_t *fields_has(hcall_t *h)
     return NULL;
 }
 
-/* set / append / delete: the mutations. */
-static whirl_error_t *fields_mutate(hcall_t *h, int op)
+/* set / append / delete: the mutations. All three need mutable fields and a
+ * valid name; set and append also refuse forbidden headers (delete removes
+ * whatever is there, as before). */
+enum fields_op { FIELDS_SET, FIELDS_APPEND, FIELDS_DELETE };
+
+static whirl_error_t *fields_mutate(hcall_t *h, enum fields_op op)
 {
     hobj_t *o;
     const char *name = NULL;
@@ -441,16 +445,16 @@ static whirl_error_t *fields_mutate(hcall_t *h, int op)
     if (!serve_http_token(name, n))
         return wh_err_case(h->res, 0);
     char lname[256];
-    if (n < sizeof lname) {
+    if (op != FIELDS_DELETE && n < sizeof lname) {
         for (size_t i = 0; i < n; i++)
             lname[i] = (char)tolower((unsigned char)name[i]);
         lname[n] = '\0';
         if (forbidden(lname))
             return wh_err_case(h->res, 1);
     }
-    if (op == 0 || op == 2) { /* set: check every value first, then replace */
-        const whirl_cval_t *vals = op == 0 && h->nargs > 2 ? &h->args[2] : NULL;
-        if (op == 0 && (!vals || vals->kind != WHIRL_CVAL_LIST))
+    if (op != FIELDS_APPEND) { /* set checks every value first, then replaces; delete sets none */
+        const whirl_cval_t *vals = op == FIELDS_SET && h->nargs > 2 ? &h->args[2] : NULL;
+        if (op == FIELDS_SET && (!vals || vals->kind != WHIRL_CVAL_LIST))
             return trap("fields.set: expected a list of values");
         flist_t *tmp = wh_fl_new();
         if (!tmp)
@@ -488,25 +492,9 @@ static whirl_error_t *fields_mutate(hcall_t *h, int op)
     return r >= 0 ? wh_err_case(h->res, (uint32_t)r) : wh_ok(h->res, NULL);
 }
 
-static whirl_error_t *fields_set(hcall_t *h) { return fields_mutate(h, 0); }
-static whirl_error_t *fields_append(hcall_t *h) { return fields_mutate(h, 1); }
-static whirl_error_t *fields_del(hcall_t *h)
-{
-    hobj_t *o;
-    const char *name = NULL;
-    size_t n = 0;
-    whirl_error_t *e = wh_arg_obj(h, 0, H_FIELDS, &o, NULL);
-    if (!e)
-        e = wh_arg_string(h, 1, &name, &n);
-    if (e)
-        return e;
-    if (o->immutable)
-        return wh_err_case(h->res, 2);
-    if (!serve_http_token(name, n))
-        return wh_err_case(h->res, 0);
-    fl_delete(o->fl, name, n);
-    return wh_ok(h->res, NULL);
-}
+static whirl_error_t *fields_set(hcall_t *h) { return fields_mutate(h, FIELDS_SET); }
+static whirl_error_t *fields_append(hcall_t *h) { return fields_mutate(h, FIELDS_APPEND); }
+static whirl_error_t *fields_del(hcall_t *h) { return fields_mutate(h, FIELDS_DELETE); }
 
 static whirl_error_t *fields_entries(hcall_t *h)
 {
