@@ -30,7 +30,7 @@ static const struct {
     const char *name;
     int port;
 } schemes[] = {
-    {"http", 80}, {"https", 443}, {"redis", 6379}, {"mqtt", 1883}, {"mqtts", 8883},
+    {"http", 80}, {"https", 443}, {"redis", 6379}, {"rediss", 6379}, {"mqtt", 1883}, {"mqtts", 8883},
     {"postgres", 5432}, {"mysql", 3306},
 };
 
@@ -96,7 +96,7 @@ bool ob_policy_add(ob_policy_t *p, const char *rule, char *why, size_t whylen)
             }
         if (default_port == -2)
             return fail(why, whylen, rule,
-                        "the scheme must be http, https, redis, mqtt, mqtts, postgres, mysql or *");
+                        "the scheme must be http, https, redis, rediss, mqtt, mqtts, postgres, mysql or *");
     }
     const char *host = sep + 3;
     size_t hlen = strcspn(host, "/");

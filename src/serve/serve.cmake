@@ -26,8 +26,10 @@ pkg_check_modules(HIREDIS QUIET IMPORTED_TARGET hiredis)
 pkg_check_modules(MOSQUITTO QUIET IMPORTED_TARGET libmosquitto)
 pkg_check_modules(LIBPQ QUIET IMPORTED_TARGET libpq)
 pkg_check_modules(MARIADB QUIET IMPORTED_TARGET libmariadb)
-if(NOT SQLITE3_FOUND OR NOT HIREDIS_FOUND OR NOT MOSQUITTO_FOUND OR NOT LIBPQ_FOUND OR NOT MARIADB_FOUND)
-  message(WARNING "sqlite3 (libsqlite3-dev), hiredis (libhiredis-dev), libmosquitto (libmosquitto-dev), libpq (libpq-dev) or libmariadb (libmariadb-dev) not found: `whirl serve` is not built")
+# rediss:// (spin_redis_tls.c): Debian's hiredis 0.14 has no TLS.
+pkg_check_modules(OPENSSL QUIET IMPORTED_TARGET openssl)
+if(NOT SQLITE3_FOUND OR NOT HIREDIS_FOUND OR NOT MOSQUITTO_FOUND OR NOT LIBPQ_FOUND OR NOT MARIADB_FOUND OR NOT OPENSSL_FOUND)
+  message(WARNING "sqlite3 (libsqlite3-dev), hiredis (libhiredis-dev), libmosquitto (libmosquitto-dev), libpq (libpq-dev), libmariadb (libmariadb-dev) or openssl (libssl-dev) not found: `whirl serve` is not built")
   return()
 endif()
 enable_language(CXX)
@@ -42,6 +44,6 @@ set_source_files_properties(${CMAKE_SOURCE_DIR}/src/serve/toml_shim.cpp PROPERTI
   COMPILE_OPTIONS "-fexceptions")
 target_link_libraries(whirl-serve PUBLIC whirl PkgConfig::MHD PkgConfig::TOMLPP
   PkgConfig::CURL PkgConfig::SQLITE3 PkgConfig::HIREDIS PkgConfig::MOSQUITTO PkgConfig::LIBPQ
-  PkgConfig::MARIADB)
+  PkgConfig::MARIADB PkgConfig::OPENSSL)
 target_compile_definitions(whirl-cli PRIVATE WHIRL_HAVE_SERVE=1)
 target_link_libraries(whirl-cli PRIVATE whirl-serve)

@@ -123,8 +123,8 @@ static whirl_error_t *runtime_backend(const char *file, const char *dir, const c
         return put_backend(list, n, label, SPIN_BACKEND_SQLITE, full, NULL);
     }
     if (kv && strcmp(type, "redis") == 0) {
-        if (!url || strncmp(url, "redis://", 8) != 0)
-            return errorf("%s:%u: [%s.%s]: a redis store needs url = \"redis://HOST[:PORT]\"",
+        if (!url || (strncmp(url, "redis://", 8) != 0 && strncmp(url, "rediss://", 9) != 0))
+            return errorf("%s:%u: [%s.%s]: a redis store needs url = \"redis[s]://HOST[:PORT]\"",
                           file, toml_shim_line(t), section, label);
         return put_backend(list, n, label, SPIN_BACKEND_REDIS, NULL, url);
     }

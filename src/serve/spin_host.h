@@ -166,12 +166,14 @@ whirl_error_t *spin_check_deadline(const spin_req_t *r, whirl_error_t *e, whirl_
  * deadline_ns. */
 struct redisContext;
 struct redisReply;
+typedef struct redis_tls redis_tls_t;
 typedef struct spin_redis {
-    struct redisContext *rc;
+    struct redisContext *rc; /* redis:// */
+    redis_tls_t *tls;        /* rediss:// (spin_redis_tls.c) */
     uint64_t deadline_ns;
     char why[256]; /* the last failure */
 } spin_redis_t;
-/* Connects to redis://[[user]:password@]host[:port][/db]; false with
+/* Connects to redis[s]://[[user]:password@]host[:port][/db]; false with
  * c->why (and *bad_url, if given, for an address that is not one). */
 bool spin_redis_connect(spin_redis_t *c, const char *url, bool *bad_url);
 /* A reply (the caller frees it with freeReplyObject), or NULL with c->why;
@@ -181,10 +183,20 @@ struct redisReply *spin_redis_cmd(spin_redis_t *c, const char *fmt, ...);
 struct redisReply *spin_redis_argv(spin_redis_t *c, int argc, const char **argv,
                                    const size_t *lens);
 void spin_redis_close(spin_redis_t *c);
-/* Parses a redis:// address: host (at least 256 bytes), port, and the
- * password and database. False if it is not one. */
+/* Whether c holds a connection (plain or TLS). */
+bool spin_redis_is_open(const spin_redis_t *c);
+/* Parses a redis:// or rediss:// (*tls) address: host (at least 256
+ * bytes), port, and the password and database. False if it is not one. */
 bool spin_redis_parse(const char *url, char *host, size_t hostlen, int *port, char *pass,
-                      size_t passlen, int *db);
+                      size_t passlen, int *db, bool *tls);
+/* rediss:// transport (spin_redis_tls.c): a verified TLS session, NULL with
+ * why; commands are formatted by hiredis and sent whole, the reply (error
+ * replies included) parsed by its reader, NULL with why on failure. */
+redis_tls_t *redis_tls_connect(const char *host, int port, uint64_t deadline_ns, char *why,
+                               size_t whylen);
+struct redisReply *redis_tls_command(redis_tls_t *t, const char *cmd, size_t len,
+                                     uint64_t deadline_ns, char *why, size_t whylen);
+void redis_tls_close(redis_tls_t *t);
 /* Whether the component's allowed_outbound_hosts or the server's -S
  * allow-http rules (outbound_policy.c, the matcher outbound HTTP uses too)
  * let the request reach scheme://host:port (spin_host.c). */

@@ -33,7 +33,7 @@ enum {
 typedef enum kv_err { KV_NO_SUCH_STORE, KV_ACCESS_DENIED, KV_OTHER } kv_err_t;
 
 typedef struct kv_conn {
-    spin_redis_t r;  /* Redis: the connection (r.rc); both: the deadline, the last failure */
+    spin_redis_t r;  /* Redis: the connection; both: the deadline, the last failure */
     const spin_backend_t *b;
     sqlite3 *db;
 } kv_conn_t;
@@ -140,7 +140,7 @@ static bool kv_get(kv_conn_t *c, const char *key, size_t klen, uint8_t **val, si
     *found = false;
     *val = NULL;
     *len = 0;
-    if (c->r.rc) {
+    if (spin_redis_is_open(&c->r)) {
         redisReply *r = spin_redis_cmd(&c->r, "GET %b", key, klen);
         if (!r)
             return false;
@@ -181,7 +181,7 @@ static bool kv_get(kv_conn_t *c, const char *key, size_t klen, uint8_t **val, si
 
 static bool kv_set(kv_conn_t *c, const char *key, size_t klen, const void *val, size_t len)
 {
-    if (c->r.rc) {
+    if (spin_redis_is_open(&c->r)) {
         redisReply *r = spin_redis_cmd(&c->r, "SET %b %b", key, klen, val, len);
         freeReplyObject(r);
         return r != NULL;
@@ -198,7 +198,7 @@ static bool kv_set(kv_conn_t *c, const char *key, size_t klen, const void *val, 
 
 static bool kv_delete(kv_conn_t *c, const char *key, size_t klen)
 {
-    if (c->r.rc) {
+    if (spin_redis_is_open(&c->r)) {
         redisReply *r = spin_redis_cmd(&c->r, "DEL %b", key, klen);
         freeReplyObject(r);
         return r != NULL;
@@ -211,7 +211,7 @@ static bool kv_delete(kv_conn_t *c, const char *key, size_t klen)
 static bool kv_exists(kv_conn_t *c, const char *key, size_t klen, bool *yes)
 {
     *yes = false;
-    if (c->r.rc) {
+    if (spin_redis_is_open(&c->r)) {
         redisReply *r = spin_redis_cmd(&c->r, "EXISTS %b", key, klen);
         if (r)
             *yes = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
@@ -231,7 +231,7 @@ static bool kv_exists(kv_conn_t *c, const char *key, size_t klen, bool *yes)
 static bool kv_keys(kv_conn_t *c, whirl_cval_t *list)
 {
     whirl_error_t *e = NULL;
-    if (c->r.rc) {
+    if (spin_redis_is_open(&c->r)) {
         redisReply *r = spin_redis_cmd(&c->r, "KEYS *");
         if (!r)
             return false;
@@ -299,7 +299,7 @@ static bool sql_exec(kv_conn_t *c, const char *sql)
 static bool kv_increment(kv_conn_t *c, const char *key, size_t klen, int64_t delta,
                          int64_t *out)
 {
-    if (c->r.rc) {
+    if (spin_redis_is_open(&c->r)) {
         redisReply *r = spin_redis_cmd(&c->r, "INCRBY %b %lld", key, klen, (long long)delta);
         if (r)
             *out = r->integer;
@@ -340,7 +340,7 @@ static bool kv_swap(kv_conn_t *c, const kv_cas_t *cas, const void *val, size_t l
                     bool *swapped)
 {
     *swapped = false;
-    if (c->r.rc) {
+    if (spin_redis_is_open(&c->r)) {
         redisReply *r = spin_redis_cmd(&c->r, "WATCH %b", cas->key, cas->klen);
         freeReplyObject(r);
         if (!r)

@@ -1,6 +1,7 @@
 /* Redis for Spin apps, through hiredis: the connection both key-value
  * stores and outbound Redis use (every command bounded by the request's
- * deadline through socket timeouts), and fermyon:spin/redis@2.0.0, outbound
+ * deadline through socket timeouts; rediss:// through spin_redis_tls.c),
+ * and fermyon:spin/redis@2.0.0, outbound
  * Redis, whose connections go only where the component's
  * allowed_outbound_hosts lets them (an address it does not allow is
  * invalid-address, as Spin answers). Connections belong to the request and
@@ -38,15 +39,23 @@ void spin_redis_close(spin_redis_t *c)
     if (c->rc)
         redisFree(c->rc);
     c->rc = NULL;
+    redis_tls_close(c->tls);
+    c->tls = NULL;
 }
 
-/* The reply or NULL (with c->why). */
+bool spin_redis_is_open(const spin_redis_t *c)
+{
+    return c->rc || c->tls;
+}
+
+/* The reply or NULL (with c->why; a TLS failure has set it already). */
 static redisReply *checked(spin_redis_t *c, redisReply *r)
 {
     if (!r) {
         bool late = c->deadline_ns != UINT64_MAX && whirl_monotonic_now() >= c->deadline_ns;
-        snprintf(c->why, sizeof c->why, "redis: %s",
-                 late ? "the request's deadline passed" : c->rc->errstr);
+        if (c->rc || late)
+            snprintf(c->why, sizeof c->why, "redis: %s",
+                     late ? "the request's deadline passed" : c->rc->errstr);
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
@@ -57,36 +66,68 @@ static redisReply *checked(spin_redis_t *c, redisReply *r)
     return r;
 }
 
-redisReply *spin_redis_cmd(spin_redis_t *c, const char *fmt, ...)
+/* Whether a command can be sent (else c->why says why not). */
+static bool usable(spin_redis_t *c)
 {
+    if (c->tls)
+        return true;
     if (!c->rc || c->rc->err) {
         snprintf(c->why, sizeof c->why, "redis: %s", c->rc ? c->rc->errstr : "not connected");
-        return NULL;
+        return false;
     }
     redisSetTimeout(c->rc, time_left_tv(c->deadline_ns));
+    return true;
+}
+
+/* A formatted command (len < 0: formatting failed) over TLS. */
+static redisReply *tls_send(spin_redis_t *c, char *cmd, int len)
+{
+    redisReply *r = NULL;
+    if (len < 0)
+        snprintf(c->why, sizeof c->why, "redis: cannot format the command");
+    else
+        r = redis_tls_command(c->tls, cmd, (size_t)len, c->deadline_ns, c->why, sizeof c->why);
+    free(cmd);
+    return checked(c, r);
+}
+
+redisReply *spin_redis_cmd(spin_redis_t *c, const char *fmt, ...)
+{
+    if (!usable(c))
+        return NULL;
     va_list ap;
     va_start(ap, fmt);
-    redisReply *r = redisvCommand(c->rc, fmt, ap);
+    redisReply *r = NULL;
+    if (c->tls) {
+        char *cmd = NULL;
+        int len = redisvFormatCommand(&cmd, fmt, ap);
+        va_end(ap);
+        return tls_send(c, cmd, len);
+    }
+    r = redisvCommand(c->rc, fmt, ap);
     va_end(ap);
     return checked(c, r);
 }
 
 redisReply *spin_redis_argv(spin_redis_t *c, int argc, const char **argv, const size_t *lens)
 {
-    if (!c->rc || c->rc->err) {
-        snprintf(c->why, sizeof c->why, "redis: %s", c->rc ? c->rc->errstr : "not connected");
+    if (!usable(c))
         return NULL;
+    if (c->tls) {
+        char *cmd = NULL;
+        int len = redisFormatCommandArgv(&cmd, argc, argv, lens);
+        return tls_send(c, cmd, len);
     }
-    redisSetTimeout(c->rc, time_left_tv(c->deadline_ns));
     return checked(c, redisCommandArgv(c->rc, argc, argv, lens));
 }
 
 bool spin_redis_parse(const char *url, char *host, size_t hostlen, int *port, char *pass,
-                      size_t passlen, int *db)
+                      size_t passlen, int *db, bool *tls)
 {
-    if (strncmp(url, "redis://", 8) != 0)
+    *tls = strncmp(url, "rediss://", 9) == 0;
+    if (!*tls && strncmp(url, "redis://", 8) != 0)
         return false;
-    const char *u = url + 8;
+    const char *u = url + (*tls ? 9 : 8);
     *port = 6379;
     *db = 0;
     pass[0] = '\0';
@@ -128,16 +169,20 @@ bool spin_redis_connect(spin_redis_t *c, const char *url, bool *bad_url)
 {
     char host[256], pass[256];
     int port, db;
+    bool tls;
     if (bad_url)
         *bad_url = false;
-    if (!spin_redis_parse(url, host, sizeof host, &port, pass, sizeof pass, &db)) {
+    if (!spin_redis_parse(url, host, sizeof host, &port, pass, sizeof pass, &db, &tls)) {
         if (bad_url)
             *bad_url = true;
         snprintf(c->why, sizeof c->why, "redis: invalid address");
         return false;
     }
-    c->rc = redisConnectWithTimeout(host, port, time_left_tv(c->deadline_ns));
-    if (!c->rc || c->rc->err) {
+    if (tls) {
+        if (!(c->tls = redis_tls_connect(host, port, c->deadline_ns, c->why, sizeof c->why)))
+            return false;
+    } else if (!(c->rc = redisConnectWithTimeout(host, port, time_left_tv(c->deadline_ns))) ||
+               c->rc->err) {
         snprintf(c->why, sizeof c->why, "redis: cannot connect to %.100s:%d: %.100s", host, port,
                  c->rc ? c->rc->errstr : "out of memory");
         return false;
@@ -174,9 +219,10 @@ static whirl_error_t *r_open(spin_req_t *r, const whirl_cval_t *args, size_t nar
     const char *addr = spin_arg_string(args, nargs, 0);
     char host[256], pass[256];
     int port, db;
-    if (!addr || !spin_redis_parse(addr, host, sizeof host, &port, pass, sizeof pass, &db))
+    bool tls;
+    if (!addr || !spin_redis_parse(addr, host, sizeof host, &port, pass, sizeof pass, &db, &tls))
         return spin_result_err(res, R_INVALID_ADDRESS, NULL);
-    if (!spin_outbound_allowed(r->in, "redis", host, port)) {
+    if (!spin_outbound_allowed(r->in, tls ? "rediss" : "redis", host, port)) {
         serve_log("component '%s': outbound Redis to %s:%d denied: allowed_outbound_hosts "
                   "does not list it",
                   r->in->comp->id, host, port);

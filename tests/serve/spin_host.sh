@@ -111,12 +111,12 @@ start_mqtt() {
         MQTT_PORT=$(free_port)
         printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$MQTT_PORT" >"$WORK/mosquitto.conf"
         MQTTS_PORT=
-        if [ -s "$WORK/mq-cert.pem" ]; then # and a TLS listener
+        if [ -s "$WORK/tls-cert.pem" ]; then # and a TLS listener
             MQTTS_PORT=$(free_port)
             # As this user: a broker started as root would drop to the
             # mosquitto user, who cannot read the test's private directory.
             printf 'user %s\nlistener %s 127.0.0.1\ncertfile %s\nkeyfile %s\n' "$(id -un)" \
-                "$MQTTS_PORT" "$WORK/mq-cert.pem" "$WORK/mq-key.pem" >>"$WORK/mosquitto.conf"
+                "$MQTTS_PORT" "$WORK/tls-cert.pem" "$WORK/tls-key.pem" >>"$WORK/mosquitto.conf"
         fi
         : >"$log"
         mosquitto -c "$WORK/mosquitto.conf" -v >"$log" 2>&1 &
@@ -138,14 +138,23 @@ stop_redis() {
     REDIS_PID=
 }
 
-# start_redis: redis-server on a free loopback port (REDIS_PORT), no
-# persistence; waits for its "Ready to accept connections" line.
+# start_redis: redis-server on a free loopback port (REDIS_PORT), and a TLS
+# port (REDISS_PORT) when tls-cert.pem exists; no persistence; waits for its
+# "Ready to accept connections" line.
 start_redis() {
     local log=$WORK/redis.log
     for _ in 1 2 3; do
         REDIS_PORT=$(free_port)
+        REDISS_PORT=
+        local tls=()
+        if [ -s "$WORK/tls-cert.pem" ]; then # and a TLS port (rediss://)
+            REDISS_PORT=$(free_port)
+            tls=(--tls-port "$REDISS_PORT" --tls-cert-file "$WORK/tls-cert.pem"
+                --tls-key-file "$WORK/tls-key.pem" --tls-ca-cert-file "$WORK/tls-cert.pem"
+                --tls-auth-clients no)
+        fi
         : >"$log"
-        redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
+        redis-server --bind 127.0.0.1 --port "$REDIS_PORT" "${tls[@]}" --save '' --appendonly no \
             --dir "$WORK" >"$log" 2>&1 &
         REDIS_PID=$!
         wait_ready "$REDIS_PID" "$log" 'Ready to accept connections' && return 0
@@ -315,7 +324,16 @@ TOML
         echo "SKIPPED: the Redis backend tests (7): redis-server is not installed" >&2
         return
     fi
+    # One certificate for the TLS servers (rediss://, mqtts://): it names
+    # localhost only and is signed by itself, a CA the system store lacks.
+    if command -v openssl >/dev/null; then
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/tls-key.pem" \
+            -out "$WORK/tls-cert.pem" -days 1 -subj /CN=localhost \
+            -addext "subjectAltName=DNS:localhost" >"$WORK/openssl.log" 2>&1 ||
+            bad "openssl could not make a certificate"
+    fi
     start_redis || { bad "redis-server did not start"; return; }
+    [ -n "$REDISS_PORT" ] || echo "SKIPPED: the rediss tests (7): openssl is not installed" >&2
     mkdir -p "$D/rc"
     cat >"$D/rc/runtime.toml" <<TOML
 [[variables_provider]]
@@ -330,9 +348,12 @@ path = "data/files.db"
 [sqlite_database.other]
 type = "spin"
 path = "data/other.db"
+[key_value_store.secure]
+type = "redis"
+url = "rediss://localhost:${REDISS_PORT:-1}/3"
 TOML
-    sed -e 's/key_value_stores = \["default"\]/key_value_stores = ["default", "cache", "files"]/' \
-        -e 's/sqlite_databases = \["default"\]/sqlite_databases = ["other"]\nallowed_outbound_hosts = ["redis:\/\/127.0.0.1:{{ redis_port }}", "mqtt:\/\/127.0.0.1:*", "mqtts:\/\/localhost:*", "mqtts:\/\/127.0.0.1:*", "postgres:\/\/127.0.0.1:*", "mysql:\/\/127.0.0.1:*"]/' \
+    sed -e 's/key_value_stores = \["default"\]/key_value_stores = ["default", "cache", "files", "secure"]/' \
+        -e 's/sqlite_databases = \["default"\]/sqlite_databases = ["other"]\nallowed_outbound_hosts = ["redis:\/\/127.0.0.1:{{ redis_port }}", "rediss:\/\/localhost:*", "rediss:\/\/127.0.0.1:*", "mqtt:\/\/127.0.0.1:*", "mqtts:\/\/localhost:*", "mqtts:\/\/127.0.0.1:*", "postgres:\/\/127.0.0.1:*", "mysql:\/\/127.0.0.1:*"]/' \
         -e 's/^\[variables\]$/[variables]\nredis_port = { default = "'"$REDIS_PORT"'" }/' \
         "$D/spin.toml" >"$D/rc.toml"
     start_server spinhost3 --runtime-config-file "$D/rc/runtime.toml" --variable token=x \
@@ -365,6 +386,10 @@ TOML
     check "outbound redis wrong type" contains "$WORK/b" '^wrong type: error {"tag":"other","val":"redis: WRONGTYPE'
     req "$WORK/b" "$URL/redis-out?redis://localhost:$REDIS_PORT" >/dev/null
     check "outbound redis to a host not listed: invalid-address" contains "$WORK/b" '^error {"tag":"invalid-address"}$'
+    if [ -n "$REDISS_PORT" ]; then
+        req "$WORK/b" "$URL/redis-out?rediss://localhost:$REDISS_PORT" >/dev/null
+        check "rediss: a CA not trusted: an error" contains "$WORK/b" '^error {"tag":"other","val":"redis: TLS handshake with localhost:[0-9]* failed: self.signed certificate'
+    fi
     # Outbound MQTT: a subscriber sees what the guest publishes.
     if ! command -v mosquitto >/dev/null || ! command -v mosquitto_sub >/dev/null; then
         echo "SKIPPED: the MQTT tests (4): mosquitto or mosquitto_sub is not installed" >&2
@@ -453,10 +478,8 @@ TOML
     # localhost only, signed by a CA the system store lacks.
     local mqtls=
     if command -v mosquitto >/dev/null && command -v mosquitto_sub >/dev/null &&
-        command -v openssl >/dev/null; then
-        openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/mq-key.pem" -out "$WORK/mq-cert.pem" \
-            -days 1 -subj /CN=localhost -addext "subjectAltName=DNS:localhost" \
-            >"$WORK/openssl.log" 2>&1 && start_mqtt && mqtls=1
+        [ -s "$WORK/tls-cert.pem" ]; then
+        start_mqtt && mqtls=1
         [ -n "$mqtls" ] || bad "mosquitto with TLS did not start"
     else
         echo "SKIPPED: the mqtts tests (4): mosquitto or openssl is not installed" >&2
@@ -473,11 +496,24 @@ TOML
         check "mqtts: a CA not trusted: connection-failed" contains "$WORK/b" '"tag":"connection-failed","val":"mqtt: .*A TLS error occurred."'
     fi
     stop_server
-    start_server spinhost5 -S "allow-http=redis://localhost:$REDIS_PORT" -S "http-ca=$WORK/mq-cert.pem" \
+    start_server spinhost5 -S "allow-http=redis://localhost:$REDIS_PORT" -S "http-ca=$WORK/tls-cert.pem" \
         --runtime-config-file "$D/rc/runtime.toml" --variable token=x "$D/rc.toml" >/dev/null ||
         { stop_redis; stop_mqtt; return; }
     req "$WORK/b" "$URL/redis-out?redis://localhost:$REDIS_PORT" >/dev/null
     check "allow-http redis:// reaches redis" contains "$WORK/b" "^incr=1,2$"
+    if [ -n "$REDISS_PORT" ]; then
+        # Databases of their own (2, 3): the same server's plain port has been used.
+        req "$WORK/b" "$URL/redis-out?rediss://localhost:$REDISS_PORT/2" >/dev/null
+        check "rediss (CA from -S http-ca): get/set" contains "$WORK/b" "^get=rv missing=true$"
+        check "rediss: sets" contains "$WORK/b" "^sadd=3 srem=1 smembers=a,c$"
+        check "rediss: execute" contains "$WORK/b" "^execute=int64:1 binary:42 status:PONG$"
+        check "rediss: an error reply" contains "$WORK/b" '^wrong type: error {"tag":"other","val":"redis: WRONGTYPE'
+        req "$WORK/b" "$URL/redis-out?rediss://127.0.0.1:$REDISS_PORT" >/dev/null
+        check "rediss: a certificate not naming the host: an error" contains "$WORK/b" '^error {"tag":"other","val":"redis: TLS handshake with 127.0.0.1:[0-9]* failed: IP address mismatch'
+        req "$WORK/b" "$URL/kv/secure/incr" >/dev/null
+        req "$WORK/b" "$URL/kv/secure/incr" >/dev/null
+        check "rediss key-value store counter" contains "$WORK/b" "^counter=2$"
+    fi
     if [ -n "$mqtls" ]; then
         stdbuf -oL mosquitto_sub -d -h 127.0.0.1 -p "$MQTT_PORT" -t whirl/test -C 2 -W 60 >"$WORK/sub.out" 2>&1 &
         local tsub=$!

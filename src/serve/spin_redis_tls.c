@@ -1,0 +1,231 @@
+/* Redis over TLS (rediss://) for Spin apps. Debian's hiredis (0.14) cannot
+ * speak TLS and has no hooks for another transport, so this file carries
+ * the bytes: OpenSSL for the session, hiredis only to format commands and
+ * parse replies (redisFormatCommand*, redisReader). The server's
+ * certificate is verified against the system CA store and -S http-ca's
+ * file, and must name the host (or its IP address); every wait is bounded
+ * by the request's deadline. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <hiredis/hiredis.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "serve/outbound.h"
+#include "serve/spin_host.h"
+
+enum { NO_DEADLINE_MS = 60 * 1000, READ_CHUNK = 16 * 1024 };
+
+struct redis_tls {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+    redisReader *reader;
+};
+
+/* Milliseconds left before the deadline (0: passed). */
+static int ms_left(uint64_t deadline_ns)
+{
+    if (deadline_ns == UINT64_MAX)
+        return NO_DEADLINE_MS;
+    uint64_t now = whirl_monotonic_now();
+    if (now >= deadline_ns)
+        return 0;
+    uint64_t ms = (deadline_ns - now) / 1000000u + 1;
+    return ms < NO_DEADLINE_MS ? (int)ms : NO_DEADLINE_MS;
+}
+
+static bool wait_fd(int fd, short events, uint64_t deadline_ns)
+{
+    struct pollfd p = {.fd = fd, .events = events};
+    int rc;
+    do {
+        int ms = ms_left(deadline_ns);
+        if (ms == 0)
+            return false;
+        rc = poll(&p, 1, ms);
+    } while (rc < 0 && errno == EINTR);
+    return rc > 0;
+}
+
+static void set_why(char *why, size_t whylen, const char *what, uint64_t deadline_ns)
+{
+    if (deadline_ns != UINT64_MAX && whirl_monotonic_now() >= deadline_ns) {
+        snprintf(why, whylen, "redis: the request's deadline passed");
+        return;
+    }
+    unsigned long err = ERR_get_error();
+    char ssl[200] = "";
+    if (err)
+        ERR_error_string_n(err, ssl, sizeof ssl);
+    ERR_clear_error();
+    snprintf(why, whylen, "redis: %s%s%s", what, *ssl ? ": " : "", ssl);
+}
+
+/* A TCP connection to host:port, non-blocking, within the deadline. */
+static int tcp_connect(const char *host, int port, uint64_t deadline_ns, char *why,
+                       size_t whylen)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    char service[8];
+    snprintf(service, sizeof service, "%d", port);
+    int rc = getaddrinfo(host, service, &hints, &res);
+    if (rc != 0) {
+        snprintf(why, whylen, "redis: cannot resolve %.100s: %s", host, gai_strerror(rc));
+        return -1;
+    }
+    int fd = -1;
+    for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0)
+            continue;
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (connect(fd, a->ai_addr, a->ai_addrlen) != 0 &&
+            (errno != EINPROGRESS || !wait_fd(fd, POLLOUT, deadline_ns) ||
+             getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0)) {
+            snprintf(why, whylen, "redis: cannot connect to %.100s:%d: %s", host, port,
+                     err ? strerror(err) : ms_left(deadline_ns) ? strerror(errno)
+                                                               : "the request's deadline passed");
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+/* Runs an SSL call (connect, read or write) until it is done, waiting on
+ * the socket as it asks; its result, or <= 0 on failure or deadline. */
+static int ssl_call(redis_tls_t *t, int (*op)(SSL *, void *, int), void *buf, int n,
+                    uint64_t deadline_ns)
+{
+    for (;;) {
+        int rc = op(t->ssl, buf, n);
+        if (rc > 0)
+            return rc;
+        int err = SSL_get_error(t->ssl, rc);
+        short ev = err == SSL_ERROR_WANT_READ ? POLLIN : err == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+        if (!ev || !wait_fd(t->fd, ev, deadline_ns))
+            return rc <= 0 ? rc : -1;
+    }
+}
+
+static int op_connect(SSL *s, void *buf, int n)
+{
+    (void)buf;
+    (void)n;
+    return SSL_connect(s);
+}
+static int op_read(SSL *s, void *buf, int n) { return SSL_read(s, buf, n); }
+static int op_write(SSL *s, void *buf, int n) { return SSL_write(s, buf, n); }
+
+redis_tls_t *redis_tls_connect(const char *host, int port, uint64_t deadline_ns, char *why,
+                               size_t whylen)
+{
+    redis_tls_t *t = calloc(1, sizeof *t);
+    if (!t) {
+        snprintf(why, whylen, "redis: out of memory");
+        return NULL;
+    }
+    t->fd = tcp_connect(host, port, deadline_ns, why, whylen);
+    if (t->fd < 0) {
+        free(t);
+        return NULL;
+    }
+    char *extra = ob_client_extra_ca();
+    unsigned char addr[16];
+    bool is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
+    bool ok = (t->ctx = SSL_CTX_new(TLS_client_method())) != NULL &&
+              SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION) == 1 &&
+              SSL_CTX_set_default_verify_paths(t->ctx) == 1 &&
+              (!extra || SSL_CTX_load_verify_locations(t->ctx, extra, NULL) == 1);
+    free(extra);
+    if (ok) {
+        SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+        ok = (t->ssl = SSL_new(t->ctx)) != NULL && SSL_set_fd(t->ssl, t->fd) == 1 &&
+             (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), host) == 1
+                    : SSL_set_tlsext_host_name(t->ssl, host) == 1 &&
+                          SSL_set1_host(t->ssl, host) == 1);
+    }
+    if (!ok) {
+        set_why(why, whylen, "cannot set up TLS", deadline_ns);
+        redis_tls_close(t);
+        return NULL;
+    }
+    if (ssl_call(t, op_connect, NULL, 0, deadline_ns) <= 0) {
+        long verify = SSL_get_verify_result(t->ssl);
+        char what[300];
+        snprintf(what, sizeof what, "TLS handshake with %.100s:%d failed%s%s", host, port,
+                 verify != X509_V_OK ? ": " : "",
+                 verify != X509_V_OK ? X509_verify_cert_error_string(verify) : "");
+        set_why(why, whylen, what, deadline_ns);
+        redis_tls_close(t);
+        return NULL;
+    }
+    if (!(t->reader = redisReaderCreate())) {
+        snprintf(why, whylen, "redis: out of memory");
+        redis_tls_close(t);
+        return NULL;
+    }
+    return t;
+}
+
+redisReply *redis_tls_command(redis_tls_t *t, const char *cmd, size_t len,
+                              uint64_t deadline_ns, char *why, size_t whylen)
+{
+    for (size_t done = 0; done < len;) {
+        size_t chunk = len - done < (size_t)INT32_MAX ? len - done : (size_t)INT32_MAX;
+        int n = ssl_call(t, op_write, (void *)(cmd + done), (int)chunk, deadline_ns);
+        if (n <= 0) {
+            set_why(why, whylen, "the connection failed while sending", deadline_ns);
+            return NULL;
+        }
+        done += (size_t)n;
+    }
+    for (;;) {
+        void *reply = NULL;
+        if (redisReaderGetReply(t->reader, &reply) != REDIS_OK) {
+            snprintf(why, whylen, "redis: %s", t->reader->errstr);
+            return NULL;
+        }
+        if (reply)
+            return reply;
+        char buf[READ_CHUNK];
+        int n = ssl_call(t, op_read, buf, sizeof buf, deadline_ns);
+        if (n <= 0) {
+            set_why(why, whylen, "the connection closed before the reply", deadline_ns);
+            return NULL;
+        }
+        if (redisReaderFeed(t->reader, buf, (size_t)n) != REDIS_OK) {
+            snprintf(why, whylen, "redis: %s", t->reader->errstr);
+            return NULL;
+        }
+    }
+}
+
+void redis_tls_close(redis_tls_t *t)
+{
+    if (!t)
+        return;
+    if (t->reader)
+        redisReaderFree(t->reader);
+    if (t->ssl)
+        SSL_free(t->ssl); /* no close_notify: the server sees the socket close */
+    if (t->ctx)
+        SSL_CTX_free(t->ctx);
+    if (t->fd >= 0)
+        close(t->fd);
+    ERR_clear_error();
+    free(t);
+}
