@@ -280,6 +280,14 @@ static char *take_item(const char **pos, const char *limit, const char *stops, b
     return t.s;
 }
 
+/* Moves a value built aside into p (what p held is released). */
+static bool take_value(whirl_cval_t *p, whirl_cval_t *built)
+{
+    whirl_cval_release(p);
+    *p = *built;
+    return true;
+}
+
 /* An item as the element kind: s32/s64 for integers, a string otherwise. */
 static bool set_item(whirl_cval_t *v, pg_kind_t elem, const char *s, size_t n,
                      whirl_error_t **e)
@@ -339,9 +347,7 @@ static bool cell_array(pg_kind_t elem, const char *s, size_t len, whirl_cval_t *
     }
     if (n == 0 && (*e = whirl_cval_set_items(&out, WHIRL_CVAL_LIST, 0)))
         goto bad;
-    whirl_cval_release(p);
-    *p = out;
-    return true;
+    return take_value(p, &out);
 bad:
     whirl_cval_release(&out);
     return false;
@@ -394,9 +400,7 @@ static bool cell_range(pg_kind_t elem, const char *s, size_t len, whirl_cval_t *
 done:
     if (*e)
         goto bad;
-    whirl_cval_release(p);
-    *p = out;
-    return true;
+    return take_value(p, &out);
 bad:
     whirl_cval_release(&out);
     return false;
@@ -467,9 +471,7 @@ static bool cell_interval(const char *s, size_t len, whirl_cval_t *p, whirl_erro
     out.of.list.items[1].of.s = (int32_t)days;
     out.of.list.items[2].kind = WHIRL_CVAL_S32;
     out.of.list.items[2].of.s = (int32_t)months;
-    whirl_cval_release(p);
-    *p = out;
-    return true;
+    return take_value(p, &out);
 }
 
 bool pg_v4_cell(pg_kind_t k, const char *s, size_t len, whirl_cval_t *p, whirl_error_t **e)
