@@ -461,9 +461,9 @@ static whirl_error_t *tcp_bind(w2_call_t *c)
     if (s->state != W3_UNBOUND)
         return w3_err(c->res, W3E_INVALID_STATE, NULL);
     const struct sockaddr *sa = (const struct sockaddr *)&ss;
-    uint32_t bad = w3_check_addr(c, s, sa, false);
-    if (bad == W3E_NONE && is_non_unicast(sa))
-        bad = W3E_INVALID_ARGUMENT;
+    /* Malformed before forbidden: a multicast address is invalid-argument
+     * whatever the policy says. */
+    uint32_t bad = is_non_unicast(sa) ? W3E_INVALID_ARGUMENT : w3_check_addr(c, s, sa, false);
     if (bad != W3E_NONE)
         return w3_err(c->res, bad, NULL);
     /* The WIT asks for binds unaffected by a recent socket's TIME_WAIT:
@@ -487,9 +487,9 @@ static whirl_error_t *tcp_connect(w2_call_t *c)
     if (s->state != W3_UNBOUND && s->state != W3_BOUND)
         return w3_err(c->res, W3E_INVALID_STATE, NULL);
     const struct sockaddr *sa = (const struct sockaddr *)&ss;
-    uint32_t bad = w3_check_addr(c, s, sa, true);
-    if (bad == W3E_NONE && is_non_unicast(sa))
-        bad = W3E_INVALID_ARGUMENT;
+    /* Malformed before forbidden: a multicast address is invalid-argument
+     * whatever the policy says. */
+    uint32_t bad = is_non_unicast(sa) ? W3E_INVALID_ARGUMENT : w3_check_addr(c, s, sa, true);
     if (bad != W3E_NONE)
         return w3_err(c->res, bad, NULL);
     int r = connect(s->fd, sa, len);
