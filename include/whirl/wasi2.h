@@ -100,6 +100,16 @@ whirl_error_t *whirl_wasi2_config_preopen_dir(whirl_wasi2_config_t *config,
  * error. */
 whirl_error_t *whirl_wasi2_config_set_max_open_files(whirl_wasi2_config_t *config, uint32_t max);
 
+/* Network access (wasi:sockets, WASI 0.3). By default a guest may create
+ * sockets and set their options, but every use of an address (bind,
+ * connect, UDP send) fails with error-code `access-denied`, and so does
+ * ip-name-lookup. inherit_network allows every address; allow_ip allows
+ * those in `cidr` ("127.0.0.0/8", "::1/128"; a bare address is one host),
+ * and may be given many times. Either also allows name lookup. An invalid
+ * CIDR is an error naming it. */
+whirl_error_t *whirl_wasi2_config_inherit_network(whirl_wasi2_config_t *config);
+whirl_error_t *whirl_wasi2_config_allow_ip(whirl_wasi2_config_t *config, const char *cidr);
+
 /* Creates a context. Takes `config` (freed even on failure); fails on a bad
  * WHIRL_MAX_OPEN_FILES, naming it. */
 whirl_error_t *whirl_wasi2_new(whirl_wasi2_config_t *config, whirl_wasi2_t **out);
@@ -127,7 +137,8 @@ enum {
     WHIRL_WASI2_CLI = 1u << 3,        /* wasi:cli/environment, exit, stdin, stdout, stderr,
                                        * terminal-input, -output, -stdin, -stdout, -stderr */
     WHIRL_WASI2_FILESYSTEM = 1u << 4, /* wasi:filesystem/types, preopens */
-    WHIRL_WASI2_ALL = (1u << 5) - 1,
+    WHIRL_WASI2_SOCKETS = 1u << 5,    /* wasi:sockets/types, ip-name-lookup (0.3 only) */
+    WHIRL_WASI2_ALL = (1u << 6) - 1,
 };
 
 /* The context of a call made from `store`; NULL makes the call trap. */
@@ -166,6 +177,8 @@ typedef enum whirl_wasi2_resource {
     WHIRL_WASI2_DIRECTORY_ENTRY_STREAM,
     WHIRL_WASI2_TERMINAL_INPUT,    /* wasi:cli/terminal-input.terminal-input */
     WHIRL_WASI2_TERMINAL_OUTPUT,
+    WHIRL_WASI2_TCP_SOCKET,        /* wasi:sockets/types.tcp-socket (0.3) */
+    WHIRL_WASI2_UDP_SOCKET,        /* wasi:sockets/types.udp-socket (0.3) */
     WHIRL_WASI2_RESOURCE_COUNT
 } whirl_wasi2_resource_t;
 

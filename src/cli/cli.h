@@ -133,6 +133,9 @@ typedef struct run_opts {
     char *allow_http[64];     /* -S allow-http=RULE (a component's outbound HTTP), malloc'd */
     size_t nallow_http;
     char *http_ca;            /* -S http-ca=FILE, malloc'd */
+    bool inherit_network;     /* -S inherit-network: wasi:sockets may use any address */
+    char *allow_ip[64];       /* -S allow-ip=CIDR (wasi:sockets), malloc'd */
+    size_t nallow_ip;
     bool threads;             /* -S threads: wasi-threads' thread-spawn (wasi_threads.c) */
     struct cli_profile *profile; /* --profile=guest: samples the guest (profile.h) */
     uint64_t profile_interval_us;

@@ -44,6 +44,10 @@ static int make_wasi2(const run_opts_t *o, whirl_wasi2_t **out)
         err = whirl_wasi2_config_inherit_env(cfg);
     if (!err && o->hosting.max_open_files)
         err = whirl_wasi2_config_set_max_open_files(cfg, o->hosting.max_open_files);
+    if (!err && o->inherit_network)
+        err = whirl_wasi2_config_inherit_network(cfg);
+    for (size_t i = 0; !err && i < o->nallow_ip; i++)
+        err = whirl_wasi2_config_allow_ip(cfg, o->allow_ip[i]);
     int rc = 0;
     for (size_t i = 0; !err && !rc && i < o->wasi.nenvs; i++) {
         char *name;

@@ -57,7 +57,8 @@ static const cli_option_t run_options[] = {
      "max-table-elements, max-wasm-stack, pooling, ... (`-W help`)."},
     {OPT_O, 'O', NULL, CLI_REQUIRED_ARG, "NAME=VALUE",
      "The pooling allocator in wasmtime's names (`-O help`)."},
-    {OPT_S, 'S', NULL, CLI_REQUIRED_ARG, "NAME[=VALUE]", "WASI: inherit-env, threads (`-S help`)."},
+    {OPT_S, 'S', NULL, CLI_REQUIRED_ARG, "NAME[=VALUE]",
+     "WASI: inherit-env, threads, inherit-network, allow-ip=CIDR\n(`-S help`)."},
     {OPT_C, 'C', NULL, CLI_REQUIRED_ARG, "NAME[=VALUE]",
      "Compilation: tier=auto|interp|jit, cache, cache-dir=DIR (`-C help`)."},
     {OPT_D, 'D', NULL, CLI_REQUIRED_ARG, "NAME[=VALUE]", "Debugging: debug-info, perfmap, jitdump (`-D help`)."},
@@ -76,7 +77,8 @@ static const cli_option_t run_options[] = {
 };
 
 enum { KEY_INHERIT_ENV = 1, KEY_CACHE, KEY_CACHE_DIR, KEY_DEBUG_INFO, KEY_ALLOW_HTTP,
-       KEY_HTTP_CA, KEY_TIER, KEY_PERFMAP, KEY_JITDUMP, KEY_THREADS };
+       KEY_HTTP_CA, KEY_TIER, KEY_PERFMAP, KEY_JITDUMP, KEY_THREADS, KEY_INHERIT_NETWORK,
+       KEY_ALLOW_IP };
 
 static const cli_group_key_t s_keys[] = {
     {KEY_INHERIT_ENV, "inherit-env", "[=y|n]", "Give a WASI program all of whirl's environment."},
@@ -89,6 +91,13 @@ static const cli_group_key_t s_keys[] = {
      "Spin's allowed_outbound_hosts syntax: https://*.example.com,\n"
      "http://127.0.0.1:* (repeatable; default: none)."},
     {KEY_HTTP_CA, "http-ca", "FILE", "A PEM CA trusted besides the system store (outbound HTTPS)."},
+    {KEY_INHERIT_NETWORK, "inherit-network", "[=y|n]",
+     "wasi:sockets (WASI 0.3 components): let the guest bind, connect\n"
+     "and send to any address, and look up names (default: sockets\n"
+     "may be created, but every address use is access-denied)."},
+    {KEY_ALLOW_IP, "allow-ip", "CIDR",
+     "wasi:sockets: allow the addresses of one block (127.0.0.0/8,\n"
+     "::1/128, or one address), and name lookup (repeatable)."},
 };
 static const cli_group_key_t c_keys[] = {
     {KEY_CACHE, "cache", "[=y|n]",
@@ -207,6 +216,17 @@ static int take_run_group(run_opts_t *o, char group, const char *arg)
             }
             continue;
         }
+        if (key->id == KEY_ALLOW_IP) {
+            /* Checked when the WASI context is made (component.c). */
+            if (!value || !*value)
+                return cli_usage_error("run: -S allow-ip needs a CIDR block (-S allow-ip=CIDR)");
+            if (o->nallow_ip == sizeof o->allow_ip / sizeof *o->allow_ip)
+                return cli_usage_error("run: too many -S allow-ip rules");
+            if (!(o->allow_ip[o->nallow_ip] = strdup(value)))
+                return cli_usage_error("out of memory");
+            o->nallow_ip++;
+            continue;
+        }
         if (key->id == KEY_CACHE_DIR) {
             if (!value || !*value)
                 return cli_usage_error("run: -C cache-dir needs a directory (-C cache-dir=DIR)");
@@ -231,6 +251,8 @@ static int take_run_group(run_opts_t *o, char group, const char *arg)
             o->wasi.inherit_env = b;
         else if (key->id == KEY_THREADS)
             o->threads = b;
+        else if (key->id == KEY_INHERIT_NETWORK)
+            o->inherit_network = b;
         else if (key->id == KEY_CACHE)
             o->cache = b;
         else if (key->id == KEY_PERFMAP)
@@ -794,6 +816,8 @@ int cli_cmd_run(int argc, char **argv)
     free(o.wasi.envs);
     for (size_t i = 0; i < o.nallow_http; i++)
         free(o.allow_http[i]);
+    for (size_t i = 0; i < o.nallow_ip; i++)
+        free(o.allow_ip[i]);
     free(o.http_ca);
     return rc;
 }

@@ -28,6 +28,7 @@ whirl_error_t *w2_oom(void)
 
 struct whirl_wasi2_config {
     wasi_common_config_t common;
+    w3_net_policy_t net;
 };
 
 whirl_wasi2_config_t *whirl_wasi2_config_new(void)
@@ -43,6 +44,7 @@ void whirl_wasi2_config_delete(whirl_wasi2_config_t *c)
     if (!c)
         return;
     wasi_common_free(&c->common);
+    w3_net_policy_free(&c->net);
     free(c);
 }
 
@@ -87,6 +89,19 @@ whirl_error_t *whirl_wasi2_config_preopen_dir(whirl_wasi2_config_t *c, const cha
                                    flags & WHIRL_WASI2_DIR_READONLY);
 }
 
+whirl_error_t *whirl_wasi2_config_inherit_network(whirl_wasi2_config_t *c)
+{
+    if (!c)
+        return cfg_error("WASI: inherit_network: NULL config");
+    c->net.inherit = true;
+    return NULL;
+}
+
+whirl_error_t *whirl_wasi2_config_allow_ip(whirl_wasi2_config_t *c, const char *cidr)
+{
+    return w3_net_allow_cidr(c ? &c->net : NULL, cidr);
+}
+
 /* ------------------------------------------------------------------ */
 /* The context                                                         */
 /* ------------------------------------------------------------------ */
@@ -123,6 +138,7 @@ whirl_error_t *whirl_wasi2_new(whirl_wasi2_config_t *c, whirl_wasi2_t **out)
     w->envp = c->common.envp, w->envc = c->common.envc;
     memcpy(w->stdio, c->common.stdio, sizeof w->stdio);
     w->pre = c->common.pre, w->npre = c->common.npre;
+    w->net = c->net;
     free(c); /* what it held is the context's now */
     *out = w;
     return NULL;
@@ -148,6 +164,8 @@ static void obj_release(whirl_wasi2_t *w, w2_obj_t *o)
     case W2_ERROR: free(o->u.err.message); break;
     case W2_DESCRIPTOR: close(o->u.desc.fd); break;
     case W2_DIRSTREAM: close(o->u.dir.fd); break;
+    case W2_TCP:
+    case W2_UDP: w3_sock_free(o->u.sock); break;
     default: break;
     }
 }
@@ -184,6 +202,7 @@ void whirl_wasi2_delete(whirl_wasi2_t *w)
     wasi_strings_free(w->argv, w->argc);
     wasi_strings_free(w->envp, w->envc);
     wasi_preopens_free(w->pre, w->npre);
+    w3_net_policy_free(&w->net);
     close(w->wake_fd);
     free(w);
 }

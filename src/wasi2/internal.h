@@ -27,6 +27,7 @@
 #include "whirl/component.h"
 #include "whirl/wasi2.h"
 #include "wasi/common_config.h"
+#include "wasi3/net_policy.h"
 
 /* Bounds on host work and memory per context and per call. */
 enum {
@@ -51,6 +52,8 @@ enum {
     W2_DIRSTREAM = W2_KIND(WHIRL_WASI2_DIRECTORY_ENTRY_STREAM),
     W2_TERM_IN = W2_KIND(WHIRL_WASI2_TERMINAL_INPUT),
     W2_TERM_OUT = W2_KIND(WHIRL_WASI2_TERMINAL_OUTPUT),
+    W2_TCP = W2_KIND(WHIRL_WASI2_TCP_SOCKET),
+    W2_UDP = W2_KIND(WHIRL_WASI2_UDP_SOCKET),
 };
 
 /* A stream: host callbacks, either the embedder's or one of io.c's
@@ -106,6 +109,7 @@ typedef struct w2_obj {
         w2_pollable_t poll;
         w2_err_t err;
         w2_desc_t desc;
+        struct w3_sock *sock; /* W2_TCP, W2_UDP (src/wasi3/sockets.c) */
         struct {
             int fd;      /* our own descriptor of the directory */
             int64_t off; /* host offset of the next entry (getdents64) */
@@ -135,7 +139,11 @@ struct whirl_wasi2 {
      * context's life (guests call it more than once and expect one seed). */
     bool have_seed;
     uint64_t seed[2];
+    w3_net_policy_t net; /* the addresses wasi:sockets may use */
 };
+
+/* Closes and frees a socket object's state (src/wasi3/sockets.c). */
+void w3_sock_free(struct w3_sock *s);
 
 /* Adds an object (copied in); *rep receives its rep. On failure (too many
  * objects or descriptors, no memory) the caller still owns what `o` holds. */

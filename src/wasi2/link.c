@@ -26,6 +26,7 @@ static const w2_res_def_t res_defs[] = {
 static const char *const res_names[WHIRL_WASI2_RESOURCE_COUNT] = {
     "input-stream", "output-stream", "pollable", "error",
     "descriptor", "directory-entry-stream", "terminal-input", "terminal-output",
+    "tcp-socket", "udp-socket",
 };
 
 /* ------------------------------------------------------------------ */

@@ -36,6 +36,18 @@ static const struct {
     {WHIRL_WASI2_CLI, "wasi:cli/terminal-input", "terminal-input", WHIRL_WASI2_TERMINAL_INPUT},
     {WHIRL_WASI2_CLI, "wasi:cli/terminal-output", "terminal-output",
      WHIRL_WASI2_TERMINAL_OUTPUT},
+    {WHIRL_WASI2_SOCKETS, "wasi:sockets/types", "tcp-socket", WHIRL_WASI2_TCP_SOCKET},
+    {WHIRL_WASI2_SOCKETS, "wasi:sockets/types", "udp-socket", WHIRL_WASI2_UDP_SOCKET},
+};
+
+/* The interfaces written for 0.3 (the other files of src/wasi3). */
+static const struct {
+    const w2_def_t *defs;
+    const size_t *n;
+} defs3[] = {
+    {w3_clock_defs, &w3_clock_ndefs},
+    {w3_tcp_defs, &w3_tcp_ndefs},
+    {w3_udp_defs, &w3_udp_ndefs},
 };
 
 static const w2_def_t *find_def2(const char *iface, const char *name)
@@ -74,9 +86,10 @@ whirl_error_t *w3_add_to_linker(whirl_component_linker_t *linker, whirl_wasi2_ho
         if (groups & d->group)
             e = define(linker, h, d->iface, same_shape[i].name3, d);
     }
-    for (size_t i = 0; i < w3_clock_ndefs && !e; i++)
-        if (groups & w3_clock_defs[i].group)
-            e = define(linker, h, w3_clock_defs[i].iface, w3_clock_defs[i].name,
-                       &w3_clock_defs[i]);
+    for (size_t t = 0; t < sizeof defs3 / sizeof *defs3 && !e; t++)
+        for (size_t i = 0; i < *defs3[t].n && !e; i++)
+            if (groups & defs3[t].defs[i].group)
+                e = define(linker, h, defs3[t].defs[i].iface, defs3[t].defs[i].name,
+                           &defs3[t].defs[i]);
     return e;
 }
