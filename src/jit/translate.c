@@ -134,9 +134,10 @@ static const wasm_valtype_t *single_type(wasm_valtype_t t)
     return &types[0];
 }
 
-/* A block type's params and results. */
-static void block_type(const wasm_module_t *m, int64_t bt, uint32_t *np, const wasm_valtype_t **p,
-                       uint32_t *nr, const wasm_valtype_t **r)
+/* A block type's params and results (`rd` at the heap type of a
+ * reference block type; a typed reference is its top type here). */
+static void block_type(const wasm_module_t *m, reader_t *rd, int64_t bt, uint32_t *np,
+                       const wasm_valtype_t **p, uint32_t *nr, const wasm_valtype_t **r)
 {
     *np = 0;
     *p = NULL;
@@ -145,8 +146,9 @@ static void block_type(const wasm_module_t *m, int64_t bt, uint32_t *np, const w
     if (bt == -64)
         return;
     if (bt < 0) {
+        wasm_valtype_t ref = wasm_blocktype_ref(rd, bt);
         *nr = 1;
-        *r = single_type((wasm_valtype_t)(bt & 0x7f));
+        *r = single_type(wasm_ref_top(ref ? ref : (wasm_valtype_t)(bt & 0x7f)));
         return;
     }
     const wasm_functype_t *t = &m->types[bt];
@@ -196,11 +198,12 @@ static uint32_t call_slots_needed(const wasm_functype_t *t)
     return n ? n : 1;
 }
 
-/* exnref, and (typed function references) any reference type but
- * funcref and externref: the tier has no representation for them yet. */
+/* exnref (and its bottom): the tier has no representation for them yet.
+ * Typed function references are funcrefs here (one pointer), as below the
+ * validator everywhere (wasm_ref_top). */
 static bool type_unsupported(wasm_valtype_t t)
 {
-    return t == WASM_EXNREF || (wasm_is_reftype(t) && t != WASM_FUNCREF && t != WASM_EXTERNREF);
+    return wasm_is_reftype(t) && wasm_ref_top(t) == WASM_EXNREF;
 }
 
 static bool types_have_exnref(const wasm_valtype_t *v, uint32_t n)
@@ -217,11 +220,14 @@ static bool functype_has_exnref(const wasm_functype_t *t)
            types_have_exnref(t->results, t->nresults);
 }
 
-/* A block type (s33) naming exnref, itself or in its function type. */
-static bool blocktype_has_exnref(const wasm_module_t *m, int64_t bt)
+/* A block type (s33, and the heap type after a reference prefix) naming
+ * exnref, itself or in its function type. */
+static bool blocktype_has_exnref(const wasm_module_t *m, reader_t *r, int64_t bt)
 {
-    if (bt < 0)
-        return type_unsupported((wasm_valtype_t)(bt & 0x7f)) || bt == -0x1d || bt == -0x1c;
+    if (bt < 0) {
+        wasm_valtype_t ref = wasm_blocktype_ref(r, bt);
+        return type_unsupported(ref ? ref : (wasm_valtype_t)(bt & 0x7f));
+    }
     return bt < m->ntypes && functype_has_exnref(&m->types[bt]);
 }
 
@@ -238,7 +244,7 @@ static bool module_has_table64(const wasm_module_t *m)
 static void jt_skip_immediates(reader_t *r, wasm_op_t op)
 {
     wasm_imm_t imm = wasm_opinfo[op].imm;
-    if (imm == IMM_MEMARG || imm == IMM_MEMARG_LANE) {
+    if (imm == IMM_MEMARG || imm == IMM_MEMARG_LANE || imm == IMM_MEMARG_ATOMIC) {
         jt_skip_memarg(r);
         if (imm == IMM_MEMARG_LANE)
             read_u8(r);
@@ -273,8 +279,7 @@ static bool results_in_registers(const wasm_functype_t *t)
  * call or global passing one). */
 static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint32_t *scratch)
 {
-    static const char eh[] =
-        "uses exception handling or typed references: not supported by the jit yet";
+    static const char eh[] = "uses exception handling: not supported by the jit yet";
     *scratch = 0;
     if (functype_has_exnref(&m->types[fn->type]))
         return eh;
@@ -318,24 +323,24 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
         case WASM_OP_BLOCK:
         case WASM_OP_LOOP:
         case WASM_OP_IF:
-            if (blocktype_has_exnref(m, read_s33(&r)))
+            if (blocktype_has_exnref(m, &r, read_s33(&r)))
                 return eh;
             break;
         case WASM_OP_SELECT_T: {
             uint32_t k = read_u32(&r);
             for (uint32_t j = 0; j < k && reader_ok(&r); j++) {
-                uint8_t b = read_u8(&r);
-                if (type_unsupported(b) || b == WASM_REF_NULL_PREFIX || b == WASM_REF_PREFIX)
+                wasm_valtype_t v = read_u8(&r);
+                if (v == WASM_REF_NULL_PREFIX || v == WASM_REF_PREFIX)
+                    v = wasm_read_heaptype(&r, v == WASM_REF_NULL_PREFIX, &(const char *){NULL});
+                if (type_unsupported(v))
                     return eh;
             }
             break;
         }
-        case WASM_OP_REF_NULL: {
-            uint8_t b = read_u8(&r);
-            if (b != WASM_FUNCREF && b != WASM_EXTERNREF)
+        case WASM_OP_REF_NULL:
+            if (type_unsupported(wasm_read_heaptype(&r, true, &(const char *){NULL})))
                 return eh;
             break;
-        }
         case WASM_OP_GLOBAL_GET:
         case WASM_OP_GLOBAL_SET:
             if (type_unsupported(wasm_module_global_type(m, read_u32(&r))->type))
@@ -357,12 +362,19 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
         case WASM_OP_DELEGATE:
         case WASM_OP_RETHROW:
             return eh;
-        case WASM_OP_CALL_REF:
         case WASM_OP_RETURN_CALL_REF:
-            return "uses typed function references: not supported by the jit yet";
+            if (!results_in_registers(&m->types[fn->type]))
+                return "a tail call returning more results than registers hold: not "
+                       "supported by the jit yet";
+            /* fall through */
+        case WASM_OP_CALL_REF: {
+            const wasm_functype_t *t = &m->types[read_u32(&r)];
+            if (functype_has_exnref(t))
+                return eh;
+            n = call_slots_needed(t);
+            break;
+        }
         default: {
-            if (wasm_op_is_atomic((wasm_op_t)op)) /* threads: interpreted for now */
-                return "uses atomics (threads): not supported by the jit yet";
             /* Table instructions of a module with a 64-bit table (i64
              * indices) stay interpreted; memory instructions of any memory
              * and address width are translated (translate_wasm3.c). */
@@ -470,7 +482,8 @@ static void op_block(jt_func_t *f, enum jt_ctrl_kind kind)
 {
     uint32_t np, nr;
     const wasm_valtype_t *p, *r;
-    block_type(f->jm->wasm, read_s33(&f->r), &np, &p, &nr, &r);
+    int64_t bt = read_s33(&f->r);
+    block_type(f->jm->wasm, &f->r, bt, &np, &p, &nr, &r);
     LLVMContextRef cx = f->jm->llctx;
     LLVMValueRef cond = NULL;
     if (kind == JT_IF)
@@ -774,14 +787,14 @@ static LLVMValueRef indirect_callee(jt_func_t *f, uint32_t type_index, uint32_t 
     return jb_call(f, JB_RT_INDIRECT, rargs, 6);
 }
 
-static void op_call_indirect(jt_func_t *f)
+/* A call of type `type_index` to native `code` when it is not NULL, else
+ * through runtime function `rt` with (ctx, pre[0..npre), slots, site). */
+static void call_code_or_runtime(jt_func_t *f, uint32_t type_index, LLVMValueRef code,
+                                 LLVMValueRef *args, enum jb_runtime rt, LLVMValueRef *pre,
+                                 unsigned npre)
 {
     jt_module_t *jm = f->jm;
-    uint32_t type_index = read_u32(&f->r);
-    uint32_t table = read_u32(&f->r);
     const wasm_functype_t *t = &jm->wasm->types[type_index];
-    LLVMValueRef args[t->nparams + 1], elem;
-    LLVMValueRef code = indirect_callee(f, type_index, table, args, &elem);
     LLVMContextRef cx = jm->llctx;
     LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(cx, f->fn, "native");
     LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(cx, f->fn, "runtime");
@@ -800,9 +813,13 @@ static void op_call_indirect(jt_func_t *f)
     LLVMPositionBuilderAtEnd(f->b, slow);
     LLVMValueRef slots = jt_scratch(f, t->nparams);
     spill_args(f, slots, args + 1, t);
-    LLVMValueRef cargs[] = {f->ctx, jt_const_i32(f, table), elem, slots, jb_site_func(f),
-                            jb_site_offset(f)};
-    jb_call(f, JB_RT_CALL_INDIRECT, cargs, 6);
+    LLVMValueRef cargs[npre + 4];
+    cargs[0] = f->ctx;
+    memcpy(cargs + 1, pre, npre * sizeof *pre);
+    cargs[npre + 1] = slots;
+    cargs[npre + 2] = jb_site_func(f);
+    cargs[npre + 3] = jb_site_offset(f);
+    jb_call(f, rt, cargs, npre + 4);
     LLVMValueRef slow_res[t->nresults + 1];
     load_results(f, slots, t, slow_res);
     LLVMBuildBr(f->b, join);
@@ -816,6 +833,42 @@ static void op_call_indirect(jt_func_t *f)
         LLVMAddIncoming(phi, vals, bbs, 2);
         jt_push(f, phi);
     }
+}
+
+static void op_call_indirect(jt_func_t *f)
+{
+    uint32_t type_index = read_u32(&f->r);
+    uint32_t table = read_u32(&f->r);
+    const wasm_functype_t *t = &f->jm->wasm->types[type_index];
+    LLVMValueRef args[t->nparams + 1], elem;
+    LLVMValueRef code = indirect_callee(f, type_index, table, args, &elem);
+    LLVMValueRef pre[] = {jt_const_i32(f, table), elem};
+    call_code_or_runtime(f, type_index, code, args, JB_RT_CALL_INDIRECT, pre, 2);
+}
+
+/* call_ref and return_call_ref: pops the reference and the arguments (as
+ * indirect_callee) and asks the runtime for the callee's native code; a
+ * null reference traps there. */
+static LLVMValueRef ref_callee(jt_func_t *f, uint32_t type_index, LLVMValueRef *args,
+                               LLVMValueRef *ref_out)
+{
+    const wasm_functype_t *t = &f->jm->wasm->types[type_index];
+    LLVMValueRef ref = *ref_out = jt_pop(f);
+    for (uint32_t i = t->nparams; i-- > 0;)
+        args[i + 1] = jt_pop(f);
+    args[0] = f->ctx;
+    jb_call_site(f);
+    LLVMValueRef rargs[] = {f->ctx, ref, jb_site_func(f), jb_site_offset(f)};
+    return jb_call(f, JB_RT_REF_NATIVE, rargs, 4);
+}
+
+static void op_call_ref(jt_func_t *f)
+{
+    uint32_t type_index = read_u32(&f->r);
+    const wasm_functype_t *t = &f->jm->wasm->types[type_index];
+    LLVMValueRef args[t->nparams + 1], ref;
+    LLVMValueRef code = ref_callee(f, type_index, args, &ref);
+    call_code_or_runtime(f, type_index, code, args, JB_RT_CALL_REF, &ref, 1);
 }
 
 /* Tail calls. A translated callee of this instance is jumped to: a
@@ -872,14 +925,15 @@ static void op_return_call(jt_func_t *f)
     mark_dead(f);
 }
 
-static void op_return_call_indirect(jt_func_t *f)
+/* A tail call of type `type_index` to native `code` when it is not NULL,
+ * else through runtime function `rt` with (ctx, pre[0..npre), slots, site)
+ * and a return of its results. */
+static void tail_code_or_runtime(jt_func_t *f, uint32_t type_index, LLVMValueRef code,
+                                 LLVMValueRef *args, enum jb_runtime rt, LLVMValueRef *pre,
+                                 unsigned npre)
 {
     jt_module_t *jm = f->jm;
-    uint32_t type_index = read_u32(&f->r);
-    uint32_t table = read_u32(&f->r);
     const wasm_functype_t *t = &jm->wasm->types[type_index];
-    LLVMValueRef args[t->nparams + 1], elem;
-    LLVMValueRef code = indirect_callee(f, type_index, table, args, &elem);
     LLVMContextRef cx = jm->llctx;
     LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(cx, f->fn, "native_tail");
     LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(cx, f->fn, "runtime_tail");
@@ -891,11 +945,35 @@ static void op_return_call_indirect(jt_func_t *f)
     LLVMPositionBuilderAtEnd(f->b, slow);
     LLVMValueRef slots = jt_scratch(f, t->nparams);
     spill_args(f, slots, args + 1, t);
-    LLVMValueRef cargs[] = {f->ctx, jt_const_i32(f, table), elem, slots, jb_site_func(f),
-                            jb_site_offset(f)};
-    jb_call(f, JB_RT_RETURN_CALL_INDIRECT, cargs, 6);
+    LLVMValueRef cargs[npre + 4];
+    cargs[0] = f->ctx;
+    memcpy(cargs + 1, pre, npre * sizeof *pre);
+    cargs[npre + 1] = slots;
+    cargs[npre + 2] = jb_site_func(f);
+    cargs[npre + 3] = jb_site_offset(f);
+    jb_call(f, rt, cargs, npre + 4);
     slots_return(f, slots, t);
     mark_dead(f);
+}
+
+static void op_return_call_indirect(jt_func_t *f)
+{
+    uint32_t type_index = read_u32(&f->r);
+    uint32_t table = read_u32(&f->r);
+    const wasm_functype_t *t = &f->jm->wasm->types[type_index];
+    LLVMValueRef args[t->nparams + 1], elem;
+    LLVMValueRef code = indirect_callee(f, type_index, table, args, &elem);
+    LLVMValueRef pre[] = {jt_const_i32(f, table), elem};
+    tail_code_or_runtime(f, type_index, code, args, JB_RT_RETURN_CALL_INDIRECT, pre, 2);
+}
+
+static void op_return_call_ref(jt_func_t *f)
+{
+    uint32_t type_index = read_u32(&f->r);
+    const wasm_functype_t *t = &f->jm->wasm->types[type_index];
+    LLVMValueRef args[t->nparams + 1], ref;
+    LLVMValueRef code = ref_callee(f, type_index, args, &ref);
+    tail_code_or_runtime(f, type_index, code, args, JB_RT_RETURN_CALL_REF, &ref, 1);
 }
 
 /* ---------------------------------------------------------- the rest */
@@ -919,7 +997,7 @@ static void op_select(jt_func_t *f, wasm_op_t op)
     if (op == WASM_OP_SELECT_T) {
         uint32_t n = read_u32(&f->r);
         for (uint32_t i = 0; i < n; i++)
-            read_u8(&f->r);
+            wasm_skip_valtype(&f->r);
     }
     LLVMValueRef c = jt_pop(f), b = jt_pop(f), a = jt_pop(f);
     LLVMValueRef nz = LLVMBuildICmp(f->b, LLVMIntNE, c, jt_const_i32(f, 0), "");
@@ -1008,7 +1086,7 @@ static int skip_dead(jt_func_t *f)
         case WASM_OP_BLOCK:
         case WASM_OP_LOOP:
         case WASM_OP_IF:
-            read_s33(&f->r);
+            wasm_blocktype_ref(&f->r, read_s33(&f->r));
             depth++;
             break;
         case WASM_OP_ELSE:
@@ -1060,6 +1138,8 @@ static bool translate_op(jt_func_t *f, wasm_op_t op)
     case WASM_OP_CALL_INDIRECT: op_call_indirect(f); return true;
     case WASM_OP_RETURN_CALL: op_return_call(f); return true;
     case WASM_OP_RETURN_CALL_INDIRECT: op_return_call_indirect(f); return true;
+    case WASM_OP_CALL_REF: op_call_ref(f); return true;
+    case WASM_OP_RETURN_CALL_REF: op_return_call_ref(f); return true;
     case WASM_OP_DROP: jt_pop(f); return true;
     case WASM_OP_SELECT:
     case WASM_OP_SELECT_T: op_select(f, op); return true;
@@ -1071,7 +1151,7 @@ static bool translate_op(jt_func_t *f, wasm_op_t op)
     case WASM_OP_F32_CONST:
     case WASM_OP_F64_CONST: op_const(f, op); return true;
     default:
-        return jt_numeric(f, op) || jt_memory(f, op) || jt_simd(f, op);
+        return jt_numeric(f, op) || jt_memory(f, op) || jt_simd(f, op) || jt_atomic(f, op);
     }
 }
 

@@ -152,5 +152,12 @@ bool jt_memory_wide_op(jt_func_t *f, wasm_op_t op, uint32_t mem, uint32_t mem2, 
 bool jt_numeric(jt_func_t *f, wasm_op_t op);
 bool jt_memory(jt_func_t *f, wasm_op_t op);
 bool jt_simd(jt_func_t *f, wasm_op_t op); /* translate_simd*.c: the 0xFD prefix */
+bool jt_atomic(jt_func_t *f, wasm_op_t op); /* translate_atomic.c: the 0xFE prefix */
+
+/* Traps `memory out of bounds` when the i64 `end` of an access is past
+ * memory `mem`'s size, or when `also` (i1, may be NULL) holds; a shared
+ * memory's size is reread by the runtime before it traps (another thread
+ * may have grown it). translate_atomic.c. */
+void jt_bounds_check(jt_func_t *f, uint32_t mem, LLVMValueRef end, LLVMValueRef also);
 
 #endif
