@@ -54,6 +54,8 @@ static const struct {
     [JB_RT_REF_NATIVE] = {"whirl_jit_ref_native", "p:ppii"},
     [JB_RT_CALL_REF] = {"whirl_jit_call_ref", "v:pppii"},
     [JB_RT_RETURN_CALL_REF] = {"whirl_jit_return_call_ref", "v:pppii"},
+    [JB_RT_THROW] = {"whirl_jit_throw", "v:pipii"},
+    [JB_RT_THROW_REF] = {"whirl_jit_throw_ref", "v:ppii"},
 };
 
 _Static_assert(JB_RT_COUNT <= sizeof ((jt_module_t *)0)->rt / sizeof(LLVMValueRef),
@@ -79,7 +81,7 @@ void jb_declare_runtime(jt_module_t *jm)
         jm->rt[i] = LLVMAddFunction(jm->mod, runtime_sigs[i].name, jm->rt_types[i]);
         LLVMAddAttributeAtIndex(jm->rt[i], LLVMAttributeFunctionIndex,
                                 LLVMCreateEnumAttribute(jm->llctx, nounwind, 0));
-        if (i == JB_RT_TRAP) {
+        if (i == JB_RT_TRAP || i == JB_RT_THROW || i == JB_RT_THROW_REF) {
             LLVMAddAttributeAtIndex(jm->rt[i], LLVMAttributeFunctionIndex,
                                     LLVMCreateEnumAttribute(jm->llctx, noreturn, 0));
             LLVMAddAttributeAtIndex(jm->rt[i], LLVMAttributeFunctionIndex,
@@ -467,6 +469,33 @@ static void rt_return_call_ref(vmctx_t *ctx, whirl_func_t *callee, slot_t *slots
     call_slots(ctx, callee, slots, func, offset, true);
 }
 
+/* throw and throw_ref: the exception leaves native code as an error, the
+ * way one from a callee does (call_slots); the interpreter or host above
+ * native_enter handles it. The function's own frame record names it. */
+__attribute__((noreturn)) static void throw_exn(vmctx_t *ctx, whirl_exn_t *exn)
+{
+    unwind(ctx, error_exception(exn), false);
+}
+
+static void rt_throw(vmctx_t *ctx, uint32_t tag, slot_t *slots, uint32_t func, uint32_t offset)
+{
+    bool exhausted = false;
+    whirl_exn_t *exn = exn_create(ctx->store, ctx->instance->tags[tag], slots, &exhausted);
+    if (!exn) {
+        if (exhausted)
+            trap_at(ctx, WHIRL_TRAP_EXCEPTIONS_EXHAUSTED, func, offset);
+        unwind(ctx, error_oom(), false);
+    }
+    throw_exn(ctx, exn);
+}
+
+static void rt_throw_ref(vmctx_t *ctx, whirl_exn_t *exn, uint32_t func, uint32_t offset)
+{
+    if (!exn)
+        trap_at(ctx, WHIRL_TRAP_NULL_EXCEPTION, func, offset);
+    throw_exn(ctx, exn);
+}
+
 static int32_t rt_memory_grow(vmctx_t *ctx, uint32_t delta)
 {
     return (int32_t)memory_grow(ctx->memory0, delta);
@@ -751,6 +780,8 @@ void *jb_runtime_address(int i)
         [JB_RT_REF_NATIVE] = (void *)rt_ref_native,
         [JB_RT_CALL_REF] = (void *)rt_call_ref,
         [JB_RT_RETURN_CALL_REF] = (void *)rt_return_call_ref,
+        [JB_RT_THROW] = (void *)rt_throw,
+        [JB_RT_THROW_REF] = (void *)rt_throw_ref,
     };
     return addrs[i];
 }

@@ -72,6 +72,9 @@ enum jb_runtime {
     JB_RT_REF_NATIVE,     /* (ctx, ref, func, offset) -> native code or NULL */
     JB_RT_CALL_REF,       /* (ctx, ref, slots, func, offset) */
     JB_RT_RETURN_CALL_REF, /* (ctx, ref, slots, func, offset) */
+    /* Exceptions: make or take one and unwind (noreturn). */
+    JB_RT_THROW,          /* (ctx, tag, slots, func, offset) */
+    JB_RT_THROW_REF,      /* (ctx, exnref, func, offset): null traps */
     JB_RT_COUNT
 };
 

@@ -127,7 +127,7 @@ LLVMValueRef jt_scratch(jt_func_t *f, uint32_t n)
 static const wasm_valtype_t *single_type(wasm_valtype_t t)
 {
     static const wasm_valtype_t types[] = {WASM_I32, WASM_I64, WASM_F32, WASM_F64,
-                                           WASM_V128, WASM_FUNCREF, WASM_EXTERNREF};
+                                           WASM_V128, WASM_FUNCREF, WASM_EXTERNREF, WASM_EXNREF};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         if (types[i] == t)
             return &types[i];
@@ -198,12 +198,15 @@ static uint32_t call_slots_needed(const wasm_functype_t *t)
     return n ? n : 1;
 }
 
-/* exnref (and its bottom): the tier has no representation for them yet.
- * Typed function references are funcrefs here (one pointer), as below the
- * validator everywhere (wasm_ref_top). */
+/* Value types the tier cannot hold: none now. Every reference is one
+ * pointer, as in the interpreter's slots: typed function references are
+ * funcrefs (wasm_ref_top), an exnref points to its exception object. Kept
+ * as the one place to say so if a type without that representation comes
+ * (GC). */
 static bool type_unsupported(wasm_valtype_t t)
 {
-    return wasm_is_reftype(t) && wasm_ref_top(t) == WASM_EXNREF;
+    (void)t;
+    return false;
 }
 
 static bool types_have_exnref(const wasm_valtype_t *v, uint32_t n)
@@ -279,7 +282,7 @@ static bool results_in_registers(const wasm_functype_t *t)
  * call or global passing one). */
 static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint32_t *scratch)
 {
-    static const char eh[] = "uses exception handling: not supported by the jit yet";
+    static const char eh[] = "uses exception handlers: not supported by the jit yet";
     *scratch = 0;
     if (functype_has_exnref(&m->types[fn->type]))
         return eh;
@@ -353,8 +356,11 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
             if (type_unsupported(wasm_module_table_type(m, read_u32(&r))->elem))
                 return eh;
             break;
-        case WASM_OP_THROW:
-        case WASM_OP_THROW_REF:
+        case WASM_OP_THROW: {
+            const wasm_functype_t *t = &m->types[wasm_module_tag_type(m, read_u32(&r))];
+            n = call_slots_needed(t);
+            break;
+        }
         case WASM_OP_TRY_TABLE:
         case WASM_OP_TRY:
         case WASM_OP_CATCH:
@@ -976,6 +982,30 @@ static void op_return_call_ref(jt_func_t *f)
     tail_code_or_runtime(f, type_index, code, args, JB_RT_RETURN_CALL_REF, &ref, 1);
 }
 
+/* ---------------------------------------------------------- exceptions */
+
+/* throw: the runtime makes the exception from the values (slots, the
+ * interpreter's layout) and unwinds native code as a trap does; the
+ * exception error reaches the interpreter or host above native_enter,
+ * which looks for handlers there. Functions with handlers (try_table,
+ * try) stay interpreted, so a native frame never has one to skip. */
+static void op_throw(jt_func_t *f)
+{
+    const wasm_module_t *m = f->jm->wasm;
+    uint32_t tag = read_u32(&f->r);
+    const wasm_functype_t *t = &m->types[wasm_module_tag_type(m, tag)];
+    LLVMValueRef vals[t->nparams + 1];
+    for (uint32_t i = t->nparams; i-- > 0;)
+        vals[i] = jt_pop(f);
+    jb_call_site(f);
+    LLVMValueRef slots = jt_scratch(f, t->nparams);
+    spill_args(f, slots, vals, t);
+    LLVMValueRef args[] = {f->ctx, jt_const_i32(f, tag), slots, jb_site_func(f), jb_site_offset(f)};
+    jb_call(f, JB_RT_THROW, args, 5);
+    LLVMBuildUnreachable(f->b);
+    mark_dead(f);
+}
+
 /* ---------------------------------------------------------- the rest */
 
 static void op_local(jt_func_t *f, wasm_op_t op)
@@ -1139,6 +1169,15 @@ static bool translate_op(jt_func_t *f, wasm_op_t op)
     case WASM_OP_RETURN_CALL: op_return_call(f); return true;
     case WASM_OP_RETURN_CALL_INDIRECT: op_return_call_indirect(f); return true;
     case WASM_OP_CALL_REF: op_call_ref(f); return true;
+    case WASM_OP_THROW: op_throw(f); return true;
+    case WASM_OP_THROW_REF: {
+        LLVMValueRef args[] = {f->ctx, jt_pop(f), jb_site_func(f), jb_site_offset(f)};
+        jb_call_site(f);
+        jb_call(f, JB_RT_THROW_REF, args, 4);
+        LLVMBuildUnreachable(f->b);
+        mark_dead(f);
+        return true;
+    }
     case WASM_OP_RETURN_CALL_REF: op_return_call_ref(f); return true;
     case WASM_OP_DROP: jt_pop(f); return true;
     case WASM_OP_SELECT:

@@ -40,8 +40,8 @@ typedef struct jt_module {
     unsigned tbaa_kind;
     LLVMValueRef tbaa_memory, tbaa_runtime, tbaa_global;
     /* Runtime functions of the binding, declared once (jit_binding.c). */
-    LLVMValueRef rt[32];
-    LLVMTypeRef rt_types[32];
+    LLVMValueRef rt[48];
+    LLVMTypeRef rt_types[48];
     /* DWARF for the generated code (jit_debuginfo.c), NULL unless debug
      * info is on. */
     struct jt_debug *debug;
