@@ -76,6 +76,9 @@ LLVMValueRef jt_intrinsic(jt_func_t *f, const char *name, LLVMTypeRef *overload,
     return LLVMBuildCall2(f->b, ty, decl, args, nargs, "");
 }
 
+_Static_assert(WHIRL_TRAP_WAIT_UNSHARED < JT_TRAP_CODES,
+               "jt_func_t.trap_bb has a block for every trap code");
+
 void jt_trap_if(jt_func_t *f, LLVMValueRef cond, int code)
 {
     LLVMContextRef cx = f->jm->llctx;

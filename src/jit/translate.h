@@ -64,6 +64,9 @@ typedef struct jt_ctrl {
     bool dead;                     /* rest of this block is unreachable */
 } jt_ctrl_t;
 
+/* Room for every whirl_trap_code_t (checked in translate.c). */
+#define JT_TRAP_CODES 32
+
 typedef struct jt_func {
     jt_module_t *jm;
     LLVMBuilderRef b;
@@ -85,8 +88,8 @@ typedef struct jt_func {
     /* One trap block per trap code, its phi receiving the byte offset of
      * each instruction that branches there (one call per code, not per
      * check). */
-    LLVMBasicBlockRef trap_bb[16];
-    LLVMValueRef trap_offset[16];
+    LLVMBasicBlockRef trap_bb[JT_TRAP_CODES];
+    LLVMValueRef trap_offset[JT_TRAP_CODES];
     /* The function's frame record for backtraces (jit_binding.c), made at
      * its first call site: NULL in functions without calls. */
     LLVMBasicBlockRef entry_bb;
