@@ -12,6 +12,7 @@
 #include "exec/bulk.h"
 #include "exec/exec.h"
 #include "jit/jit.h"
+#include "runtime/atomic_wait.h"
 #include "runtime/trap_signal.h"
 #include "util/error.h"
 
@@ -47,6 +48,14 @@ static const struct {
     [JB_RT_MEMORY_INIT_AT] = {"whirl_jit_memory_init_at", "v:piilllii"},
     [JB_RT_RETURN_CALL] = {"whirl_jit_return_call", "v:pipii"},
     [JB_RT_RETURN_CALL_INDIRECT] = {"whirl_jit_return_call_indirect", "v:piipii"},
+    [JB_RT_SHARED_BOUNDS] = {"whirl_jit_shared_bounds", "v:pilii"},
+    [JB_RT_ATOMIC_WAIT] = {"whirl_jit_atomic_wait", "i:ppillii"},
+    [JB_RT_ATOMIC_NOTIFY] = {"whirl_jit_atomic_notify", "i:ppi"},
+    [JB_RT_REF_NATIVE] = {"whirl_jit_ref_native", "p:ppii"},
+    [JB_RT_CALL_REF] = {"whirl_jit_call_ref", "v:pppii"},
+    [JB_RT_RETURN_CALL_REF] = {"whirl_jit_return_call_ref", "v:pppii"},
+    [JB_RT_THROW] = {"whirl_jit_throw", "v:pipii"},
+    [JB_RT_THROW_REF] = {"whirl_jit_throw_ref", "v:ppii"},
 };
 
 _Static_assert(JB_RT_COUNT <= sizeof ((jt_module_t *)0)->rt / sizeof(LLVMValueRef),
@@ -72,7 +81,7 @@ void jb_declare_runtime(jt_module_t *jm)
         jm->rt[i] = LLVMAddFunction(jm->mod, runtime_sigs[i].name, jm->rt_types[i]);
         LLVMAddAttributeAtIndex(jm->rt[i], LLVMAttributeFunctionIndex,
                                 LLVMCreateEnumAttribute(jm->llctx, nounwind, 0));
-        if (i == JB_RT_TRAP) {
+        if (i == JB_RT_TRAP || i == JB_RT_THROW || i == JB_RT_THROW_REF) {
             LLVMAddAttributeAtIndex(jm->rt[i], LLVMAttributeFunctionIndex,
                                     LLVMCreateEnumAttribute(jm->llctx, noreturn, 0));
             LLVMAddAttributeAtIndex(jm->rt[i], LLVMAttributeFunctionIndex,
@@ -121,12 +130,31 @@ LLVMValueRef jb_mem_base(jt_func_t *f)
     return load_at(f, f->ctx, VMCTX_MEMORY0_BASE, f->jm->ptr, true);
 }
 
+static bool mem_is_shared(jt_func_t *f, uint32_t mem)
+{
+    return wasm_module_memory_type(f->jm->wasm, mem)->limits.shared;
+}
+
+/* A shared memory's size is written by other threads (release stores
+ * under the grow lock): its loads are atomic. Unordered is enough for the
+ * bounds checks (LLVM may still keep it across a loop; a failing check
+ * rereads it, jt_bounds_check); memory.size asks for acquire. */
+static LLVMValueRef size_load(jt_func_t *f, LLVMValueRef mem_obj, uint32_t mem, bool now)
+{
+    LLVMValueRef v = load_at(f, mem_obj, VM_MEMORY_SIZE, f->jm->i64, false);
+    if (mem_is_shared(f, mem)) {
+        LLVMSetAlignment(v, 8);
+        LLVMSetOrdering(v, now ? LLVMAtomicOrderingAcquire : LLVMAtomicOrderingUnordered);
+    }
+    return v;
+}
+
 /* The size lives in the (maybe shared) memory object: other code grows it,
  * so it is reloaded after every call out (tbaa_runtime, not invariant). */
 LLVMValueRef jb_mem_size(jt_func_t *f)
 {
     LLVMValueRef mem = load_at(f, f->ctx, VMCTX_MEMORY0, f->jm->ptr, true);
-    return load_at(f, mem, VM_MEMORY_SIZE, f->jm->i64, false);
+    return size_load(f, mem, 0, false);
 }
 
 /* Memory `mem`'s object: its base never moves (invariant), its size is
@@ -145,8 +173,16 @@ LLVMValueRef jb_mem_base_at(jt_func_t *f, uint32_t mem)
 
 LLVMValueRef jb_mem_size_at(jt_func_t *f, uint32_t mem)
 {
-    return mem ? load_at(f, mem_object(f, mem), VM_MEMORY_SIZE, f->jm->i64, false)
-               : jb_mem_size(f);
+    return mem ? size_load(f, mem_object(f, mem), mem, false) : jb_mem_size(f);
+}
+
+LLVMValueRef jb_mem_size_now(jt_func_t *f, uint32_t mem)
+{
+    if (!mem_is_shared(f, mem))
+        return jb_mem_size_at(f, mem);
+    LLVMValueRef obj = mem ? mem_object(f, mem)
+                           : load_at(f, f->ctx, VMCTX_MEMORY0, f->jm->ptr, true);
+    return size_load(f, obj, mem, true);
 }
 
 LLVMValueRef jb_global_ptr(jt_func_t *f, uint32_t index)
@@ -265,7 +301,9 @@ void jb_frame_exit(jt_func_t *f)
  * nothing is cached that a callee or the host could make stale. */
 
 static whirl_store_t *ctx_store(const vmctx_t *ctx) { return ctx->store; }
-static uint64_t ctx_mem_size(const vmctx_t *ctx) { return ctx->memory0 ? ctx->memory0->size : 0; }
+/* Acquire: a shared memory's size is published by another thread's grow. */
+static uint64_t mem_size(const whirl_memory_t *m) { return __atomic_load_n(&m->size, __ATOMIC_ACQUIRE); }
+static uint64_t ctx_mem_size(const vmctx_t *ctx) { return ctx->memory0 ? mem_size(ctx->memory0) : 0; }
 static uint64_t ctx_deadline(const vmctx_t *ctx) { return *ctx->epoch_deadline; }
 
 __attribute__((noreturn)) static void unwind(vmctx_t *ctx, whirl_error_t *err, bool named_top)
@@ -405,6 +443,59 @@ static void rt_return_call_indirect(vmctx_t *ctx, uint32_t table, uint32_t elem,
     call_slots(ctx, ctx->tables[table]->elems[elem], slots, func, offset, true);
 }
 
+/* call_ref: a null reference traps; a function of this instance with
+ * native code is called directly (same signature: the validator typed the
+ * reference), anything else through the runtime. */
+static void *rt_ref_native(vmctx_t *ctx, whirl_func_t *callee, uint32_t func, uint32_t offset)
+{
+    if (!callee)
+        trap_at(ctx, WHIRL_TRAP_NULL_REFERENCE, func, offset);
+    if (callee->kind != FUNC_WASM || callee->instance != ctx->instance)
+        return NULL;
+    return atomic_load_explicit(&callee->code->native, memory_order_acquire);
+}
+
+static void rt_call_ref(vmctx_t *ctx, whirl_func_t *callee, slot_t *slots, uint32_t func,
+                        uint32_t offset)
+{
+    call_slots(ctx, callee, slots, func, offset, false);
+}
+
+static void rt_return_call_ref(vmctx_t *ctx, whirl_func_t *callee, slot_t *slots, uint32_t func,
+                               uint32_t offset)
+{
+    if (!callee)
+        trap_at(ctx, WHIRL_TRAP_NULL_REFERENCE, func, offset);
+    call_slots(ctx, callee, slots, func, offset, true);
+}
+
+/* throw and throw_ref: the exception leaves native code as an error, the
+ * way one from a callee does (call_slots); the interpreter or host above
+ * native_enter handles it. The function's own frame record names it. */
+__attribute__((noreturn)) static void throw_exn(vmctx_t *ctx, whirl_exn_t *exn)
+{
+    unwind(ctx, error_exception(exn), false);
+}
+
+static void rt_throw(vmctx_t *ctx, uint32_t tag, slot_t *slots, uint32_t func, uint32_t offset)
+{
+    bool exhausted = false;
+    whirl_exn_t *exn = exn_create(ctx->store, ctx->instance->tags[tag], slots, &exhausted);
+    if (!exn) {
+        if (exhausted)
+            trap_at(ctx, WHIRL_TRAP_EXCEPTIONS_EXHAUSTED, func, offset);
+        unwind(ctx, error_oom(), false);
+    }
+    throw_exn(ctx, exn);
+}
+
+static void rt_throw_ref(vmctx_t *ctx, whirl_exn_t *exn, uint32_t func, uint32_t offset)
+{
+    if (!exn)
+        trap_at(ctx, WHIRL_TRAP_NULL_EXCEPTION, func, offset);
+    throw_exn(ctx, exn);
+}
+
 static int32_t rt_memory_grow(vmctx_t *ctx, uint32_t delta)
 {
     return (int32_t)memory_grow(ctx->memory0, delta);
@@ -455,7 +546,7 @@ static void rt_memory_fill_at(vmctx_t *ctx, uint32_t mem, uint64_t d, uint32_t v
                               uint32_t func, uint32_t offset)
 {
     whirl_memory_t *m = ctx->memories[mem];
-    if (out_of(d, n, m->size))
+    if (out_of(d, n, mem_size(m)))
         trap_at(ctx, WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS, func, offset);
     if (!exec_bulk_fill(m->base + d, (uint8_t)value, n, ctx->epoch, ctx_deadline(ctx)))
         trap_at(ctx, WHIRL_TRAP_INTERRUPT, func, offset);
@@ -465,7 +556,7 @@ static void rt_memory_copy_at(vmctx_t *ctx, uint32_t dmem, uint32_t smem, uint64
                               uint64_t n, uint32_t func, uint32_t offset)
 {
     whirl_memory_t *dm = ctx->memories[dmem], *sm = ctx->memories[smem];
-    if (out_of(d, n, dm->size) || out_of(s, n, sm->size))
+    if (out_of(d, n, mem_size(dm)) || out_of(s, n, mem_size(sm)))
         trap_at(ctx, WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS, func, offset);
     if (!exec_bulk_move(dm->base + d, sm->base + s, n, ctx->epoch, ctx_deadline(ctx)))
         trap_at(ctx, WHIRL_TRAP_INTERRUPT, func, offset);
@@ -477,10 +568,38 @@ static void rt_memory_init_at(vmctx_t *ctx, uint32_t mem, uint32_t seg, uint64_t
     whirl_memory_t *m = ctx->memories[mem];
     const wasm_data_t *data = &ctx->instance->module->wasm->datas[seg];
     uint64_t len = ctx->instance->data_dropped[seg] ? 0 : data->len;
-    if (out_of(s, n, len) || out_of(d, n, m->size))
+    if (out_of(s, n, len) || out_of(d, n, mem_size(m)))
         trap_at(ctx, WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS, func, offset);
     if (n && !exec_bulk_move(m->base + d, data->bytes + s, n, ctx->epoch, ctx_deadline(ctx)))
         trap_at(ctx, WHIRL_TRAP_INTERRUPT, func, offset);
+}
+
+/* A failing bounds check on a shared memory: another thread may have
+ * grown it since the size compiled code holds was read. */
+static void rt_shared_bounds(vmctx_t *ctx, uint32_t mem, uint64_t end, uint32_t func,
+                             uint32_t offset)
+{
+    if (end > mem_size(ctx->memories[mem]))
+        trap_at(ctx, WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS, func, offset);
+}
+
+/* memory.atomic.wait32/64 on a shared memory (translate_atomic.c checked
+ * sharing, bounds and alignment), bounded by the store's hard deadline as
+ * in the interpreter. */
+static int32_t rt_atomic_wait(vmctx_t *ctx, uint8_t *addr, uint32_t size, uint64_t expected,
+                              int64_t timeout, uint32_t func, uint32_t offset)
+{
+    int r = atomic_wait(addr, size, expected, timeout, ctx->epoch,
+                        ctx->store->epoch_hard_deadline);
+    if (r < 0)
+        trap_at(ctx, WHIRL_TRAP_INTERRUPT, func, offset);
+    return r;
+}
+
+static int32_t rt_atomic_notify(vmctx_t *ctx, uint8_t *addr, uint32_t count)
+{
+    (void)ctx;
+    return (int32_t)atomic_notify(addr, count);
 }
 
 static void rt_data_drop(vmctx_t *ctx, uint32_t seg) { ctx->instance->data_dropped[seg] = true; }
@@ -655,6 +774,14 @@ void *jb_runtime_address(int i)
         [JB_RT_MEMORY_INIT_AT] = (void *)rt_memory_init_at,
         [JB_RT_RETURN_CALL] = (void *)rt_return_call,
         [JB_RT_RETURN_CALL_INDIRECT] = (void *)rt_return_call_indirect,
+        [JB_RT_SHARED_BOUNDS] = (void *)rt_shared_bounds,
+        [JB_RT_ATOMIC_WAIT] = (void *)rt_atomic_wait,
+        [JB_RT_ATOMIC_NOTIFY] = (void *)rt_atomic_notify,
+        [JB_RT_REF_NATIVE] = (void *)rt_ref_native,
+        [JB_RT_CALL_REF] = (void *)rt_call_ref,
+        [JB_RT_RETURN_CALL_REF] = (void *)rt_return_call_ref,
+        [JB_RT_THROW] = (void *)rt_throw,
+        [JB_RT_THROW_REF] = (void *)rt_throw_ref,
     };
     return addrs[i];
 }

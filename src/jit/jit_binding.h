@@ -64,6 +64,17 @@ enum jb_runtime {
      * caller returns. */
     JB_RT_RETURN_CALL,          /* (ctx, func index, slots, func, offset) */
     JB_RT_RETURN_CALL_INDIRECT, /* (ctx, table, elem, slots, func, offset) */
+    /* Threads (translate_atomic.c): */
+    JB_RT_SHARED_BOUNDS,  /* (ctx, mem, end, func, offset): traps unless end <= the size reread */
+    JB_RT_ATOMIC_WAIT,    /* (ctx, host addr, size, expected, timeout ns, func, offset) -> 0/1/2 */
+    JB_RT_ATOMIC_NOTIFY,  /* (ctx, host addr, count) -> woken */
+    /* Typed function references: a funcref's callee (traps on null). */
+    JB_RT_REF_NATIVE,     /* (ctx, ref, func, offset) -> native code or NULL */
+    JB_RT_CALL_REF,       /* (ctx, ref, slots, func, offset) */
+    JB_RT_RETURN_CALL_REF, /* (ctx, ref, slots, func, offset) */
+    /* Exceptions: make or take one and unwind (noreturn). */
+    JB_RT_THROW,          /* (ctx, tag, slots, func, offset) */
+    JB_RT_THROW_REF,      /* (ctx, exnref, func, offset): null traps */
     JB_RT_COUNT
 };
 
@@ -89,6 +100,9 @@ LLVMValueRef jb_mem_size(jt_func_t *f);          /* i64 bytes */
 /* The same for memory `mem` (any index; 0 gives the two above). */
 LLVMValueRef jb_mem_base_at(jt_func_t *f, uint32_t mem);
 LLVMValueRef jb_mem_size_at(jt_func_t *f, uint32_t mem);
+/* The size of memory `mem` read afresh (memory.size): an acquire load for a
+ * shared memory, which LLVM can neither hoist nor merge. */
+LLVMValueRef jb_mem_size_now(jt_func_t *f, uint32_t mem);
 LLVMValueRef jb_global_ptr(jt_func_t *f, uint32_t index);
 LLVMValueRef jb_func_ref(jt_func_t *f, uint32_t index);
 /* Before a call: records the call site in the function's frame record

@@ -76,6 +76,9 @@ LLVMValueRef jt_intrinsic(jt_func_t *f, const char *name, LLVMTypeRef *overload,
     return LLVMBuildCall2(f->b, ty, decl, args, nargs, "");
 }
 
+_Static_assert(WHIRL_TRAP_WAIT_UNSHARED < JT_TRAP_CODES,
+               "jt_func_t.trap_bb has a block for every trap code");
+
 void jt_trap_if(jt_func_t *f, LLVMValueRef cond, int code)
 {
     LLVMContextRef cx = f->jm->llctx;
@@ -127,16 +130,17 @@ LLVMValueRef jt_scratch(jt_func_t *f, uint32_t n)
 static const wasm_valtype_t *single_type(wasm_valtype_t t)
 {
     static const wasm_valtype_t types[] = {WASM_I32, WASM_I64, WASM_F32, WASM_F64,
-                                           WASM_V128, WASM_FUNCREF, WASM_EXTERNREF};
+                                           WASM_V128, WASM_FUNCREF, WASM_EXTERNREF, WASM_EXNREF};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         if (types[i] == t)
             return &types[i];
     return &types[0];
 }
 
-/* A block type's params and results. */
-static void block_type(const wasm_module_t *m, int64_t bt, uint32_t *np, const wasm_valtype_t **p,
-                       uint32_t *nr, const wasm_valtype_t **r)
+/* A block type's params and results (`rd` at the heap type of a
+ * reference block type; a typed reference is its top type here). */
+static void block_type(const wasm_module_t *m, reader_t *rd, int64_t bt, uint32_t *np,
+                       const wasm_valtype_t **p, uint32_t *nr, const wasm_valtype_t **r)
 {
     *np = 0;
     *p = NULL;
@@ -145,8 +149,9 @@ static void block_type(const wasm_module_t *m, int64_t bt, uint32_t *np, const w
     if (bt == -64)
         return;
     if (bt < 0) {
+        wasm_valtype_t ref = wasm_blocktype_ref(rd, bt);
         *nr = 1;
-        *r = single_type((wasm_valtype_t)(bt & 0x7f));
+        *r = single_type(wasm_ref_top(ref ? ref : (wasm_valtype_t)(bt & 0x7f)));
         return;
     }
     const wasm_functype_t *t = &m->types[bt];
@@ -196,11 +201,15 @@ static uint32_t call_slots_needed(const wasm_functype_t *t)
     return n ? n : 1;
 }
 
-/* exnref, and (typed function references) any reference type but
- * funcref and externref: the tier has no representation for them yet. */
+/* Value types the tier cannot hold: none now. Every reference is one
+ * pointer, as in the interpreter's slots: typed function references are
+ * funcrefs (wasm_ref_top), an exnref points to its exception object. Kept
+ * as the one place to say so if a type without that representation comes
+ * (GC). */
 static bool type_unsupported(wasm_valtype_t t)
 {
-    return t == WASM_EXNREF || (wasm_is_reftype(t) && t != WASM_FUNCREF && t != WASM_EXTERNREF);
+    (void)t;
+    return false;
 }
 
 static bool types_have_exnref(const wasm_valtype_t *v, uint32_t n)
@@ -217,11 +226,14 @@ static bool functype_has_exnref(const wasm_functype_t *t)
            types_have_exnref(t->results, t->nresults);
 }
 
-/* A block type (s33) naming exnref, itself or in its function type. */
-static bool blocktype_has_exnref(const wasm_module_t *m, int64_t bt)
+/* A block type (s33, and the heap type after a reference prefix) naming
+ * exnref, itself or in its function type. */
+static bool blocktype_has_exnref(const wasm_module_t *m, reader_t *r, int64_t bt)
 {
-    if (bt < 0)
-        return type_unsupported((wasm_valtype_t)(bt & 0x7f)) || bt == -0x1d || bt == -0x1c;
+    if (bt < 0) {
+        wasm_valtype_t ref = wasm_blocktype_ref(r, bt);
+        return type_unsupported(ref ? ref : (wasm_valtype_t)(bt & 0x7f));
+    }
     return bt < m->ntypes && functype_has_exnref(&m->types[bt]);
 }
 
@@ -238,7 +250,7 @@ static bool module_has_table64(const wasm_module_t *m)
 static void jt_skip_immediates(reader_t *r, wasm_op_t op)
 {
     wasm_imm_t imm = wasm_opinfo[op].imm;
-    if (imm == IMM_MEMARG || imm == IMM_MEMARG_LANE) {
+    if (imm == IMM_MEMARG || imm == IMM_MEMARG_LANE || imm == IMM_MEMARG_ATOMIC) {
         jt_skip_memarg(r);
         if (imm == IMM_MEMARG_LANE)
             read_u8(r);
@@ -273,8 +285,7 @@ static bool results_in_registers(const wasm_functype_t *t)
  * call or global passing one). */
 static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint32_t *scratch)
 {
-    static const char eh[] =
-        "uses exception handling or typed references: not supported by the jit yet";
+    static const char eh[] = "uses exception handlers: not supported by the jit yet";
     *scratch = 0;
     if (functype_has_exnref(&m->types[fn->type]))
         return eh;
@@ -318,24 +329,24 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
         case WASM_OP_BLOCK:
         case WASM_OP_LOOP:
         case WASM_OP_IF:
-            if (blocktype_has_exnref(m, read_s33(&r)))
+            if (blocktype_has_exnref(m, &r, read_s33(&r)))
                 return eh;
             break;
         case WASM_OP_SELECT_T: {
             uint32_t k = read_u32(&r);
             for (uint32_t j = 0; j < k && reader_ok(&r); j++) {
-                uint8_t b = read_u8(&r);
-                if (type_unsupported(b) || b == WASM_REF_NULL_PREFIX || b == WASM_REF_PREFIX)
+                wasm_valtype_t v = read_u8(&r);
+                if (v == WASM_REF_NULL_PREFIX || v == WASM_REF_PREFIX)
+                    v = wasm_read_heaptype(&r, v == WASM_REF_NULL_PREFIX, &(const char *){NULL});
+                if (type_unsupported(v))
                     return eh;
             }
             break;
         }
-        case WASM_OP_REF_NULL: {
-            uint8_t b = read_u8(&r);
-            if (b != WASM_FUNCREF && b != WASM_EXTERNREF)
+        case WASM_OP_REF_NULL:
+            if (type_unsupported(wasm_read_heaptype(&r, true, &(const char *){NULL})))
                 return eh;
             break;
-        }
         case WASM_OP_GLOBAL_GET:
         case WASM_OP_GLOBAL_SET:
             if (type_unsupported(wasm_module_global_type(m, read_u32(&r))->type))
@@ -348,8 +359,11 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
             if (type_unsupported(wasm_module_table_type(m, read_u32(&r))->elem))
                 return eh;
             break;
-        case WASM_OP_THROW:
-        case WASM_OP_THROW_REF:
+        case WASM_OP_THROW: {
+            const wasm_functype_t *t = &m->types[wasm_module_tag_type(m, read_u32(&r))];
+            n = call_slots_needed(t);
+            break;
+        }
         case WASM_OP_TRY_TABLE:
         case WASM_OP_TRY:
         case WASM_OP_CATCH:
@@ -357,12 +371,19 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
         case WASM_OP_DELEGATE:
         case WASM_OP_RETHROW:
             return eh;
-        case WASM_OP_CALL_REF:
         case WASM_OP_RETURN_CALL_REF:
-            return "uses typed function references: not supported by the jit yet";
+            if (!results_in_registers(&m->types[fn->type]))
+                return "a tail call returning more results than registers hold: not "
+                       "supported by the jit yet";
+            /* fall through */
+        case WASM_OP_CALL_REF: {
+            const wasm_functype_t *t = &m->types[read_u32(&r)];
+            if (functype_has_exnref(t))
+                return eh;
+            n = call_slots_needed(t);
+            break;
+        }
         default: {
-            if (wasm_op_is_atomic((wasm_op_t)op)) /* threads: interpreted for now */
-                return "uses atomics (threads): not supported by the jit yet";
             /* Table instructions of a module with a 64-bit table (i64
              * indices) stay interpreted; memory instructions of any memory
              * and address width are translated (translate_wasm3.c). */
@@ -470,7 +491,8 @@ static void op_block(jt_func_t *f, enum jt_ctrl_kind kind)
 {
     uint32_t np, nr;
     const wasm_valtype_t *p, *r;
-    block_type(f->jm->wasm, read_s33(&f->r), &np, &p, &nr, &r);
+    int64_t bt = read_s33(&f->r);
+    block_type(f->jm->wasm, &f->r, bt, &np, &p, &nr, &r);
     LLVMContextRef cx = f->jm->llctx;
     LLVMValueRef cond = NULL;
     if (kind == JT_IF)
@@ -774,14 +796,14 @@ static LLVMValueRef indirect_callee(jt_func_t *f, uint32_t type_index, uint32_t 
     return jb_call(f, JB_RT_INDIRECT, rargs, 6);
 }
 
-static void op_call_indirect(jt_func_t *f)
+/* A call of type `type_index` to native `code` when it is not NULL, else
+ * through runtime function `rt` with (ctx, pre[0..npre), slots, site). */
+static void call_code_or_runtime(jt_func_t *f, uint32_t type_index, LLVMValueRef code,
+                                 LLVMValueRef *args, enum jb_runtime rt, LLVMValueRef *pre,
+                                 unsigned npre)
 {
     jt_module_t *jm = f->jm;
-    uint32_t type_index = read_u32(&f->r);
-    uint32_t table = read_u32(&f->r);
     const wasm_functype_t *t = &jm->wasm->types[type_index];
-    LLVMValueRef args[t->nparams + 1], elem;
-    LLVMValueRef code = indirect_callee(f, type_index, table, args, &elem);
     LLVMContextRef cx = jm->llctx;
     LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(cx, f->fn, "native");
     LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(cx, f->fn, "runtime");
@@ -800,9 +822,13 @@ static void op_call_indirect(jt_func_t *f)
     LLVMPositionBuilderAtEnd(f->b, slow);
     LLVMValueRef slots = jt_scratch(f, t->nparams);
     spill_args(f, slots, args + 1, t);
-    LLVMValueRef cargs[] = {f->ctx, jt_const_i32(f, table), elem, slots, jb_site_func(f),
-                            jb_site_offset(f)};
-    jb_call(f, JB_RT_CALL_INDIRECT, cargs, 6);
+    LLVMValueRef cargs[npre + 4];
+    cargs[0] = f->ctx;
+    memcpy(cargs + 1, pre, npre * sizeof *pre);
+    cargs[npre + 1] = slots;
+    cargs[npre + 2] = jb_site_func(f);
+    cargs[npre + 3] = jb_site_offset(f);
+    jb_call(f, rt, cargs, npre + 4);
     LLVMValueRef slow_res[t->nresults + 1];
     load_results(f, slots, t, slow_res);
     LLVMBuildBr(f->b, join);
@@ -816,6 +842,42 @@ static void op_call_indirect(jt_func_t *f)
         LLVMAddIncoming(phi, vals, bbs, 2);
         jt_push(f, phi);
     }
+}
+
+static void op_call_indirect(jt_func_t *f)
+{
+    uint32_t type_index = read_u32(&f->r);
+    uint32_t table = read_u32(&f->r);
+    const wasm_functype_t *t = &f->jm->wasm->types[type_index];
+    LLVMValueRef args[t->nparams + 1], elem;
+    LLVMValueRef code = indirect_callee(f, type_index, table, args, &elem);
+    LLVMValueRef pre[] = {jt_const_i32(f, table), elem};
+    call_code_or_runtime(f, type_index, code, args, JB_RT_CALL_INDIRECT, pre, 2);
+}
+
+/* call_ref and return_call_ref: pops the reference and the arguments (as
+ * indirect_callee) and asks the runtime for the callee's native code; a
+ * null reference traps there. */
+static LLVMValueRef ref_callee(jt_func_t *f, uint32_t type_index, LLVMValueRef *args,
+                               LLVMValueRef *ref_out)
+{
+    const wasm_functype_t *t = &f->jm->wasm->types[type_index];
+    LLVMValueRef ref = *ref_out = jt_pop(f);
+    for (uint32_t i = t->nparams; i-- > 0;)
+        args[i + 1] = jt_pop(f);
+    args[0] = f->ctx;
+    jb_call_site(f);
+    LLVMValueRef rargs[] = {f->ctx, ref, jb_site_func(f), jb_site_offset(f)};
+    return jb_call(f, JB_RT_REF_NATIVE, rargs, 4);
+}
+
+static void op_call_ref(jt_func_t *f)
+{
+    uint32_t type_index = read_u32(&f->r);
+    const wasm_functype_t *t = &f->jm->wasm->types[type_index];
+    LLVMValueRef args[t->nparams + 1], ref;
+    LLVMValueRef code = ref_callee(f, type_index, args, &ref);
+    call_code_or_runtime(f, type_index, code, args, JB_RT_CALL_REF, &ref, 1);
 }
 
 /* Tail calls. A translated callee of this instance is jumped to: a
@@ -872,14 +934,15 @@ static void op_return_call(jt_func_t *f)
     mark_dead(f);
 }
 
-static void op_return_call_indirect(jt_func_t *f)
+/* A tail call of type `type_index` to native `code` when it is not NULL,
+ * else through runtime function `rt` with (ctx, pre[0..npre), slots, site)
+ * and a return of its results. */
+static void tail_code_or_runtime(jt_func_t *f, uint32_t type_index, LLVMValueRef code,
+                                 LLVMValueRef *args, enum jb_runtime rt, LLVMValueRef *pre,
+                                 unsigned npre)
 {
     jt_module_t *jm = f->jm;
-    uint32_t type_index = read_u32(&f->r);
-    uint32_t table = read_u32(&f->r);
     const wasm_functype_t *t = &jm->wasm->types[type_index];
-    LLVMValueRef args[t->nparams + 1], elem;
-    LLVMValueRef code = indirect_callee(f, type_index, table, args, &elem);
     LLVMContextRef cx = jm->llctx;
     LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(cx, f->fn, "native_tail");
     LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(cx, f->fn, "runtime_tail");
@@ -891,10 +954,58 @@ static void op_return_call_indirect(jt_func_t *f)
     LLVMPositionBuilderAtEnd(f->b, slow);
     LLVMValueRef slots = jt_scratch(f, t->nparams);
     spill_args(f, slots, args + 1, t);
-    LLVMValueRef cargs[] = {f->ctx, jt_const_i32(f, table), elem, slots, jb_site_func(f),
-                            jb_site_offset(f)};
-    jb_call(f, JB_RT_RETURN_CALL_INDIRECT, cargs, 6);
+    LLVMValueRef cargs[npre + 4];
+    cargs[0] = f->ctx;
+    memcpy(cargs + 1, pre, npre * sizeof *pre);
+    cargs[npre + 1] = slots;
+    cargs[npre + 2] = jb_site_func(f);
+    cargs[npre + 3] = jb_site_offset(f);
+    jb_call(f, rt, cargs, npre + 4);
     slots_return(f, slots, t);
+    mark_dead(f);
+}
+
+static void op_return_call_indirect(jt_func_t *f)
+{
+    uint32_t type_index = read_u32(&f->r);
+    uint32_t table = read_u32(&f->r);
+    const wasm_functype_t *t = &f->jm->wasm->types[type_index];
+    LLVMValueRef args[t->nparams + 1], elem;
+    LLVMValueRef code = indirect_callee(f, type_index, table, args, &elem);
+    LLVMValueRef pre[] = {jt_const_i32(f, table), elem};
+    tail_code_or_runtime(f, type_index, code, args, JB_RT_RETURN_CALL_INDIRECT, pre, 2);
+}
+
+static void op_return_call_ref(jt_func_t *f)
+{
+    uint32_t type_index = read_u32(&f->r);
+    const wasm_functype_t *t = &f->jm->wasm->types[type_index];
+    LLVMValueRef args[t->nparams + 1], ref;
+    LLVMValueRef code = ref_callee(f, type_index, args, &ref);
+    tail_code_or_runtime(f, type_index, code, args, JB_RT_RETURN_CALL_REF, &ref, 1);
+}
+
+/* ---------------------------------------------------------- exceptions */
+
+/* throw: the runtime makes the exception from the values (slots, the
+ * interpreter's layout) and unwinds native code as a trap does; the
+ * exception error reaches the interpreter or host above native_enter,
+ * which looks for handlers there. Functions with handlers (try_table,
+ * try) stay interpreted, so a native frame never has one to skip. */
+static void op_throw(jt_func_t *f)
+{
+    const wasm_module_t *m = f->jm->wasm;
+    uint32_t tag = read_u32(&f->r);
+    const wasm_functype_t *t = &m->types[wasm_module_tag_type(m, tag)];
+    LLVMValueRef vals[t->nparams + 1];
+    for (uint32_t i = t->nparams; i-- > 0;)
+        vals[i] = jt_pop(f);
+    jb_call_site(f);
+    LLVMValueRef slots = jt_scratch(f, t->nparams);
+    spill_args(f, slots, vals, t);
+    LLVMValueRef args[] = {f->ctx, jt_const_i32(f, tag), slots, jb_site_func(f), jb_site_offset(f)};
+    jb_call(f, JB_RT_THROW, args, 5);
+    LLVMBuildUnreachable(f->b);
     mark_dead(f);
 }
 
@@ -919,7 +1030,7 @@ static void op_select(jt_func_t *f, wasm_op_t op)
     if (op == WASM_OP_SELECT_T) {
         uint32_t n = read_u32(&f->r);
         for (uint32_t i = 0; i < n; i++)
-            read_u8(&f->r);
+            wasm_skip_valtype(&f->r);
     }
     LLVMValueRef c = jt_pop(f), b = jt_pop(f), a = jt_pop(f);
     LLVMValueRef nz = LLVMBuildICmp(f->b, LLVMIntNE, c, jt_const_i32(f, 0), "");
@@ -1008,7 +1119,7 @@ static int skip_dead(jt_func_t *f)
         case WASM_OP_BLOCK:
         case WASM_OP_LOOP:
         case WASM_OP_IF:
-            read_s33(&f->r);
+            wasm_blocktype_ref(&f->r, read_s33(&f->r));
             depth++;
             break;
         case WASM_OP_ELSE:
@@ -1060,6 +1171,17 @@ static bool translate_op(jt_func_t *f, wasm_op_t op)
     case WASM_OP_CALL_INDIRECT: op_call_indirect(f); return true;
     case WASM_OP_RETURN_CALL: op_return_call(f); return true;
     case WASM_OP_RETURN_CALL_INDIRECT: op_return_call_indirect(f); return true;
+    case WASM_OP_CALL_REF: op_call_ref(f); return true;
+    case WASM_OP_THROW: op_throw(f); return true;
+    case WASM_OP_THROW_REF: {
+        LLVMValueRef args[] = {f->ctx, jt_pop(f), jb_site_func(f), jb_site_offset(f)};
+        jb_call_site(f);
+        jb_call(f, JB_RT_THROW_REF, args, 4);
+        LLVMBuildUnreachable(f->b);
+        mark_dead(f);
+        return true;
+    }
+    case WASM_OP_RETURN_CALL_REF: op_return_call_ref(f); return true;
     case WASM_OP_DROP: jt_pop(f); return true;
     case WASM_OP_SELECT:
     case WASM_OP_SELECT_T: op_select(f, op); return true;
@@ -1071,7 +1193,7 @@ static bool translate_op(jt_func_t *f, wasm_op_t op)
     case WASM_OP_F32_CONST:
     case WASM_OP_F64_CONST: op_const(f, op); return true;
     default:
-        return jt_numeric(f, op) || jt_memory(f, op) || jt_simd(f, op);
+        return jt_numeric(f, op) || jt_memory(f, op) || jt_simd(f, op) || jt_atomic(f, op);
     }
 }
 

@@ -40,8 +40,8 @@ typedef struct jt_module {
     unsigned tbaa_kind;
     LLVMValueRef tbaa_memory, tbaa_runtime, tbaa_global;
     /* Runtime functions of the binding, declared once (jit_binding.c). */
-    LLVMValueRef rt[32];
-    LLVMTypeRef rt_types[32];
+    LLVMValueRef rt[48];
+    LLVMTypeRef rt_types[48];
     /* DWARF for the generated code (jit_debuginfo.c), NULL unless debug
      * info is on. */
     struct jt_debug *debug;
@@ -64,6 +64,9 @@ typedef struct jt_ctrl {
     bool dead;                     /* rest of this block is unreachable */
 } jt_ctrl_t;
 
+/* Room for every whirl_trap_code_t (checked in translate.c). */
+#define JT_TRAP_CODES 32
+
 typedef struct jt_func {
     jt_module_t *jm;
     LLVMBuilderRef b;
@@ -85,8 +88,8 @@ typedef struct jt_func {
     /* One trap block per trap code, its phi receiving the byte offset of
      * each instruction that branches there (one call per code, not per
      * check). */
-    LLVMBasicBlockRef trap_bb[16];
-    LLVMValueRef trap_offset[16];
+    LLVMBasicBlockRef trap_bb[JT_TRAP_CODES];
+    LLVMValueRef trap_offset[JT_TRAP_CODES];
     /* The function's frame record for backtraces (jit_binding.c), made at
      * its first call site: NULL in functions without calls. */
     LLVMBasicBlockRef entry_bb;
@@ -152,5 +155,12 @@ bool jt_memory_wide_op(jt_func_t *f, wasm_op_t op, uint32_t mem, uint32_t mem2, 
 bool jt_numeric(jt_func_t *f, wasm_op_t op);
 bool jt_memory(jt_func_t *f, wasm_op_t op);
 bool jt_simd(jt_func_t *f, wasm_op_t op); /* translate_simd*.c: the 0xFD prefix */
+bool jt_atomic(jt_func_t *f, wasm_op_t op); /* translate_atomic.c: the 0xFE prefix */
+
+/* Traps `memory out of bounds` when the i64 `end` of an access is past
+ * memory `mem`'s size, or when `also` (i1, may be NULL) holds; a shared
+ * memory's size is reread by the runtime before it traps (another thread
+ * may have grown it). translate_atomic.c. */
+void jt_bounds_check(jt_func_t *f, uint32_t mem, LLVMValueRef end, LLVMValueRef also);
 
 #endif

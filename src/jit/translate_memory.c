@@ -55,8 +55,7 @@ LLVMValueRef jt_checked_addr(jt_func_t *f, LLVMValueRef addr, uint32_t offset, u
         return LLVMBuildGEP2(f->b, f->jm->i8, jb_mem_base(f), &at, 1, "");
     }
     LLVMValueRef end = LLVMBuildAdd(f->b, ea, jt_const_i64(f, (uint64_t)offset + bytes), "");
-    jt_trap_if(f, LLVMBuildICmp(f->b, LLVMIntUGT, end, jb_mem_size(f), ""),
-               WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
+    jt_bounds_check(f, 0, end, NULL);
     LLVMValueRef at = LLVMBuildAdd(f->b, ea, jt_const_i64(f, offset), "");
     return LLVMBuildGEP2(f->b, f->jm->i8, jb_mem_base(f), &at, 1, "");
 }
@@ -159,7 +158,7 @@ bool jt_memory(jt_func_t *f, wasm_op_t op)
         goto memory_init;
     }
     memory_size:
-        jt_push(f, LLVMBuildTrunc(f->b, LLVMBuildLShr(f->b, jb_mem_size(f), jt_const_i64(f, 16), ""),
+        jt_push(f, LLVMBuildTrunc(f->b, LLVMBuildLShr(f->b, jb_mem_size_now(f, 0), jt_const_i64(f, 16), ""),
                                   jm->i32, ""));
         break;
     memory_grow:
@@ -273,7 +272,7 @@ bool jt_memory(jt_func_t *f, wasm_op_t op)
         break;
 
     case WASM_OP_REF_NULL:
-        read_u8(&f->r);
+        wasm_read_heaptype(&f->r, true, &(const char *){NULL});
         jt_push(f, LLVMConstNull(jm->ptr));
         break;
     case WASM_OP_REF_IS_NULL:

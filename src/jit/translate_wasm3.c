@@ -53,13 +53,11 @@ LLVMValueRef jt_mem_addr(jt_func_t *f, jt_memarg_t a, LLVMValueRef addr, unsigne
         LLVMValueRef sum = jt_intrinsic(f, "llvm.uadd.with.overflow", &i64, 1, args, 2);
         LLVMValueRef wrapped = LLVMBuildExtractValue(f->b, sum, 1, "");
         end = LLVMBuildExtractValue(f->b, sum, 0, "");
-        LLVMValueRef past = LLVMBuildICmp(f->b, LLVMIntUGT, end, jb_mem_size_at(f, a.memory), "");
-        jt_trap_if(f, LLVMBuildOr(f->b, wrapped, past, ""), WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
+        jt_bounds_check(f, a.memory, end, wrapped);
     } else {
         /* A u32 address plus a u32 offset and a size: no wrap in 64 bits. */
         end = LLVMBuildAdd(f->b, ea, jt_const_i64(f, a.offset + bytes), "");
-        jt_trap_if(f, LLVMBuildICmp(f->b, LLVMIntUGT, end, jb_mem_size_at(f, a.memory), ""),
-                   WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);
+        jt_bounds_check(f, a.memory, end, NULL);
     }
     LLVMValueRef at = LLVMBuildAdd(f->b, ea, jt_const_i64(f, a.offset), "");
     return LLVMBuildGEP2(f->b, jm->i8, jb_mem_base_at(f, a.memory), &at, 1, "");
@@ -92,7 +90,7 @@ bool jt_memory_wide_op(jt_func_t *f, wasm_op_t op, uint32_t mem, uint32_t mem2, 
     LLVMValueRef a[9];
     switch (op) {
     case WASM_OP_MEMORY_SIZE: {
-        LLVMValueRef pages = LLVMBuildLShr(f->b, jb_mem_size_at(f, mem), jt_const_i64(f, 16), "");
+        LLVMValueRef pages = LLVMBuildLShr(f->b, jb_mem_size_now(f, mem), jt_const_i64(f, 16), "");
         jt_push(f, is64 ? pages : LLVMBuildTrunc(f->b, pages, jm->i32, ""));
         return true;
     }

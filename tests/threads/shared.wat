@@ -20,4 +20,11 @@
   (func (export "store") (param $a i32) (param $v i32) (i32.store (local.get $a) (local.get $v)))
   (func (export "cmpxchg8") (param $a i32) (param $e i32) (param $r i32) (result i32)
     (i32.atomic.rmw8.cmpxchg_u (local.get $a) (local.get $e) (local.get $r)))
-  (func (export "fence") (atomic.fence)))
+  (func (export "fence") (atomic.fence))
+  ;; sets the flag at 16, spins until memory.size is no longer $old (grown by
+  ;; another thread: a loop without calls, where compiled code must still
+  ;; reread the size), then loads the first word past the old end
+  (func (export "await_grow") (param $old i32) (result i32)
+    (i32.atomic.store (i32.const 16) (i32.const 1))
+    (loop $l (br_if $l (i32.eq (memory.size) (local.get $old))))
+    (i32.load (i32.mul (local.get $old) (i32.const 65536)))))

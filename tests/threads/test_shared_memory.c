@@ -3,7 +3,8 @@
  *     instance per store, each thread adding to one counter with
  *     i32.atomic.rmw.add: no increment is lost;
  *   - memory.grow through one store is seen by every other (a load past the
- *     old end from an instance that cached the old size does not trap);
+ *     old end from an instance that cached the old size does not trap), also
+ *     by a guest spinning on memory.size in a loop without calls;
  *   - memory.atomic.wait32 on one thread is woken by memory.atomic.notify
  *     from another store on another thread; wait timeouts and "not equal";
  *   - a waiting guest is stopped by its store's epoch deadline (interrupt);
@@ -122,6 +123,21 @@ static void *wait_thread(void *arg)
     return NULL;
 }
 
+typedef struct spinner {
+    guest_t *g;
+    int32_t old;
+    whirl_val_t result;
+    whirl_error_t *err;
+} spinner_t;
+
+static void *spin_thread(void *arg)
+{
+    spinner_t *s = arg;
+    whirl_val_t a = {.kind = WHIRL_I32, .of.i32 = s->old};
+    s->err = call(s->g, "await_grow", &a, 1, &s->result);
+    return NULL;
+}
+
 static uint32_t load32(whirl_memory_t *m, size_t at)
 {
     return __atomic_load_n((uint32_t *)(whirl_memory_data(m) + at), __ATOMIC_SEQ_CST);
@@ -189,6 +205,18 @@ static void test_threads(whirl_engine_t *engine, whirl_module_t *module)
                          {.kind = WHIRL_I32, .of.i32 = 77}};
     CHECK(ok(call(&g[3], "store", sv, 2, NULL), "store past the old end"));
     CHECK(ok(call(&g[1], "load", sv, 1, &r), "load past the old end") && r.of.i32 == 77);
+
+    /* A guest spinning on memory.size (with tier=jit, a native loop) sees
+     * another thread's growth, then loads past the old end. */
+    store32(shared, 16, 0);
+    spinner_t sp = {.g = &g[1], .old = 2};
+    pthread_t st;
+    pthread_create(&st, NULL, spin_thread, &sp);
+    await_flag(shared);
+    CHECK(ok(call(&g[3], "grow", &one, 1, &r), "grow while another spins") && r.of.i32 == 2);
+    pthread_join(st, NULL);
+    CHECK(ok(sp.err, "await_grow") && sp.result.of.i32 == 0);
+
     whirl_val_t four = {.kind = WHIRL_I32, .of.i32 = 4};
     CHECK(ok(call(&g[0], "grow", &four, 1, &r), "grow") && r.of.i32 == -1); /* past max 4 */
 

@@ -87,3 +87,18 @@
 (assert_invalid
   (module (memory 1 1 shared) (func (drop (i64.atomic.rmw32.add_u align=8 (i32.const 0) (i64.const 0)))))
   "alignment")
+
+;; An atomic access both out of bounds and misaligned reports the bounds,
+;; also in compiled code whose plain accesses rely on guard pages.
+(module
+  (memory 1 1)
+  (func (export "load32") (param $a i32) (result i32) (i32.atomic.load (local.get $a)))
+  (func (export "rmw64") (param $a i32) (result i64)
+    (i64.atomic.rmw.add offset=4 (local.get $a) (i64.const 1)))
+)
+(assert_trap (invoke "load32" (i32.const 65535)) "out of bounds memory access")
+(assert_trap (invoke "load32" (i32.const 1)) "unaligned atomic")
+(assert_trap (invoke "rmw64" (i32.const 65532)) "out of bounds memory access")
+(assert_trap (invoke "rmw64" (i32.const -4)) "out of bounds memory access")
+(assert_trap (invoke "rmw64" (i32.const 2)) "unaligned atomic")
+(assert_return (invoke "rmw64" (i32.const 4)) (i64.const 0))
