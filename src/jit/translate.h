@@ -91,6 +91,14 @@ typedef struct jt_func {
      * its first call site: NULL in functions without calls. */
     LLVMBasicBlockRef entry_bb;
     LLVMValueRef frame, frame_prev;
+    /* An on-stack replacement variant (jit_osr.c): the byte offset of the
+     * `loop` it enters at (0: an ordinary function), the interpreter's
+     * frame slots it loads the locals from, the block that jumps to that
+     * loop's header, and whether it was found. */
+    uint32_t osr_loop;
+    LLVMValueRef osr_slots;
+    LLVMBasicBlockRef osr_jump;
+    bool osr_found;
 } jt_func_t;
 
 /* Helpers shared by the translator files. */
@@ -152,5 +160,16 @@ bool jt_memory_wide_op(jt_func_t *f, wasm_op_t op, uint32_t mem, uint32_t mem2, 
 bool jt_numeric(jt_func_t *f, wasm_op_t op);
 bool jt_memory(jt_func_t *f, wasm_op_t op);
 bool jt_simd(jt_func_t *f, wasm_op_t op); /* translate_simd*.c: the 0xFD prefix */
+
+/* Builds "o<index>_<loop>" (ctx, slot_t *frame) -> the function's results,
+ * in the tier's calling convention: function `index` entered at the header
+ * of the `loop` at byte offset `loop_offset` (one where the operand stack
+ * is empty), its locals loaded from the interpreter's frame slots. NULL
+ * with a static reason in *why if it cannot be built (nothing is left in
+ * the module then). */
+LLVMValueRef jt_translate_osr(jt_module_t *jm, uint32_t index, uint32_t loop_offset,
+                              const char **why);
+/* The calling convention of every translated function (LLVM's tailcc). */
+#define JT_TAILCC 18u
 
 #endif
