@@ -1337,7 +1337,7 @@ loop_hot: {
      * locals are live, and the native variant entered here takes them from
      * the frame, runs the rest of the invocation and leaves its results
      * where RETURN expects them. */
-    native_entry_t osr = tier_loop_hot(inst, cur, (uint32_t)(pc - cur->code));
+    native_entry_t osr = tier_loop_hot(inst, cur, (uint32_t)(pc - cur->code), fp);
     if (LIKELY(!osr))
         NEXT();
     slot_t *saved_top = st->top;

@@ -1,6 +1,7 @@
 /* The LLVM tier: compiles a validated module's functions to native code
  * (translate*.c builds LLVM IR, jit.c optimises it (a lean function pipeline) and compiles it
- * with ORC LLJIT). jit_binding.h runs the code against an instance.
+ * with ORC LLJIT). jit_binding.h runs the code against an instance; jit_osr.c
+ * builds the variants that interpreter frames move into at loop headers.
  *
  * Every Wasm 2.0 instruction is translated, SIMD included, and of 3.0:
  * relaxed SIMD, multi-memory, memory64, tail calls, ref.as_non_null and

@@ -61,6 +61,7 @@ struct tier_state {
     jit_code_t **codes;      /* every batch's code, freed with the module */
     size_t ncodes;
     osr_variant_t **osr;     /* per defined function (under the pool's lock) */
+    const void **last_frame; /* per defined function: the frame of the last poll (lock) */
     _Atomic uint64_t osr_entered; /* frames moved into native code */
 };
 
@@ -75,9 +76,12 @@ void tier_auto_module(whirl_module_t *module)
     struct tier_state *st = calloc(1, sizeof *st);
     uint32_t n = module->code->nfuncs;
     if (!st || !(st->queued = calloc(n ? n : 1, sizeof *st->queued)) ||
-        !(st->osr = calloc(n ? n : 1, sizeof *st->osr))) {
-        if (st)
+        !(st->osr = calloc(n ? n : 1, sizeof *st->osr)) ||
+        !(st->last_frame = calloc(n ? n : 1, sizeof *st->last_frame))) {
+        if (st) {
             free((void *)st->queued);
+            free(st->osr);
+        }
         free(st); /* no tiering up for this module: it is interpreted */
         return;
     }
@@ -120,6 +124,7 @@ void tier_auto_module_free(whirl_module_t *module)
             free(v);
         }
     free(st->osr);
+    free(st->last_frame);
     free((void *)st->queued);
     free(st);
     module->tier = NULL;
@@ -216,13 +221,6 @@ static void *compile_thread(void *arg)
         }
 
         pthread_mutex_lock(&p->lock);
-        for (size_t i = 0; i < osr.n; i++) {
-            void *entry = code ? jit_code_osr_entry(code, i) : NULL;
-            osr.variants[i]->entry = (native_entry_t)entry;
-            osr.variants[i]->state = entry ? OSR_READY : OSR_FAILED;
-        }
-        free(osr.pairs);
-        free(osr.variants);
         if (code) {
             jit_code_t **codes = realloc(st->codes, (st->ncodes + 1) * sizeof *codes);
             if (codes) {
@@ -231,8 +229,20 @@ static void *compile_thread(void *arg)
                 tier_publish(m, code);
             } else {
                 jit_code_free(code);
+                code = NULL;
             }
         }
+        for (size_t i = 0; i < osr.n; i++) {
+            void *entry = code ? jit_code_osr_entry(code, i) : NULL;
+            osr.variants[i]->entry = (native_entry_t)entry;
+            osr.variants[i]->state = entry ? OSR_READY : OSR_FAILED;
+            /* native_enter checks the memory's reservation for guarded
+             * code: the batch may have published no function itself. */
+            if (entry && jit_code_guarded(code))
+                atomic_store_explicit(&m->native_guarded, true, memory_order_release);
+        }
+        free(osr.pairs);
+        free(osr.variants);
         st->compiling--;
         pthread_cond_broadcast(&p->idle);
     }
@@ -325,7 +335,12 @@ static uint32_t osr_loop_at(const compiled_func_t *f, uint32_t pc)
     return found;
 }
 
-native_entry_t tier_auto_loop_hot(whirl_module_t *module, const compiled_func_t *f, uint32_t pc)
+/* Variants of one function at most: each is a copy of it, compiled on
+ * the guest's cores. */
+#define OSR_MAX_VARIANTS 2
+
+native_entry_t tier_auto_loop_hot(whirl_module_t *module, const compiled_func_t *f, uint32_t pc,
+                                  const void *frame)
 {
     struct tier_state *st = module->tier;
     uint32_t defined = (uint32_t)(f - module->code->funcs);
@@ -343,24 +358,41 @@ native_entry_t tier_auto_loop_hot(whirl_module_t *module, const compiled_func_t 
     bool poll = true;
     pthread_mutex_lock(&p->lock);
     osr_variant_t *v = st->osr[defined];
-    while (v && v->loop != loop)
-        v = v->next;
+    unsigned variants = 0;
+    bool pending = false;
+    for (osr_variant_t *w = st->osr[defined]; w; w = w->next) {
+        variants++;
+        pending |= w->state == OSR_REQUESTED;
+        if (w->loop == loop)
+            v = w;
+    }
+    if (v && v->loop != loop)
+        v = NULL;
     if (!v) {
-        v = calloc(1, sizeof *v);
-        tier_job_t *j = v ? calloc(1, sizeof *j) : NULL;
+        /* A variant is asked for when the function first gets hot at this
+         * back-edge (one batch with the function), or when the same frame
+         * polls again (it has run a threshold of back-edges more in the
+         * interpreter): not for every short invocation that happens to be
+         * in a loop when the counter trips. */
+        bool first = !atomic_exchange_explicit(&st->queued[defined], 1, memory_order_relaxed);
+        bool want = !pending && variants < OSR_MAX_VARIANTS &&
+                    (first || st->last_frame[defined] == frame);
+        osr_variant_t *nv = want ? calloc(1, sizeof *nv) : NULL;
+        tier_job_t *j = want || first ? calloc(1, sizeof *j) : NULL;
         if (j) {
-            v->loop = loop;
-            v->state = OSR_REQUESTED;
-            v->next = st->osr[defined];
-            st->osr[defined] = v;
             j->module = module;
             j->defined = defined;
-            j->compile = !atomic_exchange_explicit(&st->queued[defined], 1, memory_order_relaxed);
-            j->osr = v;
+            j->compile = first;
+            if (nv) {
+                nv->loop = loop;
+                nv->state = OSR_REQUESTED;
+                nv->next = st->osr[defined];
+                st->osr[defined] = nv;
+                j->osr = nv;
+            }
             enqueue(p, j);
         } else {
-            free(v);
-            poll = false;
+            free(nv);
         }
     } else if (v->state == OSR_READY) {
         entry = v->entry;
@@ -368,6 +400,7 @@ native_entry_t tier_auto_loop_hot(whirl_module_t *module, const compiled_func_t 
     } else if (v->state == OSR_FAILED) {
         poll = false;
     }
+    st->last_frame[defined] = frame;
     pthread_mutex_unlock(&p->lock);
     /* Polling again: this frame until its variant is built; with an
      * entry, other frames of the function (other threads) later. */

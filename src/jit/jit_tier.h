@@ -17,10 +17,12 @@ void tier_auto_module(whirl_module_t *module);
 void tier_auto_module_free(whirl_module_t *module);
 /* `f` (of `module`) crossed the threshold: queue it, once. */
 void tier_auto_hot(whirl_module_t *module, const compiled_func_t *f);
-/* The same at a back-edge to the loop header at code position `pc`: also
- * asks for the variant entered at that loop (jit_osr.c) and returns its
- * entry once built (NULL meanwhile, or if it cannot be built). */
-native_entry_t tier_auto_loop_hot(whirl_module_t *module, const compiled_func_t *f, uint32_t pc);
+/* The same at a back-edge to the loop header at code position `pc`, in the
+ * interpreter frame `frame` (compared, never read): may ask for the
+ * variant entered at that loop (jit_osr.c) and returns its entry once
+ * built (NULL meanwhile, or if it cannot be built). */
+native_entry_t tier_auto_loop_hot(whirl_module_t *module, const compiled_func_t *f, uint32_t pc,
+                                  const void *frame);
 /* Whether nothing of `module` is queued or being compiled (tests). */
 bool tier_auto_idle(whirl_module_t *module);
 /* How many interpreter frames of `module` moved into native code. */
