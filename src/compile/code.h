@@ -79,6 +79,13 @@ typedef struct compiled_func {
     uint32_t nsrcmap;
     code_handler_t *handlers;     /* exception handling; NULL when none */
     uint32_t nhandlers;
+    /* Loop headers where only locals are live (the operand stack is empty),
+     * as (code position, byte offset of the `loop`) pairs in code order:
+     * where the auto tier may move a running frame into native code
+     * (on-stack replacement, jit/jit_osr.c). NULL in modules loaded from a
+     * serialised form. */
+    uint32_t *osr_loops;
+    uint32_t nosr_loops;
     /* Native code of the LLVM tier (runtime/tier.c), NULL until compiled:
      * `native_entry` is void (vmctx_t *, slot_t *args_results), what the
      * interpreter and the host entry call; `native` has the Wasm ABI.

@@ -83,6 +83,7 @@ typedef struct compiler {
     VEC(patch_t) patches;
     VEC(uint32_t) local_slot; /* slot of each local (params first) */
     VEC(wasm_valtype_t) local_type;
+    VEC(uint32_t) osr_loops;  /* compiled_func_t.osr_loops: (pc, wasm offset) pairs */
 
     uint32_t temp_base;    /* first temporary slot */
     uint32_t slot_height;  /* slots of temporaries in use */
@@ -754,8 +755,14 @@ static void compile_block(compiler_t *c, uint8_t kind)
         push_frame(c, &f);
         return;
     }
-    if (kind == FRAME_LOOP)
+    if (kind == FRAME_LOOP) {
         f.loop_pc = place_label(c); /* back-edges to it check the epoch */
+        /* Only the locals are live at this header: the LLVM tier can enter
+         * its code here from a running frame (jit_osr.c). */
+        if (c->stack.len == 0 &&
+            (!vec_push(&c->osr_loops, f.loop_pc) || !vec_push(&c->osr_loops, c->wasm_offset)))
+            c->oom = true;
+    }
     push_frame(c, &f);
 }
 
@@ -1846,7 +1853,7 @@ static whirl_error_t *compile_func(compiler_t *c, uint32_t defined, compiled_fun
     c->func_index = m->nfunc_imports + defined;
 
     c->code.len = c->srcmap.len = c->stack.len = c->frames.len = c->patches.len = 0;
-    c->local_slot.len = c->local_type.len = 0;
+    c->local_slot.len = c->local_type.len = c->osr_loops.len = 0;
     c->slot_height = c->max_height = 0;
     c->nlocal_refs = 0;
     c->nhist = 0;
@@ -1922,6 +1929,15 @@ static whirl_error_t *compile_func(compiler_t *c, uint32_t defined, compiled_fun
         return error_oom();
     memcpy(out->code, c->code.data, c->code.len * sizeof(code_word_t));
     memcpy(out->srcmap, c->srcmap.data, c->srcmap.len * sizeof(code_srcmap_t));
+    /* Exception handling patches code positions; the LLVM tier does not
+     * compile such functions anyway. */
+    if (c->osr_loops.len && !out->nhandlers) {
+        out->osr_loops = arena_array(arena, c->osr_loops.len, sizeof(uint32_t));
+        if (!out->osr_loops)
+            return error_oom();
+        memcpy(out->osr_loops, c->osr_loops.data, c->osr_loops.len * sizeof(uint32_t));
+        out->nosr_loops = (uint32_t)c->osr_loops.len / 2;
+    }
     return NULL;
 }
 
@@ -1955,6 +1971,7 @@ whirl_error_t *compile_module_opts(const wasm_module_t *module, bool optimize,
     vec_free(&c.patches);
     vec_free(&c.local_slot);
     vec_free(&c.local_type);
+    vec_free(&c.osr_loops);
     exn_free(&c.exn);
     if (err) {
         compiled_module_free(cm);

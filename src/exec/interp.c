@@ -152,11 +152,13 @@ static const char *func_name(const whirl_instance_t *inst, uint32_t index)
 }
 
 /* Builds the trap error: message with the innermost function and offset,
- * then the backtrace down to the activation's sentinel frame. */
+ * then the backtrace down to the activation's sentinel frame. `cur_named`:
+ * the cause's backtrace has the current function already (its frame moved
+ * into native code, which trapped). */
 static whirl_error_t *make_trap(whirl_trap_code_t code, whirl_error_t *cause,
                                 struct exec_stack *st, uint32_t base_depth,
                                 const compiled_func_t *cur, whirl_instance_t *inst,
-                                const code_word_t *pc)
+                                const code_word_t *pc, bool cur_named)
 {
     uint32_t offset = compiled_func_offset(cur, (uint32_t)(pc - cur->code));
     const char *name = func_name(inst, cur->func_index);
@@ -168,7 +170,8 @@ static whirl_error_t *make_trap(whirl_trap_code_t code, whirl_error_t *cause,
     } else {
         e = error_trap(code, "in func %u at offset 0x%x", cur->func_index, offset);
     }
-    error_add_frame_in(e, inst->module, cur->func_index, name, offset);
+    if (!cur_named)
+        error_add_frame_in(e, inst->module, cur->func_index, name, offset);
     uint32_t n = 1;
     for (uint32_t d = st->depth; d-- > base_depth + 1 && n < MAX_BACKTRACE; n++) {
         const exec_frame_t *f = &st->frames[d];
@@ -370,6 +373,19 @@ sample_stack(whirl_store_t *store, const struct exec_stack *st, uint32_t base_de
         }                                                                               \
     } while (0)
 
+/* HOT_TICK at a loop's back-edge: reaching zero asks the tier for native
+ * code to move this frame into (loop_hot). */
+#define LOOP_TICK(f)                                                                    \
+    do {                                                                                \
+        compiled_func_t *hf_ = (compiled_func_t *)(f);                                  \
+        uint32_t h_ = atomic_load_explicit(&hf_->hotness, memory_order_relaxed);        \
+        if (UNLIKELY(h_ != 0)) {                                                        \
+            atomic_store_explicit(&hf_->hotness, h_ - 1, memory_order_relaxed);         \
+            if (h_ == 1)                                                                \
+                goto loop_hot;                                                          \
+        }                                                                               \
+    } while (0)
+
 /* The deadline was reached: trap, or run on to the next deadline
  * (store_epoch_expired yields first when the store's resumable call asked
  * to yield at the end of each epoch slice; the host may have grown memory
@@ -394,7 +410,7 @@ sample_stack(whirl_store_t *store, const struct exec_stack *st, uint32_t base_de
         pc += off_;                        \
         if (UNLIKELY(off_ <= 0)) {         \
             EPOCH_CHECK();                 \
-            HOT_TICK(cur);                 \
+            LOOP_TICK(cur);                \
         }                                  \
         NEXT();                            \
     } while (0)
@@ -453,6 +469,7 @@ static whirl_error_t *interp_body(interp_mode_t mode, int32_t *offsets, whirl_st
     uint64_t deadline = store->epoch_deadline;
     whirl_trap_code_t trap_code = WHIRL_TRAP_UNREACHABLE;
     whirl_error_t *cause = NULL;
+    bool cur_named = false; /* make_trap's */
     uint32_t base_depth = st->depth;
 
     /* Sentinel: returning to it leaves the interpreter. */
@@ -1315,8 +1332,38 @@ epoch_reached:
     }
     EPOCH_EXPIRED();
     NEXT();
+loop_hot: {
+    /* On-stack replacement (jit/jit_osr.c): at this loop header only the
+     * locals are live, and the native variant entered here takes them from
+     * the frame, runs the rest of the invocation and leaves its results
+     * where RETURN expects them. */
+    native_entry_t osr = tier_loop_hot(inst, cur, (uint32_t)(pc - cur->code), fp);
+    if (LIKELY(!osr))
+        NEXT();
+    slot_t *saved_top = st->top;
+    st->top = fp + cur->frame_slots;
+    whirl_error_t *err = native_enter(store, &inst->vm, osr, fp);
+    st->top = saved_top;
+    if (UNLIKELY(err != NULL)) {
+        /* As after call_native; the function has no handlers (the tier
+         * does not compile exception handling), so an exception leaves
+         * it. */
+        whirl_exn_t *thrown;
+        if (whirl_error_is_exception(err, &thrown) && thrown->store == store) {
+            whirl_error_delete(err);
+            exn = thrown;
+            goto throw_exn;
+        }
+        cause = err;
+        cur_named = true;
+        goto trap;
+    }
+    deadline = store->epoch_deadline;
+    RELOAD_MEM();
+    goto do_return;
+}
 trap:
-    return make_trap(trap_code, cause, st, base_depth, cur, inst, pc);
+    return make_trap(trap_code, cause, st, base_depth, cur, inst, pc, cur_named);
 }
 
 static whirl_error_t *interp(whirl_store_t *store, struct exec_stack *st, whirl_func_t *func,

@@ -188,6 +188,8 @@ static whirl_error_t *compile_steps(compile_state_t *s, const jit_options_t *opt
     whirl_error_t *err = jt_translate_module(jm);
     if (err)
         return err;
+    if (opt && opt->nosr)
+        jit_osr_translate(jm, opt->osr, opt->nosr);
     jit_add_func_table(jm);
     if (jm->debug)
         jt_debug_finish(jm->debug, jm);
@@ -235,6 +237,8 @@ static whirl_error_t *compile_steps(compile_state_t *s, const jit_options_t *opt
     if ((err = jit_emit_object(s->tm, s->mod, &obj, &obj_len)))
         return err;
     err = jit_link_object(code, obj, obj_len);
+    if (!err && opt)
+        err = jit_osr_link(code, opt->nosr);
     if (!err && opt && opt->perfmap)
         jit_perfmap_write(code);
     if (!err && opt && opt->jitdump)
@@ -314,6 +318,7 @@ void jit_code_free(jit_code_t *code)
     free(code->object);
     free(code->why_storage);
     free(code->pc_sites);
+    free(code->osr);
     free(code);
 }
 

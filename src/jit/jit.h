@@ -1,6 +1,7 @@
 /* The LLVM tier: compiles a validated module's functions to native code
  * (translate*.c builds LLVM IR, jit.c optimises it (a lean function pipeline) and compiles it
- * with ORC LLJIT). jit_binding.h runs the code against an instance.
+ * with ORC LLJIT). jit_binding.h runs the code against an instance; jit_osr.c
+ * builds the variants that interpreter frames move into at loop headers.
  *
  * Every Wasm 2.0 instruction is translated, SIMD included, and of 3.0:
  * relaxed SIMD, multi-memory, memory64, tail calls, ref.as_non_null and
@@ -37,6 +38,11 @@ typedef struct jit_options {
      * may then only run against a guarded memory (jit_guard_ok), and a
      * fault becomes the trap through runtime/trap_signal.h. */
     bool guard_memory;
+    /* On-stack replacement variants to build (jit_osr.c): `nosr` pairs of
+     * (function index, byte offset of a `loop` with an empty operand
+     * stack); jit_code_osr_entry gives each one's entry. */
+    const uint32_t *osr;
+    size_t nosr;
 } jit_options_t;
 
 typedef struct jit_stats {
@@ -64,6 +70,10 @@ bool jit_code_compiled(const jit_code_t *code, uint32_t func_index, const char *
 void *jit_code_native(const jit_code_t *code, uint32_t func_index);
 void *jit_code_entry(const jit_code_t *code, uint32_t func_index);
 const wasm_module_t *jit_code_module(const jit_code_t *code);
+/* The entry of on-stack replacement request `request` (jit_options_t.osr):
+ * void (ctx, slot_t *frame), called on the interpreter's frame at that
+ * loop's header, results to frame[0...]; NULL if it could not be built. */
+void *jit_code_osr_entry(const jit_code_t *code, size_t request);
 /* Whether the code was compiled with guard_memory (or loaded from such an
  * object). */
 bool jit_code_guarded(const jit_code_t *code);

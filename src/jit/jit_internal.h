@@ -44,6 +44,8 @@ struct jit_code {
     jit_pc_site_t *pc_sites; /* guarded code: sorted by .text, malloc'd */
     size_t npc_sites;
     uintptr_t text_base;  /* load address of the object's code section */
+    void **osr;           /* per jit_options_t.osr request: its entry, or NULL (jit_osr.c) */
+    size_t nosr;
 };
 
 /* The tables every object carries (jit_object.c): per function index, the
@@ -63,6 +65,13 @@ extern __thread char fatal_reason[256];
 /* jit_pcmap.c: reads the PC map of guarded code from its object (after
  * linking: needs code_end); without one, faults name the function only. */
 void jit_pcmap_build(jit_code_t *code, const uint8_t *obj, size_t len);
+
+/* jit_osr.c: builds the on-stack replacement variants of `n` requests
+ * (function index, loop offset pairs) into jm->mod (after translation,
+ * before jit_add_func_table); after linking, reads their entries into
+ * code->osr. */
+void jit_osr_translate(jt_module_t *jm, const uint32_t *requests, size_t n);
+whirl_error_t *jit_osr_link(jit_code_t *code, size_t n);
 
 /* jit_object.c */
 /* Adds JIT_FUNC_TABLE to jm->mod (after translation, before optimising). */

@@ -7,7 +7,16 @@
  * (calls inside the batch are direct; to the others through the runtime,
  * which picks up their native code once published) and publishes the code.
  * The module keeps each batch's code until it is freed; freeing a module
- * drops its queued work and waits for a batch in flight. */
+ * drops its queued work and waits for a batch in flight.
+ *
+ * On-stack replacement (jit_osr.c): the counter trips at a loop's
+ * back-edge too. If that loop is one the LLVM tier can enter from a running
+ * frame (compiled_func_t.osr_loops), tier_auto_loop_hot also asks for the
+ * function's variant entered at that loop (a job with `osr_loop`), and
+ * re-arms the counter so that the frame polls again; once the variant is
+ * built, the poll returns its entry and the interpreter moves the frame
+ * into it. Variants live in per-function lists under the pool's lock (a
+ * poll takes it once per `tier_threshold` back-edges). */
 #include "jit/jit_tier.h"
 
 #include <pthread.h>
@@ -17,10 +26,22 @@
 #include "runtime/internal.h"
 #include "util/error.h"
 
+/* One on-stack replacement variant of a function: requested, built (its
+ * entry) or failed. */
+enum { OSR_REQUESTED, OSR_READY, OSR_FAILED };
+typedef struct osr_variant {
+    struct osr_variant *next;
+    uint32_t loop; /* byte offset of the `loop` */
+    int state;
+    native_entry_t entry;
+} osr_variant_t;
+
 typedef struct tier_job {
     struct tier_job *next;
     whirl_module_t *module;
     uint32_t defined; /* index among the module's defined functions */
+    bool compile;     /* the function itself (else only the variant) */
+    osr_variant_t *osr; /* a variant to build, or NULL */
 } tier_job_t;
 
 struct tier_pool {
@@ -39,6 +60,9 @@ struct tier_state {
     unsigned compiling;      /* batches in flight (under the pool's lock) */
     jit_code_t **codes;      /* every batch's code, freed with the module */
     size_t ncodes;
+    osr_variant_t **osr;     /* per defined function (under the pool's lock) */
+    const void **last_frame; /* per defined function: the frame of the last poll (lock) */
+    _Atomic uint64_t osr_entered; /* frames moved into native code */
 };
 
 /* Creating a pool: one engine's first hot functions may come from several
@@ -51,7 +75,13 @@ void tier_auto_module(whirl_module_t *module)
 {
     struct tier_state *st = calloc(1, sizeof *st);
     uint32_t n = module->code->nfuncs;
-    if (!st || !(st->queued = calloc(n ? n : 1, sizeof *st->queued))) {
+    if (!st || !(st->queued = calloc(n ? n : 1, sizeof *st->queued)) ||
+        !(st->osr = calloc(n ? n : 1, sizeof *st->osr)) ||
+        !(st->last_frame = calloc(n ? n : 1, sizeof *st->last_frame))) {
+        if (st) {
+            free((void *)st->queued);
+            free(st->osr);
+        }
         free(st); /* no tiering up for this module: it is interpreted */
         return;
     }
@@ -88,6 +118,13 @@ void tier_auto_module_free(whirl_module_t *module)
     for (size_t i = 0; i < st->ncodes; i++)
         jit_code_free(st->codes[i]);
     free(st->codes);
+    for (uint32_t i = 0; i < module->code->nfuncs; i++)
+        for (osr_variant_t *v = st->osr[i], *next; v; v = next) {
+            next = v->next;
+            free(v);
+        }
+    free(st->osr);
+    free(st->last_frame);
     free((void *)st->queued);
     free(st);
     module->tier = NULL;
@@ -95,9 +132,37 @@ void tier_auto_module_free(whirl_module_t *module)
 
 /* ------------------------------------------------------------ threads */
 
+/* A batch's on-stack replacement requests: (function index, loop) pairs
+ * for jit_options_t.osr, and the variants they fill. */
+typedef struct osr_batch {
+    uint32_t *pairs;
+    osr_variant_t **variants;
+    size_t n, cap;
+} osr_batch_t;
+
+static bool osr_batch_add(osr_batch_t *b, uint32_t index, osr_variant_t *v)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 4;
+        uint32_t *pairs = realloc(b->pairs, cap * 2 * sizeof *pairs);
+        if (!pairs)
+            return false;
+        b->pairs = pairs;
+        osr_variant_t **vs = realloc(b->variants, cap * sizeof *vs);
+        if (!vs)
+            return false;
+        b->variants = vs;
+        b->cap = cap;
+    }
+    b->pairs[2 * b->n] = index;
+    b->pairs[2 * b->n + 1] = v->loop;
+    b->variants[b->n++] = v;
+    return true;
+}
+
 /* Takes the first job's module and every other queued job of it (the
- * lock held); fills `only` (per function index). */
-static whirl_module_t *take_batch(struct tier_pool *p, bool **only)
+ * lock held); fills `only` (per function index) and `osr`. */
+static whirl_module_t *take_batch(struct tier_pool *p, bool **only, osr_batch_t *osr)
 {
     tier_job_t *first = p->head;
     whirl_module_t *m = first->module;
@@ -107,8 +172,10 @@ static whirl_module_t *take_batch(struct tier_pool *p, bool **only)
     while (*link) {
         tier_job_t *j = *link;
         if (j->module == m) {
-            if (*only)
+            if (*only && j->compile)
                 (*only)[nimports + j->defined] = true;
+            if (j->osr && !osr_batch_add(osr, nimports + j->defined, j->osr))
+                j->osr->state = OSR_FAILED;
             *link = j->next;
             free(j);
         } else {
@@ -130,7 +197,8 @@ static void *compile_thread(void *arg)
             continue;
         }
         bool *only = NULL;
-        whirl_module_t *m = take_batch(p, &only);
+        osr_batch_t osr = {0};
+        whirl_module_t *m = take_batch(p, &only, &osr);
         struct tier_state *st = m->tier;
         st->compiling++;
         pthread_mutex_unlock(&p->lock);
@@ -140,7 +208,9 @@ static void *compile_thread(void *arg)
                              .perfmap = ENGINE_KNOB(m->engine, KNOB_PERFMAP) != 0,
                              .jitdump = ENGINE_KNOB(m->engine, KNOB_JITDUMP) != 0,
                              .debug_info = ENGINE_KNOB(m->engine, KNOB_DEBUG_INFO) != 0,
-                             .guard_memory = jit_guard_enabled()};
+                             .guard_memory = jit_guard_enabled(),
+                             .osr = osr.pairs,
+                             .nosr = osr.n};
         whirl_error_t *err = only ? jit_compile(m->wasm, &opt, &code) : error_oom();
         free(only);
         if (err) {
@@ -159,8 +229,20 @@ static void *compile_thread(void *arg)
                 tier_publish(m, code);
             } else {
                 jit_code_free(code);
+                code = NULL;
             }
         }
+        for (size_t i = 0; i < osr.n; i++) {
+            void *entry = code ? jit_code_osr_entry(code, i) : NULL;
+            osr.variants[i]->entry = (native_entry_t)entry;
+            osr.variants[i]->state = entry ? OSR_READY : OSR_FAILED;
+            /* native_enter checks the memory's reservation for guarded
+             * code: the batch may have published no function itself. */
+            if (entry && jit_code_guarded(code))
+                atomic_store_explicit(&m->native_guarded, true, memory_order_release);
+        }
+        free(osr.pairs);
+        free(osr.variants);
         st->compiling--;
         pthread_cond_broadcast(&p->idle);
     }
@@ -193,30 +275,158 @@ static struct tier_pool *pool_get(whirl_engine_t *engine)
     return p;
 }
 
-void tier_auto_hot(whirl_module_t *module, const compiled_func_t *f)
+/* Queues a job (the pool's lock held). */
+static void enqueue(struct tier_pool *p, tier_job_t *j)
 {
-    struct tier_state *st = module->tier;
-    if (!st)
-        return;
-    uint32_t defined = (uint32_t)(f - module->code->funcs);
-    if (defined >= module->code->nfuncs ||
-        atomic_exchange_explicit(&st->queued[defined], 1, memory_order_relaxed))
-        return;
-    struct tier_pool *p = pool_get(module->engine);
-    tier_job_t *j = p && p->nthreads ? malloc(sizeof *j) : NULL;
-    if (!j)
-        return; /* stays interpreted */
     j->next = NULL;
-    j->module = module;
-    j->defined = defined;
-    pthread_mutex_lock(&p->lock);
     if (p->tail)
         p->tail->next = j;
     else
         p->head = j;
     p->tail = j;
     pthread_cond_signal(&p->wake);
+}
+
+/* Lets the function's interpreted frames poll again after another
+ * threshold of ticks (tier_auto_loop_hot). */
+static void rearm(whirl_module_t *module, const compiled_func_t *f)
+{
+    uint64_t threshold = ENGINE_KNOB(module->engine, KNOB_TIER_THRESHOLD);
+    atomic_store_explicit(&((compiled_func_t *)f)->hotness, threshold ? (uint32_t)threshold : 1,
+                          memory_order_relaxed);
+}
+
+void tier_auto_hot(whirl_module_t *module, const compiled_func_t *f)
+{
+    struct tier_state *st = module->tier;
+    if (!st)
+        return;
+    uint32_t defined = (uint32_t)(f - module->code->funcs);
+    if (defined >= module->code->nfuncs)
+        return;
+    /* A frame of it still running in the interpreter may want to move to
+     * native code at a loop: keep counting for its back-edges. */
+    if (f->nosr_loops)
+        rearm(module, f);
+    if (atomic_exchange_explicit(&st->queued[defined], 1, memory_order_relaxed))
+        return;
+    struct tier_pool *p = pool_get(module->engine);
+    tier_job_t *j = p && p->nthreads ? calloc(1, sizeof *j) : NULL;
+    if (!j)
+        return; /* stays interpreted */
+    j->module = module;
+    j->defined = defined;
+    j->compile = true;
+    pthread_mutex_lock(&p->lock);
+    enqueue(p, j);
     pthread_mutex_unlock(&p->lock);
+}
+
+/* The byte offset of the loop whose header is at code position `pc` of
+ * `f`, if a frame can move into native code there; else 0. */
+static uint32_t osr_loop_at(const compiled_func_t *f, uint32_t pc)
+{
+    uint32_t found = 0;
+    /* In code order; nested loops may share a header (no code between
+     * them), where entering either is the same: take the last. */
+    for (uint32_t i = 0; i < f->nosr_loops && f->osr_loops[2 * i] <= pc; i++)
+        if (f->osr_loops[2 * i] == pc)
+            found = f->osr_loops[2 * i + 1];
+    return found;
+}
+
+/* Variants of one function at most: each is a copy of it, compiled on
+ * the guest's cores. */
+#define OSR_MAX_VARIANTS 2
+
+native_entry_t tier_auto_loop_hot(whirl_module_t *module, const compiled_func_t *f, uint32_t pc,
+                                  const void *frame)
+{
+    struct tier_state *st = module->tier;
+    uint32_t defined = (uint32_t)(f - module->code->funcs);
+    if (!st || defined >= module->code->nfuncs)
+        return NULL;
+    uint32_t loop = osr_loop_at(f, pc);
+    if (!loop) {
+        tier_auto_hot(module, f);
+        return NULL;
+    }
+    struct tier_pool *p = pool_get(module->engine);
+    if (!p || !p->nthreads)
+        return NULL;
+    native_entry_t entry = NULL;
+    bool poll = true;
+    pthread_mutex_lock(&p->lock);
+    osr_variant_t *v = st->osr[defined];
+    unsigned variants = 0;
+    bool pending = false;
+    for (osr_variant_t *w = st->osr[defined]; w; w = w->next) {
+        variants++;
+        pending |= w->state == OSR_REQUESTED;
+        if (w->loop == loop)
+            v = w;
+    }
+    if (v && v->loop != loop)
+        v = NULL;
+    if (!v) {
+        /* A variant is asked for when the function first gets hot at this
+         * back-edge (one batch with the function), or when the same frame
+         * polls again (it has run a threshold of back-edges more in the
+         * interpreter): not for every short invocation that happens to be
+         * in a loop when the counter trips. */
+        bool first = !atomic_exchange_explicit(&st->queued[defined], 1, memory_order_relaxed);
+        bool want = !pending && variants < OSR_MAX_VARIANTS &&
+                    (first || st->last_frame[defined] == frame);
+        osr_variant_t *nv = want ? calloc(1, sizeof *nv) : NULL;
+        tier_job_t *j = want || first ? calloc(1, sizeof *j) : NULL;
+        if (j) {
+            j->module = module;
+            j->defined = defined;
+            j->compile = first;
+            if (nv) {
+                nv->loop = loop;
+                nv->state = OSR_REQUESTED;
+                nv->next = st->osr[defined];
+                st->osr[defined] = nv;
+                j->osr = nv;
+            }
+            enqueue(p, j);
+        } else {
+            free(nv);
+        }
+    } else if (v->state == OSR_READY) {
+        entry = v->entry;
+        atomic_fetch_add_explicit(&st->osr_entered, 1, memory_order_relaxed);
+    } else if (v->state == OSR_FAILED) {
+        poll = false;
+    }
+    st->last_frame[defined] = frame;
+    pthread_mutex_unlock(&p->lock);
+    /* Polling again: this frame until its variant is built; with an
+     * entry, other frames of the function (other threads) later. */
+    if (poll)
+        rearm(module, f);
+    return entry;
+}
+
+bool tier_auto_idle(whirl_module_t *module)
+{
+    struct tier_state *st = module->tier;
+    struct tier_pool *p = atomic_load_explicit(&module->engine->tier_pool, memory_order_acquire);
+    if (!st || !p)
+        return true;
+    pthread_mutex_lock(&p->lock);
+    bool idle = st->compiling == 0;
+    for (tier_job_t *j = p->head; j && idle; j = j->next)
+        idle = j->module != module;
+    pthread_mutex_unlock(&p->lock);
+    return idle;
+}
+
+uint64_t tier_auto_osr_entered(const whirl_module_t *module)
+{
+    const struct tier_state *st = module->tier;
+    return st ? atomic_load_explicit(&st->osr_entered, memory_order_relaxed) : 0;
 }
 
 void tier_auto_engine_free(whirl_engine_t *engine)

@@ -511,6 +511,13 @@ static void op_block(jt_func_t *f, enum jt_ctrl_kind kind)
         add_incoming(f, c->target_phis, np);
         LLVMBuildBr(f->b, header);
         LLVMPositionBuilderAtEnd(f->b, header);
+        if (f->osr_loop && f->op_offset == f->osr_loop && f->sp == 0) {
+            /* The on-stack replacement entry lands here (jit_osr.c). */
+            LLVMPositionBuilderAtEnd(f->b, f->osr_jump);
+            LLVMBuildBr(f->b, header);
+            LLVMPositionBuilderAtEnd(f->b, header);
+            f->osr_found = true;
+        }
         for (uint32_t i = 0; i < np; i++)
             f->stack[c->height + i] = c->target_phis[i];
         /* An interrupt at a loop is reported where the interpreter reports
@@ -695,8 +702,6 @@ static void op_br_table(jt_func_t *f)
  * convention guarantees it only between identical prototypes). Every call
  * of a w function, from generated code and from the entry trampolines, uses
  * it; C never calls one directly. */
-#define JT_TAILCC 18u
-
 static LLVMValueRef call_wasm_fn(jt_func_t *f, LLVMTypeRef ty, LLVMValueRef fn, LLVMValueRef *args,
                                  unsigned n)
 {
@@ -1224,19 +1229,35 @@ static void translate_body(jt_func_t *f, const wasm_func_t *fn, uint32_t scratch
     for (uint32_t r = 0; r < fn->nlocal_runs; r++)
         for (uint32_t i = 0; i < fn->local_runs[r].count; i++)
             f->local_types[k++] = fn->local_runs[r].type;
-    for (uint32_t i = 0; i < f->nlocals; i++) {
+    for (uint32_t i = 0, at = 0; i < f->nlocals; at += slots_of(f->local_types[i]), i++) {
         f->locals[i] = LLVMBuildAlloca(f->b, jt_type(jm, f->local_types[i]), "");
-        LLVMValueRef init = i < f->type->nparams ? LLVMGetParam(f->fn, i + 1)
-                                                 : jt_zero(jm, f->local_types[i]);
+        LLVMValueRef init = f->osr_loop ? slot_load(f->b, jm, f->osr_slots, at, f->local_types[i])
+                            : i < f->type->nparams ? LLVMGetParam(f->fn, i + 1)
+                                                   : jt_zero(jm, f->local_types[i]);
         LLVMBuildStore(f->b, init, f->locals[i]);
     }
     if (jm->debug)
         jt_debug_locals(f);
     /* Entry checks report the body's first instruction, as the interpreter does. */
     f->op_offset = (uint32_t)(fn->code - m->bytes);
+    if (f->osr_loop) {
+        /* ... or, entered at a loop, that loop body's first instruction,
+         * where the interpreter's back-edge check reports. */
+        reader_init(&f->r, m->bytes, m->bytes + f->osr_loop, fn->code_end);
+        wasm_read_op(&f->r);
+        read_s33(&f->r);
+        f->op_offset = (uint32_t)reader_offset(&f->r);
+    }
     if (scratch)
         f->results_alloca = LLVMBuildArrayAlloca(f->b, jm->i64, jt_const_i32(f, scratch), "slots");
     jb_entry_checks(f);
+    if (f->osr_loop) {
+        /* On-stack replacement: the entry goes to the loop's header (the
+         * code before it, unreachable, is dropped by the optimiser). */
+        f->osr_jump = LLVMAppendBasicBlockInContext(cx, f->fn, "osr");
+        LLVMBuildBr(f->b, f->osr_jump);
+        LLVMPositionBuilderAtEnd(f->b, LLVMAppendBasicBlockInContext(cx, f->fn, "body"));
+    }
 
     jt_ctrl_t *c = push_ctrl(f, JT_FUNC, 0, NULL, f->type->nresults, f->type->results);
     if (!c)
@@ -1352,4 +1373,42 @@ whirl_error_t *jt_translate_module(jt_module_t *jm)
     LLVMDisposeBuilder(b);
     free(scratch);
     return err;
+}
+
+LLVMValueRef jt_translate_osr(jt_module_t *jm, uint32_t index, uint32_t loop_offset,
+                              const char **why)
+{
+    const wasm_module_t *m = jm->wasm;
+    const wasm_func_t *fn = &m->funcs[index - m->nfunc_imports];
+    uint32_t scratch = 0;
+    if ((*why = scan_func(m, fn, &scratch)))
+        return NULL;
+    LLVMTypeRef params[] = {jm->ptr, jm->ptr};
+    LLVMTypeRef ty = LLVMFunctionType(LLVMGetReturnType(jm->fn_types[fn->type]), params, 2, false);
+    char name[40];
+    snprintf(name, sizeof name, "o%u_%u", index, loop_offset);
+    LLVMValueRef o = LLVMAddFunction(jm->mod, name, ty);
+    LLVMSetFunctionCallConv(o, JT_TAILCC);
+    unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+    LLVMAddAttributeAtIndex(o, LLVMAttributeFunctionIndex,
+                            LLVMCreateEnumAttribute(jm->llctx, nounwind, 0));
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(jm->llctx);
+    jt_func_t f = {.jm = jm, .b = b, .fn = o, .func_index = index, .type = &m->types[fn->type],
+                   .osr_loop = loop_offset, .osr_slots = LLVMGetParam(o, 1)};
+    translate_body(&f, fn, scratch);
+    if (!f.error && !f.osr_found)
+        f.error = "no loop with an empty operand stack at that offset";
+    for (size_t c = 0; c < f.nctrl; c++)
+        free_ctrl(&f.ctrl[c]);
+    free(f.ctrl);
+    free(f.stack);
+    free(f.locals);
+    free(f.local_types);
+    LLVMDisposeBuilder(b);
+    if (f.error) {
+        *why = f.error;
+        LLVMDeleteFunction(o);
+        return NULL;
+    }
+    return o;
 }

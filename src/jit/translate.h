@@ -94,6 +94,14 @@ typedef struct jt_func {
      * its first call site: NULL in functions without calls. */
     LLVMBasicBlockRef entry_bb;
     LLVMValueRef frame, frame_prev;
+    /* An on-stack replacement variant (jit_osr.c): the byte offset of the
+     * `loop` it enters at (0: an ordinary function), the interpreter's
+     * frame slots it loads the locals from, the block that jumps to that
+     * loop's header, and whether it was found. */
+    uint32_t osr_loop;
+    LLVMValueRef osr_slots;
+    LLVMBasicBlockRef osr_jump;
+    bool osr_found;
 } jt_func_t;
 
 /* Helpers shared by the translator files. */
@@ -162,5 +170,16 @@ bool jt_atomic(jt_func_t *f, wasm_op_t op); /* translate_atomic.c: the 0xFE pref
  * memory's size is reread by the runtime before it traps (another thread
  * may have grown it). translate_atomic.c. */
 void jt_bounds_check(jt_func_t *f, uint32_t mem, LLVMValueRef end, LLVMValueRef also);
+
+/* Builds "o<index>_<loop>" (ctx, slot_t *frame) -> the function's results,
+ * in the tier's calling convention: function `index` entered at the header
+ * of the `loop` at byte offset `loop_offset` (one where the operand stack
+ * is empty), its locals loaded from the interpreter's frame slots. NULL
+ * with a static reason in *why if it cannot be built (nothing is left in
+ * the module then). */
+LLVMValueRef jt_translate_osr(jt_module_t *jm, uint32_t index, uint32_t loop_offset,
+                              const char **why);
+/* The calling convention of every translated function (LLVM's tailcc). */
+#define JT_TAILCC 18u
 
 #endif

@@ -479,6 +479,13 @@ void tier_module_free(whirl_module_t *module);
 void tier_engine_free(whirl_engine_t *engine);
 /* The interpreter found `f` hot (auto tier): queue it for compilation. */
 void tier_hot(whirl_instance_t *inst, const compiled_func_t *f);
+/* The same at a back-edge to the loop header at code position `pc` of
+ * `f`, in the interpreter frame `frame`: returns the entry of `f`'s native
+ * variant that starts at that loop (on-stack replacement,
+ * jit/jit_osr.c), once built, else NULL. The interpreter calls it with the
+ * frame's slots and returns its results. */
+native_entry_t tier_loop_hot(whirl_instance_t *inst, const compiled_func_t *f, uint32_t pc,
+                             const void *frame);
 
 /* Value conversion between the public form and frame slots. */
 void val_to_slots(const whirl_val_t *val, slot_t *slots);

@@ -244,6 +244,20 @@ void tier_engine_free(whirl_engine_t *engine)
 #endif
 }
 
+native_entry_t tier_loop_hot(whirl_instance_t *inst, const compiled_func_t *f, uint32_t pc,
+                             const void *frame)
+{
+#ifdef WHIRL_HAVE_JIT
+    return tier_auto_loop_hot(inst->module, f, pc, frame);
+#else
+    (void)inst;
+    (void)f;
+    (void)pc;
+    (void)frame;
+    return NULL;
+#endif
+}
+
 void tier_hot(whirl_instance_t *inst, const compiled_func_t *f)
 {
 #ifdef WHIRL_HAVE_JIT
