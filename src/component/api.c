@@ -31,6 +31,11 @@ void whirl_cval_release(whirl_cval_t *v)
         whirl_cval_release(v->of.variant.payload);
         free(v->of.variant.payload);
         break;
+    case WHIRL_CVAL_STREAM:
+    case WHIRL_CVAL_FUTURE:
+        if (v->of.stream)
+            cstream_value_release(v->of.stream);
+        break;
     default: break;
     }
     memset(v, 0, sizeof *v);
@@ -134,6 +139,10 @@ whirl_error_t *whirl_cval_copy(whirl_cval_t *dst, const whirl_cval_t *src)
         if (!e && src->of.variant.payload)
             e = whirl_cval_copy(tmp.of.variant.payload, src->of.variant.payload);
         break;
+    case WHIRL_CVAL_STREAM:
+    case WHIRL_CVAL_FUTURE:
+        /* A readable end has one owner: it moves, it is never copied. */
+        return error_fmt("whirl_cval_copy: a stream or future cannot be copied");
     default: break;
     }
     if (e) {

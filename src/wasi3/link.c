@@ -74,6 +74,9 @@ whirl_error_t *w3_add_to_linker(whirl_component_linker_t *linker, whirl_wasi2_ho
         if (groups & d->group)
             e = define(linker, h, d->iface, same_shape[i].name3, d);
     }
+    for (size_t i = 0; i < w3_cli_ndefs && !e; i++)
+        if (groups & w3_cli_defs[i].group)
+            e = define(linker, h, w3_cli_defs[i].iface, w3_cli_defs[i].name, &w3_cli_defs[i]);
     for (size_t i = 0; i < w3_clock_ndefs && !e; i++)
         if (groups & w3_clock_defs[i].group)
             e = define(linker, h, w3_clock_defs[i].iface, w3_clock_defs[i].name,
