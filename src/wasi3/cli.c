@@ -19,6 +19,10 @@ enum { ERROR_CODE_IO = 0 };
 
 typedef struct stdio_end {
     int fd;
+    /* stdin: the context and store its reads wait in (both outlive every
+     * guest call, the only place reads happen). */
+    whirl_wasi2_t *w;
+    whirl_store_t *store;
     cstream_t *future; /* resolved once, when the stream ends */
     bool failed, resolved;
 } stdio_end_t;
@@ -80,6 +84,23 @@ static whirl_error_t *out_write(void *env, const uint8_t *data, size_t n, size_t
     return NULL;
 }
 
+static bool in_ready(void *env)
+{
+    stdio_end_t *st = env;
+    struct pollfd p = {.fd = st->fd, .events = POLLIN};
+    return st->fd < 0 || poll(&p, 1, 0) != 0;
+}
+
+static int in_wait_fd(void *env, short *events)
+{
+    *events = POLLIN;
+    return ((stdio_end_t *)env)->fd;
+}
+
+static const whirl_wasi2_pollable_ops_t in_poll = {.ready = in_ready, .wait_fd = in_wait_fd};
+
+/* Reads what stdin has, waiting for it as 0.2's blocking-read does (ended
+ * by the store's deadline or an interrupt, which trap the guest's read). */
 static whirl_error_t *in_read(void *env, uint8_t *dst, size_t n, size_t *done, bool *eof)
 {
     stdio_end_t *st = env;
@@ -91,14 +112,14 @@ static whirl_error_t *in_read(void *env, uint8_t *dst, size_t n, size_t *done, b
     }
     if (n == 0)
         return NULL;
+    w2_pollable_t p = {.type = W2_POLL_HOST, .ops = &in_poll, .env = st};
     for (;;) {
+        whirl_error_t *e = w2_wait(st->w, st->store, &p, 1, NULL);
+        if (e)
+            return e;
         long r = read(st->fd, dst, n < W2_MAX_IO ? n : W2_MAX_IO);
-        if (r < 0 && errno == EINTR)
+        if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
             continue;
-        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            wait_fd(st->fd, POLLIN);
-            continue;
-        }
         if (r > 0) {
             *done = (size_t)r;
             return NULL;
@@ -167,6 +188,8 @@ static whirl_error_t *stdin_read(w2_call_t *c)
     stdio_end_t *st;
     if ((e = new_end(c->w->stdio[0], &items[1], &st)))
         return e;
+    st->w = c->w;
+    st->store = c->store;
     if ((e = cstream_host_new(false, &in_ops, st, &items[0])))
         end_free(st);
     return e;
