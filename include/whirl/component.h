@@ -73,6 +73,7 @@ typedef enum whirl_cval_kind {
     WHIRL_CVAL_BORROW,  /* a resource handle lent for the duration of a call */
     WHIRL_CVAL_STREAM,  /* the readable end of a stream<T> (component-model async) */
     WHIRL_CVAL_FUTURE,  /* the readable end of a future<T> */
+    WHIRL_CVAL_ERROR_CONTEXT, /* an error-context: opaque, shared (copies share it) */
 } whirl_cval_kind_t;
 
 /*
@@ -116,6 +117,7 @@ struct whirl_cval {
         } resource;  /* OWN, BORROW */
         struct whirl_cstream *stream; /* STREAM, FUTURE: opaque; the value owns the
                                        * readable end (released: dropped) */
+        struct whirl_cerror *error_context; /* ERROR_CONTEXT: opaque, reference-counted */
     } of;
 };
 

@@ -36,6 +36,7 @@ void whirl_cval_release(whirl_cval_t *v)
         if (v->of.stream)
             cstream_value_release(v->of.stream);
         break;
+    case WHIRL_CVAL_ERROR_CONTEXT: cerror_unref(v->of.error_context); break;
     default: break;
     }
     memset(v, 0, sizeof *v);
@@ -143,6 +144,10 @@ whirl_error_t *whirl_cval_copy(whirl_cval_t *dst, const whirl_cval_t *src)
     case WHIRL_CVAL_FUTURE:
         /* A readable end has one owner: it moves, it is never copied. */
         return error_fmt("whirl_cval_copy: a stream or future cannot be copied");
+    case WHIRL_CVAL_ERROR_CONTEXT:
+        if (src->of.error_context)
+            cerror_ref(src->of.error_context);
+        break;
     default: break;
     }
     if (e) {

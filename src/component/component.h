@@ -722,6 +722,16 @@ whirl_error_t *cstream_attach_sink(const whirl_cval_t *v, const cstream_host_ops
 /* The host writes a future's value (taken); it reaches the guest reader now
  * if one is waiting, else at its next future.read. */
 void cstream_future_resolve(cstream_t *f, whirl_cval_t *value);
+/* Error contexts (stream.c): entries of the same table, their debug
+ * message shared by every handle and value that refers to them. */
+typedef struct whirl_cerror cerror_t;
+whirl_error_t *cerror_lift(ccx_t *cx, uint32_t handle, whirl_cval_t *out);
+whirl_error_t *cerror_lower(ccx_t *cx, const whirl_cval_t *v, uint32_t *out);
+void cerror_ref(cerror_t *ec);
+void cerror_unref(cerror_t *ec);
+/* The debug message of an error-context value (borrowed; "" if none). */
+const char *cerror_message(const whirl_cval_t *v, size_t *len);
+
 /* The stream object of a stream/future value (not a new reference). */
 cstream_t *cstream_of(const whirl_cval_t *v);
 void cstream_ref(cstream_t *s);

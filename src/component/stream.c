@@ -28,7 +28,8 @@
 #define BLOCKED 0xffffffffu
 #define MAX_LENGTH ((1u << 28) - 1)
 enum { COPY_COMPLETED = 0, COPY_DROPPED = 1, COPY_CANCELLED = 2 };
-enum { WK_SET = 1, WK_STREAM_READ, WK_STREAM_WRITE, WK_FUTURE_READ, WK_FUTURE_WRITE };
+enum { WK_SET = 1, WK_STREAM_READ, WK_STREAM_WRITE, WK_FUTURE_READ, WK_FUTURE_WRITE,
+       WK_ERROR_CONTEXT };
 enum { ST_IDLE = 0, ST_COPYING, ST_DONE };
 
 struct cwaitable {
@@ -50,6 +51,13 @@ struct cwaitable {
     uint8_t encoding;
     whirl_memory_t *memory;
     whirl_func_t *realloc;
+    cerror_t *ec; /* WK_ERROR_CONTEXT */
+};
+
+/* An error context: its debug message, shared by handles and values. */
+struct whirl_cerror {
+    uint32_t refs;
+    whirl_cval_t message; /* a string */
 };
 
 struct whirl_cstream {
@@ -162,7 +170,7 @@ whirl_error_t *wset_drop(cinst_t *inst, uint32_t handle)
 whirl_error_t *waitable_join(cinst_t *inst, uint32_t wi, uint32_t si)
 {
     cwaitable_t *w = table_get(inst, wi);
-    if (!w || w->kind == WK_SET)
+    if (!w || w->kind == WK_SET || w->kind == WK_ERROR_CONTEXT)
         return canon_trap("waitable.join: %u is not a waitable handle", wi);
     cwaitable_t *set = NULL;
     if (si) {
@@ -492,7 +500,7 @@ static whirl_error_t *do_copy(ctask_env_t *te, uint8_t kind, const whirl_val_t *
 {
     const char *name = canon_async_name(te->builtin);
     bool future = kind >= WK_FUTURE_READ;
-    cwaitable_t *w;
+    cwaitable_t *w = NULL;
     uint32_t h = (uint32_t)args[0].of.i32, ptr = (uint32_t)args[1].of.i32;
     uint32_t n = future ? 1 : (uint32_t)args[2].of.i32;
     whirl_error_t *e = get_end(te, h, kind, &w);
@@ -545,7 +553,7 @@ static whirl_error_t *do_cancel(ctask_env_t *te, uint8_t kind, const whirl_val_t
                                 whirl_val_t *results)
 {
     const char *name = canon_async_name(te->builtin);
-    cwaitable_t *w;
+    cwaitable_t *w = NULL;
     uint32_t h = (uint32_t)args[0].of.i32;
     whirl_error_t *e = get_end(te, h, kind, &w);
     if (e)
@@ -568,7 +576,7 @@ static whirl_error_t *do_cancel(ctask_env_t *te, uint8_t kind, const whirl_val_t
 static whirl_error_t *do_drop(ctask_env_t *te, uint8_t kind, const whirl_val_t *args)
 {
     const char *name = canon_async_name(te->builtin);
-    cwaitable_t *w;
+    cwaitable_t *w = NULL;
     uint32_t h = (uint32_t)args[0].of.i32;
     whirl_error_t *e = get_end(te, h, kind, &w);
     if (e)
@@ -590,6 +598,132 @@ static whirl_error_t *do_drop(ctask_env_t *te, uint8_t kind, const whirl_val_t *
     return NULL;
 }
 
+/* ------------------------------------------------------------------ */
+/* Error contexts                                                      */
+/* ------------------------------------------------------------------ */
+
+void cerror_ref(cerror_t *ec) { ec->refs++; }
+
+void cerror_unref(cerror_t *ec)
+{
+    if (!ec || --ec->refs)
+        return;
+    whirl_cval_release(&ec->message);
+    free(ec);
+}
+
+const char *cerror_message(const whirl_cval_t *v, size_t *len)
+{
+    cerror_t *ec = v && v->kind == WHIRL_CVAL_ERROR_CONTEXT ? v->of.error_context : NULL;
+    *len = ec ? ec->message.of.string.len : 0;
+    return ec && ec->message.of.string.data ? ec->message.of.string.data : "";
+}
+
+/* A handle for `ec` (a new reference) in `inst`'s table. */
+static whirl_error_t *ec_add(cinst_t *inst, cerror_t *ec, uint32_t *out)
+{
+    cwaitable_t *w = new_waitable(inst, WK_ERROR_CONTEXT);
+    if (!w)
+        return error_oom();
+    whirl_error_t *e = table_add(inst, w);
+    if (e) {
+        free(w);
+        return e;
+    }
+    w->ec = ec;
+    cerror_ref(ec);
+    *out = w->handle;
+    return NULL;
+}
+
+static whirl_error_t *ec_get(cinst_t *inst, uint32_t h, const char *what, cwaitable_t **out)
+{
+    cwaitable_t *w = table_get(inst, h);
+    if (!w || w->kind != WK_ERROR_CONTEXT)
+        return canon_trap("%s: %u is not an error-context handle", what, h);
+    *out = w;
+    return NULL;
+}
+
+/* error-context.new: the debug message is the string (ptr, units) in the
+ * caller's memory and encoding. */
+static whirl_error_t *ec_new(ctask_env_t *te, const whirl_val_t *args, whirl_val_t *results)
+{
+    ccx_t cx = {.store = te->inst->store, .inst = te->inst, .encoding = te->encoding,
+                .memory = te->memory};
+    cfield_t f = {NULL, ctype_prim(CT_STRING)};
+    cerror_t *ec = calloc(1, sizeof *ec);
+    if (!ec)
+        return error_oom();
+    whirl_error_t *e = canon_lift_values(&cx, CANON_MAX_FLAT_PARAMS, &f, 1, args, 2, &ec->message);
+    uint32_t h = 0;
+    if (!e)
+        e = ec_add(te->inst, ec, &h);
+    if (!e)
+        results[0].of.i32 = (int32_t)h;
+    if (e) {
+        whirl_cval_release(&ec->message);
+        free(ec);
+    }
+    return e;
+}
+
+/* error-context.debug-message: the message as a string (pointer, length)
+ * stored at ptr, its bytes from the caller's realloc. */
+static whirl_error_t *ec_debug_message(ctask_env_t *te, const whirl_val_t *args)
+{
+    cwaitable_t *w = NULL;
+    whirl_error_t *e = ec_get(te->inst, (uint32_t)args[0].of.i32, "error-context.debug-message",
+                              &w);
+    if (e)
+        return e;
+    ccx_t cx = {.store = te->inst->store, .inst = te->inst, .encoding = te->encoding,
+                .memory = te->memory, .realloc = te->realloc};
+    cfield_t f = {NULL, ctype_prim(CT_STRING)};
+    uint32_t ptr = (uint32_t)args[1].of.i32;
+    whirl_val_t none[2];
+    size_t n = 0;
+    whirl_cval_t msg = w->ec->message;
+    if (msg.kind != WHIRL_CVAL_STRING) {
+        msg.kind = WHIRL_CVAL_STRING;
+        msg.of.string.data = "";
+        msg.of.string.len = 0;
+    }
+    return canon_lower_values(&cx, 0, &f, 1, &msg, none, &n, &ptr);
+}
+
+static whirl_error_t *ec_drop(ctask_env_t *te, const whirl_val_t *args)
+{
+    cwaitable_t *w = NULL;
+    whirl_error_t *e = ec_get(te->inst, (uint32_t)args[0].of.i32, "error-context.drop", &w);
+    if (e)
+        return e;
+    table_remove(te->inst, w);
+    cerror_unref(w->ec);
+    free(w);
+    return NULL;
+}
+
+/* Lifting copies the reference (the handle stays); lowering adds a handle. */
+whirl_error_t *cerror_lift(ccx_t *cx, uint32_t h, whirl_cval_t *out)
+{
+    cwaitable_t *w = NULL;
+    whirl_error_t *e = ec_get(cx->inst, h, "lifting an error-context", &w);
+    if (e)
+        return e;
+    cerror_ref(w->ec);
+    out->kind = WHIRL_CVAL_ERROR_CONTEXT;
+    out->of.error_context = w->ec;
+    return NULL;
+}
+
+whirl_error_t *cerror_lower(ccx_t *cx, const whirl_cval_t *v, uint32_t *out)
+{
+    if (v->kind != WHIRL_CVAL_ERROR_CONTEXT || !v->of.error_context)
+        return canon_trap("a value that is not an error-context where one was expected");
+    return ec_add(cx->inst, v->of.error_context, out);
+}
+
 whirl_error_t *stream_builtin(ctask_env_t *te, const whirl_val_t *args, size_t nargs,
                               whirl_val_t *results)
 {
@@ -609,6 +743,9 @@ whirl_error_t *stream_builtin(ctask_env_t *te, const whirl_val_t *args, size_t n
     case 0x19: return do_cancel(te, WK_FUTURE_WRITE, args, results);
     case 0x1a: return do_drop(te, WK_FUTURE_READ, args);
     case 0x1b: return do_drop(te, WK_FUTURE_WRITE, args);
+    case 0x1c: return ec_new(te, args, results);
+    case 0x1d: return ec_debug_message(te, args);
+    case 0x1e: return ec_drop(te, args);
     default: return canon_trap("%s is not implemented yet", canon_async_name(te->builtin));
     }
 }
@@ -750,6 +887,7 @@ void waitables_free(cinst_t *inst)
         cwaitable_t *w = inst->waitables.data[i];
         if (!w)
             continue;
+        cerror_unref(w->ec);
         if (w->s) {
             cstream_t *s = w->s;
             bool reader = is_read(w);

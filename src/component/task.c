@@ -31,7 +31,7 @@ bool task_builtin_supported(uint8_t op)
     case 0x24: /* backpressure.inc */
     case 0x25: /* backpressure.dec */
         return true;
-    default: return op >= 0x0e && op <= 0x1b; /* stream.* and future.* (stream.c) */
+    default: return op >= 0x0e && op <= 0x1e; /* stream.*, future.*, error-context.* */
     }
 }
 

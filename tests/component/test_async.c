@@ -40,7 +40,7 @@ static void test_async_refused(void)
     whirl_component_instance_t *inst = NULL;
     whirl_error_t *e = whirl_component_linker_instantiate(l, s, c, &inst);
     CHECK(inst == NULL, "async component not instantiated");
-    CHECK_ERROR(e, "canonical built-in error-context.drop is not implemented yet", "instantiate async");
+    CHECK_ERROR(e, "async option and no callback (stackful) is not implemented yet", "instantiate async");
     whirl_store_delete(s);
     whirl_component_linker_delete(l);
     whirl_component_delete(c);

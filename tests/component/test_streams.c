@@ -30,7 +30,7 @@ static uint64_t call_num(whirl_component_instance_t *inst, const char *name,
 static void test_in_instance(whirl_component_linker_t *l, whirl_component_t *c)
 {
     static const char *const clean[] = {"partial", "read-first", "dropped", "cancel",
-                                        "zero",    "future",     "unit"};
+                                        "zero",    "future",     "unit", "errctx"};
     whirl_store_t *s;
     whirl_component_instance_t *inst = t_instantiate(l, c, &s);
     if (!inst)
@@ -74,6 +74,9 @@ static void test_stream_traps(whirl_component_linker_t *l, whirl_component_t *c)
         {"give-copying", "it is copying"},
         {"give-in-set", "in a waitable set"},
         {"give-writable", "2 is not the readable end of a stream"},
+        {"error-drop-bad", "error-context.drop: 1 is not an error-context handle"},
+        {"join-error", "is not a waitable handle"},
+        {"error-msg-oob", "out of bounds"},
     };
     for (size_t i = 0; i < sizeof traps / sizeof *traps; i++) {
         whirl_store_t *s;
@@ -127,6 +130,29 @@ static void test_through_host(whirl_component_linker_t *l, whirl_component_t *c)
     } else {
         whirl_store_delete(s);
     }
+}
+
+/* An error context lifted to the host (its message readable there) and
+ * lowered back. */
+static void test_error_context(whirl_component_linker_t *l, whirl_component_t *c)
+{
+    whirl_store_t *s;
+    whirl_component_instance_t *inst = t_instantiate(l, c, &s);
+    if (!inst)
+        return;
+    whirl_cval_t v = {0}, copy = {0};
+    if (CHECK_OK(t_call(inst, NULL, "give-error", NULL, 0, &v), "give-error")) {
+        size_t len;
+        const char *msg = cerror_message(&v, &len);
+        CHECK(v.kind == WHIRL_CVAL_ERROR_CONTEXT && len == 4 && memcmp(msg, "oops", 4) == 0,
+              "the host reads the debug message");
+        CHECK_OK(whirl_cval_copy(&copy, &v), "an error-context value copies");
+        whirl_cval_release(&v);
+        CHECK(call_num(inst, "take-error", &copy, 1) == 4, "lowered back: its message has 4 bytes");
+        CHECK(call_num(inst, "take-error", &copy, 1) == 4, "and again (values share it)");
+        whirl_cval_release(&copy);
+    }
+    whirl_store_delete(s);
 }
 
 /* A host source: "0123456789" once, then the end. */
@@ -218,6 +244,7 @@ void test_streams(void)
         test_stream_traps(l, c);
         test_through_host(l, c);
         test_host_writes(l, c);
+        test_error_context(l, c);
         whirl_component_linker_delete(l);
         whirl_component_delete(c);
     }

@@ -189,6 +189,7 @@ static inline bool cv_eq(const whirl_cval_t *a, const whirl_cval_t *b)
                a->of.resource.rep == b->of.resource.rep;
     case WHIRL_CVAL_STREAM:
     case WHIRL_CVAL_FUTURE: return a->of.stream == b->of.stream;
+    case WHIRL_CVAL_ERROR_CONTEXT: return a->of.error_context == b->of.error_context;
     }
     return false;
 }
@@ -248,6 +249,7 @@ static inline void cv_fmt_into(const whirl_cval_t *v, char *buf, size_t len, siz
         break;
     case WHIRL_CVAL_STREAM: PUT("stream"); break;
     case WHIRL_CVAL_FUTURE: PUT("future"); break;
+    case WHIRL_CVAL_ERROR_CONTEXT: PUT("error-context"); break;
     }
 #undef PUT
 }
