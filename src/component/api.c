@@ -166,6 +166,7 @@ static const char *kind_name(whirl_cval_kind_t k)
         "bool",    "s8",   "u8",     "s16",    "u16",    "s32",   "u32", "s64",
         "u64",     "f32",  "f64",    "char",   "string", "list",  "bytes", "record",
         "tuple",   "variant", "enum", "option", "result", "flags", "own",  "borrow",
+        "stream",  "future", "error-context",
     };
     return (unsigned)k < sizeof names / sizeof *names ? names[k] : "unknown";
 }
