@@ -357,6 +357,16 @@ static whirl_error_t *lower_value(cwaitable_t *rd, const whirl_cval_t *v)
     return canon_lower_values(&to, 0, &f, 1, v, none, &nn, &dst);
 }
 
+/* Host sinks and sources move bytes: the guest's end must carry u8 or s8
+ * (a guest may import a host function with another element type). */
+static whirl_error_t *host_bytes(const cwaitable_t *w)
+{
+    if (!w->elem || (w->elem->kind != CT_U8 && w->elem->kind != CT_S8))
+        return canon_trap("the host reads and writes only streams of bytes here, and this "
+                          "end's element type is not u8");
+    return NULL;
+}
+
 /* A guest end `w` starts a copy: the rendezvous with the other side. Sets
  * w's event when the copy finished now. */
 static whirl_error_t *rendezvous(cwaitable_t *w)
@@ -367,6 +377,8 @@ static whirl_error_t *rendezvous(cwaitable_t *w)
         finish(w, COPY_DROPPED);
         return NULL;
     }
+    if ((is_read(w) ? s->host_writer && s->src : s->sink != NULL) && (e = host_bytes(w)))
+        return e;
     if (is_read(w)) {
         cwaitable_t *wr = s->wend;
         if (s->host_writer && s->future) {
@@ -382,10 +394,8 @@ static whirl_error_t *rendezvous(cwaitable_t *w)
             size_t done = 0;
             bool eof = false;
             uint8_t *dst = NULL;
-            if (s->src && s->src->read && (!(e = guest_range(w, 0, w->n, &dst)))) {
-                static uint8_t none;
-                e = s->src->read(s->src_env, dst ? dst : &none, w->n, &done, &eof);
-            }
+            if (s->src && s->src->read && !(e = guest_range(w, 0, w->n, &dst)) && dst)
+                e = s->src->read(s->src_env, dst, w->n, &done, &eof);
             if (!e) {
                 if (done > w->n)
                     done = w->n;
@@ -417,9 +427,9 @@ static whirl_error_t *rendezvous(cwaitable_t *w)
         size_t done = 0;
         bool closed = false;
         uint8_t *src = NULL;
-        if (s->sink->write && !(e = guest_range(w, 0, w->n, &src)) && w->n)
+        if (s->sink->write && !(e = guest_range(w, 0, w->n, &src)) && src && w->n)
             e = s->sink->write(s->sink_env, src, w->n, &done, &closed);
-        else
+        else if (!e)
             done = w->n;
         if (!e) {
             w->progress = (uint32_t)(done > w->n ? w->n : done);

@@ -185,11 +185,21 @@ static void test_host_writes(whirl_component_linker_t *l, whirl_component_t *c)
         CHECK(call_num(inst, "host-read", &v, 1) == 0xa0, "host source: COMPLETED | 10 << 4");
         whirl_cval_release(&v);
     }
-    /* The guest still holds its readable end: the next read is the end. */
     whirl_store_delete(s);
     CHECK(st.reads == 1 && st.dropped == 1 && st.frees == 1,
           "the source read once, heard of the drop and was freed (%d %d %d)", st.reads,
           st.dropped, st.frees);
+
+    /* A host source behind a stream whose elements are not bytes (a guest
+     * may import a host function with any element type): a trap. */
+    inst = t_instantiate(l, c, &s);
+    if (inst && CHECK_OK(cstream_host_new(false, &ops, &st, &v), "host stream")) {
+        whirl_cval_t r = {0};
+        CHECK_TRAP(t_call(inst, NULL, "host-read-unit", &v, 1, &r), "only streams of bytes",
+                   "host source read as a stream without elements");
+        whirl_cval_release(&v);
+    }
+    whirl_store_delete(s);
 
     /* A future the host resolved before the guest reads it; one it resolves
      * after the guest started reading. */
