@@ -75,6 +75,11 @@ struct whirl_cstream {
     whirl_cval_t value;
 };
 
+/* Set while a store tears instances down: host callbacks run then (a guest
+ * end dropped tells the host) must not lower into any guest memory, which
+ * may already be gone, whichever instantiation it belongs to. */
+static _Thread_local unsigned tearing_down;
+
 static bool is_read(const cwaitable_t *w)
 {
     return w->kind == WK_STREAM_READ || w->kind == WK_FUTURE_READ;
@@ -858,7 +863,7 @@ whirl_error_t *cstream_attach_sink(const whirl_cval_t *v, const cstream_host_ops
     cstream_ref(s);
     /* A write that waited for a reader goes through now. */
     whirl_error_t *e = NULL;
-    if (waiting(s->wend) && !s->wend->inst->dying)
+    if (waiting(s->wend) && !s->wend->inst->dying && !tearing_down)
         e = rendezvous(s->wend);
     if (s->dropped && ops->peer_dropped)
         ops->peer_dropped(env);
@@ -872,7 +877,7 @@ void cstream_future_resolve(cstream_t *f, whirl_cval_t *value)
         whirl_cval_release(value);
         return;
     }
-    if (waiting(rd) && !rd->inst->dying) {
+    if (waiting(rd) && !rd->inst->dying && !tearing_down) {
         /* A trap lowering the value (the reader's realloc failing, say)
          * cannot reach the guest here: the read fails with DROPPED. */
         whirl_error_t *e = lower_value(rd, value);
@@ -893,6 +898,7 @@ void cstream_future_resolve(cstream_t *f, whirl_cval_t *value)
 
 void waitables_free(cinst_t *inst)
 {
+    tearing_down++;
     for (size_t i = 1; i < inst->waitables.len; i++) {
         cwaitable_t *w = inst->waitables.data[i];
         if (!w)
@@ -911,4 +917,5 @@ void waitables_free(cinst_t *inst)
         free(w);
     }
     vec_free(&inst->waitables);
+    tearing_down--;
 }
