@@ -716,7 +716,9 @@ typedef struct cstream_host_ops {
 whirl_error_t *cstream_host_new(bool future, const cstream_host_ops_t *ops, void *env,
                                 whirl_cval_t *out);
 /* Takes the readable end out of argument value `v` (stream or future) and
- * makes the host its sink; the value keeps only a reference. */
+ * makes the host its sink; the value keeps only a reference. `env` belongs
+ * to the stream from here, also on error (ops->free is called). The sink
+ * keeps the stream until the guest drops its writable end. */
 whirl_error_t *cstream_attach_sink(const whirl_cval_t *v, const cstream_host_ops_t *ops,
                                    void *env);
 /* The host writes a future's value (taken); it reaches the guest reader now

@@ -68,6 +68,7 @@ struct whirl_cstream {
     bool r_in_value;        /* the readable end is held by a whirl_cval_t */
     const cstream_host_ops_t *sink; /* the host holds the readable end */
     void *sink_env;
+    bool sink_ref;          /* the sink holds a reference until the writer drops */
     bool host_writer;       /* the host created it and writes it */
     const cstream_host_ops_t *src;
     void *src_env;
@@ -285,6 +286,12 @@ static void drop_side(cstream_t *s, bool reader)
     void *env = reader ? s->src_env : s->sink_env;
     if (ops && ops->peer_dropped)
         ops->peer_dropped(env);
+    /* The writer is gone, so the sink will never be called again: its
+     * reference goes (the caller still holds the dropped end's). */
+    if (!reader && s->sink_ref) {
+        s->sink_ref = false;
+        cstream_unref(s);
+    }
 }
 
 static bool plain_elem(const ctype_t *t)
@@ -853,21 +860,27 @@ whirl_error_t *cstream_attach_sink(const whirl_cval_t *v, const cstream_host_ops
                                    void *env)
 {
     cstream_t *s = cstream_of(v);
-    if (!s || !s->r_in_value)
+    if (!s || !s->r_in_value || s->sink) {
+        if (ops->free)
+            ops->free(env);
         return error_fmt("not a stream or future whose readable end the host may take");
-    if (s->sink)
-        return error_fmt("the stream already has a host reader");
+    }
+    /* The readable end is ours, so only the writer can have dropped. */
+    bool writer_gone = s->dropped;
     s->r_in_value = false;
     s->sink = ops;
     s->sink_env = env;
+    if (writer_gone) {
+        if (ops->peer_dropped)
+            ops->peer_dropped(env);
+        return NULL;
+    }
     cstream_ref(s);
+    s->sink_ref = true;
     /* A write that waited for a reader goes through now. */
-    whirl_error_t *e = NULL;
     if (waiting(s->wend) && !s->wend->inst->dying && !tearing_down)
-        e = rendezvous(s->wend);
-    if (s->dropped && ops->peer_dropped)
-        ops->peer_dropped(env);
-    return e;
+        return rendezvous(s->wend);
+    return NULL;
 }
 
 void cstream_future_resolve(cstream_t *f, whirl_cval_t *value)

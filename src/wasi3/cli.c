@@ -166,9 +166,8 @@ static whirl_error_t *write_via_stream(w2_call_t *c, int which)
     whirl_error_t *e = new_end(c->w->stdio[which], c->res, &st);
     if (e)
         return e;
-    /* The sink owns `st` from here (freed with the stream). */
+    /* The stream owns `st` from here (freed with it, or now on error). */
     if ((e = cstream_attach_sink(data, &out_ops, st))) {
-        end_free(st);
         whirl_error_t *t = w2_trap(c, "%s", whirl_error_message(e));
         whirl_error_delete(e);
         return t;

@@ -132,6 +132,56 @@ static void test_through_host(whirl_component_linker_t *l, whirl_component_t *c)
     }
 }
 
+/* A host sink: what the guest writes arrives in its callback during the
+ * guest's write; the sink hears of the writer's drop. */
+typedef struct sink {
+    char got[32];
+    size_t n;
+    int dropped, frees;
+} sink_t;
+
+static whirl_error_t *sink_write(void *env, const uint8_t *data, size_t n, size_t *done,
+                                 bool *closed)
+{
+    sink_t *k = env;
+    size_t room = sizeof k->got - k->n;
+    *done = n < room ? n : room;
+    memcpy(k->got + k->n, data, *done);
+    k->n += *done;
+    *closed = false;
+    return NULL;
+}
+static void sink_dropped(void *env) { ((sink_t *)env)->dropped++; }
+static void sink_free(void *env) { ((sink_t *)env)->frees++; }
+
+static void test_sink(whirl_component_linker_t *l, whirl_component_t *c)
+{
+    static const cstream_host_ops_t ops = {
+        .write = sink_write, .peer_dropped = sink_dropped, .free = sink_free};
+    sink_t k = {0};
+    whirl_store_t *s;
+    whirl_component_instance_t *inst = t_instantiate(l, c, &s);
+    if (!inst)
+        return;
+    whirl_cval_t v = {0};
+    if (CHECK_OK(t_call(inst, NULL, "give", NULL, 0, &v), "give")) {
+        /* The write waiting for a reader goes to the sink as it attaches. */
+        CHECK_OK(cstream_attach_sink(&v, &ops, &k), "attach a sink");
+        CHECK(k.n == 5 && memcmp(k.got, "01234", 5) == 0, "the sink got 01234");
+        CHECK(call_num(inst, "writer-event", NULL, 0) == 0x50, "writer: COMPLETED | 5 << 4");
+        whirl_cval_release(&v);
+        CHECK(k.frees == 0, "the sink lives while the writer does");
+        CHECK(call_num(inst, "drop-writer", NULL, 0) == 0, "drop the writable end");
+        CHECK(k.dropped == 1 && k.frees == 1, "the sink heard of the drop and was freed "
+              "(%d %d)", k.dropped, k.frees);
+        whirl_cval_t again = {0};
+        CHECK_ERROR(cstream_attach_sink(&again, &ops, &k), "may take",
+                    "no sink for a value that is not a stream");
+        CHECK(k.frees == 2, "a sink that could not attach is freed");
+    }
+    whirl_store_delete(s);
+}
+
 /* An error context lifted to the host (its message readable there) and
  * lowered back. */
 static void test_error_context(whirl_component_linker_t *l, whirl_component_t *c)
@@ -255,6 +305,7 @@ void test_streams(void)
         test_through_host(l, c);
         test_host_writes(l, c);
         test_error_context(l, c);
+        test_sink(l, c);
         whirl_component_linker_delete(l);
         whirl_component_delete(c);
     }
