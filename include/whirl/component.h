@@ -71,6 +71,9 @@ typedef enum whirl_cval_kind {
     WHIRL_CVAL_FLAGS,   /* bit i = flag i (at most 32 flags) */
     WHIRL_CVAL_OWN,     /* a resource handle the holder owns */
     WHIRL_CVAL_BORROW,  /* a resource handle lent for the duration of a call */
+    WHIRL_CVAL_STREAM,  /* the readable end of a stream<T> (component-model async) */
+    WHIRL_CVAL_FUTURE,  /* the readable end of a future<T> */
+    WHIRL_CVAL_ERROR_CONTEXT, /* an error-context: opaque, shared (copies share it) */
 } whirl_cval_kind_t;
 
 /*
@@ -112,6 +115,9 @@ struct whirl_cval {
             whirl_resource_type_t *type;
             uint32_t rep;
         } resource;  /* OWN, BORROW */
+        struct whirl_cstream *stream; /* STREAM, FUTURE: opaque; the value owns the
+                                       * readable end (released: dropped) */
+        struct whirl_cerror *error_context; /* ERROR_CONTEXT: opaque, reference-counted */
     } of;
 };
 

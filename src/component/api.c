@@ -31,6 +31,12 @@ void whirl_cval_release(whirl_cval_t *v)
         whirl_cval_release(v->of.variant.payload);
         free(v->of.variant.payload);
         break;
+    case WHIRL_CVAL_STREAM:
+    case WHIRL_CVAL_FUTURE:
+        if (v->of.stream)
+            cstream_value_release(v->of.stream);
+        break;
+    case WHIRL_CVAL_ERROR_CONTEXT: cerror_unref(v->of.error_context); break;
     default: break;
     }
     memset(v, 0, sizeof *v);
@@ -134,6 +140,14 @@ whirl_error_t *whirl_cval_copy(whirl_cval_t *dst, const whirl_cval_t *src)
         if (!e && src->of.variant.payload)
             e = whirl_cval_copy(tmp.of.variant.payload, src->of.variant.payload);
         break;
+    case WHIRL_CVAL_STREAM:
+    case WHIRL_CVAL_FUTURE:
+        /* A readable end has one owner: it moves, it is never copied. */
+        return error_fmt("whirl_cval_copy: a stream or future cannot be copied");
+    case WHIRL_CVAL_ERROR_CONTEXT:
+        if (src->of.error_context)
+            cerror_ref(src->of.error_context);
+        break;
     default: break;
     }
     if (e) {
@@ -152,6 +166,7 @@ static const char *kind_name(whirl_cval_kind_t k)
         "bool",    "s8",   "u8",     "s16",    "u16",    "s32",   "u32", "s64",
         "u64",     "f32",  "f64",    "char",   "string", "list",  "bytes", "record",
         "tuple",   "variant", "enum", "option", "result", "flags", "own",  "borrow",
+        "stream",  "future", "error-context",
     };
     return (unsigned)k < sizeof names / sizeof *names ? names[k] : "unknown";
 }

@@ -29,11 +29,12 @@ static const char *const kind_names[] = {
     "bool",   "s8",     "u8",      "s16",  "u16",    "s32",   "u32",   "s64",
     "u64",    "f32",    "f64",     "char", "string", "list",  "bytes", "record",
     "tuple",  "variant", "enum",   "option", "result", "flags", "own",  "borrow",
+    "stream", "future", "error-context",
 };
 
 static const char *kname(int k)
 {
-    return k >= 0 && k <= CT_BORROW ? kind_names[k] : "?";
+    return k >= 0 && k <= CT_ERROR_CONTEXT ? kind_names[k] : "?";
 }
 
 /* ------------------------------------------------------------------ */
@@ -563,7 +564,8 @@ static whirl_error_t *load(ccx_t *cx, uint32_t ptr, const ctype_t *t, whirl_cval
 {
     uint64_t v;
     whirl_error_t *e;
-    if (t->kind <= CT_CHAR || t->kind == CT_FLAGS || t->kind == CT_OWN || t->kind == CT_BORROW) {
+    if (t->kind <= CT_CHAR || t->kind == CT_FLAGS || t->kind == CT_OWN || t->kind == CT_BORROW ||
+        t->kind == CT_STREAM || t->kind == CT_FUTURE || t->kind == CT_ERROR_CONTEXT) {
         if ((e = load_int(cx, ptr, t->size, &v)))
             return e;
     }
@@ -625,6 +627,9 @@ static whirl_error_t *load(ccx_t *cx, uint32_t ptr, const ctype_t *t, whirl_cval
         return NULL;
     case CT_OWN:
     case CT_BORROW: return lift_handle(cx, (uint32_t)v, t, out);
+    case CT_STREAM:
+    case CT_FUTURE: return cstream_lift(cx, (uint32_t)v, t, out);
+    case CT_ERROR_CONTEXT: return cerror_lift(cx, (uint32_t)v, out);
     default: return canon_trap("cannot load a value of this type");
     }
 }
@@ -796,6 +801,19 @@ static whirl_error_t *store(ccx_t *cx, const whirl_cval_t *v, const ctype_t *t, 
             return e;
         return store_int(cx, ptr, h, 4);
     }
+    case CT_STREAM:
+    case CT_FUTURE: {
+        uint32_t h;
+        if ((e = cstream_lower(cx, v, t, &h)))
+            return e;
+        return store_int(cx, ptr, h, 4);
+    }
+    case CT_ERROR_CONTEXT: {
+        uint32_t h;
+        if ((e = cerror_lower(cx, v, &h)))
+            return e;
+        return store_int(cx, ptr, h, 4);
+    }
     default:
         if ((e = scalar_bits(v, t, &bits)))
             return e;
@@ -909,6 +927,9 @@ static whirl_error_t *lift_flat(ccx_t *cx, fiter_t *it, const ctype_t *t, whirl_
     }
     case CT_OWN:
     case CT_BORROW: return lift_handle(cx, u32v(fnext(it)), t, out);
+    case CT_STREAM:
+    case CT_FUTURE: return cstream_lift(cx, u32v(fnext(it)), t, out);
+    case CT_ERROR_CONTEXT: return cerror_lift(cx, u32v(fnext(it)), out);
     default: return canon_trap("cannot lift a value of this type");
     }
 }
@@ -1005,6 +1026,21 @@ static whirl_error_t *lower_flat(ccx_t *cx, const whirl_cval_t *v, const ctype_t
     case CT_BORROW: {
         uint32_t h;
         if ((e = lower_handle(cx, v, t, &h)))
+            return e;
+        put_i32(out, n, h);
+        return NULL;
+    }
+    case CT_STREAM:
+    case CT_FUTURE: {
+        uint32_t h;
+        if ((e = cstream_lower(cx, v, t, &h)))
+            return e;
+        put_i32(out, n, h);
+        return NULL;
+    }
+    case CT_ERROR_CONTEXT: {
+        uint32_t h;
+        if ((e = cerror_lower(cx, v, &h)))
             return e;
         put_i32(out, n, h);
         return NULL;

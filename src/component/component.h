@@ -386,6 +386,8 @@ void component_release(whirl_component_t *c);
 
 typedef struct cinst cinst_t;
 typedef struct croot croot_t;
+typedef struct cwaitable cwaitable_t;
+typedef struct whirl_cstream cstream_t;
 typedef struct rinst rinst_t;
 typedef struct chost_def chost_def_t;
 
@@ -509,11 +511,13 @@ struct cinst {
     uint32_t free_head; /* 0: none */
     bool may_enter, may_leave;
     cinst_t *next_in_root;
-    /* Component-model async (task.c): the task running in this instance,
-     * waitable sets (index + 1 is the handle; true: live), backpressure. */
+    /* Component-model async (task.c, stream.c): the task running in this
+     * instance, the waitables' handle table, backpressure. */
     ctask_t *current_task;
-    VEC(bool) waitable_sets;
+    VEC(cwaitable_t *) waitables; /* stream.c: one table for every waitable and waitable
+                                   * set; entry 0 is never a handle, NULL is free */
     uint32_t backpressure;
+    bool dying; /* the store is freeing the instance: no guest memory or code */
 };
 
 /* Everything one top-level instantiation allocated; freed with the store. */
@@ -649,6 +653,8 @@ typedef struct ctask_env {
     const ctype_t *type;      /* task.return: its result type */
     uint8_t encoding;
     whirl_memory_t *memory;
+    whirl_func_t *realloc;
+    bool async;               /* the `async` option (stream/future copies, cancels) */
 } ctask_env_t;
 /* True if task.c implements the built-in `op` (others refuse to instantiate). */
 bool task_builtin_supported(uint8_t op);
@@ -660,6 +666,78 @@ whirl_error_t *task_builtin_trampoline(void *env, whirl_caller_t *caller,
 whirl_error_t *task_call_async(whirl_component_func_t *f, ctask_t *task, whirl_val_t *flat,
                                size_t nflat, whirl_cval_t *results, size_t nresults);
 void task_inst_free(cinst_t *inst);
+
+/* ---- waitables, streams and futures (stream.c) ---- */
+
+/* Event codes of the async ABI (CanonicalABI.md, EventCode). */
+enum { EVENT_NONE = 0, EVENT_SUBTASK, EVENT_STREAM_READ, EVENT_STREAM_WRITE, EVENT_FUTURE_READ,
+       EVENT_FUTURE_WRITE, EVENT_TASK_CANCELLED };
+
+/* Waitable sets: new (a handle), drop (traps if one has members), and the
+ * delivery of one pending event of a member (false: none is pending). */
+whirl_error_t *wset_new(cinst_t *inst, uint32_t *out);
+whirl_error_t *wset_check(cinst_t *inst, uint32_t handle, const char *what);
+whirl_error_t *wset_drop(cinst_t *inst, uint32_t handle);
+bool wset_take_event(cinst_t *inst, uint32_t set, uint32_t *code, uint32_t *index,
+                     uint32_t *payload);
+whirl_error_t *waitable_join(cinst_t *inst, uint32_t w, uint32_t set);
+/* The stream, future and error-context built-ins (opcodes 0x0e-0x1e). */
+whirl_error_t *stream_builtin(ctask_env_t *te, const whirl_val_t *args, size_t nargs,
+                              whirl_val_t *results);
+/* Frees the instance's table (the store is going away: no guest runs). */
+void waitables_free(cinst_t *inst);
+
+/* Moving a readable end between a guest's table and a component value
+ * (canon.c): lifting removes it from the table, lowering adds it. */
+whirl_error_t *cstream_lift(ccx_t *cx, uint32_t handle, const ctype_t *t, whirl_cval_t *out);
+whirl_error_t *cstream_lower(ccx_t *cx, const whirl_cval_t *v, const ctype_t *t,
+                             uint32_t *out);
+/* A component value holding a readable end is released (whirl_cval_release):
+ * the end is dropped unless it moved on. */
+void cstream_value_release(cstream_t *s);
+
+/* The host's side of a stream or future (src/wasi3). A host holding the
+ * readable end is a sink (write: the guest wrote `n` elements, raw bytes of
+ * a number type, at `data`; *done: how many were taken; *closed: the sink
+ * takes no more); a host that created the stream is the source (read:
+ * fill up to `n` elements at `dst`; *done == 0 with *eof: the end).
+ * peer_dropped: the guest dropped its end. free: the last reference went
+ * away. Errors are traps of the guest's call. */
+typedef struct cstream_host_ops {
+    whirl_error_t *(*write)(void *env, const uint8_t *data, size_t n, size_t *done,
+                            bool *closed);
+    whirl_error_t *(*read)(void *env, uint8_t *dst, size_t n, size_t *done, bool *eof);
+    void (*peer_dropped)(void *env);
+    void (*free)(void *env);
+} cstream_host_ops_t;
+/* A stream (or future) the host writes: its readable end goes into `out`
+ * (a value to return to a guest). A future's value comes later with
+ * cstream_future_resolve. NULL `ops`: nothing to call back. */
+whirl_error_t *cstream_host_new(bool future, const cstream_host_ops_t *ops, void *env,
+                                whirl_cval_t *out);
+/* Takes the readable end out of argument value `v` (stream or future) and
+ * makes the host its sink; the value keeps only a reference. `env` belongs
+ * to the stream from here, also on error (ops->free is called). The sink
+ * keeps the stream until the guest drops its writable end. */
+whirl_error_t *cstream_attach_sink(const whirl_cval_t *v, const cstream_host_ops_t *ops,
+                                   void *env);
+/* The host writes a future's value (taken); it reaches the guest reader now
+ * if one is waiting, else at its next future.read. */
+void cstream_future_resolve(cstream_t *f, whirl_cval_t *value);
+/* Error contexts (stream.c): entries of the same table, their debug
+ * message shared by every handle and value that refers to them. */
+typedef struct whirl_cerror cerror_t;
+whirl_error_t *cerror_lift(ccx_t *cx, uint32_t handle, whirl_cval_t *out);
+whirl_error_t *cerror_lower(ccx_t *cx, const whirl_cval_t *v, uint32_t *out);
+void cerror_ref(cerror_t *ec);
+void cerror_unref(cerror_t *ec);
+/* The debug message of an error-context value (borrowed; "" if none). */
+const char *cerror_message(const whirl_cval_t *v, size_t *len);
+
+/* The stream object of a stream/future value (not a new reference). */
+cstream_t *cstream_of(const whirl_cval_t *v);
+void cstream_ref(cstream_t *s);
+void cstream_unref(cstream_t *s);
 
 bool inst_may_enter_from(const cinst_t *callee, const cinst_t *caller);
 void inst_enter_from(cinst_t *callee, const cinst_t *caller);

@@ -405,8 +405,11 @@ static whirl_error_t *async_builtin(run_t *r, const cop_t *op)
     te->index = op->index;
     te->type = op->type;
     te->encoding = op->opts.encoding;
+    te->async = op->opts.async;
     if (op->opts.memory >= 0)
         te->memory = r->inst->core_memories[op->opts.memory];
+    if (op->opts.realloc >= 0)
+        te->realloc = r->inst->core_funcs[op->opts.realloc];
     return new_core_func(r, op, task_builtin_trampoline, te);
 }
 
@@ -534,6 +537,10 @@ whirl_error_t *instance_run(croot_t *root, cinst_t *parent, const ccomp_t *comp,
 static void croot_free(void *p)
 {
     croot_t *root = p;
+    /* No guest memory or code may be touched while tables are torn down
+     * (an end dropped here tells the other end, maybe in another instance). */
+    for (cinst_t *i = root->instances; i; i = i->next_in_root)
+        i->dying = true;
     for (cinst_t *i = root->instances; i; i = i->next_in_root) {
         vec_free(&i->handles);
         task_inst_free(i);

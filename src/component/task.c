@@ -1,18 +1,17 @@
-/* The component-model async ABI's run time (CanonicalABI.md), first part:
- * tasks of stackless (callback) async lifts called from the host, and the
- * built-ins that need no other waitables: task.return, task.cancel,
- * context.get/set, thread.yield, backpressure.inc/dec, waitable-set.new/
- * wait/poll/drop and waitable.join. Subtasks, streams, futures and error
- * contexts do not exist yet (instantiation refuses their built-ins), so a
- * waitable set never has a member and no event can ever arrive: polling
- * reports none, and waiting would wait forever, which traps instead. */
+/* The component-model async ABI's run time (CanonicalABI.md): tasks of
+ * stackless (callback) async lifts called from the host, and the built-ins
+ * task.return, task.cancel, context.get/set, thread.yield,
+ * backpressure.inc/dec, waitable-set.new/wait/poll/drop and waitable.join
+ * (the waitables themselves, streams and futures are in stream.c).
+ * Everything runs synchronously on the caller's thread, one guest at a
+ * time: a wait with no pending event in its set could never end, so it
+ * traps instead of hanging. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "component/component.h"
 
 enum { CALLBACK_EXIT = 0, CALLBACK_YIELD = 1, CALLBACK_WAIT = 2 };
-enum { EVENT_NONE = 0 };
 
 bool task_builtin_supported(uint8_t op)
 {
@@ -32,17 +31,28 @@ bool task_builtin_supported(uint8_t op)
     case 0x24: /* backpressure.inc */
     case 0x25: /* backpressure.dec */
         return true;
-    default: return false;
+    default: return op >= 0x0e && op <= 0x1e; /* stream.*, future.*, error-context.* */
     }
 }
 
-void task_inst_free(cinst_t *inst) { vec_free(&inst->waitable_sets); }
+void task_inst_free(cinst_t *inst) { waitables_free(inst); }
 
-/* The live waitable set `handle`, or a trap. */
-static whirl_error_t *waitable_set(cinst_t *inst, uint32_t handle, const char *what)
+/* Writes an event's (index, payload) at `ptr` (waitable-set.wait/poll). */
+static whirl_error_t *store_event(ctask_env_t *te, uint32_t ptr, uint32_t index,
+                                  uint32_t payload)
 {
-    if (handle == 0 || handle > inst->waitable_sets.len || !inst->waitable_sets.data[handle - 1])
-        return canon_trap("%s: %u is not a waitable set handle", what, handle);
+    const char *name = canon_async_name(te->builtin);
+    if (!te->memory)
+        return canon_trap("%s: no memory", name);
+    if (ptr % 4)
+        return canon_trap("%s: event pointer 0x%x is not aligned to 4", name, ptr);
+    if ((uint64_t)ptr + 8 > whirl_memory_data_size(te->memory))
+        return canon_trap("%s: event pointer 0x%x is out of bounds", name, ptr);
+    uint8_t *p = whirl_memory_data(te->memory) + ptr;
+    for (int i = 0; i < 4; i++) {
+        p[i] = (uint8_t)(index >> (8 * i));
+        p[4 + i] = (uint8_t)(payload >> (8 * i));
+    }
     return NULL;
 }
 
@@ -102,48 +112,39 @@ whirl_error_t *task_builtin_trampoline(void *env, whirl_caller_t *caller,
             return canon_trap("backpressure.dec: counter underflow");
         inst->backpressure--;
         return NULL;
-    case 0x1f:
-        for (size_t i = 0; i < inst->waitable_sets.len; i++) {
-            if (!inst->waitable_sets.data[i]) {
-                inst->waitable_sets.data[i] = true;
-                results[0].of.i32 = (int32_t)(i + 1);
-                return NULL;
-            }
-        }
-        if (inst->waitable_sets.len >= CANON_TABLE_MAX)
-            return canon_trap("waitable-set.new: too many waitable sets");
-        if (!vec_push(&inst->waitable_sets, true))
-            return error_oom();
-        results[0].of.i32 = (int32_t)inst->waitable_sets.len;
+    case 0x1f: {
+        uint32_t h;
+        if ((e = wset_new(inst, &h)))
+            return e;
+        results[0].of.i32 = (int32_t)h;
         return NULL;
-    case 0x22:
-        if ((e = waitable_set(inst, (uint32_t)args[0].of.i32, name)))
-            return e;
-        inst->waitable_sets.data[(uint32_t)args[0].of.i32 - 1] = false;
-        return NULL;
-    case 0x21: /* poll: no member, so no event; the event record is untouched */
-        if ((e = waitable_set(inst, (uint32_t)args[0].of.i32, name)))
-            return e;
-        results[0].of.i32 = EVENT_NONE;
-        return NULL;
-    case 0x20:
-        if ((e = waitable_set(inst, (uint32_t)args[0].of.i32, name)))
-            return e;
-        return canon_trap("waitable-set.wait: the set has no member, so the task would "
-                          "wait forever");
-    case 0x23: {
-        uint32_t set = (uint32_t)args[1].of.i32;
-        if (set && (e = waitable_set(inst, set, name)))
-            return e;
-        return canon_trap("waitable.join: %u is not a waitable handle (subtasks, streams "
-                          "and futures are not implemented yet)", (uint32_t)args[0].of.i32);
     }
+    case 0x22: return wset_drop(inst, (uint32_t)args[0].of.i32);
+    case 0x20:
+    case 0x21: {
+        uint32_t set = (uint32_t)args[0].of.i32, code, index, payload;
+        if ((e = wset_check(inst, set, name)))
+            return e;
+        if (!wset_take_event(inst, set, &code, &index, &payload)) {
+            if (te->builtin == 0x20)
+                return canon_trap("waitable-set.wait: no member of set %u has an event and "
+                                  "nothing else can run, so the task would wait forever",
+                                  set);
+            results[0].of.i32 = EVENT_NONE; /* the event record is untouched */
+            return NULL;
+        }
+        if ((e = store_event(te, (uint32_t)args[1].of.i32, index, payload)))
+            return e;
+        results[0].of.i32 = (int32_t)code;
+        return NULL;
+    }
+    case 0x23: return waitable_join(inst, (uint32_t)args[0].of.i32, (uint32_t)args[1].of.i32);
     case 0x06:
     case 0x0d:
         /* Async lowers complete before they return (call.c), so no
          * subtask handle is ever handed out. */
         return canon_trap("%s: %u is not a subtask handle", name, (uint32_t)args[0].of.i32);
-    default: return canon_trap("%s is not implemented yet", name);
+    default: return stream_builtin(te, args, nargs, results);
     }
 }
 
@@ -161,8 +162,9 @@ whirl_error_t *task_call_async(whirl_component_func_t *f, ctask_t *task, whirl_v
     ci->current_task = task;
     whirl_val_t code = {.kind = WHIRL_I32};
     whirl_error_t *e = whirl_func_call(ci->store, f->core, flat, nflat, &code, 1);
-    /* The callback loop. Every event source is a subtask, stream or
-     * future, none of which exists yet, so the only event is "none". */
+    /* The callback loop: EXIT ends it, YIELD calls back with no event,
+     * WAIT with a pending event of the set (none pending traps: with one
+     * guest running at a time, none could arrive). */
     while (!e) {
         uint32_t packed = (uint32_t)code.of.i32;
         uint32_t op = packed & 0xf;
@@ -172,13 +174,21 @@ whirl_error_t *task_call_async(whirl_component_func_t *f, ctask_t *task, whirl_v
             e = canon_trap("async callback returned the unknown code %u", op);
             break;
         }
-        if (op == CALLBACK_WAIT) {
-            if (!(e = waitable_set(ci, packed >> 4, "async callback WAIT")))
-                e = canon_trap("async callback waits on waitable set %u, which has no "
-                               "member: the task would wait forever", packed >> 4);
-            break;
-        }
         whirl_val_t ev[3] = {{.kind = WHIRL_I32}, {.kind = WHIRL_I32}, {.kind = WHIRL_I32}};
+        if (op == CALLBACK_WAIT) {
+            uint32_t set = packed >> 4, c, index, payload;
+            if ((e = wset_check(ci, set, "async callback WAIT")))
+                break;
+            if (!wset_take_event(ci, set, &c, &index, &payload)) {
+                e = canon_trap("async callback waits on waitable set %u, where no member has "
+                               "an event and nothing else can run: the task would wait "
+                               "forever", set);
+                break;
+            }
+            ev[0].of.i32 = (int32_t)c;
+            ev[1].of.i32 = (int32_t)index;
+            ev[2].of.i32 = (int32_t)payload;
+        }
         e = whirl_func_call(ci->store, f->callback, ev, 3, &code, 1);
     }
     if (!e && !task->returned)

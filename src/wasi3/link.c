@@ -45,6 +45,7 @@ static const struct {
     const w2_def_t *defs;
     const size_t *n;
 } defs3[] = {
+    {w3_cli_defs, &w3_cli_ndefs},
     {w3_clock_defs, &w3_clock_ndefs},
     {w3_tcp_defs, &w3_tcp_ndefs},
     {w3_udp_defs, &w3_udp_ndefs},

@@ -5,7 +5,7 @@
  *
  * Files: link.c (what is defined at 0.3.0: the interfaces whose shape did
  * not change from 0.2 reuse src/wasi2's functions under their 0.3 names),
- * clocks.c (wasi:clocks 0.3: system-clock, monotonic-clock with its async
+ * cli.c (stdin/stdout/stderr as streams), clocks.c (wasi:clocks 0.3: system-clock, monotonic-clock with its async
  * waits), sockets.c (wasi:sockets: addresses, errors, tcp-socket),
  * sockets_udp.c (udp-socket, ip-name-lookup), net_policy.c (which addresses
  * a guest may use). docs/COMPONENT-ASYNC.md has the status and plan. */
@@ -20,6 +20,10 @@
  * `linker`, calling through host `h` (its lookup and resource types). */
 whirl_error_t *w3_add_to_linker(whirl_component_linker_t *linker, whirl_wasi2_host_t *h,
                                 uint32_t groups);
+
+/* The functions of wasi:cli 0.3's stdin/stdout/stderr (cli.c). */
+extern const w2_def_t w3_cli_defs[];
+extern const size_t w3_cli_ndefs;
 
 /* The functions of wasi:clocks 0.3 (clocks.c). */
 extern const w2_def_t w3_clock_defs[];

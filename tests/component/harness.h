@@ -66,5 +66,6 @@ void test_traps(void);
 void test_resources(void);
 void test_linking(void);
 void test_async(void);
+void test_streams(void);
 
 #endif

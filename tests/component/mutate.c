@@ -243,7 +243,10 @@ static bool zero_value(const whirl_ctype_t *t, whirl_cval_t *out, int depth)
         return false;
     switch (k) {
     case WHIRL_CVAL_OWN:
-    case WHIRL_CVAL_BORROW: return false;
+    case WHIRL_CVAL_BORROW:
+    case WHIRL_CVAL_STREAM:
+    case WHIRL_CVAL_FUTURE:
+    case WHIRL_CVAL_ERROR_CONTEXT: return false;
     case WHIRL_CVAL_STRING: return !whirl_cval_set_string(out, "", 0);
     case WHIRL_CVAL_LIST: return !whirl_cval_set_items(out, WHIRL_CVAL_LIST, 0);
     case WHIRL_CVAL_RECORD:

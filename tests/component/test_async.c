@@ -5,9 +5,9 @@
  * async exports called from the host (async-tasks.wat), with the traps of
  * misusing task.return, the callback codes and waitable sets; async lowers
  * of host functions (async-lower.wat: they complete before returning, so
- * the status is RETURNED and subtask handles never exist). Built-ins
- * without a run time yet (streams, futures, error contexts) refuse to
- * instantiate with a clear error. */
+ * the status is RETURNED and subtask handles never exist). Stackful async
+ * lifts, which have no run time yet, refuse to instantiate with a clear
+ * error (streams, futures and error contexts: test_streams.c). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +40,7 @@ static void test_async_refused(void)
     whirl_component_instance_t *inst = NULL;
     whirl_error_t *e = whirl_component_linker_instantiate(l, s, c, &inst);
     CHECK(inst == NULL, "async component not instantiated");
-    CHECK_ERROR(e, "canonical built-in stream.new is not implemented yet", "instantiate async");
+    CHECK_ERROR(e, "async option and no callback (stackful) is not implemented yet", "instantiate async");
     whirl_store_delete(s);
     whirl_component_linker_delete(l);
     whirl_component_delete(c);

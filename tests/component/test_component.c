@@ -626,6 +626,7 @@ int main(int argc, char **argv)
         {"decode", test_decode},       {"api", test_api},     {"values", test_values},
         {"traps", test_traps},         {"resources", test_resources},
         {"linking", test_linking},     {"async", test_async},
+        {"streams", test_streams},
     };
     for (size_t i = 0; i < sizeof groups / sizeof *groups; i++) {
         int p = t_passed, f = t_failed;

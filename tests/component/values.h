@@ -187,6 +187,9 @@ static inline bool cv_eq(const whirl_cval_t *a, const whirl_cval_t *b)
     case WHIRL_CVAL_BORROW:
         return a->of.resource.type == b->of.resource.type &&
                a->of.resource.rep == b->of.resource.rep;
+    case WHIRL_CVAL_STREAM:
+    case WHIRL_CVAL_FUTURE: return a->of.stream == b->of.stream;
+    case WHIRL_CVAL_ERROR_CONTEXT: return a->of.error_context == b->of.error_context;
     }
     return false;
 }
@@ -244,6 +247,9 @@ static inline void cv_fmt_into(const whirl_cval_t *v, char *buf, size_t len, siz
         PUT("%s<%s>(%u)", v->kind == WHIRL_CVAL_OWN ? "own" : "borrow",
             whirl_resource_type_name(v->of.resource.type), v->of.resource.rep);
         break;
+    case WHIRL_CVAL_STREAM: PUT("stream"); break;
+    case WHIRL_CVAL_FUTURE: PUT("future"); break;
+    case WHIRL_CVAL_ERROR_CONTEXT: PUT("error-context"); break;
     }
 #undef PUT
 }
