@@ -36,6 +36,8 @@ static const struct {
     {WHIRL_WASI2_CLI, "wasi:cli/terminal-input", "terminal-input", WHIRL_WASI2_TERMINAL_INPUT},
     {WHIRL_WASI2_CLI, "wasi:cli/terminal-output", "terminal-output",
      WHIRL_WASI2_TERMINAL_OUTPUT},
+    /* The same descriptors as 0.2's: one table, one sandbox. */
+    {WHIRL_WASI2_FILESYSTEM, "wasi:filesystem/types", "descriptor", WHIRL_WASI2_DESCRIPTOR},
 };
 
 static const w2_def_t *find_def2(const char *iface, const char *name)
@@ -78,5 +80,8 @@ whirl_error_t *w3_add_to_linker(whirl_component_linker_t *linker, whirl_wasi2_ho
         if (groups & w3_clock_defs[i].group)
             e = define(linker, h, w3_clock_defs[i].iface, w3_clock_defs[i].name,
                        &w3_clock_defs[i]);
+    for (size_t i = 0; i < w3_fs_ndefs && !e; i++)
+        if (groups & w3_fs_defs[i].group)
+            e = define(linker, h, w3_fs_defs[i].iface, w3_fs_defs[i].name, &w3_fs_defs[i]);
     return e;
 }

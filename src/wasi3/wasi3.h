@@ -6,7 +6,8 @@
  * Files: link.c (what is defined at 0.3.0: the interfaces whose shape did
  * not change from 0.2 reuse src/wasi2's functions under their 0.3 names),
  * clocks.c (wasi:clocks 0.3: system-clock, monotonic-clock with its async
- * waits). docs/COMPONENT-ASYNC.md has the status and plan. */
+ * waits), filesystem.c (wasi:filesystem 0.3 over 0.2's filesystem and
+ * sandbox). docs/COMPONENT-ASYNC.md has the status and plan. */
 #ifndef WHIRL_WASI3_H
 #define WHIRL_WASI3_H
 
@@ -22,5 +23,9 @@ whirl_error_t *w3_add_to_linker(whirl_component_linker_t *linker, whirl_wasi2_ho
 /* The functions of wasi:clocks 0.3 (clocks.c). */
 extern const w2_def_t w3_clock_defs[];
 extern const size_t w3_clock_ndefs;
+
+/* The functions of wasi:filesystem 0.3 (filesystem.c). */
+extern const w2_def_t w3_fs_defs[];
+extern const size_t w3_fs_ndefs;
 
 #endif
