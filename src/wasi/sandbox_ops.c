@@ -71,8 +71,21 @@ int sandbox_rmdir(int base, const char *path)
     int r = sandbox_parent(base, path, false, &p);
     if (r)
         return r;
-    if (unlinkat(p.dirfd, p.name, AT_REMOVEDIR) != 0)
+    struct stat st;
+    if (p.trailing_slash && fstatat(p.dirfd, p.name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISLNK(st.st_mode)) {
+        /* "link/" names what the link points at: the host would answer
+         * ENOTDIR (rmdir never follows), but where the target lies outside
+         * the sandbox that is an escape, refused as one (EPERM). */
+        sandbox_parent_t q;
+        r = sandbox_parent(base, path, true, &q);
+        if (r == 0) {
+            sandbox_parent_close(&q);
+            r = -ENOTDIR;
+        }
+    } else if (unlinkat(p.dirfd, p.name, AT_REMOVEDIR) != 0) {
         r = -errno;
+    }
     sandbox_parent_close(&p);
     return r;
 }

@@ -38,6 +38,8 @@ static const struct {
      WHIRL_WASI2_TERMINAL_OUTPUT},
     {WHIRL_WASI2_SOCKETS, "wasi:sockets/types", "tcp-socket", WHIRL_WASI2_TCP_SOCKET},
     {WHIRL_WASI2_SOCKETS, "wasi:sockets/types", "udp-socket", WHIRL_WASI2_UDP_SOCKET},
+    /* The same descriptors as 0.2's: one table, one sandbox. */
+    {WHIRL_WASI2_FILESYSTEM, "wasi:filesystem/types", "descriptor", WHIRL_WASI2_DESCRIPTOR},
 };
 
 /* The interfaces written for 0.3 (the other files of src/wasi3). */
@@ -49,6 +51,7 @@ static const struct {
     {w3_clock_defs, &w3_clock_ndefs},
     {w3_tcp_defs, &w3_tcp_ndefs},
     {w3_udp_defs, &w3_udp_ndefs},
+    {w3_fs_defs, &w3_fs_ndefs},
 };
 
 static const w2_def_t *find_def2(const char *iface, const char *name)

@@ -8,7 +8,8 @@
  * cli.c (stdin/stdout/stderr as streams), clocks.c (wasi:clocks 0.3: system-clock, monotonic-clock with its async
  * waits), sockets.c (wasi:sockets: addresses, errors, tcp-socket),
  * sockets_udp.c (udp-socket, ip-name-lookup), net_policy.c (which addresses
- * a guest may use). docs/COMPONENT-ASYNC.md has the status and plan. */
+ * a guest may use), filesystem.c (wasi:filesystem 0.3 over 0.2's
+ * filesystem and sandbox). docs/COMPONENT-ASYNC.md has the status and plan. */
 #ifndef WHIRL_WASI3_H
 #define WHIRL_WASI3_H
 
@@ -28,6 +29,10 @@ extern const size_t w3_cli_ndefs;
 /* The functions of wasi:clocks 0.3 (clocks.c). */
 extern const w2_def_t w3_clock_defs[];
 extern const size_t w3_clock_ndefs;
+
+/* The functions of wasi:filesystem 0.3 (filesystem.c). */
+extern const w2_def_t w3_fs_defs[];
+extern const size_t w3_fs_ndefs;
 
 /* ---- wasi:sockets 0.3 (sockets.c, sockets_udp.c) ---- */
 
