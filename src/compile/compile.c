@@ -207,6 +207,17 @@ static void drop_last(compiler_t *c)
         c->srcmap.len--;
 }
 
+/* The Wasm offset the source map gives code position `pc` (an instruction
+ * about to be fused away keeps its own offset for the fused one when it
+ * is the only part that can trap). */
+static uint32_t srcmap_offset_at(const compiler_t *c, uint32_t pc)
+{
+    for (size_t i = c->srcmap.len; i-- > 0;)
+        if (c->srcmap.data[i].pc <= pc)
+            return c->srcmap.data[i].offset;
+    return c->wasm_offset;
+}
+
 static uint32_t new_patch(compiler_t *c, uint32_t at, uint32_t from, uint32_t next)
 {
     patch_t p = {at, from, next};
@@ -647,11 +658,17 @@ static void compile_br_table(compiler_t *c)
     const code_word_t *w = producer(c, &idx, IOP_I32_LOAD_AS);
     uint32_t from;
     if (w) {
-        /* switch (code[pc]): the load of the index is part of the branch. */
+        /* switch (code[pc]): the load of the index is part of the branch.
+         * Only the load can trap: the fused instruction keeps its offset
+         * (a trap names the load, as in the LLVM tier). */
         uint32_t a = w[2], b = w[3], k = w[4], offset = w[5];
+        uint32_t load_at = srcmap_offset_at(c, (uint32_t)(w - c->code.data));
+        uint32_t br_table_at = c->wasm_offset;
         drop_last(c);
         from = (uint32_t)c->code.len;
+        c->wasm_offset = load_at;
         emit_op(c, IOP_BR_TABLE_LOAD_AS);
+        c->wasm_offset = br_table_at;
         emit_word(c, a);
         emit_word(c, b);
         emit_word(c, k);
