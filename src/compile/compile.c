@@ -1361,7 +1361,9 @@ static bool muladd_load_store(compiler_t *c, iop_t op, uint32_t a, uint32_t b, u
         const code_word_t *w = &c->code.data[in->pc];
         uint32_t p = w[2], q = forms[i].words > 3 ? w[3] : 0, wb = forms[i].words > 4 ? w[4] : 0;
         uint32_t load_offset = w[forms[i].words];
+        uint32_t load_at = srcmap_offset_at(c, in->pc);
         drop_last(c);
+        uint32_t op_pc = (uint32_t)c->code.len;
         emit_op(c, f64 ? IOP_F64_MULADD_LOAD_STORE : IOP_F32_MULADD_LOAD_STORE);
         emit_word(c, a);
         emit_word(c, b);
@@ -1372,6 +1374,12 @@ static bool muladd_load_store(compiler_t *c, iop_t op, uint32_t a, uint32_t b, u
         emit_word(c, q);
         emit_word(c, wb);
         emit_word(c, load_offset);
+        /* Two accesses that can trap: the op's pc names the store, pc + 9
+         * (the interpreter points there when the load traps) the load,
+         * as the LLVM tier's traps do (found by fuzz-tier). */
+        code_srcmap_t m = {op_pc + 9, load_at};
+        if (!c->oom && !vec_push(&c->srcmap, m))
+            c->oom = true;
         return true;
     }
     return false;
