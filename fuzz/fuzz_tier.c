@@ -122,6 +122,8 @@ static bool is_nan64(uint64_t b)
            (b & UINT64_C(0x000fffffffffffff));
 }
 
+static bool only_nan_bits(const uint8_t *a, const uint8_t *b, size_t n);
+
 /* Equal as the tiers must make them: bits, or (spec mode) both NaN. */
 static bool same_bits(const void *a, const void *b, size_t n, bool is_float)
 {
@@ -150,7 +152,9 @@ static bool same_val(const whirl_val_t *a, const whirl_val_t *b)
     case WHIRL_I64: return a->of.i64 == b->of.i64;
     case WHIRL_F32: return same_bits(&a->of.f32, &b->of.f32, 4, true);
     case WHIRL_F64: return same_bits(&a->of.f64, &b->of.f64, 8, true);
-    case WHIRL_V128: return !memcmp(a->of.v128, b->of.v128, 16);
+    case WHIRL_V128:
+        return !memcmp(a->of.v128, b->of.v128, 16) ||
+               (nan_spec && only_nan_bits(a->of.v128, b->of.v128, 16));
     case WHIRL_FUNCREF: return !a->of.funcref == !b->of.funcref;
     case WHIRL_EXTERNREF: return !a->of.externref == !b->of.externref;
     case WHIRL_EXNREF: return !a->of.exnref == !b->of.exnref;
