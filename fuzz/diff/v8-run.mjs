@@ -41,8 +41,10 @@ function exportTypes(buf) {
     if (id === 1) {
       for (let n = u32(); n > 0; n--) {
         p++; // 0x60
-        const params = []; for (let k = u32(); k > 0; k--) params.push(buf[p++]);
-        const results = []; for (let k = u32(); k > 0; k--) results.push(buf[p++]);
+        // (ref null ht) and (ref ht) take a heap type after the prefix.
+        const valtype = () => { const t = buf[p++]; if (t === 0x63 || t === 0x64) u32(); return t; };
+        const params = []; for (let k = u32(); k > 0; k--) params.push(valtype());
+        const results = []; for (let k = u32(); k > 0; k--) results.push(valtype());
         types.push({ params, results });
       }
     } else if (id === 2) {
@@ -96,6 +98,7 @@ const argFor = (type, i) => (ARGS[type] ? ARGS[type][i % 6] : null);
 // ---- traps ----
 function trapClass(e) {
   if (e instanceof RangeError && /call stack/i.test(e.message)) return 'stack';
+  if (WebAssembly.Exception && e instanceof WebAssembly.Exception) return 'exception';
   if (!(e instanceof WebAssembly.RuntimeError)) return 'host';
   const m = e.message;
   if (/^unreachable/.test(m)) return 'unreachable';
@@ -106,6 +109,8 @@ function trapClass(e) {
   if (/signature mismatch|null function/.test(m)) return 'indirect';
   if (/table index is out of bounds|table access out of bounds|element segment/.test(m))
     return 'table';
+  if (/null pointer|null reference/.test(m)) return 'null';
+  if (/unaligned/.test(m)) return 'unaligned';
   return 'other:' + m;
 }
 

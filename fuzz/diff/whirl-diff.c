@@ -17,10 +17,17 @@
  * stack); an epoch interrupt prints "trap timeout" and ends the run, which
  * the comparison treats as inconclusive.
  *
- *   whirl-diff [--dump DIR] [--timeout-ms N] FILE.wasm
+ *   whirl-diff [--dump DIR] [--timeout-ms N] [--tier interp|jit|auto] [--exact]
+ *              FILE.wasm
  *
  * --dump writes the memory after call k to DIR/k.bin (for the NaN-aware
- * memory comparison). Exit status: 0 transcript complete, 2 bad usage or
+ * memory comparison). --tier picks the engine's tier (default: the
+ * engine's default, auto). --exact is for comparing whirl's tiers with each
+ * other (fuzz/diff/run.mjs --oracle tier), which must agree bit for bit:
+ * NaNs print their bits, traps their class and whole message, and after
+ * each call every exported global prints as `global NAME VALUE`.
+ *
+ * Exit status: 0 transcript complete, 2 bad usage or
  * unreadable file, 3 unsupported import.
  */
 #include <errno.h>
@@ -36,11 +43,13 @@
 static whirl_valkind_t log_kinds[4] = {WHIRL_I32, WHIRL_I64, WHIRL_F32, WHIRL_F64};
 static const char *const log_names[4] = {"log-i32", "log-i64", "log-f32", "log-f64"};
 
+static bool exact; /* --exact */
+
 static void print_f32(float f)
 {
     uint32_t bits;
     memcpy(&bits, &f, 4);
-    if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu))
+    if (!exact && (bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu))
         fputs("nan", stdout);
     else
         printf("f32:%08" PRIx32, bits);
@@ -50,7 +59,7 @@ static void print_f64(double d)
 {
     uint64_t bits;
     memcpy(&bits, &d, 8);
-    if ((bits & UINT64_C(0x7ff0000000000000)) == UINT64_C(0x7ff0000000000000) &&
+    if (!exact && (bits & UINT64_C(0x7ff0000000000000)) == UINT64_C(0x7ff0000000000000) &&
         (bits & UINT64_C(0x000fffffffffffff)))
         fputs("nan", stdout);
     else
@@ -66,7 +75,12 @@ static void print_val(const whirl_val_t *v)
     case WHIRL_F64: print_f64(v->of.f64); break;
     case WHIRL_FUNCREF: fputs(v->of.funcref ? "ref:func" : "ref:null", stdout); break;
     case WHIRL_EXTERNREF: fputs(v->of.externref ? "ref:extern" : "ref:null", stdout); break;
-    default: fputs("v128", stdout); break;
+    case WHIRL_V128:
+        fputs("v128:", stdout);
+        for (int i = 0; i < 16; i++)
+            printf("%02x", v->of.v128[i]);
+        break;
+    default: fputs(v->of.externref ? "ref:other" : "ref:null", stdout); break;
     }
 }
 
@@ -88,6 +102,8 @@ static whirl_error_t *log_value(void *env, whirl_caller_t *caller, const whirl_v
 static const char *trap_class(const whirl_error_t *err)
 {
     whirl_trap_code_t code;
+    if (whirl_error_is_exception(err, NULL))
+        return "exception"; /* uncaught: an error of its own, not a trap */
     if (!whirl_error_is_trap(err, &code))
         return "error";
     switch (code) {
@@ -102,12 +118,13 @@ static const char *trap_class(const whirl_error_t *err)
     case WHIRL_TRAP_STACK_EXHAUSTED: return "stack";
     case WHIRL_TRAP_INTERRUPT: return "timeout";
     case WHIRL_TRAP_HOST: return "host";
-    /* 3.0 traps: the differential modules are 2.0 only, so these never
-     * have a V8 counterpart to compare with. */
-    case WHIRL_TRAP_NULL_EXCEPTION:
-    case WHIRL_TRAP_EXCEPTIONS_EXHAUSTED:
+    /* 3.0 traps (gen-expr --features): V8 says "dereferencing a null
+     * pointer" for call_ref and ref.as_non_null of null, and
+     * "operation does not support unaligned accesses". */
     case WHIRL_TRAP_NULL_REFERENCE:
-    case WHIRL_TRAP_UNALIGNED_ATOMIC:
+    case WHIRL_TRAP_NULL_EXCEPTION: return "null";
+    case WHIRL_TRAP_UNALIGNED_ATOMIC: return "unaligned";
+    case WHIRL_TRAP_EXCEPTIONS_EXHAUSTED:
     case WHIRL_TRAP_WAIT_UNSHARED: return "other";
     }
     return "other";
@@ -140,6 +157,44 @@ static uint32_t fnv1a(const uint8_t *p, size_t n)
     return h;
 }
 
+/* After each call in --exact mode: every exported global's value. */
+static void report_globals(whirl_module_t *module, whirl_instance_t *inst)
+{
+    size_t n = whirl_module_export_count(module);
+    for (size_t i = 0; i < n; i++) {
+        whirl_export_info_t info;
+        whirl_extern_t ext;
+        if (!whirl_module_export(module, i, &info) || info.kind != WHIRL_EXTERN_GLOBAL ||
+            !whirl_instance_export(inst, info.name, info.name_len, &ext))
+            continue;
+        whirl_val_t v;
+        whirl_global_get(ext.of.global, &v);
+        printf("global %.*s ", (int)info.name_len, info.name);
+        print_val(&v);
+        putchar('\n');
+    }
+}
+
+/* After each call in --exact mode: every exported memory but the first
+ * (multi-memory), as `memory NAME SIZE HASH`. */
+static void report_other_memories(whirl_module_t *module, whirl_instance_t *inst,
+                                  whirl_memory_t *first)
+{
+    size_t n = whirl_module_export_count(module);
+    for (size_t i = 0; i < n; i++) {
+        whirl_export_info_t info;
+        whirl_extern_t ext;
+        if (!whirl_module_export(module, i, &info) || info.kind != WHIRL_EXTERN_MEMORY ||
+            !whirl_instance_export(inst, info.name, info.name_len, &ext) ||
+            ext.of.memory == first)
+            continue;
+        const uint8_t *p = whirl_memory_data(ext.of.memory);
+        size_t len = whirl_memory_data_size(ext.of.memory);
+        printf("memory %.*s %zu %08" PRIx32 "\n", (int)info.name_len, info.name, len,
+               fnv1a(p, len));
+    }
+}
+
 static void report_memory(whirl_memory_t *mem, const char *dump_dir, unsigned call)
 {
     if (!mem) {
@@ -165,20 +220,26 @@ int main(int argc, char **argv)
 {
     const char *dump_dir = NULL, *file = NULL;
     unsigned long timeout_ms = 5000;
+    const char *tier = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--dump") && i + 1 < argc)
             dump_dir = argv[++i];
+        else if (!strcmp(argv[i], "--tier") && i + 1 < argc)
+            tier = argv[++i];
+        else if (!strcmp(argv[i], "--exact"))
+            exact = true;
         else if (!strcmp(argv[i], "--timeout-ms") && i + 1 < argc)
             timeout_ms = strtoul(argv[++i], NULL, 10);
         else if (argv[i][0] != '-' && !file)
             file = argv[i];
         else {
-            fprintf(stderr, "usage: whirl-diff [--dump DIR] [--timeout-ms N] FILE.wasm\n");
-            return 2;
+            file = NULL;
+            break;
         }
     }
     if (!file) {
-        fprintf(stderr, "usage: whirl-diff [--dump DIR] [--timeout-ms N] FILE.wasm\n");
+        fprintf(stderr, "usage: whirl-diff [--dump DIR] [--timeout-ms N] "
+                        "[--tier interp|jit|auto] [--exact] FILE.wasm\n");
         return 2;
     }
     size_t len;
@@ -191,7 +252,24 @@ int main(int argc, char **argv)
     whirl_engine_t *engine;
     whirl_config_t *config = whirl_config_new();
     whirl_config_use_env(config, false);
-    whirl_error_t *err = whirl_engine_new(config, &engine);
+    whirl_error_t *err = NULL;
+    if (tier) {
+        whirl_tier_t t = !strcmp(tier, "interp") ? WHIRL_TIER_INTERP
+                         : !strcmp(tier, "jit")  ? WHIRL_TIER_JIT
+                                                 : WHIRL_TIER_AUTO;
+        if (strcmp(tier, "interp") && strcmp(tier, "jit") && strcmp(tier, "auto"))
+            err = whirl_error_newf("unknown tier '%s' (interp, jit or auto)", tier);
+        else
+            err = whirl_config_tier_set(config, t);
+        if (err) {
+            fprintf(stderr, "whirl-diff: %s\n", fz_errmsg(err));
+            whirl_error_delete(err);
+            whirl_config_delete(config);
+            free(bytes);
+            return 2;
+        }
+    }
+    err = whirl_engine_new(config, &engine);
     if (err) {
         fprintf(stderr, "whirl-diff: engine: %s\n", fz_errmsg(err));
         return 2;
@@ -239,7 +317,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "whirl-diff: %s\n", fz_errmsg(err));
             status = 3;
         } else {
-            printf("instantiate trap %s\n", trap_class(err));
+            printf("instantiate trap %s%s%s\n", trap_class(err), exact ? " " : "",
+                   exact ? fz_errmsg(err) : "");
         }
         whirl_error_delete(err);
         goto out;
@@ -292,7 +371,10 @@ int main(int argc, char **argv)
         err = whirl_func_call(store, ext.of.func, args, np, results, nr);
         if (err) {
             const char *cls = trap_class(err);
-            printf("trap %s\n", cls);
+            if (exact)
+                printf("trap %s %s\n", cls, fz_errmsg(err));
+            else
+                printf("trap %s\n", cls);
             whirl_error_delete(err);
             if (!strcmp(cls, "timeout"))
                 break;
@@ -304,7 +386,11 @@ int main(int argc, char **argv)
             }
             putchar('\n');
         }
+        if (exact)
+            report_globals(module, inst);
         report_memory(mem, dump_dir, call++);
+        if (exact)
+            report_other_memories(module, inst, mem);
     }
 
 out:

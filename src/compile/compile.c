@@ -208,6 +208,17 @@ static void drop_last(compiler_t *c)
         c->srcmap.len--;
 }
 
+/* The Wasm offset the source map gives code position `pc` (an instruction
+ * about to be fused away keeps its own offset for the fused one when it
+ * is the only part that can trap). */
+static uint32_t srcmap_offset_at(const compiler_t *c, uint32_t pc)
+{
+    for (size_t i = c->srcmap.len; i-- > 0;)
+        if (c->srcmap.data[i].pc <= pc)
+            return c->srcmap.data[i].offset;
+    return c->wasm_offset;
+}
+
 static uint32_t new_patch(compiler_t *c, uint32_t at, uint32_t from, uint32_t next)
 {
     patch_t p = {at, from, next};
@@ -648,11 +659,17 @@ static void compile_br_table(compiler_t *c)
     const code_word_t *w = producer(c, &idx, IOP_I32_LOAD_AS);
     uint32_t from;
     if (w) {
-        /* switch (code[pc]): the load of the index is part of the branch. */
+        /* switch (code[pc]): the load of the index is part of the branch.
+         * Only the load can trap: the fused instruction keeps its offset
+         * (a trap names the load, as in the LLVM tier). */
         uint32_t a = w[2], b = w[3], k = w[4], offset = w[5];
+        uint32_t load_at = srcmap_offset_at(c, (uint32_t)(w - c->code.data));
+        uint32_t br_table_at = c->wasm_offset;
         drop_last(c);
         from = (uint32_t)c->code.len;
+        c->wasm_offset = load_at;
         emit_op(c, IOP_BR_TABLE_LOAD_AS);
+        c->wasm_offset = br_table_at;
         emit_word(c, a);
         emit_word(c, b);
         emit_word(c, k);
@@ -1351,7 +1368,9 @@ static bool muladd_load_store(compiler_t *c, iop_t op, uint32_t a, uint32_t b, u
         const code_word_t *w = &c->code.data[in->pc];
         uint32_t p = w[2], q = forms[i].words > 3 ? w[3] : 0, wb = forms[i].words > 4 ? w[4] : 0;
         uint32_t load_offset = w[forms[i].words];
+        uint32_t load_at = srcmap_offset_at(c, in->pc);
         drop_last(c);
+        uint32_t op_pc = (uint32_t)c->code.len;
         emit_op(c, f64 ? IOP_F64_MULADD_LOAD_STORE : IOP_F32_MULADD_LOAD_STORE);
         emit_word(c, a);
         emit_word(c, b);
@@ -1362,6 +1381,12 @@ static bool muladd_load_store(compiler_t *c, iop_t op, uint32_t a, uint32_t b, u
         emit_word(c, q);
         emit_word(c, wb);
         emit_word(c, load_offset);
+        /* Two accesses that can trap: the op's pc names the store, pc + 9
+         * (the interpreter points there when the load traps) the load,
+         * as the LLVM tier's traps do (found by fuzz-tier). */
+        code_srcmap_t m = {op_pc + 9, load_at};
+        if (!c->oom && !vec_push(&c->srcmap, m))
+            c->oom = true;
         return true;
     }
     return false;

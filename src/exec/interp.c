@@ -1295,8 +1295,11 @@ dispatch:
         default: la = S(6).u32; break;                                  \
         }                                                               \
         uint64_t lea = (uint64_t)la + pc[9];                            \
-        if (UNLIKELY(lea + sizeof(T) > mem_size) && !SHARED_GREW(lea + sizeof(T)))                       \
+        /* The load's own offset is mapped at pc + 9 (compile.c). */   \
+        if (UNLIKELY(lea + sizeof(T) > mem_size) && !SHARED_GREW(lea + sizeof(T))) { \
+            pc += 9;                                                    \
             TRAP(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS);                      \
+        }                                                               \
         T c;                                                            \
         memcpy(&c, mem + lea, sizeof c);                                \
         T t = S(2).f * c;                                               \

@@ -19,12 +19,20 @@ static inline uint32_t ctz32(uint32_t x) { return x ? (uint32_t)__builtin_ctz(x)
 static inline uint64_t clz64(uint64_t x) { return x ? (uint64_t)__builtin_clzll(x) : 64; }
 static inline uint64_t ctz64(uint64_t x) { return x ? (uint64_t)__builtin_ctzll(x) : 64; }
 
-/* NaN operands propagate (a + b returns a quiet NaN built from them);
+/* NaN operands propagate: the result is the first NaN operand, quieted
+ * (x + x keeps its payload and sets the quiet bit). Not a + b: which NaN
+ * that gives depends on the order the C compiler puts the operands in (x86
+ * returns its first source's), so it may change with the build, and it
+ * differed from the LLVM tier's (translate_numeric.c computes the same as
+ * here now; fuzz-tier found f64.max(+nan, -nan) giving -nan here and +nan
+ * there).
  * -0 is below +0. */
+static inline float f32_nan2(float a, float b) { return isnan(a) ? a + a : b + b; }
+static inline double f64_nan2(double a, double b) { return isnan(a) ? a + a : b + b; }
 static inline float f32_min(float a, float b)
 {
     if (isnan(a) || isnan(b))
-        return a + b;
+        return f32_nan2(a, b);
     if (a == b)
         return signbit(a) ? a : b;
     return a < b ? a : b;
@@ -32,7 +40,7 @@ static inline float f32_min(float a, float b)
 static inline float f32_max(float a, float b)
 {
     if (isnan(a) || isnan(b))
-        return a + b;
+        return f32_nan2(a, b);
     if (a == b)
         return signbit(a) ? b : a;
     return a > b ? a : b;
@@ -40,7 +48,7 @@ static inline float f32_max(float a, float b)
 static inline double f64_min(double a, double b)
 {
     if (isnan(a) || isnan(b))
-        return a + b;
+        return f64_nan2(a, b);
     if (a == b)
         return signbit(a) ? a : b;
     return a < b ? a : b;
@@ -48,7 +56,7 @@ static inline double f64_min(double a, double b)
 static inline double f64_max(double a, double b)
 {
     if (isnan(a) || isnan(b))
-        return a + b;
+        return f64_nan2(a, b);
     if (a == b)
         return signbit(a) ? b : a;
     return a > b ? a : b;

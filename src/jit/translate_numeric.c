@@ -123,14 +123,18 @@ static void float_round(jt_func_t *f, const char *name)
     jt_push(f, LLVMBuildSelect(f->b, isnan, quiet, rounded, ""));
 }
 
-/* min/max: NaN operands give a + b; equal operands (only ±0 differ) give
- * the bitwise or (min: -0 wins) or and (max: +0 wins) of their bits. */
+/* min/max: NaN operands give the first NaN operand quieted (a + a if a is
+ * a NaN, else b + b), as the interpreter (exec/numeric.h); equal operands
+ * (only ±0 differ) give the bitwise or (min: -0 wins) or and (max: +0
+ * wins) of their bits. */
 static void float_minmax(jt_func_t *f, bool is64, bool is_max)
 {
     LLVMValueRef b = jt_pop(f), a = jt_pop(f);
     LLVMTypeRef fty = LLVMTypeOf(a), ity = int_type(f, is64);
     LLVMValueRef isnan = LLVMBuildFCmp(f->b, LLVMRealUNO, a, b, "");
-    LLVMValueRef nanres = LLVMBuildFAdd(f->b, a, b, "");
+    LLVMValueRef a_nan = LLVMBuildFCmp(f->b, LLVMRealUNO, a, a, "");
+    LLVMValueRef nanres = LLVMBuildSelect(f->b, a_nan, LLVMBuildFAdd(f->b, a, a, ""),
+                                          LLVMBuildFAdd(f->b, b, b, ""), "");
     LLVMValueRef eq = LLVMBuildFCmp(f->b, LLVMRealOEQ, a, b, "");
     LLVMValueRef ai = LLVMBuildBitCast(f->b, a, ity, ""), bi = LLVMBuildBitCast(f->b, b, ity, "");
     LLVMValueRef eqres = LLVMBuildBitCast(

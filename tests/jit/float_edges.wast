@@ -19,6 +19,11 @@
   (func (export "abs_mul_self") (param f32) (result f32) (f32.abs (f32.mul (local.get 0) (local.get 0))))
   (func (export "min_copysign") (param f64) (result f64)
     (f64.min (f64.const 0.5) (f64.copysign (local.get 0) (f64.const -inf))))
+  ;; min/max of two NaNs: the first, quieted (fuzz-tier found the
+  ;; interpreter returning the second, the tier the first).
+  (func (export "max_nans") (param f64 f64) (result f64) (f64.max (local.get 0) (local.get 1)))
+  (func (export "min_nans") (param f32 f32) (result f32) (f32.min (local.get 0) (local.get 1)))
+  (func (export "max_nan_consts") (result f64) (f64.max (f64.const nan:0x1) (f64.const -nan:0x2)))
   (func (export "inf_minus_inf") (result f32) (f32.sub (f32.const inf) (f32.const inf)))
   (func (export "zero_times_inf") (result f64) (f64.mul (f64.const 0) (f64.const -inf)))
   (func (export "add_neg_zero_bits") (param f32) (result f32)
@@ -35,5 +40,11 @@
 (assert_return (invoke "add_neg_zero_bits" (f32.const -nan:0x1)) (f32.const -nan:0x400001))
 (assert_return (invoke "abs_mul_self" (f32.const -nan:0x1)) (f32.const nan:0x400001))
 (assert_return (invoke "min_copysign" (f64.const nan:0x1)) (f64.const -nan:0x8000000000001))
+(assert_return (invoke "max_nans" (f64.const nan:0x1) (f64.const -nan:0x2)) (f64.const nan:0x8000000000001))
+(assert_return (invoke "max_nans" (f64.const -nan:0x2) (f64.const nan:0x1)) (f64.const -nan:0x8000000000002))
+(assert_return (invoke "max_nans" (f64.const 1) (f64.const -nan:0x2)) (f64.const -nan:0x8000000000002))
+(assert_return (invoke "min_nans" (f32.const -nan:0x1) (f32.const nan:0x2)) (f32.const -nan:0x400001))
+(assert_return (invoke "min_nans" (f32.const nan:0x2) (f32.const -nan:0x1)) (f32.const nan:0x400002))
+(assert_return (invoke "max_nan_consts") (f64.const nan:0x8000000000001))
 (assert_return (invoke "inf_minus_inf") (f32.const -nan))
 (assert_return (invoke "zero_times_inf") (f64.const -nan))

@@ -257,6 +257,16 @@ int main(int argc, char **argv)
     check(o.trapped && o.code == WHIRL_TRAP_TABLE_OUT_OF_BOUNDS, "indirect(9) traps", o.message);
     o = both(&wi, &wj, false, "oob", 1, 65536, 0, true);
     check(o.trapped && o.code == WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS, "oob(65536) traps", o.message);
+    o = both(&wi, &wj, false, "dispatch", 2, 65532, 1, true);
+    check(o.trapped && o.code == WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS,
+          "dispatch(65532, 1) traps at the load fused into br_table", o.message);
+    o = both(&wi, &wj, false, "axpy", 2, 8, 65536, true);
+    check(o.trapped && o.code == WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS,
+          "axpy(8, 65536) traps at the load fused into the store", o.message);
+    o = both(&wi, &wj, false, "axpy", 2, 65535, 8, true);
+    check(o.trapped && o.code == WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS, "axpy(65535, 8) traps",
+          o.message);
+    check(both(&wi, &wj, false, "axpy", 2, 8, 16, true).value == 0, "axpy(8, 16) = 0", NULL);
     o = both(&wi, &wj, false, "unreachable", 0, 0, 0, true);
     check(o.trapped && o.code == WHIRL_TRAP_UNREACHABLE, "unreachable traps", o.message);
     o = both(&wi, &wj, true, "call_table", 2, 3, 0, true);

@@ -30,6 +30,22 @@
     (i32.load (local.get 0)))
   (func (export "oob") (param i32) (result i32)
     (i32.add (i32.const 1) (call $inner (local.get 0))))
+  ;; A load feeding br_table: the interpreter fuses them into one
+  ;; instruction, whose trap must still name the load's offset (fuzz-tier
+  ;; found it naming the br_table's).
+  (func (export "dispatch") (param i32 i32) (result i32)
+    (block (block (block
+      (br_table 0 1 2 (i32.load (i32.add (local.get 0) (i32.shl (local.get 1) (i32.const 2)))))
+    ) (return (i32.const 100))) (return (i32.const 101))) (i32.const 102))
+  ;; x[i] = x[i] + k * y[j]: the interpreter fuses the load of y[j], the
+  ;; multiply-add and the store into one instruction with two accesses
+  ;; that can trap; each trap must name its own instruction (fuzz-tier
+  ;; found the load's trap naming the store).
+  (func (export "axpy") (param i32 i32) (result i32)
+    (f64.store (local.get 0)
+      (f64.add (f64.load (local.get 0))
+               (f64.mul (f64.convert_i32_s (local.get 1)) (f64.load (local.get 1)))))
+    (i32.const 0))
   (func $rec (export "rec") (param i32) (result i32)
     (i32.add (i32.const 1) (call $rec (i32.add (local.get 0) (i32.const 1)))))
   ;; recursion through the host: wasm -> host -> wasm -> ...
