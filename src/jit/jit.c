@@ -236,7 +236,9 @@ static whirl_error_t *compile_steps(compile_state_t *s, const jit_options_t *opt
     size_t obj_len = 0;
     if ((err = jit_emit_object(s->tm, s->mod, &obj, &obj_len)))
         return err;
+    double t3 = now_ms();
     err = jit_link_object(code, obj, obj_len);
+    code->stats.link_ms = now_ms() - t3;
     if (!err && opt)
         err = jit_osr_link(code, opt->nosr);
     if (!err && opt && opt->perfmap)

@@ -49,7 +49,9 @@ typedef struct jit_stats {
     uint32_t compiled;      /* defined functions compiled */
     uint32_t unsupported;   /* defined functions left to the interpreter */
     uint64_t code_bytes;    /* Wasm body bytes of the compiled functions */
-    double translate_ms, optimize_ms, codegen_ms; /* CPU time of the compiling thread */
+    /* CPU time of the compiling thread; codegen_ms includes link_ms (ORC
+     * linking the object, as loading a .cwasm does). */
+    double translate_ms, optimize_ms, codegen_ms, link_ms;
 } jit_stats_t;
 
 /* Compiles every supported function of `module` (decoded and validated:

@@ -199,6 +199,39 @@ LLVMValueRef jb_func_ref(jt_func_t *f, uint32_t index)
     return load_at(f, funcs, (size_t)index * sizeof(void *), f->jm->ptr, true);
 }
 
+/* The epoch's slow path, one per module: the runtime's rt_epoch behind
+ * LLVM's preserve_all convention. A function has an epoch check at every
+ * loop header (a libc printf has dozens); were each a plain C call, every
+ * value live across it would need a caller-saved register spilled or a
+ * callee-saved one, on the hot path too, and the register allocator spent
+ * a third of the code generator's time splitting live ranges around these
+ * cold calls. With preserve_all the call clobbers almost nothing: this
+ * function saves what the C call needs, only when the slow path runs. */
+static LLVMValueRef epoch_slow(jt_module_t *jm)
+{
+    static const char name[] = "whirl.epoch_slow";
+    LLVMValueRef fn = LLVMGetNamedFunction(jm->mod, name);
+    if (fn)
+        return fn;
+    fn = LLVMAddFunction(jm->mod, name, jm->rt_types[JB_RT_EPOCH]);
+    LLVMSetLinkage(fn, LLVMPrivateLinkage);
+    LLVMSetFunctionCallConv(fn, LLVMPreserveAllCallConv);
+    const char *attrs[] = {"noinline", "nounwind"};
+    for (size_t i = 0; i < sizeof attrs / sizeof *attrs; i++)
+        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                                LLVMCreateEnumAttribute(jm->llctx,
+                                                        LLVMGetEnumAttributeKindForName(
+                                                            attrs[i], strlen(attrs[i])),
+                                                        0));
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(jm->llctx);
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(jm->llctx, fn, "entry"));
+    LLVMValueRef args[] = {LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), LLVMGetParam(fn, 2)};
+    LLVMBuildCall2(b, jm->rt_types[JB_RT_EPOCH], jm->rt[JB_RT_EPOCH], args, 3, "");
+    LLVMBuildRetVoid(b);
+    LLVMDisposeBuilder(b);
+    return fn;
+}
+
 static void epoch_check(jt_func_t *f)
 {
     LLVMValueRef ep = load_at(f, f->ctx, VMCTX_EPOCH, f->jm->ptr, true);
@@ -221,7 +254,9 @@ static void epoch_check(jt_func_t *f)
     LLVMBuildCondBr(f->b, reached, slow, cont);
     LLVMPositionBuilderAtEnd(f->b, slow);
     LLVMValueRef args[] = {f->ctx, jb_site_func(f), jb_site_offset(f)};
-    jb_call(f, JB_RT_EPOCH, args, 3);
+    LLVMValueRef call = LLVMBuildCall2(f->b, f->jm->rt_types[JB_RT_EPOCH], epoch_slow(f->jm), args,
+                                       3, "");
+    LLVMSetInstructionCallConv(call, LLVMPreserveAllCallConv);
     LLVMBuildBr(f->b, cont);
     LLVMPositionBuilderAtEnd(f->b, cont);
 }

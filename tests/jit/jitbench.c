@@ -151,7 +151,8 @@ int main(int argc, char **argv)
     if (!tier || strcmp(tier, "jit") == 0) {
         jit_options_t opt = {.verify = getenv("WHIRL_JIT_VERIFY") != NULL,
                              .no_optimize = getenv("WHIRL_JIT_NO_OPT") != NULL,
-                             .dump_ir = getenv("WHIRL_JIT_DUMP_IR")};
+                             .dump_ir = getenv("WHIRL_JIT_DUMP_IR"),
+                             .guard_memory = jit_guard_enabled()}; /* as whirl run */
         double c0 = cpu_ms();
         err = jit_compile(module->wasm, &opt, &code);
         double c1 = cpu_ms();
@@ -162,10 +163,11 @@ int main(int argc, char **argv)
         fprintf(stderr,
                 "%s: %u functions compiled, %u left to the interpreter; %.3f MB of code\n"
                 "  interpreter tier (decode+validate+compile, CPU): %.1f ms\n"
-                "  jit (CPU time): translate %.1f ms, optimise %.1f ms, codegen %.1f ms; total %.1f ms"
+                "  jit (CPU time): translate %.1f ms, optimise %.1f ms, codegen %.1f ms (link %.1f ms);"
+                " total %.1f ms"
                 " = %.2f s/MB (%.3f MB/s)\n",
                 argv[argi], s->compiled, s->unsupported, mb, t1 - t0, s->translate_ms,
-                s->optimize_ms, s->codegen_ms, c1 - c0, mb > 0 ? (c1 - c0) / 1e3 / mb : 0.0,
+                s->optimize_ms, s->codegen_ms, s->link_ms, c1 - c0, mb > 0 ? (c1 - c0) / 1e3 / mb : 0.0,
                 (c1 - c0) > 0 ? mb / ((c1 - c0) / 1e3) : 0.0);
     }
     int status = 0;
