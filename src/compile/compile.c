@@ -1871,7 +1871,8 @@ static whirl_error_t *compile_func(compiler_t *c, uint32_t defined, compiled_fun
         }
     }
     out->local_slots = slot - out->param_slots;
-    c->temp_base = slot;
+    uint32_t exn_slots = slot; /* legacy try's exn slots: compile_exn.inc */
+    c->temp_base = slot + exn_count_trys(m->bytes, fn->code, fn->code_end);
     uint32_t result_slots = 0;
     for (uint32_t i = 0; i < type->nresults; i++)
         result_slots += slots_of(type->results[i]);
@@ -1912,7 +1913,10 @@ static whirl_error_t *compile_func(compiler_t *c, uint32_t defined, compiled_fun
     out->type = type;
     uint32_t frame = c->temp_base + c->max_height;
     out->frame_slots = frame > result_slots ? frame : result_slots;
-    if (!exn_finish(c, out, arena)) /* before the code is copied: it patches it */
+    if (c->exn.nexn_slots > c->temp_base - exn_slots)
+        return error_fmt("compile error: func %u: %u exn slots, %u reserved", c->func_index,
+                         c->exn.nexn_slots, c->temp_base - exn_slots);
+    if (!exn_finish(c, out, arena, exn_slots)) /* before the code is copied: it patches it */
         return error_oom();
     out->code_len = (uint32_t)c->code.len;
     out->code = arena_array(arena, c->code.len, sizeof(code_word_t));
