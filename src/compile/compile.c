@@ -1281,6 +1281,34 @@ static void address64(compiler_t *c, uint32_t depth, uint64_t offset)
     place_label(c);
 }
 
+/* 64-bit tables (memory64's table64): whirl's tables hold fewer than 2^32
+ * elements, so an i64 index or length above 2^32 - 1 is out of bounds and
+ * traps (TABLE64_INDEX), and table.grow by more fails (TABLE64_DELTA
+ * saturates); otherwise the 32-bit instruction runs on the low half. The
+ * operand is `depth` entries below the top. table.size and table.grow
+ * widen their i32 result again. */
+static bool table_is64(const compiler_t *c, uint32_t table)
+{
+    return wasm_module_table_type(c->module, table)->limits.is64;
+}
+
+static void table64_narrow(compiler_t *c, uint32_t depth, iop_t iop)
+{
+    entry_t above[3];
+    for (uint32_t i = 0; i < depth; i++)
+        above[depth - 1 - i] = pop(c);
+    entry_t a = pop(c);
+    uint32_t sa = operand(c, &a);
+    uint32_t dest = next_nat(c);
+    emit_op(c, iop);
+    emit_dest(c, dest);
+    emit_word(c, sa);
+    push_temp(c, WASM_I32);
+    for (uint32_t i = 0; i < depth; i++)
+        push_entry(c, above[i]);
+    place_label(c);
+}
+
 static void compile_load(compiler_t *c, iop_t op, wasm_valtype_t result, uint32_t offset)
 {
     entry_t addr = pop(c);
@@ -1538,6 +1566,8 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
     case WASM_OP_CALL_INDIRECT: {
         uint32_t type_index = read_u32(r);
         uint32_t table = read_u32(r);
+        if (table_is64(c, table))
+            table64_narrow(c, 0, IOP_TABLE64_INDEX);
         compile_call_indirect(c, type_index, table);
         return true;
     }
@@ -1547,6 +1577,8 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
     case WASM_OP_RETURN_CALL_INDIRECT: {
         uint32_t type_index = read_u32(r);
         uint32_t table = read_u32(r);
+        if (table_is64(c, table))
+            table64_narrow(c, 0, IOP_TABLE64_INDEX);
         compile_return_call_indirect(c, type_index, table);
         return false;
     }
@@ -1594,6 +1626,8 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
     }
     case WASM_OP_TABLE_GET: {
         uint32_t x = read_u32(r);
+        if (table_is64(c, x))
+            table64_narrow(c, 0, IOP_TABLE64_INDEX);
         uint32_t dest = top(c, 0)->nat;
         pop_operands(c, 1, s);
         emit_op(c, IOP_TABLE_GET);
@@ -1605,6 +1639,8 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
     }
     case WASM_OP_TABLE_SET: {
         uint32_t x = read_u32(r);
+        if (table_is64(c, x))
+            table64_narrow(c, 1, IOP_TABLE64_INDEX);
         pop_operands(c, 2, s);
         emit_op(c, IOP_TABLE_SET);
         emit_word(c, x);
@@ -1744,6 +1780,8 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
     case WASM_OP_TABLE_INIT: {
         uint32_t seg = read_u32(r);
         uint32_t table = read_u32(r);
+        if (table_is64(c, table))
+            table64_narrow(c, 2, IOP_TABLE64_INDEX);
         pop_operands(c, 3, s);
         emit_op(c, IOP_TABLE_INIT);
         emit_word(c, seg);
@@ -1760,6 +1798,12 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
     case WASM_OP_TABLE_COPY: {
         uint32_t dst = read_u32(r);
         uint32_t src = read_u32(r);
+        if (table_is64(c, dst) && table_is64(c, src))
+            table64_narrow(c, 0, IOP_TABLE64_INDEX); /* the length */
+        if (table_is64(c, src))
+            table64_narrow(c, 1, IOP_TABLE64_INDEX);
+        if (table_is64(c, dst))
+            table64_narrow(c, 2, IOP_TABLE64_INDEX);
         pop_operands(c, 3, s);
         emit_op(c, IOP_TABLE_COPY);
         emit_word(c, dst);
@@ -1771,6 +1815,9 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
     }
     case WASM_OP_TABLE_GROW: {
         uint32_t x = read_u32(r);
+        bool is64 = table_is64(c, x);
+        if (is64)
+            table64_narrow(c, 0, IOP_TABLE64_DELTA);
         uint32_t dest = top(c, 1)->nat;
         pop_operands(c, 2, s);
         emit_op(c, IOP_TABLE_GROW);
@@ -1779,16 +1826,26 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
         emit_word(c, s[0]);
         emit_word(c, s[1]);
         push_temp(c, WASM_I32);
+        if (is64) /* -1 stays -1; old sizes are below 2^31 */
+            compile_unary(c, IOP_I64_EXTEND_I32_S, WASM_I64);
         return true;
     }
-    case WASM_OP_TABLE_SIZE:
+    case WASM_OP_TABLE_SIZE: {
+        uint32_t x = read_u32(r);
         emit_op(c, IOP_TABLE_SIZE);
         emit_dest(c, next_nat(c));
-        emit_word(c, read_u32(r));
+        emit_word(c, x);
         push_temp(c, WASM_I32);
+        if (table_is64(c, x))
+            compile_unary(c, IOP_I64_EXTEND_I32_U, WASM_I64);
         return true;
+    }
     case WASM_OP_TABLE_FILL: {
         uint32_t x = read_u32(r);
+        if (table_is64(c, x)) {
+            table64_narrow(c, 0, IOP_TABLE64_INDEX);
+            table64_narrow(c, 2, IOP_TABLE64_INDEX);
+        }
         pop_operands(c, 3, s);
         emit_op(c, IOP_TABLE_FILL);
         emit_word(c, x);

@@ -344,10 +344,14 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
         case WASM_OP_TABLE_GET:
         case WASM_OP_TABLE_SET:
         case WASM_OP_TABLE_GROW:
-        case WASM_OP_TABLE_FILL:
-            if (type_unsupported(wasm_module_table_type(m, read_u32(&r))->elem))
+        case WASM_OP_TABLE_FILL: {
+            const wasm_tabletype_t *tt = wasm_module_table_type(m, read_u32(&r));
+            if (type_unsupported(tt->elem))
                 return eh;
+            if (module_has_table64(m))
+                return "uses a 64-bit table (memory64): not supported by the jit yet";
             break;
+        }
         case WASM_OP_THROW:
         case WASM_OP_THROW_REF:
         case WASM_OP_TRY_TABLE:
