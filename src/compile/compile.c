@@ -1305,6 +1305,34 @@ static void address64(compiler_t *c, uint32_t depth, uint64_t offset)
     place_label(c);
 }
 
+/* 64-bit tables (memory64's table64): whirl's tables hold fewer than 2^32
+ * elements, so an i64 index or length above 2^32 - 1 is out of bounds and
+ * traps (TABLE64_INDEX), and table.grow by more fails (TABLE64_DELTA
+ * saturates); otherwise the 32-bit instruction runs on the low half. The
+ * operand is `depth` entries below the top. table.size and table.grow
+ * widen their i32 result again. */
+static bool table_is64(const compiler_t *c, uint32_t table)
+{
+    return wasm_module_table_type(c->module, table)->limits.is64;
+}
+
+static void table64_narrow(compiler_t *c, uint32_t depth, iop_t iop)
+{
+    entry_t above[3];
+    for (uint32_t i = 0; i < depth; i++)
+        above[depth - 1 - i] = pop(c);
+    entry_t a = pop(c);
+    uint32_t sa = operand(c, &a);
+    uint32_t dest = next_nat(c);
+    emit_op(c, iop);
+    emit_dest(c, dest);
+    emit_word(c, sa);
+    push_temp(c, WASM_I32);
+    for (uint32_t i = 0; i < depth; i++)
+        push_entry(c, above[i]);
+    place_label(c);
+}
+
 static void compile_load(compiler_t *c, iop_t op, wasm_valtype_t result, uint32_t offset)
 {
     entry_t addr = pop(c);
@@ -1570,6 +1598,8 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
     case WASM_OP_CALL_INDIRECT: {
         uint32_t type_index = read_u32(r);
         uint32_t table = read_u32(r);
+        if (table_is64(c, table))
+            table64_narrow(c, 0, IOP_TABLE64_INDEX);
         compile_call_indirect(c, type_index, table);
         return true;
     }
@@ -1579,6 +1609,8 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
     case WASM_OP_RETURN_CALL_INDIRECT: {
         uint32_t type_index = read_u32(r);
         uint32_t table = read_u32(r);
+        if (table_is64(c, table))
+            table64_narrow(c, 0, IOP_TABLE64_INDEX);
         compile_return_call_indirect(c, type_index, table);
         return false;
     }
@@ -1626,6 +1658,8 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
     }
     case WASM_OP_TABLE_GET: {
         uint32_t x = read_u32(r);
+        if (table_is64(c, x))
+            table64_narrow(c, 0, IOP_TABLE64_INDEX);
         uint32_t dest = top(c, 0)->nat;
         pop_operands(c, 1, s);
         emit_op(c, IOP_TABLE_GET);
@@ -1637,6 +1671,8 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
     }
     case WASM_OP_TABLE_SET: {
         uint32_t x = read_u32(r);
+        if (table_is64(c, x))
+            table64_narrow(c, 1, IOP_TABLE64_INDEX);
         pop_operands(c, 2, s);
         emit_op(c, IOP_TABLE_SET);
         emit_word(c, x);
@@ -1776,6 +1812,8 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
     case WASM_OP_TABLE_INIT: {
         uint32_t seg = read_u32(r);
         uint32_t table = read_u32(r);
+        if (table_is64(c, table))
+            table64_narrow(c, 2, IOP_TABLE64_INDEX);
         pop_operands(c, 3, s);
         emit_op(c, IOP_TABLE_INIT);
         emit_word(c, seg);
@@ -1792,6 +1830,12 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
     case WASM_OP_TABLE_COPY: {
         uint32_t dst = read_u32(r);
         uint32_t src = read_u32(r);
+        if (table_is64(c, dst) && table_is64(c, src))
+            table64_narrow(c, 0, IOP_TABLE64_INDEX); /* the length */
+        if (table_is64(c, src))
+            table64_narrow(c, 1, IOP_TABLE64_INDEX);
+        if (table_is64(c, dst))
+            table64_narrow(c, 2, IOP_TABLE64_INDEX);
         pop_operands(c, 3, s);
         emit_op(c, IOP_TABLE_COPY);
         emit_word(c, dst);
@@ -1803,6 +1847,9 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
     }
     case WASM_OP_TABLE_GROW: {
         uint32_t x = read_u32(r);
+        bool is64 = table_is64(c, x);
+        if (is64)
+            table64_narrow(c, 0, IOP_TABLE64_DELTA);
         uint32_t dest = top(c, 1)->nat;
         pop_operands(c, 2, s);
         emit_op(c, IOP_TABLE_GROW);
@@ -1811,16 +1858,26 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
         emit_word(c, s[0]);
         emit_word(c, s[1]);
         push_temp(c, WASM_I32);
+        if (is64) /* -1 stays -1; old sizes are below 2^31 */
+            compile_unary(c, IOP_I64_EXTEND_I32_S, WASM_I64);
         return true;
     }
-    case WASM_OP_TABLE_SIZE:
+    case WASM_OP_TABLE_SIZE: {
+        uint32_t x = read_u32(r);
         emit_op(c, IOP_TABLE_SIZE);
         emit_dest(c, next_nat(c));
-        emit_word(c, read_u32(r));
+        emit_word(c, x);
         push_temp(c, WASM_I32);
+        if (table_is64(c, x))
+            compile_unary(c, IOP_I64_EXTEND_I32_U, WASM_I64);
         return true;
+    }
     case WASM_OP_TABLE_FILL: {
         uint32_t x = read_u32(r);
+        if (table_is64(c, x)) {
+            table64_narrow(c, 0, IOP_TABLE64_INDEX);
+            table64_narrow(c, 2, IOP_TABLE64_INDEX);
+        }
         pop_operands(c, 3, s);
         emit_op(c, IOP_TABLE_FILL);
         emit_word(c, x);
@@ -1903,7 +1960,8 @@ static whirl_error_t *compile_func(compiler_t *c, uint32_t defined, compiled_fun
         }
     }
     out->local_slots = slot - out->param_slots;
-    c->temp_base = slot;
+    uint32_t exn_slots = slot; /* legacy try's exn slots: compile_exn.inc */
+    c->temp_base = slot + exn_count_trys(m->bytes, fn->code, fn->code_end);
     uint32_t result_slots = 0;
     for (uint32_t i = 0; i < type->nresults; i++)
         result_slots += slots_of(type->results[i]);
@@ -1944,7 +2002,10 @@ static whirl_error_t *compile_func(compiler_t *c, uint32_t defined, compiled_fun
     out->type = type;
     uint32_t frame = c->temp_base + c->max_height;
     out->frame_slots = frame > result_slots ? frame : result_slots;
-    if (!exn_finish(c, out, arena)) /* before the code is copied: it patches it */
+    if (c->exn.nexn_slots > c->temp_base - exn_slots)
+        return error_fmt("compile error: func %u: %u exn slots, %u reserved", c->func_index,
+                         c->exn.nexn_slots, c->temp_base - exn_slots);
+    if (!exn_finish(c, out, arena, exn_slots)) /* before the code is copied: it patches it */
         return error_oom();
     out->code_len = (uint32_t)c->code.len;
     out->code = arena_array(arena, c->code.len, sizeof(code_word_t));

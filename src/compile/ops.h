@@ -100,6 +100,8 @@
                                   64-bit ones (w: bit 0 d, 1 s, 2 n are i64) */ \
     IOP_X(MEM64_ADDR, 5)       /* d a klo khi: d = a + k if below 2^32, else trap */ \
     IOP_X(MEMORY_GROW64, 3)    /* d a: memory.grow of a 64-bit memory */ \
+    IOP_X(TABLE64_INDEX, 3)    /* d a: d = a (i64) if below 2^32, else trap (table64) */ \
+    IOP_X(TABLE64_DELTA, 3)    /* d a: d = min(a (i64), 2^32 - 1): table.grow of a 64-bit table */ \
     IOP_X(MEMORY_FILL64, 4)    /* d v n: memory.fill, d and n i64 */ \
     IOP_X(MEMORY_INIT64, 5)    /* seg d s n: memory.init, d i64 */ \
     IOP_X(RETURN_CALL, 4)      /* func base n: tail call, the n argument slots at base \

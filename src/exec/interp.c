@@ -683,6 +683,22 @@ dispatch:
         pc += 3;
         NEXT();
     }
+    /* 64-bit tables (compile.c table64_narrow): tables stay below 2^32
+     * elements. */
+    VMCASE(TABLE64_INDEX) {
+        uint64_t v = S(2).u64;
+        if (UNLIKELY(v > UINT32_MAX))
+            TRAP(WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
+        S(1).u64 = v;
+        pc += 3;
+        NEXT();
+    }
+    VMCASE(TABLE64_DELTA) {
+        uint64_t v = S(2).u64;
+        S(1).u64 = v > UINT32_MAX ? UINT32_MAX : v;
+        pc += 3;
+        NEXT();
+    }
     VMCASE(MEMORY_FILL64) {
         whirl_trap_code_t t = fill64(mem, mem_size, S(1).u64, (uint8_t)S(2).u32, S(3).u64, epoch,
                                      deadline);

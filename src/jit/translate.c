@@ -355,10 +355,14 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
         case WASM_OP_TABLE_GET:
         case WASM_OP_TABLE_SET:
         case WASM_OP_TABLE_GROW:
-        case WASM_OP_TABLE_FILL:
-            if (type_unsupported(wasm_module_table_type(m, read_u32(&r))->elem))
+        case WASM_OP_TABLE_FILL: {
+            const wasm_tabletype_t *tt = wasm_module_table_type(m, read_u32(&r));
+            if (type_unsupported(tt->elem))
                 return eh;
+            if (module_has_table64(m))
+                return "uses a 64-bit table (memory64): not supported by the jit yet";
             break;
+        }
         case WASM_OP_THROW: {
             const wasm_functype_t *t = &m->types[wasm_module_tag_type(m, read_u32(&r))];
             n = call_slots_needed(t);

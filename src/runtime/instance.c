@@ -125,8 +125,13 @@ static whirl_error_t *check_import(whirl_store_t *store, const wasm_module_t *w,
         const whirl_table_t *t = ext->of.table;
         if (wasm_valtype_match(t->elem_type, t->types, tt->elem, w->types) &&
             wasm_valtype_match(tt->elem, w->types, t->elem_type, t->types) &&
-            limits_match(t->size, t->has_max, t->max, &tt->limits))
+            limits_match(t->size, t->has_max, t->max, &tt->limits) && t->is64 == tt->limits.is64)
             return NULL;
+        if (t->is64 != tt->limits.is64) {
+            snprintf(want, sizeof want, "a %s table", tt->limits.is64 ? "64-bit" : "32-bit");
+            snprintf(got, sizeof got, "a %s table", t->is64 ? "64-bit" : "32-bit");
+            return incompatible(imp, want, got);
+        }
         char lw[100], lg[100];
         format_limits(lw, sizeof lw, tt->limits.min, tt->limits.has_max, tt->limits.max);
         format_limits(lg, sizeof lg, t->size, t->has_max, t->max);
@@ -321,8 +326,10 @@ static whirl_error_t *init_globals(instance_impl_t *impl, const module_plan_t *p
     return NULL;
 }
 
+/* A segment's offset: i32, or i64 for a 64-bit memory or table (beyond
+ * 2^32 - 1 it is past the end of any: a trap of code `oob`). */
 static whirl_error_t *eval_offset(const whirl_instance_t *inst, const wasm_const_expr_t *e,
-                                  uint32_t *out)
+                                  whirl_trap_code_t oob, uint32_t *out)
 {
     whirl_val_t v;
     whirl_error_t *err = eval_const(inst, e, &v);
@@ -330,8 +337,7 @@ static whirl_error_t *eval_offset(const whirl_instance_t *inst, const wasm_const
         return err;
     if (v.kind == WHIRL_I64) { /* a 64-bit memory's segment (memory64) */
         if ((uint64_t)v.of.i64 > UINT32_MAX)
-            return error_trap(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS,
-                              "segment offset %llu is past any memory",
+            return error_trap(oob, "segment offset %llu is past the end",
                               (unsigned long long)v.of.i64);
         *out = (uint32_t)v.of.i64;
         return NULL;
@@ -357,7 +363,8 @@ static whirl_error_t *init_elems(whirl_instance_t *inst)
             return error_fmt("element segment %u: table %u out of range", i, seg->table);
         whirl_table_t *table = inst->vm.tables[seg->table];
         uint32_t offset = 0;
-        whirl_error_t *err = eval_offset(inst, &seg->offset, &offset);
+        whirl_error_t *err =
+            eval_offset(inst, &seg->offset, WHIRL_TRAP_TABLE_OUT_OF_BOUNDS, &offset);
         if (err)
             return error_prefix(err, "element segment %u: ", i);
         if ((uint64_t)offset + seg->count > table->size)
@@ -397,7 +404,8 @@ static whirl_error_t *init_datas(whirl_instance_t *inst, const bool *imaged)
         }
         whirl_memory_t *mem = inst->vm.memories[seg->memory];
         uint32_t offset = 0;
-        whirl_error_t *err = eval_offset(inst, &seg->offset, &offset);
+        whirl_error_t *err =
+            eval_offset(inst, &seg->offset, WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS, &offset);
         if (err)
             return error_prefix(err, "data segment %u: ", i);
         if ((uint64_t)offset + seg->len > mem->size)
@@ -487,8 +495,10 @@ static whirl_error_t *create_objects(instance_impl_t *impl, inst_slots_t *slots,
             err = table_create(inst->store, tt->elem, tt->limits.min, tt->limits.has_max,
                                tt->limits.max, ref_of(&init), slots->tables[ti],
                                &inst->vm.tables[w->ntable_imports + ti]);
-        if (!err)
+        if (!err) {
             inst->vm.tables[w->ntable_imports + ti]->types = w->types;
+            inst->vm.tables[w->ntable_imports + ti]->is64 = tt->limits.is64;
+        }
         if (err) {
             err = error_prefix(err, "table %u: ", w->ntable_imports + ti);
             break;

@@ -215,6 +215,7 @@ struct whirl_table {
      * function references); NULL for host tables. After the fields native
      * code reads (vmctx.h offsets). */
     const wasm_functype_t *types;
+    bool is64; /* a 64-bit table (table64: i64 indices), for import matching */
 };
 
 /* A global's value. v128 takes the whole 16 bytes. */

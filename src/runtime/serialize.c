@@ -221,7 +221,7 @@ static void w_limits(wbuf_t *w, const wasm_limits_t *l)
 {
     w_u64(w, l->min);
     w_u64(w, l->max);
-    /* Bit 1: a 64-bit memory (memory64), bit 2 a shared one (threads);
+    /* Bit 1: a 64-bit memory or table (memory64), bit 2 a shared memory (threads);
      * files without them read as before. */
     w_u8(w, (uint8_t)(l->has_max | l->is64 << 1 | l->shared << 2));
 }
@@ -663,7 +663,8 @@ static wasm_valtype_t r_reftype(rd_t *r)
     return t;
 }
 
-static void r_limits(rd_t *r, wasm_limits_t *l, uint64_t cap)
+/* `cap` bounds 32-bit limits, `cap64` those of a 64-bit memory or table. */
+static void r_limits(rd_t *r, wasm_limits_t *l, uint64_t cap, uint64_t cap64)
 {
     l->min = r_u64(r);
     l->max = r_u64(r);
@@ -674,7 +675,7 @@ static void r_limits(rd_t *r, wasm_limits_t *l, uint64_t cap)
     l->is64 = (flags >> 1) & 1;
     l->shared = (flags >> 2) & 1;
     if (l->is64)
-        cap = 1ull << 48;
+        cap = cap64;
     if (!r->bad && (l->min > cap || (l->has_max && (l->max < l->min || l->max > cap))))
         r_fail(r, "limits %llu..%llu", (unsigned long long)l->min, (unsigned long long)l->max);
 }
@@ -819,11 +820,11 @@ static void r_imports(rd_t *r, wasm_module_t *m)
             break;
         case WASM_EXTERN_TABLE:
             imp->desc.table.elem = r_reftype(r);
-            r_limits(r, &imp->desc.table.limits, UINT32_MAX);
+            r_limits(r, &imp->desc.table.limits, UINT32_MAX, UINT64_MAX);
             m->ntable_imports++;
             break;
         case WASM_EXTERN_MEMORY:
-            r_limits(r, &imp->desc.memory.limits, MEMORY_MAX_PAGES);
+            r_limits(r, &imp->desc.memory.limits, MEMORY_MAX_PAGES, 1ull << 48);
             m->nmemory_imports++;
             break;
         case WASM_EXTERN_GLOBAL:
@@ -908,7 +909,7 @@ static void r_globals_etc(rd_t *r, wasm_module_t *m, spaces_t *sp)
     ALLOC_ARRAY(r, &m->arena, m->tables, m->ntables);
     for (uint32_t i = 0; i < m->ntables && !r->bad; i++) {
         m->tables[i].elem = r_reftype(r);
-        r_limits(r, &m->tables[i].limits, UINT32_MAX);
+        r_limits(r, &m->tables[i].limits, UINT32_MAX, UINT64_MAX);
         m->tables[i].has_init = r_u8(r) != 0;
         if (m->tables[i].has_init && !r->bad) {
             ALLOC_ARRAY(r, &m->arena, m->tables[i].init, 1);
@@ -920,7 +921,7 @@ static void r_globals_etc(rd_t *r, wasm_module_t *m, spaces_t *sp)
     m->nmemories = r_count(r, 17);
     ALLOC_ARRAY(r, &m->arena, m->memories, m->nmemories);
     for (uint32_t i = 0; i < m->nmemories && !r->bad; i++)
-        r_limits(r, &m->memories[i].limits, MEMORY_MAX_PAGES);
+        r_limits(r, &m->memories[i].limits, MEMORY_MAX_PAGES, 1ull << 48);
     if (r->bad)
         return;
     sp->funcs = m->nfunc_imports + m->nfuncs;

@@ -257,10 +257,11 @@ static void read_limits(reader_t *r, wasm_limits_t *limits, bool table, uint32_t
     uint8_t flag0 = reader_remaining(r) ? *r->p : 0;
     bool shared_ok = !table && (features & WASM_FEATURE_THREADS) && flag0 >= 2 && flag0 <= 7 &&
                      (flag0 & 2) && (!(flag0 & 4) || (features & WASM_FEATURE_MEMORY64));
-    if (shared_ok || (!table && (features & WASM_FEATURE_MEMORY64) && (flag0 == 4 || flag0 == 5) &&
+    if (shared_ok || ((features & WASM_FEATURE_MEMORY64) && (flag0 == 4 || flag0 == 5) &&
                       reader_remaining(r))) {
-        /* memory64: u64 limits in pages (the validator bounds them); threads:
-         * bit 1 makes the memory shared, which needs a maximum. */
+        /* memory64: u64 limits in pages (the validator bounds them), or in
+         * elements for a 64-bit table; threads: bit 1 makes the memory
+         * shared, which needs a maximum. */
         uint8_t flag = read_u8(r);
         if ((flag & 3) == 2) {
             /* A shared memory without a maximum is invalid; 2.0 read the
@@ -775,6 +776,10 @@ static void read_elem(decoder_t *d, reader_t *r, wasm_elem_t *e)
                 fail_at(r, "malformed element kind", at);
         }
     }
+    /* Function indices cannot be null: 3.0 types such a segment (ref func),
+     * which a table of (ref func) accepts. */
+    if (!exprs && decode_typed_refs)
+        e->type = WASM_FUNCREF | WASM_NONNULL;
     uint32_t n = read_count(d, r);
     e->items = dalloc_array(d, r, n, sizeof *e->items);
     if (!reader_ok(r))

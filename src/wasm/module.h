@@ -39,7 +39,7 @@ typedef struct wasm_limits {
     uint64_t min;
     uint64_t max;  /* valid if has_max */
     bool has_max;
-    bool is64;     /* memory64: a 64-bit memory (i64 addresses) */
+    bool is64;     /* memory64: a 64-bit memory (i64 addresses) or table (i64 indices) */
     bool shared;   /* threads: a shared memory (always with a maximum) */
 } wasm_limits_t;
 

@@ -198,8 +198,10 @@ __attribute__((constructor)) static void validate_init(void)
 }
 
 /* The signature of a memory instruction on 64-bit memories (memory64):
- * addresses, sizes and lengths in bytes of such memories are i64. `mem64`:
- * bit 0, the (destination) memory is 64-bit; bit 1, memory.copy's source. */
+ * addresses, sizes and lengths in bytes of such memories are i64; the same
+ * for table.size, table.init and table.copy on 64-bit tables. `mem64`:
+ * bit 0, the (destination) memory or table is 64-bit; bit 1, the copy's
+ * source (a copy's length is i64 only when both are). */
 static const opsig_t *sig64_of(opsig_t *out, wasm_op_t op, uint8_t mem64)
 {
     *out = opsigs[op];
@@ -208,7 +210,9 @@ static const opsig_t *sig64_of(opsig_t *out, wasm_op_t op, uint8_t mem64)
     case WASM_OP_MEMORY_GROW: out->params[0] = out->result = WASM_I64; break;
     case WASM_OP_MEMORY_FILL: out->params[0] = out->params[2] = WASM_I64; break;
     case WASM_OP_MEMORY_INIT: out->params[0] = WASM_I64; break;
+    case WASM_OP_TABLE_SIZE: out->result = WASM_I64; break;
     case WASM_OP_MEMORY_COPY:
+    case WASM_OP_TABLE_COPY:
         if (mem64 & 1)
             out->params[0] = WASM_I64;
         if (mem64 & 2)
@@ -216,7 +220,7 @@ static const opsig_t *sig64_of(opsig_t *out, wasm_op_t op, uint8_t mem64)
         if ((mem64 & 3) == 3)
             out->params[2] = WASM_I64;
         break;
-    default: out->params[0] = WASM_I64; break; /* loads and stores: the address */
+    default: out->params[0] = WASM_I64; break; /* loads, stores, table.init: the address */
     }
     return out;
 }
@@ -235,6 +239,12 @@ static const wasm_tabletype_t *table_type(const wasm_module_t *m, uint32_t t)
     if (t < m->ntable_imports)
         return &m->imports[m->table_import_ids[t]].desc.table;
     return &m->tables[t - m->ntable_imports];
+}
+
+/* A table's index type: i64 for a 64-bit table (memory64's table64). */
+static wasm_valtype_t table_index_type(const wasm_module_t *m, uint32_t t)
+{
+    return table_type(m, t)->limits.is64 ? WASM_I64 : WASM_I32;
 }
 
 static const wasm_globaltype_t *global_type(const wasm_module_t *m, uint32_t g)
@@ -805,7 +815,11 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
         uint32_t t = read_u32(r);
         if (!reader_ok(r))
             return fail_reader(c, r);
-        return need_table(c, t);
+        if (!need_table(c, t))
+            return false;
+        if (table_type(c->m, t)->limits.is64)
+            c->mem64 |= 1;
+        return true;
     }
     case IMM_ELEM_TABLE: {
         uint32_t e = read_u32(r);
@@ -814,6 +828,8 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
             return fail_reader(c, r);
         if (!need_table(c, t) || !need_elem(c, e))
             return false;
+        if (table_type(c->m, t)->limits.is64)
+            c->mem64 |= 1;
         wasm_valtype_t tt = table_type(c->m, t)->elem, et = c->m->elems[e].type;
         if (!wasm_valtype_sub(et, tt))
             return fail(c, "type mismatch: table.init of %s segment %u into %s table %u",
@@ -827,6 +843,8 @@ static bool check_sig_imm(vctx_t *c, reader_t *r, wasm_op_t op, size_t op_offset
             return fail_reader(c, r);
         if (!need_table(c, dst) || !need_table(c, src))
             return false;
+        c->mem64 |= (table_type(c->m, dst)->limits.is64 ? 1 : 0) |
+                    (table_type(c->m, src)->limits.is64 ? 2 : 0);
         wasm_valtype_t dt = table_type(c->m, dst)->elem, st = table_type(c->m, src)->elem;
         if (!wasm_valtype_sub(st, dt))
             return fail(c, "type mismatch: table.copy from %s table %u to %s table %u",
@@ -1074,7 +1092,7 @@ static bool validate_code(vctx_t *c, reader_t *r)
                 if (ti >= m->ntypes)
                     return fail(c, "unknown type %u", ti);
                 t = &m->types[ti];
-                if (!pop_expect(c, WASM_I32))
+                if (!pop_expect(c, table_index_type(m, table)))
                     return false;
             }
             /* The callee's results are this function's. */
@@ -1102,8 +1120,8 @@ static bool validate_code(vctx_t *c, reader_t *r)
             if (ti >= m->ntypes)
                 return fail(c, "unknown type %u", ti);
             const wasm_functype_t *t = &m->types[ti];
-            if (!pop_expect(c, WASM_I32) || !pop_vals(c, t->params, t->nparams) ||
-                !push_vals(c, t->results, t->nresults))
+            if (!pop_expect(c, table_index_type(m, table)) ||
+                !pop_vals(c, t->params, t->nparams) || !push_vals(c, t->results, t->nresults))
                 return false;
             break;
         }
@@ -1199,15 +1217,16 @@ static bool validate_code(vctx_t *c, reader_t *r)
             if (!need_table(c, table))
                 return false;
             wasm_valtype_t et = table_type(m, table)->elem;
+            wasm_valtype_t it = table_index_type(m, table); /* indices, sizes */
             bool ok;
             switch (op) {
-            case WASM_OP_TABLE_GET: ok = pop_expect(c, WASM_I32) && push_val(c, et); break;
-            case WASM_OP_TABLE_SET: ok = pop_expect(c, et) && pop_expect(c, WASM_I32); break;
+            case WASM_OP_TABLE_GET: ok = pop_expect(c, it) && push_val(c, et); break;
+            case WASM_OP_TABLE_SET: ok = pop_expect(c, et) && pop_expect(c, it); break;
             case WASM_OP_TABLE_GROW:
-                ok = pop_expect(c, WASM_I32) && pop_expect(c, et) && push_val(c, WASM_I32);
+                ok = pop_expect(c, it) && pop_expect(c, et) && push_val(c, it);
                 break;
             default: /* table.fill: index, value, count */
-                ok = pop_expect(c, WASM_I32) && pop_expect(c, et) && pop_expect(c, WASM_I32);
+                ok = pop_expect(c, it) && pop_expect(c, et) && pop_expect(c, it);
                 break;
             }
             if (!ok)
@@ -1569,7 +1588,7 @@ static bool validate_module_fields(vctx_t *c)
             if (!wasm_valtype_sub(e->type, tt))
                 return fail(c, "type mismatch: %s segment for %s table %u", type_name(e->type),
                             type_name(tt), e->table);
-            if (!validate_const_expr(c, &e->offset, WASM_I32))
+            if (!validate_const_expr(c, &e->offset, table_index_type(m, e->table)))
                 return false;
         }
         for (uint32_t j = 0; j < e->count; j++)

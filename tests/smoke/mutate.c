@@ -497,7 +497,7 @@ static void run_module(whirl_engine_t *engine, const uint8_t *bytes, size_t len,
         return;
     }
     spectest_t spectest = {0};
-    if ((err = spectest_define(linker, store, &spectest))) {
+    if ((err = spectest_define(linker, engine, store, &spectest))) {
         failure(st, iter, "cannot define spectest", err);
         whirl_error_delete(err);
     }

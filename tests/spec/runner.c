@@ -706,7 +706,7 @@ static whirl_error_t *rebuild_linker(runner_t *r)
     r->linker = whirl_linker_new(r->engine);
     if (!r->linker)
         return whirl_error_new("whirl_linker_new failed");
-    whirl_error_t *err = spectest_define(r->linker, r->store, &r->spectest);
+    whirl_error_t *err = spectest_define(r->linker, r->engine, r->store, &r->spectest);
     if (err)
         return err;
     for (size_t i = 0; i < r->nregistered; i++)

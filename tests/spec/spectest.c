@@ -37,7 +37,31 @@ static whirl_error_t *new_global(spectest_t *st, size_t *n, const char *name,
     return whirl_global_new(st->store, val, false, &st->externs[(*n)++].of.global);
 }
 
-static whirl_error_t *create(spectest_t *st)
+/* The API makes no 64-bit tables: a module exporting one makes it,
+ * (module (table (export "table64") i64 10 20 funcref)). */
+static whirl_error_t *new_table64(spectest_t *st, whirl_engine_t *engine, size_t *n)
+{
+    static const uint8_t wasm[] = {
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,       /* header */
+        0x04, 0x05, 0x01, 0x70, 0x05, 0x0a, 0x14,             /* table i64 10 20 funcref */
+        0x07, 0x0b, 0x01, 0x07, 't', 'a', 'b', 'l', 'e', '6', '4', 0x01, 0x00, /* export */
+    };
+    whirl_module_t *m;
+    whirl_instance_t *inst;
+    whirl_error_t *err = whirl_module_new(engine, wasm, sizeof wasm, &m);
+    if (err)
+        return err;
+    err = whirl_instance_new(st->store, m, NULL, 0, &inst);
+    whirl_module_delete(m);
+    if (err)
+        return err;
+    st->names[*n] = "table64";
+    if (!whirl_instance_export(inst, "table64", 7, &st->externs[(*n)++]))
+        return whirl_error_new("spectest: no table64 export");
+    return NULL;
+}
+
+static whirl_error_t *create(spectest_t *st, whirl_engine_t *engine)
 {
     static const struct {
         const char *name;
@@ -77,6 +101,8 @@ static whirl_error_t *create(spectest_t *st)
     if ((err = whirl_table_new(st->store, WHIRL_FUNCREF, 10, 20, &null_ref,
                                &st->externs[n++].of.table)))
         return err;
+    if ((err = new_table64(st, engine, &n)))
+        return err;
     st->names[n] = "memory";
     st->externs[n].kind = WHIRL_EXTERN_MEMORY;
     if ((err = whirl_memory_new(st->store, 1, 2, &st->externs[n++].of.memory)))
@@ -86,13 +112,14 @@ static whirl_error_t *create(spectest_t *st)
     return whirl_shared_memory_new(st->store, 1, 2, &st->externs[n++].of.memory);
 }
 
-whirl_error_t *spectest_define(whirl_linker_t *linker, whirl_store_t *store, spectest_t *cache)
+whirl_error_t *spectest_define(whirl_linker_t *linker, whirl_engine_t *engine, whirl_store_t *store,
+                               spectest_t *cache)
 {
     if (cache->store && cache->store != store)
         return whirl_error_new("spectest: objects belong to another store");
     if (!cache->store) {
         *cache = (spectest_t){.store = store};
-        whirl_error_t *err = create(cache);
+        whirl_error_t *err = create(cache, engine);
         if (err) {
             cache->store = NULL;
             return err;

@@ -57,6 +57,8 @@ OUTDATED = {
 # Commands (modules with their users, or assertions) that use GC's type
 # definitions (recursion groups, declared subtypes): GC is a later issue.
 GC_TYPES = re.compile(r"\((rec|sub)\b")
+# GC's aggregate types (struct/array definitions, arrayref and the like).
+GC_AGGREGATES = re.compile(r"\((struct|array)\b|\b(arrayref|structref|anyref|eqref|i31ref)\b")
 TYPED_REF = re.compile(r"\(ref\s")
 
 
@@ -64,6 +66,8 @@ def not_yet(src, ln, kw, command_text):
     why = NOT_YET.get((os.path.basename(src), ln))
     if why is None and GC_TYPES.search(command_text):
         why = "uses GC type definitions (rec/sub): garbage collection is a later issue"
+    if why is None and GC_AGGREGATES.search(command_text):
+        why = "uses GC's struct/array types: garbage collection is a later issue"
     return why
 
 
@@ -340,6 +344,50 @@ def jco_binary_module(jco, tmp, module_text):
     return "(module %s binary \"%s\")" % (ident or "", "".join("\\%02x" % b for b in stub))
 
 
+def wast_string_bytes(body):
+    """The bytes of a .wast string literal's body (between the quotes)."""
+    out, i = bytearray(), 0
+    while i < len(body):
+        c = body[i]
+        if c != "\\":
+            out += c.encode("utf-8")
+            i += 1
+            continue
+        nxt = body[i + 1]
+        if nxt in "0123456789abcdefABCDEF":
+            out.append(int(body[i + 1:i + 3], 16))
+            i += 3
+        elif nxt == "u":
+            j = body.index("}", i)
+            out += chr(int(body[i + 3:j].replace("_", ""), 16)).encode("utf-8")
+            i = j + 1
+        else:
+            out += {"n": b"\n", "t": b"\t", "r": b"\r"}.get(nxt, nxt.encode("utf-8"))
+            i += 2
+    return bytes(out)
+
+
+def binary_module_stub(module_text):
+    """`(module $id binary "...")` again for a binary module wabt cannot read
+    (it checks the types as it copies the bytes): a stand-in as for jco's
+    binaries, with the module's own bytes put back afterwards. None when
+    `module_text` is not a binary module."""
+    m = re.match(r"\(\s*module(\s+(\$[^\s()]+))?\s+binary\b", module_text)
+    if not m:
+        return None
+    rest = re.sub(r";;[^\n]*", "", module_text[m.end():])
+    try:
+        data = b"".join(wast_string_bytes(b) for b in re.findall(r'"((?:[^"\\]|\\.)*)"', rest))
+    except (ValueError, IndexError):
+        return None
+    key = (PLACEHOLDER + str(len(jco_modules))).encode()
+    stub = stub_module(data, key)
+    if stub is None:
+        return None
+    jco_modules.append(data)
+    return "(module %s binary \"%s\")" % (m.group(2) or "", "".join("\\%02x" % b for b in stub))
+
+
 def leb(data, i):
     """(unsigned LEB128 at data[i], next index)."""
     v = shift = 0
@@ -455,6 +503,7 @@ def main():
     wasm_as = find_wasm_as()
     jco = find_jco() if use_jco else None
     tried_jco = set()
+    tried_binary = set()  # binary modules wabt could not read, put in by binary_module_stub
     outdir = os.path.dirname(os.path.abspath(out_json))
     where = "/".join(os.path.abspath(src).split(os.sep)[-2:])
     for idx, (s, e, ln, kw) in enumerate(commands):
@@ -573,6 +622,18 @@ def main():
                     # are blanked, so the list cannot be recomputed).
                     delta = len(new) - (span[1] - span[0])
                     commands = [(cs + (delta if cs > span[0] else 0), ce + (delta if ce > span[0] else 0),
+                                 cl, ck) for (cs, ce, cl, ck) in commands]
+                    continue
+            if commands[bad][3] == "module" and bad not in tried_binary:
+                tried_binary.add(bad)
+                s, e, ln, kw = commands[bad]
+                binary = binary_module_stub(text[s:e])
+                if binary:
+                    n = text[s:e].count("\n")
+                    new = binary + "\n" * n
+                    text = text[:s] + new + text[e:]
+                    delta = len(new) - (e - s)
+                    commands = [(cs + (delta if cs > s else 0), ce + (delta if ce > s else 0),
                                  cl, ck) for (cs, ce, cl, ck) in commands]
                     continue
             victims = [bad]

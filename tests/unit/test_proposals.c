@@ -97,7 +97,7 @@ static const case_t cases[] = {
          "64-bit memories (memory64) are not supported", NULL, true, true),
     IMPLEMENTED("memory64 with maximum", HEADER "\x05\x04\x01\x05\x01\x02",
          "64-bit memories (memory64)", NULL, true, true),
-    CASE("table64", HEADER "\x04\x04\x01\x70\x04\x01",
+    IMPLEMENTED("table64", HEADER "\x04\x04\x01\x70\x04\x01",
          "64-bit tables (memory64)", NULL, true, true),
     CASE("shared memory", HEADER "\x05\x04\x01\x03\x01\x01",
          "shared memories (threads) are not supported", NULL, true, true),
