@@ -102,6 +102,9 @@ typedef struct compiled_module {
     uint32_t nfuncs;              /* = module's defined functions */
     compiled_func_t *funcs;
     arena_t arena;                /* owns code, srcmaps */
+    /* Some function tail-calls (return_call*). Known only when compiled
+     * here, not for a module loaded from a .cwasm or the cache. */
+    bool tail_calls;
 } compiled_module_t;
 
 /* Compiles every function of a validated module. On success the caller

@@ -98,6 +98,7 @@ typedef struct compiler {
     uint32_t nhist;
     uint32_t label_pc;     /* code position of the latest label */
     bool optimize;         /* peepholes and fused instructions on */
+    bool tail_calls;       /* a return_call* was compiled */
     bool oom;
     exn_state_t exn;       /* exception handling (compile_exn.inc) */
 } compiler_t;
@@ -1604,9 +1605,11 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
         return true;
     }
     case WASM_OP_RETURN_CALL:
+        c->tail_calls = true;
         compile_return_call(c, read_u32(r));
         return false;
     case WASM_OP_RETURN_CALL_INDIRECT: {
+        c->tail_calls = true;
         uint32_t type_index = read_u32(r);
         uint32_t table = read_u32(r);
         if (table_is64(c, table))
@@ -1616,6 +1619,7 @@ static bool compile_instr(compiler_t *c, wasm_op_t op)
     }
     case WASM_OP_CALL_REF:
     case WASM_OP_RETURN_CALL_REF:
+        c->tail_calls |= op == WASM_OP_RETURN_CALL_REF;
         compile_call_ref(c, read_u32(r), op == WASM_OP_RETURN_CALL_REF);
         return op == WASM_OP_CALL_REF;
     case WASM_OP_DROP:
@@ -2050,6 +2054,7 @@ whirl_error_t *compile_module_opts(const wasm_module_t *module, bool optimize,
     whirl_error_t *err = NULL;
     for (uint32_t i = 0; i < module->nfuncs && !err; i++)
         err = compile_func(&c, i, &cm->funcs[i], &cm->arena);
+    cm->tail_calls = c.tail_calls;
     vec_free(&c.code);
     vec_free(&c.srcmap);
     vec_free(&c.stack);

@@ -73,6 +73,15 @@ static pthread_mutex_t pool_create_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void tier_auto_module(whirl_module_t *module)
 {
+    /* A tail call costs no stack only while caller and callee run in one
+     * tier: the interpreter enters native code, and native code the
+     * interpreter, as a nested call. Functions tiered up one by one would
+     * mix the tiers within a tail-calling chain, and a million-step chain
+     * would exhaust the stack. Until whole modules tier up together, a
+     * module that tail-calls stays interpreted under auto (tier=jit
+     * compiles it whole). */
+    if (module->code->tail_calls)
+        return;
     struct tier_state *st = calloc(1, sizeof *st);
     uint32_t n = module->code->nfuncs;
     if (!st || !(st->queued = calloc(n ? n : 1, sizeof *st->queued)) ||

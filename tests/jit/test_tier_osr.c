@@ -216,7 +216,7 @@ int main(int argc, char **argv)
     compare("sum", 100, 3, NULL);           /* every kind of local, three results */
     compare("trap", 100, 1, "out of bounds"); /* a trap in the moved frame */
     compare("spin", 3, 1, "interrupt");      /* the deadline in a loop without calls */
-    compare("nested", 3, 1, NULL);           /* an inner loop with operands, a tail call */
+    compare("nested", 3, 1, NULL);           /* an inner loop with operands, then a call */
     printf("osr: %u passed, %u failed\n", passed, failed);
     return failed ? 1 : 0;
 }

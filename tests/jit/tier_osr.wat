@@ -50,7 +50,7 @@
   (func (export "spin") (param i32) (result i32) (call $spin (local.get 0)))
 
   ;; A loop nested in a block with a result, inside an outer loop; the
-  ;; function ends in a tail call.
+  ;; function ends in a call.
   (func $helper (param i32 i32) (result i32) (i32.sub (local.get 0) (local.get 1)))
   (func $nested (param $n i32) (result i32) (local $i i32) (local $j i32) (local $s i32)
     (loop $outer
@@ -66,6 +66,8 @@
             (local.get $j))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $outer (i32.lt_u (local.get $i) (i32.const 200))))
-    (return_call $helper (local.get $s) (local.get $i)))
+    ;; A call, not a tail call: a module that tail-calls is not tiered up
+    ;; under auto (jit_tier.c, tier_auto_module).
+    (call $helper (local.get $s) (local.get $i)))
   (func (export "nested") (param i32) (result i32) (call $nested (local.get 0)))
 )
