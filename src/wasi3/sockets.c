@@ -448,24 +448,39 @@ static whirl_error_t *tcp_create(w2_call_t *c)
     return w3_sock_create(c, W2_TCP, SOCK_STREAM);
 }
 
+/* What bind and connect check first: the socket, its address argument,
+ * the state (connect also takes a bound socket), then malformed before
+ * forbidden (a multicast address is invalid-argument whatever the policy
+ * says). Returns a trap, or NULL with *answered set when c->res already
+ * holds the error result; otherwise the call goes on with *s and ss. */
+static whirl_error_t *tcp_addr_call(w2_call_t *c, bool remote, w3_sock_t **s,
+                                    struct sockaddr_storage *ss, socklen_t *len, bool *answered)
+{
+    *answered = false;
+    whirl_error_t *e = w3_arg_sock(c, 0, TCP, s);
+    if (e)
+        return e;
+    if (c->nargs < 2 || (e = w3_addr_from_cval(c, &c->args[1], ss, len)))
+        return e ? e : w2_trap(c, "missing the address");
+    const struct sockaddr *sa = (const struct sockaddr *)ss;
+    uint32_t bad = (*s)->state != W3_UNBOUND && (!remote || (*s)->state != W3_BOUND)
+                       ? W3E_INVALID_STATE
+                   : is_non_unicast(sa) ? W3E_INVALID_ARGUMENT
+                                        : w3_check_addr(c, *s, sa, remote);
+    *answered = bad != W3E_NONE;
+    return *answered ? w3_err(c->res, bad, NULL) : NULL;
+}
+
 static whirl_error_t *tcp_bind(w2_call_t *c)
 {
     w3_sock_t *s;
-    whirl_error_t *e = w3_arg_sock(c, 0, TCP, &s);
-    if (e)
-        return e;
     struct sockaddr_storage ss;
     socklen_t len;
-    if (c->nargs < 2 || (e = w3_addr_from_cval(c, &c->args[1], &ss, &len)))
-        return e ? e : w2_trap(c, "missing the address");
-    if (s->state != W3_UNBOUND)
-        return w3_err(c->res, W3E_INVALID_STATE, NULL);
+    bool answered;
+    whirl_error_t *e = tcp_addr_call(c, false, &s, &ss, &len, &answered);
+    if (e || answered)
+        return e;
     const struct sockaddr *sa = (const struct sockaddr *)&ss;
-    /* Malformed before forbidden: a multicast address is invalid-argument
-     * whatever the policy says. */
-    uint32_t bad = is_non_unicast(sa) ? W3E_INVALID_ARGUMENT : w3_check_addr(c, s, sa, false);
-    if (bad != W3E_NONE)
-        return w3_err(c->res, bad, NULL);
     /* The WIT asks for binds unaffected by a recent socket's TIME_WAIT:
      * SO_REUSEADDR, which on Linux still refuses a port someone listens on. */
     if (set_int(s->fd, SOL_SOCKET, SO_REUSEADDR, 1) != 0 || bind(s->fd, sa, len) != 0)
@@ -477,21 +492,13 @@ static whirl_error_t *tcp_bind(w2_call_t *c)
 static whirl_error_t *tcp_connect(w2_call_t *c)
 {
     w3_sock_t *s;
-    whirl_error_t *e = w3_arg_sock(c, 0, TCP, &s);
-    if (e)
-        return e;
     struct sockaddr_storage ss;
     socklen_t len;
-    if (c->nargs < 2 || (e = w3_addr_from_cval(c, &c->args[1], &ss, &len)))
-        return e ? e : w2_trap(c, "missing the address");
-    if (s->state != W3_UNBOUND && s->state != W3_BOUND)
-        return w3_err(c->res, W3E_INVALID_STATE, NULL);
+    bool answered;
+    whirl_error_t *e = tcp_addr_call(c, true, &s, &ss, &len, &answered);
+    if (e || answered)
+        return e;
     const struct sockaddr *sa = (const struct sockaddr *)&ss;
-    /* Malformed before forbidden: a multicast address is invalid-argument
-     * whatever the policy says. */
-    uint32_t bad = is_non_unicast(sa) ? W3E_INVALID_ARGUMENT : w3_check_addr(c, s, sa, true);
-    if (bad != W3E_NONE)
-        return w3_err(c->res, bad, NULL);
     int r = connect(s->fd, sa, len);
     if (r != 0 && errno == EINPROGRESS) {
         s->state = W3_CONNECTING;
