@@ -312,7 +312,7 @@ static bool cell_array(pg_kind_t elem, const char *s, size_t len, whirl_cval_t *
     if (len < 2 || s[0] != '{' || s[len - 1] != '}' || memchr(s + 1, '{', len - 1))
         return false; /* several dimensions or explicit bounds: unsupported */
     whirl_cval_t out = {0};
-    size_t n = 0;
+    size_t n = 0, cap = 0;
     pos++;
     limit--;
     while (pos < limit) {
@@ -321,14 +321,18 @@ static bool cell_array(pg_kind_t elem, const char *s, size_t len, whirl_cval_t *
         char *item = take_item(&pos, limit, ",", &is_null, &ilen);
         if (!item)
             goto bad;
-        whirl_cval_t *items = realloc(out.of.list.items, (n + 1) * sizeof *items);
-        if (!items) {
-            free(item);
-            *e = errorf("out of memory");
-            goto bad;
+        if (n == cap) { /* grow by doubling: arrays may hold millions of items */
+            cap = cap ? 2 * cap : 8;
+            whirl_cval_t *grown = realloc(out.of.list.items, cap * sizeof *grown);
+            if (!grown) {
+                free(item);
+                *e = errorf("out of memory");
+                goto bad;
+            }
+            out.kind = WHIRL_CVAL_LIST;
+            out.of.list.items = grown;
         }
-        out.kind = WHIRL_CVAL_LIST;
-        out.of.list.items = items;
+        whirl_cval_t *items = out.of.list.items;
         memset(&items[n], 0, sizeof items[n]);
         out.of.list.len = ++n;
         whirl_cval_t *o = &items[n - 1];
