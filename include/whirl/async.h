@@ -205,7 +205,9 @@ void whirl_call_set_notify(whirl_call_t *call, whirl_call_notify_t notify, void 
 /* Deletes the call. A call not done is cancelled first: resumed on the
  * calling thread with its wait (or slice) ended by an `interrupt` trap,
  * which unwinds the guest to the call's start. Not from inside the call
- * (a host function it runs), nor while another thread resumes it. Accepts
+ * (a host function it runs) or its notification, nor while another thread
+ * resumes it. A notification running on another thread is waited for;
+ * once this returns none runs again, so its env may be freed. Accepts
  * NULL. */
 void whirl_call_delete(whirl_call_t *call);
 

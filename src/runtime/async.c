@@ -67,6 +67,11 @@ struct whirl_call {
     bool results_taken;
     fiber_t fiber;
     whirl_completion_t *awaiting;
+    /* Held while the notification runs, and by whirl_call_delete: once the
+     * handle is deleted no notification runs or starts, so the host may
+     * free notify_env (a completion finished as another thread resumes the
+     * call to its end would otherwise notify a freed env). */
+    pthread_mutex_t notify_lock;
     whirl_call_notify_t notify;
     void *notify_env;
     /* The work and its outcome. */
@@ -113,8 +118,10 @@ static void call_release(whirl_call_t *c);
 static void call_wake(whirl_call_t *c)
 {
     atomic_store_explicit(&c->ready, true, memory_order_release);
-    if (c->notify)
+    pthread_mutex_lock(&c->notify_lock);
+    if (c->notify && !atomic_load_explicit(&c->deleted, memory_order_acquire))
         c->notify(c->notify_env, c);
+    pthread_mutex_unlock(&c->notify_lock);
 }
 
 void whirl_completion_finish(whirl_completion_t *w, const whirl_val_t *results,
@@ -383,8 +390,10 @@ uint64_t store_epoch_expired(whirl_store_t *store)
 
 static void call_release(whirl_call_t *c)
 {
-    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
+        pthread_mutex_destroy(&c->notify_lock);
         free(c);
+    }
 }
 
 static void call_body(void *arg)
@@ -423,6 +432,7 @@ static whirl_error_t *call_alloc(whirl_store_t *store, const char *what, whirl_c
         return error_oom();
     atomic_init(&c->refs, 1);
     atomic_init(&c->ready, true);
+    pthread_mutex_init(&c->notify_lock, NULL);
     c->store = store;
     *out = c;
     return NULL;
@@ -722,8 +732,10 @@ void whirl_call_set_notify(whirl_call_t *c, whirl_call_notify_t notify, void *en
 {
     if (!c)
         return;
+    pthread_mutex_lock(&c->notify_lock);
     c->notify = notify;
     c->notify_env = env;
+    pthread_mutex_unlock(&c->notify_lock);
 }
 
 /* Runs a started call to its end with every wait cut short by a trap. */
@@ -751,7 +763,10 @@ void whirl_call_delete(whirl_call_t *c)
     c->error = NULL;
     free(c->args);
     c->args = NULL;
+    pthread_mutex_lock(&c->notify_lock);
     atomic_store_explicit(&c->deleted, true, memory_order_release);
+    c->notify = NULL;
+    pthread_mutex_unlock(&c->notify_lock);
     call_release(c);
 }
 

@@ -165,10 +165,13 @@ static void *worker_main(void *arg)
             p->len--;
             pthread_mutex_unlock(&p->mu);
             serve_job_t *job = serve_http_begin(p->srv, r);
+            /* Not under p->mu: the notification runs under the call's lock
+             * and takes p->mu. */
+            if (job)
+                whirl_call_set_notify(job->call, job_notify, job);
             pthread_mutex_lock(&p->mu);
             if (job) {
                 list_job(p, job);
-                whirl_call_set_notify(job->call, job_notify, job);
                 if (p->cancelling)
                     job->cancel = true;
                 run_job(p, job);

@@ -402,6 +402,74 @@ static void test_other_thread(void)
     whirl_store_delete(g.store);
 }
 
+/* A notification racing the end of its call: the awaited work finishes on
+ * one thread (its notification starts), while this thread resumes the call
+ * (the completion is done, so it may), runs it to its end, deletes it and
+ * frees what the notification points at. whirl_call_delete must wait for a
+ * notification that is running: the notification below holds on (200 ms
+ * at most, or until told the env is freed) and then looks at its env. */
+typedef struct notify_probe {
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    bool in_notify, env_freed, saw_freed;
+    int calls;
+} notify_probe_t;
+
+static void probe_notify(void *env, whirl_call_t *call)
+{
+    (void)call;
+    notify_probe_t *p = env;
+    pthread_mutex_lock(&p->lock);
+    p->calls++;
+    p->in_notify = true;
+    pthread_cond_broadcast(&p->cv);
+    uint64_t until = whirl_monotonic_now() + 200ull * 1000 * 1000;
+    struct timespec ts = {(time_t)(until / 1000000000u), (long)(until % 1000000000u)};
+    while (!p->env_freed &&
+           pthread_cond_clockwait(&p->cv, &p->lock, CLOCK_MONOTONIC, &ts) == 0)
+        ;
+    p->saw_freed = p->env_freed;
+    pthread_mutex_unlock(&p->lock);
+}
+
+static void *finish_first_main(void *arg)
+{
+    (void)arg;
+    finish_later(0, 1);
+    return NULL;
+}
+
+static void test_notify_vs_delete(void)
+{
+    wait_mode = WAIT_LATER;
+    guest_t g = guest_new(env.engine);
+    notify_probe_t probe = {.lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    whirl_call_t *call = call_i32(&g, "call_wait", 7);
+    whirl_call_set_notify(call, probe_notify, &probe);
+    CHECK(whirl_call_resume(call) == WHIRL_CALL_PENDING && nlater == 1, "pending");
+    pthread_t finisher;
+    pthread_create(&finisher, NULL, finish_first_main, NULL);
+    pthread_mutex_lock(&probe.lock);
+    while (!probe.in_notify)
+        pthread_cond_wait(&probe.cv, &probe.lock);
+    pthread_mutex_unlock(&probe.lock);
+    CHECK(whirl_call_resume(call) == WHIRL_CALL_DONE, "resumed to its end during the notification");
+    whirl_val_t r;
+    whirl_error_t *err = whirl_call_results(call, &r, 1);
+    CHECK(!err && r.of.i32 == 3, "result %d", r.of.i32); /* 1 * 2 + 1 */
+    whirl_error_delete(err);
+    whirl_call_delete(call);
+    /* The host frees the notification's env now. */
+    pthread_mutex_lock(&probe.lock);
+    probe.env_freed = true;
+    pthread_cond_broadcast(&probe.cv);
+    pthread_mutex_unlock(&probe.lock);
+    pthread_join(finisher, NULL);
+    CHECK(!probe.saw_freed, "the notification ran after whirl_call_delete returned");
+    CHECK(probe.calls == 1, "%d notifications", probe.calls);
+    whirl_store_delete(g.store);
+}
+
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static uint64_t next_random(void)
 {
@@ -813,6 +881,8 @@ int main(void)
     } else {
         printf("%s\n", "test_other_thread");
         test_other_thread();
+        printf("%s\n", "test_notify_vs_delete");
+        test_notify_vs_delete();
         printf("%s\n", "test_thousand");
         test_thousand();
         printf("%s\n", "test_instantiate");
