@@ -23,8 +23,10 @@ static whirl_error_t *call_host(whirl_component_func_t *f, cinst_t *caller, whir
                                 size_t nargs, whirl_cval_t *results, size_t nresults)
 {
     whirl_store_t *store = caller ? caller->store : f->store;
+    csub_defer_t *saved = csub_host_enter();
     whirl_error_t *e =
         f->host->callback(f->host->env, store, f, args, nargs, results, nresults);
+    csub_host_leave(saved);
     if (e) {
         release_all(results, nresults);
         return error_as_trap(e);
@@ -108,13 +110,14 @@ whirl_error_t *cfunc_call(whirl_component_func_t *f, cinst_t *caller, whirl_cval
 /* Subtask.State of the async ABI: what an async lower returns. */
 enum { SUBTASK_RETURNED = 2 };
 
-/* canon lower with the `async` option. The callee always completes before
- * the lower returns (a host function waits on the calling thread; a guest
+/* canon lower with the `async` option. A host callee may defer (csub_defer):
+ * the call becomes a subtask (subtask.c) and the status is STARTED with its
+ * handle. Otherwise the callee completed before the lower returns (a guest
  * callee runs as in a synchronous call, its task trapping where it would
- * wait), so the status is RETURNED, as CanonicalABI.md answers a subtask
- * resolved during the call: no subtask handle exists, and the result went
- * through the pointer (the last flat argument). Parameters come flat up to
- * CANON_MAX_FLAT_ASYNC_PARAMS, else through one pointer. */
+ * wait with nothing pending), so the status is RETURNED, as CanonicalABI.md
+ * answers a subtask resolved during the call: no subtask handle exists, and
+ * the result went through the pointer (the last flat argument). Parameters
+ * come flat up to CANON_MAX_FLAT_ASYNC_PARAMS, else through one pointer. */
 static whirl_error_t *lower_async(clower_env_t *le, whirl_caller_t *caller,
                                   const whirl_val_t *args, size_t nargs, whirl_val_t *results,
                                   size_t nresults)
@@ -134,16 +137,26 @@ static whirl_error_t *lower_async(clower_env_t *le, whirl_caller_t *caller,
         return error_oom();
     whirl_error_t *e = canon_lift_values(&cx, CANON_MAX_FLAT_ASYNC_PARAMS, ft->fields, ft->count,
                                          args, nparams, vals);
+    csub_defer_t slot = {0};
     if (!e)
-        e = cfunc_call(le->callee, inst, vals, ft->count, &result, ft->result ? 1 : 0);
-    if (!e && ft->result) {
+        e = cfunc_call_deferrable(le->callee, inst, vals, ft->count, &result,
+                                  ft->result ? 1 : 0, &slot);
+    if (!e && slot.ops) {
+        uint32_t status = 0;
+        e = subtask_start(le, &slot, ft->result ? (uint32_t)args[nargs - 1].of.i32 : 0,
+                          &lenders, &status);
+        if (!e) {
+            results[0].kind = WHIRL_I32;
+            results[0].of.i32 = (int32_t)status;
+        }
+    } else if (!e && ft->result) {
         cfield_t rf = {NULL, ft->result};
         uint32_t retptr = (uint32_t)args[nargs - 1].of.i32;
         whirl_val_t none[CANON_MAX_FLAT_RESULTS];
         size_t n = 0;
         e = canon_lower_values(&cx, 0, &rf, 1, &result, none, &n, &retptr);
     }
-    if (!e) {
+    if (!e && !slot.ops) {
         results[0].kind = WHIRL_I32;
         results[0].of.i32 = SUBTASK_RETURNED;
     }

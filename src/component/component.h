@@ -528,6 +528,7 @@ struct croot {
     whirl_component_instance_pre_t *pre;
     cinst_t *instances; /* list through next_in_root */
     uint32_t ninstances;
+    struct csubtask *pending; /* subtask.c: host calls still running */
 };
 
 struct whirl_component_instance {
@@ -733,6 +734,61 @@ void cerror_ref(cerror_t *ec);
 void cerror_unref(cerror_t *ec);
 /* The debug message of an error-context value (borrowed; "" if none). */
 const char *cerror_message(const whirl_cval_t *v, size_t *len);
+
+/* ---- subtasks (subtask.c) ---- */
+
+/* A host function called through `canon lower ... async` may finish
+ * later: it calls csub_defer (only if csub_can_defer() is true, and before
+ * it waits for anything) and returns without a result; the call becomes a
+ * subtask (STARTED, a handle in the caller's table) which the event loop
+ * of waitable-set.wait/poll and the callback's WAIT drives: `watch` tells
+ * what it waits for (up to 2 descriptors in `pfd`, returning how many, and
+ * an earlier monotonic *deadline if any), `poll` tries to finish without
+ * waiting (*done: *result holds the function's result, if it has one;
+ * an error traps the waiting guest), `free` releases `env` (after the
+ * result, a cancel, or with the store). Everything runs on the guest's
+ * thread. */
+struct pollfd;
+typedef struct csub_host_ops {
+    size_t (*watch)(void *env, struct pollfd *pfd, uint64_t *deadline);
+    whirl_error_t *(*poll)(void *env, whirl_store_t *store, whirl_cval_t *result, bool *done);
+    void (*free)(void *env);
+} csub_host_ops_t;
+bool csub_can_defer(void);
+void csub_defer(const csub_host_ops_t *ops, void *env);
+
+typedef struct csubtask csubtask_t;
+typedef struct csub_defer {
+    const csub_host_ops_t *ops; /* set by csub_defer */
+    void *env;
+} csub_defer_t;
+/* Calls host function `f` from an async lower, letting it defer into *slot. */
+whirl_error_t *cfunc_call_deferrable(whirl_component_func_t *f, cinst_t *caller,
+                                     whirl_cval_t *args, size_t nargs, whirl_cval_t *results,
+                                     size_t nresults, csub_defer_t *slot);
+/* call_host's bracket around a host callback (the slot it may defer into). */
+csub_defer_t *csub_host_enter(void);
+void csub_host_leave(csub_defer_t *saved);
+/* A deferred call becomes a subtask of `le`'s instance: its handle packed
+ * with STARTED, the lenders (moved) kept until its resolution is delivered. */
+whirl_error_t *subtask_start(clower_env_t *le, const csub_defer_t *d, uint32_t retptr,
+                             clenders_t *lenders, uint32_t *status);
+/* subtask.drop (0x0d) and subtask.cancel (0x06). */
+whirl_error_t *subtask_builtin(ctask_env_t *te, const whirl_val_t *args, whirl_val_t *results);
+/* The event loop: finishes the subtasks of inst's root that can finish now;
+ * with `block`, first waits until one can (ended by the store's deadline).
+ * *none: there is nothing to wait for (no subtask is running). */
+whirl_error_t *subtasks_run(cinst_t *inst, bool block, bool *none);
+/* stream.c calls these for the subtask behind a waitable: its event's
+ * payload (the state; a resolved one is delivered: lenders returned), and
+ * its release with the store. */
+uint32_t subtask_deliver(csubtask_t *st);
+void subtask_free(csubtask_t *st);
+/* stream.c's side: a subtask waitable in inst's table (handle in *out). */
+whirl_error_t *waitable_add_subtask(cinst_t *inst, csubtask_t *st, uint32_t *out);
+csubtask_t *waitable_subtask(cinst_t *inst, uint32_t h, bool *in_set, bool *has_event);
+void waitable_subtask_event(cinst_t *inst, uint32_t h, bool on);
+void waitable_subtask_remove(cinst_t *inst, uint32_t h);
 
 /* The stream object of a stream/future value (not a new reference). */
 cstream_t *cstream_of(const whirl_cval_t *v);

@@ -3,8 +3,8 @@
  * `canon stream.*`, `canon future.*`, `canon waitable-set.*`).
  *
  * Each instance has one handle table for everything that is waited on:
- * waitable sets and the readable and writable ends of streams and futures
- * (subtasks will join them). A waitable holds at most one pending event and
+ * waitable sets, the readable and writable ends of streams and futures,
+ * and subtasks (their state is in subtask.c). A waitable holds at most one pending event and
  * belongs to at most one set.
  *
  * Streams and futures are rendezvous points, never buffers: a read or write
@@ -29,7 +29,7 @@
 #define MAX_LENGTH ((1u << 28) - 1)
 enum { COPY_COMPLETED = 0, COPY_DROPPED = 1, COPY_CANCELLED = 2 };
 enum { WK_SET = 1, WK_STREAM_READ, WK_STREAM_WRITE, WK_FUTURE_READ, WK_FUTURE_WRITE,
-       WK_ERROR_CONTEXT };
+       WK_ERROR_CONTEXT, WK_SUBTASK };
 enum { ST_IDLE = 0, ST_COPYING, ST_DONE };
 
 struct cwaitable {
@@ -52,6 +52,7 @@ struct cwaitable {
     whirl_memory_t *memory;
     whirl_func_t *realloc;
     cerror_t *ec; /* WK_ERROR_CONTEXT */
+    csubtask_t *st; /* WK_SUBTASK */
 };
 
 /* An error context: its debug message, shared by handles and values. */
@@ -196,6 +197,12 @@ whirl_error_t *waitable_join(cinst_t *inst, uint32_t wi, uint32_t si)
  * packs the result with the progress (streams). */
 static void deliver(cwaitable_t *w, uint32_t *code, uint32_t *payload)
 {
+    if (w->kind == WK_SUBTASK) {
+        w->has_event = false;
+        *code = EVENT_SUBTASK;
+        *payload = subtask_deliver(w->st);
+        return;
+    }
     static const uint8_t codes[] = {[WK_STREAM_READ] = EVENT_STREAM_READ,
                                     [WK_STREAM_WRITE] = EVENT_STREAM_WRITE,
                                     [WK_FUTURE_READ] = EVENT_FUTURE_READ,
@@ -211,6 +218,47 @@ static void deliver(cwaitable_t *w, uint32_t *code, uint32_t *payload)
     }
     w->has_event = false;
     w->progress = 0;
+}
+
+whirl_error_t *waitable_add_subtask(cinst_t *inst, csubtask_t *st, uint32_t *out)
+{
+    cwaitable_t *w = new_waitable(inst, WK_SUBTASK);
+    if (!w)
+        return error_oom();
+    whirl_error_t *e = table_add(inst, w);
+    if (e) {
+        free(w);
+        return e;
+    }
+    w->st = st;
+    *out = w->handle;
+    return NULL;
+}
+
+csubtask_t *waitable_subtask(cinst_t *inst, uint32_t h, bool *in_set, bool *has_event)
+{
+    cwaitable_t *w = table_get(inst, h);
+    if (!w || w->kind != WK_SUBTASK)
+        return NULL;
+    *in_set = w->set != NULL;
+    *has_event = w->has_event;
+    return w->st;
+}
+
+void waitable_subtask_event(cinst_t *inst, uint32_t h, bool on)
+{
+    cwaitable_t *w = table_get(inst, h);
+    if (w && w->kind == WK_SUBTASK)
+        w->has_event = on;
+}
+
+void waitable_subtask_remove(cinst_t *inst, uint32_t h)
+{
+    cwaitable_t *w = table_get(inst, h);
+    if (w && w->kind == WK_SUBTASK) {
+        table_remove(inst, w);
+        free(w);
+    }
 }
 
 bool wset_take_event(cinst_t *inst, uint32_t set, uint32_t *code, uint32_t *index,
@@ -917,6 +965,8 @@ void waitables_free(cinst_t *inst)
         if (!w)
             continue;
         cerror_unref(w->ec);
+        if (w->st)
+            subtask_free(w->st);
         if (w->s) {
             cstream_t *s = w->s;
             bool reader = is_read(w);

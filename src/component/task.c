@@ -3,9 +3,10 @@
  * task.return, task.cancel, context.get/set, thread.yield,
  * backpressure.inc/dec, waitable-set.new/wait/poll/drop and waitable.join
  * (the waitables themselves, streams and futures are in stream.c).
- * Everything runs synchronously on the caller's thread, one guest at a
- * time: a wait with no pending event in its set could never end, so it
- * traps instead of hanging. */
+ * Everything runs on the caller's thread, one guest at a time: a wait with
+ * no pending event in its set runs the event loop of pending host calls
+ * (subtask.c) until one arrives; with no host call pending it could never
+ * end, so it traps instead of hanging. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,26 @@ bool task_builtin_supported(uint8_t op)
 }
 
 void task_inst_free(cinst_t *inst) { waitables_free(inst); }
+
+/* Takes a pending event of `set`, running the subtasks' event loop until
+ * one comes (`block`) or once without waiting. *got false: none (without
+ * `block`), or nothing could ever produce one (with it). */
+static whirl_error_t *next_event(cinst_t *inst, uint32_t set, bool block, bool *got,
+                                 uint32_t *code, uint32_t *index, uint32_t *payload)
+{
+    bool ran = false;
+    for (;;) {
+        if ((*got = wset_take_event(inst, set, code, index, payload)))
+            return NULL;
+        if (ran && !block)
+            return NULL;
+        bool none;
+        whirl_error_t *e = subtasks_run(inst, block, &none);
+        if (e || none)
+            return e;
+        ran = true;
+    }
+}
 
 /* Writes an event's (index, payload) at `ptr` (waitable-set.wait/poll). */
 static whirl_error_t *store_event(ctask_env_t *te, uint32_t ptr, uint32_t index,
@@ -123,9 +144,11 @@ whirl_error_t *task_builtin_trampoline(void *env, whirl_caller_t *caller,
     case 0x20:
     case 0x21: {
         uint32_t set = (uint32_t)args[0].of.i32, code, index, payload;
-        if ((e = wset_check(inst, set, name)))
+        bool got;
+        if ((e = wset_check(inst, set, name)) ||
+            (e = next_event(inst, set, te->builtin == 0x20, &got, &code, &index, &payload)))
             return e;
-        if (!wset_take_event(inst, set, &code, &index, &payload)) {
+        if (!got) {
             if (te->builtin == 0x20)
                 return canon_trap("waitable-set.wait: no member of set %u has an event and "
                                   "nothing else can run, so the task would wait forever",
@@ -140,10 +163,7 @@ whirl_error_t *task_builtin_trampoline(void *env, whirl_caller_t *caller,
     }
     case 0x23: return waitable_join(inst, (uint32_t)args[0].of.i32, (uint32_t)args[1].of.i32);
     case 0x06:
-    case 0x0d:
-        /* Async lowers complete before they return (call.c), so no
-         * subtask handle is ever handed out. */
-        return canon_trap("%s: %u is not a subtask handle", name, (uint32_t)args[0].of.i32);
+    case 0x0d: return subtask_builtin(te, args, results);
     default: return stream_builtin(te, args, nargs, results);
     }
 }
@@ -163,8 +183,9 @@ whirl_error_t *task_call_async(whirl_component_func_t *f, ctask_t *task, whirl_v
     whirl_val_t code = {.kind = WHIRL_I32};
     whirl_error_t *e = whirl_func_call(ci->store, f->core, flat, nflat, &code, 1);
     /* The callback loop: EXIT ends it, YIELD calls back with no event,
-     * WAIT with a pending event of the set (none pending traps: with one
-     * guest running at a time, none could arrive). */
+     * WAIT with a pending event of the set, running the subtasks' event loop
+     * until one comes (none pending and no host call running traps: with
+     * one guest running at a time, none could arrive). */
     while (!e) {
         uint32_t packed = (uint32_t)code.of.i32;
         uint32_t op = packed & 0xf;
@@ -177,9 +198,11 @@ whirl_error_t *task_call_async(whirl_component_func_t *f, ctask_t *task, whirl_v
         whirl_val_t ev[3] = {{.kind = WHIRL_I32}, {.kind = WHIRL_I32}, {.kind = WHIRL_I32}};
         if (op == CALLBACK_WAIT) {
             uint32_t set = packed >> 4, c, index, payload;
-            if ((e = wset_check(ci, set, "async callback WAIT")))
+            bool got;
+            if ((e = wset_check(ci, set, "async callback WAIT")) ||
+                (e = next_event(ci, set, true, &got, &c, &index, &payload)))
                 break;
-            if (!wset_take_event(ci, set, &c, &index, &payload)) {
+            if (!got) {
                 e = canon_trap("async callback waits on waitable set %u, where no member has "
                                "an event and nothing else can run: the task would wait "
                                "forever", set);

@@ -1,8 +1,13 @@
 /* wasi:clocks 0.3: system-clock (0.2's wall-clock, now with signed seconds),
  * monotonic-clock (now, get-resolution, and the async waits that replace
  * 0.2's pollables). */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "component/component.h"
 #include "wasi3/wasi3.h"
 
 static uint64_t resolution_ns(clockid_t id)
@@ -48,14 +53,54 @@ static whirl_error_t *mono_resolution(w2_call_t *c)
     return NULL;
 }
 
-/* The async waits complete before they return: the calling thread waits
- * (as wasi:io/poll's block does in 0.2), still ended by the store's
- * deadline, whirl_wasi2_interrupt, or a resumable call's suspension.
- * Concurrent waits of one task therefore run one after the other; with
- * deadlines on one monotonic clock that changes no observable result
- * except the elapsed time of overlapping waits (docs/COMPONENT-ASYNC.md). */
+/* The async waits. Called through an async lower (the suite's guests
+ * lower them so), the wait becomes a subtask (component/subtask.c) that
+ * finishes in the caller's event loop at the deadline, so a task waits on
+ * a clock while its other calls go on. Called synchronously (or when the
+ * host cannot defer), the calling thread waits, as wasi:io/poll's block
+ * does in 0.2. Either way the store's deadline, whirl_wasi2_interrupt and a
+ * resumable call's suspension end the wait. */
+typedef struct clock_wait {
+    whirl_wasi2_t *w;
+    uint64_t deadline;
+} clock_wait_t;
+
+static size_t clock_watch(void *env, struct pollfd *pfd, uint64_t *deadline)
+{
+    clock_wait_t *cw = env;
+    *deadline = cw->deadline;
+    pfd[0] = (struct pollfd){.fd = cw->w->wake_fd, .events = POLLIN};
+    return 1;
+}
+
+static whirl_error_t *clock_poll(void *env, whirl_store_t *store, whirl_cval_t *result,
+                                 bool *done)
+{
+    (void)store;
+    (void)result;
+    clock_wait_t *cw = env;
+    if (atomic_load(&cw->w->interrupted))
+        return whirl_trap_new(WHIRL_TRAP_INTERRUPT, "interrupted while the guest waited on "
+                              "wasi:clocks");
+    uint64_t n; /* drained, as w2_wait drains it: a notification must not spin the loop */
+    if (read(cw->w->wake_fd, &n, sizeof n) < 0 && errno != EAGAIN)
+        (void)0; /* nothing to do: the next watch polls it again */
+    *done = whirl_monotonic_now() >= cw->deadline;
+    return NULL;
+}
+
+static const csub_host_ops_t clock_wait_ops = {clock_watch, clock_poll, free};
+
 static whirl_error_t *wait_until_ns(w2_call_t *c, uint64_t when)
 {
+    if (csub_can_defer() && whirl_monotonic_now() < when) {
+        clock_wait_t *cw = malloc(sizeof *cw);
+        if (!cw)
+            return w2_oom();
+        *cw = (clock_wait_t){c->w, when};
+        csub_defer(&clock_wait_ops, cw);
+        return NULL;
+    }
     w2_pollable_t p = {.type = W2_POLL_DEADLINE, .deadline = when};
     return w2_wait(c->w, c->store, &p, 1, NULL);
 }

@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <poll.h>
+
+#include "component/component.h"
 #include "harness.h"
 
 static void test_async_types(void)
@@ -197,8 +200,140 @@ static void test_async_lower(void)
     whirl_component_delete(c);
 }
 
+/* Host functions behind async-subtask.wat: `later(n)` defers and finishes
+ * at its n-th try with n + 1; `never` defers and never finishes. */
+typedef struct later {
+    uint32_t n, tries;
+} later_t;
+static int later_live; /* envs not freed yet: every path frees them */
+
+static size_t later_watch(void *env, struct pollfd *pfd, uint64_t *deadline)
+{
+    (void)env;
+    (void)pfd;
+    *deadline = 0; /* ready to try again at once */
+    return 0;
+}
+
+static whirl_error_t *later_poll(void *env, whirl_store_t *store, whirl_cval_t *result,
+                                 bool *done)
+{
+    later_t *l = env;
+    if ((*done = ++l->tries >= l->n))
+        *result = (whirl_cval_t){.kind = WHIRL_CVAL_U32, .of.u = l->n + 1};
+    return NULL;
+}
+
+static void later_free(void *env)
+{
+    later_live--;
+    free(env);
+}
+
+static const csub_host_ops_t later_ops = {later_watch, later_poll, later_free};
+
+static size_t never_watch(void *env, struct pollfd *pfd, uint64_t *deadline)
+{
+    return 0; /* waits for nothing: only the store's deadline ends it */
+}
+
+static whirl_error_t *never_poll(void *env, whirl_store_t *store, whirl_cval_t *result,
+                                 bool *done)
+{
+    *done = false;
+    return NULL;
+}
+
+static const csub_host_ops_t never_ops = {never_watch, never_poll, later_free};
+
+static whirl_error_t *later_cb(void *env, whirl_store_t *store, const whirl_component_func_t *f,
+                               const whirl_cval_t *args, size_t nargs, whirl_cval_t *results,
+                               size_t nresults)
+{
+    uint32_t n = (uint32_t)args[0].of.u;
+    if (n == 0 || !csub_can_defer()) {
+        results[0] = (whirl_cval_t){.kind = WHIRL_CVAL_U32, .of.u = n + 1};
+        return NULL;
+    }
+    later_t *l = calloc(1, sizeof *l);
+    if (!l)
+        return whirl_error_new("out of memory");
+    l->n = n;
+    later_live++;
+    csub_defer(&later_ops, l);
+    return NULL;
+}
+
+static whirl_error_t *never_cb(void *env, whirl_store_t *store, const whirl_component_func_t *f,
+                               const whirl_cval_t *args, size_t nargs, whirl_cval_t *results,
+                               size_t nresults)
+{
+    if (!csub_can_defer())
+        return whirl_error_new("never: called synchronously");
+    later_live++;
+    csub_defer(&never_ops, calloc(1, 1));
+    return NULL;
+}
+
+static void test_async_subtasks(void)
+{
+    whirl_component_t *c = t_load("async-subtask");
+    if (!c)
+        return;
+    whirl_component_linker_t *l = whirl_component_linker_new(t_engine);
+    CHECK_OK(whirl_component_linker_define_func(l, NULL, "later", later_cb, NULL, NULL), "later");
+    CHECK_OK(whirl_component_linker_define_func(l, NULL, "never", never_cb, NULL, NULL), "never");
+    whirl_store_t *s;
+    later_live = 0;
+    whirl_component_instance_t *inst = t_instantiate(l, c, &s);
+    if (inst) {
+        CHECK(call_u32(inst, "started", NULL, 0) == 1121004,
+              "STARTED with a handle; wait: (SUBTASK, handle, RETURNED), result 4");
+        CHECK(call_u32(inst, "two", NULL, 0) == 1109,
+              "two subtasks side by side, the shorter resolves first");
+        CHECK(call_u32(inst, "poll-cancel", NULL, 0) == 1047,
+              "poll: no event; sync cancel: CANCELLED_BEFORE_RETURNED, no result written");
+        CHECK(call_u32(inst, "cancel-async", NULL, 0) == 4, "async cancel of a member of a set");
+        CHECK(call_u32(inst, "at-once", NULL, 0) == 2001, "finished during the call: RETURNED");
+        CHECK(call_u32(inst, "cb", NULL, 0) == 203,
+              "callback WAIT: the SUBTASK event, then the result");
+        CHECK(later_live == 0, "every host call's state freed (%d left)", later_live);
+    }
+    whirl_store_delete(s);
+    static const struct {
+        const char *name, *trap;
+        bool deadline;
+    } traps[] = {
+        {"wait-never", "deadline reached while the guest waited for a subtask", true},
+        {"cb-never", "deadline reached while the guest waited for a subtask", true},
+        {"drop-early", "subtask.drop: subtask 1 has not resolved", false},
+        {"drop-undelivered", "subtask 1 has not delivered its resolution yet", false},
+        {"cancel-in-set", "a synchronous cancel is not allowed", false},
+        {"cancel-twice", "subtask.cancel: subtask 1 has already resolved", false},
+        {"drop-set", "subtask.drop: 1 is not a subtask handle", false},
+        {"wait-empty", "would wait forever", false},
+    };
+    for (size_t i = 0; i < sizeof traps / sizeof *traps; i++) {
+        inst = t_instantiate(l, c, &s);
+        if (inst) {
+            if (traps[i].deadline)
+                whirl_error_delete(
+                    whirl_store_set_deadline(s, whirl_monotonic_now() + 50000000u));
+            whirl_cval_t r = {0};
+            CHECK_TRAP(t_call(inst, NULL, traps[i].name, NULL, 0, &r), traps[i].trap,
+                       traps[i].name);
+            whirl_cval_release(&r);
+        }
+        whirl_store_delete(s);
+    }
+    CHECK(later_live == 0, "pending host calls freed with their store (%d left)", later_live);
+    whirl_component_linker_delete(l);
+    whirl_component_delete(c);
+}
+
 void test_async(void)
 {
+    test_async_subtasks();
     test_async_lower();
     test_async_types();
     test_async_refused();
