@@ -1,11 +1,11 @@
 /* wasi:sockets 0.3: the udp-socket resource and ip-name-lookup.
  *
- * send and receive are async functions that complete before they return
- * (as connect in sockets.c): a receive with nothing queued waits on the
- * calling thread until a datagram arrives or the store's deadline ends
- * it. So a guest that receives and sends on two of its own sockets
- * concurrently (futures::join!) waits for itself until real subtasks exist
- * (docs/COMPONENT-ASYNC.md).
+ * send and receive are async functions. send completes before it returns
+ * (as connect in sockets.c); a receive with nothing queued becomes a
+ * subtask (component/subtask.c) when the guest lowered it async, finished
+ * by its event loop when a datagram arrives, so a guest may receive and
+ * send on its own sockets concurrently (futures::join!). Called
+ * synchronously, it waits on the calling thread.
  *
  * Name lookup runs getaddrinfo on the calling thread: it is not ended by
  * the deadline (the resolver's own timeouts apply). */
@@ -16,7 +16,9 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include "component/component.h"
 #include "wasi3/wasi3.h"
 
 #define UDP WHIRL_WASI2_UDP_SOCKET
@@ -165,7 +167,76 @@ static whirl_error_t *udp_send(w2_call_t *c)
     return w3_ok(c->res);
 }
 
-/* receive: func() -> result<tuple<list<u8>, ip-socket-address>, error-code> */
+/* One non-blocking receive into `res` (result<tuple<list<u8>,
+ * ip-socket-address>, error-code>); *again: nothing was queued. */
+static whirl_error_t *recv_once(w3_sock_t *s, whirl_cval_t *res, bool *again)
+{
+    uint8_t *buf = malloc(65536);
+    if (!buf)
+        return w2_oom();
+    struct sockaddr_storage ss;
+    socklen_t len;
+    ssize_t r;
+    *again = false;
+    do {
+        len = sizeof ss;
+        r = recvfrom(s->fd, buf, 65536, 0, (struct sockaddr *)&ss, &len);
+    } while (r < 0 && errno == EINTR);
+    whirl_error_t *e = NULL;
+    if (r < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            *again = true;
+        else
+            e = w3_err_errno(res, errno);
+        free(buf);
+        return e;
+    }
+    whirl_cval_t *p;
+    if (!(e = w2_ok(res, &p)) && !(e = whirl_cval_set_items(p, WHIRL_CVAL_TUPLE, 2)) &&
+        !(e = whirl_cval_set_bytes(&p->of.list.items[0], buf, (size_t)r)))
+        e = w3_addr_to_cval(&p->of.list.items[1], (struct sockaddr *)&ss);
+    free(buf);
+    return e;
+}
+
+/* A receive waiting for a datagram as a subtask (component/subtask.c). The
+ * socket stays: the guest lent its handle to the call, so it cannot drop
+ * it before the subtask resolves. */
+typedef struct udp_recv {
+    whirl_wasi2_t *w;
+    w3_sock_t *s;
+} udp_recv_t;
+
+static size_t recv_watch(void *env, struct pollfd *pfd, uint64_t *deadline)
+{
+    udp_recv_t *u = env;
+    (void)deadline;
+    pfd[0] = (struct pollfd){.fd = u->s->fd, .events = POLLIN};
+    pfd[1] = (struct pollfd){.fd = u->w->wake_fd, .events = POLLIN};
+    return 2;
+}
+
+static whirl_error_t *recv_poll(void *env, whirl_store_t *store, whirl_cval_t *result,
+                                bool *done)
+{
+    (void)store;
+    udp_recv_t *u = env;
+    if (atomic_load(&u->w->interrupted))
+        return whirl_trap_new(WHIRL_TRAP_INTERRUPT, "interrupted while the guest waited in "
+                              "udp-socket.receive");
+    uint64_t n; /* drained, as w2_wait drains it */
+    (void)!read(u->w->wake_fd, &n, sizeof n);
+    bool again;
+    whirl_error_t *e = recv_once(u->s, result, &again);
+    *done = !e && !again;
+    return e;
+}
+
+static const csub_host_ops_t recv_ops = {recv_watch, recv_poll, free};
+
+/* receive: func() -> result<tuple<list<u8>, ip-socket-address>, error-code>.
+ * With nothing queued: a subtask when called through an async lower, else
+ * the calling thread waits (ended by the store's deadline). */
 static whirl_error_t *udp_receive(w2_call_t *c)
 {
     w3_sock_t *s;
@@ -174,33 +245,21 @@ static whirl_error_t *udp_receive(w2_call_t *c)
         return e;
     if (s->state != W3_BOUND)
         return w3_err(c->res, W3E_INVALID_STATE, NULL);
-    uint8_t *buf = malloc(65536);
-    if (!buf)
-        return w2_oom();
-    struct sockaddr_storage ss;
-    socklen_t len;
-    ssize_t r;
     for (;;) {
-        len = sizeof ss;
-        r = recvfrom(s->fd, buf, 65536, 0, (struct sockaddr *)&ss, &len);
-        if (r >= 0)
-            break;
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            int err = errno;
-            free(buf);
-            return w3_err_errno(c->res, err);
-        }
-        if (errno != EINTR && (e = w3_wait_fd(c, s->fd, POLLIN))) {
-            free(buf);
+        bool again;
+        if ((e = recv_once(s, c->res, &again)) || !again)
             return e;
+        if (csub_can_defer()) {
+            udp_recv_t *u = malloc(sizeof *u);
+            if (!u)
+                return w2_oom();
+            *u = (udp_recv_t){c->w, s};
+            csub_defer(&recv_ops, u);
+            return NULL;
         }
+        if ((e = w3_wait_fd(c, s->fd, POLLIN)))
+            return e;
     }
-    whirl_cval_t *p;
-    if (!(e = w2_ok(c->res, &p)) && !(e = whirl_cval_set_items(p, WHIRL_CVAL_TUPLE, 2)) &&
-        !(e = whirl_cval_set_bytes(&p->of.list.items[0], buf, (size_t)r)))
-        e = w3_addr_to_cval(&p->of.list.items[1], (struct sockaddr *)&ss);
-    free(buf);
-    return e;
 }
 
 static whirl_error_t *udp_local(w2_call_t *c)
