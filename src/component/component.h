@@ -662,8 +662,9 @@ bool task_builtin_supported(uint8_t op);
 whirl_error_t *task_builtin_trampoline(void *env, whirl_caller_t *caller,
                                        const whirl_val_t *args, size_t nargs,
                                        whirl_val_t *results, size_t nresults);
-/* Runs an async-lifted stackless function to completion: the core function,
- * then its callback until it exits; the result is what task.return gave. */
+/* Runs an async-lifted function to completion: the core function, then
+ * (stackless) its callback until it exits; the result is what task.return
+ * gave. */
 whirl_error_t *task_call_async(whirl_component_func_t *f, ctask_t *task, whirl_val_t *flat,
                                size_t nflat, whirl_cval_t *results, size_t nresults);
 void task_inst_free(cinst_t *inst);

@@ -460,14 +460,7 @@ static whirl_error_t *run_op(run_t *r, const cop_t *op)
     case OP_INLINE: return inline_instance(r, op);
     case OP_ALIAS: return alias_export(r, op);
     case OP_RESOURCE: return define_resource(r, op);
-    /* The async ABI is decoded and validated, but has no run time yet
-     * (docs/COMPONENT-ASYNC.md): refuse to instantiate rather than trap
-     * later in the middle of a task. */
-    case OP_LIFT:
-        if (op->opts.async && op->opts.callback < 0)
-            return error_fmt("canon lift with the async option and no callback (stackful) is "
-                             "not implemented yet (component-model async)");
-        return lift(r, op);
+    case OP_LIFT: return lift(r, op);
     case OP_LOWER: return lower(r, op);
     case OP_ASYNC_BUILTIN: return async_builtin(r, op);
     case OP_RESOURCE_NEW:

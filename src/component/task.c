@@ -172,8 +172,6 @@ whirl_error_t *task_call_async(whirl_component_func_t *f, ctask_t *task, whirl_v
                                size_t nflat, whirl_cval_t *results, size_t nresults)
 {
     cinst_t *ci = f->inst;
-    if (!f->callback)
-        return canon_trap("stackful async lifts are not implemented yet");
     task->is_async = true;
     task->result_type = f->type->result;
     task->encoding = f->encoding;
@@ -181,7 +179,13 @@ whirl_error_t *task_call_async(whirl_component_func_t *f, ctask_t *task, whirl_v
     task->outer = ci->current_task;
     ci->current_task = task;
     whirl_val_t code = {.kind = WHIRL_I32};
-    whirl_error_t *e = whirl_func_call(ci->store, f->core, flat, nflat, &code, 1);
+    /* A stackful lift (no callback) runs on the caller's stack: its waits
+     * (waitable-set.wait) block in the subtasks' event loop there, which
+     * is all a fiber would give while only host calls run concurrently. */
+    whirl_error_t *e = whirl_func_call(ci->store, f->core, flat, nflat, &code,
+                                       f->callback ? 1 : 0);
+    if (!f->callback)
+        code.of.i32 = CALLBACK_EXIT;
     /* The callback loop: EXIT ends it, YIELD calls back with no event,
      * WAIT with a pending event of the set, running the subtasks' event loop
      * until one comes (none pending and no host call running traps: with

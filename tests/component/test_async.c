@@ -4,10 +4,11 @@
  * fixtures run with the other invalid ones in test_component.c); stackless
  * async exports called from the host (async-tasks.wat), with the traps of
  * misusing task.return, the callback codes and waitable sets; async lowers
- * of host functions (async-lower.wat: they complete before returning, so
- * the status is RETURNED and subtask handles never exist). Stackful async
- * lifts, which have no run time yet, refuse to instantiate with a clear
- * error (streams, futures and error contexts: test_streams.c). */
+ * of host functions that complete before returning (async-lower.wat:
+ * RETURNED, no subtask handle) and that finish later (async-subtask.wat:
+ * STARTED, SUBTASK events, subtask.drop/cancel, deadlines); stackful async
+ * exports (async-export.wat) (streams, futures and error contexts:
+ * test_streams.c). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,22 +31,6 @@ static void test_async_types(void)
               "async export printed: %s", wit);
         free(wit);
     }
-    whirl_component_delete(c);
-}
-
-static void test_async_refused(void)
-{
-    whirl_component_t *c = t_load("async-export");
-    if (!c)
-        return;
-    whirl_component_linker_t *l = whirl_component_linker_new(t_engine);
-    whirl_store_t *s = whirl_store_new(t_engine, NULL, NULL);
-    whirl_component_instance_t *inst = NULL;
-    whirl_error_t *e = whirl_component_linker_instantiate(l, s, c, &inst);
-    CHECK(inst == NULL, "async component not instantiated");
-    CHECK_ERROR(e, "async option and no callback (stackful) is not implemented yet", "instantiate async");
-    whirl_store_delete(s);
-    whirl_component_linker_delete(l);
     whirl_component_delete(c);
 }
 
@@ -200,6 +185,22 @@ static void test_async_lower(void)
     whirl_component_delete(c);
 }
 
+/* A stackful async export runs (async-export.wat). */
+static void test_async_stackful(void)
+{
+    whirl_component_t *c = t_load("async-export");
+    if (!c)
+        return;
+    whirl_component_linker_t *l = whirl_component_linker_new(t_engine);
+    whirl_store_t *s;
+    whirl_component_instance_t *inst = t_instantiate(l, c, &s);
+    if (inst)
+        CHECK(call_u32(inst, "run", NULL, 0) == 42, "stackful export returns 42");
+    whirl_store_delete(s);
+    whirl_component_linker_delete(l);
+    whirl_component_delete(c);
+}
+
 /* Host functions behind async-subtask.wat: `later(n)` defers and finishes
  * at its n-th try with n + 1; `never` defers and never finishes. */
 typedef struct later {
@@ -297,6 +298,8 @@ static void test_async_subtasks(void)
         CHECK(call_u32(inst, "at-once", NULL, 0) == 2001, "finished during the call: RETURNED");
         CHECK(call_u32(inst, "cb", NULL, 0) == 203,
               "callback WAIT: the SUBTASK event, then the result");
+        CHECK(call_u32(inst, "stackful", NULL, 0) == 205,
+              "a stackful export waits for its subtask and returns");
         CHECK(later_live == 0, "every host call's state freed (%d left)", later_live);
     }
     whirl_store_delete(s);
@@ -306,6 +309,8 @@ static void test_async_subtasks(void)
     } traps[] = {
         {"wait-never", "deadline reached while the guest waited for a subtask", true},
         {"cb-never", "deadline reached while the guest waited for a subtask", true},
+        {"stackful-never", "deadline reached while the guest waited for a subtask", true},
+        {"yield-forever", "interrupt", true},
         {"drop-early", "subtask.drop: subtask 1 has not resolved", false},
         {"drop-undelivered", "subtask 1 has not delivered its resolution yet", false},
         {"cancel-in-set", "a synchronous cancel is not allowed", false},
@@ -336,6 +341,6 @@ void test_async(void)
     test_async_subtasks();
     test_async_lower();
     test_async_types();
-    test_async_refused();
+    test_async_stackful();
     test_async_tasks();
 }
