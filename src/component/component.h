@@ -776,9 +776,9 @@ whirl_error_t *subtask_start(clower_env_t *le, const csub_defer_t *d, uint32_t r
                              clenders_t *lenders, uint32_t *status);
 /* subtask.drop (0x0d) and subtask.cancel (0x06). */
 whirl_error_t *subtask_builtin(ctask_env_t *te, const whirl_val_t *args, whirl_val_t *results);
-/* The event loop: finishes the subtasks of inst's root that can finish now;
+/* The event loop: finishes inst's pending host calls that can finish now;
  * with `block`, first waits until one can (ended by the store's deadline).
- * *none: there is nothing to wait for (no subtask is running). */
+ * *none: there is nothing to wait for (no host call of inst is running). */
 whirl_error_t *subtasks_run(cinst_t *inst, bool block, bool *none);
 /* stream.c calls these for the subtask behind a waitable: its event's
  * payload (the state; a resolved one is delivered: lenders returned), and

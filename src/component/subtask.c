@@ -179,16 +179,28 @@ static whirl_error_t *resolve(csubtask_t *st, whirl_cval_t *result)
 
 enum { MAX_WATCHED = 64 };
 
+/* The next pending host call of `inst` from `st` on (NULL: none). Only the
+ * waiting instance's calls run: resolving one lowers into its caller's
+ * memory (realloc included), which must not happen to an instance that is
+ * suspended further up the stack; another instance's calls finish when it
+ * waits itself. */
+static csubtask_t *next_of(csubtask_t *st, const cinst_t *inst)
+{
+    while (st && st->inst != inst)
+        st = st->next;
+    return st;
+}
+
 whirl_error_t *subtasks_run(cinst_t *inst, bool block, bool *none)
 {
     croot_t *root = inst->root;
     whirl_store_t *store = inst->store;
-    *none = !root->pending;
+    *none = !next_of(root->pending, inst);
     for (;;) {
         bool finished = false;
-        /* Each pass restarts from the head: resolving runs guest code
-         * (realloc), and finished calls leave the list. */
-        for (csubtask_t *st = root->pending; st;) {
+        /* Each pass restarts from the head after a resolution: resolving
+         * runs guest code (realloc), and finished calls leave the list. */
+        for (csubtask_t *st = next_of(root->pending, inst); st;) {
             whirl_cval_t result = {0};
             bool done = false;
             whirl_error_t *e = st->ops->poll(st->env, store, &result, &done);
@@ -199,18 +211,18 @@ whirl_error_t *subtasks_run(cinst_t *inst, bool block, bool *none)
                 return e;
             if (done) {
                 finished = true;
-                st = root->pending;
+                st = next_of(root->pending, inst);
                 continue;
             }
-            st = st->next;
+            st = next_of(st->next, inst);
         }
-        if (finished || !block || !root->pending)
+        if (finished || !block || !next_of(root->pending, inst))
             return NULL;
         /* Nothing finished: wait for what the pending calls watch. */
         struct pollfd pfds[MAX_WATCHED];
         nfds_t np = 0;
         uint64_t until = whirl_store_deadline_ns(store);
-        for (csubtask_t *st = root->pending; st; st = st->next) {
+        for (csubtask_t *st = next_of(root->pending, inst); st; st = next_of(st->next, inst)) {
             uint64_t d = UINT64_MAX;
             struct pollfd two[2];
             size_t k = st->ops->watch ? st->ops->watch(st->env, two, &d) : 0;
