@@ -247,6 +247,39 @@ typedef whirl_error_t *(*whirl_component_callback_t)(void *env, whirl_store_t *s
                                                       const whirl_cval_t *args, size_t nargs,
                                                       whirl_cval_t *results, size_t nresults);
 
+/* Host functions that finish later (component-model async). A host
+ * function that a guest calls through `canon lower ... async` may finish
+ * after it returns: while whirl_component_call_can_defer() is true (during
+ * such a callback only, on its thread, before the callback waits for
+ * anything) it calls whirl_component_call_defer and returns NULL without
+ * filling `results`. The guest's call then answers STARTED with a subtask
+ * handle, and the engine finishes the call from that guest instance's own
+ * waits (waitable-set.wait and poll, a callback's WAIT), on the guest's
+ * thread, delivering the SUBTASK event:
+ *  - watch: what the call waits for, so that a blocked guest sleeps until
+ *    then: up to 2 descriptors written to `fds` (returns how many) and/or
+ *    a monotonic deadline (whirl_monotonic_now's clock) lowered into
+ *    *deadline_ns. Waits also end at the store's deadline (an `interrupt`
+ *    trap).
+ *  - poll: tries to finish without blocking; on success sets *done and,
+ *    if the function has a result, *result (released by the engine after
+ *    lowering it into the guest). An error traps the waiting guest.
+ *  - free: releases `env`, exactly once: after the call finished, when the
+ *    guest cancelled it (subtask.cancel: the result is never written), when
+ *    the callback returned an error anyway, or with the store.
+ * Called any other way (a synchronous lower, the host), the function must
+ * finish before it returns, as usual. */
+struct pollfd;
+typedef struct whirl_component_pending_ops {
+    size_t (*watch)(void *env, struct pollfd *fds, uint64_t *deadline_ns);
+    whirl_error_t *(*poll)(void *env, whirl_store_t *store, whirl_cval_t *result, bool *done);
+    void (*free)(void *env);
+} whirl_component_pending_ops_t;
+bool whirl_component_call_can_defer(void);
+/* `ops` must outlive the call (a static table); `env` is the engine's from
+ * now on (ops->free). Only when whirl_component_call_can_defer() is true. */
+void whirl_component_call_defer(const whirl_component_pending_ops_t *ops, void *env);
+
 /* Parameters and result of a component function (borrowed). */
 size_t whirl_component_func_param_count(const whirl_component_func_t *func);
 const char *whirl_component_func_param_name(const whirl_component_func_t *func, size_t i);

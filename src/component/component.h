@@ -739,22 +739,11 @@ const char *cerror_message(const whirl_cval_t *v, size_t *len);
 /* ---- subtasks (subtask.c) ---- */
 
 /* A host function called through `canon lower ... async` may finish
- * later: it calls csub_defer (only if csub_can_defer() is true, and before
- * it waits for anything) and returns without a result; the call becomes a
- * subtask (STARTED, a handle in the caller's table) which the event loop
- * of waitable-set.wait/poll and the callback's WAIT drives: `watch` tells
- * what it waits for (up to 2 descriptors in `pfd`, returning how many, and
- * an earlier monotonic *deadline if any), `poll` tries to finish without
- * waiting (*done: *result holds the function's result, if it has one;
- * an error traps the waiting guest), `free` releases `env` (after the
- * result, a cancel, or with the store). Everything runs on the guest's
- * thread. */
-struct pollfd;
-typedef struct csub_host_ops {
-    size_t (*watch)(void *env, struct pollfd *pfd, uint64_t *deadline);
-    whirl_error_t *(*poll)(void *env, whirl_store_t *store, whirl_cval_t *result, bool *done);
-    void (*free)(void *env);
-} csub_host_ops_t;
+ * later: csub_defer is whirl_component_call_defer (include/whirl/
+ * component.h documents the ops); the call becomes a subtask (STARTED, a
+ * handle in the caller's table) which the event loop of waitable-set.wait/
+ * poll and the callback's WAIT drives, on the guest's thread. */
+typedef whirl_component_pending_ops_t csub_host_ops_t;
 bool csub_can_defer(void);
 void csub_defer(const csub_host_ops_t *ops, void *env);
 

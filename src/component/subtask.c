@@ -61,6 +61,17 @@ void csub_defer(const csub_host_ops_t *ops, void *env)
     defer_slot->env = env;
 }
 
+bool whirl_component_call_can_defer(void) { return csub_can_defer(); }
+
+void whirl_component_call_defer(const whirl_component_pending_ops_t *ops, void *env)
+{
+    if (csub_can_defer()) {
+        csub_defer(ops, env);
+    } else if (ops && ops->free) {
+        ops->free(env); /* misuse: nothing would ever run it; the call gives no result */
+    }
+}
+
 csub_defer_t *csub_host_enter(void)
 {
     csub_defer_t *saved = defer_slot;

@@ -15,7 +15,6 @@
 
 #include <poll.h>
 
-#include "component/component.h"
 #include "harness.h"
 
 static void test_async_types(void)
@@ -231,7 +230,7 @@ static void later_free(void *env)
     free(env);
 }
 
-static const csub_host_ops_t later_ops = {later_watch, later_poll, later_free};
+static const whirl_component_pending_ops_t later_ops = {later_watch, later_poll, later_free};
 
 static size_t never_watch(void *env, struct pollfd *pfd, uint64_t *deadline)
 {
@@ -245,14 +244,14 @@ static whirl_error_t *never_poll(void *env, whirl_store_t *store, whirl_cval_t *
     return NULL;
 }
 
-static const csub_host_ops_t never_ops = {never_watch, never_poll, later_free};
+static const whirl_component_pending_ops_t never_ops = {never_watch, never_poll, later_free};
 
 static whirl_error_t *later_cb(void *env, whirl_store_t *store, const whirl_component_func_t *f,
                                const whirl_cval_t *args, size_t nargs, whirl_cval_t *results,
                                size_t nresults)
 {
     uint32_t n = (uint32_t)args[0].of.u;
-    if (n == 0 || !csub_can_defer()) {
+    if (n == 0 || !whirl_component_call_can_defer()) {
         results[0] = (whirl_cval_t){.kind = WHIRL_CVAL_U32, .of.u = n + 1};
         return NULL;
     }
@@ -261,7 +260,7 @@ static whirl_error_t *later_cb(void *env, whirl_store_t *store, const whirl_comp
         return whirl_error_new("out of memory");
     l->n = n;
     later_live++;
-    csub_defer(&later_ops, l);
+    whirl_component_call_defer(&later_ops, l);
     return NULL;
 }
 
@@ -269,10 +268,10 @@ static whirl_error_t *never_cb(void *env, whirl_store_t *store, const whirl_comp
                                const whirl_cval_t *args, size_t nargs, whirl_cval_t *results,
                                size_t nresults)
 {
-    if (!csub_can_defer())
+    if (!whirl_component_call_can_defer())
         return whirl_error_new("never: called synchronously");
     later_live++;
-    csub_defer(&never_ops, calloc(1, 1));
+    whirl_component_call_defer(&never_ops, calloc(1, 1));
     return NULL;
 }
 
