@@ -275,6 +275,54 @@ static whirl_error_t *never_cb(void *env, whirl_store_t *store, const whirl_comp
     return NULL;
 }
 
+/* A wait for a subtask inside a resumable call suspends the call (the
+ * thread is free: whirl_call_resume answers PENDING) until the store's
+ * deadline ends it with `interrupt`. */
+typedef struct resumable_wait {
+    whirl_component_instance_t *inst;
+    const char *name;
+} resumable_wait_t;
+
+static whirl_error_t *resumable_wait_body(void *env)
+{
+    resumable_wait_t *rw = env;
+    whirl_cval_t r = {0};
+    whirl_error_t *e = t_call(rw->inst, NULL, rw->name, NULL, 0, &r);
+    whirl_cval_release(&r);
+    return e;
+}
+
+static void test_subtask_resumable(whirl_component_linker_t *l, whirl_component_t *c,
+                                   const char *name)
+{
+    whirl_store_t *s;
+    whirl_component_instance_t *inst = t_instantiate(l, c, &s);
+    whirl_ready_queue_t *q = NULL;
+    whirl_call_t *call = NULL;
+    resumable_wait_t rw = {inst, name};
+    if (!inst || !CHECK_OK(whirl_ready_queue_new(&q), "ready queue") ||
+        !CHECK_OK(whirl_store_set_deadline(s, whirl_monotonic_now() + 100000000u), "deadline") ||
+        !CHECK_OK(whirl_call_new_host(s, resumable_wait_body, &rw, &call), "resumable call"))
+        goto out;
+    whirl_ready_queue_watch(q, call);
+    whirl_call_status_t st = whirl_call_resume(call);
+    CHECK(st == WHIRL_CALL_PENDING, "%s: the wait suspends the resumable call", name);
+    for (int i = 0; i < 100 && st != WHIRL_CALL_DONE; i++) {
+        struct pollfd pfd = {.fd = whirl_ready_queue_fd(q), .events = POLLIN};
+        if (poll(&pfd, 1, 10000) <= 0)
+            break;
+        while (whirl_ready_queue_pop(q))
+            ;
+        st = whirl_call_resume(call);
+    }
+    CHECK(st == WHIRL_CALL_DONE, "%s: resumed to the end", name);
+    CHECK_TRAP(whirl_call_results(call, NULL, 0), "interrupt", name);
+out:
+    whirl_call_delete(call);
+    whirl_ready_queue_delete(q);
+    whirl_store_delete(s);
+}
+
 static void test_async_subtasks(void)
 {
     whirl_component_t *c = t_load("async-subtask");
@@ -330,6 +378,8 @@ static void test_async_subtasks(void)
         }
         whirl_store_delete(s);
     }
+    test_subtask_resumable(l, c, "cb-never");
+    test_subtask_resumable(l, c, "stackful-never");
     CHECK(later_live == 0, "pending host calls freed with their store (%d left)", later_live);
     whirl_component_linker_delete(l);
     whirl_component_delete(c);
