@@ -34,19 +34,73 @@ static whirl_error_t *call_host(whirl_component_func_t *f, cinst_t *caller, whir
     return NULL;
 }
 
+/* A guest callee's task suspended under an async lower: a subtask of the
+ * caller, resumed by the caller's event loop (subtask.c) as a host call
+ * would be polled. The callee instance stays entered until it ends. */
+typedef struct guest_run {
+    ctask_t task;
+    whirl_component_func_t *f;
+    cinst_t *caller;
+} guest_run_t;
+
+static whirl_error_t *guest_poll(void *env, whirl_store_t *store, whirl_cval_t *result,
+                                 bool *done)
+{
+    (void)store;
+    guest_run_t *g = env;
+    whirl_component_func_t *f = g->f;
+    bool suspended;
+    whirl_error_t *e =
+        task_resume_async(f, &g->task, result, f->type->result ? 1 : 0, &suspended);
+    if (!e && suspended)
+        return NULL;
+    if (!e && g->task.num_borrows)
+        e = canon_trap("`%s` returned with %u borrowed handle(s) not dropped", fname(f),
+                       g->task.num_borrows);
+    if (e) {
+        /* The callee stays entered (it trapped); its borrows must go. */
+        if (g->task.num_borrows)
+            handle_scrub_task(&g->task);
+        whirl_cval_release(result);
+        return e;
+    }
+    inst_leave_to(f->inst, g->caller);
+    *done = true;
+    return NULL;
+}
+
+static void guest_free(void *env)
+{
+    guest_run_t *g = env;
+    whirl_cval_release(&g->task.result);
+    free(g);
+}
+
+static const csub_host_ops_t guest_task_ops = {NULL, guest_poll, guest_free};
+
 static whirl_error_t *call_lifted(whirl_component_func_t *f, cinst_t *caller,
                                   whirl_cval_t *args, size_t nargs, whirl_cval_t *results,
                                   size_t nresults)
 {
     cinst_t *ci = f->inst;
     const ctype_t *ft = f->type;
+    csub_defer_t *slot = csub_guest_slot(); /* an async caller: the task may suspend */
     if (!inst_may_enter_from(ci, caller))
         return canon_trap("cannot enter component instance to call `%s` (it is already "
                           "running, or a previous call trapped)", fname(f));
+    guest_run_t *run = NULL;
+    if (slot && f->async && f->callback) {
+        if (!(run = calloc(1, sizeof *run)))
+            return error_oom();
+        run->f = f;
+        run->caller = caller;
+    }
     inst_enter_from(ci, caller);
-    ctask_t task = {.inst = ci};
+    ctask_t stack_task = {.inst = ci};
+    ctask_t *taskp = run ? &run->task : &stack_task;
+    taskp->inst = ci;
     ccx_t cx = {.store = ci->store, .inst = ci, .encoding = f->encoding, .memory = f->memory,
-                .realloc = f->realloc, .task = &task};
+                .realloc = f->realloc, .task = taskp};
     cflat_sig_t sig;
     ctype_flatten_func(ft, false, &sig);
     whirl_val_t flat[CANON_MAX_FLAT_PARAMS + 1], res[CANON_MAX_FLAT_RESULTS + 1];
@@ -55,31 +109,38 @@ static whirl_error_t *call_lifted(whirl_component_func_t *f, cinst_t *caller,
         canon_lower_values(&cx, CANON_MAX_FLAT_PARAMS, ft->fields, ft->count, args, flat, &nflat,
                            NULL);
     if (!e && f->async) {
-        e = task_call_async(f, &task, flat, nflat, results, nresults);
-        if (!e && task.num_borrows)
-            e = canon_trap("`%s` returned with %u borrowed handle(s) not dropped", fname(f),
-                           task.num_borrows);
-        if (!e) {
-            inst_leave_to(ci, caller);
+        bool suspended = false;
+        e = task_call_async(f, taskp, flat, nflat, results, nresults, run != NULL, &suspended);
+        if (!e && suspended) {
+            slot->ops = &guest_task_ops;
+            slot->env = run;
+            slot->guest = ci;
             return NULL;
         }
-        /* task_call_async wrote no result; the instance stays entered. */
-        if (task.num_borrows)
-            handle_scrub_task(&task);
+        if (!e && taskp->num_borrows)
+            e = canon_trap("`%s` returned with %u borrowed handle(s) not dropped", fname(f),
+                           taskp->num_borrows);
+        if (!e)
+            inst_leave_to(ci, caller);
+        else if (taskp->num_borrows) /* task_call_async wrote no result; the instance stays entered */
+            handle_scrub_task(taskp);
+        free(run);
         return e;
     }
+    free(run);
+    run = NULL;
     if (!e) {
         /* The sync task is current too: async built-ins it calls trap. */
-        task.outer = ci->current_task;
-        ci->current_task = &task;
+        stack_task.outer = ci->current_task;
+        ci->current_task = &stack_task;
         e = whirl_func_call(ci->store, f->core, flat, nflat, res, sig.nresults);
-        ci->current_task = task.outer;
+        ci->current_task = stack_task.outer;
     }
     if (!e && ft->result)
         e = canon_lift_result(&cx, ft->result, res, sig.nresults, &results[0]);
-    if (!e && task.num_borrows)
+    if (!e && stack_task.num_borrows)
         e = canon_trap("`%s` returned with %u borrowed handle(s) not dropped", fname(f),
-                       task.num_borrows);
+                       stack_task.num_borrows);
     if (!e && f->post_return) {
         ci->may_leave = false;
         e = whirl_func_call(ci->store, f->post_return, res, sig.nresults, NULL, 0);
@@ -88,8 +149,8 @@ static whirl_error_t *call_lifted(whirl_component_func_t *f, cinst_t *caller,
     if (e) {
         /* The instance stays entered: after a trap it cannot be reentered.
          * Borrow handles of the call must not outlive it, though. */
-        if (task.num_borrows)
-            handle_scrub_task(&task);
+        if (stack_task.num_borrows)
+            handle_scrub_task(&stack_task);
         release_all(results, nresults);
         return e;
     }

@@ -480,6 +480,7 @@ struct ctask {
     whirl_memory_t *memory;
     uint32_t context[2];
     ctask_t *outer;
+    uint32_t wait_code; /* a suspended stackless task: the WAIT code it waits with */
 };
 
 /* Handles lent by a caller for the duration of a call (the spec's Subtask
@@ -662,11 +663,16 @@ bool task_builtin_supported(uint8_t op);
 whirl_error_t *task_builtin_trampoline(void *env, whirl_caller_t *caller,
                                        const whirl_val_t *args, size_t nargs,
                                        whirl_val_t *results, size_t nresults);
-/* Runs an async-lifted function to completion: the core function, then
- * (stackless) its callback until it exits; the result is what task.return
- * gave. */
+/* Runs an async-lifted function: the core function, then (stackless) its
+ * callback until it exits; the result is what task.return gave. With
+ * `can_suspend` (a subtask of an async lower) a stackless task that waits
+ * with nothing ready returns with *suspended set and no result; the event
+ * loop resumes it with task_resume_async. */
 whirl_error_t *task_call_async(whirl_component_func_t *f, ctask_t *task, whirl_val_t *flat,
-                               size_t nflat, whirl_cval_t *results, size_t nresults);
+                               size_t nflat, whirl_cval_t *results, size_t nresults,
+                               bool can_suspend, bool *suspended);
+whirl_error_t *task_resume_async(whirl_component_func_t *f, ctask_t *task,
+                                 whirl_cval_t *results, size_t nresults, bool *suspended);
 void task_inst_free(cinst_t *inst);
 
 /* ---- waitables, streams and futures (stream.c) ---- */
@@ -751,7 +757,10 @@ typedef struct csubtask csubtask_t;
 typedef struct csub_defer {
     const csub_host_ops_t *ops; /* set by csub_defer */
     void *env;
+    cinst_t *guest; /* a guest callee's suspended task: the callee's instance */
 } csub_defer_t;
+/* call_lifted takes the slot an async lower armed for a guest callee. */
+csub_defer_t *csub_guest_slot(void);
 /* Calls host function `f` from an async lower, letting it defer into *slot. */
 whirl_error_t *cfunc_call_deferrable(whirl_component_func_t *f, cinst_t *caller,
                                      whirl_cval_t *args, size_t nargs, whirl_cval_t *results,

@@ -32,8 +32,9 @@ struct csubtask {
     uint32_t handle;
     uint8_t state;
     bool delivered, cancel_requested;
-    const csub_host_ops_t *ops; /* the pending host call, NULL once resolved */
+    const csub_host_ops_t *ops; /* the pending call, NULL once resolved */
     void *env;
+    cinst_t *guest; /* a guest callee's suspended task: the callee's instance */
     /* Where the result goes: the lower's options and buffer. */
     const ctype_t *result_type;
     uint32_t retptr;
@@ -51,7 +52,7 @@ struct csubtask {
  * takes it, so that nested host calls see none). A host function decides
  * before it waits, so a resumable call's migration to another thread
  * cannot confuse it. */
-static _Thread_local csub_defer_t *defer_slot, *armed;
+static _Thread_local csub_defer_t *defer_slot, *armed, *armed_guest;
 
 bool csub_can_defer(void) { return defer_slot && !defer_slot->ops; }
 
@@ -72,6 +73,13 @@ void whirl_component_call_defer(const whirl_component_pending_ops_t *ops, void *
     }
 }
 
+csub_defer_t *csub_guest_slot(void)
+{
+    csub_defer_t *slot = armed_guest;
+    armed_guest = NULL;
+    return slot;
+}
+
 csub_defer_t *csub_host_enter(void)
 {
     csub_defer_t *saved = defer_slot;
@@ -87,8 +95,9 @@ whirl_error_t *cfunc_call_deferrable(whirl_component_func_t *f, cinst_t *caller,
                                      size_t nresults, csub_defer_t *slot)
 {
     armed = f->kind == CFUNC_HOST ? slot : NULL;
+    armed_guest = f->kind == CFUNC_LIFTED && f->async ? slot : NULL;
     whirl_error_t *e = cfunc_call(f, caller, args, nargs, results, nresults);
-    armed = NULL;
+    armed = armed_guest = NULL;
     if (e && slot->ops) {
         if (slot->ops->free)
             slot->ops->free(slot->env);
@@ -131,6 +140,7 @@ whirl_error_t *subtask_start(clower_env_t *le, const csub_defer_t *d, uint32_t r
         return error_oom();
     }
     *st = (csubtask_t){.inst = le->inst, .state = ST_STARTED, .ops = d->ops, .env = d->env,
+                       .guest = d->guest,
                        .result_type = le->type->result, .retptr = retptr,
                        .encoding = le->encoding, .memory = le->memory, .realloc = le->realloc,
                        .lenders = *lenders};
@@ -202,6 +212,30 @@ static csubtask_t *next_of(csubtask_t *st, const cinst_t *inst)
     return st;
 }
 
+/* Gathers what inst's pending calls wait for into pfds/until. */
+static void collect(croot_t *root, const cinst_t *inst, struct pollfd *pfds, nfds_t *np,
+                    uint64_t *until, unsigned depth)
+{
+    for (csubtask_t *st = next_of(root->pending, inst); st; st = next_of(st->next, inst)) {
+        if (st->guest) {
+            if (depth < 16 && st->guest != inst)
+                collect(root, st->guest, pfds, np, until, depth + 1);
+            continue;
+        }
+        uint64_t d = UINT64_MAX;
+        struct pollfd two[2];
+        size_t k = st->ops->watch ? st->ops->watch(st->env, two, &d) : 0;
+        for (size_t i = 0; i < k && i < 2; i++) {
+            if (*np < MAX_WATCHED)
+                pfds[(*np)++] = two[i];
+            else if (*until > whirl_monotonic_now() + 1000000u)
+                *until = whirl_monotonic_now() + 1000000u; /* too many: poll every ms */
+        }
+        if (d < *until)
+            *until = d;
+    }
+}
+
 whirl_error_t *subtasks_run(cinst_t *inst, bool block, bool *none)
 {
     croot_t *root = inst->root;
@@ -229,23 +263,12 @@ whirl_error_t *subtasks_run(cinst_t *inst, bool block, bool *none)
         }
         if (finished || !block || !next_of(root->pending, inst))
             return NULL;
-        /* Nothing finished: wait for what the pending calls watch. */
+        /* Nothing finished: wait for what the pending calls watch (a
+         * suspended guest task: what its instance's calls watch). */
         struct pollfd pfds[MAX_WATCHED];
         nfds_t np = 0;
         uint64_t until = whirl_store_deadline_ns(store);
-        for (csubtask_t *st = next_of(root->pending, inst); st; st = next_of(st->next, inst)) {
-            uint64_t d = UINT64_MAX;
-            struct pollfd two[2];
-            size_t k = st->ops->watch ? st->ops->watch(st->env, two, &d) : 0;
-            for (size_t i = 0; i < k && i < 2; i++) {
-                if (np < MAX_WATCHED)
-                    pfds[np++] = two[i];
-                else if (until > whirl_monotonic_now() + 1000000u)
-                    until = whirl_monotonic_now() + 1000000u; /* too many: poll every ms */
-            }
-            if (d < until)
-                until = d;
-        }
+        collect(root, inst, pfds, &np, &until, 0);
         uint64_t now = whirl_monotonic_now();
         if (now >= whirl_store_deadline_ns(store))
             return whirl_trap_new(WHIRL_TRAP_INTERRUPT,
@@ -294,6 +317,9 @@ whirl_error_t *subtask_builtin(ctask_env_t *te, const whirl_val_t *args, whirl_v
     if (in_set && !te->async)
         return canon_trap("subtask.cancel: subtask %u is in a waitable set, so a synchronous "
                           "cancel is not allowed", h);
+    if (st->state < ST_RETURNED && st->guest)
+        return canon_trap("subtask.cancel: subtask %u is a task of another component "
+                          "instance, whose cancellation is not implemented yet", h);
     if (st->state < ST_RETURNED) {
         /* A host call stops at once: its result, if any, is never written. */
         st->cancel_requested = true;

@@ -168,10 +168,77 @@ whirl_error_t *task_builtin_trampoline(void *env, whirl_caller_t *caller,
     }
 }
 
-whirl_error_t *task_call_async(whirl_component_func_t *f, ctask_t *task, whirl_val_t *flat,
-                               size_t nflat, whirl_cval_t *results, size_t nresults)
+/* The callback loop from the callback code `packed` on: EXIT ends it,
+ * YIELD calls back with no event, WAIT with a pending event of the set,
+ * running the subtasks' event loop until one comes (none pending and no
+ * host call running traps: with one guest running at a time, none could
+ * arrive). With `can_suspend` (the task is a subtask of an async caller) a
+ * WAIT with no event ready after one pass of the event loop suspends the
+ * task instead: task->wait_code keeps the code and *suspended is set. */
+static whirl_error_t *callback_loop(whirl_component_func_t *f, ctask_t *task, uint32_t packed,
+                                    bool can_suspend, bool *suspended)
 {
     cinst_t *ci = f->inst;
+    *suspended = false;
+    for (;;) {
+        uint32_t op = packed & 0xf;
+        if (op == CALLBACK_EXIT)
+            return NULL;
+        if (op > CALLBACK_WAIT)
+            return canon_trap("async callback returned the unknown code %u", op);
+        whirl_val_t ev[3] = {{.kind = WHIRL_I32}, {.kind = WHIRL_I32}, {.kind = WHIRL_I32}};
+        whirl_error_t *e;
+        if (op == CALLBACK_WAIT) {
+            uint32_t set = packed >> 4, c, index, payload;
+            bool got;
+            if ((e = wset_check(ci, set, "async callback WAIT")) ||
+                (e = next_event(ci, set, !can_suspend, &got, &c, &index, &payload)))
+                return e;
+            if (!got && can_suspend) {
+                task->wait_code = packed;
+                *suspended = true;
+                return NULL;
+            }
+            if (!got)
+                return canon_trap("async callback waits on waitable set %u, where no member "
+                                  "has an event and nothing else can run: the task would wait "
+                                  "forever", set);
+            ev[0].of.i32 = (int32_t)c;
+            ev[1].of.i32 = (int32_t)index;
+            ev[2].of.i32 = (int32_t)payload;
+        }
+        whirl_val_t code = {.kind = WHIRL_I32};
+        if ((e = whirl_func_call(ci->store, f->callback, ev, 3, &code, 1)))
+            return e;
+        packed = (uint32_t)code.of.i32;
+    }
+}
+
+/* The task ended (e: how): its result, checked, goes to `results`. */
+static whirl_error_t *task_end(whirl_component_func_t *f, ctask_t *task, whirl_error_t *e,
+                               whirl_cval_t *results, size_t nresults)
+{
+    if (!e && !task->returned)
+        e = canon_trap("async export `%s` exited without calling task.return",
+                       f->name ? f->name : "(anonymous)");
+    if (e) {
+        whirl_cval_release(&task->result);
+        return e;
+    }
+    if (nresults)
+        results[0] = task->result;
+    else
+        whirl_cval_release(&task->result);
+    memset(&task->result, 0, sizeof task->result);
+    return NULL;
+}
+
+whirl_error_t *task_call_async(whirl_component_func_t *f, ctask_t *task, whirl_val_t *flat,
+                               size_t nflat, whirl_cval_t *results, size_t nresults,
+                               bool can_suspend, bool *suspended)
+{
+    cinst_t *ci = f->inst;
+    *suspended = false;
     task->is_async = true;
     task->result_type = f->type->result;
     task->encoding = f->encoding;
@@ -184,52 +251,23 @@ whirl_error_t *task_call_async(whirl_component_func_t *f, ctask_t *task, whirl_v
      * is all a fiber would give while only host calls run concurrently. */
     whirl_error_t *e = whirl_func_call(ci->store, f->core, flat, nflat, &code,
                                        f->callback ? 1 : 0);
-    if (!f->callback)
-        code.of.i32 = CALLBACK_EXIT;
-    /* The callback loop: EXIT ends it, YIELD calls back with no event,
-     * WAIT with a pending event of the set, running the subtasks' event loop
-     * until one comes (none pending and no host call running traps: with
-     * one guest running at a time, none could arrive). */
-    while (!e) {
-        uint32_t packed = (uint32_t)code.of.i32;
-        uint32_t op = packed & 0xf;
-        if (op == CALLBACK_EXIT)
-            break;
-        if (op > CALLBACK_WAIT) {
-            e = canon_trap("async callback returned the unknown code %u", op);
-            break;
-        }
-        whirl_val_t ev[3] = {{.kind = WHIRL_I32}, {.kind = WHIRL_I32}, {.kind = WHIRL_I32}};
-        if (op == CALLBACK_WAIT) {
-            uint32_t set = packed >> 4, c, index, payload;
-            bool got;
-            if ((e = wset_check(ci, set, "async callback WAIT")) ||
-                (e = next_event(ci, set, true, &got, &c, &index, &payload)))
-                break;
-            if (!got) {
-                e = canon_trap("async callback waits on waitable set %u, where no member has "
-                               "an event and nothing else can run: the task would wait "
-                               "forever", set);
-                break;
-            }
-            ev[0].of.i32 = (int32_t)c;
-            ev[1].of.i32 = (int32_t)index;
-            ev[2].of.i32 = (int32_t)payload;
-        }
-        e = whirl_func_call(ci->store, f->callback, ev, 3, &code, 1);
-    }
-    if (!e && !task->returned)
-        e = canon_trap("async export `%s` exited without calling task.return",
-                       f->name ? f->name : "(anonymous)");
+    if (!e && f->callback)
+        e = callback_loop(f, task, (uint32_t)code.of.i32, can_suspend, suspended);
     ci->current_task = task->outer;
-    if (e) {
-        whirl_cval_release(&task->result);
-        return e;
-    }
-    if (nresults)
-        results[0] = task->result;
-    else
-        whirl_cval_release(&task->result);
-    memset(&task->result, 0, sizeof task->result);
-    return NULL;
+    if (!e && *suspended)
+        return NULL;
+    return task_end(f, task, e, results, nresults);
+}
+
+whirl_error_t *task_resume_async(whirl_component_func_t *f, ctask_t *task,
+                                 whirl_cval_t *results, size_t nresults, bool *suspended)
+{
+    cinst_t *ci = f->inst;
+    task->outer = ci->current_task;
+    ci->current_task = task;
+    whirl_error_t *e = callback_loop(f, task, task->wait_code, true, suspended);
+    ci->current_task = task->outer;
+    if (!e && *suspended)
+        return NULL;
+    return task_end(f, task, e, results, nresults);
 }

@@ -385,8 +385,41 @@ static void test_async_subtasks(void)
     whirl_component_delete(c);
 }
 
+/* A guest callee as a subtask (async-guest-subtask.wat). */
+static void test_async_guest_subtask(void)
+{
+    whirl_component_t *c = t_load("async-guest-subtask");
+    if (!c)
+        return;
+    whirl_component_linker_t *l = whirl_component_linker_new(t_engine);
+    CHECK_OK(whirl_component_linker_define_func(l, NULL, "later", later_cb, NULL, NULL), "later");
+    whirl_store_t *s;
+    later_live = 0;
+    whirl_component_instance_t *inst = t_instantiate(l, c, &s);
+    if (inst)
+        CHECK(call_u32(inst, "run", NULL, 0) == 112040,
+              "the guest callee's task suspends (STARTED) and the caller's wait resumes it");
+    whirl_store_delete(s);
+    inst = t_instantiate(l, c, &s);
+    if (inst)
+        CHECK(call_u32(inst, "leave", NULL, 0) == 1, "a guest subtask left pending: STARTED");
+    whirl_store_delete(s);
+    inst = t_instantiate(l, c, &s);
+    if (inst) {
+        whirl_cval_t r = {0};
+        CHECK_TRAP(t_call(inst, NULL, "cancel", NULL, 0, &r),
+                   "whose cancellation is not implemented yet", "cancel a guest subtask");
+        whirl_cval_release(&r);
+    }
+    whirl_store_delete(s);
+    CHECK(later_live == 0, "host calls freed (%d left)", later_live);
+    whirl_component_linker_delete(l);
+    whirl_component_delete(c);
+}
+
 void test_async(void)
 {
+    test_async_guest_subtask();
     test_async_subtasks();
     test_async_lower();
     test_async_types();
