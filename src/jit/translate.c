@@ -279,13 +279,14 @@ static bool results_in_registers(const wasm_functype_t *t)
 }
 
 /* Pre-scan of a validated body: whether the tier can compile it (NULL) or
- * why not, and the slots its calls through the runtime need. exnref values
- * count as exception handling even without an exception instruction: the
- * tier has no representation for them (a block of type exnref, a local, a
- * call or global passing one). */
-static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint32_t *scratch)
+ * why not, the slots its calls through the runtime (and its catch
+ * clauses' values) need, and whether it has a legacy try (`legacy_try`,
+ * may be NULL). type_unsupported is the one place a value type the tier
+ * cannot hold would be refused (none now). */
+static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint32_t *scratch,
+                             bool *legacy_try)
 {
-    static const char eh[] = "uses exception handlers: not supported by the jit yet";
+    static const char eh[] = "a value type the jit cannot hold";
     *scratch = 0;
     if (functype_has_exnref(&m->types[fn->type]))
         return eh;
@@ -368,13 +369,31 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
             n = call_slots_needed(t);
             break;
         }
-        case WASM_OP_TRY_TABLE:
+        case WASM_OP_TRY_TABLE: {
+            /* A clause's values come back in the scratch slots. */
+            read_s33(&r);
+            uint32_t k = read_u32(&r);
+            for (uint32_t j = 0; j < k && reader_ok(&r); j++) {
+                uint8_t kind = read_u8(&r);
+                if (kind == WASM_CATCH || kind == WASM_CATCH_REF) {
+                    const wasm_functype_t *t = &m->types[wasm_module_tag_type(m, read_u32(&r))];
+                    uint32_t need = call_slots_needed(t);
+                    n = need > n ? need : n;
+                }
+                read_u32(&r);
+            }
+            break;
+        }
         case WASM_OP_TRY:
-        case WASM_OP_CATCH:
-        case WASM_OP_CATCH_ALL:
-        case WASM_OP_DELEGATE:
-        case WASM_OP_RETHROW:
-            return eh;
+            if (legacy_try)
+                *legacy_try = true;
+            read_s33(&r);
+            break;
+        case WASM_OP_CATCH: {
+            const wasm_functype_t *t = &m->types[wasm_module_tag_type(m, read_u32(&r))];
+            n = call_slots_needed(t);
+            break;
+        }
         case WASM_OP_RETURN_CALL_REF:
             if (!results_in_registers(&m->types[fn->type]))
                 return "a tail call returning more results than registers hold: not "
@@ -491,7 +510,21 @@ static void mark_dead(jt_func_t *f)
     f->ctrl[f->nctrl - 1].dead = true;
 }
 
-static void op_block(jt_func_t *f, enum jt_ctrl_kind kind)
+void jt_mark_dead(jt_func_t *f) { mark_dead(f); }
+
+LLVMBasicBlockRef jt_branch_values(jt_func_t *f, uint32_t depth, LLVMValueRef *vals, uint32_t n)
+{
+    jt_ctrl_t *c = &f->ctrl[f->nctrl - 1 - depth];
+    LLVMBasicBlockRef from = LLVMGetInsertBlock(f->b);
+    LLVMValueRef *phis = c->kind == JT_LOOP ? c->target_phis : c->end_phis;
+    for (uint32_t i = 0; i < n; i++)
+        LLVMAddIncoming(phis[i], &vals[i], &from, 1);
+    if (c->kind != JT_LOOP)
+        c->end_reached = true;
+    return c->target;
+}
+
+jt_ctrl_t *jt_block(jt_func_t *f, enum jt_ctrl_kind kind)
 {
     uint32_t np, nr;
     const wasm_valtype_t *p, *r;
@@ -503,7 +536,7 @@ static void op_block(jt_func_t *f, enum jt_ctrl_kind kind)
         cond = jt_pop(f);
     jt_ctrl_t *c = push_ctrl(f, kind, np, p, nr, r);
     if (!c)
-        return;
+        return NULL;
     c->end = LLVMAppendBasicBlockInContext(cx, f->fn, "end");
     c->end_phis = make_phis(f, c->end, nr, r);
     c->target = c->end;
@@ -535,7 +568,7 @@ static void op_block(jt_func_t *f, enum jt_ctrl_kind kind)
             c->if_params = malloc(np * sizeof *c->if_params);
             if (!c->if_params) {
                 f->error = "out of memory";
-                return;
+                return NULL;
             }
             memcpy(c->if_params, &f->stack[c->height], np * sizeof *c->if_params);
         }
@@ -545,7 +578,10 @@ static void op_block(jt_func_t *f, enum jt_ctrl_kind kind)
         LLVMBuildCondBr(f->b, nz, then_bb, c->else_bb);
         LLVMPositionBuilderAtEnd(f->b, then_bb);
     }
+    return c;
 }
+
+static void op_block(jt_func_t *f, enum jt_ctrl_kind kind) { jt_block(f, kind); }
 
 /* Leaves the current arm: falls through to `end` if reachable. */
 static void fall_to_end(jt_func_t *f, jt_ctrl_t *c)
@@ -556,6 +592,8 @@ static void fall_to_end(jt_func_t *f, jt_ctrl_t *c)
         c->end_reached = true;
     }
 }
+
+void jt_fall_to_end(jt_func_t *f, jt_ctrl_t *c) { fall_to_end(f, c); }
 
 static void op_else(jt_func_t *f)
 {
@@ -589,6 +627,8 @@ static void build_return(jt_func_t *f, LLVMValueRef *vals)
 static void op_end(jt_func_t *f)
 {
     jt_ctrl_t *c = &f->ctrl[f->nctrl - 1];
+    if (c->eh != JT_EH_NONE)
+        jt_exn_end(f, c);
     fall_to_end(f, c);
     if (c->else_bb) { /* an `if` without `else`: params pass through as results */
         LLVMPositionBuilderAtEnd(f->b, c->else_bb);
@@ -632,6 +672,8 @@ static void op_end(jt_func_t *f)
         mark_dead(f);
     }
 }
+
+void jt_end(jt_func_t *f) { op_end(f); }
 
 static void op_br(jt_func_t *f)
 {
@@ -734,6 +776,20 @@ static LLVMValueRef slot_load(LLVMBuilderRef b, jt_module_t *jm, LLVMValueRef sl
     return v;
 }
 
+void jt_spill(jt_func_t *f, LLVMValueRef slots, LLVMValueRef *vals, const wasm_valtype_t *types,
+              uint32_t n)
+{
+    for (uint32_t i = 0, at = 0; i < n; at += slots_of(types[i]), i++)
+        slot_store(f->b, f->jm, slots, at, vals[i]);
+}
+
+void jt_unspill(jt_func_t *f, LLVMValueRef slots, const wasm_valtype_t *types, uint32_t n,
+                LLVMValueRef *out)
+{
+    for (uint32_t i = 0, at = 0; i < n; at += slots_of(types[i]), i++)
+        out[i] = slot_load(f->b, f->jm, slots, at, types[i]);
+}
+
 static void spill_args(jt_func_t *f, LLVMValueRef slots, LLVMValueRef *args,
                        const wasm_functype_t *t)
 {
@@ -757,6 +813,30 @@ static void unpack_results(jt_func_t *f, LLVMValueRef call, const wasm_functype_
         out[i] = LLVMBuildExtractValue(f->b, call, i, "");
 }
 
+/* A call inside a block with handlers: always through the runtime
+ * function `rt` (ctx, pre[0..npre), slots, site), which catches an
+ * exception from the callee and returns it (NULL: none); it goes to the
+ * handlers `h`, the results come back in the slots. Traps go on past the
+ * handlers as before. */
+static void catching_call(jt_func_t *f, jt_ctrl_t *h, const wasm_functype_t *t, LLVMValueRef *args,
+                          enum jb_runtime rt, LLVMValueRef *pre, unsigned npre)
+{
+    LLVMValueRef slots = jt_scratch(f, t->nparams);
+    spill_args(f, slots, args + 1, t);
+    LLVMValueRef cargs[npre + 4];
+    cargs[0] = f->ctx;
+    memcpy(cargs + 1, pre, npre * sizeof *pre);
+    cargs[npre + 1] = slots;
+    cargs[npre + 2] = jb_site_func(f);
+    cargs[npre + 3] = jb_site_offset(f);
+    LLVMValueRef exn = jb_call(f, rt, cargs, npre + 4);
+    jt_exn_goto(f, h, exn, true);
+    LLVMValueRef res[t->nresults + 1];
+    load_results(f, slots, t, res);
+    for (uint32_t i = 0; i < t->nresults; i++)
+        jt_push(f, res[i]);
+}
+
 static void op_call(jt_func_t *f)
 {
     jt_module_t *jm = f->jm;
@@ -768,6 +848,12 @@ static void op_call(jt_func_t *f)
     args[0] = f->ctx;
     LLVMValueRef res[t->nresults + 1];
     jb_call_site(f);
+    jt_ctrl_t *h = jt_exn_handler(f);
+    if (h) {
+        LLVMValueRef pre = jt_const_i32(f, callee);
+        catching_call(f, h, t, args, JB_RT_CALL_CATCH, &pre, 1);
+        return;
+    }
     if (jm->fns[callee]) {
         LLVMValueRef call = call_wasm_fn(f, LLVMGlobalGetValueType(jm->fns[callee]),
                                          jm->fns[callee], args, t->nparams + 1);
@@ -861,7 +947,11 @@ static void op_call_indirect(jt_func_t *f)
     LLVMValueRef args[t->nparams + 1], elem;
     LLVMValueRef code = indirect_callee(f, type_index, table, args, &elem);
     LLVMValueRef pre[] = {jt_const_i32(f, table), elem};
-    call_code_or_runtime(f, type_index, code, args, JB_RT_CALL_INDIRECT, pre, 2);
+    jt_ctrl_t *h = jt_exn_handler(f);
+    if (h)
+        catching_call(f, h, t, args, JB_RT_CALL_INDIRECT_CATCH, pre, 2);
+    else
+        call_code_or_runtime(f, type_index, code, args, JB_RT_CALL_INDIRECT, pre, 2);
 }
 
 /* call_ref and return_call_ref: pops the reference and the arguments (as
@@ -886,7 +976,11 @@ static void op_call_ref(jt_func_t *f)
     const wasm_functype_t *t = &f->jm->wasm->types[type_index];
     LLVMValueRef args[t->nparams + 1], ref;
     LLVMValueRef code = ref_callee(f, type_index, args, &ref);
-    call_code_or_runtime(f, type_index, code, args, JB_RT_CALL_REF, &ref, 1);
+    jt_ctrl_t *h = jt_exn_handler(f);
+    if (h)
+        catching_call(f, h, t, args, JB_RT_CALL_REF_CATCH, &ref, 1);
+    else
+        call_code_or_runtime(f, type_index, code, args, JB_RT_CALL_REF, &ref, 1);
 }
 
 /* Tail calls. A translated callee of this instance is jumped to: a
@@ -999,8 +1093,9 @@ static void op_return_call_ref(jt_func_t *f)
 /* throw: the runtime makes the exception from the values (slots, the
  * interpreter's layout) and unwinds native code as a trap does; the
  * exception error reaches the interpreter or host above native_enter,
- * which looks for handlers there. Functions with handlers (try_table,
- * try) stay interpreted, so a native frame never has one to skip. */
+ * which looks for handlers there. Inside a block with handlers the
+ * runtime only makes the exception, which goes to them
+ * (translate_exn.c). */
 static void op_throw(jt_func_t *f)
 {
     const wasm_module_t *m = f->jm->wasm;
@@ -1013,8 +1108,13 @@ static void op_throw(jt_func_t *f)
     LLVMValueRef slots = jt_scratch(f, t->nparams);
     spill_args(f, slots, vals, t);
     LLVMValueRef args[] = {f->ctx, jt_const_i32(f, tag), slots, jb_site_func(f), jb_site_offset(f)};
-    jb_call(f, JB_RT_THROW, args, 5);
-    LLVMBuildUnreachable(f->b);
+    jt_ctrl_t *h = jt_exn_handler(f);
+    if (h) {
+        jt_exn_goto(f, h, jb_call(f, JB_RT_EXN_NEW, args, 5), false);
+    } else {
+        jb_call(f, JB_RT_THROW, args, 5);
+        LLVMBuildUnreachable(f->b);
+    }
     mark_dead(f);
 }
 
@@ -1131,6 +1231,22 @@ static int skip_dead(jt_func_t *f)
             wasm_blocktype_ref(&f->r, read_s33(&f->r));
             depth++;
             break;
+        case WASM_OP_TRY:
+        case WASM_OP_TRY_TABLE:
+            wasm_skip_immediates(&f->r, (wasm_op_t)op);
+            depth++;
+            break;
+        case WASM_OP_CATCH:
+        case WASM_OP_CATCH_ALL:
+        case WASM_OP_DELEGATE:
+            /* A legacy try's next part (its immediate read by the caller),
+             * or a delegate closing a try skipped whole. */
+            if (depth == 0)
+                return op;
+            wasm_skip_immediates(&f->r, (wasm_op_t)op);
+            if (op == WASM_OP_DELEGATE)
+                depth--;
+            break;
         case WASM_OP_ELSE:
             if (depth == 0)
                 return op;
@@ -1185,11 +1301,23 @@ static bool translate_op(jt_func_t *f, wasm_op_t op)
     case WASM_OP_THROW_REF: {
         LLVMValueRef args[] = {f->ctx, jt_pop(f), jb_site_func(f), jb_site_offset(f)};
         jb_call_site(f);
-        jb_call(f, JB_RT_THROW_REF, args, 4);
-        LLVMBuildUnreachable(f->b);
+        jt_ctrl_t *h = jt_exn_handler(f);
+        if (h) {
+            jt_trap_if(f, LLVMBuildIsNull(f->b, args[1], ""), WHIRL_TRAP_NULL_EXCEPTION);
+            jt_exn_goto(f, h, args[1], false);
+        } else {
+            jb_call(f, JB_RT_THROW_REF, args, 4);
+            LLVMBuildUnreachable(f->b);
+        }
         mark_dead(f);
         return true;
     }
+    case WASM_OP_TRY_TABLE: jt_try_table(f); return true;
+    case WASM_OP_TRY: jt_try(f); return true;
+    case WASM_OP_CATCH: jt_catch(f, read_u32(&f->r)); return true;
+    case WASM_OP_CATCH_ALL: jt_catch(f, UINT32_MAX); return true;
+    case WASM_OP_DELEGATE: jt_delegate(f); return true;
+    case WASM_OP_RETHROW: jt_rethrow(f); return true;
     case WASM_OP_RETURN_CALL_REF: op_return_call_ref(f); return true;
     case WASM_OP_DROP: jt_pop(f); return true;
     case WASM_OP_SELECT:
@@ -1339,7 +1467,7 @@ whirl_error_t *jt_translate_module(jt_module_t *jm)
     for (uint32_t i = m->nfunc_imports; i < nfuncs; i++) {
         const wasm_func_t *fn = &m->funcs[i - m->nfunc_imports];
         jm->why_not[i] = jm->only && !jm->only[i] ? "not selected"
-                                                  : scan_func(m, fn, &scratch[i]);
+                                                  : scan_func(m, fn, &scratch[i], NULL);
         if (jm->why_not[i])
             continue;
         char name[24];
@@ -1385,8 +1513,15 @@ LLVMValueRef jt_translate_osr(jt_module_t *jm, uint32_t index, uint32_t loop_off
     const wasm_module_t *m = jm->wasm;
     const wasm_func_t *fn = &m->funcs[index - m->nfunc_imports];
     uint32_t scratch = 0;
-    if ((*why = scan_func(m, fn, &scratch)))
+    bool legacy_try = false;
+    if ((*why = scan_func(m, fn, &scratch, &legacy_try)))
         return NULL;
+    if (legacy_try) {
+        /* A catch body's exception (for rethrow) lives in the
+         * interpreter's frame beyond the locals: not carried over. */
+        *why = "a legacy try: not entered at a loop";
+        return NULL;
+    }
     LLVMTypeRef params[] = {jm->ptr, jm->ptr};
     LLVMTypeRef ty = LLVMFunctionType(LLVMGetReturnType(jm->fn_types[fn->type]), params, 2, false);
     char name[40];
