@@ -237,14 +237,6 @@ static bool blocktype_has_exnref(const wasm_module_t *m, reader_t *r, int64_t bt
     return bt < m->ntypes && functype_has_exnref(&m->types[bt]);
 }
 
-static bool module_has_table64(const wasm_module_t *m)
-{
-    for (uint32_t i = 0; i < wasm_module_table_count(m); i++)
-        if (wasm_module_table_type(m, i)->limits.is64)
-            return true;
-    return false;
-}
-
 /* wasm_skip_immediates, with memargs read as memory64 has them (a u64
  * offset). */
 static void jt_skip_immediates(reader_t *r, wasm_op_t op)
@@ -323,8 +315,7 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
             if (functype_has_exnref(t))
                 return eh;
             n = call_slots_needed(t);
-            if (wasm_module_table_type(m, read_u32(&r))->limits.is64)
-                return "uses a 64-bit table (memory64): not supported by the jit yet";
+            read_u32(&r); /* the table */
             break;
         }
         case WASM_OP_BLOCK:
@@ -360,8 +351,6 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
             const wasm_tabletype_t *tt = wasm_module_table_type(m, read_u32(&r));
             if (type_unsupported(tt->elem))
                 return eh;
-            if (module_has_table64(m))
-                return "uses a 64-bit table (memory64): not supported by the jit yet";
             break;
         }
         case WASM_OP_THROW: {
@@ -369,31 +358,17 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
             n = call_slots_needed(t);
             break;
         }
-        case WASM_OP_TRY_TABLE: {
-            /* A clause's values come back in the scratch slots. */
-            read_s33(&r);
-            uint32_t k = read_u32(&r);
-            for (uint32_t j = 0; j < k && reader_ok(&r); j++) {
-                uint8_t kind = read_u8(&r);
-                if (kind == WASM_CATCH || kind == WASM_CATCH_REF) {
-                    const wasm_functype_t *t = &m->types[wasm_module_tag_type(m, read_u32(&r))];
-                    uint32_t need = call_slots_needed(t);
-                    n = need > n ? need : n;
-                }
-                read_u32(&r);
-            }
+        case WASM_OP_TRY_TABLE:
+            n = jt_exn_scan_try_table(m, &r);
             break;
-        }
         case WASM_OP_TRY:
             if (legacy_try)
                 *legacy_try = true;
             read_s33(&r);
             break;
-        case WASM_OP_CATCH: {
-            const wasm_functype_t *t = &m->types[wasm_module_tag_type(m, read_u32(&r))];
-            n = call_slots_needed(t);
+        case WASM_OP_CATCH: /* the values come back in the scratch slots */
+            n = call_slots_needed(&m->types[wasm_module_tag_type(m, read_u32(&r))]);
             break;
-        }
         case WASM_OP_RETURN_CALL_REF:
             if (!results_in_registers(&m->types[fn->type]))
                 return "a tail call returning more results than registers hold: not "
@@ -406,16 +381,10 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
             n = call_slots_needed(t);
             break;
         }
-        default: {
-            /* Table instructions of a module with a 64-bit table (i64
-             * indices) stay interpreted; memory instructions of any memory
-             * and address width are translated (translate_wasm3.c). */
-            wasm_imm_t imm = wasm_opinfo[op].imm;
-            if ((imm == IMM_TABLE || imm == IMM_TABLE_TABLE || imm == IMM_ELEM_TABLE) &&
-                module_has_table64(m))
-                return "uses a 64-bit table (memory64): not supported by the jit yet";
+        default:
+            /* Memory and table instructions of any index width are
+             * translated (translate_wasm3.c). */
             jt_skip_immediates(&r, (wasm_op_t)op);
-        }
         }
         if (n > *scratch)
             *scratch = n;
@@ -881,7 +850,7 @@ static LLVMValueRef indirect_callee(jt_func_t *f, uint32_t type_index, uint32_t 
                                    LLVMValueRef *args, LLVMValueRef *elem_out)
 {
     const wasm_functype_t *t = &f->jm->wasm->types[type_index];
-    LLVMValueRef elem = *elem_out = jt_pop(f);
+    LLVMValueRef elem = *elem_out = jt_table64_index(f, table, jt_pop(f));
     for (uint32_t i = t->nparams; i-- > 0;)
         args[i + 1] = jt_pop(f);
     args[0] = f->ctx;
@@ -1088,36 +1057,6 @@ static void op_return_call_ref(jt_func_t *f)
     tail_code_or_runtime(f, type_index, code, args, JB_RT_RETURN_CALL_REF, &ref, 1);
 }
 
-/* ---------------------------------------------------------- exceptions */
-
-/* throw: the runtime makes the exception from the values (slots, the
- * interpreter's layout) and unwinds native code as a trap does; the
- * exception error reaches the interpreter or host above native_enter,
- * which looks for handlers there. Inside a block with handlers the
- * runtime only makes the exception, which goes to them
- * (translate_exn.c). */
-static void op_throw(jt_func_t *f)
-{
-    const wasm_module_t *m = f->jm->wasm;
-    uint32_t tag = read_u32(&f->r);
-    const wasm_functype_t *t = &m->types[wasm_module_tag_type(m, tag)];
-    LLVMValueRef vals[t->nparams + 1];
-    for (uint32_t i = t->nparams; i-- > 0;)
-        vals[i] = jt_pop(f);
-    jb_call_site(f);
-    LLVMValueRef slots = jt_scratch(f, t->nparams);
-    spill_args(f, slots, vals, t);
-    LLVMValueRef args[] = {f->ctx, jt_const_i32(f, tag), slots, jb_site_func(f), jb_site_offset(f)};
-    jt_ctrl_t *h = jt_exn_handler(f);
-    if (h) {
-        jt_exn_goto(f, h, jb_call(f, JB_RT_EXN_NEW, args, 5), false);
-    } else {
-        jb_call(f, JB_RT_THROW, args, 5);
-        LLVMBuildUnreachable(f->b);
-    }
-    mark_dead(f);
-}
-
 /* ---------------------------------------------------------- the rest */
 
 static void op_local(jt_func_t *f, wasm_op_t op)
@@ -1297,27 +1236,14 @@ static bool translate_op(jt_func_t *f, wasm_op_t op)
     case WASM_OP_RETURN_CALL: op_return_call(f); return true;
     case WASM_OP_RETURN_CALL_INDIRECT: op_return_call_indirect(f); return true;
     case WASM_OP_CALL_REF: op_call_ref(f); return true;
-    case WASM_OP_THROW: op_throw(f); return true;
-    case WASM_OP_THROW_REF: {
-        LLVMValueRef args[] = {f->ctx, jt_pop(f), jb_site_func(f), jb_site_offset(f)};
-        jb_call_site(f);
-        jt_ctrl_t *h = jt_exn_handler(f);
-        if (h) {
-            jt_trap_if(f, LLVMBuildIsNull(f->b, args[1], ""), WHIRL_TRAP_NULL_EXCEPTION);
-            jt_exn_goto(f, h, args[1], false);
-        } else {
-            jb_call(f, JB_RT_THROW_REF, args, 4);
-            LLVMBuildUnreachable(f->b);
-        }
-        mark_dead(f);
-        return true;
-    }
-    case WASM_OP_TRY_TABLE: jt_try_table(f); return true;
-    case WASM_OP_TRY: jt_try(f); return true;
-    case WASM_OP_CATCH: jt_catch(f, read_u32(&f->r)); return true;
-    case WASM_OP_CATCH_ALL: jt_catch(f, UINT32_MAX); return true;
-    case WASM_OP_DELEGATE: jt_delegate(f); return true;
-    case WASM_OP_RETHROW: jt_rethrow(f); return true;
+    case WASM_OP_THROW:
+    case WASM_OP_THROW_REF:
+    case WASM_OP_TRY_TABLE:
+    case WASM_OP_TRY:
+    case WASM_OP_CATCH:
+    case WASM_OP_CATCH_ALL:
+    case WASM_OP_DELEGATE:
+    case WASM_OP_RETHROW: jt_exn_op(f, op); return true;
     case WASM_OP_RETURN_CALL_REF: op_return_call_ref(f); return true;
     case WASM_OP_DROP: jt_pop(f); return true;
     case WASM_OP_SELECT:

@@ -177,6 +177,13 @@ LLVMValueRef jt_memarg_addr(jt_func_t *f, unsigned bytes);
  * `seg` the data segment of memory.init). */
 bool jt_memory_wide_op(jt_func_t *f, wasm_op_t op, uint32_t mem, uint32_t mem2, uint32_t seg);
 
+/* 64-bit tables (translate_wasm3.c): an i64 index or length of table
+ * `table` narrowed to i32 (past 2^32 - 1: traps out of bounds), a grow
+ * delta narrowed (saturating); a 32-bit table's operand as it is. */
+bool jt_table_is64(jt_func_t *f, uint32_t table);
+LLVMValueRef jt_table64_index(jt_func_t *f, uint32_t table, LLVMValueRef v);
+LLVMValueRef jt_table64_delta(jt_func_t *f, uint32_t table, LLVMValueRef v);
+
 /* Instruction families. Each returns false if `op` is not in its family. */
 bool jt_numeric(jt_func_t *f, wasm_op_t op);
 bool jt_memory(jt_func_t *f, wasm_op_t op);
@@ -209,14 +216,13 @@ jt_ctrl_t *jt_exn_handler(jt_func_t *f);
 /* Goes to `h`'s dispatch (NULL: out of the function) with `exn` when it
  * is not null (`conditional`), or always. */
 void jt_exn_goto(jt_func_t *f, jt_ctrl_t *h, LLVMValueRef exn, bool conditional);
-/* try_table, try, catch (tag) and catch_all (tag UINT32_MAX), delegate,
- * rethrow, and the end of a block with handlers (before it closes). */
-void jt_try_table(jt_func_t *f);
-void jt_try(jt_func_t *f);
-void jt_catch(jt_func_t *f, uint32_t tag);
-void jt_delegate(jt_func_t *f);
-void jt_rethrow(jt_func_t *f);
+/* throw, throw_ref, try_table, try, catch, catch_all, delegate, rethrow. */
+void jt_exn_op(jt_func_t *f, wasm_op_t op);
+/* The end of a block with handlers (before it closes). */
 void jt_exn_end(jt_func_t *f, jt_ctrl_t *c);
+/* Pre-scan of try_table's immediates (after the opcode): the scratch
+ * slots its catch clauses' values need. */
+uint32_t jt_exn_scan_try_table(const wasm_module_t *m, reader_t *r);
 
 /* Builds "o<index>_<loop>" (ctx, slot_t *frame) -> the function's results,
  * in the tier's calling convention: function `index` entered at the header

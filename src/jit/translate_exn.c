@@ -113,7 +113,7 @@ static void test_tag(jt_func_t *f, LLVMValueRef exn, uint32_t tag, LLVMBasicBloc
     jt_unspill(f, slots, t->params, t->nparams, vals);
 }
 
-void jt_try_table(jt_func_t *f)
+static void exn_try_table(jt_func_t *f)
 {
     size_t outer = f->nctrl - 1;
     if (!jt_block(f, JT_BLOCK))
@@ -145,7 +145,7 @@ void jt_try_table(jt_func_t *f)
     c->eh = JT_EH_TABLE;
 }
 
-void jt_try(jt_func_t *f)
+static void exn_try(jt_func_t *f)
 {
     if (!jt_block(f, JT_BLOCK))
         return;
@@ -155,7 +155,7 @@ void jt_try(jt_func_t *f)
     c->eh = JT_EH_TRY;
 }
 
-void jt_catch(jt_func_t *f, uint32_t tag)
+static void exn_catch(jt_func_t *f, uint32_t tag)
 {
     jt_ctrl_t *c = &f->ctrl[f->nctrl - 1];
     jt_fall_to_end(f, c);
@@ -208,7 +208,7 @@ void jt_exn_end(jt_func_t *f, jt_ctrl_t *c)
 /* `delegate depth`: closes the try like `end`; exceptions from its body go
  * on to the handlers around label `depth`, counted outside the try (the
  * function's label: the caller). */
-void jt_delegate(jt_func_t *f)
+static void exn_delegate(jt_func_t *f)
 {
     uint32_t depth = read_u32(&f->r);
     jt_ctrl_t *c = &f->ctrl[f->nctrl - 1];
@@ -227,7 +227,7 @@ void jt_delegate(jt_func_t *f)
 /* `rethrow depth`: the exception of the catch body at label `depth` goes
  * to the handlers around this instruction (that try's own no longer
  * apply: its catch body is not its try body). */
-void jt_rethrow(jt_func_t *f)
+static void exn_rethrow(jt_func_t *f)
 {
     uint32_t depth = read_u32(&f->r);
     jt_ctrl_t *c = &f->ctrl[f->nctrl - 1 - depth];
@@ -239,4 +239,81 @@ void jt_rethrow(jt_func_t *f)
     jb_call_site(f);
     jt_exn_goto(f, jt_exn_handler(f), exn, false);
     jt_mark_dead(f);
+}
+
+/* throw: the runtime makes the exception from the values (slots, the
+ * interpreter's layout); outside any handler it also unwinds native code
+ * as a trap does, and the exception error reaches the interpreter or host
+ * above native_enter, which looks for handlers there. */
+static void exn_throw(jt_func_t *f)
+{
+    uint32_t tag = read_u32(&f->r);
+    const wasm_functype_t *t = tag_type(f, tag);
+    LLVMValueRef vals[t->nparams + 1];
+    for (uint32_t i = t->nparams; i-- > 0;)
+        vals[i] = jt_pop(f);
+    jb_call_site(f);
+    LLVMValueRef slots = jt_scratch(f, t->nparams);
+    jt_spill(f, slots, vals, t->params, t->nparams);
+    LLVMValueRef args[] = {f->ctx, jt_const_i32(f, tag), slots, jb_site_func(f), jb_site_offset(f)};
+    jt_ctrl_t *h = jt_exn_handler(f);
+    if (h) {
+        jt_exn_goto(f, h, jb_call(f, JB_RT_EXN_NEW, args, 5), false);
+    } else {
+        jb_call(f, JB_RT_THROW, args, 5);
+        LLVMBuildUnreachable(f->b);
+    }
+    jt_mark_dead(f);
+}
+
+/* throw_ref: null traps; otherwise as throw, with the exception given. */
+static void exn_throw_ref(jt_func_t *f)
+{
+    LLVMValueRef args[] = {f->ctx, jt_pop(f), jb_site_func(f), jb_site_offset(f)};
+    jb_call_site(f);
+    jt_ctrl_t *h = jt_exn_handler(f);
+    if (h) {
+        jt_trap_if(f, LLVMBuildIsNull(f->b, args[1], ""), WHIRL_TRAP_NULL_EXCEPTION);
+        jt_exn_goto(f, h, args[1], false);
+    } else {
+        jb_call(f, JB_RT_THROW_REF, args, 4);
+        LLVMBuildUnreachable(f->b);
+    }
+    jt_mark_dead(f);
+}
+
+void jt_exn_op(jt_func_t *f, wasm_op_t op)
+{
+    switch (op) {
+    case WASM_OP_THROW: exn_throw(f); break;
+    case WASM_OP_THROW_REF: exn_throw_ref(f); break;
+    case WASM_OP_TRY_TABLE: exn_try_table(f); break;
+    case WASM_OP_TRY: exn_try(f); break;
+    case WASM_OP_CATCH: exn_catch(f, read_u32(&f->r)); break;
+    case WASM_OP_CATCH_ALL: exn_catch(f, UINT32_MAX); break;
+    case WASM_OP_DELEGATE: exn_delegate(f); break;
+    case WASM_OP_RETHROW: exn_rethrow(f); break;
+    default: f->error = "not an exception instruction (translator bug)";
+    }
+}
+
+uint32_t jt_exn_scan_try_table(const wasm_module_t *m, reader_t *r)
+{
+    uint32_t n = 0;
+    read_s33(r);
+    uint32_t k = read_u32(r);
+    for (uint32_t j = 0; j < k && reader_ok(r); j++) {
+        uint8_t kind = read_u8(r);
+        if (kind == WASM_CATCH || kind == WASM_CATCH_REF) {
+            const wasm_functype_t *t = &m->types[wasm_module_tag_type(m, read_u32(r))];
+            uint32_t p = 0;
+            for (uint32_t i = 0; i < t->nparams; i++)
+                p += slots_of(t->params[i]);
+            if (!p)
+                p = 1; /* the runtime still gets a valid pointer */
+            n = p > n ? p : n;
+        }
+        read_u32(r);
+    }
+    return n;
 }

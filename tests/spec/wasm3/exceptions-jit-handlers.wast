@@ -174,6 +174,19 @@
           (catch $e (throw $e (i32.add (i32.const 1))))))
       (catch $e (i32.add (i32.const 400)))))
 
+  ;; a clause of a tag without values in a function without calls (its
+  ;; only scratch slots are the clause's)
+  (global $gz (mut exnref) (ref.null exn))
+  (func (export "stash-z")
+    (block $h (result exnref)
+      (try_table (catch_all_ref $h) (call $throw_z))
+      (unreachable))
+    (global.set $gz))
+  (func (export "rethrow-z") (result i32)
+    (block $h
+      (try_table (catch $z $h) (throw_ref (global.get $gz))))
+    (i32.const 1))
+
   ;; an exnref stashed by native code, rethrown by native code
   (func (export "stash") (param i32) (result i32)
     (block $h (result i32 exnref)
@@ -213,3 +226,6 @@
 (assert_return (invoke "legacy-delegate-out" (i32.const 5)) (i32.const 305))
 (assert_return (invoke "throw-in-catch" (i32.const 5)) (i32.const 406))
 (assert_return (invoke "stash" (i32.const 12)) (i32.const 12))
+(assert_trap (invoke "rethrow-z") "null exception reference")
+(assert_return (invoke "stash-z"))
+(assert_return (invoke "rethrow-z") (i32.const 1))
