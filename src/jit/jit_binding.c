@@ -56,6 +56,11 @@ static const struct {
     [JB_RT_RETURN_CALL_REF] = {"whirl_jit_return_call_ref", "v:pppii"},
     [JB_RT_THROW] = {"whirl_jit_throw", "v:pipii"},
     [JB_RT_THROW_REF] = {"whirl_jit_throw_ref", "v:ppii"},
+    [JB_RT_CALL_CATCH] = {"whirl_jit_call_catch", "p:pipii"},
+    [JB_RT_CALL_INDIRECT_CATCH] = {"whirl_jit_call_indirect_catch", "p:piipii"},
+    [JB_RT_CALL_REF_CATCH] = {"whirl_jit_call_ref_catch", "p:pppii"},
+    [JB_RT_EXN_NEW] = {"whirl_jit_exn_new", "p:pipii"},
+    [JB_RT_EXN_MATCH] = {"whirl_jit_exn_match", "i:ppip"},
 };
 
 _Static_assert(JB_RT_COUNT <= sizeof ((jt_module_t *)0)->rt / sizeof(LLVMValueRef),
@@ -372,10 +377,8 @@ static void rt_trap(vmctx_t *ctx, uint32_t code, uint32_t func, uint32_t offset)
 
 /* Calls `fn` (any kind, any instance) with arguments in `slots`, writing
  * its results there. Host functions see the calling instance, as from the
- * interpreter. A trap from the callee gets the calling frames added to its
- * backtrace (the frame records: `func` at `offset` is the innermost). */
-static void call_slots(vmctx_t *ctx, whirl_func_t *fn, slot_t *slots, uint32_t func,
-                       uint32_t offset, bool tail)
+ * interpreter. Returns the callee's error (a trap or an exception). */
+static whirl_error_t *call_slots_err(vmctx_t *ctx, whirl_func_t *fn, slot_t *slots, bool tail)
 {
     const wasm_functype_t *t = fn->type;
     whirl_val_t small[16];
@@ -411,6 +414,18 @@ static void call_slots(vmctx_t *ctx, whirl_func_t *fn, slot_t *slots, uint32_t f
             val_to_slots(&results[i], &slots[s]);
     if (vals != small)
         free(vals);
+    return err;
+}
+
+/* call_slots_err, and a trap from the callee gets the calling frames added
+ * to its backtrace (the frame records: `func` at `offset` is the
+ * innermost). */
+static void call_slots(vmctx_t *ctx, whirl_func_t *fn, slot_t *slots, uint32_t func,
+                       uint32_t offset, bool tail)
+{
+    (void)func;
+    (void)offset;
+    whirl_error_t *err = call_slots_err(ctx, fn, slots, tail);
     if (err) {
         /* The calling frames come from the frame records (native_enter). */
         unwind(ctx, error_as_trap(err), false);
@@ -529,6 +544,82 @@ static void rt_throw_ref(vmctx_t *ctx, whirl_exn_t *exn, uint32_t func, uint32_t
     if (!exn)
         trap_at(ctx, WHIRL_TRAP_NULL_EXCEPTION, func, offset);
     throw_exn(ctx, exn);
+}
+
+/* Calls inside a block with handlers. A callee with native code is
+ * entered through native_enter, so an exception thrown below (by native
+ * code, which unwinds to the innermost native_enter, or coming back
+ * through the runtime as an error) ends here instead of skipping the
+ * calling native frame; anything else runs as call_slots runs it. The
+ * exception is returned for the caller's handlers (the store keeps the
+ * object; the error carrying it is dropped, as the interpreter does);
+ * any other error goes on unwinding, with this frame in its backtrace
+ * (native_enter restored the frame chain to the caller's record). */
+static whirl_exn_t *catch_call(vmctx_t *ctx, whirl_func_t *fn, slot_t *slots)
+{
+    native_entry_t entry = fn->kind == FUNC_WASM ? native_entry_of(fn->code) : NULL;
+    whirl_error_t *err = entry ? native_enter(ctx->store, &fn->instance->vm, entry, slots)
+                               : call_slots_err(ctx, fn, slots, false);
+    if (!err)
+        return NULL;
+    whirl_exn_t *exn;
+    if (whirl_error_is_exception(err, &exn) && exn->store == ctx->store) {
+        whirl_error_delete(err);
+        return exn;
+    }
+    unwind(ctx, error_as_trap(err), false);
+}
+
+static whirl_exn_t *rt_call_catch(vmctx_t *ctx, uint32_t func_index, slot_t *slots, uint32_t func,
+                                  uint32_t offset)
+{
+    (void)func;
+    (void)offset;
+    return catch_call(ctx, ctx->funcs[func_index], slots);
+}
+
+static whirl_exn_t *rt_call_indirect_catch(vmctx_t *ctx, uint32_t table, uint32_t elem,
+                                           slot_t *slots, uint32_t func, uint32_t offset)
+{
+    (void)func;
+    (void)offset;
+    /* rt_indirect checked the entry just before. */
+    return catch_call(ctx, ctx->tables[table]->elems[elem], slots);
+}
+
+static whirl_exn_t *rt_call_ref_catch(vmctx_t *ctx, whirl_func_t *callee, slot_t *slots,
+                                      uint32_t func, uint32_t offset)
+{
+    (void)func;
+    (void)offset;
+    /* rt_ref_native trapped on null just before. */
+    return catch_call(ctx, callee, slots);
+}
+
+/* throw inside a block with handlers: the exception, made as rt_throw
+ * makes it, goes to them. */
+static whirl_exn_t *rt_exn_new(vmctx_t *ctx, uint32_t tag, slot_t *slots, uint32_t func,
+                               uint32_t offset)
+{
+    bool exhausted = false;
+    whirl_exn_t *exn = exn_create(ctx->store, ctx->instance->tags[tag], slots, &exhausted);
+    if (!exn) {
+        if (exhausted)
+            trap_at(ctx, WHIRL_TRAP_EXCEPTIONS_EXHAUSTED, func, offset);
+        unwind(ctx, error_oom(), false);
+    }
+    return exn;
+}
+
+/* A catch clause of tag `tag`: the exception's tag is that tag object (as
+ * the interpreter compares), its values go to `slots`. */
+static int32_t rt_exn_match(vmctx_t *ctx, whirl_exn_t *exn, uint32_t tag, slot_t *slots)
+{
+    if (exn->tag != ctx->instance->tags[tag])
+        return 0;
+    if (exn->tag->nslots)
+        memcpy(slots, exn->values, exn->tag->nslots * sizeof(slot_t));
+    return 1;
 }
 
 static int32_t rt_memory_grow(vmctx_t *ctx, uint32_t delta)
@@ -817,6 +908,11 @@ void *jb_runtime_address(int i)
         [JB_RT_RETURN_CALL_REF] = (void *)rt_return_call_ref,
         [JB_RT_THROW] = (void *)rt_throw,
         [JB_RT_THROW_REF] = (void *)rt_throw_ref,
+        [JB_RT_CALL_CATCH] = (void *)rt_call_catch,
+        [JB_RT_CALL_INDIRECT_CATCH] = (void *)rt_call_indirect_catch,
+        [JB_RT_CALL_REF_CATCH] = (void *)rt_call_ref_catch,
+        [JB_RT_EXN_NEW] = (void *)rt_exn_new,
+        [JB_RT_EXN_MATCH] = (void *)rt_exn_match,
     };
     return addrs[i];
 }

@@ -75,6 +75,14 @@ enum jb_runtime {
     /* Exceptions: make or take one and unwind (noreturn). */
     JB_RT_THROW,          /* (ctx, tag, slots, func, offset) */
     JB_RT_THROW_REF,      /* (ctx, exnref, func, offset): null traps */
+    /* Inside a block with handlers (translate_exn.c): calls that return
+     * an exception from the callee instead of unwinding (NULL: none;
+     * traps still unwind), and throw's exception made, not thrown. */
+    JB_RT_CALL_CATCH,          /* (ctx, func index, slots, func, offset) -> exn */
+    JB_RT_CALL_INDIRECT_CATCH, /* (ctx, table, elem, slots, func, offset) -> exn */
+    JB_RT_CALL_REF_CATCH,      /* (ctx, ref, slots, func, offset) -> exn */
+    JB_RT_EXN_NEW,        /* (ctx, tag, slots, func, offset) -> exn */
+    JB_RT_EXN_MATCH,      /* (ctx, exn, tag, slots) -> 1 with the values in slots, or 0 */
     JB_RT_COUNT
 };
 

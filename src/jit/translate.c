@@ -237,14 +237,6 @@ static bool blocktype_has_exnref(const wasm_module_t *m, reader_t *r, int64_t bt
     return bt < m->ntypes && functype_has_exnref(&m->types[bt]);
 }
 
-static bool module_has_table64(const wasm_module_t *m)
-{
-    for (uint32_t i = 0; i < wasm_module_table_count(m); i++)
-        if (wasm_module_table_type(m, i)->limits.is64)
-            return true;
-    return false;
-}
-
 /* wasm_skip_immediates, with memargs read as memory64 has them (a u64
  * offset). */
 static void jt_skip_immediates(reader_t *r, wasm_op_t op)
@@ -279,13 +271,14 @@ static bool results_in_registers(const wasm_functype_t *t)
 }
 
 /* Pre-scan of a validated body: whether the tier can compile it (NULL) or
- * why not, and the slots its calls through the runtime need. exnref values
- * count as exception handling even without an exception instruction: the
- * tier has no representation for them (a block of type exnref, a local, a
- * call or global passing one). */
-static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint32_t *scratch)
+ * why not, the slots its calls through the runtime (and its catch
+ * clauses' values) need, and whether it has a legacy try (`legacy_try`,
+ * may be NULL). type_unsupported is the one place a value type the tier
+ * cannot hold would be refused (none now). */
+static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint32_t *scratch,
+                             bool *legacy_try)
 {
-    static const char eh[] = "uses exception handlers: not supported by the jit yet";
+    static const char eh[] = "a value type the jit cannot hold";
     *scratch = 0;
     if (functype_has_exnref(&m->types[fn->type]))
         return eh;
@@ -322,8 +315,7 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
             if (functype_has_exnref(t))
                 return eh;
             n = call_slots_needed(t);
-            if (wasm_module_table_type(m, read_u32(&r))->limits.is64)
-                return "uses a 64-bit table (memory64): not supported by the jit yet";
+            read_u32(&r); /* the table */
             break;
         }
         case WASM_OP_BLOCK:
@@ -359,8 +351,6 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
             const wasm_tabletype_t *tt = wasm_module_table_type(m, read_u32(&r));
             if (type_unsupported(tt->elem))
                 return eh;
-            if (module_has_table64(m))
-                return "uses a 64-bit table (memory64): not supported by the jit yet";
             break;
         }
         case WASM_OP_THROW: {
@@ -369,12 +359,16 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
             break;
         }
         case WASM_OP_TRY_TABLE:
+            n = jt_exn_scan_try_table(m, &r);
+            break;
         case WASM_OP_TRY:
-        case WASM_OP_CATCH:
-        case WASM_OP_CATCH_ALL:
-        case WASM_OP_DELEGATE:
-        case WASM_OP_RETHROW:
-            return eh;
+            if (legacy_try)
+                *legacy_try = true;
+            read_s33(&r);
+            break;
+        case WASM_OP_CATCH: /* the values come back in the scratch slots */
+            n = call_slots_needed(&m->types[wasm_module_tag_type(m, read_u32(&r))]);
+            break;
         case WASM_OP_RETURN_CALL_REF:
             if (!results_in_registers(&m->types[fn->type]))
                 return "a tail call returning more results than registers hold: not "
@@ -387,16 +381,10 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
             n = call_slots_needed(t);
             break;
         }
-        default: {
-            /* Table instructions of a module with a 64-bit table (i64
-             * indices) stay interpreted; memory instructions of any memory
-             * and address width are translated (translate_wasm3.c). */
-            wasm_imm_t imm = wasm_opinfo[op].imm;
-            if ((imm == IMM_TABLE || imm == IMM_TABLE_TABLE || imm == IMM_ELEM_TABLE) &&
-                module_has_table64(m))
-                return "uses a 64-bit table (memory64): not supported by the jit yet";
+        default:
+            /* Memory and table instructions of any index width are
+             * translated (translate_wasm3.c). */
             jt_skip_immediates(&r, (wasm_op_t)op);
-        }
         }
         if (n > *scratch)
             *scratch = n;
@@ -491,7 +479,21 @@ static void mark_dead(jt_func_t *f)
     f->ctrl[f->nctrl - 1].dead = true;
 }
 
-static void op_block(jt_func_t *f, enum jt_ctrl_kind kind)
+void jt_mark_dead(jt_func_t *f) { mark_dead(f); }
+
+LLVMBasicBlockRef jt_branch_values(jt_func_t *f, uint32_t depth, LLVMValueRef *vals, uint32_t n)
+{
+    jt_ctrl_t *c = &f->ctrl[f->nctrl - 1 - depth];
+    LLVMBasicBlockRef from = LLVMGetInsertBlock(f->b);
+    LLVMValueRef *phis = c->kind == JT_LOOP ? c->target_phis : c->end_phis;
+    for (uint32_t i = 0; i < n; i++)
+        LLVMAddIncoming(phis[i], &vals[i], &from, 1);
+    if (c->kind != JT_LOOP)
+        c->end_reached = true;
+    return c->target;
+}
+
+jt_ctrl_t *jt_block(jt_func_t *f, enum jt_ctrl_kind kind)
 {
     uint32_t np, nr;
     const wasm_valtype_t *p, *r;
@@ -503,7 +505,7 @@ static void op_block(jt_func_t *f, enum jt_ctrl_kind kind)
         cond = jt_pop(f);
     jt_ctrl_t *c = push_ctrl(f, kind, np, p, nr, r);
     if (!c)
-        return;
+        return NULL;
     c->end = LLVMAppendBasicBlockInContext(cx, f->fn, "end");
     c->end_phis = make_phis(f, c->end, nr, r);
     c->target = c->end;
@@ -535,7 +537,7 @@ static void op_block(jt_func_t *f, enum jt_ctrl_kind kind)
             c->if_params = malloc(np * sizeof *c->if_params);
             if (!c->if_params) {
                 f->error = "out of memory";
-                return;
+                return NULL;
             }
             memcpy(c->if_params, &f->stack[c->height], np * sizeof *c->if_params);
         }
@@ -545,7 +547,10 @@ static void op_block(jt_func_t *f, enum jt_ctrl_kind kind)
         LLVMBuildCondBr(f->b, nz, then_bb, c->else_bb);
         LLVMPositionBuilderAtEnd(f->b, then_bb);
     }
+    return c;
 }
+
+static void op_block(jt_func_t *f, enum jt_ctrl_kind kind) { jt_block(f, kind); }
 
 /* Leaves the current arm: falls through to `end` if reachable. */
 static void fall_to_end(jt_func_t *f, jt_ctrl_t *c)
@@ -556,6 +561,8 @@ static void fall_to_end(jt_func_t *f, jt_ctrl_t *c)
         c->end_reached = true;
     }
 }
+
+void jt_fall_to_end(jt_func_t *f, jt_ctrl_t *c) { fall_to_end(f, c); }
 
 static void op_else(jt_func_t *f)
 {
@@ -589,6 +596,8 @@ static void build_return(jt_func_t *f, LLVMValueRef *vals)
 static void op_end(jt_func_t *f)
 {
     jt_ctrl_t *c = &f->ctrl[f->nctrl - 1];
+    if (c->eh != JT_EH_NONE)
+        jt_exn_end(f, c);
     fall_to_end(f, c);
     if (c->else_bb) { /* an `if` without `else`: params pass through as results */
         LLVMPositionBuilderAtEnd(f->b, c->else_bb);
@@ -632,6 +641,8 @@ static void op_end(jt_func_t *f)
         mark_dead(f);
     }
 }
+
+void jt_end(jt_func_t *f) { op_end(f); }
 
 static void op_br(jt_func_t *f)
 {
@@ -734,6 +745,20 @@ static LLVMValueRef slot_load(LLVMBuilderRef b, jt_module_t *jm, LLVMValueRef sl
     return v;
 }
 
+void jt_spill(jt_func_t *f, LLVMValueRef slots, LLVMValueRef *vals, const wasm_valtype_t *types,
+              uint32_t n)
+{
+    for (uint32_t i = 0, at = 0; i < n; at += slots_of(types[i]), i++)
+        slot_store(f->b, f->jm, slots, at, vals[i]);
+}
+
+void jt_unspill(jt_func_t *f, LLVMValueRef slots, const wasm_valtype_t *types, uint32_t n,
+                LLVMValueRef *out)
+{
+    for (uint32_t i = 0, at = 0; i < n; at += slots_of(types[i]), i++)
+        out[i] = slot_load(f->b, f->jm, slots, at, types[i]);
+}
+
 static void spill_args(jt_func_t *f, LLVMValueRef slots, LLVMValueRef *args,
                        const wasm_functype_t *t)
 {
@@ -757,6 +782,30 @@ static void unpack_results(jt_func_t *f, LLVMValueRef call, const wasm_functype_
         out[i] = LLVMBuildExtractValue(f->b, call, i, "");
 }
 
+/* A call inside a block with handlers: always through the runtime
+ * function `rt` (ctx, pre[0..npre), slots, site), which catches an
+ * exception from the callee and returns it (NULL: none); it goes to the
+ * handlers `h`, the results come back in the slots. Traps go on past the
+ * handlers as before. */
+static void catching_call(jt_func_t *f, jt_ctrl_t *h, const wasm_functype_t *t, LLVMValueRef *args,
+                          enum jb_runtime rt, LLVMValueRef *pre, unsigned npre)
+{
+    LLVMValueRef slots = jt_scratch(f, t->nparams);
+    spill_args(f, slots, args + 1, t);
+    LLVMValueRef cargs[npre + 4];
+    cargs[0] = f->ctx;
+    memcpy(cargs + 1, pre, npre * sizeof *pre);
+    cargs[npre + 1] = slots;
+    cargs[npre + 2] = jb_site_func(f);
+    cargs[npre + 3] = jb_site_offset(f);
+    LLVMValueRef exn = jb_call(f, rt, cargs, npre + 4);
+    jt_exn_goto(f, h, exn, true);
+    LLVMValueRef res[t->nresults + 1];
+    load_results(f, slots, t, res);
+    for (uint32_t i = 0; i < t->nresults; i++)
+        jt_push(f, res[i]);
+}
+
 static void op_call(jt_func_t *f)
 {
     jt_module_t *jm = f->jm;
@@ -768,6 +817,12 @@ static void op_call(jt_func_t *f)
     args[0] = f->ctx;
     LLVMValueRef res[t->nresults + 1];
     jb_call_site(f);
+    jt_ctrl_t *h = jt_exn_handler(f);
+    if (h) {
+        LLVMValueRef pre = jt_const_i32(f, callee);
+        catching_call(f, h, t, args, JB_RT_CALL_CATCH, &pre, 1);
+        return;
+    }
     if (jm->fns[callee]) {
         LLVMValueRef call = call_wasm_fn(f, LLVMGlobalGetValueType(jm->fns[callee]),
                                          jm->fns[callee], args, t->nparams + 1);
@@ -795,7 +850,7 @@ static LLVMValueRef indirect_callee(jt_func_t *f, uint32_t type_index, uint32_t 
                                    LLVMValueRef *args, LLVMValueRef *elem_out)
 {
     const wasm_functype_t *t = &f->jm->wasm->types[type_index];
-    LLVMValueRef elem = *elem_out = jt_pop(f);
+    LLVMValueRef elem = *elem_out = jt_table64_index(f, table, jt_pop(f));
     for (uint32_t i = t->nparams; i-- > 0;)
         args[i + 1] = jt_pop(f);
     args[0] = f->ctx;
@@ -861,7 +916,11 @@ static void op_call_indirect(jt_func_t *f)
     LLVMValueRef args[t->nparams + 1], elem;
     LLVMValueRef code = indirect_callee(f, type_index, table, args, &elem);
     LLVMValueRef pre[] = {jt_const_i32(f, table), elem};
-    call_code_or_runtime(f, type_index, code, args, JB_RT_CALL_INDIRECT, pre, 2);
+    jt_ctrl_t *h = jt_exn_handler(f);
+    if (h)
+        catching_call(f, h, t, args, JB_RT_CALL_INDIRECT_CATCH, pre, 2);
+    else
+        call_code_or_runtime(f, type_index, code, args, JB_RT_CALL_INDIRECT, pre, 2);
 }
 
 /* call_ref and return_call_ref: pops the reference and the arguments (as
@@ -886,7 +945,11 @@ static void op_call_ref(jt_func_t *f)
     const wasm_functype_t *t = &f->jm->wasm->types[type_index];
     LLVMValueRef args[t->nparams + 1], ref;
     LLVMValueRef code = ref_callee(f, type_index, args, &ref);
-    call_code_or_runtime(f, type_index, code, args, JB_RT_CALL_REF, &ref, 1);
+    jt_ctrl_t *h = jt_exn_handler(f);
+    if (h)
+        catching_call(f, h, t, args, JB_RT_CALL_REF_CATCH, &ref, 1);
+    else
+        call_code_or_runtime(f, type_index, code, args, JB_RT_CALL_REF, &ref, 1);
 }
 
 /* Tail calls. A translated callee of this instance is jumped to: a
@@ -992,30 +1055,6 @@ static void op_return_call_ref(jt_func_t *f)
     LLVMValueRef args[t->nparams + 1], ref;
     LLVMValueRef code = ref_callee(f, type_index, args, &ref);
     tail_code_or_runtime(f, type_index, code, args, JB_RT_RETURN_CALL_REF, &ref, 1);
-}
-
-/* ---------------------------------------------------------- exceptions */
-
-/* throw: the runtime makes the exception from the values (slots, the
- * interpreter's layout) and unwinds native code as a trap does; the
- * exception error reaches the interpreter or host above native_enter,
- * which looks for handlers there. Functions with handlers (try_table,
- * try) stay interpreted, so a native frame never has one to skip. */
-static void op_throw(jt_func_t *f)
-{
-    const wasm_module_t *m = f->jm->wasm;
-    uint32_t tag = read_u32(&f->r);
-    const wasm_functype_t *t = &m->types[wasm_module_tag_type(m, tag)];
-    LLVMValueRef vals[t->nparams + 1];
-    for (uint32_t i = t->nparams; i-- > 0;)
-        vals[i] = jt_pop(f);
-    jb_call_site(f);
-    LLVMValueRef slots = jt_scratch(f, t->nparams);
-    spill_args(f, slots, vals, t);
-    LLVMValueRef args[] = {f->ctx, jt_const_i32(f, tag), slots, jb_site_func(f), jb_site_offset(f)};
-    jb_call(f, JB_RT_THROW, args, 5);
-    LLVMBuildUnreachable(f->b);
-    mark_dead(f);
 }
 
 /* ---------------------------------------------------------- the rest */
@@ -1131,6 +1170,22 @@ static int skip_dead(jt_func_t *f)
             wasm_blocktype_ref(&f->r, read_s33(&f->r));
             depth++;
             break;
+        case WASM_OP_TRY:
+        case WASM_OP_TRY_TABLE:
+            wasm_skip_immediates(&f->r, (wasm_op_t)op);
+            depth++;
+            break;
+        case WASM_OP_CATCH:
+        case WASM_OP_CATCH_ALL:
+        case WASM_OP_DELEGATE:
+            /* A legacy try's next part (its immediate read by the caller),
+             * or a delegate closing a try skipped whole. */
+            if (depth == 0)
+                return op;
+            wasm_skip_immediates(&f->r, (wasm_op_t)op);
+            if (op == WASM_OP_DELEGATE)
+                depth--;
+            break;
         case WASM_OP_ELSE:
             if (depth == 0)
                 return op;
@@ -1181,15 +1236,14 @@ static bool translate_op(jt_func_t *f, wasm_op_t op)
     case WASM_OP_RETURN_CALL: op_return_call(f); return true;
     case WASM_OP_RETURN_CALL_INDIRECT: op_return_call_indirect(f); return true;
     case WASM_OP_CALL_REF: op_call_ref(f); return true;
-    case WASM_OP_THROW: op_throw(f); return true;
-    case WASM_OP_THROW_REF: {
-        LLVMValueRef args[] = {f->ctx, jt_pop(f), jb_site_func(f), jb_site_offset(f)};
-        jb_call_site(f);
-        jb_call(f, JB_RT_THROW_REF, args, 4);
-        LLVMBuildUnreachable(f->b);
-        mark_dead(f);
-        return true;
-    }
+    case WASM_OP_THROW:
+    case WASM_OP_THROW_REF:
+    case WASM_OP_TRY_TABLE:
+    case WASM_OP_TRY:
+    case WASM_OP_CATCH:
+    case WASM_OP_CATCH_ALL:
+    case WASM_OP_DELEGATE:
+    case WASM_OP_RETHROW: jt_exn_op(f, op); return true;
     case WASM_OP_RETURN_CALL_REF: op_return_call_ref(f); return true;
     case WASM_OP_DROP: jt_pop(f); return true;
     case WASM_OP_SELECT:
@@ -1339,7 +1393,7 @@ whirl_error_t *jt_translate_module(jt_module_t *jm)
     for (uint32_t i = m->nfunc_imports; i < nfuncs; i++) {
         const wasm_func_t *fn = &m->funcs[i - m->nfunc_imports];
         jm->why_not[i] = jm->only && !jm->only[i] ? "not selected"
-                                                  : scan_func(m, fn, &scratch[i]);
+                                                  : scan_func(m, fn, &scratch[i], NULL);
         if (jm->why_not[i])
             continue;
         char name[24];
@@ -1385,8 +1439,15 @@ LLVMValueRef jt_translate_osr(jt_module_t *jm, uint32_t index, uint32_t loop_off
     const wasm_module_t *m = jm->wasm;
     const wasm_func_t *fn = &m->funcs[index - m->nfunc_imports];
     uint32_t scratch = 0;
-    if ((*why = scan_func(m, fn, &scratch)))
+    bool legacy_try = false;
+    if ((*why = scan_func(m, fn, &scratch, &legacy_try)))
         return NULL;
+    if (legacy_try) {
+        /* A catch body's exception (for rethrow) lives in the
+         * interpreter's frame beyond the locals: not carried over. */
+        *why = "a legacy try: not entered at a loop";
+        return NULL;
+    }
     LLVMTypeRef params[] = {jm->ptr, jm->ptr};
     LLVMTypeRef ty = LLVMFunctionType(LLVMGetReturnType(jm->fn_types[fn->type]), params, 2, false);
     char name[40];

@@ -49,6 +49,11 @@ typedef struct jt_module {
 
 enum jt_ctrl_kind { JT_BLOCK, JT_LOOP, JT_IF, JT_FUNC };
 
+/* Exception handlers of a block (translate_exn.c): none, a try_table's
+ * clauses, a legacy try in its body (its catches apply), a legacy try in
+ * a catch body (they no longer do). */
+enum jt_eh_kind { JT_EH_NONE, JT_EH_TABLE, JT_EH_TRY, JT_EH_CATCH };
+
 typedef struct jt_ctrl {
     enum jt_ctrl_kind kind;
     uint32_t nparams, nresults;
@@ -62,6 +67,14 @@ typedef struct jt_ctrl {
     LLVMValueRef *if_params;       /* JT_IF: the params, for the else arm */
     bool end_reached;              /* some edge reaches `end` */
     bool dead;                     /* rest of this block is unreachable */
+    /* Exception handlers (translate_exn.c): an exception raised inside
+     * the block goes to `dispatch` with the exception in `exn_phi`; a
+     * legacy try's catches are tested as they come, the next test goes
+     * in `nomatch` (NULL after catch_all), and a catch body keeps the
+     * exception in `exn_local` for rethrow. */
+    enum jt_eh_kind eh;
+    LLVMBasicBlockRef dispatch, nomatch;
+    LLVMValueRef exn_phi, exn_local;
 } jt_ctrl_t;
 
 /* Room for every whirl_trap_code_t (checked in translate.c). */
@@ -102,6 +115,11 @@ typedef struct jt_func {
     LLVMValueRef osr_slots;
     LLVMBasicBlockRef osr_jump;
     bool osr_found;
+    /* Where an exception no handler of the function catches goes: a
+     * throw_ref to the caller, the exception in `unwind_phi` (lazily
+     * made, translate_exn.c). */
+    LLVMBasicBlockRef unwind_bb;
+    LLVMValueRef unwind_phi;
 } jt_func_t;
 
 /* Helpers shared by the translator files. */
@@ -159,6 +177,13 @@ LLVMValueRef jt_memarg_addr(jt_func_t *f, unsigned bytes);
  * `seg` the data segment of memory.init). */
 bool jt_memory_wide_op(jt_func_t *f, wasm_op_t op, uint32_t mem, uint32_t mem2, uint32_t seg);
 
+/* 64-bit tables (translate_wasm3.c): an i64 index or length of table
+ * `table` narrowed to i32 (past 2^32 - 1: traps out of bounds), a grow
+ * delta narrowed (saturating); a 32-bit table's operand as it is. */
+bool jt_table_is64(jt_func_t *f, uint32_t table);
+LLVMValueRef jt_table64_index(jt_func_t *f, uint32_t table, LLVMValueRef v);
+LLVMValueRef jt_table64_delta(jt_func_t *f, uint32_t table, LLVMValueRef v);
+
 /* Instruction families. Each returns false if `op` is not in its family. */
 bool jt_numeric(jt_func_t *f, wasm_op_t op);
 bool jt_memory(jt_func_t *f, wasm_op_t op);
@@ -170,6 +195,34 @@ bool jt_atomic(jt_func_t *f, wasm_op_t op); /* translate_atomic.c: the 0xFE pref
  * memory's size is reread by the runtime before it traps (another thread
  * may have grown it). translate_atomic.c. */
 void jt_bounds_check(jt_func_t *f, uint32_t mem, LLVMValueRef end, LLVMValueRef also);
+
+/* Shared with translate_exn.c (translate.c). */
+jt_ctrl_t *jt_block(jt_func_t *f, enum jt_ctrl_kind kind); /* block/loop/if: reads the type */
+void jt_end(jt_func_t *f);
+void jt_fall_to_end(jt_func_t *f, jt_ctrl_t *c);
+void jt_mark_dead(jt_func_t *f);
+/* Adds `vals` (n) as the incoming values of label `depth`'s target from
+ * the current block and returns the target (the caller branches). */
+LLVMBasicBlockRef jt_branch_values(jt_func_t *f, uint32_t depth, LLVMValueRef *vals, uint32_t n);
+void jt_spill(jt_func_t *f, LLVMValueRef slots, LLVMValueRef *vals, const wasm_valtype_t *types,
+              uint32_t n);
+void jt_unspill(jt_func_t *f, LLVMValueRef slots, const wasm_valtype_t *types, uint32_t n,
+                LLVMValueRef *out);
+
+/* Exception handling (translate_exn.c). */
+/* The block whose handlers catch an exception raised now: NULL when none
+ * (it leaves the function). */
+jt_ctrl_t *jt_exn_handler(jt_func_t *f);
+/* Goes to `h`'s dispatch (NULL: out of the function) with `exn` when it
+ * is not null (`conditional`), or always. */
+void jt_exn_goto(jt_func_t *f, jt_ctrl_t *h, LLVMValueRef exn, bool conditional);
+/* throw, throw_ref, try_table, try, catch, catch_all, delegate, rethrow. */
+void jt_exn_op(jt_func_t *f, wasm_op_t op);
+/* The end of a block with handlers (before it closes). */
+void jt_exn_end(jt_func_t *f, jt_ctrl_t *c);
+/* Pre-scan of try_table's immediates (after the opcode): the scratch
+ * slots its catch clauses' values need. */
+uint32_t jt_exn_scan_try_table(const wasm_module_t *m, reader_t *r);
 
 /* Builds "o<index>_<loop>" (ctx, slot_t *frame) -> the function's results,
  * in the tier's calling convention: function `index` entered at the header

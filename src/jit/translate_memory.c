@@ -102,6 +102,9 @@ static void pop_args(jt_func_t *f, LLVMValueRef *args, unsigned first, unsigned 
 
 static LLVMValueRef imm(jt_func_t *f) { return jt_const_i32(f, read_u32(&f->r)); }
 
+/* The table index immediate `t` (a constant made by imm). */
+static uint32_t imm_value(LLVMValueRef t) { return (uint32_t)LLVMConstIntGetZExtValue(t); }
+
 bool jt_memory(jt_func_t *f, wasm_op_t op)
 {
     jt_module_t *jm = f->jm;
@@ -213,7 +216,7 @@ bool jt_memory(jt_func_t *f, wasm_op_t op)
     case WASM_OP_TABLE_GET:
         a[0] = f->ctx;
         a[1] = imm(f);
-        a[2] = jt_pop(f);
+        a[2] = jt_table64_index(f, imm_value(a[1]), jt_pop(f));
         a[3] = jb_site_func(f);
         a[4] = jb_site_offset(f);
         jt_push(f, jb_call(f, JB_RT_TABLE_GET, a, 5));
@@ -222,6 +225,7 @@ bool jt_memory(jt_func_t *f, wasm_op_t op)
         a[0] = f->ctx;
         a[1] = imm(f);
         pop_args(f, a, 2, 2);
+        a[2] = jt_table64_index(f, imm_value(a[1]), a[2]);
         a[4] = jb_site_func(f);
         a[5] = jb_site_offset(f);
         jb_call(f, JB_RT_TABLE_SET, a, 6);
@@ -229,20 +233,26 @@ bool jt_memory(jt_func_t *f, wasm_op_t op)
     case WASM_OP_TABLE_SIZE:
         a[0] = f->ctx;
         a[1] = imm(f);
-        jt_push(f, jb_call(f, JB_RT_TABLE_SIZE, a, 2));
+        a[2] = jb_call(f, JB_RT_TABLE_SIZE, a, 2);
+        jt_push(f, jt_table_is64(f, imm_value(a[1])) ? LLVMBuildZExt(f->b, a[2], jm->i64, "") : a[2]);
         break;
     case WASM_OP_TABLE_GROW:
         a[0] = f->ctx;
         a[1] = imm(f);
         pop_args(f, a, 2, 2);
+        a[3] = jt_table64_delta(f, imm_value(a[1]), a[3]);
         a[4] = jb_site_func(f);
         a[5] = jb_site_offset(f);
-        jt_push(f, jb_call(f, JB_RT_TABLE_GROW, a, 6));
+        a[6] = jb_call(f, JB_RT_TABLE_GROW, a, 6);
+        /* -1 stays -1; old sizes are below 2^31 (as the interpreter). */
+        jt_push(f, jt_table_is64(f, imm_value(a[1])) ? LLVMBuildSExt(f->b, a[6], jm->i64, "") : a[6]);
         break;
     case WASM_OP_TABLE_FILL:
         a[0] = f->ctx;
         a[1] = imm(f);
         pop_args(f, a, 2, 3);
+        a[4] = jt_table64_index(f, imm_value(a[1]), a[4]);
+        a[2] = jt_table64_index(f, imm_value(a[1]), a[2]);
         a[5] = jb_site_func(f);
         a[6] = jb_site_offset(f);
         jb_call(f, JB_RT_TABLE_FILL, a, 7);
@@ -252,6 +262,11 @@ bool jt_memory(jt_func_t *f, wasm_op_t op)
         a[1] = imm(f);
         a[2] = imm(f);
         pop_args(f, a, 3, 3);
+        /* The length is i64 only between two 64-bit tables. */
+        if (jt_table_is64(f, imm_value(a[1])) && jt_table_is64(f, imm_value(a[2])))
+            a[5] = jt_table64_index(f, imm_value(a[1]), a[5]);
+        a[4] = jt_table64_index(f, imm_value(a[2]), a[4]);
+        a[3] = jt_table64_index(f, imm_value(a[1]), a[3]);
         a[6] = jb_site_func(f);
         a[7] = jb_site_offset(f);
         jb_call(f, JB_RT_TABLE_COPY, a, 8);
@@ -261,6 +276,7 @@ bool jt_memory(jt_func_t *f, wasm_op_t op)
         a[1] = imm(f); /* segment */
         a[2] = imm(f); /* table */
         pop_args(f, a, 3, 3);
+        a[3] = jt_table64_index(f, imm_value(a[2]), a[3]); /* source and length: i32 */
         a[6] = jb_site_func(f);
         a[7] = jb_site_offset(f);
         jb_call(f, JB_RT_TABLE_INIT, a, 8);

@@ -144,3 +144,32 @@ bool jt_memory_wide_op(jt_func_t *f, wasm_op_t op, uint32_t mem, uint32_t mem2, 
         return false;
     }
 }
+
+/* 64-bit tables: whirl's tables hold fewer than 2^32 elements, so an i64
+ * index or length past 2^32 - 1 traps as out of bounds, as the
+ * interpreter's TABLE64_INDEX does (same code, same instruction offset),
+ * and the 32-bit operation runs on the low half. */
+bool jt_table_is64(jt_func_t *f, uint32_t table)
+{
+    return wasm_module_table_type(f->jm->wasm, table)->limits.is64;
+}
+
+LLVMValueRef jt_table64_index(jt_func_t *f, uint32_t table, LLVMValueRef v)
+{
+    if (!jt_table_is64(f, table))
+        return v;
+    jt_trap_if(f, LLVMBuildICmp(f->b, LLVMIntUGT, v, jt_const_i64(f, UINT32_MAX), ""),
+               WHIRL_TRAP_TABLE_OUT_OF_BOUNDS);
+    return LLVMBuildTrunc(f->b, v, f->jm->i32, "");
+}
+
+/* table.grow's delta: past 2^32 - 1 saturates (the grow fails, as the
+ * interpreter's TABLE64_DELTA makes it). */
+LLVMValueRef jt_table64_delta(jt_func_t *f, uint32_t table, LLVMValueRef v)
+{
+    if (!jt_table_is64(f, table))
+        return v;
+    LLVMValueRef big = LLVMBuildICmp(f->b, LLVMIntUGT, v, jt_const_i64(f, UINT32_MAX), "");
+    return LLVMBuildSelect(f->b, big, jt_const_i32(f, UINT32_MAX),
+                           LLVMBuildTrunc(f->b, v, f->jm->i32, ""), "");
+}

@@ -141,6 +141,7 @@ typedef struct state {
     uint8_t **mem;
     uint64_t *mem_size;
     global_value_t *glob;
+    wasm_valtype_t *glob_type;
     uint32_t *tab_size;
     void ***tab;
     bool *data_dropped, *elem_dropped;
@@ -164,8 +165,11 @@ static void state_take(whirl_instance_t *inst, state_t *s)
         memcpy(s->mem[i], mem->base, mem->size);
     }
     s->glob = xmalloc(s->nglob * sizeof *s->glob);
-    for (uint32_t i = 0; i < s->nglob; i++)
+    s->glob_type = xmalloc((s->nglob + 1) * sizeof *s->glob_type);
+    for (uint32_t i = 0; i < s->nglob; i++) {
         s->glob[i] = inst->vm.globals[i]->value;
+        s->glob_type[i] = inst->vm.globals[i]->type;
+    }
     s->tab_size = xmalloc(s->ntab * sizeof *s->tab_size);
     s->tab = xmalloc(s->ntab * sizeof *s->tab);
     for (uint32_t i = 0; i < s->ntab; i++) {
@@ -204,6 +208,8 @@ static void state_restore(whirl_instance_t *inst, const state_t *s)
     memcpy(inst->elem_dropped, s->elem_dropped, s->nelem);
 }
 
+static bool same_exn(const whirl_exn_t *a, const whirl_exn_t *b);
+
 /* NULL if equal, else what differs first. */
 static const char *state_diff(const state_t *a, const state_t *b, char *buf, size_t n)
 {
@@ -221,7 +227,9 @@ static const char *state_diff(const state_t *a, const state_t *b, char *buf, siz
             }
     }
     for (uint32_t i = 0; i < a->nglob; i++)
-        if (memcmp(&a->glob[i], &b->glob[i], sizeof a->glob[i]) != 0) {
+        if (wasm_ref_top(a->glob_type[i]) == WASM_EXNREF
+                ? !same_exn(a->glob[i].slot.ref, b->glob[i].slot.ref)
+                : memcmp(&a->glob[i], &b->glob[i], sizeof a->glob[i]) != 0) {
             snprintf(buf, n, "global %u: 0x%llx vs 0x%llx", i,
                      (unsigned long long)a->glob[i].slot.u64, (unsigned long long)b->glob[i].slot.u64);
             return buf;
@@ -249,6 +257,7 @@ static void state_free(state_t *s)
     free(s->mem);
     free(s->mem_size);
     free(s->glob);
+    free(s->glob_type);
     free(s->tab_size);
     free(s->tab);
     free(s->data_dropped);
@@ -258,6 +267,27 @@ static void state_free(state_t *s)
 /* ------------------------------------------------------------------ */
 /* Commands                                                            */
 /* ------------------------------------------------------------------ */
+
+static bool same_bits(const whirl_val_t *a, const whirl_val_t *b);
+
+/* Each tier's run makes its own exception objects: an exnref agrees when
+ * both are null or both are exceptions of the same tag and values. */
+static bool same_exn(const whirl_exn_t *a, const whirl_exn_t *b)
+{
+    if (a == b)
+        return true;
+    if (!a || !b || whirl_exn_tag(a) != whirl_exn_tag(b))
+        return false;
+    size_t n = whirl_exn_value_count(a);
+    for (size_t i = 0; i < n; i++) {
+        whirl_val_t va, vb;
+        whirl_exn_value(a, i, &va);
+        whirl_exn_value(b, i, &vb);
+        if (!same_bits(&va, &vb))
+            return false;
+    }
+    return true;
+}
 
 static bool same_bits(const whirl_val_t *a, const whirl_val_t *b)
 {
@@ -270,7 +300,7 @@ static bool same_bits(const whirl_val_t *a, const whirl_val_t *b)
     case WHIRL_F64: return f64_bits(a->of.f64) == f64_bits(b->of.f64);
     case WHIRL_FUNCREF: return a->of.funcref == b->of.funcref;
     case WHIRL_EXTERNREF: return a->of.externref == b->of.externref;
-    case WHIRL_EXNREF: return a->of.exnref == b->of.exnref;
+    case WHIRL_EXNREF: return same_exn(a->of.exnref, b->of.exnref);
     case WHIRL_V128: return memcmp(a->of.v128, b->of.v128, 16) == 0;
     }
     return false;
