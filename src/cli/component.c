@@ -1,5 +1,5 @@
 /* Components in the `whirl` command: `whirl run` of a wasi:cli command
- * component under WASI 0.2 (whirl/wasi2.h), and `whirl inspect`. */
+ * component under WASI 0.2 or 0.3 (whirl/wasi2.h), and `whirl inspect`. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -165,7 +165,9 @@ static int run(const run_opts_t *o, whirl_engine_t *engine, const uint8_t *bytes
     }
     if (err || (err = whirl_component_linker_instantiate_pre(r->linker, r->component, &r->pre))) {
         cli_error("%s: %s (whirl run provides WASI 0.2: wasi:cli, wasi:io, wasi:clocks, "
-                  "wasi:random, wasi:filesystem" PROVIDES ")", o->file, whirl_error_message(err));
+                  "wasi:random, wasi:filesystem" PROVIDES "; and WASI 0.3: wasi:cli, "
+                  "wasi:clocks, wasi:random, wasi:filesystem, wasi:sockets)",
+                  o->file, whirl_error_message(err));
         whirl_error_delete(err);
         return EXIT_BAD_MODULE;
     }

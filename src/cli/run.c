@@ -126,13 +126,14 @@ static const char run_synopsis[] =
     "\n"
     "Run a WASI program: FILE's `_start` with ARGS as its arguments (argv[0] is\n"
     "FILE's name), or with --invoke, call one export. FILE is a module, a\n"
-    "component (a wasi:cli command: its wasi:cli/run export runs under WASI 0.2;\n"
-    "a failing run exits with 1) or, with --allow-precompiled, a .cwasm made by\n"
-    "`whirl compile`. A module importing WASI preview 1 gets it, sandboxed: it\n"
-    "sees only the directories given with --dir and the variables given with\n"
-    "--env; its exit status becomes whirl's. With -S threads a wasi-threads\n"
-    "program gets \"wasi\" \"thread-spawn\" and its shared memory too. Other\n"
-    "imports are not provided.\n"
+    "component (a wasi:cli command: its wasi:cli/run export runs under WASI 0.2\n"
+    "or 0.3; a failing run exits with 1) or, with --allow-precompiled, a .cwasm\n"
+    "made by `whirl compile`. A module importing WASI preview 1 gets it,\n"
+    "sandboxed: it sees only the directories given with --dir and the variables\n"
+    "given with --env; its exit status becomes whirl's. With -S threads a\n"
+    "wasi-threads program gets \"wasi\" \"thread-spawn\" and its shared memory\n"
+    "too. Other imports are not provided. Preview 1 has no sockets: -S\n"
+    "inherit-network and -S allow-ip apply to components (wasi:sockets).\n"
     "\n"
     "whirl's options go before FILE: everything after FILE is the program's\n"
     "(or --invoke's arguments), as with wasmtime, so `whirl run app.wasm --env\n"
@@ -630,6 +631,10 @@ static int run_module(const run_opts_t *o, run_state_t *s)
                             "this component runs unprofiled\n");
         return cli_run_component(o, s->engine, s->wasm, len);
     }
+    if (o->inherit_network || o->nallow_ip)
+        fprintf(stderr, "whirl: warning: -S inherit-network and -S allow-ip apply to components "
+                        "(wasi:sockets); %s is a core module, and WASI preview 1 opens no "
+                        "sockets\n", o->file);
     if ((err = cli_module_load(s->engine, s->wasm, len, &s->module))) {
         cli_report_module_error(o->file, s->wasm, len, err);
         whirl_error_delete(err);

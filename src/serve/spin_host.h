@@ -112,6 +112,7 @@ typedef enum spin_handle_kind {
     SPIN_H_REDIS,    /* an outbound Redis connection */
     SPIN_H_MQTT,     /* an outbound MQTT connection */
     SPIN_H_PG,       /* an outbound PostgreSQL connection */
+    SPIN_H_PG_BUILDER, /* spin:postgres@4.1.0's connection-builder */
     SPIN_H_MYSQL,    /* an outbound MySQL connection */
 } spin_handle_kind_t;
 

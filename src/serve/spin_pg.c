@@ -2,7 +2,8 @@
  * spin:postgres/postgres@3.0.0 (dates, times, timestamps) and
  * spin:postgres/postgres@4.0.0 (also uuid, jsonb, numeric, ranges, arrays,
  * intervals, and errors with the server's fields: spin_pg_types.c) through
- * libpq. open takes a connection string ("host=... user=...") or a URL
+ * libpq; 4.1.0 adds the connection-builder (CA roots for TLS), and 4.2.0's
+ * synchronous functions are 4.1.0's (its async ones are not defined yet). open takes a connection string ("host=... user=...") or a URL
  * (postgres://...) and connects only where the component's
  * allowed_outbound_hosts lets it (postgres://HOST:PORT; a Unix socket is
  * never allowed), else connection-failed "address ... is not permitted".
@@ -22,6 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "serve/spin_host.h"
 #include "serve/spin_pg.h"
@@ -46,6 +52,7 @@ typedef struct pg_api {
     int8_t type_case[K_KINDS];  /* kind -> db-data-type case (-1: none, then `other`) */
     int8_t value_case[K_KINDS]; /* kind -> db-value case (K_OTHER: unsupported) */
     whirl_resource_type_t *conn_type;
+    whirl_resource_type_t *builder_type; /* 4.1.0 on */
 } pg_api_t;
 
 /* Cases of a version-4 variant, in the WIT's order: parameter-value,
@@ -59,7 +66,7 @@ typedef struct pg_api {
  * drops the unsigned cases and adds dates and times, and
  * spin:postgres@4.0.0. The case tables of the last are filled in by
  * spin_pg_link from V4_CASES. */
-enum { API_V2, API_V3, API_V4, API_COUNT };
+enum { API_V2, API_V3, API_V4, API_V41, API_V42, API_COUNT };
 static pg_api_t apis[API_COUNT] = {
     {IFACE, false,
      {K_BOOL, K_I8, K_I16, K_I32, K_I64, K_U8, K_U16, K_U32, K_U64, K_F32, K_F64, K_STR, K_BIN,
@@ -68,7 +75,7 @@ static pg_api_t apis[API_COUNT] = {
       -1, -1, -1, -1, -1},
      {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, -1, -1, -1, -1, 13, 14, -1, -1, -1, -1, -1, -1,
       -1, -1, -1, -1, -1},
-     NULL},
+     NULL, NULL},
     {"spin:postgres/postgres@3.0.0", false,
      {K_BOOL, K_I8, K_I16, K_I32, K_I64, K_F32, K_F64, K_STR, K_BIN, K_DATE, K_TIME, K_DATETIME,
       K_TIMESTAMP, K_NULL, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},
@@ -76,9 +83,21 @@ static pg_api_t apis[API_COUNT] = {
       -1, -1, -1, -1, -1},
      {0, 1, 2, 3, 4, -1, -1, -1, -1, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, -1, -1, -1, -1, -1, -1,
       -1, -1, -1, -1, -1},
-     NULL},
-    {"spin:postgres/postgres@4.0.0", true, {V4_CASES, K_NULL, -1}, {0}, {0}, NULL},
+     NULL, NULL},
+    {"spin:postgres/postgres@4.0.0", true, {V4_CASES, K_NULL, -1}, {0}, {0}, NULL, NULL},
+    {"spin:postgres/postgres@4.1.0", true, {V4_CASES, K_NULL, -1}, {0}, {0}, NULL, NULL},
+    {"spin:postgres/postgres@4.2.0", true, {V4_CASES, K_NULL, -1}, {0}, {0}, NULL, NULL},
 };
+
+/* The functions, in the order of their op numbers. */
+enum { OP_OPEN, OP_QUERY, OP_EXECUTE, OP_BUILDER_NEW, OP_SET_CA_ROOT, OP_BUILD, OP_COUNT };
+static const char *const op_names[OP_COUNT] = {
+    "[static]connection.open", "[method]connection.query", "[method]connection.execute",
+    "[constructor]connection-builder", "[method]connection-builder.set-ca-root",
+    "[method]connection-builder.build"};
+
+/* CA roots one builder may hold, in bytes of PEM. */
+#define MAX_CA_BYTES (1u << 20)
 
 /* Fills in version 4's type and value cases from the order of V4_CASES. */
 static void init_v4_cases(pg_api_t *api)
@@ -133,10 +152,41 @@ static bool late(const pg_conn_t *c)
     return c->deadline_ns != UINT64_MAX && whirl_monotonic_now() >= c->deadline_ns;
 }
 
-static whirl_error_t *pg_open(const pg_api_t *api, spin_req_t *r, const whirl_cval_t *args,
-                              size_t nargs, whirl_cval_t *res)
+/* The CA roots in a private file for libpq's sslrootcert (it reads roots
+ * from a file only); the caller unlinks it once connected. NULL: failed. */
+static char *ca_file(const char *pem, size_t len)
 {
-    const char *addr = spin_arg_string(args, nargs, 0);
+    const char *dir = getenv("TMPDIR");
+    char *path = NULL;
+    if (asprintf(&path, "%s/whirl-pg-ca-XXXXXX", dir && *dir ? dir : "/tmp") < 0)
+        return NULL;
+    int fd = mkstemp(path); /* mode 0600 */
+    bool ok = fd >= 0;
+    for (size_t off = 0; ok && off < len;) {
+        ssize_t n = write(fd, pem + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        ok = n > 0;
+        off += ok ? (size_t)n : 0;
+    }
+    if (fd >= 0 && close(fd) != 0)
+        ok = false;
+    if (!ok) {
+        if (fd >= 0)
+            unlink(path);
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+/* Connects to `addr` (checked against allowed_outbound_hosts) and answers
+ * result<connection, error> in res. With `ca` (PEM roots, from a
+ * connection-builder) the server's certificate is checked against them:
+ * sslmode is verify-full unless the address says otherwise. */
+static whirl_error_t *pg_connect(const pg_api_t *api, spin_req_t *r, const char *addr,
+                                 const char *ca, size_t ca_len, whirl_cval_t *res)
+{
     char why[600];
     if (!addr)
         return spin_result_err(res, E_CONNECTION_FAILED, "invalid address");
@@ -189,7 +239,20 @@ static whirl_error_t *pg_open(const pg_api_t *api, spin_req_t *r, const whirl_cv
     if (!c)
         return spin_result_err(res, E_OTHER, "out of memory");
     c->deadline_ns = r->in->deadline_ns;
-    c->pg = PQconnectStart(addr);
+    char *ca_path = NULL;
+    if (ca && !(ca_path = ca_file(ca, ca_len))) {
+        free(c);
+        return spin_result_err(res, E_OTHER, "cannot write the CA roots to a file");
+    }
+    if (ca_path) {
+        /* The address is expanded in place of dbname: its own sslmode,
+         * if any, overrides the one before it; sslrootcert after it wins. */
+        const char *const keys[] = {"sslmode", "dbname", "sslrootcert", NULL};
+        const char *const vals[] = {"verify-full", addr, ca_path, NULL};
+        c->pg = PQconnectStartParams(keys, vals, 1);
+    } else {
+        c->pg = PQconnectStart(addr);
+    }
     PostgresPollingStatusType st = PGRES_POLLING_WRITING;
     bool ok = c->pg && PQstatus(c->pg) != CONNECTION_BAD;
     while (ok && st != PGRES_POLLING_OK) {
@@ -199,6 +262,10 @@ static whirl_error_t *pg_open(const pg_api_t *api, spin_req_t *r, const whirl_cv
             st = PQconnectPoll(c->pg);
         if (st == PGRES_POLLING_FAILED)
             ok = false;
+    }
+    if (ca_path) { /* read during the handshake, which is over */
+        unlink(ca_path);
+        free(ca_path);
     }
     if (ok)
         ok = PQsetnonblocking(c->pg, 1) == 0;
@@ -223,6 +290,96 @@ static whirl_error_t *pg_open(const pg_api_t *api, spin_req_t *r, const whirl_cv
     p->of.resource.type = api->conn_type;
     p->of.resource.rep = rep;
     return NULL;
+}
+
+static whirl_error_t *pg_open(const pg_api_t *api, spin_req_t *r, const whirl_cval_t *args,
+                              size_t nargs, whirl_cval_t *res)
+{
+    return pg_connect(api, r, spin_arg_string(args, nargs, 0), NULL, 0, res);
+}
+
+/* spin:postgres@4.1.0's connection-builder: an address, and CA roots
+ * (PEM) that build() checks the server's certificate against. */
+typedef struct pg_builder {
+    char *address;
+    char *ca; /* NULL: none given */
+    size_t ca_len;
+} pg_builder_t;
+
+static void builder_free(void *obj)
+{
+    pg_builder_t *b = obj;
+    free(b->address);
+    free(b->ca);
+    free(b);
+}
+
+static whirl_error_t *builder_new(const pg_api_t *api, spin_req_t *r, const whirl_cval_t *args,
+                                  size_t nargs, whirl_cval_t *res)
+{
+    const char *addr = spin_arg_string(args, nargs, 0);
+    if (!addr)
+        return errorf("%s: connection-builder: bad arguments", api->iface);
+    pg_builder_t *b = calloc(1, sizeof *b);
+    if (!b || !(b->address = strdup(addr))) {
+        free(b);
+        return errorf("%s: out of memory", api->iface);
+    }
+    uint32_t rep = 0;
+    whirl_error_t *e = spin_handle_add(r, SPIN_H_PG_BUILDER, b, builder_free, &rep);
+    if (e)
+        return e; /* the table is full: a trap, as a constructor has no error case */
+    res->kind = WHIRL_CVAL_OWN;
+    res->of.resource.type = api->builder_type;
+    res->of.resource.rep = rep;
+    return NULL;
+}
+
+/* Whether pem holds at least one certificate and nothing else that fails
+ * to parse. */
+static bool pem_certificates(const char *pem, size_t len)
+{
+    BIO *bio = BIO_new_mem_buf(pem, (int)len);
+    if (!bio)
+        return false;
+    int n = 0;
+    X509 *x;
+    while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
+        X509_free(x);
+        n++;
+    }
+    /* The loop ends at the end of the data (no PEM start line left) or at
+     * a block that does not parse. */
+    unsigned long err = ERR_peek_last_error();
+    bool at_end = ERR_GET_REASON(err) == PEM_R_NO_START_LINE;
+    ERR_clear_error();
+    BIO_free(bio);
+    return n > 0 && at_end;
+}
+
+static whirl_error_t *builder_set_ca_root(const pg_api_t *api, pg_builder_t *b,
+                                          const whirl_cval_t *args, size_t nargs,
+                                          whirl_cval_t *res)
+{
+    if (nargs != 2 || args[1].kind != WHIRL_CVAL_STRING)
+        return errorf("%s: set-ca-root: bad arguments", api->iface);
+    const char *pem = args[1].of.string.data;
+    size_t len = args[1].of.string.len;
+    if (len > MAX_CA_BYTES - b->ca_len)
+        return spin_result_err(res, E_OTHER, "too many CA root certificates");
+    if (!pem_certificates(pem, len))
+        return spin_result_err(res, E_OTHER, "invalid CA root certificate: no PEM certificate "
+                                             "could be read");
+    /* Roots accumulate: each call adds its certificates. */
+    char *ca = realloc(b->ca, b->ca_len + len + 2);
+    if (!ca)
+        return spin_result_err(res, E_OTHER, "out of memory");
+    memcpy(ca + b->ca_len, pem, len);
+    b->ca_len += len;
+    ca[b->ca_len++] = '\n';
+    ca[b->ca_len] = '\0';
+    b->ca = ca;
+    return spin_result_ok(res, false, NULL);
 }
 
 /* A tuple's item i as an integer (0 if absent). */
@@ -601,8 +758,20 @@ static whirl_error_t *row_set(const pg_api_t *api, PGresult *r, whirl_cval_t *re
 static whirl_error_t *pg_call_inner(const pg_api_t *api, int op, spin_req_t *rq,
                                     const whirl_cval_t *args, size_t nargs, whirl_cval_t *res)
 {
-    if (op == 0)
+    if (op == OP_OPEN)
         return pg_open(api, rq, args, nargs, res);
+    if (op == OP_BUILDER_NEW)
+        return builder_new(api, rq, args, nargs, res);
+    if (op == OP_SET_CA_ROOT || op == OP_BUILD) {
+        pg_builder_t *b = NULL;
+        if (nargs >= 1 && (args[0].kind == WHIRL_CVAL_BORROW || args[0].kind == WHIRL_CVAL_OWN))
+            b = spin_handle_get(rq, args[0].of.resource.rep, SPIN_H_PG_BUILDER);
+        if (!b)
+            return errorf("%s: invalid connection-builder handle", api->iface);
+        if (op == OP_SET_CA_ROOT)
+            return builder_set_ca_root(api, b, args, nargs, res);
+        return pg_connect(api, rq, b->address, b->ca, b->ca_len, res);
+    }
     pg_conn_t *c = NULL;
     if (nargs == 3 && (args[0].kind == WHIRL_CVAL_BORROW || args[0].kind == WHIRL_CVAL_OWN))
         c = spin_handle_get(rq, args[0].of.resource.rep, SPIN_H_PG);
@@ -622,7 +791,7 @@ static whirl_error_t *pg_call_inner(const pg_api_t *api, int op, spin_req_t *rq,
         return e;
     }
     whirl_error_t *e;
-    if (op == 1) {
+    if (op == OP_QUERY) {
         e = row_set(api, r, res);
     } else {
         whirl_cval_t *p = NULL;
@@ -640,14 +809,14 @@ static whirl_error_t *pg_call(void *env, whirl_store_t *store,
                               size_t nargs, whirl_cval_t *results, size_t nresults)
 {
     (void)type;
-    uintptr_t code = (uintptr_t)env; /* version * 4 + op */
-    const pg_api_t *api = &apis[code / 4];
+    uintptr_t code = (uintptr_t)env; /* version * OP_COUNT + op */
+    const pg_api_t *api = &apis[code / OP_COUNT];
     spin_req_t *rq = spin_req_of(store);
     if (!rq)
         return errorf("%s: the calling store serves no request", api->iface);
     if (nresults != 1)
         return errorf("%s: wrong result count", api->iface);
-    whirl_error_t *e = pg_call_inner(api, (int)(code % 4), rq, args, nargs, results);
+    whirl_error_t *e = pg_call_inner(api, (int)(code % OP_COUNT), rq, args, nargs, results);
     return spin_check_deadline(rq, e, results, nresults, "postgres");
 }
 
@@ -660,21 +829,37 @@ static whirl_error_t *conn_dtor(void *env, whirl_store_t *store, uint32_t rep)
     return NULL;
 }
 
+static whirl_error_t *builder_dtor(void *env, whirl_store_t *store, uint32_t rep)
+{
+    (void)env;
+    spin_req_t *r = spin_req_of(store);
+    if (r)
+        spin_handle_close(r, rep, SPIN_H_PG_BUILDER);
+    return NULL;
+}
+
 whirl_error_t *spin_pg_link(whirl_component_linker_t *l)
 {
-    static const char *const names[] = {"[static]connection.open", "[method]connection.query",
-                                        "[method]connection.execute"};
     whirl_error_t *e = NULL;
-    init_v4_cases(&apis[API_V4]);
+    for (uintptr_t v = API_V4; v < API_COUNT; v++)
+        init_v4_cases(&apis[v]);
     for (uintptr_t v = 0; !e && v < API_COUNT; v++) {
         pg_api_t *api = &apis[v];
+        bool builder = v >= API_V41;
         if (!api->conn_type &&
             !(api->conn_type = whirl_resource_type_new("connection", conn_dtor, NULL, NULL)))
             return errorf("out of memory");
+        if (builder && !api->builder_type &&
+            !(api->builder_type = whirl_resource_type_new("connection-builder", builder_dtor,
+                                                          NULL, NULL)))
+            return errorf("out of memory");
         e = whirl_component_linker_define_resource(l, api->iface, "connection", api->conn_type);
-        for (uintptr_t i = 0; !e && i < 3; i++)
-            e = whirl_component_linker_define_func(l, api->iface, names[i], pg_call,
-                                                   (void *)(v * 4 + i), NULL);
+        if (!e && builder)
+            e = whirl_component_linker_define_resource(l, api->iface, "connection-builder",
+                                                       api->builder_type);
+        for (uintptr_t i = 0; !e && i < (builder ? OP_COUNT : OP_BUILDER_NEW); i++)
+            e = whirl_component_linker_define_func(l, api->iface, op_names[i], pg_call,
+                                                   (void *)(v * OP_COUNT + i), NULL);
     }
     return e;
 }

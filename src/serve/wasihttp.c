@@ -292,6 +292,27 @@ whirl_error_t *wh_ok(whirl_cval_t *v, whirl_cval_t **payload)
     return e;
 }
 
+whirl_error_t *wh_body_stream(hcall_t *h, hobj_t *body, whirl_wasi2_resource_t kind,
+                              const whirl_wasi2_stream_ops_t *ops, void *env)
+{
+    if (body->taken)
+        return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
+    uint32_t rep;
+    whirl_error_t *e = kind == WHIRL_WASI2_INPUT_STREAM
+                           ? whirl_wasi2_input_stream_new(h->c->wasi, ops, env, &rep)
+                           : whirl_wasi2_output_stream_new(h->c->wasi, ops, env, &rep);
+    if (e)
+        return e;
+    body->taken = true;
+    whirl_cval_t *p;
+    if ((e = wh_ok(h->res, &p)))
+        return e;
+    p->kind = WHIRL_CVAL_OWN;
+    p->of.resource.type = whirl_wasi2_host_resource_type(g_host->w2, kind);
+    p->of.resource.rep = rep;
+    return NULL;
+}
+
 whirl_error_t *wh_err_case(whirl_cval_t *v, uint32_t index)
 {
     whirl_error_t *e = whirl_cval_set_case(v, WHIRL_CVAL_RESULT, 1, true);
@@ -735,19 +756,7 @@ static whirl_error_t *inbody_stream(hcall_t *h)
         return e;
     if (o->ob)
         return wh_out_inbody_stream(h, o);
-    if (o->taken)
-        return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
-    uint32_t rep;
-    if ((e = whirl_wasi2_input_stream_new(h->c->wasi, &in_ops, h->c, &rep)))
-        return e;
-    o->taken = true;
-    whirl_cval_t *p;
-    if ((e = wh_ok(h->res, &p)))
-        return e;
-    p->kind = WHIRL_CVAL_OWN;
-    p->of.resource.type = whirl_wasi2_host_resource_type(g_host->w2, WHIRL_WASI2_INPUT_STREAM);
-    p->of.resource.rep = rep;
-    return NULL;
+    return wh_body_stream(h, o, WHIRL_WASI2_INPUT_STREAM, &in_ops, h->c);
 }
 
 static whirl_error_t *inbody_finish(hcall_t *h)
@@ -912,21 +921,9 @@ static whirl_error_t *outbody_write(hcall_t *h)
         return e;
     if (!o->is_response_body && o->ob)
         return wh_out_body_stream(h, o);
-    if (o->taken)
-        return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
-    uint32_t rep;
-    e = o->is_response_body ? whirl_wasi2_output_stream_new(h->c->wasi, &out_ops, h->c, &rep)
-                            : whirl_wasi2_output_stream_new(h->c->wasi, &sink_ops, NULL, &rep);
-    if (e)
-        return e;
-    o->taken = true;
-    whirl_cval_t *p;
-    if ((e = wh_ok(h->res, &p)))
-        return e;
-    p->kind = WHIRL_CVAL_OWN;
-    p->of.resource.type = whirl_wasi2_host_resource_type(g_host->w2, WHIRL_WASI2_OUTPUT_STREAM);
-    p->of.resource.rep = rep;
-    return NULL;
+    return o->is_response_body
+               ? wh_body_stream(h, o, WHIRL_WASI2_OUTPUT_STREAM, &out_ops, h->c)
+               : wh_body_stream(h, o, WHIRL_WASI2_OUTPUT_STREAM, &sink_ops, NULL);
 }
 
 static whirl_error_t *outbody_finish(hcall_t *h)

@@ -113,6 +113,10 @@ whirl_error_t *wh_arg_string(const hcall_t *h, size_t i, const char **s, size_t 
 bool wh_bytes_of(const whirl_cval_t *v, const uint8_t **p, size_t *n, uint8_t **tmp);
 void wh_set_own(whirl_cval_t *v, hkind_t kind, uint32_t rep);
 whirl_error_t *wh_ok(whirl_cval_t *v, whirl_cval_t **payload);
+/* A body's stream, taken at most once: ok(own stream of `kind`, served by
+ * `ops` and `env`) the first time, err after. */
+whirl_error_t *wh_body_stream(hcall_t *h, hobj_t *body, whirl_wasi2_resource_t kind,
+                              const whirl_wasi2_stream_ops_t *ops, void *env);
 whirl_error_t *wh_err_case(whirl_cval_t *v, uint32_t index);
 whirl_error_t *wh_err_code_none(whirl_cval_t *v, uint32_t index);
 whirl_error_t *wh_some_string(whirl_cval_t *v, const char *s, size_t n);

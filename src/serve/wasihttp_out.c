@@ -704,21 +704,9 @@ static const whirl_wasi2_stream_ops_t req_ops = {.check_write = req_check, .writ
 
 whirl_error_t *wh_out_body_stream(hcall_t *h, hobj_t *body)
 {
-    if (body->taken)
-        return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
-    uint32_t rep;
-    ob_use(body->ob);
-    whirl_error_t *e = whirl_wasi2_output_stream_new(h->c->wasi, &req_ops, body->ob, &rep);
-    if (e)
-        return e;
-    body->taken = true;
-    whirl_cval_t *p;
-    if ((e = wh_ok(h->res, &p)))
-        return e;
-    p->kind = WHIRL_CVAL_OWN;
-    p->of.resource.type = whirl_wasi2_host_resource_type(g_host->w2, WHIRL_WASI2_OUTPUT_STREAM);
-    p->of.resource.rep = rep;
-    return NULL;
+    if (!body->taken)
+        ob_use(body->ob); /* the stream's; its drop (drop_use) gives it back */
+    return wh_body_stream(h, body, WHIRL_WASI2_OUTPUT_STREAM, &req_ops, body->ob);
 }
 
 whirl_error_t *wh_out_body_finish(hcall_t *h, hobj_t *body)
@@ -837,21 +825,9 @@ static whirl_error_t *inresp_consume(hcall_t *h)
 
 whirl_error_t *wh_out_inbody_stream(hcall_t *h, hobj_t *body)
 {
-    if (body->taken)
-        return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
-    uint32_t rep;
-    ob_use(body->ob);
-    whirl_error_t *e = whirl_wasi2_input_stream_new(h->c->wasi, &resp_ops, body->ob, &rep);
-    if (e)
-        return e;
-    body->taken = true;
-    whirl_cval_t *p;
-    if ((e = wh_ok(h->res, &p)))
-        return e;
-    p->kind = WHIRL_CVAL_OWN;
-    p->of.resource.type = whirl_wasi2_host_resource_type(g_host->w2, WHIRL_WASI2_INPUT_STREAM);
-    p->of.resource.rep = rep;
-    return NULL;
+    if (!body->taken)
+        ob_use(body->ob); /* the stream's; its drop (drop_use) gives it back */
+    return wh_body_stream(h, body, WHIRL_WASI2_INPUT_STREAM, &resp_ops, body->ob);
 }
 
 whirl_error_t *wh_out_inbody_finish(hcall_t *h, hobj_t *body)

@@ -125,9 +125,11 @@ void wasm_skip_immediates(reader_t *r, wasm_op_t op)
         break;
     case IMM_MEMARG:
     case IMM_MEMARG_ATOMIC:
+        /* The offset is a u64 for memory64; whether it fits a 32-bit
+         * memory is the validator's rule, not the binary format's. */
         if (read_u32(r) & WASM_MEMARG_HAS_MEMORY)
             read_u32(r);
-        read_u32(r);
+        read_u64(r);
         break;
     case IMM_I32:
         read_s32(r);
@@ -179,7 +181,7 @@ void wasm_skip_immediates(reader_t *r, wasm_op_t op)
     case IMM_MEMARG_LANE:
         if (read_u32(r) & WASM_MEMARG_HAS_MEMORY)
             read_u32(r);
-        read_u32(r);
+        read_u64(r);
         read_u8(r);
         break;
     }

@@ -49,11 +49,23 @@ start_pg() {
     fi
     "${as[@]}" "$bin/initdb" -D "$PG_DIR/data" -A trust -U postgres >"$WORK/initdb.log" 2>&1 || {
         echo "  initdb failed:" >&2; cat "$WORK/initdb.log" >&2; return 1; }
+    # TLS too when the test made a certificate (PG_TLS=1): the server wants
+    # its key private and its own.
+    local tls=()
+    PG_TLS=
+    if [ -s "$WORK/tls-cert.pem" ]; then
+        cp "$WORK/tls-cert.pem" "$PG_DIR/data/server.crt"
+        cp "$WORK/tls-key.pem" "$PG_DIR/data/server.key"
+        chmod 600 "$PG_DIR/data/server.key"
+        [ "$(id -u)" = 0 ] && chown postgres "$PG_DIR/data/server.crt" "$PG_DIR/data/server.key"
+        tls=(-c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key)
+        PG_TLS=1
+    fi
     local log=$WORK/postgres.log
     for _ in 1 2 3; do
         PG_PORT=$(free_port)
         : >"$log"
-        "${as[@]}" "$bin/postgres" -D "$PG_DIR/data" -h 127.0.0.1 -p "$PG_PORT" -k "$PG_DIR" >"$log" 2>&1 &
+        "${as[@]}" "$bin/postgres" -D "$PG_DIR/data" -h 127.0.0.1 -p "$PG_PORT" -k "$PG_DIR" "${tls[@]}" >"$log" 2>&1 &
         PG_PID=$!
         wait_ready "$PG_PID" "$log" 'ready to accept connections' && return 0
         stop_pg
@@ -410,7 +422,7 @@ TOML
     fi
     # Outbound PostgreSQL: parameters and columns of every type.
     if ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || ! command -v setpriv >/dev/null; then
-        echo "SKIPPED: the PostgreSQL tests (33): postgresql (initdb, postgres) is not installed" >&2
+        echo "SKIPPED: the PostgreSQL tests (39): postgresql (initdb, postgres) is not installed" >&2
     elif start_pg; then
         local pga="host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres"
         check "postgres" eq "$(req "$WORK/b" --get --data-urlencode "$pga" "$URL/pg-out")" 200
@@ -438,6 +450,28 @@ TOML
         check "spin:postgres@4 db-error" has_line "$WORK/b" "division: query-failed db-error code=22012 severity=ERROR message=division by zero extras=[]"
         check "spin:postgres@4 db-error of a bad parameter" contains "$WORK/b" '^bad uuid: query-failed db-error code=22P02 severity=ERROR message=invalid input syntax for type uuid'
         check "spin:postgres@4 db-error extras" has_line "$WORK/b" 'no table: query-failed db-error code=42P01 severity=ERROR message=relation "no_such_table" does not exist extras=[["position","15"]]'
+        # spin:postgres@4.2.0's connection-builder (4.1.0's), over TLS when
+        # the server has it: the CA roots a guest gives (POST body) check
+        # the server's certificate; without sslmode in the address that is
+        # verify-full, which the certificate (naming localhost) fails here.
+        check "spin:postgres@4.2 builder" eq "$(req "$WORK/b" --get --data-urlencode "$pga" "$URL/pg42-out")" 200
+        if [ -n "$PG_TLS" ]; then
+            check "spin:postgres@4.2 builder: TLS by default (sslmode prefer)" has_line "$WORK/b" "ssl=true"
+            req "$WORK/b" --data-binary @"$WORK/tls-cert.pem" --url-query "$pga sslmode=verify-ca" "$URL/pg42-out" >/dev/null
+            check "spin:postgres@4.2 set-ca-root: verified" has_line "$WORK/b" "ssl=true"
+            req "$WORK/b" --data-binary @"$WORK/tls-cert.pem" --url-query "$pga" "$URL/pg42-out" >/dev/null
+            check "spin:postgres@4.2 set-ca-root: verify-full by default" contains "$WORK/b" '"tag":"connection-failed","val":".*does not match host name \\"127.0.0.1\\"'
+            openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/other-key.pem" \
+                -out "$WORK/other-cert.pem" -days 1 -subj /CN=localhost >"$WORK/openssl.log" 2>&1
+            req "$WORK/b" --data-binary @"$WORK/other-cert.pem" --url-query "$pga sslmode=verify-ca" "$URL/pg42-out" >/dev/null
+            check "spin:postgres@4.2 set-ca-root: another CA fails" contains "$WORK/b" '"tag":"connection-failed","val":".*certificate verify failed'
+        else
+            check "spin:postgres@4.2 builder: no TLS" has_line "$WORK/b" "ssl=false"
+        fi
+        req "$WORK/b" --data-binary "not a certificate" --url-query "$pga" "$URL/pg42-out" >/dev/null
+        check "spin:postgres@4.2 set-ca-root: not PEM" contains "$WORK/b" '"tag":"other","val":"invalid CA root certificate'
+        req "$WORK/b" --get --data-urlencode "$pga sslrootcert=/etc/passwd" "$URL/pg42-out" >/dev/null
+        check "spin:postgres@4.2 builder: host-file options refused" contains "$WORK/b" "\"tag\":\"connection-failed\",\"val\":\"connection option 'sslrootcert' is not allowed\""
         req "$WORK/b" --get --data-urlencode "$pga service=other passfile=/etc/passwd" "$URL/pg-out" >/dev/null
         check "postgres host-file options refused" contains "$WORK/b" "\"tag\":\"connection-failed\",\"val\":\"connection option '[a-z]*' is not allowed\""
         req "$WORK/b" --get --data-urlencode "host=localhost port=$PG_PORT user=postgres" "$URL/pg-out" >/dev/null

@@ -664,6 +664,10 @@ static const test_case_t feature_cases[] = {
     {"global init earlier defined global", NULL,
      "(global i32 (i32.const 0)) (global i32 (global.get 0))",
      "\x06\x0b\x02\x7f\x00\x41\x00\x0b\x7f\x00\x23\x00\x0b", 13},
+    /* memory64's u64 offset is read whole before the rule is applied. */
+    {"global init load with a u64 offset", "constant expression required",
+     "(memory i64 1) (global i64 (i64.load offset=0x100000000 (i64.const 0)))",
+     "\x05\x03\x01\x04\x01\x06\x0d\x01\x7e\x00\x42\x00\x29\x03\x80\x80\x80\x80\x10\x0b", 20},
     {"global init later defined global", "unknown global 1",
      "(global i32 (global.get 1)) (global i32 (i32.const 0))",
      "\x06\x0b\x02\x7f\x00\x23\x01\x0b\x7f\x00\x41\x00\x0b", 13},

@@ -75,6 +75,7 @@ world spin-app {
   import fermyon:spin/mysql@2.0.0;
   import spin:postgres/postgres@3.0.0;
   import spin:postgres/postgres@4.0.0;
+  import spin:postgres/postgres@4.2.0;
   import fermyon:spin/config;
 }
 WIT

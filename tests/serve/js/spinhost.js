@@ -18,6 +18,9 @@
 //   /pg-out?ADDR     outbound PostgreSQL: parameters and columns of each type
 //   /pg3-out?ADDR    spin:postgres@3.0.0: dates, times, timestamps
 //   /pg4-out?ADDR    spin:postgres@4.0.0: uuid, jsonb, numeric, ranges, arrays, interval, errors
+//   /pg42-out?ADDR   spin:postgres@4.2.0's connection-builder: the POST body, if
+//                    any, its CA roots (set-ca-root); then build and ask the
+//                    server whether the connection uses TLS
 //   /pg-sleep?ADDR   a PostgreSQL query the test kills the server under
 //   /mysql-out?ADDR  outbound MySQL: parameters and columns of each type
 //   /sql-forever/LABEL  a query that never ends (the deadline must end it)
@@ -36,6 +39,7 @@ import { Connection as PgConnection } from 'fermyon:spin/postgres@2.0.0';
 import { Connection as MysqlConnection } from 'fermyon:spin/mysql@2.0.0';
 import { Connection as Pg3Connection } from 'spin:postgres/postgres@3.0.0';
 import { Connection as Pg4Connection } from 'spin:postgres/postgres@4.0.0';
+import { ConnectionBuilder as Pg42Builder } from 'spin:postgres/postgres@4.2.0';
 import { getConfig } from 'fermyon:spin/config';
 
 addEventListener('fetch', (event) => event.respondWith(handle(event.request)));
@@ -271,6 +275,13 @@ async function handle(req) {
           out += `${name}: ${p.tag} ${p.val.tag} code=${d.code} severity=${d.severity} message=${d.message} extras=${json(d.extras)}\n`;
         }
       }
+    } else if (parts[0] === 'pg42-out') {
+      const builder = new Pg42Builder(query(req));
+      const ca = await req.text();
+      if (ca) builder.setCaRoot(ca);
+      const pg = builder.build();
+      const rs = pg.query('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()', []);
+      out += `ssl=${rs.rows[0][0].val}\n`;
     } else if (parts[0] === 'pg-sleep') {
       // ?ADDRESS: a query the test ends by stopping the server under it.
       const pg = PgConnection.open(query(req));
