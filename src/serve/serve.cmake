@@ -26,7 +26,7 @@ pkg_check_modules(HIREDIS QUIET IMPORTED_TARGET hiredis)
 pkg_check_modules(MOSQUITTO QUIET IMPORTED_TARGET libmosquitto)
 pkg_check_modules(LIBPQ QUIET IMPORTED_TARGET libpq)
 pkg_check_modules(MARIADB QUIET IMPORTED_TARGET libmariadb)
-# rediss:// (spin_redis_tls.c): Debian's hiredis 0.14 has no TLS.
+# rediss:// (spin_redis_net.c): Debian's hiredis 0.14 has no TLS.
 pkg_check_modules(OPENSSL QUIET IMPORTED_TARGET openssl)
 if(NOT SQLITE3_FOUND OR NOT HIREDIS_FOUND OR NOT MOSQUITTO_FOUND OR NOT LIBPQ_FOUND OR NOT MARIADB_FOUND OR NOT OPENSSL_FOUND)
   message(WARNING "sqlite3 (libsqlite3-dev), hiredis (libhiredis-dev), libmosquitto (libmosquitto-dev), libpq (libpq-dev), libmariadb (libmariadb-dev) or openssl (libssl-dev) not found: `whirl serve` is not built")

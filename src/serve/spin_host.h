@@ -163,14 +163,11 @@ whirl_error_t *spin_check_deadline(const spin_req_t *r, whirl_error_t *e, whirl_
                                    size_t nresults, const char *what);
 
 /* Redis connections (spin_redis.c), for key-value stores and outbound
- * Redis: every command's socket timeout is the time left before
- * deadline_ns. */
-struct redisContext;
+ * Redis: every command ends by deadline_ns (spin_redis_net.c). */
 struct redisReply;
-typedef struct redis_tls redis_tls_t;
+typedef struct redis_net redis_net_t;
 typedef struct spin_redis {
-    struct redisContext *rc; /* redis:// */
-    redis_tls_t *tls;        /* rediss:// (spin_redis_tls.c) */
+    redis_net_t *net; /* redis:// or rediss:// */
     uint64_t deadline_ns;
     char why[256]; /* the last failure */
 } spin_redis_t;
@@ -190,14 +187,15 @@ bool spin_redis_is_open(const spin_redis_t *c);
  * bytes), port, and the password and database. False if it is not one. */
 bool spin_redis_parse(const char *url, char *host, size_t hostlen, int *port, char *pass,
                       size_t passlen, int *db, bool *tls);
-/* rediss:// transport (spin_redis_tls.c): a verified TLS session, NULL with
- * why; commands are formatted by hiredis and sent whole, the reply (error
- * replies included) parsed by its reader, NULL with why on failure. */
-redis_tls_t *redis_tls_connect(const char *host, int port, uint64_t deadline_ns, char *why,
-                               size_t whylen);
-struct redisReply *redis_tls_command(redis_tls_t *t, const char *cmd, size_t len,
+/* The transport (spin_redis_net.c): a TCP connection, with a verified TLS
+ * session for rediss:// (`tls`), NULL with why; commands are formatted by
+ * hiredis and sent whole, the reply (error replies included) parsed by its
+ * reader, NULL with why on failure, the deadline or a reply too large. */
+redis_net_t *redis_net_connect(const char *host, int port, bool tls, uint64_t deadline_ns,
+                               char *why, size_t whylen);
+struct redisReply *redis_net_command(redis_net_t *t, const char *cmd, size_t len,
                                      uint64_t deadline_ns, char *why, size_t whylen);
-void redis_tls_close(redis_tls_t *t);
+void redis_net_close(redis_net_t *t);
 /* Whether the component's allowed_outbound_hosts or the server's -S
  * allow-http rules (outbound_policy.c, the matcher outbound HTTP uses too)
  * let the request reach scheme://host:port (spin_host.c). */

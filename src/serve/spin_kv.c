@@ -8,7 +8,7 @@
  * A store is opened per request and closes with it (or when dropped). A
  * label the component does not list in key_value_stores is access-denied.
  * Every call is bounded by the request's deadline: SQLite's busy timeout
- * and progress handler, Redis's socket timeouts. */
+ * and progress handler, Redis I/O waiting in poll (spin_redis_net.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>

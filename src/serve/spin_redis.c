@@ -1,6 +1,6 @@
-/* Redis for Spin apps, through hiredis: the connection both key-value
- * stores and outbound Redis use (every command bounded by the request's
- * deadline through socket timeouts; rediss:// through spin_redis_tls.c),
+/* Redis for Spin apps: the connection both key-value stores and outbound
+ * Redis use (spin_redis_net.c carries the bytes, plain or TLS, each command
+ * bounded by the request's deadline; hiredis formats and parses),
  * and fermyon:spin/redis@2.0.0, outbound
  * Redis, whose connections go only where the component's
  * allowed_outbound_hosts lets them (an address it does not allow is
@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <hiredis/hiredis.h>
 
 #include "serve/spin_host.h"
@@ -19,45 +18,26 @@
 #define errorf whirl_error_newf
 
 enum {
-    REDIS_TIMEOUT_S = 60, /* without a deadline */
-    MAX_ARGS = 1 << 16,   /* arguments of one command */
+    MAX_ARGS = 1 << 16, /* arguments of one command */
 };
-
-static struct timeval time_left_tv(uint64_t deadline_ns)
-{
-    uint64_t left = (uint64_t)REDIS_TIMEOUT_S * 1000000000u;
-    if (deadline_ns != UINT64_MAX) {
-        uint64_t now = whirl_monotonic_now();
-        left = now >= deadline_ns ? 1000 : deadline_ns - now; /* 1 us: fail at once */
-    }
-    return (struct timeval){.tv_sec = (time_t)(left / 1000000000u),
-                            .tv_usec = (suseconds_t)(left % 1000000000u / 1000)};
-}
 
 void spin_redis_close(spin_redis_t *c)
 {
-    if (c->rc)
-        redisFree(c->rc);
-    c->rc = NULL;
-    redis_tls_close(c->tls);
-    c->tls = NULL;
+    redis_net_close(c->net);
+    c->net = NULL;
 }
 
 bool spin_redis_is_open(const spin_redis_t *c)
 {
-    return c->rc || c->tls;
+    return c->net != NULL;
 }
 
-/* The reply or NULL (with c->why; a TLS failure has set it already). */
+/* The reply or NULL (with c->why, which the transport has set for its own
+ * failures): an error reply is a failure too. */
 static redisReply *checked(spin_redis_t *c, redisReply *r)
 {
-    if (!r) {
-        bool late = c->deadline_ns != UINT64_MAX && whirl_monotonic_now() >= c->deadline_ns;
-        if (c->rc || late)
-            snprintf(c->why, sizeof c->why, "redis: %s",
-                     late ? "the request's deadline passed" : c->rc->errstr);
+    if (!r)
         return NULL;
-    }
     if (r->type == REDIS_REPLY_ERROR) {
         snprintf(c->why, sizeof c->why, "redis: %.*s", (int)r->len, r->str);
         freeReplyObject(r);
@@ -66,59 +46,35 @@ static redisReply *checked(spin_redis_t *c, redisReply *r)
     return r;
 }
 
-/* Whether a command can be sent (else c->why says why not). */
-static bool usable(spin_redis_t *c)
-{
-    if (c->tls)
-        return true;
-    if (!c->rc || c->rc->err) {
-        snprintf(c->why, sizeof c->why, "redis: %s", c->rc ? c->rc->errstr : "not connected");
-        return false;
-    }
-    redisSetTimeout(c->rc, time_left_tv(c->deadline_ns));
-    return true;
-}
-
-/* A formatted command (len < 0: formatting failed) over TLS. */
-static redisReply *tls_send(spin_redis_t *c, char *cmd, int len)
+/* A formatted command (len < 0: formatting failed). */
+static redisReply *send_formatted(spin_redis_t *c, char *cmd, int len)
 {
     redisReply *r = NULL;
-    if (len < 0)
+    if (!c->net)
+        snprintf(c->why, sizeof c->why, "redis: not connected");
+    else if (len < 0)
         snprintf(c->why, sizeof c->why, "redis: cannot format the command");
     else
-        r = redis_tls_command(c->tls, cmd, (size_t)len, c->deadline_ns, c->why, sizeof c->why);
+        r = redis_net_command(c->net, cmd, (size_t)len, c->deadline_ns, c->why, sizeof c->why);
     free(cmd);
     return checked(c, r);
 }
 
 redisReply *spin_redis_cmd(spin_redis_t *c, const char *fmt, ...)
 {
-    if (!usable(c))
-        return NULL;
     va_list ap;
     va_start(ap, fmt);
-    redisReply *r = NULL;
-    if (c->tls) {
-        char *cmd = NULL;
-        int len = redisvFormatCommand(&cmd, fmt, ap);
-        va_end(ap);
-        return tls_send(c, cmd, len);
-    }
-    r = redisvCommand(c->rc, fmt, ap);
+    char *cmd = NULL;
+    int len = redisvFormatCommand(&cmd, fmt, ap);
     va_end(ap);
-    return checked(c, r);
+    return send_formatted(c, cmd, len);
 }
 
 redisReply *spin_redis_argv(spin_redis_t *c, int argc, const char **argv, const size_t *lens)
 {
-    if (!usable(c))
-        return NULL;
-    if (c->tls) {
-        char *cmd = NULL;
-        int len = redisFormatCommandArgv(&cmd, argc, argv, lens);
-        return tls_send(c, cmd, len);
-    }
-    return checked(c, redisCommandArgv(c->rc, argc, argv, lens));
+    char *cmd = NULL;
+    int len = redisFormatCommandArgv(&cmd, argc, argv, lens);
+    return send_formatted(c, cmd, len);
 }
 
 bool spin_redis_parse(const char *url, char *host, size_t hostlen, int *port, char *pass,
@@ -178,15 +134,8 @@ bool spin_redis_connect(spin_redis_t *c, const char *url, bool *bad_url)
         snprintf(c->why, sizeof c->why, "redis: invalid address");
         return false;
     }
-    if (tls) {
-        if (!(c->tls = redis_tls_connect(host, port, c->deadline_ns, c->why, sizeof c->why)))
-            return false;
-    } else if (!(c->rc = redisConnectWithTimeout(host, port, time_left_tv(c->deadline_ns))) ||
-               c->rc->err) {
-        snprintf(c->why, sizeof c->why, "redis: cannot connect to %.100s:%d: %.100s", host, port,
-                 c->rc ? c->rc->errstr : "out of memory");
+    if (!(c->net = redis_net_connect(host, port, tls, c->deadline_ns, c->why, sizeof c->why)))
         return false;
-    }
     redisReply *r = NULL;
     if (*pass && !(r = spin_redis_cmd(c, "AUTH %s", pass)))
         return false;

@@ -560,6 +560,31 @@ TOML
         check "mqtts: a certificate not naming the host: connection-failed" contains "$WORK/b" '"tag":"connection-failed","val":"mqtt: .*A TLS error occurred."'
         stop_mqtt
     fi
+    # A hostile Redis server: a reply dripped a byte at a time ends at the
+    # request's deadline; one of too many elements or too many bytes is an
+    # error, not host memory.
+    stop_server
+    local mode fake_pid fake_port
+    for mode in drip many big; do
+        coproc FAKE { exec python3 "$SRC/fake_redis.py" "$mode"; }
+        fake_pid=$FAKE_PID
+        read -r fake_port <&"${FAKE[0]}"
+        start_server "spinhost-$mode" --timeout 3s -S "allow-http=redis://127.0.0.1:$fake_port" \
+            --runtime-config-file "$D/rc/runtime.toml" --variable token=x "$D/rc.toml" >/dev/null ||
+            { kill "$fake_pid"; break; }
+        req "$WORK/b" "$URL/redis-out?redis://127.0.0.1:$fake_port" >"$WORK/status"
+        case $mode in
+        drip) check "hostile redis, dripping: ended by the deadline (504)" eq "$(cat "$WORK/status")" 504 ;;
+        many) check "hostile redis, 2M elements: refused" contains "$WORK/b" '"val":"redis: the reply has more than 1048576 elements"' ;;
+        big) check "hostile redis, 200 MB: refused" contains "$WORK/b" '"val":"redis: the reply is larger than 64 MiB"' ;;
+        esac
+        check "hostile redis ($mode): still serving" eq "$(req "$WORK/b2" "$URL/kv/default/incr")" 200
+        stop_server
+        kill "$fake_pid" 2>/dev/null
+        wait "$fake_pid" 2>/dev/null
+    done
+    start_server spinhost6 --runtime-config-file "$D/rc/runtime.toml" --variable token=x \
+        "$D/rc.toml" >/dev/null || { stop_redis; stop_mqtt; return; }
     # Redis goes away: the guest gets an error, the server keeps serving.
     stop_redis
     check "redis down: still 200" eq "$(req "$WORK/b" "$URL/kv/cache/incr")" 200

@@ -1,16 +1,22 @@
-/* Redis over TLS (rediss://) for Spin apps. Debian's hiredis (0.14) cannot
- * speak TLS and has no hooks for another transport, so this file carries
- * the bytes: OpenSSL for the session, hiredis only to format commands and
- * parse replies (redisFormatCommand*, redisReader). The server's
- * certificate is verified against the system CA store and -S http-ca's
- * file, and must name the host (or its IP address); every wait is bounded
- * by the request's deadline. */
+/* The bytes of a Redis connection for Spin apps, plain (redis://) or TLS
+ * (rediss://). Debian's hiredis (0.14) cannot speak TLS and its blocking
+ * context bounds each socket call, not a command (a server answering a
+ * byte at a time could hold a request past its deadline), so this file
+ * carries the bytes: non-blocking sockets waited on with poll until the
+ * request's deadline, OpenSSL for TLS, hiredis only to format commands and
+ * parse replies (redisFormatCommand*, redisReader). A reply may take
+ * MAX_REPLY_BYTES and MAX_REPLY_ELEMENTS per aggregate at most, whatever
+ * the server sends. A TLS server's certificate is verified against the
+ * system CA store and -S http-ca's file, and must name the host (or its IP
+ * address). A command that fails midway leaves the connection unusable:
+ * what the server still sends would be read as the next reply. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,14 +30,56 @@
 #include "serve/outbound.h"
 #include "serve/spin_host.h"
 
-enum { NO_DEADLINE_MS = 60 * 1000, READ_CHUNK = 16 * 1024 };
+enum {
+    NO_DEADLINE_MS = 60 * 1000,
+    READ_CHUNK = 16 * 1024,
+    MAX_REPLY_BYTES = 64 << 20,
+    MAX_REPLY_ELEMENTS = 1 << 20,
+};
 
-struct redis_tls {
+struct redis_net {
     int fd;
-    SSL_CTX *ctx;
+    SSL_CTX *ctx; /* TLS only */
     SSL *ssl;
     redisReader *reader;
+    size_t objects; /* in the reply being read */
+    bool broken;    /* a command failed midway */
 };
+
+/* hiredis's own reply constructors, wrapped to count a reply's objects:
+ * each costs a heap block whatever its size on the wire, so the byte limit
+ * alone would let a few bytes an element make a reply of millions. */
+static redisReplyObjectFunctions base_fn, counted_fn;
+
+static bool count_object(const redisReadTask *task)
+{
+    redis_net_t *t = task->privdata;
+    return ++t->objects <= MAX_REPLY_ELEMENTS;
+}
+
+static void *counted_string(const redisReadTask *task, char *s, size_t len)
+{
+    return count_object(task) ? base_fn.createString(task, s, len) : NULL;
+}
+
+static void *counted_array(const redisReadTask *task, int n)
+{
+    /* The array's slots are allocated at once: count them now. */
+    redis_net_t *t = task->privdata;
+    if (n > MAX_REPLY_ELEMENTS || (t->objects += (size_t)n) > MAX_REPLY_ELEMENTS)
+        t->objects = MAX_REPLY_ELEMENTS + 1;
+    return count_object(task) ? base_fn.createArray(task, n) : NULL;
+}
+
+static void *counted_integer(const redisReadTask *task, long long v)
+{
+    return count_object(task) ? base_fn.createInteger(task, v) : NULL;
+}
+
+static void *counted_nil(const redisReadTask *task)
+{
+    return count_object(task) ? base_fn.createNil(task) : NULL;
+}
 
 /* Milliseconds left before the deadline (0: passed). */
 static int ms_left(uint64_t deadline_ns)
@@ -65,11 +113,11 @@ static void set_why(char *why, size_t whylen, const char *what, uint64_t deadlin
         return;
     }
     unsigned long err = ERR_get_error();
-    char ssl[200] = "";
+    char detail[200] = "";
     if (err)
-        ERR_error_string_n(err, ssl, sizeof ssl);
+        ERR_error_string_n(err, detail, sizeof detail);
     ERR_clear_error();
-    snprintf(why, whylen, "redis: %s%s%s", what, *ssl ? ": " : "", ssl);
+    snprintf(why, whylen, "redis: %s%s%s", what, *detail ? ": " : "", detail);
 }
 
 /* A TCP connection to host:port, non-blocking, within the deadline. */
@@ -107,7 +155,7 @@ static int tcp_connect(const char *host, int port, uint64_t deadline_ns, char *w
 
 /* Runs an SSL call (connect, read or write) until it is done, waiting on
  * the socket as it asks; its result, or <= 0 on failure or deadline. */
-static int ssl_call(redis_tls_t *t, int (*op)(SSL *, void *, int), void *buf, int n,
+static int ssl_call(redis_net_t *t, int (*op)(SSL *, void *, int), void *buf, int n,
                     uint64_t deadline_ns)
 {
     for (;;) {
@@ -130,19 +178,29 @@ static int op_connect(SSL *s, void *buf, int n)
 static int op_read(SSL *s, void *buf, int n) { return SSL_read(s, buf, n); }
 static int op_write(SSL *s, void *buf, int n) { return SSL_write(s, buf, n); }
 
-redis_tls_t *redis_tls_connect(const char *host, int port, uint64_t deadline_ns, char *why,
-                               size_t whylen)
+/* Reads or writes some bytes, waiting until the deadline: how many, or
+ * <= 0 at the end of the stream, on failure or at the deadline. */
+static int net_io(redis_net_t *t, bool write, void *buf, int n, uint64_t deadline_ns)
 {
-    redis_tls_t *t = calloc(1, sizeof *t);
-    if (!t) {
-        snprintf(why, whylen, "redis: out of memory");
-        return NULL;
+    if (t->ssl)
+        return ssl_call(t, write ? op_write : op_read, buf, n, deadline_ns);
+    for (;;) {
+        ssize_t rc = write ? send(t->fd, buf, (size_t)n, MSG_NOSIGNAL)
+                           : recv(t->fd, buf, (size_t)n, 0);
+        if (rc >= 0)
+            return (int)rc;
+        if (errno == EINTR)
+            continue;
+        if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
+            !wait_fd(t->fd, write ? POLLOUT : POLLIN, deadline_ns))
+            return -1;
     }
-    t->fd = tcp_connect(host, port, deadline_ns, why, whylen);
-    if (t->fd < 0) {
-        free(t);
-        return NULL;
-    }
+}
+
+/* The TLS session over t->fd, verified; false with why. */
+static bool tls_start(redis_net_t *t, const char *host, int port, uint64_t deadline_ns,
+                      char *why, size_t whylen)
+{
     char *extra = ob_client_extra_ca();
     unsigned char addr[16];
     bool is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
@@ -160,8 +218,7 @@ redis_tls_t *redis_tls_connect(const char *host, int port, uint64_t deadline_ns,
     }
     if (!ok) {
         set_why(why, whylen, "cannot set up TLS", deadline_ns);
-        redis_tls_close(t);
-        return NULL;
+        return false;
     }
     if (ssl_call(t, op_connect, NULL, 0, deadline_ns) <= 0) {
         long verify = SSL_get_verify_result(t->ssl);
@@ -170,43 +227,102 @@ redis_tls_t *redis_tls_connect(const char *host, int port, uint64_t deadline_ns,
                  verify != X509_V_OK ? ": " : "",
                  verify != X509_V_OK ? X509_verify_cert_error_string(verify) : "");
         set_why(why, whylen, what, deadline_ns);
-        redis_tls_close(t);
+        return false;
+    }
+    return true;
+}
+
+static void init_counted_fn(void)
+{
+    redisReader *r = redisReaderCreate();
+    if (r) {
+        base_fn = *r->fn;
+        redisReaderFree(r);
+    }
+    counted_fn = base_fn;
+    counted_fn.createString = counted_string;
+    counted_fn.createArray = counted_array;
+    counted_fn.createInteger = counted_integer;
+    counted_fn.createNil = counted_nil;
+}
+
+redis_net_t *redis_net_connect(const char *host, int port, bool tls, uint64_t deadline_ns,
+                               char *why, size_t whylen)
+{
+    redis_net_t *t = calloc(1, sizeof *t);
+    if (!t) {
+        snprintf(why, whylen, "redis: out of memory");
+        return NULL;
+    }
+    t->fd = tcp_connect(host, port, deadline_ns, why, whylen);
+    if (t->fd < 0) {
+        free(t);
+        return NULL;
+    }
+    if (tls && !tls_start(t, host, port, deadline_ns, why, whylen)) {
+        redis_net_close(t);
         return NULL;
     }
     if (!(t->reader = redisReaderCreate())) {
         snprintf(why, whylen, "redis: out of memory");
-        redis_tls_close(t);
+        redis_net_close(t);
         return NULL;
     }
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, init_counted_fn);
+    if (!base_fn.createString) {
+        snprintf(why, whylen, "redis: out of memory");
+        redis_net_close(t);
+        return NULL;
+    }
+    t->reader->fn = &counted_fn;
+    t->reader->privdata = t;
     return t;
 }
 
-redisReply *redis_tls_command(redis_tls_t *t, const char *cmd, size_t len,
+redisReply *redis_net_command(redis_net_t *t, const char *cmd, size_t len,
                               uint64_t deadline_ns, char *why, size_t whylen)
 {
+    if (t->broken) {
+        snprintf(why, whylen, "redis: the connection failed in an earlier command");
+        return NULL;
+    }
+    t->broken = true; /* until the reply is read whole */
+    t->objects = 0;
     for (size_t done = 0; done < len;) {
         size_t chunk = len - done < (size_t)INT32_MAX ? len - done : (size_t)INT32_MAX;
-        int n = ssl_call(t, op_write, (void *)(cmd + done), (int)chunk, deadline_ns);
+        int n = net_io(t, true, (void *)(cmd + done), (int)chunk, deadline_ns);
         if (n <= 0) {
             set_why(why, whylen, "the connection failed while sending", deadline_ns);
             return NULL;
         }
         done += (size_t)n;
     }
-    for (;;) {
+    for (size_t got = 0;;) {
         void *reply = NULL;
         if (redisReaderGetReply(t->reader, &reply) != REDIS_OK) {
-            snprintf(why, whylen, "redis: %s", t->reader->errstr);
+            if (t->objects > MAX_REPLY_ELEMENTS)
+                snprintf(why, whylen, "redis: the reply has more than %d elements",
+                         MAX_REPLY_ELEMENTS);
+            else
+                snprintf(why, whylen, "redis: %s", t->reader->errstr);
             return NULL;
         }
-        if (reply)
+        if (reply) {
+            t->broken = false;
             return reply;
+        }
+        if (got >= MAX_REPLY_BYTES) {
+            snprintf(why, whylen, "redis: the reply is larger than %d MiB", MAX_REPLY_BYTES >> 20);
+            return NULL;
+        }
         char buf[READ_CHUNK];
-        int n = ssl_call(t, op_read, buf, sizeof buf, deadline_ns);
+        int n = net_io(t, false, buf, sizeof buf, deadline_ns);
         if (n <= 0) {
             set_why(why, whylen, "the connection closed before the reply", deadline_ns);
             return NULL;
         }
+        got += (size_t)n;
         if (redisReaderFeed(t->reader, buf, (size_t)n) != REDIS_OK) {
             snprintf(why, whylen, "redis: %s", t->reader->errstr);
             return NULL;
@@ -214,7 +330,7 @@ redisReply *redis_tls_command(redis_tls_t *t, const char *cmd, size_t len,
     }
 }
 
-void redis_tls_close(redis_tls_t *t)
+void redis_net_close(redis_net_t *t)
 {
     if (!t)
         return;
