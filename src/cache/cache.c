@@ -406,8 +406,13 @@ int cache_lookup(const char *dir, const char *key, const uint8_t *wasm, size_t l
             err = error_fmt("corrupted cache entry: no source trailer");
         else if (slen != len || memcmp(b + flen - TRAILER_SIZE - slen, wasm, len) != 0)
             err = error_fmt("entry made from another module (misfiled, or a key collision)");
-        else
+        else {
             image->file.len = flen - TRAILER_SIZE - (size_t)slen;
+            /* Still mapped or allocated with the rest: the runtime takes
+             * function bodies from it (image.h). */
+            image->source = b + image->file.len;
+            image->source_len = (size_t)slen;
+        }
         if (err)
             module_image_free(image);
     }

@@ -34,8 +34,9 @@ void cache_key(const void *salt, size_t salt_len, const uint8_t *wasm, size_t le
                char hex[CACHE_KEY_HEX + 1]);
 
 /* Looks entry `key` up in `dir`. 1: found, made from exactly `wasm`;
- * image->file holds its stored bytes (the source trailer cut off), which
- * the caller now owns, and the entry is marked used. 0: no entry. -1: an
+ * image->file holds its stored bytes (the source trailer cut off from
+ * file.len, image->source pointing at the trailer's copy of the module),
+ * which the caller now owns, and the entry is marked used. 0: no entry. -1: an
  * entry that cannot be read or was made from other bytes (*why set). */
 int cache_lookup(const char *dir, const char *key, const uint8_t *wasm, size_t len,
                  module_image_t *image, whirl_error_t **why);

@@ -32,6 +32,12 @@ typedef struct module_image {
     struct jit_code *native;
     const uint8_t *native_object;
     size_t native_object_len;
+    /* The module's original binary when the file came with it (a cache
+     * entry's trailer, cache.c), inside `file` past file.len; NULL
+     * otherwise. A serialised module without its function bodies takes
+     * them from here. */
+    const uint8_t *source;
+    size_t source_len;
 } module_image_t;
 
 /* `len` writable bytes (huge pages asked for when large). */

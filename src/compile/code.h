@@ -82,8 +82,8 @@ typedef struct compiled_func {
     /* Loop headers where only locals are live (the operand stack is empty),
      * as (code position, byte offset of the `loop`) pairs in code order:
      * where the auto tier may move a running frame into native code
-     * (on-stack replacement, jit/jit_osr.c). NULL in modules loaded from a
-     * serialised form. */
+     * (on-stack replacement, jit/jit_osr.c). Serialised with the code;
+     * NULL when there are none. */
     uint32_t *osr_loops;
     uint32_t nosr_loops;
     /* Native code of the LLVM tier (runtime/tier.c), NULL until compiled:
@@ -102,8 +102,7 @@ typedef struct compiled_module {
     uint32_t nfuncs;              /* = module's defined functions */
     compiled_func_t *funcs;
     arena_t arena;                /* owns code, srcmaps */
-    /* Some function tail-calls (return_call*). Known only when compiled
-     * here, not for a module loaded from a .cwasm or the cache. */
+    /* Some function tail-calls (return_call*); serialised with the code. */
     bool tail_calls;
 } compiled_module_t;
 

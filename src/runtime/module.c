@@ -200,6 +200,11 @@ void module_set_from_cache(whirl_module_t *module)
     ((module_impl_t *)module)->from_cache = true;
 }
 
+bool module_native_from_image(const whirl_module_t *module)
+{
+    return ((const module_impl_t *)module)->image.native != NULL;
+}
+
 bool whirl_module_from_cache(const whirl_module_t *module)
 {
     return module && ((const module_impl_t *)module)->from_cache;

@@ -8,7 +8,12 @@
  * was stored. The key includes the native code key (CPU, features, LLVM
  * version, whirl build) in builds with the LLVM tier, so machines sharing a
  * cache directory do not replace each other's entries. A hit without
- * native code under tier=jit compiles it and stores the entry again. */
+ * native code under tier=jit compiles it from the entry's function bodies
+ * (tier_module_ready, at load) and stores the entry again.
+ *
+ * Function bodies: an entry's payload leaves them out, since the entry
+ * keeps the module's whole binary after it (cache.c); serial_load takes
+ * them from there, so a hit tiers up under auto as a compiled module does. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +62,7 @@ static void store(whirl_engine_t *engine, const char *dir, const char *key,
     cache_log_t log = {log_to_engine, engine};
     uint8_t *data;
     size_t n;
-    whirl_error_t *err = serial_write(module, &data, &n);
+    whirl_error_t *err = serial_write(module, false, &data, &n);
     if (err) {
         engine_log(engine, WHIRL_LOG_WARNING, "cache_write_failed", "dir=\"%s\" reason=\"%s\"",
                    dir, whirl_error_message(err));
@@ -85,12 +90,14 @@ whirl_error_t *cache_module_new(whirl_engine_t *engine, const uint8_t *wasm, siz
         if (!why) {
             module_set_from_cache(*out);
             cache_count(dir, CACHE_STAT_HITS, 1);
-            if (!all_native || (*out)->jit)
+            if (!all_native || module_native_from_image(*out))
                 return NULL;
-            /* Stored without native code: it cannot be compiled from this
-             * module (no function bodies), so compile the bytes again. */
-            whirl_module_delete(*out);
-            *out = NULL;
+            /* Stored without native code (under auto or interp): loading
+             * compiled it from the bodies; keep it for the next hit. A
+             * failure was logged, and the interpreter runs the module. */
+            if ((*out)->jit)
+                store(engine, dir, key, *out, bytes, len);
+            return NULL;
         } else {
             found = -1;
         }

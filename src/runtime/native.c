@@ -41,7 +41,7 @@ whirl_error_t *module_compile_native(whirl_module_t *module)
         return NULL;
     if (!module->wasm->bytes)
         return error_fmt("native code: the module has no function bodies to compile (it was "
-                         "loaded from a precompiled file without native code)");
+                         "loaded from a precompiled file that kept none)");
     /* The object is kept: serialising the module or storing it in the cache
      * writes it as is, and it costs about the code's size again. */
     jit_options_t opt = {.keep_object = true,

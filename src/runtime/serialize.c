@@ -1,7 +1,8 @@
 /* Serialised modules: the decoded module and its compiled code written out
  * (whirl_module_serialize) and read back without decoding, validating or
  * compiling (whirl_module_deserialize), for `whirl compile` and the
- * compilation cache. The header is described in serialize.h.
+ * compilation cache. The header is described in serialize.h and checked
+ * in serialize_header.c.
  *
  * The payload is read in place: the file is loaded (or mapped) into one
  * image and strings, data segments and source maps point into it, so a
@@ -33,8 +34,10 @@
  *                    reftypes.h packs them: canonical type indices)
  *   imports          u32 n; each str module, str name, u8 kind, then u32
  *                    type | u32 elem + limits | limits | u32 type + u8 mutable
- *   functions        u32 n; each u32 type, u64 body offset, u32 runs, then
- *                    per run u32 count + u32 type
+ *   functions        u32 n; each u32 type, u64 body offset, u32 code start
+ *                    (bytes from the body offset to its instructions), u32
+ *                    code length, u32 runs, then per run u32 count + u32
+ *                    type
  *   tables           u32 n; each u32 elem + limits + u8 has_init [+ expr]
  *   memories         u32 n; each limits
  *   globals          u32 n; each u32 type, u8 mutable, expr
@@ -48,10 +51,17 @@
  *   customs          u32 n; each str name, blob
  *   names            u8 present + str (module name); u8 present, then per
  *                    function (imports first) u8 present + str
- *   code             u32 n; each u32 param, result, local and frame slots,
- *                    u32 code words, u32 source map entries; then, each
- *                    aligned to 8 bytes of the file: the code words and
- *                    the source map (u32 pc, u32 offset)
+ *   code             u32 n, u32 flags (bit 0: some function tail-calls);
+ *                    each u32 param, result, local and frame slots, u32
+ *                    code words, source map entries, exception handlers
+ *                    and loop entries; then, each aligned to 8 bytes of
+ *                    the file: the code words, the source maps (u32 pc,
+ *                    u32 offset), the handlers and the loop entries (u32
+ *                    pc, u32 byte offset of the `loop`: where the auto
+ *                    tier may move a running frame into native code)
+ *   bodies           u8 present; then u64 length and, aligned to 8 bytes
+ *                    of the file, the binary's first `length` bytes,
+ *                    through its code section (every function body)
  *   native           u8 present; then str key (jit_native_key: target,
  *                    CPU, CPU features, LLVM version, whirl build id), u64
  *                    length and, aligned to 16 bytes of the file, the
@@ -64,8 +74,18 @@
  * LLVM tier skips it and interprets (the interpreter's code is complete).
  * An engine with tier=interp skips it too.
  *
- * Function bodies are not kept: a loaded module's wasm_func_t has no code
- * and its wasm_module_t no `bytes` (nothing after compilation reads them).
+ * Function bodies (format 7) are what the LLVM tier translates: a module
+ * loaded with them tiers up under `auto` (and compiles under `jit`) as a
+ * freshly compiled one does; without them it stays interpreted unless it
+ * brought native code. They come from one of two places, never both: a
+ * file written by whirl_module_serialize (`whirl compile`) holds them in
+ * its `bodies` part unless it holds native code (then every function the
+ * tier can compile is native already, and bodies would be dead weight); a
+ * compilation cache entry keeps the whole binary after the payload anyway
+ * (its trailer, cache.c), so its payload leaves them out and the loader
+ * takes them from the trailer (module_image_t.source). Either way the
+ * module's `bytes` point into the image, where the bodies lie at their
+ * offsets in the binary, as the translator and backtraces expect.
  *
  * A file of 1 MiB or more is mapped read-only (MAP_PRIVATE) instead of
  * read: the module uses the page cache's pages in place, shared between
@@ -97,59 +117,10 @@
 #include "wasm/opcodes.h"
 
 
-/* ---- fingerprint ---- */
-
-static const char *const iop_names[IOP_COUNT] = {
-#define IOP_X(name, words) [IOP_##name] = #name,
-    IOPS
-#undef IOP_X
-};
-
-static uint64_t fingerprint;
-static pthread_once_t fingerprint_once = PTHREAD_ONCE_INIT;
-
-static void compute_fingerprint(void)
-{
-    /* Chained one-shot hashes: nothing to allocate, so nothing can fail. */
-    static const char tag[] = "whirl build fingerprint " WHIRL_VERSION;
-    uint64_t h = XXH3_64bits(tag, sizeof tag);
-    uint32_t facts[] = {
-        SERIAL_FORMAT_VERSION,
-        0x01020304u, /* byte order, as stored */
-        (uint32_t)sizeof(void *),
-        (uint32_t)sizeof(slot_t),
-        (uint32_t)sizeof(code_word_t),
-        (uint32_t)sizeof(code_srcmap_t),
-        (uint32_t)IOP_COUNT,
-        (uint32_t)WASM_OP_COUNT,
-    };
-    h = XXH3_64bits_withSeed(facts, sizeof facts, h);
-    /* Code words start with op numbers: the numbering (names in order) and
-     * each op's length are what a file and this build must agree on. The
-     * interpreter's handler addresses are not in the code, so a rebuilt
-     * interpreter reads the same files. */
-    for (int i = 0; i < IOP_COUNT; i++) {
-        h = XXH3_64bits_withSeed(iop_names[i], strlen(iop_names[i]) + 1, h);
-        h = XXH3_64bits_withSeed(&iop_words[i], 1, h);
-    }
-    fingerprint = h;
-}
-
-uint64_t serial_build_fingerprint(const whirl_engine_t *engine)
-{
-    (void)engine;
-    pthread_once(&fingerprint_once, compute_fingerprint);
-    return fingerprint;
-}
-
-uint32_t serial_code_flags(const whirl_engine_t *engine)
-{
-    /* A switched-off feature refuses modules a full engine accepts, so the
-     * features shape the result as debug info does. */
-    uint32_t off = WASM_FEATURES_ALL & ~engine_wasm_features(engine);
-    return (ENGINE_KNOB(engine, KNOB_DEBUG_INFO) ? SERIAL_FLAG_DEBUG_INFO : 0) |
-           off << SERIAL_FLAG_FEATURES_OFF_SHIFT;
-}
+/* The code part's flags (see the top). */
+#define SERIAL_CODE_TAIL_CALLS 1u
+/* u32 words of each compiled function's head in the code part. */
+#define CODE_HEAD_WORDS 8
 
 /* ---- writing ---- */
 
@@ -283,6 +254,8 @@ static void w_module(wbuf_t *w, const wasm_module_t *m)
         const wasm_func_t *f = &m->funcs[i];
         w_u32(w, f->type);
         w_u64(w, f->body_offset);
+        w_u32(w, (uint32_t)(f->code_offset - f->body_offset));
+        w_u32(w, f->code_len);
         w_u32(w, f->nlocal_runs);
         for (uint32_t j = 0; j < f->nlocal_runs; j++) {
             w_u32(w, f->local_runs[j].count);
@@ -365,10 +338,12 @@ static void w_module(wbuf_t *w, const wasm_module_t *m)
 static whirl_error_t *w_code(wbuf_t *w, const compiled_module_t *cm)
 {
     w_u32(w, cm->nfuncs);
+    w_u32(w, cm->tail_calls ? SERIAL_CODE_TAIL_CALLS : 0);
     for (uint32_t i = 0; i < cm->nfuncs; i++) {
         const compiled_func_t *f = &cm->funcs[i];
-        uint32_t head[7] = {f->param_slots, f->result_slots, f->local_slots, f->frame_slots,
-                            f->code_len, f->nsrcmap, f->nhandlers};
+        uint32_t head[CODE_HEAD_WORDS] = {f->param_slots, f->result_slots, f->local_slots,
+                                          f->frame_slots,  f->code_len,     f->nsrcmap,
+                                          f->nhandlers,    f->nosr_loops};
         w_raw(w, head, sizeof head);
     }
     w_align(w);
@@ -387,7 +362,30 @@ static whirl_error_t *w_code(wbuf_t *w, const compiled_module_t *cm)
     for (uint32_t i = 0; i < cm->nfuncs; i++)
         w_raw(w, cm->funcs[i].handlers,
               (size_t)cm->funcs[i].nhandlers * sizeof(code_handler_t));
+    w_align(w);
+    for (uint32_t i = 0; i < cm->nfuncs; i++)
+        w_raw(w, cm->funcs[i].osr_loops, (size_t)cm->funcs[i].nosr_loops * 2 * sizeof(uint32_t));
     return NULL;
+}
+
+/* The binary's first bytes through the end of its code section (see the
+ * top), when asked for and the module has them: the last body ends the
+ * code section. */
+static void w_bodies(wbuf_t *w, const whirl_module_t *module, bool bodies)
+{
+    const wasm_module_t *m = module->wasm;
+    bool all = bodies && m->bytes && m->nfuncs && !module->native_object;
+    for (uint32_t i = 0; all && i < m->nfuncs; i++)
+        all = m->funcs[i].code != NULL;
+    if (!all) {
+        w_u8(w, 0);
+        return;
+    }
+    uint64_t len = (uint64_t)(m->funcs[m->nfuncs - 1].code_end - m->bytes);
+    w_u8(w, 1);
+    w_u64(w, len);
+    w_align(w);
+    w_raw(w, m->bytes, (size_t)len);
 }
 
 /* The native section (see the top): the module's object, if it has one. */
@@ -408,7 +406,8 @@ static void w_native(wbuf_t *w, const whirl_module_t *module)
     w_raw(w, module->native_object, module->native_object_len);
 }
 
-whirl_error_t *serial_write(const whirl_module_t *module, uint8_t **out, size_t *out_len)
+whirl_error_t *serial_write(const whirl_module_t *module, bool bodies, uint8_t **out,
+                            size_t *out_len)
 {
     const wasm_module_t *m = module->wasm;
     wbuf_t w = {0};
@@ -416,12 +415,13 @@ whirl_error_t *serial_write(const whirl_module_t *module, uint8_t **out, size_t 
     uint8_t source[32];
     memcpy(source, module_source_hash(module), 32);
     static const uint8_t unknown[32];
-    if (memcmp(source, unknown, 32) == 0 && m->bytes)
+    if (memcmp(source, unknown, 32) == 0 && m->bytes && !m->bytes_borrowed)
         cache_source_digest(m->bytes, m->len, source);
     w_raw(&w, source, 32);
     w_module(&w, m);
     w_align(&w);
     whirl_error_t *err = w_code(&w, module->code);
+    w_bodies(&w, module, bodies);
     w_native(&w, module);
     if (!err && w.oom)
         err = error_oom();
@@ -450,7 +450,7 @@ whirl_error_t *serial_write(const whirl_module_t *module, uint8_t **out, size_t 
     return NULL;
 }
 
-/* ---- header ---- */
+/* ---- reading ---- */
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -466,67 +466,6 @@ static uint64_t rd64(const uint8_t *p)
     return v;
 }
 
-whirl_error_t *serial_check_header(const whirl_engine_t *engine, const uint8_t *b, size_t len,
-                                   uint64_t *payload_len)
-{
-    if (len >= 4 && memcmp(b, "\0asm", 4) == 0)
-        return error_fmt("not a precompiled module: this is a WebAssembly binary (.wasm); "
-                         "load it with whirl_module_new, or precompile it with `whirl "
-                         "compile`");
-    if (len < SERIAL_MAGIC_LEN || memcmp(b, SERIAL_MAGIC, SERIAL_MAGIC_LEN) != 0)
-        return error_fmt("not a precompiled whirl module (no \\x89WHIRLC magic at the start)");
-    if (len < SERIAL_HEADER_SIZE)
-        return error_fmt("truncated precompiled module: %zu bytes, less than its %u-byte header",
-                         len, SERIAL_HEADER_SIZE);
-    uint32_t format = rd32(b + 8);
-    if (format != SERIAL_FORMAT_VERSION || rd32(b + 12) != SERIAL_HEADER_SIZE)
-        return error_fmt("precompiled module has format version %u, this whirl reads version "
-                         "%u: compile it again",
-                         format, SERIAL_FORMAT_VERSION);
-    char version[17] = {0}, want_version[16] = {0};
-    memcpy(version, b + 16, 16);
-    memcpy(want_version, WHIRL_VERSION, sizeof WHIRL_VERSION < 16 ? sizeof WHIRL_VERSION : 15);
-    for (int i = 0; i < 16; i++)
-        if (version[i] && (version[i] < 0x20 || version[i] > 0x7e))
-            version[i] = '?';
-    /* All 16 bytes, padding included: nothing in the header goes unchecked. */
-    if (memcmp(b + 16, want_version, 16) != 0 && strcmp(version, WHIRL_VERSION) == 0)
-        return error_fmt("corrupted precompiled module: bytes after the version string");
-    if (memcmp(b + 16, want_version, 16) != 0)
-        return error_fmt("precompiled module was made by whirl %s, this is whirl %s: compile "
-                         "it again",
-                         version, WHIRL_VERSION);
-    if (rd64(b + 32) != serial_build_fingerprint(engine))
-        return error_fmt("precompiled module was made by another build of whirl %s (its "
-                         "instruction set or data layout differs): compile it again",
-                         WHIRL_VERSION);
-    if (rd32(b + 44) != 0)
-        return error_fmt("corrupted precompiled module: reserved header field is not zero");
-    uint32_t flags = rd32(b + 40), want = serial_code_flags(engine);
-    if ((flags ^ want) >> SERIAL_FLAG_FEATURES_OFF_SHIFT)
-        return error_fmt("precompiled module was compiled with other WebAssembly features "
-                         "switched off (mask 0x%x, this engine 0x%x): compile it again with "
-                         "this configuration",
-                         flags >> SERIAL_FLAG_FEATURES_OFF_SHIFT,
-                         want >> SERIAL_FLAG_FEATURES_OFF_SHIFT);
-    if (flags != want)
-        return error_fmt("precompiled module was compiled with debug_info=%s, this engine has "
-                         "debug_info=%s: compile it again with this configuration",
-                         flags & SERIAL_FLAG_DEBUG_INFO ? "y" : "n",
-                         want & SERIAL_FLAG_DEBUG_INFO ? "y" : "n");
-    uint64_t plen = rd64(b + 48);
-    if (plen > len - SERIAL_HEADER_SIZE)
-        return error_fmt("truncated precompiled module: %zu bytes, its header says %llu",
-                         len, (unsigned long long)plen + SERIAL_HEADER_SIZE);
-    if (plen < len - SERIAL_HEADER_SIZE)
-        return error_fmt("corrupted precompiled module: %zu bytes, its header says %llu",
-                         len, (unsigned long long)plen + SERIAL_HEADER_SIZE);
-    *payload_len = plen;
-    return NULL;
-}
-
-/* ---- reading ---- */
-
 typedef struct rd {
     uint8_t *base;   /* the file: header, then payload */
     size_t pos, end; /* offsets in base */
@@ -534,6 +473,8 @@ typedef struct rd {
     const char *what;     /* the part being read, for the error */
     uint32_t ntypes;      /* types read so far (concrete references name them) */
     uint32_t index;       /* and which one */
+    const char *bad_what; /* `what` and `index` at the first failure (later */
+    uint32_t bad_index;   /* parts set their own before checking `bad`) */
     char why[160];
 } rd_t;
 
@@ -546,6 +487,8 @@ static bool r_fail(rd_t *r, const char *fmt, ...)
         vsnprintf(r->why, sizeof r->why, fmt, ap);
         va_end(ap);
         r->bad = true;
+        r->bad_what = r->what;
+        r->bad_index = r->index;
     }
     return false;
 }
@@ -873,7 +816,7 @@ static void r_imports(rd_t *r, wasm_module_t *m)
 static void r_funcs(rd_t *r, wasm_module_t *m)
 {
     r->what = "functions";
-    m->nfuncs = r_count(r, 16);
+    m->nfuncs = r_count(r, 24);
     ALLOC_ARRAY(r, &m->arena, m->funcs, m->nfuncs);
     if (!r->bad && (uint64_t)m->nfunc_imports + m->nfuncs > UINT32_MAX)
         r_fail(r, "%u functions", m->nfuncs);
@@ -882,6 +825,12 @@ static void r_funcs(rd_t *r, wasm_module_t *m)
         wasm_func_t *f = &m->funcs[i];
         f->type = r_u32(r);
         f->body_offset = (size_t)r_u64(r);
+        uint32_t skip = r_u32(r); /* the size field and local declarations */
+        f->code_offset = f->body_offset + skip;
+        f->code_len = r_u32(r);
+        /* A body holds at least its size, a run count and `end`. */
+        if (!r->bad && (skip < 2 || f->code_len == 0 || f->body_offset > SIZE_MAX / 2))
+            r_fail(r, "instructions at +%u, %u bytes", skip, f->code_len);
         f->nlocal_runs = r_count(r, 5);
         if (!r->bad && f->type >= m->ntypes)
             r_fail(r, "type %u of %u", f->type, m->ntypes);
@@ -1086,23 +1035,27 @@ static void r_code(loader_t *l, const wasm_module_t *m, compiled_module_t *cm)
 {
     rd_t *r = &l->r;
     r->what = "code";
-    uint32_t n = r_count(r, 24);
+    uint32_t n = r_count(r, CODE_HEAD_WORDS * 4);
     if (!r->bad && n != m->nfuncs) {
         r_fail(r, "%u compiled functions for %u functions", n, m->nfuncs);
         return;
     }
+    uint32_t flags = r_u32(r);
+    if (!r->bad && (flags & ~SERIAL_CODE_TAIL_CALLS))
+        r_fail(r, "flags 0x%x", flags);
+    cm->tail_calls = flags & SERIAL_CODE_TAIL_CALLS;
     cm->nfuncs = n;
     ALLOC_ARRAY(r, &cm->arena, cm->funcs, n);
-    const uint8_t *heads = r_take(r, (size_t)n * 28);
+    const uint8_t *heads = r_take(r, (size_t)n * CODE_HEAD_WORDS * 4);
     if (r->bad)
         return;
-    uint64_t ncode = 0, nsrcmap = 0, nhandlers = 0;
+    uint64_t ncode = 0, nsrcmap = 0, nhandlers = 0, nloops = 0;
     for (uint32_t i = 0; i < n && !r->bad; i++) {
         r->index = i;
         compiled_func_t *f = &cm->funcs[i];
         const wasm_func_t *wf = &m->funcs[i];
         const wasm_functype_t *t = &m->types[m->types[wf->type].canonical];
-        const uint8_t *h = heads + (size_t)i * 28;
+        const uint8_t *h = heads + (size_t)i * CODE_HEAD_WORDS * 4;
         f->func_index = m->nfunc_imports + i;
         f->type = t;
         f->param_slots = rd32(h);
@@ -1112,7 +1065,9 @@ static void r_code(loader_t *l, const wasm_module_t *m, compiled_module_t *cm)
         f->code_len = rd32(h + 16);
         f->nsrcmap = rd32(h + 20);
         f->nhandlers = rd32(h + 24);
+        f->nosr_loops = rd32(h + 28);
         nhandlers += f->nhandlers;
+        nloops += f->nosr_loops;
         uint64_t local_slots = 0;
         for (uint32_t k = 0; k < wf->nlocal_runs; k++)
             local_slots += (uint64_t)wf->local_runs[k].count * slots_of(wf->local_runs[k].type);
@@ -1225,6 +1180,98 @@ static void r_code(loader_t *l, const wasm_module_t *m, compiled_module_t *cm)
         }
         hash_lagging(l, (size_t)((uint8_t *)hs - r->base));
     }
+    if (r->bad)
+        return;
+
+    /* Loop entries, used in place: the auto tier searches them by pc (in
+     * order; nested loops with nothing between them share one), and
+     * r_bodies checks their byte offsets against the bodies. */
+    r->what = "loop entries";
+    r_align(r);
+    avail = r->end - r->pos;
+    if (nloops > avail / (2 * sizeof(uint32_t))) {
+        r_fail(r, "%llu entries, %zu bytes left", (unsigned long long)nloops, avail);
+        return;
+    }
+    uint32_t *loops = (uint32_t *)r_take(r, (size_t)nloops * 2 * sizeof(uint32_t));
+    for (uint32_t i = 0; i < n && !r->bad; i++) {
+        compiled_func_t *f = &cm->funcs[i];
+        f->osr_loops = f->nosr_loops ? loops : NULL;
+        loops += (size_t)f->nosr_loops * 2;
+        for (uint32_t k = 0; k < f->nosr_loops; k++)
+            if (f->osr_loops[2 * k] >= f->code_len ||
+                (k && f->osr_loops[2 * k] < f->osr_loops[2 * k - 2])) {
+                r->index = i;
+                r_fail(r, "entry %u (pc %u) out of order or past %u code words", k,
+                       f->osr_loops[2 * k], f->code_len);
+                return;
+            }
+    }
+    hash_lagging(l, r->pos);
+}
+
+/* The function bodies (see the top): in the file, from the binary the image
+ * came with (a cache entry's), or none. Every body must lie inside them and
+ * end with `end`, and every loop entry must name a `loop` of its function;
+ * then the module's `bytes` and each function's code point into them. */
+enum { BINARY_LOOP = 0x03, BINARY_END = 0x0b }; /* opcode bytes in the binary */
+
+static void r_bodies(loader_t *l, wasm_module_t *m, const compiled_module_t *cm,
+                     const module_image_t *image)
+{
+    rd_t *r = &l->r;
+    r->what = "function bodies";
+    r->index = 0;
+    const uint8_t *bytes = NULL;
+    uint64_t len = 0;
+    if (r_bool(r)) {
+        len = r_u64(r);
+        r_align(r);
+        if (!r->bad && len > r->end - r->pos) {
+            r_fail(r, "%llu bytes, %zu left", (unsigned long long)len, r->end - r->pos);
+            return;
+        }
+        bytes = r_take(r, (size_t)len);
+        hash_lagging(l, r->pos);
+        if (!r->bad && !m->nfuncs)
+            r_fail(r, "bodies of a module without functions");
+    } else if (image->source && m->nfuncs) {
+        bytes = image->source;
+        len = image->source_len;
+    }
+    if (r->bad || !bytes)
+        return;
+    if (len < 8 || memcmp(bytes, "\0asm", 4) != 0) {
+        r_fail(r, "not the start of a WebAssembly binary");
+        return;
+    }
+    for (uint32_t i = 0; i < m->nfuncs; i++) {
+        const wasm_func_t *f = &m->funcs[i];
+        uint64_t start = f->code_offset, end = start + f->code_len;
+        r->index = i;
+        if (end > len || bytes[end - 1] != BINARY_END) {
+            r_fail(r, "instructions at %llu..%llu do not fit the %llu bytes kept",
+                   (unsigned long long)start, (unsigned long long)end,
+                   (unsigned long long)len);
+            return;
+        }
+        const compiled_func_t *cf = &cm->funcs[i];
+        for (uint32_t k = 0; k < cf->nosr_loops; k++) {
+            uint32_t at = cf->osr_loops[2 * k + 1];
+            if (at < start || at >= end || bytes[at] != BINARY_LOOP) {
+                r_fail(r, "loop entry %u (offset %u) is not a loop of the function", k, at);
+                return;
+            }
+        }
+    }
+    m->bytes = (uint8_t *)bytes;
+    m->len = (size_t)len;
+    m->bytes_borrowed = true;
+    for (uint32_t i = 0; i < m->nfuncs; i++) {
+        wasm_func_t *f = &m->funcs[i];
+        f->code = bytes + f->code_offset;
+        f->code_end = f->code + f->code_len;
+    }
 }
 
 typedef struct native_part {
@@ -1297,6 +1344,7 @@ whirl_error_t *serial_load(whirl_engine_t *engine, module_image_t *image,
     r_customs_names(r, m, &sp);
     r_align(r);
     r_code(&l, m, cm);
+    r_bodies(&l, m, cm, image);
     native_part_t native = {0};
     r_native(&l, &native);
     if (!r->bad && r->pos != r->end)
@@ -1312,8 +1360,8 @@ whirl_error_t *serial_load(whirl_engine_t *engine, module_image_t *image,
                         (unsigned long long)sum, (unsigned long long)rd64(b + 56));
     else if (r->bad)
         err = r->oom ? error_oom()
-                     : error_fmt("corrupted precompiled module: %s %u: %s", r->what, r->index,
-                                 r->why);
+                     : error_fmt("corrupted precompiled module: %s %u: %s", r->bad_what,
+                                 r->bad_index, r->why);
     else if (expect_source && memcmp(source, expect_source, 32) != 0)
         err = error_fmt("precompiled module was made from another module (source hash "
                         "differs)");
@@ -1343,7 +1391,7 @@ whirl_error_t *whirl_module_serialize(const whirl_module_t *module, uint8_t **ou
         return error_fmt("whirl_module_serialize: module, out or out_len is NULL");
     *out = NULL;
     *out_len = 0;
-    return serial_write(module, out, out_len);
+    return serial_write(module, true, out, out_len);
 }
 
 bool whirl_module_is_serialized(const uint8_t *bytes, size_t len)

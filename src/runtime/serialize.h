@@ -31,11 +31,14 @@
 #define SERIAL_MAGIC "\x89WHIRLC\n"
 #define SERIAL_MAGIC_LEN 8
 #define SERIAL_HEADER_SIZE 64
-/* 5: exception handlers (tags, handler tables) and native code together.
+/* 7: function bodies (in the file, or a cache entry's trailer), loop
+ *    entries and the tail-call flag: a loaded module tiers up under auto.
+ * 6: 32-bit value types with canonical type indices (typed references).
+ * 5: exception handlers (tags, handler tables) and native code together.
  * 4: native code (an object file) may follow the interpreter's code; or,
  *    on the exception-handling branch, handler tables (no native code).
  * 3: code words start with op numbers (2: interpreter handler offsets). */
-#define SERIAL_FORMAT_VERSION 6u
+#define SERIAL_FORMAT_VERSION 7u
 
 /* Code flags: the knobs of engine->config that change what the compiler
  * emits. A file compiled under other flags is refused. */
@@ -55,8 +58,11 @@ uint32_t serial_code_flags(const whirl_engine_t *engine);
 
 /* Serialises `module` into a malloc'd buffer. A digest of the original
  * binary (module_source_hash, or computed from the module's bytes) is
- * stored in the payload to name its source. */
-whirl_error_t *serial_write(const whirl_module_t *module, uint8_t **out, size_t *out_len);
+ * stored in the payload to name its source. `bodies`: keep the function
+ * bodies in the file if the module has them and no native code (false for
+ * cache entries, which keep the whole binary beside the payload). */
+whirl_error_t *serial_write(const whirl_module_t *module, bool bodies, uint8_t **out,
+                            size_t *out_len);
 
 /* Checks the header of `len` bytes against this build and engine; fills
  * *payload_len. Errors say what differs. */
@@ -66,7 +72,8 @@ whirl_error_t *serial_check_header(const whirl_engine_t *engine, const uint8_t *
 /* Loads a serialised module whose whole file (header included) is in
  * image->file, which the module takes over on success and which is freed
  * on failure. If `expect_source` is not NULL, the payload's source hash must
- * equal it. */
+ * equal it. A file without function bodies takes them from image->source
+ * when set (the module's binary: a cache entry's trailer). */
 whirl_error_t *serial_load(whirl_engine_t *engine, module_image_t *image,
                            const uint8_t expect_source[32], whirl_module_t **out);
 
@@ -86,6 +93,9 @@ whirl_error_t *module_compile(whirl_engine_t *engine, const uint8_t *wasm, size_
 const uint8_t *module_source_hash(const whirl_module_t *module);
 void module_set_source_hash(whirl_module_t *module, const uint8_t hash[32]);
 void module_set_from_cache(whirl_module_t *module);
+/* Whether the module's native code came linked from its serialised form
+ * (not compiled since it was loaded). */
+bool module_native_from_image(const whirl_module_t *module);
 
 /* ---- native.c ---- */
 

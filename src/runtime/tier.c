@@ -204,8 +204,10 @@ void tier_module_ready(whirl_module_t *module)
         return;
     }
     whirl_tier_t tier = engine_tier(module->engine);
-    /* A module loaded from a serialised form has no function bodies to
-     * translate: it runs in the interpreter unless it brought native code. */
+    /* A module loaded without function bodies has nothing to translate
+     * and stays interpreted. Serialised modules keep them unless they hold
+     * native code (runtime/serialize.c), so cache hits and .cwasm files
+     * tier up as compiled modules do. */
     if (tier == WHIRL_TIER_INTERP || !module->wasm->bytes || !module->code->nfuncs)
         return;
     if (tier == WHIRL_TIER_AUTO) {

@@ -847,6 +847,8 @@ static void read_body(decoder_t *d, reader_t *r, wasm_func_t *f)
         f->nlocals = (uint32_t)total;
         f->code = b.p;
         f->code_end = b.end;
+        f->code_offset = reader_offset(&b);
+        f->code_len = (uint32_t)(b.end - b.p);
         if (b.p == b.end || b.end[-1] != 0x0B)
             fail_at(&b, "END opcode expected", reader_offset(&b) + reader_remaining(&b));
     }
@@ -1134,7 +1136,8 @@ void wasm_module_free(wasm_module_t *module)
     if (!module)
         return;
     arena_free(&module->arena);
-    free(module->bytes);
+    if (!module->bytes_borrowed)
+        free(module->bytes);
     free(module);
 }
 

@@ -155,6 +155,10 @@ typedef struct wasm_func {
     const uint8_t *code;       /* instructions, after the local declarations */
     const uint8_t *code_end;   /* one past the function's final `end` */
     size_t body_offset;        /* byte offset of the body (its size field) */
+    /* Byte offset and length of `code` in the binary, known even where
+     * `code` is NULL (a module loaded without its bodies). */
+    size_t code_offset;
+    uint32_t code_len;
 } wasm_func_t;
 
 typedef struct wasm_custom {
@@ -166,8 +170,13 @@ typedef struct wasm_custom {
 
 typedef struct wasm_module {
     arena_t arena;
-    uint8_t *bytes; /* owned copy of the binary (malloc'd) */
+    uint8_t *bytes; /* owned copy of the binary (malloc'd), unless bytes_borrowed */
     size_t len;
+    /* Loaded from a serialised form (runtime/serialize.c): `bytes` lie in
+     * its image and are not freed here, and they may be only the binary's
+     * first `len` bytes, through the code section (every function body);
+     * NULL when the file kept no bodies. */
+    bool bytes_borrowed;
 
     uint32_t ntypes;
     wasm_functype_t *types;

@@ -9,6 +9,9 @@
 #   /tmp/perf-PID.map lines (hex start, hex size, name) naming fib and sum,
 #   for a .cwasm loaded with native code and for -C tier=jit on a .wasm;
 #   without them no map is written;
+# - tier=jit compiles a loaded module from the function bodies it keeps: the
+#   interpreter's .cwasm, and a cache hit on an entry stored under auto
+#   (which is then stored again with native code);
 # - `whirl serve -D` takes perfmap only.
 # Prints "aot: N passed, M failed".
 set -uo pipefail
@@ -62,6 +65,25 @@ check_map "-W perfmap=y, -C tier=jit" "$whirl" run -W perfmap=y -C tier=jit --in
 
 run_pid "$whirl" run --allow-precompiled --invoke fib "$tmp/native.cwasm" 20
 [ ! -e "/tmp/perf-$(cat "$tmp/pid").map" ] && ok || fail "a map written without perfmap"
+
+# Loaded modules keep their function bodies (serialisation format 7), so
+# the LLVM tier can compile them: tier=jit on the interpreter's .cwasm
+# compiles at load (no waiting on the background tier, unlike auto) ...
+check_map "-C tier=jit on the interpreter's .cwasm" "$whirl" run --allow-precompiled \
+    -C tier=jit -D perfmap --invoke fib "$tmp/interp.cwasm" 20
+# ... and so does a cache hit on an entry stored under auto, which is then
+# stored again with its native code for the next hit.
+"$whirl" run -C tier=auto -C cache-dir="$tmp/cache" --invoke fib "$tmp/obj.wasm" 20 \
+    >"$tmp/out" 2>&1
+[ "$(cat "$tmp/out")" = 6765 ] && ok || fail "cache miss under auto: printed [$(cat "$tmp/out")]"
+before=$(cat "$tmp/cache"/*.cwasm | wc -c)
+check_map "cache hit, -C tier=jit" "$whirl" run -C tier=jit -C cache-dir="$tmp/cache" -D perfmap \
+    --invoke fib "$tmp/obj.wasm" 20
+after=$(cat "$tmp/cache"/*.cwasm | wc -c)
+[ "$after" -gt $((before + 1000)) ] && ok ||
+    fail "cache entry not stored again with native code ($before bytes, then $after)"
+hits=$("$whirl" cache stats --dir "$tmp/cache" | awk '$1 == "hits" {print $2}')
+[ "$hits" = 1 ] && ok || fail "cache: $hits hits, want 1"
 
 "$whirl" serve -D bogus "$tmp/obj.wasm" >"$tmp/out" 2>&1
 rc=$?

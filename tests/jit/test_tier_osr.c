@@ -4,15 +4,24 @@
  * the interpreter (tier=interp, the reference) and in tier=auto with a
  * tiny threshold; results, trap messages and backtraces must be the same,
  * and in tier=auto the move must have happened (the tier's count, not
- * timing). Built and run under TSan too (.ci/run).
+ * timing). Then functions called often enough must become native. Built
+ * and run under TSan too (.ci/run).
  *
- *   test_tier_osr tier_osr.wasm
- */
+ *   test_tier_osr tier_osr.wasm [fresh|cache|cwasm]
+ *
+ * The second argument says where tier=auto's module comes from: compiled
+ * (the default), a compilation cache hit (the entry stored by an earlier
+ * whirl_module_new on the same directory), or whirl_module_deserialize of
+ * whirl_module_serialize's output. A loaded module must tier up exactly as
+ * a compiled one does (its function bodies come with it). */
+#define _GNU_SOURCE
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "jit/jit_tier.h"
 #include "runtime/runtime.h"
@@ -23,6 +32,10 @@
 static unsigned char wasm[1 << 16];
 static size_t wasm_len;
 static unsigned passed, failed;
+
+/* Where tier=auto's module comes from (see the top). */
+static enum { FROM_FRESH, FROM_CACHE, FROM_CWASM } from = FROM_FRESH;
+static char cache_dir[64];
 
 #define CHECK(c, ...)                  \
     do {                               \
@@ -57,6 +70,7 @@ typedef struct outcome {
     uint32_t funcs[8];
     size_t offsets[8];
     uint64_t osr; /* frames moved into native code (tier=auto) */
+    uint32_t native; /* defined functions running native code at the end */
 } outcome_t;
 
 typedef struct run_env {
@@ -103,18 +117,68 @@ static void *watcher(void *arg)
     return NULL;
 }
 
-static bool run(bool interp, const char *name, int32_t arg, size_t nresults, outcome_t *out)
+/* The module for a run: compiled, or (tier=auto) loaded as `from` says,
+ * checking that it was. */
+static whirl_error_t *load(whirl_engine_t *engine, bool interp, whirl_module_t **out)
 {
-    memset(out, 0, sizeof *out);
+    whirl_error_t *err = whirl_module_new(engine, wasm, wasm_len, out);
+    if (err || interp || from == FROM_FRESH)
+        return err;
+    if (from == FROM_CACHE) {
+        /* The first whirl_module_new stored the entry (or hit it): this one
+         * is the next process's hit. */
+        whirl_module_delete(*out);
+        *out = NULL;
+        err = whirl_module_new(engine, wasm, wasm_len, out);
+        if (!err)
+            CHECK(whirl_module_from_cache(*out), "the module came from the cache");
+        return err;
+    }
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    err = whirl_module_serialize(*out, &bytes, &len);
+    whirl_module_delete(*out);
+    *out = NULL;
+    if (!err)
+        err = whirl_module_deserialize(engine, bytes, len, out);
+    free(bytes);
+    if (!err)
+        CHECK(!(*out)->jit, "the serialised module brought no native code (tier=auto)");
+    return err;
+}
+
+static whirl_engine_t *engine_new(bool interp)
+{
     whirl_config_t *config = whirl_config_new();
     whirl_config_use_env(config, false);
     whirl_config_tier_set(config, interp ? WHIRL_TIER_INTERP : WHIRL_TIER_AUTO);
     whirl_config_set(config, "tier_threshold", "5");
     whirl_config_epoch_interval_set(config, 0); /* the test moves the epoch */
-    run_env_t env = {.interp = interp};
-    whirl_error_t *err = whirl_engine_new(config, &env.engine);
+    whirl_error_t *err = NULL;
+    if (!interp && from == FROM_CACHE)
+        err = whirl_config_enable_cache(config, cache_dir);
+    whirl_engine_t *engine = NULL;
     if (!err)
-        err = whirl_module_new(env.engine, wasm, wasm_len, &env.module);
+        err = whirl_engine_new(config, &engine);
+    else
+        whirl_config_delete(config);
+    if (err) {
+        printf("FAIL engine: %s\n", whirl_error_message(err));
+        whirl_error_delete(err);
+        failed++;
+    }
+    return engine;
+}
+
+/* Calls export `name` `times` times (the results of the last call). */
+static bool run(bool interp, const char *name, int32_t arg, size_t nresults, outcome_t *out,
+                unsigned times)
+{
+    memset(out, 0, sizeof *out);
+    run_env_t env = {.interp = interp};
+    if (!(env.engine = engine_new(interp)))
+        return false;
+    whirl_error_t *err = load(env.engine, interp, &env.module);
     if (err) {
         printf("FAIL setup: %s\n", whirl_error_message(err));
         whirl_error_delete(err);
@@ -144,11 +208,17 @@ static bool run(bool interp, const char *name, int32_t arg, size_t nresults, out
         bool watching = !interp && strcmp(name, "spin") == 0 &&
                         pthread_create(&w, NULL, watcher, &env) == 0;
         whirl_val_t a = {.kind = WHIRL_I32, .of.i32 = arg};
-        err = whirl_func_call(store, e.of.func, &a, 1, out->results, nresults);
+        for (unsigned i = 0; i < times && !err; i++)
+            err = whirl_func_call(store, e.of.func, &a, 1, out->results, nresults);
         atomic_store(&env.done, true);
         if (watching)
             pthread_join(w, NULL);
         out->osr = interp ? 0 : tier_auto_osr_entered(env.module);
+        double start = now_s();
+        while (!interp && !tier_auto_idle(env.module) && now_s() - start < MAX_SECONDS)
+            pause_ms();
+        for (uint32_t i = 0; i < env.module->code->nfuncs; i++)
+            out->native += native_entry_of(&env.module->code->funcs[i]) != NULL;
     }
     if (err) {
         snprintf(out->message, sizeof out->message, "%s", whirl_error_message(err));
@@ -174,7 +244,7 @@ static bool run(bool interp, const char *name, int32_t arg, size_t nresults, out
 static void compare(const char *name, int32_t arg, size_t nresults, const char *want_trap)
 {
     outcome_t ref, got;
-    if (!run(true, name, arg, nresults, &ref) || !run(false, name, arg, nresults, &got))
+    if (!run(true, name, arg, nresults, &ref, 1) || !run(false, name, arg, nresults, &got, 1))
         return;
     CHECK(got.osr >= 1, "%s: the frame moved into native code (%llu moves)", name,
           (unsigned long long)got.osr);
@@ -199,10 +269,39 @@ static void compare(const char *name, int32_t arg, size_t nresults, const char *
            got.message[0] ? got.message : "results equal");
 }
 
+/* Functions called often enough become native: ten calls of "sum" with
+ * the threshold at 5 make the export's function and $sum hot (compiled by
+ * their call counts, not at a loop); the results stay the interpreter's. */
+static void calls(void)
+{
+    outcome_t ref, got;
+    if (!run(true, "sum", 3, 3, &ref, 10) || !run(false, "sum", 3, 3, &got, 10))
+        return;
+    CHECK(got.native >= 2, "sum: %u functions native after ten calls, want 2 or more",
+          got.native);
+    CHECK(!ref.message[0] && !got.message[0], "sum: no trap ('%s', '%s')", ref.message,
+          got.message);
+    for (size_t i = 0; i < 3; i++)
+        CHECK(ref.results[i].kind == got.results[i].kind &&
+                  memcmp(&ref.results[i].of, &got.results[i].of, 8) == 0,
+              "sum: result %zu differs after ten calls", i);
+    printf("calls: %u functions native, results equal\n", got.native);
+}
+
 int main(int argc, char **argv)
 {
+    const char *froms[] = {"fresh", "cache", "cwasm"};
+    if (argc == 3)
+        for (int i = 0; i < 3; i++)
+            if (strcmp(argv[2], froms[i]) == 0)
+                from = i, argc = 2;
     if (argc != 2) {
-        fprintf(stderr, "usage: test_tier_osr tier_osr.wasm\n");
+        fprintf(stderr, "usage: test_tier_osr tier_osr.wasm [fresh|cache|cwasm]\n");
+        return 2;
+    }
+    snprintf(cache_dir, sizeof cache_dir, "/tmp/whirl-tier-osr-XXXXXX");
+    if (from == FROM_CACHE && !mkdtemp(cache_dir)) {
+        perror("mkdtemp");
         return 2;
     }
     FILE *f = fopen(argv[1], "rb");
@@ -217,6 +316,22 @@ int main(int argc, char **argv)
     compare("trap", 100, 1, "out of bounds"); /* a trap in the moved frame */
     compare("spin", 3, 1, "interrupt");      /* the deadline in a loop without calls */
     compare("nested", 3, 1, NULL);           /* an inner loop with operands, then a call */
-    printf("osr: %u passed, %u failed\n", passed, failed);
+    calls();
+    if (from == FROM_CACHE) {
+        whirl_cache_stats_t st;
+        whirl_error_t *err = whirl_cache_stats(cache_dir, &st);
+        CHECK(!err && st.entries == 1 && st.hits >= 5 && st.invalid == 0,
+              "cache: one entry, every tier=auto run's second load a hit (%llu entries, %llu "
+              "hits, %llu invalid)",
+              (unsigned long long)st.entries, (unsigned long long)st.hits,
+              (unsigned long long)st.invalid);
+        whirl_error_delete(err);
+        whirl_error_delete(whirl_cache_clear(cache_dir));
+        char lock[96];
+        snprintf(lock, sizeof lock, "%s/evict.lock", cache_dir);
+        unlink(lock);
+        rmdir(cache_dir);
+    }
+    printf("osr: %u passed, %u failed (module %s)\n", passed, failed, froms[from]);
     return failed ? 1 : 0;
 }

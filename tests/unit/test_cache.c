@@ -5,6 +5,8 @@
  * large one flipped must give an error, never a crash (run under ASan in
  * ./test.sh --sanitize), also when the checksum is made to match so that
  * the structural checks are what stands between the damage and a crash. */
+#define _GNU_SOURCE
+#include <string.h>
 #include <unistd.h>
 
 #include <xxhash.h>
@@ -138,19 +140,24 @@ static void test_refusals(void)
     /* Version 2 files carry interpreter handler offsets: refused by name. */
     b[8] = 2;
     CHECK_ERR(whirl_module_deserialize(e, b, len, &x), "format version 2, this whirl reads "
-                                                       "version 6: compile it again");
+                                                       "version 7: compile it again");
     /* Version 3 files have no native section. */
     b[8] = 3;
     CHECK_ERR(whirl_module_deserialize(e, b, len, &x), "format version 3, this whirl reads "
-                                                       "version 6: compile it again");
+                                                       "version 7: compile it again");
     /* Version 4 files have either native code or exception handlers, not both. */
     b[8] = 4;
     CHECK_ERR(whirl_module_deserialize(e, b, len, &x), "format version 4, this whirl reads "
-                                                       "version 6: compile it again");
+                                                       "version 7: compile it again");
     /* Version 5 files have one-byte value types (no typed references). */
     b[8] = 5;
     CHECK_ERR(whirl_module_deserialize(e, b, len, &x), "format version 5, this whirl reads "
-                                                       "version 6: compile it again");
+                                                       "version 7: compile it again");
+    /* Version 6 files keep no function bodies (a loaded module could not
+     * tier up). */
+    b[8] = 6;
+    CHECK_ERR(whirl_module_deserialize(e, b, len, &x), "format version 6, this whirl reads "
+                                                       "version 7: compile it again");
     CHECK_ERR(whirl_module_deserialize(dbg, a, len, &x), "debug_info=n");
     memcpy(b, a, len);
     b[len] = 0;
@@ -222,6 +229,39 @@ static void test_corruption(void)
     printf("small module: %zu bytes, %d flips refused; checksum fixed: %d of %zu refused\n",
            len, refused, caught, len - 64);
     CHECK(caught > 0);
+    free(scratch);
+out:
+    free(a);
+    whirl_module_delete(m);
+    whirl_engine_delete(e);
+}
+
+/* The function bodies a file keeps (format 7: what the LLVM tier
+ * translates when a loaded module tiers up). Damaged with the checksum
+ * made to match, they are refused by name rather than handed on. */
+static void test_bodies(void)
+{
+    whirl_engine_t *e = test_engine(NULL, false, NULL, NULL);
+    whirl_module_t *m = NULL;
+    uint8_t *a = NULL;
+    size_t len = 0;
+    if (!e || !CHECK_OK(whirl_module_new(e, small_wasm, sizeof small_wasm, &m)) ||
+        !CHECK_OK(whirl_module_serialize(m, &a, &len)))
+        goto out;
+    /* The bodies are the binary's first bytes through its code section,
+     * just before the native part (here: none, one zero byte). */
+    static const uint8_t magic[8] = {0, 'a', 's', 'm', 1, 0, 0, 0};
+    const uint8_t *at = memmem(a + 64, len - 64, magic, sizeof magic);
+    CHECK(at != NULL && a[len - 1] == 0 && a[len - 2] == 0x0b);
+    if (!at)
+        goto out;
+    size_t kept = len - 1 - (size_t)(at - a);
+    CHECK(kept > 8 && kept <= sizeof small_wasm && memcmp(at, small_wasm, kept) == 0);
+    uint8_t *scratch = malloc(len);
+    CHECK(try_flip(e, a, len, scratch, (size_t)(at - a), 0x01, true,
+                   "function bodies 0: not the start of a WebAssembly binary"));
+    /* The last function's `end`. */
+    CHECK(try_flip(e, a, len, scratch, len - 2, 0x0b ^ 0x01, true, "do not fit"));
     free(scratch);
 out:
     free(a);
@@ -315,6 +355,7 @@ int main(void)
     test_small_roundtrip();
     test_refusals();
     test_corruption();
+    test_bodies();
     test_large();
     test_file();
     printf("%d passed, %d failed\n", passed, failed);
