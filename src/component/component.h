@@ -717,7 +717,14 @@ typedef struct cstream_host_ops {
     whirl_error_t *(*read)(void *env, uint8_t *dst, size_t n, size_t *done, bool *eof);
     void (*peer_dropped)(void *env);
     void (*free)(void *env);
+    /* A source of values of any element type (instead of `read`): fills
+     * up to `n` zeroed nodes of `vals` (at most CSTREAM_HOST_VALS), which
+     * the engine lowers into the guest's buffer and releases; *done == 0
+     * with *eof: the end. */
+    whirl_error_t *(*read_vals)(void *env, whirl_cval_t *vals, size_t n, size_t *done,
+                                bool *eof);
 } cstream_host_ops_t;
+#define CSTREAM_HOST_VALS 16
 /* A stream (or future) the host writes: its readable end goes into `out`
  * (a value to return to a guest). A future's value comes later with
  * cstream_future_resolve. NULL `ops`: nothing to call back. */

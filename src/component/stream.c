@@ -427,6 +427,42 @@ static whirl_error_t *host_bytes(const cwaitable_t *w)
     return NULL;
 }
 
+/* A typed host source fills reader end `w`'s buffer: values lowered one
+ * by one at their place (at most CSTREAM_HOST_VALS per copy, so a source
+ * never makes the host hold more than that). */
+static whirl_error_t *host_read_vals(cwaitable_t *w)
+{
+    cstream_t *s = w->s;
+    whirl_cval_t vals[CSTREAM_HOST_VALS];
+    memset(vals, 0, sizeof vals);
+    size_t n = w->n < CSTREAM_HOST_VALS ? w->n : CSTREAM_HOST_VALS, done = 0;
+    bool eof = false;
+    uint64_t sz = elem_size(w->elem);
+    whirl_error_t *e = NULL;
+    if (n && sz && !(e = guest_range(w, 0, (uint32_t)n, &(uint8_t *){NULL})))
+        e = s->src->read_vals(s->src_env, vals, n, &done, &eof);
+    if (done > n)
+        done = n;
+    for (size_t i = 0; i < done && !e; i++) {
+        ccx_t to = {.store = w->inst->store, .inst = w->inst, .encoding = w->encoding,
+                    .memory = w->memory, .realloc = w->realloc};
+        cfield_t f = {NULL, w->elem};
+        whirl_val_t none[1];
+        size_t nn = 0;
+        uint32_t dst = w->ptr + (uint32_t)(i * sz);
+        e = canon_lower_values(&to, 0, &f, 1, &vals[i], none, &nn, &dst);
+    }
+    for (size_t i = 0; i < n; i++)
+        whirl_cval_release(&vals[i]);
+    if (e)
+        return e;
+    w->progress = (uint32_t)done;
+    if (!done && eof)
+        s->dropped = true;
+    finish(w, !done && eof ? COPY_DROPPED : COPY_COMPLETED);
+    return NULL;
+}
+
 /* A guest end `w` starts a copy: the rendezvous with the other side. Sets
  * w's event when the copy finished now. */
 static whirl_error_t *rendezvous(cwaitable_t *w)
@@ -437,7 +473,8 @@ static whirl_error_t *rendezvous(cwaitable_t *w)
         finish(w, COPY_DROPPED);
         return NULL;
     }
-    if ((is_read(w) ? s->host_writer && s->src : s->sink != NULL) && (e = host_bytes(w)))
+    if ((is_read(w) ? s->host_writer && s->src && !s->src->read_vals : s->sink != NULL) &&
+        (e = host_bytes(w)))
         return e;
     if (is_read(w)) {
         cwaitable_t *wr = s->wend;
@@ -450,6 +487,8 @@ static whirl_error_t *rendezvous(cwaitable_t *w)
                     finish(w, COPY_COMPLETED);
                 }
             }
+        } else if (s->host_writer && s->src && s->src->read_vals) {
+            e = host_read_vals(w);
         } else if (s->host_writer) {
             size_t done = 0;
             bool eof = false;
