@@ -11,12 +11,14 @@
  * of the context (counted against its descriptor cap: over the cap a
  * connection is accepted and closed at once) and keeps the options the
  * kernel copies from the listener (keep-alive, buffer sizes, hop limit).
+ * A receive or accept with nothing ready leaves the guest's copy waiting
+ * (BLOCKED, the instance's event loop watching the descriptor), so a
+ * guest may accept and connect, or receive and send, concurrently.
  *
  * Each stream holds its own duplicate of the socket's descriptor, so the
  * guest may drop the tcp-socket while the stream lives (the duplicate is
- * not counted against the cap; it goes with the stream). Reads and
- * accepts wait through w2_wait: the store's deadline and
- * whirl_wasi2_interrupt end them with a trap. */
+ * not counted against the cap; it goes with the stream). Waits end at
+ * the store's deadline. */
 #define _GNU_SOURCE /* accept4 */
 #include <errno.h>
 #include <fcntl.h>
@@ -231,12 +233,8 @@ static whirl_error_t *recv_read(void *env, uint8_t *dst, size_t n, size_t *done,
         }
         if (k < 0 && errno == EINTR)
             continue;
-        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            whirl_error_t *e = wait_fd(r->w, r->store, r->fd, POLLIN);
-            if (e)
-                return e;
-            continue;
-        }
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return NULL; /* not ready: the guest's copy waits (recv_watch) */
         recv_resolve(r, k < 0 ? errno : 0); /* 0: the peer's FIN */
         *eof = true;
         return NULL;
@@ -260,8 +258,15 @@ static void recv_free(void *env)
     free(r);
 }
 
+static int recv_watch(void *env, short *events)
+{
+    tcp_recv_t *r = env;
+    *events = POLLIN;
+    return r->resolved ? -1 : r->fd;
+}
+
 static const cstream_host_ops_t recv_src = {.read = recv_read, .peer_dropped = recv_dropped,
-                                            .free = recv_free};
+                                            .free = recv_free, .watch = recv_watch};
 
 /* receive: func() -> tuple<stream<u8>, future<result<_, error-code>>>.
  * Not connected (or a second receive): the stream ends at once and the
@@ -328,12 +333,8 @@ static whirl_error_t *accept_vals(void *env, whirl_cval_t *vals, size_t n, size_
     for (;;) {
         int fd = accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                whirl_error_t *e = wait_fd(a->w, a->store, a->fd, POLLIN);
-                if (e)
-                    return e;
-                continue;
-            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return NULL; /* none yet: the guest's copy waits (accept_watch) */
             if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO ||
                 errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
                 continue; /* that connection went away, or the host is short: next */
@@ -375,7 +376,14 @@ static void accept_free(void *env)
     free(a);
 }
 
-static const cstream_host_ops_t accept_src = {.read_vals = accept_vals, .free = accept_free};
+static int accept_watch(void *env, short *events)
+{
+    *events = POLLIN;
+    return ((tcp_accept_t *)env)->fd;
+}
+
+static const cstream_host_ops_t accept_src = {.read_vals = accept_vals, .free = accept_free,
+                                              .watch = accept_watch};
 
 /* listen: func() -> result<stream<tcp-socket>, error-code>. An unbound
  * socket is bound to the unspecified address first (the kernel does it on
