@@ -19,7 +19,10 @@
  *
  * The host takes part through cstream_host_ops_t: as the sink of a readable
  * end a guest passed to it, or as the source of a stream it created. Both
- * run synchronously inside the guest's read or write. */
+ * run synchronously inside the guest's read or write; a source with a
+ * `watch` op may answer "not ready", and the read then waits in the
+ * instance's event loop (copy_wait, subtask.c), retried when the watched
+ * descriptor is ready. */
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
