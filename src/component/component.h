@@ -717,7 +717,19 @@ typedef struct cstream_host_ops {
     whirl_error_t *(*read)(void *env, uint8_t *dst, size_t n, size_t *done, bool *eof);
     void (*peer_dropped)(void *env);
     void (*free)(void *env);
+    /* A source of values of any element type (instead of `read`): fills
+     * up to `n` zeroed nodes of `vals` (at most CSTREAM_HOST_VALS), which
+     * the engine lowers into the guest's buffer and releases; *done == 0
+     * with *eof: the end. */
+    whirl_error_t *(*read_vals)(void *env, whirl_cval_t *vals, size_t n, size_t *done,
+                                bool *eof);
+    /* A source with `watch` may answer a read with *done == 0 and no eof:
+     * not ready. The guest's copy then waits (BLOCKED, or a synchronous
+     * copy runs the event loop), and the instance's event loop tries the
+     * read again when the descriptor watch returns is ready for *events. */
+    int (*watch)(void *env, short *events);
 } cstream_host_ops_t;
+#define CSTREAM_HOST_VALS 16
 /* A stream (or future) the host writes: its readable end goes into `out`
  * (a value to return to a guest). A future's value comes later with
  * cstream_future_resolve. NULL `ops`: nothing to call back. */
@@ -772,6 +784,11 @@ void csub_host_leave(csub_defer_t *saved);
  * with STARTED, the lenders (moved) kept until its resolution is delivered. */
 whirl_error_t *subtask_start(clower_env_t *le, const csub_defer_t *d, uint32_t retptr,
                              clenders_t *lenders, uint32_t *status);
+/* A stream copy waiting for a host source that was not ready: an entry of
+ * the instance's event loop without a handle (`ops`' poll retries the copy
+ * and finishes when the copy has its event). subtask_free removes it. */
+whirl_error_t *subtask_copy_wait(cinst_t *inst, const csub_host_ops_t *ops, void *env,
+                                 csubtask_t **out);
 /* subtask.drop (0x0d) and subtask.cancel (0x06). */
 whirl_error_t *subtask_builtin(ctask_env_t *te, const whirl_val_t *args, whirl_val_t *results);
 /* The event loop: finishes inst's pending host calls that can finish now;

@@ -19,7 +19,11 @@
  *
  * The host takes part through cstream_host_ops_t: as the sink of a readable
  * end a guest passed to it, or as the source of a stream it created. Both
- * run synchronously inside the guest's read or write. */
+ * run synchronously inside the guest's read or write; a source with a
+ * `watch` op may answer "not ready", and the read then waits in the
+ * instance's event loop (copy_wait, subtask.c), retried when the watched
+ * descriptor is ready. */
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -427,6 +431,115 @@ static whirl_error_t *host_bytes(const cwaitable_t *w)
     return NULL;
 }
 
+static whirl_error_t *host_read(cwaitable_t *w);
+
+/* The event loop's side of a copy waiting for a host source. */
+static size_t copy_watch(void *env, struct pollfd *pfd, uint64_t *deadline)
+{
+    cwaitable_t *w = env;
+    (void)deadline;
+    cstream_t *s = w->s;
+    short events = 0;
+    int fd = s->src && s->src->watch ? s->src->watch(s->src_env, &events) : -1;
+    if (fd < 0)
+        return 0;
+    pfd[0] = (struct pollfd){.fd = fd, .events = events};
+    return 1;
+}
+
+static whirl_error_t *copy_poll(void *env, whirl_store_t *store, whirl_cval_t *result,
+                                bool *done)
+{
+    cwaitable_t *w = env;
+    (void)store;
+    (void)result;
+    whirl_error_t *e = NULL;
+    if (!w->has_event && w->state == ST_COPYING && !w->s->dropped)
+        e = host_read(w);
+    else if (!w->has_event && w->s->dropped)
+        finish(w, COPY_DROPPED);
+    *done = w->has_event;
+    if (*done)
+        w->st = NULL; /* the loop frees the entry */
+    return e;
+}
+
+static void copy_forget(void *env) { (void)env; }
+
+static const csub_host_ops_t copy_ops = {copy_watch, copy_poll, copy_forget};
+
+/* Reader end `w`'s copy waits for the host source (no event yet). */
+static whirl_error_t *copy_wait(cwaitable_t *w)
+{
+    if (w->st)
+        return NULL; /* the loop retries it already */
+    return subtask_copy_wait(w->inst, &copy_ops, w, &w->st);
+}
+
+/* A typed host source fills reader end `w`'s buffer: values lowered one
+ * by one at their place (at most CSTREAM_HOST_VALS per copy, so a source
+ * never makes the host hold more than that). */
+static whirl_error_t *host_read_vals(cwaitable_t *w)
+{
+    cstream_t *s = w->s;
+    whirl_cval_t vals[CSTREAM_HOST_VALS];
+    memset(vals, 0, sizeof vals);
+    size_t n = w->n < CSTREAM_HOST_VALS ? w->n : CSTREAM_HOST_VALS, done = 0;
+    bool eof = false;
+    uint64_t sz = elem_size(w->elem);
+    whirl_error_t *e = NULL;
+    if (n && sz && !(e = guest_range(w, 0, (uint32_t)n, &(uint8_t *){NULL})))
+        e = s->src->read_vals(s->src_env, vals, n, &done, &eof);
+    if (done > n)
+        done = n;
+    for (size_t i = 0; i < done && !e; i++) {
+        ccx_t to = {.store = w->inst->store, .inst = w->inst, .encoding = w->encoding,
+                    .memory = w->memory, .realloc = w->realloc};
+        cfield_t f = {NULL, w->elem};
+        whirl_val_t none[1];
+        size_t nn = 0;
+        uint32_t dst = w->ptr + (uint32_t)(i * sz);
+        e = canon_lower_values(&to, 0, &f, 1, &vals[i], none, &nn, &dst);
+    }
+    for (size_t i = 0; i < n; i++)
+        whirl_cval_release(&vals[i]);
+    if (e)
+        return e;
+    if (!done && !eof && n && s->src->watch)
+        return copy_wait(w);
+    w->progress = (uint32_t)done;
+    if (!done && eof)
+        s->dropped = true;
+    finish(w, !done && eof ? COPY_DROPPED : COPY_COMPLETED);
+    return NULL;
+}
+
+/* Reader end `w` reads from the stream's host source: finished, or
+ * waiting (copy_wait) when a source that can say so is not ready. */
+static whirl_error_t *host_read(cwaitable_t *w)
+{
+    cstream_t *s = w->s;
+    if (s->src && s->src->read_vals)
+        return host_read_vals(w);
+    size_t done = 0;
+    bool eof = false;
+    uint8_t *dst = NULL;
+    whirl_error_t *e = NULL;
+    if (s->src && s->src->read && !(e = guest_range(w, 0, w->n, &dst)) && dst)
+        e = s->src->read(s->src_env, dst, w->n, &done, &eof);
+    if (e)
+        return e;
+    if (!done && !eof && w->n && dst && s->src->watch)
+        return copy_wait(w);
+    if (done > w->n)
+        done = w->n;
+    w->progress = (uint32_t)done;
+    if (!done && eof)
+        s->dropped = true;
+    finish(w, !done && eof ? COPY_DROPPED : COPY_COMPLETED);
+    return NULL;
+}
+
 /* A guest end `w` starts a copy: the rendezvous with the other side. Sets
  * w's event when the copy finished now. */
 static whirl_error_t *rendezvous(cwaitable_t *w)
@@ -437,7 +550,8 @@ static whirl_error_t *rendezvous(cwaitable_t *w)
         finish(w, COPY_DROPPED);
         return NULL;
     }
-    if ((is_read(w) ? s->host_writer && s->src : s->sink != NULL) && (e = host_bytes(w)))
+    if ((is_read(w) ? s->host_writer && s->src && !s->src->read_vals : s->sink != NULL) &&
+        (e = host_bytes(w)))
         return e;
     if (is_read(w)) {
         cwaitable_t *wr = s->wend;
@@ -451,19 +565,7 @@ static whirl_error_t *rendezvous(cwaitable_t *w)
                 }
             }
         } else if (s->host_writer) {
-            size_t done = 0;
-            bool eof = false;
-            uint8_t *dst = NULL;
-            if (s->src && s->src->read && !(e = guest_range(w, 0, w->n, &dst)) && dst)
-                e = s->src->read(s->src_env, dst, w->n, &done, &eof);
-            if (!e) {
-                if (done > w->n)
-                    done = w->n;
-                w->progress = (uint32_t)done;
-                if (!done && eof)
-                    s->dropped = true;
-                finish(w, !done && eof ? COPY_DROPPED : COPY_COMPLETED);
-            }
+            e = host_read(w);
         } else if (waiting(wr)) {
             uint32_t k = wr->n - wr->progress, room = w->n - w->progress;
             if (k && room) {
@@ -606,6 +708,11 @@ static whirl_error_t *do_copy(ctask_env_t *te, uint8_t kind, const whirl_val_t *
     w->state = ST_COPYING;
     if ((e = rendezvous(w)))
         return e;
+    while (!w->has_event && w->st && !te->async) {
+        bool none; /* a synchronous read of a host source that was not ready */
+        if ((e = subtasks_run(te->inst, true, &none)))
+            return e;
+    }
     if (!w->has_event) {
         if (!te->async)
             return canon_trap("%s: nothing can complete this synchronous copy (the task "
@@ -635,6 +742,11 @@ static whirl_error_t *do_cancel(ctask_env_t *te, uint8_t kind, const whirl_val_t
                           "synchronously", name, h);
     /* A copy that already finished delivers its result; else it ends now
      * (the runtime holds no buffer of its own to give back). */
+    if (w->st && !w->has_event) { /* a copy waiting for a host source */
+        csubtask_t *st = w->st;
+        w->st = NULL;
+        subtask_free(st);
+    }
     if (!w->has_event)
         finish(w, COPY_CANCELLED);
     uint32_t code, payload;

@@ -32,6 +32,7 @@ struct csubtask {
     uint32_t handle;
     uint8_t state;
     bool delivered, cancel_requested;
+    bool copy; /* a stream copy waiting for a host source (no handle, no event) */
     const csub_host_ops_t *ops; /* the pending call, NULL once resolved */
     void *env;
     cinst_t *guest; /* a guest callee's suspended task: the callee's instance */
@@ -178,9 +179,26 @@ void subtask_free(csubtask_t *st)
     free(st);
 }
 
+whirl_error_t *subtask_copy_wait(cinst_t *inst, const csub_host_ops_t *ops, void *env,
+                                 csubtask_t **out)
+{
+    csubtask_t *st = calloc(1, sizeof *st);
+    if (!st)
+        return error_oom();
+    *st = (csubtask_t){.inst = inst, .state = ST_STARTED, .ops = ops, .env = env, .copy = true};
+    st->next = inst->root->pending;
+    inst->root->pending = st;
+    *out = st;
+    return NULL;
+}
+
 /* The host call finished with `result`: lowered into the caller's buffer. */
 static whirl_error_t *resolve(csubtask_t *st, whirl_cval_t *result)
 {
+    if (st->copy) {
+        subtask_free(st); /* the copy has its event already (ops->free forgets st) */
+        return NULL;
+    }
     end_host_call(st);
     whirl_error_t *e = NULL;
     if (st->result_type) {

@@ -13,10 +13,8 @@
  * non-blocking and the call waits in w2_wait, which the store's deadline
  * and whirl_wasi2_interrupt end.
  *
- * Not yet: listen, send and receive hand out stream<T> and future<T>
- * values, which the component runtime does not have yet: listen answers
- * error-code other("..."), send and receive trap with a message saying so
- * (receive has no error case). */
+ * listen, send and receive move data through stream<T> and future<T>
+ * values: sockets_tcp.c. */
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -519,27 +517,6 @@ static whirl_error_t *tcp_connect(w2_call_t *c)
     return w3_ok(c->res);
 }
 
-static whirl_error_t *tcp_listen(w2_call_t *c)
-{
-    w3_sock_t *s;
-    whirl_error_t *e = w3_arg_sock(c, 0, TCP, &s);
-    if (e)
-        return e;
-    if (s->state != W3_UNBOUND && s->state != W3_BOUND)
-        return w3_err(c->res, W3E_INVALID_STATE, NULL);
-    /* The result is a stream<tcp-socket>: not before the component runtime
-     * has streams (docs/COMPONENT-ASYNC.md). Nothing changed: the guest may
-     * still connect this socket. */
-    return w3_err(c->res, W3E_OTHER,
-                  "tcp-socket.listen is not implemented yet (whirl has no stream values)");
-}
-
-static whirl_error_t *tcp_needs_streams(w2_call_t *c)
-{
-    return w2_trap(c, "not implemented yet: it moves data through stream<u8> and future "
-                      "values, which whirl's component runtime does not have yet");
-}
-
 static whirl_error_t *tcp_local(w2_call_t *c)
 {
     w3_sock_t *s;
@@ -676,9 +653,9 @@ const w2_def_t w3_tcp_defs[] = {
     T("[static]tcp-socket.create", tcp_create, 1, 1),
     T("[method]tcp-socket.bind", tcp_bind, 2, 1),
     T("[method]tcp-socket.connect", tcp_connect, 2, 1),
-    T("[method]tcp-socket.listen", tcp_listen, 1, 1),
-    T("[method]tcp-socket.send", tcp_needs_streams, 2, 1),
-    T("[method]tcp-socket.receive", tcp_needs_streams, 1, 1),
+    T("[method]tcp-socket.listen", w3_tcp_listen, 1, 1),
+    T("[method]tcp-socket.send", w3_tcp_send, 2, 1),
+    T("[method]tcp-socket.receive", w3_tcp_receive, 1, 1),
     T("[method]tcp-socket.get-local-address", tcp_local, 1, 1),
     T("[method]tcp-socket.get-remote-address", tcp_remote, 1, 1),
     T("[method]tcp-socket.get-is-listening", tcp_is_listening, 1, 1),

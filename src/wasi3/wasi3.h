@@ -61,6 +61,7 @@ typedef struct w3_sock {
     w3_sock_state_t state;
     int backlog;            /* TCP: for listen */
     bool udp_connected;     /* UDP: connect succeeded (remote holds the peer) */
+    bool sending, receiving; /* TCP: send / receive was called (once each) */
     struct sockaddr_storage remote;
     socklen_t remote_len;
 } w3_sock_t;
@@ -96,6 +97,10 @@ whirl_error_t *w3_addr_to_cval(whirl_cval_t *v, const struct sockaddr *sa);
  * and port not 0. Then the context's policy (access-denied). */
 uint32_t w3_check_addr(const w2_call_t *c, const w3_sock_t *s, const struct sockaddr *sa,
                        bool remote);
+/* TCP over streams (sockets_tcp.c). */
+whirl_error_t *w3_tcp_send(w2_call_t *c);
+whirl_error_t *w3_tcp_receive(w2_call_t *c);
+whirl_error_t *w3_tcp_listen(w2_call_t *c);
 /* get-local-address / get-remote-address answers. */
 whirl_error_t *w3_answer_local(w2_call_t *c, const w3_sock_t *s);
 /* Socket option answers shared by TCP and UDP. */

@@ -8,6 +8,7 @@
  * and futures the host writes (the internal host interface src/wasi3 uses). */
 #include <stdint.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 
 #include "component/component.h"
@@ -219,6 +220,23 @@ static whirl_error_t *src_read(void *env, uint8_t *dst, size_t n, size_t *done, 
     return NULL;
 }
 static void src_dropped(void *env) { ((src_t *)env)->dropped++; }
+/* Never ready, watching no descriptor (the event loop allows that: only
+ * the store's deadline would end a wait on it). */
+static whirl_error_t *src_later(void *env, uint8_t *dst, size_t n, size_t *done, bool *eof)
+{
+    (void)dst;
+    (void)n;
+    ((src_t *)env)->reads++;
+    *done = 0;
+    *eof = false;
+    return NULL;
+}
+static int src_watch(void *env, short *events)
+{
+    (void)env;
+    *events = POLLIN;
+    return -1;
+}
 static void src_free(void *env) { ((src_t *)env)->frees++; }
 
 static void test_host_writes(whirl_component_linker_t *l, whirl_component_t *c)
@@ -239,6 +257,21 @@ static void test_host_writes(whirl_component_linker_t *l, whirl_component_t *c)
     CHECK(st.reads == 1 && st.dropped == 1 && st.frees == 1,
           "the source read once, heard of the drop and was freed (%d %d %d)", st.reads,
           st.dropped, st.frees);
+
+    /* A source that is not ready (it has `watch`): the guest's async read
+     * answers BLOCKED and waits in the instance's event loop; the store
+     * goes away with the copy still waiting (its loop entry freed). */
+    static const cstream_host_ops_t later = {.read = src_later, .free = src_free,
+                                             .watch = src_watch};
+    src_t lt = {0};
+    inst = t_instantiate(l, c, &s);
+    if (inst && CHECK_OK(cstream_host_new(false, &later, &lt, &v), "host stream")) {
+        CHECK(call_num(inst, "host-read", &v, 1) == 0xffffffffu, "not ready: BLOCKED");
+        whirl_cval_release(&v);
+    }
+    whirl_store_delete(s);
+    CHECK(lt.reads == 1 && lt.frees == 1, "one read tried, the source freed (%d %d)",
+          lt.reads, lt.frees);
 
     /* A host source behind a stream whose elements are not bytes (a guest
      * may import a host function with any element type): a trap. */

@@ -170,7 +170,7 @@ static void test_tcp_connect(void)
     uint16_t port = ntohs(sin.sin_port);
 
     uint32_t s = create(w, true, false);
-    whirl_cval_t a, res = {0}, self = handle(WHIRL_WASI2_TCP_SOCKET, s);
+    whirl_cval_t a, res = {0}, res2 = {0}, self = handle(WHIRL_WASI2_TCP_SOCKET, s);
     whirl_error_t *e = call(w, "[method]tcp-socket.get-remote-address", &self, 1, &res);
     CHECK(!e && code_of(&res) == W3E_INVALID_STATE, "remote address before connect");
     whirl_error_delete(e);
@@ -225,9 +225,20 @@ static void test_tcp_connect(void)
     e = call(w, "[method]tcp-socket.set-listen-backlog-size", args2, 2, &res);
     CHECK(!e && code_of(&res) == W3E_INVALID_STATE, "backlog of a connected socket");
     whirl_error_delete(e);
+    /* receive: a stream and its future (read by guests: tests/wasi3). */
     e = call(w, "[method]tcp-socket.receive", &self, 1, &res);
-    CHECK(e && strstr(whirl_error_message(e), "not implemented yet"), "receive traps clearly");
+    CHECK(!e && res.kind == WHIRL_CVAL_TUPLE && res.of.list.len == 2 &&
+              res.of.list.items[0].kind == WHIRL_CVAL_STREAM &&
+              res.of.list.items[1].kind == WHIRL_CVAL_FUTURE,
+          "receive returns a stream and a future");
     whirl_error_delete(e);
+    /* send takes a stream a guest writes (tests/wasi3 sends); anything
+     * else traps clearly. */
+    whirl_cval_t sargs[2] = {self, {.kind = WHIRL_CVAL_U32}};
+    e = call(w, "[method]tcp-socket.send", sargs, 2, &res2);
+    CHECK(e && strstr(whirl_error_message(e), "not a stream"), "send without a stream traps");
+    whirl_error_delete(e);
+    whirl_cval_release(&res2);
 
     /* A refused connect leaves the socket closed: only drop remains. */
     uint32_t s2 = create(w, true, false);
@@ -243,8 +254,25 @@ static void test_tcp_connect(void)
     uint32_t s3 = create(w, true, false);
     whirl_cval_t self3 = handle(WHIRL_WASI2_TCP_SOCKET, s3);
     e = call(w, "[method]tcp-socket.listen", &self3, 1, &res);
-    CHECK(!e && code_of(&res) == W3E_OTHER, "listen is not implemented yet, as an error");
+    CHECK(!e && code_of(&res) == W3E_ACCESS_DENIED,
+          "listen unbound: on the unspecified address, outside allow-ip");
     whirl_error_delete(e);
+    addr4(&a, 127, 0, 0, 1, 0);
+    CHECK(with_addr(w, "[method]tcp-socket.bind", WHIRL_WASI2_TCP_SOCKET, s3, &a) == -1,
+          "bind to loopback");
+    whirl_cval_release(&a);
+    e = call(w, "[method]tcp-socket.listen", &self3, 1, &res);
+    CHECK(!e && code_of(&res) == -1 && res.of.variant.payload &&
+              res.of.variant.payload->kind == WHIRL_CVAL_STREAM,
+          "listen: a stream of sockets");
+    whirl_error_delete(e);
+    e = call(w, "[method]tcp-socket.get-is-listening", &self3, 1, &res2);
+    CHECK(!e && res2.kind == WHIRL_CVAL_BOOL && res2.of.b, "listening");
+    whirl_error_delete(e);
+    e = call(w, "[method]tcp-socket.listen", &self3, 1, &res2);
+    CHECK(!e && code_of(&res2) == W3E_INVALID_STATE, "listen twice");
+    whirl_error_delete(e);
+    whirl_cval_release(&res2);
     whirl_cval_release(&res);
     CHECK(!whirl_wasi2_drop(w, WHIRL_WASI2_TCP_SOCKET, s2), "drop");
     whirl_wasi2_delete(w); /* closes s and s3 (ASan and the fd count check leaks) */
