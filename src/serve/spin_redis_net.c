@@ -42,43 +42,26 @@ struct redis_net {
     SSL_CTX *ctx; /* TLS only */
     SSL *ssl;
     redisReader *reader;
-    size_t objects; /* in the reply being read */
+    size_t slots;   /* array slots in the reply being read */
     bool broken;    /* a command failed midway */
 };
 
-/* hiredis's own reply constructors, wrapped to count a reply's objects:
- * each costs a heap block whatever its size on the wire, so the byte limit
- * alone would let a few bytes an element make a reply of millions. */
+/* hiredis's own reply constructors, with arrays wrapped to count a reply's
+ * slots: each value but the reply itself fills one, so the count bounds
+ * the heap blocks a reply makes (the byte limit alone would let a few
+ * bytes a value make millions of them, and an array header allocates all
+ * its slots at once). */
 static redisReplyObjectFunctions base_fn, counted_fn;
-
-static bool count_object(const redisReadTask *task)
-{
-    redis_net_t *t = task->privdata;
-    return ++t->objects <= MAX_REPLY_ELEMENTS;
-}
-
-static void *counted_string(const redisReadTask *task, char *s, size_t len)
-{
-    return count_object(task) ? base_fn.createString(task, s, len) : NULL;
-}
 
 static void *counted_array(const redisReadTask *task, int n)
 {
-    /* The array's slots are allocated at once: count them now. */
     redis_net_t *t = task->privdata;
-    if (n > MAX_REPLY_ELEMENTS || (t->objects += (size_t)n) > MAX_REPLY_ELEMENTS)
-        t->objects = MAX_REPLY_ELEMENTS + 1;
-    return count_object(task) ? base_fn.createArray(task, n) : NULL;
-}
-
-static void *counted_integer(const redisReadTask *task, long long v)
-{
-    return count_object(task) ? base_fn.createInteger(task, v) : NULL;
-}
-
-static void *counted_nil(const redisReadTask *task)
-{
-    return count_object(task) ? base_fn.createNil(task) : NULL;
+    if (n < 0 || (size_t)n > MAX_REPLY_ELEMENTS - t->slots) {
+        t->slots = MAX_REPLY_ELEMENTS + 1;
+        return NULL; /* the reader fails: redis_net_command names the limit */
+    }
+    t->slots += (size_t)n;
+    return base_fn.createArray(task, n);
 }
 
 /* Milliseconds left before the deadline (0: passed). */
@@ -240,10 +223,7 @@ static void init_counted_fn(void)
         redisReaderFree(r);
     }
     counted_fn = base_fn;
-    counted_fn.createString = counted_string;
     counted_fn.createArray = counted_array;
-    counted_fn.createInteger = counted_integer;
-    counted_fn.createNil = counted_nil;
 }
 
 redis_net_t *redis_net_connect(const char *host, int port, bool tls, uint64_t deadline_ns,
@@ -270,7 +250,7 @@ redis_net_t *redis_net_connect(const char *host, int port, bool tls, uint64_t de
     }
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, init_counted_fn);
-    if (!base_fn.createString) {
+    if (!base_fn.createArray) {
         snprintf(why, whylen, "redis: out of memory");
         redis_net_close(t);
         return NULL;
@@ -288,7 +268,7 @@ redisReply *redis_net_command(redis_net_t *t, const char *cmd, size_t len,
         return NULL;
     }
     t->broken = true; /* until the reply is read whole */
-    t->objects = 0;
+    t->slots = 0;
     for (size_t done = 0; done < len;) {
         size_t chunk = len - done < (size_t)INT32_MAX ? len - done : (size_t)INT32_MAX;
         int n = net_io(t, true, (void *)(cmd + done), (int)chunk, deadline_ns);
@@ -301,7 +281,7 @@ redisReply *redis_net_command(redis_net_t *t, const char *cmd, size_t len,
     for (size_t got = 0;;) {
         void *reply = NULL;
         if (redisReaderGetReply(t->reader, &reply) != REDIS_OK) {
-            if (t->objects > MAX_REPLY_ELEMENTS)
+            if (t->slots > MAX_REPLY_ELEMENTS)
                 snprintf(why, whylen, "redis: the reply has more than %d elements",
                          MAX_REPLY_ELEMENTS);
             else
