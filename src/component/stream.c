@@ -476,6 +476,16 @@ static whirl_error_t *copy_wait(cwaitable_t *w)
     return subtask_copy_wait(w->inst, &copy_ops, w, &w->st);
 }
 
+/* A host source's read ended with `done` items: an empty read at the
+ * source's end drops the stream. */
+static void host_read_end(cwaitable_t *w, size_t done, bool eof)
+{
+    w->progress = (uint32_t)done;
+    if (!done && eof)
+        w->s->dropped = true;
+    finish(w, !done && eof ? COPY_DROPPED : COPY_COMPLETED);
+}
+
 /* A typed host source fills reader end `w`'s buffer: values lowered one
  * by one at their place (at most CSTREAM_HOST_VALS per copy, so a source
  * never makes the host hold more than that). */
@@ -507,10 +517,7 @@ static whirl_error_t *host_read_vals(cwaitable_t *w)
         return e;
     if (!done && !eof && n && s->src->watch)
         return copy_wait(w);
-    w->progress = (uint32_t)done;
-    if (!done && eof)
-        s->dropped = true;
-    finish(w, !done && eof ? COPY_DROPPED : COPY_COMPLETED);
+    host_read_end(w, done, eof);
     return NULL;
 }
 
@@ -533,10 +540,7 @@ static whirl_error_t *host_read(cwaitable_t *w)
         return copy_wait(w);
     if (done > w->n)
         done = w->n;
-    w->progress = (uint32_t)done;
-    if (!done && eof)
-        s->dropped = true;
-    finish(w, !done && eof ? COPY_DROPPED : COPY_COMPLETED);
+    host_read_end(w, done, eof);
     return NULL;
 }
 

@@ -116,7 +116,6 @@
 #include "runtime/serialize.h"
 #include "wasm/opcodes.h"
 
-
 /* The code part's flags (see the top). */
 #define SERIAL_CODE_TAIL_CALLS 1u
 /* u32 words of each compiled function's head in the code part. */
@@ -452,20 +451,6 @@ whirl_error_t *serial_write(const whirl_module_t *module, bool bodies, uint8_t *
 
 /* ---- reading ---- */
 
-static uint32_t rd32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
 typedef struct rd {
     uint8_t *base;   /* the file: header, then payload */
     size_t pos, end; /* offsets in base */
@@ -523,12 +508,12 @@ static uint16_t r_u16(rd_t *r)
 static uint32_t r_u32(rd_t *r)
 {
     uint8_t *p = r_take(r, 4);
-    return p ? rd32(p) : 0;
+    return p ? serial_rd32(p) : 0;
 }
 static uint64_t r_u64(rd_t *r)
 {
     uint8_t *p = r_take(r, 8);
-    return p ? rd64(p) : 0;
+    return p ? serial_rd64(p) : 0;
 }
 
 static bool r_bool(rd_t *r)
@@ -1058,14 +1043,14 @@ static void r_code(loader_t *l, const wasm_module_t *m, compiled_module_t *cm)
         const uint8_t *h = heads + (size_t)i * CODE_HEAD_WORDS * 4;
         f->func_index = m->nfunc_imports + i;
         f->type = t;
-        f->param_slots = rd32(h);
-        f->result_slots = rd32(h + 4);
-        f->local_slots = rd32(h + 8);
-        f->frame_slots = rd32(h + 12);
-        f->code_len = rd32(h + 16);
-        f->nsrcmap = rd32(h + 20);
-        f->nhandlers = rd32(h + 24);
-        f->nosr_loops = rd32(h + 28);
+        f->param_slots = serial_rd32(h);
+        f->result_slots = serial_rd32(h + 4);
+        f->local_slots = serial_rd32(h + 8);
+        f->frame_slots = serial_rd32(h + 12);
+        f->code_len = serial_rd32(h + 16);
+        f->nsrcmap = serial_rd32(h + 20);
+        f->nhandlers = serial_rd32(h + 24);
+        f->nosr_loops = serial_rd32(h + 28);
         nhandlers += f->nhandlers;
         nloops += f->nosr_loops;
         uint64_t local_slots = 0;
@@ -1354,10 +1339,10 @@ whirl_error_t *serial_load(whirl_engine_t *engine, module_image_t *image,
     hash_upto(&l, r->end);
     uint64_t sum = XXH3_64bits_digest(hash);
     XXH3_freeState(hash);
-    if (sum != rd64(b + 56))
+    if (sum != serial_rd64(b + 56))
         err = error_fmt("corrupted precompiled module: payload checksum %016llx, expected "
                         "%016llx",
-                        (unsigned long long)sum, (unsigned long long)rd64(b + 56));
+                        (unsigned long long)sum, (unsigned long long)serial_rd64(b + 56));
     else if (r->bad)
         err = r->oom ? error_oom()
                      : error_fmt("corrupted precompiled module: %s %u: %s", r->bad_what,

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "cache/image.h"
 #include "runtime/runtime.h"
@@ -128,5 +129,20 @@ void module_native_code_free(struct jit_code *code);
  * no cache. */
 whirl_error_t *cache_module_new(whirl_engine_t *engine, const uint8_t *wasm, size_t len,
                                 whirl_module_t **out);
+
+/* Little-endian fields of a serialised file, at any alignment. */
+static inline uint32_t serial_rd32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static inline uint64_t serial_rd64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
 
 #endif

@@ -14,20 +14,6 @@
 #include "runtime/serialize.h"
 #include "wasm/opcodes.h"
 
-static uint32_t rd32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
 /* ---- fingerprint ---- */
 
 static const char *const iop_names[IOP_COUNT] = {
@@ -96,8 +82,8 @@ whirl_error_t *serial_check_header(const whirl_engine_t *engine, const uint8_t *
     if (len < SERIAL_HEADER_SIZE)
         return error_fmt("truncated precompiled module: %zu bytes, less than its %u-byte header",
                          len, SERIAL_HEADER_SIZE);
-    uint32_t format = rd32(b + 8);
-    if (format != SERIAL_FORMAT_VERSION || rd32(b + 12) != SERIAL_HEADER_SIZE)
+    uint32_t format = serial_rd32(b + 8);
+    if (format != SERIAL_FORMAT_VERSION || serial_rd32(b + 12) != SERIAL_HEADER_SIZE)
         return error_fmt("precompiled module has format version %u, this whirl reads version "
                          "%u: compile it again",
                          format, SERIAL_FORMAT_VERSION);
@@ -114,13 +100,13 @@ whirl_error_t *serial_check_header(const whirl_engine_t *engine, const uint8_t *
         return error_fmt("precompiled module was made by whirl %s, this is whirl %s: compile "
                          "it again",
                          version, WHIRL_VERSION);
-    if (rd64(b + 32) != serial_build_fingerprint(engine))
+    if (serial_rd64(b + 32) != serial_build_fingerprint(engine))
         return error_fmt("precompiled module was made by another build of whirl %s (its "
                          "instruction set or data layout differs): compile it again",
                          WHIRL_VERSION);
-    if (rd32(b + 44) != 0)
+    if (serial_rd32(b + 44) != 0)
         return error_fmt("corrupted precompiled module: reserved header field is not zero");
-    uint32_t flags = rd32(b + 40), want = serial_code_flags(engine);
+    uint32_t flags = serial_rd32(b + 40), want = serial_code_flags(engine);
     if ((flags ^ want) >> SERIAL_FLAG_FEATURES_OFF_SHIFT)
         return error_fmt("precompiled module was compiled with other WebAssembly features "
                          "switched off (mask 0x%x, this engine 0x%x): compile it again with "
@@ -132,7 +118,7 @@ whirl_error_t *serial_check_header(const whirl_engine_t *engine, const uint8_t *
                          "debug_info=%s: compile it again with this configuration",
                          flags & SERIAL_FLAG_DEBUG_INFO ? "y" : "n",
                          want & SERIAL_FLAG_DEBUG_INFO ? "y" : "n");
-    uint64_t plen = rd64(b + 48);
+    uint64_t plen = serial_rd64(b + 48);
     if (plen > len - SERIAL_HEADER_SIZE)
         return error_fmt("truncated precompiled module: %zu bytes, its header says %llu",
                          len, (unsigned long long)plen + SERIAL_HEADER_SIZE);
