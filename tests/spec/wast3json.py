@@ -75,6 +75,9 @@ def not_yet(src, ln, kw, command_text):
 # cannot read use features whirl does not have yet (and stay skips).
 EXCEPTIONS = re.compile(r"\b(try_table|throw_ref|exnref|catch_ref|catch_all_ref)\b")
 
+# A module in text form, given as strings (`module quote`).
+QUOTED = re.compile(r"\(\s*module\s+(\$[^\s()]+\s+)?quote\b")
+
 # Commands that act on the current module: dropped with a dropped module.
 USES_MODULE = ("assert_return", "assert_trap", "assert_exhaustion", "assert_exception",
                "invoke", "get", "register", "action")
@@ -409,16 +412,12 @@ def module_span(text, start, end):
     s = start + m.start()
     depth, i = 0, s
     while i < end:
-        c = text[i]
-        if text.startswith(";;", i):
-            j = text.find("\n", i)
-            i = end if j < 0 else j
+        j = skip_atom(text, i)  # a string or comment, `(;;)` included
+        if j is not None:
+            i = j
             continue
-        if c == '"':
-            i += 1
-            while i < end and text[i] != '"':
-                i += 2 if text[i] == "\\" else 1
-        elif c == "(":
+        c = text[i]
+        if c == "(":
             depth += 1
         elif c == ")":
             depth -= 1
@@ -756,6 +755,9 @@ def main():
                     commands = [(cs + (delta if cs > s else 0), ce + (delta if ce > s else 0),
                                  cl, ck) for (cs, ce, cl, ck) in commands]
                     continue
+            if QUOTED.search(text[commands[bad][0]:commands[bad][1]]):
+                # Text that only a text parser reads: whirl reads binaries.
+                reason = "text-format module (quote), which wabt cannot read: " + reason
             victims = [bad]
             if commands[bad][3] == "module":
                 for idx in range(bad + 1, len(commands)):
