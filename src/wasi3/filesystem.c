@@ -358,6 +358,30 @@ static whirl_error_t *file_fd(w2_call_t *c, uint32_t need, int *fd)
     return NULL;
 }
 
+/* The result tuple<stream<T>, future<result<_, error-code>>> of a host
+ * source `ops` over `fd` (ours, taken) from `offset`; a negative `fd` is
+ * the -errno the call failed with: the stream ends at once, the future
+ * holds the error. */
+static whirl_error_t *source_pair(w2_call_t *c, int fd, uint64_t offset,
+                                  const cstream_host_ops_t *ops)
+{
+    whirl_error_t *e = whirl_cval_set_items(c->res, WHIRL_CVAL_TUPLE, 2);
+    whirl_cval_t *items = e ? NULL : c->res->of.list.items;
+    fs_stream_t *st;
+    if (e || (e = fs_stream_new(&items[1], &st))) {
+        if (fd >= 0)
+            close(fd);
+        return e;
+    }
+    if (fd < 0)
+        fs_resolve(st, -fd);
+    st->fd = fd < 0 ? -1 : fd;
+    st->offset = offset;
+    if ((e = cstream_host_new(false, ops, st, &items[0])))
+        fs_free(st);
+    return e;
+}
+
 /* read-via-stream: func(offset: filesize) -> tuple<stream<u8>,
  * future<result<_, error-code>>>. */
 static whirl_error_t *read_via_stream(w2_call_t *c)
@@ -365,26 +389,9 @@ static whirl_error_t *read_via_stream(w2_call_t *c)
     uint64_t offset;
     int fd = -1;
     whirl_error_t *e = w2_arg_uint(c, 1, WHIRL_CVAL_U64, &offset);
-    if (e || (e = file_fd(c, W2_DF_READ, &fd)) ||
-        (e = whirl_cval_set_items(c->res, WHIRL_CVAL_TUPLE, 2))) {
-        if (fd >= 0)
-            close(fd);
+    if (e || (e = file_fd(c, W2_DF_READ, &fd)))
         return e;
-    }
-    whirl_cval_t *items = c->res->of.list.items;
-    fs_stream_t *st;
-    if ((e = fs_stream_new(&items[1], &st))) {
-        if (fd >= 0)
-            close(fd);
-        return e;
-    }
-    if (fd < 0)
-        fs_resolve(st, -fd); /* the stream ends at once */
-    st->fd = fd < 0 ? -1 : fd;
-    st->offset = offset;
-    if ((e = cstream_host_new(false, &file_source, st, &items[0])))
-        fs_free(st);
-    return e;
+    return source_pair(c, fd, offset, &file_source);
 }
 
 /* write-via-stream: func(data: stream<u8>, offset: filesize) ->
@@ -464,7 +471,7 @@ static whirl_error_t *read_directory(w2_call_t *c)
     uint32_t rep;
     w2_obj_t *o;
     whirl_error_t *e = w2_arg_obj(c, 0, WHIRL_WASI2_DESCRIPTOR, &rep, &o);
-    if (e || (e = whirl_cval_set_items(c->res, WHIRL_CVAL_TUPLE, 2)))
+    if (e)
         return e;
     int fd;
     if (!o->u.desc.dir)
@@ -473,19 +480,7 @@ static whirl_error_t *read_directory(w2_call_t *c)
         fd = -EMFILE;
     else if ((fd = openat(o->u.desc.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
         fd = -errno;
-    whirl_cval_t *items = c->res->of.list.items;
-    fs_stream_t *st;
-    if ((e = fs_stream_new(&items[1], &st))) {
-        if (fd >= 0)
-            close(fd);
-        return e;
-    }
-    if (fd < 0)
-        fs_resolve(st, -fd);
-    st->fd = fd < 0 ? -1 : fd;
-    if ((e = cstream_host_new(false, &dir_source, st, &items[0])))
-        fs_free(st);
-    return e;
+    return source_pair(c, fd, 0, &dir_source);
 }
 
 static whirl_error_t *get_directories(w2_call_t *c)
