@@ -152,8 +152,8 @@ static outcome_t call(whirl_instance_t *inst, const char *name, int nargs, int32
     whirl_store_t *store = inst->store;
     whirl_error_t *err = whirl_func_call(store, f, args, (size_t)nargs, res, nres);
     char what[96];
-    snprintf(what, sizeof what, "%s: no native frame record left behind", name);
-    check(store->native.top == NULL && store->native.trap_jmp == NULL, what, NULL);
+    snprintf(what, sizeof what, "%s: no native activation left behind", name);
+    check(store->native.entry_fp == 0 && store->native.trap_jmp == NULL, what, NULL);
     if (err) {
         o.trapped = whirl_error_is_trap(err, &o.code);
         snprintf(o.message, sizeof o.message, "%s", whirl_error_message(err));
