@@ -51,7 +51,10 @@ static void on_fatal_error(const char *reason)
 
 static void llvm_init(void)
 {
-    if (LLVMInitializeNativeTarget() || LLVMInitializeNativeAsmPrinter())
+    /* The asm parser: the call-site marks are inline assembler
+     * directives (jit_binding.c jb_mark_call). */
+    if (LLVMInitializeNativeTarget() || LLVMInitializeNativeAsmPrinter() ||
+        LLVMInitializeNativeAsmParser())
         return;
     LLVMInstallFatalErrorHandler(on_fatal_error);
     llvm_ready = true;
@@ -191,6 +194,13 @@ static whirl_error_t *compile_steps(compile_state_t *s, const jit_options_t *opt
     if (opt && opt->nosr)
         jit_osr_translate(jm, opt->osr, opt->nosr);
     jit_add_func_table(jm);
+    /* Frame pointers in every function: backtraces walk their chain
+     * (jit_binding.c) instead of each call keeping a record. */
+    for (LLVMValueRef fn = LLVMGetFirstFunction(s->mod); fn; fn = LLVMGetNextFunction(fn))
+        if (!LLVMIsDeclaration(fn))
+            LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                                    LLVMCreateStringAttribute(jm->llctx, "frame-pointer", 13,
+                                                              "all", 3));
     if (jm->debug)
         jt_debug_finish(jm->debug, jm);
     for (uint32_t i = m->nfunc_imports; i < nfuncs; i++) {
@@ -320,6 +330,8 @@ void jit_code_free(jit_code_t *code)
     free(code->object);
     free(code->why_storage);
     free(code->pc_sites);
+    free(code->call_sites);
+    free(code->code_starts);
     free(code->osr);
     free(code);
 }

@@ -32,6 +32,11 @@ if(WHIRL_JIT)
   target_include_directories(whirl SYSTEM PRIVATE ${WHIRL_LLVM_INCLUDE_DIR})
   target_compile_definitions(whirl PUBLIC WHIRL_HAVE_JIT=1)
   target_link_libraries(whirl PUBLIC ${WHIRL_LLVM_LIBRARY})
+  # Backtraces of native code walk the frame-pointer chain from the
+  # runtime functions generated code calls up to native_enter
+  # (jit_binding.c): those two files keep their frame pointers.
+  set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/jit_binding.c
+    ${PROJECT_SOURCE_DIR}/src/runtime/tier.c PROPERTIES COMPILE_OPTIONS -fno-omit-frame-pointer)
   add_library(whirl-jit INTERFACE)
   target_include_directories(whirl-jit SYSTEM INTERFACE ${WHIRL_LLVM_INCLUDE_DIR})
   target_link_libraries(whirl-jit INTERFACE whirl)

@@ -82,6 +82,10 @@ bool jit_code_guarded(const jit_code_t *code);
 /* The Wasm function and byte offset of the unchecked access at `pc`
  * (guarded code); false if `pc` is not one. */
 bool jit_code_site_at(const jit_code_t *code, uintptr_t pc, uint32_t *func, uint32_t *offset);
+/* The Wasm function and byte offset of the call in native code that
+ * returns to `ret` (a return address found on the stack); false if `ret`
+ * is not one (trampolines, runtime code). */
+bool jit_code_call_at(const jit_code_t *code, uintptr_t ret, uint32_t *func, uint32_t *offset);
 /* The function whose native code contains `pc`; false if none. */
 bool jit_code_func_at(const jit_code_t *code, uintptr_t pc, uint32_t *func_index);
 /* Whether guard_memory code may be compiled in this process: on by

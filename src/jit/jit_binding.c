@@ -6,12 +6,14 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "exec/bulk.h"
 #include "exec/exec.h"
 #include "jit/jit.h"
+#include "jit/jit_internal.h"
 #include "runtime/atomic_wait.h"
 #include "runtime/trap_signal.h"
 #include "util/error.h"
@@ -73,7 +75,6 @@ static LLVMTypeRef sig_type(jt_module_t *jm, char c)
 
 void jb_declare_runtime(jt_module_t *jm)
 {
-    unsigned noreturn = LLVMGetEnumAttributeKindForName("noreturn", 8);
     unsigned cold = LLVMGetEnumAttributeKindForName("cold", 4);
     unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
     for (int i = 0; i < JB_RT_COUNT; i++) {
@@ -86,20 +87,59 @@ void jb_declare_runtime(jt_module_t *jm)
         jm->rt[i] = LLVMAddFunction(jm->mod, runtime_sigs[i].name, jm->rt_types[i]);
         LLVMAddAttributeAtIndex(jm->rt[i], LLVMAttributeFunctionIndex,
                                 LLVMCreateEnumAttribute(jm->llctx, nounwind, 0));
-        if (i == JB_RT_TRAP || i == JB_RT_THROW || i == JB_RT_THROW_REF) {
-            LLVMAddAttributeAtIndex(jm->rt[i], LLVMAttributeFunctionIndex,
-                                    LLVMCreateEnumAttribute(jm->llctx, noreturn, 0));
+        /* Cold, but not noreturn although they never return (every call
+         * is followed by `unreachable`): LLVM would delete what follows a
+         * noreturn call, the mark after it included (jb_mark_call), and
+         * a backtrace could then not tell the trapping call. */
+        if (i == JB_RT_TRAP || i == JB_RT_THROW || i == JB_RT_THROW_REF)
             LLVMAddAttributeAtIndex(jm->rt[i], LLVMAttributeFunctionIndex,
                                     LLVMCreateEnumAttribute(jm->llctx, cold, 0));
-        }
     }
 }
 
 const char *jb_runtime_name(int i) { return runtime_sigs[i].name; }
 
+/* One call-site mark, right after the call: a label, and an entry for it
+ * in JIT_CALL_SECTION (the format of jit_pcmap.c). No instruction: the
+ * assembler resolves it to a relocation in the object. One mark per call,
+ * after it rather than around it: each asm statement is a node for the
+ * code generator, whose instruction selection grows faster than linearly
+ * with them in a block of thousands of calls (straight-line bulk code). */
+static void mark(jt_func_t *f, uint32_t func, uint32_t offset)
+{
+    char text[200];
+    int n = snprintf(text, sizeof text,
+                     ".Lwc${:uid}:\n.pushsection " JIT_CALL_SECTION ",\"a\",%%progbits\n"
+                     ".p2align 2\n.long .Lwc${:uid}-.\n.long %u\n.long %u\n.popsection",
+                     func, offset);
+    /* Not `sideeffect`: the code generator treats such asm as a barrier,
+     * and LiveRangeShrink rescans the rest of the block after every one
+     * (quadratic: a function of 1,000 straight-line bulk calls took
+     * minutes to compile). A memory clobber keeps it, and in place: a
+     * call that may write memory is neither deleted nor moved across
+     * the call it marks, in IR or in machine code. */
+    static const char clobber[] = "~{memory}";
+    LLVMTypeRef fty = LLVMFunctionType(f->jm->void_t, NULL, 0, false);
+    LLVMValueRef fn = LLVMGetInlineAsm(fty, text, (size_t)n, clobber, sizeof clobber - 1, false,
+                                       false, LLVMInlineAsmDialectATT, false);
+    LLVMValueRef call = LLVMBuildCall2(f->b, fty, fn, NULL, 0, "");
+    unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+    LLVMAddCallSiteAttribute(call, LLVMAttributeFunctionIndex,
+                             LLVMCreateEnumAttribute(f->jm->llctx, nounwind, 0));
+}
+
+void jb_mark_call(jt_func_t *f, LLVMValueRef call, uint32_t offset)
+{
+    /* Never a sibling call: the caller's frame must stay on the stack. */
+    LLVMSetTailCallKind(call, LLVMTailCallKindNoTail);
+    mark(f, f->func_index, offset);
+}
+
 LLVMValueRef jb_call(jt_func_t *f, enum jb_runtime rt, LLVMValueRef *args, unsigned nargs)
 {
-    return LLVMBuildCall2(f->b, f->jm->rt_types[rt], f->jm->rt[rt], args, nargs, "");
+    LLVMValueRef call = LLVMBuildCall2(f->b, f->jm->rt_types[rt], f->jm->rt[rt], args, nargs, "");
+    jb_mark_call(f, call, f->op_offset);
+    return call;
 }
 
 LLVMValueRef jb_site_func(jt_func_t *f) { return jt_const_i32(f, f->func_index); }
@@ -262,17 +302,16 @@ static void epoch_check(jt_func_t *f)
     LLVMValueRef call = LLVMBuildCall2(f->b, f->jm->rt_types[JB_RT_EPOCH], epoch_slow(f->jm), args,
                                        3, "");
     LLVMSetInstructionCallConv(call, LLVMPreserveAllCallConv);
+    jb_mark_call(f, call, f->op_offset);
     LLVMBuildBr(f->b, cont);
     LLVMPositionBuilderAtEnd(f->b, cont);
 }
 
 void jb_entry_checks(jt_func_t *f)
 {
-    /* The stack depth is the address of a byte in this function's frame:
-     * llvm.frameaddress would cost every function a frame pointer (a push,
-     * a move and a pop per call, and one register less). The limit keeps a
-     * reserve of tens of KiB, far more than the distance from this byte to
-     * the frame's lowest address. */
+    /* The stack depth is the address of a byte in this function's frame.
+     * The limit keeps a reserve of tens of KiB, far more than the distance
+     * from this byte to the frame's lowest address. */
     LLVMBasicBlockRef here = LLVMGetInsertBlock(f->b);
     LLVMValueRef first = LLVMGetFirstInstruction(f->entry_bb);
     if (first)
@@ -291,49 +330,6 @@ void jb_entry_checks(jt_func_t *f)
 
 void jb_loop_check(jt_func_t *f) { epoch_check(f); }
 
-/* The frame record: { prev, func, offset } in the function's frame, linked
- * as the store's top at entry (before the entry checks, so that a trap
- * there finds it) and unlinked before `ret`. A trap longjmps past the
- * unlinking; native_enter restores the chain. */
-static LLVMTypeRef frame_type(jt_module_t *jm)
-{
-    LLVMTypeRef fields[] = {jm->ptr, jm->i32, jm->i32};
-    return LLVMStructTypeInContext(jm->llctx, fields, 3, false);
-}
-
-static LLVMValueRef store_top_ptr(jt_func_t *f)
-{
-    LLVMValueRef store = load_at(f, f->ctx, VMCTX_STORE, f->jm->ptr, true);
-    LLVMValueRef off = jt_const_i64(f, offsetof(whirl_store_t, native.top));
-    return LLVMBuildGEP2(f->b, f->jm->i8, store, &off, 1, "");
-}
-
-void jb_call_site(jt_func_t *f)
-{
-    jt_module_t *jm = f->jm;
-    LLVMTypeRef ft = frame_type(jm);
-    if (!f->frame) {
-        LLVMBasicBlockRef here = LLVMGetInsertBlock(f->b);
-        LLVMPositionBuilderBefore(f->b, LLVMGetFirstInstruction(f->entry_bb));
-        f->frame = LLVMBuildAlloca(f->b, ft, "frame");
-        LLVMValueRef top = store_top_ptr(f);
-        f->frame_prev = LLVMBuildLoad2(f->b, jm->ptr, top, "");
-        jt_tbaa(f, f->frame_prev, jm->tbaa_runtime);
-        LLVMBuildStore(f->b, f->frame_prev, LLVMBuildStructGEP2(f->b, ft, f->frame, 0, ""));
-        LLVMBuildStore(f->b, jt_const_i32(f, f->func_index),
-                       LLVMBuildStructGEP2(f->b, ft, f->frame, 1, ""));
-        jt_tbaa(f, LLVMBuildStore(f->b, f->frame, top), jm->tbaa_runtime);
-        LLVMPositionBuilderAtEnd(f->b, here);
-    }
-    LLVMBuildStore(f->b, jb_site_offset(f), LLVMBuildStructGEP2(f->b, ft, f->frame, 2, ""));
-}
-
-void jb_frame_exit(jt_func_t *f)
-{
-    if (f->frame)
-        jt_tbaa(f, LLVMBuildStore(f->b, f->frame_prev, store_top_ptr(f)), f->jm->tbaa_runtime);
-}
-
 /* ================================================================ run time */
 
 /* Every runtime function gets the context of the instance whose code runs.
@@ -346,10 +342,55 @@ static uint64_t mem_size(const whirl_memory_t *m) { return __atomic_load_n(&m->s
 static uint64_t ctx_mem_size(const vmctx_t *ctx) { return ctx->memory0 ? mem_size(ctx->memory0) : 0; }
 static uint64_t ctx_deadline(const vmctx_t *ctx) { return *ctx->epoch_deadline; }
 
-__attribute__((noreturn)) static void unwind(vmctx_t *ctx, whirl_error_t *err, bool named_top)
+/* ---- the native frames of a backtrace ----
+ *
+ * Native code keeps no records of its calls: every translated function
+ * has a frame pointer (jit.c), so the frames of the running activation
+ * form a chain from the innermost frame pointer to the one native_enter
+ * recorded (store native.entry_fp), each holding its return address.
+ * A return address into a translated function names the call it returns
+ * from through the call-site marks (jb_mark_call, jit_pcmap.c); others
+ * (entry trampolines, this file's runtime functions, compiled with frame
+ * pointers for the chain's sake: see jit.cmake) are passed over. Only
+ * native frames of this activation are walked: the interpreter and the
+ * host add theirs as the error travels up through them, and an outer
+ * activation's native frames when the error reaches its runtime call. */
+
+typedef struct native_site {
+    uint32_t func, offset;
+} native_site_t;
+
+/* Up to `max` calls on the chain from frame pointer `fp`, innermost
+ * first, the first one left out when `skip_first` (the trapping frame,
+ * named already). Reads only the stack between `fp` and the activation's
+ * entry, each frame above the last, so a frame without a frame pointer
+ * ends the walk rather than sending it astray. */
+__attribute__((no_sanitize_address)) static size_t native_sites(const whirl_store_t *s,
+                                                                uintptr_t fp, bool skip_first,
+                                                                native_site_t *out, size_t max)
 {
-    native_unwind(ctx->store, err, named_top);
+    uintptr_t end = s->native.entry_fp;
+    size_t n = 0;
+    while (fp && fp < end && (fp & 7) == 0 && n < max) {
+        const uintptr_t *frame = (const uintptr_t *)fp;
+        uintptr_t ret = frame[1], next = frame[0];
+        const jit_code_t *code = trap_signal_code_find(ret);
+        uint32_t func, offset;
+        if (code && jit_code_call_at(code, ret, &func, &offset)) {
+            if (skip_first)
+                skip_first = false;
+            else
+                out[n++] = (native_site_t){func, offset};
+        }
+        if (next <= fp)
+            break;
+        fp = next;
+    }
+    return n;
 }
+
+/* As many frames as the interpreter puts in one activation's backtrace. */
+#define MAX_BACKTRACE 64
 
 static const char *func_name(const whirl_instance_t *inst, uint32_t index)
 {
@@ -357,18 +398,45 @@ static const char *func_name(const whirl_instance_t *inst, uint32_t index)
     return m->func_names && index < wasm_module_func_count(m) ? m->func_names[index] : NULL;
 }
 
-__attribute__((noreturn)) static void trap_at(vmctx_t *ctx, int code, uint32_t func,
-                                              uint32_t offset)
+/* Adds the native frames from `fp` on to `err`'s backtrace and hands it
+ * to the activation's native_enter. The frames are those of the module
+ * of the context native_enter entered (calls within an activation stay
+ * in one module's code). */
+__attribute__((noreturn)) static void unwind_from(vmctx_t *ctx, whirl_error_t *err, uintptr_t fp,
+                                                  bool skip_first)
+{
+    whirl_store_t *s = ctx->store;
+    vmctx_t *vm = s->native.vm;
+    native_site_t sites[MAX_BACKTRACE];
+    size_t have = whirl_error_frame_count(err);
+    size_t n = native_sites(s, fp, skip_first, sites,
+                            have < MAX_BACKTRACE ? MAX_BACKTRACE - have : 0);
+    for (size_t i = 0; i < n; i++)
+        error_add_frame_in(err, vm->instance->module, sites[i].func,
+                           func_name(vm->instance, sites[i].func), sites[i].offset);
+    native_unwind(s, err);
+}
+
+/* From a runtime function generated code called: its caller's frame on. */
+#define unwind(ctx, err) unwind_from(ctx, err, (uintptr_t)__builtin_frame_address(0), false)
+
+/* The trap `code` at `func`/`offset`, named as the interpreter names it,
+ * from the frame `fp` on (skipping the first call when `skip_first`: the
+ * trapping function's own call to the runtime). */
+__attribute__((noreturn)) static void trap_from(vmctx_t *ctx, int code, uint32_t func,
+                                                uint32_t offset, uintptr_t fp, bool skip_first)
 {
     const char *name = func_name(ctx->instance, func);
     whirl_error_t *e =
         name ? error_trap((whirl_trap_code_t)code, "in func %u <%s> at offset 0x%x", func, name, offset)
              : error_trap((whirl_trap_code_t)code, "in func %u at offset 0x%x", func, offset);
     error_add_frame_in(e, ctx->instance->module, func, name, offset);
-    /* A function with calls has its own record on top: named already. */
-    native_frame_t *top = ctx->store->native.top;
-    unwind(ctx, e, top && top->func == func);
+    unwind_from(ctx, e, fp, skip_first);
 }
+
+/* A trap at the call of the runtime function this is expanded in. */
+#define trap_at(ctx, code, func, offset)                                                          \
+    trap_from(ctx, code, func, offset, (uintptr_t)__builtin_frame_address(0), true)
 
 static void rt_trap(vmctx_t *ctx, uint32_t code, uint32_t func, uint32_t offset)
 {
@@ -385,7 +453,7 @@ static whirl_error_t *call_slots_err(vmctx_t *ctx, whirl_func_t *fn, slot_t *slo
     size_t need = (size_t)t->nparams + t->nresults;
     whirl_val_t *vals = need > 16 ? malloc(need * sizeof *vals) : small;
     if (!vals)
-        unwind(ctx, error_oom(), false);
+        unwind(ctx, error_oom());
     whirl_val_t *args = vals, *results = vals + t->nparams;
     /* The interpreter's slot layout: a v128 takes two slots. */
     for (uint32_t i = 0, s = 0; i < t->nparams; s += slots_of(t->params[i]), i++)
@@ -418,7 +486,7 @@ static whirl_error_t *call_slots_err(vmctx_t *ctx, whirl_func_t *fn, slot_t *slo
 }
 
 /* call_slots_err, and a trap from the callee gets the calling frames added
- * to its backtrace (the frame records: `func` at `offset` is the
+ * to its backtrace (the chain: the caller's call at `func`/`offset` is the
  * innermost). */
 static void call_slots(vmctx_t *ctx, whirl_func_t *fn, slot_t *slots, uint32_t func,
                        uint32_t offset, bool tail)
@@ -427,8 +495,7 @@ static void call_slots(vmctx_t *ctx, whirl_func_t *fn, slot_t *slots, uint32_t f
     (void)offset;
     whirl_error_t *err = call_slots_err(ctx, fn, slots, tail);
     if (err) {
-        /* The calling frames come from the frame records (native_enter). */
-        unwind(ctx, error_as_trap(err), false);
+        unwind(ctx, error_as_trap(err));
     }
 }
 
@@ -437,8 +504,9 @@ static void rt_call(vmctx_t *ctx, uint32_t func_index, slot_t *slots, uint32_t f
 {
     /* A function of this module compiled in another batch (the auto tier)
      * or an import from another instance of it: its entry trampoline takes
-     * these very slots, and the trap jump and frame chain in place serve
-     * it too (its frames are named from the same module). */
+     * these very slots, and the trap jump in place serves it too (this
+     * function keeps its frame pointer, so the chain goes on through it,
+     * and the frames are named from the same module). */
     whirl_func_t *fn = ctx->funcs[func_index];
     if (fn->kind == FUNC_WASM && fn->instance->module == ctx->instance->module) {
         native_entry_t entry = native_entry_of(fn->code);
@@ -521,10 +589,11 @@ static void rt_return_call_ref(vmctx_t *ctx, whirl_func_t *callee, slot_t *slots
 
 /* throw and throw_ref: the exception leaves native code as an error, the
  * way one from a callee does (call_slots); the interpreter or host above
- * native_enter handles it. The function's own frame record names it. */
+ * native_enter handles it. The function's call to the runtime names its
+ * frame. */
 __attribute__((noreturn)) static void throw_exn(vmctx_t *ctx, whirl_exn_t *exn)
 {
-    unwind(ctx, error_exception(exn), false);
+    unwind(ctx, error_exception(exn));
 }
 
 static void rt_throw(vmctx_t *ctx, uint32_t tag, slot_t *slots, uint32_t func, uint32_t offset)
@@ -534,7 +603,7 @@ static void rt_throw(vmctx_t *ctx, uint32_t tag, slot_t *slots, uint32_t func, u
     if (!exn) {
         if (exhausted)
             trap_at(ctx, WHIRL_TRAP_EXCEPTIONS_EXHAUSTED, func, offset);
-        unwind(ctx, error_oom(), false);
+        unwind(ctx, error_oom());
     }
     throw_exn(ctx, exn);
 }
@@ -554,7 +623,7 @@ static void rt_throw_ref(vmctx_t *ctx, whirl_exn_t *exn, uint32_t func, uint32_t
  * exception is returned for the caller's handlers (the store keeps the
  * object; the error carrying it is dropped, as the interpreter does);
  * any other error goes on unwinding, with this frame in its backtrace
- * (native_enter restored the frame chain to the caller's record). */
+ * (the chain from here names it). */
 static whirl_exn_t *catch_call(vmctx_t *ctx, whirl_func_t *fn, slot_t *slots)
 {
     native_entry_t entry = fn->kind == FUNC_WASM ? native_entry_of(fn->code) : NULL;
@@ -567,7 +636,7 @@ static whirl_exn_t *catch_call(vmctx_t *ctx, whirl_func_t *fn, slot_t *slots)
         whirl_error_delete(err);
         return exn;
     }
-    unwind(ctx, error_as_trap(err), false);
+    unwind(ctx, error_as_trap(err));
 }
 
 static whirl_exn_t *rt_call_catch(vmctx_t *ctx, uint32_t func_index, slot_t *slots, uint32_t func,
@@ -606,7 +675,7 @@ static whirl_exn_t *rt_exn_new(vmctx_t *ctx, uint32_t tag, slot_t *slots, uint32
     if (!exn) {
         if (exhausted)
             trap_at(ctx, WHIRL_TRAP_EXCEPTIONS_EXHAUSTED, func, offset);
-        unwind(ctx, error_oom(), false);
+        unwind(ctx, error_oom());
     }
     return exn;
 }
@@ -828,21 +897,19 @@ static void rt_epoch(vmctx_t *ctx, uint32_t func, uint32_t offset)
     whirl_store_t *s = ctx->store;
     if (s->sampler &&
         store_epoch_reached(s, atomic_load_explicit(ctx->epoch, memory_order_relaxed))) {
-        const wasm_module_t *m = ctx->instance->module->wasm;
         whirl_sample_frame_t *fr = s->sampler->frames;
         size_t n = 0;
         fr[n++] = (whirl_sample_frame_t){ctx->instance->module, func, func_name(ctx->instance, func),
                                          offset};
-        const native_frame_t *top = s->native.top;
-        for (const native_frame_t *r = top; r && r != s->native.bottom && n < SAMPLE_MAX_FRAMES;
-             r = r->prev) {
-            if (r == top && r->func == func)
-                continue;
-            fr[n++] = (whirl_sample_frame_t){ctx->instance->module, r->func,
-                                             r->func < wasm_module_func_count(m) && m->func_names
-                                                 ? m->func_names[r->func] : NULL,
-                                             r->offset};
-        }
+        /* The callers: the chain from here, past the call that came here. */
+        native_site_t sites[SAMPLE_MAX_FRAMES];
+        size_t k = native_sites(s, (uintptr_t)__builtin_frame_address(0), true, sites,
+                                SAMPLE_MAX_FRAMES - 1);
+        vmctx_t *vm = s->native.vm;
+        for (size_t i = 0; i < k; i++)
+            fr[n++] = (whirl_sample_frame_t){vm->instance->module, sites[i].func,
+                                             func_name(vm->instance, sites[i].func),
+                                             sites[i].offset};
         store_sample_taken(s, n);
         if (!epoch_reached(ctx->epoch, s->epoch_deadline))
             return;
@@ -855,14 +922,16 @@ static void rt_epoch(vmctx_t *ctx, uint32_t func, uint32_t offset)
  * an explicit check would have raised, at the access's function and byte
  * offset (the PC map, jit_pcmap.c); a PC missing from the map is named by
  * the function containing it, at offset 0. */
-__attribute__((noreturn)) static void guard_trap(void *store_p, const void *owner, uintptr_t pc)
+__attribute__((noreturn)) static void guard_trap(void *store_p, const void *owner, uintptr_t pc,
+                                                 uintptr_t fp)
 {
     whirl_store_t *store = store_p;
     vmctx_t *ctx = store->native.vm;
     uint32_t func = 0, offset = 0;
     if (owner && !jit_code_site_at(owner, pc, &func, &offset))
         jit_code_func_at(owner, pc, &func);
-    trap_at(ctx, WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS, func, offset);
+    /* The faulting function's frame pointer: its callers from there. */
+    trap_from(ctx, WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS, func, offset, fp, false);
 }
 
 static void guard_init_once(void) { trap_signal_set_resolver(guard_trap); }

@@ -113,12 +113,14 @@ LLVMValueRef jb_mem_size_at(jt_func_t *f, uint32_t mem);
 LLVMValueRef jb_mem_size_now(jt_func_t *f, uint32_t mem);
 LLVMValueRef jb_global_ptr(jt_func_t *f, uint32_t index);
 LLVMValueRef jb_func_ref(jt_func_t *f, uint32_t index);
-/* Before a call: records the call site in the function's frame record
- * (made on first use, linked into the store's chain at entry), so that a
- * trap below it gets this frame in its backtrace. */
-void jb_call_site(jt_func_t *f);
-/* Before the function returns: unlinks its frame record, if it has one. */
-void jb_frame_exit(jt_func_t *f);
+/* After building `call` (the builder still right after it): marks it as
+ * a call site of the function at Wasm byte `offset`, so that a backtrace
+ * finds the call from its return address (jit_pcmap.c), and keeps it from
+ * becoming a sibling call (the caller's frame stays on the chain). Every
+ * call generated code makes that may be on the stack when something
+ * unwinds or samples needs it (a return address is named by the first
+ * mark after it in its function); jb_call marks its calls. */
+void jb_mark_call(jt_func_t *f, LLVMValueRef call, uint32_t offset);
 /* Function entry: native stack limit and epoch. Loop headers: epoch. */
 void jb_entry_checks(jt_func_t *f);
 void jb_loop_check(jt_func_t *f);

@@ -22,6 +22,9 @@ typedef struct jit_pc_site {
 
 /* The section LLVM's !pcsections entries go to (translate_memory.c). */
 #define JIT_PC_SECTION "whirl_pc"
+/* The section of the call-site marks (jit_binding.c jb_mark_call), same
+ * entries. */
+#define JIT_CALL_SECTION "whirl_calls"
 
 struct jit_code {
     const wasm_module_t *wasm;
@@ -43,6 +46,10 @@ struct jit_code {
     bool guarded;         /* jit_options_t.guard_memory */
     jit_pc_site_t *pc_sites; /* guarded code: sorted by .text, malloc'd */
     size_t npc_sites;
+    jit_pc_site_t *call_sites; /* call-site marks, sorted (jit_pcmap.c), malloc'd */
+    size_t ncall_sites;
+    uintptr_t *code_starts;    /* every function's address, sorted (jit_pcmap.c) */
+    size_t ncode_starts;
     uintptr_t text_base;  /* load address of the object's code section */
     void **osr;           /* per jit_options_t.osr request: its entry, or NULL (jit_osr.c) */
     size_t nosr;
@@ -62,9 +69,13 @@ whirl_error_t *llvm_error(const char *what, LLVMErrorRef e);
 extern __thread jmp_buf *fatal_jmp; /* where LLVM's fatal-error handler jumps */
 extern __thread char fatal_reason[256];
 
-/* jit_pcmap.c: reads the PC map of guarded code from its object (after
- * linking: needs code_end); without one, faults name the function only. */
+/* jit_pcmap.c: reads the PC map of guarded code and the call-site marks
+ * from its object (after linking: needs code_end); without a PC map,
+ * faults name the function only. */
 void jit_pcmap_build(jit_code_t *code, const uint8_t *obj, size_t len);
+/* Adds `n` function addresses (0s ignored) to the starts that bound the
+ * functions for the call-site marks (on-stack replacement variants). */
+void jit_pcmap_add_starts(jit_code_t *code, const uintptr_t *at, size_t n);
 
 /* jit_osr.c: builds the on-stack replacement variants of `n` requests
  * (function index, loop offset pairs) into jm->mod (after translation,

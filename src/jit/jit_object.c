@@ -206,14 +206,14 @@ static whirl_error_t *add_runtime_symbols(LLVMOrcLLJITRef jit)
     return e ? llvm_error("defining the runtime symbols", e) : NULL;
 }
 
-/* Guarded code (jit_options_t.guard_memory) relies on its faults becoming
- * traps: its range goes into the fault handler's registry, installed
- * with the first such code. Code with explicit checks is not registered:
- * a fault in it is a bug the host's handler should see. */
+/* Every code range goes into the fault handler's registry: backtraces
+ * find the code of a return address there (jit_binding.c). Guarded code
+ * (jit_options_t.guard_memory) relies on its faults becoming traps, and
+ * installs the handler with the first such code; code with explicit
+ * checks is registered as not faulting: a fault in it is a bug the
+ * host's handler should see. */
 static whirl_error_t *register_code(jit_code_t *code)
 {
-    if (!code->guarded)
-        return NULL;
     uintptr_t start = (uintptr_t)code->table;
     for (uint32_t i = 0; i < code->nfuncs; i++) {
         uintptr_t a = (uintptr_t)code->native[i], b = (uintptr_t)code->entry[i];
@@ -222,10 +222,12 @@ static whirl_error_t *register_code(jit_code_t *code)
         if (b && b < start)
             start = b;
     }
-    if (!trap_signal_install())
-        return error_fmt("jit: cannot install the guard-page fault handler");
-    jb_guard_init();
-    if (!trap_signal_code_add(start, (uintptr_t)code->code_end, code))
+    if (code->guarded) {
+        if (!trap_signal_install())
+            return error_fmt("jit: cannot install the guard-page fault handler");
+        jb_guard_init();
+    }
+    if (!trap_signal_code_add(start, (uintptr_t)code->code_end, code, code->guarded))
         return error_oom();
     code->code_start = start;
     return NULL;
@@ -280,8 +282,7 @@ whirl_error_t *jit_link_object(jit_code_t *code, const uint8_t *bytes, size_t le
         else
             code->stats.unsupported++;
     }
-    if (code->guarded)
-        jit_pcmap_build(code, bytes, len);
+    jit_pcmap_build(code, bytes, len);
     return register_code(code);
 }
 

@@ -115,13 +115,23 @@ whirl_error_t *jit_osr_link(jit_code_t *code, size_t n)
         if (entry && (uintptr_t)entry < lowest)
             lowest = (uintptr_t)entry;
     }
-    /* Guarded code's faults are traps only inside its registered range
-     * (jit_object.c register_code), which starts at the lowest function
-     * the function table names: widen it to the variants (they lie before
-     * the end marker). */
-    if (code->guarded && code->code_start && lowest < code->code_start) {
+    /* The variants bound the call-site marks' functions too. */
+    uintptr_t *starts = calloc(2 * n + 1, sizeof *starts);
+    if (!starts)
+        return error_oom();
+    for (size_t i = 0; i < n; i++) {
+        starts[2 * i] = (uintptr_t)table[1 + 2 * i];
+        starts[2 * i + 1] = (uintptr_t)table[2 + 2 * i];
+    }
+    jit_pcmap_add_starts(code, starts, 2 * n);
+    free(starts);
+    /* The registered range (jit_object.c register_code: guarded code's
+     * faults are traps only inside it, backtraces find code by it) starts
+     * at the lowest function the function table names: widen it to the
+     * variants (they lie before the end marker). */
+    if (code->code_start && lowest < code->code_start) {
         trap_signal_code_remove(code->code_start);
-        if (!trap_signal_code_add(lowest, (uintptr_t)code->code_end, code))
+        if (!trap_signal_code_add(lowest, (uintptr_t)code->code_end, code, code->guarded))
             return error_oom();
         code->code_start = lowest;
     }

@@ -576,7 +576,7 @@ static void op_else(jt_func_t *f)
     c->dead = false;
 }
 
-/* `ret` of the function's results `vals` (after jb_frame_exit). */
+/* `ret` of the function's results `vals`. */
 static void build_return(jt_func_t *f, LLVMValueRef *vals)
 {
     const wasm_functype_t *t = f->type;
@@ -628,7 +628,6 @@ static void op_end(jt_func_t *f)
     if (kind == JT_FUNC) {
         if (reached) {
             const wasm_functype_t *t = f->type;
-            jb_frame_exit(f);
             /* No results: the stack may never have been allocated. */
             build_return(f, t->nresults ? &f->stack[f->sp - t->nresults] : NULL);
         } else {
@@ -816,7 +815,6 @@ static void op_call(jt_func_t *f)
         args[i + 1] = jt_pop(f);
     args[0] = f->ctx;
     LLVMValueRef res[t->nresults + 1];
-    jb_call_site(f);
     jt_ctrl_t *h = jt_exn_handler(f);
     if (h) {
         LLVMValueRef pre = jt_const_i32(f, callee);
@@ -826,9 +824,9 @@ static void op_call(jt_func_t *f)
     if (jm->fns[callee]) {
         LLVMValueRef call = call_wasm_fn(f, LLVMGlobalGetValueType(jm->fns[callee]),
                                          jm->fns[callee], args, t->nparams + 1);
-        /* No tail-recursion elimination: a recursion that runs out of
-         * stack in the interpreter must run out here too. */
-        LLVMSetTailCallKind(call, LLVMTailCallKindNoTail);
+        /* No tail-recursion elimination (jb_mark_call): a recursion that
+         * runs out of stack in the interpreter must run out here too. */
+        jb_mark_call(f, call, f->op_offset);
         unpack_results(f, call, t, res);
     } else {
         LLVMValueRef slots = jt_scratch(f, t->nparams);
@@ -854,7 +852,6 @@ static LLVMValueRef indirect_callee(jt_func_t *f, uint32_t type_index, uint32_t 
     for (uint32_t i = t->nparams; i-- > 0;)
         args[i + 1] = jt_pop(f);
     args[0] = f->ctx;
-    jb_call_site(f);
     LLVMValueRef rargs[] = {f->ctx, jt_const_i32(f, table), jt_const_i32(f, type_index), elem,
                             jb_site_func(f), jb_site_offset(f)};
     return jb_call(f, JB_RT_INDIRECT, rargs, 6);
@@ -877,7 +874,7 @@ static void call_code_or_runtime(jt_func_t *f, uint32_t type_index, LLVMValueRef
 
     LLVMPositionBuilderAtEnd(f->b, fast);
     LLVMValueRef call = call_wasm_fn(f, jm->fn_types[type_index], code, args, t->nparams + 1);
-    LLVMSetTailCallKind(call, LLVMTailCallKindNoTail);
+    jb_mark_call(f, call, f->op_offset);
     LLVMValueRef fast_res[t->nresults + 1];
     unpack_results(f, call, t, fast_res);
     LLVMBuildBr(f->b, join);
@@ -934,7 +931,6 @@ static LLVMValueRef ref_callee(jt_func_t *f, uint32_t type_index, LLVMValueRef *
     for (uint32_t i = t->nparams; i-- > 0;)
         args[i + 1] = jt_pop(f);
     args[0] = f->ctx;
-    jb_call_site(f);
     LLVMValueRef rargs[] = {f->ctx, ref, jb_site_func(f), jb_site_offset(f)};
     return jb_call(f, JB_RT_REF_NATIVE, rargs, 4);
 }
@@ -954,8 +950,8 @@ static void op_call_ref(jt_func_t *f)
 
 /* Tail calls. A translated callee of this instance is jumped to: a
  * musttail call in tailcc (the frame is reused, so a tail recursion of any
- * depth runs in constant native stack); the frame record is unlinked
- * first, as at a return. Any other callee (imported, interpreted, another
+ * depth runs in constant native stack, and the caller's frame leaves the
+ * backtrace as it does in the interpreter). Any other callee (imported, interpreted, another
  * instance's) is called through the runtime, which runs a wasm callee in
  * the interpreter, where tail calls stay in place: a chain of tail calls
  * that leaves native code costs one native frame, not one per call. The
@@ -963,7 +959,6 @@ static void op_call_ref(jt_func_t *f)
 static void musttail_return(jt_func_t *f, LLVMTypeRef ty, LLVMValueRef fn, LLVMValueRef *args,
                             unsigned n)
 {
-    jb_frame_exit(f);
     LLVMValueRef call = call_wasm_fn(f, ty, fn, args, n);
     LLVMSetTailCallKind(call, LLVMTailCallKindMustTail);
     if (f->type->nresults == 0)
@@ -976,7 +971,6 @@ static void slots_return(jt_func_t *f, LLVMValueRef slots, const wasm_functype_t
 {
     LLVMValueRef res[t->nresults + 1];
     load_results(f, slots, t, res);
-    jb_frame_exit(f);
     build_return(f, res);
 }
 
@@ -989,9 +983,6 @@ static void op_return_call(jt_func_t *f)
     for (uint32_t i = t->nparams; i-- > 0;)
         args[i + 1] = jt_pop(f);
     args[0] = f->ctx;
-    /* The frame record exists from here on whichever path is taken, so
-     * every exit unlinks the same record. */
-    jb_call_site(f);
     if (jm->fns[callee]) {
         musttail_return(f, LLVMGlobalGetValueType(jm->fns[callee]), jm->fns[callee], args,
                         t->nparams + 1);

@@ -103,10 +103,7 @@ typedef struct jt_func {
      * check). */
     LLVMBasicBlockRef trap_bb[JT_TRAP_CODES];
     LLVMValueRef trap_offset[JT_TRAP_CODES];
-    /* The function's frame record for backtraces (jit_binding.c), made at
-     * its first call site: NULL in functions without calls. */
     LLVMBasicBlockRef entry_bb;
-    LLVMValueRef frame, frame_prev;
     /* An on-stack replacement variant (jit_osr.c): the byte offset of the
      * `loop` it enters at (0: an ordinary function), the interpreter's
      * frame slots it loads the locals from, the block that jumps to that

@@ -136,8 +136,6 @@ static void wait_notify(jt_func_t *f, wasm_op_t op)
     LLVMValueRef p = atomic_addr(f, m, addr, bytes);
     LLVMValueRef args[] = {f->ctx, p, jt_const_i32(f, bytes), widen(f, expected, jm->i64), timeout,
                            jb_site_func(f), jb_site_offset(f)};
-    /* The frame record names this function if the wait traps (interrupt). */
-    jb_call_site(f);
     jt_push(f, jb_call(f, JB_RT_ATOMIC_WAIT, args, 7));
 }
 

@@ -58,7 +58,6 @@ static LLVMBasicBlockRef unwind_block(jt_func_t *f)
         f->unwind_bb = new_block(f, "exn_out");
         LLVMPositionBuilderAtEnd(f->b, f->unwind_bb);
         f->unwind_phi = LLVMBuildPhi(f->b, f->jm->ptr, "exn");
-        jb_call_site(f);
         LLVMValueRef args[] = {f->ctx, f->unwind_phi, jb_site_func(f), jb_site_offset(f)};
         jb_call(f, JB_RT_THROW_REF, args, 4);
         LLVMBuildUnreachable(f->b);
@@ -236,7 +235,6 @@ static void exn_rethrow(jt_func_t *f)
         return;
     }
     LLVMValueRef exn = LLVMBuildLoad2(f->b, f->jm->ptr, c->exn_local, "");
-    jb_call_site(f);
     jt_exn_goto(f, jt_exn_handler(f), exn, false);
     jt_mark_dead(f);
 }
@@ -252,7 +250,6 @@ static void exn_throw(jt_func_t *f)
     LLVMValueRef vals[t->nparams + 1];
     for (uint32_t i = t->nparams; i-- > 0;)
         vals[i] = jt_pop(f);
-    jb_call_site(f);
     LLVMValueRef slots = jt_scratch(f, t->nparams);
     jt_spill(f, slots, vals, t->params, t->nparams);
     LLVMValueRef args[] = {f->ctx, jt_const_i32(f, tag), slots, jb_site_func(f), jb_site_offset(f)};
@@ -270,7 +267,6 @@ static void exn_throw(jt_func_t *f)
 static void exn_throw_ref(jt_func_t *f)
 {
     LLVMValueRef args[] = {f->ctx, jt_pop(f), jb_site_func(f), jb_site_offset(f)};
-    jb_call_site(f);
     jt_ctrl_t *h = jt_exn_handler(f);
     if (h) {
         jt_trap_if(f, LLVMBuildIsNull(f->b, args[1], ""), WHIRL_TRAP_NULL_EXCEPTION);

@@ -318,11 +318,10 @@ struct whirl_store {
         void *trap_jmp;
         whirl_error_t *trap_error;
         uintptr_t stack_limit;
-        /* The innermost native frame record (native_frame_t). */
-        struct native_frame *top;
-        /* The innermost native_enter's: the record below its frames, and
-         * the context it entered (names for the backtrace). */
-        struct native_frame *bottom;
+        /* The innermost native_enter's: its frame address, where the
+         * frame-pointer chain of its native frames ends (backtraces,
+         * jit_binding.c), and the context it entered (their names). */
+        uintptr_t entry_fp;
         vmctx_t *vm;
     } native;
 };
@@ -441,15 +440,6 @@ void *store_exec_stack_memory(whirl_store_t *store, size_t bytes);
 
 /* ---- tiers (tier.c) ---- */
 
-/* The record a native function with calls keeps in its frame, linked
- * from whirl_store_t.native.top while it runs: the backtrace of a trap in
- * native code (generated code writes it, jit_binding.c emits that). */
-typedef struct native_frame {
-    struct native_frame *prev;
-    uint32_t func;   /* function index */
-    uint32_t offset; /* byte offset of the call being made */
-} native_frame_t;
-
 /* The entry trampoline of a natively compiled function. */
 typedef void (*native_entry_t)(vmctx_t *vm, slot_t *args_results);
 
@@ -463,11 +453,9 @@ static inline native_entry_t native_entry_of(const compiled_func_t *f)
  * errors (the binding unwinds to here); re-entrant. */
 whirl_error_t *native_enter(whirl_store_t *store, vmctx_t *vm, native_entry_t entry,
                             slot_t *slots);
-/* Hands the error to the innermost native_enter of `store`, after adding
- * the native frames to its backtrace (all but the innermost record when
- * `named_top`: the trap named that frame already). Never returns. */
-__attribute__((noreturn)) void native_unwind(whirl_store_t *store, whirl_error_t *err,
-                                             bool named_top);
+/* Hands the error to the innermost native_enter of `store` (the caller
+ * added the native frames to its backtrace). Never returns. */
+__attribute__((noreturn)) void native_unwind(whirl_store_t *store, whirl_error_t *err);
 
 /* The engine's tier for new modules (knob "tier", resolved for this build). */
 whirl_tier_t engine_tier(const whirl_engine_t *engine);

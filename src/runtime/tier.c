@@ -77,33 +77,13 @@ static uintptr_t thread_stack_limit(uintptr_t here)
     return limit;
 }
 
-/* As many frames as the interpreter puts in one activation's backtrace. */
-#define MAX_BACKTRACE 64
-
-/* Adds the frames of the native records from the store's top down to
- * `bottom` (where this activation began) to a trap's backtrace. */
-static void add_native_frames(whirl_error_t *err, const vmctx_t *vm, const native_frame_t *top,
-                              const native_frame_t *bottom, bool named_top)
-{
-    const wasm_module_t *m = vm->instance->module->wasm;
-    size_t n = whirl_error_frame_count(err);
-    for (const native_frame_t *r = top; r && r != bottom && n < MAX_BACKTRACE; r = r->prev) {
-        if (r == top && named_top)
-            continue;
-        const char *name = m->func_names && r->func < wasm_module_func_count(m)
-                               ? m->func_names[r->func] : NULL;
-        error_add_frame_in(err, vm->instance->module, r->func, name, r->offset);
-        n++;
-    }
-}
-
 whirl_error_t *native_enter(whirl_store_t *store, vmctx_t *vm, native_entry_t entry,
                             slot_t *slots)
 {
     struct store_native *n = &store->native;
     jmp_buf jb;
     void *volatile saved = n->trap_jmp;
-    native_frame_t *volatile saved_top = n->top, *volatile saved_bottom = n->bottom;
+    volatile uintptr_t saved_fp = n->entry_fp;
     vmctx_t *volatile saved_vm = n->vm;
     /* Each entry computes its bound: a host function may have switched
      * stacks (a fiber) since the outer one. */
@@ -133,32 +113,30 @@ whirl_error_t *native_enter(whirl_store_t *store, vmctx_t *vm, native_entry_t en
         trap_signal_leave(&restore);
         n->stack_limit = saved_limit;
         n->trap_jmp = saved;
-        n->top = saved_top;
-        n->bottom = saved_bottom;
+        n->entry_fp = saved_fp;
         n->vm = saved_vm;
         whirl_error_t *err = n->trap_error;
         n->trap_error = NULL;
         return err;
     }
     n->trap_jmp = &jb;
-    n->bottom = saved_top;
+    /* The entry trampoline's frame links to this one: the backtrace's
+     * walk of the native frames stops here. */
+    n->entry_fp = (uintptr_t)__builtin_frame_address(0);
     n->vm = vm;
     entry(vm, slots);
     trap_signal_activation_t restore = saved_act;
     trap_signal_leave(&restore);
     n->stack_limit = saved_limit;
     n->trap_jmp = saved;
-    n->bottom = saved_bottom;
+    n->entry_fp = saved_fp;
     n->vm = saved_vm;
     return NULL;
 }
 
-void native_unwind(whirl_store_t *store, whirl_error_t *err, bool named_top)
+void native_unwind(whirl_store_t *store, whirl_error_t *err)
 {
     struct store_native *n = &store->native;
-    /* The records live in the native frames, which the jump ends: read
-     * them now. */
-    add_native_frames(err, n->vm, n->top, n->bottom, named_top);
     n->trap_error = err;
     longjmp(*(jmp_buf *)n->trap_jmp, 1);
 }

@@ -24,13 +24,14 @@ typedef struct code_chunk {
     _Atomic uintptr_t start[CODE_SLOTS];
     _Atomic uintptr_t end[CODE_SLOTS];
     const void *_Atomic owner[CODE_SLOTS];
+    _Atomic bool faults[CODE_SLOTS]; /* its guard faults are traps */
     struct code_chunk *_Atomic next;
 } code_chunk_t;
 
 static code_chunk_t first_chunk;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 
-bool trap_signal_code_add(uintptr_t start, uintptr_t end, const void *owner)
+bool trap_signal_code_add(uintptr_t start, uintptr_t end, const void *owner, bool faults)
 {
     if (!start || end <= start)
         return false;
@@ -42,6 +43,7 @@ bool trap_signal_code_add(uintptr_t start, uintptr_t end, const void *owner)
                 continue;
             atomic_store_explicit(&c->end[i], end, memory_order_relaxed);
             atomic_store_explicit(&c->owner[i], owner, memory_order_relaxed);
+            atomic_store_explicit(&c->faults[i], faults, memory_order_relaxed);
             atomic_store_explicit(&c->start[i], start, memory_order_release);
             pthread_mutex_unlock(&registry_lock);
             return true;
@@ -51,6 +53,7 @@ bool trap_signal_code_add(uintptr_t start, uintptr_t end, const void *owner)
     if (n) {
         atomic_store_explicit(&n->end[0], end, memory_order_relaxed);
         atomic_store_explicit(&n->owner[0], owner, memory_order_relaxed);
+        atomic_store_explicit(&n->faults[0], faults, memory_order_relaxed);
         atomic_store_explicit(&n->start[0], start, memory_order_relaxed);
         atomic_store_explicit(&last->next, n, memory_order_release);
     }
@@ -70,16 +73,21 @@ void trap_signal_code_remove(uintptr_t start)
     pthread_mutex_unlock(&registry_lock);
 }
 
-const void *trap_signal_code_owner(uintptr_t pc)
+static const void *code_find(uintptr_t pc, bool faulting)
 {
     for (code_chunk_t *c = &first_chunk; c; c = atomic_load_explicit(&c->next, memory_order_acquire))
         for (unsigned i = 0; i < CODE_SLOTS; i++) {
             uintptr_t s = atomic_load_explicit(&c->start[i], memory_order_acquire);
             if (s && pc >= s && pc < atomic_load_explicit(&c->end[i], memory_order_relaxed))
-                return atomic_load_explicit(&c->owner[i], memory_order_relaxed);
+                return !faulting || atomic_load_explicit(&c->faults[i], memory_order_relaxed)
+                           ? atomic_load_explicit(&c->owner[i], memory_order_relaxed)
+                           : NULL;
         }
     return NULL;
 }
+
+const void *trap_signal_code_owner(uintptr_t pc) { return code_find(pc, true); }
+const void *trap_signal_code_find(uintptr_t pc) { return code_find(pc, false); }
 
 /* ------------------------------------------------------ the activation */
 
@@ -111,10 +119,10 @@ uint64_t trap_signal_count(void) { return atomic_load(&traps); }
 
 /* Runs after the handler returned, in the faulting thread's own context
  * (trap_signal_arch_redirect). */
-__attribute__((noreturn, used)) static void trap_signal_resume(uintptr_t pc)
+__attribute__((noreturn, used)) static void trap_signal_resume(uintptr_t pc, uintptr_t fp)
 {
     trap_signal_resolver_t fn = atomic_load(&resolver);
-    fn(current.store, trap_signal_code_owner(pc), pc);
+    fn(current.store, trap_signal_code_owner(pc), pc, fp);
     abort(); /* the resolver unwinds; it cannot come back here */
 }
 

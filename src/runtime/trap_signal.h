@@ -19,7 +19,8 @@
  * returns from the signal, the thread "calls" trap_signal_resume at the
  * faulting instruction, on the guest's own stack with the signal mask
  * restored. That function then takes the ordinary trap path (error
- * allocation, backtrace from the frame records, longjmp to native_enter),
+ * allocation, backtrace from the interrupted frame pointer's chain,
+ * longjmp to native_enter),
  * which is safe there because guest code holds no locks or allocations.
  * Works the same on a fiber stack and with sigaltstack (the handler never
  * jumps; it only edits the saved registers). */
@@ -35,14 +36,19 @@
 bool trap_signal_install(void);
 
 /* Registers [start, end) as guest code owned by `owner` (handed back to
- * the resolver). False when out of memory: the caller must then not run
- * code that relies on faults. Writers serialise on a mutex; the handler
- * reads without locks. */
-bool trap_signal_code_add(uintptr_t start, uintptr_t end, const void *owner);
+ * the resolver); `faults`: a guard fault in it is a trap (code compiled
+ * without bounds checks), else the range is only known to
+ * trap_signal_code_find (backtraces). False when out of memory: the caller
+ * must then not run code that relies on faults. Writers serialise on a
+ * mutex; the handler reads without locks. */
+bool trap_signal_code_add(uintptr_t start, uintptr_t end, const void *owner, bool faults);
 /* Before the code is freed. */
 void trap_signal_code_remove(uintptr_t start);
-/* The owner of the code containing `pc`, or NULL. Async-signal-safe. */
+/* The owner of the code containing `pc` whose faults are traps, or NULL.
+ * Async-signal-safe. */
 const void *trap_signal_code_owner(uintptr_t pc);
+/* The owner of any registered code containing `pc`, or NULL. */
+const void *trap_signal_code_find(uintptr_t pc);
 
 /* What the handler needs of the running native activation, per thread:
  * the reservation faults may hit ([base, base + len)) and an opaque
@@ -58,9 +64,11 @@ trap_signal_activation_t trap_signal_enter(const trap_signal_activation_t *now);
 void trap_signal_leave(const trap_signal_activation_t *saved);
 
 /* Called (not in signal context) after a guard fault at `pc` in code of
- * `owner`, with the activation's store: must not return (it unwinds to
- * the activation's entry). Set once by the tier (runtime/tier.c). */
-typedef void (*trap_signal_resolver_t)(void *store, const void *owner, uintptr_t pc);
+ * `owner`, with the activation's store and the frame pointer the faulting
+ * function had (its frame's chain names the callers): must not return (it
+ * unwinds to the activation's entry). Set once by the tier. */
+typedef void (*trap_signal_resolver_t)(void *store, const void *owner, uintptr_t pc,
+                                       uintptr_t fp);
 void trap_signal_set_resolver(trap_signal_resolver_t fn);
 
 /* How many faults became traps (tests). */

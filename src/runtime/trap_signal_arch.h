@@ -12,10 +12,11 @@
 bool trap_signal_arch_supported(void);
 /* The faulting instruction's address. */
 uintptr_t trap_signal_arch_pc(const void *ucontext);
-/* Makes the context, once resumed, call fn(arg) as if the faulting
+/* Makes the context, once resumed, call fn(arg, fp) as if the faulting
  * instruction had called it: the stack pointer is moved below the red
  * zone and aligned as the ABI wants at a call, the faulting PC is pushed
- * as the return address (for debuggers), and fn must not return. */
-void trap_signal_arch_redirect(void *ucontext, void (*fn)(uintptr_t), uintptr_t arg);
+ * as the return address (for debuggers), `fp` is the interrupted frame
+ * pointer, and fn must not return. */
+void trap_signal_arch_redirect(void *ucontext, void (*fn)(uintptr_t, uintptr_t), uintptr_t arg);
 
 #endif

@@ -14,7 +14,7 @@ uintptr_t trap_signal_arch_pc(const void *ucontext)
     return (uintptr_t)((const ucontext_t *)ucontext)->uc_mcontext.gregs[REG_RIP];
 }
 
-void trap_signal_arch_redirect(void *ucontext, void (*fn)(uintptr_t), uintptr_t arg)
+void trap_signal_arch_redirect(void *ucontext, void (*fn)(uintptr_t, uintptr_t), uintptr_t arg)
 {
     greg_t *r = ((ucontext_t *)ucontext)->uc_mcontext.gregs;
     /* Below the 128-byte red zone of the interrupted function, 16-byte
@@ -25,6 +25,7 @@ void trap_signal_arch_redirect(void *ucontext, void (*fn)(uintptr_t), uintptr_t 
     *(uintptr_t *)sp = (uintptr_t)r[REG_RIP];
     r[REG_RSP] = (greg_t)sp;
     r[REG_RDI] = (greg_t)arg;
+    r[REG_RSI] = r[REG_RBP];
     r[REG_RIP] = (greg_t)(uintptr_t)fn;
 }
 
@@ -36,7 +37,7 @@ uintptr_t trap_signal_arch_pc(const void *ucontext)
     (void)ucontext;
     return 0;
 }
-void trap_signal_arch_redirect(void *ucontext, void (*fn)(uintptr_t), uintptr_t arg)
+void trap_signal_arch_redirect(void *ucontext, void (*fn)(uintptr_t, uintptr_t), uintptr_t arg)
 {
     (void)ucontext;
     (void)fn;

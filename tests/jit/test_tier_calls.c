@@ -46,6 +46,8 @@ static unsigned char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+#define MAX_FRAMES 128
+
 /* What one call did, for comparing the tiers. */
 typedef struct outcome {
     bool trapped;
@@ -54,6 +56,9 @@ typedef struct outcome {
     char message[512];
     uint32_t frame_func;
     size_t frame_offset, nframes;
+    /* Every frame (up to MAX_FRAMES), innermost first. */
+    uint32_t funcs[MAX_FRAMES];
+    size_t offsets[MAX_FRAMES];
 } outcome_t;
 
 typedef struct world {
@@ -62,6 +67,7 @@ typedef struct world {
     whirl_store_t *store;
     whirl_instance_t *inst, *other;
     int recurse_limit; /* host "recurse": call host_rec(n + 1) below this */
+    const char *at_limit; /* then call this export with 10 (NULL: return n) */
 } world_t;
 
 static whirl_func_t *export_func(whirl_instance_t *inst, const char *name)
@@ -89,11 +95,17 @@ static whirl_error_t *host_recurse(void *env, whirl_caller_t *caller, const whir
                                    size_t nargs, whirl_val_t *results, size_t nresults)
 {
     world_t *w = env;
-    if (w->recurse_limit >= 0 && args[0].of.i32 >= w->recurse_limit) {
-        results[0] = args[0];
-        return NULL;
-    }
     whirl_extern_t ext;
+    if (w->recurse_limit >= 0 && args[0].of.i32 >= w->recurse_limit) {
+        if (!w->at_limit) {
+            results[0] = args[0];
+            return NULL;
+        }
+        if (!whirl_caller_export(caller, w->at_limit, strlen(w->at_limit), &ext))
+            return whirl_error_newf("recurse: no %s", w->at_limit);
+        whirl_val_t a = {.kind = WHIRL_I32, .of.i32 = 10};
+        return whirl_func_call(whirl_caller_store(caller), ext.of.func, &a, 1, results, nresults);
+    }
     if (!whirl_caller_export(caller, "host_rec", 8, &ext))
         return whirl_error_new("recurse: no host_rec");
     whirl_val_t a = {.kind = WHIRL_I32, .of.i32 = args[0].of.i32 + 1};
@@ -152,8 +164,8 @@ static outcome_t call(whirl_instance_t *inst, const char *name, int nargs, int32
     whirl_store_t *store = inst->store;
     whirl_error_t *err = whirl_func_call(store, f, args, (size_t)nargs, res, nres);
     char what[96];
-    snprintf(what, sizeof what, "%s: no native frame record left behind", name);
-    check(store->native.top == NULL && store->native.trap_jmp == NULL, what, NULL);
+    snprintf(what, sizeof what, "%s: no native activation left behind", name);
+    check(store->native.entry_fp == 0 && store->native.trap_jmp == NULL, what, NULL);
     if (err) {
         o.trapped = whirl_error_is_trap(err, &o.code);
         snprintf(o.message, sizeof o.message, "%s", whirl_error_message(err));
@@ -161,6 +173,8 @@ static outcome_t call(whirl_instance_t *inst, const char *name, int nargs, int32
         const char *fname;
         if (o.nframes)
             whirl_error_frame(err, 0, &o.frame_func, &fname, &o.frame_offset);
+        for (size_t i = 0; i < o.nframes && i < MAX_FRAMES; i++)
+            whirl_error_frame(err, i, &o.funcs[i], &fname, &o.offsets[i]);
         if (!o.trapped)
             o.code = (whirl_trap_code_t)-1;
         whirl_error_delete(err);
@@ -189,6 +203,14 @@ static outcome_t both(world_t *interp, world_t *jit, bool other, const char *nam
         same = x.code == y.code && (x.nframes == 0) == (y.nframes == 0) &&
                x.frame_func == y.frame_func && x.frame_offset == y.frame_offset &&
                (!all_frames || x.nframes == y.nframes);
+    /* With all frames: each names the same function and offset. */
+    for (size_t i = 0; same && all_frames && x.trapped && i < x.nframes && i < MAX_FRAMES; i++)
+        if (x.funcs[i] != y.funcs[i] || x.offsets[i] != y.offsets[i]) {
+            same = false;
+            snprintf(detail + strlen(detail), sizeof detail - strlen(detail),
+                     "; frame %zu: interp %u@0x%zx, jit %u@0x%zx", i, x.funcs[i], x.offsets[i],
+                     y.funcs[i], y.offsets[i]);
+        }
     else if (same)
         same = x.value == y.value;
     check(same, what, same ? NULL : detail);
@@ -289,6 +311,28 @@ int main(int argc, char **argv)
     o = both(&wi, &wj, false, "host_rec", 1, 0, 0, false);
     check(o.trapped && o.code == WHIRL_TRAP_STACK_EXHAUSTED, "host_rec without end", o.message);
     check(wj.store->native.trap_jmp == NULL, "jit: no jump buffer left behind", NULL);
+
+    /* Backtraces through deep native recursion (the frame-pointer walk):
+     * a trap in a callee of a callee under 30 recursive frames names every
+     * frame with its call's offset, as the interpreter does... */
+    o = both(&wi, &wj, false, "down", 1, 30, 0, true);
+    check(o.trapped && o.code == WHIRL_TRAP_INTEGER_DIVIDE_BY_ZERO && o.nframes == 33 &&
+              o.offsets[1] != o.offsets[2] && o.funcs[2] == o.funcs[32],
+          "down(30): div, mid and 31 frames of down", o.message);
+    /* ...and across activations: wasm -> host -> wasm six times, the last
+     * host call going down natively into the same trap; in tier=jit each
+     * level is a native activation of its own. */
+    wi.recurse_limit = wj.recurse_limit = 5;
+    wi.at_limit = wj.at_limit = "down";
+    o = both(&wi, &wj, false, "host_rec", 1, 0, 0, true);
+    check(o.trapped && o.code == WHIRL_TRAP_INTEGER_DIVIDE_BY_ZERO && o.nframes == 13 + 6,
+          "host_rec into down(10): 13 frames below the host, 6 host_rec frames", o.message);
+    wi.recurse_limit = wj.recurse_limit = -1;
+    wi.at_limit = wj.at_limit = NULL;
+    /* A trap in native code called by the host under native recursion,
+     * and an interrupt sample-free epoch path: the store is usable after. */
+    check(both(&wi, &wj, false, "down", 1, 0, 0, true).code == WHIRL_TRAP_INTEGER_DIVIDE_BY_ZERO,
+          "down(0): trap right away", NULL);
     check(both(&wi, &wj, false, "add1", 1, 41, 0, true).value == 42, "add1 after the traps",
           NULL);
 

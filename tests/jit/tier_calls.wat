@@ -51,6 +51,14 @@
   ;; recursion through the host: wasm -> host -> wasm -> ...
   (func (export "host_rec") (param i32) (result i32)
     (call $host_recurse (local.get 0)))
+  ;; Deep native recursion, then a trap in a callee of a callee: the
+  ;; backtrace names every frame at its call's offset.
+  (func $down (export "down") (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (call $mid (local.get 0)))
+      (else (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1)))))))
+  (func $mid (param i32) (result i32)
+    (i32.add (i32.const 2) (call $div (local.get 0))))
   (func (export "spin") (loop $l (global.set $g (i32.add (global.get $g) (i32.const 1))) (br $l)))
   (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
   (func (export "size") (result i32) (memory.size))

@@ -33,9 +33,10 @@ static const void *seen_owner;
 static void *seen_store;
 static volatile sig_atomic_t host_faults;
 
-static void resolver(void *store, const void *owner, uintptr_t pc)
+static void resolver(void *store, const void *owner, uintptr_t pc, uintptr_t fp)
 {
     (void)pc;
+    (void)fp;
     seen_owner = owner;
     seen_store = store;
     longjmp(trap_back, 1);
@@ -85,8 +86,16 @@ int main(void)
     uintptr_t g = (uintptr_t)guest_load, h = (uintptr_t)host_load;
     uintptr_t g_end = h > g && h - g < 4096 ? h : g + 64;
     int owner_tag;
-    check(trap_signal_code_add(g, g_end, &owner_tag), "register");
+    check(trap_signal_code_add(g, g_end, &owner_tag, true), "register");
     check(trap_signal_code_owner(g + 1) == &owner_tag, "owner lookup");
+    /* Code whose faults are not traps is found, but not as guest code. */
+    int plain_tag;
+    uintptr_t p = (uintptr_t)host_load;
+    check(trap_signal_code_add(p, p + 1, &plain_tag, false), "register plain code");
+    check(trap_signal_code_find(p) == &plain_tag && !trap_signal_code_owner(p),
+          "plain code: found, faults not traps");
+    trap_signal_code_remove(p);
+    check(!trap_signal_code_find(p), "plain code removed");
 
     int store_tag;
     trap_signal_activation_t act = {.mem_base = (uintptr_t)res, .mem_len = len, .store = &store_tag};
