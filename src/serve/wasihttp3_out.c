@@ -90,6 +90,31 @@ static whirl_error_t *fail(send_op_t *s, whirl_cval_t *result, const whirl_cval_
     return e;
 }
 
+static void write_body(send_op_t *s)
+{
+    w3body_t *b = s->body;
+    while (s->written < b->len) {
+        int64_t room = ob_body_room(s->ob);
+        if (room == 0)
+            return;
+        if (room < 0) { /* the server stopped reading: the response tells more */
+            s->phase = WAIT_HEAD;
+            return;
+        }
+        size_t k = b->len - s->written < (uint64_t)room ? b->len - s->written : (size_t)room;
+        if (ob_body_write(s->ob, b->data + s->written, k) < 0) { /* 0: all taken */
+            s->phase = WAIT_HEAD;
+            return;
+        }
+        s->written += k;
+    }
+    bool oom = false;
+    ob_fields_t tr = wh_to_ob_fields(b->trailers, &oom);
+    ob_body_finish(s->ob, b->trailers && b->trailers->n ? &tr : NULL);
+    ob_fields_free(&tr);
+    s->phase = WAIT_HEAD;
+}
+
 static whirl_error_t *start(send_op_t *s, whirl_cval_t *result, bool *done)
 {
     w3body_t *b = s->body;
@@ -108,6 +133,13 @@ static whirl_error_t *start(send_op_t *s, whirl_cval_t *result, bool *done)
                       .has_body = b->has_contents, .deadline_ns = deadline};
     if (s->self && s->c->srv && s->c->srv->local_fd >= 0)
         spec.abstract_unix = s->c->srv->local_name;
+    /* The body the guest wrote goes in before the start (as far as the
+     * client buffers it), so that a complete body is sent with its length,
+     * or chunked with its trailers. */
+    if (b->has_contents) {
+        s->phase = WRITE_BODY;
+        write_body(s);
+    }
     char why[512] = "";
     int rc = oom ? ERR_INTERNAL : ob_start(s->ob, &spec, why, sizeof why);
     ob_fields_free(&hdrs);
@@ -115,34 +147,9 @@ static whirl_error_t *start(send_op_t *s, whirl_cval_t *result, bool *done)
         *done = true;
         return fail(s, result, NULL, rc, oom ? "out of memory" : why);
     }
-    s->phase = b->has_contents ? WRITE_BODY : WAIT_HEAD;
+    if (!b->has_contents)
+        s->phase = WAIT_HEAD;
     return NULL;
-}
-
-static void write_body(send_op_t *s)
-{
-    w3body_t *b = s->body;
-    while (s->written < b->len) {
-        int64_t room = ob_body_room(s->ob);
-        if (room == 0)
-            return;
-        if (room < 0) { /* the server stopped reading: the response tells more */
-            s->phase = WAIT_HEAD;
-            return;
-        }
-        size_t k = b->len - s->written < (uint64_t)room ? b->len - s->written : (size_t)room;
-        int64_t w = ob_body_write(s->ob, b->data + s->written, k);
-        if (w <= 0) {
-            s->phase = WAIT_HEAD;
-            return;
-        }
-        s->written += (size_t)w;
-    }
-    bool oom = false;
-    ob_fields_t tr = wh_to_ob_fields(b->trailers, &oom);
-    ob_body_finish(s->ob, b->trailers && b->trailers->n ? &tr : NULL);
-    ob_fields_free(&tr);
-    s->phase = WAIT_HEAD;
 }
 
 static whirl_error_t *op_poll(void *env, whirl_store_t *store, whirl_cval_t *result,
