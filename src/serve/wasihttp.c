@@ -124,7 +124,7 @@ static bool name_is(const flist_t *f, size_t i, const char *name, size_t nlen)
     return strlen(f->names[i]) == nlen && strncasecmp(f->names[i], name, nlen) == 0;
 }
 
-static void fl_delete(flist_t *f, const char *name, size_t nlen)
+void wh_fl_delete(flist_t *f, const char *name, size_t nlen)
 {
     size_t o = 0;
     for (size_t i = 0; i < f->n; i++) {
@@ -492,7 +492,7 @@ static whirl_error_t *fields_mutate(hcall_t *h, enum fields_op op)
                 return wh_err_case(h->res, (uint32_t)r);
             }
         }
-        fl_delete(o->fl, name, n);
+        wh_fl_delete(o->fl, name, n);
         for (size_t i = 0; i < tmp->n; i++)
             if (wh_fl_append(o->fl, tmp->names[i], strlen(tmp->names[i]), tmp->vals[i],
                           tmp->vlens[i], false) != -1) {

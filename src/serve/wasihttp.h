@@ -105,6 +105,8 @@ void wh_fl_unref(flist_t *f);
 int wh_fl_append(flist_t *f, const char *name, size_t nlen, const uint8_t *v, size_t vlen,
                  bool check_forbidden);
 flist_t *wh_fl_clone(const flist_t *src);
+/* Removes every entry named `name` (any case). */
+void wh_fl_delete(flist_t *f, const char *name, size_t nlen);
 whirl_error_t *wh_obj_add(http_ctx_t *c, hkind_t kind, hobj_t **out, uint32_t *rep);
 void wh_obj_free(http_ctx_t *c, hobj_t *o);
 hobj_t *wh_obj_get(http_ctx_t *c, uint32_t rep, hkind_t kind);

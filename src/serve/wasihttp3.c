@@ -13,9 +13,11 @@
  * an outbound response's body and trailers are read whole before send
  * returns, then served to the guest from memory. Streaming both ways is a
  * later step (docs/COMPONENT-ASYNC.md). */
+#define _GNU_SOURCE /* asprintf */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "component/component.h"
 #include "serve/wasihttp3.h"
@@ -83,6 +85,8 @@ static whirl_error_t *body_write(void *env, const uint8_t *data, size_t n, size_
     w3body_t *b = env;
     *done = 0;
     *closed = false;
+    if (n == 0)
+        return NULL;
     if (b->len + n > MAX_PENDING || b->too_big) {
         b->too_big = true;
         *closed = true;
@@ -245,6 +249,15 @@ whirl_error_t *wh3_arg(const w3call_t *h, size_t i, w3kind_t kind, w3obj_t **out
 
 /* ---- fields ---- */
 
+enum { HEADER_IMMUTABLE = 2, HEADER_SIZE_EXCEEDED = 3 }; /* header-error cases */
+
+/* err(header-error case `c`) into v (cases 0-3 carry nothing). */
+static whirl_error_t *header_error(whirl_cval_t *v, uint32_t c)
+{
+    whirl_error_t *e = whirl_cval_set_case(v, WHIRL_CVAL_RESULT, 1, true);
+    return e ? e : whirl_cval_set_case(v->of.variant.payload, WHIRL_CVAL_VARIANT, c, false);
+}
+
 static whirl_error_t *new_fields(w3call_t *h, flist_t *fl, bool immutable, whirl_cval_t *out)
 {
     w3obj_t *o;
@@ -271,9 +284,7 @@ static whirl_error_t *fields_append(w3call_t *h)
     if (h->nargs < 3 || h->args[1].kind != WHIRL_CVAL_STRING)
         return trap("fields.append: expected a name and a value");
     if (o->immutable)
-        return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, true) ? trap("out of memory")
-               : (h->res->of.variant.payload->kind = WHIRL_CVAL_VARIANT,
-                  h->res->of.variant.payload->of.variant.index = 2, NULL);
+        return header_error(h->res, HEADER_IMMUTABLE);
     const uint8_t *v;
     size_t vn;
     uint8_t *tmp;
@@ -282,12 +293,148 @@ static whirl_error_t *fields_append(w3call_t *h)
     int r = wh_fl_append(o->fl, h->args[1].of.string.data, h->args[1].of.string.len, v, vn,
                          true);
     free(tmp);
-    if (r < 0)
-        return wh_ok(h->res, NULL);
-    if ((e = whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, true)))
+    return r < 0 ? wh_ok(h->res, NULL) : header_error(h->res, (uint32_t)r);
+}
+
+/* The name argument (1) of a fields method, checked: NULL with a
+ * header-error answered if it is not a token. */
+static const char *arg_name(w3call_t *h, size_t *n)
+{
+    if (h->nargs < 2 || h->args[1].kind != WHIRL_CVAL_STRING)
+        return NULL;
+    *n = h->args[1].of.string.len;
+    return h->args[1].of.string.data;
+}
+
+static bool name_is(const flist_t *f, size_t i, const char *name, size_t n)
+{
+    return strlen(f->names[i]) == n && strncasecmp(f->names[i], name, n) == 0;
+}
+
+static whirl_error_t *fields_get(w3call_t *h)
+{
+    w3obj_t *o;
+    size_t n = 0, count = 0;
+    whirl_error_t *e = wh3_arg(h, 0, W3_FIELDS, &o, NULL);
+    const char *name = e ? NULL : arg_name(h, &n);
+    if (e || !name)
+        return e ? e : trap("fields.get: expected a name");
+    for (size_t i = 0; i < o->fl->n; i++)
+        count += name_is(o->fl, i, name, n);
+    if ((e = whirl_cval_set_items(h->res, WHIRL_CVAL_LIST, count)))
         return e;
-    return whirl_cval_set_case(h->res->of.variant.payload, WHIRL_CVAL_VARIANT, (uint32_t)r,
-                               false);
+    for (size_t i = 0, k = 0; i < o->fl->n && !e; i++)
+        if (name_is(o->fl, i, name, n))
+            e = whirl_cval_set_bytes(&h->res->of.list.items[k++], o->fl->vals[i],
+                                     o->fl->vlens[i]);
+    return e;
+}
+
+static whirl_error_t *fields_has(w3call_t *h)
+{
+    w3obj_t *o;
+    size_t n = 0;
+    whirl_error_t *e = wh3_arg(h, 0, W3_FIELDS, &o, NULL);
+    const char *name = e ? NULL : arg_name(h, &n);
+    if (e || !name)
+        return e ? e : trap("fields.has: expected a name");
+    bool has = false;
+    for (size_t i = 0; i < o->fl->n && !has; i++)
+        has = name_is(o->fl, i, name, n);
+    h->res->kind = WHIRL_CVAL_BOOL;
+    h->res->of.b = has;
+    return NULL;
+}
+
+/* delete (no values) and set (argument 2: list<field-value>): the values
+ * are checked first, then replace every entry of the name. */
+static whirl_error_t *fields_replace(w3call_t *h, bool set)
+{
+    w3obj_t *o;
+    size_t n = 0;
+    whirl_error_t *e = wh3_arg(h, 0, W3_FIELDS, &o, NULL);
+    const char *name = e ? NULL : arg_name(h, &n);
+    if (e || !name)
+        return e ? e : trap("fields: expected a name");
+    if (o->immutable)
+        return header_error(h->res, HEADER_IMMUTABLE);
+    if (!serve_http_token(name, n))
+        return header_error(h->res, 0);
+    const whirl_cval_t *vals = set && h->nargs > 2 ? &h->args[2] : NULL;
+    if (set && (!vals || vals->kind != WHIRL_CVAL_LIST))
+        return trap("fields.set: expected a list of values");
+    flist_t *tmp = wh_fl_new();
+    if (!tmp)
+        return trap("out of memory");
+    for (size_t i = 0; vals && i < vals->of.list.len; i++) {
+        const uint8_t *v;
+        size_t vn;
+        uint8_t *t;
+        int r = wh_bytes_of(&vals->of.list.items[i], &v, &vn, &t)
+                    ? wh_fl_append(tmp, name, n, v, vn, true) : 0;
+        free(t);
+        if (r >= 0) {
+            wh_fl_unref(tmp);
+            return header_error(h->res, (uint32_t)r);
+        }
+    }
+    wh_fl_delete(o->fl, name, n);
+    for (size_t i = 0; i < tmp->n; i++)
+        if (wh_fl_append(o->fl, tmp->names[i], strlen(tmp->names[i]), tmp->vals[i],
+                         tmp->vlens[i], false) >= 0) {
+            wh_fl_unref(tmp);
+            return header_error(h->res, HEADER_SIZE_EXCEEDED);
+        }
+    wh_fl_unref(tmp);
+    return wh_ok(h->res, NULL);
+}
+
+static whirl_error_t *fields_set(w3call_t *h) { return fields_replace(h, true); }
+static whirl_error_t *fields_delete(w3call_t *h) { return fields_replace(h, false); }
+
+static whirl_error_t *fields_clone(w3call_t *h)
+{
+    w3obj_t *o;
+    whirl_error_t *e = wh3_arg(h, 0, W3_FIELDS, &o, NULL);
+    return e ? e : new_fields(h, wh_fl_clone(o->fl), false, h->res);
+}
+
+/* from-list(list<tuple<field-name, field-value>>) -> result<fields, header-error>. */
+static whirl_error_t *fields_from_list(w3call_t *h)
+{
+    const whirl_cval_t *l = h->nargs > 0 ? &h->args[0] : NULL;
+    if (!l || l->kind != WHIRL_CVAL_LIST)
+        return trap("fields.from-list: expected a list");
+    flist_t *fl = wh_fl_new();
+    if (!fl)
+        return trap("out of memory");
+    for (size_t i = 0; i < l->of.list.len; i++) {
+        const whirl_cval_t *t = &l->of.list.items[i];
+        if (t->kind != WHIRL_CVAL_TUPLE || t->of.list.len != 2 ||
+            t->of.list.items[0].kind != WHIRL_CVAL_STRING) {
+            wh_fl_unref(fl);
+            return trap("fields.from-list: expected (name, value) pairs");
+        }
+        const uint8_t *v;
+        size_t vn;
+        uint8_t *tmp;
+        int r = wh_bytes_of(&t->of.list.items[1], &v, &vn, &tmp)
+                    ? wh_fl_append(fl, t->of.list.items[0].of.string.data,
+                                   t->of.list.items[0].of.string.len, v, vn, true)
+                    : 0;
+        free(tmp);
+        if (r >= 0) {
+            wh_fl_unref(fl);
+            return header_error(h->res, (uint32_t)r);
+        }
+    }
+    whirl_cval_t *p;
+    whirl_error_t *e = wh_ok(h->res, &p);
+    if (e) {
+        wh_fl_unref(fl);
+        return e;
+    }
+    return new_fields(h, fl, false, p);
 }
 
 static whirl_error_t *fields_copy_all(w3call_t *h)
@@ -475,6 +622,65 @@ static whirl_error_t *set_scheme(w3call_t *h)
     return wh_ok(h->res, NULL);
 }
 
+static whirl_error_t *get_method(w3call_t *h)
+{
+    w3obj_t *o;
+    whirl_error_t *e = wh3_arg(h, 0, W3_REQUEST, &o, NULL);
+    if (e || (e = whirl_cval_set_case(h->res, WHIRL_CVAL_VARIANT, (uint32_t)o->rq.method,
+                                      o->rq.method >= 9)))
+        return e;
+    if (o->rq.method >= 9)
+        e = whirl_cval_set_string(h->res->of.variant.payload, o->rq.method_other,
+                                  strlen(o->rq.method_other));
+    return e;
+}
+
+static whirl_error_t *some_text(whirl_cval_t *v, const char *s)
+{
+    return s ? wh_some_string(v, s, strlen(s)) : wh_none(v);
+}
+
+static whirl_error_t *get_path(w3call_t *h)
+{
+    w3obj_t *o;
+    whirl_error_t *e = wh3_arg(h, 0, W3_REQUEST, &o, NULL);
+    return e ? e : some_text(h->res, o->rq.path);
+}
+
+static whirl_error_t *get_authority(w3call_t *h)
+{
+    w3obj_t *o;
+    whirl_error_t *e = wh3_arg(h, 0, W3_REQUEST, &o, NULL);
+    return e ? e : some_text(h->res, o->rq.authority);
+}
+
+static whirl_error_t *get_scheme(w3call_t *h)
+{
+    w3obj_t *o;
+    whirl_error_t *e = wh3_arg(h, 0, W3_REQUEST, &o, NULL);
+    if (e)
+        return e;
+    if (o->rq.scheme < 0)
+        return wh_none(h->res);
+    if ((e = whirl_cval_set_case(h->res, WHIRL_CVAL_OPTION, 1, true)))
+        return e;
+    whirl_cval_t *p = h->res->of.variant.payload;
+    if ((e = whirl_cval_set_case(p, WHIRL_CVAL_VARIANT, (uint32_t)o->rq.scheme,
+                                 o->rq.scheme == 2)))
+        return e;
+    if (o->rq.scheme == 2)
+        e = whirl_cval_set_string(p->of.variant.payload, o->rq.scheme_other,
+                                  strlen(o->rq.scheme_other));
+    return e;
+}
+
+static whirl_error_t *request_headers(w3call_t *h)
+{
+    w3obj_t *o;
+    whirl_error_t *e = wh3_arg(h, 0, W3_REQUEST, &o, NULL);
+    return e ? e : new_fields(h, wh_fl_clone(o->fl), true, h->res);
+}
+
 static whirl_error_t *get_status(w3call_t *h)
 {
     w3obj_t *o;
@@ -518,7 +724,8 @@ static whirl_error_t *mem_read(void *env, uint8_t *dst, size_t n, size_t *done, 
 {
     mem_src_t *m = env;
     size_t k = m->len - m->off < n ? m->len - m->off : n;
-    memcpy(dst, m->data + m->off, k);
+    if (k) /* an empty body has no buffer */
+        memcpy(dst, m->data + m->off, k);
     m->off += k;
     *done = k;
     *eof = k == 0;
@@ -534,15 +741,55 @@ static void mem_free(void *env)
 
 static const cstream_host_ops_t mem_ops = {.read = mem_read, .free = mem_free};
 
+/* The request being served: its body, read whole (the server's --max-body
+ * bounds it; over it the request is answered 413 and the guest's read
+ * traps). Waiting suspends the guest's call. *o is looked up again. */
+static whirl_error_t *read_incoming(w3call_t *h, w3obj_t **o)
+{
+    uint32_t rep = (uint32_t)(*o - h->x->objs) + 1;
+    serve_inst_t *in = h->c->in;
+    uint8_t *data = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 16384;
+            uint8_t *d = ncap <= MAX_PENDING * 2 ? realloc(data, ncap) : NULL;
+            if (!d) {
+                free(data);
+                return trap("request.consume-body: the body is too large to hold");
+            }
+            data = d;
+            cap = ncap;
+        }
+        int64_t n = serve_req_read(in->req, data + len, cap - len, in->deadline_ns, h->store);
+        if (n == 0)
+            break;
+        if (n < 0) {
+            free(data);
+            return trap("request.consume-body: reading the request body failed (%s)",
+                        strerror((int)-n));
+        }
+        len += (size_t)n;
+    }
+    *o = wh3_obj_get(h->x, rep, W3_REQUEST);
+    (*o)->incoming = false;
+    free((*o)->rbody);
+    (*o)->rbody = data;
+    (*o)->rlen = len;
+    return NULL;
+}
+
 /* response.consume-body(this: own<response>, res: future<result<_,
  * error-code>>) -> tuple<stream<u8>, future<result<option<trailers>,
  * error-code>>>. `res` (the guest's verdict on the body) is dropped. */
-static whirl_error_t *consume_body(w3call_t *h)
+static whirl_error_t *consume_body(w3call_t *h, w3kind_t kind)
 {
     w3obj_t *o;
     uint32_t rep;
-    whirl_error_t *e = wh3_arg(h, 0, W3_RESPONSE, &o, &rep);
+    whirl_error_t *e = wh3_arg(h, 0, kind, &o, &rep);
     if (e || (e = whirl_cval_set_items(h->res, WHIRL_CVAL_TUPLE, 2)))
+        return e;
+    if (o->incoming && (e = read_incoming(h, &o)))
         return e;
     mem_src_t *m = calloc(1, sizeof *m);
     if (!m)
@@ -577,16 +824,31 @@ static whirl_error_t *consume_body(w3call_t *h)
         return e;
     }
     cstream_future_resolve(cstream_of(fut), &v);
-    w3obj_t *self = wh3_obj_get(h->x, rep, W3_RESPONSE);
+    w3obj_t *self = wh3_obj_get(h->x, rep, kind);
     if (self)
         wh3_obj_free(h->x, self);
     return NULL;
 }
 
+static whirl_error_t *response_consume(w3call_t *h) { return consume_body(h, W3_RESPONSE); }
+static whirl_error_t *request_consume(w3call_t *h) { return consume_body(h, W3_REQUEST); }
+
 static const w3def_t defs[] = {
     {"types", "[constructor]fields", fields_new},
     {"types", "[method]fields.append", fields_append},
     {"types", "[method]fields.copy-all", fields_copy_all},
+    {"types", "[method]fields.get", fields_get},
+    {"types", "[method]fields.has", fields_has},
+    {"types", "[method]fields.set", fields_set},
+    {"types", "[method]fields.delete", fields_delete},
+    {"types", "[method]fields.clone", fields_clone},
+    {"types", "[static]fields.from-list", fields_from_list},
+    {"types", "[method]request.get-method", get_method},
+    {"types", "[method]request.get-path-with-query", get_path},
+    {"types", "[method]request.get-scheme", get_scheme},
+    {"types", "[method]request.get-authority", get_authority},
+    {"types", "[method]request.get-headers", request_headers},
+    {"types", "[static]request.consume-body", request_consume},
     {"types", "[static]request.new", request_new},
     {"types", "[method]request.set-method", set_method},
     {"types", "[method]request.set-path-with-query", set_path},
@@ -596,7 +858,7 @@ static const w3def_t defs[] = {
     {"types", "[method]response.get-status-code", get_status},
     {"types", "[method]response.set-status-code", set_status},
     {"types", "[method]response.get-headers", get_headers},
-    {"types", "[static]response.consume-body", consume_body},
+    {"types", "[static]response.consume-body", response_consume},
     {"client", "send", wh3_send},
 };
 
@@ -721,8 +983,8 @@ void wh3_handle(serve_inst_t *in, http_ctx_t *c)
     }
     x->c = c;
     c->h3 = x;
-    /* The request: method, path, headers; its body is empty (reading
-     * request bodies is not offered yet: the guest gets no contents). */
+    /* The request: method, path, authority (Host), headers; its body is
+     * read when the guest consumes it. */
     w3obj_t *ro;
     uint32_t rrep;
     whirl_error_t *err = wh3_obj_add(x, W3_REQUEST, &ro, &rrep);
@@ -731,7 +993,13 @@ void wh3_handle(serve_inst_t *in, http_ctx_t *c)
         if (ro->rq.method == 9)
             ro->rq.method_other = strdup(info->method);
         ro->rq.scheme = 0;
-        ro->rq.path = strdup(info->path);
+        ro->incoming = true;
+        if (asprintf(&ro->rq.path, "%s%s%s", info->raw_path, *info->query ? "?" : "",
+                     info->query) < 0)
+            ro->rq.path = NULL;
+        for (size_t i = 0; i < info->nheaders; i++)
+            if (strcasecmp(info->headers[i].name, "host") == 0 && !ro->rq.authority)
+                ro->rq.authority = strdup(info->headers[i].value);
         ro->fl = wh_fl_new();
         for (size_t i = 0; ro->fl && i < info->nheaders; i++)
             wh_fl_append(ro->fl, info->headers[i].name, strlen(info->headers[i].name),

@@ -31,6 +31,7 @@ typedef struct w3body {
 typedef struct w3obj {
     uint8_t kind; /* W3_KINDS: free */
     bool immutable;
+    bool incoming;     /* the request being served: its body not read yet */
     flist_t *fl;       /* fields; a request's or response's headers */
     w3body_t *body;    /* a request or response the guest made */
     outreq_t rq;       /* a request's target */
