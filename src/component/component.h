@@ -728,6 +728,12 @@ typedef struct cstream_host_ops {
      * copy runs the event loop), and the instance's event loop tries the
      * read again when the descriptor watch returns is ready for *events. */
     int (*watch)(void *env, short *events);
+    /* A sink of values of any element type (instead of `write`): `vals`
+     * holds the `n` elements the guest wrote, lifted (handles moved to the
+     * host); the sink takes what it keeps (zeroing those nodes) and the
+     * engine releases the rest. *done / *closed as for `write`. */
+    whirl_error_t *(*write_vals)(void *env, whirl_cval_t *vals, size_t n, size_t *done,
+                                 bool *closed);
 } cstream_host_ops_t;
 #define CSTREAM_HOST_VALS 16
 /* A stream (or future) the host writes: its readable end goes into `out`

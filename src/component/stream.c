@@ -544,6 +544,40 @@ static whirl_error_t *host_read(cwaitable_t *w)
     return NULL;
 }
 
+/* A guest write to a host sink of values: each element is lifted out of
+ * the writer (handles in it move to the host) and handed over. */
+static whirl_error_t *sink_vals(cwaitable_t *w)
+{
+    cstream_t *s = w->s;
+    ccx_t from = {.store = w->inst->store, .inst = w->inst, .encoding = w->encoding,
+                  .memory = w->memory};
+    cfield_t f = {NULL, w->elem};
+    whirl_cval_t vals[CSTREAM_HOST_VALS];
+    uint32_t n = w->n < CSTREAM_HOST_VALS ? w->n : CSTREAM_HOST_VALS;
+    uint32_t lifted = 0;
+    whirl_error_t *e = NULL;
+    memset(vals, 0, sizeof vals);
+    for (; lifted < n && !e && w->elem; lifted++) {
+        whirl_val_t src = {.kind = WHIRL_I32};
+        src.of.i32 = (int32_t)(w->ptr + lifted * w->elem->size);
+        if ((e = canon_lift_values(&from, 0, &f, 1, &src, 1, &vals[lifted])))
+            break;
+    }
+    size_t done = 0;
+    bool closed = false;
+    if (!e)
+        e = s->sink->write_vals(s->sink_env, vals, w->elem ? lifted : n, &done, &closed);
+    for (uint32_t i = 0; i < CSTREAM_HOST_VALS; i++)
+        whirl_cval_release(&vals[i]);
+    if (e)
+        return e;
+    w->progress = (uint32_t)(done > w->n ? w->n : done);
+    if (closed && !done)
+        s->dropped = true;
+    finish(w, closed && !done ? COPY_DROPPED : COPY_COMPLETED);
+    return NULL;
+}
+
 /* A guest end `w` starts a copy: the rendezvous with the other side. Sets
  * w's event when the copy finished now. */
 static whirl_error_t *rendezvous(cwaitable_t *w)
@@ -554,7 +588,8 @@ static whirl_error_t *rendezvous(cwaitable_t *w)
         finish(w, COPY_DROPPED);
         return NULL;
     }
-    if ((is_read(w) ? s->host_writer && s->src && !s->src->read_vals : s->sink != NULL) &&
+    if ((is_read(w) ? s->host_writer && s->src && !s->src->read_vals
+                    : s->sink != NULL && !s->sink->write_vals) &&
         (e = host_bytes(w)))
         return e;
     if (is_read(w)) {
@@ -589,6 +624,8 @@ static whirl_error_t *rendezvous(cwaitable_t *w)
         return e;
     }
     /* A write. */
+    if (s->sink && s->sink->write_vals)
+        return sink_vals(w);
     if (s->sink) {
         size_t done = 0;
         bool closed = false;

@@ -123,7 +123,7 @@ whirl_error_t *serve_app_add_comp(serve_app_t *app, serve_comp_t *c, const uint8
         if (!err &&
             (err = whirl_component_linker_instantiate_pre(app->clinker, c->component, &c->cpre))) {
             whirl_error_t *e = errorf("component '%s' (%s): %s (whirl serve provides wasi:http "
-                                      "0.2 and WASI 0.2)",
+                                      "0.2 and 0.3, WASI 0.2 and 0.3)",
                                       c->id, c->source, whirl_error_message(err));
             whirl_error_delete(err);
             err = e;

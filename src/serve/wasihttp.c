@@ -124,7 +124,7 @@ static bool name_is(const flist_t *f, size_t i, const char *name, size_t nlen)
     return strlen(f->names[i]) == nlen && strncasecmp(f->names[i], name, nlen) == 0;
 }
 
-static void fl_delete(flist_t *f, const char *name, size_t nlen)
+void wh_fl_delete(flist_t *f, const char *name, size_t nlen)
 {
     size_t o = 0;
     for (size_t i = 0; i < f->n; i++) {
@@ -492,7 +492,7 @@ static whirl_error_t *fields_mutate(hcall_t *h, enum fields_op op)
                 return wh_err_case(h->res, (uint32_t)r);
             }
         }
-        fl_delete(o->fl, name, n);
+        wh_fl_delete(o->fl, name, n);
         for (size_t i = 0; i < tmp->n; i++)
             if (wh_fl_append(o->fl, tmp->names[i], strlen(tmp->names[i]), tmp->vals[i],
                           tmp->vlens[i], false) != -1) {
@@ -1144,7 +1144,9 @@ whirl_error_t *serve_wasihttp_link(serve_app_t *app)
     whirl_wasi2_host_t *w2 = NULL;
     whirl_error_t *e = whirl_wasi2_add_to_linker(app->clinker, WHIRL_WASI2_ALL, lookup_wasi2,
                                                  NULL, &w2);
-    return e ? e : define_http(app->clinker, w2);
+    if (!e)
+        e = define_http(app->clinker, w2);
+    return e ? e : wh3_define(app->clinker);
 }
 
 /* ---- whirl run: one component, one store, one context ---- */
@@ -1209,6 +1211,8 @@ void serve_http_run_free(void)
 
 whirl_error_t *serve_wasihttp_check(serve_comp_t *c)
 {
+    if (wh3_exports_handler(c->component))
+        return NULL;
     for (size_t i = 0, n = whirl_component_export_count(c->component); i < n; i++) {
         const char *name;
         whirl_component_item_kind_t kind;
@@ -1218,7 +1222,7 @@ whirl_error_t *serve_wasihttp_check(serve_comp_t *c)
             return NULL;
     }
     char buf[512];
-    snprintf(buf, sizeof buf, "component '%s' (%s) exports no wasi:http/incoming-handler@0.2.x",
+    snprintf(buf, sizeof buf, "component '%s' (%s) exports no wasi:http/incoming-handler@0.2.x nor wasi:http/handler@0.3.x",
              c->id, c->source);
     return whirl_error_new(buf);
 }
@@ -1284,6 +1288,11 @@ void serve_wasihttp_handle(serve_inst_t *in)
     for (size_t i = 0; hdrs && i < nsh; i++)
         wh_fl_append(hdrs, sh[i].name, strlen(sh[i].name), (const uint8_t *)sh[i].value,
                   strlen(sh[i].value), false);
+    if (wh3_exports_handler(in->comp->component)) {
+        wh_fl_unref(hdrs);
+        wh3_handle(in, c);
+        return;
+    }
     hobj_t *reqo, *outp;
     uint32_t req_rep = 0, out_rep = 0;
     if (!hdrs)
@@ -1350,6 +1359,7 @@ void serve_wasihttp_end(serve_inst_t *in)
     if (!c)
         return;
     serve_req_set_notify(in->req, NULL, NULL);
+    wh3_end(c); /* its objects let go of the store's streams first */
     /* Guest resources first: the store's handles refer to this table. */
     whirl_store_delete(in->store);
     in->store = NULL;
@@ -1375,5 +1385,6 @@ void serve_wasihttp_unlink(void)
     whirl_wasi2_host_delete(g_host->w2);
     free(g_host);
     g_host = NULL;
+    wh3_unlink();
     ob_client_shutdown();
 }

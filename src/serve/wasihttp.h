@@ -79,6 +79,7 @@ typedef struct http_ctx {
     const char *who;           /* the component, for messages */
     uint64_t deadline_ns;      /* UINT64_MAX: none */
     const serve_server_t *srv; /* whirl serve (self requests, its log); NULL: whirl run */
+    struct wh3_ctx *h3;        /* wasi:http 0.3's objects (wasihttp3.c); NULL: none */
 } http_ctx_t;
 
 struct serve_http_host {
@@ -104,6 +105,8 @@ void wh_fl_unref(flist_t *f);
 int wh_fl_append(flist_t *f, const char *name, size_t nlen, const uint8_t *v, size_t vlen,
                  bool check_forbidden);
 flist_t *wh_fl_clone(const flist_t *src);
+/* Removes every entry named `name` (any case). */
+void wh_fl_delete(flist_t *f, const char *name, size_t nlen);
 whirl_error_t *wh_obj_add(http_ctx_t *c, hkind_t kind, hobj_t **out, uint32_t *rep);
 void wh_obj_free(http_ctx_t *c, hobj_t *o);
 hobj_t *wh_obj_get(http_ctx_t *c, uint32_t rep, hkind_t kind);
@@ -148,6 +151,27 @@ void wh_out_obj_free(http_ctx_t *c, hobj_t *o);
 /* The instance ends: detach (before the WASI context goes), then release. */
 void wh_out_detach_all(http_ctx_t *c);
 void wh_out_release_all(http_ctx_t *c);
+
+/* Shared with the wasi:http 0.3 host (wasihttp3.c): an error-code value
+ * (case `code`, `msg` for internal-error), header lists to and from the
+ * client's form, and the URL a request goes to after the outbound policy
+ * (0, or an error-code case with `why`). */
+whirl_error_t *wh_set_error_code(whirl_cval_t *v, int code, const char *msg);
+ob_fields_t wh_to_ob_fields(const flist_t *fl, bool *oom);
+flist_t *wh_from_ob_fields(const ob_fields_t *f);
+int wh_out_target(http_ctx_t *c, const outreq_t *rq, char **url, char *why, size_t whylen);
+/* A new outbound request of the instance (which keeps a reference); NULL:
+ * out of memory, or too many live ones (*limit). */
+ob_req_t *wh_out_new_req(http_ctx_t *c, bool *limit);
+
+/* wasi:http 0.3 (wasihttp3.c): its definitions in the serve linker, whether
+ * a component exports its handler, serving one request with it, and the
+ * per-request state's release (before the store goes). */
+whirl_error_t *wh3_define(whirl_component_linker_t *linker);
+bool wh3_exports_handler(whirl_component_t *component);
+void wh3_handle(serve_inst_t *in, http_ctx_t *c);
+void wh3_end(http_ctx_t *c);
+void wh3_unlink(void);
 
 /* `-S allow-http` rules that hold for every component (borrowed; NULL:
  * none), besides each component's allowed_outbound_hosts. */

@@ -54,7 +54,7 @@ enum { MAX_LIVE_REQUESTS = 64 };
 /* A new request, registered with the instance (which keeps a reference);
  * requests no handle can see any more are let go first. NULL: out of
  * memory, or MAX_LIVE_REQUESTS reached (*limit). */
-static ob_req_t *new_req(http_ctx_t *c, bool *limit)
+ob_req_t *wh_out_new_req(http_ctx_t *c, bool *limit)
 {
     size_t live = 0;
     for (size_t i = 0; i < c->nobs; i++) {
@@ -132,7 +132,7 @@ static whirl_error_t *add_with(http_ctx_t *c, hkind_t kind, ob_req_t *ob, uint32
 
 /* ---- error-code values ---- */
 
-static whirl_error_t *set_error_code(whirl_cval_t *v, int code, const char *msg)
+whirl_error_t *wh_set_error_code(whirl_cval_t *v, int code, const char *msg)
 {
     switch (code) {
     case OB_ERR_DNS_ERROR: { /* DNS-error(record { rcode, info-code }) */
@@ -163,7 +163,7 @@ static whirl_error_t *set_error_code(whirl_cval_t *v, int code, const char *msg)
 static whirl_error_t *err_code(whirl_cval_t *v, int code, const char *msg)
 {
     whirl_error_t *e = whirl_cval_set_case(v, WHIRL_CVAL_RESULT, 1, true);
-    return e ? e : set_error_code(v->of.variant.payload, code, msg);
+    return e ? e : wh_set_error_code(v->of.variant.payload, code, msg);
 }
 
 /* ---- outgoing-request ---- */
@@ -200,7 +200,7 @@ static whirl_error_t *outreq_body(hcall_t *h)
         return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
     if (!o->ob) {
         bool limit;
-        if (!(o->ob = new_req(h->c, &limit))) {
+        if (!(o->ob = wh_out_new_req(h->c, &limit))) {
             if (limit) /* result<outgoing-body>: err */
                 return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
             return trap("out of memory");
@@ -460,7 +460,7 @@ static bool allowed(http_ctx_t *c, const char *scheme, const char *host, unsigne
 
 /* ---- outgoing-handler.handle ---- */
 
-static ob_fields_t to_ob_fields(const flist_t *fl, bool *oom)
+ob_fields_t wh_to_ob_fields(const flist_t *fl, bool *oom)
 {
     ob_fields_t f = {0};
     if (!fl || !fl->n)
@@ -489,7 +489,7 @@ static ob_fields_t to_ob_fields(const flist_t *fl, bool *oom)
     return f;
 }
 
-static flist_t *from_ob_fields(const ob_fields_t *f)
+flist_t *wh_from_ob_fields(const ob_fields_t *f)
 {
     flist_t *fl = wh_fl_new();
     for (size_t i = 0; fl && i < f->n; i++)
@@ -504,7 +504,7 @@ static bool is_self(const outreq_t *rq)
 }
 
 /* The URL to send to, or an error-code case (and `why`). */
-static int target(http_ctx_t *c, const outreq_t *rq, char **url, char *why, size_t whylen)
+int wh_out_target(http_ctx_t *c, const outreq_t *rq, char **url, char *why, size_t whylen)
 {
     const char *path = rq->path ? rq->path : "/";
     if (is_self(rq)) {
@@ -587,14 +587,14 @@ static whirl_error_t *outgoing_handle(hcall_t *h)
     o = wh_obj_get(h->c, req_rep, H_OUTGOING_REQUEST);
     char why[512] = "";
     char *url = NULL;
-    int rc = target(h->c, o->rq, &url, why, sizeof why);
+    int rc = wh_out_target(h->c, o->rq, &url, why, sizeof why);
     if (rc) {
         wh_obj_free(h->c, o);
         return err_code(h->res, rc, why);
     }
     if (!o->ob) {
         bool limit;
-        if (!(o->ob = new_req(h->c, &limit))) {
+        if (!(o->ob = wh_out_new_req(h->c, &limit))) {
             free(url);
             wh_obj_free(h->c, o);
             if (limit)
@@ -605,7 +605,7 @@ static whirl_error_t *outgoing_handle(hcall_t *h)
     }
     ob_req_t *ob = o->ob;
     bool oom = false;
-    ob_fields_t hdrs = to_ob_fields(o->fl, &oom);
+    ob_fields_t hdrs = wh_to_ob_fields(o->fl, &oom);
     const char *method = o->rq->method < 9 ? method_names[o->rq->method] : o->rq->method_other;
     uint64_t deadline = h->c->deadline_ns == UINT64_MAX ? 0 : h->c->deadline_ns;
     ob_spec_t spec = {.method = method, .url = url, .headers = &hdrs, .has_body = o->taken,
@@ -718,7 +718,7 @@ whirl_error_t *wh_out_body_finish(hcall_t *h, hobj_t *body)
         hobj_t *t;
         const whirl_cval_t *p = h->args[1].of.variant.payload;
         if (p && p->kind == WHIRL_CVAL_OWN && (t = wh_obj_get(h->c, p->of.resource.rep, H_FIELDS))) {
-            tr = to_ob_fields(t->fl, &oom);
+            tr = wh_to_ob_fields(t->fl, &oom);
             wh_obj_free(h->c, t);
         }
     }
@@ -767,7 +767,7 @@ static whirl_error_t *future_get(hcall_t *h)
     int status = ob_head(o->ob, &hdrs, &err, msg, sizeof msg);
     if (!status)
         return err_code(r->of.variant.payload, err, msg);
-    flist_t *fl = from_ob_fields(&hdrs);
+    flist_t *fl = wh_from_ob_fields(&hdrs);
     ob_fields_free(&hdrs);
     uint32_t rep;
     ob_req_t *ob = o->ob;
@@ -873,7 +873,7 @@ whirl_error_t *wh_out_trailers_get(hcall_t *h, hobj_t *t)
         return e;
     if (!tr.n)
         return wh_none(p);
-    flist_t *fl = from_ob_fields(&tr);
+    flist_t *fl = wh_from_ob_fields(&tr);
     ob_fields_free(&tr);
     if (!fl)
         return trap("out of memory");
