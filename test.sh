@@ -38,6 +38,9 @@ else
     cmake_flags=()
 fi
 jobs=${WHIRL_TEST_JOBS:-2}
+# The 3.0 spec suite's conversions (tests/spec/wast3json-cached), shared by
+# the release and sanitizer builds: keyed by content, so never stale.
+export WHIRL_SPEC3_CACHE=${WHIRL_SPEC3_CACHE:-$PWD/build-spec3-json}
 
 now() { date +%s; }
 t0=$(now)

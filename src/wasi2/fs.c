@@ -664,6 +664,33 @@ static uint32_t type_of_dirent(int dirfd, const struct dirent64 *de)
     }
 }
 
+int w2_dir_next(int fd, uint64_t *off, w2_dirent_t *out)
+{
+    char batch[4096] __attribute__((aligned(8)));
+    for (;;) {
+        ssize_t n = -1;
+        if (lseek(fd, (off_t)*off, SEEK_SET) >= 0)
+            n = getdents64(fd, batch, sizeof batch);
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return 0;
+        for (ssize_t at = 0; at < n;) {
+            const struct dirent64 *d = (const struct dirent64 *)(batch + at);
+            at += d->d_reclen;
+            *off = (uint64_t)d->d_off;
+            if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+                continue;
+            out->len = strlen(d->d_name);
+            if (out->len >= sizeof out->name || !utf8_valid((const unsigned char *)d->d_name, out->len))
+                return -EILSEQ;
+            memcpy(out->name, d->d_name, out->len + 1);
+            out->type = type_of_dirent(fd, d);
+            return 1;
+        }
+    }
+}
+
 static whirl_error_t *read_directory_entry(w2_call_t *c)
 {
     uint32_t rep;
@@ -671,41 +698,30 @@ static whirl_error_t *read_directory_entry(w2_call_t *c)
     whirl_error_t *e = w2_arg_obj(c, 0, WHIRL_WASI2_DIRECTORY_ENTRY_STREAM, &rep, &o);
     if (e)
         return e;
-    int fd = o->u.dir.fd;
-    char batch[4096] __attribute__((aligned(8)));
-    const struct dirent64 *de = NULL;
-    while (!de) {
-        ssize_t n = -1;
-        if (lseek(fd, o->u.dir.off, SEEK_SET) >= 0)
-            n = getdents64(fd, batch, sizeof batch);
-        if (n < 0)
-            return w2_err_code(c->res, errno);
-        if (n == 0)
-            break;
-        for (ssize_t at = 0; at < n && !de;) {
-            const struct dirent64 *d = (const struct dirent64 *)(batch + at);
-            at += d->d_reclen;
-            o->u.dir.off = d->d_off;
-            if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
-                de = d;
-        }
-    }
+    w2_dirent_t de;
+    uint64_t off = (uint64_t)o->u.dir.off;
+    int r = w2_dir_next(o->u.dir.fd, &off, &de);
+    o->u.dir.off = (int64_t)off;
+    if (r < 0)
+        return w2_err_code(c->res, -r);
     whirl_cval_t *p;
     if ((e = w2_ok(c->res, &p)))
         return e;
-    if (!de)
+    if (r == 0)
         return whirl_cval_set_case(p, WHIRL_CVAL_OPTION, 0, false);
-    size_t len = strlen(de->d_name);
-    if (!utf8_valid((const unsigned char *)de->d_name, len))
-        return w2_err_code(c->res, EILSEQ);
     if ((e = whirl_cval_set_case(p, WHIRL_CVAL_OPTION, 1, true)))
         return e;
-    whirl_cval_t *ent = p->of.variant.payload;
-    if ((e = whirl_cval_set_items(ent, WHIRL_CVAL_RECORD, 2)))
+    return w2_dirent_value(p->of.variant.payload, &de);
+}
+
+whirl_error_t *w2_dirent_value(whirl_cval_t *v, const w2_dirent_t *de)
+{
+    whirl_error_t *e = whirl_cval_set_items(v, WHIRL_CVAL_RECORD, 2);
+    if (e)
         return e;
-    ent->of.list.items[0].kind = WHIRL_CVAL_ENUM;
-    ent->of.list.items[0].of.variant.index = type_of_dirent(fd, de);
-    return whirl_cval_set_string(&ent->of.list.items[1], de->d_name, len);
+    v->of.list.items[0].kind = WHIRL_CVAL_ENUM;
+    v->of.list.items[0].of.variant.index = de->type;
+    return whirl_cval_set_string(&v->of.list.items[1], de->name, de->len);
 }
 
 static whirl_error_t *filesystem_error_code(w2_call_t *c)

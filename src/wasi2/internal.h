@@ -151,6 +151,21 @@ whirl_error_t *w2_obj_add(whirl_wasi2_t *w, const w2_obj_t *o, uint32_t *rep);
 /* Whether another object holding a host descriptor fits (callers that can
  * answer EMFILE ask first). */
 bool w2_fd_room(const whirl_wasi2_t *w);
+/* One directory entry: its name (NUL-terminated, valid UTF-8) and its
+ * 0.2 descriptor-type. */
+typedef struct w2_dirent {
+    char name[256];
+    size_t len;
+    uint32_t type;
+} w2_dirent_t;
+/* The entry of directory `fd` at host offset *off (getdents64's; 0: the
+ * first), skipping "." and "..", and *off moves past it: 1 with *out, 0 at
+ * the end, or -errno (EILSEQ: a name that is not UTF-8, skipped by the
+ * next call). Shared by 0.2's directory-entry-stream and 0.3's stream of
+ * entries. */
+int w2_dir_next(int fd, uint64_t *off, w2_dirent_t *out);
+/* `v` becomes a 0.2 directory-entry record for `de`. */
+whirl_error_t *w2_dirent_value(whirl_cval_t *v, const w2_dirent_t *de);
 /* The per-guest cap and the process budget of wasi/limits.h. */
 #include "wasi/limits.h"
 /* The live object `rep` of `kind`, or NULL. */

@@ -18,9 +18,22 @@
  * shape.
  *
  * read-via-stream, write-via-stream, append-via-stream and read-directory
- * move data through stream<T> and future<T> values, which the component
- * runtime cannot pass to or from the host yet: they trap, naming what is
- * missing. */
+ * move data through stream<T> and future<T> values (fs_streams below): the
+ * host is the source of a file's bytes and of a directory's entries, and
+ * the sink of a guest's stream into a file. Nothing is buffered on the
+ * host: a read fills the guest's buffer from the file (at most W2_MAX_IO
+ * bytes a copy), a write goes to the file before the guest's stream.write
+ * returns, a directory gives at most CSTREAM_HOST_VALS entries a copy. Each
+ * one's future<result<_, error-code>> resolves when its stream ends: ok, or
+ * the error that ended it (the stream then ends at once when the call
+ * itself fails: not a file, not opened for reading or writing, ...). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "component/component.h"
 #include "wasi3/wasi3.h"
 
 /* The 0.2 function of the same name in wasi:filesystem/types. */
@@ -207,10 +220,267 @@ static whirl_error_t *open_at(w2_call_t *c)
     return NULL;
 }
 
-static whirl_error_t *needs_streams(w2_call_t *c)
+/* ---- streams ---- */
+
+typedef struct fs_stream {
+    int fd;            /* our own descriptor, -1 once the call failed */
+    uint64_t offset;   /* of the next read or write */
+    bool append;       /* writes go to the file's end */
+    cstream_t *future; /* result<_, error-code>, resolved once */
+    bool resolved;
+} fs_stream_t;
+
+/* Resolves the stream's future: ok for `err` 0, else err(`err`'s code). */
+static void fs_resolve(fs_stream_t *st, int err)
 {
-    return w2_trap(c, "not implemented yet: it passes stream<T> and future<T> values, which the "
-                      "WASI 0.3 host cannot create yet (component-model async streams)");
+    if (st->resolved)
+        return;
+    st->resolved = true;
+    whirl_cval_t v = {0};
+    whirl_error_t *e = err ? w2_err_code(&v, err) : w2_ok(&v, NULL);
+    if (!e && err)
+        e = error_code3(v.of.variant.payload);
+    if (e) { /* out of memory: the future stays unresolved */
+        whirl_error_delete(e);
+        whirl_cval_release(&v);
+        return;
+    }
+    cstream_future_resolve(st->future, &v);
+}
+
+static void fs_free(void *env)
+{
+    fs_stream_t *st = env;
+    if (st->fd >= 0)
+        close(st->fd);
+    cstream_unref(st->future);
+    free(st);
+}
+
+/* The guest dropped its end: the stream ended without a failure. */
+static void fs_peer_dropped(void *env) { fs_resolve(env, 0); }
+
+static whirl_error_t *file_read(void *env, uint8_t *dst, size_t n, size_t *done, bool *eof)
+{
+    fs_stream_t *st = env;
+    *done = 0;
+    *eof = st->resolved;
+    if (st->resolved || n == 0)
+        return NULL;
+    for (;;) {
+        ssize_t r = pread(st->fd, dst, n < W2_MAX_IO ? n : W2_MAX_IO, (off_t)st->offset);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r > 0) {
+            st->offset += (uint64_t)r;
+            *done = (size_t)r;
+            return NULL;
+        }
+        fs_resolve(st, r < 0 ? errno : 0); /* 0: the end of the file */
+        *eof = true;
+        return NULL;
+    }
+}
+
+static whirl_error_t *file_write(void *env, const uint8_t *data, size_t n, size_t *done,
+                                 bool *closed)
+{
+    fs_stream_t *st = env;
+    size_t off = 0;
+    while (off < n && !st->resolved) {
+        if (st->append) {
+            struct stat sb;
+            if (fstat(st->fd, &sb) != 0) {
+                fs_resolve(st, errno);
+                break;
+            }
+            st->offset = (uint64_t)sb.st_size;
+        }
+        size_t chunk = n - off < W2_MAX_IO ? n - off : W2_MAX_IO;
+        long r = w2_write_no_sigpipe(st->fd, data + off, chunk, true, st->offset);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            fs_resolve(st, r < 0 ? errno : EIO);
+            break;
+        }
+        off += (size_t)r;
+        st->offset += (uint64_t)r;
+    }
+    *done = off;
+    *closed = st->resolved;
+    return NULL;
+}
+
+static const cstream_host_ops_t file_source = {.read = file_read,
+                                               .peer_dropped = fs_peer_dropped,
+                                               .free = fs_free};
+static const cstream_host_ops_t file_sink = {.write = file_write,
+                                             .peer_dropped = fs_peer_dropped,
+                                             .free = fs_free};
+
+/* A new stream state whose future is made into `fut`. */
+static whirl_error_t *fs_stream_new(whirl_cval_t *fut, fs_stream_t **out)
+{
+    fs_stream_t *st = calloc(1, sizeof *st);
+    if (!st)
+        return w2_oom();
+    st->fd = -1;
+    whirl_error_t *e = cstream_host_new(true, NULL, NULL, fut);
+    if (e) {
+        free(st);
+        return e;
+    }
+    st->future = cstream_of(fut);
+    cstream_ref(st->future);
+    *out = st;
+    return NULL;
+}
+
+/* Our own descriptor of the file descriptor `c->args[0]` for `need`
+ * (W2_DF_READ or W2_DF_WRITE), or -errno for the guest, as 0.2's
+ * via-stream functions answer; an argument that is no descriptor traps. */
+static whirl_error_t *file_fd(w2_call_t *c, uint32_t need, int *fd)
+{
+    uint32_t rep;
+    w2_obj_t *o;
+    whirl_error_t *e = w2_arg_obj(c, 0, WHIRL_WASI2_DESCRIPTOR, &rep, &o);
+    if (e)
+        return e;
+    if (o->u.desc.dir)
+        *fd = -EISDIR;
+    else if (!(o->u.desc.flags & need))
+        *fd = -EBADF;
+    else if (!w2_fd_room(c->w))
+        *fd = -EMFILE;
+    else if ((*fd = fcntl(o->u.desc.fd, F_DUPFD_CLOEXEC, 0)) < 0)
+        *fd = -errno;
+    return NULL;
+}
+
+/* The result tuple<stream<T>, future<result<_, error-code>>> of a host
+ * source `ops` over `fd` (ours, taken) from `offset`; a negative `fd` is
+ * the -errno the call failed with: the stream ends at once, the future
+ * holds the error. */
+static whirl_error_t *source_pair(w2_call_t *c, int fd, uint64_t offset,
+                                  const cstream_host_ops_t *ops)
+{
+    whirl_error_t *e = whirl_cval_set_items(c->res, WHIRL_CVAL_TUPLE, 2);
+    whirl_cval_t *items = e ? NULL : c->res->of.list.items;
+    fs_stream_t *st;
+    if (e || (e = fs_stream_new(&items[1], &st))) {
+        if (fd >= 0)
+            close(fd);
+        return e;
+    }
+    if (fd < 0)
+        fs_resolve(st, -fd);
+    st->fd = fd < 0 ? -1 : fd;
+    st->offset = offset;
+    if ((e = cstream_host_new(false, ops, st, &items[0])))
+        fs_free(st);
+    return e;
+}
+
+/* read-via-stream: func(offset: filesize) -> tuple<stream<u8>,
+ * future<result<_, error-code>>>. */
+static whirl_error_t *read_via_stream(w2_call_t *c)
+{
+    uint64_t offset;
+    int fd = -1;
+    whirl_error_t *e = w2_arg_uint(c, 1, WHIRL_CVAL_U64, &offset);
+    if (e || (e = file_fd(c, W2_DF_READ, &fd)))
+        return e;
+    return source_pair(c, fd, offset, &file_source);
+}
+
+/* write-via-stream: func(data: stream<u8>, offset: filesize) ->
+ * future<result<_, error-code>>; append-via-stream: the same without an
+ * offset, every write at the file's end. */
+static whirl_error_t *into_file(w2_call_t *c, bool append)
+{
+    const whirl_cval_t *data = &c->args[1];
+    uint64_t offset = 0;
+    if (data->kind != WHIRL_CVAL_STREAM)
+        return w2_trap(c, "parameter 1 is not a stream");
+    int fd;
+    whirl_error_t *e = append ? NULL : w2_arg_uint(c, 2, WHIRL_CVAL_U64, &offset);
+    if (e || (e = file_fd(c, W2_DF_WRITE, &fd)))
+        return e;
+    fs_stream_t *st;
+    if ((e = fs_stream_new(c->res, &st))) {
+        if (fd >= 0)
+            close(fd);
+        return e;
+    }
+    if (fd < 0) {
+        fs_resolve(st, -fd); /* the guest's stream is dropped with the argument */
+        fs_free(st);
+        return NULL;
+    }
+    st->fd = fd;
+    st->offset = offset;
+    st->append = append;
+    /* The stream owns `st` from here (freed with it, or now on error). */
+    if ((e = cstream_attach_sink(data, &file_sink, st))) {
+        whirl_error_t *t = w2_trap(c, "%s", whirl_error_message(e));
+        whirl_error_delete(e);
+        return t;
+    }
+    return NULL;
+}
+
+static whirl_error_t *write_via_stream(w2_call_t *c) { return into_file(c, false); }
+static whirl_error_t *append_via_stream(w2_call_t *c) { return into_file(c, true); }
+
+/* A directory's entries: an fs_stream whose offset is the host's offset
+ * in the directory (w2_dir_next). */
+static whirl_error_t *dir_read_vals(void *env, whirl_cval_t *vals, size_t n, size_t *done,
+                                    bool *eof)
+{
+    fs_stream_t *st = env;
+    *done = 0;
+    *eof = st->resolved;
+    while (*done < n && !st->resolved) {
+        w2_dirent_t de;
+        int r = w2_dir_next(st->fd, &st->offset, &de);
+        if (r <= 0) {
+            fs_resolve(st, -r); /* 0: the end of the directory */
+            break;
+        }
+        whirl_cval_t *v = &vals[*done];
+        whirl_error_t *e = w2_dirent_value(v, &de);
+        if (!e)
+            e = descriptor_type3(&v->of.list.items[0]);
+        if (e)
+            return e;
+        ++*done;
+    }
+    *eof = *done == 0 && st->resolved;
+    return NULL;
+}
+
+static const cstream_host_ops_t dir_source = {.read_vals = dir_read_vals,
+                                              .peer_dropped = fs_peer_dropped,
+                                              .free = fs_free};
+
+/* read-directory: func() -> tuple<stream<directory-entry>,
+ * future<result<_, error-code>>>. A listing of its own, from the start. */
+static whirl_error_t *read_directory(w2_call_t *c)
+{
+    uint32_t rep;
+    w2_obj_t *o;
+    whirl_error_t *e = w2_arg_obj(c, 0, WHIRL_WASI2_DESCRIPTOR, &rep, &o);
+    if (e)
+        return e;
+    int fd;
+    if (!o->u.desc.dir)
+        fd = -ENOTDIR;
+    else if (!w2_fd_room(c->w))
+        fd = -EMFILE;
+    else if ((fd = openat(o->u.desc.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        fd = -errno;
+    return source_pair(c, fd, 0, &dir_source);
 }
 
 static whirl_error_t *get_directories(w2_call_t *c)
@@ -224,10 +494,10 @@ static whirl_error_t *get_directories(w2_call_t *c)
 #define FS(name, fn, na, nr) {WHIRL_WASI2_FILESYSTEM, "wasi:filesystem/types", name, fn, na, nr}
 #define D(name) "[method]descriptor." name
 const w2_def_t w3_fs_defs[] = {
-    FS(D("read-via-stream"), needs_streams, 2, 1),
-    FS(D("write-via-stream"), needs_streams, 3, 1),
-    FS(D("append-via-stream"), needs_streams, 2, 1),
-    FS(D("read-directory"), needs_streams, 1, 1),
+    FS(D("read-via-stream"), read_via_stream, 2, 1),
+    FS(D("write-via-stream"), write_via_stream, 3, 1),
+    FS(D("append-via-stream"), append_via_stream, 2, 1),
+    FS(D("read-directory"), read_directory, 1, 1),
     FS(D("advise"), same, 4, 1),
     FS(D("sync-data"), same, 1, 1),
     FS(D("get-flags"), same, 1, 1),

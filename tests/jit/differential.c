@@ -210,6 +210,20 @@ static void state_restore(whirl_instance_t *inst, const state_t *s)
 
 static bool same_exn(const whirl_exn_t *a, const whirl_exn_t *b);
 
+/* The bytes of a global's value that hold it: an i32 or f32 in the
+ * interpreter's 64-bit slot may carry any upper half, which no read sees. */
+static size_t global_width(wasm_valtype_t t)
+{
+    switch (t) {
+    case WASM_I32:
+    case WASM_F32: return 4;
+    case WASM_I64:
+    case WASM_F64: return 8;
+    case WASM_V128: return 16;
+    default: return sizeof(void *);
+    }
+}
+
 /* NULL if equal, else what differs first. */
 static const char *state_diff(const state_t *a, const state_t *b, char *buf, size_t n)
 {
@@ -229,7 +243,7 @@ static const char *state_diff(const state_t *a, const state_t *b, char *buf, siz
     for (uint32_t i = 0; i < a->nglob; i++)
         if (wasm_ref_top(a->glob_type[i]) == WASM_EXNREF
                 ? !same_exn(a->glob[i].slot.ref, b->glob[i].slot.ref)
-                : memcmp(&a->glob[i], &b->glob[i], sizeof a->glob[i]) != 0) {
+                : memcmp(&a->glob[i], &b->glob[i], global_width(a->glob_type[i])) != 0) {
             snprintf(buf, n, "global %u: 0x%llx vs 0x%llx", i,
                      (unsigned long long)a->glob[i].slot.u64, (unsigned long long)b->glob[i].slot.u64);
             return buf;
@@ -537,11 +551,13 @@ static void cmd_differential(runner_t *r, const cJSON *cmd, expect_kind_t kind)
     free(argv);
 }
 
-/* A module: instantiated as whirl-spec does, then compiled by the JIT. */
-static void cmd_jit_module(runner_t *r, const cJSON *cmd)
+/* A module (or `module instance` of a definition, `instantiate`):
+ * instantiated as whirl-spec does, then compiled by the JIT. */
+static void cmd_jit_module(runner_t *r, const cJSON *cmd,
+                           void (*instantiate)(runner_t *r, const cJSON *cmd))
 {
     unsigned failed = r->failed;
-    cmd_module(r, cmd);
+    instantiate(r, cmd);
     if (r->failed != failed || !r->current)
         return;
     r->what = (sbuf_t){r->what_buf, sizeof r->what_buf, 0};
@@ -565,7 +581,11 @@ static void run_jit_command(runner_t *r, const cJSON *cmd)
     if (!type)
         report(r, false, "command without a type");
     else if (strcmp(type, "module") == 0)
-        cmd_jit_module(r, cmd);
+        cmd_jit_module(r, cmd, cmd_module);
+    else if (strcmp(type, "module_definition") == 0)
+        cmd_module_definition(r, cmd);
+    else if (strcmp(type, "module_instance") == 0)
+        cmd_jit_module(r, cmd, cmd_module_instance);
     else if (strcmp(type, "register") == 0)
         cmd_register(r, cmd);
     else if (strcmp(type, "assert_return") == 0)
@@ -657,6 +677,7 @@ static bool run_jit_file(const char *path, bool verbose, unsigned totals[3])
     free(r.modules);
     whirl_engine_delete(r.engine);
     free_names(r.named, r.nnamed);
+    free_definitions(&r);
     free_names(r.registered, r.nregistered);
     free(dir);
     free(name);

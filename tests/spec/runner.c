@@ -182,7 +182,8 @@ static void sb_name(sbuf_t *sb, const char *s, size_t n)
 /* Values                                                              */
 /* ------------------------------------------------------------------ */
 
-enum { MATCH_EXACT = 0, MATCH_NAN_CANONICAL, MATCH_NAN_ARITHMETIC, MATCH_ANY_REF };
+/* MATCH_ANY_NULL: a 3.0 script's `(ref.null)`, a null reference of any type. */
+enum { MATCH_EXACT = 0, MATCH_NAN_CANONICAL, MATCH_NAN_ARITHMETIC, MATCH_ANY_REF, MATCH_ANY_NULL };
 
 /* An expected result: `val` holds the exact bits when `mode` (or, for v128,
  * a lane's entry in `lane_mode`) is MATCH_EXACT. */
@@ -269,6 +270,13 @@ static bool parse_value(const cJSON *j, whirl_val_t *val, expect_t *exp, sbuf_t 
 {
     const char *type = json_str(j, "type");
     whirl_valkind_t kind;
+    if (exp && type && strcmp(type, "refnull") == 0) {
+        memset(exp, 0, sizeof *exp);
+        memset(val, 0, sizeof *val);
+        val->kind = WHIRL_FUNCREF;
+        exp->mode = MATCH_ANY_NULL;
+        return true;
+    }
     if (!type || !kind_from_name(type, &kind)) {
         sb_printf(why, "unknown value type %s", type ? type : "(none)");
         return false;
@@ -422,6 +430,10 @@ static uint64_t v128_lane(const uint8_t *v, unsigned lb, unsigned i)
 
 static bool value_matches(const whirl_val_t *got, const expect_t *exp)
 {
+    if (exp->mode == MATCH_ANY_NULL)
+        return (got->kind == WHIRL_FUNCREF && !got->of.funcref) ||
+               (got->kind == WHIRL_EXTERNREF && !got->of.externref) ||
+               (got->kind == WHIRL_EXNREF && !got->of.exnref);
     if (got->kind != exp->val.kind)
         return false;
     switch (got->kind) {
@@ -537,6 +549,9 @@ static void sb_expect(sbuf_t *sb, const expect_t *e)
     case MATCH_ANY_REF:
         sb_printf(sb, "%s:<non-null>", kind_name(e->val.kind));
         return;
+    case MATCH_ANY_NULL:
+        sb_printf(sb, "ref.null (any type)");
+        return;
     }
     sb_value(sb, &e->val, NULL);
 }
@@ -591,6 +606,13 @@ typedef struct named {
     whirl_instance_t *instance; /* NULL: the module failed */
 } named_t;
 
+/* `module definition $M`: a compiled module that `module instance` makes
+ * instances of (each one new: instantiation is generative). */
+typedef struct definition {
+    char *name;
+    whirl_module_t *module; /* NULL: the module failed to compile */
+} definition_t;
+
 typedef struct runner {
     bool verbose;
     unsigned timeout_s; /* per call into wasm; 0 = none */
@@ -612,6 +634,8 @@ typedef struct runner {
     size_t nnamed;
     named_t *registered;        /* register "as" -> instance, in order */
     size_t nregistered;
+    definition_t *definitions;  /* "$name" -> module, from `module definition` */
+    size_t ndefinitions;
 
     unsigned passed, failed, skipped;
     int line;
@@ -688,6 +712,14 @@ static bool bind_name(named_t **v, size_t *n, const char *name, whirl_instance_t
     (*v)[*n].instance = inst;
     (*n)++;
     return false;
+}
+
+/* The definitions' names (their modules are in r->modules). */
+static void free_definitions(runner_t *r)
+{
+    for (size_t i = 0; i < r->ndefinitions; i++)
+        free(r->definitions[i].name);
+    free(r->definitions);
 }
 
 static void free_names(named_t *v, size_t n)
@@ -955,30 +987,19 @@ static void sb_error(sbuf_t *sb, const whirl_error_t *err)
 /* Commands                                                            */
 /* ------------------------------------------------------------------ */
 
-static void cmd_module(runner_t *r, const cJSON *cmd)
+/* Instantiates `m` (NULL: it failed to load, `why` says why) as the
+ * current instance, bound to `name` when there is one, and reports. */
+static void instantiate_current(runner_t *r, whirl_module_t *m, const char *name, sbuf_t *why)
 {
-    const char *name = json_str(cmd, "name");
-    if (name)
-        sb_printf(&r->what, " %s", name);
-    char wb[512];
-    sbuf_t why = {wb, sizeof wb, 0};
-    whirl_module_t *m;
-    whirl_error_t *err;
     whirl_instance_t *inst = NULL;
-    if (!load_module(r, cmd, &m, &err, &why)) {
-        if (err) {
-            sb_printf(&why, "whirl_module_new failed: ");
-            sb_error(&why, err);
-            whirl_error_delete(err);
-        }
-    } else {
+    if (m) {
         arm_deadline(r);
-        err = r->linker ? whirl_linker_instantiate(r->linker, r->store, m, &inst)
-                        : whirl_error_new("no linker");
+        whirl_error_t *err = r->linker ? whirl_linker_instantiate(r->linker, r->store, m, &inst)
+                                       : whirl_error_new("no linker");
         if (err) {
             inst = NULL;
-            sb_printf(&why, "instantiation failed: ");
-            sb_error(&why, err);
+            sb_printf(why, "instantiation failed: ");
+            sb_error(why, err);
             whirl_error_delete(err);
         }
     }
@@ -989,7 +1010,73 @@ static void cmd_module(runner_t *r, const cJSON *cmd)
     if (inst)
         report(r, true, NULL);
     else
+        report(r, false, "%s", why->buf);
+}
+
+/* Loads the command's module; NULL with `why` filled when it fails. */
+static whirl_module_t *load_or_explain(runner_t *r, const cJSON *cmd, sbuf_t *why)
+{
+    whirl_module_t *m;
+    whirl_error_t *err;
+    if (load_module(r, cmd, &m, &err, why))
+        return m;
+    if (err) {
+        sb_printf(why, "whirl_module_new failed: ");
+        sb_error(why, err);
+        whirl_error_delete(err);
+    }
+    return NULL;
+}
+
+static void cmd_module(runner_t *r, const cJSON *cmd)
+{
+    const char *name = json_str(cmd, "name");
+    if (name)
+        sb_printf(&r->what, " %s", name);
+    char wb[512] = "";
+    sbuf_t why = {wb, sizeof wb, 0};
+    instantiate_current(r, load_or_explain(r, cmd, &why), name, &why);
+}
+
+/* `module definition $M`: compiled and validated, not instantiated. */
+static void cmd_module_definition(runner_t *r, const cJSON *cmd)
+{
+    const char *name = json_str(cmd, "name");
+    sb_printf(&r->what, " %s", name ? name : "(unnamed)");
+    char wb[512] = "";
+    sbuf_t why = {wb, sizeof wb, 0};
+    whirl_module_t *m = load_or_explain(r, cmd, &why);
+    if (name) {
+        r->definitions = xrealloc(r->definitions, (r->ndefinitions + 1) * sizeof *r->definitions);
+        r->definitions[r->ndefinitions].name = xstrdup(name);
+        r->definitions[r->ndefinitions++].module = m;
+    }
+    if (m)
+        report(r, true, NULL);
+    else
         report(r, false, "%s", wb);
+}
+
+/* `module instance $I $M`: a new instance of definition $M, current from
+ * now on and named $I. */
+static void cmd_module_instance(runner_t *r, const cJSON *cmd)
+{
+    const char *name = json_str(cmd, "instance");
+    const char *def = json_str(cmd, "module");
+    sb_printf(&r->what, " %s of %s", name ? name : "(unnamed)", def ? def : "?");
+    char wb[512] = "";
+    sbuf_t why = {wb, sizeof wb, 0};
+    whirl_module_t *m = NULL;
+    for (size_t i = r->ndefinitions; i-- > 0;)
+        if (def && strcmp(r->definitions[i].name, def) == 0) {
+            m = r->definitions[i].module;
+            if (!m)
+                sb_printf(&why, "module definition %s failed to load", def);
+            break;
+        }
+    if (!m && !why.len)
+        sb_printf(&why, "no module definition named %s", def ? def : "(none given)");
+    instantiate_current(r, m, name, &why);
 }
 
 static void cmd_register(runner_t *r, const cJSON *cmd)
@@ -997,7 +1084,7 @@ static void cmd_register(runner_t *r, const cJSON *cmd)
     const char *as = json_str(cmd, "as");
     const char *name = json_str(cmd, "name");
     sb_printf(&r->what, " %s as \"%s\"", name ? name : "(current)", as ? as : "?");
-    char wb[512];
+    char wb[512] = "";
     sbuf_t why = {wb, sizeof wb, 0};
     if (!as) {
         report(r, false, "no \"as\"");
@@ -1273,6 +1360,10 @@ static void run_command(runner_t *r, const cJSON *cmd)
         report(r, false, "command without a type");
     else if (strcmp(type, "module") == 0)
         cmd_module(r, cmd);
+    else if (strcmp(type, "module_definition") == 0)
+        cmd_module_definition(r, cmd);
+    else if (strcmp(type, "module_instance") == 0)
+        cmd_module_instance(r, cmd);
     else if (strcmp(type, "register") == 0)
         cmd_register(r, cmd);
     else if (strcmp(type, "action") == 0)
@@ -1398,6 +1489,7 @@ static bool run_file(const char *path, bool verbose, unsigned timeout_s, unsigne
     free(r.modules);
     whirl_engine_delete(r.engine);
     free_names(r.named, r.nnamed);
+    free_definitions(&r);
     free_names(r.registered, r.nregistered);
     free(dir);
     free(name);

@@ -56,7 +56,40 @@ def convert(tmp, jco):
         return out, json.load(f)["commands"]
 
 
+def check_prepasses():
+    """The 3.0 script forms rewritten before wabt sees them (no tools)."""
+    text = ('((@a) module (@b "x)" (; ) ;) (c)) $m (@custom "s" "d")\n'
+            '  (func (export "f") (@a\n ;; )\n )))\n'
+            '(assert_malformed (module quote "(@a) (func)") "x")\n')
+    got = wast3json.strip_annotations(text)
+    check(got.count("\n") == text.count("\n"), "annotations: lines kept")
+    check("(@a" not in got.split("quote")[0] and "(@b" not in got,
+          "annotations: (@a ...) and (@b ...) blanked: %r" % got)
+    check('(@custom "s" "d")' in got, "annotations: @custom kept")
+    check('quote "(@a) (func)"' in got, "annotations: strings untouched")
+    check(got.lstrip("( ").startswith("module"), "annotations: the module keyword is first")
+
+    text = ("(module definition $M\n  (func))\n(module instance $I $M)\n"
+            "(register \"I\" $I)\n(module definition $N (memory 1))\n")
+    got, defs, insts = wast3json.module_forms(text)
+    check(sorted(defs) == [1, 5], "definitions found at lines 1 and 5: %s" % sorted(defs))
+    check(insts == {3: {"type": "module_instance", "line": 3, "instance": "$I", "module": "$M"}},
+          "the instance command: %s" % insts)
+    check(got.count("\n") == text.count("\n"), "module forms: lines kept")
+    check("definition" not in got and "instance" not in got, "module forms rewritten: %r" % got)
+    check("(module $I binary" in got, "the instance stands in as a binary module named $I")
+
+    text = ('(assert_return (invoke "a") (ref.null))\n'
+            '(assert_return (invoke "b") (ref.null) (ref.null extern))\n'
+            '(module quote "(ref.null)")\n')
+    got, lines = wast3json.bare_nulls(text)
+    check(lines == {1}, "only a command whose nulls are all bare becomes any-null: %s" % lines)
+    check(got.count("(ref.null func)") == 2, "bare nulls given a heap type for wabt: %r" % got)
+    check('quote "(ref.null)"' in got, "bare nulls: other commands untouched")
+
+
 def main():
+    check_prepasses()
     if not wast3json.find_jco() or not shutil.which("wast2json"):
         print("test_wast3json: jco or wast2json missing: skipped")
         return 77

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* pthread_cond_clockwait */
 /* Resumable calls (include/whirl/async.h): async host functions finished
  * from another thread or later on the same one, 1,000 suspended calls on
  * one thread, instantiation with a start function that waits, epoch
