@@ -280,6 +280,27 @@ bool whirl_component_call_can_defer(void);
  * now on (ops->free). Only when whirl_component_call_can_defer() is true. */
 void whirl_component_call_defer(const whirl_component_pending_ops_t *ops, void *env);
 
+/* Streams and futures the host writes (component-model async), for
+ * results such as `stream<row>`. A stream's values come from `ops->read`,
+ * called inside the guest's stream.read: it fills up to `n` zeroed nodes of
+ * `vals` (n is small, so the host never holds more than one read's worth)
+ * with values of the element type, which the engine lowers and releases;
+ * *done == 0 with *eof ends the stream. An error traps the reading guest.
+ * `ops->free` (may be NULL) releases `env` once the stream is gone (read to
+ * its end and dropped, or dropped early, or with the store); `env` is the
+ * stream's from this call on, also when it fails. `ops` must outlive the
+ * stream (a static table). The value then holds the readable end (release
+ * it or return it to a guest). */
+typedef struct whirl_component_source_ops {
+    whirl_error_t *(*read)(void *env, whirl_cval_t *vals, size_t n, size_t *done, bool *eof);
+    void (*free)(void *env);
+} whirl_component_source_ops_t;
+whirl_error_t *whirl_cval_set_stream(whirl_cval_t *value, const whirl_component_source_ops_t *ops,
+                                     void *env);
+/* A future already resolved with `payload` (taken and zeroed; NULL for a
+ * `future` without a payload type). */
+whirl_error_t *whirl_cval_set_future(whirl_cval_t *value, whirl_cval_t *payload);
+
 /* Parameters and result of a component function (borrowed). */
 size_t whirl_component_func_param_count(const whirl_component_func_t *func);
 const char *whirl_component_func_param_name(const whirl_component_func_t *func, size_t i);

@@ -1135,3 +1135,57 @@ void waitables_free(cinst_t *inst)
     vec_free(&inst->waitables);
     tearing_down--;
 }
+
+/* ---- the public host streams and futures (include/whirl/component.h) ---- */
+
+/* A public source behind the internal ops table: its ops and env. */
+typedef struct pub_source {
+    const whirl_component_source_ops_t *ops;
+    void *env;
+} pub_source_t;
+
+static whirl_error_t *pub_read(void *env, whirl_cval_t *vals, size_t n, size_t *done, bool *eof)
+{
+    pub_source_t *p = env;
+    return p->ops->read(p->env, vals, n, done, eof);
+}
+
+static void pub_free(void *env)
+{
+    pub_source_t *p = env;
+    if (p->ops->free)
+        p->ops->free(p->env);
+    free(p);
+}
+
+static const cstream_host_ops_t pub_ops = {.read_vals = pub_read, .free = pub_free};
+
+whirl_error_t *whirl_cval_set_stream(whirl_cval_t *value, const whirl_component_source_ops_t *ops,
+                                     void *env)
+{
+    pub_source_t *p = calloc(1, sizeof *p);
+    if (!p) {
+        if (ops->free)
+            ops->free(env);
+        whirl_cval_release(value);
+        return error_oom();
+    }
+    p->ops = ops;
+    p->env = env;
+    whirl_error_t *e = cstream_host_new(false, &pub_ops, p, value);
+    if (e)
+        pub_free(p);
+    return e;
+}
+
+whirl_error_t *whirl_cval_set_future(whirl_cval_t *value, whirl_cval_t *payload)
+{
+    whirl_error_t *e = cstream_host_new(true, NULL, NULL, value);
+    if (e) {
+        whirl_cval_release(payload);
+        return e;
+    }
+    whirl_cval_t none = {0};
+    cstream_future_resolve(value->of.stream, payload ? payload : &none);
+    return NULL;
+}

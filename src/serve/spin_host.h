@@ -206,6 +206,25 @@ whirl_error_t *spin_mqtt_link(whirl_component_linker_t *l);
 whirl_error_t *spin_pg_link(whirl_component_linker_t *l);
 whirl_error_t *spin_mysql_link(whirl_component_linker_t *l);
 
+/* The component-model async versions (spin_async.c): `name` in `iface`
+ * runs the synchronous callback `sync` (with `env`) and gives its result
+ * as it is (SAME), or reshaped: SPIN_ASYNC_ROWS turns
+ * result<record { columns, rows }, E> into
+ * result<tuple<columns, stream<row>, future<result<_, E>>>, E>;
+ * SPIN_ASYNC_KEYS turns result<list<string>, E> into
+ * tuple<stream<string>, future<result<_, E>>>. */
+typedef enum spin_async_shape {
+    SPIN_ASYNC_SAME = 0,
+    SPIN_ASYNC_ROWS,
+    SPIN_ASYNC_KEYS,
+} spin_async_shape_t;
+whirl_error_t *spin_define_async(whirl_component_linker_t *l, const char *iface,
+                                 const char *name, whirl_component_callback_t sync, void *env,
+                                 spin_async_shape_t shape);
+/* A stream of the items of `list` (a LIST, taken; anything else: an empty
+ * stream), handed out a few per guest read. */
+whirl_error_t *spin_stream_of_list(whirl_cval_t *list, whirl_cval_t *out);
+
 /* Result builders shared by the hosts. */
 whirl_error_t *spin_result_ok(whirl_cval_t *res, bool with_payload, whirl_cval_t **payload);
 /* result::err(variant case `index`, with a string payload unless msg is NULL). */

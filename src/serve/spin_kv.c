@@ -1,4 +1,5 @@
-/* Spin key-value: fermyon:spin/key-value@2.0.0 and wasi:keyvalue
+/* Spin key-value: fermyon:spin/key-value@2.0.0, its async twin
+ * spin:key-value@3.0.0 (spin_async.c), and wasi:keyvalue
  * (store, atomics, batch @0.2.0-draft2), over two backends:
  *   SQLite  Spin's own layout (table spin_key_value: store, key, value), so
  *           a file `spin up` wrote reads the same here; integers of
@@ -515,6 +516,7 @@ typedef struct kv_def {
 } kv_def_t;
 
 #define SPIN_KV "fermyon:spin/key-value@2.0.0"
+#define SPIN_KV3 "spin:key-value/key-value@3.0.0" /* async: spin_async.c */
 #define WASI_KV_STORE "wasi:keyvalue/store@0.2.0-draft2"
 #define WASI_KV_ATOMICS "wasi:keyvalue/atomics@0.2.0-draft2"
 #define WASI_KV_BATCH "wasi:keyvalue/batch@0.2.0-draft2"
@@ -526,6 +528,12 @@ static const kv_def_t kv_defs[] = {
     {API_SPIN2, SPIN_KV, "[method]store.delete", OP_DELETE},
     {API_SPIN2, SPIN_KV, "[method]store.exists", OP_EXISTS},
     {API_SPIN2, SPIN_KV, "[method]store.get-keys", OP_KEYS},
+    {API_SPIN2, SPIN_KV3, "[static]store.open", OP_OPEN},
+    {API_SPIN2, SPIN_KV3, "[method]store.get", OP_GET},
+    {API_SPIN2, SPIN_KV3, "[method]store.set", OP_SET},
+    {API_SPIN2, SPIN_KV3, "[method]store.delete", OP_DELETE},
+    {API_SPIN2, SPIN_KV3, "[method]store.exists", OP_EXISTS},
+    {API_SPIN2, SPIN_KV3, "[method]store.get-keys", OP_KEYS},
     {API_WASI, WASI_KV_STORE, "open", OP_OPEN},
     {API_WASI, WASI_KV_STORE, "[method]bucket.get", OP_GET},
     {API_WASI, WASI_KV_STORE, "[method]bucket.set", OP_SET},
@@ -836,11 +844,16 @@ whirl_error_t *spin_kv_link(whirl_component_linker_t *l)
     }
     whirl_error_t *e = whirl_component_linker_define_resource(l, SPIN_KV, "store", g_store_type);
     if (!e)
+        e = whirl_component_linker_define_resource(l, SPIN_KV3, "store", g_store_type);
+    if (!e)
         e = whirl_component_linker_define_resource(l, WASI_KV_STORE, "bucket", g_bucket_type);
     if (!e)
         e = whirl_component_linker_define_resource(l, WASI_KV_ATOMICS, "cas", g_cas_type);
-    for (size_t i = 0; !e && i < sizeof kv_defs / sizeof *kv_defs; i++)
-        e = whirl_component_linker_define_func(l, kv_defs[i].iface, kv_defs[i].name, kv_call,
-                                               (void *)&kv_defs[i], NULL);
+    for (size_t i = 0; !e && i < sizeof kv_defs / sizeof *kv_defs; i++) {
+        /* 3.0.0's get-keys streams the keys; its other functions answer as 2.0.0's. */
+        bool keys3 = strcmp(kv_defs[i].iface, SPIN_KV3) == 0 && kv_defs[i].op == OP_KEYS;
+        e = spin_define_async(l, kv_defs[i].iface, kv_defs[i].name, kv_call,
+                              (void *)&kv_defs[i], keys3 ? SPIN_ASYNC_KEYS : SPIN_ASYNC_SAME);
+    }
     return e;
 }

@@ -272,13 +272,17 @@ whirl_error_t *spin_mqtt_link(whirl_component_linker_t *l)
     if (!g_conn_type &&
         !(g_conn_type = whirl_resource_type_new("connection", conn_dtor, NULL, NULL)))
         return errorf("out of memory");
-    whirl_error_t *e = whirl_component_linker_define_resource(l, IFACE, "connection",
-                                                              g_conn_type);
-    if (!e)
-        e = whirl_component_linker_define_func(l, IFACE, "[static]connection.open", m_call,
-                                               NULL, NULL);
-    if (!e)
-        e = whirl_component_linker_define_func(l, IFACE, "[method]connection.publish", m_call,
-                                               (void *)1, NULL);
+    /* spin:mqtt@3.0.0: the same functions, async (spin_async.c). */
+    static const char *const ifaces[] = {IFACE, "spin:mqtt/mqtt@3.0.0"};
+    whirl_error_t *e = NULL;
+    for (size_t v = 0; !e && v < 2; v++) {
+        e = whirl_component_linker_define_resource(l, ifaces[v], "connection", g_conn_type);
+        if (!e)
+            e = spin_define_async(l, ifaces[v], "[static]connection.open", m_call, NULL,
+                                  SPIN_ASYNC_SAME);
+        if (!e)
+            e = spin_define_async(l, ifaces[v], "[method]connection.publish", m_call,
+                                  (void *)1, SPIN_ASYNC_SAME);
+    }
     return e;
 }

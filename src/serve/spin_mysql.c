@@ -1,4 +1,5 @@
-/* Outbound MySQL/MariaDB for Spin apps: fermyon:spin/mysql@2.0.0 through
+/* Outbound MySQL/MariaDB for Spin apps: fermyon:spin/mysql@2.0.0 (and its
+ * async twin spin:mysql@3.0.0, spin_async.c) through
  * libmariadb. open takes mysql://[USER[:PASSWORD]@]HOST[:PORT][/DATABASE]
  * and connects only where the component's allowed_outbound_hosts lets it
  * (mysql://HOST:PORT), else connection-failed "address ... is not
@@ -457,11 +458,17 @@ whirl_error_t *spin_mysql_link(whirl_component_linker_t *l)
         if (!(g_conn_type = whirl_resource_type_new("connection", conn_dtor, NULL, NULL)))
             return errorf("out of memory");
     }
-    whirl_error_t *e = whirl_component_linker_define_resource(l, IFACE, "connection",
-                                                              g_conn_type);
     static const char *const names[] = {"[static]connection.open", "[method]connection.query",
                                         "[method]connection.execute"};
-    for (uintptr_t i = 0; !e && i < 3; i++)
-        e = whirl_component_linker_define_func(l, IFACE, names[i], my_call, (void *)i, NULL);
+    /* spin:mysql@3.0.0: the same functions, async; its query streams the
+     * rows (spin_async.c). */
+    static const char *const ifaces[] = {IFACE, "spin:mysql/mysql@3.0.0"};
+    whirl_error_t *e = NULL;
+    for (size_t v = 0; !e && v < 2; v++) {
+        e = whirl_component_linker_define_resource(l, ifaces[v], "connection", g_conn_type);
+        for (uintptr_t i = 0; !e && i < 3; i++)
+            e = spin_define_async(l, ifaces[v], names[i], my_call, (void *)i,
+                                  v == 1 && i == 1 ? SPIN_ASYNC_ROWS : SPIN_ASYNC_SAME);
+    }
     return e;
 }

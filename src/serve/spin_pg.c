@@ -2,8 +2,8 @@
  * spin:postgres/postgres@3.0.0 (dates, times, timestamps) and
  * spin:postgres/postgres@4.0.0 (also uuid, jsonb, numeric, ranges, arrays,
  * intervals, and errors with the server's fields: spin_pg_types.c) through
- * libpq; 4.1.0 adds the connection-builder (CA roots for TLS), and 4.2.0's
- * synchronous functions are 4.1.0's (its async ones are not defined yet). open takes a connection string ("host=... user=...") or a URL
+ * libpq; 4.1.0 adds the connection-builder (CA roots for TLS), and 4.2.0
+ * an async twin of open, query, execute and build (spin_async.c). open takes a connection string ("host=... user=...") or a URL
  * (postgres://...) and connects only where the component's
  * allowed_outbound_hosts lets it (postgres://HOST:PORT; a Unix socket is
  * never allowed), else connection-failed "address ... is not permitted".
@@ -860,6 +860,18 @@ whirl_error_t *spin_pg_link(whirl_component_linker_t *l)
         for (uintptr_t i = 0; !e && i < (builder ? OP_COUNT : OP_BUILDER_NEW); i++)
             e = whirl_component_linker_define_func(l, api->iface, op_names[i], pg_call,
                                                    (void *)(v * OP_COUNT + i), NULL);
+        /* 4.2.0's async twins (spin_async.c); query-async streams the rows. */
+        static const struct {
+            const char *name;
+            uintptr_t op;
+        } twins[] = {{"[static]connection.open-async", OP_OPEN},
+                     {"[method]connection.query-async", OP_QUERY},
+                     {"[method]connection.execute-async", OP_EXECUTE},
+                     {"[method]connection-builder.build-async", OP_BUILD}};
+        for (size_t i = 0; !e && v == API_V42 && i < sizeof twins / sizeof *twins; i++)
+            e = spin_define_async(l, api->iface, twins[i].name, pg_call,
+                                  (void *)(v * OP_COUNT + twins[i].op),
+                                  twins[i].op == OP_QUERY ? SPIN_ASYNC_ROWS : SPIN_ASYNC_SAME);
     }
     return e;
 }

@@ -438,10 +438,14 @@ whirl_error_t *spin_redis_link(whirl_component_linker_t *l)
     if (!g_conn_type &&
         !(g_conn_type = whirl_resource_type_new("connection", conn_dtor, NULL, NULL)))
         return errorf("out of memory");
-    whirl_error_t *e = whirl_component_linker_define_resource(l, IFACE, "connection",
-                                                              g_conn_type);
-    for (size_t i = 0; !e && i < sizeof r_defs / sizeof *r_defs; i++)
-        e = whirl_component_linker_define_func(l, IFACE, r_defs[i].name, r_call,
-                                               (void *)&r_defs[i], NULL);
+    /* spin:redis@3.0.0: the same functions, async (spin_async.c). */
+    static const char *const ifaces[] = {IFACE, "spin:redis/redis@3.0.0"};
+    whirl_error_t *e = NULL;
+    for (size_t v = 0; !e && v < 2; v++) {
+        e = whirl_component_linker_define_resource(l, ifaces[v], "connection", g_conn_type);
+        for (size_t i = 0; !e && i < sizeof r_defs / sizeof *r_defs; i++)
+            e = spin_define_async(l, ifaces[v], r_defs[i].name, r_call, (void *)&r_defs[i],
+                                  SPIN_ASYNC_SAME);
+    }
     return e;
 }

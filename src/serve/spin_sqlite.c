@@ -1,5 +1,6 @@
-/* Spin SQLite: fermyon:spin/sqlite@2.0.0 and spin:sqlite/sqlite@3.0.0
- * (which adds last-insert-rowid and changes) over real SQLite files:
+/* Spin SQLite: fermyon:spin/sqlite@2.0.0, spin:sqlite/sqlite@3.0.0
+ * (which adds last-insert-rowid and changes) and @3.1.0 (which adds an async
+ * twin of each function, spin_async.c) over real SQLite files:
  * `default` in the app's .spin/sqlite_db.db, others from the runtime config
  * file. A database the component does not list in sqlite_databases is
  * access-denied. Parameters bind as their type (integer, real, text, blob,
@@ -403,14 +404,24 @@ whirl_error_t *spin_sqlite_link(whirl_component_linker_t *l)
     if (!g_conn_type && !(g_conn_type = whirl_resource_type_new("connection", conn_dtor, NULL,
                                                                 NULL)))
         return errorf("out of memory");
-    static const char *const ifaces[] = {"fermyon:spin/sqlite@2.0.0", "spin:sqlite/sqlite@3.0.0"};
+    static const char *const ifaces[] = {"fermyon:spin/sqlite@2.0.0", "spin:sqlite/sqlite@3.0.0",
+                                         "spin:sqlite/sqlite@3.1.0"};
+    /* 3.1.0 adds an async twin of each function (spin_async.c); its
+     * execute-async streams the rows. */
+    static const char *const async_names[] = {
+        "[static]connection.open-async", "[method]connection.execute-async",
+        "[method]connection.last-insert-rowid-async", "[method]connection.changes-async"};
     whirl_error_t *e = NULL;
-    for (size_t v = 0; !e && v < 2; v++) {
+    for (size_t v = 0; !e && v < 3; v++) {
         e = whirl_component_linker_define_resource(l, ifaces[v], "connection", g_conn_type);
         size_t n = v == 0 ? 2 : 4; /* 2.0.0 has only open and execute */
         for (size_t i = 0; !e && i < n; i++)
             e = whirl_component_linker_define_func(l, ifaces[v], db_defs[i].name, db_call,
                                                    (void *)&db_defs[i], NULL);
+        for (size_t i = 0; !e && v == 2 && i < 4; i++)
+            e = spin_define_async(l, ifaces[v], async_names[i], db_call, (void *)&db_defs[i],
+                                  db_defs[i].op == OP_EXECUTE ? SPIN_ASYNC_ROWS
+                                                              : SPIN_ASYNC_SAME);
     }
     return e;
 }

@@ -461,6 +461,11 @@ whirl_error_t *spin_vars_link(whirl_component_linker_t *l)
     whirl_error_t *e =
         whirl_component_linker_define_func(l, "fermyon:spin/variables@2.0.0", "get", vars_get,
                                            NULL, NULL);
+    /* spin:variables@3.0.0's get is async with 2.0.0's arguments and errors:
+     * it finishes at once (the values were resolved at load). */
+    if (!e)
+        e = spin_define_async(l, "spin:variables/variables@3.0.0", "get", vars_get, NULL,
+                              SPIN_ASYNC_SAME);
     if (!e)
         e = whirl_component_linker_define_func(l, "fermyon:spin/config", "get-config",
                                                config_get, NULL, NULL);

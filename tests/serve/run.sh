@@ -1,7 +1,7 @@
 #!/bin/bash
 # End-to-end tests of `whirl serve`: start the server on a free loopback
 # port, talk to it with curl, check statuses, headers, bodies and the log.
-#   run.sh wagi|spin|http|strict|shutdown|spinhost|spinsdk WHIRL BUILD_DIR
+#   run.sh wagi|spin|http|strict|shutdown|spinhost|spinasync|spinsdk WHIRL BUILD_DIR
 # Prints "N passed, M failed" and exits non-zero if anything failed.
 set -u
 MODE=$1
@@ -680,9 +680,10 @@ spin) spin_tests ;;
 http) http_tests ;;
 strict) strict_tests ;;
 spinhost) source "$SRC/spin_host.sh"; spinhost_tests; stop_redis; stop_mqtt; stop_pg; stop_mysql ;;
+spinasync) source "$SRC/spin_host.sh"; source "$SRC/spin_async.sh"; spinasync_tests; stop_redis; stop_mqtt; stop_pg; stop_mysql ;;
 spinsdk) source "$SRC/spin_sdk.sh"; spinsdk_tests; stop_redis; stop_mqtt; stop_pg; stop_mysql ;;
 shutdown) start_server shutdown --wagi "$BUILD/wagi_test.wasm" && shutdown_tests ;;
-*) echo "usage: run.sh wagi|spin|http|strict|shutdown|spinhost|spinsdk WHIRL BUILD_DIR" >&2; exit 2 ;;
+*) echo "usage: run.sh wagi|spin|http|strict|shutdown|spinhost|spinasync|spinsdk WHIRL BUILD_DIR" >&2; exit 2 ;;
 esac
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
