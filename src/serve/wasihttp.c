@@ -369,41 +369,123 @@ static whirl_error_t *fields_new(hcall_t *h)
     return fl ? wh_new_fields(h->c, fl, false, h->res) : trap("out of memory");
 }
 
-static whirl_error_t *fields_from_list(hcall_t *h)
+/* ---- fields values, shared with wasi:http 0.3 (wasihttp3.c) ---- */
+
+whirl_error_t *wh_fields_from_list(const whirl_cval_t *l, flist_t **out, int *bad)
 {
-    if (h->nargs != 1 || h->args[0].kind != WHIRL_CVAL_LIST)
+    *out = NULL;
+    *bad = -1;
+    if (!l || l->kind != WHIRL_CVAL_LIST)
         return trap("fields.from-list: expected a list");
     flist_t *fl = wh_fl_new();
     if (!fl)
         return trap("out of memory");
-    const whirl_cval_t *l = &h->args[0];
     for (size_t i = 0; i < l->of.list.len; i++) {
         const whirl_cval_t *t = &l->of.list.items[i];
         if (t->kind != WHIRL_CVAL_TUPLE || t->of.list.len != 2 ||
             t->of.list.items[0].kind != WHIRL_CVAL_STRING) {
             wh_fl_unref(fl);
-            return trap("fields.from-list: malformed entry");
+            return trap("fields.from-list: expected (name, value) pairs");
         }
         const uint8_t *v;
         size_t vn;
         uint8_t *tmp;
         int r = wh_bytes_of(&t->of.list.items[1], &v, &vn, &tmp)
                     ? wh_fl_append(fl, t->of.list.items[0].of.string.data,
-                                t->of.list.items[0].of.string.len, v, vn, true)
+                                   t->of.list.items[0].of.string.len, v, vn, true)
                     : 0;
         free(tmp);
         if (r >= 0) {
             wh_fl_unref(fl);
-            return wh_err_case(h->res, (uint32_t)r);
+            *bad = r;
+            return NULL;
         }
     }
+    *out = fl;
+    return NULL;
+}
+
+whirl_error_t *wh_fields_get(const flist_t *fl, const char *name, size_t n, whirl_cval_t *res)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < fl->n; i++)
+        count += name_is(fl, i, name, n);
+    whirl_error_t *e = whirl_cval_set_items(res, WHIRL_CVAL_LIST, count);
+    for (size_t i = 0, k = 0; i < fl->n && !e; i++)
+        if (name_is(fl, i, name, n))
+            e = whirl_cval_set_bytes(&res->of.list.items[k++], fl->vals[i], fl->vlens[i]);
+    return e;
+}
+
+void wh_fields_has(const flist_t *fl, const char *name, size_t n, whirl_cval_t *res)
+{
+    bool has = false;
+    for (size_t i = 0; i < fl->n && !has; i++)
+        has = name_is(fl, i, name, n);
+    res->kind = WHIRL_CVAL_BOOL;
+    res->of.b = has;
+}
+
+whirl_error_t *wh_fields_entries(const flist_t *fl, whirl_cval_t *res)
+{
+    whirl_error_t *e = whirl_cval_set_items(res, WHIRL_CVAL_LIST, fl->n);
+    for (size_t i = 0; !e && i < fl->n; i++) {
+        whirl_cval_t *t = &res->of.list.items[i];
+        e = whirl_cval_set_items(t, WHIRL_CVAL_TUPLE, 2);
+        if (!e)
+            e = whirl_cval_set_string(&t->of.list.items[0], fl->names[i], strlen(fl->names[i]));
+        if (!e)
+            e = whirl_cval_set_bytes(&t->of.list.items[1], fl->vals[i], fl->vlens[i]);
+    }
+    return e;
+}
+
+whirl_error_t *wh_fields_replace(flist_t *fl, const char *name, size_t n,
+                                 const whirl_cval_t *vals, bool check, int *bad)
+{
+    *bad = -1;
+    flist_t *tmp = wh_fl_new();
+    if (!tmp)
+        return trap("out of memory");
+    for (size_t i = 0; vals && i < vals->of.list.len && *bad == -1; i++) {
+        const uint8_t *v;
+        size_t vn;
+        uint8_t *t;
+        *bad = wh_bytes_of(&vals->of.list.items[i], &v, &vn, &t)
+                   ? wh_fl_append(tmp, name, n, v, vn, check) : 0;
+        free(t);
+    }
+    if (*bad == -1) {
+        wh_fl_delete(fl, name, n);
+        for (size_t i = 0; i < tmp->n && *bad == -1; i++)
+            if (wh_fl_append(fl, tmp->names[i], strlen(tmp->names[i]), tmp->vals[i],
+                             tmp->vlens[i], false) != -1)
+                *bad = WH_FIELDS_FULL;
+    }
+    wh_fl_unref(tmp);
+    return NULL;
+}
+
+static whirl_error_t *fields_from_list(hcall_t *h)
+{
+    flist_t *fl;
+    int bad;
+    whirl_error_t *e = wh_fields_from_list(h->nargs == 1 ? &h->args[0] : NULL, &fl, &bad);
+    if (e || !fl)
+        return e ? e : wh_err_case(h->res, (uint32_t)bad);
     whirl_cval_t *p;
-    whirl_error_t *e = wh_ok(h->res, &p);
-    if (e) {
+    if ((e = wh_ok(h->res, &p))) {
         wh_fl_unref(fl);
         return e;
     }
     return wh_new_fields(h->c, fl, false, p);
+}
+
+/* The fields (argument 0) and name (argument 1) of a fields method. */
+static whirl_error_t *fields_and_name(hcall_t *h, hobj_t **o, const char **name, size_t *n)
+{
+    whirl_error_t *e = wh_arg_obj(h, 0, H_FIELDS, o, NULL);
+    return e ? e : wh_arg_string(h, 1, name, n);
 }
 
 static whirl_error_t *fields_get(hcall_t *h)
@@ -411,21 +493,8 @@ static whirl_error_t *fields_get(hcall_t *h)
     hobj_t *o;
     const char *name = NULL;
     size_t n = 0;
-    whirl_error_t *e = wh_arg_obj(h, 0, H_FIELDS, &o, NULL);
-    if (!e)
-        e = wh_arg_string(h, 1, &name, &n);
-    if (e)
-        return e;
-    size_t count = 0;
-    for (size_t i = 0; i < o->fl->n; i++)
-        count += name_is(o->fl, i, name, n);
-    if ((e = whirl_cval_set_items(h->res, WHIRL_CVAL_LIST, count)))
-        return e;
-    for (size_t i = 0, k = 0; i < o->fl->n && !e; i++)
-        if (name_is(o->fl, i, name, n))
-            e = whirl_cval_set_bytes(&h->res->of.list.items[k++], o->fl->vals[i],
-                                     o->fl->vlens[i]);
-    return e;
+    whirl_error_t *e = fields_and_name(h, &o, &name, &n);
+    return e ? e : wh_fields_get(o->fl, name, n, h->res);
 }
 
 static whirl_error_t *fields_has(hcall_t *h)
@@ -433,17 +502,10 @@ static whirl_error_t *fields_has(hcall_t *h)
     hobj_t *o;
     const char *name = NULL;
     size_t n = 0;
-    whirl_error_t *e = wh_arg_obj(h, 0, H_FIELDS, &o, NULL);
+    whirl_error_t *e = fields_and_name(h, &o, &name, &n);
     if (!e)
-        e = wh_arg_string(h, 1, &name, &n);
-    if (e)
-        return e;
-    bool has = false;
-    for (size_t i = 0; i < o->fl->n && !has; i++)
-        has = name_is(o->fl, i, name, n);
-    h->res->kind = WHIRL_CVAL_BOOL;
-    h->res->of.b = has;
-    return NULL;
+        wh_fields_has(o->fl, name, n, h->res);
+    return e;
 }
 
 /* set / append / delete: the mutations. All three need mutable fields and a
@@ -477,30 +539,11 @@ static whirl_error_t *fields_mutate(hcall_t *h, enum fields_op op)
         const whirl_cval_t *vals = op == FIELDS_SET && h->nargs > 2 ? &h->args[2] : NULL;
         if (op == FIELDS_SET && (!vals || vals->kind != WHIRL_CVAL_LIST))
             return trap("fields.set: expected a list of values");
-        flist_t *tmp = wh_fl_new();
-        if (!tmp)
-            return trap("out of memory");
-        for (size_t i = 0; vals && i < vals->of.list.len; i++) {
-            const uint8_t *v;
-            size_t vn;
-            uint8_t *t;
-            int r = wh_bytes_of(&vals->of.list.items[i], &v, &vn, &t)
-                        ? wh_fl_append(tmp, name, n, v, vn, false) : 0;
-            free(t);
-            if (r >= 0) {
-                wh_fl_unref(tmp);
-                return wh_err_case(h->res, (uint32_t)r);
-            }
-        }
-        wh_fl_delete(o->fl, name, n);
-        for (size_t i = 0; i < tmp->n; i++)
-            if (wh_fl_append(o->fl, tmp->names[i], strlen(tmp->names[i]), tmp->vals[i],
-                          tmp->vlens[i], false) != -1) {
-                wh_fl_unref(tmp);
-                return wh_err_case(h->res, 0);
-            }
-        wh_fl_unref(tmp);
-        return wh_ok(h->res, NULL);
+        int r = -1;
+        if ((e = wh_fields_replace(o->fl, name, n, vals, false, &r)))
+            return e;
+        /* 0.2's header-error has no case for a list out of room: invalid-syntax */
+        return r == -1 ? wh_ok(h->res, NULL) : wh_err_case(h->res, r == WH_FIELDS_FULL ? 0 : (uint32_t)r);
     }
     /* append */
     if (h->nargs < 3)
@@ -521,18 +564,7 @@ static whirl_error_t *fields_entries(hcall_t *h)
 {
     hobj_t *o;
     whirl_error_t *e = wh_arg_obj(h, 0, H_FIELDS, &o, NULL);
-    if (!e)
-        e = whirl_cval_set_items(h->res, WHIRL_CVAL_LIST, o->fl->n);
-    for (size_t i = 0; !e && i < o->fl->n; i++) {
-        whirl_cval_t *t = &h->res->of.list.items[i];
-        e = whirl_cval_set_items(t, WHIRL_CVAL_TUPLE, 2);
-        if (!e)
-            e = whirl_cval_set_string(&t->of.list.items[0], o->fl->names[i],
-                                      strlen(o->fl->names[i]));
-        if (!e)
-            e = whirl_cval_set_bytes(&t->of.list.items[1], o->fl->vals[i], o->fl->vlens[i]);
-    }
-    return e;
+    return e ? e : wh_fields_entries(o->fl, h->res);
 }
 
 static whirl_error_t *fields_clone(hcall_t *h)

@@ -107,6 +107,25 @@ int wh_fl_append(flist_t *f, const char *name, size_t nlen, const uint8_t *v, si
 flist_t *wh_fl_clone(const flist_t *src);
 /* Removes every entry named `name` (any case). */
 void wh_fl_delete(flist_t *f, const char *name, size_t nlen);
+/* Fields as component values, for wasi:http 0.2 and 0.3 alike:
+ * from-list's list<tuple<field-name, field-value>> `l` into a new list
+ * (*out), or *bad = the header-error case that refuses an entry (*out
+ * NULL); a trap when `l` is not of that shape. */
+whirl_error_t *wh_fields_from_list(const whirl_cval_t *l, flist_t **out, int *bad);
+/* `res` becomes the list<field-value> of the entries named `name`. */
+whirl_error_t *wh_fields_get(const flist_t *fl, const char *name, size_t n, whirl_cval_t *res);
+/* `res` becomes whether an entry is named `name`. */
+void wh_fields_has(const flist_t *fl, const char *name, size_t n, whirl_cval_t *res);
+/* Replaces every entry named `name` (a token) by the values of `vals`
+ * (list<field-value>; NULL: none, a delete), each checked first as
+ * wh_fl_append does with `check`. *bad: -1 done, the header-error case of
+ * a refused value (nothing changed), or WH_FIELDS_FULL when the list had
+ * no room for them (the name's old entries are gone). */
+enum { WH_FIELDS_FULL = 1000 };
+whirl_error_t *wh_fields_replace(flist_t *fl, const char *name, size_t n,
+                                 const whirl_cval_t *vals, bool check, int *bad);
+/* `res` becomes list<tuple<field-name, field-value>> of every entry. */
+whirl_error_t *wh_fields_entries(const flist_t *fl, whirl_cval_t *res);
 whirl_error_t *wh_obj_add(http_ctx_t *c, hkind_t kind, hobj_t **out, uint32_t *rep);
 void wh_obj_free(http_ctx_t *c, hobj_t *o);
 hobj_t *wh_obj_get(http_ctx_t *c, uint32_t rep, hkind_t kind);

@@ -306,28 +306,15 @@ static const char *arg_name(w3call_t *h, size_t *n)
     return h->args[1].of.string.data;
 }
 
-static bool name_is(const flist_t *f, size_t i, const char *name, size_t n)
-{
-    return strlen(f->names[i]) == n && strncasecmp(f->names[i], name, n) == 0;
-}
-
 static whirl_error_t *fields_get(w3call_t *h)
 {
     w3obj_t *o;
-    size_t n = 0, count = 0;
+    size_t n = 0;
     whirl_error_t *e = wh3_arg(h, 0, W3_FIELDS, &o, NULL);
     const char *name = e ? NULL : arg_name(h, &n);
     if (e || !name)
         return e ? e : trap("fields.get: expected a name");
-    for (size_t i = 0; i < o->fl->n; i++)
-        count += name_is(o->fl, i, name, n);
-    if ((e = whirl_cval_set_items(h->res, WHIRL_CVAL_LIST, count)))
-        return e;
-    for (size_t i = 0, k = 0; i < o->fl->n && !e; i++)
-        if (name_is(o->fl, i, name, n))
-            e = whirl_cval_set_bytes(&h->res->of.list.items[k++], o->fl->vals[i],
-                                     o->fl->vlens[i]);
-    return e;
+    return wh_fields_get(o->fl, name, n, h->res);
 }
 
 static whirl_error_t *fields_has(w3call_t *h)
@@ -338,11 +325,7 @@ static whirl_error_t *fields_has(w3call_t *h)
     const char *name = e ? NULL : arg_name(h, &n);
     if (e || !name)
         return e ? e : trap("fields.has: expected a name");
-    bool has = false;
-    for (size_t i = 0; i < o->fl->n && !has; i++)
-        has = name_is(o->fl, i, name, n);
-    h->res->kind = WHIRL_CVAL_BOOL;
-    h->res->of.b = has;
+    wh_fields_has(o->fl, name, n, h->res);
     return NULL;
 }
 
@@ -363,30 +346,11 @@ static whirl_error_t *fields_replace(w3call_t *h, bool set)
     const whirl_cval_t *vals = set && h->nargs > 2 ? &h->args[2] : NULL;
     if (set && (!vals || vals->kind != WHIRL_CVAL_LIST))
         return trap("fields.set: expected a list of values");
-    flist_t *tmp = wh_fl_new();
-    if (!tmp)
-        return trap("out of memory");
-    for (size_t i = 0; vals && i < vals->of.list.len; i++) {
-        const uint8_t *v;
-        size_t vn;
-        uint8_t *t;
-        int r = wh_bytes_of(&vals->of.list.items[i], &v, &vn, &t)
-                    ? wh_fl_append(tmp, name, n, v, vn, true) : 0;
-        free(t);
-        if (r >= 0) {
-            wh_fl_unref(tmp);
-            return header_error(h->res, (uint32_t)r);
-        }
-    }
-    wh_fl_delete(o->fl, name, n);
-    for (size_t i = 0; i < tmp->n; i++)
-        if (wh_fl_append(o->fl, tmp->names[i], strlen(tmp->names[i]), tmp->vals[i],
-                         tmp->vlens[i], false) >= 0) {
-            wh_fl_unref(tmp);
-            return header_error(h->res, HEADER_SIZE_EXCEEDED);
-        }
-    wh_fl_unref(tmp);
-    return wh_ok(h->res, NULL);
+    int r;
+    if ((e = wh_fields_replace(o->fl, name, n, vals, true, &r)))
+        return e;
+    return r == -1 ? wh_ok(h->res, NULL)
+                   : header_error(h->res, r == WH_FIELDS_FULL ? HEADER_SIZE_EXCEEDED : (uint32_t)r);
 }
 
 static whirl_error_t *fields_set(w3call_t *h) { return fields_replace(h, true); }
@@ -402,35 +366,13 @@ static whirl_error_t *fields_clone(w3call_t *h)
 /* from-list(list<tuple<field-name, field-value>>) -> result<fields, header-error>. */
 static whirl_error_t *fields_from_list(w3call_t *h)
 {
-    const whirl_cval_t *l = h->nargs > 0 ? &h->args[0] : NULL;
-    if (!l || l->kind != WHIRL_CVAL_LIST)
-        return trap("fields.from-list: expected a list");
-    flist_t *fl = wh_fl_new();
-    if (!fl)
-        return trap("out of memory");
-    for (size_t i = 0; i < l->of.list.len; i++) {
-        const whirl_cval_t *t = &l->of.list.items[i];
-        if (t->kind != WHIRL_CVAL_TUPLE || t->of.list.len != 2 ||
-            t->of.list.items[0].kind != WHIRL_CVAL_STRING) {
-            wh_fl_unref(fl);
-            return trap("fields.from-list: expected (name, value) pairs");
-        }
-        const uint8_t *v;
-        size_t vn;
-        uint8_t *tmp;
-        int r = wh_bytes_of(&t->of.list.items[1], &v, &vn, &tmp)
-                    ? wh_fl_append(fl, t->of.list.items[0].of.string.data,
-                                   t->of.list.items[0].of.string.len, v, vn, true)
-                    : 0;
-        free(tmp);
-        if (r >= 0) {
-            wh_fl_unref(fl);
-            return header_error(h->res, (uint32_t)r);
-        }
-    }
+    flist_t *fl;
+    int bad;
+    whirl_error_t *e = wh_fields_from_list(h->nargs > 0 ? &h->args[0] : NULL, &fl, &bad);
+    if (e || !fl)
+        return e ? e : header_error(h->res, (uint32_t)bad);
     whirl_cval_t *p;
-    whirl_error_t *e = wh_ok(h->res, &p);
-    if (e) {
+    if ((e = wh_ok(h->res, &p))) {
         wh_fl_unref(fl);
         return e;
     }
@@ -441,16 +383,7 @@ static whirl_error_t *fields_copy_all(w3call_t *h)
 {
     w3obj_t *o;
     whirl_error_t *e = wh3_arg(h, 0, W3_FIELDS, &o, NULL);
-    if (e || (e = whirl_cval_set_items(h->res, WHIRL_CVAL_LIST, o->fl->n)))
-        return e;
-    for (size_t i = 0; i < o->fl->n && !e; i++) {
-        whirl_cval_t *t = &h->res->of.list.items[i];
-        if (!(e = whirl_cval_set_items(t, WHIRL_CVAL_TUPLE, 2)) &&
-            !(e = whirl_cval_set_string(&t->of.list.items[0], o->fl->names[i],
-                                        strlen(o->fl->names[i]))))
-            e = whirl_cval_set_bytes(&t->of.list.items[1], o->fl->vals[i], o->fl->vlens[i]);
-    }
-    return e;
+    return e ? e : wh_fields_entries(o->fl, h->res);
 }
 
 /* ---- request and response ---- */
