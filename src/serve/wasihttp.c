@@ -369,6 +369,17 @@ static whirl_error_t *fields_new(hcall_t *h)
     return fl ? wh_new_fields(h->c, fl, false, h->res) : trap("out of memory");
 }
 
+char *wh_text_copy(const char *p, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (s) {
+        if (n)
+            memcpy(s, p, n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
 /* ---- fields values, shared with wasi:http 0.3 (wasihttp3.c) ---- */
 
 whirl_error_t *wh_fields_from_list(const whirl_cval_t *l, flist_t **out, int *bad)

@@ -107,6 +107,9 @@ int wh_fl_append(flist_t *f, const char *name, size_t nlen, const uint8_t *v, si
 flist_t *wh_fl_clone(const flist_t *src);
 /* Removes every entry named `name` (any case). */
 void wh_fl_delete(flist_t *f, const char *name, size_t nlen);
+/* A NUL-terminated copy (malloc'd) of `n` guest bytes, which have no NUL
+ * after them: strndup may read past them (ASan reports it). */
+char *wh_text_copy(const char *p, size_t n);
 /* Fields as component values, for wasi:http 0.2 and 0.3 alike:
  * from-list's list<tuple<field-name, field-value>> `l` into a new list
  * (*out), or *bad = the header-error case that refuses an entry (*out

@@ -247,19 +247,6 @@ whirl_error_t *wh3_arg(const w3call_t *h, size_t i, w3kind_t kind, w3obj_t **out
     return NULL;
 }
 
-/* A NUL-terminated copy of `n` guest bytes, which have no NUL after them:
- * strndup may read past them (ASan reports it), so no strndup here. */
-static char *text_copy(const char *p, size_t n)
-{
-    char *s = malloc(n + 1);
-    if (s) {
-        if (n)
-            memcpy(s, p, n);
-        s[n] = '\0';
-    }
-    return s;
-}
-
 /* ---- fields ---- */
 
 enum { HEADER_IMMUTABLE = 2, HEADER_SIZE_EXCEEDED = 3 }; /* header-error cases */
@@ -496,7 +483,7 @@ static whirl_error_t *set_method(w3call_t *h)
         if (!p || p->kind != WHIRL_CVAL_STRING || !serve_http_token(p->of.string.data,
                                                                      p->of.string.len))
             return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
-        char *s = text_copy(p->of.string.data, p->of.string.len);
+        char *s = wh_text_copy(p->of.string.data, p->of.string.len);
         if (!s)
             return trap("out of memory");
         free(o->rq.method_other);
@@ -524,7 +511,7 @@ static whirl_error_t *set_text(w3call_t *h, char **slot, bool authority)
         if (!authority && p->of.string.len && p->of.string.data[0] != '/' &&
             p->of.string.data[0] != '*')
             return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
-        if (!(s = text_copy(p->of.string.data, p->of.string.len)))
+        if (!(s = wh_text_copy(p->of.string.data, p->of.string.len)))
             return trap("out of memory");
     }
     free(*slot);
@@ -562,7 +549,7 @@ static whirl_error_t *set_scheme(w3call_t *h)
     if (o->rq.scheme == 2) {
         const whirl_cval_t *s = p->of.variant.payload;
         if (!s || s->kind != WHIRL_CVAL_STRING ||
-            !(o->rq.scheme_other = text_copy(s->of.string.data, s->of.string.len)))
+            !(o->rq.scheme_other = wh_text_copy(s->of.string.data, s->of.string.len)))
             return trap("request.set-scheme: bad scheme");
     }
     return wh_ok(h->res, NULL);
@@ -896,7 +883,7 @@ static void answer(serve_inst_t *in, w3obj_t *o)
     char **vals = calloc(n ? n : 1, sizeof *vals);
     bool oom = !hs || !vals;
     for (size_t i = 0; i < n && !oom; i++) {
-        if (!(vals[i] = text_copy((const char *)o->fl->vals[i], o->fl->vlens[i])))
+        if (!(vals[i] = wh_text_copy((const char *)o->fl->vals[i], o->fl->vlens[i])))
             oom = true;
         hs[i].name = o->fl->names[i];
         hs[i].value = vals[i];

@@ -253,7 +253,7 @@ static whirl_error_t *outreq_set_method(hcall_t *h)
             return trap("set-method: expected a string");
         if (!serve_http_token(p->of.string.data, p->of.string.len))
             return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
-        if (!(other = strndup(p->of.string.data, p->of.string.len)))
+        if (!(other = wh_text_copy(p->of.string.data, p->of.string.len)))
             return trap("out of memory");
         m = 9;
     }
@@ -303,7 +303,7 @@ static whirl_error_t *set_opt(hcall_t *h, bool authority)
             return trap("expected a string");
         if (!valid_text(p->of.string.data, p->of.string.len, authority))
             return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
-        if (!(v = strndup(p->of.string.data, p->of.string.len)))
+        if (!(v = wh_text_copy(p->of.string.data, p->of.string.len)))
             return trap("out of memory");
     }
     char **slot = authority ? &o->rq->authority : &o->rq->path;
@@ -361,7 +361,7 @@ static whirl_error_t *outreq_set_scheme(hcall_t *h)
             }
             if (!good)
                 return whirl_cval_set_case(h->res, WHIRL_CVAL_RESULT, 1, false);
-            if (!(other = strndup(p->of.string.data, p->of.string.len)))
+            if (!(other = wh_text_copy(p->of.string.data, p->of.string.len)))
                 return trap("out of memory");
         }
     }
