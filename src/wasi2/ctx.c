@@ -126,14 +126,18 @@ whirl_error_t *whirl_wasi2_new(whirl_wasi2_config_t *c, whirl_wasi2_t **out)
         whirl_wasi2_config_delete(c);
         return limit_err;
     }
-    w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    w->streams = calloc(1, sizeof *w->streams);
+    w->wake_fd = w->streams ? eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) : -1;
     if (w->wake_fd < 0) {
-        whirl_error_t *e = cfg_error("WASI: eventfd: %s", strerror(errno));
+        whirl_error_t *e = w->streams ? cfg_error("WASI: eventfd: %s", strerror(errno))
+                                      : w2_oom();
+        free(w->streams);
         free(w);
         whirl_wasi2_config_delete(c);
         return e;
     }
     atomic_init(&w->interrupted, false);
+    atomic_init(&w->streams->refs, 1);
     w->argv = c->common.argv, w->argc = c->common.argc;
     w->envp = c->common.envp, w->envc = c->common.envc;
     memcpy(w->stdio, c->common.stdio, sizeof w->stdio);
@@ -204,6 +208,8 @@ void whirl_wasi2_delete(whirl_wasi2_t *w)
     wasi_preopens_free(w->pre, w->npre);
     w3_net_policy_free(&w->net);
     close(w->wake_fd);
+    if (atomic_fetch_sub(&w->streams->refs, 1) == 1)
+        free(w->streams);
     free(w);
 }
 
@@ -234,7 +240,49 @@ void whirl_wasi2_notify(whirl_wasi2_t *w)
 
 bool w2_fd_room(const whirl_wasi2_t *w)
 {
-    return w->nfds < w->max_fds && wasi_fd_budget_room();
+    uint32_t held_by_streams = atomic_load(&w->streams->refs) - 1; /* - the context's */
+    return w->nfds + held_by_streams < w->max_fds && wasi_fd_budget_room();
+}
+
+w2_fd_account_t *w2_fd_take(whirl_wasi2_t *w)
+{
+    if (!w2_fd_room(w) || !wasi_fd_budget_take())
+        return NULL;
+    atomic_fetch_add(&w->streams->refs, 1);
+    return w->streams;
+}
+
+void w2_fd_give(w2_fd_account_t *a)
+{
+    if (!a)
+        return;
+    wasi_fd_budget_give();
+    if (atomic_fetch_sub(&a->refs, 1) == 1)
+        free(a);
+}
+
+int w2_fd_dup(whirl_wasi2_t *w, int fd, w2_fd_account_t **fds)
+{
+    if (!(*fds = w2_fd_take(w))) {
+        errno = EMFILE;
+        return -1;
+    }
+    int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (d < 0) {
+        int err = errno;
+        w2_fd_give(*fds);
+        *fds = NULL;
+        errno = err;
+    }
+    return d;
+}
+
+void w2_fd_close(int fd, w2_fd_account_t *fds)
+{
+    if (fd >= 0) {
+        close(fd);
+        w2_fd_give(fds);
+    }
 }
 
 whirl_error_t *w2_obj_add(whirl_wasi2_t *w, const w2_obj_t *o, uint32_t *rep)

@@ -117,6 +117,15 @@ typedef struct w2_obj {
     } u;
 } w2_obj_t;
 
+/* The descriptors that 0.3 streams' states hold (their own duplicates of
+ * a file's, a directory's or a socket's descriptor). Those states belong
+ * to the component's store, which a host may delete after this context:
+ * they count against max_fds and the process budget through this shared
+ * account, which the last of them or the context frees. */
+typedef struct w2_fd_account {
+    atomic_uint refs; /* 1 while the context lives, + 1 per descriptor held */
+} w2_fd_account_t;
+
 /* A pre-opened directory (common_config.h: fd, name, readonly). */
 typedef wasi_preopen_t w2_preopen_t;
 
@@ -124,7 +133,8 @@ struct whirl_wasi2 {
     w2_obj_t *objs; /* slot i holds rep i + 1 */
     uint32_t nobjs, cap, live;
     uint32_t nfds; /* live objects holding a host descriptor */
-    uint32_t max_fds; /* how many may (wasi/limits.h) */
+    uint32_t max_fds; /* how many may (wasi/limits.h), with streams' */
+    w2_fd_account_t *streams;
     uint32_t free_head; /* rep of the first free slot, 0: none */
     char **argv;
     size_t argc;
@@ -151,6 +161,17 @@ whirl_error_t *w2_obj_add(whirl_wasi2_t *w, const w2_obj_t *o, uint32_t *rep);
 /* Whether another object holding a host descriptor fits (callers that can
  * answer EMFILE ask first). */
 bool w2_fd_room(const whirl_wasi2_t *w);
+/* Room for one descriptor a 0.3 stream's state will hold: the account to
+ * give it back to with w2_fd_give once that descriptor is closed, or NULL
+ * when the guest or the process holds its cap (answer EMFILE). */
+w2_fd_account_t *w2_fd_take(whirl_wasi2_t *w);
+/* Gives back what w2_fd_take took; NULL does nothing. Any thread. */
+void w2_fd_give(w2_fd_account_t *a);
+/* A stream's own duplicate of `fd`, taken with w2_fd_take into *fds: -1
+ * with errno set (EMFILE at the cap) when there is none. */
+int w2_fd_dup(whirl_wasi2_t *w, int fd, w2_fd_account_t **fds);
+/* Closes such a descriptor (none if negative) and gives back its room. */
+void w2_fd_close(int fd, w2_fd_account_t *fds);
 /* One directory entry: its name (NUL-terminated, valid UTF-8) and its
  * 0.2 descriptor-type. */
 typedef struct w2_dirent {

@@ -224,6 +224,7 @@ static whirl_error_t *open_at(w2_call_t *c)
 
 typedef struct fs_stream {
     int fd;            /* our own descriptor, -1 once the call failed */
+    w2_fd_account_t *fds; /* where `fd` counts against the guest's cap */
     uint64_t offset;   /* of the next read or write */
     bool append;       /* writes go to the file's end */
     cstream_t *future; /* result<_, error-code>, resolved once */
@@ -251,8 +252,7 @@ static void fs_resolve(fs_stream_t *st, int err)
 static void fs_free(void *env)
 {
     fs_stream_t *st = env;
-    if (st->fd >= 0)
-        close(st->fd);
+    w2_fd_close(st->fd, st->fds);
     cstream_unref(st->future);
     free(st);
 }
@@ -338,9 +338,10 @@ static whirl_error_t *fs_stream_new(whirl_cval_t *fut, fs_stream_t **out)
 }
 
 /* Our own descriptor of the file descriptor `c->args[0]` for `need`
- * (W2_DF_READ or W2_DF_WRITE), or -errno for the guest, as 0.2's
- * via-stream functions answer; an argument that is no descriptor traps. */
-static whirl_error_t *file_fd(w2_call_t *c, uint32_t need, int *fd)
+ * (W2_DF_READ or W2_DF_WRITE), counted in *fds against the guest's cap of
+ * descriptors, or -errno for the guest, as 0.2's via-stream functions
+ * answer; an argument that is no descriptor traps. */
+static whirl_error_t *file_fd(w2_call_t *c, uint32_t need, int *fd, w2_fd_account_t **fds)
 {
     uint32_t rep;
     w2_obj_t *o;
@@ -351,9 +352,7 @@ static whirl_error_t *file_fd(w2_call_t *c, uint32_t need, int *fd)
         *fd = -EISDIR;
     else if (!(o->u.desc.flags & need))
         *fd = -EBADF;
-    else if (!w2_fd_room(c->w))
-        *fd = -EMFILE;
-    else if ((*fd = fcntl(o->u.desc.fd, F_DUPFD_CLOEXEC, 0)) < 0)
+    else if ((*fd = w2_fd_dup(c->w, o->u.desc.fd, fds)) < 0)
         *fd = -errno;
     return NULL;
 }
@@ -362,20 +361,20 @@ static whirl_error_t *file_fd(w2_call_t *c, uint32_t need, int *fd)
  * source `ops` over `fd` (ours, taken) from `offset`; a negative `fd` is
  * the -errno the call failed with: the stream ends at once, the future
  * holds the error. */
-static whirl_error_t *source_pair(w2_call_t *c, int fd, uint64_t offset,
+static whirl_error_t *source_pair(w2_call_t *c, int fd, w2_fd_account_t *fds, uint64_t offset,
                                   const cstream_host_ops_t *ops)
 {
     whirl_error_t *e = whirl_cval_set_items(c->res, WHIRL_CVAL_TUPLE, 2);
     whirl_cval_t *items = e ? NULL : c->res->of.list.items;
     fs_stream_t *st;
     if (e || (e = fs_stream_new(&items[1], &st))) {
-        if (fd >= 0)
-            close(fd);
+        w2_fd_close(fd, fds);
         return e;
     }
     if (fd < 0)
         fs_resolve(st, -fd);
     st->fd = fd < 0 ? -1 : fd;
+    st->fds = fds;
     st->offset = offset;
     if ((e = cstream_host_new(false, ops, st, &items[0])))
         fs_free(st);
@@ -388,10 +387,11 @@ static whirl_error_t *read_via_stream(w2_call_t *c)
 {
     uint64_t offset;
     int fd = -1;
+    w2_fd_account_t *fds = NULL;
     whirl_error_t *e = w2_arg_uint(c, 1, WHIRL_CVAL_U64, &offset);
-    if (e || (e = file_fd(c, W2_DF_READ, &fd)))
+    if (e || (e = file_fd(c, W2_DF_READ, &fd, &fds)))
         return e;
-    return source_pair(c, fd, offset, &file_source);
+    return source_pair(c, fd, fds, offset, &file_source);
 }
 
 /* write-via-stream: func(data: stream<u8>, offset: filesize) ->
@@ -404,13 +404,13 @@ static whirl_error_t *into_file(w2_call_t *c, bool append)
     if (data->kind != WHIRL_CVAL_STREAM)
         return w2_trap(c, "parameter 1 is not a stream");
     int fd;
+    w2_fd_account_t *fds = NULL;
     whirl_error_t *e = append ? NULL : w2_arg_uint(c, 2, WHIRL_CVAL_U64, &offset);
-    if (e || (e = file_fd(c, W2_DF_WRITE, &fd)))
+    if (e || (e = file_fd(c, W2_DF_WRITE, &fd, &fds)))
         return e;
     fs_stream_t *st;
     if ((e = fs_stream_new(c->res, &st))) {
-        if (fd >= 0)
-            close(fd);
+        w2_fd_close(fd, fds);
         return e;
     }
     if (fd < 0) {
@@ -419,6 +419,7 @@ static whirl_error_t *into_file(w2_call_t *c, bool append)
         return NULL;
     }
     st->fd = fd;
+    st->fds = fds;
     st->offset = offset;
     st->append = append;
     /* The stream owns `st` from here (freed with it, or now on error). */
@@ -474,13 +475,16 @@ static whirl_error_t *read_directory(w2_call_t *c)
     if (e)
         return e;
     int fd;
+    w2_fd_account_t *fds = NULL;
     if (!o->u.desc.dir)
         fd = -ENOTDIR;
-    else if (!w2_fd_room(c->w))
+    else if (!(fds = w2_fd_take(c->w)))
         fd = -EMFILE;
-    else if ((fd = openat(o->u.desc.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+    else if ((fd = openat(o->u.desc.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
         fd = -errno;
-    return source_pair(c, fd, 0, &dir_source);
+        w2_fd_give(fds);
+    }
+    return source_pair(c, fd, fds, 0, &dir_source);
 }
 
 static whirl_error_t *get_directories(w2_call_t *c)

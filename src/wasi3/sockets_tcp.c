@@ -16,9 +16,9 @@
  * guest may accept and connect, or receive and send, concurrently.
  *
  * Each stream holds its own duplicate of the socket's descriptor, so the
- * guest may drop the tcp-socket while the stream lives (the duplicate is
- * not counted against the cap; it goes with the stream). Waits end at
- * the store's deadline. */
+ * guest may drop the tcp-socket while the stream lives; the duplicate
+ * counts against the guest's cap of descriptors (w2_fd_dup) until the
+ * stream goes. Waits end at the store's deadline. */
 #define _GNU_SOURCE /* accept4 */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +32,6 @@
 
 #define TCP WHIRL_WASI2_TCP_SOCKET
 
-static int fcntl_dup(int fd) { return fcntl(fd, F_DUPFD_CLOEXEC, 0); }
 
 /* ------------------------------------------------------------------ */
 /* Waiting on the stream's descriptor                                  */
@@ -85,6 +84,7 @@ static void resolve(cstream_t *f, int err)
 
 typedef struct tcp_send {
     int fd;
+    w2_fd_account_t *fds; /* where `fd` counts against the guest's cap */
     whirl_wasi2_t *w;
     whirl_store_t *store;
     cstream_t *future; /* resolved once: at the stream's end or a failure */
@@ -102,7 +102,7 @@ static void send_resolve(tcp_send_t *t, int err)
 static void send_free(void *env)
 {
     tcp_send_t *t = env;
-    close(t->fd);
+    w2_fd_close(t->fd, t->fds);
     cstream_unref(t->future);
     free(t);
 }
@@ -174,7 +174,7 @@ whirl_error_t *w3_tcp_send(w2_call_t *c)
     tcp_send_t *t = calloc(1, sizeof *t);
     if (!t)
         return w2_oom();
-    if ((t->fd = fcntl_dup(s->fd)) < 0) {
+    if ((t->fd = w2_fd_dup(c->w, s->fd, &t->fds)) < 0) {
         int err = errno;
         free(t);
         resolve(fut, err);
@@ -200,6 +200,7 @@ whirl_error_t *w3_tcp_send(w2_call_t *c)
 
 typedef struct tcp_recv {
     int fd; /* -1: nothing to read (not connected) */
+    w2_fd_account_t *fds;
     whirl_wasi2_t *w;
     whirl_store_t *store;
     cstream_t *future;
@@ -252,8 +253,7 @@ static void recv_dropped(void *env)
 static void recv_free(void *env)
 {
     tcp_recv_t *r = env;
-    if (r->fd >= 0)
-        close(r->fd);
+    w2_fd_close(r->fd, r->fds);
     cstream_unref(r->future);
     free(r);
 }
@@ -291,7 +291,7 @@ whirl_error_t *w3_tcp_receive(w2_call_t *c)
     r->future = cstream_of(&items[1]);
     cstream_ref(r->future);
     bool usable = s->state == W3_CONNECTED && !s->receiving;
-    if (usable && (r->fd = fcntl_dup(s->fd)) < 0) {
+    if (usable && (r->fd = w2_fd_dup(c->w, s->fd, &r->fds)) < 0) {
         int err = errno;
         recv_resolve(r, err);
     } else if (!usable) {
@@ -315,6 +315,7 @@ whirl_error_t *w3_tcp_receive(w2_call_t *c)
 
 typedef struct tcp_accept {
     int fd;
+    w2_fd_account_t *fds;
     int family;
     whirl_wasi2_t *w;
     whirl_store_t *store;
@@ -372,7 +373,7 @@ static whirl_error_t *accept_vals(void *env, whirl_cval_t *vals, size_t n, size_
 static void accept_free(void *env)
 {
     tcp_accept_t *a = env;
-    close(a->fd);
+    w2_fd_close(a->fd, a->fds);
     free(a);
 }
 
@@ -408,7 +409,7 @@ whirl_error_t *w3_tcp_listen(w2_call_t *c)
     tcp_accept_t *a = calloc(1, sizeof *a);
     if (!a)
         return w2_oom();
-    if ((a->fd = fcntl_dup(s->fd)) < 0) {
+    if ((a->fd = w2_fd_dup(c->w, s->fd, &a->fds)) < 0) {
         int err = errno;
         free(a);
         return w3_err_errno(c->res, err);
