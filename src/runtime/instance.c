@@ -442,7 +442,12 @@ static whirl_error_t *init_static(whirl_instance_t *inst, const module_plan_t *p
     } else if ((err = init_elems(inst))) {
         return err;
     }
-    if ((err = init_datas(inst, imaged)))
+    /* Memories that did not start as their image (a pool slot's mapping
+     * failed, say) get their segments copied. */
+    bool copied = !plan->images_cover_data;
+    for (uint32_t k = 0; k < w->nmemories && !copied; k++)
+        copied = plan->images[k] && !(imaged && imaged[k]);
+    if (copied && (err = init_datas(inst, imaged)))
         return err;
     if (w->nelems)
         memcpy(inst->elem_dropped, plan->elem_dropped, w->nelems);

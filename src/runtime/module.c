@@ -633,6 +633,16 @@ static module_plan_t *plan_build(const wasm_module_t *w)
         goto oom;
     for (uint32_t i = 0; i < w->nmemories; i++)
         plan->images[i] = plan_image(w, i);
+    /* Data for an imported memory, or for a memory whose image the kernel
+     * refused, is copied at every instantiation. */
+    plan->images_cover_data = true;
+    for (uint32_t i = 0; i < w->ndatas; i++) {
+        const wasm_data_t *seg = &w->datas[i];
+        if (seg->mode == WASM_SEGMENT_ACTIVE && seg->len &&
+            (seg->memory < w->nmemory_imports ||
+             !plan->images[seg->memory - w->nmemory_imports]))
+            plan->images_cover_data = false;
+    }
     return plan;
 oom:
     plan_free(w, plan);

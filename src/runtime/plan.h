@@ -43,6 +43,11 @@ typedef struct module_plan {
     /* Per defined memory: the copy-on-write image of its data segments, or
      * NULL (no data, or the kernel refused a memfd: the data is copied). */
     alloc_image_t **images;
+    /* Whether an instance whose defined memories with data all started as
+     * their images has no byte of data left to copy: no active segment
+     * writes an imported memory. Modules made by toolchains that emit one
+     * segment per object (thousands) then skip the segments entirely. */
+    bool images_cover_data;
 } module_plan_t;
 
 /* The module's plan, built on first use; NULL if memory ran out (then
