@@ -9,9 +9,13 @@
 
 const citem_t *rinst_find(const rinst_t *r, const char *name)
 {
-    for (uint32_t i = 0; r && i < r->n; i++)
-        if (strcmp(r->names[i], name) == 0)
+    if (!r)
+        return NULL;
+    for (uint32_t k = 0, i = r->hint; k < r->n; k++, i = i + 1 < r->n ? i + 1 : 0)
+        if (strcmp(r->names[i], name) == 0) {
+            ((rinst_t *)r)->hint = i + 1 < r->n ? i + 1 : 0; /* a hint, not its value */
             return &r->items[i];
+        }
     return NULL;
 }
 
@@ -140,12 +144,13 @@ static whirl_error_t *item_of(cinst_t *inst, csort_t sort, uint32_t index, const
     }
 }
 
-static bool core_find(const rcoreinst_t *ci, const char *name, size_t len, whirl_extern_t *out)
+static bool core_find(rcoreinst_t *ci, const char *name, size_t len, whirl_extern_t *out)
 {
     if (ci->inst)
         return whirl_instance_export(ci->inst, name, len, out);
-    for (uint32_t i = 0; i < ci->n; i++)
+    for (uint32_t k = 0, i = ci->hint; k < ci->n; k++, i = i + 1 < ci->n ? i + 1 : 0)
         if (strlen(ci->names[i]) == len && memcmp(ci->names[i], name, len) == 0) {
+            ci->hint = i + 1 < ci->n ? i + 1 : 0;
             *out = ci->items[i];
             return true;
         }
