@@ -73,9 +73,15 @@
 #include "alloc/alloc.h"
 #include "util/error.h"
 
-/* Instance state is small in practice; zero this much in place and give
- * back the rest. */
-#define INSTANCE_KEEP_RESIDENT ((size_t)1 << 20)
+/* An instance's state is zeroed in place up to this many bytes, and the
+ * rest given back. It grows with the module (a whirl_func_t per function:
+ * 1.3 MB for a 12,700-function SpiderMonkey), and every page given back
+ * costs a fault and a share of a TLB shootdown at the next instantiation,
+ * several times what zeroing it costs: keeping 16 MiB instead of 1 MiB
+ * took whirl serve's componentize-js hello from about 285 to 195 us of CPU
+ * per request (bench/serve/README.md). A free slot holds at most what its
+ * last tenant used. */
+#define INSTANCE_KEEP_RESIDENT ((size_t)16 << 20)
 
 /* A stack slot's pages are given back (lazily) every this many releases. */
 #define STACK_TRIM_EVERY 1024
