@@ -11,7 +11,8 @@
 #       installs the locked npm packages of each folder whose
 #       package-lock.json the tests use (tests/component: jco for the
 #       component fixtures; tests/serve/js: componentize-js for the
-#       wasi:http guests; tests/serve/spinsdk: Spin's JS SDK), only where
+#       wasi:http guests; tests/serve/spinsdk: Spin's JS SDK;
+#       tests/serve/spinframework: its @spinframework packages), only where
 #       node_modules is missing or does not match the lock file
 #       (.ci/npm-check.mjs).
 #
@@ -66,6 +67,7 @@ whirl_npm_dirs() {
     echo tests/component
     echo tests/serve/js
     echo tests/serve/spinsdk
+    echo tests/serve/spinframework
 }
 
 whirl_install_npm() {

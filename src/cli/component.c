@@ -12,10 +12,12 @@
 #endif
 
 /* The interface a command exports; any 0.2.x version matches it. A WASI
- * 0.3 command exports run@0.3.x (an async function), preferred when present:
- * toolchains export both, and their 0.2 entry may not be the program's. */
+ * 0.3 command exports run@0.3.x or a release candidate's run (an async
+ * function), preferred when present: toolchains export both, and their 0.2
+ * entry may not be the program's. It is called by its exported name, as a
+ * candidate's version matches no other; its imports are the linker's to
+ * check (it names the versions it has). */
 static const char run_iface[] = "wasi:cli/run@0.2.0";
-static const char run_iface_p3[] = "wasi:cli/run@0.3.0";
 
 static bool is_run_export(const char *name)
 {
@@ -123,11 +125,16 @@ static int run(const run_opts_t *o, whirl_engine_t *engine, const uint8_t *bytes
         return EXIT_BAD_MODULE;
     }
     bool command = false;
-    for (size_t i = 0, n = whirl_component_export_count(r->component); i < n && !command; i++) {
+    const char *run_p3 = NULL; /* the wasi:cli/run@0.3.* export, if any */
+    for (size_t i = 0, n = whirl_component_export_count(r->component); i < n; i++) {
         const char *name;
         whirl_component_item_kind_t kind;
-        if (whirl_component_export(r->component, i, &name, &kind))
-            command = kind == WHIRL_COMPONENT_ITEM_INSTANCE && is_run_export(name);
+        if (whirl_component_export(r->component, i, &name, &kind) &&
+            kind == WHIRL_COMPONENT_ITEM_INSTANCE && is_run_export(name)) {
+            command = true;
+            if (!run_p3 && strncmp(name, "wasi:cli/run@0.3.", 17) == 0)
+                run_p3 = name;
+        }
     }
     if (!command) {
         cli_error("%s: the component exports no wasi:cli/run@0.2.x or 0.3.x interface, so it "
@@ -165,8 +172,9 @@ static int run(const run_opts_t *o, whirl_engine_t *engine, const uint8_t *bytes
     }
     if (err || (err = whirl_component_linker_instantiate_pre(r->linker, r->component, &r->pre))) {
         cli_error("%s: %s (whirl run provides WASI 0.2: wasi:cli, wasi:io, wasi:clocks, "
-                  "wasi:random, wasi:filesystem" PROVIDES "; and WASI 0.3: wasi:cli, "
-                  "wasi:clocks, wasi:random, wasi:filesystem, wasi:sockets)",
+                  "wasi:random, wasi:filesystem" PROVIDES "; and WASI 0.3 (also at "
+                  "0.3.0-rc-2026-03-15): wasi:cli, wasi:clocks, wasi:random, wasi:filesystem, "
+                  "wasi:sockets)",
                   o->file, whirl_error_message(err));
         whirl_error_delete(err);
         return EXIT_BAD_MODULE;
@@ -193,7 +201,7 @@ static int run(const run_opts_t *o, whirl_engine_t *engine, const uint8_t *bytes
     if ((err = whirl_component_instance_pre_instantiate(r->pre, r->store, &inst)))
         return cli_report_run_failure(o, what, err);
     whirl_component_func_t *f;
-    if ((!whirl_component_instance_func(inst, run_iface_p3, "run", &f) &&
+    if (((!run_p3 || !whirl_component_instance_func(inst, run_p3, "run", &f)) &&
          !whirl_component_instance_func(inst, run_iface, "run", &f)) ||
         whirl_component_func_param_count(f) != 0 || whirl_component_func_result_count(f) != 1 ||
         whirl_ctype_kind(whirl_component_func_result_type(f)) != WHIRL_CVAL_RESULT) {

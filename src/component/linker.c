@@ -149,6 +149,34 @@ static ldef_t *ns_find_versioned(lns_t *ns, const char *name)
     return compatible;
 }
 
+/* The error for an interface import the linker lacks. When the linker has
+ * the interface at other versions it names them: a prerelease version only
+ * matches itself, so a toolchain's release candidate differs from the
+ * release by its name alone, and the user needs to see both. */
+static whirl_error_t *missing_instance(const lns_t *ns, const char *name)
+{
+    const char *at = strchr(name, '@');
+    char have[512];
+    size_t len = 0;
+    have[0] = 0;
+    for (size_t i = 0; at && i < ns->defs.len && len < sizeof have; i++) {
+        const char *d = ns->defs.data[i].name, *dat = strchr(d, '@');
+        if (ns->defs.data[i].kind != LDEF_INSTANCE || !dat || dat - d != at - name ||
+            memcmp(d, name, (size_t)(at - name)) != 0)
+            continue;
+        int n = snprintf(have + len, sizeof have - len, "%s%s", len ? ", " : "", dat + 1);
+        if (n < 0)
+            break;
+        len += (size_t)n;
+    }
+    if (len >= sizeof have)
+        memcpy(have + sizeof have - 4, "...", 4);
+    if (len)
+        return error_fmt("import `%s` (an instance) is not defined in the linker, which has "
+                         "`%.*s` only at %s", name, (int)(at - name), name, have);
+    return error_fmt("import `%s` (an instance) is not defined in the linker", name);
+}
+
 whirl_component_linker_t *whirl_component_linker_new(whirl_engine_t *engine)
 {
     whirl_component_linker_t *l = calloc(1, sizeof *l);
@@ -368,7 +396,10 @@ whirl_error_t *whirl_component_linker_instantiate_pre(whirl_component_linker_t *
         const ldef_t *def = im->sort == CS_INSTANCE ? ns_find_versioned(&linker->root, im->name)
                                                     : ns_find(&linker->root, im->name);
         pre->imports[i].name = im->name;
-        whirl_error_t *e = resolve(pre, im->name, im->sort, im->type, def, &pre->imports[i]);
+        whirl_error_t *e =
+            !def && im->sort == CS_INSTANCE && needs_definitions(im->type)
+                ? missing_instance(&linker->root, im->name)
+                : resolve(pre, im->name, im->sort, im->type, def, &pre->imports[i]);
         if (e) {
             whirl_component_instance_pre_delete(pre);
             return e;

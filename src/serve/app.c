@@ -12,6 +12,7 @@
 #include "serve/app.h"
 #include "serve/spin_host.h"
 #include "serve/wasihttp.h"
+#include "wasi3/versions.h"
 
 #define errorf whirl_error_newf
 
@@ -122,9 +123,14 @@ whirl_error_t *serve_app_add_comp(serve_app_t *app, serve_comp_t *c, const uint8
             err = serve_wasihttp_check(c);
         if (!err &&
             (err = whirl_component_linker_instantiate_pre(app->clinker, c->component, &c->cpre))) {
+            /* The release candidates are named: their versions match no other. */
+            char rcs[256] = "";
+            for (size_t v = 0, at = 0; v < w3_nversions && at < sizeof rcs; v++)
+                if (strchr(w3_versions[v], '-'))
+                    at += (size_t)snprintf(rcs + at, sizeof rcs - at, ", %s", w3_versions[v]);
             whirl_error_t *e = errorf("component '%s' (%s): %s (whirl serve provides wasi:http "
-                                      "0.2 and 0.3, WASI 0.2 and 0.3)",
-                                      c->id, c->source, whirl_error_message(err));
+                                      "and WASI at 0.2.x, 0.3.x%s)",
+                                      c->id, c->source, whirl_error_message(err), rcs);
             whirl_error_delete(err);
             err = e;
         }

@@ -25,6 +25,8 @@ typedef struct serve_comp {
     whirl_instance_pre_t *pre;
     whirl_component_t *component;
     whirl_component_instance_pre_t *cpre;
+    const char *h3_handler; /* the wasi:http/handler@0.3 export served (the component's
+                               name); NULL: incoming-handler@0.2 */
     char **env_keys, **env_values; /* environment (manifest `environment`, --env) */
     size_t nenv;
     serve_dir_t *dirs;    /* pre-opened directories (manifest `files`, --dir) */

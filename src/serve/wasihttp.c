@@ -1254,7 +1254,8 @@ void serve_http_run_free(void)
 
 whirl_error_t *serve_wasihttp_check(serve_comp_t *c)
 {
-    if (wh3_exports_handler(c->component))
+    const char *other;
+    if ((c->h3_handler = wh3_handler_export(c->component, &other)))
         return NULL;
     for (size_t i = 0, n = whirl_component_export_count(c->component); i < n; i++) {
         const char *name;
@@ -1264,10 +1265,15 @@ whirl_error_t *serve_wasihttp_check(serve_comp_t *c)
             strncmp(name, "wasi:http/incoming-handler@0.2.", 31) == 0)
             return NULL;
     }
-    char buf[512];
-    snprintf(buf, sizeof buf, "component '%s' (%s) exports no wasi:http/incoming-handler@0.2.x nor wasi:http/handler@0.3.x",
-             c->id, c->source);
-    return whirl_error_new(buf);
+    char list[256];
+    wh3_served_list(list, sizeof list);
+    if (other)
+        return whirl_error_newf("component '%s' (%s) exports `%s`, a version whirl does not "
+                                "serve: it serves %s and wasi:http/incoming-handler@0.2.x",
+                                c->id, c->source, other, list);
+    return whirl_error_newf("component '%s' (%s) exports no wasi:http/incoming-handler@0.2.x "
+                            "nor %s",
+                            c->id, c->source, list);
 }
 
 /* ---- one request ---- */
@@ -1331,9 +1337,8 @@ void serve_wasihttp_handle(serve_inst_t *in)
     for (size_t i = 0; hdrs && i < nsh; i++)
         wh_fl_append(hdrs, sh[i].name, strlen(sh[i].name), (const uint8_t *)sh[i].value,
                   strlen(sh[i].value), false);
-    if (wh3_exports_handler(in->comp->component)) {
-        wh_fl_unref(hdrs);
-        wh3_handle(in, c);
+    if (in->comp->h3_handler) {
+        wh3_handle(in, c, hdrs);
         return;
     }
     hobj_t *reqo, *outp;

@@ -186,12 +186,20 @@ int wh_out_target(http_ctx_t *c, const outreq_t *rq, char **url, char *why, size
  * out of memory, or too many live ones (*limit). */
 ob_req_t *wh_out_new_req(http_ctx_t *c, bool *limit);
 
-/* wasi:http 0.3 (wasihttp3.c): its definitions in the serve linker, whether
- * a component exports its handler, serving one request with it, and the
- * per-request state's release (before the store goes). */
+/* wasi:http 0.3 (wasihttp3.c): its definitions in the serve linker (at
+ * each version of w3_versions), the handler export a component has, serving
+ * one request with it, and the per-request state's release (before the
+ * store goes). */
 whirl_error_t *wh3_define(whirl_component_linker_t *linker);
-bool wh3_exports_handler(whirl_component_t *component);
-void wh3_handle(serve_inst_t *in, http_ctx_t *c);
+/* The name of the wasi:http/handler export at a version whirl serves (the
+ * component's string), or NULL; then *other (if not NULL) is the handler
+ * exported at another version, if any. */
+const char *wh3_handler_export(whirl_component_t *component, const char **other);
+/* "wasi:http/handler@0.3.x, @0.3.0-rc-..." into `buf`, for messages. */
+void wh3_served_list(char *buf, size_t len);
+/* Serves the request with comp->h3_handler; `hdrs` (the request's headers,
+ * Spin's added) is taken. */
+void wh3_handle(serve_inst_t *in, http_ctx_t *c, flist_t *hdrs);
 void wh3_end(http_ctx_t *c);
 void wh3_unlink(void);
 

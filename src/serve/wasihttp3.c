@@ -818,18 +818,22 @@ static whirl_error_t *trampoline(void *env, whirl_store_t *store,
 whirl_error_t *wh3_define(whirl_component_linker_t *linker)
 {
     whirl_error_t *e = NULL;
-    for (int k = 0; k < W3_KINDS && !e; k++) {
+    for (int k = 0; k < W3_KINDS; k++)
         if (!g_types[k] && !(g_types[k] = whirl_resource_type_new(kind_names[k], res_dtor,
                                                                   (void *)(uintptr_t)k, NULL)))
             return whirl_error_new("out of memory");
-        e = whirl_component_linker_define_resource(linker, "wasi:http/types@" W3_HTTP_VERSION,
-                                                   kind_names[k], g_types[k]);
-    }
-    for (size_t i = 0; !e && i < sizeof defs / sizeof *defs; i++) {
-        char iface[64];
-        snprintf(iface, sizeof iface, "wasi:http/%s@" W3_HTTP_VERSION, defs[i].iface);
-        e = whirl_component_linker_define_func(linker, iface, defs[i].name, trampoline,
-                                               (void *)&defs[i], NULL);
+    /* The same functions and resource types at each version: a guest that
+     * imports two of them shares one set of objects. */
+    for (size_t v = 0; v < w3_nversions && !e; v++) {
+        char iface[96];
+        snprintf(iface, sizeof iface, "wasi:http/types@%s", w3_versions[v]);
+        for (int k = 0; k < W3_KINDS && !e; k++)
+            e = whirl_component_linker_define_resource(linker, iface, kind_names[k], g_types[k]);
+        for (size_t i = 0; !e && i < sizeof defs / sizeof *defs; i++) {
+            snprintf(iface, sizeof iface, "wasi:http/%s@%s", defs[i].iface, w3_versions[v]);
+            e = whirl_component_linker_define_func(linker, iface, defs[i].name, trampoline,
+                                                   (void *)&defs[i], NULL);
+        }
     }
     return e;
 }
@@ -842,17 +846,52 @@ void wh3_unlink(void)
     }
 }
 
-bool wh3_exports_handler(whirl_component_t *component)
+/* Whether `version` is one whirl serves the handler at: a listed one, or
+ * a release semver-compatible with one (0.3.N). */
+static bool served_version(const char *version)
 {
-    for (size_t i = 0, n = whirl_component_export_count(component); i < n; i++) {
-        const char *name;
-        whirl_component_item_kind_t kind;
-        if (whirl_component_export(component, i, &name, &kind) &&
-            kind == WHIRL_COMPONENT_ITEM_INSTANCE &&
-            strncmp(name, "wasi:http/handler@0.3.", 22) == 0)
+    for (size_t v = 0; v < w3_nversions; v++) {
+        char have[96], want[96];
+        bool exact;
+        snprintf(have, sizeof have, "h@%s", w3_versions[v]);
+        snprintf(want, sizeof want, "h@%s", version);
+        if (cname_version_match(have, want, &exact))
             return true;
     }
     return false;
+}
+
+void wh3_served_list(char *buf, size_t len)
+{
+    /* The release is served at any 0.3.N, a candidate only at itself. */
+    size_t at = 0;
+    for (size_t v = 0; v < w3_nversions && at < len; v++) {
+        bool pre = strchr(w3_versions[v], '-') != NULL;
+        int n = snprintf(buf + at, len - at, "%s%s", v ? ", @" : "wasi:http/handler@",
+                         pre ? w3_versions[v] : "0.3.x");
+        if (n < 0)
+            break;
+        at += (size_t)n;
+    }
+}
+
+const char *wh3_handler_export(whirl_component_t *component, const char **other)
+{
+    static const char prefix[] = "wasi:http/handler@";
+    if (other)
+        *other = NULL;
+    for (size_t i = 0, n = whirl_component_export_count(component); i < n; i++) {
+        const char *name;
+        whirl_component_item_kind_t kind;
+        if (!whirl_component_export(component, i, &name, &kind) ||
+            kind != WHIRL_COMPONENT_ITEM_INSTANCE || strncmp(name, prefix, sizeof prefix - 1))
+            continue;
+        if (served_version(name + sizeof prefix - 1))
+            return name;
+        if (other)
+            *other = name;
+    }
+    return NULL;
 }
 
 /* ---- serving one request ---- */
@@ -906,21 +945,24 @@ static void answer(serve_inst_t *in, w3obj_t *o)
         wh3_transmit(b, NULL, -1, NULL);
 }
 
-void wh3_handle(serve_inst_t *in, http_ctx_t *c)
+void wh3_handle(serve_inst_t *in, http_ctx_t *c, flist_t *hdrs)
 {
     const serve_req_info_t *info = serve_req_info(in->req);
     wh3_ctx_t *x = calloc(1, sizeof *x);
     if (!x) {
+        wh_fl_unref(hdrs);
         serve_inst_fail(in, whirl_error_new("out of memory"), "preparing its wasi:http context");
         return;
     }
     x->c = c;
     c->h3 = x;
-    /* The request: method, path, authority (Host), headers; its body is
-     * read when the guest consumes it. */
+    /* The request: method, path, authority (Host), headers (the caller's,
+     * with Spin's added); its body is read when the guest consumes it. */
     w3obj_t *ro;
     uint32_t rrep;
     whirl_error_t *err = wh3_obj_add(x, W3_REQUEST, &ro, &rrep);
+    if (err)
+        wh_fl_unref(hdrs);
     if (!err) {
         ro->rq.method = method_case(info->method);
         if (ro->rq.method == 9)
@@ -933,11 +975,8 @@ void wh3_handle(serve_inst_t *in, http_ctx_t *c)
         for (size_t i = 0; i < info->nheaders; i++)
             if (strcasecmp(info->headers[i].name, "host") == 0 && !ro->rq.authority)
                 ro->rq.authority = strdup(info->headers[i].value);
-        ro->fl = wh_fl_new();
-        for (size_t i = 0; ro->fl && i < info->nheaders; i++)
-            wh_fl_append(ro->fl, info->headers[i].name, strlen(info->headers[i].name),
-                         (const uint8_t *)info->headers[i].value, strlen(info->headers[i].value),
-                         false);
+        ro->fl = hdrs;
+        hdrs = NULL;
         if (!ro->fl || !ro->rq.path)
             err = whirl_error_new("out of memory");
     }
@@ -947,8 +986,7 @@ void wh3_handle(serve_inst_t *in, http_ctx_t *c)
     if (serve_inst_fail(in, err, "instantiating"))
         return;
     whirl_component_func_t *f = NULL;
-    if (!whirl_component_instance_func(inst, "wasi:http/handler@" W3_HTTP_VERSION, "handle",
-                                       &f)) {
+    if (!whirl_component_instance_func(inst, in->comp->h3_handler, "handle", &f)) {
         serve_inst_fail(in, whirl_error_new("no wasi:http/handler.handle export"), "starting");
         return;
     }

@@ -7,7 +7,9 @@
 
 #include "serve/wasihttp.h"
 
-#define W3_HTTP_VERSION "0.3.0"
+/* wasi:http 0.3 is defined at every version of src/wasi3's w3_versions
+ * (the release and the release candidates in use). */
+#include "wasi3/versions.h"
 
 typedef enum w3kind { W3_FIELDS = 0, W3_REQUEST, W3_RESPONSE, W3_OPTIONS, W3_KINDS } w3kind_t;
 

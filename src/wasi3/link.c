@@ -1,10 +1,13 @@
-/* What the WASI 0.3 host defines at @0.3.0: its own interfaces (clocks.c)
- * and those whose functions kept the 0.2 shape (no streams, futures or
- * async functions), which reuse src/wasi2's functions under their 0.3
- * names. */
+/* What the WASI 0.3 host defines at @0.3.0 (and at each version of
+ * w3_versions): its own interfaces (clocks.c) and those whose functions
+ * kept the 0.2 shape (no streams, futures or async functions), which reuse
+ * src/wasi2's functions under their 0.3 names. */
 #include <stdio.h>
 
 #include "wasi3/wasi3.h"
+
+const char *const w3_versions[] = {"0.3.0", "0.3.0-rc-2026-03-15"};
+const size_t w3_nversions = sizeof w3_versions / sizeof *w3_versions;
 
 /* A 0.2 function defined unchanged at 0.3.0, possibly renamed. */
 typedef struct same_shape {
@@ -63,22 +66,24 @@ static const w2_def_t *find_def2(const char *iface, const char *name)
 }
 
 static whirl_error_t *define(whirl_component_linker_t *linker, whirl_wasi2_host_t *h,
-                             const char *iface, const char *name, const w2_def_t *d)
+                             const char *version, const char *iface, const char *name,
+                             const w2_def_t *d)
 {
     char at[128];
-    snprintf(at, sizeof at, "%s@%s", iface, WASI3_VERSION);
+    snprintf(at, sizeof at, "%s@%s", iface, version);
     return w2_define_func(linker, h, at, name, d);
 }
 
-whirl_error_t *w3_add_to_linker(whirl_component_linker_t *linker, whirl_wasi2_host_t *h,
-                                uint32_t groups)
+/* Everything of `groups` at one version. */
+static whirl_error_t *add_version(whirl_component_linker_t *linker, whirl_wasi2_host_t *h,
+                                  uint32_t groups, const char *version)
 {
     whirl_error_t *e = NULL;
     char at[128];
     for (size_t i = 0; i < sizeof resources / sizeof *resources && !e; i++) {
         if (!(groups & resources[i].group))
             continue;
-        snprintf(at, sizeof at, "%s@%s", resources[i].iface, WASI3_VERSION);
+        snprintf(at, sizeof at, "%s@%s", resources[i].iface, version);
         e = whirl_component_linker_define_resource(
             linker, at, resources[i].name, whirl_wasi2_host_resource_type(h, resources[i].which));
     }
@@ -88,12 +93,21 @@ whirl_error_t *w3_add_to_linker(whirl_component_linker_t *linker, whirl_wasi2_ho
             return whirl_error_newf("internal error: WASI 0.2 has no `%s#%s`",
                                     same_shape[i].iface, same_shape[i].name2);
         if (groups & d->group)
-            e = define(linker, h, d->iface, same_shape[i].name3, d);
+            e = define(linker, h, version, d->iface, same_shape[i].name3, d);
     }
     for (size_t t = 0; t < sizeof defs3 / sizeof *defs3 && !e; t++)
         for (size_t i = 0; i < *defs3[t].n && !e; i++)
             if (groups & defs3[t].defs[i].group)
-                e = define(linker, h, defs3[t].defs[i].iface, defs3[t].defs[i].name,
+                e = define(linker, h, version, defs3[t].defs[i].iface, defs3[t].defs[i].name,
                            &defs3[t].defs[i]);
+    return e;
+}
+
+whirl_error_t *w3_add_to_linker(whirl_component_linker_t *linker, whirl_wasi2_host_t *h,
+                                uint32_t groups)
+{
+    whirl_error_t *e = NULL;
+    for (size_t v = 0; v < w3_nversions && !e; v++)
+        e = add_version(linker, h, groups, w3_versions[v]);
     return e;
 }

@@ -15,7 +15,7 @@
 
 #include "wasi2/internal.h"
 
-#define WASI3_VERSION "0.3.0"
+#include "wasi3/versions.h"
 
 /* Defines the WASI 0.3 interfaces of `groups` (WHIRL_WASI2_* bits) in
  * `linker`, calling through host `h` (its lookup and resource types). */

@@ -519,6 +519,27 @@ static void test_versions(void)
         whirl_component_linker_delete(l);
     }
 
+    /* The error names the versions the linker has of the interface (not
+     * those of others, nor an unversioned one). */
+    l = versions_linker("test:ver/iface@0.3.0", 1);
+    CHECK_OK(whirl_component_linker_define_func(l, "test:ver/iface@0.2.1-rc1", "get", const_cb,
+                                                (void *)2, NULL),
+             "define a pre-release");
+    CHECK_OK(whirl_component_linker_define_func(l, "test:ver/iface", "get", const_cb, NULL, NULL),
+             "define unversioned");
+    CHECK_OK(whirl_component_linker_define_func(l, "test:ver/other@0.2.0", "get", const_cb, NULL,
+                                                NULL),
+             "define another interface");
+    {
+        whirl_component_instance_pre_t *pre = NULL;
+        CHECK_ERROR(whirl_component_linker_instantiate_pre(l, c, &pre),
+                    "import `test:ver/iface@0.2.0` (an instance) is not defined in the linker, "
+                    "which has `test:ver/iface` only at 0.3.0, 0.2.1-rc1",
+                    "the versions there are");
+        CHECK(pre == NULL, "no pre on failure");
+    }
+    whirl_component_linker_delete(l);
+
     /* Missing and mismatched definitions. */
     l = whirl_component_linker_new(t_engine);
     whirl_component_instance_pre_t *pre = NULL;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # End-to-end tests of `whirl serve`: start the server on a free loopback
 # port, talk to it with curl, check statuses, headers, bodies and the log.
-#   run.sh wagi|spin|http|strict|shutdown|spinhost|spinasync|spinsdk WHIRL BUILD_DIR
+#   run.sh wagi|spin|http|strict|shutdown|spinhost|spinasync|spinsdk|spin4|spinframework WHIRL BUILD_DIR
 # Prints "N passed, M failed" and exits non-zero if anything failed.
 set -u
 MODE=$1
@@ -682,8 +682,10 @@ strict) strict_tests ;;
 spinhost) source "$SRC/spin_host.sh"; spinhost_tests; stop_redis; stop_mqtt; stop_pg; stop_mysql ;;
 spinasync) source "$SRC/spin_host.sh"; source "$SRC/spin_async.sh"; spinasync_tests; stop_redis; stop_mqtt; stop_pg; stop_mysql ;;
 spinsdk) source "$SRC/spin_sdk.sh"; spinsdk_tests; stop_redis; stop_mqtt; stop_pg; stop_mysql ;;
+spin4) source "$SRC/spin4.sh"; spin4_tests ;;
+spinframework) source "$SRC/spinframework.sh"; spinframework_tests ;;
 shutdown) start_server shutdown --wagi "$BUILD/wagi_test.wasm" && shutdown_tests ;;
-*) echo "usage: run.sh wagi|spin|http|strict|shutdown|spinhost|spinasync|spinsdk WHIRL BUILD_DIR" >&2; exit 2 ;;
+*) echo "usage: run.sh wagi|spin|http|strict|shutdown|spinhost|spinasync|spinsdk|spin4|spinframework WHIRL BUILD_DIR" >&2; exit 2 ;;
 esac
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
