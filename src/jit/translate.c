@@ -961,6 +961,9 @@ static void musttail_return(jt_func_t *f, LLVMTypeRef ty, LLVMValueRef fn, LLVMV
 {
     LLVMValueRef call = call_wasm_fn(f, ty, fn, args, n);
     LLVMSetTailCallKind(call, LLVMTailCallKindMustTail);
+    /* Its frame is gone from the stack, so no return address names it; but
+     * a call of a function with a subprogram needs a location. */
+    jt_calls_mark(f, call, f->op_offset);
     if (f->type->nresults == 0)
         LLVMBuildRetVoid(f->b);
     else
@@ -1264,6 +1267,8 @@ static void translate_body(jt_func_t *f, const wasm_func_t *fn, uint32_t scratch
     f->ctx = LLVMGetParam(f->fn, 0);
     if (jm->debug)
         jt_debug_func_begin(f, fn);
+    else if (jm->calls)
+        jt_calls_func_begin(f);
 
     f->nlocals = f->type->nparams + fn->nlocals;
     f->local_types = malloc((f->nlocals + 1) * sizeof *f->local_types);

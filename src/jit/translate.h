@@ -45,6 +45,9 @@ typedef struct jt_module {
     /* DWARF for the generated code (jit_debuginfo.c), NULL unless debug
      * info is on. */
     struct jt_debug *debug;
+    /* Without debug info: the compile unit whose lines name the calls'
+     * offsets (jit_debuginfo.c jt_calls_new), or NULL. */
+    struct jt_debug *calls;
 } jt_module_t;
 
 enum jt_ctrl_kind { JT_BLOCK, JT_LOOP, JT_IF, JT_FUNC };
