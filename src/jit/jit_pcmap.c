@@ -359,7 +359,8 @@ static jit_pc_site_t *read_lines(const elf_t *e, const wasm_module_t *m, int sec
     }
     if (unit.bad || rows.oom)
         goto bad;
-    qsort(rows.v, rows.n, sizeof *rows.v, cmp_row);
+    if (rows.n > 1)
+        qsort(rows.v, rows.n, sizeof *rows.v, cmp_row);
     *n_out = rows.n;
     return rows.v;
 bad:
