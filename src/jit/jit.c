@@ -137,6 +137,7 @@ static void compile_state_free(compile_state_t *s)
     if (s->tm)
         LLVMDisposeTargetMachine(s->tm);
     jt_debug_free(s->jm.debug);
+    jt_debug_free(s->jm.calls);
     if (s->tsctx)
         LLVMOrcDisposeThreadSafeContext(s->tsctx);
     free(s->jm.fns);
@@ -187,6 +188,8 @@ static whirl_error_t *compile_steps(compile_state_t *s, const jit_options_t *opt
     bool debug_info = opt && opt->debug_info;
     if (debug_info)
         jm->debug = jt_debug_new(jm); /* NULL (no memory): code without DWARF */
+    else
+        jm->calls = jt_calls_new(jm); /* NULL (no memory): calls marked by labels */
     jm->guard_memory = code->guarded;
     whirl_error_t *err = jt_translate_module(jm);
     if (err)
@@ -203,6 +206,8 @@ static whirl_error_t *compile_steps(compile_state_t *s, const jit_options_t *opt
                                                               "all", 3));
     if (jm->debug)
         jt_debug_finish(jm->debug, jm);
+    if (jm->calls)
+        jt_calls_finish(jm->calls);
     for (uint32_t i = m->nfunc_imports; i < nfuncs; i++) {
         code->why_not[i] = jm->why_not[i];
         if (jm->supported[i]) {

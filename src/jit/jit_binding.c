@@ -13,6 +13,7 @@
 #include "exec/bulk.h"
 #include "exec/exec.h"
 #include "jit/jit.h"
+#include "jit/jit_debuginfo.h"
 #include "jit/jit_internal.h"
 #include "runtime/atomic_wait.h"
 #include "runtime/trap_signal.h"
@@ -99,7 +100,9 @@ void jb_declare_runtime(jt_module_t *jm)
 
 const char *jb_runtime_name(int i) { return runtime_sigs[i].name; }
 
-/* One call-site mark, right after the call: a label, and an entry for it
+/* Debug-info code only (optimised code names its calls by their line:
+ * jit_debuginfo.c jt_calls_mark, far cheaper to compile).
+ * One call-site mark, right after the call: a label, and an entry for it
  * in JIT_CALL_SECTION (the format of jit_pcmap.c). No instruction: the
  * assembler resolves it to a relocation in the object. One mark per call,
  * after it rather than around it: each asm statement is a node for the
@@ -132,7 +135,8 @@ void jb_mark_call(jt_func_t *f, LLVMValueRef call, uint32_t offset)
 {
     /* Never a sibling call: the caller's frame must stay on the stack. */
     LLVMSetTailCallKind(call, LLVMTailCallKindNoTail);
-    mark(f, f->func_index, offset);
+    if (!jt_calls_mark(f, call, offset))
+        mark(f, f->func_index, offset);
 }
 
 LLVMValueRef jb_call(jt_func_t *f, enum jb_runtime rt, LLVMValueRef *args, unsigned nargs)

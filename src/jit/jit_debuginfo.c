@@ -295,3 +295,66 @@ void jt_debug_free(jt_debug_t *d)
     free(d->files);
     free(d);
 }
+
+/* ---- call lines: where each call returns, in optimised code ----
+ *
+ * Backtraces name the call a return address on the stack comes back from
+ * (jit_binding.c native_sites). Without debug info each call gets a
+ * location of its own, line = its Wasm byte offset, in a line-tables-only
+ * compile unit: the code generator records it in .debug_line for free
+ * (a location is a field every machine instruction has), and the object's
+ * line program maps the call instruction's bytes to the offset
+ * (jit_pcmap.c). Only calls carry locations; `nomerge` keeps LLVM from
+ * folding two calls of different offsets into one (its locations would
+ * merge into line 0). Debug-info mode, whose lines are the guest's source
+ * lines, marks its calls with jit_binding.c's inline-assembler labels. */
+
+jt_debug_t *jt_calls_new(jt_module_t *jm)
+{
+    jt_debug_t *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->llctx = jm->llctx;
+    LLVMSetIsNewDbgInfoFormat(jm->mod, true);
+    d->dib = LLVMCreateDIBuilder(jm->mod);
+    d->pseudo_file = LLVMDIBuilderCreateFile(d->dib, PSEUDO_FILE, strlen(PSEUDO_FILE), "", 0);
+    static const char producer[] = "whirl LLVM tier";
+    d->cu = LLVMDIBuilderCreateCompileUnit(d->dib, LLVMDWARFSourceLanguageC, d->pseudo_file,
+                                           producer, sizeof producer - 1, true, "", 0, 0, "",
+                                           0, LLVMDWARFEmissionLineTablesOnly, 0, false, false,
+                                           "", 0, "", 0);
+    d->subroutine_type = LLVMDIBuilderCreateSubroutineType(d->dib, d->pseudo_file, NULL, 0,
+                                                           LLVMDIFlagZero);
+    /* DWARF 4: the line program header jit_pcmap.c reads. */
+    add_flag(jm, "Dwarf Version", 4);
+    add_flag(jm, "Debug Info Version", LLVMDebugMetadataVersion());
+    return d;
+}
+
+void jt_calls_func_begin(jt_func_t *f)
+{
+    jt_debug_t *d = f->jm->calls;
+    char name[32];
+    int n = snprintf(name, sizeof name, "f%u", f->func_index);
+    LLVMMetadataRef sp = LLVMDIBuilderCreateFunction(d->dib, d->pseudo_file, name, (size_t)n,
+                                                     NULL, 0, d->pseudo_file, 0,
+                                                     d->subroutine_type, true, true, 0,
+                                                     LLVMDIFlagZero, true);
+    LLVMSetSubprogram(f->fn, sp);
+}
+
+bool jt_calls_mark(jt_func_t *f, LLVMValueRef call, uint32_t offset)
+{
+    LLVMMetadataRef sp = f->jm->calls ? LLVMGetSubprogram(f->fn) : NULL;
+    /* Line 0 is "no line" in DWARF: no call sits at the module's first byte. */
+    if (!sp || offset == 0)
+        return false;
+    LLVMInstructionSetDebugLoc(call, LLVMDIBuilderCreateDebugLocation(f->jm->llctx, offset, 0,
+                                                                      sp, NULL));
+    unsigned nomerge = LLVMGetEnumAttributeKindForName("nomerge", 7);
+    LLVMAddCallSiteAttribute(call, LLVMAttributeFunctionIndex,
+                             LLVMCreateEnumAttribute(f->jm->llctx, nomerge, 0));
+    return true;
+}
+
+void jt_calls_finish(jt_debug_t *d) { LLVMDIBuilderFinalize(d->dib); }

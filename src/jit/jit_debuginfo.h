@@ -36,6 +36,18 @@ void jt_debug_func_end(jt_func_t *f);
 void jt_debug_finish(jt_debug_t *d, jt_module_t *jm);
 void jt_debug_free(jt_debug_t *d);
 
+/* ---- jit_debuginfo.c: call lines, without debug info ----
+ * jt_calls_new starts a line-tables-only compile unit (NULL: no memory;
+ * calls are then marked by jit_binding.c's labels); every translated
+ * function gets a subprogram (jt_calls_func_begin, before its first call
+ * is built); jt_calls_mark gives a call the line of its Wasm byte offset
+ * (false: no compile unit or subprogram, mark it otherwise);
+ * jt_calls_finish finalises (before optimising), jt_debug_free frees. */
+jt_debug_t *jt_calls_new(jt_module_t *jm);
+void jt_calls_func_begin(jt_func_t *f);
+bool jt_calls_mark(jt_func_t *f, LLVMValueRef call, uint32_t offset);
+void jt_calls_finish(jt_debug_t *d);
+
 /* ---- gdb_jit.c: the GDB JIT interface ----
  * Registers the object `code` was linked from (`len` bytes, copied) with
  * gdb, as an ELF image whose allocated sections' addresses are where the

@@ -47,6 +47,7 @@ struct jit_code {
     jit_pc_site_t *pc_sites; /* guarded code: sorted by .text, malloc'd */
     size_t npc_sites;
     jit_pc_site_t *call_sites; /* call-site marks, sorted (jit_pcmap.c), malloc'd */
+    bool call_rows;            /* call_sites are .debug_line rows, not marks */
     size_t ncall_sites;
     uintptr_t *code_starts;    /* every function's address, sorted (jit_pcmap.c) */
     size_t ncode_starts;
@@ -69,7 +70,8 @@ whirl_error_t *llvm_error(const char *what, LLVMErrorRef e);
 extern __thread jmp_buf *fatal_jmp; /* where LLVM's fatal-error handler jumps */
 extern __thread char fatal_reason[256];
 
-/* jit_pcmap.c: reads the PC map of guarded code and the call-site marks
+/* jit_pcmap.c: reads the PC map of guarded code and where each call is
+ * (the calls' .debug_line rows, or debug-info code's call-site marks)
  * from its object (after linking: needs code_end); without a PC map,
  * faults name the function only. */
 void jit_pcmap_build(jit_code_t *code, const uint8_t *obj, size_t len);

@@ -41,7 +41,7 @@ static LLVMValueRef build_trampoline(jt_module_t *jm, LLVMBuilderRef b, LLVMValu
     LLVMValueRef slots = LLVMGetParam(fn, 1);
     LLVMValueRef args[] = {LLVMGetParam(fn, 0), slots};
     LLVMValueRef call = LLVMBuildCall2(b, LLVMGlobalGetValueType(o), o, args, 2, "");
-    LLVMSetInstructionCallConv(call, JT_TAILCC);
+    LLVMSetInstructionCallConv(call, jm->cc);
     unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
     LLVMAddCallSiteAttribute(call, LLVMAttributeFunctionIndex,
                              LLVMCreateEnumAttribute(jm->llctx, noinline, 0));

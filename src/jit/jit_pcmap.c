@@ -11,12 +11,18 @@
  * gives. A PC the map lacks leaves the fault attributed by function
  * start alone (jit_code_func_at).
  *
- * Call sites (JIT_CALL_SECTION, jit_binding.c jb_mark_call) use the same
- * entry format, one mark right after each call of a translated function,
- * so that a return address found on the stack names the call it returns
- * from: the first mark at or after it within the same function (the
- * functions' starts bound them; return addresses into trampolines and
- * thunks, which carry no marks, name nothing). */
+ * Which call a return address found on the stack comes back from, two
+ * ways. Optimised code: each call has a location whose line is its Wasm
+ * byte offset (jit_debuginfo.c jt_calls_mark), and the object's
+ * .debug_line program (DWARF 2-5, read here) maps the call instruction's
+ * bytes to it: the row at the return address minus one, within the
+ * function holding it; its function index is the function whose body
+ * holds the offset. Debug-info code, whose lines are the guest's source:
+ * a mark right after each call (JIT_CALL_SECTION, jit_binding.c), in the
+ * entry format above, and the first mark at or after the return address
+ * within the same function names it. Either way the functions' starts
+ * bound the search, so that return addresses into trampolines and thunks
+ * (no lines, no marks) name nothing. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,6 +120,254 @@ static jit_pc_site_t *read_sites(const elf_t *e, int map, unsigned text_sec, con
     return sites;
 }
 
+/* ---- .debug_line ---- */
+
+typedef struct cursor {
+    const uint8_t *p, *end;
+    bool bad;
+} cursor_t;
+
+static uint64_t c_fixed(cursor_t *c, unsigned n)
+{
+    if (c->bad || (size_t)(c->end - c->p) < n) {
+        c->bad = true;
+        return 0;
+    }
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v |= (uint64_t)c->p[i] << (8 * i);
+    c->p += n;
+    return v;
+}
+
+static uint64_t c_uleb(cursor_t *c)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; !c->bad; shift += 7) {
+        if (c->p == c->end || shift > 63) {
+            c->bad = true;
+            break;
+        }
+        uint8_t b = *c->p++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return v;
+    }
+    return 0;
+}
+
+static int64_t c_sleb(cursor_t *c)
+{
+    uint64_t v = 0;
+    unsigned shift = 0;
+    uint8_t b = 0x80;
+    while (!c->bad && (b & 0x80)) {
+        if (c->p == c->end || shift > 63) {
+            c->bad = true;
+            return 0;
+        }
+        b = *c->p++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        shift += 7;
+    }
+    if (shift < 64 && (b & 0x40))
+        v |= ~(uint64_t)0 << shift;
+    return (int64_t)v;
+}
+
+/* The function whose body holds module offset `offset`, or UINT32_MAX. */
+static uint32_t func_of_offset(const wasm_module_t *m, uint32_t offset)
+{
+    uint32_t lo = 0, hi = m->nfuncs;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (m->funcs[mid].code_offset + m->funcs[mid].code_len <= offset)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < m->nfuncs && m->funcs[lo].code_offset <= offset ? m->nfunc_imports + lo
+                                                                : UINT32_MAX;
+}
+
+typedef struct rows {
+    jit_pc_site_t *v;
+    size_t n, cap;
+    bool oom;
+} rows_t;
+
+static void add_row(rows_t *r, const wasm_module_t *m, uint64_t text, uint64_t line, bool have)
+{
+    if (!have || r->oom)
+        return; /* an address no relocation placed in the code section */
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 256;
+        jit_pc_site_t *v = realloc(r->v, cap * sizeof *v);
+        if (!v) {
+            r->oom = true;
+            return;
+        }
+        r->v = v;
+        r->cap = cap;
+    }
+    uint32_t func = line && line <= UINT32_MAX ? func_of_offset(m, (uint32_t)line) : UINT32_MAX;
+    r->v[r->n++] = (jit_pc_site_t){.text = text, .func = func, .offset = (uint32_t)line};
+}
+
+/* Rows by address; of rows at one address, those naming a call last
+ * (the one a lookup takes). */
+static int cmp_row(const void *a, const void *b)
+{
+    const jit_pc_site_t *x = a, *y = b;
+    if (x->text != y->text)
+        return x->text < y->text ? -1 : 1;
+    bool xs = x->func != UINT32_MAX, ys = y->func != UINT32_MAX;
+    return (xs > ys) - (xs < ys);
+}
+
+/* The code-section offset DW_LNE_set_address's operand at section offset
+ * `at` stands for: its relocation's symbol (in code section `text_sec`)
+ * plus addend. *hint: where the previous one was found (they come in
+ * order). */
+static bool reloc_at(const uint8_t *rel, uint64_t relsz, uint64_t at, const uint8_t *syms,
+                     uint64_t symsz, unsigned text_sec, uint64_t *hint, uint64_t *text)
+{
+    uint64_t n = relsz / 24;
+    for (uint64_t k = 0; k < n; k++) {
+        uint64_t i = (*hint + k) % n;
+        const uint8_t *r = rel + i * 24;
+        if (rd64(r) != at)
+            continue;
+        uint64_t s = rd64(r + 8) >> 32;
+        if ((uint32_t)rd64(r + 8) != 1 /* R_X86_64_64 */ || s * 24 + 24 > symsz ||
+            rd16(syms + s * 24 + 6) != text_sec)
+            return false;
+        *hint = i + 1;
+        *text = rd64(syms + s * 24 + 8) + rd64(r + 16);
+        return true;
+    }
+    return false;
+}
+
+/* Every row of the line programs in section `sec` (with relocations
+ * `relsec`), as sites sorted by address: line = Wasm offset, func from it
+ * (UINT32_MAX for line 0 and the end of each sequence). NULL on a
+ * malformed program or no memory: calls are then not named. */
+static jit_pc_site_t *read_lines(const elf_t *e, const wasm_module_t *m, int sec, int relsec,
+                                 const uint8_t *syms, uint64_t symsz, unsigned text_sec,
+                                 size_t *n_out)
+{
+    uint64_t len, relsz = 0;
+    *n_out = 0;
+    const uint8_t *d = sec_data(e, (unsigned)sec, &len);
+    const uint8_t *rel = relsec >= 0 ? sec_data(e, (unsigned)relsec, &relsz) : NULL;
+    if (!d || !rel)
+        return NULL;
+    rows_t rows = {0};
+    uint64_t hint = 0;
+    cursor_t unit = {d, d + len, false};
+    while (unit.p < unit.end && !unit.bad) {
+        uint64_t ulen = c_fixed(&unit, 4);
+        unsigned offsz = 4;
+        if (ulen == 0xffffffff) {
+            ulen = c_fixed(&unit, 8);
+            offsz = 8;
+        }
+        if (unit.bad || ulen > (uint64_t)(unit.end - unit.p))
+            goto bad;
+        cursor_t h = {unit.p, unit.p + ulen, false};
+        unit.p += ulen;
+        unsigned version = (unsigned)c_fixed(&h, 2);
+        unsigned addr_size = 8;
+        if (version < 2 || version > 5)
+            goto bad;
+        if (version >= 5) {
+            addr_size = (unsigned)c_fixed(&h, 1);
+            c_fixed(&h, 1); /* segment selector size */
+        }
+        uint64_t hlen = c_fixed(&h, offsz);
+        if (h.bad || hlen > (uint64_t)(h.end - h.p))
+            goto bad;
+        cursor_t c = {h.p + hlen, h.end, false};
+        unsigned min_len = (unsigned)c_fixed(&h, 1);
+        if (version >= 4)
+            c_fixed(&h, 1); /* maximum operations per instruction (VLIW) */
+        c_fixed(&h, 1);     /* default_is_stmt */
+        int line_base = (int8_t)c_fixed(&h, 1);
+        unsigned line_range = (unsigned)c_fixed(&h, 1);
+        unsigned opcode_base = (unsigned)c_fixed(&h, 1);
+        const uint8_t *std_lens = h.p;
+        if (h.bad || line_range == 0 || opcode_base == 0 || h.p > c.p ||
+            opcode_base - 1 > (uint64_t)(c.p - h.p) || (addr_size != 4 && addr_size != 8))
+            goto bad;
+        /* The state machine; only address and line matter here. */
+        uint64_t addr = 0, line = 1;
+        bool placed = false;
+        while (c.p < c.end && !c.bad) {
+            unsigned op = (unsigned)c_fixed(&c, 1);
+            if (op >= opcode_base) {
+                unsigned adj = op - opcode_base;
+                addr += (uint64_t)(adj / line_range) * min_len;
+                line += (uint64_t)(int64_t)(line_base + (int)(adj % line_range));
+                add_row(&rows, m, addr, line, placed);
+                continue;
+            }
+            switch (op) {
+            case 0: { /* extended */
+                uint64_t n = c_uleb(&c);
+                if (c.bad || n == 0 || n > (uint64_t)(c.end - c.p))
+                    goto bad;
+                const uint8_t *next = c.p + n;
+                unsigned sub = (unsigned)c_fixed(&c, 1);
+                if (sub == 1) { /* DW_LNE_end_sequence: nothing from here on */
+                    add_row(&rows, m, addr, 0, placed);
+                    addr = 0;
+                    line = 1;
+                    placed = false;
+                } else if (sub == 2) { /* DW_LNE_set_address */
+                    if (n - 1 != addr_size)
+                        goto bad;
+                    placed = reloc_at(rel, relsz, (uint64_t)(c.p - d), syms, symsz, text_sec,
+                                      &hint, &addr);
+                }
+                c.p = next;
+                break;
+            }
+            case 1: /* DW_LNS_copy */
+                add_row(&rows, m, addr, line, placed);
+                break;
+            case 2: /* DW_LNS_advance_pc */
+                addr += c_uleb(&c) * min_len;
+                break;
+            case 3: /* DW_LNS_advance_line */
+                line += (uint64_t)c_sleb(&c);
+                break;
+            case 8: /* DW_LNS_const_add_pc */
+                addr += (uint64_t)((255 - opcode_base) / line_range) * min_len;
+                break;
+            case 9: /* DW_LNS_fixed_advance_pc */
+                addr += c_fixed(&c, 2);
+                break;
+            default: /* operands we do not need: so many ULEB128s */
+                for (unsigned k = 0; k < std_lens[op - 1]; k++)
+                    c_uleb(&c);
+                break;
+            }
+        }
+        if (c.bad)
+            goto bad;
+    }
+    if (unit.bad || rows.oom)
+        goto bad;
+    if (rows.n > 1)
+        qsort(rows.v, rows.n, sizeof *rows.v, cmp_row);
+    *n_out = rows.n;
+    return rows.v;
+bad:
+    free(rows.v);
+    return NULL;
+}
+
 static int cmp_addr(const void *a, const void *b)
 {
     uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
@@ -149,7 +403,7 @@ void jit_pcmap_build(jit_code_t *code, const uint8_t *obj, size_t len)
     e.shoff = rd64(obj + 0x28);
     e.shnum = rd16(obj + 0x3C);
     e.shstrndx = rd16(obj + 0x3E);
-    int map = -1, calls = -1, symtab = -1;
+    int map = -1, calls = -1, lines = -1, symtab = -1;
     for (unsigned i = 0; i < e.shnum; i++) {
         const uint8_t *h = shdr(&e, i);
         if (!h)
@@ -160,8 +414,10 @@ void jit_pcmap_build(jit_code_t *code, const uint8_t *obj, size_t len)
             map = (int)i;
         else if (strcmp(sec_name(&e, i), JIT_CALL_SECTION) == 0)
             calls = (int)i;
+        else if (strcmp(sec_name(&e, i), ".debug_line") == 0)
+            lines = (int)i;
     }
-    if ((map < 0 && calls < 0) || symtab < 0)
+    if ((map < 0 && calls < 0 && lines < 0) || symtab < 0)
         return;
     uint64_t symsz, strsz, trelsz;
     const uint8_t *syms = sec_data(&e, (unsigned)symtab, &symsz);
@@ -198,7 +454,14 @@ void jit_pcmap_build(jit_code_t *code, const uint8_t *obj, size_t len)
     if (end_text < 0)
         return;
     code->pc_sites = read_sites(&e, map, text_sec, syms, symsz, &code->npc_sites, cmp_site);
-    code->call_sites = read_sites(&e, calls, text_sec, syms, symsz, &code->ncall_sites, cmp_site);
+    if (calls >= 0) {
+        code->call_sites =
+            read_sites(&e, calls, text_sec, syms, symsz, &code->ncall_sites, cmp_site);
+    } else if (lines >= 0 && code->wasm) {
+        code->call_sites = read_lines(&e, code->wasm, lines, rela_for(&e, (unsigned)lines), syms,
+                                      symsz, text_sec, &code->ncall_sites);
+        code->call_rows = true;
+    }
     code->text_base = (uintptr_t)code->code_end - (uintptr_t)end_text;
     /* Functions lie one after another (perfmap.c): where each starts. */
     uintptr_t *at = code->call_sites ? calloc((size_t)code->nfuncs * 2 + 1, sizeof *at) : NULL;
@@ -247,13 +510,26 @@ bool jit_code_call_at(const jit_code_t *code, uintptr_t ret, uint32_t *func, uin
             hi = mid;
     }
     uintptr_t end = lo < code->ncode_starts ? code->code_starts[lo] : (uintptr_t)code->code_end;
-    /* Its first mark at or after `ret`: between a call and its mark lie
-     * only moves of its results, never another call, and code without
-     * marks (trampolines, thunks) ends before the next function starts. */
-    uint64_t t = ret - code->text_base;
-    size_t i = first_at(code->call_sites, code->ncall_sites, t);
-    if (i == code->ncall_sites || code->text_base + code->call_sites[i].text > end)
-        return false;
+    size_t i;
+    if (code->call_rows) {
+        /* The line row holding the call instruction's last byte, if it
+         * lies in this function (else the function has no rows there:
+         * not a call of translated code). */
+        i = first_at(code->call_sites, code->ncall_sites, ret - code->text_base);
+        if (i == 0 || code->text_base + code->call_sites[i - 1].text < code->code_starts[lo - 1])
+            return false;
+        i--;
+        if (code->call_sites[i].func == UINT32_MAX)
+            return false;
+    } else {
+        /* Its first mark at or after `ret`: between a call and its mark
+         * lie only moves of its results, never another call, and code
+         * without marks (trampolines, thunks) ends before the next
+         * function starts. */
+        i = first_at(code->call_sites, code->ncall_sites, ret - code->text_base);
+        if (i == code->ncall_sites || code->text_base + code->call_sites[i].text > end)
+            return false;
+    }
     *func = code->call_sites[i].func;
     *offset = code->call_sites[i].offset;
     return true;

@@ -272,11 +272,12 @@ static bool results_in_registers(const wasm_functype_t *t)
 
 /* Pre-scan of a validated body: whether the tier can compile it (NULL) or
  * why not, the slots its calls through the runtime (and its catch
- * clauses' values) need, and whether it has a legacy try (`legacy_try`,
- * may be NULL). type_unsupported is the one place a value type the tier
+ * clauses' values) need, whether it has a legacy try (`legacy_try`,
+ * may be NULL) and whether it tail-calls (*tail_call set, never cleared).
+ * type_unsupported is the one place a value type the tier
  * cannot hold would be refused (none now). */
 static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint32_t *scratch,
-                             bool *legacy_try)
+                             bool *legacy_try, bool *tail_call)
 {
     static const char eh[] = "a value type the jit cannot hold";
     *scratch = 0;
@@ -295,6 +296,7 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
         switch (op) {
         case WASM_OP_RETURN_CALL:
         case WASM_OP_RETURN_CALL_INDIRECT:
+            *tail_call = true;
             if (!results_in_registers(&m->types[fn->type]))
                 return "a tail call returning more results than registers hold: not "
                        "supported by the jit yet";
@@ -370,6 +372,7 @@ static const char *scan_func(const wasm_module_t *m, const wasm_func_t *fn, uint
             n = call_slots_needed(&m->types[wasm_module_tag_type(m, read_u32(&r))]);
             break;
         case WASM_OP_RETURN_CALL_REF:
+            *tail_call = true;
             if (!results_in_registers(&m->types[fn->type]))
                 return "a tail call returning more results than registers hold: not "
                        "supported by the jit yet";
@@ -709,18 +712,25 @@ static void op_br_table(jt_func_t *f)
 
 /* ---------------------------------------------------------- calls */
 
-/* Every translated function ("w<index>") has LLVM's tailcc calling
- * convention (llvm::CallingConv::Tail, not in the C API's enum): with it a
- * `musttail` call is guaranteed to reuse the caller's frame whatever the
- * two signatures, which return_call and return_call_indirect need (the C
- * convention guarantees it only between identical prototypes). Every call
- * of a w function, from generated code and from the entry trampolines, uses
- * it; C never calls one directly. */
+/* Every translated function ("w<index>") of a compile has one calling
+ * convention, jm->cc. When one of them tail-calls it is LLVM's tailcc
+ * (JT_TAILCC): with it a `musttail` call is guaranteed to reuse the
+ * caller's frame whatever the two signatures, which return_call and
+ * return_call_indirect need (the C convention guarantees it only between
+ * identical prototypes). Otherwise C's: tailcc makes every callee pop an
+ * argument area (8 bytes even without stack arguments: `ret $8` and a
+ * `sub $8, %rsp` after each call), which costs recursive code such as
+ * bench/fib. Native code of another compile is called only within one
+ * instance (jit_binding.c rt_indirect, rt_ref_native), and compiles of
+ * parts of a module happen only in the auto tier, which leaves modules
+ * with tail calls interpreted (jit_tier.c): all compiles of a module agree.
+ * Every call of a w function, from generated code and from the entry
+ * trampolines, uses it; C never calls one directly. */
 static LLVMValueRef call_wasm_fn(jt_func_t *f, LLVMTypeRef ty, LLVMValueRef fn, LLVMValueRef *args,
                                  unsigned n)
 {
     LLVMValueRef call = LLVMBuildCall2(f->b, ty, fn, args, n, "");
-    LLVMSetInstructionCallConv(call, JT_TAILCC);
+    LLVMSetInstructionCallConv(call, f->jm->cc);
     return call;
 }
 
@@ -961,6 +971,9 @@ static void musttail_return(jt_func_t *f, LLVMTypeRef ty, LLVMValueRef fn, LLVMV
 {
     LLVMValueRef call = call_wasm_fn(f, ty, fn, args, n);
     LLVMSetTailCallKind(call, LLVMTailCallKindMustTail);
+    /* Its frame is gone from the stack, so no return address names it; but
+     * a call of a function with a subprogram needs a location. */
+    jt_calls_mark(f, call, f->op_offset);
     if (f->type->nresults == 0)
         LLVMBuildRetVoid(f->b);
     else
@@ -1264,6 +1277,8 @@ static void translate_body(jt_func_t *f, const wasm_func_t *fn, uint32_t scratch
     f->ctx = LLVMGetParam(f->fn, 0);
     if (jm->debug)
         jt_debug_func_begin(f, fn);
+    else if (jm->calls)
+        jt_calls_func_begin(f);
 
     f->nlocals = f->type->nparams + fn->nlocals;
     f->local_types = malloc((f->nlocals + 1) * sizeof *f->local_types);
@@ -1358,7 +1373,7 @@ static void build_entry(jt_module_t *jm, uint32_t index, LLVMBuilderRef b)
         args[i + 1] = slot_load(b, jm, slots, at, t->params[i]);
     LLVMValueRef call = LLVMBuildCall2(b, LLVMGlobalGetValueType(jm->fns[index]), jm->fns[index],
                                        args, t->nparams + 1, "");
-    LLVMSetInstructionCallConv(call, JT_TAILCC);
+    LLVMSetInstructionCallConv(call, jm->cc);
     /* A copy of the body in every trampoline would double the code. */
     unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
     LLVMAddCallSiteAttribute(call, LLVMAttributeFunctionIndex,
@@ -1381,19 +1396,25 @@ whirl_error_t *jt_translate_module(jt_module_t *jm)
     make_tbaa(jm);
 
     unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+    bool tail_calls = false;
     for (uint32_t i = m->nfunc_imports; i < nfuncs; i++) {
         const wasm_func_t *fn = &m->funcs[i - m->nfunc_imports];
+        bool tail = false;
         jm->why_not[i] = jm->only && !jm->only[i] ? "not selected"
-                                                  : scan_func(m, fn, &scratch[i], NULL);
+                                                  : scan_func(m, fn, &scratch[i], NULL, &tail);
         if (jm->why_not[i])
             continue;
         char name[24];
         snprintf(name, sizeof name, "w%u", i);
         jm->fns[i] = LLVMAddFunction(jm->mod, name, jm->fn_types[fn->type]);
-        LLVMSetFunctionCallConv(jm->fns[i], JT_TAILCC);
         LLVMAddAttributeAtIndex(jm->fns[i], LLVMAttributeFunctionIndex,
                                 LLVMCreateEnumAttribute(jm->llctx, nounwind, 0));
+        tail_calls |= tail;
     }
+    jm->cc = tail_calls ? JT_TAILCC : LLVMCCallConv;
+    for (uint32_t i = m->nfunc_imports; i < nfuncs; i++)
+        if (jm->fns[i])
+            LLVMSetFunctionCallConv(jm->fns[i], jm->cc);
 
     LLVMBuilderRef b = LLVMCreateBuilderInContext(jm->llctx);
     whirl_error_t *err = NULL;
@@ -1430,9 +1451,15 @@ LLVMValueRef jt_translate_osr(jt_module_t *jm, uint32_t index, uint32_t loop_off
     const wasm_module_t *m = jm->wasm;
     const wasm_func_t *fn = &m->funcs[index - m->nfunc_imports];
     uint32_t scratch = 0;
-    bool legacy_try = false;
-    if ((*why = scan_func(m, fn, &scratch, &legacy_try)))
+    bool legacy_try = false, tail = false;
+    if ((*why = scan_func(m, fn, &scratch, &legacy_try, &tail)))
         return NULL;
+    if (tail && jm->cc != JT_TAILCC) {
+        /* Not under the auto tier (modules with tail calls stay
+         * interpreted there), the only one asking for variants. */
+        *why = "a tail call in a compile without tailcc";
+        return NULL;
+    }
     if (legacy_try) {
         /* A catch body's exception (for rethrow) lives in the
          * interpreter's frame beyond the locals: not carried over. */
@@ -1444,7 +1471,7 @@ LLVMValueRef jt_translate_osr(jt_module_t *jm, uint32_t index, uint32_t loop_off
     char name[40];
     snprintf(name, sizeof name, "o%u_%u", index, loop_offset);
     LLVMValueRef o = LLVMAddFunction(jm->mod, name, ty);
-    LLVMSetFunctionCallConv(o, JT_TAILCC);
+    LLVMSetFunctionCallConv(o, jm->cc);
     unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
     LLVMAddAttributeAtIndex(o, LLVMAttributeFunctionIndex,
                             LLVMCreateEnumAttribute(jm->llctx, nounwind, 0));

@@ -45,6 +45,13 @@ typedef struct jt_module {
     /* DWARF for the generated code (jit_debuginfo.c), NULL unless debug
      * info is on. */
     struct jt_debug *debug;
+    /* Without debug info: the compile unit whose lines name the calls'
+     * offsets (jit_debuginfo.c jt_calls_new), or NULL. */
+    struct jt_debug *calls;
+    /* The calling convention of every translated function of this compile
+     * (translate.c call_wasm_fn): JT_TAILCC if one of them has a
+     * return_call*, else C's. */
+    unsigned cc;
 } jt_module_t;
 
 enum jt_ctrl_kind { JT_BLOCK, JT_LOOP, JT_IF, JT_FUNC };
@@ -229,7 +236,9 @@ uint32_t jt_exn_scan_try_table(const wasm_module_t *m, reader_t *r);
  * the module then). */
 LLVMValueRef jt_translate_osr(jt_module_t *jm, uint32_t index, uint32_t loop_offset,
                               const char **why);
-/* The calling convention of every translated function (LLVM's tailcc). */
+/* LLVM's tailcc (llvm::CallingConv::Tail, not in the C API's enum): the
+ * calling convention of every translated function when one of a compile's
+ * functions tail-calls (jt_module_t.cc). */
 #define JT_TAILCC 18u
 
 #endif

@@ -166,6 +166,36 @@ static mapping_scan_t scan_maps(const void *addr)
     return s;
 }
 
+/* Where section `name` of a relocatable ELF64 object lies; false if absent. */
+static bool elf_section(const uint8_t *b, size_t len, const char *name, uint64_t *off,
+                        uint64_t *size)
+{
+    uint64_t shoff;
+    uint16_t shnum, shstrndx;
+    if (len < 64)
+        return false;
+    memcpy(&shoff, b + 0x28, 8);
+    memcpy(&shnum, b + 0x3C, 2);
+    memcpy(&shstrndx, b + 0x3E, 2);
+    if (shoff > len || (uint64_t)shnum * 64 > len - shoff || shstrndx >= shnum)
+        return false;
+    uint64_t stroff, strsize;
+    memcpy(&stroff, b + shoff + (uint64_t)shstrndx * 64 + 24, 8);
+    memcpy(&strsize, b + shoff + (uint64_t)shstrndx * 64 + 32, 8);
+    for (unsigned i = 0; i < shnum; i++) {
+        const uint8_t *h = b + shoff + (uint64_t)i * 64;
+        uint32_t n;
+        memcpy(&n, h, 4);
+        if (stroff > len || n >= strsize || stroff + strsize > len ||
+            strncmp((const char *)b + stroff + n, name, strsize - n) != 0)
+            continue;
+        memcpy(off, h + 24, 8);
+        memcpy(size, h + 32, 8);
+        return *off <= len && *size <= len - *off;
+    }
+    return false;
+}
+
 /* ---- editing a .cwasm ---- */
 
 static void fix_checksum(uint8_t *b, size_t len)
@@ -379,6 +409,36 @@ int main(void)
         check(!err && m && !m->jit, "tier=interp loads without linking native code", err);
         whirl_error_delete(err);
         whirl_module_delete(m);
+    }
+
+    /* Calls are named by the object's .debug_line (jit_pcmap.c): a damaged
+     * line program is read without harm, the object still links. Every
+     * byte of the section in turn set to 0x00, 0x7f and 0xff (the run
+     * under ASan is the real check). */
+    {
+        const uint8_t *obj = compiled->native_object;
+        size_t olen = compiled->native_object_len;
+        uint64_t off = 0, size = 0;
+        bool have = obj && elf_section(obj, olen, ".debug_line", &off, &size) && size > 0;
+        check(have, "the object carries .debug_line", NULL);
+        uint8_t *copy = have ? malloc(olen) : NULL;
+        unsigned tried = 0, linked = 0;
+        static const uint8_t vals[] = {0x00, 0x7f, 0xff};
+        for (uint64_t i = 0; copy && i < size; i += size / 64 + 1)
+            for (size_t v = 0; v < sizeof vals; v++) {
+                memcpy(copy, obj, olen);
+                copy[off + i] = vals[v];
+                jit_code_t *code = NULL;
+                err = jit_code_from_object(compiled->wasm, copy, olen, NULL, &code);
+                tried++;
+                linked += !err && code;
+                whirl_error_delete(err);
+                if (code)
+                    jit_code_free(code);
+            }
+        check(have && tried > 0 && linked == tried, "a damaged .debug_line links harmlessly",
+              NULL);
+        free(copy);
     }
 
     /* The cache keeps native code. */
