@@ -85,10 +85,22 @@ pg_sql() {
 pg_running() {
     local q=${1//\'/\'\'}
     for _ in $(seq 1 $EVENT_POLLS); do
-        [ "$(pg_sql "SELECT count(*) FROM pg_stat_activity WHERE query = '$q'")" = 1 ] && return 0
+        [ "$(pg_sql "SELECT count(*) FROM pg_stat_activity WHERE query = '$q' AND state = 'active'")" = 1 ] && return 0
         sleep 0.05
     done
     echo "  '$1' never ran on the server" >&2
+    return 1
+}
+
+# pg_gone QUERY: waits until no session of the server runs QUERY (0), or
+# the polls run out (1).
+pg_gone() {
+    local q=${1//\'/\'\'}
+    for _ in $(seq 1 $EVENT_POLLS); do
+        [ "$(pg_sql "SELECT count(*) FROM pg_stat_activity WHERE query = '$q' AND state = 'active'")" = 0 ] && return 0
+        sleep 0.05
+    done
+    echo "  '$1' still runs on the server" >&2
     return 1
 }
 
@@ -615,7 +627,11 @@ TOML
         coproc FAKE { exec python3 "$SRC/fake_redis.py" "$mode"; }
         fake_pid=$FAKE_PID
         read -r fake_port <&"${FAKE[0]}"
-        start_server "spinhost-$mode" --timeout 3s -S "allow-http=redis://127.0.0.1:$fake_port" \
+        # drip: only the deadline ends it; many, big: the limits must, in a
+        # deadline long enough for the 64 MiB read under ASan (5 to 7 s).
+        local limit=3s
+        [ "$mode" = drip ] || limit=30s
+        start_server "spinhost-$mode" --timeout "$limit" -S "allow-http=redis://127.0.0.1:$fake_port" \
             --runtime-config-file "$D/rc/runtime.toml" --variable token=x "$D/rc.toml" >/dev/null ||
             { kill "$fake_pid"; break; }
         req "$WORK/b" "$URL/redis-out?redis://127.0.0.1:$fake_port" >"$WORK/status"
