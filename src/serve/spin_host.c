@@ -9,10 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "serve/outbound.h"
 #include "serve/spin_host.h"
+#include "wasi/reactor.h"
 
 #define errorf whirl_error_newf
 
@@ -452,8 +455,47 @@ void spin_req_end(serve_inst_t *in)
         if (r->h[i].kind != SPIN_H_FREE)
             r->h[i].close(r->h[i].obj);
     free(r->h);
+    whirl_error_delete(r->cut);
     free(r);
     in->spin_req = NULL;
+}
+
+enum { NO_DEADLINE_NS = 60ull * 1000000000u }; /* a wait without a deadline */
+
+int spin_wait_fd(spin_req_t *r, int fd, short events, uint64_t deadline_ns)
+{
+    if (fd < 0)
+        return -1;
+    uint64_t now = whirl_monotonic_now();
+    if (deadline_ns == UINT64_MAX)
+        deadline_ns = now + NO_DEADLINE_NS;
+    for (;;) {
+        if (r && r->cut)
+            return -1; /* cut short before: the request is ending */
+        if (now >= deadline_ns)
+            return 0;
+        uint64_t left = deadline_ns - now;
+        struct timespec ts = {.tv_sec = (time_t)(left / 1000000000u),
+                              .tv_nsec = (long)(left % 1000000000u)};
+        struct pollfd p = {.fd = fd, .events = events};
+        whirl_error_t *cut = NULL;
+        /* The reactor's ppoll suspends the request's call when it runs on
+         * the call's fiber, else it is ppoll. */
+        int rc = r && r->in->store ? wasi_reactor_ppoll(r->in->store, &p, 1, &ts, &cut)
+                                   : ppoll(&p, 1, &ts, NULL);
+        if (cut) {
+            if (r->cut)
+                whirl_error_delete(cut);
+            else
+                r->cut = cut;
+            return -1;
+        }
+        if (rc > 0)
+            return p.revents ? p.revents : POLLIN;
+        if (rc < 0 && errno != EINTR)
+            return -1;
+        now = whirl_monotonic_now();
+    }
 }
 
 uint64_t spin_time_left(const spin_req_t *r)
@@ -464,9 +506,18 @@ uint64_t spin_time_left(const spin_req_t *r)
     return now >= r->in->deadline_ns ? 0 : r->in->deadline_ns - now;
 }
 
-whirl_error_t *spin_check_deadline(const spin_req_t *r, whirl_error_t *e, whirl_cval_t *results,
+whirl_error_t *spin_check_deadline(spin_req_t *r, whirl_error_t *e, whirl_cval_t *results,
                                    size_t nresults, const char *what)
 {
+    if (r && r->cut) {
+        whirl_error_delete(e);
+        for (size_t i = 0; i < nresults; i++)
+            whirl_cval_release(&results[i]);
+        /* Once: a later call of the request waits (and is cut) anew. */
+        whirl_error_t *cut = r->cut;
+        r->cut = NULL;
+        return cut;
+    }
     if (spin_time_left(r) != 0)
         return e;
     whirl_error_delete(e);

@@ -126,6 +126,7 @@ typedef struct spin_req {
     serve_inst_t *in;
     spin_handle_t *h;
     uint32_t n, cap;
+    whirl_error_t *cut; /* a wait cut short (spin_wait_fd): the trap to return */
 } spin_req_t;
 
 /* The request of the calling store (NULL: the store serves none). */
@@ -138,6 +139,16 @@ void *spin_handle_get(spin_req_t *r, uint32_t rep, spin_handle_kind_t kind);
 void spin_handle_close(spin_req_t *r, uint32_t rep, spin_handle_kind_t kind);
 /* Closes what the request left open (after its store is gone). */
 void spin_req_end(serve_inst_t *in);
+
+/* Waits until `fd` has `events` (POLLIN, POLLOUT) or `deadline_ns`
+ * passes (UINT64_MAX: at most a minute). Inside the request's resumable
+ * call (r not NULL) the request suspends rather than holding its worker
+ * thread (the WASI reactor polls the descriptor), so a database or Redis
+ * server that is slow to answer costs a fiber, not a thread. Ready: the
+ * poll revents (> 0); 0: the deadline passed; -1: failed, or the wait was cut short (the store's
+ * deadline, the request cancelled), which leaves the `interrupt` trap in
+ * r->cut for spin_check_deadline to return. */
+int spin_wait_fd(spin_req_t *r, int fd, short events, uint64_t deadline_ns);
 
 /* Nanoseconds left before the request's deadline (UINT64_MAX: none; 0:
  * past it). */
@@ -156,18 +167,21 @@ void spin_sqlite_arm(sqlite3 *db, uint64_t deadline_ns);
 /* The reason of the last failure, naming the deadline when that was it. */
 const char *spin_sqlite_why(sqlite3 *db, uint64_t deadline_ns);
 
-/* A host call that ends past the deadline traps with `interrupt` (the
- * request is a 504 whatever the guest would do next): `e` is freed and
- * `results` released then. Returns what the call should return. */
-whirl_error_t *spin_check_deadline(const spin_req_t *r, whirl_error_t *e, whirl_cval_t *results,
+/* A host call that ends past the deadline, or whose wait was cut short
+ * (r->cut), traps with `interrupt` (the request is a 504 whatever the
+ * guest would do next): `e` is freed and `results` released then. Returns
+ * what the call should return. */
+whirl_error_t *spin_check_deadline(spin_req_t *r, whirl_error_t *e, whirl_cval_t *results,
                                    size_t nresults, const char *what);
 
 /* Redis connections (spin_redis.c), for key-value stores and outbound
- * Redis: every command ends by deadline_ns (spin_redis_net.c). */
+ * Redis: every command ends by deadline_ns (spin_redis_net.c), waiting
+ * through spin_wait_fd. */
 struct redisReply;
 typedef struct redis_net redis_net_t;
 typedef struct spin_redis {
     redis_net_t *net; /* redis:// or rediss:// */
+    spin_req_t *req;  /* the request it belongs to (waits suspend it) */
     uint64_t deadline_ns;
     char why[256]; /* the last failure */
 } spin_redis_t;
@@ -191,8 +205,8 @@ bool spin_redis_parse(const char *url, char *host, size_t hostlen, int *port, ch
  * session for rediss:// (`tls`), NULL with why; commands are formatted by
  * hiredis and sent whole, the reply (error replies included) parsed by its
  * reader, NULL with why on failure, the deadline or a reply too large. */
-redis_net_t *redis_net_connect(const char *host, int port, bool tls, uint64_t deadline_ns,
-                               char *why, size_t whylen);
+redis_net_t *redis_net_connect(const char *host, int port, bool tls, spin_req_t *req,
+                               uint64_t deadline_ns, char *why, size_t whylen);
 struct redisReply *redis_net_command(redis_net_t *t, const char *cmd, size_t len,
                                      uint64_t deadline_ns, char *why, size_t whylen);
 void redis_net_close(redis_net_t *t);

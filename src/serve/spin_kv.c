@@ -9,7 +9,8 @@
  * A store is opened per request and closes with it (or when dropped). A
  * label the component does not list in key_value_stores is access-denied.
  * Every call is bounded by the request's deadline: SQLite's busy timeout
- * and progress handler, Redis I/O waiting in poll (spin_redis_net.c). */
+ * and progress handler, Redis I/O waiting through spin_wait_fd (the
+ * request suspends meanwhile; spin_redis_net.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -431,6 +432,7 @@ static whirl_error_t *kv_open(kcall_t *k, whirl_resource_type_t *type)
     if (!c)
         return kv_fail(k, KV_OTHER, "out of memory");
     c->b = b;
+    c->r.req = k->r;
     c->r.deadline_ns = k->r->in->deadline_ns;
     whirl_error_t *e = NULL;
     bool ok = b->kind == SPIN_BACKEND_REDIS ? spin_redis_connect(&c->r, b->url, NULL)

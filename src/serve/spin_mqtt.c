@@ -3,11 +3,14 @@
  * verified against the system CA store; user name and password when given) only where the component's allowed_outbound_hosts lets it
  * (else connection-failed "address ... is not permitted", as Spin answers);
  * publish returns once the broker has the message (PUBACK/PUBCOMP for QoS
- * 1/2, written to the socket for 0). Every wait is mosquitto's own network
- * loop, bounded by the request's deadline; connections close with the
- * request. */
+ * 1/2, written to the socket for 0). Every wait is on the client's socket
+ * through spin_wait_fd, until the request's deadline (the request suspends
+ * meanwhile, its worker serves others), then mosquitto's read, write and
+ * keep-alive steps run; connections close with the request. (Host names
+ * are still resolved by mosquitto_connect_async on the worker's thread.) */
 #define _GNU_SOURCE
 #include <mosquitto.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +25,12 @@
 
 enum {
     M_INVALID_ADDRESS = 0, M_TOO_MANY = 1, M_CONNECTION_FAILED = 2, M_OTHER = 3,
-    LOOP_SLICE_MS = 100,
     NO_DEADLINE_MS = 60 * 1000,
 };
 
 typedef struct mq_conn {
     struct mosquitto *m;
+    spin_req_t *req; /* the request it belongs to (waits suspend it) */
     uint64_t deadline_ns;
     bool connect_done;
     int connect_rc;
@@ -58,7 +61,9 @@ static void conn_close(void *obj)
     free(c);
 }
 
-/* Runs the network loop until done(c, arg) or the deadline. */
+/* Runs the network loop until done(c, arg) or the deadline: waits for the
+ * socket (readable, or writable while mosquitto has bytes to send), then
+ * lets mosquitto read, write and keep the connection alive. */
 static bool wait_until(mq_conn_t *c, bool (*done)(mq_conn_t *, int), int arg, char *why,
                        size_t whylen)
 {
@@ -66,14 +71,23 @@ static bool wait_until(mq_conn_t *c, bool (*done)(mq_conn_t *, int), int arg, ch
     uint64_t end = c->deadline_ns != UINT64_MAX ? c->deadline_ns
                                                  : start + (uint64_t)NO_DEADLINE_MS * 1000000u;
     while (!done(c, arg)) {
-        uint64_t now = whirl_monotonic_now();
-        if (now >= end) {
+        short ev = POLLIN | (mosquitto_want_write(c->m) ? POLLOUT : 0);
+        int rev = spin_wait_fd(c->req, mosquitto_socket(c->m), ev, end);
+        if (rev == 0 || (rev < 0 && c->req && c->req->cut)) {
             snprintf(why, whylen, "mqtt: the request's deadline passed");
             return false;
         }
-        uint64_t left_ms = (end - now) / 1000000u;
-        int rc = mosquitto_loop(c->m, left_ms < LOOP_SLICE_MS ? (int)left_ms + 1 : LOOP_SLICE_MS,
-                                1);
+        if (rev < 0) {
+            snprintf(why, whylen, "mqtt: %s", mosquitto_strerror(MOSQ_ERR_NO_CONN));
+            return false;
+        }
+        int rc = MOSQ_ERR_SUCCESS;
+        if (rev & (POLLIN | POLLERR | POLLHUP | POLLNVAL))
+            rc = mosquitto_loop_read(c->m, 1);
+        if (rc == MOSQ_ERR_SUCCESS && (rev & POLLOUT) && mosquitto_want_write(c->m))
+            rc = mosquitto_loop_write(c->m, 1);
+        if (rc == MOSQ_ERR_SUCCESS)
+            rc = mosquitto_loop_misc(c->m);
         if (rc != MOSQ_ERR_SUCCESS) {
             snprintf(why, whylen, "mqtt: %s", mosquitto_strerror(rc));
             return false;
@@ -178,6 +192,7 @@ static whirl_error_t *m_open(spin_req_t *r, const whirl_cval_t *args, size_t nar
         free(c);
         return spin_result_err(res, M_OTHER, "out of memory");
     }
+    c->req = r;
     c->deadline_ns = r->in->deadline_ns;
     mosquitto_connect_callback_set(c->m, on_connect);
     mosquitto_publish_callback_set(c->m, on_publish);

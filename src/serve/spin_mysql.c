@@ -8,11 +8,17 @@
  * (integers signed or not, floats, text, binary strings and blobs; others
  * `unsupported`).
  *
- * The request's deadline bounds each call through the client's connect,
- * read and write timeouts (whole seconds, so up to one second late; the
- * call then traps with `interrupt`). Connections close with the request. */
+ * Connecting and each statement's round trips (prepare, execute, fetch,
+ * close) use the client's non-blocking calls (MYSQL_OPT_NONBLOCK,
+ * *_start/_cont) and wait on the socket through spin_wait_fd: the request
+ * suspends meanwhile and its worker thread serves others. The request's
+ * deadline ends a wait (the call then traps with `interrupt`); the
+ * client's own connect, read and write timeouts are armed from it too.
+ * Host names are still resolved on the worker's thread. Connections close
+ * with the request. */
 #define _GNU_SOURCE
 #include <mysql.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +51,7 @@ typedef union pstore {
 
 typedef struct my_conn {
     MYSQL *my;
+    spin_req_t *req; /* the request it belongs to (waits suspend it) */
     uint64_t deadline_ns;
 } my_conn_t;
 
@@ -74,6 +81,45 @@ static void arm(my_conn_t *c)
     mysql_optionsv(c->my, MYSQL_OPT_READ_TIMEOUT, &s);
     mysql_optionsv(c->my, MYSQL_OPT_WRITE_TIMEOUT, &s);
 }
+
+/* Waits for what a non-blocking call asked for (status: MYSQL_WAIT_*
+ * bits) and answers what happened, for its _cont: the socket's events, or
+ * MYSQL_WAIT_TIMEOUT at the client's timeout, at the request's deadline
+ * or when the wait was cut short, which makes the call fail at once. */
+static int my_wait(my_conn_t *c, int status)
+{
+    short ev = 0;
+    if (status & MYSQL_WAIT_READ)
+        ev |= POLLIN;
+    if (status & MYSQL_WAIT_WRITE)
+        ev |= POLLOUT;
+    if (status & MYSQL_WAIT_EXCEPT)
+        ev |= POLLPRI;
+    uint64_t until = c->deadline_ns;
+    if (status & MYSQL_WAIT_TIMEOUT) {
+        uint64_t t = whirl_monotonic_now() + (uint64_t)mysql_get_timeout_value_ms(c->my) * 1000000u;
+        if (t < until)
+            until = t;
+    }
+    int rev = spin_wait_fd(c->req, (int)mysql_get_socket(c->my), ev, until);
+    if (rev <= 0)
+        return MYSQL_WAIT_TIMEOUT;
+    if (rev & (POLLERR | POLLHUP | POLLNVAL)) /* the call finds out which */
+        return status & (MYSQL_WAIT_READ | MYSQL_WAIT_WRITE | MYSQL_WAIT_EXCEPT);
+    return (rev & POLLIN ? MYSQL_WAIT_READ : 0) | (rev & POLLOUT ? MYSQL_WAIT_WRITE : 0) |
+           (rev & POLLPRI ? MYSQL_WAIT_EXCEPT : 0);
+}
+
+/* Runs a non-blocking call to its end: `start` is its _start call, `cont`
+ * its _cont with the same result variable and MY_EVENTS(c), what the
+ * wait for the status the last step returned found. */
+#define MY_RUN(c, start, cont)                                                                  \
+    do {                                                                                        \
+        int st_ = (start);                                                                      \
+        while (st_)                                                                             \
+            st_ = (cont);                                                                       \
+    } while (0)
+#define MY_EVENTS(c) my_wait((c), st_)
 
 /* mysql://[user[:password]@]host[:port][/database] into its parts. */
 static bool parse_address(const char *a, char *user, char *pass, char *host, int *port, char *db,
@@ -135,16 +181,28 @@ static whirl_error_t *my_open(spin_req_t *r, const whirl_cval_t *args, size_t na
         free(c);
         return spin_result_err(res, E_OTHER, "out of memory");
     }
+    c->req = r;
     c->deadline_ns = r->in->deadline_ns;
     unsigned s = secs_left(c->deadline_ns);
     mysql_optionsv(c->my, MYSQL_OPT_CONNECT_TIMEOUT, &s);
+    /* The client's calls run on a stack of their own and return when they
+     * would wait (room for TLS and authentication plugins). */
+    size_t stack = 256 * 1024;
+    if (mysql_optionsv(c->my, MYSQL_OPT_NONBLOCK, &stack)) {
+        conn_close(c);
+        return spin_result_err(res, E_OTHER, "out of memory");
+    }
     arm(c);
     /* No LOAD DATA LOCAL: the server must not read host files through us. */
     my_bool no = 0;
     mysql_optionsv(c->my, MYSQL_OPT_LOCAL_INFILE, &no);
     mysql_optionsv(c->my, MYSQL_SET_CHARSET_NAME, "utf8mb4"); /* guest strings are UTF-8 */
-    if (!mysql_real_connect(c->my, host, user, *pass ? pass : NULL, *db ? db : NULL,
-                            (unsigned)port, NULL, 0)) {
+    MYSQL *ok = NULL;
+    MY_RUN(c,
+           mysql_real_connect_start(&ok, c->my, host, user, *pass ? pass : NULL, *db ? db : NULL,
+                                    (unsigned)port, NULL, 0),
+           mysql_real_connect_cont(&ok, c->my, MY_EVENTS(c)));
+    if (!ok) {
         snprintf(why, sizeof why, "%s", mysql_error(c->my));
         conn_close(c);
         return spin_result_err(res, E_CONNECTION_FAILED, why);
@@ -280,7 +338,10 @@ static whirl_error_t *my_run(my_conn_t *c, const whirl_cval_t *stmt, const whirl
         e = spin_result_err(res, E_OTHER, "out of memory");
         goto done;
     }
-    if (mysql_stmt_prepare(st, stmt->of.string.data, stmt->of.string.len)) {
+    int rc = 0;
+    MY_RUN(c, mysql_stmt_prepare_start(&rc, st, stmt->of.string.data, stmt->of.string.len),
+           mysql_stmt_prepare_cont(&rc, st, MY_EVENTS(c)));
+    if (rc) {
         snprintf(why, sizeof why, "%s", mysql_stmt_error(st));
         e = spin_result_err(res, E_QUERY_FAILED, why);
         goto done;
@@ -298,7 +359,11 @@ static whirl_error_t *my_run(my_conn_t *c, const whirl_cval_t *stmt, const whirl
             goto done;
         }
     }
-    if ((n && mysql_stmt_bind_param(st, binds)) || mysql_stmt_execute(st)) {
+    if (n && mysql_stmt_bind_param(st, binds))
+        rc = 1;
+    else
+        MY_RUN(c, mysql_stmt_execute_start(&rc, st), mysql_stmt_execute_cont(&rc, st, MY_EVENTS(c)));
+    if (rc) {
         snprintf(why, sizeof why, "%s", mysql_stmt_error(st));
         e = spin_result_err(res, E_QUERY_FAILED, why);
         goto done;
@@ -341,7 +406,10 @@ static whirl_error_t *my_run(my_conn_t *c, const whirl_cval_t *stmt, const whirl
     if (e || (ncol && mysql_stmt_bind_result(st, out)))
         goto done;
     size_t nrows = 0, cap = 0, bytes = 0;
-    for (int rc; !e && (rc = mysql_stmt_fetch(st)) != MYSQL_NO_DATA;) {
+    while (!e) {
+        MY_RUN(c, mysql_stmt_fetch_start(&rc, st), mysql_stmt_fetch_cont(&rc, st, MY_EVENTS(c)));
+        if (rc == MYSQL_NO_DATA)
+            break;
         if (rc == 1) {
             snprintf(why, sizeof why, "%s", mysql_stmt_error(st));
             whirl_cval_release(res);
@@ -408,8 +476,11 @@ done:
         mysql_free_result(meta);
     free(stores);
     free(binds);
-    if (st)
-        mysql_stmt_close(st);
+    if (st) {
+        my_bool failed = 0;
+        MY_RUN(c, mysql_stmt_close_start(&failed, st),
+               mysql_stmt_close_cont(&failed, st, MY_EVENTS(c)));
+    }
     return e;
 }
 

@@ -13,12 +13,16 @@
  * epoch; other types are `unsupported`, as Spin answers).
  *
  * Connecting and every statement use libpq's non-blocking calls and wait
- * in poll() until the request's deadline: a statement still running then
- * is cancelled on the server. Connections close with the request. */
+ * on the socket through spin_wait_fd until the request's deadline: inside
+ * the request's resumable call the request suspends and its worker thread
+ * serves others meanwhile. A statement still running at the deadline is
+ * cancelled on the server. Connections close with the request. (Host
+ * names are still resolved by PQconnectStart on the worker's thread.) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +44,6 @@ enum {
     /* rdbms-types error cases */
     E_CONNECTION_FAILED = 0, E_BAD_PARAMETER = 1, E_QUERY_FAILED = 2, E_CONVERSION = 3,
     E_OTHER = 4,
-    NO_DEADLINE_MS = 60 * 1000,
     MAX_PARAMS = 65535,
     MAX_RESULT_BYTES = 64 << 20,
 };
@@ -115,6 +118,7 @@ static void init_v4_cases(pg_api_t *api)
 
 typedef struct pg_conn {
     PGconn *pg;
+    spin_req_t *req; /* the request it belongs to (waits suspend it) */
     uint64_t deadline_ns;
 } pg_conn_t;
 
@@ -126,25 +130,40 @@ static void conn_close(void *obj)
     free(c);
 }
 
-/* Waits for the socket to be readable (or writable) until the deadline. */
+/* Waits for the socket to be readable (or writable) until the deadline;
+ * the request suspends meanwhile (spin_wait_fd). */
 static bool wait_socket(const pg_conn_t *c, bool write)
 {
-    int ms = NO_DEADLINE_MS;
-    if (c->deadline_ns != UINT64_MAX) {
-        uint64_t now = whirl_monotonic_now();
-        if (now >= c->deadline_ns)
-            return false;
-        uint64_t left = (c->deadline_ns - now) / 1000000u + 1;
-        ms = left < (uint64_t)NO_DEADLINE_MS ? (int)left : NO_DEADLINE_MS;
+    return spin_wait_fd(c->req, PQsocket(c->pg), write ? POLLOUT : POLLIN, c->deadline_ns) > 0;
+}
+
+static void *cancel_main(void *arg)
+{
+    char buf[256];
+    PQcancel(arg, buf, sizeof buf);
+    PQfreeCancel(arg);
+    return NULL;
+}
+
+/* Asks the server to stop the statement, on a thread of its own: libpq 15's
+ * PQcancel blocks until the server closes the cancel connection, which a
+ * hostile one need never do, and the worker must not wait for that. */
+static void cancel_in_background(PGconn *pg)
+{
+    PGcancel *cancel = PQgetCancel(pg);
+    if (!cancel)
+        return;
+    pthread_attr_t attr;
+    pthread_t t;
+    bool started = pthread_attr_init(&attr) == 0;
+    if (started) {
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&attr, 256 * 1024);
+        started = pthread_create(&t, &attr, cancel_main, cancel) == 0;
+        pthread_attr_destroy(&attr);
     }
-    struct pollfd p = {.fd = PQsocket(c->pg), .events = write ? POLLOUT : POLLIN};
-    if (p.fd < 0)
-        return false;
-    int rc;
-    do
-        rc = poll(&p, 1, ms);
-    while (rc < 0 && errno == EINTR);
-    return rc > 0;
+    if (!started) /* the statement runs on; the connection closes with the request */
+        PQfreeCancel(cancel);
 }
 
 static bool late(const pg_conn_t *c)
@@ -238,6 +257,7 @@ static whirl_error_t *pg_connect(const pg_api_t *api, spin_req_t *r, const char 
     pg_conn_t *c = calloc(1, sizeof *c);
     if (!c)
         return spin_result_err(res, E_OTHER, "out of memory");
+    c->req = r;
     c->deadline_ns = r->in->deadline_ns;
     char *ca_path = NULL;
     if (ca && !(ca_path = ca_file(ca, ca_len))) {
@@ -517,14 +537,9 @@ static PGresult *run(const pg_api_t *api, pg_conn_t *c, const whirl_cval_t *stmt
     }
     goto out;
 failed:
-    if (late(c)) {
+    if (late(c) || c->req->cut) {
         /* Stop the server's work too; the connection is spent either way. */
-        PGcancel *cancel = PQgetCancel(c->pg);
-        char buf[256];
-        if (cancel) {
-            PQcancel(cancel, buf, sizeof buf);
-            PQfreeCancel(cancel);
-        }
+        cancel_in_background(c->pg);
         snprintf(why, whylen, "the request's deadline passed");
     } else {
         snprintf(why, whylen, "%s", PQerrorMessage(c->pg));

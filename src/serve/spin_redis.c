@@ -134,7 +134,8 @@ bool spin_redis_connect(spin_redis_t *c, const char *url, bool *bad_url)
         snprintf(c->why, sizeof c->why, "redis: invalid address");
         return false;
     }
-    if (!(c->net = redis_net_connect(host, port, tls, c->deadline_ns, c->why, sizeof c->why)))
+    if (!(c->net = redis_net_connect(host, port, tls, c->req, c->deadline_ns, c->why,
+                                     sizeof c->why)))
         return false;
     redisReply *r = NULL;
     if (*pass && !(r = spin_redis_cmd(c, "AUTH %s", pass)))
@@ -180,6 +181,7 @@ static whirl_error_t *r_open(spin_req_t *r, const whirl_cval_t *args, size_t nar
     spin_redis_t *c = calloc(1, sizeof *c);
     if (!c)
         return spin_result_err(res, R_OTHER, "out of memory");
+    c->req = r;
     c->deadline_ns = r->in->deadline_ns;
     if (!spin_redis_connect(c, addr, NULL)) {
         whirl_error_t *e = spin_result_err(res, R_OTHER, c->why);

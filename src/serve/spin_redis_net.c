@@ -2,8 +2,9 @@
  * (rediss://). Debian's hiredis (0.14) cannot speak TLS and its blocking
  * context bounds each socket call, not a command (a server answering a
  * byte at a time could hold a request past its deadline), so this file
- * carries the bytes: non-blocking sockets waited on with poll until the
- * request's deadline, OpenSSL for TLS, hiredis only to format commands and
+ * carries the bytes: non-blocking sockets waited on through spin_wait_fd
+ * until the request's deadline (the request suspends meanwhile, its
+ * worker thread serves others; host names are still resolved on it), OpenSSL for TLS, hiredis only to format commands and
  * parse replies (redisFormatCommand*, redisReader). A reply may take
  * MAX_REPLY_BYTES and MAX_REPLY_ELEMENTS per aggregate at most, whatever
  * the server sends. A TLS server's certificate is verified against the
@@ -31,7 +32,6 @@
 #include "serve/spin_host.h"
 
 enum {
-    NO_DEADLINE_MS = 60 * 1000,
     READ_CHUNK = 16 * 1024,
     MAX_REPLY_BYTES = 64 << 20,
     MAX_REPLY_ELEMENTS = 1 << 20,
@@ -39,6 +39,7 @@ enum {
 
 struct redis_net {
     int fd;
+    spin_req_t *req; /* the request it belongs to: its waits suspend it */
     SSL_CTX *ctx; /* TLS only */
     SSL *ssl;
     redisReader *reader;
@@ -64,34 +65,19 @@ static void *counted_array(const redisReadTask *task, int n)
     return base_fn.createArray(task, n);
 }
 
-/* Milliseconds left before the deadline (0: passed). */
-static int ms_left(uint64_t deadline_ns)
+static bool passed(uint64_t deadline_ns)
 {
-    if (deadline_ns == UINT64_MAX)
-        return NO_DEADLINE_MS;
-    uint64_t now = whirl_monotonic_now();
-    if (now >= deadline_ns)
-        return 0;
-    uint64_t ms = (deadline_ns - now) / 1000000u + 1;
-    return ms < NO_DEADLINE_MS ? (int)ms : NO_DEADLINE_MS;
+    return deadline_ns != UINT64_MAX && whirl_monotonic_now() >= deadline_ns;
 }
 
-static bool wait_fd(int fd, short events, uint64_t deadline_ns)
+static bool wait_fd(spin_req_t *req, int fd, short events, uint64_t deadline_ns)
 {
-    struct pollfd p = {.fd = fd, .events = events};
-    int rc;
-    do {
-        int ms = ms_left(deadline_ns);
-        if (ms == 0)
-            return false;
-        rc = poll(&p, 1, ms);
-    } while (rc < 0 && errno == EINTR);
-    return rc > 0;
+    return spin_wait_fd(req, fd, events, deadline_ns) > 0;
 }
 
 static void set_why(char *why, size_t whylen, const char *what, uint64_t deadline_ns)
 {
-    if (deadline_ns != UINT64_MAX && whirl_monotonic_now() >= deadline_ns) {
+    if (passed(deadline_ns)) {
         snprintf(why, whylen, "redis: the request's deadline passed");
         return;
     }
@@ -104,8 +90,8 @@ static void set_why(char *why, size_t whylen, const char *what, uint64_t deadlin
 }
 
 /* A TCP connection to host:port, non-blocking, within the deadline. */
-static int tcp_connect(const char *host, int port, uint64_t deadline_ns, char *why,
-                       size_t whylen)
+static int tcp_connect(spin_req_t *req, const char *host, int port, uint64_t deadline_ns,
+                       char *why, size_t whylen)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
     char service[8];
@@ -123,11 +109,11 @@ static int tcp_connect(const char *host, int port, uint64_t deadline_ns, char *w
         int err = 0;
         socklen_t len = sizeof err;
         if (connect(fd, a->ai_addr, a->ai_addrlen) != 0 &&
-            (errno != EINPROGRESS || !wait_fd(fd, POLLOUT, deadline_ns) ||
+            (errno != EINPROGRESS || !wait_fd(req, fd, POLLOUT, deadline_ns) ||
              getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0)) {
             snprintf(why, whylen, "redis: cannot connect to %.100s:%d: %s", host, port,
-                     err ? strerror(err) : ms_left(deadline_ns) ? strerror(errno)
-                                                               : "the request's deadline passed");
+                     err ? strerror(err) : !passed(deadline_ns) ? strerror(errno)
+                                                                   : "the request's deadline passed");
             close(fd);
             fd = -1;
         }
@@ -147,7 +133,7 @@ static int ssl_call(redis_net_t *t, int (*op)(SSL *, void *, int), void *buf, in
             return rc;
         int err = SSL_get_error(t->ssl, rc);
         short ev = err == SSL_ERROR_WANT_READ ? POLLIN : err == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
-        if (!ev || !wait_fd(t->fd, ev, deadline_ns))
+        if (!ev || !wait_fd(t->req, t->fd, ev, deadline_ns))
             return rc <= 0 ? rc : -1;
     }
 }
@@ -175,7 +161,7 @@ static int net_io(redis_net_t *t, bool write, void *buf, int n, uint64_t deadlin
         if (errno == EINTR)
             continue;
         if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
-            !wait_fd(t->fd, write ? POLLOUT : POLLIN, deadline_ns))
+            !wait_fd(t->req, t->fd, write ? POLLOUT : POLLIN, deadline_ns))
             return -1;
     }
 }
@@ -226,15 +212,16 @@ static void init_counted_fn(void)
     counted_fn.createArray = counted_array;
 }
 
-redis_net_t *redis_net_connect(const char *host, int port, bool tls, uint64_t deadline_ns,
-                               char *why, size_t whylen)
+redis_net_t *redis_net_connect(const char *host, int port, bool tls, spin_req_t *req,
+                               uint64_t deadline_ns, char *why, size_t whylen)
 {
     redis_net_t *t = calloc(1, sizeof *t);
     if (!t) {
         snprintf(why, whylen, "redis: out of memory");
         return NULL;
     }
-    t->fd = tcp_connect(host, port, deadline_ns, why, whylen);
+    t->req = req;
+    t->fd = tcp_connect(req, host, port, deadline_ns, why, whylen);
     if (t->fd < 0) {
         free(t);
         return NULL;

@@ -8,7 +8,10 @@ Redis client bounds what a server can make it hold or wait for.
 - drip:  a 100-byte bulk string sent one byte every 100 ms (forever, while
          the client stays): only the request's deadline can end the wait;
 - many:  an array of 2,000,000 integers (8 MB on the wire);
-- big:   a bulk string of 200,000,000 bytes, streamed while the client reads.
+- big:   a bulk string of 200,000,000 bytes, streamed while the client reads;
+- silent: never reads nor answers, for any protocol (Redis, PostgreSQL,
+         MySQL); prints "accepted" for each connection, so the test knows
+         how many clients wait on it at once.
 """
 import socket
 import sys
@@ -18,6 +21,10 @@ import time
 
 def serve(conn, mode):
     try:
+        if mode == "silent":
+            print("accepted", flush=True)
+            time.sleep(3600)
+            return
         conn.recv(65536)  # the command, whatever it is
         if mode == "drip":
             conn.sendall(b"$100\r\n")
@@ -43,7 +50,7 @@ def serve(conn, mode):
 
 
 def main():
-    if len(sys.argv) != 2 or sys.argv[1] not in ("drip", "many", "big"):
+    if len(sys.argv) != 2 or sys.argv[1] not in ("drip", "many", "big", "silent"):
         print(__doc__)
         return 2
     s = socket.socket()

@@ -97,9 +97,17 @@ TOML
             printf '[component.%s]\nsource = "%s"\nallowed_outbound_hosts = ["%s"]\n' "$name" "$G" "$host"
             printf '[component.%s.variables]\nmode = "%s"\naddr = "%s"\n' "$name" "$mode" "$addr"
         done
+        # A statement that waits on the server until the test cancels it.
+        if [ -n "$have_pg" ]; then
+            printf '[[trigger.http]]\nroute = "/pgwait"\ncomponent = "pgwait"\n'
+            printf '[component.pgwait]\nsource = "%s"\nallowed_outbound_hosts = ["postgres://127.0.0.1:%s"]\n' "$G" "$PG_PORT"
+            printf '[component.pgwait.variables]\nmode = "q"\naddr = "host=127.0.0.1 port=%s user=postgres dbname=postgres"\nstmt = "SELECT pg_sleep(600)"\n' "$PG_PORT"
+        fi
     } >"$D/spin.toml"
 
-    start_server spinasync "$D/spin.toml" >/dev/null || return
+    # One worker: a call waiting on a server must not hold it (pgwait below),
+    # whose deadline also ends a statement left waiting.
+    start_server spinasync --workers 1 --timeout 8s "$D/spin.toml" >/dev/null || return
     async_check "spin:key-value@3 and spin:variables@3: open, set, get, exists, get-keys stream and future, delete, access-denied, undefined, invalid-name" /kv
     check "spin:key-value@3: the default store's file" test -s "$D/.spin/sqlite_key_value.db"
     async_check "spin:sqlite@3.1 async: open, execute with parameters, changes, last-insert-rowid, rows stream and future, io error, access-denied" /sql
@@ -123,6 +131,23 @@ TOML
         check "spin:mqtt@3: the subscriber saw the message" contains "$WORK/sub.out" "^hello async$"
     fi
     [ -n "$have_pg" ] && async_check "spin:postgres@4.2 async: open, execute, query with parameters, rows stream and future, query-failed" /pg
+    if [ -n "$have_pg" ]; then
+        # execute-async waiting on the server suspends the request: the one
+        # worker answers another meanwhile; cancelled on the server, the
+        # statement fails to the guest (417).
+        req "$WORK/pw" "$URL/pgwait" >"$WORK/pw.status" &
+        local pw=$!
+        check "spin:postgres@4.2 execute-async: the statement reaches the server" pg_running 'SELECT pg_sleep(600)'
+        check "spin:postgres@4.2 execute-async waiting: another request answered meanwhile (1 worker)" eq "$(req "$WORK/b" "$URL/kv")" 200
+        check "spin:postgres@4.2 execute-async waiting: still waiting" kill -0 "$pw"
+        pg_sql "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(600)'" >/dev/null
+        wait $pw
+        check "spin:postgres@4.2 execute-async cancelled on the server: query-failed to the guest" eq "$(cat "$WORK/pw.status")" 417
+        # Left waiting, it ends at the request's deadline (504), and the
+        # statement is cancelled on the server.
+        check "spin:postgres@4.2 execute-async past the deadline: 504" eq "$(req "$WORK/pw" "$URL/pgwait")" 504
+        check "spin:postgres@4.2 execute-async past the deadline: cancelled on the server" pg_gone 'SELECT pg_sleep(600)'
+    fi
     [ -n "$have_mysql" ] && async_check "spin:mysql@3: open, execute with parameters, query rows stream and future, query-failed" /mysql
     stop_server
     stop_redis

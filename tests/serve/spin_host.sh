@@ -75,6 +75,35 @@ start_pg() {
     return 1
 }
 
+# pg_sql SQL: runs SQL on the test's PostgreSQL server (psql, as postgres).
+pg_sql() {
+    psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -Atc "$1" 2>/dev/null
+}
+
+# pg_running QUERY: waits until a session of the server runs QUERY (0), or
+# the polls run out (1).
+pg_running() {
+    local q=${1//\'/\'\'}
+    for _ in $(seq 1 $EVENT_POLLS); do
+        [ "$(pg_sql "SELECT count(*) FROM pg_stat_activity WHERE query = '$q' AND state = 'active'")" = 1 ] && return 0
+        sleep 0.05
+    done
+    echo "  '$1' never ran on the server" >&2
+    return 1
+}
+
+# pg_gone QUERY: waits until no session of the server runs QUERY (0), or
+# the polls run out (1).
+pg_gone() {
+    local q=${1//\'/\'\'}
+    for _ in $(seq 1 $EVENT_POLLS); do
+        [ "$(pg_sql "SELECT count(*) FROM pg_stat_activity WHERE query = '$q' AND state = 'active'")" = 0 ] && return 0
+        sleep 0.05
+    done
+    echo "  '$1' still runs on the server" >&2
+    return 1
+}
+
 MY_PID=
 MY_DIR=
 stop_mysql() {
@@ -368,7 +397,8 @@ TOML
         -e 's/sqlite_databases = \["default"\]/sqlite_databases = ["other"]\nallowed_outbound_hosts = ["redis:\/\/127.0.0.1:{{ redis_port }}", "rediss:\/\/localhost:*", "rediss:\/\/127.0.0.1:*", "mqtt:\/\/127.0.0.1:*", "mqtts:\/\/localhost:*", "mqtts:\/\/127.0.0.1:*", "postgres:\/\/127.0.0.1:*", "mysql:\/\/127.0.0.1:*"]/' \
         -e 's/^\[variables\]$/[variables]\nredis_port = { default = "'"$REDIS_PORT"'" }/' \
         "$D/spin.toml" >"$D/rc.toml"
-    start_server spinhost3 --runtime-config-file "$D/rc/runtime.toml" --variable token=x \
+    # One worker: a request waiting on a server must not hold it (below).
+    start_server spinhost3 --workers 1 --runtime-config-file "$D/rc/runtime.toml" --variable token=x \
         "$D/rc.toml" >/dev/null || { stop_redis; return; }
     req "$WORK/b" "$URL/var/message" >/dev/null
     check "variable from a static provider" contains "$WORK/b" "^value=hey, x!$"
@@ -398,6 +428,17 @@ TOML
     check "outbound redis wrong type" contains "$WORK/b" '^wrong type: error {"tag":"other","val":"redis: WRONGTYPE'
     req "$WORK/b" "$URL/redis-out?redis://localhost:$REDIS_PORT" >/dev/null
     check "outbound redis to a host not listed: invalid-address" contains "$WORK/b" '^error {"tag":"invalid-address"}$'
+    # A command waiting on the server (BLPOP) suspends its request: the one
+    # worker answers another request meanwhile; the push ends the wait.
+    req "$WORK/rw" "$URL/redis-wait?redis://127.0.0.1:$REDIS_PORT" >"$WORK/rw.status" &
+    local rwpid=$!
+    check "redis BLPOP started" wait_for_log "started redis wait"
+    check "redis BLPOP waiting: another request answered meanwhile (1 worker)" eq "$(req "$WORK/b2" "$URL/var/message")" 200
+    check "redis BLPOP waiting: still waiting" kill -0 "$rwpid"
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" LPUSH whirl-wait pushed >/dev/null
+    wait $rwpid
+    check "redis BLPOP: answered" eq "$(cat "$WORK/rw.status")" 200
+    check "redis BLPOP: the pushed value" contains "$WORK/rw" "^popped=whirl-wait,pushed$"
     if [ -n "$REDISS_PORT" ]; then
         req "$WORK/b" "$URL/redis-out?rediss://localhost:$REDISS_PORT" >/dev/null
         check "rediss: a CA not trusted: an error" contains "$WORK/b" '^error {"tag":"other","val":"redis: TLS handshake with localhost:[0-9]* failed: self.signed certificate'
@@ -422,7 +463,7 @@ TOML
     fi
     # Outbound PostgreSQL: parameters and columns of every type.
     if ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || ! command -v setpriv >/dev/null; then
-        echo "SKIPPED: the PostgreSQL tests (39): postgresql (initdb, postgres) is not installed" >&2
+        echo "SKIPPED: the PostgreSQL tests (41): postgresql (initdb, postgres) is not installed" >&2
     elif start_pg; then
         local pga="host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres"
         check "postgres" eq "$(req "$WORK/b" --get --data-urlencode "$pga" "$URL/pg-out")" 200
@@ -481,6 +522,10 @@ TOML
         req "$WORK/pgs" --get --data-urlencode "$pga" "$URL/pg-sleep" >"$WORK/pgs.status" &
         local cpid=$!
         check "postgres query started" wait_for_log "started pg sleep"
+        # The query waits on the server: its request is suspended, and the
+        # one worker answers another request meanwhile.
+        check "postgres waiting: another request answered meanwhile (1 worker)" eq "$(req "$WORK/b2" "$URL/var/message")" 200
+        check "postgres waiting: the query still runs" kill -0 "$cpid"
         kill -INT "$PG_PID"
         wait $cpid
         check "postgres died mid-query: still 200" eq "$(cat "$WORK/pgs.status")" 200
@@ -493,7 +538,7 @@ TOML
     fi
     # Outbound MySQL (a MariaDB server): parameters and columns of every type.
     if ! command -v mariadbd >/dev/null || ! command -v mariadb-install-db >/dev/null; then
-        echo "SKIPPED: the MySQL tests (6): mariadb-server is not installed" >&2
+        echo "SKIPPED: the MySQL tests (12): mariadb-server is not installed" >&2
     elif start_mysql; then
         local mya="mysql://root@127.0.0.1:$MY_PORT/mysql"
         check "mysql" eq "$(req "$WORK/b" "$URL/mysql-out?$mya")" 200
@@ -502,6 +547,19 @@ TOML
         check "mysql query error" contains "$WORK/b" '^bad sql: error {"tag":"query-failed","val":"Table .mysql.no_such_table. doesn.t exist"}$'
         req "$WORK/b" "$URL/mysql-out?mysql://root@localhost:$MY_PORT/mysql" >/dev/null
         check "mysql to a host not listed: connection-failed" contains "$WORK/b" '"tag":"connection-failed","val":"address localhost:[0-9]* is not permitted"'
+        # A query waiting on the server (SLEEP) suspends its request; the
+        # server killed under it: an error to the guest.
+        req "$WORK/ms" "$URL/mysql-sleep?$mya" >"$WORK/ms.status" &
+        local mpid=$!
+        check "mysql query started" wait_for_log "started mysql sleep"
+        check "mysql waiting: another request answered meanwhile (1 worker)" eq "$(req "$WORK/b2" "$URL/var/message")" 200
+        check "mysql waiting: the query still runs" kill -0 "$mpid"
+        kill -KILL "$MY_PID"
+        wait "$MY_PID" 2>/dev/null
+        MY_PID=
+        wait $mpid
+        check "mysql killed mid-query: still 200" eq "$(cat "$WORK/ms.status")" 200
+        check "mysql killed mid-query: error to the guest" contains "$WORK/ms" '^mysql died: error {"tag":"query-failed"'
         stop_mysql
         req "$WORK/b" "$URL/mysql-out?$mya" >/dev/null
         check "mysql down: connection-failed" contains "$WORK/b" '"tag":"connection-failed"'
@@ -569,7 +627,11 @@ TOML
         coproc FAKE { exec python3 "$SRC/fake_redis.py" "$mode"; }
         fake_pid=$FAKE_PID
         read -r fake_port <&"${FAKE[0]}"
-        start_server "spinhost-$mode" --timeout 3s -S "allow-http=redis://127.0.0.1:$fake_port" \
+        # drip: only the deadline ends it; many, big: the limits must, in a
+        # deadline long enough for the 64 MiB read under ASan (5 to 7 s).
+        local limit=3s
+        [ "$mode" = drip ] || limit=30s
+        start_server "spinhost-$mode" --timeout "$limit" -S "allow-http=redis://127.0.0.1:$fake_port" \
             --runtime-config-file "$D/rc/runtime.toml" --variable token=x "$D/rc.toml" >/dev/null ||
             { kill "$fake_pid"; break; }
         req "$WORK/b" "$URL/redis-out?redis://127.0.0.1:$fake_port" >"$WORK/status"
@@ -583,8 +645,52 @@ TOML
         kill "$fake_pid" 2>/dev/null
         wait "$fake_pid" 2>/dev/null
     done
-    start_server spinhost6 --runtime-config-file "$D/rc/runtime.toml" --variable token=x \
+    # Silent servers (accepting, never answering) of each protocol: the
+    # waiting requests are suspended at once on the one worker, which
+    # answers another meanwhile; each ends at its deadline (504).
+    coproc SILENT { exec python3 "$SRC/fake_redis.py" silent; }
+    local silent_pid=$SILENT_PID silent_port line n=0
+    read -r silent_port <&"${SILENT[0]}"
+    if start_server spinhost-silent --workers 1 --timeout 15s -S "allow-http=redis://127.0.0.1:$silent_port" \
+        --runtime-config-file "$D/rc/runtime.toml" --variable token=x "$D/rc.toml" >/dev/null; then
+        req "$WORK/s1" "$URL/redis-wait?redis://127.0.0.1:$silent_port" >"$WORK/s1.status" &
+        local s1=$!
+        req "$WORK/s2" --get --data-urlencode "host=127.0.0.1 port=$silent_port user=postgres" "$URL/pg-sleep" >"$WORK/s2.status" &
+        local s2=$!
+        req "$WORK/s3" "$URL/mysql-sleep?mysql://root@127.0.0.1:$silent_port/mysql" >"$WORK/s3.status" &
+        local s3=$!
+        req "$WORK/s4" "$URL/mqtt-out?mqtt://127.0.0.1:$silent_port" >"$WORK/s4.status" &
+        local s4=$!
+        while [ $n -lt 4 ] && read -r -t 60 line <&"${SILENT[0]}"; do
+            [ "$line" = accepted ] && n=$((n + 1))
+        done
+        check "silent servers: redis, postgres, mysql and mqtt reached" eq "$n" 4
+        check "silent servers: all four wait at once on one worker" kill -0 $s1 $s2 $s3 $s4
+        check "silent servers: another request answered meanwhile" eq "$(req "$WORK/b2" "$URL/var/message")" 200
+        check "silent servers: ... while all four still wait" kill -0 $s1 $s2 $s3 $s4
+        wait $s1 $s2 $s3 $s4
+        check "silent redis: ended by the deadline (504)" eq "$(cat "$WORK/s1.status")" 504
+        check "silent postgres: ended by the deadline (504)" eq "$(cat "$WORK/s2.status")" 504
+        check "silent mysql: ended by the deadline (504)" eq "$(cat "$WORK/s3.status")" 504
+        check "silent mqtt: ended by the deadline (504)" eq "$(cat "$WORK/s4.status")" 504
+        check "silent servers: still serving" eq "$(req "$WORK/b2" "$URL/kv/default/incr")" 200
+        stop_server
+    fi
+    kill "$silent_pid" 2>/dev/null
+    wait "$silent_pid" 2>/dev/null
+    start_server spinhost6 --workers 1 --runtime-config-file "$D/rc/runtime.toml" --variable token=x \
         "$D/rc.toml" >/dev/null || { stop_redis; stop_mqtt; return; }
+    # Redis killed under a waiting command: an error to the guest.
+    req "$WORK/rw" "$URL/redis-wait?redis://127.0.0.1:$REDIS_PORT" >"$WORK/rw.status" &
+    local rwpid2=$!
+    check "redis BLPOP started again" wait_for_log "started redis wait"
+    check "redis BLPOP waiting: answered meanwhile" eq "$(req "$WORK/b2" "$URL/var/message")" 200
+    kill -KILL "$REDIS_PID"
+    wait "$REDIS_PID" 2>/dev/null
+    REDIS_PID=
+    wait $rwpid2
+    check "redis killed mid-command: still 200" eq "$(cat "$WORK/rw.status")" 200
+    check "redis killed mid-command: error to the guest" contains "$WORK/rw" '^redis wait: error {"tag":"other"'
     # Redis goes away: the guest gets an error, the server keeps serving.
     stop_redis
     check "redis down: still 200" eq "$(req "$WORK/b" "$URL/kv/cache/incr")" 200

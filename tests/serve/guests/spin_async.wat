@@ -6,7 +6,8 @@
 ;;
 ;; The component variable `mode` picks the checks (k: key-value and
 ;; variables, s: SQLite, r: Redis, m: MQTT, y: MySQL, p: PostgreSQL, d: the
-;; denials of a component granted nothing), `addr` gives the server. The
+;; denials of a component granted nothing, q: PostgreSQL's execute-async of
+;; the statement in the variable `stmt`), `addr` gives the server. The
 ;; response's status is 200 when every check passed, else 400 + the id of
 ;; the first check that failed (150: an async call did not return at once).
 (component
@@ -341,6 +342,7 @@
     (data (i32.const 1520) "postgres://127.0.0.1:1")                         ;; 22
     (data (i32.const 1550) "whirl/async")                                    ;; 11
     (data (i32.const 1570) "hello async")                                    ;; 11
+    (data (i32.const 1600) "stmt")                                           ;; 4
 
     (global $fail (mut i32) (i32.const 0))
     (global $aptr (mut i32) (i32.const 0))
@@ -619,6 +621,25 @@
       (call $eq (call $u8 (i32.const 64)) (i32.const 1) (i32.const 113))
       (call $eq (call $u8 (i32.const 68)) (i32.const 2) (i32.const 114)))
 
+    ;; spin:postgres@4.2.0's execute-async of the statement in `stmt`, which
+    ;; the test keeps waiting on the server: 200 once it succeeds, 417 when
+    ;; it fails.
+    (func $pgwait (local $c i32)
+      (call $done (call $p-open (global.get $aptr) (global.get $alen) (i32.const 64)))
+      (call $eq (call $u8 (i32.const 64)) (i32.const 0) (i32.const 115))
+      (if (global.get $fail) (then (return))) ;; no handle to go on with
+      (local.set $c (call $i32 (i32.const 68)))
+      (call $done (call $var-get (i32.const 1600) (i32.const 4) (i32.const 64)))
+      (call $eq (call $u8 (i32.const 64)) (i32.const 0) (i32.const 116))
+      (if (global.get $fail) (then (return)))
+      (i32.store (i32.const 256) (local.get $c))
+      (i32.store (i32.const 260) (call $i32 (i32.const 68)))
+      (i32.store (i32.const 264) (call $i32 (i32.const 72)))
+      (i32.store (i32.const 268) (i32.const 2048))
+      (i32.store (i32.const 272) (i32.const 0))
+      (call $done (call $p-exec (i32.const 256) (i32.const 64)))
+      (call $eq (call $u8 (i32.const 64)) (i32.const 0) (i32.const 17)))
+
     ;; A component granted nothing: every store, database and host refused.
     (func $denied
       (call $done (call $kv-open (i32.const 1040) (i32.const 7) (i32.const 64)))
@@ -664,6 +685,7 @@
       (if (i32.eq (local.get $mode) (i32.const 0x79)) (then (call $mysql)))
       (if (i32.eq (local.get $mode) (i32.const 0x70)) (then (call $pg)))
       (if (i32.eq (local.get $mode) (i32.const 0x64)) (then (call $denied)))
+      (if (i32.eq (local.get $mode) (i32.const 0x71)) (then (call $pgwait)))
       (local.set $resp (call $resp-new (call $fields-new)))
       (drop (call $resp-status (local.get $resp)
         (select (i32.add (i32.const 400) (global.get $fail)) (i32.const 200) (global.get $fail))))

@@ -23,6 +23,8 @@
 //                    server whether the connection uses TLS
 //   /pg-sleep?ADDR   a PostgreSQL query the test kills the server under
 //   /mysql-out?ADDR  outbound MySQL: parameters and columns of each type
+//   /redis-wait?ADDR a Redis BLPOP on whirl-wait that only the test's push ends
+//   /mysql-sleep?ADDR  a MySQL query the test kills the server under
 //   /sql-forever/LABEL  a query that never ends (the deadline must end it)
 import { get as varGet } from 'fermyon:spin/variables@2.0.0';
 import { Store } from 'fermyon:spin/key-value@2.0.0';
@@ -291,6 +293,26 @@ async function handle(req) {
         out = 'slept\n';
       } catch (e) {
         out = `pg died: ${why(e)}\n`;
+      }
+    } else if (parts[0] === 'redis-wait') {
+      // ?ADDRESS: waits on the server until the test pushes to the list.
+      const r = RedisConnection.open(query(req));
+      console.error('started redis wait'); // the test waits for this line
+      try {
+        const got = r.execute('BLPOP', [{ tag: 'binary', val: enc.encode('whirl-wait') }, { tag: 'int64', val: 0n }]);
+        out = `popped=${got.map((x) => x.tag === 'binary' ? dec.decode(x.val) : x.tag).join(',')}\n`;
+      } catch (e) {
+        out = `redis wait: ${why(e)}\n`;
+      }
+    } else if (parts[0] === 'mysql-sleep') {
+      // ?ADDRESS: a query the test ends by stopping the server under it.
+      const my = MysqlConnection.open(query(req));
+      console.error('started mysql sleep'); // the test waits for this line
+      try {
+        my.query('SELECT SLEEP(60)', []);
+        out = 'slept\n';
+      } catch (e) {
+        out = `mysql died: ${why(e)}\n`;
       }
     } else if (parts[0] === 'mysql-out') {
       const my = MysqlConnection.open(query(req));
