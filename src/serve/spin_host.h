@@ -150,6 +150,21 @@ void spin_req_end(serve_inst_t *in);
  * r->cut for spin_check_deadline to return. */
 int spin_wait_fd(spin_req_t *r, int fd, short events, uint64_t deadline_ns);
 
+/* Looks up `host` (a name, an IP address, or [IPv6]) off the worker
+ * thread (spin_resolve.c), waiting through spin_wait_fd until `deadline_ns`,
+ * so a DNS server that is slow or silent neither holds the worker nor
+ * outlasts the request; `out` gets its first addresses, numeric. 0: done;
+ * -1: failed, with why (a lookup left running frees itself when it ends).
+ * The libraries are then given the numeric address; the policy
+ * (allowed_outbound_hosts) is checked against the name before. */
+enum { SPIN_RESOLVE_MAX = 4, SPIN_ADDR_LEN = 46 /* INET6_ADDRSTRLEN */ };
+typedef struct spin_addrs {
+    int n;
+    char addr[SPIN_RESOLVE_MAX][SPIN_ADDR_LEN];
+} spin_addrs_t;
+int spin_resolve(spin_req_t *r, const char *host, uint64_t deadline_ns, spin_addrs_t *out,
+                 char *why, size_t whylen);
+
 /* Nanoseconds left before the request's deadline (UINT64_MAX: none; 0:
  * past it). */
 uint64_t spin_time_left(const spin_req_t *r);

@@ -19,6 +19,7 @@
  * cancelled on the server. Connections close with the request. (Host
  * names are still resolved by PQconnectStart on the worker's thread.) */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
@@ -248,11 +249,31 @@ static whirl_error_t *pg_connect(const pg_api_t *api, spin_req_t *r, const char 
                    (!port || !strchr(port, ',')) &&
                    spin_outbound_allowed(r->in, "postgres", host, portn);
     snprintf(why, sizeof why, "address %s:%d is not permitted", host ? host : "(none)", portn);
+    char name[256];
+    snprintf(name, sizeof name, "%s", host ? host : "");
+    bool long_name = host && strlen(host) >= sizeof name;
     PQconninfoFree(opts);
     if (!allowed) {
         serve_log("component '%s': outbound PostgreSQL denied: %s (allowed_outbound_hosts)",
                   r->in->comp->id, why);
         return spin_result_err(res, E_CONNECTION_FAILED, why);
+    }
+    /* The name is looked up off the worker (libpq's getaddrinfo would
+     * hold it for as long as DNS takes) and given to libpq as hostaddr:
+     * `host` stays the name, for TLS's server name and its check. */
+    spin_addrs_t addrs;
+    if (long_name) {
+        snprintf(why, sizeof why, "invalid address: host name too long");
+        return spin_result_err(res, E_CONNECTION_FAILED, why);
+    }
+    if (spin_resolve(r, name, r->in->deadline_ns, &addrs, why, sizeof why) != 0)
+        return spin_result_err(res, E_CONNECTION_FAILED, why);
+    /* libpq tries each: hostaddr a,b,... with host name,name,... */
+    char hosts[SPIN_RESOLVE_MAX * 257], num[SPIN_RESOLVE_MAX * (SPIN_ADDR_LEN + 1)];
+    size_t hn = 0, nn = 0;
+    for (int i = 0; i < addrs.n; i++) {
+        hn += (size_t)snprintf(hosts + hn, sizeof hosts - hn, "%s%s", i ? "," : "", name);
+        nn += (size_t)snprintf(num + nn, sizeof num - nn, "%s%s", i ? "," : "", addrs.addr[i]);
     }
     pg_conn_t *c = calloc(1, sizeof *c);
     if (!c)
@@ -267,11 +288,13 @@ static whirl_error_t *pg_connect(const pg_api_t *api, spin_req_t *r, const char 
     if (ca_path) {
         /* The address is expanded in place of dbname: its own sslmode,
          * if any, overrides the one before it; sslrootcert after it wins. */
-        const char *const keys[] = {"sslmode", "dbname", "sslrootcert", NULL};
-        const char *const vals[] = {"verify-full", addr, ca_path, NULL};
+        const char *const keys[] = {"sslmode", "dbname", "sslrootcert", "host", "hostaddr", NULL};
+        const char *const vals[] = {"verify-full", addr, ca_path, hosts, num, NULL};
         c->pg = PQconnectStartParams(keys, vals, 1);
     } else {
-        c->pg = PQconnectStart(addr);
+        const char *const keys[] = {"dbname", "host", "hostaddr", NULL};
+        const char *const vals[] = {addr, hosts, num, NULL};
+        c->pg = PQconnectStartParams(keys, vals, 1);
     }
     PostgresPollingStatusType st = PGRES_POLLING_WRITING;
     bool ok = c->pg && PQstatus(c->pg) != CONNECTION_BAD;

@@ -4,7 +4,8 @@
  * byte at a time could hold a request past its deadline), so this file
  * carries the bytes: non-blocking sockets waited on through spin_wait_fd
  * until the request's deadline (the request suspends meanwhile, its
- * worker thread serves others; host names are still resolved on it), OpenSSL for TLS, hiredis only to format commands and
+ * worker thread serves others; host names are looked up off it, by
+ * spin_resolve), OpenSSL for TLS, hiredis only to format commands and
  * parse replies (redisFormatCommand*, redisReader). A reply may take
  * MAX_REPLY_BYTES and MAX_REPLY_ELEMENTS per aggregate at most, whatever
  * the server sends. A TLS server's certificate is verified against the
@@ -93,32 +94,42 @@ static void set_why(char *why, size_t whylen, const char *what, uint64_t deadlin
 static int tcp_connect(spin_req_t *req, const char *host, int port, uint64_t deadline_ns,
                        char *why, size_t whylen)
 {
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-    char service[8];
-    snprintf(service, sizeof service, "%d", port);
-    int rc = getaddrinfo(host, service, &hints, &res);
-    if (rc != 0) {
-        snprintf(why, whylen, "redis: cannot resolve %.100s: %s", host, gai_strerror(rc));
+    /* The name is looked up off the worker (spin_resolve), then only
+     * parsed here; TLS still verifies the name (redis_net_connect). */
+    spin_addrs_t addrs;
+    char whyr[200];
+    if (spin_resolve(req, host, deadline_ns, &addrs, whyr, sizeof whyr) != 0) {
+        snprintf(why, whylen, "redis: %s", whyr);
         return -1;
     }
+    char service[8];
+    snprintf(service, sizeof service, "%d", port);
     int fd = -1;
-    for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-        if (fd < 0)
+    for (int i = 0; i < addrs.n && fd < 0; i++) {
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST},
+                        *a = NULL;
+        int rc = getaddrinfo(addrs.addr[i], service, &hints, &a);
+        if (rc != 0) {
+            snprintf(why, whylen, "redis: cannot use %.100s: %s", addrs.addr[i], gai_strerror(rc));
             continue;
+        }
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
         int err = 0;
         socklen_t len = sizeof err;
-        if (connect(fd, a->ai_addr, a->ai_addrlen) != 0 &&
-            (errno != EINPROGRESS || !wait_fd(req, fd, POLLOUT, deadline_ns) ||
-             getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0)) {
+        if (fd < 0) {
+            snprintf(why, whylen, "redis: cannot connect to %.100s:%d: %s", host, port,
+                     strerror(errno));
+        } else if (connect(fd, a->ai_addr, a->ai_addrlen) != 0 &&
+                   (errno != EINPROGRESS || !wait_fd(req, fd, POLLOUT, deadline_ns) ||
+                    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0)) {
             snprintf(why, whylen, "redis: cannot connect to %.100s:%d: %s", host, port,
                      err ? strerror(err) : !passed(deadline_ns) ? strerror(errno)
                                                                    : "the request's deadline passed");
             close(fd);
             fd = -1;
         }
+        freeaddrinfo(a);
     }
-    freeaddrinfo(res);
     return fd;
 }
 

@@ -13,8 +13,17 @@ async_check() {
     check "$1" eq "$(req "$WORK/b" "$URL$2")" 200
 }
 
+# stalled_lookups N: N lookups of the stalling name have begun.
+stalled_lookups() {
+    for _ in $(seq 1 $EVENT_POLLS); do
+        [ "$(grep -c 'stalls (WHIRL_TEST_DNS_STALL)' "$LOG")" -ge "$1" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
 spinasync_tests() {
-    local G=$WORK/wasm/spin_async.wasm D=$WORK/async
+    local G=$WORK/wasm/spin_async.wasm D=$WORK/async STALL_NAME=whirl-dns-stall.test
     if ! node "$SRC/../component/wat2component.mjs" "$WORK/wasm" "$SRC/guests/spin_async.wat" \
         >"$WORK/wat.log" 2>&1; then
         bad "building guests/spin_async.wat"; cat "$WORK/wat.log" >&2
@@ -103,11 +112,35 @@ TOML
             printf '[component.pgwait]\nsource = "%s"\nallowed_outbound_hosts = ["postgres://127.0.0.1:%s"]\n' "$G" "$PG_PORT"
             printf '[component.pgwait.variables]\nmode = "q"\naddr = "host=127.0.0.1 port=%s user=postgres dbname=postgres"\nstmt = "SELECT pg_sleep(600)"\n' "$PG_PORT"
         fi
+        # A server at a name whose lookup never answers (WHIRL_TEST_DNS_STALL
+        # below), as behind a DNS server that drops queries.
+        for name in redis pg; do
+            case $name in
+            redis) [ -n "$have_redis" ] || continue
+                mode=r addr="redis://$STALL_NAME:$REDIS_PORT" host=$addr ;;
+            pg) [ -n "$have_pg" ] || continue
+                mode=p addr="host=$STALL_NAME port=$PG_PORT user=postgres dbname=postgres" host="postgres://$STALL_NAME:$PG_PORT" ;;
+            esac
+            printf '[[trigger.http]]\nroute = "/%sdns"\ncomponent = "%sdns"\n' "$name" "$name"
+            printf '[component.%sdns]\nsource = "%s"\nallowed_outbound_hosts = ["%s"]\n' "$name" "$G" "$host"
+            printf '[component.%sdns.variables]\nmode = "%s"\naddr = "%s"\n' "$name" "$mode" "$addr"
+        done
+        # A name looked up (off the worker) that reaches the server.
+        if [ -n "$have_redis" ]; then
+            printf '[[trigger.http]]\nroute = "/redisname"\ncomponent = "redisname"\n'
+            printf '[component.redisname]\nsource = "%s"\nallowed_outbound_hosts = ["redis://localhost:%s"]\n' "$G" "$REDIS_PORT"
+            printf '[component.redisname.variables]\nmode = "r"\naddr = "redis://localhost:%s"\n' "$REDIS_PORT"
+        fi
+        if [ -n "$have_pg" ]; then
+            printf '[[trigger.http]]\nroute = "/pgname"\ncomponent = "pgname"\n'
+            printf '[component.pgname]\nsource = "%s"\nallowed_outbound_hosts = ["postgres://localhost:%s"]\n' "$G" "$PG_PORT"
+            printf '[component.pgname.variables]\nmode = "p"\naddr = "host=localhost port=%s user=postgres dbname=postgres"\n' "$PG_PORT"
+        fi
     } >"$D/spin.toml"
 
     # One worker: a call waiting on a server must not hold it (pgwait below),
     # whose deadline also ends a statement left waiting.
-    start_server spinasync --workers 1 --timeout 8s "$D/spin.toml" >/dev/null || return
+    WHIRL_TEST_DNS_STALL=$STALL_NAME start_server spinasync --workers 1 --timeout 8s "$D/spin.toml" >/dev/null || return
     async_check "spin:key-value@3 and spin:variables@3: open, set, get, exists, get-keys stream and future, delete, access-denied, undefined, invalid-name" /kv
     check "spin:key-value@3: the default store's file" test -s "$D/.spin/sqlite_key_value.db"
     async_check "spin:sqlite@3.1 async: open, execute with parameters, changes, last-insert-rowid, rows stream and future, io error, access-denied" /sql
@@ -147,6 +180,31 @@ TOML
         # statement is cancelled on the server.
         check "spin:postgres@4.2 execute-async past the deadline: 504" eq "$(req "$WORK/pw" "$URL/pgwait")" 504
         check "spin:postgres@4.2 execute-async past the deadline: cancelled on the server" pg_gone 'SELECT pg_sleep(600)'
+    fi
+    if [ -n "$have_redis$have_pg" ]; then
+        # A host name whose lookup never answers: the lookup runs off the
+        # worker, so the one worker answers others meanwhile, and the
+        # request ends at its deadline (504).
+        local n=0 dnsr= dnsp=
+        if [ -n "$have_redis" ]; then
+            req "$WORK/dr" "$URL/redisdns" >"$WORK/dr.status" & dnsr=$!; n=$((n + 1))
+        fi
+        if [ -n "$have_pg" ]; then
+            req "$WORK/dp" "$URL/pgdns" >"$WORK/dp.status" & dnsp=$!; n=$((n + 1))
+        fi
+        check "a stalled host-name lookup: begun ($n)" stalled_lookups $n
+        check "a stalled host-name lookup: another request answered meanwhile (1 worker)" eq "$(req "$WORK/b" "$URL/kv")" 200
+        if [ -n "$dnsr" ]; then
+            wait $dnsr
+            check "spin:redis@3 open at a name whose lookup never answers: 504 at the deadline" eq "$(cat "$WORK/dr.status")" 504
+        fi
+        if [ -n "$dnsp" ]; then
+            wait $dnsp
+            check "spin:postgres@4.2 open at a name whose lookup never answers: 504 at the deadline" eq "$(cat "$WORK/dp.status")" 504
+        fi
+        check "after the stalled lookups: the server still answers" eq "$(req "$WORK/b" "$URL/kv")" 200
+        [ -n "$have_redis" ] && async_check "spin:redis@3 at a host name looked up off the worker (localhost)" /redisname
+        [ -n "$have_pg" ] && async_check "spin:postgres@4.2 at a host name looked up off the worker (localhost)" /pgname
     fi
     [ -n "$have_mysql" ] && async_check "spin:mysql@3: open, execute with parameters, query rows stream and future, query-failed" /mysql
     stop_server
