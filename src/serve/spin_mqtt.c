@@ -6,8 +6,10 @@
  * 1/2, written to the socket for 0). Every wait is on the client's socket
  * through spin_wait_fd, until the request's deadline (the request suspends
  * meanwhile, its worker serves others), then mosquitto's read, write and
- * keep-alive steps run; connections close with the request. (Host names
- * are still resolved by mosquitto_connect_async on the worker's thread.) */
+ * keep-alive steps run; connections close with the request. Host names
+ * are looked up off the worker (spin_resolve), until the deadline; mqtts
+ * still lets mosquitto_connect_async look the name up again on the
+ * worker's thread, for its certificate check. */
 #define _GNU_SOURCE
 #include <mosquitto.h>
 #include <poll.h>
@@ -186,6 +188,14 @@ static whirl_error_t *m_open(spin_req_t *r, const whirl_cval_t *args, size_t nar
                   r->in->comp->id, host, port);
         return spin_result_err(res, M_CONNECTION_FAILED, why);
     }
+    /* The name is looked up off the worker (spin_resolve), so a silent DNS
+     * server ends at the deadline; plain MQTT is given the first address.
+     * mqtts keeps the name: libmosquitto checks the certificate against
+     * the host it connects to (its own lookup then runs on the worker). */
+    spin_addrs_t addrs;
+    if (spin_resolve(r, host, r->in->deadline_ns, &addrs, why, sizeof why) != 0)
+        return spin_result_err(res, M_CONNECTION_FAILED, why);
+    const char *to = tls ? host : addrs.addr[0];
     pthread_once(&lib_once, lib_init);
     mq_conn_t *c = calloc(1, sizeof *c);
     if (!c || !(c->m = mosquitto_new(*id ? id : NULL, true, c))) {
@@ -201,7 +211,7 @@ static whirl_error_t *m_open(spin_req_t *r, const whirl_cval_t *args, size_t nar
     int ka = keep_alive < 5 ? 5 : keep_alive > 65535 ? 65535 : (int)keep_alive;
     int rc = tls ? tls_setup(c->m) : MOSQ_ERR_SUCCESS;
     if (rc == MOSQ_ERR_SUCCESS)
-        rc = mosquitto_connect_async(c->m, host, port, ka);
+        rc = mosquitto_connect_async(c->m, to, port, ka);
     bool ok = rc == MOSQ_ERR_SUCCESS;
     if (!ok)
         snprintf(why, sizeof why, "mqtt: cannot connect to %.100s:%d: %s", host, port,

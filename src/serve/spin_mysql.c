@@ -14,7 +14,8 @@
  * suspends meanwhile and its worker thread serves others. The request's
  * deadline ends a wait (the call then traps with `interrupt`); the
  * client's own connect, read and write timeouts are armed from it too.
- * Host names are still resolved on the worker's thread. Connections close
+ * Host names are looked up off the worker's thread (spin_resolve), until
+ * the deadline too. Connections close
  * with the request. */
 #define _GNU_SOURCE
 #include <mysql.h>
@@ -176,6 +177,17 @@ static whirl_error_t *my_open(spin_req_t *r, const whirl_cval_t *args, size_t na
                   r->in->comp->id, why);
         return spin_result_err(res, E_CONNECTION_FAILED, why);
     }
+    /* The name is looked up off the worker (spin_resolve; the client's
+     * own lookup would hold it for as long as DNS takes) and the client is
+     * given the first address. "localhost" stays: to the client it means
+     * its Unix socket, no lookup. */
+    spin_addrs_t addrs;
+    const char *to = host;
+    if (strcmp(host, "localhost") != 0) {
+        if (spin_resolve(r, host, r->in->deadline_ns, &addrs, why, sizeof why) != 0)
+            return spin_result_err(res, E_CONNECTION_FAILED, why);
+        to = addrs.addr[0];
+    }
     my_conn_t *c = calloc(1, sizeof *c);
     if (!c || !(c->my = mysql_init(NULL))) {
         free(c);
@@ -199,7 +211,7 @@ static whirl_error_t *my_open(spin_req_t *r, const whirl_cval_t *args, size_t na
     mysql_optionsv(c->my, MYSQL_SET_CHARSET_NAME, "utf8mb4"); /* guest strings are UTF-8 */
     MYSQL *ok = NULL;
     MY_RUN(c,
-           mysql_real_connect_start(&ok, c->my, host, user, *pass ? pass : NULL, *db ? db : NULL,
+           mysql_real_connect_start(&ok, c->my, to, user, *pass ? pass : NULL, *db ? db : NULL,
                                     (unsigned)port, NULL, 0),
            mysql_real_connect_cont(&ok, c->my, MY_EVENTS(c)));
     if (!ok) {

@@ -114,12 +114,16 @@ TOML
         fi
         # A server at a name whose lookup never answers (WHIRL_TEST_DNS_STALL
         # below), as behind a DNS server that drops queries.
-        for name in redis pg; do
+        for name in redis pg mysql mqtt; do
             case $name in
             redis) [ -n "$have_redis" ] || continue
                 mode=r addr="redis://$STALL_NAME:$REDIS_PORT" host=$addr ;;
             pg) [ -n "$have_pg" ] || continue
                 mode=p addr="host=$STALL_NAME port=$PG_PORT user=postgres dbname=postgres" host="postgres://$STALL_NAME:$PG_PORT" ;;
+            mysql) [ -n "$have_mysql" ] || continue
+                mode=y addr="mysql://root@$STALL_NAME:$MY_PORT/mysql" host="mysql://$STALL_NAME:$MY_PORT" ;;
+            mqtt) [ -n "$have_mqtt" ] || continue
+                mode=m addr="mqtt://$STALL_NAME:$MQTT_PORT?client_id=whirl-dns" host="mqtt://$STALL_NAME:$MQTT_PORT" ;;
             esac
             printf '[[trigger.http]]\nroute = "/%sdns"\ncomponent = "%sdns"\n' "$name" "$name"
             printf '[component.%sdns]\nsource = "%s"\nallowed_outbound_hosts = ["%s"]\n' "$name" "$G" "$host"
@@ -181,27 +185,28 @@ TOML
         check "spin:postgres@4.2 execute-async past the deadline: 504" eq "$(req "$WORK/pw" "$URL/pgwait")" 504
         check "spin:postgres@4.2 execute-async past the deadline: cancelled on the server" pg_gone 'SELECT pg_sleep(600)'
     fi
-    if [ -n "$have_redis$have_pg" ]; then
+    if [ -n "$have_redis$have_pg$have_mysql$have_mqtt" ]; then
         # A host name whose lookup never answers: the lookup runs off the
         # worker, so the one worker answers others meanwhile, and the
         # request ends at its deadline (504).
-        local n=0 dnsr= dnsp=
-        if [ -n "$have_redis" ]; then
-            req "$WORK/dr" "$URL/redisdns" >"$WORK/dr.status" & dnsr=$!; n=$((n + 1))
-        fi
-        if [ -n "$have_pg" ]; then
-            req "$WORK/dp" "$URL/pgdns" >"$WORK/dp.status" & dnsp=$!; n=$((n + 1))
-        fi
-        check "a stalled host-name lookup: begun ($n)" stalled_lookups $n
-        check "a stalled host-name lookup: another request answered meanwhile (1 worker)" eq "$(req "$WORK/b" "$URL/kv")" 200
-        if [ -n "$dnsr" ]; then
-            wait $dnsr
-            check "spin:redis@3 open at a name whose lookup never answers: 504 at the deadline" eq "$(cat "$WORK/dr.status")" 504
-        fi
-        if [ -n "$dnsp" ]; then
-            wait $dnsp
-            check "spin:postgres@4.2 open at a name whose lookup never answers: 504 at the deadline" eq "$(cat "$WORK/dp.status")" 504
-        fi
+        local n=0 b waits=
+        for b in redis pg mysql mqtt; do
+            case $b in
+            redis) [ -n "$have_redis" ] || continue ;;
+            pg) [ -n "$have_pg" ] || continue ;;
+            mysql) [ -n "$have_mysql" ] || continue ;;
+            mqtt) [ -n "$have_mqtt" ] || continue ;;
+            esac
+            req "$WORK/d$b" "$URL/${b}dns" >"$WORK/d$b.status" &
+            waits="$waits $b:$!"
+            n=$((n + 1))
+        done
+        check "stalled host-name lookups: all begun ($n)" stalled_lookups $n
+        check "stalled host-name lookups: another request answered meanwhile (1 worker)" eq "$(req "$WORK/b" "$URL/kv")" 200
+        for b in $waits; do
+            wait "${b#*:}"
+            check "${b%%:*} open at a name whose lookup never answers: 504 at the deadline" eq "$(cat "$WORK/d${b%%:*}.status")" 504
+        done
         check "after the stalled lookups: the server still answers" eq "$(req "$WORK/b" "$URL/kv")" 200
         [ -n "$have_redis" ] && async_check "spin:redis@3 at a host name looked up off the worker (localhost)" /redisname
         [ -n "$have_pg" ] && async_check "spin:postgres@4.2 at a host name looked up off the worker (localhost)" /pgname
