@@ -40,6 +40,13 @@ typedef struct lookup {
     char host[];
 } lookup_t;
 
+/* Lookups running at once, at most MAX_LOOKUPS: requests to a name whose
+ * DNS server is silent end at their deadlines but leave their lookups
+ * running for the resolver's timeout, and a flood of them must not grow
+ * threads without bound. */
+enum { MAX_LOOKUPS = 256 };
+static atomic_int g_lookups;
+
 static void lookup_unref(lookup_t *l)
 {
     if (atomic_fetch_sub(&l->refs, 1) == 1) {
@@ -67,7 +74,7 @@ static void *lookup_run(void *arg)
         for (;;)
             pause(); /* never answers; the process ends with it */
     }
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG}, *res = NULL;
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
     l->rc = getaddrinfo(l->host, NULL, &hints, &res);
     l->n = 0;
     for (struct addrinfo *a = l->rc == 0 ? res : NULL; a && l->n < SPIN_RESOLVE_MAX; a = a->ai_next) {
@@ -90,6 +97,7 @@ static void *lookup_run(void *arg)
         /* cannot fail on an eventfd counting to 1 */
     }
     lookup_unref(l);
+    atomic_fetch_sub(&g_lookups, 1);
     return NULL;
 }
 
@@ -110,8 +118,15 @@ int spin_resolve(spin_req_t *r, const char *host, uint64_t deadline_ns, spin_add
         out->n = 1;
         return 0;
     }
+    if (atomic_fetch_add(&g_lookups, 1) >= MAX_LOOKUPS) {
+        atomic_fetch_sub(&g_lookups, 1);
+        snprintf(why, whylen, "cannot resolve %.100s: too many host-name lookups in progress",
+                 host);
+        return -1;
+    }
     lookup_t *l = malloc(sizeof *l + hl + 1);
     if (!l) {
+        atomic_fetch_sub(&g_lookups, 1);
         snprintf(why, whylen, "cannot resolve %.100s: out of memory", host);
         return -1;
     }
@@ -135,6 +150,7 @@ int spin_resolve(spin_req_t *r, const char *host, uint64_t deadline_ns, spin_add
         if (l->efd >= 0)
             close(l->efd);
         free(l);
+        atomic_fetch_sub(&g_lookups, 1);
         snprintf(why, whylen, "cannot resolve %.100s: cannot start a lookup", host);
         return -1;
     }
