@@ -52,6 +52,7 @@ start_server() {
 start_server_on() { # start_server_on NAME HOST:PORT ARGS...
     local name=$1 listen=$2; shift 2
     LOG=$WORK/$name.log
+    : >"$LOG" # before the server's shell opens it, for the first sed below
     (cd "${SERVE_CWD:-.}" && exec "$WHIRL" serve --listen "$listen" "$@") 2>"$LOG" &
     SERVER_PID=$!
     PORT=
