@@ -325,9 +325,7 @@ void jb_entry_checks(jt_func_t *f)
     LLVMValueRef probe = LLVMBuildAlloca(f->b, f->jm->i8, "stack_probe");
     LLVMPositionBuilderAtEnd(f->b, here);
     LLVMValueRef sp = LLVMBuildPtrToInt(f->b, probe, f->jm->i64, "");
-    LLVMValueRef store = load_at(f, f->ctx, VMCTX_STORE, f->jm->ptr, true);
-    LLVMValueRef limit = load_at(f, store, offsetof(whirl_store_t, native.stack_limit),
-                                 f->jm->i64, true);
+    LLVMValueRef limit = load_at(f, f->ctx, VMCTX_STACK_LIMIT, f->jm->i64, false);
     jt_trap_if(f, LLVMBuildICmp(f->b, LLVMIntULT, sp, limit, ""), WHIRL_TRAP_STACK_EXHAUSTED);
     epoch_check(f);
 }
@@ -512,7 +510,11 @@ static void rt_call(vmctx_t *ctx, uint32_t func_index, slot_t *slots, uint32_t f
      * function keeps its frame pointer, so the chain goes on through it,
      * and the frames are named from the same module). */
     whirl_func_t *fn = ctx->funcs[func_index];
-    if (fn->kind == FUNC_WASM && fn->instance->module == ctx->instance->module) {
+    /* Another instance's code checks its own context's stack bound: a
+     * direct call only when that is this activation's (else native_enter
+     * sets it, and restores it even when a trap unwinds). */
+    if (fn->kind == FUNC_WASM && fn->instance->module == ctx->instance->module &&
+        (fn->instance == ctx->instance || fn->instance->vm.stack_limit == ctx->stack_limit)) {
         native_entry_t entry = native_entry_of(fn->code);
         if (entry) {
             entry(&fn->instance->vm, slots);

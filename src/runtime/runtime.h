@@ -311,13 +311,12 @@ struct whirl_store {
         uint64_t instance_bytes;
     } hosting;
     /* Native code running on this store's thread (runtime/tier.c): the
-     * innermost native_enter's jump buffer (NULL: no native frame), the
-     * trap being unwound to it, and the native stack bound generated code
-     * checks at function entry (set by the outermost entry). */
+     * innermost native_enter's jump buffer (NULL: no native frame) and the
+     * trap being unwound to it. (The stack bound native code checks is in
+     * each instance's context: vmctx.h stack_limit.) */
     struct store_native {
         void *trap_jmp;
         whirl_error_t *trap_error;
-        uintptr_t stack_limit;
         /* The innermost native_enter's: its frame address, where the
          * frame-pointer chain of its native frames ends (backtraces,
          * jit_binding.c), and the context it entered (their names). */

@@ -39,6 +39,8 @@ static void compute_fingerprint(void)
         (uint32_t)sizeof(code_srcmap_t),
         (uint32_t)IOP_COUNT,
         (uint32_t)WASM_OP_COUNT,
+        /* Native code loads the instance context at fixed offsets. */
+        (uint32_t)VMCTX_SIZE,
     };
     h = XXH3_64bits_withSeed(facts, sizeof facts, h);
     /* Code words start with op numbers: the numbering (names in order) and

@@ -86,9 +86,12 @@ whirl_error_t *native_enter(whirl_store_t *store, vmctx_t *vm, native_entry_t en
     volatile uintptr_t saved_fp = n->entry_fp;
     vmctx_t *volatile saved_vm = n->vm;
     /* Each entry computes its bound: a host function may have switched
-     * stacks (a fiber) since the outer one. */
-    volatile uintptr_t saved_limit = n->stack_limit;
-    n->stack_limit = thread_stack_limit((uintptr_t)__builtin_frame_address(0));
+     * stacks (a fiber) since the outer one. The bound lives in the entered
+     * instance's context (one load at each function entry); the previous
+     * value comes back when this activation ends, for the native frames of
+     * that instance an outer activation may still have (vmctx.h). */
+    volatile uintptr_t saved_limit = vm->stack_limit;
+    vm->stack_limit = thread_stack_limit((uintptr_t)__builtin_frame_address(0));
     /* For the guard-fault handler (trap_signal.h): a fault of this
      * thread's guest code inside this memory's reservation is this
      * activation's `memory out of bounds`. */
@@ -96,7 +99,7 @@ whirl_error_t *native_enter(whirl_store_t *store, vmctx_t *vm, native_entry_t en
 #ifdef WHIRL_HAVE_JIT
     if (mem && atomic_load_explicit(&vm->instance->module->native_guarded, memory_order_acquire) &&
         !jit_guard_ok(mem->is64, mem->reserved)) {
-        n->stack_limit = saved_limit;
+        vm->stack_limit = saved_limit;
         return error_trap(WHIRL_TRAP_MEMORY_OUT_OF_BOUNDS,
                           "native code compiled for guard pages cannot run on a memory of %zu "
                           "reserved bytes (it needs %zu): set WHIRL_JIT_GUARD=0",
@@ -111,7 +114,7 @@ whirl_error_t *native_enter(whirl_store_t *store, vmctx_t *vm, native_entry_t en
         /* The jump skipped the native frames' unlinking. */
         trap_signal_activation_t restore = saved_act;
         trap_signal_leave(&restore);
-        n->stack_limit = saved_limit;
+        vm->stack_limit = saved_limit;
         n->trap_jmp = saved;
         n->entry_fp = saved_fp;
         n->vm = saved_vm;
@@ -127,7 +130,7 @@ whirl_error_t *native_enter(whirl_store_t *store, vmctx_t *vm, native_entry_t en
     entry(vm, slots);
     trap_signal_activation_t restore = saved_act;
     trap_signal_leave(&restore);
-    n->stack_limit = saved_limit;
+    vm->stack_limit = saved_limit;
     n->trap_jmp = saved;
     n->entry_fp = saved_fp;
     n->vm = saved_vm;

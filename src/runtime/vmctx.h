@@ -56,6 +56,17 @@ typedef struct vmctx {
     const compiled_func_t *code;
     struct whirl_instance *instance;
     struct whirl_store *store;
+    /* The native stack bound generated code checks at function entry
+     * (stack pointer below it: stack exhausted), here so the check is one
+     * load. Not constant: native_enter sets it for the activation it
+     * starts and puts the previous value back when it ends, because the
+     * bound is the entering thread's and stack's (an instance runs on the
+     * thread of its store, but a resumable call runs on a fiber's stack).
+     * Native code reaches another instance's code only through
+     * native_enter, or directly when that instance's bound is already the
+     * same (jit_binding.c rt_call), so every running native frame sees
+     * its own activation's bound. 0 until the first entry. */
+    uintptr_t stack_limit;
 } vmctx_t;
 
 /* Byte offsets of vmctx_t's fields, for generated code. */
@@ -73,7 +84,8 @@ enum {
     VMCTX_CODE = 80,
     VMCTX_INSTANCE = 88,
     VMCTX_STORE = 96,
-    VMCTX_SIZE = 104,
+    VMCTX_STACK_LIMIT = 104,
+    VMCTX_SIZE = 112,
 };
 
 /* Offsets inside the objects the context points to, checked where those
@@ -105,6 +117,7 @@ _Static_assert(offsetof(vmctx_t, types) == VMCTX_TYPES, "vmctx layout");
 _Static_assert(offsetof(vmctx_t, code) == VMCTX_CODE, "vmctx layout");
 _Static_assert(offsetof(vmctx_t, instance) == VMCTX_INSTANCE, "vmctx layout");
 _Static_assert(offsetof(vmctx_t, store) == VMCTX_STORE, "vmctx layout");
+_Static_assert(offsetof(vmctx_t, stack_limit) == VMCTX_STACK_LIMIT, "vmctx layout");
 _Static_assert(sizeof(vmctx_t) == VMCTX_SIZE, "vmctx layout");
 
 #endif

@@ -125,6 +125,10 @@ int main(void)
         whirl_error_delete(err);
     }
     check(store->native.trap_jmp == NULL, "no jump buffer left behind", NULL);
+    /* The stack bound native_enter set in the context is put back when a
+     * trap unwinds to it (an outer activation, e.g. on another stack,
+     * would otherwise check against this one's). */
+    check(inst->vm.stack_limit == 0, "stack bound restored after the trap", NULL);
 
     jit_code_free(code);
     whirl_store_delete(store);
