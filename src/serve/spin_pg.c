@@ -24,6 +24,7 @@
 #include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,11 +139,20 @@ static bool wait_socket(const pg_conn_t *c, bool write)
     return spin_wait_fd(c->req, PQsocket(c->pg), write ? POLLOUT : POLLIN, c->deadline_ns) > 0;
 }
 
+/* Cancels in flight at once, at most MAX_CANCELS: a hostile server that
+ * never closes its cancel connections holds each one's thread for good, and
+ * a guest timing out statement after statement against it must not grow
+ * threads without bound. Past it the statement is not cancelled; it ends
+ * when the server notices the connection closed with the request. */
+enum { MAX_CANCELS = 64 };
+static atomic_int g_cancels;
+
 static void *cancel_main(void *arg)
 {
     char buf[256];
     PQcancel(arg, buf, sizeof buf);
     PQfreeCancel(arg);
+    atomic_fetch_sub(&g_cancels, 1);
     return NULL;
 }
 
@@ -151,9 +161,15 @@ static void *cancel_main(void *arg)
  * hostile one need never do, and the worker must not wait for that. */
 static void cancel_in_background(PGconn *pg)
 {
-    PGcancel *cancel = PQgetCancel(pg);
-    if (!cancel)
+    if (atomic_fetch_add(&g_cancels, 1) >= MAX_CANCELS) {
+        atomic_fetch_sub(&g_cancels, 1);
         return;
+    }
+    PGcancel *cancel = PQgetCancel(pg);
+    if (!cancel) {
+        atomic_fetch_sub(&g_cancels, 1);
+        return;
+    }
     pthread_attr_t attr;
     pthread_t t;
     bool started = pthread_attr_init(&attr) == 0;
@@ -163,8 +179,10 @@ static void cancel_in_background(PGconn *pg)
         started = pthread_create(&t, &attr, cancel_main, cancel) == 0;
         pthread_attr_destroy(&attr);
     }
-    if (!started) /* the statement runs on; the connection closes with the request */
+    if (!started) { /* the statement runs on; the connection closes with the request */
         PQfreeCancel(cancel);
+        atomic_fetch_sub(&g_cancels, 1);
+    }
 }
 
 static bool late(const pg_conn_t *c)
