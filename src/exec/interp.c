@@ -250,7 +250,11 @@ static whirl_error_t *call_host(whirl_store_t *store, whirl_func_t *f, whirl_ins
         results[i].kind = valtype_to_kind(t->results[i]);
     }
     struct whirl_caller caller = {store, caller_inst};
+    /* Wasm the host function calls is a new call into wasm (samples). */
+    sample_link_t *outer = store->sample_outer;
+    store->sample_outer = NULL;
     whirl_error_t *err = f->callback(f->env, &caller, args, t->nparams, results, t->nresults);
+    store->sample_outer = outer;
     if (!err) {
         s = 0;
         for (uint32_t i = 0; i < t->nresults; i++) {
@@ -287,6 +291,54 @@ static void *elem_item(whirl_instance_t *inst, const wasm_elem_t *seg, uint32_t 
     }
 }
 
+/* The frames of an interpreter activation (base_depth) at `depth`, the
+ * running function `cur` at `pc` first unless `with_cur` is false,
+ * innermost first, at most `max`. */
+static size_t interp_frames(const struct exec_stack *st, uint32_t base_depth, uint32_t depth,
+                            const compiled_func_t *cur, const whirl_instance_t *inst,
+                            const code_word_t *pc, bool with_cur, whirl_sample_frame_t *out,
+                            size_t max)
+{
+    size_t n = 0;
+    if (with_cur && n < max)
+        out[n++] = (whirl_sample_frame_t){inst->module, cur->func_index,
+                                          func_name(inst, cur->func_index),
+                                          compiled_func_offset(cur, (uint32_t)(pc - cur->code))};
+    for (uint32_t d = depth; d-- > base_depth + 1 && n < max;) {
+        const exec_frame_t *f = &st->frames[d];
+        uint32_t pcw = (uint32_t)(f->ret_pc - f->func->code) - 1;
+        out[n++] = (whirl_sample_frame_t){f->inst->module, f->func->func_index,
+                                          func_name(f->inst, f->func->func_index),
+                                          compiled_func_offset(f->func, pcw)};
+    }
+    return n;
+}
+
+/* An activation that entered native code (sample_link_t): its frames as
+ * they stood at the call, `cur` left out when native code runs the rest
+ * of its invocation (on-stack replacement names it). */
+typedef struct interp_link {
+    sample_link_t link;
+    const struct exec_stack *st;
+    uint32_t base_depth, depth;
+    const compiled_func_t *cur;
+    const whirl_instance_t *inst;
+    const code_word_t *pc;
+    bool with_cur;
+} interp_link_t;
+
+static size_t interp_link_frames(const sample_link_t *self, whirl_sample_frame_t *out, size_t max)
+{
+    const interp_link_t *l = (const interp_link_t *)self;
+    return interp_frames(l->st, l->base_depth, l->depth, l->cur, l->inst, l->pc, l->with_cur, out,
+                         max);
+}
+
+#define INTERP_LINK(name, with)                                                                   \
+    interp_link_t name = {{NULL, interp_link_frames}, st, base_depth, st->depth, cur, inst, pc,   \
+                          with};                                                                  \
+    sample_link_push(store, &name.link)
+
 /* Records the current activation's call stack for the store's sampler
  * when the epoch check fired for a sample rather than the deadline;
  * returns false for the deadline. Cold: reached once per sample period. */
@@ -297,19 +349,8 @@ sample_stack(whirl_store_t *store, const struct exec_stack *st, uint32_t base_de
     if (!store_epoch_reached(store, atomic_load_explicit(&store->engine->epoch,
                                                          memory_order_relaxed)))
         return false;
-    whirl_sample_frame_t *out = store->sampler->frames;
-    size_t n = 0;
-    out[n++] = (whirl_sample_frame_t){inst->module, cur->func_index,
-                                      func_name(inst, cur->func_index),
-                                      compiled_func_offset(cur, (uint32_t)(pc - cur->code))};
-    for (uint32_t d = st->depth; d-- > base_depth + 1 && n < SAMPLE_MAX_FRAMES;) {
-        const exec_frame_t *f = &st->frames[d];
-        uint32_t pcw = (uint32_t)(f->ret_pc - f->func->code) - 1;
-        out[n++] = (whirl_sample_frame_t){f->inst->module, f->func->func_index,
-                                          func_name(f->inst, f->func->func_index),
-                                          compiled_func_offset(f->func, pcw)};
-    }
-    store_sample_taken(store, n);
+    store_sample_taken(store, interp_frames(st, base_depth, st->depth, cur, inst, pc, true,
+                                            store->sampler->frames, SAMPLE_MAX_FRAMES));
     return true;
 }
 
@@ -594,7 +635,9 @@ dispatch:
     call_native: {
         slot_t *saved_top = st->top;
         st->top = fp + cur->frame_slots;
+        INTERP_LINK(link, true);
         whirl_error_t *err = native_enter(store, &callee_inst->vm, native_entry_of(callee), nfp);
+        sample_link_pop(store, &link.link);
         st->top = saved_top;
         if (UNLIKELY(err != NULL)) {
             /* An exception thrown below native code (in wasm it called
@@ -1361,7 +1404,9 @@ loop_hot: {
         NEXT();
     slot_t *saved_top = st->top;
     st->top = fp + cur->frame_slots;
+    INTERP_LINK(link, false);
     whirl_error_t *err = native_enter(store, &inst->vm, osr, fp);
+    sample_link_pop(store, &link.link);
     st->top = saved_top;
     if (UNLIKELY(err != NULL)) {
         /* As after call_native; the function has no handlers (the tier

@@ -367,11 +367,10 @@ typedef struct native_site {
  * named already). Reads only the stack between `fp` and the activation's
  * entry, each frame above the last, so a frame without a frame pointer
  * ends the walk rather than sending it astray. */
-__attribute__((no_sanitize_address)) static size_t native_sites(const whirl_store_t *s,
-                                                                uintptr_t fp, bool skip_first,
-                                                                native_site_t *out, size_t max)
+__attribute__((no_sanitize_address)) static size_t native_sites_to(uintptr_t end, uintptr_t fp,
+                                                                   bool skip_first,
+                                                                   native_site_t *out, size_t max)
 {
-    uintptr_t end = s->native.entry_fp;
     size_t n = 0;
     while (fp && fp < end && (fp & 7) == 0 && n < max) {
         const uintptr_t *frame = (const uintptr_t *)fp;
@@ -391,6 +390,12 @@ __attribute__((no_sanitize_address)) static size_t native_sites(const whirl_stor
     return n;
 }
 
+static size_t native_sites(const whirl_store_t *s, uintptr_t fp, bool skip_first,
+                           native_site_t *out, size_t max)
+{
+    return native_sites_to(s->native.entry_fp, fp, skip_first, out, max);
+}
+
 /* As many frames as the interpreter puts in one activation's backtrace. */
 #define MAX_BACKTRACE 64
 
@@ -399,6 +404,35 @@ static const char *func_name(const whirl_instance_t *inst, uint32_t index)
     const wasm_module_t *m = inst->module->wasm;
     return m->func_names && index < wasm_module_func_count(m) ? m->func_names[index] : NULL;
 }
+
+/* A native activation calling out to the interpreter or to a nested
+ * native_enter (sample_link_t): its frames from the calling runtime
+ * function's frame `fp` to its entry. */
+typedef struct native_link {
+    sample_link_t link;
+    uintptr_t fp, entry_fp;
+    const vmctx_t *vm;
+} native_link_t;
+
+static size_t native_link_frames(const sample_link_t *self, whirl_sample_frame_t *out, size_t max)
+{
+    const native_link_t *l = (const native_link_t *)self;
+    native_site_t sites[SAMPLE_MAX_FRAMES];
+    size_t n = native_sites_to(l->entry_fp, l->fp, false, sites,
+                               max < SAMPLE_MAX_FRAMES ? max : SAMPLE_MAX_FRAMES);
+    const whirl_instance_t *inst = l->vm->instance;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (whirl_sample_frame_t){inst->module, sites[i].func,
+                                        func_name(inst, sites[i].func), sites[i].offset};
+    return n;
+}
+
+#define NATIVE_LINK(name, store)                                                                  \
+    native_link_t name = {{NULL, native_link_frames},                                             \
+                          (uintptr_t)__builtin_frame_address(0),                                  \
+                          (store)->native.entry_fp,                                               \
+                          (store)->native.vm};                                                    \
+    sample_link_push(store, &name.link)
 
 /* Adds the native frames from `fp` on to `err`'s backtrace and hands it
  * to the activation's native_enter. The frames are those of the module
@@ -467,7 +501,11 @@ static whirl_error_t *call_slots_err(vmctx_t *ctx, whirl_func_t *fn, slot_t *slo
     whirl_error_t *err;
     if (fn->kind == FUNC_HOST) {
         struct whirl_caller caller = {ctx_store(ctx), ctx->instance};
+        /* Wasm the host function calls is a new call into wasm (samples). */
+        sample_link_t *outer = ctx->store->sample_outer;
+        ctx->store->sample_outer = NULL;
         err = fn->callback(fn->env, &caller, args, t->nparams, results, t->nresults);
+        ctx->store->sample_outer = outer;
         for (uint32_t i = 0; !err && i < t->nresults; i++)
             if (results[i].kind != valtype_to_kind(t->results[i]))
                 err = error_trap(WHIRL_TRAP_HOST, "host function returned a %s for result %u, "
@@ -476,8 +514,10 @@ static whirl_error_t *call_slots_err(vmctx_t *ctx, whirl_func_t *fn, slot_t *slo
         if (err)
             err = error_as_trap(err);
     } else {
+        NATIVE_LINK(link, ctx->store);
         err = tail ? exec_call_interpreted(ctx_store(ctx), fn, args, results)
                    : exec_call(ctx_store(ctx), fn, args, results);
+        sample_link_pop(ctx->store, &link.link);
     }
     if (!err)
         for (uint32_t i = 0, s = 0; i < t->nresults; s += slots_of(t->results[i]), i++)
@@ -633,8 +673,14 @@ static void rt_throw_ref(vmctx_t *ctx, whirl_exn_t *exn, uint32_t func, uint32_t
 static whirl_exn_t *catch_call(vmctx_t *ctx, whirl_func_t *fn, slot_t *slots)
 {
     native_entry_t entry = fn->kind == FUNC_WASM ? native_entry_of(fn->code) : NULL;
-    whirl_error_t *err = entry ? native_enter(ctx->store, &fn->instance->vm, entry, slots)
-                               : call_slots_err(ctx, fn, slots, false);
+    whirl_error_t *err;
+    if (entry) {
+        NATIVE_LINK(link, ctx->store);
+        err = native_enter(ctx->store, &fn->instance->vm, entry, slots);
+        sample_link_pop(ctx->store, &link.link);
+    } else {
+        err = call_slots_err(ctx, fn, slots, false);
+    }
     if (!err)
         return NULL;
     whirl_exn_t *exn;

@@ -323,6 +323,7 @@ struct whirl_store {
         uintptr_t entry_fp;
         vmctx_t *vm;
     } native;
+    struct sample_link *sample_outer; /* see sample_link_t */
 };
 
 /* The offsets native code reads the objects at (vmctx.h). */
@@ -360,6 +361,31 @@ typedef struct store_sampler {
     whirl_sample_frame_t frames[SAMPLE_MAX_FRAMES];
 } store_sampler_t;
 
+/* The activations of the current call into wasm under the running one,
+ * innermost first, for samples: the interpreter links itself in when it
+ * enters native code, native code when it calls out to the interpreter
+ * (each with a record on its own C stack, unlinked on the way back), so a
+ * sample taken in one tier also names the other tier's callers. A host
+ * function ends the chain: it runs with store->sample_outer NULL, and
+ * wasm it calls is a new call into wasm (whirl.h). native_enter restores
+ * the head it found, also when a trap jumps over records. */
+typedef struct sample_link {
+    struct sample_link *outer;
+    /* Writes up to `max` frames of this activation, innermost first. */
+    size_t (*frames)(const struct sample_link *self, whirl_sample_frame_t *out, size_t max);
+} sample_link_t;
+
+static inline void sample_link_push(whirl_store_t *store, sample_link_t *link)
+{
+    link->outer = store->sample_outer;
+    store->sample_outer = link;
+}
+
+static inline void sample_link_pop(whirl_store_t *store, sample_link_t *link)
+{
+    store->sample_outer = link->outer;
+}
+
 /* Sets the store's hard deadline (every deadline setter goes through it);
  * store->epoch_hard_deadline holds it, for work that checks the epoch as it
  * goes (bulk operations cannot stop for a sample or a yield and resume). */
@@ -368,7 +394,9 @@ void store_deadline_set(whirl_store_t *store, uint64_t deadline);
 uint64_t store_deadline_get(const whirl_store_t *store);
 /* See above; `now` is the epoch the tier read. */
 bool store_epoch_reached(whirl_store_t *store, uint64_t now);
-/* Hands frames[0..n) to the callback and schedules the next sample. */
+/* Adds the frames of the activations under the running one (the chain
+ * from store->sample_outer) after frames[0..n), hands them to the
+ * callback and schedules the next sample. */
 void store_sample_taken(whirl_store_t *store, size_t nframes);
 void store_sampler_free(whirl_store_t *store);
 

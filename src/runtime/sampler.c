@@ -30,6 +30,9 @@ bool store_epoch_reached(whirl_store_t *store, uint64_t now)
 void store_sample_taken(whirl_store_t *store, size_t nframes)
 {
     store_sampler_t *s = store->sampler;
+    for (const sample_link_t *l = store->sample_outer; l && nframes < SAMPLE_MAX_FRAMES;
+         l = l->outer)
+        nframes += l->frames(l, s->frames + nframes, SAMPLE_MAX_FRAMES - nframes);
     if (nframes)
         s->fn(s->env, s->frames, nframes);
     /* From the epoch now: a guest that sat in a host call for many ticks

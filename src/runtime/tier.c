@@ -85,6 +85,7 @@ whirl_error_t *native_enter(whirl_store_t *store, vmctx_t *vm, native_entry_t en
     void *volatile saved = n->trap_jmp;
     volatile uintptr_t saved_fp = n->entry_fp;
     vmctx_t *volatile saved_vm = n->vm;
+    sample_link_t *volatile saved_link = store->sample_outer;
     /* Each entry computes its bound: a host function may have switched
      * stacks (a fiber) since the outer one. The bound lives in the entered
      * instance's context (one load at each function entry); the previous
@@ -118,6 +119,7 @@ whirl_error_t *native_enter(whirl_store_t *store, vmctx_t *vm, native_entry_t en
         n->trap_jmp = saved;
         n->entry_fp = saved_fp;
         n->vm = saved_vm;
+        store->sample_outer = saved_link;
         whirl_error_t *err = n->trap_error;
         n->trap_error = NULL;
         return err;
@@ -134,6 +136,7 @@ whirl_error_t *native_enter(whirl_store_t *store, vmctx_t *vm, native_entry_t en
     n->trap_jmp = saved;
     n->entry_fp = saved_fp;
     n->vm = saved_vm;
+    store->sample_outer = saved_link;
     return NULL;
 }
 
