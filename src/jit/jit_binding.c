@@ -248,6 +248,23 @@ LLVMValueRef jb_func_ref(jt_func_t *f, uint32_t index)
     return load_at(f, funcs, (size_t)index * sizeof(void *), f->jm->ptr, true);
 }
 
+/* The native code of defined function `index` of this instance, NULL
+ * until published (tier_publish's release store, read with acquire): a
+ * function of another compile of the module (the auto tier's batches,
+ * tier=jit's parts). The compiled functions' array never moves. */
+LLVMValueRef jb_native_of(jt_func_t *f, uint32_t index)
+{
+    uint32_t defined = index - f->jm->wasm->nfunc_imports;
+    LLVMValueRef code = load_at(f, f->ctx, VMCTX_CODE, f->jm->ptr, true);
+    LLVMValueRef native = load_at(f, code,
+                                  (size_t)defined * sizeof(compiled_func_t) +
+                                      offsetof(compiled_func_t, native),
+                                  f->jm->ptr, false);
+    LLVMSetAlignment(native, sizeof(void *));
+    LLVMSetOrdering(native, LLVMAtomicOrderingAcquire);
+    return native;
+}
+
 /* The epoch's slow path, one per module: the runtime's rt_epoch behind
  * LLVM's preserve_all convention. A function has an epoch check at every
  * loop header (a libc printf has dozens); were each a plain C call, every

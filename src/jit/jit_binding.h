@@ -113,6 +113,7 @@ LLVMValueRef jb_mem_size_at(jt_func_t *f, uint32_t mem);
 LLVMValueRef jb_mem_size_now(jt_func_t *f, uint32_t mem);
 LLVMValueRef jb_global_ptr(jt_func_t *f, uint32_t index);
 LLVMValueRef jb_func_ref(jt_func_t *f, uint32_t index);
+LLVMValueRef jb_native_of(jt_func_t *f, uint32_t index); /* defined function's, or NULL */
 /* After building `call` (the builder still right after it): marks it as
  * a call site of the function at Wasm byte `offset`, so that a backtrace
  * finds the call from its return address (jit_pcmap.c), and keeps it from

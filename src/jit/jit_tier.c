@@ -3,7 +3,8 @@
  * The interpreter counts down each candidate's `hotness` (calls and loop
  * back-edges, relaxed atomics); at zero it calls tier_hot, which queues the
  * function once (the module's `queued` flags). A compile thread takes every
- * queued function of one module as a batch, compiles them together
+ * queued function of one module as a batch (on-stack replacement
+ * variants first, alone: see take_batch), compiles them together
  * (calls inside the batch are direct; to the others through the runtime,
  * which picks up their native code once published) and publishes the code.
  * The module keeps each batch's code until it is freed; freeing a module
@@ -169,18 +170,24 @@ static bool osr_batch_add(osr_batch_t *b, uint32_t index, osr_variant_t *v)
     return true;
 }
 
+static bool job_osr_only(const tier_job_t *j) { return j->osr && !j->compile; }
+
 /* Takes the first job's module and every other queued job of it (the
- * lock held); fills `only` (per function index) and `osr`. */
+ * lock held); fills `only` (per function index) and `osr`. A first job
+ * that only builds a variant takes only the module's other variants: a
+ * frame waits for each, and a batch costs about the sum of its functions
+ * (the function bodies follow in the next batch). */
 static whirl_module_t *take_batch(struct tier_pool *p, bool **only, osr_batch_t *osr)
 {
     tier_job_t *first = p->head;
     whirl_module_t *m = first->module;
+    bool variants_only = job_osr_only(first);
     uint32_t nimports = m->wasm->nfunc_imports;
     *only = calloc((size_t)nimports + m->code->nfuncs + 1, sizeof **only);
     tier_job_t **link = &p->head, *last = NULL;
     while (*link) {
         tier_job_t *j = *link;
-        if (j->module == m) {
+        if (j->module == m && (!variants_only || job_osr_only(j))) {
             if (*only && j->compile)
                 (*only)[nimports + j->defined] = true;
             if (j->osr && !osr_batch_add(osr, nimports + j->defined, j->osr))
@@ -388,10 +395,14 @@ native_entry_t tier_auto_loop_hot(whirl_module_t *module, const compiled_func_t 
                     (first || st->last_frame[defined] == frame);
         osr_variant_t *nv = want ? calloc(1, sizeof *nv) : NULL;
         tier_job_t *j = want || first ? calloc(1, sizeof *j) : NULL;
+        /* The frame waiting here needs only the variant: the function
+         * itself (for its next calls) is a job of its own, queued after
+         * it, so the variant is built alone first (take_batch). */
+        tier_job_t *body = j && nv && first ? calloc(1, sizeof *body) : NULL;
         if (j) {
             j->module = module;
             j->defined = defined;
-            j->compile = first;
+            j->compile = first && !body;
             if (nv) {
                 nv->loop = loop;
                 nv->state = OSR_REQUESTED;
@@ -400,6 +411,10 @@ native_entry_t tier_auto_loop_hot(whirl_module_t *module, const compiled_func_t 
                 j->osr = nv;
             }
             enqueue(p, j);
+            if (body) {
+                *body = (tier_job_t){.module = module, .defined = defined, .compile = true};
+                enqueue(p, body);
+            }
         } else {
             free(nv);
         }

@@ -815,6 +815,10 @@ static void catching_call(jt_func_t *f, jt_ctrl_t *h, const wasm_functype_t *t, 
         jt_push(f, res[i]);
 }
 
+static void call_code_or_runtime(jt_func_t *f, uint32_t type_index, LLVMValueRef code,
+                                 LLVMValueRef *args, enum jb_runtime rt, LLVMValueRef *pre,
+                                 unsigned npre);
+
 static void op_call(jt_func_t *f)
 {
     jt_module_t *jm = f->jm;
@@ -838,6 +842,13 @@ static void op_call(jt_func_t *f)
          * runs out of stack in the interpreter must run out here too. */
         jb_mark_call(f, call, f->op_offset);
         unpack_results(f, call, t, res);
+    } else if (callee >= jm->wasm->nfunc_imports) {
+        /* A function of another compile of this module: its native code
+         * directly once there is some (jm->cc is every compile's). */
+        LLVMValueRef pre = jt_const_i32(f, callee);
+        call_code_or_runtime(f, jm->wasm->funcs[callee - jm->wasm->nfunc_imports].type,
+                             jb_native_of(f, callee), args, JB_RT_CALL, &pre, 1);
+        return;
     } else {
         LLVMValueRef slots = jt_scratch(f, t->nparams);
         spill_args(f, slots, args + 1, t);
