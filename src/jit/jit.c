@@ -274,25 +274,43 @@ static whirl_error_t *compile_steps(compile_state_t *s, const jit_options_t *opt
     return NULL;
 }
 
-whirl_error_t *jit_compile(const wasm_module_t *module, const jit_options_t *options,
-                           jit_code_t **out)
+jit_code_t *jit_code_new(const wasm_module_t *module, bool guarded)
 {
-    *out = NULL;
-    if (!jit_llvm_init())
-        return error_fmt("jit: LLVM has no native target on this host");
     jit_code_t *code = calloc(1, sizeof *code);
     if (!code)
-        return error_oom();
+        return NULL;
     code->wasm = module;
     code->nfuncs = wasm_module_func_count(module);
     code->native = calloc(code->nfuncs + 1, sizeof *code->native);
     code->entry = calloc(code->nfuncs + 1, sizeof *code->entry);
     code->why_not = calloc(code->nfuncs + 1, sizeof *code->why_not);
-    code->guarded = options && options->guard_memory && jit_guard_module_ok(module);
+    code->guarded = guarded;
     if (!code->native || !code->entry || !code->why_not) {
         jit_code_free(code);
-        return error_oom();
+        return NULL;
     }
+    return code;
+}
+
+whirl_error_t *jit_compile(const wasm_module_t *module, const jit_options_t *options,
+                           jit_code_t **out)
+{
+    if (options && options->parts > 1 && !options->only && !options->nosr &&
+        !options->debug_info)
+        return jit_compile_parts(module, options, out);
+    return jit_compile_one(module, options, out);
+}
+
+whirl_error_t *jit_compile_one(const wasm_module_t *module, const jit_options_t *options,
+                               jit_code_t **out)
+{
+    *out = NULL;
+    if (!jit_llvm_init())
+        return error_fmt("jit: LLVM has no native target on this host");
+    jit_code_t *code =
+        jit_code_new(module, options && options->guard_memory && jit_guard_module_ok(module));
+    if (!code)
+        return error_oom();
 
     compile_state_t s = {0};
     whirl_error_t *err;
@@ -338,6 +356,9 @@ void jit_code_free(jit_code_t *code)
     free(code->call_sites);
     free(code->code_starts);
     free(code->osr);
+    for (size_t i = 0; i < code->nparts; i++)
+        jit_code_free(code->parts[i]);
+    free(code->parts);
     free(code);
 }
 

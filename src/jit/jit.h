@@ -43,6 +43,11 @@ typedef struct jit_options {
      * stack); jit_code_osr_entry gives each one's entry. */
     const uint32_t *osr;
     size_t nosr;
+    /* Whole-module compiles: up to this many parts, each compiled on its
+     * own thread at once (jit_parts.c); 0 or 1: one. Not with `only`,
+     * `osr` or debug_info, and the caller's to refuse for modules with
+     * tail calls (every part must use the C convention). */
+    unsigned parts;
 } jit_options_t;
 
 typedef struct jit_stats {
@@ -55,7 +60,8 @@ typedef struct jit_stats {
 } jit_stats_t;
 
 /* Compiles every supported function of `module` (decoded and validated:
- * the translator trusts validation). On success *out is owned by the caller
+ * the translator trusts validation), in parts at once when
+ * options->parts allows (jit_parts.c). On success *out is owned by the caller
  * (jit_code_free). An error names what failed; LLVM's fatal errors are
  * reported as errors where LLVM lets us, never by ending the process on
  * behalf of a guest. */

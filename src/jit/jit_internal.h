@@ -54,6 +54,11 @@ struct jit_code {
     uintptr_t text_base;  /* load address of the object's code section */
     void **osr;           /* per jit_options_t.osr request: its entry, or NULL (jit_osr.c) */
     size_t nosr;
+    /* Code compiled in parts (jit_parts.c): this one only gathers the
+     * parts' functions, stats and object; each part is linked and
+     * registered on its own. */
+    struct jit_code **parts;
+    size_t nparts;
 };
 
 /* The tables every object carries (jit_object.c): per function index, the
@@ -62,6 +67,26 @@ struct jit_code {
  * why it was left out (a string, or NULL). */
 #define JIT_FUNC_TABLE "whirl_func_table"
 #define JIT_WHY_TABLE "whirl_func_why"
+
+/* jit.c: one object, every function of `options->only` (or all). */
+whirl_error_t *jit_compile_one(const wasm_module_t *module, const jit_options_t *options,
+                               jit_code_t **out);
+/* A code object for `module` with empty tables (jit_code_free frees it). */
+jit_code_t *jit_code_new(const wasm_module_t *module, bool guarded);
+
+/* jit_object.c: links one object. */
+whirl_error_t *jit_code_from_one_object(const wasm_module_t *module, const uint8_t *bytes,
+                                        size_t len, const jit_options_t *options,
+                                        jit_code_t **out);
+
+/* jit_parts.c: a whole-module compile in parts, and the object of such
+ * code (several objects in one container). */
+whirl_error_t *jit_compile_parts(const wasm_module_t *module, const jit_options_t *options,
+                                 jit_code_t **out);
+bool jit_parts_object(const uint8_t *bytes, size_t len);
+whirl_error_t *jit_code_from_parts_object(const wasm_module_t *module, const uint8_t *bytes,
+                                          size_t len, const jit_options_t *options,
+                                          jit_code_t **out);
 
 /* jit.c */
 bool jit_llvm_init(void);       /* once per process; false: no native target */

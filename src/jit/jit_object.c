@@ -318,22 +318,22 @@ static whirl_error_t *copy_reasons(jit_code_t *code, uint64_t why_addr)
 whirl_error_t *jit_code_from_object(const wasm_module_t *module, const uint8_t *bytes,
                                     size_t len, const jit_options_t *options, jit_code_t **out)
 {
+    if (jit_parts_object(bytes, len))
+        return jit_code_from_parts_object(module, bytes, len, options, out);
+    return jit_code_from_one_object(module, bytes, len, options, out);
+}
+
+whirl_error_t *jit_code_from_one_object(const wasm_module_t *module, const uint8_t *bytes,
+                                        size_t len, const jit_options_t *options,
+                                        jit_code_t **out)
+{
     *out = NULL;
     if (!jit_llvm_init())
         return error_fmt("jit: LLVM has no native target on this host");
-    jit_code_t *code = calloc(1, sizeof *code);
+    jit_code_t *code =
+        jit_code_new(module, options && options->guard_memory && jit_guard_module_ok(module));
     if (!code)
         return error_oom();
-    code->wasm = module;
-    code->nfuncs = wasm_module_func_count(module);
-    code->native = calloc(code->nfuncs + 1, sizeof *code->native);
-    code->entry = calloc(code->nfuncs + 1, sizeof *code->entry);
-    code->why_not = calloc(code->nfuncs + 1, sizeof *code->why_not);
-    code->guarded = options && options->guard_memory && jit_guard_module_ok(module);
-    if (!code->native || !code->entry || !code->why_not) {
-        jit_code_free(code);
-        return error_oom();
-    }
     jmp_buf jb;
     jmp_buf *volatile saved = fatal_jmp;
     if (setjmp(jb)) {

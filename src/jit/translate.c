@@ -251,6 +251,22 @@ static void jt_skip_immediates(reader_t *r, wasm_op_t op)
     wasm_skip_immediates(r, op);
 }
 
+void jt_direct_callees(const wasm_module_t *m, const wasm_func_t *fn,
+                       void (*each)(void *env, uint32_t callee), void *env)
+{
+    reader_t r;
+    reader_init(&r, m->bytes, fn->code, fn->code_end);
+    while (!reader_at_end(&r) && reader_ok(&r)) {
+        int op = wasm_read_op(&r);
+        if (op < 0)
+            return;
+        if (op == WASM_OP_CALL || op == WASM_OP_RETURN_CALL)
+            each(env, read_u32(&r));
+        else
+            jt_skip_immediates(&r, (wasm_op_t)op);
+    }
+}
+
 /* Whether LLVM returns a function type's results in registers. A result
  * list returned through memory (an sret demoted by the back end) makes a
  * musttail call between different prototypes fail in code generation, so

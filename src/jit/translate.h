@@ -236,6 +236,10 @@ uint32_t jt_exn_scan_try_table(const wasm_module_t *m, reader_t *r);
  * the module then). */
 LLVMValueRef jt_translate_osr(jt_module_t *jm, uint32_t index, uint32_t loop_offset,
                               const char **why);
+/* Calls `each` with the index of every function `fn` calls directly (call,
+ * return_call), in code order, repeats included. */
+void jt_direct_callees(const wasm_module_t *m, const wasm_func_t *fn,
+                       void (*each)(void *env, uint32_t callee), void *env);
 /* LLVM's tailcc (llvm::CallingConv::Tail, not in the C API's enum): the
  * calling convention of every translated function when one of a compile's
  * functions tail-calls (jt_module_t.cc). */

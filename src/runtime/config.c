@@ -132,6 +132,10 @@ static const knob_def_t knobs[KNOB_COUNT] = {
                              1, 1000000000,
                              "tier=auto: calls and loop iterations of a function before it is "
                              "compiled"},
+    [KNOB_COMPILE_THREADS] = {"compile_threads", "WHIRL_COMPILE_THREADS", NULL, KT_COUNT, 0, 0,
+                              0, 64,
+                              "tier=jit: threads compiling a module's parts at once (0: one per "
+                              "core, at most 4)"},
     [KNOB_FEATURE_FIRST + WHIRL_FEATURE_TAIL_CALL] = {
         "tail_call", "WHIRL_FEATURE_TAIL_CALL", NULL, KT_BOOL, 1, 0, 0, 1,
         "tail calls (return_call, return_call_indirect)"},

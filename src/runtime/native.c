@@ -8,6 +8,7 @@
  * the complete interpreter code, which is what that build runs. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runtime/internal.h"
 #include "runtime/serialize.h"
@@ -34,6 +35,23 @@ char *module_native_key(void)
 #endif
 }
 
+#ifdef WHIRL_HAVE_JIT
+/* How many parts a whole-module compile may use (jit_parts.c): the
+ * compile_threads knob, by default one per core up to four. Calls between
+ * parts use the C convention, so a module with tail calls is one part. */
+static unsigned compile_parts(const whirl_module_t *module)
+{
+    if (module->code->tail_calls)
+        return 1;
+    uint64_t threads = ENGINE_KNOB(module->engine, KNOB_COMPILE_THREADS);
+    if (threads == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cpus < 1 ? 1 : cpus > 4 ? 4 : (uint64_t)cpus;
+    }
+    return (unsigned)threads;
+}
+#endif
+
 whirl_error_t *module_compile_native(whirl_module_t *module)
 {
 #ifdef WHIRL_HAVE_JIT
@@ -48,7 +66,8 @@ whirl_error_t *module_compile_native(whirl_module_t *module)
                          .perfmap = ENGINE_KNOB(module->engine, KNOB_PERFMAP) != 0,
                          .jitdump = ENGINE_KNOB(module->engine, KNOB_JITDUMP) != 0,
                          .debug_info = ENGINE_KNOB(module->engine, KNOB_DEBUG_INFO) != 0,
-                         .guard_memory = jit_guard_enabled()};
+                         .guard_memory = jit_guard_enabled(),
+                         .parts = compile_parts(module)};
     jit_code_t *code = NULL;
     whirl_error_t *err = jit_compile(module->wasm, &opt, &code);
     if (err)

@@ -31,6 +31,7 @@ enum config_knob {
     KNOB_ASYNC_STACK_SIZE,                 /* bytes of a resumable call's fiber stack */
     KNOB_TIER,                             /* whirl_tier_t */
     KNOB_TIER_THRESHOLD,                   /* auto tier: calls + loop iterations */
+    KNOB_COMPILE_THREADS,                  /* tier=jit: parts compiled at once, 0: auto */
     KNOB_PERFMAP,                          /* bool: /tmp/perf-PID.map for native code */
     KNOB_JITDUMP,                          /* bool: /tmp/jit-PID.dump for native code */
     KNOB_FEATURE_FIRST,                    /* 0/1 per whirl_feature_t, in its order */

@@ -441,6 +441,63 @@ int main(void)
         free(copy);
     }
 
+    /* Native code in parts (jit_parts.c): a container of objects, here
+     * the same object twice (a function in two parts is a copy: the first
+     * is used). It links and runs; a damaged count or length is refused
+     * with an error. */
+    {
+        const uint8_t *obj = compiled->native_object;
+        size_t olen = compiled->native_object_len;
+        size_t first = 16 + 2 * 8, second = (first + olen + 15) & ~(size_t)15;
+        size_t clen = second + olen;
+        uint8_t *c = obj ? calloc(1, clen) : NULL;
+        if (c) {
+            memcpy(c, "WHIRLPRT", 8);
+            uint32_t count = 2;
+            uint64_t l = olen;
+            memcpy(c + 8, &count, 4);
+            memcpy(c + 16, &l, 8);
+            memcpy(c + 24, &l, 8);
+            memcpy(c + first, obj, olen);
+            memcpy(c + second, obj, olen);
+        }
+        jit_code_t *code = NULL;
+        err = c ? jit_code_from_object(compiled->wasm, c, clen, NULL, &code) : NULL;
+        check(c && !err && code && jit_code_entry(code, 2) &&
+                  jit_code_stats(code)->compiled == 3,
+              "a container of two objects links, each function once", err);
+        whirl_error_delete(err);
+        jit_code_free(code);
+        struct {
+            size_t at, width;
+            uint64_t value;
+            const char *want;
+        } bad[] = {{8, 4, 200, "200 parts"},
+                   {8, 4, 1, "1 parts"},
+                   {16, 8, (uint64_t)1 << 40, "part 0 overruns"},
+                   {24, 8, 0, "part 1 overruns"},
+                   {24, 8, olen + 1, "part 1 overruns"}};
+        for (size_t i = 0; c && i < sizeof bad / sizeof *bad; i++) {
+            uint8_t *copy = malloc(clen);
+            memcpy(copy, c, clen);
+            memcpy(copy + bad[i].at, &bad[i].value, bad[i].width);
+            code = NULL;
+            err = jit_code_from_object(compiled->wasm, copy, clen, NULL, &code);
+            char what[96];
+            snprintf(what, sizeof what, "a container with %s is refused", bad[i].want);
+            check(err && !code && strstr(whirl_error_message(err), bad[i].want), what, err);
+            whirl_error_delete(err);
+            jit_code_free(code);
+            free(copy);
+        }
+        /* Shorter than its own table of lengths. */
+        code = NULL;
+        err = c ? jit_code_from_object(compiled->wasm, c, 20, NULL, &code) : NULL;
+        check(err && !code, "a container cut inside its lengths is refused", err);
+        whirl_error_delete(err);
+        free(c);
+    }
+
     /* The cache keeps native code. */
     char dir[] = "/tmp/whirl-jit-object-XXXXXX";
     if (mkdtemp(dir)) {
