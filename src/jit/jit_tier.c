@@ -3,8 +3,8 @@
  * The interpreter counts down each candidate's `hotness` (calls and loop
  * back-edges, relaxed atomics); at zero it calls tier_hot, which queues the
  * function once (the module's `queued` flags). A compile thread takes every
- * queued function of one module as a batch (on-stack replacement
- * variants first, alone: see take_batch), compiles them together
+ * queued function of one module as a batch (the cheapest first, up to a
+ * budget: see take_batch), compiles them together
  * (calls inside the batch are direct; to the others through the runtime,
  * which picks up their native code once published) and publishes the code.
  * The module keeps each batch's code until it is freed; freeing a module
@@ -172,34 +172,54 @@ static bool osr_batch_add(osr_batch_t *b, uint32_t index, osr_variant_t *v)
 
 static bool job_osr_only(const tier_job_t *j) { return j->osr && !j->compile; }
 
-/* Takes the first job's module and every other queued job of it (the
- * lock held); fills `only` (per function index) and `osr`. A first job
- * that only builds a variant takes only the module's other variants: a
- * frame waits for each, and a batch costs about the sum of its functions
- * (the function bodies follow in the next batch). */
+/* A job's cost: the bytes of the function it translates (a variant is a
+ * copy of its function). */
+static uint64_t job_bytes(const tier_job_t *j)
+{
+    const wasm_func_t *fn = &j->module->wasm->funcs[j->defined];
+    return (uint64_t)(fn->code_end - fn->code);
+}
+
+/* A batch takes about the sum of its functions' compile times, and every
+ * frame or caller waiting for one of them waits for all: shortest jobs
+ * first, up to this many bytes of functions per batch (at least one job).
+ * On equal sizes a variant goes first (a running frame waits for it). */
+#define BATCH_BYTES 4096
+
+static bool job_before(const tier_job_t *a, const tier_job_t *b)
+{
+    uint64_t x = job_bytes(a), y = job_bytes(b);
+    return x < y || (x == y && job_osr_only(a) && !job_osr_only(b));
+}
+
+/* Takes a batch of the first job's module (the lock held): its queued jobs
+ * from the cheapest, while they fit in BATCH_BYTES; the others stay queued.
+ * Fills `only` (per function index) and `osr`. */
 static whirl_module_t *take_batch(struct tier_pool *p, bool **only, osr_batch_t *osr)
 {
-    tier_job_t *first = p->head;
-    whirl_module_t *m = first->module;
-    bool variants_only = job_osr_only(first);
+    whirl_module_t *m = p->head->module;
     uint32_t nimports = m->wasm->nfunc_imports;
     *only = calloc((size_t)nimports + m->code->nfuncs + 1, sizeof **only);
-    tier_job_t **link = &p->head, *last = NULL;
-    while (*link) {
-        tier_job_t *j = *link;
-        if (j->module == m && (!variants_only || job_osr_only(j))) {
-            if (*only && j->compile)
-                (*only)[nimports + j->defined] = true;
-            if (j->osr && !osr_batch_add(osr, nimports + j->defined, j->osr))
-                j->osr->state = OSR_FAILED;
-            *link = j->next;
-            free(j);
-        } else {
-            last = j;
-            link = &j->next;
-        }
+    uint64_t taken = 0;
+    for (;;) {
+        tier_job_t **best = NULL;
+        for (tier_job_t **link = &p->head; *link; link = &(*link)->next)
+            if ((*link)->module == m && (!best || job_before(*link, *best)))
+                best = link;
+        if (!best || (taken > 0 && taken + job_bytes(*best) > BATCH_BYTES))
+            break;
+        tier_job_t *j = *best;
+        taken += job_bytes(j) ? job_bytes(j) : 1;
+        if (*only && j->compile)
+            (*only)[nimports + j->defined] = true;
+        if (j->osr && !osr_batch_add(osr, nimports + j->defined, j->osr))
+            j->osr->state = OSR_FAILED;
+        *best = j->next;
+        free(j);
     }
-    p->tail = last;
+    p->tail = NULL;
+    for (tier_job_t *j = p->head; j; j = j->next)
+        p->tail = j;
     return m;
 }
 
