@@ -292,6 +292,16 @@ jit_code_t *jit_code_new(const wasm_module_t *module, bool guarded)
     return code;
 }
 
+whirl_error_t *jit_code_begin(const wasm_module_t *module, const jit_options_t *options,
+                              jit_code_t **code)
+{
+    *code = NULL;
+    if (!jit_llvm_init())
+        return error_fmt("jit: LLVM has no native target on this host");
+    *code = jit_code_new(module, options && options->guard_memory && jit_guard_module_ok(module));
+    return *code ? NULL : error_oom();
+}
+
 whirl_error_t *jit_compile(const wasm_module_t *module, const jit_options_t *options,
                            jit_code_t **out)
 {
@@ -305,15 +315,12 @@ whirl_error_t *jit_compile_one(const wasm_module_t *module, const jit_options_t 
                                jit_code_t **out)
 {
     *out = NULL;
-    if (!jit_llvm_init())
-        return error_fmt("jit: LLVM has no native target on this host");
-    jit_code_t *code =
-        jit_code_new(module, options && options->guard_memory && jit_guard_module_ok(module));
-    if (!code)
-        return error_oom();
+    jit_code_t *code = NULL;
+    whirl_error_t *err = jit_code_begin(module, options, &code);
+    if (err)
+        return err;
 
     compile_state_t s = {0};
-    whirl_error_t *err;
     jmp_buf jb;
     jmp_buf *volatile saved = fatal_jmp;
     if (setjmp(jb)) {

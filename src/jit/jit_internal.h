@@ -73,6 +73,9 @@ whirl_error_t *jit_compile_one(const wasm_module_t *module, const jit_options_t 
                                jit_code_t **out);
 /* A code object for `module` with empty tables (jit_code_free frees it). */
 jit_code_t *jit_code_new(const wasm_module_t *module, bool guarded);
+/* LLVM ready and a new code object for a compile or a load with `options`. */
+whirl_error_t *jit_code_begin(const wasm_module_t *module, const jit_options_t *options,
+                              jit_code_t **code);
 
 /* jit_object.c: links one object. */
 whirl_error_t *jit_code_from_one_object(const wasm_module_t *module, const uint8_t *bytes,

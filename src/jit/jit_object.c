@@ -328,12 +328,10 @@ whirl_error_t *jit_code_from_one_object(const wasm_module_t *module, const uint8
                                         jit_code_t **out)
 {
     *out = NULL;
-    if (!jit_llvm_init())
-        return error_fmt("jit: LLVM has no native target on this host");
-    jit_code_t *code =
-        jit_code_new(module, options && options->guard_memory && jit_guard_module_ok(module));
-    if (!code)
-        return error_oom();
+    jit_code_t *code = NULL;
+    whirl_error_t *err = jit_code_begin(module, options, &code);
+    if (err)
+        return err;
     jmp_buf jb;
     jmp_buf *volatile saved = fatal_jmp;
     if (setjmp(jb)) {
@@ -343,7 +341,7 @@ whirl_error_t *jit_code_from_one_object(const wasm_module_t *module, const uint8
         return error_fmt("jit: LLVM fatal error while linking native code: %s", fatal_reason);
     }
     fatal_jmp = &jb;
-    whirl_error_t *err = jit_link_object(code, bytes, len);
+    err = jit_link_object(code, bytes, len);
     LLVMOrcExecutorAddress addr = 0;
     if (!err) {
         LLVMErrorRef e = LLVMOrcLLJITLookup(code->jit, &addr, JIT_WHY_TABLE);
