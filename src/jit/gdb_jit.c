@@ -159,13 +159,15 @@ static void bases_from_table(const elf_view_t *v, const jit_code_t *code, bases_
         size_t nsyms = symtab->sh_size / sizeof(Elf64_Sym);
         uint64_t table_value = 0;
         unsigned table_section = 0;
+        char table_name[48];
+        jit_table_name(table_name, sizeof table_name, JIT_FUNC_TABLE, code->part);
+        size_t table_len = strlen(table_name);
         for (size_t k = 0; k < nsyms; k++) {
             if (syms[k].st_name >= strtab->sh_size)
                 continue;
             const char *name = (const char *)v->img + strtab->sh_offset + syms[k].st_name;
             size_t room = strtab->sh_size - syms[k].st_name;
-            if (strnlen(name, room) == sizeof JIT_FUNC_TABLE - 1 &&
-                memcmp(name, JIT_FUNC_TABLE, sizeof JIT_FUNC_TABLE - 1) == 0) {
+            if (strnlen(name, room) == table_len && memcmp(name, table_name, table_len) == 0) {
                 table_value = syms[k].st_value;
                 table_section = syms[k].st_shndx;
             }

@@ -185,6 +185,7 @@ static whirl_error_t *compile_steps(compile_state_t *s, const jit_options_t *opt
         return error_oom();
 
     jm->only = opt ? opt->only : NULL;
+    jm->part = opt ? opt->part : 0;
     bool debug_info = opt && opt->debug_info;
     if (debug_info)
         jm->debug = jt_debug_new(jm); /* NULL (no memory): code without DWARF */
@@ -251,8 +252,15 @@ static whirl_error_t *compile_steps(compile_state_t *s, const jit_options_t *opt
     size_t obj_len = 0;
     if ((err = jit_emit_object(s->tm, s->mod, &obj, &obj_len)))
         return err;
+    if (opt && opt->emit_only) {
+        /* A part (jit_parts.c): linked with the others. */
+        code->object = obj;
+        code->object_len = obj_len;
+        code->stats.codegen_ms = now_ms() - t2;
+        return NULL;
+    }
     double t3 = now_ms();
-    err = jit_link_object(code, obj, obj_len);
+    err = jit_link_object(code, obj, obj_len, NULL);
     code->stats.link_ms = now_ms() - t3;
     if (!err && opt)
         err = jit_osr_link(code, opt->nosr);
@@ -349,7 +357,12 @@ void jit_code_free(jit_code_t *code)
     /* Before the code goes: gdb reads the registered image's addresses. */
     jit_gdb_unregister(code);
     trap_signal_code_remove(code->code_start);
-    if (code->jit) {
+    /* The parts' code lives in this code's JIT: unregistered first. */
+    for (size_t i = 0; i < code->nparts; i++)
+        jit_code_free(code->parts[i]);
+    free(code->parts);
+    code->parts = NULL;
+    if (code->jit && !code->jit_shared) {
         LLVMErrorRef e = LLVMOrcDisposeLLJIT(code->jit);
         if (e)
             LLVMConsumeError(e);
@@ -363,9 +376,6 @@ void jit_code_free(jit_code_t *code)
     free(code->call_sites);
     free(code->code_starts);
     free(code->osr);
-    for (size_t i = 0; i < code->nparts; i++)
-        jit_code_free(code->parts[i]);
-    free(code->parts);
     free(code);
 }
 

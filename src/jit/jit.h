@@ -48,6 +48,11 @@ typedef struct jit_options {
      * `osr` or debug_info, and the caller's to refuse for modules with
      * tail calls (every part must use the C convention). */
     unsigned parts;
+    /* Internal to jit_parts.c: a part's compile (its tables named for
+     * part `part` - 1; 0: a whole object), stopping at the object
+     * (jit_code_object; nothing linked). */
+    unsigned part;
+    bool emit_only;
 } jit_options_t;
 
 typedef struct jit_stats {

@@ -59,6 +59,8 @@ struct jit_code {
      * registered on its own. */
     struct jit_code **parts;
     size_t nparts;
+    unsigned part;        /* jit_options_t.part: the names of its tables */
+    bool jit_shared;      /* `jit` is the parts' one JIT, the gathering code's */
 };
 
 /* The tables every object carries (jit_object.c): per function index, the
@@ -77,10 +79,15 @@ jit_code_t *jit_code_new(const wasm_module_t *module, bool guarded);
 whirl_error_t *jit_code_begin(const wasm_module_t *module, const jit_options_t *options,
                               jit_code_t **code);
 
-/* jit_object.c: links one object. */
+/* jit_object.c: links one object, into `jit` when not NULL (a part's
+ * object, its tables named for options->part; `jit` outlives the code). */
 whirl_error_t *jit_code_from_one_object(const wasm_module_t *module, const uint8_t *bytes,
                                         size_t len, const jit_options_t *options,
-                                        jit_code_t **out);
+                                        LLVMOrcLLJITRef jit, jit_code_t **out);
+/* A JIT with the runtime's symbols defined, for objects to be linked in. */
+whirl_error_t *jit_new_lljit(LLVMOrcLLJITRef *out);
+/* `base` (JIT_FUNC_TABLE, JIT_WHY_TABLE) as part `part` names it. */
+void jit_table_name(char *buf, size_t size, const char *base, unsigned part);
 
 /* jit_parts.c: a whole-module compile in parts, and the object of such
  * code (several objects in one container). */
@@ -120,9 +127,10 @@ void jit_add_func_table(jt_module_t *jm);
 /* Emits `mod` as an object file; *out is malloc'd. */
 whirl_error_t *jit_emit_object(LLVMTargetMachineRef tm, LLVMModuleRef mod, uint8_t **out,
                                size_t *out_len);
-/* Links `len` bytes of object into a new LLJIT for `code` and fills
- * code->native and code->entry from its table. The bytes are not copied and
- * must outlive the linking (this call). */
-whirl_error_t *jit_link_object(jit_code_t *code, const uint8_t *bytes, size_t len);
+/* Links `len` bytes of object into `jit` (NULL: a new LLJIT of the code's
+ * own) and fills code->native and code->entry from its table. The bytes are
+ * not copied and must outlive the linking (this call). */
+whirl_error_t *jit_link_object(jit_code_t *code, const uint8_t *bytes, size_t len,
+                               LLVMOrcLLJITRef jit);
 
 #endif

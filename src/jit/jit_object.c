@@ -151,11 +151,14 @@ void jit_add_func_table(jt_module_t *jm)
     /* First, the function count, checked at load against the module. */
     offsets[0] = LLVMConstIntToPtr(LLVMConstInt(jm->i64, nfuncs, false), jm->ptr);
     LLVMValueRef init = LLVMConstArray2(jm->ptr, offsets, n);
-    LLVMValueRef table = LLVMAddGlobal(jm->mod, LLVMTypeOf(init), JIT_FUNC_TABLE);
+    char table_name[48], why_name[48];
+    jit_table_name(table_name, sizeof table_name, JIT_FUNC_TABLE, jm->part);
+    jit_table_name(why_name, sizeof why_name, JIT_WHY_TABLE, jm->part);
+    LLVMValueRef table = LLVMAddGlobal(jm->mod, LLVMTypeOf(init), table_name);
     LLVMSetInitializer(table, init);
     LLVMSetGlobalConstant(table, true);
     LLVMValueRef why_init = LLVMConstArray2(jm->ptr, whys, nfuncs);
-    LLVMValueRef why = LLVMAddGlobal(jm->mod, LLVMTypeOf(why_init), JIT_WHY_TABLE);
+    LLVMValueRef why = LLVMAddGlobal(jm->mod, LLVMTypeOf(why_init), why_name);
     LLVMSetInitializer(why, why_init);
     LLVMSetGlobalConstant(why, true);
     free(offsets);
@@ -233,29 +236,50 @@ static whirl_error_t *register_code(jit_code_t *code)
     return NULL;
 }
 
-whirl_error_t *jit_link_object(jit_code_t *code, const uint8_t *bytes, size_t len)
+void jit_table_name(char *buf, size_t size, const char *base, unsigned part)
 {
+    if (part)
+        snprintf(buf, size, "%s.%u", base, part - 1);
+    else
+        snprintf(buf, size, "%s", base);
+}
+
+whirl_error_t *jit_new_lljit(LLVMOrcLLJITRef *out)
+{
+    *out = NULL;
     LLVMTargetMachineRef tm = host_machine();
     if (!tm)
         return error_fmt("jit: no LLVM target for this host");
     LLVMOrcJITTargetMachineBuilderRef jtmb = LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm);
     LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
     LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb);
-    LLVMErrorRef e = LLVMOrcCreateLLJIT(&code->jit, builder);
+    LLVMErrorRef e = LLVMOrcCreateLLJIT(out, builder);
     if (e) {
-        code->jit = NULL;
+        *out = NULL;
         return llvm_error("creating the JIT", e);
     }
-    whirl_error_t *err = add_runtime_symbols(code->jit);
-    if (err)
+    return add_runtime_symbols(*out);
+}
+
+whirl_error_t *jit_link_object(jit_code_t *code, const uint8_t *bytes, size_t len,
+                               LLVMOrcLLJITRef jit)
+{
+    whirl_error_t *err = NULL;
+    if (jit) {
+        code->jit = jit;
+        code->jit_shared = true;
+    } else if ((err = jit_new_lljit(&code->jit))) {
         return err;
+    }
     LLVMMemoryBufferRef buf =
         LLVMCreateMemoryBufferWithMemoryRange((const char *)bytes, len, "whirl-native", false);
-    e = LLVMOrcLLJITAddObjectFile(code->jit, LLVMOrcLLJITGetMainJITDylib(code->jit), buf);
+    LLVMErrorRef e = LLVMOrcLLJITAddObjectFile(code->jit, LLVMOrcLLJITGetMainJITDylib(code->jit), buf);
     if (e)
         return llvm_error("adding the object", e);
     LLVMOrcExecutorAddress addr = 0;
-    if ((e = LLVMOrcLLJITLookup(code->jit, &addr, JIT_FUNC_TABLE)))
+    char table_name[48];
+    jit_table_name(table_name, sizeof table_name, JIT_FUNC_TABLE, code->part);
+    if ((e = LLVMOrcLLJITLookup(code->jit, &addr, table_name)))
         return llvm_error("linking the object", e);
     void *const *table = (void *const *)(uintptr_t)addr;
     code->table = table;
@@ -320,18 +344,19 @@ whirl_error_t *jit_code_from_object(const wasm_module_t *module, const uint8_t *
 {
     if (jit_parts_object(bytes, len))
         return jit_code_from_parts_object(module, bytes, len, options, out);
-    return jit_code_from_one_object(module, bytes, len, options, out);
+    return jit_code_from_one_object(module, bytes, len, options, NULL, out);
 }
 
 whirl_error_t *jit_code_from_one_object(const wasm_module_t *module, const uint8_t *bytes,
                                         size_t len, const jit_options_t *options,
-                                        jit_code_t **out)
+                                        LLVMOrcLLJITRef jit, jit_code_t **out)
 {
     *out = NULL;
     jit_code_t *code = NULL;
     whirl_error_t *err = jit_code_begin(module, options, &code);
     if (err)
         return err;
+    code->part = options ? options->part : 0;
     jmp_buf jb;
     jmp_buf *volatile saved = fatal_jmp;
     if (setjmp(jb)) {
@@ -341,10 +366,12 @@ whirl_error_t *jit_code_from_one_object(const wasm_module_t *module, const uint8
         return error_fmt("jit: LLVM fatal error while linking native code: %s", fatal_reason);
     }
     fatal_jmp = &jb;
-    err = jit_link_object(code, bytes, len);
+    err = jit_link_object(code, bytes, len, jit);
     LLVMOrcExecutorAddress addr = 0;
     if (!err) {
-        LLVMErrorRef e = LLVMOrcLLJITLookup(code->jit, &addr, JIT_WHY_TABLE);
+        char why_name[48];
+        jit_table_name(why_name, sizeof why_name, JIT_WHY_TABLE, code->part);
+        LLVMErrorRef e = LLVMOrcLLJITLookup(code->jit, &addr, why_name);
         err = e ? llvm_error("linking the object", e) : copy_reasons(code, addr);
     }
     fatal_jmp = saved;

@@ -102,10 +102,11 @@ static void copy_small_callees(const wasm_module_t *module, bool *only, uint32_t
     }
 }
 
-/* Gathers the parts into a new code object (taking them): each defined
- * function's code from the first part that has it. */
-static whirl_error_t *gather(const wasm_module_t *module, jit_code_t **parts, size_t n,
-                             jit_code_t **out)
+/* Gathers the parts, linked into `jit`, into a new code object that owns
+ * them and the JIT (taking both, also on failure): each defined function's
+ * code from the first part that has it. */
+static whirl_error_t *gather(const wasm_module_t *module, LLVMOrcLLJITRef jit, jit_code_t **parts,
+                             size_t n, jit_code_t **out)
 {
     jit_code_t *head = jit_code_new(module, parts[0]->guarded);
     jit_code_t **owned = head ? malloc(n * sizeof *owned) : NULL;
@@ -113,9 +114,13 @@ static whirl_error_t *gather(const wasm_module_t *module, jit_code_t **parts, si
         jit_code_free(head);
         for (size_t k = 0; k < n; k++)
             jit_code_free(parts[k]);
+        LLVMErrorRef e = LLVMOrcDisposeLLJIT(jit);
+        if (e)
+            LLVMConsumeError(e);
         return error_oom();
     }
     memcpy(owned, parts, n * sizeof *owned);
+    head->jit = jit;
     head->parts = owned;
     head->nparts = n;
     uint32_t ndefined = head->nfuncs - module->nfunc_imports;
@@ -135,13 +140,9 @@ static whirl_error_t *gather(const wasm_module_t *module, jit_code_t **parts, si
             head->entry[i] = p->entry[i];
             head->why_not[i] = NULL;
         }
-        /* Times are every part's (CPU); counts and bytes are the
-         * module's, copies counted once (below). */
-        head->stats.translate_ms += p->stats.translate_ms;
-        head->stats.optimize_ms += p->stats.optimize_ms;
-        head->stats.codegen_ms += p->stats.codegen_ms;
         head->stats.link_ms += p->stats.link_ms;
     }
+    /* Counts and bytes are the module's, copies counted once. */
     for (uint32_t i = module->nfunc_imports; i < head->nfuncs; i++)
         if (head->native[i]) {
             head->stats.compiled++;
@@ -152,38 +153,29 @@ static whirl_error_t *gather(const wasm_module_t *module, jit_code_t **parts, si
     return NULL;
 }
 
-/* The container of the parts' objects, into head->object. */
-static whirl_error_t *keep_container(jit_code_t *head)
+/* The container of the parts' objects (jobs[k].code->object): malloc'd. */
+static uint8_t *make_container(part_job_t *jobs, size_t n, size_t *len)
 {
-    size_t at = PARTS_HEADER + head->nparts * 8;
-    at = (at + 15) & ~(size_t)15;
+    size_t at = (PARTS_HEADER + n * 8 + 15) & ~(size_t)15;
     size_t total = at;
-    for (size_t k = 0; k < head->nparts; k++) {
-        if (!head->parts[k]->object)
-            return error_fmt("jit: a part kept no object");
-        total = ((total + 15) & ~(size_t)15) + head->parts[k]->object_len;
-    }
+    for (size_t k = 0; k < n; k++)
+        total = ((total + 15) & ~(size_t)15) + jobs[k].code->object_len;
     uint8_t *c = calloc(1, total);
     if (!c)
-        return error_oom();
+        return NULL;
     memcpy(c, PARTS_MAGIC, 8);
-    uint32_t count = (uint32_t)head->nparts;
+    uint32_t count = (uint32_t)n;
     memcpy(c + 8, &count, 4);
-    for (size_t k = 0; k < head->nparts; k++) {
-        jit_code_t *p = head->parts[k];
-        uint64_t len = p->object_len;
-        memcpy(c + PARTS_HEADER + k * 8, &len, 8);
+    for (size_t k = 0; k < n; k++) {
+        const jit_code_t *p = jobs[k].code;
+        uint64_t plen = p->object_len;
+        memcpy(c + PARTS_HEADER + k * 8, &plen, 8);
         at = (at + 15) & ~(size_t)15;
         memcpy(c + at, p->object, p->object_len);
         at += p->object_len;
-        /* The container holds it now. */
-        free(p->object);
-        p->object = NULL;
-        p->object_len = 0;
     }
-    head->object = c;
-    head->object_len = total;
-    return NULL;
+    *len = total;
+    return c;
 }
 
 /* The direct-call graph, both directions (CSR: function i's neighbours
@@ -341,6 +333,8 @@ whirl_error_t *jit_compile_parts(const wasm_module_t *module, const jit_options_
         copy_small_callees(module, jobs[k].only, order);
     free(order);
 
+    /* Each part to an object on its own thread; then every object linked
+     * into one JIT here, as loading a .cwasm in parts does. */
     pthread_t threads[PARTS_MAX];
     bool started[PARTS_MAX] = {false};
     for (size_t k = 0; k < n; k++) {
@@ -348,6 +342,8 @@ whirl_error_t *jit_compile_parts(const wasm_module_t *module, const jit_options_
         jobs[k].opt = *options;
         jobs[k].opt.only = jobs[k].only;
         jobs[k].opt.parts = 0;
+        jobs[k].opt.part = (unsigned)k + 1;
+        jobs[k].opt.emit_only = true;
         /* One dump would be overwritten by the next part's. */
         jobs[k].opt.dump_ir = k == 0 ? options->dump_ir : NULL;
         if (k > 0)
@@ -362,27 +358,41 @@ whirl_error_t *jit_compile_parts(const wasm_module_t *module, const jit_options_
             pthread_join(threads[k], NULL);
 
     whirl_error_t *err = NULL;
-    jit_code_t *parts[PARTS_MAX];
-    for (size_t k = 0; k < n; k++) {
-        free(jobs[k].only);
-        parts[k] = jobs[k].code;
-        if (jobs[k].err && !err)
+    for (size_t k = 0; k < n && !err; k++)
+        if (jobs[k].err) {
             err = jobs[k].err;
-        else
-            whirl_error_delete(jobs[k].err);
+            jobs[k].err = NULL;
+        }
+    size_t clen = 0;
+    uint8_t *container = err ? NULL : make_container(jobs, n, &clen);
+    if (!err && !container)
+        err = error_oom();
+    jit_code_t *head = NULL;
+    if (!err) {
+        jit_options_t link = *options;
+        link.keep_object = false; /* the container is kept as made */
+        err = jit_code_from_parts_object(module, container, clen, &link, &head);
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (head && jobs[k].code) {
+            head->stats.translate_ms += jobs[k].code->stats.translate_ms;
+            head->stats.optimize_ms += jobs[k].code->stats.optimize_ms;
+            head->stats.codegen_ms += jobs[k].code->stats.codegen_ms;
+        }
+        whirl_error_delete(jobs[k].err);
+        jit_code_free(jobs[k].code);
+        free(jobs[k].only);
     }
     free(jobs);
     if (err) {
-        for (size_t k = 0; k < n; k++)
-            jit_code_free(parts[k]);
+        free(container);
         return err;
     }
-    jit_code_t *head = NULL;
-    if ((err = gather(module, parts, n, &head)))
-        return err;
-    if (options->keep_object && (err = keep_container(head))) {
-        jit_code_free(head);
-        return err;
+    if (options->keep_object) {
+        head->object = container;
+        head->object_len = clen;
+    } else {
+        free(container);
     }
     *out = head;
     return NULL;
@@ -402,13 +412,17 @@ whirl_error_t *jit_code_from_parts_object(const wasm_module_t *module, const uin
     memcpy(&count, bytes + 8, 4);
     if (count < 2 || count > PARTS_MAX || len < PARTS_HEADER + (size_t)count * 8)
         return error_fmt("jit: corrupted native code: %u parts", count);
+    if (!jit_llvm_init())
+        return error_fmt("jit: LLVM has no native target on this host");
+    /* One JIT for every part: creating one costs about a millisecond. */
+    LLVMOrcLLJITRef jit = NULL;
+    whirl_error_t *err = jit_new_lljit(&jit);
     size_t at = (PARTS_HEADER + (size_t)count * 8 + 15) & ~(size_t)15;
     jit_options_t opt = options ? *options : (jit_options_t){0};
     opt.keep_object = false; /* the container is kept whole below */
     jit_code_t *parts[PARTS_MAX];
-    whirl_error_t *err = NULL;
     size_t made = 0;
-    for (; made < count && !err; made++) {
+    for (; !err && made < count; made++) {
         uint64_t plen;
         memcpy(&plen, bytes + PARTS_HEADER + made * 8, 8);
         at = (at + 15) & ~(size_t)15;
@@ -416,7 +430,8 @@ whirl_error_t *jit_code_from_parts_object(const wasm_module_t *module, const uin
             err = error_fmt("jit: corrupted native code: part %zu overruns the object", made);
             break;
         }
-        err = jit_code_from_one_object(module, bytes + at, (size_t)plen, &opt, &parts[made]);
+        opt.part = (unsigned)made + 1;
+        err = jit_code_from_one_object(module, bytes + at, (size_t)plen, &opt, jit, &parts[made]);
         if (err)
             break;
         at += (size_t)plen;
@@ -424,10 +439,15 @@ whirl_error_t *jit_code_from_parts_object(const wasm_module_t *module, const uin
     if (err) {
         for (size_t k = 0; k < made; k++)
             jit_code_free(parts[k]);
+        if (jit) {
+            LLVMErrorRef e = LLVMOrcDisposeLLJIT(jit);
+            if (e)
+                LLVMConsumeError(e);
+        }
         return err;
     }
     jit_code_t *head = NULL;
-    if ((err = gather(module, parts, count, &head)))
+    if ((err = gather(module, jit, parts, count, &head)))
         return err;
     if (options && options->keep_object) {
         if (!(head->object = malloc(len))) {

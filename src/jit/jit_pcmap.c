@@ -425,10 +425,14 @@ void jit_pcmap_build(jit_code_t *code, const uint8_t *obj, size_t len)
     if (!syms || !strs)
         return;
     /* The table symbol, to find the code section's load address. */
+    char table_name[48];
+    jit_table_name(table_name, sizeof table_name, JIT_FUNC_TABLE, code->part);
+    size_t table_len = strlen(table_name);
     const uint8_t *table = NULL;
     for (uint64_t o = 0; o + 24 <= symsz; o += 24) {
         uint32_t name = rd32(syms + o);
-        if (name < strsz && strcmp((const char *)strs + name, JIT_FUNC_TABLE) == 0)
+        if (name < strsz && strsz - name > table_len &&
+            memcmp(strs + name, table_name, table_len + 1) == 0)
             table = syms + o;
     }
     if (!table)

@@ -31,6 +31,7 @@ typedef struct jt_module {
     LLVMTypeRef *fn_types;   /* the Wasm-ABI type of each function's type index */
     bool *supported;         /* per function index */
     const bool *only;        /* per function index: translate only these (NULL: all) */
+    unsigned part;           /* jit_options_t.part: names the object's tables */
     const char **why_not;    /* per function index: reason when not supported */
     bool guard_memory;       /* jit_options_t.guard_memory */
     /* Type-based alias analysis tags: linear memory, the runtime's

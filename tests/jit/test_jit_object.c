@@ -24,6 +24,7 @@
 
 #include "jit/jit.h"
 #include "jit/jit_binding.h"
+#include "jit/jit_internal.h"
 #include "runtime/runtime.h"
 #include "whirl.h"
 
@@ -442,30 +443,50 @@ int main(void)
     }
 
     /* Native code in parts (jit_parts.c): a container of objects, here
-     * the same object twice (a function in two parts is a copy: the first
-     * is used). It links and runs; a damaged count or length is refused
-     * with an error. */
+     * the module's functions split over two parts compiled one by one
+     * (the module is too small for jit_compile to split), plus a copy of
+     * the first function in the second part (the first part's is used).
+     * It links into one JIT and runs; a damaged count or length is
+     * refused with an error. */
     {
-        const uint8_t *obj = compiled->native_object;
-        size_t olen = compiled->native_object_len;
-        size_t first = 16 + 2 * 8, second = (first + olen + 15) & ~(size_t)15;
-        size_t clen = second + olen;
-        uint8_t *c = obj ? calloc(1, clen) : NULL;
+        const wasm_module_t *w = compiled->wasm;
+        uint32_t nall = wasm_module_func_count(w);
+        bool *only[2] = {calloc(nall + 1, 1), calloc(nall + 1, 1)};
+        for (uint32_t i = w->nfunc_imports; i < nall; i++)
+            only[(i - w->nfunc_imports) % 2][i] = true;
+        only[1][w->nfunc_imports] = true;
+        jit_code_t *part[2] = {NULL, NULL};
+        for (unsigned k = 0; k < 2; k++) {
+            jit_options_t o = {.only = only[k], .keep_object = true, .emit_only = true,
+                               .part = k + 1, .guard_memory = jit_guard_enabled()};
+            err = jit_compile_one(w, &o, &part[k]);
+            check(!err && part[k] && part[k]->object, "a part compiles to an object", err);
+            whirl_error_delete(err);
+        }
+        uint8_t *c = NULL;
+        size_t first = 16 + 2 * 8, second = 0, clen = 0;
+        if (part[0] && part[1]) {
+            second = (first + part[0]->object_len + 15) & ~(size_t)15;
+            clen = second + part[1]->object_len;
+            c = calloc(1, clen);
+        }
         if (c) {
             memcpy(c, "WHIRLPRT", 8);
             uint32_t count = 2;
-            uint64_t l = olen;
+            uint64_t l0 = part[0]->object_len, l1 = part[1]->object_len;
             memcpy(c + 8, &count, 4);
-            memcpy(c + 16, &l, 8);
-            memcpy(c + 24, &l, 8);
-            memcpy(c + first, obj, olen);
-            memcpy(c + second, obj, olen);
+            memcpy(c + 16, &l0, 8);
+            memcpy(c + 24, &l1, 8);
+            memcpy(c + first, part[0]->object, l0);
+            memcpy(c + second, part[1]->object, l1);
         }
         jit_code_t *code = NULL;
-        err = c ? jit_code_from_object(compiled->wasm, c, clen, NULL, &code) : NULL;
-        check(c && !err && code && jit_code_entry(code, 2) &&
-                  jit_code_stats(code)->compiled == 3,
-              "a container of two objects links, each function once", err);
+        err = c ? jit_code_from_object(w, c, clen, NULL, &code) : NULL;
+        bool all = code != NULL;
+        for (uint32_t i = w->nfunc_imports; code && i < nall; i++)
+            all = all && jit_code_entry(code, i);
+        check(c && !err && all && jit_code_stats(code)->compiled == w->nfuncs,
+              "a container of two parts links, each function once", err);
         whirl_error_delete(err);
         jit_code_free(code);
         struct {
@@ -476,13 +497,13 @@ int main(void)
                    {8, 4, 1, "1 parts"},
                    {16, 8, (uint64_t)1 << 40, "part 0 overruns"},
                    {24, 8, 0, "part 1 overruns"},
-                   {24, 8, olen + 1, "part 1 overruns"}};
+                   {24, 8, clen, "part 1 overruns"}};
         for (size_t i = 0; c && i < sizeof bad / sizeof *bad; i++) {
             uint8_t *copy = malloc(clen);
             memcpy(copy, c, clen);
             memcpy(copy + bad[i].at, &bad[i].value, bad[i].width);
             code = NULL;
-            err = jit_code_from_object(compiled->wasm, copy, clen, NULL, &code);
+            err = jit_code_from_object(w, copy, clen, NULL, &code);
             char what[96];
             snprintf(what, sizeof what, "a container with %s is refused", bad[i].want);
             check(err && !code && strstr(whirl_error_message(err), bad[i].want), what, err);
@@ -492,10 +513,14 @@ int main(void)
         }
         /* Shorter than its own table of lengths. */
         code = NULL;
-        err = c ? jit_code_from_object(compiled->wasm, c, 20, NULL, &code) : NULL;
+        err = c ? jit_code_from_object(w, c, 20, NULL, &code) : NULL;
         check(err && !code, "a container cut inside its lengths is refused", err);
         whirl_error_delete(err);
         free(c);
+        jit_code_free(part[0]);
+        jit_code_free(part[1]);
+        free(only[0]);
+        free(only[1]);
     }
 
     /* The cache keeps native code. */
