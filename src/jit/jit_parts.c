@@ -4,17 +4,19 @@
  * about 20 ms per KiB of Wasm: under tier=jit, where every function is
  * compiled before the first call, that time is the program's start-up.
  * Here the defined functions are split into parts of about equal body
- * size (largest first, each to the lightest part), each part is compiled
- * by jit_compile_one on its own thread with `only` naming its functions,
- * and the parts' tables are gathered into one jit_code_t. Each part keeps
- * its own JIT, code range, fault registration and call-site map, so a
- * return address or a fault finds its part as it finds any code. Calls
- * between parts go through the callee's published native code
- * (translate.c op_call, jb_native_of), as between the auto tier's batches:
- * a load, a test and an indirect call. Small functions called directly
- * from another part (memcpy, strlen, a comparison) are compiled into that
- * part as well, so that hot calls to them stay direct; the first part
- * that has a function publishes it (any copy is the same code).
+ * size, keeping callers with their callees where there is room
+ * (assign_parts), each part is compiled to an object by jit_compile_one
+ * on its own thread with `only` naming its functions, and the objects
+ * are linked into one JIT (as loading a .cwasm in parts does). Each part
+ * keeps its own code range, fault registration and call-site map, so a
+ * return address or a fault finds its part as it finds any code; the
+ * parts' tables are gathered into one jit_code_t. Calls between parts go
+ * through the callee's published native code (translate.c op_call,
+ * jb_native_of), as between the auto tier's batches: a load, a test and
+ * an indirect call. Small functions called directly from another part
+ * (memcpy, strlen, a comparison) are compiled into that part as well, so
+ * that hot calls to them stay direct; the first part that has a function
+ * publishes it (any copy is the same code).
  *
  * The object of code compiled in parts (for .cwasm files and the cache)
  * is a container of the parts' objects:
