@@ -182,44 +182,89 @@ static uint64_t job_bytes(const tier_job_t *j)
 
 /* A batch takes about the sum of its functions' compile times, and every
  * frame or caller waiting for one of them waits for all: shortest jobs
- * first, up to this many bytes of functions per batch (at least one job).
- * On equal sizes a variant goes first (a running frame waits for it). */
+ * first. A batch holds up to BATCH_BYTES of functions, or a quarter of
+ * what the module has queued when that is more (a large module's backlog,
+ * thousands of hot functions, then goes in a few batches, not hundreds,
+ * each of which costs a JIT), and at least one job. On equal sizes a
+ * variant goes first (a running frame waits for it). */
 #define BATCH_BYTES 4096
 
-static bool job_before(const tier_job_t *a, const tier_job_t *b)
+static int job_cmp(const void *pa, const void *pb)
 {
+    const tier_job_t *a = *(tier_job_t *const *)pa, *b = *(tier_job_t *const *)pb;
     uint64_t x = job_bytes(a), y = job_bytes(b);
-    return x < y || (x == y && job_osr_only(a) && !job_osr_only(b));
+    if (x != y)
+        return x < y ? -1 : 1;
+    return (int)job_osr_only(b) - (int)job_osr_only(a);
+}
+
+static void take_job(tier_job_t *j, uint32_t nimports, bool *only, osr_batch_t *osr)
+{
+    if (only && j->compile)
+        only[nimports + j->defined] = true;
+    if (j->osr && !osr_batch_add(osr, nimports + j->defined, j->osr))
+        j->osr->state = OSR_FAILED;
+    free(j);
 }
 
 /* Takes a batch of the first job's module (the lock held): its queued jobs
- * from the cheapest, while they fit in BATCH_BYTES; the others stay queued.
+ * from the cheapest (see above); the others go back to the queue's end.
  * Fills `only` (per function index) and `osr`. */
 static whirl_module_t *take_batch(struct tier_pool *p, bool **only, osr_batch_t *osr)
 {
     whirl_module_t *m = p->head->module;
     uint32_t nimports = m->wasm->nfunc_imports;
     *only = calloc((size_t)nimports + m->code->nfuncs + 1, sizeof **only);
-    uint64_t taken = 0;
-    for (;;) {
-        tier_job_t **best = NULL;
-        for (tier_job_t **link = &p->head; *link; link = &(*link)->next)
-            if ((*link)->module == m && (!best || job_before(*link, *best)))
-                best = link;
-        if (!best || (taken > 0 && taken + job_bytes(*best) > BATCH_BYTES))
-            break;
-        tier_job_t *j = *best;
-        taken += job_bytes(j) ? job_bytes(j) : 1;
-        if (*only && j->compile)
-            (*only)[nimports + j->defined] = true;
-        if (j->osr && !osr_batch_add(osr, nimports + j->defined, j->osr))
-            j->osr->state = OSR_FAILED;
-        *best = j->next;
-        free(j);
+    size_t n = 0;
+    uint64_t queued = 0;
+    for (tier_job_t *j = p->head; j; j = j->next)
+        if (j->module == m) {
+            n++;
+            queued += job_bytes(j);
+        }
+    tier_job_t **mine = malloc(n * sizeof *mine);
+    if (!mine) {
+        /* Without room to sort: the first job alone. */
+        tier_job_t *j = p->head;
+        p->head = j->next;
+        if (!p->head)
+            p->tail = NULL;
+        take_job(j, nimports, *only, osr);
+        return m;
     }
+    /* Unlinks the module's jobs, sorts them by cost and takes the cheapest
+     * within the budget. */
+    size_t k = 0;
+    tier_job_t **link = &p->head;
+    while (*link) {
+        tier_job_t *j = *link;
+        if (j->module == m) {
+            mine[k++] = j;
+            *link = j->next;
+        } else {
+            link = &j->next;
+        }
+    }
+    qsort(mine, n, sizeof *mine, job_cmp);
+    uint64_t budget = queued / 4 > BATCH_BYTES ? queued / 4 : BATCH_BYTES, taken = 0;
+    size_t t = 0;
+    for (; t < n && (t == 0 || taken + job_bytes(mine[t]) <= budget); t++) {
+        taken += job_bytes(mine[t]);
+        take_job(mine[t], nimports, *only, osr);
+    }
+    /* The rest go to the end: other modules' jobs get a turn first. */
     p->tail = NULL;
     for (tier_job_t *j = p->head; j; j = j->next)
         p->tail = j;
+    for (size_t i = t; i < n; i++) {
+        mine[i]->next = NULL;
+        if (p->tail)
+            p->tail->next = mine[i];
+        else
+            p->head = mine[i];
+        p->tail = mine[i];
+    }
+    free(mine);
     return m;
 }
 
