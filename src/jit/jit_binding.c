@@ -379,17 +379,25 @@ typedef struct native_site {
     uint32_t func, offset;
 } native_site_t;
 
-/* Up to `max` calls on the chain from frame pointer `fp`, innermost
+/* Up to `max` calls on the chain from frame pointer *at, innermost
  * first, the first one left out when `skip_first` (the trapping frame,
- * named already). Reads only the stack between `fp` and the activation's
- * entry, each frame above the last, so a frame without a frame pointer
- * ends the walk rather than sending it astray. */
-__attribute__((no_sanitize_address)) static size_t native_sites_to(uintptr_t end, uintptr_t fp,
-                                                                   bool skip_first,
-                                                                   native_site_t *out, size_t max)
+ * named already); *at becomes where a further walk goes on (0: the end).
+ * Reads only the stack between the frame pointer and the activation's
+ * entry `end`, each frame above the last, so a frame without a frame
+ * pointer ends the walk rather than sending it astray. */
+__attribute__((no_sanitize_address)) static size_t native_sites_from(uintptr_t end, uintptr_t *at,
+                                                                     bool skip_first,
+                                                                     native_site_t *out,
+                                                                     size_t max)
 {
     size_t n = 0;
-    while (fp && fp < end && (fp & 7) == 0 && n < max) {
+    uintptr_t fp = *at;
+    *at = 0;
+    while (fp && fp < end && (fp & 7) == 0) {
+        if (n == max) {
+            *at = fp;
+            break;
+        }
         const uintptr_t *frame = (const uintptr_t *)fp;
         uintptr_t ret = frame[1], next = frame[0];
         const jit_code_t *code = trap_signal_code_find(ret);
@@ -410,7 +418,7 @@ __attribute__((no_sanitize_address)) static size_t native_sites_to(uintptr_t end
 static size_t native_sites(const whirl_store_t *s, uintptr_t fp, bool skip_first,
                            native_site_t *out, size_t max)
 {
-    return native_sites_to(s->native.entry_fp, fp, skip_first, out, max);
+    return native_sites_from(s->native.entry_fp, &fp, skip_first, out, max);
 }
 
 /* As many frames as the interpreter puts in one activation's backtrace. */
@@ -434,13 +442,18 @@ typedef struct native_link {
 static size_t native_link_frames(const sample_link_t *self, whirl_sample_frame_t *out, size_t max)
 {
     const native_link_t *l = (const native_link_t *)self;
-    native_site_t sites[SAMPLE_MAX_FRAMES];
-    size_t n = native_sites_to(l->entry_fp, l->fp, false, sites,
-                               max < SAMPLE_MAX_FRAMES ? max : SAMPLE_MAX_FRAMES);
     const whirl_instance_t *inst = l->vm->instance;
-    for (size_t i = 0; i < n; i++)
-        out[i] = (whirl_sample_frame_t){inst->module, sites[i].func,
-                                        func_name(inst, sites[i].func), sites[i].offset};
+    /* In chunks: a sample may be taken near the end of the stack. */
+    native_site_t sites[64];
+    size_t n = 0;
+    uintptr_t at = l->fp;
+    while (at && n < max) {
+        size_t room = max - n < 64 ? max - n : 64;
+        size_t k = native_sites_from(l->entry_fp, &at, false, sites, room);
+        for (size_t i = 0; i < k; i++)
+            out[n++] = (whirl_sample_frame_t){inst->module, sites[i].func,
+                                              func_name(inst, sites[i].func), sites[i].offset};
+    }
     return n;
 }
 
@@ -970,15 +983,18 @@ static void rt_epoch(vmctx_t *ctx, uint32_t func, uint32_t offset)
         size_t n = 0;
         fr[n++] = (whirl_sample_frame_t){ctx->instance->module, func, func_name(ctx->instance, func),
                                          offset};
-        /* The callers: the chain from here, past the call that came here. */
-        native_site_t sites[SAMPLE_MAX_FRAMES];
-        size_t k = native_sites(s, (uintptr_t)__builtin_frame_address(0), true, sites,
-                                SAMPLE_MAX_FRAMES - 1);
-        vmctx_t *vm = s->native.vm;
-        for (size_t i = 0; i < k; i++)
-            fr[n++] = (whirl_sample_frame_t){vm->instance->module, sites[i].func,
-                                             func_name(vm->instance, sites[i].func),
-                                             sites[i].offset};
+        /* The callers: the chain from here, past the call that came here,
+         * in chunks (a sample may be taken near the end of the stack). */
+        native_site_t sites[64];
+        uintptr_t at = (uintptr_t)__builtin_frame_address(0);
+        const whirl_instance_t *inst = s->native.vm->instance;
+        for (bool skip = true; at && n < SAMPLE_MAX_FRAMES; skip = false) {
+            size_t room = SAMPLE_MAX_FRAMES - n < 64 ? SAMPLE_MAX_FRAMES - n : 64;
+            size_t k = native_sites_from(s->native.entry_fp, &at, skip, sites, room);
+            for (size_t i = 0; i < k; i++)
+                fr[n++] = (whirl_sample_frame_t){inst->module, sites[i].func,
+                                                 func_name(inst, sites[i].func), sites[i].offset};
+        }
         store_sample_taken(s, n);
         if (!epoch_reached(ctx->epoch, s->epoch_deadline))
             return;
