@@ -34,7 +34,7 @@
 #include "util/error.h"
 
 /* Below this many bytes of bodies per part, a part costs more in setting
- * up LLVM and a JIT (a few milliseconds) than it saves. */
+ * up LLVM (a context, a target machine, a thread) than it saves. */
 #define PART_MIN_BYTES 4096
 #define PARTS_MAX 16
 /* Functions up to this size are copied into every part that calls them. */
