@@ -298,7 +298,7 @@ static LLVMValueRef epoch_slow(jt_module_t *jm)
     return fn;
 }
 
-static void epoch_check(jt_func_t *f)
+static LLVMValueRef epoch_check(jt_func_t *f, LLVMValueRef *epoch_load)
 {
     LLVMValueRef ep = load_at(f, f->ctx, VMCTX_EPOCH, f->jm->ptr, true);
     LLVMValueRef epoch = LLVMBuildLoad2(f->b, f->jm->i64, ep, "");
@@ -317,7 +317,7 @@ static void epoch_check(jt_func_t *f)
     LLVMValueRef expect_args[] = {reached, LLVMConstInt(f->jm->i1, 0, false)};
     LLVMTypeRef i1 = f->jm->i1;
     reached = jt_intrinsic(f, "llvm.expect", &i1, 1, expect_args, 2);
-    LLVMBuildCondBr(f->b, reached, slow, cont);
+    LLVMValueRef branch = LLVMBuildCondBr(f->b, reached, slow, cont);
     LLVMPositionBuilderAtEnd(f->b, slow);
     LLVMValueRef args[] = {f->ctx, jb_site_func(f), jb_site_offset(f)};
     LLVMValueRef call = LLVMBuildCall2(f->b, f->jm->rt_types[JB_RT_EPOCH], epoch_slow(f->jm), args,
@@ -326,6 +326,9 @@ static void epoch_check(jt_func_t *f)
     jb_mark_call(f, call, f->op_offset);
     LLVMBuildBr(f->b, cont);
     LLVMPositionBuilderAtEnd(f->b, cont);
+    if (epoch_load)
+        *epoch_load = epoch;
+    return branch;
 }
 
 void jb_entry_checks(jt_func_t *f)
@@ -344,10 +347,21 @@ void jb_entry_checks(jt_func_t *f)
     LLVMValueRef sp = LLVMBuildPtrToInt(f->b, probe, f->jm->i64, "");
     LLVMValueRef limit = load_at(f, f->ctx, VMCTX_STACK_LIMIT, f->jm->i64, false);
     jt_trap_if(f, LLVMBuildICmp(f->b, LLVMIntULT, sp, limit, ""), WHIRL_TRAP_STACK_EXHAUSTED);
-    epoch_check(f);
+    epoch_check(f, NULL);
 }
 
-void jb_loop_check(jt_func_t *f) { epoch_check(f); }
+void jb_loop_check(jt_func_t *f, LLVMValueRef *branch, LLVMValueRef *epoch_load)
+{
+    *branch = epoch_check(f, epoch_load);
+}
+
+void jb_loop_check_drop(jt_func_t *f, LLVMValueRef branch, LLVMValueRef epoch_load)
+{
+    /* Never taken, and the counter's read an ordinary one: the optimiser
+     * deletes the check, the slow path and the loads. */
+    LLVMSetCondition(branch, LLVMConstInt(f->jm->i1, 0, false));
+    LLVMSetOrdering(epoch_load, LLVMAtomicOrderingNotAtomic);
+}
 
 /* ================================================================ run time */
 

@@ -122,9 +122,14 @@ LLVMValueRef jb_native_of(jt_func_t *f, uint32_t index); /* defined function's, 
  * unwinds or samples needs it (a return address is named by the first
  * mark after it in its function); jb_call marks its calls. */
 void jb_mark_call(jt_func_t *f, LLVMValueRef call, uint32_t offset);
-/* Function entry: native stack limit and epoch. Loop headers: epoch. */
+/* Function entry: native stack limit and epoch. */
 void jb_entry_checks(jt_func_t *f);
-void jb_loop_check(jt_func_t *f);
+/* Loop headers: epoch; the check's branch and its read of the counter
+ * are returned for jb_loop_check_drop. */
+void jb_loop_check(jt_func_t *f, LLVMValueRef *branch, LLVMValueRef *epoch_load);
+/* Takes a loop header's check out again: every iteration calls a function
+ * that checks on entry (translate.c op_end says when). */
+void jb_loop_check_drop(jt_func_t *f, LLVMValueRef branch, LLVMValueRef epoch_load);
 
 /* ---- run time ---- */
 

@@ -486,6 +486,7 @@ static LLVMBasicBlockRef branch_edge(jt_func_t *f, uint32_t depth)
     jt_ctrl_t *c = &f->ctrl[f->nctrl - 1 - depth];
     if (c->kind == JT_LOOP) {
         add_incoming(f, c->target_phis, c->nparams);
+        c->back_edge_unchecked |= !c->calls_checker;
     } else {
         add_incoming(f, c->target_phis, c->nresults);
         c->end_reached = true;
@@ -509,6 +510,8 @@ LLVMBasicBlockRef jt_branch_values(jt_func_t *f, uint32_t depth, LLVMValueRef *v
         LLVMAddIncoming(phis[i], &vals[i], &from, 1);
     if (c->kind != JT_LOOP)
         c->end_reached = true;
+    else
+        c->back_edge_unchecked |= !c->calls_checker;
     return c->target;
 }
 
@@ -549,7 +552,7 @@ jt_ctrl_t *jt_block(jt_func_t *f, enum jt_ctrl_kind kind)
          * it: at the body's first instruction, where a back-edge lands. */
         uint32_t loop_offset = f->op_offset;
         f->op_offset = (uint32_t)reader_offset(&f->r);
-        jb_loop_check(f);
+        jb_loop_check(f, &c->epoch_branch, &c->epoch_load);
         f->op_offset = loop_offset;
     } else if (kind == JT_IF) {
         if (np) {
@@ -637,10 +640,14 @@ static void op_end(jt_func_t *f)
         for (uint32_t i = 0; i < c->nresults; i++)
             LLVMInstructionEraseFromParent(c->end_phis[i]);
     }
-    if (c->kind == JT_LOOP) {
-        /* A loop header that no branch targets keeps its phis with one
-         * incoming edge: valid, and folded away by the optimiser. */
-    }
+    /* A loop header that no branch targets keeps its phis with one
+     * incoming edge: valid, and folded away by the optimiser. Its epoch
+     * check goes when every way back to it passed a call that checks: the
+     * interrupt then comes at the callee's entry, as soon (fib's loop, or
+     * a loop over a helper, keeps the counter's pointers out of its
+     * registers). */
+    if (c->kind == JT_LOOP && c->epoch_branch && !c->back_edge_unchecked)
+        jb_loop_check_drop(f, c->epoch_branch, c->epoch_load);
     enum jt_ctrl_kind kind = c->kind;
     free_ctrl(c);
     f->nctrl--;
@@ -840,6 +847,11 @@ static void op_call(jt_func_t *f)
     jt_module_t *jm = f->jm;
     uint32_t callee = read_u32(&f->r);
     const wasm_functype_t *t = wasm_module_func_type(jm->wasm, callee);
+    /* A defined function checks the epoch on entry, in either tier (an
+     * import may be a host function, which does not). */
+    jt_ctrl_t *top = &f->ctrl[f->nctrl - 1];
+    if (top->kind == JT_LOOP && callee >= jm->wasm->nfunc_imports)
+        top->calls_checker = true;
     LLVMValueRef args[t->nparams + 1];
     for (uint32_t i = t->nparams; i-- > 0;)
         args[i + 1] = jt_pop(f);
@@ -1019,6 +1031,11 @@ static void op_return_call(jt_func_t *f)
     jt_module_t *jm = f->jm;
     uint32_t callee = read_u32(&f->r);
     const wasm_functype_t *t = wasm_module_func_type(jm->wasm, callee);
+    /* A defined function checks the epoch on entry, in either tier (an
+     * import may be a host function, which does not). */
+    jt_ctrl_t *top = &f->ctrl[f->nctrl - 1];
+    if (top->kind == JT_LOOP && callee >= jm->wasm->nfunc_imports)
+        top->calls_checker = true;
     LLVMValueRef args[t->nparams + 1];
     for (uint32_t i = t->nparams; i-- > 0;)
         args[i + 1] = jt_pop(f);

@@ -75,6 +75,12 @@ typedef struct jt_ctrl {
     LLVMValueRef *if_params;       /* JT_IF: the params, for the else arm */
     bool end_reached;              /* some edge reaches `end` */
     bool dead;                     /* rest of this block is unreachable */
+    /* JT_LOOP: its header's epoch check (jb_loop_check). A call to a
+     * defined function at the loop's own level, before any branch back to
+     * the header, checks on entry on every iteration; the header's check
+     * is then dropped at `end`, unless a back edge came first. */
+    LLVMValueRef epoch_branch, epoch_load;
+    bool calls_checker, back_edge_unchecked;
     /* Exception handlers (translate_exn.c): an exception raised inside
      * the block goes to `dispatch` with the exception in `exn_phi`; a
      * legacy try's catches are tested as they come, the next test goes

@@ -68,6 +68,7 @@ typedef struct world {
     whirl_instance_t *inst, *other;
     int recurse_limit; /* host "recurse": call host_rec(n + 1) below this */
     const char *at_limit; /* then call this export with 10 (NULL: return n) */
+    bool due_at_limit;    /* and make the epoch deadline due before returning n */
 } world_t;
 
 static whirl_func_t *export_func(whirl_instance_t *inst, const char *name)
@@ -98,6 +99,8 @@ static whirl_error_t *host_recurse(void *env, whirl_caller_t *caller, const whir
     whirl_extern_t ext;
     if (w->recurse_limit >= 0 && args[0].of.i32 >= w->recurse_limit) {
         if (!w->at_limit) {
+            if (w->due_at_limit)
+                whirl_store_set_epoch_deadline(whirl_caller_store(caller), 0);
             results[0] = args[0];
             return NULL;
         }
@@ -357,6 +360,44 @@ int main(int argc, char **argv)
     check(x.trapped && x.code == WHIRL_TRAP_INTERRUPT, "interp: spin is interrupted", x.message);
     check(strcmp(x.message, o.message) == 0 && o.frame_offset == x.frame_offset,
           "spin: the same message in both tiers (the loop body's first instruction)", o.message);
+
+    /* Loops with calls: native code checks at the loop header only where
+     * some way back to it skips the call of a defined function (which
+     * checks on entry). The host makes the deadline due before each loop,
+     * so the first check after it traps: both tiers must report it in the
+     * same function. In spin_call that is $leaf (func 21), whose entry the
+     * interpreter reaches first and native code, having dropped the
+     * header's check, too; in the others, the loop's. (The offsets differ
+     * by an instruction: the interpreter names the branch or the entry's
+     * next instruction, native code the loop body's first instruction or
+     * the function's.) */
+    static const struct {
+        const char *name;
+        int32_t arg;
+        uint32_t frame_func;
+    } loops[] = {
+        {"spin_call", 0, 21},       /* every iteration calls $leaf */
+        {"spin_back_first", 1, 23}, /* the back edge comes before the call */
+        {"spin_call_if", 0, 24},    /* the call is on an arm not taken */
+        {"spin_import", 0, 25},     /* the call is to the host */
+    };
+    wi.recurse_limit = wj.recurse_limit = 0; /* host.recurse(5) returns 5 */
+    wi.due_at_limit = wj.due_at_limit = true;
+    for (size_t i = 0; i < sizeof loops / sizeof *loops; i++) {
+        char what[192];
+        whirl_store_set_epoch_deadline(wi.store, 1000);
+        x = call(wi.inst, loops[i].name, 1, loops[i].arg, 0);
+        whirl_store_set_epoch_deadline(wj.store, 1000);
+        o = call(wj.inst, loops[i].name, 1, loops[i].arg, 0);
+        snprintf(what, sizeof what, "%s: interrupted in func %u in both tiers (interp: %.40s)",
+                 loops[i].name, loops[i].frame_func, x.message);
+        check(x.trapped && x.code == WHIRL_TRAP_INTERRUPT && o.trapped &&
+                  o.code == WHIRL_TRAP_INTERRUPT && x.frame_func == loops[i].frame_func &&
+                  o.frame_func == x.frame_func,
+              what, o.message);
+    }
+    wi.recurse_limit = wj.recurse_limit = -1;
+    wi.due_at_limit = wj.due_at_limit = false;
 
     world_free(&wi);
     world_free(&wj);

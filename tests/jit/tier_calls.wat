@@ -64,4 +64,23 @@
   (func (export "size") (result i32) (memory.size))
   (func (export "fill") (param i32 i32) (memory.fill (local.get 0) (i32.const 7) (local.get 1)))
   (func (export "unreachable") unreachable)
+  ;; Loops and the epoch check at their header (test_tier_calls.c knows
+  ;; these indices: $leaf is 21, the spins 22-25). Each spin first calls the
+  ;; host, which makes the epoch deadline due, so the next check traps.
+  ;; spin_call's every iteration calls $leaf, which checks on entry, so
+  ;; native code drops the header's check; the others must keep it: a back
+  ;; edge before the call, a call on one arm only, a call to an import (a
+  ;; host function).
+  (func $leaf (param i32) (result i32) (local.get 0))
+  (func (export "spin_call") (param i32)
+    (drop (call $host_recurse (i32.const 5)))
+    (loop $l (drop (call $leaf (i32.const 1))) (br $l)))
+  (func (export "spin_back_first") (param i32)
+    (drop (call $host_recurse (i32.const 5)))
+    (loop $l (br_if $l (local.get 0)) (drop (call $leaf (i32.const 1))) (br $l)))
+  (func (export "spin_call_if") (param i32)
+    (drop (call $host_recurse (i32.const 5)))
+    (loop $l (if (local.get 0) (then (drop (call $leaf (i32.const 1))))) (br $l)))
+  (func (export "spin_import") (param i32)
+    (loop $l (drop (call $host_recurse (i32.const 5))) (br $l)))
 )
