@@ -269,9 +269,11 @@ typedef enum whirl_pool_limit {
     WHIRL_POOL_INSTANCE_MEMORIES,       /* memories per store; 32 */
     WHIRL_POOL_MAX_TABLES_PER_MODULE,   /* 2 */
     WHIRL_POOL_MAX_MEMORIES_PER_MODULE, /* 2 */
-    WHIRL_POOL_LINEAR_MEMORY_KEEP_RESIDENT, /* bytes zeroed in place on reuse; 2 MiB */
+    WHIRL_POOL_LINEAR_MEMORY_KEEP_RESIDENT, /* bytes restored in place on reuse; 16 MiB */
     WHIRL_POOL_TABLE_KEEP_RESIDENT,     /* 512 KiB */
     WHIRL_POOL_MAX_MEMORY_SIZE,         /* bytes one linear memory may reach; 4 GiB */
+    WHIRL_POOL_MAX_UNUSED_WARM_SLOTS,   /* free memory slots that keep their resident
+                                           bytes (the others keep none); 16 */
     WHIRL_POOL_LIMIT_COUNT
 } whirl_pool_limit_t;
 

@@ -122,6 +122,7 @@ typedef struct pool_limits {
     uint64_t core_instance_size;
     uint64_t stack_bytes;          /* one interpreter stack slot */
     uint64_t memory_keep_resident, table_keep_resident;
+    uint64_t max_warm_memories;    /* free memory slots that keep memory_keep_resident */
 } pool_limits_t;
 
 /* Reserves every slot. The error says which reservation failed and how big

@@ -101,6 +101,7 @@ typedef struct mem_slot {
     uint64_t image_id;       /* image mapped at [image_off, image_end); 0: none */
     size_t image_off, image_end;
     bool broken;             /* a failed mapping may have left a hole: never reuse */
+    bool warm;               /* free and counted in warm_free: its prefix is resident */
 } mem_slot_t;
 
 typedef struct shard {
@@ -119,6 +120,11 @@ typedef struct slot_region {
     bool *committed;         /* per slot: made accessible (non-memory kinds) */
     mem_slot_t *mem;         /* per memory slot */
     uint32_t *releases;      /* per stack slot: releases since its last trim */
+    /* Memory slots: at most max_warm free ones keep their keep-resident
+     * prefix; the others are released whole into `cold`, taken last. */
+    uint32_t max_warm;
+    _Atomic uint32_t warm_free;
+    shard_t cold;
 } slot_region_t;
 
 /* The instance_count limit: tokens, one per store holding instances.
@@ -157,7 +163,7 @@ static const char *const kind_knobs[POOL_KIND_COUNT] = {
 };
 
 static whirl_error_t *region_init(slot_region_t *r, pool_kind_t kind, uint64_t count,
-                                  uint64_t slot_bytes, size_t keep)
+                                  uint64_t slot_bytes, size_t keep, uint64_t max_warm)
 {
     size_t page = alloc_page_size();
     if (count > UINT32_MAX - 1)
@@ -169,6 +175,9 @@ static whirl_error_t *region_init(slot_region_t *r, pool_kind_t kind, uint64_t c
     r->stride = alloc_round_up(slot_bytes ? (size_t)slot_bytes : page, page);
     r->count = (uint32_t)count;
     r->keep = keep;
+    r->max_warm = max_warm < count ? (uint32_t)max_warm : (uint32_t)count;
+    atomic_init(&r->warm_free, 0);
+    atomic_init(&r->cold.head, 0);
     if (!count)
         return NULL;
     if (r->stride > SIZE_MAX / count)
@@ -252,7 +261,7 @@ whirl_error_t *pool_new(const pool_limits_t *l, pool_t **out)
         size_t keep;
     } spec[POOL_KIND_COUNT] = {
         [POOL_MEMORY] = {l->total_memories, ALLOC_MEMORY_RESERVATION,
-                         (size_t)l->memory_keep_resident},
+                         (size_t)(l->max_warm_memories ? l->memory_keep_resident : 0)},
         [POOL_TABLE] = {l->total_tables, l->table_elements * sizeof(void *),
                         (size_t)l->table_keep_resident},
         [POOL_STACK] = {l->total_stacks, l->stack_bytes, 0},
@@ -262,7 +271,7 @@ whirl_error_t *pool_new(const pool_limits_t *l, pool_t **out)
     for (int k = 0; k < POOL_KIND_COUNT; k++) {
         whirl_error_t *err =
             region_init(&pool->regions[k], (pool_kind_t)k, spec[k].count, spec[k].bytes,
-                        spec[k].keep);
+                        spec[k].keep, k == POOL_MEMORY ? l->max_warm_memories : 0);
         if (err) {
             pool_delete(pool);
             return err;
@@ -309,9 +318,8 @@ static int64_t region_pop(slot_region_t *r, unsigned home)
     return -1;
 }
 
-static void region_push(slot_region_t *r, unsigned home, uint32_t slot)
+static void shard_push(slot_region_t *r, shard_t *sh, uint32_t slot)
 {
-    shard_t *sh = &r->shards[home];
     uint64_t head = atomic_load_explicit(&sh->head, memory_order_relaxed);
     for (;;) {
         atomic_store_explicit(&r->next[slot], (uint32_t)head, memory_order_relaxed);
@@ -322,13 +330,24 @@ static void region_push(slot_region_t *r, unsigned home, uint32_t slot)
     }
 }
 
+static void region_push(slot_region_t *r, unsigned home, uint32_t slot)
+{
+    shard_push(r, &r->shards[home], slot);
+}
+
 int64_t pool_take(pool_t *pool, pool_kind_t kind)
 {
     slot_region_t *r = &pool->regions[kind];
     unsigned home = alloc_thread_shard();
     int64_t slot = region_pop(r, home);
+    if (slot < 0 && kind == POOL_MEMORY)
+        slot = shard_pop(r, &r->cold);
     if (slot < 0)
         return -1;
+    if (kind == POOL_MEMORY && r->mem[slot].warm) {
+        r->mem[slot].warm = false;
+        atomic_fetch_sub_explicit(&r->warm_free, 1, memory_order_relaxed);
+    }
     if (kind != POOL_MEMORY && !r->committed[slot]) {
         if (!alloc_commit(r->base + (size_t)slot * r->stride, r->stride)) {
             region_push(r, home, (uint32_t)slot);
@@ -340,14 +359,29 @@ int64_t pool_take(pool_t *pool, pool_kind_t kind)
     return slot;
 }
 
-/* Counts the release and puts the slot back, unless it could not be reset
- * and may still hold a tenant's data: then it is retired for good. */
-static void region_release(slot_region_t *r, uint32_t slot, bool reset)
+/* Counts the release and puts the slot back (a memory slot released whole
+ * on the cold list), unless it could not be reset and may still hold a
+ * tenant's data: then it is retired for good. */
+static void region_release(slot_region_t *r, uint32_t slot, bool reset, bool cold)
 {
     unsigned home = alloc_thread_shard();
     atomic_fetch_sub_explicit(&r->shards[home].in_use, 1, memory_order_relaxed);
-    if (reset)
+    if (reset && cold)
+        shard_push(r, &r->cold, slot);
+    else if (reset)
         region_push(r, home, slot);
+}
+
+/* Whether a memory slot being released may keep its prefix resident:
+ * fewer than max_warm free slots do. Counted now, uncounted when taken. */
+static bool claim_warm(slot_region_t *r)
+{
+    uint32_t n = atomic_load_explicit(&r->warm_free, memory_order_relaxed);
+    while (n < r->max_warm)
+        if (atomic_compare_exchange_weak_explicit(&r->warm_free, &n, n + 1,
+                                                  memory_order_relaxed, memory_order_relaxed))
+            return true;
+    return false;
 }
 
 bool pool_memory_prepare(pool_t *pool, uint32_t slot, size_t bytes, const alloc_image_t *image,
@@ -437,7 +471,7 @@ void pool_memory_release(pool_t *pool, uint32_t slot, size_t used, const alloc_i
     uint8_t *base = r->base + (size_t)slot * r->stride;
     mem_slot_t *ms = &r->mem[slot];
     size_t page = alloc_page_size();
-    bool ok = !ms->broken;
+    bool ok = !ms->broken, warm = false;
     if (ok) {
         /* A memory grows by committing from what pool_memory_prepare made
          * accessible, so its size is what is accessible now; a slot given
@@ -450,6 +484,11 @@ void pool_memory_release(pool_t *pool, uint32_t slot, size_t used, const alloc_i
         size_t keep = r->keep & ~(page - 1);
         if (keep > used)
             keep = used;
+        /* Past max_warm free slots, a slot keeps nothing: the pool does
+         * not hold keep-resident bytes for every slot a burst used. */
+        warm = keep && claim_warm(r);
+        if (!warm)
+            keep = 0;
         mem_reset_t m = {.base = base, .keep = keep};
         if (ms->image_id) {
             m.image_off = ms->image_off;
@@ -468,8 +507,11 @@ void pool_memory_release(pool_t *pool, uint32_t slot, size_t used, const alloc_i
         ok = ok && alloc_protect_none(base + hold, used - hold);
         if (ok)
             ms->accessible = hold;
+        if (warm && !ok)
+            atomic_fetch_sub_explicit(&r->warm_free, 1, memory_order_relaxed);
+        ms->warm = warm && ok;
     }
-    region_release(r, slot, ok);
+    region_release(r, slot, ok, ok && !warm && r->keep);
 }
 
 void pool_release(pool_t *pool, pool_kind_t kind, uint32_t slot, size_t used)
@@ -491,7 +533,7 @@ void pool_release(pool_t *pool, pool_kind_t kind, uint32_t slot, size_t used)
     } else {
         ok = alloc_reset(base, used, r->keep);
     }
-    region_release(r, slot, ok);
+    region_release(r, slot, ok, false);
 }
 
 uint8_t *pool_slot_base(const pool_t *pool, pool_kind_t kind, uint32_t slot)

@@ -63,6 +63,7 @@ static const struct {
     {"pooling-max-memory-size", "max_memory_size", "BYTES"},
     {"pooling-memory-keep-resident", "linear_memory_keep_resident", "BYTES"},
     {"pooling-table-keep-resident", "table_keep_resident", "BYTES"},
+    {"pooling-max-unused-warm-slots", "max_unused_warm_slots", "N"},
     {"pooling-max-core-instance-size", "core_instance_size", "BYTES"},
     {"pooling-max-component-instance-size", "instance_size", "BYTES"},
     {"pooling-max-core-instances-per-component", "core_instance_count", "N"},

@@ -38,6 +38,7 @@ static whirl_error_t *create_pool(whirl_engine_t *engine)
         .stack_bytes = stack_slot_bytes(v[KNOB_MAX_WASM_STACK], v[KNOB_ASYNC_STACK_SIZE]),
         .memory_keep_resident = v[WHIRL_POOL_LINEAR_MEMORY_KEEP_RESIDENT],
         .table_keep_resident = v[WHIRL_POOL_TABLE_KEEP_RESIDENT],
+        .max_warm_memories = v[WHIRL_POOL_MAX_UNUSED_WARM_SLOTS],
     };
     return pool_new(&limits, &engine->pool);
 }

@@ -124,9 +124,10 @@ static void test_config_api(void)
         {"instance_memories", "32", "default"},
         {"max_tables_per_module", "2", "default"},
         {"max_memories_per_module", "2", "default"},
-        {"linear_memory_keep_resident", "2097152", "default"},
+        {"linear_memory_keep_resident", "16777216", "default"},
         {"table_keep_resident", "524288", "default"},
         {"max_memory_size", "4294967296", "default"},
+        {"max_unused_warm_slots", "16", "default"},
         {"epoch_interval", "10ms", "default"},
         {"max_wasm_stack", "1048576", "default"},
         {"debug_info", "n", "default"},
@@ -676,6 +677,52 @@ static void test_keep_resident(void)
     }
 }
 
+/* max_unused_warm_slots: of three memory slots released in turn, the first
+ * keeps its keep-resident prefix resident and the other two keep nothing;
+ * the next instance gets the warm one, and sees zeros. */
+static void test_warm_slots(void)
+{
+    setenv("WHIRL_LINEAR_MEMORY_KEEP_RESIDENT", "1M", 1);
+    setenv("WHIRL_MAX_INSTANCE_COUNT", "4", 1);
+    whirl_engine_t *e = engine_with_env("WHIRL_MAX_UNUSED_WARM_SLOTS", "1");
+    unsetenv("WHIRL_LINEAR_MEMORY_KEEP_RESIDENT");
+    unsetenv("WHIRL_MAX_INSTANCE_COUNT");
+    CHECK(e != NULL);
+    if (!e)
+        return;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), keep = 1 << 20;
+    whirl_module_t *m = LOAD(e, M_MAIN);
+    whirl_store_t *s[3];
+    const uint8_t *base[3];
+    for (int i = 0; i < 3; i++) {
+        s[i] = whirl_store_new(e, NULL, NULL);
+        whirl_instance_t *inst = instantiate(s[i], m);
+        call_i32(s[i], inst, "grow", 1, 31, 0);
+        whirl_memory_t *mem = export_of(inst, "mem").of.memory;
+        memset(whirl_memory_data(mem), 0xab, whirl_memory_data_size(mem));
+        base[i] = whirl_memory_data(mem);
+    }
+    for (int i = 0; i < 3; i++)
+        whirl_store_delete(s[i]);
+    size_t kept[3];
+    for (int i = 0; i < 3; i++)
+        kept[i] = resident_pages(base[i], keep);
+    if (kept[0] != keep / page || kept[1] || kept[2])
+        fprintf(stderr, "  warm slots: %zu, %zu, %zu pages resident (want %zu, 0, 0)\n",
+                kept[0], kept[1], kept[2], keep / page);
+    CHECK(kept[0] == keep / page);
+    CHECK(kept[1] == 0 && kept[2] == 0);
+    whirl_store_t *next = whirl_store_new(e, NULL, NULL);
+    whirl_instance_t *inst = instantiate(next, m);
+    call_i32(next, inst, "grow", 1, 31, 0);
+    CHECK((const uint8_t *)whirl_memory_data(export_of(inst, "mem").of.memory) == base[0]);
+    CHECK(call_i32(next, inst, "load", 1, 4096, 0) == 0);
+    CHECK(call_i32(next, inst, "load", 1, (1 << 20) + 8, 0) == 0);
+    whirl_store_delete(next);
+    whirl_module_delete(m);
+    whirl_engine_delete(e);
+}
+
 /* total_memories: instantiating past it fails with an error naming the
  * limit; a released slot can be taken again. */
 static void test_pool_limits(void)
@@ -1065,6 +1112,7 @@ int main(void)
     test_env_effects();
     test_pool_reuse();
     test_keep_resident();
+    test_warm_slots();
     test_pool_limits();
     test_stack_slot();
     test_store_limits(true);
