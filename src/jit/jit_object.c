@@ -187,6 +187,7 @@ whirl_error_t *jit_emit_object(LLVMTargetMachineRef tm, LLVMModuleRef mod, uint8
     }
     memcpy(bytes, LLVMGetBufferStart(buf), len);
     LLVMDisposeMemoryBuffer(buf);
+    jit_pcmap_unload_sections(bytes, len);
     *out = bytes;
     *out_len = len;
     return NULL;

@@ -244,6 +244,44 @@ static void check_refused(whirl_engine_t *engine, const uint8_t *file, size_t le
     free(copy);
 }
 
+/* The flags of the section called `name` in the ELF object `o` (the first
+ * part's of a WHIRLPRT container), or -1 if it has none. */
+static int64_t section_flags(const uint8_t *o, size_t len, const char *name)
+{
+    if (len >= 16 && memcmp(o, "WHIRLPRT", 8) == 0) {
+        uint32_t count;
+        memcpy(&count, o + 8, 4);
+        size_t first = (16 + (size_t)count * 8 + 15) & ~(size_t)15;
+        uint64_t l0;
+        if (!count || first > len)
+            return -1;
+        memcpy(&l0, o + 16, 8);
+        o += first;
+        len = l0 < len - first ? (size_t)l0 : len - first;
+    }
+    if (len < 64 || memcmp(o, "\177ELF\2\1", 6) != 0)
+        return -1;
+    uint64_t shoff;
+    uint16_t shnum, shstrndx;
+    memcpy(&shoff, o + 0x28, 8);
+    memcpy(&shnum, o + 0x3C, 2);
+    memcpy(&shstrndx, o + 0x3E, 2);
+    if (shoff > len || (uint64_t)shnum * 64 > len - shoff || shstrndx >= shnum)
+        return -1;
+    uint64_t stroff;
+    memcpy(&stroff, o + shoff + (uint64_t)shstrndx * 64 + 24, 8);
+    for (unsigned i = 0; i < shnum; i++) {
+        const uint8_t *h = o + shoff + (uint64_t)i * 64;
+        uint32_t n;
+        uint64_t flags;
+        memcpy(&n, h, 4);
+        memcpy(&flags, h + 8, 8);
+        if (stroff + n + strlen(name) < len && strcmp((const char *)o + stroff + n, name) == 0)
+            return (int64_t)flags;
+    }
+    return -1;
+}
+
 int main(void)
 {
     char perfmap[64];
@@ -260,6 +298,20 @@ int main(void)
         return 1;
     }
     check(compiled->native_object && compiled->native_object_len > 0, "object kept", NULL);
+    /* What the JIT linker does at each load: no .eh_frame to split and
+     * register record by record (every function is nounwind, so the call
+     * frame information is in .debug_frame), and the site map is read by
+     * jit_pcmap.c, not loaded (not SHF_ALLOC). */
+    if (compiled->native_object) {
+        const uint8_t *o = compiled->native_object;
+        size_t olen = compiled->native_object_len;
+        check(section_flags(o, olen, ".eh_frame") == -1 &&
+                  section_flags(o, olen, ".debug_frame") >= 0,
+              "call frame information in .debug_frame, no .eh_frame", NULL);
+        int64_t pc = section_flags(o, olen, "whirl_pc");
+        check(!jit_guard_enabled() || (pc >= 0 && !(pc & 2)),
+              "the site map (whirl_pc) is not loaded", NULL);
+    }
     check_native_calls(jit_engine, compiled, "compiled");
     mapping_scan_t s = scan_maps(jit_code_native(compiled->jit, 0));
     check(s.writable_and_executable == 0, "after compiling: no mapping writable and executable",
