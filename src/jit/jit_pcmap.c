@@ -450,14 +450,24 @@ void jit_pcmap_add_starts(jit_code_t *code, const uintptr_t *at, size_t n)
     code->ncode_starts = k;
 }
 
+/* Reads the header of a 64-bit little-endian ELF object; false if it is
+ * not one. */
+static bool elf_open(elf_t *e, const uint8_t *obj, size_t len)
+{
+    *e = (elf_t){.b = obj, .len = len};
+    if (len < 64 || memcmp(obj, "\177ELF\2\1", 6) != 0)
+        return false;
+    e->shoff = rd64(obj + 0x28);
+    e->shnum = rd16(obj + 0x3C);
+    e->shstrndx = rd16(obj + 0x3E);
+    return true;
+}
+
 void jit_pcmap_unload_sections(uint8_t *obj, size_t len)
 {
-    elf_t e = {.b = obj, .len = len};
-    if (len < 64 || memcmp(obj, "\177ELF\2\1", 6) != 0)
+    elf_t e;
+    if (!elf_open(&e, obj, len))
         return;
-    e.shoff = rd64(obj + 0x28);
-    e.shnum = rd16(obj + 0x3C);
-    e.shstrndx = rd16(obj + 0x3E);
     for (unsigned i = 0; i < e.shnum; i++) {
         const uint8_t *h = shdr(&e, i);
         if (!h)
@@ -472,12 +482,9 @@ void jit_pcmap_unload_sections(uint8_t *obj, size_t len)
 
 void jit_pcmap_build(jit_code_t *code, const uint8_t *obj, size_t len)
 {
-    elf_t e = {.b = obj, .len = len};
-    if (len < 64 || memcmp(obj, "\177ELF\2\1", 6) != 0)
+    elf_t e;
+    if (!elf_open(&e, obj, len))
         return;
-    e.shoff = rd64(obj + 0x28);
-    e.shnum = rd16(obj + 0x3C);
-    e.shstrndx = rd16(obj + 0x3E);
     int map = -1, calls = -1, lines = -1, symtab = -1;
     for (unsigned i = 0; i < e.shnum; i++) {
         const uint8_t *h = shdr(&e, i);
